@@ -1,0 +1,53 @@
+#pragma once
+
+//
+// ggml-cpu.h — the CPU backend, with ggml's names.
+//
+// Example:
+//
+//   ggml_backend_t cpu = ggml_backend_cpu_init();          // NULL if its threads cannot start
+//   ggml_backend_cpu_set_n_threads(cpu, 2);
+//   if (ggml_backend_graph_compute(cpu, graph) != GGML_STATUS_SUCCESS) { ... } // the log names the node
+//   ggml_backend_free(cpu);
+//
+//   // graphs whose tensors live in an allocating context:
+//   ggml_graph_compute_with_ctx(ctx, graph, 2);
+//
+// The backend owns a thread pool that lives as long as it does. Kernels are chosen at run time
+// from the CPU's features (AVX-512, AVX2+FMA, or portable C).
+//
+
+#include "ggml.h"
+#include "ggml-backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// NULL (and a log line) if the backend cannot be created.
+GGML_API ggml_backend_t     ggml_backend_cpu_init(void);
+GGML_API bool               ggml_backend_is_cpu(ggml_backend_t backend);
+// n_threads < 1 is logged and ignored.
+GGML_API void               ggml_backend_cpu_set_n_threads(ggml_backend_t backend_cpu, int n_threads);
+GGML_API void               ggml_backend_cpu_set_abort_callback(ggml_backend_t backend_cpu, ggml_abort_callback abort_callback, void * abort_callback_data);
+GGML_API ggml_backend_reg_t ggml_backend_cpu_reg(void);
+
+// Computes a graph whose tensors have host data (an allocating context, or host buffers) with
+// n_threads threads. GGML_STATUS_FAILED (and a log line naming the node) if it cannot run.
+GGML_API enum ggml_status ggml_graph_compute_with_ctx(struct ggml_context * ctx, struct ggml_cgraph * cgraph, int n_threads);
+
+// CPU features (1 if present and used, else 0).
+GGML_API int ggml_cpu_has_sse3       (void);
+GGML_API int ggml_cpu_has_avx        (void);
+GGML_API int ggml_cpu_has_avx2       (void);
+GGML_API int ggml_cpu_has_fma        (void);
+GGML_API int ggml_cpu_has_f16c       (void);
+GGML_API int ggml_cpu_has_avx512     (void);
+GGML_API int ggml_cpu_has_avx512_bf16(void);
+GGML_API int ggml_cpu_has_neon       (void);
+
+GGML_API void ggml_cpu_init(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,635 @@
+#pragma once
+
+//
+// ggml.h — tensors, operations and computation graphs, with ggml's names and semantics.
+//
+// A program written for ggml that stays inside this subset compiles against this header
+// unchanged. Everything that goes beyond ggml is in ggalloc.h.
+//
+// Example:
+//
+//   struct ggml_init_params params = { .mem_size = 16*1024*1024, .mem_buffer = NULL, .no_alloc = false };
+//   struct ggml_context * ctx = ggml_init(params);          // NULL if the arena cannot be allocated
+//   struct ggml_tensor * a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 3);
+//   struct ggml_tensor * b = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 4);
+//   struct ggml_tensor * c = ggml_add(ctx, a, b);            // b is broadcast over the rows of a
+//   struct ggml_cgraph * gf = ggml_new_graph(ctx);
+//   ggml_build_forward_expand(gf, c);                       // nodes: [c], leafs: [a, b]
+//   ...
+//   ggml_free(ctx);                                          // frees every tensor and graph in it
+//
+// Errors: functions that return a pointer return NULL on bad input (a NULL argument, shapes that
+// do not fit the operation, a full context, extents whose byte size overflows) and log a message
+// through the callback set with ggml_log_set that names the tensor and the numbers. An operation
+// given a NULL source returns NULL, so a chain of calls can be checked once at its end.
+// Functions whose signature leaves no way to report an error say so in their comment.
+//
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef GGML_SHARED
+#    if defined(_WIN32) && !defined(__MINGW32__)
+#        ifdef GGML_BUILD
+#            define GGML_API __declspec(dllexport) extern
+#        else
+#            define GGML_API __declspec(dllimport) extern
+#        endif
+#    else
+#        define GGML_API __attribute__((visibility("default"))) extern
+#    endif
+#else
+#    define GGML_API extern
+#endif
+
+#if defined(__GNUC__)
+#    define GGML_NORETURN __attribute__((noreturn))
+#    define GGML_ATTRIBUTE_FORMAT(...) __attribute__((format(printf, __VA_ARGS__)))
+#else
+#    define GGML_NORETURN
+#    define GGML_ATTRIBUTE_FORMAT(...)
+#endif
+
+#ifdef __cplusplus
+#    define GGML_RESTRICT
+#else
+#    define GGML_RESTRICT restrict
+#endif
+
+#define GGML_FILE_MAGIC   0x67676d6c // "ggml"
+#define GGML_FILE_VERSION 2
+
+#define GGML_MAX_DIMS           4
+#define GGML_MAX_PARAMS         2048
+#define GGML_MAX_SRC            10
+#define GGML_MAX_N_THREADS      512
+#define GGML_MAX_OP_PARAMS      64
+#define GGML_MAX_NAME           64
+#define GGML_DEFAULT_N_THREADS  4
+#define GGML_DEFAULT_GRAPH_SIZE 2048
+#define GGML_MEM_ALIGN          16
+
+#define GGML_EXIT_SUCCESS 0
+#define GGML_EXIT_ABORTED 1
+
+#define GGML_ROPE_TYPE_NEOX   2
+#define GGML_ROPE_TYPE_MROPE  8
+#define GGML_ROPE_TYPE_VISION 24
+
+#define GGML_UNUSED(x) (void)(x)
+#define GGML_PAD(x, n) (((x) + (n) - 1) & ~((n) - 1))
+
+// Aborts with a message: only for invariants a program states about itself (ggml's macros).
+// The library never calls these on user input; it returns errors instead.
+#define GGML_ABORT(...)  ggml_abort(__FILE__, __LINE__, __VA_ARGS__)
+#define GGML_ASSERT(x)   if (!(x)) GGML_ABORT("GGML_ASSERT(%s) failed", #x)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Logs the message and aborts the process. Never returns.
+GGML_NORETURN GGML_ATTRIBUTE_FORMAT(3, 4)
+GGML_API void ggml_abort(const char * file, int line, const char * fmt, ...);
+
+enum ggml_status {
+    GGML_STATUS_ALLOC_FAILED = -2,
+    GGML_STATUS_FAILED       = -1,
+    GGML_STATUS_SUCCESS      =  0,
+    GGML_STATUS_ABORTED      =  1,
+};
+
+// "SUCCESS", "FAILED", ...; "UNKNOWN STATUS" for a value outside the enum.
+GGML_API const char * ggml_status_to_string(enum ggml_status status);
+
+typedef uint16_t ggml_fp16_t;
+typedef struct { uint16_t bits; } ggml_bf16_t;
+
+// Conversions between f32 and the 16-bit float types (round to nearest even; NaN stays NaN).
+GGML_API float       ggml_fp16_to_fp32(ggml_fp16_t x);
+GGML_API ggml_fp16_t ggml_fp32_to_fp16(float x);
+GGML_API void        ggml_fp16_to_fp32_row(const ggml_fp16_t * x, float * y, int64_t n);
+GGML_API void        ggml_fp32_to_fp16_row(const float * x, ggml_fp16_t * y, int64_t n);
+GGML_API float       ggml_bf16_to_fp32(ggml_bf16_t x);
+GGML_API ggml_bf16_t ggml_fp32_to_bf16(float x);
+GGML_API void        ggml_bf16_to_fp32_row(const ggml_bf16_t * x, float * y, int64_t n);
+GGML_API void        ggml_fp32_to_bf16_row_ref(const float * x, ggml_bf16_t * y, int64_t n);
+GGML_API void        ggml_fp32_to_bf16_row(const float * x, ggml_bf16_t * y, int64_t n);
+
+struct ggml_object;
+struct ggml_context;
+struct ggml_cgraph;
+
+// Type ids are ggml's. f32, f16, bf16 and i32 have kernels; the other types are known by name
+// and size (so graphs that mention them can be loaded and planned) but cannot be computed.
+enum ggml_type {
+    GGML_TYPE_F32     = 0,
+    GGML_TYPE_F16     = 1,
+    GGML_TYPE_Q4_0    = 2,
+    GGML_TYPE_Q4_1    = 3,
+    GGML_TYPE_Q5_0    = 6,
+    GGML_TYPE_Q5_1    = 7,
+    GGML_TYPE_Q8_0    = 8,
+    GGML_TYPE_Q8_1    = 9,
+    GGML_TYPE_Q2_K    = 10,
+    GGML_TYPE_Q3_K    = 11,
+    GGML_TYPE_Q4_K    = 12,
+    GGML_TYPE_Q5_K    = 13,
+    GGML_TYPE_Q6_K    = 14,
+    GGML_TYPE_Q8_K    = 15,
+    GGML_TYPE_I8      = 24,
+    GGML_TYPE_I16     = 25,
+    GGML_TYPE_I32     = 26,
+    GGML_TYPE_I64     = 27,
+    GGML_TYPE_F64     = 28,
+    GGML_TYPE_BF16    = 30,
+    GGML_TYPE_COUNT   = 40,
+};
+
+enum ggml_prec {
+    GGML_PREC_DEFAULT = 0,
+    GGML_PREC_F32     = 10,
+};
+
+// Operations, in ggml's order. Only these exist here.
+enum ggml_op {
+    GGML_OP_NONE = 0,
+
+    GGML_OP_DUP,
+    GGML_OP_ADD,
+    GGML_OP_ADD1,
+    GGML_OP_SUB,
+    GGML_OP_MUL,
+    GGML_OP_DIV,
+    GGML_OP_SQR,
+    GGML_OP_SQRT,
+    GGML_OP_LOG,
+    GGML_OP_SUM,
+    GGML_OP_SUM_ROWS,
+    GGML_OP_MEAN,
+    GGML_OP_ARGMAX,
+    GGML_OP_REPEAT,
+    GGML_OP_CONCAT,
+    GGML_OP_NORM,
+    GGML_OP_RMS_NORM,
+
+    GGML_OP_MUL_MAT,
+
+    GGML_OP_SCALE,
+    GGML_OP_CPY,
+    GGML_OP_CONT,
+    GGML_OP_RESHAPE,
+    GGML_OP_VIEW,
+    GGML_OP_PERMUTE,
+    GGML_OP_TRANSPOSE,
+    GGML_OP_GET_ROWS,
+    GGML_OP_SET_ROWS,
+    GGML_OP_DIAG_MASK_INF,
+    GGML_OP_DIAG_MASK_ZERO,
+    GGML_OP_SOFT_MAX,
+    GGML_OP_ROPE,
+    GGML_OP_IM2COL,
+    GGML_OP_POOL_2D,
+    GGML_OP_PAD,
+
+    GGML_OP_UNARY,
+
+    GGML_OP_COUNT,
+};
+
+// Unary operations; ids are ggml's (they are stored in op_params[0] of a GGML_OP_UNARY node).
+enum ggml_unary_op {
+    GGML_UNARY_OP_ABS,
+    GGML_UNARY_OP_SGN,
+    GGML_UNARY_OP_NEG,
+    GGML_UNARY_OP_STEP,
+    GGML_UNARY_OP_TANH,
+    GGML_UNARY_OP_ELU,
+    GGML_UNARY_OP_RELU,
+    GGML_UNARY_OP_SIGMOID,
+    GGML_UNARY_OP_GELU,
+    GGML_UNARY_OP_GELU_QUICK,
+    GGML_UNARY_OP_SILU,
+    GGML_UNARY_OP_HARDSWISH,
+    GGML_UNARY_OP_HARDSIGMOID,
+    GGML_UNARY_OP_EXP,
+    GGML_UNARY_OP_GELU_ERF,
+
+    GGML_UNARY_OP_COUNT,
+};
+
+enum ggml_log_level {
+    GGML_LOG_LEVEL_NONE  = 0,
+    GGML_LOG_LEVEL_DEBUG = 1,
+    GGML_LOG_LEVEL_INFO  = 2,
+    GGML_LOG_LEVEL_WARN  = 3,
+    GGML_LOG_LEVEL_ERROR = 4,
+    GGML_LOG_LEVEL_CONT  = 5, // continues the previous message
+};
+
+enum ggml_tensor_flag {
+    GGML_TENSOR_FLAG_INPUT  =  1, // an input of the graph: placed first, never overlapping another input
+    GGML_TENSOR_FLAG_OUTPUT =  2, // an output of the graph: never freed or overwritten
+    GGML_TENSOR_FLAG_PARAM  =  4, // a trainable parameter
+    GGML_TENSOR_FLAG_LOSS   =  8, // the loss of an optimisation
+};
+
+enum ggml_op_pool {
+    GGML_OP_POOL_MAX,
+    GGML_OP_POOL_AVG,
+    GGML_OP_POOL_COUNT,
+};
+
+struct ggml_init_params {
+    size_t mem_size;   // bytes of the arena
+    void * mem_buffer; // caller-owned arena; NULL: the context allocates (and frees) its own
+    bool   no_alloc;   // true: tensors get metadata only, their data stays NULL
+};
+
+typedef struct ggml_backend_buffer * ggml_backend_buffer_t;
+
+// n-dimensional tensor; the field layout is ggml's.
+struct ggml_tensor {
+    enum ggml_type type;
+
+    struct ggml_backend_buffer * buffer;
+
+    int64_t ne[GGML_MAX_DIMS]; // number of elements
+    size_t  nb[GGML_MAX_DIMS]; // stride in bytes:
+                               // nb[0] = ggml_type_size(type)
+                               // nb[1] = nb[0] * (ne[0] / ggml_blck_size(type)) + padding
+                               // nb[i] = nb[i-1] * ne[i-1]
+
+    enum ggml_op op;
+
+    // op parameters, int32_t for alignment
+    int32_t op_params[GGML_MAX_OP_PARAMS / sizeof(int32_t)];
+
+    int32_t flags;
+
+    struct ggml_tensor * src[GGML_MAX_SRC];
+
+    // source tensor and offset for views
+    struct ggml_tensor * view_src;
+    size_t               view_offs;
+
+    void * data;
+
+    char name[GGML_MAX_NAME];
+
+    void * extra; // backend-specific data
+
+    char padding[8];
+};
+
+static const size_t GGML_TENSOR_SIZE = sizeof(struct ggml_tensor);
+
+typedef bool (*ggml_abort_callback)(void * data);
+
+//
+// Utilities
+//
+
+// Call once at start; the other time functions work without it too.
+GGML_API void    ggml_time_init(void);
+GGML_API int64_t ggml_time_ms(void);
+GGML_API int64_t ggml_time_us(void);
+GGML_API int64_t ggml_cycles(void);
+GGML_API int64_t ggml_cycles_per_ms(void);
+
+// Every message of the library goes through the callback; NULL restores the default, which
+// writes to stderr. user_data is passed back untouched.
+typedef void (*ggml_log_callback)(enum ggml_log_level level, const char * text, void * user_data);
+GGML_API void ggml_log_set(ggml_log_callback log_callback, void * user_data);
+
+//
+// Types and tensor facts
+//
+
+GGML_API int64_t ggml_nelements (const struct ggml_tensor * tensor);
+GGML_API int64_t ggml_nrows     (const struct ggml_tensor * tensor);
+GGML_API size_t  ggml_nbytes    (const struct ggml_tensor * tensor);
+GGML_API size_t  ggml_nbytes_pad(const struct ggml_tensor * tensor); // rounded up to GGML_MEM_ALIGN
+
+GGML_API int64_t ggml_blck_size(enum ggml_type type);    // 0 for an unknown type
+GGML_API size_t  ggml_type_size(enum ggml_type type);    // bytes of a block; 0 for an unknown type
+GGML_API size_t  ggml_row_size (enum ggml_type type, int64_t ne); // 0 for an unknown type or ne not a multiple of the block size
+
+GGML_API const char * ggml_type_name(enum ggml_type type);   // "f32", ...; NULL for an unknown type
+GGML_API const char * ggml_op_name  (enum ggml_op   op);     // "ADD", ...; "UNKNOWN" for a value outside the enum
+GGML_API const char * ggml_op_symbol(enum ggml_op   op);     // "x+y", ...
+GGML_API const char * ggml_unary_op_name(enum ggml_unary_op op);
+GGML_API const char * ggml_op_desc(const struct ggml_tensor * t); // unary op name for UNARY, else op name
+
+GGML_API size_t ggml_element_size(const struct ggml_tensor * tensor);
+
+GGML_API bool ggml_is_quantized(enum ggml_type type);
+
+GGML_API bool ggml_is_transposed(const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_permuted  (const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_empty     (const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_scalar    (const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_vector    (const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_matrix    (const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_3d        (const struct ggml_tensor * tensor);
+GGML_API int  ggml_n_dims       (const struct ggml_tensor * tensor); // returns 1 for scalars
+
+GGML_API bool ggml_is_contiguous  (const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_contiguous_0(const struct ggml_tensor * tensor); // same as ggml_is_contiguous
+GGML_API bool ggml_is_contiguous_1(const struct ggml_tensor * tensor); // contiguous for dims >= 1
+GGML_API bool ggml_is_contiguous_2(const struct ggml_tensor * tensor); // contiguous for dims >= 2
+GGML_API bool ggml_is_contiguously_allocated(const struct ggml_tensor * tensor);
+GGML_API bool ggml_is_contiguous_rows(const struct ggml_tensor * tensor);
+
+GGML_API bool ggml_are_same_shape (const struct ggml_tensor * t0, const struct ggml_tensor * t1);
+GGML_API bool ggml_are_same_stride(const struct ggml_tensor * t0, const struct ggml_tensor * t1);
+GGML_API bool ggml_can_repeat     (const struct ggml_tensor * t0, const struct ggml_tensor * t1); // t0 broadcasts to t1
+
+GGML_API bool ggml_is_view(const struct ggml_tensor * t);
+
+//
+// Contexts
+//
+
+// Bytes a context needs per tensor / per graph, besides the tensor data.
+GGML_API size_t ggml_tensor_overhead(void);
+GGML_API size_t ggml_graph_overhead(void);
+GGML_API size_t ggml_graph_overhead_custom(size_t size, bool grads);
+
+// Returns NULL (and logs) if the arena cannot be allocated or mem_size is too small for anything.
+GGML_API struct ggml_context * ggml_init(struct ggml_init_params params);
+// Forgets every tensor and graph in the context; the arena is kept.
+GGML_API void                  ggml_reset(struct ggml_context * ctx);
+// Frees the context and everything in it (its own arena, not a caller's mem_buffer). NULL: no-op.
+GGML_API void                  ggml_free(struct ggml_context * ctx);
+
+GGML_API size_t  ggml_used_mem(const struct ggml_context * ctx);
+
+GGML_API bool    ggml_get_no_alloc(struct ggml_context * ctx);
+GGML_API void    ggml_set_no_alloc(struct ggml_context * ctx, bool no_alloc);
+
+GGML_API void *  ggml_get_mem_buffer     (const struct ggml_context * ctx);
+GGML_API size_t  ggml_get_mem_size       (const struct ggml_context * ctx);
+GGML_API size_t  ggml_get_max_tensor_size(const struct ggml_context * ctx);
+
+//
+// Tensors
+//
+
+// Each returns NULL and logs on a NULL context, an unknown type, a negative extent, a byte size
+// that overflows, or a context without room for the tensor.
+GGML_API struct ggml_tensor * ggml_new_tensor(struct ggml_context * ctx, enum ggml_type type, int n_dims, const int64_t * ne);
+GGML_API struct ggml_tensor * ggml_new_tensor_1d(struct ggml_context * ctx, enum ggml_type type, int64_t ne0);
+GGML_API struct ggml_tensor * ggml_new_tensor_2d(struct ggml_context * ctx, enum ggml_type type, int64_t ne0, int64_t ne1);
+GGML_API struct ggml_tensor * ggml_new_tensor_3d(struct ggml_context * ctx, enum ggml_type type, int64_t ne0, int64_t ne1, int64_t ne2);
+GGML_API struct ggml_tensor * ggml_new_tensor_4d(struct ggml_context * ctx, enum ggml_type type, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
+
+GGML_API struct ggml_tensor * ggml_new_i32(struct ggml_context * ctx, int32_t value); // needs an allocating context
+GGML_API struct ggml_tensor * ggml_new_f32(struct ggml_context * ctx, float value);   // needs an allocating context
+
+GGML_API struct ggml_tensor * ggml_dup_tensor (struct ggml_context * ctx, const struct ggml_tensor * src);
+GGML_API struct ggml_tensor * ggml_view_tensor(struct ggml_context * ctx, struct ggml_tensor * src);
+
+// Iterates over the tensors of a context in creation order; NULL at the end.
+GGML_API struct ggml_tensor * ggml_get_first_tensor(const struct ggml_context * ctx);
+GGML_API struct ggml_tensor * ggml_get_next_tensor (const struct ggml_context * ctx, struct ggml_tensor * tensor);
+// The first tensor with that name, or NULL.
+GGML_API struct ggml_tensor * ggml_get_tensor(struct ggml_context * ctx, const char * name);
+
+GGML_API enum ggml_unary_op ggml_get_unary_op(const struct ggml_tensor * tensor);
+
+GGML_API void *  ggml_get_data    (const struct ggml_tensor * tensor);
+GGML_API float * ggml_get_data_f32(const struct ggml_tensor * tensor);
+
+// Names are truncated to GGML_MAX_NAME - 1 bytes. Each returns the tensor.
+GGML_API const char *         ggml_get_name   (const struct ggml_tensor * tensor);
+GGML_API struct ggml_tensor * ggml_set_name   (      struct ggml_tensor * tensor, const char * name);
+GGML_ATTRIBUTE_FORMAT(2, 3)
+GGML_API struct ggml_tensor * ggml_format_name(      struct ggml_tensor * tensor, const char * fmt, ...);
+
+// Tensor flags.
+GGML_API void ggml_set_input (struct ggml_tensor * tensor);
+GGML_API void ggml_set_output(struct ggml_tensor * tensor);
+GGML_API void ggml_set_param (struct ggml_tensor * tensor);
+GGML_API void ggml_set_loss  (struct ggml_tensor * tensor);
+
+// Element access for tensors whose data is in host memory (an allocating context or a host
+// buffer). Indices out of range, a tensor without data or a type other than f32/f16/bf16/i32:
+// logged, getters return 0 and setters do nothing.
+GGML_API struct ggml_tensor * ggml_set_i32(struct ggml_tensor * tensor, int32_t value);
+GGML_API struct ggml_tensor * ggml_set_f32(struct ggml_tensor * tensor, float value);
+GGML_API int32_t ggml_get_i32_1d(const struct ggml_tensor * tensor, int i);
+GGML_API void    ggml_set_i32_1d(const struct ggml_tensor * tensor, int i, int32_t value);
+GGML_API int32_t ggml_get_i32_nd(const struct ggml_tensor * tensor, int i0, int i1, int i2, int i3);
+GGML_API void    ggml_set_i32_nd(const struct ggml_tensor * tensor, int i0, int i1, int i2, int i3, int32_t value);
+GGML_API float   ggml_get_f32_1d(const struct ggml_tensor * tensor, int i);
+GGML_API void    ggml_set_f32_1d(const struct ggml_tensor * tensor, int i, float value);
+GGML_API float   ggml_get_f32_nd(const struct ggml_tensor * tensor, int i0, int i1, int i2, int i3);
+GGML_API void    ggml_set_f32_nd(const struct ggml_tensor * tensor, int i0, int i1, int i2, int i3, float value);
+
+//
+// Operations. Each builds one node (no computation happens here) and returns NULL on bad input.
+// The _inplace variants return a view of a: the result is written over a's data.
+//
+
+GGML_API struct ggml_tensor * ggml_dup        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_dup_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+
+// b is broadcast over a (ggml_can_repeat(b, a)); the result has a's shape and type
+GGML_API struct ggml_tensor * ggml_add        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_add_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// b is a scalar (one element)
+GGML_API struct ggml_tensor * ggml_add1        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_add1_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_sub        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_sub_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_mul        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_mul_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_div        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_div_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+
+GGML_API struct ggml_tensor * ggml_sqr         (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sqr_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sqrt        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sqrt_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_log         (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_log_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+
+// sum of all elements: a one-element tensor
+GGML_API struct ggml_tensor * ggml_sum     (struct ggml_context * ctx, struct ggml_tensor * a);
+// sums along rows: [ne0, ne1, ne2, ne3] -> [1, ne1, ne2, ne3]
+GGML_API struct ggml_tensor * ggml_sum_rows(struct ggml_context * ctx, struct ggml_tensor * a);
+// mean along rows: [ne0, ne1, ne2, ne3] -> [1, ne1, ne2, ne3]
+GGML_API struct ggml_tensor * ggml_mean    (struct ggml_context * ctx, struct ggml_tensor * a);
+// index of the largest element of each row of a matrix: i32 [ne1]
+GGML_API struct ggml_tensor * ggml_argmax  (struct ggml_context * ctx, struct ggml_tensor * a);
+
+// a repeated to the shape of b (ggml_can_repeat(a, b))
+GGML_API struct ggml_tensor * ggml_repeat(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// a and b joined along dim (the other extents must be equal)
+GGML_API struct ggml_tensor * ggml_concat(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int dim);
+
+GGML_API struct ggml_tensor * ggml_abs               (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_abs_inplace       (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sgn               (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sgn_inplace       (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_neg               (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_neg_inplace       (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_step              (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_step_inplace      (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_tanh              (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_tanh_inplace      (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_elu               (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_elu_inplace       (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_relu              (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_relu_inplace      (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sigmoid           (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sigmoid_inplace   (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_gelu              (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_gelu_inplace      (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_gelu_erf          (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_gelu_erf_inplace  (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_gelu_quick        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_gelu_quick_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_silu              (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_silu_inplace      (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_hardswish         (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_hardsigmoid       (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_exp               (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_exp_inplace       (struct ggml_context * ctx, struct ggml_tensor * a);
+
+GGML_API struct ggml_tensor * ggml_unary        (struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_unary_op op);
+GGML_API struct ggml_tensor * ggml_unary_inplace(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_unary_op op);
+
+// normalize along rows (mean 0, variance 1)
+GGML_API struct ggml_tensor * ggml_norm            (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+GGML_API struct ggml_tensor * ggml_norm_inplace    (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+GGML_API struct ggml_tensor * ggml_rms_norm        (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+GGML_API struct ggml_tensor * ggml_rms_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+
+// A: k columns, n rows => [ne03, ne02, n, k]
+// B: k columns, m rows  (i.e. we transpose it internally) => [ne03 * x, ne02 * y, m, k]
+// result is n columns, m rows => [ne03 * x, ne02 * y, m, n] (f32)
+GGML_API struct ggml_tensor * ggml_mul_mat(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// changes the precision of a matrix multiplication; GGML_PREC_F32 for higher precision
+GGML_API void ggml_mul_mat_set_prec(struct ggml_tensor * a, enum ggml_prec prec);
+
+GGML_API struct ggml_tensor * ggml_scale        (struct ggml_context * ctx, struct ggml_tensor * a, float s);
+GGML_API struct ggml_tensor * ggml_scale_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float s);
+
+// a -> b, return view(b); a and b must have the same number of elements
+GGML_API struct ggml_tensor * ggml_cpy(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// a copied to a new tensor of another type
+GGML_API struct ggml_tensor * ggml_cast(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_type type);
+
+// make contiguous
+GGML_API struct ggml_tensor * ggml_cont   (struct ggml_context * ctx, struct ggml_tensor * a);
+// make contiguous, with a new shape (same number of elements)
+GGML_API struct ggml_tensor * ggml_cont_1d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0);
+GGML_API struct ggml_tensor * ggml_cont_2d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1);
+GGML_API struct ggml_tensor * ggml_cont_3d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1, int64_t ne2);
+GGML_API struct ggml_tensor * ggml_cont_4d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
+
+// return view(a), b specifies the new shape; a must be contiguous
+GGML_API struct ggml_tensor * ggml_reshape   (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_reshape_1d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0);
+GGML_API struct ggml_tensor * ggml_reshape_2d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1);
+GGML_API struct ggml_tensor * ggml_reshape_3d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1, int64_t ne2);
+GGML_API struct ggml_tensor * ggml_reshape_4d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
+
+// views into a; offset in bytes. NULL if the view reaches outside a's bytes.
+GGML_API struct ggml_tensor * ggml_view_1d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, size_t offset);
+GGML_API struct ggml_tensor * ggml_view_2d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
+        size_t nb1, size_t offset);
+GGML_API struct ggml_tensor * ggml_view_3d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1, int64_t ne2,
+        size_t nb1, size_t nb2, size_t offset);
+GGML_API struct ggml_tensor * ggml_view_4d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+
+// axis i of a becomes axis axis_i of the result; the four axes must be a permutation of 0..3
+GGML_API struct ggml_tensor * ggml_permute(struct ggml_context * ctx, struct ggml_tensor * a, int axis0, int axis1, int axis2, int axis3);
+// alias for ggml_permute(ctx, a, 1, 0, 2, 3)
+GGML_API struct ggml_tensor * ggml_transpose(struct ggml_context * ctx, struct ggml_tensor * a);
+
+// rows of a selected by the i32 indices in b: a [n_embd, ne1, ne2, ne3], b [n_rows, ne2, ne3(, 1)]
+// -> f32 [n_embd, n_rows, ne2, ne3]
+GGML_API struct ggml_tensor * ggml_get_rows(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// a[c[i]] = b[i]: rows of b written into a at the i32/i64 indices in c; returns a view of a
+GGML_API struct ggml_tensor * ggml_set_rows(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c);
+
+// set elements above the diagonal (shifted by n_past) to -INF / 0
+GGML_API struct ggml_tensor * ggml_diag_mask_inf         (struct ggml_context * ctx, struct ggml_tensor * a, int n_past);
+GGML_API struct ggml_tensor * ggml_diag_mask_inf_inplace (struct ggml_context * ctx, struct ggml_tensor * a, int n_past);
+GGML_API struct ggml_tensor * ggml_diag_mask_zero        (struct ggml_context * ctx, struct ggml_tensor * a, int n_past);
+GGML_API struct ggml_tensor * ggml_diag_mask_zero_inplace(struct ggml_context * ctx, struct ggml_tensor * a, int n_past);
+
+GGML_API struct ggml_tensor * ggml_soft_max        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_soft_max_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+// fused soft_max(a*scale + mask*(ALiBi slope)); mask is optional (f32 or f16, broadcast over rows)
+GGML_API struct ggml_tensor * ggml_soft_max_ext(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * mask,
+        float scale, float max_bias);
+GGML_API struct ggml_tensor * ggml_soft_max_ext_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * mask,
+        float scale, float max_bias);
+
+// rotary position embedding; b: i32 positions [a->ne[2]]; c: optional frequency factors (NULL);
+// mode 0 (normal) or GGML_ROPE_TYPE_NEOX
+GGML_API struct ggml_tensor * ggml_rope_ext(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale,
+        float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+GGML_API struct ggml_tensor * ggml_rope_ext_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale,
+        float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+// shorthand for ggml_rope_ext without frequency factors or context extension
+GGML_API struct ggml_tensor * ggml_rope(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int n_dims, int mode);
+
+// a: convolution kernel, b: data; the result is the im2col matrix (dst_type: f32 or f16)
+GGML_API struct ggml_tensor * ggml_im2col(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1, bool is_2D, enum ggml_type dst_type);
+// 2D convolution as ggml builds it: im2col, then mul_mat.
+// a: kernel [KW, KH, IC, OC], b: data [W, H, IC, N] -> [OW, OH, OC, N]
+GGML_API struct ggml_tensor * ggml_conv_2d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1);
+
+GGML_API struct ggml_tensor * ggml_pool_2d(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_op_pool op,
+        int k0, int k1, int s0, int s1, float p0, float p1);
+
+// zero padding at the end of each dimension
+GGML_API struct ggml_tensor * ggml_pad(struct ggml_context * ctx, struct ggml_tensor * a, int p0, int p1, int p2, int p3);
+
+//
+// Graphs
+//
+
+// A graph lives in its context. NULL (and a log line) if the context has no room.
+GGML_API struct ggml_cgraph * ggml_new_graph       (struct ggml_context * ctx); // size GGML_DEFAULT_GRAPH_SIZE, no grads
+GGML_API struct ggml_cgraph * ggml_new_graph_custom(struct ggml_context * ctx, size_t size, bool grads);
+// A new graph with the nodes and leafs of cgraph; NULL if the context has no room.
+GGML_API struct ggml_cgraph * ggml_graph_dup       (struct ggml_context * ctx, struct ggml_cgraph * cgraph, bool force_grads);
+// Copies src's nodes and leafs into dst; logs and leaves dst cleared if dst is too small.
+GGML_API void                 ggml_graph_cpy       (struct ggml_cgraph * src, struct ggml_cgraph * dst);
+GGML_API void                 ggml_graph_clear     (struct ggml_cgraph * cgraph); // forgets every node and leaf
+GGML_API void                 ggml_graph_reset     (struct ggml_cgraph * cgraph); // clears gradients; here: no-op without grads
+
+// Adds tensor and everything it depends on, in ggml's order (sources left to right, depth first).
+// A graph that is full logs an error and stops adding; ggml_graph_n_nodes then tells how far it got.
+GGML_API void ggml_build_forward_expand(struct ggml_cgraph * cgraph, struct ggml_tensor * tensor);
+
+GGML_API int                   ggml_graph_size   (struct ggml_cgraph * cgraph);
+// i < 0 counts from the end (-1 is the last node); NULL if out of range.
+GGML_API struct ggml_tensor *  ggml_graph_node   (struct ggml_cgraph * cgraph, int i);
+GGML_API struct ggml_tensor ** ggml_graph_nodes  (struct ggml_cgraph * cgraph);
+GGML_API int                   ggml_graph_n_nodes(struct ggml_cgraph * cgraph);
+// Appends a node as is (no dependency walk); logs and does nothing if the graph is full.
+GGML_API void                  ggml_graph_add_node(struct ggml_cgraph * cgraph, struct ggml_tensor * tensor);
+
+// The node or leaf with that name, or NULL.
+GGML_API struct ggml_tensor * ggml_graph_get_tensor(const struct ggml_cgraph * cgraph, const char * name);
+
+// Prints the nodes and leafs through the log callback (level INFO).
+GGML_API void ggml_graph_print(const struct ggml_cgraph * cgraph);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,63 @@
+#pragma once
+
+// The pure memory planner: bare lifetimes in, offsets out. It includes no tensor or backend
+// header, so it can be tested and benchmarked on traces alone. gallocr (alloc.c) turns a graph
+// into these lifetimes and places the result in buffers.
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GGALLOC_MAX_CHUNKS 16
+
+// One block: size bytes live over the half-open step range [start, end).
+// Blocks with the same group (>= 0) must share one offset, in one chunk: an in-place chain, where
+// a node takes over its parent's memory. The members of a group have disjoint lifetimes, each
+// member's start equal to the previous member's end (in index order), and sizes that do not grow
+// along the chain. group = -1: the block stands alone.
+struct gga_block {
+    size_t  size;
+    int64_t start;
+    int64_t end;
+    int32_t group;
+};
+
+enum gga_strategy {
+    GGA_STRATEGY_ONLINE,  // ggml's online best fit: blocks placed in index order as their start comes
+    GGA_STRATEGY_BEST,    // the smallest of several offline strategies, then a bounded search
+};
+
+struct gga_plan_params {
+    size_t alignment;   // power of two; every size is rounded up to it
+    size_t max_size;    // chunk limit (SIZE_MAX: one chunk); a block larger than it gets a chunk of its own
+    int    max_chunks;  // at most GGALLOC_MAX_CHUNKS; the last chunk is unbounded
+    enum gga_strategy strategy;
+};
+
+struct gga_plan {
+    int      n;
+    int    * chunk;                          // per block
+    size_t * offset;                         // per block, from the start of its chunk
+    int      n_chunks;
+    size_t   chunk_size[GGALLOC_MAX_CHUNKS]; // high-water mark of each chunk
+    size_t   peak;                           // sum of chunk_size
+};
+
+// Plans blocks[0..n). Returns false (plan untouched, a message in err) on bad input or out of
+// memory. On success plan->chunk and plan->offset are malloc'ed arrays of n entries that
+// gga_plan_release frees.
+bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
+        struct gga_plan * plan, char * err, size_t err_size);
+void gga_plan_release(struct gga_plan * plan);
+
+// The most bytes (each size rounded up to alignment) live at any step: no plan can be smaller.
+// Members of a group count once over their combined lifetime at each member's size.
+size_t gga_lower_bound(const struct gga_block * blocks, int n, size_t alignment);
+
+#ifdef __cplusplus
+}
+#endif
