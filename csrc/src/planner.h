@@ -36,6 +36,8 @@ struct gga_plan_params {
     size_t max_size;    // chunk limit (SIZE_MAX: one chunk); a block larger than it gets a chunk of its own
     int    max_chunks;  // at most GGALLOC_MAX_CHUNKS; the last chunk is unbounded
     enum gga_strategy strategy;
+    int64_t search_work; // BEST: work units (about a nanosecond each) the search may spend; 0: a
+                         // default of a few times the greedy passes' own work
 };
 
 struct gga_plan {

@@ -1,0 +1,485 @@
+// bench/plan.c — the memory planners side by side: for the graphs in ../shared/graphs and
+// random DAGs, the buffer size with ggml's online placement and with ours (BEST), the liveness
+// lower bound, reserve and alloc_graph times (medians), what reordering the nodes gains; the
+// planning time of random DAGs of 1k, 10k and 100k nodes; and the eleven hard traces of
+// ../shared/traces against their lower bounds. Prints markdown and writes bench/results/plan.md.
+//
+// Sizes are exact; times are medians of repeated runs in this one process.
+
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ggalloc.h"
+#include "ggml-alloc.h"
+#include "ggml-backend.h"
+#include "ggml.h"
+#include "planner.h"
+
+#define ALIGNMENT 32
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+static int cmp_double(const void * a, const void * b) {
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double * v, int n) {
+    qsort(v, (size_t) n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Everything printed goes to stdout and to the results file.
+static FILE * out_md = NULL;
+
+static void emit(const char * fmt, ...) __attribute__((format(printf, 1, 2)));
+static void emit(const char * fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    if (out_md != NULL) {
+        va_start(ap, fmt);
+        vfprintf(out_md, fmt, ap);
+        va_end(ap);
+    }
+}
+
+//
+// Random DAGs
+//
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static int rnd(int n) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (int) (rng % (uint64_t) n);
+}
+
+// A DAG of n_nodes ops built the way model code builds graphs: each op reads recent results
+// (element-wise unary and binary ops, some in place, matrix products with external weights that
+// change the width, row sums, transposed copies). A result nobody has read by the time it leaves
+// the window of recent results is folded into a running sum of row sums, as a residual stream
+// would be, so that nothing dangles; that sum is the output.
+static struct ggml_cgraph * random_dag(struct ggml_context * ctx, int n_nodes) {
+    const int64_t widths[] = { 64, 128, 256, 512, 1024 };
+    const int64_t rows = 32;
+    const int window = 12;
+    struct ggml_tensor ** made = malloc((size_t) n_nodes * 2 * sizeof(*made));
+    int * readers = calloc((size_t) n_nodes * 2, sizeof(int));
+    int n_made = 0;
+    struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 256, rows);
+    ggml_set_input(x);
+    made[n_made++] = x;
+    readers[0] = 1;
+    struct ggml_tensor * acc = NULL;
+    struct ggml_cgraph * g = ggml_new_graph_custom(ctx, (size_t) n_nodes * 4 + 16, false);
+    for (int n_ops = 0; n_ops < n_nodes; n_ops++) {
+        // mostly a recent result nobody has read yet
+        int ia = n_made - 1 - rnd(n_made < window ? n_made : window);
+        for (int k = n_made - 1; k >= 0 && k >= n_made - window && rnd(5) != 0; k--) {
+            if (readers[k] == 0) {
+                ia = k;
+                break;
+            }
+        }
+        struct ggml_tensor * a = made[ia];
+        struct ggml_tensor * t = NULL;
+        int ib = -1;
+        const int kind = rnd(20);
+        if (kind < 6) {
+            t = rnd(3) == 0 && a->op != GGML_OP_NONE && readers[ia] == 0 ? ggml_scale_inplace(ctx, a, 0.5f)
+              : rnd(2) ? ggml_silu(ctx, a) : ggml_sqr(ctx, a);
+        } else if (kind < 12) {
+            for (int k = 0; k < window && k < n_made; k++) {
+                const int j = n_made - 1 - rnd(n_made < window ? n_made : window);
+                if (j != ia && ggml_are_same_shape(made[j], a)) {
+                    ib = j;
+                    break;
+                }
+            }
+            t = ib >= 0 ? (rnd(2) ? ggml_add(ctx, a, made[ib]) : ggml_mul(ctx, a, made[ib])) : ggml_scale(ctx, a, 2.0f);
+        } else if (kind < 17) {
+            struct ggml_tensor * w = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, a->ne[0], widths[rnd(5)]);
+            w->flags |= GGALLOC_TENSOR_FLAG_EXTERNAL;
+            t = ggml_mul_mat(ctx, w, a);
+        } else if (kind < 18) {
+            t = ggml_sum_rows(ctx, a);
+        } else {
+            t = ggml_cont(ctx, ggml_transpose(ctx, a));
+            t = ggml_cont(ctx, ggml_transpose(ctx, t));
+        }
+        readers[ia]++;
+        if (ib >= 0) {
+            readers[ib]++;
+        }
+        made[n_made++] = t;
+        ggml_build_forward_expand(g, t);
+        // fold what leaves the window unread
+        const int old = n_made - 1 - window;
+        if (old > 0 && readers[old] == 0) {
+            struct ggml_tensor * r = ggml_sum_rows(ctx, made[old]);
+            acc = acc ? ggml_add(ctx, acc, r) : r;
+            readers[old]++;
+            ggml_build_forward_expand(g, acc);
+        }
+    }
+    for (int k = n_made - window > 1 ? n_made - window : 1; k < n_made; k++) {
+        if (readers[k] == 0) {
+            struct ggml_tensor * r = ggml_sum_rows(ctx, made[k]);
+            acc = acc ? ggml_add(ctx, acc, r) : r;
+        }
+    }
+    ggml_set_output(acc);
+    ggml_build_forward_expand(g, acc);
+    free(made);
+    free(readers);
+    return g;
+}
+
+static struct ggml_context * dag_ctx(int n_nodes) {
+    struct ggml_init_params ip = {
+        ggml_tensor_overhead() * (size_t) n_nodes * 6 + ggml_graph_overhead_custom((size_t) n_nodes * 4 + 16, false) + (1 << 20),
+        NULL, true };
+    return ggml_init(ip);
+}
+
+//
+// Graph rows
+//
+
+struct graph_row {
+    char   name[64];
+    int    n_nodes;
+    size_t best, ggml, lb, no_reuse;
+    double reserve_best_us, reserve_ggml_us, alloc_best_us, alloc_ggml_us;
+    size_t lb_reordered;
+    int    violations;
+};
+
+static double time_reserve(ggml_gallocr_t galloc, struct ggml_cgraph * g, int reps) {
+    double * t = malloc((size_t) reps * sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        const double t0 = now_s();
+        ggml_gallocr_reserve(galloc, g);
+        t[r] = now_s() - t0;
+    }
+    const double m = median(t, reps);
+    free(t);
+    return m * 1e6;
+}
+
+static double time_alloc(ggml_gallocr_t galloc, struct ggml_cgraph * g, int reps) {
+    double * t = malloc((size_t) reps * sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        const double t0 = now_s();
+        ggml_gallocr_alloc_graph(galloc, g);
+        t[r] = now_s() - t0;
+    }
+    const double m = median(t, reps);
+    free(t);
+    return m * 1e6;
+}
+
+// Forgets where a previous allocator put the graph's tensors (whose buffers are gone with it),
+// so that the next allocator plans them all again.
+static void graph_clear_data(struct ggml_cgraph * g) {
+    for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
+        ggml_graph_node(g, i)->data = NULL;
+        ggml_graph_node(g, i)->buffer = NULL;
+    }
+    for (int i = 0; i < ggalloc_graph_n_leafs(g); i++) {
+        ggalloc_graph_leaf(g, i)->data = NULL;
+        ggalloc_graph_leaf(g, i)->buffer = NULL;
+    }
+}
+
+static bool measure_graph(struct ggml_cgraph * g, const char * name, int reps, struct graph_row * row) {
+    memset(row, 0, sizeof(*row));
+    snprintf(row->name, sizeof(row->name), "%s", name);
+    row->n_nodes = ggml_graph_n_nodes(g);
+    ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
+    for (int planner = 0; planner < 2; planner++) {
+        graph_clear_data(g);
+        ggml_gallocr_t galloc = ggml_gallocr_new(buft);
+        if (galloc == NULL) {
+            return false;
+        }
+        ggalloc_gallocr_set_planner(galloc, planner == 0 ? GGALLOC_PLANNER_GGML : GGALLOC_PLANNER_BEST);
+        if (!ggml_gallocr_reserve(galloc, g)) {
+            ggml_gallocr_free(galloc);
+            return false;
+        }
+        const size_t size = ggml_gallocr_get_buffer_size(galloc, 0);
+        const double tr = time_reserve(galloc, g, reps);
+        const double ta = time_alloc(galloc, g, reps);
+        if (planner == 0) {
+            row->ggml = size;
+            row->reserve_ggml_us = tr;
+            row->alloc_ggml_us = ta;
+        } else {
+            row->best = size;
+            row->lb = ggalloc_gallocr_lower_bound(galloc, 0);
+            row->reserve_best_us = tr;
+            row->alloc_best_us = ta;
+            row->violations = ggalloc_graph_verify(g);
+            for (int i = 0; i < ggalloc_gallocr_n_placements(galloc); i++) {
+                struct ggalloc_placement p;
+                if (ggalloc_gallocr_get_placement(galloc, i, &p)) {
+                    row->no_reuse += p.size;
+                }
+            }
+        }
+        ggml_gallocr_free(galloc);
+    }
+    graph_clear_data(g);
+    return true;
+}
+
+static void emit_graph_header(void) {
+    emit("| graph | nodes | best B | ggml B | lower bound B | best/LB | best/ggml | no reuse B | reserve best µs | reserve ggml µs | alloc_graph best µs | alloc_graph ggml µs | verify |\n");
+    emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+}
+
+static void emit_graph_row(const struct graph_row * r) {
+    emit("| %s | %d | %zu | %zu | %zu | %.4f | %.4f | %zu | %.1f | %.1f | %.1f | %.1f | %d |\n", r->name, r->n_nodes,
+         r->best, r->ggml, r->lb, (double) r->best / (double) r->lb, (double) r->best / (double) r->ggml, r->no_reuse,
+         r->reserve_best_us, r->reserve_ggml_us, r->alloc_best_us, r->alloc_ggml_us, r->violations);
+}
+
+//
+// Traces
+//
+
+static int load_trace(const char * path, struct gga_block ** out) {
+    FILE * f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    char line[256];
+    int n = 0, cap = 256;
+    struct gga_block * b = malloc((size_t) cap * sizeof(*b));
+    if (b == NULL || fgets(line, sizeof(line), f) == NULL) {
+        free(b);
+        fclose(f);
+        return -1;
+    }
+    long long id, lo, up, size;
+    while (fscanf(f, "%lld,%lld,%lld,%lld", &id, &lo, &up, &size) == 4) {
+        if (n == cap) {
+            cap *= 2;
+            b = realloc(b, (size_t) cap * sizeof(*b));
+        }
+        b[n++] = (struct gga_block) { (size_t) size, lo, up, -1 };
+    }
+    fclose(f);
+    *out = b;
+    return n;
+}
+
+// The textbook greedy by size, as a reference: largest first, each at the lowest offset free
+// of every placed block it overlaps in time.
+static size_t greedy_by_size(const struct gga_block * b, int n) {
+    int * order = malloc((size_t) n * sizeof(int));
+    size_t * off = malloc((size_t) n * sizeof(size_t));
+    bool * placed = calloc((size_t) n, sizeof(bool));
+    for (int i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    for (int i = 1; i < n; i++) { // insertion sort: n is small
+        const int k = order[i];
+        int j = i - 1;
+        while (j >= 0 && b[order[j]].size < b[k].size) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = k;
+    }
+    size_t peak = 0;
+    for (int a = 0; a < n; a++) {
+        const int i = order[a];
+        size_t x = 0;
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (int j = 0; j < n; j++) {
+                if (placed[j] && b[i].start < b[j].end && b[j].start < b[i].end &&
+                    x < off[j] + b[j].size && off[j] < x + b[i].size) {
+                    x = off[j] + b[j].size;
+                    moved = true;
+                }
+            }
+        }
+        off[i] = x;
+        placed[i] = true;
+        peak = x + b[i].size > peak ? x + b[i].size : peak;
+    }
+    free(order);
+    free(off);
+    free(placed);
+    return peak;
+}
+
+static void bench_traces(void) {
+    emit("\n## Traces (alignment 1)\n\n");
+    emit("| trace | blocks | lower bound | online (ggml) | greedy by size | best | best/LB | online/LB | greedy/LB | best time ms |\n");
+    emit("|---|---|---|---|---|---|---|---|---|---|\n");
+    double log_best = 0, log_greedy = 0, log_online = 0;
+    int n_traces = 0;
+    for (char c = 'A'; c <= 'K'; c++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/traces/%c.csv", GGALLOC_SHARED_DIR, c);
+        struct gga_block * b = NULL;
+        const int n = load_trace(path, &b);
+        if (n <= 0) {
+            emit("| %c | cannot read %s | | | | | | | | |\n", c, path);
+            continue;
+        }
+        const size_t lb = gga_lower_bound(b, n, 1);
+        struct gga_plan_params p = { 1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE, 0 };
+        struct gga_plan plan = { 0 };
+        char err[256];
+        size_t online = 0, best = 0;
+        if (gga_plan_blocks(b, n, &p, &plan, err, sizeof(err))) {
+            online = plan.peak;
+        }
+        gga_plan_release(&plan);
+        // the public entry point, as a user calls it
+        size_t * sizes = malloc((size_t) n * sizeof(size_t));
+        int64_t * starts = malloc((size_t) n * sizeof(int64_t));
+        int64_t * ends = malloc((size_t) n * sizeof(int64_t));
+        size_t * offsets = malloc((size_t) n * sizeof(size_t));
+        for (int i = 0; i < n; i++) {
+            sizes[i] = b[i].size;
+            starts[i] = b[i].start;
+            ends[i] = b[i].end;
+        }
+        const double t0 = now_s();
+        const bool ok = ggalloc_plan_intervals(n, sizes, starts, ends, 1, offsets, &best);
+        const double dt = now_s() - t0;
+        const size_t greedy = greedy_by_size(b, n);
+        if (ok) {
+            emit("| %c | %d | %zu | %zu | %zu | %zu | %.4f | %.4f | %.4f | %.1f |\n", c, n, lb, online, greedy, best,
+                 (double) best / (double) lb, (double) online / (double) lb, (double) greedy / (double) lb, dt * 1e3);
+            log_best += log((double) best / (double) lb);
+            log_greedy += log((double) greedy / (double) lb);
+            log_online += log((double) online / (double) lb);
+            n_traces++;
+        }
+        free(sizes);
+        free(starts);
+        free(ends);
+        free(offsets);
+        free(b);
+    }
+    if (n_traces > 0) {
+        emit("| geometric mean | | | | | | **%.4f** | %.4f | %.4f | |\n", exp(log_best / n_traces),
+             exp(log_online / n_traces), exp(log_greedy / n_traces));
+    }
+}
+
+int main(void) {
+    out_md = fopen("bench/results/plan.md", "w");
+    if (out_md == NULL) {
+        fprintf(stderr, "bench-plan: cannot write bench/results/plan.md (run from the repository root); printing only\n");
+    }
+    ggml_log_set(NULL, NULL);
+    emit("# Memory planners: ggml's online placement vs ggalloc BEST\n\n");
+    emit("CPU host buffer type, alignment %d, one buffer. Sizes in bytes (exact); times are medians.\n\n", ALIGNMENT);
+
+    emit("## Graphs\n\n");
+    emit_graph_header();
+    const char * graphs[] = { "mlp-4x1024-b256", "gpt2-small-decode-1", "gpt2-small-prefill-512" };
+    struct { char name[64]; size_t before, after; double ms; } reord[16];
+    int n_reord = 0;
+    for (size_t k = 0; k < sizeof(graphs) / sizeof(graphs[0]); k++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_SHARED_DIR, graphs[k]);
+        struct ggml_context * ctx = NULL;
+        struct ggml_cgraph * g = ggalloc_graph_load_json(path, &ctx);
+        if (g == NULL) {
+            emit("| %s | cannot load %s | | | | | | | | | | | |\n", graphs[k], path);
+            continue;
+        }
+        struct graph_row row;
+        if (measure_graph(g, graphs[k], 31, &row)) {
+            emit_graph_row(&row);
+        }
+        snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", graphs[k]);
+        reord[n_reord].before = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+        const double t0 = now_s();
+        ggalloc_graph_reorder(g);
+        reord[n_reord].ms = (now_s() - t0) * 1e3;
+        reord[n_reord].after = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+        n_reord++;
+        ggml_free(ctx);
+    }
+    const int dag_sizes[] = { 500, 2000 };
+    for (size_t k = 0; k < sizeof(dag_sizes) / sizeof(dag_sizes[0]); k++) {
+        for (int seed = 0; seed < 3; seed++) {
+            rng = 0x9e3779b97f4a7c15ull + (uint64_t) seed * 7919;
+            struct ggml_context * ctx = dag_ctx(dag_sizes[k]);
+            struct ggml_cgraph * g = random_dag(ctx, dag_sizes[k]);
+            char name[64];
+            snprintf(name, sizeof(name), "random-dag-%d-s%d", dag_sizes[k], seed);
+            struct graph_row row;
+            if (measure_graph(g, name, 11, &row)) {
+                emit_graph_row(&row);
+            }
+            if (n_reord < 16) {
+                snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", name);
+                reord[n_reord].before = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+                const double t0 = now_s();
+                ggalloc_graph_reorder(g);
+                reord[n_reord].ms = (now_s() - t0) * 1e3;
+                reord[n_reord].after = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+                n_reord++;
+            }
+            ggml_free(ctx);
+        }
+    }
+
+    emit("\n## Reordering the nodes (ggalloc_graph_reorder)\n\n");
+    emit("| graph | lower bound before B | after B | after/before | reorder ms |\n|---|---|---|---|---|\n");
+    for (int k = 0; k < n_reord; k++) {
+        emit("| %s | %zu | %zu | %.4f | %.2f |\n", reord[k].name, reord[k].before, reord[k].after,
+             (double) reord[k].after / (double) reord[k].before, reord[k].ms);
+    }
+
+    emit("\n## Planning time on random DAGs\n\n");
+    emit("| nodes | best B | ggml B | lower bound B | best/LB | best/ggml | reserve best ms | reserve ggml ms | alloc_graph best ms | alloc_graph ggml ms |\n");
+    emit("|---|---|---|---|---|---|---|---|---|---|\n");
+    const int scale_sizes[] = { 1000, 10000, 100000 };
+    for (size_t k = 0; k < sizeof(scale_sizes) / sizeof(scale_sizes[0]); k++) {
+        rng = 0x1234567ull + (uint64_t) k;
+        struct ggml_context * ctx = dag_ctx(scale_sizes[k]);
+        struct ggml_cgraph * g = random_dag(ctx, scale_sizes[k]);
+        struct graph_row row;
+        const int reps = scale_sizes[k] >= 100000 ? 3 : scale_sizes[k] >= 10000 ? 7 : 21;
+        if (measure_graph(g, "", reps, &row)) {
+            emit("| %d | %zu | %zu | %zu | %.4f | %.4f | %.2f | %.2f | %.2f | %.2f |\n", row.n_nodes, row.best, row.ggml, row.lb,
+                 (double) row.best / (double) row.lb, (double) row.best / (double) row.ggml,
+                 row.reserve_best_us / 1e3, row.reserve_ggml_us / 1e3, row.alloc_best_us / 1e3, row.alloc_ggml_us / 1e3);
+        }
+        ggml_free(ctx);
+    }
+
+    bench_traces();
+    if (out_md != NULL) {
+        fclose(out_md);
+    }
+    return 0;
+}

@@ -1,0 +1,655 @@
+// The graph allocator (ggml_gallocr_*): plan a graph, keep buffers that fit the plan, place the
+// graph's tensors.
+//
+// Planning has two halves that know nothing of each other. lifetimes.c walks the graph as ggml
+// does and turns every tensor it would place into a block (size, first step, end step, in-place
+// group), per slot: buffer ids given the same buffer type share one slot, hence one buffer. The
+// pure planner (planner.c) then gives every block a chunk and an offset: ONLINE replays ggml's
+// best-fit allocator (GGALLOC_PLANNER_GGML, the same sizes as ggml), BEST packs the same
+// lifetimes offline (GGALLOC_PLANNER_BEST, the default, never larger).
+//
+// A slot's buffer is up to 16 chunks, each its own backend buffer of exactly its high-water
+// mark. After a new plan a chunk's buffer is kept when it is large enough and reallocated only
+// when the chunk must grow; so a graph that shrinks keeps its memory and one that grows pays
+// once. If a buffer cannot be allocated, every buffer is freed, the plan is dropped and the
+// graph's tensors stay unallocated; a later reserve starts clean.
+//
+// alloc_graph re-applies the recorded plan when the graph has the same number of nodes and
+// leafs and every tensor fits its recorded size (ggml's rule); otherwise a single-buffer
+// allocator plans again by itself and a multi-buffer one returns false.
+//
+// Tensors of the graph that point into this allocator's own buffers (from an earlier
+// alloc_graph of the same graph) are taken back at reserve: ggml would count them as external
+// and keep pointers into a buffer it may be about to free.
+
+#include "lifetimes.h"
+#include "log.h"
+#include "ggalloc.h"
+#include "ggml-backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct gallocr_slot {
+    ggml_backend_buffer_type_t buft;
+    int first_buffer_id;
+
+    ggml_backend_buffer_t chunks[GGALLOC_MAX_CHUNKS]; // the backend buffers; NULL where none yet
+
+    // the last plan
+    int      n_blocks;
+    size_t * offset;
+    int    * chunk;
+    int      n_chunks;
+    size_t   chunk_size[GGALLOC_MAX_CHUNKS];
+    int      first_placement; // index of its first block among the allocator's placements
+    size_t   lower_bound; // computed when first asked for (it costs a sort)
+    bool     lower_bound_known;
+};
+
+struct ggml_gallocr {
+    int n_buffers;
+    ggml_backend_buffer_type_t * bufts;
+    int * slot_of_buffer;
+    int n_slots;
+    struct gallocr_slot * slots;
+
+    enum ggalloc_planner planner;
+    int * order;
+    int   n_order;
+
+    bool have_plan;
+    struct gga_lifetimes lt;
+    struct ggalloc_placement * placements;
+    int n_placements;
+
+    int n_chunk_buffers;               // backend buffers held, in all slots
+    ggml_backend_buffer_t last_owned;  // the last buffer found among them (NULL when freed)
+};
+
+ggml_gallocr_t ggml_gallocr_new_n(ggml_backend_buffer_type_t * bufts, int n_bufs) {
+    if (bufts == NULL || n_bufs <= 0) {
+        GGML_LOG_ERROR("%s: needs at least one buffer type (got %d)\n", __func__, n_bufs);
+        return NULL;
+    }
+    for (int i = 0; i < n_bufs; i++) {
+        if (bufts[i] == NULL) {
+            GGML_LOG_ERROR("%s: buffer type %d is NULL\n", __func__, i);
+            return NULL;
+        }
+    }
+    ggml_gallocr_t galloc = calloc(1, sizeof(*galloc));
+    if (galloc == NULL) {
+        GGML_LOG_ERROR("%s: out of memory\n", __func__);
+        return NULL;
+    }
+    galloc->n_buffers = n_bufs;
+    galloc->bufts = malloc(sizeof(*galloc->bufts) * n_bufs);
+    galloc->slot_of_buffer = malloc(sizeof(int) * n_bufs);
+    galloc->slots = calloc(n_bufs, sizeof(struct gallocr_slot));
+    galloc->planner = GGALLOC_PLANNER_BEST;
+    if (!galloc->bufts || !galloc->slot_of_buffer || !galloc->slots) {
+        GGML_LOG_ERROR("%s: out of memory\n", __func__);
+        ggml_gallocr_free(galloc);
+        return NULL;
+    }
+    for (int i = 0; i < n_bufs; i++) {
+        galloc->bufts[i] = bufts[i];
+        int s = 0;
+        while (s < galloc->n_slots && galloc->slots[s].buft != bufts[i]) s++;
+        if (s == galloc->n_slots) {
+            galloc->slots[s].buft = bufts[i];
+            galloc->slots[s].first_buffer_id = i;
+            galloc->n_slots++;
+        }
+        galloc->slot_of_buffer[i] = s;
+    }
+    return galloc;
+}
+
+ggml_gallocr_t ggml_gallocr_new(ggml_backend_buffer_type_t buft) {
+    return ggml_gallocr_new_n(&buft, 1);
+}
+
+static void gallocr_drop_plan(ggml_gallocr_t galloc) {
+    for (int s = 0; s < galloc->n_slots; s++) {
+        struct gallocr_slot * sl = &galloc->slots[s];
+        free(sl->offset);
+        free(sl->chunk);
+        sl->offset = NULL;
+        sl->chunk = NULL;
+        sl->n_blocks = 0;
+        sl->n_chunks = 0;
+        sl->lower_bound = 0;
+        sl->lower_bound_known = false;
+        memset(sl->chunk_size, 0, sizeof(sl->chunk_size));
+    }
+    gga_lifetimes_release(&galloc->lt);
+    free(galloc->placements);
+    galloc->placements = NULL;
+    galloc->n_placements = 0;
+    galloc->have_plan = false;
+}
+
+static void gallocr_free_buffers(ggml_gallocr_t galloc) {
+    for (int s = 0; s < galloc->n_slots; s++) {
+        for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+            ggml_backend_buffer_free(galloc->slots[s].chunks[c]);
+            galloc->slots[s].chunks[c] = NULL;
+        }
+    }
+    galloc->n_chunk_buffers = 0;
+    galloc->last_owned = NULL;
+}
+
+void ggml_gallocr_free(ggml_gallocr_t galloc) {
+    if (galloc == NULL) {
+        return;
+    }
+    if (galloc->slots) {
+        gallocr_drop_plan(galloc);
+        gallocr_free_buffers(galloc);
+    }
+    free(galloc->slots);
+    free(galloc->bufts);
+    free(galloc->slot_of_buffer);
+    free(galloc->order);
+    free(galloc);
+}
+
+void ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner planner) {
+    if (galloc == NULL) {
+        return;
+    }
+    if (planner != GGALLOC_PLANNER_GGML && planner != GGALLOC_PLANNER_BEST) {
+        GGML_LOG_ERROR("%s: unknown planner %d\n", __func__, (int) planner);
+        return;
+    }
+    galloc->planner = planner;
+}
+
+enum ggalloc_planner ggalloc_gallocr_get_planner(ggml_gallocr_t galloc) {
+    return galloc ? galloc->planner : GGALLOC_PLANNER_BEST;
+}
+
+bool ggalloc_gallocr_set_node_order(ggml_gallocr_t galloc, const int * order, int n) {
+    if (galloc == NULL) {
+        return false;
+    }
+    if (order == NULL || n <= 0) {
+        free(galloc->order);
+        galloc->order = NULL;
+        galloc->n_order = 0;
+        return true;
+    }
+    int * copy = malloc(sizeof(int) * n);
+    char * seen = calloc(n, 1);
+    bool ok = copy != NULL && seen != NULL;
+    for (int k = 0; k < n && ok; k++) {
+        if (order[k] < 0 || order[k] >= n || seen[order[k]]) {
+            GGML_LOG_ERROR("%s: entry %d is %d: not a permutation of 0..%d\n", __func__, k, order[k], n - 1);
+            ok = false;
+            break;
+        }
+        seen[order[k]] = 1;
+        copy[k] = order[k];
+    }
+    free(seen);
+    if (!ok) {
+        free(copy);
+        return false;
+    }
+    free(galloc->order);
+    galloc->order = copy;
+    galloc->n_order = n;
+    return true;
+}
+
+//
+// Buffers
+//
+
+static bool gallocr_owns_buffer(ggml_gallocr_t galloc, ggml_backend_buffer_t buffer) {
+    if (buffer == NULL || galloc->n_chunk_buffers == 0) {
+        return false;
+    }
+    if (buffer == galloc->last_owned) {
+        return true; // tensors come in runs of the same buffer
+    }
+    for (int s = 0; s < galloc->n_slots; s++) {
+        for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+            if (galloc->slots[s].chunks[c] == buffer) {
+                galloc->last_owned = buffer;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void gallocr_unplace(ggml_gallocr_t galloc, struct ggml_tensor * t) {
+    if (t != NULL && gallocr_owns_buffer(galloc, t->buffer)) {
+        t->buffer = NULL;
+        t->data = NULL;
+    }
+}
+
+// Forgets where the graph's tensors were placed in this allocator's buffers.
+static void gallocr_unplace_graph(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    if (galloc->n_chunk_buffers == 0) {
+        return;
+    }
+    int n_leafs = ggalloc_graph_n_leafs(graph);
+    int n_nodes = ggml_graph_n_nodes(graph);
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    for (int i = 0; i < n_leafs; i++) {
+        gallocr_unplace(galloc, ggalloc_graph_leaf(graph, i));
+    }
+    for (int i = 0; i < n_nodes; i++) {
+        gallocr_unplace(galloc, nodes[i]);
+        for (int j = 0; j < GGML_MAX_SRC; j++) {
+            gallocr_unplace(galloc, nodes[i]->src[j]);
+        }
+    }
+}
+
+// Makes every chunk's buffer at least as large as the plan needs. On failure everything is
+// freed and the plan dropped.
+static bool gallocr_ensure_buffers(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    for (int s = 0; s < galloc->n_slots; s++) {
+        struct gallocr_slot * sl = &galloc->slots[s];
+        for (int c = 0; c < sl->n_chunks; c++) {
+            ggml_backend_buffer_t cur = sl->chunks[c];
+            if (cur != NULL && ggml_backend_buffer_get_size(cur) >= sl->chunk_size[c]) {
+                continue;
+            }
+            // the old buffer goes first, so that its memory can serve the new one
+            if (cur != NULL && graph != NULL) {
+                gallocr_unplace_graph(galloc, graph);
+            }
+            ggml_backend_buffer_free(cur);
+            sl->chunks[c] = NULL;
+            if (cur != NULL) {
+                galloc->n_chunk_buffers--;
+                galloc->last_owned = NULL;
+            }
+            sl->chunks[c] = ggml_backend_buft_alloc_buffer(sl->buft, sl->chunk_size[c]);
+            if (sl->chunks[c] == NULL) {
+                GGML_LOG_ERROR("%s: failed to allocate %s buffer of size %zu (chunk %d of buffer %d)\n", __func__,
+                        ggml_backend_buft_name(sl->buft), sl->chunk_size[c], c, sl->first_buffer_id);
+                if (graph != NULL) {
+                    gallocr_unplace_graph(galloc, graph);
+                }
+                gallocr_free_buffers(galloc);
+                gallocr_drop_plan(galloc);
+                return false;
+            }
+            galloc->n_chunk_buffers++;
+            ggml_backend_buffer_set_usage(sl->chunks[c], GGML_BACKEND_BUFFER_USAGE_COMPUTE);
+        }
+    }
+    return true;
+}
+
+//
+// Planning
+//
+
+static size_t gallocr_alloc_size(void * user, int buffer_id, const struct ggml_tensor * t) {
+    ggml_gallocr_t galloc = user;
+    return ggml_backend_buft_get_alloc_size(galloc->bufts[buffer_id], t);
+}
+
+static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
+        const int * leaf_buffer_ids) {
+    gallocr_drop_plan(galloc);
+    if (graph == NULL) {
+        GGML_LOG_ERROR("%s: graph is NULL\n", __func__);
+        return false;
+    }
+    gallocr_unplace_graph(galloc, graph);
+
+    struct gga_walk_params wp = {
+        .n_buffers       = galloc->n_buffers,
+        .slot_of_buffer  = galloc->slot_of_buffer,
+        .n_slots         = galloc->n_slots,
+        .alloc_size      = gallocr_alloc_size,
+        .user            = galloc,
+        .node_buffer_ids = node_buffer_ids,
+        .leaf_buffer_ids = leaf_buffer_ids,
+        .order           = galloc->order,
+        .n_order         = galloc->n_order,
+    };
+    if (!gga_lifetimes_build(graph, &wp, &galloc->lt)) {
+        return false;
+    }
+
+    int n_placements = 0;
+    for (int s = 0; s < galloc->n_slots; s++) {
+        struct gallocr_slot * sl = &galloc->slots[s];
+        struct gga_slot_blocks * sb = &galloc->lt.slots[s];
+        struct gga_plan_params pp = {
+            .alignment  = ggml_backend_buft_get_alignment(sl->buft),
+            .max_size   = ggml_backend_buft_get_max_size(sl->buft),
+            .max_chunks = GGALLOC_MAX_CHUNKS,
+            .strategy   = galloc->planner == GGALLOC_PLANNER_GGML ? GGA_STRATEGY_ONLINE : GGA_STRATEGY_BEST,
+        };
+        struct gga_plan plan;
+        memset(&plan, 0, sizeof(plan));
+        char err[256] = "";
+        if (!gga_plan_blocks(sb->blocks, sb->n, &pp, &plan, err, sizeof(err))) {
+            GGML_LOG_ERROR("%s: planning %d tensors for %s failed: %s\n", __func__, sb->n,
+                    ggml_backend_buft_name(sl->buft), err);
+            gallocr_drop_plan(galloc);
+            return false;
+        }
+        sl->n_blocks = sb->n;
+        sl->offset = plan.offset;
+        sl->chunk = plan.chunk;
+        sl->n_chunks = plan.n_chunks;
+        memcpy(sl->chunk_size, plan.chunk_size, sizeof(sl->chunk_size));
+        n_placements += sb->n;
+    }
+
+    galloc->placements = malloc(sizeof(struct ggalloc_placement) * (n_placements > 0 ? n_placements : 1));
+    if (galloc->placements == NULL) {
+        GGML_LOG_ERROR("%s: out of memory for %d placements\n", __func__, n_placements);
+        gallocr_drop_plan(galloc);
+        return false;
+    }
+    int k = 0;
+    for (int s = 0; s < galloc->n_slots; s++) {
+        struct gallocr_slot * sl = &galloc->slots[s];
+        struct gga_slot_blocks * sb = &galloc->lt.slots[s];
+        size_t alignment = ggml_backend_buft_get_alignment(sl->buft);
+        sl->first_placement = k;
+        for (int b = 0; b < sb->n; b++) {
+            struct ggalloc_placement * p = &galloc->placements[k++];
+            p->tensor = sb->tensor[b];
+            p->buffer_id = sb->buffer_id[b];
+            p->chunk = sl->chunk[b];
+            p->offset = sl->offset[b];
+            p->size = (sb->blocks[b].size + alignment - 1) & ~(alignment - 1);
+            p->first = sb->first[b];
+            p->last = sb->last[b];
+        }
+    }
+    galloc->n_placements = n_placements;
+    galloc->have_plan = true;
+    return true;
+}
+
+bool gga_gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
+        const int * leaf_buffer_ids) {
+    if (galloc == NULL) {
+        GGML_LOG_ERROR("%s: allocator is NULL\n", __func__);
+        return false;
+    }
+    return gallocr_plan(galloc, graph, node_buffer_ids, leaf_buffer_ids);
+}
+
+bool ggml_gallocr_reserve_n(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
+        const int * leaf_buffer_ids) {
+    if (galloc == NULL) {
+        GGML_LOG_ERROR("%s: allocator is NULL\n", __func__);
+        return false;
+    }
+    if (!gallocr_plan(galloc, graph, node_buffer_ids, leaf_buffer_ids)) {
+        return false;
+    }
+    return gallocr_ensure_buffers(galloc, graph);
+}
+
+bool ggml_gallocr_reserve(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    return ggml_gallocr_reserve_n(galloc, graph, NULL, NULL);
+}
+
+void ggml_gallocr_reserve_n_size(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
+        const int * leaf_buffer_ids, size_t * sizes) {
+    if (galloc == NULL || sizes == NULL) {
+        GGML_LOG_ERROR("%s: allocator or sizes is NULL\n", __func__);
+        return;
+    }
+    for (int i = 0; i < galloc->n_buffers; i++) {
+        sizes[i] = 0;
+    }
+    if (!gallocr_plan(galloc, graph, node_buffer_ids, leaf_buffer_ids)) {
+        return;
+    }
+    for (int s = 0; s < galloc->n_slots; s++) {
+        struct gallocr_slot * sl = &galloc->slots[s];
+        for (int c = 0; c < sl->n_chunks; c++) {
+            sizes[sl->first_buffer_id] += sl->chunk_size[c];
+        }
+    }
+}
+
+//
+// Placing a planned graph
+//
+
+static size_t gallocr_ref_size(ggml_gallocr_t galloc, struct gga_ref ref) {
+    return galloc->lt.slots[ref.slot].blocks[ref.block].size;
+}
+
+// Whether t still fits what the plan recorded for it (ggml_gallocr_node_needs_realloc).
+static bool gallocr_fits(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {
+    if (t->view_src != NULL) {
+        return true;
+    }
+    bool needs_memory = !gga_tensor_is_external(t) || gallocr_owns_buffer(galloc, t->buffer);
+    if (!needs_memory) {
+        return true;
+    }
+    if (ref.block < 0) {
+        return false; // it had memory of its own when planned, and now needs some
+    }
+    struct gga_slot_blocks * sb = &galloc->lt.slots[ref.slot];
+    int buffer_id = sb->buffer_id[ref.block];
+    return ggml_backend_buft_get_alloc_size(galloc->bufts[buffer_id], t) <= gallocr_ref_size(galloc, ref);
+}
+
+static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    if (!galloc->have_plan) {
+        return true;
+    }
+    int n_nodes = ggml_graph_n_nodes(graph);
+    if (n_nodes != galloc->lt.n_nodes || ggalloc_graph_n_leafs(graph) != galloc->lt.n_leafs) {
+        return true;
+    }
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    for (int i = 0; i < n_nodes; i++) {
+        if (!gallocr_fits(galloc, nodes[i], galloc->lt.node[i])) {
+            return true;
+        }
+        for (int j = 0; j < GGML_MAX_SRC; j++) {
+            struct ggml_tensor * src = nodes[i]->src[j];
+            if (src != NULL && !gallocr_fits(galloc, src, galloc->lt.src[i * GGML_MAX_SRC + j])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static bool gallocr_place(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {
+    if (t->view_src != NULL) {
+        if (t->buffer == NULL || gallocr_owns_buffer(galloc, t->buffer)) {
+            if (t->view_src->buffer == NULL) {
+                return true; // a view of memory that is not a backend buffer's
+            }
+            t->buffer = NULL;
+            t->data = NULL;
+            return ggml_backend_view_init(t) == GGML_STATUS_SUCCESS;
+        }
+        return true;
+    }
+    if (ref.block < 0) {
+        return true;
+    }
+    struct gallocr_slot * sl = &galloc->slots[ref.slot];
+    ggml_backend_buffer_t buf = sl->chunks[sl->chunk[ref.block]];
+    char * addr = (char *) ggml_backend_buffer_get_base(buf) + sl->offset[ref.block];
+    if (t->data != NULL || t->buffer != NULL) {
+        if (t->buffer == buf && t->data == addr) {
+            return true; // already there (a source met again, or the same graph allocated again)
+        }
+        if (!gallocr_owns_buffer(galloc, t->buffer)) {
+            return true; // became external since the plan
+        }
+        t->buffer = NULL;
+        t->data = NULL;
+    }
+    return ggml_backend_tensor_alloc(buf, t, addr) == GGML_STATUS_SUCCESS;
+}
+
+static void gallocr_rebind_one(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {
+    if (t == NULL || ref.block < 0) {
+        return;
+    }
+    galloc->lt.slots[ref.slot].tensor[ref.block] = t;
+    galloc->placements[galloc->slots[ref.slot].first_placement + ref.block].tensor = t;
+}
+
+// A re-applied plan now describes this graph's tensors: the plan read back names them, not the
+// tensors of the graph it was made for (which may be gone).
+static void gallocr_rebind(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    int n_leafs = ggalloc_graph_n_leafs(graph);
+    for (int i = 0; i < n_leafs; i++) {
+        gallocr_rebind_one(galloc, ggalloc_graph_leaf(graph, i), galloc->lt.leaf[i]);
+    }
+    int n_nodes = ggml_graph_n_nodes(graph);
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    for (int i = 0; i < n_nodes; i++) {
+        gallocr_rebind_one(galloc, nodes[i], galloc->lt.node[i]);
+        for (int j = 0; j < GGML_MAX_SRC; j++) {
+            gallocr_rebind_one(galloc, nodes[i]->src[j], galloc->lt.src[i * GGML_MAX_SRC + j]);
+        }
+    }
+}
+
+bool ggml_gallocr_alloc_graph(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    if (galloc == NULL || graph == NULL) {
+        GGML_LOG_ERROR("%s: allocator or graph is NULL\n", __func__);
+        return false;
+    }
+    if (gallocr_needs_plan(galloc, graph)) {
+        if (galloc->n_buffers != 1) {
+            GGML_LOG_ERROR("%s: the graph does not fit the reserved plan, and an allocator of %d buffers cannot plan "
+                    "again by itself: call ggml_gallocr_reserve_n first\n", __func__, galloc->n_buffers);
+            return false;
+        }
+        if (!ggml_gallocr_reserve(galloc, graph)) {
+            return false;
+        }
+    } else if (!gallocr_ensure_buffers(galloc, graph)) {
+        return false;
+    }
+
+    for (int s = 0; s < galloc->n_slots; s++) {
+        for (int c = 0; c < galloc->slots[s].n_chunks; c++) {
+            ggml_backend_buffer_reset(galloc->slots[s].chunks[c]);
+        }
+    }
+    gallocr_rebind(galloc, graph);
+
+    bool ok = true;
+    int n_leafs = ggalloc_graph_n_leafs(graph);
+    for (int i = 0; i < n_leafs; i++) {
+        ok = gallocr_place(galloc, ggalloc_graph_leaf(graph, i), galloc->lt.leaf[i]) && ok;
+    }
+    int n_nodes = ggml_graph_n_nodes(graph);
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    for (int i = 0; i < n_nodes; i++) {
+        for (int j = 0; j < GGML_MAX_SRC; j++) {
+            if (nodes[i]->src[j] != NULL) {
+                ok = gallocr_place(galloc, nodes[i]->src[j], galloc->lt.src[i * GGML_MAX_SRC + j]) && ok;
+            }
+        }
+        ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i]) && ok;
+    }
+    if (!ok) {
+        GGML_LOG_ERROR("%s: some tensors could not be placed; the graph is left unallocated\n", __func__);
+        gallocr_unplace_graph(galloc, graph);
+    }
+    return ok;
+}
+
+size_t ggml_gallocr_get_buffer_size(ggml_gallocr_t galloc, int buffer_id) {
+    if (galloc == NULL || buffer_id < 0 || buffer_id >= galloc->n_buffers) {
+        return 0;
+    }
+    struct gallocr_slot * sl = &galloc->slots[galloc->slot_of_buffer[buffer_id]];
+    if (sl->first_buffer_id != buffer_id) {
+        return 0; // counted once, at the first buffer id of its type
+    }
+    size_t size = 0;
+    for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+        size += ggml_backend_buffer_get_size(sl->chunks[c]);
+    }
+    return size;
+}
+
+//
+// The plan as data
+//
+
+size_t ggalloc_gallocr_lower_bound(ggml_gallocr_t galloc, int buffer_id) {
+    if (galloc == NULL || buffer_id < 0 || buffer_id >= galloc->n_buffers || !galloc->have_plan) {
+        return 0;
+    }
+    int s = galloc->slot_of_buffer[buffer_id];
+    struct gallocr_slot * sl = &galloc->slots[s];
+    if (sl->first_buffer_id != buffer_id) {
+        return 0;
+    }
+    if (!sl->lower_bound_known) {
+        struct gga_slot_blocks * sb = &galloc->lt.slots[s];
+        sl->lower_bound = gga_lower_bound(sb->blocks, sb->n, ggml_backend_buft_get_alignment(sl->buft));
+        sl->lower_bound_known = true;
+    }
+    return sl->lower_bound;
+}
+
+int ggalloc_gallocr_n_placements(ggml_gallocr_t galloc) {
+    return galloc ? galloc->n_placements : 0;
+}
+
+bool ggalloc_gallocr_get_placement(ggml_gallocr_t galloc, int i, struct ggalloc_placement * out) {
+    if (galloc == NULL || out == NULL || i < 0 || i >= galloc->n_placements) {
+        return false;
+    }
+    *out = galloc->placements[i];
+    return true;
+}
+
+static size_t nbytes_size(void * user, int buffer_id, const struct ggml_tensor * t) {
+    (void) user;
+    (void) buffer_id;
+    return ggml_nbytes(t);
+}
+
+size_t ggalloc_graph_peak_bytes(struct ggml_cgraph * graph, size_t alignment) {
+    if (graph == NULL) {
+        GGML_LOG_ERROR("%s: graph is NULL\n", __func__);
+        return 0;
+    }
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        GGML_LOG_ERROR("%s: alignment %zu is not a power of two\n", __func__, alignment);
+        return 0;
+    }
+    int slot = 0;
+    struct gga_walk_params wp = {
+        .n_buffers      = 1,
+        .slot_of_buffer = &slot,
+        .n_slots        = 1,
+        .alloc_size     = nbytes_size,
+    };
+    struct gga_lifetimes lt;
+    if (!gga_lifetimes_build(graph, &wp, &lt)) {
+        return 0;
+    }
+    size_t peak = gga_lower_bound(lt.slots[0].blocks, lt.slots[0].n, alignment);
+    gga_lifetimes_release(&lt);
+    return peak;
+}

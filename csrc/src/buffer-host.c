@@ -1,0 +1,349 @@
+// Host memory buffer types: ggml's CPU buffer type, host types with any device's alignment and
+// max buffer size (so a plan for a device can be made and checked on any machine), and a type
+// whose allocations fail past a byte budget (for the failure tests).
+//
+// Every host buffer is one aligned allocation. A buffer of size 0 is valid: it still gets
+// `alignment` bytes of memory, so its base is a real, aligned, non-NULL pointer and a zero-sized
+// tensor placed in it has data != NULL like any other allocated tensor.
+//
+// Host buffer types are interned: ggalloc_host_buffer_type returns the same object for the same
+// (alignment, max_size), found in a short list under a mutex. They live for the process, like
+// ggml's CPU buffer type, so buffers and allocators may keep pointers to them forever.
+
+#include "buffer-host.h"
+#include "log.h"
+#include "ggalloc.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Requests above this are refused before they reach the system allocator: no host has that much
+// memory, and the planner's last chunk can ask for absurd sizes that must fail cleanly.
+#define HOST_MAX_ALLOC ((size_t) 1 << 46)
+
+struct host_buft_ctx {
+    size_t alignment;
+    size_t max_size;
+    char   name[80];
+
+    // failing buffer types only
+    bool            failing;
+    size_t          budget;
+    size_t          outstanding;
+    pthread_mutex_t lock;
+
+    struct host_buft_ctx * next;          // interning list
+    struct ggml_backend_buffer_type buft; // the object handed out
+};
+
+struct host_buffer_ctx {
+    void * base;
+    bool   owned;     // false for memory the caller provides
+    size_t accounted; // bytes charged to a failing type's budget
+};
+
+//
+// Buffers
+//
+
+static bool host_buft_is_ours(ggml_backend_buffer_type_t buft);
+
+static void host_buffer_free(ggml_backend_buffer_t buffer) {
+    struct host_buffer_ctx * ctx = buffer->context;
+    struct host_buft_ctx * tctx = buffer->buft->context;
+    if (tctx->failing) {
+        pthread_mutex_lock(&tctx->lock);
+        tctx->outstanding -= ctx->accounted;
+        pthread_mutex_unlock(&tctx->lock);
+    }
+    if (ctx->owned) {
+        free(ctx->base);
+    }
+    free(ctx);
+}
+
+static void * host_buffer_get_base(ggml_backend_buffer_t buffer) {
+    return ((struct host_buffer_ctx *) buffer->context)->base;
+}
+
+static enum ggml_status host_buffer_memset_tensor(ggml_backend_buffer_t buffer, struct ggml_tensor * tensor,
+        uint8_t value, size_t offset, size_t size) {
+    (void) buffer;
+    memset((char *) tensor->data + offset, value, size);
+    return GGML_STATUS_SUCCESS;
+}
+
+static enum ggml_status host_buffer_set_tensor(ggml_backend_buffer_t buffer, struct ggml_tensor * tensor,
+        const void * data, size_t offset, size_t size) {
+    (void) buffer;
+    if (size > 0) {
+        memmove((char *) tensor->data + offset, data, size);
+    }
+    return GGML_STATUS_SUCCESS;
+}
+
+static enum ggml_status host_buffer_get_tensor(ggml_backend_buffer_t buffer, const struct ggml_tensor * tensor,
+        void * data, size_t offset, size_t size) {
+    (void) buffer;
+    if (size > 0) {
+        memmove(data, (const char *) tensor->data + offset, size);
+    }
+    return GGML_STATUS_SUCCESS;
+}
+
+static bool host_buffer_cpy_tensor(ggml_backend_buffer_t buffer, const struct ggml_tensor * src, struct ggml_tensor * dst) {
+    (void) buffer;
+    if (src->buffer == NULL || !ggml_backend_buffer_is_host(src->buffer)) {
+        return false; // the caller goes through the host
+    }
+    size_t n = ggml_nbytes(src);
+    if (n > 0) {
+        memmove(dst->data, src->data, n);
+    }
+    return true;
+}
+
+static enum ggml_status host_buffer_clear(ggml_backend_buffer_t buffer, uint8_t value) {
+    memset(host_buffer_get_base(buffer), value, buffer->size);
+    return GGML_STATUS_SUCCESS;
+}
+
+static const struct ggml_backend_buffer_i host_buffer_i = {
+    .free_buffer   = host_buffer_free,
+    .get_base      = host_buffer_get_base,
+    .init_tensor   = NULL,
+    .memset_tensor = host_buffer_memset_tensor,
+    .set_tensor    = host_buffer_set_tensor,
+    .get_tensor    = host_buffer_get_tensor,
+    .cpy_tensor    = host_buffer_cpy_tensor,
+    .clear         = host_buffer_clear,
+    .reset         = NULL,
+};
+
+static ggml_backend_buffer_t host_buffer_wrap(ggml_backend_buffer_type_t buft, void * base, bool owned,
+        size_t size, size_t accounted) {
+    struct host_buffer_ctx * ctx = malloc(sizeof(*ctx));
+    if (ctx == NULL) {
+        GGML_LOG_ERROR("%s: out of memory for a %s buffer of %zu bytes\n", __func__, ggml_backend_buft_name(buft), size);
+        return NULL;
+    }
+    ctx->base = base;
+    ctx->owned = owned;
+    ctx->accounted = accounted;
+    ggml_backend_buffer_t buffer = ggml_backend_buffer_init(buft, host_buffer_i, ctx, size);
+    if (buffer == NULL) {
+        free(ctx);
+    }
+    return buffer;
+}
+
+//
+// Buffer types
+//
+
+static const char * host_buft_get_name(ggml_backend_buffer_type_t buft) {
+    return ((struct host_buft_ctx *) buft->context)->name;
+}
+
+static size_t host_buft_get_alignment(ggml_backend_buffer_type_t buft) {
+    return ((struct host_buft_ctx *) buft->context)->alignment;
+}
+
+static size_t host_buft_get_max_size(ggml_backend_buffer_type_t buft) {
+    return ((struct host_buft_ctx *) buft->context)->max_size;
+}
+
+static bool host_buft_is_host(ggml_backend_buffer_type_t buft) {
+    (void) buft;
+    return true;
+}
+
+static ggml_backend_buffer_t host_buft_alloc_buffer(ggml_backend_buffer_type_t buft, size_t size) {
+    struct host_buft_ctx * tctx = buft->context;
+
+    if (tctx->failing) {
+        pthread_mutex_lock(&tctx->lock);
+        bool refuse = tctx->budget == 0 || size > tctx->budget - tctx->outstanding;
+        size_t outstanding = tctx->outstanding;
+        if (!refuse) {
+            tctx->outstanding += size;
+        }
+        pthread_mutex_unlock(&tctx->lock);
+        if (refuse) {
+            GGML_LOG_ERROR("%s: %s: cannot allocate a buffer of %zu bytes (%zu of the %zu-byte budget in use)\n",
+                    __func__, tctx->name, size, outstanding, tctx->budget);
+            return NULL;
+        }
+    }
+
+    void * base = NULL;
+    if (size <= HOST_MAX_ALLOC) {
+        size_t align = tctx->alignment < sizeof(void *) ? sizeof(void *) : tctx->alignment;
+        size_t bytes = size < tctx->alignment ? tctx->alignment : size;
+        if (posix_memalign(&base, align, bytes) != 0) {
+            base = NULL;
+        }
+    }
+    ggml_backend_buffer_t buffer = NULL;
+    if (base == NULL) {
+        GGML_LOG_ERROR("%s: %s: cannot allocate a buffer of %zu bytes\n", __func__, tctx->name, size);
+    } else {
+        buffer = host_buffer_wrap(buft, base, true, size, tctx->failing ? size : 0);
+        if (buffer == NULL) {
+            free(base);
+        }
+    }
+    if (buffer == NULL && tctx->failing) {
+        pthread_mutex_lock(&tctx->lock);
+        tctx->outstanding -= size;
+        pthread_mutex_unlock(&tctx->lock);
+    }
+    return buffer;
+}
+
+static const struct ggml_backend_buffer_type_i host_buft_i = {
+    .get_name       = host_buft_get_name,
+    .alloc_buffer   = host_buft_alloc_buffer,
+    .get_alignment  = host_buft_get_alignment,
+    .get_max_size   = host_buft_get_max_size,
+    .get_alloc_size = NULL,
+    .is_host        = host_buft_is_host,
+};
+
+static bool host_buft_is_ours(ggml_backend_buffer_type_t buft) {
+    return buft != NULL && buft->iface.alloc_buffer == host_buft_alloc_buffer;
+}
+
+static struct host_buft_ctx cpu_buft_ctx = {
+    .alignment = 32, // ggml's TENSOR_ALIGNMENT
+    .max_size  = SIZE_MAX,
+    .name      = "CPU",
+    .failing   = false,
+    .lock      = PTHREAD_MUTEX_INITIALIZER,
+    .buft      = {
+        .iface   = {
+            .get_name       = host_buft_get_name,
+            .alloc_buffer   = host_buft_alloc_buffer,
+            .get_alignment  = host_buft_get_alignment,
+            .get_max_size   = host_buft_get_max_size,
+            .get_alloc_size = NULL,
+            .is_host        = host_buft_is_host,
+        },
+        .device  = NULL,
+        .context = &cpu_buft_ctx,
+    },
+};
+
+ggml_backend_buffer_type_t ggml_backend_cpu_buffer_type(void) {
+    return &cpu_buft_ctx.buft;
+}
+
+ggml_backend_buffer_t ggml_backend_cpu_buffer_from_ptr(void * ptr, size_t size) {
+    if (ptr == NULL) {
+        GGML_LOG_ERROR("%s: ptr is NULL\n", __func__);
+        return NULL;
+    }
+    if ((uintptr_t) ptr % cpu_buft_ctx.alignment != 0) {
+        GGML_LOG_ERROR("%s: ptr %p is not aligned to %zu bytes\n", __func__, ptr, cpu_buft_ctx.alignment);
+        return NULL;
+    }
+    return host_buffer_wrap(&cpu_buft_ctx.buft, ptr, false, size, 0);
+}
+
+ggml_backend_buffer_t ggalloc_host_buffer_from_ptr(ggml_backend_buffer_type_t buft, void * ptr, size_t size) {
+    if (!host_buft_is_ours(buft) || ptr == NULL) {
+        GGML_LOG_ERROR("%s: needs a host buffer type and a pointer (got %s, %p)\n", __func__,
+                buft ? ggml_backend_buft_name(buft) : "NULL", ptr);
+        return NULL;
+    }
+    return host_buffer_wrap(buft, ptr, false, size, 0);
+}
+
+static bool is_pow2(size_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+static struct host_buft_ctx * host_buft_ctx_new(size_t alignment, size_t max_size) {
+    struct host_buft_ctx * ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL) {
+        return NULL;
+    }
+    ctx->alignment = alignment;
+    ctx->max_size = max_size;
+    if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+        free(ctx);
+        return NULL;
+    }
+    ctx->buft.iface = host_buft_i;
+    ctx->buft.device = NULL;
+    ctx->buft.context = ctx;
+    return ctx;
+}
+
+static pthread_mutex_t         host_bufts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct host_buft_ctx  * host_bufts      = NULL; // interned, never freed
+
+ggml_backend_buffer_type_t ggalloc_host_buffer_type(size_t alignment, size_t max_size) {
+    if (!is_pow2(alignment) || max_size == 0) {
+        GGML_LOG_ERROR("%s: alignment %zu must be a power of two and max_size %zu positive\n", __func__, alignment, max_size);
+        return NULL;
+    }
+    pthread_mutex_lock(&host_bufts_lock);
+    struct host_buft_ctx * ctx = host_bufts;
+    while (ctx != NULL && (ctx->alignment != alignment || ctx->max_size != max_size)) {
+        ctx = ctx->next;
+    }
+    if (ctx == NULL) {
+        ctx = host_buft_ctx_new(alignment, max_size);
+        if (ctx != NULL) {
+            if (max_size == SIZE_MAX) {
+                snprintf(ctx->name, sizeof(ctx->name), "Host(align=%zu)", alignment);
+            } else {
+                snprintf(ctx->name, sizeof(ctx->name), "Host(align=%zu,max=%zu)", alignment, max_size);
+            }
+            ctx->next = host_bufts;
+            host_bufts = ctx;
+        }
+    }
+    pthread_mutex_unlock(&host_bufts_lock);
+    if (ctx == NULL) {
+        GGML_LOG_ERROR("%s: out of memory\n", __func__);
+        return NULL;
+    }
+    return &ctx->buft;
+}
+
+ggml_backend_buffer_type_t ggalloc_failing_buffer_type_new(size_t alignment, size_t max_size, size_t budget) {
+    if (!is_pow2(alignment) || max_size == 0) {
+        GGML_LOG_ERROR("%s: alignment %zu must be a power of two and max_size %zu positive\n", __func__, alignment, max_size);
+        return NULL;
+    }
+    struct host_buft_ctx * ctx = host_buft_ctx_new(alignment, max_size);
+    if (ctx == NULL) {
+        GGML_LOG_ERROR("%s: out of memory\n", __func__);
+        return NULL;
+    }
+    ctx->failing = true;
+    ctx->budget = budget;
+    snprintf(ctx->name, sizeof(ctx->name), "Failing(align=%zu,budget=%zu)", alignment, budget);
+    return &ctx->buft;
+}
+
+void ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft) {
+    if (buft == NULL) {
+        return;
+    }
+    if (!host_buft_is_ours(buft) || !((struct host_buft_ctx *) buft->context)->failing) {
+        GGML_LOG_ERROR("%s: %s is not a failing buffer type\n", __func__, ggml_backend_buft_name(buft));
+        return;
+    }
+    struct host_buft_ctx * ctx = buft->context;
+    if (ctx->outstanding != 0) {
+        GGML_LOG_WARN("%s: %s freed with %zu bytes of buffers still allocated\n", __func__, ctx->name, ctx->outstanding);
+    }
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx);
+}

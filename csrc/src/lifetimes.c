@@ -1,0 +1,537 @@
+// The graph walk of ggml's graph allocator, producing lifetimes instead of addresses.
+//
+// ggml places a graph's tensors in one pass: leafs first, then (first pass over the nodes)
+// inputs, while counting each tensor's children and views; then (second pass) each node in
+// order: its sources not yet placed, then the node itself, in place over a dying source where
+// the op allows it, and after it the sources whose last reader it was are freed. Outputs are
+// never freed. Here the same walk runs without a memory allocator: every placement becomes a
+// block for the pure planner (planner.h), in the order ggml would allocate, with
+//
+//   start = the step it is placed: 0 for leafs and inputs, k + 1 while visiting node k;
+//   end   = k + 2 when it is freed after node k (frees of a step come before its allocations),
+//           k + 1 when node k takes it over in place (the two blocks then form one group, and
+//           the node's block starts where the parent's ends), and n + 2 when never freed.
+//
+// With the blocks in this order, the planner's online strategy reproduces ggml's placement
+// byte for byte, and its offline strategies may place the same lifetimes better.
+//
+// Tensors are found through an open-addressing hash table keyed by pointer (linear probing,
+// at most half full), so the walk costs O(nodes * sources) with small constants.
+//
+// One deliberate difference from ggml: a tensor that has an output view (a view flagged as an
+// output) is never freed either, so nothing overwrites what the caller reads through the view.
+
+#include "lifetimes.h"
+#include "ggalloc.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// ggml's list of ops that may write their result over a source of the same layout.
+static bool op_can_inplace(enum ggml_op op) {
+    switch (op) {
+        case GGML_OP_SCALE:
+        case GGML_OP_DIAG_MASK_ZERO:
+        case GGML_OP_DIAG_MASK_INF:
+        case GGML_OP_ADD:
+        case GGML_OP_ADD1:
+        case GGML_OP_SUB:
+        case GGML_OP_MUL:
+        case GGML_OP_DIV:
+        case GGML_OP_SQR:
+        case GGML_OP_SQRT:
+        case GGML_OP_LOG:
+        case GGML_OP_UNARY:
+        case GGML_OP_ROPE:
+        case GGML_OP_RMS_NORM:
+        case GGML_OP_SOFT_MAX:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool gga_tensor_is_external(const struct ggml_tensor * t) {
+    return t->data != NULL || t->buffer != NULL || (t->flags & GGALLOC_TENSOR_FLAG_EXTERNAL) != 0;
+}
+
+static bool same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b) {
+    if (a->type != b->type) {
+        return false;
+    }
+    for (int i = 0; i < GGML_MAX_DIMS; i++) {
+        if (a->ne[i] != b->ne[i] || a->nb[i] != b->nb[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct rec {
+    struct ggml_tensor * t;
+    int  n_children;
+    int  n_views;
+    int  buffer_id;
+    int  slot;
+    int  block;       // its latest block, -1 if never placed
+    int  node_index;  // index among the graph's nodes, -1 if not a node
+    bool allocated;   // placed by this walk and not yet freed or taken over
+    bool output_view; // some view of it is an output
+    struct rec * view_src;  // the record of its view_src, if any
+    struct rec ** src;      // for nodes: the records of its sources (GGML_MAX_SRC entries)
+};
+
+struct walk {
+    const struct gga_walk_params * p;
+    struct gga_lifetimes * lt;
+
+    // hash table: slot -> rec index + 1 (0 = empty)
+    int    * table;
+    size_t   table_mask;
+    struct rec * recs;
+    int      n_recs;
+    int      cap_recs;
+
+    int      n_steps_end; // the end of blocks never freed
+    int      n_nodes;
+    int      n_leafs;
+    bool     oom;
+};
+
+static size_t ptr_hash(const void * p) {
+    uint64_t x = (uint64_t) (uintptr_t) p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t) x;
+}
+
+static bool table_grow(struct walk * w) {
+    size_t new_size = (w->table_mask + 1) * 2;
+    int * table = calloc(new_size, sizeof(int));
+    if (table == NULL) {
+        return false;
+    }
+    for (int i = 0; i < w->n_recs; i++) {
+        size_t h = ptr_hash(w->recs[i].t) & (new_size - 1);
+        while (table[h] != 0) {
+            h = (h + 1) & (new_size - 1);
+        }
+        table[h] = i + 1;
+    }
+    free(w->table);
+    w->table = table;
+    w->table_mask = new_size - 1;
+    return true;
+}
+
+// The record of t, created on first sight. NULL only when out of memory.
+static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
+    size_t h = ptr_hash(t) & w->table_mask;
+    while (w->table[h] != 0) {
+        struct rec * r = &w->recs[w->table[h] - 1];
+        if (r->t == t) {
+            return r;
+        }
+        h = (h + 1) & w->table_mask;
+    }
+    if ((size_t) (w->n_recs + 1) * 2 > w->table_mask + 1) {
+        if (!table_grow(w)) {
+            w->oom = true;
+            return NULL;
+        }
+        return rec_get(w, t);
+    }
+    if (w->n_recs == w->cap_recs) {
+        int cap = w->cap_recs * 2;
+        struct rec * recs = realloc(w->recs, sizeof(*recs) * cap);
+        if (recs == NULL) {
+            w->oom = true;
+            return NULL;
+        }
+        w->recs = recs;
+        w->cap_recs = cap;
+    }
+    struct rec * r = &w->recs[w->n_recs];
+    memset(r, 0, sizeof(*r));
+    r->t = t;
+    r->block = -1;
+    r->slot = -1;
+    r->node_index = -1;
+    r->view_src = NULL;
+    r->src = NULL;
+    w->table[h] = ++w->n_recs;
+    return r;
+}
+
+// Appends a block to slot s; its index, or -1 when out of memory.
+static int block_push(struct walk * w, int s, size_t size, int64_t start, struct ggml_tensor * t, int buffer_id, int first) {
+    struct gga_slot_blocks * sb = &w->lt->slots[s];
+    if (sb->n == sb->cap) {
+        int cap = sb->cap ? sb->cap * 2 : w->n_nodes + w->n_leafs + 16;
+        struct gga_block * blocks = realloc(sb->blocks, sizeof(*blocks) * cap);
+        if (blocks) sb->blocks = blocks;
+        struct ggml_tensor ** tensor = realloc(sb->tensor, sizeof(*tensor) * cap);
+        if (tensor) sb->tensor = tensor;
+        int * buffer_id_arr = realloc(sb->buffer_id, sizeof(int) * cap);
+        if (buffer_id_arr) sb->buffer_id = buffer_id_arr;
+        int * first_arr = realloc(sb->first, sizeof(int) * cap);
+        if (first_arr) sb->first = first_arr;
+        int * last_arr = realloc(sb->last, sizeof(int) * cap);
+        if (last_arr) sb->last = last_arr;
+        if (!blocks || !tensor || !buffer_id_arr || !first_arr || !last_arr) {
+            w->oom = true;
+            return -1;
+        }
+        sb->cap = cap;
+    }
+    int i = sb->n++;
+    sb->blocks[i].size = size;
+    sb->blocks[i].start = start;
+    sb->blocks[i].end = w->n_steps_end;
+    sb->blocks[i].group = -1;
+    sb->tensor[i] = t;
+    sb->buffer_id[i] = buffer_id;
+    sb->first[i] = first;
+    sb->last[i] = w->n_nodes > 0 ? w->n_nodes - 1 : 0;
+    return i;
+}
+
+// ggml_gallocr_allocate_node: place t for buffer_id at step (visit position pos, -1 before the
+// nodes), in place over a source when it can.
+// Records are found once, before the walk (every tensor of a node or leaf, and the sources of
+// every node), so that the walk itself does no lookups. A tensor that is not a node has no
+// source records and is never placed in place (ggml graphs have no such tensor with sources).
+static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_t step, int pos) {
+    struct ggml_tensor * t = r->t;
+    if (r->allocated || gga_tensor_is_external(t) || t->view_src != NULL) {
+        return;
+    }
+    int first = pos < 0 ? 0 : pos;
+
+    if (r->src != NULL && op_can_inplace(t->op)) {
+        for (int i = 0; i < GGML_MAX_SRC; i++) {
+            struct ggml_tensor * parent = t->src[i];
+            if (parent == NULL) {
+                continue;
+            }
+            struct rec * pr = r->src[i];
+            // only memory this walk placed can be taken over: not external tensors, and never a
+            // view (views are not placed; ggml checks this before its view case, which is thus
+            // never taken)
+            if (!pr->allocated) {
+                continue;
+            }
+            if ((parent->flags & GGML_TENSOR_FLAG_OUTPUT) || pr->output_view) {
+                continue;
+            }
+            if (!same_layout(t, parent)) {
+                continue;
+            }
+            if (pr->n_children != 1 || pr->n_views != 0) {
+                continue;
+            }
+            size_t size = w->p->alloc_size(w->p->user, pr->buffer_id, t);
+            struct gga_slot_blocks * sb = &w->lt->slots[pr->slot];
+            if (size > sb->blocks[pr->block].size) {
+                continue; // a group never grows along its chain
+            }
+            int b = block_push(w, pr->slot, size, step, t, pr->buffer_id, first);
+            if (b < 0) {
+                return;
+            }
+            struct gga_block * pb = &sb->blocks[pr->block];
+            if (pb->group < 0) {
+                pb->group = (int32_t) pr->block; // a group is named by its first block
+            }
+            pb->end = step;
+            sb->last[pr->block] = pos;
+            sb->blocks[b].group = pb->group;
+            pr->allocated = false; // handed over: never freed by itself
+            r->allocated = true;
+            r->slot = pr->slot;
+            r->block = b;
+            r->buffer_id = pr->buffer_id;
+            return;
+        }
+    }
+
+    int s = w->p->slot_of_buffer[buffer_id];
+    size_t size = w->p->alloc_size(w->p->user, buffer_id, t);
+    int b = block_push(w, s, size, step, t, buffer_id, first);
+    if (b < 0) {
+        return;
+    }
+    r->allocated = true;
+    r->slot = s;
+    r->block = b;
+    r->buffer_id = buffer_id;
+}
+
+// ggml_gallocr_free_node, at the end of visit position pos.
+static void walk_free(struct walk * w, struct rec * r, int pos) {
+    if ((r->t->flags & GGML_TENSOR_FLAG_OUTPUT) || r->output_view) {
+        return;
+    }
+    struct gga_slot_blocks * sb = &w->lt->slots[r->slot];
+    sb->blocks[r->block].end = (int64_t) pos + 1;
+    sb->last[r->block] = pos;
+    r->allocated = false;
+}
+
+static bool check_buffer_id(const struct gga_walk_params * p, const int * ids, int i, const char * what,
+        const struct ggml_tensor * t) {
+    int id = ids ? ids[i] : 0;
+    if (id < 0 || id >= p->n_buffers) {
+        GGML_LOG_ERROR("%s: %s %d (%s) has buffer id %d, but there are %d buffers\n", "ggml_gallocr_reserve_n", what, i,
+                t->name, id, p->n_buffers);
+        return false;
+    }
+    return true;
+}
+
+void gga_lifetimes_release(struct gga_lifetimes * lt) {
+    if (lt == NULL) {
+        return;
+    }
+    for (int s = 0; s < lt->n_slots && lt->slots; s++) {
+        free(lt->slots[s].blocks);
+        free(lt->slots[s].tensor);
+        free(lt->slots[s].buffer_id);
+        free(lt->slots[s].first);
+        free(lt->slots[s].last);
+    }
+    free(lt->slots);
+    free(lt->leaf);
+    free(lt->node);
+    free(lt->src);
+    memset(lt, 0, sizeof(*lt));
+}
+
+static struct gga_ref ref_of(const struct rec * r) {
+    struct gga_ref ref = { -1, -1 };
+    if (r == NULL || r->t->view_src != NULL || gga_tensor_is_external(r->t)) {
+        return ref;
+    }
+    if (r->block >= 0) {
+        ref.slot = r->slot;
+        ref.block = r->block;
+    }
+    return ref;
+}
+
+bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * p, struct gga_lifetimes * out) {
+    memset(out, 0, sizeof(*out));
+    if (graph == NULL) {
+        GGML_LOG_ERROR("%s: graph is NULL\n", "ggml_gallocr_reserve");
+        return false;
+    }
+    const int n_nodes = ggml_graph_n_nodes(graph);
+    const int n_leafs = ggalloc_graph_n_leafs(graph);
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+
+    for (int i = 0; i < n_leafs; i++) {
+        if (!check_buffer_id(p, p->leaf_buffer_ids, i, "leaf", ggalloc_graph_leaf(graph, i))) return false;
+    }
+    for (int i = 0; i < n_nodes; i++) {
+        if (!check_buffer_id(p, p->node_buffer_ids, i, "node", nodes[i])) return false;
+    }
+    if (p->order != NULL && p->n_order != n_nodes) {
+        GGML_LOG_ERROR("%s: the node order has %d entries, but the graph has %d nodes\n", "ggml_gallocr_reserve", p->n_order, n_nodes);
+        return false;
+    }
+
+    struct walk w = { 0 };
+    w.p = p;
+    w.lt = out;
+    w.n_nodes = n_nodes;
+    w.n_leafs = n_leafs;
+    w.n_steps_end = n_nodes + 2;
+    size_t tsize = 64;
+    while (tsize < (size_t) (n_nodes + n_leafs) * 4) tsize *= 2;
+    w.table = calloc(tsize, sizeof(int));
+    w.table_mask = tsize - 1;
+    w.cap_recs = (n_nodes + n_leafs) * 2 + 16;
+    w.recs = malloc(sizeof(struct rec) * w.cap_recs);
+    int * order = malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
+    out->n_slots = p->n_slots;
+    out->slots = calloc(p->n_slots > 0 ? p->n_slots : 1, sizeof(struct gga_slot_blocks));
+    out->n_nodes = n_nodes;
+    out->n_leafs = n_leafs;
+    out->leaf = malloc(sizeof(struct gga_ref) * (n_leafs > 0 ? n_leafs : 1));
+    out->node = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1));
+    out->src = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
+    bool ok = w.table && w.recs && order && out->slots && out->leaf && out->node && out->src;
+
+    // every tensor the walk meets gets its record now (first pass), and then each record the
+    // records of its view_src and sources (second pass, once no record moves any more)
+    struct rec ** node_rec = malloc(sizeof(struct rec *) * (n_nodes > 0 ? n_nodes : 1));
+    struct rec ** leaf_rec = malloc(sizeof(struct rec *) * (n_leafs > 0 ? n_leafs : 1));
+    struct rec ** src_rec = malloc(sizeof(struct rec *) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
+    ok = ok && node_rec && leaf_rec && src_rec;
+    // records are found by index while they may still move (idx: index + 1, 0 for none), and
+    // turned into pointers once every one exists
+    int * idx = calloc((size_t) n_leafs + (size_t) n_nodes * (GGML_MAX_SRC + 1) + 1, sizeof(int));
+    int * leaf_idx = idx;
+    int * node_idx = idx ? idx + n_leafs : NULL;
+    int * src_idx = idx ? idx + n_leafs + n_nodes : NULL;
+    ok = ok && idx != NULL;
+    if (ok) {
+        for (int i = 0; i < n_leafs && !w.oom; i++) {
+            struct ggml_tensor * leaf = ggalloc_graph_leaf(graph, i);
+            struct rec * r = rec_get(&w, leaf);
+            leaf_idx[i] = r ? (int) (r - w.recs) + 1 : 0;
+            if (leaf->view_src) rec_get(&w, leaf->view_src);
+        }
+        for (int i = 0; i < n_nodes && !w.oom; i++) {
+            struct rec * r = rec_get(&w, nodes[i]);
+            node_idx[i] = r ? (int) (r - w.recs) + 1 : 0;
+            for (int j = 0; j < GGML_MAX_SRC && !w.oom; j++) {
+                struct ggml_tensor * s = nodes[i]->src[j];
+                if (s == NULL) continue;
+                struct rec * sr = rec_get(&w, s);
+                src_idx[i * GGML_MAX_SRC + j] = sr ? (int) (sr - w.recs) + 1 : 0;
+                if (s->view_src) rec_get(&w, s->view_src);
+            }
+            if (nodes[i]->view_src) rec_get(&w, nodes[i]->view_src);
+        }
+    }
+    if (ok && !w.oom) {
+        // every view source is registered by now: these lookups insert nothing
+        for (int i = 0; i < w.n_recs; i++) {
+            struct ggml_tensor * vs = w.recs[i].t->view_src;
+            w.recs[i].view_src = vs ? rec_get(&w, vs) : NULL;
+        }
+        for (int i = 0; i < n_leafs; i++) {
+            leaf_rec[i] = &w.recs[leaf_idx[i] - 1];
+        }
+        for (int i = 0; i < n_nodes; i++) {
+            struct rec * r = &w.recs[node_idx[i] - 1];
+            node_rec[i] = r;
+            r->node_index = i;
+            r->src = &src_rec[i * GGML_MAX_SRC];
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                int k = src_idx[i * GGML_MAX_SRC + j];
+                r->src[j] = k ? &w.recs[k - 1] : NULL;
+            }
+        }
+    }
+    free(idx);
+
+    // the visiting order: a permutation in which every node comes after the nodes it reads
+    if (ok && !w.oom) {
+        if (p->order == NULL) {
+            for (int i = 0; i < n_nodes; i++) order[i] = i;
+        } else {
+            int * pos = malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
+            if (pos == NULL) {
+                w.oom = true;
+            } else {
+                for (int i = 0; i < n_nodes; i++) pos[i] = -1;
+                for (int k = 0; k < n_nodes && ok; k++) {
+                    int i = p->order[k];
+                    if (i < 0 || i >= n_nodes || pos[i] >= 0) {
+                        GGML_LOG_ERROR("%s: node order entry %d is %d: not a permutation of 0..%d\n", "ggml_gallocr_reserve", k, i, n_nodes - 1);
+                        ok = false;
+                        break;
+                    }
+                    pos[i] = k;
+                    order[k] = i;
+                }
+                for (int i = 0; i < n_nodes && ok; i++) {
+                    for (int j = 0; j <= GGML_MAX_SRC; j++) {
+                        struct rec * sr = j < GGML_MAX_SRC ? node_rec[i]->src[j] : node_rec[i]->view_src;
+                        if (sr && sr->node_index >= 0 && pos[sr->node_index] > pos[i]) {
+                            GGML_LOG_ERROR("%s: node order visits %s (node %d) before its source %s (node %d)\n", "ggml_gallocr_reserve",
+                                    nodes[i]->name, i, sr->t->name, sr->node_index);
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                free(pos);
+            }
+        }
+    }
+
+    if (ok && !w.oom) {
+        // leafs
+        for (int i = 0; i < n_leafs; i++) {
+            walk_allocate(&w, leaf_rec[i], p->leaf_buffer_ids ? p->leaf_buffer_ids[i] : 0, 0, -1);
+        }
+        // first pass: count children and views, place inputs
+        for (int k = 0; k < n_nodes && !w.oom; k++) {
+            int i = order[k];
+            struct rec * nr = node_rec[i];
+            int buffer_id = p->node_buffer_ids ? p->node_buffer_ids[i] : 0;
+            if (nr->view_src != NULL && nr->t->op != GGML_OP_NONE) {
+                nr->view_src->n_views++;
+                if (nr->t->flags & GGML_TENSOR_FLAG_OUTPUT) nr->view_src->output_view = true;
+            }
+            if (nr->t->flags & GGML_TENSOR_FLAG_INPUT) {
+                walk_allocate(&w, nr, buffer_id, 0, -1);
+            }
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                struct rec * sr = nr->src[j];
+                if (sr == NULL) continue;
+                sr->n_children++;
+                if (sr->t->flags & GGML_TENSOR_FLAG_INPUT) {
+                    walk_allocate(&w, sr, buffer_id, 0, -1);
+                }
+            }
+        }
+        // second pass: place, then free what died
+        for (int k = 0; k < n_nodes && !w.oom; k++) {
+            int i = order[k];
+            struct rec * nr = node_rec[i];
+            int buffer_id = p->node_buffer_ids ? p->node_buffer_ids[i] : 0;
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                if (nr->src[j] != NULL) {
+                    walk_allocate(&w, nr->src[j], buffer_id, k + 1, k);
+                }
+            }
+            walk_allocate(&w, nr, buffer_id, k + 1, k);
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                struct rec * pr = nr->src[j];
+                if (pr == NULL) continue;
+                pr->n_children--;
+                if (pr->n_children != 0 || pr->n_views != 0) continue;
+                if (pr->view_src != NULL) {
+                    struct rec * vr = pr->view_src;
+                    vr->n_views--;
+                    if (vr->n_views == 0 && vr->n_children == 0 && vr->allocated) {
+                        walk_free(&w, vr, k);
+                    }
+                } else if (pr->allocated) {
+                    walk_free(&w, pr, k);
+                }
+            }
+        }
+        // where each tensor of the graph went
+        for (int i = 0; i < n_leafs; i++) {
+            out->leaf[i] = ref_of(leaf_rec[i]);
+        }
+        for (int i = 0; i < n_nodes; i++) {
+            out->node[i] = ref_of(node_rec[i]);
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                out->src[i * GGML_MAX_SRC + j] = ref_of(node_rec[i]->src[j]);
+            }
+        }
+    }
+    free(node_rec);
+    free(leaf_rec);
+    free(src_rec);
+
+    if (w.oom || !w.table || !w.recs) {
+        GGML_LOG_ERROR("%s: out of memory walking a graph of %d nodes and %d leafs\n", "ggml_gallocr_reserve", n_nodes, n_leafs);
+        ok = false;
+    }
+    free(w.table);
+    free(w.recs);
+    free(order);
+    if (!ok) {
+        gga_lifetimes_release(out);
+    }
+    return ok;
+}

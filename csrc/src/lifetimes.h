@@ -1,0 +1,73 @@
+#pragma once
+
+// From a graph to the planner's blocks (lifetimes.c): the walk ggml's graph allocator makes over
+// a graph, recording for every tensor it would place a block (size, first step, end step, in-place
+// group) instead of an address. Internal to the allocators (alloc.c, alloc-legacy.c).
+
+#include "ggml.h"
+#include "ggml-alloc.h"
+#include "planner.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Where the allocator put a tensor of the graph: block `block` of slot `slot`; block -1 when it
+// did not place it (a view, or a tensor whose memory is external).
+struct gga_ref {
+    int32_t slot;
+    int32_t block;
+};
+
+// The blocks of one slot (one allocator: buffer ids with the same buffer type share one), in
+// the order ggml would allocate them.
+struct gga_slot_blocks {
+    int                   n;
+    int                   cap;
+    struct gga_block    * blocks;
+    struct ggml_tensor ** tensor;    // per block
+    int                 * buffer_id; // per block: the buffer id the tensor was placed for
+    int                 * first;     // per block: first node step (visit position) it is live
+    int                 * last;      // per block: last node step it is read
+};
+
+struct gga_lifetimes {
+    int n_slots;
+    struct gga_slot_blocks * slots;
+
+    int n_nodes;
+    int n_leafs;
+    struct gga_ref * leaf; // per leaf
+    struct gga_ref * node; // per node, by graph index
+    struct gga_ref * src;  // per node and source: src[i*GGML_MAX_SRC + j]
+};
+
+struct gga_walk_params {
+    int         n_buffers;
+    const int * slot_of_buffer;  // n_buffers entries, each in [0, n_slots)
+    int         n_slots;
+    // bytes tensor t takes in buffer buffer_id (the buffer type's alloc size)
+    size_t   (* alloc_size)(void * user, int buffer_id, const struct ggml_tensor * t);
+    void      * user;
+    const int * node_buffer_ids; // NULL: every node in buffer 0
+    const int * leaf_buffer_ids; // NULL: every leaf in buffer 0
+    const int * order;           // NULL, or n_order node indices: the visiting order
+    int         n_order;
+};
+
+// Whether the allocator leaves t alone: its memory is provided elsewhere.
+bool gga_tensor_is_external(const struct ggml_tensor * t);
+
+// Walks graph. False (and a log line naming what is wrong) on a bad buffer id, a bad order or
+// out of memory; out is then empty. Release a successful result with gga_lifetimes_release.
+// Plans graph in galloc (ggml_gallocr_reserve_n_size without the sizes): false, with a log line,
+// when it cannot be planned. For the older API (alloc-legacy.c).
+bool gga_gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
+        const int * leaf_buffer_ids);
+
+bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * params, struct gga_lifetimes * out);
+void gga_lifetimes_release(struct gga_lifetimes * lt);
+
+#ifdef __cplusplus
+}
+#endif

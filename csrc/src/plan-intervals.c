@@ -1,0 +1,115 @@
+// The planner on bare lifetimes, for programs whose buffers come from elsewhere than a ggml
+// graph: checks the arrays, logs what is wrong with which block, and hands the blocks to the
+// pure planner (GGA_STRATEGY_BEST, one unbounded chunk, a search budget of its own). Costs what
+// the planner costs plus one O(n) pass of checks.
+
+#include "ggalloc.h"
+#include "log.h"
+#include "planner.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+// Bare lifetimes come from users who plan once and keep the plan, so the search gets a real
+// budget: about half a second on the hardest instances of a few hundred blocks (a search that
+// meets the lower bound stops at once).
+#define GGALLOC_INTERVALS_SEARCH_WORK ((int64_t) 600000000)
+
+static bool ggalloc_intervals_check(const char * func, int n, const size_t * sizes, const int64_t * starts,
+        const int64_t * ends, size_t alignment) {
+    if (n < 0) {
+        GGML_LOG_ERROR("%s: n = %d is negative\n", func, n);
+        return false;
+    }
+    if (n > 0 && (sizes == NULL || starts == NULL || ends == NULL)) {
+        GGML_LOG_ERROR("%s: %s is NULL (n = %d)\n", func, sizes == NULL ? "sizes" : starts == NULL ? "starts" : "ends", n);
+        return false;
+    }
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        GGML_LOG_ERROR("%s: alignment %zu is not a power of two\n", func, alignment);
+        return false;
+    }
+    // aligned sizes must add up without overflow, with room for the planner's offsets
+    const size_t limit = SIZE_MAX / 2;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (ends[i] <= starts[i]) {
+            GGML_LOG_ERROR("%s: block %d: end %lld <= start %lld\n", func, i, (long long) ends[i], (long long) starts[i]);
+            return false;
+        }
+        if (sizes[i] > limit - alignment) {
+            GGML_LOG_ERROR("%s: block %d: size %zu is too large\n", func, i, sizes[i]);
+            return false;
+        }
+        const size_t a = (sizes[i] + alignment - 1) & ~(alignment - 1);
+        if (a > limit - total) {
+            GGML_LOG_ERROR("%s: block %d: the sum of the sizes overflows (%zu + %zu)\n", func, i, total, a);
+            return false;
+        }
+        total += a;
+    }
+    return true;
+}
+
+static struct gga_block * ggalloc_intervals_blocks(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends) {
+    struct gga_block * blocks = malloc((size_t) (n > 0 ? n : 1) * sizeof(*blocks));
+    if (blocks == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        blocks[i] = (struct gga_block) { sizes[i], starts[i], ends[i], -1 };
+    }
+    return blocks;
+}
+
+bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, size_t * offsets, size_t * peak) {
+    if (!ggalloc_intervals_check(__func__, n, sizes, starts, ends, alignment)) {
+        return false;
+    }
+    if ((n > 0 && offsets == NULL) || peak == NULL) {
+        GGML_LOG_ERROR("%s: %s is NULL\n", __func__, peak == NULL ? "peak" : "offsets");
+        return false;
+    }
+    struct gga_block * blocks = ggalloc_intervals_blocks(n, sizes, starts, ends);
+    if (blocks == NULL) {
+        GGML_LOG_ERROR("%s: out of memory for %d blocks\n", __func__, n);
+        return false;
+    }
+    const struct gga_plan_params params = {
+        /*.alignment  =*/ alignment,
+        /*.max_size   =*/ SIZE_MAX,
+        /*.max_chunks =*/ 1,
+        /*.strategy   =*/ GGA_STRATEGY_BEST,
+        /*.search_work=*/ GGALLOC_INTERVALS_SEARCH_WORK,
+    };
+    struct gga_plan plan = { 0 };
+    char err[256];
+    const bool ok = gga_plan_blocks(blocks, n, &params, &plan, err, sizeof(err));
+    if (ok) {
+        for (int i = 0; i < n; i++) {
+            offsets[i] = plan.offset[i];
+        }
+        *peak = plan.peak;
+    } else {
+        GGML_LOG_ERROR("%s: %s\n", __func__, err);
+    }
+    gga_plan_release(&plan);
+    free(blocks);
+    return ok;
+}
+
+size_t ggalloc_intervals_lower_bound(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment) {
+    if (!ggalloc_intervals_check(__func__, n, sizes, starts, ends, alignment)) {
+        return 0;
+    }
+    struct gga_block * blocks = ggalloc_intervals_blocks(n, sizes, starts, ends);
+    if (blocks == NULL) {
+        GGML_LOG_ERROR("%s: out of memory for %d blocks\n", __func__, n);
+        return 0;
+    }
+    const size_t lb = gga_lower_bound(blocks, n, alignment);
+    free(blocks);
+    return lb;
+}

@@ -1,0 +1,97 @@
+#pragma once
+
+// Shared between planner.c (validation, lower bound, ggml's online policy, the choice of the
+// best plan) and planner-search.c (offline packing: greedy orders and the bounded search).
+// Internal to the planner; includes nothing but planner.h.
+
+#include "planner.h"
+
+#include <stddef.h>
+
+// An in-place introsort specialised per element type: quicksort with a median-of-three pivot
+// and Hoare partitioning, insertion sort below 16 elements, heapsort when the recursion passes
+// twice the log of the size. O(n log n) worst case; several times faster than qsort here since
+// the comparison inlines and nothing is allocated. LESS(a, b) takes two pointers.
+#define GGA_SORT_DEFINE(name, T, LESS)                                                    \
+static void name##_sift(T * a, ptrdiff_t n, ptrdiff_t i) {                                \
+    for (;;) {                                                                            \
+        ptrdiff_t c = 2 * i + 1;                                                          \
+        if (c >= n) break;                                                                \
+        if (c + 1 < n && LESS(&a[c], &a[c + 1])) c++;                                     \
+        if (!LESS(&a[i], &a[c])) break;                                                   \
+        T t_ = a[i]; a[i] = a[c]; a[c] = t_;                                              \
+        i = c;                                                                            \
+    }                                                                                     \
+}                                                                                         \
+static void name##_part(T * a, ptrdiff_t n, int depth) {                                  \
+    while (n > 16) {                                                                      \
+        if (depth-- == 0) {                                                               \
+            for (ptrdiff_t i = n / 2; i-- > 0;) name##_sift(a, n, i);                     \
+            for (ptrdiff_t k = n - 1; k > 0; k--) {                                       \
+                T t_ = a[0]; a[0] = a[k]; a[k] = t_;                                      \
+                name##_sift(a, k, 0);                                                     \
+            }                                                                             \
+            return;                                                                       \
+        }                                                                                 \
+        const ptrdiff_t m = n / 2;                                                        \
+        T t_;                                                                             \
+        if (LESS(&a[m], &a[0]))     { t_ = a[m]; a[m] = a[0]; a[0] = t_; }                \
+        if (LESS(&a[n - 1], &a[0])) { t_ = a[n - 1]; a[n - 1] = a[0]; a[0] = t_; }        \
+        if (LESS(&a[n - 1], &a[m])) { t_ = a[n - 1]; a[n - 1] = a[m]; a[m] = t_; }        \
+        const T p_ = a[m];                                                                \
+        ptrdiff_t i = -1, j = n;                                                          \
+        for (;;) {                                                                        \
+            do { i++; } while (LESS(&a[i], &p_));                                         \
+            do { j--; } while (LESS(&p_, &a[j]));                                         \
+            if (i >= j) break;                                                            \
+            t_ = a[i]; a[i] = a[j]; a[j] = t_;                                            \
+        }                                                                                 \
+        /* [0, j] and [j + 1, n): recurse into the smaller, loop on the larger */         \
+        if (j + 1 < n - j - 1) {                                                          \
+            name##_part(a, j + 1, depth);                                                 \
+            a += j + 1;                                                                   \
+            n -= j + 1;                                                                   \
+        } else {                                                                          \
+            name##_part(a + j + 1, n - j - 1, depth);                                     \
+            n = j + 1;                                                                    \
+        }                                                                                 \
+    }                                                                                     \
+    for (ptrdiff_t i = 1; i < n; i++) {                                                   \
+        T x_ = a[i];                                                                      \
+        ptrdiff_t j = i;                                                                  \
+        while (j > 0 && LESS(&x_, &a[j - 1])) { a[j] = a[j - 1]; j--; }                   \
+        a[j] = x_;                                                                        \
+    }                                                                                     \
+}                                                                                         \
+static void name(T * a, ptrdiff_t n) {                                                    \
+    int depth = 0;                                                                        \
+    for (ptrdiff_t k = n; k > 1; k >>= 1) depth += 2;                                     \
+    name##_part(a, n, depth);                                                             \
+}
+
+// A piece is one block with its size rounded up and its lifetime in compressed steps. An item
+// is what gets one offset: a lone block, or a whole group (its pieces share the offset, and
+// their sizes never grow along the chain, so the item's size is its first piece's).
+struct gga_piece {
+    size_t size;    // aligned
+    int    t0, t1;  // compressed half-open lifetime
+    int    item;
+    int    block;   // index in the caller's array
+};
+
+struct gga_items {
+    int                n_pieces;
+    struct gga_piece * pieces;     // grouped by item: item i owns pieces [first[i], first[i+1])
+    int                n_items;
+    int              * first;      // n_items + 1
+    size_t           * size;       // per item: its largest piece
+    int                n_times;    // number of compressed steps
+};
+
+// Offline placement of the items. Writes item offsets and chunks, the chunk sizes and returns
+// true; false when the instance is too large for offline packing (the caller keeps the online
+// plan) or out of memory. online_peak is the online plan's total, the figure to beat;
+// search_work as in gga_plan_params.
+bool gga_search_plan(const struct gga_items * items, size_t alignment, size_t max_size, int max_chunks,
+        int64_t search_work, size_t lower_bound, size_t online_peak,
+        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks);

@@ -1,0 +1,771 @@
+// Offline packing for GGA_STRATEGY_BEST: items (lone blocks, or in-place chains that share one
+// offset) get offsets so that items live at the same step never share a byte, with as small a
+// peak as the budget allows.
+//
+// Conflict graph. Two pieces conflict when their lifetimes overlap. The pieces are sorted by
+// start and swept with a list of the pieces still live; each new piece is linked to every live
+// one: O(n log n + n * L + E) for L the most pieces live at once and E the number of conflicts.
+// The graph is kept as adjacency arrays (CSR). When E would pass GGA_MAX_EDGES the offline
+// strategies are skipped and the caller keeps ggml's online plan, which needs no graph: memory
+// and time stay bounded on huge dense instances.
+//
+// Greedy placement. Items are taken in a given order; each goes to the lowest offset where it
+// overlaps none of its already placed neighbours. The neighbours' forbidden ranges are sorted by
+// their low end and swept once, so an item of degree d costs O(d log d), and a whole pass
+// O(E log E). Several orders are tried, each with its own merit:
+//   - by size, largest first (ties: longest lifetime): big items first leave small holes to
+//     small items; on model graphs this alone reaches the lower bound;
+//   - by breadth: largest "most bytes live at any step of the item's lifetime" first, so the
+//     items of the tightest steps are packed first (range maxima from a sparse table);
+//   - by conflicts: largest total size of conflicting items first;
+//   - by lifetime, longest first, and by area (size x lifetime).
+// The smallest plan wins. With a max buffer size the same orders fill chunks: an item goes to
+// the first chunk where it fits below the chunk's limit (max(max_size, the size of the item that
+// opened it); the last allowed chunk is unbounded), else it opens a new chunk.
+//
+// Search. When the items fit in one chunk, there are at most GGA_SEARCH_MAX_ITEMS of them and
+// the best greedy plan is above the lower bound, a depth-first branch and bound looks for a plan
+// of at most C bytes. It builds compacted plans only (every item as low as the items below it
+// allow; any plan can be pushed down into one), in the manner of skyline packing: the state is a
+// level h[t] per step below which nothing more goes. Each node takes the leftmost lowest stretch
+// of the skyline that still has items to place and branches over the items whose lifetime lies
+// inside the stretch, placing one at the stretch's level; the last branch declares the stretch
+// dead up to the lower of its two neighbours (nothing starts at this level there). A branch is
+// cut when an unplaced item's lowest offset (the highest level over its lifetime) plus its size
+// passes C, or when at some step the unplaced items live there, which all lie above the lowest
+// of their lowest offsets, need more than what is left up to C. Branching order: a static
+// priority (greedy order by breadth, area, size or lifetime), perturbed at each restart.
+// Driver: C = the lower bound first, once per priority; then a descent from the best plan:
+// C = best - step, GGA_RESTARTS restarts of GGA_DIVES times the work of one straight dive each;
+// a success keeps the step, a failure halves it. Found plans are real plans: the result is the
+// smallest plan seen, never worse than the greedy one.
+// Time is bounded by counting work (steps swept, items visited: roughly one unit per inner-loop
+// iteration, about a nanosecond), never by the clock, so the plan is deterministic. The caller
+// sets the budget (gga_plan_params.search_work); by default it is GGA_DEFAULT_WORK_FACTOR times
+// the work of the greedy passes (pieces + conflicts, per order), so that planning a graph costs
+// a few times the greedy strategy and no more. Nothing is searched when a greedy plan meets the
+// lower bound (model graphs). A node costs O(n + T + the steps spanned by the unplaced items).
+
+#include "planner-impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GGA_MAX_EDGES         ((int64_t) 1 << 22)
+#define GGA_SEARCH_MAX_ITEMS  1024
+#define GGA_DEFAULT_WORK_FACTOR 8
+#define GGA_N_ORDERS          5
+#define GGA_RESTARTS          16
+#define GGA_DIVES             2
+#define GGA_UNBOUNDED         (SIZE_MAX / 2)
+
+struct gga_graph {
+    int     * adj_first; // n_pieces + 1
+    int     * adj;       // neighbour pieces
+    int64_t   n_edges;
+};
+
+static void gga_graph_release(struct gga_graph * g) {
+    free(g->adj_first);
+    free(g->adj);
+    memset(g, 0, sizeof(*g));
+}
+
+// Sort keys: up to three figures, compared in order, then the index.
+struct gga_skey {
+    int64_t a, b, c;
+    int     idx;
+};
+
+#define GGA_SKEY_LESS(x, y) ((x)->a != (y)->a ? (x)->a < (y)->a : (x)->b != (y)->b ? (x)->b < (y)->b : \
+                             (x)->c != (y)->c ? (x)->c < (y)->c : (x)->idx < (y)->idx)
+GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
+
+// false: too many edges or out of memory
+static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
+    const int np = it->n_pieces;
+    memset(g, 0, sizeof(*g));
+    struct gga_skey * order = malloc(((size_t) np + 1) * sizeof(*order));
+    int * active = malloc(((size_t) np + 1) * sizeof(*active));
+    int * deg = calloc((size_t) np + 1, sizeof(*deg));
+    bool ok = order && active && deg;
+    int n_order = 0;
+    if (ok) {
+        for (int p = 0; p < np; p++) {
+            if (it->pieces[p].size > 0) {
+                order[n_order++] = (struct gga_skey) { it->pieces[p].t0, 0, 0, p };
+            }
+        }
+        gga_skey_sort(order, n_order);
+    }
+    // pass 0 counts the degrees, pass 1 fills the adjacency arrays
+    for (int pass = 0; ok && pass < 2; pass++) {
+        int n_active = 0;
+        int64_t edges = 0;
+        for (int j = 0; j < n_order && ok; j++) {
+            const int p = order[j].idx;
+            const struct gga_piece * pp = &it->pieces[p];
+            int k = 0;
+            for (int a = 0; a < n_active; a++) {
+                const int q = active[a];
+                if (it->pieces[q].t1 <= pp->t0) {
+                    continue;
+                }
+                active[k++] = q;
+                if (it->pieces[q].item == pp->item) {
+                    continue;
+                }
+                if (pass == 0) {
+                    deg[p]++;
+                    deg[q]++;
+                } else {
+                    g->adj[g->adj_first[p] + deg[p]++] = q;
+                    g->adj[g->adj_first[q] + deg[q]++] = p;
+                }
+                edges += 2;
+            }
+            n_active = k;
+            active[n_active++] = p;
+            if (edges > GGA_MAX_EDGES) {
+                ok = false;
+            }
+        }
+        if (ok && pass == 0) {
+            g->n_edges = edges;
+            g->adj_first = malloc(((size_t) np + 1) * sizeof(*g->adj_first));
+            g->adj = malloc((size_t) (edges > 0 ? edges : 1) * sizeof(*g->adj));
+            ok = g->adj_first && g->adj;
+            if (ok) {
+                g->adj_first[0] = 0;
+                for (int p = 0; p < np; p++) {
+                    g->adj_first[p + 1] = g->adj_first[p] + deg[p];
+                    deg[p] = 0;
+                }
+            }
+        }
+    }
+    free(order);
+    free(active);
+    free(deg);
+    if (!ok) {
+        gga_graph_release(g);
+    }
+    return ok;
+}
+
+//
+// Greedy placement
+//
+
+struct gga_range {
+    int64_t lo;  // the item may sit at or below lo ...
+    int64_t hi;  // ... or at or above hi
+};
+
+#define GGA_RANGE_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi < (y)->hi)
+GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
+
+struct gga_packer {
+    const struct gga_items * it;
+    const struct gga_graph * g;
+    struct gga_range       * ranges; // scratch: the largest item degree
+};
+
+// The lowest offset >= from where item i overlaps no placed neighbour in chunk c (chunk ==
+// NULL: one space).
+static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const bool * placed, const size_t * off,
+        const int * chunk, int c) {
+    const struct gga_items * it = pk->it;
+    int nr = 0;
+    for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+        const size_t sp = it->pieces[p].size;
+        if (sp == 0) {
+            continue;
+        }
+        const int e0 = pk->g->adj_first[p];
+        const int e1 = pk->g->adj_first[p + 1];
+        for (int e = e0; e < e1; e++) {
+            const int q = pk->g->adj[e];
+            const int iq = it->pieces[q].item;
+            if (!placed[iq] || (chunk != NULL && chunk[iq] != c)) {
+                continue;
+            }
+            const int64_t oq = (int64_t) off[iq];
+            const int64_t hi = oq + (int64_t) it->pieces[q].size;
+            if (hi <= (int64_t) from) {
+                continue; // entirely below the search start: cannot matter
+            }
+            pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };
+        }
+    }
+    gga_range_sort(pk->ranges, nr);
+    int64_t x = (int64_t) from;
+    for (int r = 0; r < nr; r++) {
+        if (x <= pk->ranges[r].lo) {
+            break;
+        }
+        if (x < pk->ranges[r].hi) {
+            x = pk->ranges[r].hi;
+        }
+    }
+    return (size_t) x;
+}
+
+// Places the items in `order`; returns the peak (chunk == NULL: one space) or the sum of the
+// chunk sizes.
+static size_t gga_greedy(struct gga_packer * pk, const int * order, bool * placed, size_t * off,
+        int * chunk, size_t max_size, int max_chunks, size_t * chunk_size, int * n_chunks) {
+    const struct gga_items * it = pk->it;
+    size_t chunk_cap[GGALLOC_MAX_CHUNKS] = { 0 };
+    memset(placed, 0, (size_t) it->n_items * sizeof(*placed));
+    int nc = chunk == NULL ? 1 : 0;
+    for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+        chunk_size[c] = 0;
+    }
+    for (int k = 0; k < it->n_items; k++) {
+        const int i = order[k];
+        const size_t s = it->size[i];
+        int c = 0;
+        size_t o = 0;
+        if (chunk == NULL) {
+            o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, placed, off, NULL, 0);
+        } else {
+            for (c = 0; c < nc; c++) {
+                o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, placed, off, chunk, c);
+                if (o + s <= chunk_cap[c]) {
+                    break;
+                }
+            }
+            if (c == nc) {
+                // a new chunk: there is always room for one, since the last is unbounded
+                chunk_cap[c] = s > max_size ? s : max_size;
+                if (c == max_chunks - 1) {
+                    chunk_cap[c] = GGA_UNBOUNDED;
+                }
+                nc++;
+                o = 0;
+            }
+            chunk[i] = c;
+        }
+        off[i] = o;
+        placed[i] = true;
+        if (o + s > chunk_size[c]) {
+            chunk_size[c] = o + s;
+        }
+    }
+    *n_chunks = nc;
+    size_t total = 0;
+    for (int c = 0; c < nc; c++) {
+        total += chunk_size[c];
+    }
+    return total;
+}
+
+//
+// Orders
+//
+
+// Writes order o (a permutation of the items) into out. Each order computes only what it needs:
+// the breadth order a sparse table of range maxima over the steps (O(T log T)), the conflicts
+// order one pass over the edges; then one sort, O(n log n).
+static bool gga_make_order(const struct gga_items * it, const struct gga_graph * g, int o, int * out) {
+    const int n = it->n_items;
+    const int T = it->n_times > 0 ? it->n_times : 1;
+    int levels = 1;
+    while ((1 << levels) <= T) {
+        levels++;
+    }
+    struct gga_skey * keys = malloc((size_t) n * sizeof(*keys));
+    int64_t * sparse = o == 1 ? malloc(((size_t) T + 1) * levels * sizeof(*sparse)) : NULL;
+    int64_t * weight = o == 2 ? calloc((size_t) n, sizeof(*weight)) : NULL;
+    bool ok = keys && (o != 1 || sparse) && (o != 2 || weight);
+    if (ok && o == 1) {
+        // breadth per step from a difference array, then range maxima
+        memset(sparse, 0, ((size_t) T + 1) * sizeof(*sparse));
+        for (int p = 0; p < it->n_pieces; p++) {
+            sparse[it->pieces[p].t0] += (int64_t) it->pieces[p].size;
+            sparse[it->pieces[p].t1] -= (int64_t) it->pieces[p].size;
+        }
+        for (int t = 1; t < T; t++) {
+            sparse[t] += sparse[t - 1];
+        }
+        for (int l = 1; l < levels; l++) {
+            for (int t = 0; t + (1 << l) <= T; t++) {
+                const int64_t a = sparse[(size_t) (l - 1) * T + t];
+                const int64_t b = sparse[(size_t) (l - 1) * T + t + (1 << (l - 1))];
+                sparse[(size_t) l * T + t] = a > b ? a : b;
+            }
+        }
+    }
+    if (ok && o == 2) {
+        for (int p = 0; p < it->n_pieces; p++) {
+            for (int e = g->adj_first[p]; e < g->adj_first[p + 1]; e++) {
+                weight[it->pieces[p].item] += (int64_t) it->pieces[g->adj[e]].size;
+            }
+        }
+    }
+    if (ok) {
+        for (int i = 0; i < n; i++) {
+            const int t0 = it->pieces[it->first[i]].t0;
+            const int t1 = it->pieces[it->first[i + 1] - 1].t1;
+            const int64_t span = t1 - t0;
+            const int64_t size = (int64_t) it->size[i];
+            int64_t k = 0;
+            switch (o) {
+                case 0: k = size; break;
+                case 1: {
+                    int l = 0;
+                    while ((2 << l) <= span) {
+                        l++;
+                    }
+                    const int64_t a = sparse[(size_t) l * T + t0];
+                    const int64_t b = sparse[(size_t) l * T + t1 - (1 << l)];
+                    k = a > b ? a : b;
+                    break;
+                }
+                case 2: k = weight[i] + size; break;
+                case 3: k = span; break;
+                default: k = (int64_t) ((double) size * (double) span); break;
+            }
+            keys[i] = (struct gga_skey) { -k, -size, -span, i };
+        }
+        gga_skey_sort(keys, n);
+        for (int k = 0; k < n; k++) {
+            out[k] = keys[k].idx;
+        }
+    }
+    free(keys);
+    free(sparse);
+    free(weight);
+    return ok;
+}
+
+//
+// Search
+//
+
+// The state is a skyline: h[t] per step, the level below which nothing more can go at that step
+// (placed items, or space declared dead). An unplaced item's lowest offset is the highest level
+// over its lifetime.
+struct gga_search {
+    const struct gga_items * it;
+    int       n;          // items in the search (size > 0)
+    int       n_left;     // of them, not yet placed
+    int     * items;      // their ids
+    int       T;
+    size_t    cap;        // the C being tried
+    bool    * placed;     // by item id
+    size_t  * off;        // by item id
+    size_t  * m;          // by item id: lowest offset of an unplaced item
+    int     * cand;       // n per depth
+    int64_t * prio;       // by item id: branching order (smaller first)
+    struct gga_skey * keys;
+    size_t  * h;          // per step
+    size_t  * undo;       // saved levels
+    int64_t   n_undo;
+    int64_t   cap_undo;
+    int64_t * demand;     // per step: bytes of the unplaced items
+    size_t  * floor;      // scratch per step
+    int64_t   work;
+    int64_t   budget;
+    bool      found;
+    bool      oom;
+    size_t  * result;     // offsets (by item id) of the plan found
+};
+
+static bool gga_undo_reserve(struct gga_search * s, int64_t extra) {
+    if (s->n_undo + extra <= s->cap_undo) {
+        return true;
+    }
+    int64_t cap = s->cap_undo * 2 > s->n_undo + extra ? s->cap_undo * 2 : s->n_undo + extra;
+    size_t * u = realloc(s->undo, (size_t) cap * sizeof(*u));
+    if (u == NULL) {
+        s->oom = true;
+        return false;
+    }
+    s->undo = u;
+    s->cap_undo = cap;
+    return true;
+}
+
+// Lowest offsets of the unplaced items, and whether they can still fit under cap: at each step
+// the items live there all lie above the lowest of their offsets, so that offset plus their
+// sizes must stay under cap.
+static bool gga_room_left(struct gga_search * s) {
+    const struct gga_items * it = s->it;
+    for (int t = 0; t < s->T; t++) {
+        s->floor[t] = SIZE_MAX;
+    }
+    for (int k = 0; k < s->n; k++) {
+        const int i = s->items[k];
+        if (s->placed[i]) {
+            continue;
+        }
+        size_t mi = 0;
+        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+            for (int t = it->pieces[p].t0; t < it->pieces[p].t1; t++) {
+                mi = s->h[t] > mi ? s->h[t] : mi;
+            }
+        }
+        if (mi + it->size[i] > s->cap) {
+            return false;
+        }
+        s->m[i] = mi;
+        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+            for (int t = it->pieces[p].t0; t < it->pieces[p].t1; t++) {
+                s->floor[t] = mi < s->floor[t] ? mi : s->floor[t];
+            }
+            s->work += 2 * (it->pieces[p].t1 - it->pieces[p].t0);
+        }
+    }
+    s->work += s->T + s->n;
+    for (int t = 0; t < s->T; t++) {
+        if (s->demand[t] > 0 && s->floor[t] + (size_t) s->demand[t] > s->cap) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void gga_search_place(struct gga_search * s, int b, size_t ob) {
+    const struct gga_items * it = s->it;
+    s->placed[b] = true;
+    s->off[b] = ob;
+    s->n_left--;
+    for (int p = it->first[b]; p < it->first[b + 1]; p++) {
+        const struct gga_piece * pc = &it->pieces[p];
+        for (int t = pc->t0; t < pc->t1; t++) {
+            s->undo[s->n_undo++] = s->h[t];
+            s->h[t] = ob + pc->size;
+            s->demand[t] -= (int64_t) pc->size;
+        }
+        s->work += pc->t1 - pc->t0;
+    }
+}
+
+static void gga_search_unplace(struct gga_search * s, int b) {
+    const struct gga_items * it = s->it;
+    for (int p = it->first[b + 1] - 1; p >= it->first[b]; p--) {
+        const struct gga_piece * pc = &it->pieces[p];
+        for (int t = pc->t1 - 1; t >= pc->t0; t--) {
+            s->h[t] = s->undo[--s->n_undo];
+            s->demand[t] += (int64_t) pc->size;
+        }
+    }
+    s->placed[b] = false;
+    s->n_left++;
+}
+
+// One node: the lowest stretch of the skyline that still has items to place is filled with an
+// item that fits in it exactly at its level (each candidate in turn), or else declared dead up
+// to the lower of its two neighbours' levels.
+static void gga_search_node(struct gga_search * s, int depth) {
+    const struct gga_items * it = s->it;
+    if (s->found || s->oom || s->work > s->budget) {
+        return;
+    }
+    if (s->n_left == 0) {
+        s->found = true;
+        memcpy(s->result, s->off, (size_t) it->n_items * sizeof(*s->off));
+        return;
+    }
+    if (!gga_room_left(s)) {
+        return;
+    }
+    // the leftmost lowest step that still has items, and the stretch around it at or below
+    size_t x = SIZE_MAX;
+    int ta = -1;
+    for (int t = 0; t < s->T; t++) {
+        if (s->demand[t] > 0 && s->h[t] < x) {
+            x = s->h[t];
+            ta = t;
+        }
+    }
+    int tb = ta + 1;
+    while (ta > 0 && s->h[ta - 1] <= x) {
+        ta--;
+    }
+    while (tb < s->T && s->h[tb] <= x) {
+        tb++;
+    }
+    int nc = 0;
+    for (int k = 0; k < s->n; k++) {
+        const int i = s->items[k];
+        if (s->placed[i]) {
+            continue;
+        }
+        const int t0 = it->pieces[it->first[i]].t0;
+        const int t1 = it->pieces[it->first[i + 1] - 1].t1;
+        if (t0 >= ta && t1 <= tb) {
+            s->keys[nc++] = (struct gga_skey) { s->prio[i], 0, 0, i };
+        }
+    }
+    s->work += s->n + (tb - ta);
+    gga_skey_sort(s->keys, nc);
+    int * cand = s->cand + (size_t) depth * s->n;
+    for (int k = 0; k < nc; k++) {
+        cand[k] = s->keys[k].idx;
+    }
+    for (int k = 0; k < nc && !s->found && !s->oom && s->work <= s->budget; k++) {
+        const int b = cand[k];
+        if (!gga_undo_reserve(s, s->T)) {
+            return;
+        }
+        gga_search_place(s, b, x);
+        gga_search_node(s, depth + 1);
+        gga_search_unplace(s, b);
+    }
+    if (s->found || s->oom || s->work > s->budget) {
+        return;
+    }
+    // nothing starts at level x over [ta, tb): raise the stretch to its lower neighbour
+    size_t level = SIZE_MAX;
+    if (ta > 0) {
+        level = s->h[ta - 1];
+    }
+    if (tb < s->T && s->h[tb] < level) {
+        level = s->h[tb];
+    }
+    if (level == SIZE_MAX || level > s->cap || !gga_undo_reserve(s, tb - ta)) {
+        return;
+    }
+    const int64_t u0 = s->n_undo;
+    for (int t = ta; t < tb; t++) {
+        s->undo[s->n_undo++] = s->h[t];
+        s->h[t] = level;
+    }
+    gga_search_node(s, depth + 1);
+    for (int t = tb - 1; t >= ta; t--) {
+        s->h[t] = s->undo[--s->n_undo];
+    }
+    (void) u0;
+}
+
+// Looks for a plan of at most cap bytes within `work`; on success the offsets are in s->result.
+static bool gga_search_try(struct gga_search * s, size_t cap, int64_t work) {
+    const struct gga_items * it = s->it;
+    s->cap = cap;
+    s->found = false;
+    s->budget = s->work + work;
+    s->n_undo = 0;
+    s->n_left = s->n;
+    memset(s->placed, 0, (size_t) it->n_items * sizeof(*s->placed));
+    memset(s->demand, 0, ((size_t) s->T + 1) * sizeof(*s->demand));
+    memset(s->h, 0, ((size_t) s->T + 1) * sizeof(*s->h));
+    for (int i = 0; i < it->n_items; i++) {
+        s->off[i] = 0;
+    }
+    for (int k = 0; k < s->n; k++) {
+        const int i = s->items[k];
+        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+            for (int t = it->pieces[p].t0; t < it->pieces[p].t1; t++) {
+                s->demand[t] += (int64_t) it->pieces[p].size;
+            }
+        }
+    }
+    gga_search_node(s, 0);
+    return s->found;
+}
+
+// Tie-break orders tried in turn at the lower bound: by breadth, by area, by size, by lifetime
+// (rows of the greedy orders).
+static const int gga_search_prio_rows[] = { 1, 4, 0, 3 };
+
+// The search proper: returns the best peak known (best, or smaller with item_offset updated).
+static size_t gga_search_run(const struct gga_items * it, const int * orders,
+        size_t alignment, size_t lower_bound, size_t best, int64_t total, size_t * item_offset) {
+    const int n = it->n_items;
+    struct gga_search s;
+    memset(&s, 0, sizeof(s));
+    s.it = it;
+    s.T = it->n_times;
+    s.cap_undo = (int64_t) s.T * 4 + 16;
+    s.items = malloc((size_t) n * sizeof(*s.items));
+    s.placed = malloc((size_t) n * sizeof(*s.placed));
+    s.off = malloc((size_t) n * sizeof(*s.off));
+    s.m = malloc((size_t) n * sizeof(*s.m));
+    s.cand = malloc(((size_t) 3 * n + 2) * n * sizeof(*s.cand));
+    s.prio = malloc((size_t) n * sizeof(*s.prio));
+    s.keys = malloc((size_t) n * sizeof(*s.keys));
+    s.h = malloc(((size_t) s.T + 1) * sizeof(*s.h));
+    s.undo = malloc((size_t) s.cap_undo * sizeof(*s.undo));
+    s.demand = malloc(((size_t) s.T + 1) * sizeof(*s.demand));
+    s.floor = malloc(((size_t) s.T + 1) * sizeof(*s.floor));
+    s.result = malloc((size_t) n * sizeof(*s.result));
+    if (s.items && s.placed && s.off && s.m && s.cand && s.prio && s.keys && s.h && s.undo &&
+        s.demand && s.floor && s.result) {
+        for (int i = 0; i < n; i++) {
+            if (it->size[i] > 0) {
+                s.items[s.n++] = i;
+            }
+        }
+        // the lower bound itself first, briefly with each branching order; then bisection
+        // between the largest size the search failed at and the best plan, the branching order
+        // changing at each attempt. A failure is only "not found within the work given".
+        const int n_prio = (int) (sizeof(gga_search_prio_rows) / sizeof(gga_search_prio_rows[0]));
+        // the work of one dive without backtracking, from the cost of a node
+        int64_t spans = 0;
+        for (int p = 0; p < it->n_pieces; p++) {
+            spans += it->pieces[p].t1 - it->pieces[p].t0;
+        }
+        const int64_t dive = (int64_t) s.n * (2 * spans + s.T + 2 * s.n) + 1;
+        const int64_t per_try = GGA_DIVES * dive;
+        const size_t min_step = alignment > lower_bound / 1024 ? alignment : lower_bound / 1024;
+        size_t step = 0;
+        uint64_t rng = 0x9e3779b97f4a7c15ull;
+        for (int attempt = 0; lower_bound < best && s.work < total && !s.oom; attempt++) {
+            size_t cap = lower_bound;
+            if (attempt >= n_prio) {
+                if (step == 0) {
+                    step = (best - lower_bound) / 4;
+                }
+                if (step < min_step) {
+                    break;
+                }
+                cap = best - step < lower_bound ? lower_bound : best - step;
+                cap &= ~(alignment - 1);
+            }
+            bool found = false;
+            const int restarts = attempt >= n_prio ? GGA_RESTARTS : 1;
+            for (int r = 0; r < restarts && !found && s.work < total && !s.oom; r++) {
+                const int row = gga_search_prio_rows[(attempt + r) % n_prio];
+                for (int k = 0; k < n; k++) {
+                    int64_t noise = 0;
+                    if (r > 0) {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        noise = (int64_t) (rng % (uint64_t) (n / 8 + 1));
+                    }
+                    s.prio[orders[(size_t) row * n + k]] = k + noise;
+                }
+                const int64_t work = per_try < total - s.work ? per_try : total - s.work;
+                found = gga_search_try(&s, cap, work);
+            }
+            if (found) {
+                size_t peak = 0;
+                for (int i = 0; i < n; i++) {
+                    const size_t top = s.result[i] + it->size[i];
+                    peak = top > peak ? top : peak;
+                }
+                if (peak < best) {
+                    best = peak;
+                    memcpy(item_offset, s.result, (size_t) n * sizeof(*item_offset));
+                }
+            } else if (attempt >= n_prio) {
+                step /= 2;
+            }
+        }
+    }
+    free(s.items);
+    free(s.placed);
+    free(s.off);
+    free(s.m);
+    free(s.cand);
+    free(s.prio);
+    free(s.keys);
+    free(s.h);
+    free(s.undo);
+    free(s.demand);
+    free(s.floor);
+    free(s.result);
+    return best;
+}
+
+//
+// Entry point
+//
+
+bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_size, int max_chunks,
+        int64_t search_work, size_t lower_bound, size_t online_peak,
+        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
+    const int n = it->n_items;
+    struct gga_graph g;
+    if (n == 0 || !gga_graph_build(it, &g)) {
+        return false;
+    }
+    int max_deg = 0;
+    for (int p = 0; p < it->n_pieces; p++) {
+        const int d = g.adj_first[p + 1] - g.adj_first[p];
+        max_deg = d > max_deg ? d : max_deg;
+    }
+    // an item's ranges come from all its pieces' neighbours: at most the whole edge list
+    const int64_t n_ranges = g.n_edges > 0 ? g.n_edges : 1;
+    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)) };
+    int * orders = malloc((size_t) GGA_N_ORDERS * n * sizeof(*orders));
+    bool * placed = malloc((size_t) n * sizeof(*placed));
+    size_t * off = malloc((size_t) n * sizeof(*off));
+    int * chunk = malloc((size_t) n * sizeof(*chunk));
+    bool ok = pk.ranges && orders && placed && off && chunk;
+    bool made[GGA_N_ORDERS] = { false };
+    (void) max_deg;
+    size_t best = SIZE_MAX;
+    size_t cs[GGALLOC_MAX_CHUNKS];
+    int nc = 0;
+    for (int o = 0; ok && o < GGA_N_ORDERS && best > lower_bound; o++) {
+        ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
+        if (!ok) {
+            break;
+        }
+        const size_t peak = gga_greedy(&pk, orders + (size_t) o * n, placed, off, NULL, 0, 1, cs, &nc);
+        if (peak < best) {
+            best = peak;
+            memcpy(item_offset, off, (size_t) n * sizeof(*off));
+        }
+    }
+
+    // the search, on one space, when the instance is small enough and a gap is left
+    if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
+        for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
+            if (!made[o]) {
+                ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
+            }
+        }
+    }
+    if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
+        if (search_work == 0) {
+            search_work = GGA_DEFAULT_WORK_FACTOR * GGA_N_ORDERS * (it->n_pieces + g.n_edges);
+        }
+        best = gga_search_run(it, orders, alignment, lower_bound, best, search_work, item_offset);
+    }
+
+    if (ok && max_chunks > 1 && best > max_size) {
+        // chunks: the same orders, filling each chunk up to max_size
+        best = SIZE_MAX;
+        for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
+            if (!made[o]) {
+                ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
+                if (!ok) {
+                    break;
+                }
+            }
+            size_t ccs[GGALLOC_MAX_CHUNKS];
+            int cnc = 0;
+            const size_t total = gga_greedy(&pk, orders + (size_t) o * n, placed, off, chunk, max_size, max_chunks, ccs, &cnc);
+            if (total < best) {
+                best = total;
+                memcpy(item_offset, off, (size_t) n * sizeof(*off));
+                memcpy(item_chunk, chunk, (size_t) n * sizeof(*chunk));
+                memcpy(chunk_size, ccs, sizeof(ccs));
+                *n_chunks = cnc;
+            }
+        }
+    } else if (ok) {
+        for (int i = 0; i < n; i++) {
+            item_chunk[i] = 0;
+        }
+        for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+            chunk_size[c] = 0;
+        }
+        chunk_size[0] = best;
+        *n_chunks = 1;
+    }
+    (void) online_peak;
+    free(pk.ranges);
+    free(orders);
+    free(placed);
+    free(off);
+    free(chunk);
+    gga_graph_release(&g);
+    return ok;
+}

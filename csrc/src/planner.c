@@ -1,0 +1,616 @@
+// The pure memory planner: bare lifetimes in, offsets out.
+//
+// Input is a list of blocks, each `size` bytes live over the half-open step range [start, end),
+// some of them chained into groups that must share one offset (a node computed in place over
+// its parent). Output is a chunk and an offset per block such that two blocks live at the same
+// step never share a byte, and the sum of the chunks' high-water marks, the peak.
+//
+// Lower bound. At every step the live blocks need at least the sum of their (aligned) sizes, so
+// the most bytes live at any step bounds every plan from below. It is computed by sorting the
+// 2n start/end events by step (ends before starts at the same step, since the ranges are
+// half-open) and sweeping: O(n log n).
+//
+// ONLINE: ggml's dynamic allocator, reproduced exactly (ggml-policy.md), so that a graph walked
+// in ggml's order gets ggml's buffer sizes byte for byte. Steps are visited in increasing order;
+// at step T every block whose end is T is freed (back into its chunk's free list, coalescing
+// with the free neighbours), then every block whose start is T is placed, in index order:
+//   - a block whose group predecessor ends at T takes the predecessor's chunk and offset, and
+//     the predecessor's bytes beyond the block's own size are freed at once;
+//   - otherwise best fit: in each chunk, the smallest free block other than the chunk's last one
+//     that is large enough (ties: the later one), the last chunk that has one winning; failing
+//     that, the last block of the chunk whose high-water mark it would extend least (or reuse
+//     most tightly); failing that, a new chunk whose single free block is max(size, max_size),
+//     the last allowed chunk being unbounded. The block takes the front of the free block.
+// Free lists are arrays sorted by offset, scanned linearly as ggml does: O(F) per event for F
+// free blocks, which stays small on real graphs. The event lists are sorted once: O(n log n).
+//
+// BEST: the items (lone blocks, and groups as one item with a staircase of sizes) are packed
+// offline by planner-search.c with several greedy orders and a bounded search; the result is
+// kept only when it is smaller than the online plan of the same blocks, so BEST is never larger
+// than ONLINE. See planner-search.c for the algorithms and how their time is bounded.
+
+#include "planner-impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GGA_UNBOUNDED (SIZE_MAX / 2)
+
+static void gga_err(char * err, size_t err_size, const char * fmt, ...) {
+    if (err == NULL || err_size == 0) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+}
+
+static size_t gga_align(size_t size, size_t alignment) {
+    return (size + alignment - 1) & ~(alignment - 1);
+}
+
+//
+// Sort keys: two figures, then the index
+//
+
+struct gga_key {
+    int64_t k0;
+    int64_t k1;
+    int     idx;
+};
+
+#define GGA_KEY_LESS(x, y) ((x)->k0 != (y)->k0 ? (x)->k0 < (y)->k0 : \
+                            (x)->k1 != (y)->k1 ? (x)->k1 < (y)->k1 : (x)->idx < (y)->idx)
+GGA_SORT_DEFINE(gga_key_sort, struct gga_key, GGA_KEY_LESS)
+
+//
+// Validation: sizes, lifetimes, parameters and group chains. Fills the aligned sizes and, per
+// block, its group predecessor (-1 for none).
+//
+
+static bool gga_validate(const struct gga_block * blocks, int n, size_t alignment, size_t * asize, int * pred,
+        char * err, size_t err_size) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        const struct gga_block * b = &blocks[i];
+        if (b->end <= b->start) {
+            gga_err(err, err_size, "block %d: end %lld <= start %lld", i, (long long) b->end, (long long) b->start);
+            return false;
+        }
+        if (b->group < -1) {
+            gga_err(err, err_size, "block %d: group %d (must be >= 0, or -1 for none)", i, (int) b->group);
+            return false;
+        }
+        if (b->size > GGA_UNBOUNDED - alignment) {
+            gga_err(err, err_size, "block %d: size %zu is too large", i, b->size);
+            return false;
+        }
+        asize[i] = gga_align(b->size, alignment);
+        if (asize[i] > GGA_UNBOUNDED - total) {
+            gga_err(err, err_size, "block %d: the sum of the sizes overflows", i);
+            return false;
+        }
+        total += asize[i];
+        pred[i] = -1;
+    }
+
+    int n_grouped = 0;
+    for (int i = 0; i < n; i++) {
+        n_grouped += blocks[i].group >= 0;
+    }
+    if (n_grouped == 0) {
+        return true;
+    }
+    struct gga_key * keys = malloc((size_t) n_grouped * sizeof(*keys));
+    if (keys == NULL) {
+        gga_err(err, err_size, "out of memory");
+        return false;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (blocks[i].group >= 0) {
+            keys[k++] = (struct gga_key) { blocks[i].group, i, i };
+        }
+    }
+    gga_key_sort(keys, n_grouped);
+    bool ok = true;
+    for (int j = 1; j < n_grouped && ok; j++) {
+        if (keys[j].k0 != keys[j - 1].k0) {
+            continue;
+        }
+        const int p = keys[j - 1].idx;
+        const int i = keys[j].idx;
+        if (blocks[i].start != blocks[p].end) {
+            gga_err(err, err_size, "block %d: group %d member starts at %lld but its predecessor (block %d) ends at %lld",
+                    i, (int) blocks[i].group, (long long) blocks[i].start, p, (long long) blocks[p].end);
+            ok = false;
+        } else if (asize[i] > asize[p]) {
+            gga_err(err, err_size, "block %d: group %d member of %zu bytes is larger than its predecessor (block %d, %zu bytes)",
+                    i, (int) blocks[i].group, asize[i], p, asize[p]);
+            ok = false;
+        } else {
+            pred[i] = p;
+        }
+    }
+    free(keys);
+    return ok;
+}
+
+static bool gga_validate_params(const struct gga_plan_params * params, char * err, size_t err_size) {
+    if (params == NULL) {
+        gga_err(err, err_size, "params is NULL");
+        return false;
+    }
+    if (params->alignment == 0 || (params->alignment & (params->alignment - 1)) != 0) {
+        gga_err(err, err_size, "alignment %zu is not a power of two", params->alignment);
+        return false;
+    }
+    if (params->alignment > GGA_UNBOUNDED / 4) {
+        gga_err(err, err_size, "alignment %zu is too large", params->alignment);
+        return false;
+    }
+    if (params->max_size == 0) {
+        gga_err(err, err_size, "max_size is 0");
+        return false;
+    }
+    if (params->max_chunks < 1 || params->max_chunks > GGALLOC_MAX_CHUNKS) {
+        gga_err(err, err_size, "max_chunks %d is not in [1, %d]", params->max_chunks, GGALLOC_MAX_CHUNKS);
+        return false;
+    }
+    if (params->search_work < 0) {
+        gga_err(err, err_size, "search_work %lld is negative", (long long) params->search_work);
+        return false;
+    }
+    if (params->strategy != GGA_STRATEGY_ONLINE && params->strategy != GGA_STRATEGY_BEST) {
+        gga_err(err, err_size, "unknown strategy %d", (int) params->strategy);
+        return false;
+    }
+    return true;
+}
+
+//
+// Lower bound
+//
+
+static size_t gga_lower_bound_sized(const struct gga_block * blocks, const size_t * asize, int n, struct gga_key * ev) {
+    // ends sort before starts at the same step: k1 = 0 for an end, 1 for a start
+    for (int i = 0; i < n; i++) {
+        ev[2*i + 0] = (struct gga_key) { blocks[i].start, 1, i };
+        ev[2*i + 1] = (struct gga_key) { blocks[i].end,   0, i };
+    }
+    gga_key_sort(ev, 2 * n);
+    size_t live = 0;
+    size_t peak = 0;
+    for (int j = 0; j < 2 * n; j++) {
+        if (ev[j].k1 == 1) {
+            live += asize[ev[j].idx];
+            peak = live > peak ? live : peak;
+        } else {
+            live -= asize[ev[j].idx];
+        }
+    }
+    return peak;
+}
+
+size_t gga_lower_bound(const struct gga_block * blocks, int n, size_t alignment) {
+    if (blocks == NULL || n <= 0 || alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        return 0;
+    }
+    size_t * asize = malloc((size_t) n * sizeof(*asize));
+    struct gga_key * ev = malloc((size_t) 2 * n * sizeof(*ev));
+    size_t peak = 0;
+    if (asize != NULL && ev != NULL) {
+        for (int i = 0; i < n; i++) {
+            asize[i] = blocks[i].size > GGA_UNBOUNDED ? GGA_UNBOUNDED : gga_align(blocks[i].size, alignment);
+        }
+        peak = gga_lower_bound_sized(blocks, asize, n, ev);
+    }
+    free(asize);
+    free(ev);
+    return peak;
+}
+
+//
+// ONLINE: ggml's dynamic allocator
+//
+
+struct gga_free_block {
+    size_t offset;
+    size_t size;
+};
+
+struct gga_chunk {
+    struct gga_free_block * blocks;
+    int    n_blocks;
+    int    cap;
+    size_t max_size; // high-water mark
+};
+
+struct gga_dyn {
+    size_t           max_chunk_size;
+    int              max_chunks;
+    int              n_chunks;
+    struct gga_chunk chunks[GGALLOC_MAX_CHUNKS];
+};
+
+static void gga_dyn_release(struct gga_dyn * d) {
+    for (int c = 0; c < d->n_chunks; c++) {
+        free(d->chunks[c].blocks);
+    }
+}
+
+static bool gga_chunk_insert(struct gga_chunk * ch, int pos, size_t offset, size_t size) {
+    if (ch->n_blocks == ch->cap) {
+        int cap = ch->cap ? 2 * ch->cap : 8;
+        struct gga_free_block * nb = realloc(ch->blocks, (size_t) cap * sizeof(*nb));
+        if (nb == NULL) {
+            return false;
+        }
+        ch->blocks = nb;
+        ch->cap = cap;
+    }
+    memmove(ch->blocks + pos + 1, ch->blocks + pos, (size_t) (ch->n_blocks - pos) * sizeof(*ch->blocks));
+    ch->blocks[pos] = (struct gga_free_block) { offset, size };
+    ch->n_blocks++;
+    return true;
+}
+
+static void gga_chunk_remove(struct gga_chunk * ch, int pos) {
+    memmove(ch->blocks + pos, ch->blocks + pos + 1, (size_t) (ch->n_blocks - pos - 1) * sizeof(*ch->blocks));
+    ch->n_blocks--;
+}
+
+// false: out of memory
+static bool gga_dyn_alloc(struct gga_dyn * d, size_t size, int * chunk, size_t * offset) {
+    int best_chunk = -1;
+    int best_block = -1;
+    for (int c = 0; c < d->n_chunks; c++) {
+        const struct gga_chunk * ch = &d->chunks[c];
+        size_t best_size = SIZE_MAX;
+        for (int i = 0; i < ch->n_blocks - 1; i++) {
+            if (ch->blocks[i].size >= size && ch->blocks[i].size <= best_size) {
+                best_chunk = c;
+                best_block = i;
+                best_size = ch->blocks[i].size;
+            }
+        }
+    }
+    if (best_block == -1) {
+        // the last block of a chunk: prefer reusing the high-water mark most tightly, else
+        // growing the chunk least
+        int64_t best_reuse = INT64_MIN;
+        for (int c = 0; c < d->n_chunks; c++) {
+            const struct gga_chunk * ch = &d->chunks[c];
+            if (ch->n_blocks == 0) {
+                continue;
+            }
+            const struct gga_free_block * blk = &ch->blocks[ch->n_blocks - 1];
+            const int64_t reuse = (int64_t) ch->max_size - (int64_t) blk->offset - (int64_t) size;
+            const bool better_reuse = best_reuse < 0 && reuse > best_reuse;
+            const bool better_fit = reuse >= 0 && reuse < best_reuse;
+            if (blk->size >= size && (better_reuse || better_fit)) {
+                best_chunk = c;
+                best_block = ch->n_blocks - 1;
+                best_reuse = reuse;
+            }
+        }
+    }
+    if (best_block == -1) {
+        if (d->n_chunks >= d->max_chunks) {
+            // cannot happen: the last chunk is unbounded; kept as a value, not an abort
+            return false;
+        }
+        struct gga_chunk * ch = &d->chunks[d->n_chunks];
+        memset(ch, 0, sizeof(*ch));
+        size_t cap = size > d->max_chunk_size ? size : d->max_chunk_size;
+        if (d->n_chunks == d->max_chunks - 1) {
+            cap = GGA_UNBOUNDED;
+        }
+        d->n_chunks++;
+        if (!gga_chunk_insert(ch, 0, 0, cap)) {
+            return false;
+        }
+        best_chunk = d->n_chunks - 1;
+        best_block = 0;
+    }
+    struct gga_chunk * ch = &d->chunks[best_chunk];
+    struct gga_free_block * blk = &ch->blocks[best_block];
+    *chunk = best_chunk;
+    *offset = blk->offset;
+    blk->offset += size;
+    blk->size -= size;
+    if (blk->size == 0) {
+        gga_chunk_remove(ch, best_block);
+    }
+    if (*offset + size > ch->max_size) {
+        ch->max_size = *offset + size;
+    }
+    return true;
+}
+
+static bool gga_dyn_free(struct gga_dyn * d, int chunk, size_t offset, size_t size) {
+    struct gga_chunk * ch = &d->chunks[chunk];
+    for (int i = 0; i < ch->n_blocks; i++) {
+        struct gga_free_block * blk = &ch->blocks[i];
+        if (blk->offset + blk->size == offset) {
+            blk->size += size;
+            if (i < ch->n_blocks - 1 && blk->offset + blk->size == ch->blocks[i + 1].offset) {
+                blk->size += ch->blocks[i + 1].size;
+                gga_chunk_remove(ch, i + 1);
+            }
+            return true;
+        }
+        if (offset + size == blk->offset) {
+            blk->offset = offset;
+            blk->size += size;
+            if (i > 0 && ch->blocks[i - 1].offset + ch->blocks[i - 1].size == blk->offset) {
+                ch->blocks[i - 1].size += blk->size;
+                gga_chunk_remove(ch, i);
+            }
+            return true;
+        }
+    }
+    int pos = 0;
+    while (pos < ch->n_blocks && ch->blocks[pos].offset < offset) {
+        pos++;
+    }
+    return gga_chunk_insert(ch, pos, offset, size);
+}
+
+// Online placement in ggml's order. has_succ[i]: block i hands its memory to a group member.
+static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
+        const struct gga_plan_params * params, int * chunk, size_t * offset, size_t * chunk_size, int * n_chunks) {
+    struct gga_key * by_start = malloc((size_t) n * sizeof(*by_start));
+    struct gga_key * by_end   = malloc((size_t) n * sizeof(*by_end));
+    bool * has_succ = calloc((size_t) n, sizeof(*has_succ));
+    struct gga_dyn d;
+    memset(&d, 0, sizeof(d));
+    d.max_chunk_size = params->max_size < GGA_UNBOUNDED ? params->max_size : GGA_UNBOUNDED;
+    d.max_chunks = params->max_chunks;
+    bool ok = by_start != NULL && by_end != NULL && has_succ != NULL;
+    if (ok) {
+        for (int i = 0; i < n; i++) {
+            by_start[i] = (struct gga_key) { blocks[i].start, i, i };
+            by_end[i]   = (struct gga_key) { blocks[i].end,   i, i };
+            if (pred[i] >= 0) {
+                has_succ[pred[i]] = true;
+            }
+        }
+        gga_key_sort(by_start, n);
+        gga_key_sort(by_end, n);
+    }
+    int is = 0;
+    int ie = 0;
+    while (ok && is < n) {
+        const int64_t t = by_start[is].k0 < by_end[ie].k0 ? by_start[is].k0 : by_end[ie].k0;
+        for (; ok && ie < n && by_end[ie].k0 == t; ie++) {
+            const int i = by_end[ie].idx;
+            if (!has_succ[i]) {
+                ok = gga_dyn_free(&d, chunk[i], offset[i], asize[i]);
+            }
+        }
+        for (; ok && is < n && by_start[is].k0 == t; is++) {
+            const int i = by_start[is].idx;
+            const int p = pred[i];
+            if (p >= 0) {
+                chunk[i] = chunk[p];
+                offset[i] = offset[p];
+                if (asize[p] > asize[i]) {
+                    ok = gga_dyn_free(&d, chunk[i], offset[i] + asize[i], asize[p] - asize[i]);
+                }
+            } else {
+                ok = gga_dyn_alloc(&d, asize[i], &chunk[i], &offset[i]);
+            }
+        }
+    }
+    if (ok) {
+        *n_chunks = d.n_chunks;
+        for (int c = 0; c < d.n_chunks; c++) {
+            chunk_size[c] = d.chunks[c].max_size;
+        }
+    }
+    gga_dyn_release(&d);
+    free(by_start);
+    free(by_end);
+    free(has_succ);
+    return ok;
+}
+
+//
+// BEST: items for the offline packer
+//
+
+static void gga_items_release(struct gga_items * it) {
+    free(it->pieces);
+    free(it->first);
+    free(it->size);
+    memset(it, 0, sizeof(*it));
+}
+
+static bool gga_items_build(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
+        struct gga_items * it) {
+    memset(it, 0, sizeof(*it));
+    int * next = malloc((size_t) n * sizeof(*next));
+    struct gga_key * times = malloc((size_t) 2 * n * sizeof(*times));
+    it->pieces = malloc((size_t) n * sizeof(*it->pieces));
+    it->first = malloc((size_t) (n + 1) * sizeof(*it->first));
+    it->size = malloc((size_t) n * sizeof(*it->size));
+    bool ok = next && times && it->pieces && it->first && it->size;
+    if (ok) {
+        for (int i = 0; i < n; i++) {
+            next[i] = -1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (pred[i] >= 0) {
+                next[pred[i]] = i;
+            }
+        }
+        // compressed steps: rank of each distinct start/end value
+        for (int i = 0; i < n; i++) {
+            times[2*i + 0] = (struct gga_key) { blocks[i].start, 0, 2*i + 0 };
+            times[2*i + 1] = (struct gga_key) { blocks[i].end,   0, 2*i + 1 };
+        }
+        gga_key_sort(times, 2 * n);
+        int rank = -1;
+        for (int j = 0; j < 2 * n; j++) {
+            if (j == 0 || times[j].k0 != times[j - 1].k0) {
+                rank++;
+            }
+            if (times[j].idx % 2 == 0) {
+                it->pieces[times[j].idx / 2].t0 = rank;
+            } else {
+                it->pieces[times[j].idx / 2].t1 = rank;
+            }
+        }
+        it->n_times = rank + 1;
+        // the pieces array is indexed by block for now; regroup by item below
+        struct gga_piece * by_block = it->pieces;
+        it->pieces = malloc((size_t) n * sizeof(*it->pieces));
+        ok = it->pieces != NULL;
+        if (ok) {
+            int np = 0;
+            int ni = 0;
+            for (int i = 0; i < n; i++) {
+                if (pred[i] >= 0) {
+                    continue;
+                }
+                it->first[ni] = np;
+                it->size[ni] = asize[i];
+                for (int b = i; b >= 0; b = next[b]) {
+                    it->pieces[np] = (struct gga_piece) { asize[b], by_block[b].t0, by_block[b].t1, ni, b };
+                    np++;
+                }
+                ni++;
+            }
+            it->first[ni] = np;
+            it->n_items = ni;
+            it->n_pieces = np;
+        }
+        free(by_block);
+    }
+    free(next);
+    free(times);
+    if (!ok) {
+        gga_items_release(it);
+    }
+    return ok;
+}
+
+//
+// Entry points
+//
+
+void gga_plan_release(struct gga_plan * plan) {
+    if (plan == NULL) {
+        return;
+    }
+    free(plan->chunk);
+    free(plan->offset);
+    plan->chunk = NULL;
+    plan->offset = NULL;
+    plan->n = 0;
+}
+
+bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
+        struct gga_plan * plan, char * err, size_t err_size) {
+    if (err != NULL && err_size > 0) {
+        err[0] = 0;
+    }
+    if (plan == NULL) {
+        gga_err(err, err_size, "plan is NULL");
+        return false;
+    }
+    if (n < 0 || (n > 0 && blocks == NULL)) {
+        gga_err(err, err_size, "bad block list (n = %d, blocks %s)", n, blocks ? "set" : "NULL");
+        return false;
+    }
+    if (!gga_validate_params(params, err, err_size)) {
+        return false;
+    }
+    const size_t alignment = params->alignment;
+    const size_t cap = (size_t) (n > 0 ? n : 1);
+    size_t * asize  = malloc(cap * sizeof(*asize));
+    int    * pred   = malloc(cap * sizeof(*pred));
+    int    * chunk  = malloc(cap * sizeof(*chunk));
+    size_t * offset = malloc(cap * sizeof(*offset));
+    size_t * item_offset = NULL;
+    int    * item_chunk  = NULL;
+    struct gga_key * ev = NULL;
+    struct gga_items items;
+    memset(&items, 0, sizeof(items));
+    size_t chunk_size[GGALLOC_MAX_CHUNKS] = { 0 };
+    int n_chunks = 0;
+    bool ok = false;
+
+    if (asize == NULL || pred == NULL || chunk == NULL || offset == NULL) {
+        gga_err(err, err_size, "out of memory planning %d blocks", n);
+        goto done;
+    }
+    if (!gga_validate(blocks, n, alignment, asize, pred, err, err_size)) {
+        goto done;
+    }
+    if (!gga_plan_online(blocks, n, asize, pred, params, chunk, offset, chunk_size, &n_chunks)) {
+        gga_err(err, err_size, "out of memory planning %d blocks", n);
+        goto done;
+    }
+    ok = true;
+
+    if (params->strategy == GGA_STRATEGY_BEST && n > 0) {
+        size_t online_peak = 0;
+        for (int c = 0; c < n_chunks; c++) {
+            online_peak += chunk_size[c];
+        }
+        ev = malloc((size_t) 2 * n * sizeof(*ev));
+        if (ev == NULL || !gga_items_build(blocks, n, asize, pred, &items)) {
+            goto done; // the online plan stands
+        }
+        const size_t lb = gga_lower_bound_sized(blocks, asize, n, ev);
+        item_offset = malloc((size_t) items.n_items * sizeof(*item_offset));
+        item_chunk  = malloc((size_t) items.n_items * sizeof(*item_chunk));
+        size_t cs[GGALLOC_MAX_CHUNKS] = { 0 };
+        int nc = 0;
+        if (online_peak > lb && item_offset != NULL && item_chunk != NULL &&
+            gga_search_plan(&items, alignment, params->max_size, params->max_chunks, params->search_work, lb, online_peak,
+                            item_offset, item_chunk, cs, &nc)) {
+            size_t peak = 0;
+            for (int c = 0; c < nc; c++) {
+                peak += cs[c];
+            }
+            if (peak < online_peak) {
+                for (int p = 0; p < items.n_pieces; p++) {
+                    const struct gga_piece * pc = &items.pieces[p];
+                    chunk[pc->block]  = item_chunk[pc->item];
+                    offset[pc->block] = item_offset[pc->item];
+                }
+                n_chunks = nc;
+                memcpy(chunk_size, cs, sizeof(cs));
+            }
+        }
+    }
+
+done:
+    if (ok) {
+        plan->n = n;
+        plan->chunk = chunk;
+        plan->offset = offset;
+        plan->n_chunks = n_chunks;
+        plan->peak = 0;
+        for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+            plan->chunk_size[c] = c < n_chunks ? chunk_size[c] : 0;
+            plan->peak += plan->chunk_size[c];
+        }
+    } else {
+        free(chunk);
+        free(offset);
+    }
+    free(asize);
+    free(pred);
+    free(item_offset);
+    free(item_chunk);
+    free(ev);
+    gga_items_release(&items);
+    return ok;
+}

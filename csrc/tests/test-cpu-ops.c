@@ -1,0 +1,882 @@
+// test-cpu-ops.c — every CPU op against a plain scalar reference written here (not the
+// library's portable path), on random shapes with odd sizes, broadcasts, views, permutes,
+// transposes and in-place variants; with every kernel set the machine has (forced in turn
+// through ggalloc_cpu_set_isa) and 1, 2 and 3 threads.
+//
+// f32 results must have NMSE <= 1e-7 against the reference where rounding differs (mul_mat,
+// softmax, norms, transcendental functions); data movement must be exact.
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ggalloc.h"
+#include "ggml-cpu.h"
+#include "ggml.h"
+
+#define TEST_PI 3.14159265358979323846
+
+#if defined(__SANITIZE_ADDRESS__)
+#    define SMALL_RUN 1
+#elif defined(__has_feature)
+#    if __has_feature(address_sanitizer)
+#        define SMALL_RUN 1
+#    endif
+#endif
+#ifndef SMALL_RUN
+#    define SMALL_RUN 0
+#endif
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rng_u32(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t) (rng_state >> 11);
+}
+
+static float rng_f(float lo, float hi) {
+    return lo + (hi - lo) * (float) (rng_u32() & 0xffffff) / (float) 0x1000000;
+}
+
+static int rng_int(int lo, int hi) { // [lo, hi]
+    return lo + (int) (rng_u32() % (uint32_t) (hi - lo + 1));
+}
+
+//
+// Element access written for the tests
+//
+
+static double tget(const struct ggml_tensor * t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
+    const char * p = (const char *) t->data + i0 * t->nb[0] + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3];
+    switch (t->type) {
+        case GGML_TYPE_F32:  return *(const float *) p;
+        case GGML_TYPE_F16:  return ggml_fp16_to_fp32(*(const ggml_fp16_t *) p);
+        case GGML_TYPE_BF16: return ggml_bf16_to_fp32(*(const ggml_bf16_t *) p);
+        case GGML_TYPE_I32:  return *(const int32_t *) p;
+        case GGML_TYPE_I64:  return (double) *(const int64_t *) p;
+        default:             return NAN;
+    }
+}
+
+static void tset(struct ggml_tensor * t, int64_t i0, int64_t i1, int64_t i2, int64_t i3, double v) {
+    char * p = (char *) t->data + i0 * t->nb[0] + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3];
+    switch (t->type) {
+        case GGML_TYPE_F32:  *(float *) p = (float) v; break;
+        case GGML_TYPE_F16:  *(ggml_fp16_t *) p = ggml_fp32_to_fp16((float) v); break;
+        case GGML_TYPE_BF16: *(ggml_bf16_t *) p = ggml_fp32_to_bf16((float) v); break;
+        case GGML_TYPE_I32:  *(int32_t *) p = (int32_t) v; break;
+        case GGML_TYPE_I64:  *(int64_t *) p = (int64_t) v; break;
+        default: break;
+    }
+}
+
+// the value v as stored in a tensor of this type
+static double round_to(enum ggml_type type, double v) {
+    switch (type) {
+        case GGML_TYPE_F16:  return ggml_fp16_to_fp32(ggml_fp32_to_fp16((float) v));
+        case GGML_TYPE_BF16: return ggml_bf16_to_fp32(ggml_fp32_to_bf16((float) v));
+        case GGML_TYPE_I32:  return (double) (int32_t) v;
+        default:             return (float) v;
+    }
+}
+
+#define FOR_EACH(t, i0, i1, i2, i3) \
+    for (int64_t i3 = 0; i3 < (t)->ne[3]; i3++) \
+    for (int64_t i2 = 0; i2 < (t)->ne[2]; i2++) \
+    for (int64_t i1 = 0; i1 < (t)->ne[1]; i1++) \
+    for (int64_t i0 = 0; i0 < (t)->ne[0]; i0++)
+
+static int64_t lin(const struct ggml_tensor * t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
+    return ((i3 * t->ne[2] + i2) * t->ne[1] + i1) * t->ne[0] + i0;
+}
+
+static void fill(struct ggml_tensor * t, float lo, float hi) {
+    FOR_EACH(t, i0, i1, i2, i3) {
+        tset(t, i0, i1, i2, i3, rng_f(lo, hi));
+    }
+}
+
+//
+// Cases: a graph, its reference result, and how exact the match must be
+//
+
+enum match { EXACT, CLOSE };
+
+struct tcase {
+    const char * name;
+    struct ggml_context * ctx;
+    struct ggml_tensor * out;
+    double * ref;             // logical order of out
+    enum match match;
+    double tol;               // NMSE bound for CLOSE
+    // inputs to restore before each run (in-place ops overwrite them)
+    struct ggml_tensor * inputs[8];
+    void * saved[8];
+    int n_inputs;
+};
+
+static struct ggml_context * new_ctx(size_t mb) {
+    struct ggml_init_params ip = { .mem_size = mb * 1024 * 1024, .mem_buffer = NULL, .no_alloc = false };
+    return ggml_init(ip);
+}
+
+static void tc_input(struct tcase * tc, struct ggml_tensor * t) {
+    tc->inputs[tc->n_inputs] = t;
+    tc->saved[tc->n_inputs] = malloc(ggml_nbytes(t));
+    memcpy(tc->saved[tc->n_inputs], t->data, ggml_nbytes(t));
+    tc->n_inputs++;
+}
+
+static double * tc_ref(struct tcase * tc, struct ggml_tensor * out) {
+    tc->out = out;
+    tc->ref = calloc((size_t) ggml_nelements(out) + 1, sizeof(double));
+    return tc->ref;
+}
+
+static const enum ggalloc_cpu_isa all_isas[] = { GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512 };
+static const char * const isa_names[] = { "auto", "scalar", "avx2", "avx512" };
+static int n_isa_runs = 0;
+
+static bool isa_available(enum ggalloc_cpu_isa isa) {
+    log_capture_begin();
+    bool ok = ggalloc_cpu_set_isa(isa);
+    log_capture_end();
+    return ok;
+}
+
+// Computes the case with every ISA and thread count; checks each result against the reference.
+static void tc_run(struct tcase * tc) {
+    struct ggml_cgraph * gf = ggml_new_graph(tc->ctx);
+    ggml_build_forward_expand(gf, tc->out);
+    for (size_t k = 0; k < sizeof(all_isas) / sizeof(all_isas[0]); k++) {
+        if (!isa_available(all_isas[k])) {
+            continue;
+        }
+        n_isa_runs++;
+        for (int nth = 1; nth <= 3; nth++) {
+            for (int i = 0; i < tc->n_inputs; i++) {
+                memcpy(tc->inputs[i]->data, tc->saved[i], ggml_nbytes(tc->inputs[i]));
+            }
+            enum ggml_status st = ggml_graph_compute_with_ctx(tc->ctx, gf, nth);
+            if (st != GGML_STATUS_SUCCESS) {
+                fprintf(stderr, "%s [%s, %d threads]: status %d\n", tc->name, isa_names[all_isas[k]], nth, (int) st);
+                CHECK(st == GGML_STATUS_SUCCESS);
+                continue;
+            }
+            double err = 0.0, norm = 0.0, max_abs = 0.0;
+            int64_t mismatches = 0, first_bad = -1;
+            FOR_EACH(tc->out, i0, i1, i2, i3) {
+                const int64_t l = lin(tc->out, i0, i1, i2, i3);
+                const double y = tget(tc->out, i0, i1, i2, i3), r = tc->ref[l];
+                if (tc->match == EXACT) {
+                    bool same = y == r || (isnan(y) && isnan(r));
+                    if (!same) {
+                        if (first_bad < 0) first_bad = l;
+                        mismatches++;
+                    }
+                } else {
+                    if (isinf(r) || isinf(y)) {
+                        if (y != r) {
+                            if (first_bad < 0) first_bad = l;
+                            mismatches++;
+                        }
+                        continue;
+                    }
+                    if (isnan(y) || isnan(r)) {
+                        if (isnan(y) != isnan(r)) {
+                            if (first_bad < 0) first_bad = l;
+                            mismatches++;
+                        }
+                        continue;
+                    }
+                    err += (y - r) * (y - r);
+                    norm += r * r;
+                    if (fabs(y - r) > max_abs) max_abs = fabs(y - r);
+                }
+            }
+            double nmse = norm > 0 ? err / norm : err;
+            bool ok = mismatches == 0 && (tc->match == EXACT || nmse <= tc->tol);
+            if (!ok) {
+                fprintf(stderr, "%s [%s, %d threads]: nmse %.3g (tol %.3g), max abs err %.3g, %lld mismatches",
+                        tc->name, isa_names[all_isas[k]], nth, nmse, tc->tol, max_abs, (long long) mismatches);
+                if (first_bad >= 0) {
+                    int64_t l = first_bad, ne0 = tc->out->ne[0], ne1 = tc->out->ne[1], ne2 = tc->out->ne[2];
+                    int64_t i0 = l % ne0, i1 = (l / ne0) % ne1, i2 = (l / ne0 / ne1) % ne2, i3 = l / ne0 / ne1 / ne2;
+                    fprintf(stderr, " (first at [%lld,%lld,%lld,%lld]: got %.9g, want %.9g)", (long long) i0, (long long) i1,
+                            (long long) i2, (long long) i3, tget(tc->out, i0, i1, i2, i3), tc->ref[l]);
+                }
+                fprintf(stderr, "\n");
+            }
+            CHECK(ok);
+        }
+    }
+    ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AUTO);
+}
+
+static void tc_free(struct tcase * tc) {
+    for (int i = 0; i < tc->n_inputs; i++) {
+        free(tc->saved[i]);
+    }
+    free(tc->ref);
+    ggml_free(tc->ctx);
+}
+
+static const int64_t odd_sizes[] = { 1, 3, 17, 64, 4097 };
+
+static int64_t rand_dim(void) {
+    static const int64_t dims[] = { 1, 2, 3, 5, 7, 17 };
+    return dims[rng_u32() % 6];
+}
+
+//
+// Element-wise binary ops with broadcasting, views and in-place variants
+//
+
+typedef struct ggml_tensor * (*binary_fn)(struct ggml_context *, struct ggml_tensor *, struct ggml_tensor *);
+
+static double ref_binary(int op, double x, double y) {
+    switch (op) {
+        case 0: return (float) x + (float) y;
+        case 1: return (float) x - (float) y;
+        case 2: return (float) x * (float) y;
+        default: return (float) x / (float) y;
+    }
+}
+
+static void test_binary(void) {
+    const binary_fn fns[4]    = { ggml_add, ggml_sub, ggml_mul, ggml_div };
+    const binary_fn fns_ip[4] = { ggml_add_inplace, ggml_sub_inplace, ggml_mul_inplace, ggml_div_inplace };
+    const char * names[4] = { "add", "sub", "mul", "div" };
+    for (int op = 0; op < 4; op++) {
+        for (int variant = 0; variant < 6; variant++) {
+            struct tcase tc = { .name = names[op], .match = EXACT };
+            tc.ctx = new_ctx(64);
+            int64_t ne[4] = { odd_sizes[rng_u32() % (SMALL_RUN ? 4 : 5)], rand_dim(), rand_dim(), rng_int(1, 2) };
+            if (variant == 0) { ne[0] = 4097; ne[1] = 3; }
+            enum ggml_type ta = variant == 4 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+            struct ggml_tensor * a;
+            if (variant == 2) {
+                // a is a transposed view: non-contiguous rows
+                struct ggml_tensor * base = ggml_new_tensor_4d(tc.ctx, ta, ne[1], ne[0], ne[2], ne[3]);
+                fill(base, -2, 2);
+                tc_input(&tc, base);
+                a = ggml_transpose(tc.ctx, base);
+            } else {
+                a = ggml_new_tensor_4d(tc.ctx, ta, ne[0], ne[1], ne[2], ne[3]);
+                fill(a, -2, 2);
+                tc_input(&tc, a);
+            }
+            // b broadcasts: each dim either full or 1
+            int64_t nb_[4];
+            for (int d = 0; d < 4; d++) {
+                nb_[d] = (variant == 1 || variant == 5) && (rng_u32() & 1) ? 1 : ne[d];
+            }
+            if (variant == 5) nb_[0] = 1;
+            struct ggml_tensor * b = ggml_new_tensor_4d(tc.ctx, variant == 3 ? GGML_TYPE_F16 : GGML_TYPE_F32, nb_[0], nb_[1], nb_[2], nb_[3]);
+            fill(b, 0.5f, 2);
+            tc_input(&tc, b);
+            bool inplace = variant == 3 || variant == 1;
+            struct ggml_tensor * out = inplace ? fns_ip[op](tc.ctx, a, b) : fns[op](tc.ctx, a, b);
+            double * ref = tc_ref(&tc, out);
+            FOR_EACH(out, i0, i1, i2, i3) {
+                double x = tget(a, i0, i1, i2, i3);
+                double y = tget(b, i0 % b->ne[0], i1 % b->ne[1], i2 % b->ne[2], i3 % b->ne[3]);
+                ref[lin(out, i0, i1, i2, i3)] = round_to(out->type, ref_binary(op, x, y));
+            }
+            tc_run(&tc);
+            tc_free(&tc);
+        }
+    }
+    // add1
+    struct tcase tc = { .name = "add1", .match = EXACT };
+    tc.ctx = new_ctx(16);
+    struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 17, 5, 3);
+    struct ggml_tensor * b = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_F32, 1);
+    fill(a, -1, 1);
+    fill(b, -1, 1);
+    tc_input(&tc, a);
+    struct ggml_tensor * out = ggml_add1(tc.ctx, a, b);
+    double * ref = tc_ref(&tc, out);
+    FOR_EACH(out, i0, i1, i2, i3) {
+        ref[lin(out, i0, i1, i2, i3)] = (float) ((float) tget(a, i0, i1, i2, i3) + (float) tget(b, 0, 0, 0, 0));
+    }
+    tc_run(&tc);
+    tc_free(&tc);
+}
+
+//
+// Unary ops, sqr, sqrt, log, scale
+//
+
+static double ref_unary(enum ggml_unary_op op, double x) {
+    switch (op) {
+        case GGML_UNARY_OP_ABS:         return fabs(x);
+        case GGML_UNARY_OP_SGN:         return x > 0 ? 1 : (x < 0 ? -1 : 0);
+        case GGML_UNARY_OP_NEG:         return -x;
+        case GGML_UNARY_OP_STEP:        return x > 0 ? 1 : 0;
+        case GGML_UNARY_OP_TANH:        return tanh(x);
+        case GGML_UNARY_OP_ELU:         return x > 0 ? x : exp(x) - 1;
+        case GGML_UNARY_OP_RELU:        return x > 0 ? x : 0;
+        case GGML_UNARY_OP_SIGMOID:     return 1 / (1 + exp(-x));
+        case GGML_UNARY_OP_GELU:        return 0.5 * x * (1 + tanh(sqrt(2 / TEST_PI) * (x + 0.044715 * x * x * x)));
+        case GGML_UNARY_OP_GELU_QUICK:  return x / (1 + exp(-1.702 * x));
+        case GGML_UNARY_OP_SILU:        return x / (1 + exp(-x));
+        case GGML_UNARY_OP_HARDSWISH:   return x * fmin(1, fmax(0, (x + 3) / 6));
+        case GGML_UNARY_OP_HARDSIGMOID: return fmin(1, fmax(0, (x + 3) / 6));
+        case GGML_UNARY_OP_EXP:         return exp(x);
+        case GGML_UNARY_OP_GELU_ERF:    return 0.5 * x * (1 + erf(x / sqrt(2)));
+        default:                        return NAN;
+    }
+}
+
+static void test_unary(void) {
+    for (int op = 0; op < GGML_UNARY_OP_COUNT; op++) {
+        for (int variant = 0; variant < 3; variant++) {
+            struct tcase tc = { .name = ggml_unary_op_name((enum ggml_unary_op) op), .match = CLOSE, .tol = 1e-10 };
+            tc.ctx = new_ctx(16);
+            int64_t n0 = variant == 0 ? (SMALL_RUN ? 257 : 4097) : odd_sizes[rng_u32() % 4];
+            struct ggml_tensor * a;
+            struct ggml_tensor * base = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, variant == 1 ? n0 + 3 : n0, 3, 2);
+            fill(base, -6, 6);
+            tc_input(&tc, base);
+            // variant 1: rows with a gap between them (a view), as unary ops need contiguous rows
+            a = variant == 1 ? ggml_view_3d(tc.ctx, base, n0, 3, 2, base->nb[1], base->nb[2], sizeof(float)) : base;
+            struct ggml_tensor * out = variant == 2 ? ggml_unary_inplace(tc.ctx, a, (enum ggml_unary_op) op)
+                                                    : ggml_unary(tc.ctx, a, (enum ggml_unary_op) op);
+            double * ref = tc_ref(&tc, out);
+            FOR_EACH(out, i0, i1, i2, i3) {
+                ref[lin(out, i0, i1, i2, i3)] = ref_unary((enum ggml_unary_op) op, tget(a, i0, i1, i2, i3));
+            }
+            tc_run(&tc);
+            tc_free(&tc);
+        }
+    }
+    // f16 in and out
+    {
+        struct tcase tc = { .name = "silu f16", .match = CLOSE, .tol = 1e-6 };
+        tc.ctx = new_ctx(16);
+        struct ggml_tensor * a = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F16, 100, 3);
+        fill(a, -4, 4);
+        tc_input(&tc, a);
+        struct ggml_tensor * out = ggml_silu(tc.ctx, a);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            ref[lin(out, i0, i1, i2, i3)] = ref_unary(GGML_UNARY_OP_SILU, tget(a, i0, i1, i2, i3));
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    for (int op = 0; op < 4; op++) {
+        const char * names[4] = { "sqr", "sqrt", "log", "scale" };
+        struct tcase tc = { .name = names[op], .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(16);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 17, 4, 3);
+        fill(a, 0.1f, 5);
+        tc_input(&tc, a);
+        struct ggml_tensor * out = op == 0 ? ggml_sqr(tc.ctx, a) : op == 1 ? ggml_sqrt(tc.ctx, a) :
+                                   op == 2 ? ggml_log_inplace(tc.ctx, a) : ggml_scale_inplace(tc.ctx, a, 0.37f);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            double x = tget(a, i0, i1, i2, i3);
+            ref[lin(out, i0, i1, i2, i3)] = op == 0 ? x * x : op == 1 ? sqrt(x) : op == 2 ? log(x) : x * 0.37;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+//
+// Reductions
+//
+
+static void test_reductions(void) {
+    for (int op = 0; op < 4; op++) {
+        const char * names[4] = { "sum", "sum_rows", "mean", "argmax" };
+        for (int s = 0; s < 3; s++) {
+            struct tcase tc = { .name = names[op], .match = op == 3 ? EXACT : CLOSE, .tol = 1e-12 };
+            tc.ctx = new_ctx(16);
+            int64_t n0 = odd_sizes[s + 1 + (SMALL_RUN ? 0 : 1)];
+            struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, n0, 5, op == 3 ? 1 : 3);
+            fill(a, -1, 1);
+            tc_input(&tc, a);
+            struct ggml_tensor * out = op == 0 ? ggml_sum(tc.ctx, a) : op == 1 ? ggml_sum_rows(tc.ctx, a) :
+                                       op == 2 ? ggml_mean(tc.ctx, a) : ggml_argmax(tc.ctx, a);
+            double * ref = tc_ref(&tc, out);
+            if (op == 0) {
+                double t = 0;
+                FOR_EACH(a, i0, i1, i2, i3) t += tget(a, i0, i1, i2, i3);
+                ref[0] = t;
+            } else {
+                for (int64_t i2 = 0; i2 < a->ne[2]; i2++) {
+                    for (int64_t i1 = 0; i1 < a->ne[1]; i1++) {
+                        double t = 0, best = -INFINITY;
+                        int64_t arg = 0;
+                        for (int64_t i0 = 0; i0 < a->ne[0]; i0++) {
+                            double v = tget(a, i0, i1, i2, 0);
+                            t += v;
+                            if (v > best) { best = v; arg = i0; }
+                        }
+                        if (op == 3) ref[i1] = (double) arg;
+                        else ref[i2 * a->ne[1] + i1] = op == 2 ? t / (double) a->ne[0] : t;
+                    }
+                }
+            }
+            tc_run(&tc);
+            tc_free(&tc);
+        }
+    }
+}
+
+//
+// Data movement: repeat, concat, cpy/cont/dup across types, get_rows, set_rows, pad
+//
+
+static void test_movement(void) {
+    // repeat
+    {
+        struct tcase tc = { .name = "repeat", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 3, 1, 2);
+        struct ggml_tensor * b = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 9, 4, 2, 2);
+        fill(a, -1, 1);
+        struct ggml_tensor * out = ggml_repeat(tc.ctx, a, b);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) ref[lin(out, i0, i1, i2, i3)] = tget(a, i0 % 3, 0, i2 % 2, 0);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    // concat along each dim
+    for (int dim = 0; dim < 4; dim++) {
+        struct tcase tc = { .name = "concat", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        int64_t ne[4] = { 5, 3, 2, 2 };
+        int64_t nb_[4] = { 5, 3, 2, 2 };
+        nb_[dim] = 3;
+        struct ggml_tensor * a = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, ne[0], ne[1], ne[2], ne[3]);
+        struct ggml_tensor * b = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, nb_[0], nb_[1], nb_[2], nb_[3]);
+        fill(a, -1, 1);
+        fill(b, -1, 1);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, a, b, dim);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            int64_t i[4] = { i0, i1, i2, i3 };
+            double v;
+            if (i[dim] < ne[dim]) {
+                v = tget(a, i0, i1, i2, i3);
+            } else {
+                i[dim] -= ne[dim];
+                v = tget(b, i[0], i[1], i[2], i[3]);
+            }
+            ref[lin(out, i0, i1, i2, i3)] = v;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    // copies between types, from permuted sources, into views, with reshapes
+    const enum ggml_type types[4] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_I32 };
+    for (int s = 0; s < 4; s++) {
+        for (int d = 0; d < 4; d++) {
+            for (int variant = 0; variant < 4; variant++) {
+                struct tcase tc = { .name = "cpy", .match = EXACT };
+                tc.ctx = new_ctx(16);
+                struct ggml_tensor * src = ggml_new_tensor_3d(tc.ctx, types[s], 17, 6, 3);
+                FOR_EACH(src, i0, i1, i2, i3) tset(src, i0, i1, i2, i3, types[s] == GGML_TYPE_I32 ? rng_int(-1000, 1000) : rng_f(-100, 100));
+                // 0: same shape, 1: permuted source, 2: permuted into another shape, 3: into another shape
+                struct ggml_tensor * a = variant == 0 || variant == 3 ? src : ggml_permute(tc.ctx, src, 2, 0, 1, 3);
+                struct ggml_tensor * out;
+                if (variant >= 2) {
+                    // copy into a reshaped contiguous destination
+                    struct ggml_tensor * dst = ggml_new_tensor_2d(tc.ctx, types[d], 17 * 3, 6);
+                    out = ggml_cpy(tc.ctx, a, dst);
+                } else {
+                    struct ggml_tensor * dst = ggml_new_tensor_4d(tc.ctx, types[d], a->ne[0], a->ne[1], a->ne[2], a->ne[3]);
+                    out = ggml_cpy(tc.ctx, a, dst);
+                }
+                double * ref = tc_ref(&tc, out);
+                int64_t l = 0;
+                FOR_EACH(a, i0, i1, i2, i3) {
+                    double v = tget(a, i0, i1, i2, i3);
+                    if (types[d] == GGML_TYPE_I32 && types[s] != GGML_TYPE_I32) {
+                        v = (double) (int32_t) (float) v;
+                    }
+                    ref[l++] = round_to(types[d], v);
+                }
+                tc_run(&tc);
+                tc_free(&tc);
+            }
+        }
+    }
+    // cont of a transposed view, dup
+    {
+        struct tcase tc = { .name = "cont", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        struct ggml_tensor * a = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, 33, 7);
+        fill(a, -1, 1);
+        struct ggml_tensor * out = ggml_dup(tc.ctx, ggml_cont(tc.ctx, ggml_transpose(tc.ctx, a)));
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) ref[lin(out, i0, i1, i2, i3)] = tget(a, i1, i0, 0, 0);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    // get_rows
+    for (int s = 0; s < 4; s++) {
+        struct tcase tc = { .name = "get_rows", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, types[s], 19, 10, 2);
+        FOR_EACH(a, i0, i1, i2, i3) tset(a, i0, i1, i2, i3, types[s] == GGML_TYPE_I32 ? rng_int(-99, 99) : rng_f(-3, 3));
+        struct ggml_tensor * idx = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_I32, 7, 2);
+        FOR_EACH(idx, i0, i1, i2, i3) tset(idx, i0, i1, i2, i3, rng_int(0, 9));
+        struct ggml_tensor * out = ggml_get_rows(tc.ctx, a, idx);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            int64_t r = (int64_t) tget(idx, i1, i2, 0, 0);
+            ref[lin(out, i0, i1, i2, i3)] = round_to(out->type, tget(a, i0, r, i2, 0));
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    // set_rows with i32 and i64 indices into f32 and f16
+    for (int v = 0; v < 4; v++) {
+        struct tcase tc = { .name = "set_rows", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        enum ggml_type dt = v & 1 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        enum ggml_type it = v & 2 ? GGML_TYPE_I64 : GGML_TYPE_I32;
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, dt, 13, 9, 2);
+        struct ggml_tensor * b = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 13, 4, 2);
+        struct ggml_tensor * c = ggml_new_tensor_2d(tc.ctx, it, 4, 1);
+        fill(a, -1, 1);
+        fill(b, -1, 1);
+        // distinct indices, so the result does not depend on write order
+        int perm[9] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+        for (int i = 8; i > 0; i--) { int j = rng_int(0, i); int t = perm[i]; perm[i] = perm[j]; perm[j] = t; }
+        for (int i = 0; i < 4; i++) tset(c, i, 0, 0, 0, perm[i]);
+        tc_input(&tc, a);
+        struct ggml_tensor * out = ggml_set_rows(tc.ctx, a, b, c);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) ref[lin(out, i0, i1, i2, i3)] = tget(a, i0, i1, i2, i3);
+        for (int64_t i2 = 0; i2 < 2; i2++)
+            for (int64_t i1 = 0; i1 < 4; i1++)
+                for (int64_t i0 = 0; i0 < 13; i0++)
+                    ref[lin(out, i0, perm[i1], i2, 0)] = round_to(dt, tget(b, i0, i1, i2, 0));
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    // pad
+    {
+        struct tcase tc = { .name = "pad", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 5, 3, 2);
+        fill(a, -1, 1);
+        struct ggml_tensor * out = ggml_pad(tc.ctx, a, 2, 1, 0, 1);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            bool in = i0 < 5 && i1 < 3 && i2 < 2 && i3 < 1;
+            ref[lin(out, i0, i1, i2, i3)] = in ? tget(a, i0, i1, i2, i3) : 0.0;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+//
+// Norms, masks, softmax, rope
+//
+
+static void test_norms(void) {
+    for (int rms = 0; rms < 2; rms++) {
+        for (int s = 0; s < 5; s++) {
+            if (SMALL_RUN && s == 4) continue;
+            struct tcase tc = { .name = rms ? "rms_norm" : "norm", .match = CLOSE, .tol = 1e-7 };
+            tc.ctx = new_ctx(16);
+            int64_t n0 = odd_sizes[s];
+            struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, n0, 3, 2);
+            fill(a, -1, 3); // a mean far from 0 tests the centring
+            tc_input(&tc, a);
+            const float eps = 1e-5f;
+            struct ggml_tensor * out = s == 2 ? (rms ? ggml_rms_norm_inplace(tc.ctx, a, eps) : ggml_norm_inplace(tc.ctx, a, eps))
+                                              : (rms ? ggml_rms_norm(tc.ctx, a, eps) : ggml_norm(tc.ctx, a, eps));
+            double * ref = tc_ref(&tc, out);
+            for (int64_t i2 = 0; i2 < 2; i2++) {
+                for (int64_t i1 = 0; i1 < 3; i1++) {
+                    double mean = 0, var = 0;
+                    for (int64_t i0 = 0; i0 < n0; i0++) mean += tget(a, i0, i1, i2, 0);
+                    mean /= (double) n0;
+                    for (int64_t i0 = 0; i0 < n0; i0++) {
+                        double x = tget(a, i0, i1, i2, 0) - (rms ? 0 : mean);
+                        var += x * x;
+                    }
+                    var /= (double) n0;
+                    for (int64_t i0 = 0; i0 < n0; i0++) {
+                        ref[lin(out, i0, i1, i2, 0)] = (tget(a, i0, i1, i2, 0) - (rms ? 0 : mean)) / sqrt(var + eps);
+                    }
+                }
+            }
+            tc_run(&tc);
+            tc_free(&tc);
+        }
+    }
+}
+
+static void test_diag_mask(void) {
+    for (int zero = 0; zero < 2; zero++) {
+        for (int n_past = 0; n_past < 3; n_past += 2) {
+            struct tcase tc = { .name = zero ? "diag_mask_zero" : "diag_mask_inf", .match = EXACT };
+            tc.ctx = new_ctx(16);
+            struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 7, 5, 2);
+            fill(a, -1, 1);
+            tc_input(&tc, a);
+            struct ggml_tensor * out = zero ? (n_past ? ggml_diag_mask_zero_inplace(tc.ctx, a, n_past) : ggml_diag_mask_zero(tc.ctx, a, n_past))
+                                            : (n_past ? ggml_diag_mask_inf_inplace(tc.ctx, a, n_past) : ggml_diag_mask_inf(tc.ctx, a, n_past));
+            double * ref = tc_ref(&tc, out);
+            FOR_EACH(out, i0, i1, i2, i3) {
+                ref[lin(out, i0, i1, i2, i3)] = i0 > n_past + i1 ? (zero ? 0.0 : -INFINITY) : tget(a, i0, i1, i2, i3);
+            }
+            tc_run(&tc);
+            tc_free(&tc);
+        }
+    }
+}
+
+static void test_soft_max(void) {
+    for (int variant = 0; variant < 7; variant++) {
+        struct tcase tc = { .name = "soft_max", .match = CLOSE, .tol = 1e-7 };
+        tc.ctx = new_ctx(32);
+        int64_t n0 = variant == 0 ? (SMALL_RUN ? 1000 : 4097) : odd_sizes[rng_u32() % 4];
+        int64_t n_head = variant >= 4 ? (variant == 4 ? 8 : 6) : 3;
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, n0, 4, n_head);
+        fill(a, -10, 10);
+        tc_input(&tc, a);
+        struct ggml_tensor * mask = NULL;
+        float scale = 1.0f, max_bias = 0.0f;
+        if (variant >= 2) {
+            mask = ggml_new_tensor_2d(tc.ctx, variant == 3 ? GGML_TYPE_F16 : GGML_TYPE_F32, n0, 6);
+            fill(mask, -3, 3);
+            for (int64_t i1 = 0; i1 < 6; i1++) tset(mask, 0, i1, 0, 0, -INFINITY); // masked entries
+            scale = 0.3f;
+            max_bias = variant >= 4 ? 8.0f : 0.0f;
+        }
+        struct ggml_tensor * out = variant == 1 ? ggml_soft_max_inplace(tc.ctx, a) :
+                                   variant == 6 ? ggml_soft_max_ext_inplace(tc.ctx, a, mask, scale, max_bias) :
+                                   mask || variant > 0 ? ggml_soft_max_ext(tc.ctx, a, mask, scale, max_bias) : ggml_soft_max(tc.ctx, a);
+        double * ref = tc_ref(&tc, out);
+        double * row = malloc((size_t) n0 * sizeof(double));
+        const int n_head_log2 = 1 << (int) floor(log2((double) n_head));
+        for (int64_t h = 0; h < n_head; h++) {
+            double slope = 1.0;
+            if (max_bias > 0) {
+                double m0 = pow(2.0, -max_bias / n_head_log2), m1 = pow(2.0, -max_bias / 2.0 / n_head_log2);
+                slope = h < n_head_log2 ? pow(m0, (double) (h + 1)) : pow(m1, (double) (2 * (h - n_head_log2) + 1));
+            }
+            for (int64_t i1 = 0; i1 < 4; i1++) {
+                double mx = -INFINITY, sum = 0;
+                for (int64_t i0 = 0; i0 < n0; i0++) {
+                    row[i0] = tget(a, i0, i1, h, 0) * scale + (mask ? slope * tget(mask, i0, i1, 0, 0) : 0.0);
+                    if (row[i0] > mx) mx = row[i0];
+                }
+                for (int64_t i0 = 0; i0 < n0; i0++) sum += exp(row[i0] - mx);
+                for (int64_t i0 = 0; i0 < n0; i0++) ref[lin(out, i0, i1, h, 0)] = exp(row[i0] - mx) / sum;
+            }
+        }
+        free(row);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+static double ref_corr_dim(int n_dims, int n_ctx_orig, double n_rot, double base) {
+    return n_dims * log(n_ctx_orig / (n_rot * 2 * TEST_PI)) / (2 * log(base));
+}
+
+static void test_rope(void) {
+    for (int variant = 0; variant < 6; variant++) {
+        struct tcase tc = { .name = variant & 1 ? "rope neox" : "rope", .match = CLOSE, .tol = 1e-7 };
+        tc.ctx = new_ctx(16);
+        const int64_t ne0 = variant >= 2 ? 24 : 16, n_head = 3, n_tok = 5;
+        const int n_dims = variant >= 2 ? 16 : 16;
+        const int mode = variant & 1 ? GGML_ROPE_TYPE_NEOX : 0;
+        const float freq_base = 10000.0f, freq_scale = variant >= 4 ? 0.5f : 1.0f;
+        const float ext_factor = variant >= 4 ? 1.0f : 0.0f, attn_factor = variant >= 2 ? 0.9f : 1.0f;
+        const float beta_fast = 32.0f, beta_slow = 1.0f;
+        const int n_ctx_orig = 512;
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, ne0, n_head, n_tok);
+        struct ggml_tensor * pos = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_I32, n_tok);
+        struct ggml_tensor * ff = NULL;
+        fill(a, -1, 1);
+        tc_input(&tc, a);
+        for (int i = 0; i < n_tok; i++) tset(pos, i, 0, 0, 0, rng_int(0, 300));
+        if (variant >= 4) {
+            ff = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_F32, n_dims / 2);
+            fill(ff, 1, 4);
+        }
+        struct ggml_tensor * out = variant == 3 ? ggml_rope_ext_inplace(tc.ctx, a, pos, ff, n_dims, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow)
+                                                : ggml_rope_ext(tc.ctx, a, pos, ff, n_dims, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow);
+        double * ref = tc_ref(&tc, out);
+        double lo = fmax(0, floor(ref_corr_dim(n_dims, n_ctx_orig, beta_fast, freq_base)));
+        double hi = fmin(n_dims - 1, ceil(ref_corr_dim(n_dims, n_ctx_orig, beta_slow, freq_base)));
+        for (int64_t t = 0; t < n_tok; t++) {
+            double p = tget(pos, t, 0, 0, 0);
+            for (int64_t h = 0; h < n_head; h++) {
+                for (int64_t i0 = 0; i0 < ne0; i0++) ref[lin(out, i0, h, t, 0)] = tget(a, i0, h, t, 0);
+                for (int64_t i0 = 0; i0 < n_dims; i0 += 2) {
+                    double f = ff ? tget(ff, i0 / 2, 0, 0, 0) : 1.0;
+                    double theta_extrap = p * pow(freq_base, -(double) i0 / n_dims) / f;
+                    double theta = freq_scale * theta_extrap, ms = attn_factor;
+                    if (ext_factor != 0) {
+                        double y = (i0 / 2 - lo) / fmax(0.001, hi - lo);
+                        double ramp = (1 - fmin(1, fmax(0, y))) * ext_factor;
+                        theta = theta * (1 - ramp) + theta_extrap * ramp;
+                        ms *= 1 + 0.1 * log(1 / freq_scale);
+                    }
+                    int64_t j0 = mode ? i0 / 2 : i0, j1 = mode ? i0 / 2 + n_dims / 2 : i0 + 1;
+                    double x0 = tget(a, j0, h, t, 0), x1 = tget(a, j1, h, t, 0);
+                    ref[lin(out, j0, h, t, 0)] = (x0 * cos(theta) - x1 * sin(theta)) * ms;
+                    ref[lin(out, j1, h, t, 0)] = (x0 * sin(theta) + x1 * cos(theta)) * ms;
+                }
+            }
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+//
+// mul_mat
+//
+
+static void test_mul_mat(void) {
+    const enum ggml_type wtypes[3] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16 };
+    const int n_cases = SMALL_RUN ? 10 : 24;
+    for (int c = 0; c < n_cases; c++) {
+        struct tcase tc = { .name = "mul_mat", .match = CLOSE, .tol = 1e-7 };
+        tc.ctx = new_ctx(128);
+        static const int64_t ks[] = { 1, 3, 17, 64, 400, 1000 };
+        static const int64_t ms[] = { 1, 3, 17, 33, 64, 100 };
+        static const int64_t ns[] = { 1, 2, 3, 5, 13, 40, 77 };
+        int64_t K = ks[rng_u32() % 6], M = ms[rng_u32() % 6], N = ns[rng_u32() % 7];
+        if (c == 0) { K = 4097; M = 17; N = 13; }
+        if (c == 1) { K = 1000; M = 70; N = 100; }
+        int64_t ne02 = rng_int(1, 2), ne03 = 1, r2 = rng_int(1, 2), r3 = rng_int(1, 2);
+        enum ggml_type wt = wtypes[c % 3];
+        const int layout = (c / 3) % 4; // 0 plain, 1 B permuted, 2 A permuted, 3 B transposed view
+        struct ggml_tensor * a, * b;
+        if (layout == 2) {
+            // as attention's keys: [K, heads, rows] permuted to [K, rows, heads]
+            struct ggml_tensor * ap = ggml_new_tensor_4d(tc.ctx, wt, K, ne02, M, ne03);
+            fill(ap, -1, 1);
+            a = ggml_permute(tc.ctx, ap, 0, 2, 1, 3);
+        } else {
+            a = ggml_new_tensor_4d(tc.ctx, wt, K, M, ne02, ne03);
+            fill(a, -1, 1);
+        }
+        if (layout == 1) {
+            // as attention does: [K, heads, tokens] permuted to [K, tokens, heads]
+            struct ggml_tensor * bp = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, K, ne02 * r2, N, ne03 * r3);
+            fill(bp, -1, 1);
+            b = ggml_permute(tc.ctx, bp, 0, 2, 1, 3);
+        } else if (layout == 3) {
+            struct ggml_tensor * bt = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, N, K, ne02 * r2, ne03 * r3);
+            fill(bt, -1, 1);
+            b = ggml_transpose(tc.ctx, bt);
+        } else {
+            b = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, K, N, ne02 * r2, ne03 * r3);
+            fill(b, -1, 1);
+        }
+        struct ggml_tensor * out = ggml_mul_mat(tc.ctx, a, b);
+        CHECK(out != NULL);
+        if (out == NULL) {
+            ggml_free(tc.ctx);
+            continue;
+        }
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            double s = 0;
+            for (int64_t k = 0; k < K; k++) {
+                s += tget(a, k, i0, i2 / r2, i3 / r3) * tget(b, k, i1, i2, i3);
+            }
+            ref[lin(out, i0, i1, i2, i3)] = s;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+//
+// im2col, pool_2d
+//
+
+static void test_conv(void) {
+    for (int variant = 0; variant < 4; variant++) {
+        struct tcase tc = { .name = "im2col", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        const bool is_2D = variant < 3;
+        const enum ggml_type dt = variant == 1 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        const int s0 = 1 + variant % 2, s1 = 2, p0 = 1, p1 = variant == 2 ? 0 : 1, d0 = 1, d1 = 1 + (variant == 2);
+        struct ggml_tensor * k = is_2D ? ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F16, 3, 2, 3, 4) : ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F16, 3, 3, 4);
+        struct ggml_tensor * b = is_2D ? ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 9, 7, 3, 2) : ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 11, 3, 2);
+        fill(b, -2, 2);
+        struct ggml_tensor * out = ggml_im2col(tc.ctx, k, b, s0, s1, p0, p1, d0, d1, is_2D, dt);
+        CHECK(out != NULL);
+        if (out == NULL) { ggml_free(tc.ctx); continue; }
+        double * ref = tc_ref(&tc, out);
+        const int64_t KW = k->ne[0], KH = is_2D ? k->ne[1] : 1, IC = is_2D ? b->ne[2] : b->ne[1];
+        const int64_t IW = b->ne[0], IH = is_2D ? b->ne[1] : 1, N = is_2D ? b->ne[3] : b->ne[2];
+        const int64_t OW = out->ne[1], OH = is_2D ? out->ne[2] : 1;
+        for (int64_t n = 0; n < N; n++)
+        for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++)
+        for (int64_t ic = 0; ic < IC; ic++)
+        for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            int64_t iw = ow * s0 + kw * d0 - p0, ih = oh * s1 + kh * d1 - p1;
+            double v = 0;
+            if (iw >= 0 && iw < IW && ih >= 0 && ih < IH) v = is_2D ? tget(b, iw, ih, ic, n) : tget(b, iw, ic, n, 0);
+            int64_t col = (ic * KH + kh) * KW + kw;
+            ref[is_2D ? lin(out, col, ow, oh, n) : lin(out, col, ow, n, 0)] = round_to(dt, v);
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    for (int variant = 0; variant < 4; variant++) {
+        struct tcase tc = { .name = "pool_2d", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(16);
+        const enum ggml_op_pool op = variant & 1 ? GGML_OP_POOL_AVG : GGML_OP_POOL_MAX;
+        const int k0 = 3, k1 = 2, s0 = 2, s1 = 1 + (variant >= 2), p0 = 1, p1 = variant >= 2 ? 1 : 0;
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 10, 7, 3);
+        fill(a, -2, 2);
+        struct ggml_tensor * out = ggml_pool_2d(tc.ctx, a, op, k0, k1, s0, s1, (float) p0, (float) p1);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, ox, oy, c, i3) {
+            double acc = op == GGML_OP_POOL_MAX ? -INFINITY : 0;
+            for (int ky = 0; ky < k1; ky++) for (int kx = 0; kx < k0; kx++) {
+                int64_t iy = oy * s1 + ky - p1, ix = ox * s0 + kx - p0;
+                if (iy < 0 || iy >= 7 || ix < 0 || ix >= 10) continue;
+                double v = tget(a, ix, iy, c, 0);
+                acc = op == GGML_OP_POOL_MAX ? fmax(acc, v) : acc + v;
+            }
+            ref[lin(out, ox, oy, c, i3)] = op == GGML_OP_POOL_AVG ? acc / (k0 * k1) : acc;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+int main(void) {
+    ggml_cpu_init();
+    test_binary();
+    test_unary();
+    test_reductions();
+    test_movement();
+    test_norms();
+    test_diag_mask();
+    test_soft_max();
+    test_rope();
+    test_mul_mat();
+    test_conv();
+    // at least the portable path ran for every case
+    CHECK(n_isa_runs > 0);
+    return check_report("test-cpu-ops");
+}

@@ -1,0 +1,640 @@
+// The pure planner on bare blocks: ONLINE against ggml's allocator simulated by hand, BEST
+// against an independent overlap oracle, the lower bound and ONLINE; the eleven traces; bad
+// input; and the public ggalloc_plan_intervals wrapper.
+
+#include "check.h"
+#include "ggalloc.h"
+#include "planner.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// enough search for the traces to come well below greedy, small enough for sanitizer builds
+#define TRACE_SEARCH_WORK ((int64_t) 100000000)
+
+#define B(size, start, end) { (size), (start), (end), -1 }
+#define G(size, start, end, group) { (size), (start), (end), (group) }
+
+static struct gga_plan_params params_of(size_t alignment, size_t max_size, int max_chunks, enum gga_strategy s) {
+    struct gga_plan_params p = { alignment, max_size, max_chunks, s, 0 };
+    return p;
+}
+
+static bool plan(const struct gga_block * b, int n, struct gga_plan_params p, struct gga_plan * out) {
+    char err[256] = "";
+    memset(out, 0, sizeof(*out));
+    const bool ok = gga_plan_blocks(b, n, &p, out, err, sizeof(err));
+    if (!ok) {
+        fprintf(stderr, "plan failed: %s\n", err);
+    }
+    return ok;
+}
+
+static size_t align_up(size_t x, size_t a) {
+    return (x + a - 1) / a * a;
+}
+
+// The oracle: counts pairs of blocks live at a common step that share a byte of one chunk, and
+// every other broken promise of a plan (alignment, chunk bounds, groups, peak).
+static int plan_violations(const struct gga_block * b, int n, const struct gga_plan * p, size_t alignment,
+        size_t max_size, int max_chunks) {
+    int bad = 0;
+    if (p->n != n || p->n_chunks < (n > 0 ? 1 : 0) || p->n_chunks > max_chunks) {
+        return 1000000;
+    }
+    size_t peak = 0;
+    for (int c = 0; c < p->n_chunks; c++) {
+        peak += p->chunk_size[c];
+    }
+    bad += peak != p->peak;
+    for (int i = 0; i < n; i++) {
+        const size_t s = align_up(b[i].size, alignment);
+        const int c = p->chunk[i];
+        bad += c < 0 || c >= p->n_chunks;
+        if (c < 0 || c >= p->n_chunks) {
+            continue;
+        }
+        bad += p->offset[i] % alignment != 0;
+        bad += p->offset[i] + s > p->chunk_size[c];
+        // a chunk holds at most max_size unless it is the last allowed one or holds one larger block
+        if (c < max_chunks - 1 && p->chunk_size[c] > max_size) {
+            bool big = false;
+            for (int j = 0; j < n; j++) {
+                big |= p->chunk[j] == c && align_up(b[j].size, alignment) == p->chunk_size[c];
+            }
+            bad += !big;
+        }
+        for (int j = i + 1; j < n; j++) {
+            if (b[i].group >= 0 && b[i].group == b[j].group) {
+                bad += p->offset[i] != p->offset[j] || p->chunk[i] != p->chunk[j];
+                continue;
+            }
+            const size_t sj = align_up(b[j].size, alignment);
+            const bool live = b[i].start < b[j].end && b[j].start < b[i].end;
+            const bool bytes = p->chunk[i] == p->chunk[j] && s > 0 && sj > 0 &&
+                               p->offset[i] < p->offset[j] + sj && p->offset[j] < p->offset[i] + s;
+            bad += live && bytes;
+        }
+    }
+    return bad;
+}
+
+// A brute-force lower bound: bytes live at every step.
+static size_t lb_oracle(const struct gga_block * b, int n, size_t alignment) {
+    size_t best = 0;
+    for (int i = 0; i < n; i++) {
+        const int64_t t = b[i].start;
+        size_t live = 0;
+        for (int j = 0; j < n; j++) {
+            live += b[j].start <= t && t < b[j].end ? align_up(b[j].size, alignment) : 0;
+        }
+        best = live > best ? live : best;
+    }
+    return best;
+}
+
+//
+// ONLINE against ggml's allocator, simulated by hand in the comments
+//
+
+static void test_online_reuse(void) {
+    // A@0 (new chunk); B: only the last block [100, inf) -> B@100; step 2 frees A -> [0,100)
+    // is a free block that is not the last: C (100) fits it exactly -> C@0. Peak 150.
+    const struct gga_block b[] = { B(100, 0, 2), B(50, 1, 3), B(100, 2, 4) };
+    struct gga_plan p;
+    CHECK(plan(b, 3, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.offset[0], 0);
+    CHECK_EQ_INT(p.offset[1], 100);
+    CHECK_EQ_INT(p.offset[2], 0);
+    CHECK_EQ_INT(p.peak, 150);
+    CHECK_EQ_INT(p.n_chunks, 1);
+    gga_plan_release(&p);
+}
+
+static void test_online_ties(void) {
+    // X@0 Y@10 Z@15 W@25; X and Z end at 1: free blocks [0,10) [15,25) [30,inf). Q (10): two
+    // equal best fits, ggml takes the later one -> Q@15. R (5) at step 2: [0,10) is the only
+    // non-last block -> R@0.
+    const struct gga_block b[] = { B(10, 0, 1), B(5, 0, 3), B(10, 0, 1), B(5, 0, 3), B(10, 1, 3), B(5, 2, 3) };
+    struct gga_plan p;
+    CHECK(plan(b, 6, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.offset[1], 10);
+    CHECK_EQ_INT(p.offset[2], 15);
+    CHECK_EQ_INT(p.offset[3], 25);
+    CHECK_EQ_INT(p.offset[4], 15);
+    CHECK_EQ_INT(p.offset[5], 0);
+    CHECK_EQ_INT(p.peak, 30);
+    gga_plan_release(&p);
+
+    // best fit picks the smallest block that fits, not the first: frees [0,30) and [40,50)
+    // (separators at 30 and 50), then a block of 10 goes to 40
+    const struct gga_block c[] = { B(30, 0, 1), B(10, 0, 3), B(10, 0, 1), B(10, 0, 3), B(10, 1, 3) };
+    CHECK(plan(c, 5, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.offset[3], 50);
+    CHECK_EQ_INT(p.offset[4], 40);
+    gga_plan_release(&p);
+}
+
+static void test_online_coalesce(void) {
+    // A@0 B@10 C@20, D@30 separates the tail. A and C free at 1, then B at 2: the three merge
+    // into [0,30), so E (30) at step 2 fits at 0 without growing.
+    const struct gga_block b[] = { B(10, 0, 1), B(10, 0, 2), B(10, 0, 1), B(10, 0, 4), B(30, 2, 4) };
+    struct gga_plan p;
+    CHECK(plan(b, 5, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.offset[4], 0);
+    CHECK_EQ_INT(p.peak, 40);
+    gga_plan_release(&p);
+}
+
+static void test_online_alignment(void) {
+    // sizes 1 and 33 round up to 32 and 64
+    const struct gga_block b[] = { B(1, 0, 2), B(33, 0, 2), B(1, 0, 2) };
+    struct gga_plan p;
+    CHECK(plan(b, 3, params_of(32, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.offset[0], 0);
+    CHECK_EQ_INT(p.offset[1], 32);
+    CHECK_EQ_INT(p.offset[2], 96);
+    CHECK_EQ_INT(p.peak, 128);
+    gga_plan_release(&p);
+}
+
+static void test_online_chunks(void) {
+    struct gga_plan p;
+    // max_size 100. A (60): chunk 0 = [0,100) -> A@0/0. B (60): chunk 0's last block [60,100)
+    // is too small -> chunk 1, B@0/1. C (30) at step 1: last blocks [60,100) in both chunks,
+    // reuse 60-60-30 = -30 in both: the first wins -> C@60/0 (chunk 0 grows to 90).
+    // step 2 frees B: chunk 1 is [0,100) again with high-water 60. D (20): chunk 0's last block
+    // [90,100) is too small; chunk 1's [0,100) reuses its high-water mark (60-0-20 = 40) -> D@0/1.
+    // E (150) at step 3: larger than max_size and no block fits -> chunk 2 of 150, E@0/2.
+    const struct gga_block b[] = { B(60, 0, 5), B(60, 0, 2), B(30, 1, 5), B(20, 2, 5), B(150, 3, 5) };
+    CHECK(plan(b, 5, params_of(1, 100, GGALLOC_MAX_CHUNKS, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.chunk[0], 0); CHECK_EQ_INT(p.offset[0], 0);
+    CHECK_EQ_INT(p.chunk[1], 1); CHECK_EQ_INT(p.offset[1], 0);
+    CHECK_EQ_INT(p.chunk[2], 0); CHECK_EQ_INT(p.offset[2], 60);
+    CHECK_EQ_INT(p.chunk[3], 1); CHECK_EQ_INT(p.offset[3], 0);
+    CHECK_EQ_INT(p.chunk[4], 2); CHECK_EQ_INT(p.offset[4], 0);
+    CHECK_EQ_INT(p.n_chunks, 3);
+    CHECK_EQ_INT(p.chunk_size[0], 90);
+    CHECK_EQ_INT(p.chunk_size[1], 60);
+    CHECK_EQ_INT(p.chunk_size[2], 150);
+    CHECK_EQ_INT(p.peak, 300);
+    gga_plan_release(&p);
+
+    // the 16th chunk is unbounded: 17 blocks of 10 live together with max_size 10 fill chunks
+    // 0..14 with one block each, then two in chunk 15
+    struct gga_block many[17];
+    for (int i = 0; i < 17; i++) {
+        many[i] = (struct gga_block) B(10, 0, 1);
+    }
+    CHECK(plan(many, 17, params_of(1, 10, GGALLOC_MAX_CHUNKS, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.n_chunks, 16);
+    CHECK_EQ_INT(p.chunk[14], 14);
+    CHECK_EQ_INT(p.chunk[15], 15); CHECK_EQ_INT(p.offset[15], 0);
+    CHECK_EQ_INT(p.chunk[16], 15); CHECK_EQ_INT(p.offset[16], 10);
+    CHECK_EQ_INT(p.chunk_size[15], 20);
+    CHECK_EQ_INT(p.peak, 170);
+    gga_plan_release(&p);
+
+    // with max_chunks 3 the third chunk is the unbounded one
+    CHECK(plan(many, 5, params_of(1, 10, 3, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.n_chunks, 3);
+    CHECK_EQ_INT(p.chunk_size[2], 30);
+    gga_plan_release(&p);
+}
+
+static void test_online_groups(void) {
+    struct gga_plan p;
+    // A (100) hands its memory to A2 (60) at step 2; A2 keeps offset 0 and [60,100) is freed
+    // when A2 is placed. C (40), placed after A2 at step 2, fits that freed block exactly -> @60.
+    // S (10) separates the tail so that [60,100) is not the last block.
+    const struct gga_block b[] = { G(100, 0, 2, 7), B(10, 0, 4), G(60, 2, 4, 7), B(40, 2, 4) };
+    CHECK(plan(b, 4, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.offset[0], 0);
+    CHECK_EQ_INT(p.offset[1], 100);
+    CHECK_EQ_INT(p.offset[2], 0);
+    CHECK_EQ_INT(p.offset[3], 60);
+    CHECK_EQ_INT(p.peak, 110);
+    gga_plan_release(&p);
+
+    // the same blocks with C before A2 in index order: C is placed before the extra bytes are
+    // freed, so it goes to the tail -> @110
+    const struct gga_block c[] = { G(100, 0, 2, 7), B(10, 0, 4), B(40, 2, 4), G(60, 2, 4, 7) };
+    CHECK(plan(c, 4, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.offset[2], 110);
+    CHECK_EQ_INT(p.offset[3], 0);
+    CHECK_EQ_INT(p.peak, 150);
+    gga_plan_release(&p);
+
+    // a chain of three in one group, across chunks: all members share chunk and offset
+    const struct gga_block d[] = { B(80, 0, 6), G(50, 0, 2, 1), G(50, 2, 4, 1), G(50, 4, 6, 1) };
+    CHECK(plan(d, 4, params_of(1, 100, 4, GGA_STRATEGY_ONLINE), &p));
+    CHECK_EQ_INT(p.chunk[1], 1);
+    CHECK_EQ_INT(p.chunk[2], 1);
+    CHECK_EQ_INT(p.chunk[3], 1);
+    CHECK_EQ_INT(p.offset[3], p.offset[1]);
+    CHECK_EQ_INT(plan_violations(d, 4, &p, 1, 100, 4), 0);
+    gga_plan_release(&p);
+}
+
+//
+// BEST
+//
+
+static uint64_t rng_state = 0x1234567887654321ull;
+
+static uint64_t rng_next(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static int rng_int(int lo, int hi) { // [lo, hi]
+    return lo + (int) (rng_next() % (uint64_t) (hi - lo + 1));
+}
+
+// Random blocks; with groups, some blocks continue as a chain member of non-growing size.
+static int random_blocks(struct gga_block * b, int n, int steps, size_t max_block, bool groups) {
+    int k = 0;
+    int group = 0;
+    while (k < n) {
+        const int64_t s = rng_int(0, steps - 1);
+        const int64_t e = s + rng_int(1, steps / 4 + 1);
+        size_t size = (size_t) rng_int(1, (int) max_block);
+        if (rng_int(0, 3) == 0) {
+            size *= 16; // a few large ones
+        }
+        b[k++] = (struct gga_block) { size, s, e, -1 };
+        if (groups && k < n && rng_int(0, 2) == 0) {
+            b[k - 1].group = group;
+            int64_t t = e;
+            while (k < n && rng_int(0, 1) == 0) {
+                size = size - (size_t) rng_int(0, (int) (size / 4));
+                const int64_t e2 = t + rng_int(1, 6);
+                b[k++] = (struct gga_block) { size, t, e2, group };
+                t = e2;
+            }
+            group++;
+        }
+    }
+    return k;
+}
+
+static void test_best_random(void) {
+    enum { N = 120 };
+    struct gga_block b[N];
+    const size_t aligns[] = { 1, 8, 32 };
+    int worse_than_online = 0;
+    int bad = 0;
+    int below_lb = 0;
+    for (int iter = 0; iter < 40; iter++) {
+        const int n = rng_int(1, N);
+        const bool groups = iter % 2 == 1;
+        random_blocks(b, n, rng_int(4, 60), (size_t) rng_int(1, 4000), groups);
+        const size_t al = aligns[iter % 3];
+        const size_t lb = gga_lower_bound(b, n, al);
+        CHECK_EQ_INT(lb, lb_oracle(b, n, al));
+        struct gga_plan on, best;
+        CHECK(plan(b, n, params_of(al, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &on));
+        CHECK(plan(b, n, params_of(al, SIZE_MAX, 1, GGA_STRATEGY_BEST), &best));
+        bad += plan_violations(b, n, &on, al, SIZE_MAX, 1);
+        bad += plan_violations(b, n, &best, al, SIZE_MAX, 1);
+        worse_than_online += best.peak > on.peak;
+        below_lb += best.peak < lb || on.peak < lb;
+        gga_plan_release(&on);
+        gga_plan_release(&best);
+
+        // the same with a max buffer size: chunks
+        const size_t max_size = lb / (size_t) rng_int(2, 5) + 1;
+        const int max_chunks = rng_int(2, GGALLOC_MAX_CHUNKS);
+        CHECK(plan(b, n, params_of(al, max_size, max_chunks, GGA_STRATEGY_ONLINE), &on));
+        CHECK(plan(b, n, params_of(al, max_size, max_chunks, GGA_STRATEGY_BEST), &best));
+        bad += plan_violations(b, n, &on, al, max_size, max_chunks);
+        bad += plan_violations(b, n, &best, al, max_size, max_chunks);
+        worse_than_online += best.peak > on.peak;
+        gga_plan_release(&on);
+        gga_plan_release(&best);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(worse_than_online, 0);
+    CHECK_EQ_INT(below_lb, 0);
+}
+
+static void test_best_reaches_lb(void) {
+    struct gga_plan p;
+    // nested lifetimes: a stack; ONLINE also reaches it, BEST must
+    struct gga_block nest[12];
+    for (int i = 0; i < 12; i++) {
+        nest[i] = (struct gga_block) B((size_t) (100 + 37 * i), i, 30 - i);
+    }
+    CHECK(plan(nest, 12, params_of(16, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(p.peak, gga_lower_bound(nest, 12, 16));
+    CHECK_EQ_INT(plan_violations(nest, 12, &p, 16, SIZE_MAX, 1), 0);
+    gga_plan_release(&p);
+
+    // disjoint lifetimes: everything at 0
+    struct gga_block dis[10];
+    for (int i = 0; i < 10; i++) {
+        dis[i] = (struct gga_block) B((size_t) (10 + (i * 7919) % 100), 2 * i, 2 * i + 2);
+    }
+    CHECK(plan(dis, 10, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(p.peak, gga_lower_bound(dis, 10, 1));
+    for (int i = 0; i < 10; i++) {
+        CHECK_EQ_INT(p.offset[i], 0);
+    }
+    gga_plan_release(&p);
+
+    // equal sizes on random lifetimes: an interval graph, whose colouring meets the largest
+    // clique, so the lower bound is reachable; ONLINE is often above it
+    struct gga_block eq[60];
+    int reached = 0;
+    for (int iter = 0; iter < 10; iter++) {
+        for (int i = 0; i < 60; i++) {
+            const int s = rng_int(0, 40);
+            eq[i] = (struct gga_block) B(64, s, s + rng_int(1, 12));
+        }
+        CHECK(plan(eq, 60, params_of(64, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+        reached += p.peak == gga_lower_bound(eq, 60, 64);
+        CHECK_EQ_INT(plan_violations(eq, 60, &p, 64, SIZE_MAX, 1), 0);
+        gga_plan_release(&p);
+    }
+    CHECK_EQ_INT(reached, 10);
+
+    // ONLINE above the bound, BEST on it: X@0 Y@20; X's hole [0,20) is too small for Z (30),
+    // which goes to 30 (peak 60), while Y at the bottom would leave [10,40) to Z (40)
+    const struct gga_block c[] = { B(20, 0, 1), B(10, 0, 3), B(30, 1, 3) };
+    struct gga_plan on;
+    CHECK(plan(c, 3, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &on));
+    CHECK(plan(c, 3, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(gga_lower_bound(c, 3, 1), 40);
+    CHECK_EQ_INT(on.peak, 60);
+    CHECK_EQ_INT(p.peak, 40);
+    CHECK_EQ_INT(plan_violations(c, 3, &p, 1, SIZE_MAX, 1), 0);
+    gga_plan_release(&on);
+    gga_plan_release(&p);
+}
+
+static void test_best_groups(void) {
+    // an in-place chain must keep one offset even when another order would pack better
+    const struct gga_block b[] = { G(64, 0, 3, 0), G(64, 3, 6, 0), B(64, 2, 4), B(128, 0, 2), B(128, 4, 6) };
+    struct gga_plan p;
+    CHECK(plan(b, 5, params_of(32, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(p.offset[0], p.offset[1]);
+    CHECK_EQ_INT(plan_violations(b, 5, &p, 32, SIZE_MAX, 1), 0);
+    CHECK(p.peak >= gga_lower_bound(b, 5, 32));
+    gga_plan_release(&p);
+
+    // a shrinking chain: the bound counts each member at its own size, and BEST reaches it
+    const struct gga_block c[] = { G(100, 0, 2, 3), G(40, 2, 4, 3), B(60, 2, 4) };
+    CHECK(plan(c, 3, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(gga_lower_bound(c, 3, 1), 100);
+    CHECK_EQ_INT(p.peak, 100);
+    CHECK_EQ_INT(plan_violations(c, 3, &p, 1, SIZE_MAX, 1), 0);
+    gga_plan_release(&p);
+}
+
+static void test_best_chunks(void) {
+    struct gga_plan p;
+    // three blocks of 60 live together, max_size 128, then one of 300. ONLINE: two share chunk
+    // 0 (120), the third opens chunk 1 (60), the large one chunk 2 (300): 480 in all. BEST may
+    // put the small ones in the large one's chunk, which its size allows anyway.
+    const struct gga_block b[] = { B(60, 0, 2), B(60, 0, 2), B(60, 0, 2), B(300, 2, 3) };
+    struct gga_plan on;
+    CHECK(plan(b, 4, params_of(4, 128, 4, GGA_STRATEGY_ONLINE), &on));
+    CHECK_EQ_INT(on.n_chunks, 3);
+    CHECK_EQ_INT(on.peak, 480);
+    CHECK(plan(b, 4, params_of(4, 128, 4, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(plan_violations(b, 4, &p, 4, 128, 4), 0);
+    CHECK(p.peak <= on.peak);
+    for (int c = 0; c < p.n_chunks; c++) {
+        CHECK(p.chunk_size[c] <= 128 || p.chunk_size[c] == 300);
+    }
+    gga_plan_release(&p);
+    gga_plan_release(&on);
+
+    // nothing larger than max_size: every chunk stays within it
+    const struct gga_block d[] = { B(60, 0, 2), B(60, 0, 2), B(60, 0, 2), B(100, 2, 3), B(100, 2, 3) };
+    CHECK(plan(d, 5, params_of(4, 128, 4, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(plan_violations(d, 5, &p, 4, 128, 4), 0);
+    CHECK(p.n_chunks >= 2);
+    for (int c = 0; c < p.n_chunks; c++) {
+        CHECK(p.chunk_size[c] <= 128);
+    }
+    gga_plan_release(&p);
+
+    // max_chunks 1: one chunk whatever max_size says
+    CHECK(plan(b, 4, params_of(4, 128, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(p.n_chunks, 1);
+    CHECK_EQ_INT(p.peak, 300);
+    gga_plan_release(&p);
+}
+
+static void test_empty_and_zero(void) {
+    struct gga_plan p;
+    CHECK(plan(NULL, 0, params_of(32, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(p.peak, 0);
+    CHECK_EQ_INT(p.n_chunks, 0);
+    gga_plan_release(&p);
+    gga_plan_release(NULL);
+
+    const struct gga_block z[] = { B(0, 0, 2), B(32, 0, 2), B(0, 1, 3) };
+    CHECK(plan(z, 3, params_of(32, SIZE_MAX, 1, GGA_STRATEGY_BEST), &p));
+    CHECK_EQ_INT(p.peak, 32);
+    CHECK_EQ_INT(plan_violations(z, 3, &p, 32, SIZE_MAX, 1), 0);
+    gga_plan_release(&p);
+}
+
+static void test_bad_input(void) {
+    struct gga_plan p;
+    memset(&p, 0, sizeof(p));
+    char err[256];
+    struct gga_plan_params ok_params = params_of(32, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+
+    const struct gga_block bad_life[] = { B(10, 0, 2), B(10, 3, 3) };
+    CHECK(!gga_plan_blocks(bad_life, 2, &ok_params, &p, err, sizeof(err)));
+    CHECK(strstr(err, "block 1") != NULL);
+    CHECK(p.chunk == NULL);
+
+    const struct gga_block gap[] = { G(10, 0, 2, 5), G(10, 3, 4, 5) };
+    CHECK(!gga_plan_blocks(gap, 2, &ok_params, &p, err, sizeof(err)));
+    CHECK(strstr(err, "block 1") != NULL);
+
+    const struct gga_block grow[] = { G(10, 0, 2, 5), G(100, 2, 4, 5) };
+    CHECK(!gga_plan_blocks(grow, 2, &ok_params, &p, err, sizeof(err)));
+    CHECK(strstr(err, "larger") != NULL);
+
+    const struct gga_block neg_group[] = { G(10, 0, 2, -3) };
+    CHECK(!gga_plan_blocks(neg_group, 1, &ok_params, &p, err, sizeof(err)));
+
+    const struct gga_block huge[] = { B(SIZE_MAX / 2, 0, 2), B(SIZE_MAX / 2, 0, 2) };
+    CHECK(!gga_plan_blocks(huge, 2, &ok_params, &p, err, sizeof(err)));
+
+    const struct gga_block one[] = { B(10, 0, 2) };
+    struct gga_plan_params bp = params_of(24, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+    CHECK(!gga_plan_blocks(one, 1, &bp, &p, err, sizeof(err)));
+    CHECK(strstr(err, "24") != NULL);
+    bp = params_of(32, SIZE_MAX, 0, GGA_STRATEGY_BEST);
+    CHECK(!gga_plan_blocks(one, 1, &bp, &p, err, sizeof(err)));
+    bp = params_of(32, SIZE_MAX, GGALLOC_MAX_CHUNKS + 1, GGA_STRATEGY_BEST);
+    CHECK(!gga_plan_blocks(one, 1, &bp, &p, err, sizeof(err)));
+    bp = params_of(32, 0, 1, GGA_STRATEGY_BEST);
+    CHECK(!gga_plan_blocks(one, 1, &bp, &p, err, sizeof(err)));
+    struct gga_plan_params neg = params_of(32, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+    neg.search_work = -1;
+    CHECK(!gga_plan_blocks(one, 1, &neg, &p, err, sizeof(err)));
+    CHECK(strstr(err, "search_work") != NULL);
+    CHECK(!gga_plan_blocks(one, 1, NULL, &p, err, sizeof(err)));
+    CHECK(!gga_plan_blocks(one, 1, &ok_params, NULL, err, sizeof(err)));
+    CHECK(!gga_plan_blocks(NULL, 1, &ok_params, &p, err, sizeof(err)));
+    CHECK(!gga_plan_blocks(one, -1, &ok_params, &p, err, sizeof(err)));
+    CHECK(!gga_plan_blocks(one, 1, &bp, &p, NULL, 0)); // no err buffer: still a value
+    CHECK(p.chunk == NULL && p.offset == NULL);
+}
+
+//
+// The traces
+//
+
+static int load_trace(const char * path, struct gga_block ** out) {
+    FILE * f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    char line[256];
+    int n = 0;
+    int cap = 64;
+    struct gga_block * b = malloc((size_t) cap * sizeof(*b));
+    if (fgets(line, sizeof(line), f) == NULL || b == NULL) {
+        fclose(f);
+        free(b);
+        return -1;
+    }
+    long long id, lo, up, size;
+    while (fscanf(f, "%lld,%lld,%lld,%lld", &id, &lo, &up, &size) == 4) {
+        if (n == cap) {
+            cap *= 2;
+            struct gga_block * nb = realloc(b, (size_t) cap * sizeof(*b));
+            if (nb == NULL) {
+                break;
+            }
+            b = nb;
+        }
+        b[n++] = (struct gga_block) { (size_t) size, lo, up, -1 };
+    }
+    fclose(f);
+    *out = b;
+    return n;
+}
+
+static void test_traces(void) {
+    // the lower bounds published with the traces (anchors.md)
+    const struct { char name; size_t lb; } traces[] = {
+        { 'A', 1048576 }, { 'B', 1048576 }, { 'C', 1039360 }, { 'D', 986112 }, { 'E', 1048576 }, { 'F', 1048576 },
+        { 'G', 1048576 }, { 'H', 1048576 }, { 'I', 1048576 }, { 'J', 989184 },  { 'K', 1048576 },
+    };
+    double log_ratio = 0;
+    int n_ratio = 0;
+    for (size_t k = 0; k < sizeof(traces) / sizeof(traces[0]); k++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/traces/%c.csv", GGALLOC_SHARED_DIR, traces[k].name);
+        struct gga_block * b = NULL;
+        const int n = load_trace(path, &b);
+        CHECK(n > 100);
+        if (n <= 0) {
+            fprintf(stderr, "cannot read %s\n", path);
+            continue;
+        }
+        CHECK_EQ_INT(gga_lower_bound(b, n, 1), traces[k].lb);
+        struct gga_plan on, best, quick;
+        CHECK(plan(b, n, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &on));
+        // the default budget is small (a few greedy passes); a real one must do better
+        CHECK(plan(b, n, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_BEST), &quick));
+        struct gga_plan_params deep = params_of(1, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+        deep.search_work = TRACE_SEARCH_WORK;
+        CHECK(plan(b, n, deep, &best));
+        CHECK(best.peak <= quick.peak);
+        CHECK_EQ_INT(plan_violations(b, n, &quick, 1, SIZE_MAX, 1), 0);
+        CHECK_EQ_INT(plan_violations(b, n, &on, 1, SIZE_MAX, 1), 0);
+        CHECK_EQ_INT(plan_violations(b, n, &best, 1, SIZE_MAX, 1), 0);
+        CHECK(best.peak >= traces[k].lb);
+        CHECK(best.peak <= on.peak);
+        log_ratio += log((double) best.peak / (double) traces[k].lb);
+        n_ratio++;
+        printf("trace %c: n %d, lb %zu, online %zu, default budget %zu, searched %zu (%.3f)\n", traces[k].name, n,
+               traces[k].lb, on.peak, quick.peak, best.peak, (double) best.peak / (double) traces[k].lb);
+        gga_plan_release(&on);
+        gga_plan_release(&best);
+        gga_plan_release(&quick);
+        free(b);
+    }
+    // greedy by size alone ends 31-41% above the bounds: the search must have done real work
+    CHECK_EQ_INT(n_ratio, 11);
+    const double geomean = exp(log_ratio / (n_ratio > 0 ? n_ratio : 1));
+    printf("traces: geometric mean best/LB %.4f with %lld work units each\n", geomean, (long long) TRACE_SEARCH_WORK);
+    CHECK(geomean <= 1.15);
+}
+
+//
+// ggalloc_plan_intervals
+//
+
+static void test_plan_intervals(void) {
+    const size_t sizes[] = { 100, 50, 100, 10 };
+    const int64_t starts[] = { 0, 1, 2, 0 };
+    const int64_t ends[] = { 2, 3, 4, 4 };
+    size_t offsets[4];
+    size_t peak = 0;
+    CHECK(ggalloc_plan_intervals(4, sizes, starts, ends, 1, offsets, &peak));
+    CHECK_EQ_INT(ggalloc_intervals_lower_bound(4, sizes, starts, ends, 1), 160);
+    CHECK_EQ_INT(peak, 160);
+    for (int i = 0; i < 4; i++) {
+        for (int j = i + 1; j < 4; j++) {
+            const bool live = starts[i] < ends[j] && starts[j] < ends[i];
+            const bool bytes = offsets[i] < offsets[j] + sizes[j] && offsets[j] < offsets[i] + sizes[i];
+            CHECK(!(live && bytes));
+        }
+    }
+    CHECK(ggalloc_plan_intervals(4, sizes, starts, ends, 64, offsets, &peak));
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(offsets[i] % 64, 0);
+    }
+    CHECK(peak >= ggalloc_intervals_lower_bound(4, sizes, starts, ends, 64));
+    CHECK(ggalloc_plan_intervals(0, NULL, NULL, NULL, 1, NULL, &peak));
+    CHECK_EQ_INT(peak, 0);
+
+    log_capture_begin();
+    const int64_t bad_ends[] = { 2, 3, 1, 4 };
+    CHECK(!ggalloc_plan_intervals(4, sizes, starts, bad_ends, 1, offsets, &peak));
+    CHECK(log_captured("block 2"));
+    CHECK(!ggalloc_plan_intervals(4, sizes, starts, ends, 3, offsets, &peak));
+    CHECK(log_captured("alignment 3"));
+    CHECK(!ggalloc_plan_intervals(4, NULL, starts, ends, 1, offsets, &peak));
+    CHECK(!ggalloc_plan_intervals(-1, sizes, starts, ends, 1, offsets, &peak));
+    const size_t huge[] = { SIZE_MAX / 4, SIZE_MAX / 4, SIZE_MAX / 4, 1 };
+    CHECK(!ggalloc_plan_intervals(4, huge, starts, ends, 1, offsets, &peak));
+    CHECK(log_captured("overflows"));
+    CHECK_EQ_INT(ggalloc_intervals_lower_bound(4, sizes, starts, bad_ends, 1), 0);
+    CHECK(log_capture_errors >= 6);
+    log_capture_end();
+}
+
+int main(void) {
+    test_online_reuse();
+    test_online_ties();
+    test_online_coalesce();
+    test_online_alignment();
+    test_online_chunks();
+    test_online_groups();
+    test_best_random();
+    test_best_reaches_lb();
+    test_best_groups();
+    test_best_chunks();
+    test_empty_and_zero();
+    test_bad_input();
+    test_traces();
+    test_plan_intervals();
+    return check_report("test-planner");
+}

@@ -1,0 +1,200 @@
+"""The one module that owns the cffi ``ffi`` and ``lib`` of the extension ``ggalloc._ggalloc``.
+
+Every C call that can fail goes through one of the helpers here, which collect what the C
+library logs during the call (its log callback is routed here) and turn a failure into an
+exception carrying that text:
+
+    ptr = new(lib.ggml_new_tensor_1d, ctx, t, n, exc=BadInputError, what="cannot create tensor")
+    ok(lib.ggml_gallocr_reserve, galloc, graph, exc=AllocationError, what="reserve failed")
+    _check(lib.ggml_backend_graph_compute(backend, graph), "compute failed")
+
+Messages logged at ERROR or WARN during a call are collected for that call; when the call fails
+they become the exception's text, when it succeeds they go to ``logging.getLogger("ggalloc")``.
+Every other message (INFO, DEBUG) goes to that logger directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, List, Optional, Tuple, Type
+
+from .errors import (AllocationError, ComputeError, GgallocError)
+
+try:
+    from ._ggalloc import ffi, lib  # type: ignore[import-not-found]
+except ImportError as _e:  # pragma: no cover - depends on the build
+    raise ImportError(
+        "the ggalloc C extension (ggalloc._ggalloc) is missing or cannot be loaded (" + str(_e) + "); "
+        "build it with `make python` (python3 setup.py build_ext --inplace) or `pip install .`") from _e
+
+__all__ = ["ffi", "lib", "logger", "HAS_VULKAN", "new", "ok", "void", "status", "_check", "capture"]
+
+logger = logging.getLogger("ggalloc")
+
+HAS_VULKAN: bool = bool(lib.GGALLOC_PY_VULKAN)
+
+_LEVELS = {
+    int(lib.GGML_LOG_LEVEL_DEBUG): logging.DEBUG,
+    int(lib.GGML_LOG_LEVEL_INFO): logging.INFO,
+    int(lib.GGML_LOG_LEVEL_WARN): logging.WARNING,
+    int(lib.GGML_LOG_LEVEL_ERROR): logging.ERROR,
+}
+_ERROR = int(lib.GGML_LOG_LEVEL_ERROR)
+_WARN = int(lib.GGML_LOG_LEVEL_WARN)
+_CONT = int(lib.GGML_LOG_LEVEL_CONT)
+
+
+class _Capture:
+    """The ERROR/WARN messages logged during one C call: [level, text] pairs."""
+
+    __slots__ = ("records",)
+
+    def __init__(self) -> None:
+        self.records: List[List[Any]] = []
+
+    def add(self, level: int, text: str) -> None:
+        if level == _CONT:
+            if self.records:
+                self.records[-1][1] += text
+            return
+        self.records.append([level, text])
+
+    @property
+    def has_error(self) -> bool:
+        return any(r[0] == _ERROR for r in self.records)
+
+    def texts(self) -> List[str]:
+        return [r[1].strip() for r in self.records if r[1].strip()]
+
+    def flush(self) -> None:
+        for level, text in self.records:
+            if text.strip():
+                logger.log(_LEVELS.get(level, logging.INFO), "%s", text.rstrip())
+        self.records.clear()
+
+
+_tls = threading.local()
+# Captures of every Python thread that is inside a C call, newest last: messages logged by the
+# library's own threads (compute workers) go to the newest.
+_active: List[_Capture] = []
+# The level of the last message routed to logging directly, so that CONT lines keep it.
+_last_direct_level = [logging.INFO]
+
+
+def _route(level: int, text: str) -> None:
+    cap: Optional[_Capture] = getattr(_tls, "capture", None)
+    if cap is None and _active:
+        cap = _active[-1]
+    if cap is not None and (level in (_ERROR, _WARN) or (level == _CONT and cap.records)):
+        cap.add(level, text)
+        return
+    if level == _CONT:
+        py_level = _last_direct_level[0]
+    else:
+        py_level = _LEVELS.get(level, logging.INFO)
+        _last_direct_level[0] = py_level
+    if text.strip() and logger.isEnabledFor(py_level):
+        logger.log(py_level, "%s", text.rstrip())
+
+
+@ffi.def_extern()
+def _ggalloc_py_log(level: Any, text: Any, user_data: Any) -> None:
+    try:
+        msg = ffi.string(text).decode("utf-8", "replace") if text != ffi.NULL else ""
+        _route(int(level), msg)
+    except BaseException:  # pragma: no cover - nothing may propagate into C
+        pass
+
+
+lib.ggml_log_set(lib._ggalloc_py_log, ffi.NULL)
+
+
+class capture:
+    """Context manager collecting the ERROR/WARN messages of the C calls made inside it.
+
+        with capture() as cap:
+            lib.ggml_set_name(t, b"x")
+        cap.texts()
+    """
+
+    def __enter__(self) -> _Capture:
+        self._cap = _Capture()
+        self._prev = getattr(_tls, "capture", None)
+        _tls.capture = self._cap
+        _active.append(self._cap)
+        return self._cap
+
+    def __exit__(self, *exc: Any) -> None:
+        _tls.capture = self._prev
+        try:
+            _active.remove(self._cap)
+        except ValueError:  # pragma: no cover
+            pass
+
+
+def _call(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[Any, _Capture]:
+    with capture() as cap:
+        result = fn(*args)
+    return result, cap
+
+
+def _fail(cap: _Capture, exc: Type[GgallocError], what: str) -> GgallocError:
+    texts = cap.texts()
+    cap.records.clear()
+    return exc(what, texts)
+
+
+def new(fn: Callable[..., Any], *args: Any, exc: Type[GgallocError] = GgallocError, what: str = "") -> Any:
+    """Calls a C function that returns a pointer; raises exc if it returns NULL."""
+    r, cap = _call(fn, args)
+    if r == ffi.NULL:
+        raise _fail(cap, exc, what or f"{getattr(fn, '__name__', 'call')} failed")
+    cap.flush()
+    return r
+
+
+def ok(fn: Callable[..., Any], *args: Any, exc: Type[GgallocError] = GgallocError, what: str = "") -> Any:
+    """Calls a C function that returns bool; raises exc if it returns false."""
+    r, cap = _call(fn, args)
+    if not r:
+        raise _fail(cap, exc, what or f"{getattr(fn, '__name__', 'call')} failed")
+    cap.flush()
+    return r
+
+
+def void(fn: Callable[..., Any], *args: Any, exc: Type[GgallocError] = GgallocError, what: str = "") -> Any:
+    """Calls a C function whose only way to fail is to log an error; raises exc if it did."""
+    r, cap = _call(fn, args)
+    if cap.has_error:
+        raise _fail(cap, exc, what or f"{getattr(fn, '__name__', 'call')} failed")
+    cap.flush()
+    return r
+
+
+def _check(st: int, what: str = "the call failed", exc: Type[GgallocError] = ComputeError,
+           log: Optional[List[str]] = None) -> None:
+    """Raises unless st is GGML_STATUS_SUCCESS: AllocationError for ALLOC_FAILED, else exc."""
+    st = int(st)
+    if st == int(lib.GGML_STATUS_SUCCESS):
+        return
+    name = ffi.string(lib.ggml_status_to_string(st)).decode()
+    cls = AllocationError if st == int(lib.GGML_STATUS_ALLOC_FAILED) else exc
+    raise cls(f"{what} (status {name})", log)
+
+
+def status(fn: Callable[..., Any], *args: Any, exc: Type[GgallocError] = ComputeError, what: str = "") -> None:
+    """Calls a C function that returns enum ggml_status; raises unless it succeeded."""
+    r, cap = _call(fn, args)
+    if int(r) != int(lib.GGML_STATUS_SUCCESS):
+        texts = cap.texts()
+        cap.records.clear()
+        _check(r, what or f"{getattr(fn, '__name__', 'call')} failed", exc, texts)
+    cap.flush()
+
+
+def string(p: Any) -> str:
+    """A C string as str ('' for NULL)."""
+    if p == ffi.NULL:
+        return ""
+    return ffi.string(p).decode("utf-8", "replace")

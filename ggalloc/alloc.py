@@ -1,0 +1,767 @@
+"""Buffer types, buffers and allocators: the Python face of ggml-alloc.h and the plan as data.
+
+    >>> galloc = gg.GraphAllocator(gg.host_buffer_type(alignment=64, max_size=1 << 20))
+    >>> galloc.alloc_graph(g)                      # plan (planner="best") and place every tensor
+    >>> plan = galloc.plan()
+    >>> plan.peak, plan.lower_bound, plan.verify()  # bytes, least possible bytes, 0 = valid
+
+Weights live in buffers of their own, as in ggml programs:
+
+    >>> buf = gg.alloc_ctx_tensors(weights_ctx, gg.cpu_buffer_type())   # a Buffer
+    >>> w.set(np.ones(w.shape, np.float32))
+
+A Buffer keeps its memory alive (numpy views from ``t.array()`` keep it alive too, even after
+close()); a GraphAllocator owns its buffers. Tensors placed by either raise ClosedError once
+that memory is gone.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _lib
+from ._lib import ffi, lib
+from .core import _SIZE_MAX, Context, Graph, Tensor, _describe
+from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError)
+
+__all__ = [
+    "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry",
+    "host_buffer_type", "cpu_buffer_type", "failing_buffer_type", "alloc_ctx_tensors",
+    "plan_intervals", "intervals_lower_bound",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# buffer types and buffers
+
+class BufferType:
+    """A kind of memory (host, CPU, a Vulkan device) with its alignment and max buffer size.
+
+    Made by host_buffer_type(), cpu_buffer_type(), vulkan_buffer_type() or a backend's
+    ``.buffer_type``. ``gg.cpu_buffer_type().alignment``
+    """
+
+    def __init__(self, ptr: Any, keep: Any = None) -> None:
+        self._buft = ptr
+        self._keep = keep  # whatever must outlive the type (an owned type's handle, a backend)
+
+    def _live(self) -> Any:
+        if self._keep is not None and getattr(self._keep, "closed", False):
+            raise ClosedError("the backend of this buffer type was closed")
+        return self._buft
+
+    @property
+    def name(self) -> str:
+        return _lib.string(lib.ggml_backend_buft_name(self._live()))
+
+    @property
+    def alignment(self) -> int:
+        return int(lib.ggml_backend_buft_get_alignment(self._live()))
+
+    @property
+    def max_size(self) -> Optional[int]:
+        """The largest buffer the type allocates (None: no limit)."""
+        v = int(lib.ggml_backend_buft_get_max_size(self._live()))
+        return None if v == _SIZE_MAX else v
+
+    @property
+    def is_host(self) -> bool:
+        return bool(lib.ggml_backend_buft_is_host(self._live()))
+
+    def alloc_size(self, t: Tensor) -> int:
+        """Bytes the type needs for tensor t."""
+        return int(lib.ggml_backend_buft_get_alloc_size(self._live(), t._live()))
+
+    def alloc_buffer(self, size: int) -> "Buffer":
+        """A new buffer of size bytes. ``gg.cpu_buffer_type().alloc_buffer(1 << 20)``"""
+        if size < 0:
+            raise BadInputError(f"buffer size must be >= 0, got {size}")
+        ptr = _lib.new(lib.ggml_backend_buft_alloc_buffer, self._live(), int(size), exc=AllocationError,
+                       what=f"cannot allocate a {self.name} buffer of {size} bytes")
+        return Buffer._adopt(ptr, self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BufferType) and self._buft == other._buft
+
+    def __hash__(self) -> int:
+        return hash(int(ffi.cast("uintptr_t", self._buft)))
+
+    def __repr__(self) -> str:
+        try:
+            return f"BufferType({self.name!r}, alignment={self.alignment}, max_size={self.max_size}, host={self.is_host})"
+        except GgallocError:
+            return "BufferType(<closed>)"
+
+
+def host_buffer_type(alignment: int = 32, max_size: Optional[int] = None) -> BufferType:
+    """Host memory with any alignment (a power of two) and max buffer size (None: no limit), to
+    plan for a device's limits on any machine. ``gg.host_buffer_type(256, 1 << 30)``"""
+    ms = _SIZE_MAX if max_size is None else int(max_size)
+    if int(alignment) <= 0 or ms <= 0:
+        raise BadInputError(f"host_buffer_type needs alignment > 0 and max_size > 0, got {alignment}, {max_size}")
+    ptr = _lib.new(lib.ggalloc_host_buffer_type, int(alignment), ms, exc=BadInputError,
+                   what=f"cannot make a host buffer type with alignment {alignment} and max_size {max_size}")
+    return BufferType(ptr)
+
+
+def cpu_buffer_type() -> BufferType:
+    """The CPU backend's buffer type (host memory). ``gg.cpu_buffer_type()``"""
+    return BufferType(lib.ggml_backend_cpu_buffer_type())
+
+
+def failing_buffer_type(budget: int, alignment: int = 32, max_size: Optional[int] = None) -> BufferType:
+    """A host buffer type whose allocations fail once more than budget bytes are outstanding
+    (for testing failure paths). ``gg.failing_buffer_type(0)`` fails every allocation."""
+    ms = _SIZE_MAX if max_size is None else int(max_size)
+    ptr = _lib.new(lib.ggalloc_failing_buffer_type_new, int(alignment), ms, int(budget), exc=AllocationError,
+                   what="cannot make a failing buffer type")
+    handle = ffi.gc(ptr, lib.ggalloc_failing_buffer_type_free)
+    return BufferType(handle, keep=_Owned(handle))
+
+
+class _Owned:
+    __slots__ = ("handle", "closed")
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.closed = False
+
+
+class Buffer:
+    """Memory of one buffer type. Made by ``buffer_type.alloc_buffer(size)``,
+    ``gg.alloc_ctx_tensors(ctx, ...)`` or a backend's ``alloc_buffer``.
+
+    ``close()`` (or ``with``) frees it now; tensors placed in it then raise ClosedError.
+    """
+
+    def __init__(self, buffer_type: BufferType, size: int) -> None:
+        other = buffer_type.alloc_buffer(size)
+        self.__dict__.update(other.__dict__)
+
+    @classmethod
+    def _adopt(cls, ptr: Any, buft: Optional[BufferType]) -> "Buffer":
+        self = cls.__new__(cls)
+        size = int(lib.ggml_backend_buffer_get_size(ptr))
+        self._h = ffi.gc(ptr, lib.ggml_backend_buffer_free, size=size)
+        self._size = size
+        self._buft = buft if buft is not None else BufferType(lib.ggml_backend_buffer_get_type(ptr))
+        self._closed = False
+        return self
+
+    # the owner protocol of core.Tensor
+    def _alive(self) -> bool:
+        return not self._closed
+
+    def _why(self) -> str:
+        return "its Buffer was closed"
+
+    def _label(self) -> str:
+        return self.name if not self._closed else "<closed buffer>"
+
+    def _keepalive(self) -> Any:
+        return self._h
+
+    @property
+    def _public(self) -> "Buffer":
+        return self
+
+    def _live(self) -> Any:
+        if self._closed:
+            raise ClosedError("the Buffer was closed")
+        return self._h
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Frees the buffer (once no numpy view of it is left). Idempotent."""
+        self._closed = True
+        self._h = None
+
+    def __enter__(self) -> "Buffer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return _lib.string(lib.ggml_backend_buffer_name(self._live()))
+
+    @property
+    def size(self) -> int:
+        return int(lib.ggml_backend_buffer_get_size(self._live()))
+
+    @property
+    def base(self) -> int:
+        """Address of the buffer's first byte (an opaque handle for device buffers)."""
+        return int(ffi.cast("uintptr_t", lib.ggml_backend_buffer_get_base(self._live())))
+
+    @property
+    def alignment(self) -> int:
+        return int(lib.ggml_backend_buffer_get_alignment(self._live()))
+
+    @property
+    def is_host(self) -> bool:
+        return bool(lib.ggml_backend_buffer_is_host(self._live()))
+
+    @property
+    def buffer_type(self) -> BufferType:
+        self._live()
+        return self._buft
+
+    @property
+    def usage(self) -> str:
+        """"any", "weights" or "compute" (settable)."""
+        u = int(lib.ggml_backend_buffer_get_usage(self._live()))
+        return {int(lib.GGML_BACKEND_BUFFER_USAGE_WEIGHTS): "weights",
+                int(lib.GGML_BACKEND_BUFFER_USAGE_COMPUTE): "compute"}.get(u, "any")
+
+    @usage.setter
+    def usage(self, value: str) -> None:
+        u = {"any": lib.GGML_BACKEND_BUFFER_USAGE_ANY, "weights": lib.GGML_BACKEND_BUFFER_USAGE_WEIGHTS,
+             "compute": lib.GGML_BACKEND_BUFFER_USAGE_COMPUTE}.get(value)
+        if u is None:
+            raise BadInputError(f"usage must be 'any', 'weights' or 'compute', got {value!r}")
+        lib.ggml_backend_buffer_set_usage(self._live(), u)
+
+    def clear(self, value: int = 0) -> None:
+        """Sets every byte to value."""
+        lib.ggml_backend_buffer_clear(self._live(), int(value) & 0xFF)
+
+    def array(self) -> "np.ndarray[Any, Any]":
+        """The bytes of a host buffer as a zero-copy uint8 view (keeps the memory alive)."""
+        from .core import _host_array
+        h = self._live()
+        if not self.is_host:
+            raise GgallocError(f"buffer {self.name!r} is not in host memory")
+        return _host_array(self.base, (self.size,), (1,), np.uint8, h)
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "Buffer(<closed>)"
+        return f"Buffer({self.name!r}, size={self.size}, host={self.is_host})"
+
+
+def _record(t_ptr: Any, ctx: Context, owner: Any) -> None:
+    root = t_ptr
+    while root.view_src != ffi.NULL:
+        root = root.view_src
+    addr = int(ffi.cast("uintptr_t", root))
+    for c in (ctx, *ctx._uses):
+        if c._contains(addr):
+            c._owners[addr] = owner
+            return
+    ctx._owners[addr] = owner
+
+
+def _forget(t: Tensor) -> None:
+    for c in (t._ctx, *t._ctx._uses):
+        c._owners.pop(t._addr, None)
+
+
+class TensorAllocator:
+    """Places tensors one after another in a buffer (ggml_tallocr).
+
+        >>> talloc = gg.TensorAllocator(buf)
+        >>> talloc.alloc(w)          # AllocationError when the buffer is full
+    """
+
+    def __init__(self, buffer: Buffer) -> None:
+        self._buffer = buffer
+        self._t = ffi.new("struct ggml_tallocr *")
+        self._t[0] = lib.ggml_tallocr_new(buffer._live())
+
+    @property
+    def buffer(self) -> Buffer:
+        return self._buffer
+
+    @property
+    def offset(self) -> int:
+        """Bytes used so far."""
+        self._buffer._live()
+        return int(self._t.offset)
+
+    def alloc(self, t: Tensor) -> Tensor:
+        """Places t at the next aligned offset; returns t."""
+        self._buffer._live()
+        p = t._live()
+        _lib.status(lib.ggml_tallocr_alloc, self._t, p, exc=AllocationError,
+                    what=f"cannot place {_describe(t)} in {self._buffer!r}")
+        _record(p, t._ctx, self._buffer)
+        return t
+
+    def __repr__(self) -> str:
+        return f"TensorAllocator({self._buffer!r}, offset={self._t.offset})"
+
+
+def alloc_ctx_tensors(ctx: Context, backend_or_buffer_type: Any) -> Optional[Buffer]:
+    """Places every tensor of ctx that has no data yet in a new buffer (of a backend's default
+    buffer type, or of the given type); None when nothing needed memory.
+
+        >>> buf = gg.alloc_ctx_tensors(weights_ctx, gg.CPUBackend())
+    """
+    buft = backend_or_buffer_type
+    if not isinstance(buft, BufferType):
+        buft = getattr(backend_or_buffer_type, "buffer_type", None)
+    if not isinstance(buft, BufferType):
+        raise BadInputError(f"alloc_ctx_tensors needs a backend or a BufferType, got {type(backend_or_buffer_type).__name__}")
+    h = ctx._check()
+    before = [t for t in ctx.tensors() if t._ptr.data == ffi.NULL]
+    with _lib.capture() as cap:
+        ptr = lib.ggml_backend_alloc_ctx_tensors_from_buft(h, buft._live())
+    if ptr == ffi.NULL:
+        if cap.has_error or any(t._ptr.data == ffi.NULL and t._ptr.view_src == ffi.NULL for t in before):
+            texts = cap.texts()
+            raise AllocationError(f"cannot place the tensors of {ctx!r} in a {buft.name} buffer", texts)
+        cap.flush()
+        return None
+    cap.flush()
+    buf = Buffer._adopt(ptr, buft)
+    for t in before:
+        if t._ptr.data != ffi.NULL:
+            _record(t._ptr, ctx, buf)
+    return buf
+
+
+# ---------------------------------------------------------------------------------------------
+# graph allocator and plans
+
+_PLANNERS = {"ggml": "GGALLOC_PLANNER_GGML", "best": "GGALLOC_PLANNER_BEST"}
+
+
+class _GallocMem:
+    """The owner record of tensors a GraphAllocator placed: valid while the allocator is open
+    and has not re-planned its buffers since."""
+
+    __slots__ = ("galloc", "epoch")
+
+    def __init__(self, galloc: "GraphAllocator", epoch: int) -> None:
+        self.galloc = galloc
+        self.epoch = epoch
+
+    def _alive(self) -> bool:
+        return not self.galloc._closed and self.galloc._epoch == self.epoch
+
+    def _why(self) -> str:
+        if self.galloc._closed:
+            return "its GraphAllocator was closed"
+        return "its GraphAllocator re-planned for another graph; call alloc_graph again"
+
+    def _label(self) -> str:
+        return "GraphAllocator"
+
+    def _keepalive(self) -> Any:
+        return self.galloc._holder
+
+    def _track_view(self, view: Any) -> None:
+        self.galloc._views.add(view)
+
+    @property
+    def _public(self) -> "GraphAllocator":
+        return self.galloc
+
+
+class _Holder:
+    """Holds the allocator's C handle; numpy views of its buffers hold this too."""
+
+    __slots__ = ("h", "__weakref__")
+
+    def __init__(self, h: Any) -> None:
+        self.h = h
+
+
+class PlanEntry(NamedTuple):
+    """One placed tensor: its name, which buffer and chunk, the byte offset in the chunk, the
+    bytes reserved, and the first and last node step at which it is live."""
+
+    tensor: str
+    buffer_id: int
+    chunk: int
+    offset: int
+    size: int
+    first: int
+    last: int
+
+
+class Plan:
+    """The last plan of a GraphAllocator, as data.
+
+        >>> plan = galloc.plan()
+        >>> plan.entries[0]            # PlanEntry(tensor='x', buffer_id=0, chunk=0, offset=0, ...)
+        >>> plan.peak >= plan.lower_bound
+    """
+
+    def __init__(self, galloc: "GraphAllocator", graph: Graph, entries: List[PlanEntry], tensors: List[Tensor],
+                 buffer_sizes: List[int], lower_bounds: List[int], planner: str, epoch: int) -> None:
+        self._galloc = galloc
+        self._graph = graph
+        self.entries: List[PlanEntry] = entries
+        self.tensors: List[Tensor] = tensors
+        self.buffer_sizes: List[int] = buffer_sizes
+        self.lower_bounds: List[int] = lower_bounds
+        self.planner: str = planner
+        self._epoch = epoch
+        self.n_nodes: int = graph.n_nodes
+        self.alignments: List[int] = [b.alignment for b in galloc._bufts]
+        self.max_sizes: List[Optional[int]] = [b.max_size for b in galloc._bufts]
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    @property
+    def peak(self) -> int:
+        """Bytes of all the allocator's buffers for this plan."""
+        return sum(self.buffer_sizes)
+
+    @property
+    def lower_bound(self) -> int:
+        """The liveness lower bound: no plan of this graph (node order, in-place decisions) can
+        use fewer bytes."""
+        return sum(self.lower_bounds)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[PlanEntry]:
+        return iter(self.entries)
+
+    def verify(self) -> int:
+        """The number of pairs of tensors that share bytes while both are live, counted by the
+        library's independent verifier on the allocated graph (0 = a valid plan)."""
+        if self._galloc._closed:
+            raise ClosedError("the GraphAllocator of this plan was closed")
+        if self._galloc._epoch != self._epoch or self._galloc._allocated is not self._graph:
+            raise GraphError("this plan's graph is not allocated by its GraphAllocator now: call alloc_graph first")
+        with _lib.capture() as cap:
+            n = int(lib.ggalloc_graph_verify(self._graph._live()))
+        if n < 0:
+            raise GraphError("cannot verify the plan", cap.texts())
+        cap.flush()
+        return n
+
+    def plot(self, *args: Any, **kwargs: Any) -> Any:
+        """Draws the plan (tensors as boxes over steps x bytes); see ggalloc.plot.plot_plan."""
+        from .plot import plot_plan  # matplotlib is optional
+        return plot_plan(self, *args, **kwargs)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The plan as JSON-ready data."""
+        return {
+            "planner": self.planner,
+            "n_nodes": self.n_nodes,
+            "peak": self.peak,
+            "lower_bound": self.lower_bound,
+            "buffer_sizes": list(self.buffer_sizes),
+            "lower_bounds": list(self.lower_bounds),
+            "entries": [e._asdict() for e in self.entries],
+        }
+
+    def __repr__(self) -> str:
+        return (f"Plan(planner={self.planner!r}, n_entries={len(self.entries)}, peak={self.peak}, "
+                f"lower_bound={self.lower_bound})")
+
+
+class GraphAllocator:
+    """Plans where every tensor of a graph lives and places it (ggml_gallocr).
+
+        >>> galloc = gg.GraphAllocator(gg.cpu_buffer_type(), planner="ggml")
+        >>> galloc.alloc_graph(g)       # True, or an exception saying why
+        >>> galloc.buffer_size(), galloc.lower_bound()
+
+    buffer_types: one BufferType (or backend) or a list of them (a type given twice shares one
+    buffer); planner: "best" (the default, offline) or "ggml" (ggml's placement).
+    """
+
+    def __init__(self, buffer_types: Union[BufferType, Any, Sequence[Any]], planner: str = "best") -> None:
+        if isinstance(buffer_types, (list, tuple)):
+            items = list(buffer_types)
+        else:
+            items = [buffer_types]
+        bufts: List[BufferType] = []
+        for b in items:
+            if not isinstance(b, BufferType):
+                b = getattr(b, "buffer_type", None)
+            if not isinstance(b, BufferType):
+                raise BadInputError("GraphAllocator takes BufferTypes or backends")
+            bufts.append(b)
+        if not bufts:
+            raise BadInputError("GraphAllocator needs at least one buffer type")
+        arr = ffi.new("ggml_backend_buffer_type_t[]", [b._live() for b in bufts])
+        ptr = _lib.new(lib.ggml_gallocr_new_n, arr, len(bufts), exc=AllocationError,
+                       what="cannot create a graph allocator")
+        self._holder = _Holder(ffi.gc(ptr, lib.ggml_gallocr_free))
+        self._bufts = bufts
+        self._closed = False
+        self._epoch = 0
+        self._graph: Optional[Graph] = None      # the graph of the last plan
+        self._allocated: Optional[Graph] = None  # the graph last placed by alloc_graph
+        self._views: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._registered_size = 0
+        self.planner = planner
+
+    # lifetime -----------------------------------------------------------------------------
+
+    def _live(self) -> Any:
+        if self._closed:
+            raise ClosedError("the GraphAllocator was closed")
+        return self._holder.h
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Frees the allocator and its buffers (once no numpy view of them is left). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._holder = None  # type: ignore[assignment]
+        self._graph = self._allocated = None
+
+    def __enter__(self) -> "GraphAllocator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # settings -----------------------------------------------------------------------------
+
+    @property
+    def n_buffers(self) -> int:
+        return len(self._bufts)
+
+    @property
+    def buffer_types(self) -> List[BufferType]:
+        return list(self._bufts)
+
+    @property
+    def planner(self) -> str:
+        """"best" or "ggml"; takes effect at the next reserve / alloc_graph."""
+        v = int(lib.ggalloc_gallocr_get_planner(self._live()))
+        return "ggml" if v == int(lib.GGALLOC_PLANNER_GGML) else "best"
+
+    @planner.setter
+    def planner(self, value: str) -> None:
+        key = _PLANNERS.get(str(value).lower())
+        if key is None:
+            raise BadInputError(f"unknown planner {value!r}: expected 'ggml' or 'best'")
+        lib.ggalloc_gallocr_set_planner(self._live(), getattr(lib, key))
+
+    def set_node_order(self, order: Optional[Sequence[int]]) -> None:
+        """Visits the nodes in this order (a dependency-respecting permutation) at the next
+        reserve; None restores graph order."""
+        h = self._live()
+        if order is None or len(order) == 0:
+            _lib.ok(lib.ggalloc_gallocr_set_node_order, h, ffi.NULL, 0, exc=BadInputError, what="cannot reset the order")
+            return
+        arr = ffi.new("int[]", [int(i) for i in order])
+        _lib.ok(lib.ggalloc_gallocr_set_node_order, h, arr, len(order), exc=BadInputError,
+                what=f"node order of length {len(order)} is not a permutation")
+
+    # planning -----------------------------------------------------------------------------
+
+    def _prepare(self, g: Graph, replan: bool) -> Tuple[Any, Any, List[Tensor]]:
+        """Checks the graph and forgets placements the package knows are gone (made by a graph
+        allocator, or in a closed buffer), so that the C allocator places those tensors again
+        instead of keeping stale pointers. Returns the handles and the unplaced root tensors."""
+        h = self._live()
+        gp = g._live()
+        if replan and len(self._views):
+            raise GgallocError("numpy views from Tensor.array() of tensors this GraphAllocator placed are still "
+                               "alive; delete them before planning another graph (re-planning may free that memory)")
+        unplaced: List[Tensor] = []
+        reset: set = set()
+        for t in g.leafs + g.nodes:
+            p = t._ptr
+            if p.view_src != ffi.NULL:
+                root = p
+                while root.view_src != ffi.NULL:
+                    root = root.view_src
+                if p.data != ffi.NULL and int(ffi.cast("uintptr_t", root)) in reset:
+                    p.data = ffi.NULL
+                    p.buffer = ffi.NULL
+                    p.extra = ffi.NULL
+                continue
+            if p.data == ffi.NULL:
+                unplaced.append(t)
+                continue
+            owner = t._owner()
+            if isinstance(owner, _GallocMem) or (isinstance(owner, Buffer) and not owner._alive()):
+                p.data = ffi.NULL
+                p.buffer = ffi.NULL
+                p.extra = ffi.NULL
+                _forget(t)
+                reset.add(t._addr)
+                unplaced.append(t)
+        return h, gp, unplaced
+
+    def _sizes(self) -> List[int]:
+        h = self._holder.h
+        return [int(lib.ggml_gallocr_get_buffer_size(h, i)) for i in range(len(self._bufts))]
+
+    def _after_plan(self, g: Graph, bump: bool) -> None:
+        if bump:
+            self._epoch += 1
+        self._graph = g
+        total = sum(self._sizes())
+        if total != self._registered_size:
+            # tell the garbage collector how much memory the handle now holds
+            raw = self._holder.h
+            ffi.gc(raw, None)
+            self._holder.h = ffi.gc(raw, lib.ggml_gallocr_free, size=max(total, 1))
+            self._registered_size = total
+
+    def reserve(self, g: Graph) -> "GraphAllocator":
+        """Plans g and allocates buffers that fit it (tensors are not placed)."""
+        h, gp, _ = self._prepare(g, True)
+        _lib.ok(lib.ggml_gallocr_reserve, h, gp, exc=AllocationError, what=f"cannot reserve for {g!r}")
+        self._allocated = None
+        self._after_plan(g, True)
+        return self
+
+    def _ids(self, ids: Optional[Sequence[int]], n: int, what: str) -> Any:
+        if ids is None:
+            return ffi.NULL
+        ids = [int(i) for i in ids]
+        if len(ids) != n:
+            raise BadInputError(f"{what} has {len(ids)} entries; the graph has {n}")
+        for i, b in enumerate(ids):
+            if not 0 <= b < len(self._bufts):
+                raise BadInputError(f"{what}[{i}] = {b} is not a buffer id (0..{len(self._bufts) - 1})")
+        return ffi.new("int[]", ids or [0])
+
+    def reserve_n(self, g: Graph, node_ids: Optional[Sequence[int]], leaf_ids: Optional[Sequence[int]]) -> "GraphAllocator":
+        """Plans g with node i in buffer node_ids[i] and leaf j in buffer leaf_ids[j]."""
+        h, gp, _ = self._prepare(g, True)
+        nid = self._ids(node_ids, g.n_nodes, "node_ids")
+        lid = self._ids(leaf_ids, g.n_leafs, "leaf_ids")
+        _lib.ok(lib.ggml_gallocr_reserve_n, h, gp, nid, lid, exc=AllocationError, what=f"cannot reserve for {g!r}")
+        self._allocated = None
+        self._after_plan(g, True)
+        return self
+
+    def reserve_n_size(self, g: Graph, node_ids: Optional[Sequence[int]] = None,
+                       leaf_ids: Optional[Sequence[int]] = None) -> List[int]:
+        """Plans g without allocating: the size each buffer would have."""
+        h = self._live()
+        gp = g._live()
+        nid = self._ids(node_ids, g.n_nodes, "node_ids")
+        lid = self._ids(leaf_ids, g.n_leafs, "leaf_ids")
+        sizes = ffi.new("size_t[]", len(self._bufts))
+        _lib.void(lib.ggml_gallocr_reserve_n_size, h, gp, nid, lid, sizes, exc=GraphError,
+                  what=f"cannot plan {g!r}")
+        return [int(sizes[i]) for i in range(len(self._bufts))]
+
+    def alloc_graph(self, g: Graph) -> bool:
+        """Places every tensor of g (re-using the reserved plan when g fits it). Returns True;
+        raises AllocationError (or GraphError) if it cannot."""
+        same = self._allocated is g
+        h, gp, unplaced = self._prepare(g, not same)
+        before = self._sizes()
+        _lib.ok(lib.ggml_gallocr_alloc_graph, h, gp, exc=AllocationError,
+                what=f"cannot allocate {g!r} with planner {self.planner!r}")
+        self._after_plan(g, (not same) or self._sizes() != before)
+        self._allocated = g
+        rec = _GallocMem(self, self._epoch)
+        for t in unplaced:
+            if t._ptr.data != ffi.NULL:
+                _record(t._ptr, t._ctx, rec)
+        return True
+
+    def buffer_size(self, i: int = 0) -> int:
+        """Bytes of buffer i."""
+        h = self._live()
+        if not 0 <= i < len(self._bufts):
+            raise IndexError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
+        return int(lib.ggml_gallocr_get_buffer_size(h, int(i)))
+
+    def lower_bound(self, i: int = 0) -> int:
+        """The liveness lower bound of the last planned graph for buffer i."""
+        h = self._live()
+        if not 0 <= i < len(self._bufts):
+            raise IndexError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
+        return int(lib.ggalloc_gallocr_lower_bound(h, int(i)))
+
+    def plan(self) -> Plan:
+        """The last plan as data (after reserve or alloc_graph)."""
+        h = self._live()
+        g = self._graph
+        if g is None:
+            raise GraphError("no plan yet: call reserve or alloc_graph first")
+        g._live()
+        n = int(lib.ggalloc_gallocr_n_placements(h))
+        pl = ffi.new("struct ggalloc_placement *")
+        entries: List[PlanEntry] = []
+        tensors: List[Tensor] = []
+        for i in range(n):
+            if not lib.ggalloc_gallocr_get_placement(h, i, pl):
+                raise GraphError(f"placement {i} of {n} cannot be read")
+            t = g._wrap(ffi.cast("struct ggml_tensor *", pl.tensor))
+            tensors.append(t)
+            entries.append(PlanEntry(ffi.string(pl.tensor.name).decode("utf-8", "replace"), int(pl.buffer_id),
+                                     int(pl.chunk), int(pl.offset), int(pl.size), int(pl.first), int(pl.last)))
+        k = len(self._bufts)
+        return Plan(self, g, entries, tensors, [self.buffer_size(i) for i in range(k)],
+                    [self.lower_bound(i) for i in range(k)], self.planner, self._epoch)
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "GraphAllocator(<closed>)"
+        types = [b.name for b in self._bufts]
+        return (f"GraphAllocator({types[0] if len(types) == 1 else types!r}, planner={self.planner!r}, "
+                f"buffer_sizes={self._sizes()})")
+
+
+
+# ---------------------------------------------------------------------------------------------
+# the planner on bare lifetimes
+
+def _interval_arrays(sizes: Any, starts: Any, ends: Any) -> Tuple[Any, Any, Any, int]:
+    s = np.ascontiguousarray(np.asarray(sizes, dtype=np.uint64).reshape(-1))
+    a = np.ascontiguousarray(np.asarray(starts, dtype=np.int64).reshape(-1))
+    e = np.ascontiguousarray(np.asarray(ends, dtype=np.int64).reshape(-1))
+    if not (len(s) == len(a) == len(e)):
+        raise BadInputError(f"sizes, starts and ends must have the same length, got {len(s)}, {len(a)}, {len(e)}")
+    if len(s) > 2**31 - 1:
+        raise BadInputError("too many intervals")
+    return s, a, e, len(s)
+
+
+def _ptr(arr: Any, ctype: str) -> Any:
+    if len(arr) == 0:
+        return ffi.new(ctype + "[1]")
+    return ffi.from_buffer(ctype + "[]", arr)
+
+
+def plan_intervals(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[int],
+                   alignment: int = 1) -> Tuple["np.ndarray[Any, Any]", int]:
+    """The planner on bare lifetimes: block i of sizes[i] bytes is live over [starts[i], ends[i]).
+    Returns (offsets as a uint64 array, peak bytes).
+
+        >>> offs, peak = gg.plan_intervals([64, 64, 64], [0, 1, 2], [1, 2, 3])   # peak == 64
+    """
+    s, a, e, n = _interval_arrays(sizes, starts, ends)
+    out = np.zeros(n, dtype=np.uint64)
+    peak = ffi.new("size_t *")
+    _lib.ok(lib.ggalloc_plan_intervals, n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
+            int(alignment), _ptr(out, "size_t"), peak, exc=BadInputError,
+            what=f"cannot plan {n} intervals with alignment {alignment}")
+    return out, int(peak[0])
+
+
+def intervals_lower_bound(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[int], alignment: int = 1) -> int:
+    """The most bytes (each size rounded up to alignment) live at any step."""
+    s, a, e, n = _interval_arrays(sizes, starts, ends)
+    with _lib.capture() as cap:
+        v = int(lib.ggalloc_intervals_lower_bound(n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
+                                                  int(alignment)))
+    if cap.has_error:
+        raise BadInputError(f"cannot bound {n} intervals", cap.texts())
+    cap.flush()
+    return v

@@ -1,0 +1,1569 @@
+"""Contexts, tensors, operations and graphs: the Python face of ggml.h.
+
+    >>> ctx = gg.Context()
+    >>> x = ctx.tensor(np.float32, (3, 4), name="x")      # numpy order: 3 rows of 4
+    >>> y = gg.relu(x * 2.0 + x)                          # ops build nodes; nothing runs yet
+    >>> g = gg.Graph(y)                                   # ggml_build_forward_expand over y
+
+Ownership. A Context owns the metadata of its tensors; a Tensor keeps its Context alive, and a
+Graph keeps the contexts of its tensors alive. ``close()`` (or leaving a ``with`` block) frees a
+context at once; afterwards every use of it, of its tensors, and of graphs and tensors built on
+them raises ClosedError instead of touching freed memory. A tensor's data belongs to whatever
+placed it (a Buffer, a GraphAllocator, or an allocating Context); reading a tensor whose memory
+was freed or re-planned raises ClosedError as well.
+
+dtypes. ``np.float32`` <-> ``"f32"``, ``np.float16`` <-> ``"f16"``, ``np.int32`` <-> ``"i32"``
+(also ``np.int8``/``"i8"``, ``np.int16``/``"i16"``, ``np.int64``/``"i64"``, ``np.float64``/``"f64"``).
+``"bf16"`` has no numpy dtype: ``t.numpy()`` returns float32 for a bf16 tensor and ``t.set()``
+takes float32 and rounds to nearest even; ``raw=True`` on either reads/writes the uint16 bits
+unchanged. Quantized types can be planned but only read or written raw (uint8 bytes).
+
+Shapes are numpy order (last axis fastest): ``t.shape == tuple(reversed(t.ne[:t.ndim]))`` and
+numpy strides are the reversed ``nb``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import weakref
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+import numpy as np
+
+from . import _lib
+from ._lib import ffi, lib
+from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError)
+
+DTypeLike = Union[str, "np.dtype[Any]", type]
+ShapeLike = Union[int, Sequence[int]]
+
+MAX_DIMS = int(lib.GGML_MAX_DIMS)
+_SIZE_MAX = int(ffi.cast("size_t", -1))
+
+# ---------------------------------------------------------------------------------------------
+# types
+
+_TYPE_NAMES: Dict[int, str] = {}
+for _i in range(int(lib.GGML_TYPE_COUNT)):
+    _p = lib.ggml_type_name(_i)
+    if _p != ffi.NULL:
+        _TYPE_NAMES[_i] = ffi.string(_p).decode()
+_TYPE_IDS: Dict[str, int] = {v: k for k, v in _TYPE_NAMES.items()}
+
+_NUMPY_OF: Dict[int, Any] = {
+    int(lib.GGML_TYPE_F32): np.dtype(np.float32),
+    int(lib.GGML_TYPE_F16): np.dtype(np.float16),
+    int(lib.GGML_TYPE_I32): np.dtype(np.int32),
+    int(lib.GGML_TYPE_I8): np.dtype(np.int8),
+    int(lib.GGML_TYPE_I16): np.dtype(np.int16),
+    int(lib.GGML_TYPE_I64): np.dtype(np.int64),
+    int(lib.GGML_TYPE_F64): np.dtype(np.float64),
+}
+_TYPE_OF_NUMPY: Dict[Any, int] = {v: k for k, v in _NUMPY_OF.items()}
+_BF16 = int(lib.GGML_TYPE_BF16)
+
+
+def type_id(dtype: DTypeLike) -> int:
+    """The ggml type id of a numpy dtype or a ggml type name: ``type_id("f16") == 1``."""
+    if isinstance(dtype, str) and dtype.lower() in _TYPE_IDS:
+        return _TYPE_IDS[dtype.lower()]
+    try:
+        dt = np.dtype(dtype)  # type: ignore[arg-type]
+    except TypeError:
+        dt = None
+    if dt is not None and dt in _TYPE_OF_NUMPY:
+        return _TYPE_OF_NUMPY[dt]
+    known = ", ".join(sorted(_TYPE_IDS))
+    raise BadInputError(f"unknown dtype {dtype!r}: expected a numpy dtype among float32, float16, int32, "
+                        f"int8, int16, int64, float64 or a ggml type name ({known})")
+
+
+def type_name(t: int) -> str:
+    """The ggml name of a type id: ``type_name(0) == "f32"``."""
+    return _TYPE_NAMES.get(int(t), f"type{int(t)}")
+
+
+def numpy_dtype(t: DTypeLike) -> Optional["np.dtype[Any]"]:
+    """The numpy dtype numpy() returns for a ggml type (float32 for bf16, None for quantized)."""
+    tid = t if isinstance(t, int) else type_id(t)
+    if tid == _BF16:
+        return np.dtype(np.float32)
+    return _NUMPY_OF.get(int(tid))
+
+
+def _bf16_to_f32(bits: "np.ndarray[Any, Any]") -> "np.ndarray[Any, Any]":
+    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+def _f32_to_bf16(x: "np.ndarray[Any, Any]") -> "np.ndarray[Any, Any]":
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    rounded = ((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)
+    nan = np.isnan(x)
+    if nan.any():
+        rounded[nan] = ((u[nan] >> np.uint32(16)) | np.uint32(0x0040)).astype(np.uint16)
+    return rounded
+
+
+def _padded(shape: Sequence[int]) -> Tuple[int, ...]:
+    """A shape with leading 1s up to 4 axes: the shapes ggml cannot tell apart."""
+    shape = tuple(int(s) for s in shape)
+    while len(shape) > 1 and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
+def _shape_ne(shape: ShapeLike) -> List[int]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    if len(shape) > MAX_DIMS:
+        raise BadInputError(f"shape {shape} has {len(shape)} dimensions; at most {MAX_DIMS} are supported")
+    if any(s < 0 for s in shape):
+        raise BadInputError(f"shape {shape} has a negative extent")
+    return list(reversed(shape)) or [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# memory owners: who placed a tensor's data, and whether that memory is still there
+
+
+class _HostView:
+    """Exposes host memory to numpy through __array_interface__ and keeps its owner alive."""
+
+    __slots__ = ("__array_interface__", "_keep", "__weakref__")
+
+    def __init__(self, ptr: int, shape: Tuple[int, ...], strides: Tuple[int, ...], dtype: "np.dtype[Any]",
+                 keep: Any, readonly: bool = False) -> None:
+        self.__array_interface__ = {
+            "version": 3,
+            "shape": shape,
+            "typestr": dtype.str,
+            "data": (ptr, readonly),
+            "strides": strides,
+        }
+        self._keep = keep
+
+
+def _host_array(ptr: int, shape: Tuple[int, ...], strides: Tuple[int, ...], dtype: Any, keep: Any) -> "np.ndarray[Any, Any]":
+    return np.asarray(_HostView(ptr, shape, strides, np.dtype(dtype), keep))
+
+
+# ---------------------------------------------------------------------------------------------
+# contexts
+
+_DEFAULT_MAX_TENSORS = 8192
+
+
+class Context:
+    """Owns tensor metadata (and, with ``no_alloc=False``, tensor data in its own arena).
+
+    ``Context()`` holds up to 8192 tensors' metadata; data comes later from an allocator
+    (GraphAllocator, alloc_ctx_tensors). ``Context(mem_size=1 << 20, no_alloc=False)`` gives
+    tensors data at once, as ggml_init does.
+
+        >>> with gg.Context() as ctx:
+        ...     x = ctx.tensor("f32", (2, 3), name="x")
+    """
+
+    def __init__(self, mem_size: Optional[int] = None, *, no_alloc: bool = True,
+                 max_tensors: int = _DEFAULT_MAX_TENSORS) -> None:
+        overhead = int(lib.ggml_tensor_overhead()) * max_tensors + int(lib.ggml_graph_overhead())
+        if mem_size is None:
+            mem_size = overhead if no_alloc else overhead + (16 << 20)
+        if mem_size <= 0:
+            raise BadInputError(f"mem_size must be positive, got {mem_size}")
+        params = ffi.new("struct ggml_init_params *")
+        params.mem_size = mem_size
+        params.mem_buffer = ffi.NULL
+        params.no_alloc = bool(no_alloc)
+        ptr = _lib.new(lib.ggml_init, params[0], exc=AllocationError,
+                       what=f"cannot create a context of {mem_size} bytes")
+        self._init(ffi.gc(ptr, lib.ggml_free, size=mem_size), mem_size)
+
+    def _init(self, handle: Any, mem_size: int) -> None:
+        self._h: Any = handle
+        self._mem_size = mem_size
+        self._closed = False
+        self._base = int(ffi.cast("uintptr_t", lib.ggml_get_mem_buffer(handle)))
+        self._cache: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
+        # data owners of tensors placed by allocators, by tensor address
+        self._owners: Dict[int, Any] = {}
+        # other contexts whose tensors this context's tensors use as sources
+        self._uses: Set["Context"] = set()
+
+    @classmethod
+    def _adopt(cls, ptr: Any) -> "Context":
+        """Wraps a context created by C (ggalloc_graph_load_json); it is freed with ggml_free."""
+        self = cls.__new__(cls)
+        size = int(lib.ggml_get_mem_size(ptr))
+        self._init(ffi.gc(ptr, lib.ggml_free, size=size), size)
+        return self
+
+    # lifetime ---------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True after close()."""
+        return self._closed
+
+    def close(self) -> None:
+        """Frees the context and every tensor in it now (an allocating context's arena stays
+        until the last numpy view of it is gone). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._owners.clear()
+        self._cache.clear()
+        self._h = None
+
+    def __enter__(self) -> "Context":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _check(self) -> Any:
+        if self._closed:
+            raise ClosedError("the Context was closed")
+        for other in self._uses:
+            if other._closed:
+                raise ClosedError("a Context whose tensors this one's tensors use was closed")
+        return self._h
+
+    def _contains(self, addr: int) -> bool:
+        return self._base <= addr < self._base + self._mem_size
+
+    # facts --------------------------------------------------------------------------------
+
+    @property
+    def no_alloc(self) -> bool:
+        """True when tensors get metadata only (their data comes from an allocator)."""
+        return bool(lib.ggml_get_no_alloc(self._check()))
+
+    @property
+    def mem_size(self) -> int:
+        """Bytes of the context's arena."""
+        self._check()
+        return self._mem_size
+
+    @property
+    def used_mem(self) -> int:
+        """Bytes of the arena in use."""
+        return int(lib.ggml_used_mem(self._check()))
+
+    def tensors(self) -> Iterator["Tensor"]:
+        """Every tensor of the context, in creation order."""
+        h = self._check()
+        p = lib.ggml_get_first_tensor(h)
+        while p != ffi.NULL:
+            yield self._wrap(p)
+            p = lib.ggml_get_next_tensor(self._check(), p)
+
+    def __len__(self) -> int:
+        return builtins.sum(1 for _ in self.tensors())
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "Context(<closed>)"
+        return (f"Context(mem_size={self._mem_size}, no_alloc={self.no_alloc}, "
+                f"n_tensors={len(self)}, used_mem={self.used_mem})")
+
+    # tensors ------------------------------------------------------------------------------
+
+    def _wrap(self, ptr: Any) -> "Tensor":
+        addr = int(ffi.cast("uintptr_t", ptr))
+        t = self._cache.get(addr)
+        if t is None:
+            t = Tensor.__new__(Tensor)
+            t._ptr = ffi.cast("struct ggml_tensor *", ptr)
+            t._ctx = self
+            self._cache[addr] = t
+        return t
+
+    def _wrap_any(self, ptr: Any) -> "Tensor":
+        """Wraps a tensor pointer of this context or of a context it uses."""
+        addr = int(ffi.cast("uintptr_t", ptr))
+        if not self._contains(addr):
+            for other in self._uses:
+                if other._contains(addr):
+                    return other._wrap(ptr)
+        return self._wrap(ptr)
+
+    def tensor(self, dtype: DTypeLike, shape: ShapeLike, name: Optional[str] = None) -> "Tensor":
+        """A new tensor; shape in numpy order (up to 4 axes).
+
+            >>> w = ctx.tensor(np.float16, (1024, 768), name="w")   # ne = [768, 1024, 1, 1]
+        """
+        h = self._check()
+        tid = type_id(dtype)
+        ne = _shape_ne(shape)
+        arr = ffi.new("int64_t[]", ne)
+        p = _lib.new(lib.ggml_new_tensor, h, tid, len(ne), arr, exc=BadInputError,
+                     what=f"cannot create a {type_name(tid)} tensor of shape {tuple(reversed(ne))}")
+        t = self._wrap(p)
+        if name is not None:
+            t.name = name
+        return t
+
+    new_tensor = tensor
+
+    def dup_tensor(self, src: "Tensor") -> "Tensor":
+        """A new tensor with src's type and shape (no data copied)."""
+        h = self._check()
+        p = _lib.new(lib.ggml_dup_tensor, h, src._live(), exc=BadInputError, what=f"cannot duplicate {src!r}")
+        self._link(src)
+        return self._wrap(p)
+
+    def view_tensor(self, src: "Tensor") -> "Tensor":
+        """A view of all of src."""
+        h = self._check()
+        p = _lib.new(lib.ggml_view_tensor, h, src._live(), exc=BadInputError, what=f"cannot view {src!r}")
+        self._link(src)
+        return self._wrap(p)
+
+    def get_tensor(self, name: str) -> Optional["Tensor"]:
+        """The first tensor with that name, or None."""
+        p = lib.ggml_get_tensor(self._check(), name.encode())
+        return None if p == ffi.NULL else self._wrap(p)
+
+    def new_f32(self, value: float) -> "Tensor":
+        """A one-element f32 tensor holding value (needs an allocating context)."""
+        p = _lib.new(lib.ggml_new_f32, self._check(), float(value), exc=BadInputError,
+                     what="cannot create an f32 scalar (the context must allocate: no_alloc=False)")
+        return self._wrap(p)
+
+    def new_i32(self, value: int) -> "Tensor":
+        """A one-element i32 tensor holding value (needs an allocating context)."""
+        p = _lib.new(lib.ggml_new_i32, self._check(), int(value), exc=BadInputError,
+                     what="cannot create an i32 scalar (the context must allocate: no_alloc=False)")
+        return self._wrap(p)
+
+    def _link(self, *tensors: Any) -> None:
+        for t in tensors:
+            if isinstance(t, Tensor) and t._ctx is not self:
+                self._uses.add(t._ctx)
+                self._uses |= t._ctx._uses
+                self._uses.discard(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# tensors
+
+
+class Tensor:
+    """A tensor of a Context. Made by ``ctx.tensor(...)`` or by an op, never directly.
+
+    ``shape`` is numpy order; ``ne``/``nb`` are ggml's (ne[0] fastest). Two Tensor objects are
+    equal when they are the same C tensor.
+    """
+
+    __slots__ = ("_ptr", "_ctx", "__weakref__")
+    _ptr: Any
+    _ctx: Context
+
+    def __init__(self) -> None:
+        raise TypeError("tensors are made by Context.tensor() or by ops")
+
+    # checks -------------------------------------------------------------------------------
+
+    def _live(self) -> Any:
+        self._ctx._check()
+        return self._ptr
+
+    @property
+    def _addr(self) -> int:
+        return int(ffi.cast("uintptr_t", self._ptr))
+
+    def _owner(self) -> Any:
+        """What placed this tensor's data: a Buffer, an allocator placement, the Context, or
+        None when the tensor has no data."""
+        p = self._live()
+        root = p
+        while root.view_src != ffi.NULL:
+            root = root.view_src
+        raddr = int(ffi.cast("uintptr_t", root))
+        for ctx in (self._ctx, *self._ctx._uses):
+            if raddr in ctx._owners:
+                return ctx._owners[raddr]
+        if p.data == ffi.NULL:
+            return None
+        if self._ctx._contains(int(ffi.cast("uintptr_t", p.data))):
+            return self._ctx
+        return _FOREIGN
+
+    def _data(self) -> Any:
+        """The tensor pointer, after checking that its data exists and is still alive."""
+        p = self._live()
+        owner = self._owner()
+        if owner is None or p.data == ffi.NULL:
+            raise GgallocError(f"tensor {self._label()} has no memory yet: place it first "
+                               "(GraphAllocator.alloc_graph, gg.alloc_ctx_tensors, TensorAllocator.alloc)")
+        if owner is not self._ctx and owner is not _FOREIGN and not owner._alive():
+            raise ClosedError(f"the memory of tensor {self._label()} was freed or re-planned ({owner._why()})")
+        return p
+
+    def _label(self) -> str:
+        n = self.name
+        return repr(n) if n else f"<{self.op.lower()} {self.shape}>"
+
+    # facts --------------------------------------------------------------------------------
+
+    @property
+    def context(self) -> Context:
+        """The Context that holds the tensor."""
+        self._live()
+        return self._ctx
+
+    @property
+    def ne(self) -> Tuple[int, int, int, int]:
+        """Extents in ggml order (ne[0] fastest), always four."""
+        p = self._live()
+        return (int(p.ne[0]), int(p.ne[1]), int(p.ne[2]), int(p.ne[3]))
+
+    @property
+    def nb(self) -> Tuple[int, int, int, int]:
+        """Strides in bytes in ggml order, always four."""
+        p = self._live()
+        return (int(p.nb[0]), int(p.nb[1]), int(p.nb[2]), int(p.nb[3]))
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes (ggml_n_dims: 1 for scalars)."""
+        return int(lib.ggml_n_dims(self._live()))
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        """Numpy-order shape: the reversed ne, without ggml's trailing extents of 1 (ggml does not
+        record a number of axes, so a tensor made with shape (1, 8) has shape (8,); set()
+        accepts arrays whose shape differs only by leading 1s)."""
+        ne = self.ne
+        return tuple(reversed(ne[: self.ndim]))
+
+    @property
+    def strides(self) -> Tuple[int, ...]:
+        """Numpy-order strides in bytes (reversed nb)."""
+        nb = self.nb
+        return tuple(reversed(nb[: self.ndim]))
+
+    @property
+    def type(self) -> str:
+        """The ggml type name: "f32", "f16", "bf16", "i32", "q8_0", ..."""
+        return type_name(self._live().type)
+
+    @property
+    def dtype(self) -> Optional["np.dtype[Any]"]:
+        """The numpy dtype that numpy() returns (float32 for bf16; None for quantized types)."""
+        return numpy_dtype(int(self._live().type))
+
+    @property
+    def nbytes(self) -> int:
+        """ggml_nbytes: bytes the tensor spans."""
+        return int(lib.ggml_nbytes(self._live()))
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return int(lib.ggml_nelements(self._live()))
+
+    @property
+    def name(self) -> str:
+        """The tensor's name ('' if none); settable (truncated to 63 bytes)."""
+        return ffi.string(self._live().name).decode("utf-8", "replace")
+
+    @name.setter
+    def name(self, value: str) -> None:
+        lib.ggml_set_name(self._live(), str(value).encode())
+
+    @property
+    def op(self) -> str:
+        """The op's name as ggml_op_name prints it: "NONE", "ADD", "MUL_MAT", "UNARY", ..."""
+        return _lib.string(lib.ggml_op_name(self._live().op))
+
+    @property
+    def unary_op(self) -> Optional[str]:
+        """For a UNARY node the unary op's name ("GELU", ...), else None."""
+        p = self._live()
+        if int(p.op) != int(lib.GGML_OP_UNARY):
+            return None
+        return _lib.string(lib.ggml_unary_op_name(lib.ggml_get_unary_op(p)))
+
+    @property
+    def op_params(self) -> Tuple[int, ...]:
+        """The op's 16 parameter words (int32)."""
+        p = self._live()
+        return tuple(int(p.op_params[i]) for i in range(int(lib.GGML_MAX_OP_PARAMS) // 4))
+
+    @property
+    def src(self) -> List["Tensor"]:
+        """The sources, in order (empty slots before a used one are None)."""
+        p = self._live()
+        out: List[Any] = [None if p.src[i] == ffi.NULL else self._ctx._wrap_any(p.src[i])
+                          for i in range(int(lib.GGML_MAX_SRC))]
+        while out and out[-1] is None:
+            out.pop()
+        return out
+
+    @property
+    def view_src(self) -> Optional["Tensor"]:
+        """The tensor this one is a view of, or None."""
+        p = self._live()
+        return None if p.view_src == ffi.NULL else self._ctx._wrap_any(p.view_src)
+
+    @property
+    def view_offs(self) -> int:
+        """Byte offset into view_src."""
+        return int(self._live().view_offs)
+
+    @property
+    def flags(self) -> int:
+        """The flag bits (GGML_TENSOR_FLAG_*)."""
+        return int(self._live().flags)
+
+    @property
+    def is_input(self) -> bool:
+        return bool(self.flags & int(lib.GGML_TENSOR_FLAG_INPUT))
+
+    @property
+    def is_output(self) -> bool:
+        return bool(self.flags & int(lib.GGML_TENSOR_FLAG_OUTPUT))
+
+    @property
+    def is_external(self) -> bool:
+        """True when the tensor's memory is provided outside the graph allocator."""
+        return bool(self.flags & int(lib.GGALLOC_TENSOR_FLAG_EXTERNAL))
+
+    @property
+    def is_view(self) -> bool:
+        return self._live().view_src != ffi.NULL
+
+    @property
+    def is_contiguous(self) -> bool:
+        """ggml_is_contiguous (axes of extent 1 do not count)."""
+        return bool(lib.ggml_is_contiguous(self._live()))
+
+    @property
+    def is_transposed(self) -> bool:
+        """ggml_is_transposed: nb[0] > nb[1]."""
+        return bool(lib.ggml_is_transposed(self._live()))
+
+    @property
+    def is_permuted(self) -> bool:
+        """ggml_is_permuted: the strides are not in ggml order."""
+        return bool(lib.ggml_is_permuted(self._live()))
+
+    def set_input(self) -> "Tensor":
+        """Marks the tensor an input of its graphs (placed first, never overwritten before use)."""
+        lib.ggml_set_input(self._live())
+        return self
+
+    def set_output(self) -> "Tensor":
+        """Marks the tensor an output (never freed or overwritten by the allocator)."""
+        lib.ggml_set_output(self._live())
+        return self
+
+    def set_param(self) -> "Tensor":
+        """Marks the tensor a trainable parameter."""
+        lib.ggml_set_param(self._live())
+        return self
+
+    # placement ----------------------------------------------------------------------------
+
+    @property
+    def is_allocated(self) -> bool:
+        """True when the tensor has live memory."""
+        p = self._live()
+        if p.data == ffi.NULL:
+            return False
+        owner = self._owner()
+        return owner is self._ctx or owner is _FOREIGN or (owner is not None and owner._alive())
+
+    @property
+    def buffer(self) -> Optional[Any]:
+        """What holds the tensor's data: a Buffer, a GraphAllocator, the Context; None if unplaced."""
+        if not self.is_allocated:
+            return None
+        owner = self._owner()
+        return getattr(owner, "_public", owner)
+
+    @property
+    def offset(self) -> Optional[int]:
+        """Bytes from the start of its backend buffer to the tensor's data (None if unplaced)."""
+        p = self._live()
+        if p.data == ffi.NULL or p.buffer == ffi.NULL or not self.is_allocated:
+            return None
+        base = int(ffi.cast("uintptr_t", lib.ggml_backend_buffer_get_base(p.buffer)))
+        return int(ffi.cast("uintptr_t", p.data)) - base
+
+    @property
+    def is_host(self) -> bool:
+        """True when the tensor's data is in host memory (array() works)."""
+        p = self._data()
+        return p.buffer == ffi.NULL or bool(lib.ggml_backend_buffer_is_host(p.buffer))
+
+    # data ---------------------------------------------------------------------------------
+
+    def _np_layout(self, raw: bool) -> Tuple[Any, bool]:
+        tid = int(self._ptr.type)
+        if tid == _BF16:
+            return np.dtype(np.uint16), not raw
+        dt = _NUMPY_OF.get(tid)
+        if dt is None:
+            if raw:
+                return np.dtype(np.uint8), False
+            raise BadInputError(f"tensor {self._label()} has type {type_name(tid)}, which has no numpy "
+                                "dtype: use raw=True for its bytes")
+        return dt, False
+
+    def numpy(self, raw: bool = False) -> "np.ndarray[Any, Any]":
+        """A copy of the tensor's data as a numpy array of shape ``self.shape``.
+
+        bf16 tensors give float32 (raw=True: the uint16 bits); quantized tensors need raw=True
+        and give their bytes (uint8).  ``y.numpy()``
+        """
+        p = self._data()
+        dt, to_f32 = self._np_layout(raw)
+        nbytes = int(lib.ggml_nbytes(p))
+        tmp = np.empty(nbytes, dtype=np.uint8)
+        if nbytes:
+            if p.buffer != ffi.NULL:
+                _lib.void(lib.ggml_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
+                          what=f"cannot read tensor {self._label()}")
+            else:
+                ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
+        if dt == np.uint8 and int(p.type) not in _NUMPY_OF and int(p.type) != _BF16:
+            return tmp
+        arr = np.ndarray(self.shape, dtype=dt, buffer=tmp, strides=self.strides).copy() if nbytes else \
+            np.zeros(self.shape, dtype=dt)
+        return _bf16_to_f32(arr) if to_f32 else arr
+
+    def array(self, raw: bool = False) -> "np.ndarray[Any, Any]":
+        """A zero-copy numpy view of the tensor's data in host memory, with the tensor's strides.
+
+        The view keeps the memory alive. For a tensor placed by a GraphAllocator it is valid
+        until that allocator re-plans for another graph (which raises while views exist).
+        bf16 tensors need raw=True (uint16 bits). ``y.array()[0, :4]``
+        """
+        p = self._data()
+        if p.buffer != ffi.NULL and not lib.ggml_backend_buffer_is_host(p.buffer):
+            raise GgallocError(f"tensor {self._label()} is in device memory: use numpy() for a copy")
+        dt, to_f32 = self._np_layout(raw)
+        if to_f32:
+            raise BadInputError(f"tensor {self._label()} is bf16, which numpy cannot view: use array(raw=True) "
+                                "for the uint16 bits or numpy() for a float32 copy")
+        owner = self._owner()
+        keep = owner._keepalive() if hasattr(owner, "_keepalive") else self._ctx._h
+        view = _HostView(int(ffi.cast("uintptr_t", p.data)), self.shape, self.strides, dt, keep)
+        if hasattr(owner, "_track_view"):
+            owner._track_view(view)
+        return np.asarray(view)
+
+    def set(self, arr: Any, raw: bool = False) -> "Tensor":
+        """Copies a numpy array into the tensor. The array must have the tensor's numpy dtype and
+        shape (up to leading 1s) and be C-contiguous (bf16: float32, rounded to nearest even; raw=True: uint16 bits).
+
+            >>> x.set(np.ones((3, 4), np.float32))
+        """
+        p = self._data()
+        dt, to_bf16 = self._np_layout(raw)
+        shape = self.shape
+        if not isinstance(arr, np.ndarray):
+            raise BadInputError(f"set() of tensor {self._label()} expects a numpy array of dtype "
+                                f"{np.dtype(np.float32) if to_bf16 else dt} and shape {shape}, got {type(arr).__name__}")
+        want = np.dtype(np.float32) if to_bf16 else dt
+        if arr.dtype != want:
+            raise BadInputError(f"set() of tensor {self._label()} ({self.type}) expects dtype {want}, got {arr.dtype} "
+                                f"(convert with arr.astype(np.{want.name}))")
+        if _padded(arr.shape) != _padded(shape) and not (dt == np.uint8 and arr.ndim == 1 and arr.size == self.nbytes):
+            raise BadInputError(f"set() of tensor {self._label()} expects shape {shape}, got {tuple(arr.shape)}")
+        if not arr.flags.c_contiguous:
+            raise BadInputError(f"set() of tensor {self._label()} expects a C-contiguous array "
+                                "(use np.ascontiguousarray(arr))")
+        if to_bf16:
+            arr = _f32_to_bf16(arr)
+        arr = arr.reshape(shape) if arr.ndim <= MAX_DIMS and dt != np.uint8 else arr
+        if lib.ggml_is_contiguous(p):
+            n = arr.nbytes
+            if p.buffer != ffi.NULL:
+                _lib.void(lib.ggml_backend_tensor_set, p, ffi.from_buffer(arr), 0, n,
+                          what=f"cannot write tensor {self._label()}")
+            else:
+                ffi.memmove(p.data, ffi.from_buffer(arr), n)
+        elif self.is_host:
+            self.array(raw=True if int(p.type) == _BF16 else raw)[...] = arr
+        else:
+            raise BadInputError(f"set() of the non-contiguous tensor {self._label()} needs host memory")
+        return self
+
+    # python protocol ----------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+        return isinstance(other, Tensor) and self._addr == other._addr
+
+    def __hash__(self) -> int:
+        return hash(self._addr)
+
+    def __repr__(self) -> str:
+        if self._ctx._closed:
+            return "Tensor(<closed context>)"
+        parts = [repr(self.type), repr(self.shape)]
+        if self.name:
+            parts.append(f"name={self.name!r}")
+        op = self.op
+        if op != "NONE":
+            parts.append(f"op={(self.unary_op or op)!r}")
+        if self.is_view:
+            parts.append(f"view_of={self.view_src.name or '?'!r}")  # type: ignore[union-attr]
+        flags = [f for f, bit in (("input", 1), ("output", 2), ("param", 4)) if self.flags & bit]
+        if self.is_external:
+            flags.append("external")
+        if flags:
+            parts.append(f"flags={flags!r}")
+        try:
+            placed = self.is_allocated
+        except GgallocError:
+            placed = False
+        if placed:
+            owner = self._owner()
+            where = getattr(owner, "_label", lambda: "host")()
+            off = self.offset
+            parts.append(f"buffer={where!r}" + (f", offset={off}" if off is not None else ""))
+        return f"Tensor({', '.join(parts)})"
+
+    def __add__(self, other: "Tensor") -> "Tensor":
+        return add(self, other)
+
+    def __sub__(self, other: "Tensor") -> "Tensor":
+        return sub(self, other)
+
+    def __mul__(self, other: Union["Tensor", float]) -> "Tensor":
+        if isinstance(other, (int, float, np.floating, np.integer)):
+            return scale(self, float(other))
+        return mul(self, other)
+
+    def __rmul__(self, other: float) -> "Tensor":
+        if isinstance(other, (int, float, np.floating, np.integer)):
+            return scale(self, float(other))
+        return NotImplemented  # type: ignore[return-value]
+
+    def __truediv__(self, other: Union["Tensor", float]) -> "Tensor":
+        if isinstance(other, (int, float, np.floating, np.integer)):
+            if float(other) == 0.0:
+                raise BadInputError("division of a tensor by zero")
+            return scale(self, 1.0 / float(other))
+        return div(self, other)
+
+    def __neg__(self) -> "Tensor":
+        return neg(self)
+
+    def __iadd__(self, other: Any) -> Any:
+        return NotImplemented
+
+    @property
+    def T(self) -> "Tensor":
+        """transpose(self): numpy's .T for 2-D tensors (a view)."""
+        return transpose(self)
+
+
+class _Foreign:
+    """Data that something outside the package placed; assumed alive."""
+
+    def _alive(self) -> bool:
+        return True
+
+    def _why(self) -> str:
+        return ""
+
+    def _label(self) -> str:
+        return "external"
+
+
+_FOREIGN = _Foreign()
+
+
+# ---------------------------------------------------------------------------------------------
+# ops
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, Tensor):
+        try:
+            return f"{x.type}{list(x.shape)}" + (f" {x.name!r}" if x.name else "")
+        except GgallocError:
+            return "<closed tensor>"
+    return repr(x)
+
+
+def _op(fn: Any, name: str, *args: Any) -> Tensor:
+    """Builds one node: args are Tensors, None (an empty optional source) or scalars; the
+    node lives in the context of the first tensor argument."""
+    ctx: Optional[Context] = None
+    cargs: List[Any] = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a._live()
+            if ctx is None:
+                ctx = a._ctx
+            cargs.append(a._ptr)
+        elif a is None:
+            cargs.append(ffi.NULL)
+        else:
+            cargs.append(a)
+    if ctx is None:
+        raise BadInputError(f"{name}() needs at least one Tensor")
+    h = ctx._check()
+    what = f"cannot build {name}({', '.join(_describe(a) for a in args)})"
+    p = _lib.new(fn, h, *cargs, exc=BadInputError, what=what)
+    ctx._link(*args)
+    return ctx._wrap(p)
+
+
+def dup(a: Tensor) -> Tensor:
+    """A copy of a. ``gg.dup(x)``"""
+    return _op(lib.ggml_dup, "dup", a)
+
+
+def dup_inplace(a: Tensor) -> Tensor:
+    """In-place dup: the result is written over a's data (a view of a). ``gg.dup_inplace(x)``"""
+    return _op(lib.ggml_dup_inplace, "dup_inplace", a)
+
+
+def sqr(a: Tensor) -> Tensor:
+    """A * a, element-wise. ``gg.sqr(x)``"""
+    return _op(lib.ggml_sqr, "sqr", a)
+
+
+def sqr_inplace(a: Tensor) -> Tensor:
+    """In-place sqr: the result is written over a's data (a view of a). ``gg.sqr_inplace(x)``"""
+    return _op(lib.ggml_sqr_inplace, "sqr_inplace", a)
+
+
+def sqrt(a: Tensor) -> Tensor:
+    """Square root, element-wise. ``gg.sqrt(x)``"""
+    return _op(lib.ggml_sqrt, "sqrt", a)
+
+
+def sqrt_inplace(a: Tensor) -> Tensor:
+    """In-place sqrt: the result is written over a's data (a view of a). ``gg.sqrt_inplace(x)``"""
+    return _op(lib.ggml_sqrt_inplace, "sqrt_inplace", a)
+
+
+def log(a: Tensor) -> Tensor:
+    """Natural logarithm, element-wise. ``gg.log(x)``"""
+    return _op(lib.ggml_log, "log", a)
+
+
+def log_inplace(a: Tensor) -> Tensor:
+    """In-place log: the result is written over a's data (a view of a). ``gg.log_inplace(x)``"""
+    return _op(lib.ggml_log_inplace, "log_inplace", a)
+
+
+def abs(a: Tensor) -> Tensor:
+    """Absolute value. ``gg.abs(x)``"""
+    return _op(lib.ggml_abs, "abs", a)
+
+
+def abs_inplace(a: Tensor) -> Tensor:
+    """In-place abs: the result is written over a's data (a view of a). ``gg.abs_inplace(x)``"""
+    return _op(lib.ggml_abs_inplace, "abs_inplace", a)
+
+
+def sgn(a: Tensor) -> Tensor:
+    """Sign (-1, 0, 1). ``gg.sgn(x)``"""
+    return _op(lib.ggml_sgn, "sgn", a)
+
+
+def sgn_inplace(a: Tensor) -> Tensor:
+    """In-place sgn: the result is written over a's data (a view of a). ``gg.sgn_inplace(x)``"""
+    return _op(lib.ggml_sgn_inplace, "sgn_inplace", a)
+
+
+def neg(a: Tensor) -> Tensor:
+    """-a, element-wise. ``gg.neg(x)``"""
+    return _op(lib.ggml_neg, "neg", a)
+
+
+def neg_inplace(a: Tensor) -> Tensor:
+    """In-place neg: the result is written over a's data (a view of a). ``gg.neg_inplace(x)``"""
+    return _op(lib.ggml_neg_inplace, "neg_inplace", a)
+
+
+def step(a: Tensor) -> Tensor:
+    """1 where a > 0, else 0. ``gg.step(x)``"""
+    return _op(lib.ggml_step, "step", a)
+
+
+def step_inplace(a: Tensor) -> Tensor:
+    """In-place step: the result is written over a's data (a view of a). ``gg.step_inplace(x)``"""
+    return _op(lib.ggml_step_inplace, "step_inplace", a)
+
+
+def tanh(a: Tensor) -> Tensor:
+    """tanh(a), element-wise. ``gg.tanh(x)``"""
+    return _op(lib.ggml_tanh, "tanh", a)
+
+
+def tanh_inplace(a: Tensor) -> Tensor:
+    """In-place tanh: the result is written over a's data (a view of a). ``gg.tanh_inplace(x)``"""
+    return _op(lib.ggml_tanh_inplace, "tanh_inplace", a)
+
+
+def elu(a: Tensor) -> Tensor:
+    """ELU(a), element-wise. ``gg.elu(x)``"""
+    return _op(lib.ggml_elu, "elu", a)
+
+
+def elu_inplace(a: Tensor) -> Tensor:
+    """In-place elu: the result is written over a's data (a view of a). ``gg.elu_inplace(x)``"""
+    return _op(lib.ggml_elu_inplace, "elu_inplace", a)
+
+
+def relu(a: Tensor) -> Tensor:
+    """max(a, 0), element-wise. ``gg.relu(x)``"""
+    return _op(lib.ggml_relu, "relu", a)
+
+
+def relu_inplace(a: Tensor) -> Tensor:
+    """In-place relu: the result is written over a's data (a view of a). ``gg.relu_inplace(x)``"""
+    return _op(lib.ggml_relu_inplace, "relu_inplace", a)
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    """1 / (1 + exp(-a)). ``gg.sigmoid(x)``"""
+    return _op(lib.ggml_sigmoid, "sigmoid", a)
+
+
+def sigmoid_inplace(a: Tensor) -> Tensor:
+    """In-place sigmoid: the result is written over a's data (a view of a). ``gg.sigmoid_inplace(x)``"""
+    return _op(lib.ggml_sigmoid_inplace, "sigmoid_inplace", a)
+
+
+def gelu(a: Tensor) -> Tensor:
+    """GELU (tanh approximation). ``gg.gelu(x)``"""
+    return _op(lib.ggml_gelu, "gelu", a)
+
+
+def gelu_inplace(a: Tensor) -> Tensor:
+    """In-place gelu: the result is written over a's data (a view of a). ``gg.gelu_inplace(x)``"""
+    return _op(lib.ggml_gelu_inplace, "gelu_inplace", a)
+
+
+def gelu_erf(a: Tensor) -> Tensor:
+    """GELU (exact, with erf). ``gg.gelu_erf(x)``"""
+    return _op(lib.ggml_gelu_erf, "gelu_erf", a)
+
+
+def gelu_erf_inplace(a: Tensor) -> Tensor:
+    """In-place gelu_erf: the result is written over a's data (a view of a). ``gg.gelu_erf_inplace(x)``"""
+    return _op(lib.ggml_gelu_erf_inplace, "gelu_erf_inplace", a)
+
+
+def gelu_quick(a: Tensor) -> Tensor:
+    """GELU (sigmoid approximation). ``gg.gelu_quick(x)``"""
+    return _op(lib.ggml_gelu_quick, "gelu_quick", a)
+
+
+def gelu_quick_inplace(a: Tensor) -> Tensor:
+    """In-place gelu_quick: the result is written over a's data (a view of a). ``gg.gelu_quick_inplace(x)``"""
+    return _op(lib.ggml_gelu_quick_inplace, "gelu_quick_inplace", a)
+
+
+def silu(a: Tensor) -> Tensor:
+    """a * sigmoid(a), element-wise. ``gg.silu(x)``"""
+    return _op(lib.ggml_silu, "silu", a)
+
+
+def silu_inplace(a: Tensor) -> Tensor:
+    """In-place silu: the result is written over a's data (a view of a). ``gg.silu_inplace(x)``"""
+    return _op(lib.ggml_silu_inplace, "silu_inplace", a)
+
+
+def exp(a: Tensor) -> Tensor:
+    """e**a, element-wise. ``gg.exp(x)``"""
+    return _op(lib.ggml_exp, "exp", a)
+
+
+def exp_inplace(a: Tensor) -> Tensor:
+    """In-place exp: the result is written over a's data (a view of a). ``gg.exp_inplace(x)``"""
+    return _op(lib.ggml_exp_inplace, "exp_inplace", a)
+
+
+def hardswish(a: Tensor) -> Tensor:
+    """A * relu6(a + 3) / 6. ``gg.hardswish(x)``"""
+    return _op(lib.ggml_hardswish, "hardswish", a)
+
+
+def hardsigmoid(a: Tensor) -> Tensor:
+    """relu6(a + 3) / 6. ``gg.hardsigmoid(x)``"""
+    return _op(lib.ggml_hardsigmoid, "hardsigmoid", a)
+
+
+def sum(a: Tensor) -> Tensor:
+    """The sum of all elements: a one-element tensor. ``gg.sum(x)``"""
+    return _op(lib.ggml_sum, "sum", a)
+
+
+def sum_rows(a: Tensor) -> Tensor:
+    """Sums along rows: shape (..., 1). ``gg.sum_rows(x)``"""
+    return _op(lib.ggml_sum_rows, "sum_rows", a)
+
+
+def mean(a: Tensor) -> Tensor:
+    """Means along rows: shape (..., 1). ``gg.mean(x)``"""
+    return _op(lib.ggml_mean, "mean", a)
+
+
+def argmax(a: Tensor) -> Tensor:
+    """Index of the largest element of each row of a matrix (i32). ``gg.argmax(x)``"""
+    return _op(lib.ggml_argmax, "argmax", a)
+
+
+def cont(a: Tensor) -> Tensor:
+    """A contiguous copy of a. ``gg.cont(x)``"""
+    return _op(lib.ggml_cont, "cont", a)
+
+
+def transpose(a: Tensor) -> Tensor:
+    """Swaps the two last numpy axes (ggml's axes 0 and 1): a view. ``gg.transpose(x)``"""
+    return _op(lib.ggml_transpose, "transpose", a)
+
+
+def soft_max(a: Tensor) -> Tensor:
+    """Softmax along rows. ``gg.soft_max(x)``"""
+    return _op(lib.ggml_soft_max, "soft_max", a)
+
+
+def soft_max_inplace(a: Tensor) -> Tensor:
+    """In-place soft_max (a view of a). ``gg.soft_max_inplace(x)``"""
+    return _op(lib.ggml_soft_max_inplace, "soft_max_inplace", a)
+
+
+def add(a: Tensor, b: Tensor) -> Tensor:
+    """a + b, b broadcast over a; a's shape and type. ``gg.add(x, y)``"""
+    return _op(lib.ggml_add, "add", a, b)
+
+
+def add_inplace(a: Tensor, b: Tensor) -> Tensor:
+    """In-place add: the result is written over a's data (a view of a). ``gg.add_inplace(x, y)``"""
+    return _op(lib.ggml_add_inplace, "add_inplace", a, b)
+
+
+def add1(a: Tensor, b: Tensor) -> Tensor:
+    """a + b where b has one element. ``gg.add1(x, y)``"""
+    return _op(lib.ggml_add1, "add1", a, b)
+
+
+def add1_inplace(a: Tensor, b: Tensor) -> Tensor:
+    """In-place add1: the result is written over a's data (a view of a). ``gg.add1_inplace(x, y)``"""
+    return _op(lib.ggml_add1_inplace, "add1_inplace", a, b)
+
+
+def sub(a: Tensor, b: Tensor) -> Tensor:
+    """a - b, b broadcast over a. ``gg.sub(x, y)``"""
+    return _op(lib.ggml_sub, "sub", a, b)
+
+
+def sub_inplace(a: Tensor, b: Tensor) -> Tensor:
+    """In-place sub: the result is written over a's data (a view of a). ``gg.sub_inplace(x, y)``"""
+    return _op(lib.ggml_sub_inplace, "sub_inplace", a, b)
+
+
+def mul(a: Tensor, b: Tensor) -> Tensor:
+    """a * b element-wise, b broadcast over a. ``gg.mul(x, y)``"""
+    return _op(lib.ggml_mul, "mul", a, b)
+
+
+def mul_inplace(a: Tensor, b: Tensor) -> Tensor:
+    """In-place mul: the result is written over a's data (a view of a). ``gg.mul_inplace(x, y)``"""
+    return _op(lib.ggml_mul_inplace, "mul_inplace", a, b)
+
+
+def div(a: Tensor, b: Tensor) -> Tensor:
+    """a / b element-wise, b broadcast over a. ``gg.div(x, y)``"""
+    return _op(lib.ggml_div, "div", a, b)
+
+
+def div_inplace(a: Tensor, b: Tensor) -> Tensor:
+    """In-place div: the result is written over a's data (a view of a). ``gg.div_inplace(x, y)``"""
+    return _op(lib.ggml_div_inplace, "div_inplace", a, b)
+
+
+def repeat(a: Tensor, b: Tensor) -> Tensor:
+    """A repeated to the shape of b. ``gg.repeat(x, y)``"""
+    return _op(lib.ggml_repeat, "repeat", a, b)
+
+
+def mul_mat(a: Tensor, b: Tensor) -> Tensor:
+    """Ggml's matrix product: for numpy arrays A (n, k) and B (m, k), the result is B @ A.T of shape (m, n) (f32). ``gg.mul_mat(x, y)``"""
+    return _op(lib.ggml_mul_mat, "mul_mat", a, b)
+
+
+def cpy(a: Tensor, b: Tensor) -> Tensor:
+    """Copies a into b (same number of elements) and returns a view of b. ``gg.cpy(x, y)``"""
+    return _op(lib.ggml_cpy, "cpy", a, b)
+
+
+def reshape(a: Tensor, b: Tensor) -> Tensor:
+    """A view of a (contiguous) with b's shape. ``gg.reshape(x, y)``"""
+    return _op(lib.ggml_reshape, "reshape", a, b)
+
+
+def get_rows(a: Tensor, b: Tensor) -> Tensor:
+    """The rows of a selected by the i32 indices in b. ``gg.get_rows(x, y)``"""
+    return _op(lib.ggml_get_rows, "get_rows", a, b)
+
+
+# ops with parameters ---------------------------------------------------------------------
+
+_UNARY_IDS = {
+    "abs": "ABS", "sgn": "SGN", "neg": "NEG", "step": "STEP", "tanh": "TANH", "elu": "ELU", "relu": "RELU",
+    "sigmoid": "SIGMOID", "gelu": "GELU", "gelu_quick": "GELU_QUICK", "silu": "SILU", "hardswish": "HARDSWISH",
+    "hardsigmoid": "HARDSIGMOID", "exp": "EXP", "gelu_erf": "GELU_ERF",
+}
+
+
+def _unary_id(op: Union[str, int]) -> int:
+    if isinstance(op, str):
+        key = _UNARY_IDS.get(op.lower(), op.upper())
+        v = getattr(lib, "GGML_UNARY_OP_" + key, None)
+        if v is None:
+            raise BadInputError(f"unknown unary op {op!r}: expected one of {sorted(_UNARY_IDS)}")
+        return int(v)
+    return int(op)
+
+
+def unary(a: Tensor, op: Union[str, int]) -> Tensor:
+    """The unary op by name ("gelu", "relu", ...) or ggml id. ``gg.unary(x, "silu")``"""
+    return _op(lib.ggml_unary, "unary", a, _unary_id(op))
+
+
+def unary_inplace(a: Tensor, op: Union[str, int]) -> Tensor:
+    """In-place unary op (a view of a). ``gg.unary_inplace(x, "relu")``"""
+    return _op(lib.ggml_unary_inplace, "unary_inplace", a, _unary_id(op))
+
+
+def concat(a: Tensor, b: Tensor, dim: int = 0) -> Tensor:
+    """a and b joined along ggml axis dim (numpy axis ndim-1-dim). ``gg.concat(x, y, 1)``"""
+    return _op(lib.ggml_concat, "concat", a, b, int(dim))
+
+
+def norm(a: Tensor, eps: float = 1e-5) -> Tensor:
+    """Normalizes each row to mean 0, variance 1. ``gg.norm(x, 1e-5)``"""
+    return _op(lib.ggml_norm, "norm", a, float(eps))
+
+
+def norm_inplace(a: Tensor, eps: float = 1e-5) -> Tensor:
+    """In-place norm (a view of a). ``gg.norm_inplace(x)``"""
+    return _op(lib.ggml_norm_inplace, "norm_inplace", a, float(eps))
+
+
+def rms_norm(a: Tensor, eps: float = 1e-6) -> Tensor:
+    """Divides each row by its root mean square. ``gg.rms_norm(x, 1e-6)``"""
+    return _op(lib.ggml_rms_norm, "rms_norm", a, float(eps))
+
+
+def rms_norm_inplace(a: Tensor, eps: float = 1e-6) -> Tensor:
+    """In-place rms_norm (a view of a). ``gg.rms_norm_inplace(x)``"""
+    return _op(lib.ggml_rms_norm_inplace, "rms_norm_inplace", a, float(eps))
+
+
+def mul_mat_set_prec(a: Tensor, prec: str = "f32") -> Tensor:
+    """Sets the precision of a mul_mat node ("default" or "f32"); returns a."""
+    p = {"default": lib.GGML_PREC_DEFAULT, "f32": lib.GGML_PREC_F32}.get(str(prec).lower())
+    if p is None:
+        raise BadInputError(f"unknown precision {prec!r}: expected 'default' or 'f32'")
+    lib.ggml_mul_mat_set_prec(a._live(), p)
+    return a
+
+
+def scale(a: Tensor, s: float) -> Tensor:
+    """a * s. ``gg.scale(x, 0.125)``"""
+    return _op(lib.ggml_scale, "scale", a, float(s))
+
+
+def scale_inplace(a: Tensor, s: float) -> Tensor:
+    """In-place scale (a view of a). ``gg.scale_inplace(x, 2.0)``"""
+    return _op(lib.ggml_scale_inplace, "scale_inplace", a, float(s))
+
+
+def cast(a: Tensor, dtype: DTypeLike) -> Tensor:
+    """a converted to another type. ``gg.cast(x, np.float16)``"""
+    return _op(lib.ggml_cast, "cast", a, type_id(dtype))
+
+
+def cont_1d(a: Tensor, ne0: int) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0,). ``gg.cont_1d(x, 12)``"""
+    return _op(lib.ggml_cont_1d, "cont_1d", a, int(ne0))
+
+
+def cont_2d(a: Tensor, ne0: int, ne1: int) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0, ne1)."""
+    return _op(lib.ggml_cont_2d, "cont_2d", a, int(ne0), int(ne1))
+
+
+def cont_3d(a: Tensor, ne0: int, ne1: int, ne2: int) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0, ne1, ne2)."""
+    return _op(lib.ggml_cont_3d, "cont_3d", a, int(ne0), int(ne1), int(ne2))
+
+
+def cont_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0, ne1, ne2, ne3)."""
+    return _op(lib.ggml_cont_4d, "cont_4d", a, int(ne0), int(ne1), int(ne2), int(ne3))
+
+
+def reshape_1d(a: Tensor, ne0: int) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0,). ``gg.reshape_1d(x, 12)``"""
+    return _op(lib.ggml_reshape_1d, "reshape_1d", a, int(ne0))
+
+
+def reshape_2d(a: Tensor, ne0: int, ne1: int) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0, ne1): numpy shape (ne1, ne0)."""
+    return _op(lib.ggml_reshape_2d, "reshape_2d", a, int(ne0), int(ne1))
+
+
+def reshape_3d(a: Tensor, ne0: int, ne1: int, ne2: int) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0, ne1, ne2)."""
+    return _op(lib.ggml_reshape_3d, "reshape_3d", a, int(ne0), int(ne1), int(ne2))
+
+
+def reshape_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0, ne1, ne2, ne3)."""
+    return _op(lib.ggml_reshape_4d, "reshape_4d", a, int(ne0), int(ne1), int(ne2), int(ne3))
+
+
+def view_1d(a: Tensor, ne0: int, offset: int = 0) -> Tensor:
+    """ne0 elements of a from byte offset. ``gg.view_1d(x, 4, 16)``"""
+    return _op(lib.ggml_view_1d, "view_1d", a, int(ne0), int(offset))
+
+
+def view_2d(a: Tensor, ne0: int, ne1: int, nb1: int, offset: int = 0) -> Tensor:
+    """A 2-D view of a: ne1 rows of ne0 elements, nb1 bytes apart, from byte offset."""
+    return _op(lib.ggml_view_2d, "view_2d", a, int(ne0), int(ne1), int(nb1), int(offset))
+
+
+def view_3d(a: Tensor, ne0: int, ne1: int, ne2: int, nb1: int, nb2: int, offset: int = 0) -> Tensor:
+    """A 3-D view of a with strides nb1, nb2 (bytes) from byte offset."""
+    return _op(lib.ggml_view_3d, "view_3d", a, int(ne0), int(ne1), int(ne2), int(nb1), int(nb2), int(offset))
+
+
+def view_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int, nb1: int, nb2: int, nb3: int,
+            offset: int = 0) -> Tensor:
+    """A 4-D view of a with strides nb1, nb2, nb3 (bytes) from byte offset."""
+    return _op(lib.ggml_view_4d, "view_4d", a, int(ne0), int(ne1), int(ne2), int(ne3),
+               int(nb1), int(nb2), int(nb3), int(offset))
+
+
+def permute(a: Tensor, axis0: int, axis1: int, axis2: int = 2, axis3: int = 3) -> Tensor:
+    """ggml axis i of a becomes axis axis_i of the result (a view). ``gg.permute(x, 1, 0, 2, 3)``"""
+    return _op(lib.ggml_permute, "permute", a, int(axis0), int(axis1), int(axis2), int(axis3))
+
+
+def set_rows(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    """a[c[i]] = b[i] (rows; c holds i32/i64 indices); returns a view of a."""
+    return _op(lib.ggml_set_rows, "set_rows", a, b, c)
+
+
+def diag_mask_inf(a: Tensor, n_past: int) -> Tensor:
+    """-inf above the diagonal shifted by n_past (causal mask). ``gg.diag_mask_inf(kq, 0)``"""
+    return _op(lib.ggml_diag_mask_inf, "diag_mask_inf", a, int(n_past))
+
+
+def diag_mask_inf_inplace(a: Tensor, n_past: int) -> Tensor:
+    """In-place diag_mask_inf (a view of a)."""
+    return _op(lib.ggml_diag_mask_inf_inplace, "diag_mask_inf_inplace", a, int(n_past))
+
+
+def diag_mask_zero(a: Tensor, n_past: int) -> Tensor:
+    """0 above the diagonal shifted by n_past."""
+    return _op(lib.ggml_diag_mask_zero, "diag_mask_zero", a, int(n_past))
+
+
+def diag_mask_zero_inplace(a: Tensor, n_past: int) -> Tensor:
+    """In-place diag_mask_zero (a view of a)."""
+    return _op(lib.ggml_diag_mask_zero_inplace, "diag_mask_zero_inplace", a, int(n_past))
+
+
+def soft_max_ext(a: Tensor, mask: Optional[Tensor] = None, scale: float = 1.0, max_bias: float = 0.0) -> Tensor:
+    """softmax(a * scale + mask) along rows; mask optional. ``gg.soft_max_ext(kq, mask, 0.125)``"""
+    return _op(lib.ggml_soft_max_ext, "soft_max_ext", a, mask, float(scale), float(max_bias))
+
+
+def soft_max_ext_inplace(a: Tensor, mask: Optional[Tensor] = None, scale: float = 1.0,
+                         max_bias: float = 0.0) -> Tensor:
+    """In-place soft_max_ext (a view of a)."""
+    return _op(lib.ggml_soft_max_ext_inplace, "soft_max_ext_inplace", a, mask, float(scale), float(max_bias))
+
+
+def rope_ext(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0, mode: int = 0,
+             n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0, ext_factor: float = 0.0,
+             attn_factor: float = 1.0, beta_fast: float = 32.0, beta_slow: float = 1.0) -> Tensor:
+    """Rotary position embedding; b: i32 positions, c: optional frequency factors."""
+    return _op(lib.ggml_rope_ext, "rope_ext", a, b, c, int(n_dims), int(mode), int(n_ctx_orig), float(freq_base),
+               float(freq_scale), float(ext_factor), float(attn_factor), float(beta_fast), float(beta_slow))
+
+
+def rope_ext_inplace(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0, mode: int = 0,
+                     n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0,
+                     ext_factor: float = 0.0, attn_factor: float = 1.0, beta_fast: float = 32.0,
+                     beta_slow: float = 1.0) -> Tensor:
+    """In-place rope_ext (a view of a)."""
+    return _op(lib.ggml_rope_ext_inplace, "rope_ext_inplace", a, b, c, int(n_dims), int(mode), int(n_ctx_orig),
+               float(freq_base), float(freq_scale), float(ext_factor), float(attn_factor), float(beta_fast),
+               float(beta_slow))
+
+
+def rope(a: Tensor, b: Tensor, n_dims: int, mode: int = 0) -> Tensor:
+    """Rotary position embedding over the first n_dims of each row. ``gg.rope(q, pos, 64)``"""
+    return _op(lib.ggml_rope, "rope", a, b, int(n_dims), int(mode))
+
+
+def im2col(a: Tensor, b: Tensor, s0: int, s1: int, p0: int, p1: int, d0: int, d1: int, is_2D: bool = True,
+           dst_type: DTypeLike = "f32") -> Tensor:
+    """The im2col matrix of data b for kernel a."""
+    return _op(lib.ggml_im2col, "im2col", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
+               bool(is_2D), type_id(dst_type))
+
+
+def conv_2d(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1,
+            d1: int = 1) -> Tensor:
+    """2-D convolution (im2col + mul_mat): kernel a [OC, IC, KH, KW], data b [N, IC, H, W] (numpy order)."""
+    return _op(lib.ggml_conv_2d, "conv_2d", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1))
+
+
+def pool_2d(a: Tensor, op: str, k0: int, k1: int, s0: int, s1: int, p0: float = 0.0, p1: float = 0.0) -> Tensor:
+    """2-D pooling, op "max" or "avg". ``gg.pool_2d(x, "max", 2, 2, 2, 2)``"""
+    ops = {"max": lib.GGML_OP_POOL_MAX, "avg": lib.GGML_OP_POOL_AVG}
+    if str(op).lower() not in ops:
+        raise BadInputError(f"unknown pooling {op!r}: expected 'max' or 'avg'")
+    return _op(lib.ggml_pool_2d, "pool_2d", a, ops[str(op).lower()], int(k0), int(k1), int(s0), int(s1),
+               float(p0), float(p1))
+
+
+def pad(a: Tensor, p0: int = 0, p1: int = 0, p2: int = 0, p3: int = 0) -> Tensor:
+    """Zero padding at the end of ggml axes 0..3. ``gg.pad(x, 2)``"""
+    return _op(lib.ggml_pad, "pad", a, int(p0), int(p1), int(p2), int(p3))
+
+
+def view_tensor(a: Tensor) -> Tensor:
+    """A view of all of a (in a's context)."""
+    return a._ctx.view_tensor(a)
+
+
+def dup_tensor(a: Tensor) -> Tensor:
+    """A new tensor with a's type and shape, in a's context."""
+    return a._ctx.dup_tensor(a)
+
+
+# ---------------------------------------------------------------------------------------------
+# graphs
+
+
+def _reach(outputs: Sequence[Tensor]) -> int:
+    """Number of distinct tensors reachable from outputs through src and view_src."""
+    seen: Set[int] = set()
+    stack = [t._live() for t in outputs]
+    while stack:
+        p = stack.pop()
+        a = int(ffi.cast("uintptr_t", p))
+        if a in seen:
+            continue
+        seen.add(a)
+        for i in range(int(lib.GGML_MAX_SRC)):
+            if p.src[i] != ffi.NULL:
+                stack.append(p.src[i])
+        if p.view_src != ffi.NULL:
+            stack.append(p.view_src)
+    return len(seen)
+
+
+class Graph:
+    """A computation graph: ``ggml_build_forward_expand`` over the outputs, in order.
+
+        >>> g = gg.Graph(y)          # g.nodes: the ops, in execution order; g.leafs: the rest
+
+    The graph keeps the contexts of its tensors alive; closing one of them makes the graph
+    unusable (ClosedError).
+    """
+
+    def __init__(self, *outputs: Tensor, size: Optional[int] = None) -> None:
+        if len(outputs) == 1 and isinstance(outputs[0], (list, tuple)):
+            outputs = tuple(outputs[0])
+        for t in outputs:
+            if not isinstance(t, Tensor):
+                raise BadInputError(f"Graph() takes Tensors, got {type(t).__name__}")
+        ctxs: List[Context] = []
+        for t in outputs:
+            t._live()
+            for c in (t._ctx, *t._ctx._uses):
+                if c not in ctxs:
+                    ctxs.append(c)
+        n = _reach(outputs)
+        if size is None:
+            size = max(int(lib.GGML_DEFAULT_GRAPH_SIZE), n + 16)
+        if size < n:
+            raise BadInputError(f"a graph of size {size} cannot hold the {n} tensors these outputs reach")
+        mem = int(lib.ggml_graph_overhead_custom(size, False)) + 1024
+        params = ffi.new("struct ggml_init_params *")
+        params.mem_size = mem
+        params.no_alloc = True
+        gctx = _lib.new(lib.ggml_init, params[0], exc=AllocationError, what="cannot create the graph's context")
+        self._gctx: Any = ffi.gc(gctx, lib.ggml_free, size=mem)
+        self._g: Any = _lib.new(lib.ggml_new_graph_custom, self._gctx, size, False, exc=AllocationError,
+                                what=f"cannot create a graph of size {size}")
+        self._ctxs: List[Context] = ctxs
+        self._closed = False
+        self._path: Optional[str] = None
+        for t in outputs:
+            self.expand(t)
+
+    @classmethod
+    def _adopt(cls, g: Any, ctx: Context, path: Optional[str] = None) -> "Graph":
+        self = cls.__new__(cls)
+        self._gctx = None
+        self._g = g
+        self._ctxs = [ctx]
+        self._closed = False
+        self._path = path
+        return self
+
+    def _live(self) -> Any:
+        if self._closed:
+            raise ClosedError("the Graph was closed")
+        for c in self._ctxs:
+            if c._closed:
+                raise ClosedError("a Context holding tensors of this Graph was closed")
+            c._check()
+        return self._g
+
+    def close(self) -> None:
+        """Frees the graph's own memory (not its tensors). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._gctx is not None:
+            ffi.release(self._gctx)
+            self._gctx = None
+        self._g = None
+
+    def __enter__(self) -> "Graph":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def context(self) -> Context:
+        """The context of the graph's tensors (the first, when there are several)."""
+        self._live()
+        return self._ctxs[0]
+
+    def _wrap(self, p: Any) -> Tensor:
+        addr = int(ffi.cast("uintptr_t", p))
+        for c in self._ctxs:
+            if c._contains(addr):
+                return c._wrap(p)
+        return self._ctxs[0]._wrap_any(p)
+
+    def expand(self, t: Tensor) -> "Graph":
+        """Adds t and everything it depends on (ggml_build_forward_expand)."""
+        g = self._live()
+        t._live()
+        for c in (t._ctx, *t._ctx._uses):
+            if c not in self._ctxs:
+                self._ctxs.append(c)
+        _lib.void(lib.ggml_build_forward_expand, g, t._ptr, exc=GraphError,
+                  what=f"cannot add {_describe(t)} to the graph")
+        return self
+
+    @property
+    def n_nodes(self) -> int:
+        return int(lib.ggml_graph_n_nodes(self._live()))
+
+    @property
+    def n_leafs(self) -> int:
+        return int(lib.ggalloc_graph_n_leafs(self._live()))
+
+    def __len__(self) -> int:
+        return self.n_nodes
+
+    @property
+    def size(self) -> int:
+        """How many nodes (and leafs) the graph can hold."""
+        return int(lib.ggml_graph_size(self._live()))
+
+    def node(self, i: int) -> Tensor:
+        """Node i (negative counts from the end)."""
+        p = lib.ggml_graph_node(self._live(), int(i))
+        if p == ffi.NULL:
+            raise IndexError(f"node {i} out of range ({self.n_nodes} nodes)")
+        return self._wrap(p)
+
+    def leaf(self, i: int) -> Tensor:
+        """Leaf i."""
+        p = lib.ggalloc_graph_leaf(self._live(), int(i))
+        if p == ffi.NULL:
+            raise IndexError(f"leaf {i} out of range ({self.n_leafs} leafs)")
+        return self._wrap(p)
+
+    @property
+    def nodes(self) -> List[Tensor]:
+        """The nodes (ops), in execution order."""
+        g = self._live()
+        arr = lib.ggml_graph_nodes(g)
+        return [self._wrap(arr[i]) for i in range(int(lib.ggml_graph_n_nodes(g)))]
+
+    @property
+    def leafs(self) -> List[Tensor]:
+        """The leafs (tensors no op of the graph computes: inputs, weights, constants)."""
+        g = self._live()
+        return [self._wrap(lib.ggalloc_graph_leaf(g, i)) for i in range(int(lib.ggalloc_graph_n_leafs(g)))]
+
+    def tensors(self) -> List[Tensor]:
+        """Leafs, then nodes."""
+        return self.leafs + self.nodes
+
+    @property
+    def outputs(self) -> List[Tensor]:
+        """Nodes flagged output."""
+        return [t for t in self.nodes if t.is_output]
+
+    def get_tensor(self, name: str) -> Optional[Tensor]:
+        """The node or leaf with that name, or None."""
+        p = lib.ggml_graph_get_tensor(self._live(), str(name).encode())
+        return None if p == ffi.NULL else self._wrap(p)
+
+    __getitem__ = node
+
+    def reorder(self) -> "Graph":
+        """Reorders the nodes, respecting dependencies, to lower the peak of live bytes."""
+        _lib.ok(lib.ggalloc_graph_reorder, self._live(), exc=GraphError, what="cannot reorder the graph")
+        return self
+
+    def peak_bytes(self, alignment: int = 32) -> int:
+        """The most bytes live at any step in the current node order (each tensor rounded up)."""
+        return int(_lib.void(lib.ggalloc_graph_peak_bytes, self._live(), int(alignment), exc=GraphError,
+                             what="cannot compute the graph's peak"))
+
+    def save(self, path: Any, name: Optional[str] = None) -> None:
+        """Writes the graph as a ggalloc.graph/1 JSON document. ``g.save("g.json")``"""
+        from .graphio import save_graph
+        save_graph(self, path, name)
+
+    def print(self) -> None:
+        """Logs the nodes and leafs (logger "ggalloc", level INFO)."""
+        lib.ggml_graph_print(self._live())
+
+    def __repr__(self) -> str:
+        if self._closed or any(c._closed for c in self._ctxs):
+            return "Graph(<closed>)"
+        outs = [t.name or t.op for t in self.outputs][:4]
+        src = f", path={self._path!r}" if self._path else ""
+        return f"Graph(n_nodes={self.n_nodes}, n_leafs={self.n_leafs}, outputs={outs!r}{src})"
+
+
+def ggml_type_names() -> List[str]:
+    """Every ggml type name the library knows."""
+    return sorted(_TYPE_IDS)

@@ -1,0 +1,769 @@
+"""Built-in model graphs, written on ggalloc's ops the way ggml programs build them.
+
+Each builder returns a :class:`Model`: the forward graph, its inputs and outputs, and its
+weights. Weights (and a KV cache, where the model has one) live in their own context, apart
+from the graph's intermediate tensors, exactly as ggml's example programs keep them: the graph
+allocator sees them as external and plans only the intermediates. To plan, nothing more is
+needed (the weights are never given memory, so even LLaMA-7B plans in a few megabytes). To
+run, :meth:`Model.allocate` gives the weights memory on a backend, :meth:`Model.fill` writes
+fixed-seed random values into them, and :meth:`Model.set_inputs` writes the inputs.
+
+The graphs mirror the real architectures node for node:
+
+* ``gpt2``: ggml's ``examples/gpt-2`` graph. Token and position embeddings by ``get_rows``,
+  layer norm as ``norm`` + ``mul`` + ``add``, one fused QKV projection whose K and V parts are
+  copied (``cpy``) into views of an external KV cache, attention over the cache with
+  ``diag_mask_inf`` as the causal mask, a GELU MLP, the final norm and logits through the tied
+  token embedding. With ``batch=1`` the node sequence is the one ggml builds (the 512-token
+  prefill has 487 nodes, like ``graphs/gpt2-small-prefill-512.json``). ``batch > 1`` runs
+  several independent sequences of ``tokens`` tokens each, with one cache slot per sequence.
+* ``llama``: llama.cpp's LLaMA graph. RMS norm, separate Q/K/V projections, RoPE
+  (``rope_ext``) on Q and K, a KV cache with V stored transposed, a causal mask given as an
+  input tensor to ``soft_max_ext`` (which also applies the 1/sqrt(head_dim) scale), and the
+  SiLU-gated MLP.
+* ``mlp``: layers of ``mul_mat`` + bias ``add`` + ``gelu`` (``graphs/mlp-4x1024-b256.json``).
+* ``cnn``: ``conv_2d`` (im2col + ``mul_mat``) + bias + ``relu`` + ``pool_2d`` blocks and an MLP
+  head.
+
+:func:`gpt2_reference` is a numpy implementation of the same GPT-2 forward pass (with the KV
+cache), used by the demo and the tests to check what the CPU backend computes.
+"""
+
+import math
+import zlib
+
+import numpy as np
+
+import ggalloc as gg
+
+__all__ = [
+    "Model", "gpt2", "gpt2_small", "gpt2_medium", "llama", "llama_7b", "mlp", "cnn",
+    "BUILTINS", "build", "gpt2_reference", "llama_reference", "mlp_reference", "cnn_reference",
+    "gelu_reference",
+]
+
+GPT2_EPS = 1e-5
+LLAMA_EPS = 1e-5
+
+
+class Model:
+    """A built model graph.
+
+    Attributes:
+        name: a short name ("gpt2-small", ...).
+        hparams: the dimensions it was built with.
+        ctx: the context of the graph's own tensors (inputs and intermediates).
+        wctx: the context of the weights and the KV cache (external to the graph allocator).
+        graph: the forward :class:`ggalloc.Graph`.
+        inputs, outputs, weights, cache: dicts name -> Tensor.
+    """
+
+    def __init__(self, name, hparams, ctx, wctx, graph, inputs, outputs, weights, cache,
+                 input_maker, weight_init):
+        self.name = name
+        self.hparams = dict(hparams)
+        self.ctx = ctx
+        self.wctx = wctx
+        self.graph = graph
+        self.inputs = inputs
+        self.outputs = outputs
+        self.weights = weights
+        self.cache = cache
+        self._input_maker = input_maker
+        self._weight_init = weight_init
+        self._wbufs = []
+
+    def __repr__(self):
+        dims = ", ".join(f"{k}={v}" for k, v in self.hparams.items())
+        return f"<Model {self.name}: {self.n_nodes} nodes, {len(self.weights)} weights; {dims}>"
+
+    @property
+    def n_nodes(self):
+        return len(self.graph.nodes)
+
+    @property
+    def weight_bytes(self):
+        """Bytes of the weights and cache (what lives outside the planned buffer)."""
+        return sum(t.nbytes for t in self.weights.values()) + sum(t.nbytes for t in self.cache.values())
+
+    # -- values ----------------------------------------------------------------------------
+
+    def weight_values(self, seed=0):
+        """Fixed-seed random values for every weight and cache tensor, as numpy arrays in the
+        tensors' numpy shapes and dtypes. Each tensor's values depend only on the seed and its
+        name, so two models with the same dimensions get the same weights."""
+        out = {}
+        for name, t in list(self.weights.items()) + list(self.cache.items()):
+            out[name] = self._weight_init(name, t.shape, seed).astype(t.dtype)
+        return out
+
+    def input_values(self, seed=0):
+        """Fixed-seed values for the inputs (token ids, positions, masks, images)."""
+        return self._input_maker(np.random.default_rng([seed, 0x5EED]))
+
+    # -- running ---------------------------------------------------------------------------
+
+    def allocate(self, backend):
+        """Gives the weights and the cache memory on the backend, in as few buffers as the
+        backend's max buffer size allows (as ``ggml_backend_alloc_ctx_tensors`` does). Needed
+        before :meth:`fill` and compute. Returns the buffers.
+
+        Only the weights and the cache are placed: the graph's own tensors are left to the
+        graph allocator, whichever context holds their metadata."""
+        buft = backend.buffer_type if hasattr(backend, "buffer_type") else backend
+        tensors = list(self.weights.values()) + list(self.cache.values())
+        for t in tensors:
+            _set_external(t, False)
+        align = buft.alignment
+        limit = buft.max_size
+        groups, cur, used = [], [], 0
+        for t in tensors:
+            size = (buft.alloc_size(t) + align - 1) // align * align
+            if cur and limit is not None and used + size > limit:
+                groups.append((cur, used))
+                cur, used = [], 0
+            cur.append(t)
+            used += size
+        if cur:
+            groups.append((cur, used))
+        self._wbufs = []
+        for group, size in groups:
+            buf = buft.alloc_buffer(size)
+            talloc = gg.TensorAllocator(buf)
+            for t in group:
+                talloc.alloc(t)
+            self._wbufs.append(buf)
+        return self._wbufs
+
+    def fill(self, seed=0):
+        """Writes :meth:`weight_values` into the (allocated) weights; returns them."""
+        values = self.weight_values(seed)
+        for name, t in list(self.weights.items()) + list(self.cache.items()):
+            t.set(values[name])
+        return values
+
+    def set_inputs(self, values):
+        """Writes input values (a dict name -> array, as :meth:`input_values` returns) into the
+        allocated inputs; call after the graph allocator has placed the graph."""
+        for name, v in values.items():
+            self.inputs[name].set(np.ascontiguousarray(v, dtype=self.inputs[name].dtype))
+
+
+# ----------------------------------------------------------------------------------------
+# helpers
+
+
+def _set_external(t, on):
+    """Marks a weight's memory as provided outside the graph allocator (or clears the mark).
+
+    Until a model is run its weights have no memory at all; the mark makes the graph allocator
+    treat them as ggml treats weights already loaded into their own buffer: never placed."""
+    setter = getattr(t, "set_external", None)
+    if setter is not None:
+        setter(on)
+        return
+    from ._lib import lib
+    p = t._live()
+    flag = int(lib.GGALLOC_TENSOR_FLAG_EXTERNAL)
+    p.flags = (int(p.flags) | flag) if on else (int(p.flags) & ~flag)
+
+
+def _weight_rng(seed, name):
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def _contexts():
+    # Graph tensors get no memory until the graph allocator places them; the weights context
+    # gets memory only when a model is run (Model.allocate).
+    return gg.Context(no_alloc=True), gg.Context(no_alloc=True)
+
+
+def _w(wctx, weights, dtype, shape, name):
+    t = wctx.tensor(dtype, shape, name=name)
+    _set_external(t, True)
+    weights[name] = t
+    return t
+
+
+def _input(ctx, inputs, dtype, shape, name):
+    t = ctx.tensor(dtype, shape, name=name)
+    t.set_input()
+    inputs[name] = t
+    return t
+
+
+def _name(t, name):
+    t.name = name
+    return t
+
+
+# ----------------------------------------------------------------------------------------
+# GPT-2
+
+
+def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32, n_past=0,
+         batch=1, wtype="f16", name=None):
+    """GPT-2 as ggml's examples/gpt-2 builds it.
+
+    Args:
+        tokens: tokens processed per sequence in this pass (N).
+        n_past: tokens already in the KV cache; tokens + n_past must fit in n_ctx.
+        batch: independent sequences processed together, each with its own cache slot.
+        wtype: type of the 2-D weights ("f16" as in the released model, or "f32").
+    """
+    if n_embd % n_head:
+        raise ValueError(f"gpt2: n_embd {n_embd} is not a multiple of n_head {n_head}")
+    if tokens < 1 or n_past < 0 or tokens + n_past > n_ctx:
+        raise ValueError(f"gpt2: tokens {tokens} + n_past {n_past} must be in 1..n_ctx {n_ctx}")
+    if batch < 1 or n_layer < 1:
+        raise ValueError(f"gpt2: batch {batch} and n_layer {n_layer} must be >= 1")
+    N, B, hd = tokens, batch, n_embd // n_head
+    n_kv = n_past + N
+    ctx, wctx = _contexts()
+    weights, cache, inputs = {}, {}, {}
+
+    wte = _w(wctx, weights, wtype, (n_vocab, n_embd), "model/wte")
+    wpe = _w(wctx, weights, "f32", (n_ctx, n_embd), "model/wpe")
+    layers = []
+    for il in range(n_layer):
+        p = f"model/h{il}/"
+        layers.append(dict(
+            ln_1_g=_w(wctx, weights, "f32", (n_embd,), p + "ln_1/g"),
+            ln_1_b=_w(wctx, weights, "f32", (n_embd,), p + "ln_1/b"),
+            ln_2_g=_w(wctx, weights, "f32", (n_embd,), p + "ln_2/g"),
+            ln_2_b=_w(wctx, weights, "f32", (n_embd,), p + "ln_2/b"),
+            c_attn_w=_w(wctx, weights, wtype, (3 * n_embd, n_embd), p + "attn/c_attn/w"),
+            c_attn_b=_w(wctx, weights, "f32", (3 * n_embd,), p + "attn/c_attn/b"),
+            c_proj_w=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn/c_proj/w"),
+            c_proj_b=_w(wctx, weights, "f32", (n_embd,), p + "attn/c_proj/b"),
+            fc_w=_w(wctx, weights, wtype, (4 * n_embd, n_embd), p + "mlp/c_fc/w"),
+            fc_b=_w(wctx, weights, "f32", (4 * n_embd,), p + "mlp/c_fc/b"),
+            mproj_w=_w(wctx, weights, wtype, (n_embd, 4 * n_embd), p + "mlp/c_proj/w"),
+            mproj_b=_w(wctx, weights, "f32", (n_embd,), p + "mlp/c_proj/b"),
+        ))
+    ln_f_g = _w(wctx, weights, "f32", (n_embd,), "model/ln_f/g")
+    ln_f_b = _w(wctx, weights, "f32", (n_embd,), "model/ln_f/b")
+    # GPT-2 ties the output projection to the token embedding; ggml's example still keeps it
+    # as its own tensor (loaded from wte when the file has none), and so do we: its values are
+    # wte's (Model.weight_values).
+    lm_head = _w(wctx, weights, wtype, (n_vocab, n_embd), "model/lm_head")
+    # The cache: one f32 row of n_embd per (layer, sequence, position), as one flat tensor
+    # like ggml's memory_k / memory_v; layer-major, then sequence, then position.
+    n_mem = n_layer * B * n_ctx * n_embd
+    memory_k = wctx.tensor("f32", (n_mem,), name="memory_k")
+    memory_v = wctx.tensor("f32", (n_mem,), name="memory_v")
+    cache["memory_k"], cache["memory_v"] = memory_k, memory_v
+    _set_external(memory_k, True)
+    _set_external(memory_v, True)
+
+    # Batched sequences follow one another along the token axis: [n_embd, N*B] everywhere
+    # but in attention, which sees them as [.., N, B].
+    shp = (N * B,)
+    embd = _input(ctx, inputs, "i32", shp, "embd")
+    position = _input(ctx, inputs, "i32", shp, "position")
+
+    es = 4  # f32 cache element size
+    row = es * n_embd
+    inpL = gg.add(gg.get_rows(wte, embd), gg.get_rows(wpe, position))
+    roots = []
+    for il, L in enumerate(layers):
+        cur = gg.norm(inpL, GPT2_EPS)
+        cur = gg.add(gg.mul(cur, L["ln_1_g"]), L["ln_1_b"])
+        cur = gg.mul_mat(L["c_attn_w"], cur)
+        cur = gg.add(cur, L["c_attn_b"])
+        base = row * il * B * n_ctx  # this layer's first cache row
+        if B == 1:
+            Qcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 0 * row)
+            Kcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 1 * row)
+            Vcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 2 * row)
+            k = gg.view_1d(memory_k, N * n_embd, base + row * n_past)
+            v = gg.view_1d(memory_v, N * n_embd, base + row * n_past)
+            roots.append(gg.cpy(Kcur, k))
+            roots.append(gg.cpy(Vcur, v))
+            Q = gg.permute(gg.cont_3d(Qcur, hd, n_head, N), 0, 2, 1, 3)
+            K = gg.permute(gg.reshape_3d(gg.view_1d(memory_k, n_kv * n_embd, base), hd, n_head, n_kv),
+                           0, 2, 1, 3)
+        else:
+            Qcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 0 * row)
+            Kcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 1 * row)
+            Vcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 2 * row)
+            k = gg.view_3d(memory_k, n_embd, N, B, row, row * n_ctx, base + row * n_past)
+            v = gg.view_3d(memory_v, n_embd, N, B, row, row * n_ctx, base + row * n_past)
+            roots.append(gg.cpy(Kcur, k))
+            roots.append(gg.cpy(Vcur, v))
+            # [hd, n_head, N, B] -> [hd, N, n_head, B]
+            Q = gg.permute(gg.cont_4d(Qcur, hd, n_head, N, B), 0, 2, 1, 3)
+            K = gg.permute(gg.view_4d(memory_k, hd, n_head, n_kv, B, es * hd, row, row * n_ctx, base),
+                           0, 2, 1, 3)
+        KQ = gg.mul_mat(K, Q)                                   # [n_kv, N, n_head, B]
+        KQ_scaled = gg.scale(KQ, 1.0 / math.sqrt(hd))
+        KQ_masked = gg.diag_mask_inf(KQ_scaled, n_past)
+        KQ_soft_max = gg.soft_max(KQ_masked)
+        if B == 1:
+            V_trans = gg.cont_3d(
+                gg.permute(gg.reshape_3d(gg.view_1d(memory_v, n_kv * n_embd, base), hd, n_head, n_kv),
+                           1, 2, 0, 3),
+                n_kv, hd, n_head)
+        else:
+            V_trans = gg.cont_4d(
+                gg.permute(gg.view_4d(memory_v, hd, n_head, n_kv, B, es * hd, row, row * n_ctx, base),
+                           1, 2, 0, 3),
+                n_kv, hd, n_head, B)
+        KQV = gg.mul_mat(V_trans, KQ_soft_max)                  # [hd, N, n_head, B]
+        KQV_merged = gg.permute(KQV, 0, 2, 1, 3)                # [hd, n_head, N, B]
+        cur = gg.cont_2d(KQV_merged, n_embd, N * B)
+        cur = gg.add(gg.mul_mat(L["c_proj_w"], cur), L["c_proj_b"])
+        inpFF = gg.add(cur, inpL)
+        cur = gg.norm(inpFF, GPT2_EPS)
+        cur = gg.add(gg.mul(cur, L["ln_2_g"]), L["ln_2_b"])
+        cur = gg.add(gg.mul_mat(L["fc_w"], cur), L["fc_b"])
+        cur = gg.gelu(cur)
+        cur = gg.add(gg.mul_mat(L["mproj_w"], cur), L["mproj_b"])
+        inpL = gg.add(cur, inpFF)
+    inpL = gg.norm(inpL, GPT2_EPS)
+    inpL = gg.add(gg.mul(inpL, ln_f_g), ln_f_b)
+    logits = _name(gg.mul_mat(lm_head, inpL), "logits")
+    logits.set_output()
+    # Expanding the cache copies first, layer by layer, then the logits, visits the nodes in
+    # the order ggml's example gets by calling ggml_build_forward_expand at the same points.
+    graph = gg.Graph(*roots, logits, size=_graph_size(n_layer * 48 + 64))
+
+    hp = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_vocab=n_vocab, n_ctx=n_ctx,
+              tokens=N, n_past=n_past, batch=B, wtype=wtype)
+
+    def make_inputs(rng):
+        tok = rng.integers(0, n_vocab, size=shp, dtype=np.int32)
+        pos = np.tile(np.arange(n_past, n_kv, dtype=np.int32), B)
+        return {"embd": tok, "position": pos}
+
+    def init(wname, shape, seed):
+        if wname == "model/lm_head":
+            wname = "model/wte"  # tied
+        rng = _weight_rng(seed, wname)
+        if wname.endswith("/g"):
+            return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
+        if wname.endswith("/b"):
+            return 0.02 * rng.standard_normal(shape, dtype=np.float32)
+        if wname.startswith("memory_"):
+            return rng.standard_normal(shape, dtype=np.float32)
+        std = 0.01 if wname == "model/wpe" else 0.02
+        if wname.endswith("c_proj/w"):
+            std = 0.02 / math.sqrt(2 * n_layer)  # GPT-2's scaled init of residual projections
+        return std * rng.standard_normal(shape, dtype=np.float32)
+
+    return Model(name or "gpt2", hp, ctx, wctx, graph, inputs, {"logits": logits}, weights, cache,
+                 make_inputs, init)
+
+
+def gpt2_small(tokens=32, n_past=0, batch=1, layers=12, **kw):
+    """GPT-2 small (124M): 12 layers, n_embd 768, 12 heads."""
+    return gpt2(n_layer=layers, n_embd=768, n_head=12, tokens=tokens, n_past=n_past, batch=batch,
+                name="gpt2-small", **kw)
+
+
+def gpt2_medium(tokens=32, n_past=0, batch=1, layers=24, **kw):
+    """GPT-2 medium (355M): 24 layers, n_embd 1024, 16 heads."""
+    return gpt2(n_layer=layers, n_embd=1024, n_head=16, tokens=tokens, n_past=n_past, batch=batch,
+                name="gpt2-medium", **kw)
+
+
+def gelu_reference(x):
+    """GELU with the tanh approximation, as GPT-2 and ggml's gelu use it."""
+    x = np.asarray(x, dtype=np.float64)
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _layer_norm(x, g, b, eps=GPT2_EPS):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def gpt2_reference(hparams, weights, inputs, progress=None):
+    """numpy forward pass of :func:`gpt2` (float64 arithmetic on the same weight values).
+
+    Args:
+        hparams: ``Model.hparams``.
+        weights: ``Model.weight_values()`` (weights and the initial cache).
+        inputs: ``Model.input_values()``.
+        progress: called with no argument after each layer.
+    Returns:
+        (logits [batch * tokens, n_vocab] float32, as the output's numpy shape; the updated
+        memory_k and memory_v).
+    """
+    L, E, H = hparams["n_layer"], hparams["n_embd"], hparams["n_head"]
+    n_ctx, N, n_past, B = hparams["n_ctx"], hparams["tokens"], hparams["n_past"], hparams["batch"]
+    hd, n_kv = E // H, n_past + N
+    W = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()
+         if not k.startswith("memory_")}
+    mk = np.array(weights["memory_k"], dtype=np.float64).reshape(L, B, n_ctx, E)
+    mv = np.array(weights["memory_v"], dtype=np.float64).reshape(L, B, n_ctx, E)
+    tok = np.asarray(inputs["embd"]).reshape(B, N)
+    pos = np.asarray(inputs["position"]).reshape(B, N)
+    x = W["model/wte"][tok] + W["model/wpe"][pos]                     # [B, N, E]
+    mask = np.triu(np.ones((N, n_kv), dtype=bool), k=n_past + 1)      # key j > n_past + query i
+    for il in range(L):
+        p = f"model/h{il}/"
+        h = _layer_norm(x, W[p + "ln_1/g"], W[p + "ln_1/b"])
+        qkv = h @ W[p + "attn/c_attn/w"].T + W[p + "attn/c_attn/b"]
+        q, k, v = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
+        mk[il, :, n_past:n_kv] = k
+        mv[il, :, n_past:n_kv] = v
+        Kh = mk[il, :, :n_kv].reshape(B, n_kv, H, hd).transpose(0, 2, 1, 3)   # [B, H, n_kv, hd]
+        Vh = mv[il, :, :n_kv].reshape(B, n_kv, H, hd).transpose(0, 2, 1, 3)
+        Qh = q.reshape(B, N, H, hd).transpose(0, 2, 1, 3)                     # [B, H, N, hd]
+        s = Qh @ Kh.transpose(0, 1, 3, 2) / math.sqrt(hd)                     # [B, H, N, n_kv]
+        s = np.where(mask, -np.inf, s)
+        s = np.exp(s - s.max(axis=-1, keepdims=True))
+        s /= s.sum(axis=-1, keepdims=True)
+        a = (s @ Vh).transpose(0, 2, 1, 3).reshape(B, N, E)
+        x = x + a @ W[p + "attn/c_proj/w"].T + W[p + "attn/c_proj/b"]
+        h = _layer_norm(x, W[p + "ln_2/g"], W[p + "ln_2/b"])
+        h = gelu_reference(h @ W[p + "mlp/c_fc/w"].T + W[p + "mlp/c_fc/b"])
+        x = x + h @ W[p + "mlp/c_proj/w"].T + W[p + "mlp/c_proj/b"]
+        if progress is not None:
+            progress()
+    x = _layer_norm(x, W["model/ln_f/g"], W["model/ln_f/b"])
+    logits = (x @ W["model/lm_head"].T).reshape(B * N, -1)
+    return logits.astype(np.float32), mk.astype(np.float32).ravel(), mv.astype(np.float32).ravel()
+
+
+# ----------------------------------------------------------------------------------------
+# LLaMA
+
+
+def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_vocab=32000,
+          n_ctx=2048, tokens=32, n_past=0, wtype="f16", rope_base=10000.0, name=None):
+    """LLaMA as llama.cpp builds it (one sequence; grouped-query attention when
+    n_head_kv < n_head).
+
+    Args:
+        tokens: tokens processed in this pass; n_past: tokens already in the KV cache.
+    """
+    n_head_kv = n_head if n_head_kv is None else n_head_kv
+    if n_embd % n_head or n_head % n_head_kv:
+        raise ValueError(f"llama: n_embd {n_embd}, n_head {n_head}, n_head_kv {n_head_kv} do not divide")
+    if tokens < 1 or n_past < 0 or tokens + n_past > n_ctx:
+        raise ValueError(f"llama: tokens {tokens} + n_past {n_past} must be in 1..n_ctx {n_ctx}")
+    if n_layer < 1:
+        raise ValueError(f"llama: n_layer {n_layer} must be >= 1")
+    N, hd = tokens, n_embd // n_head
+    n_gqa = hd * n_head_kv
+    n_kv = n_past + N
+    ctx, wctx = _contexts()
+    weights, cache, inputs = {}, {}, {}
+
+    tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
+    layers = []
+    for il in range(n_layer):
+        p = f"blk.{il}."
+        layers.append(dict(
+            attn_norm=_w(wctx, weights, "f32", (n_embd,), p + "attn_norm.weight"),
+            wq=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_q.weight"),
+            wk=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_k.weight"),
+            wv=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_v.weight"),
+            wo=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_output.weight"),
+            ffn_norm=_w(wctx, weights, "f32", (n_embd,), p + "ffn_norm.weight"),
+            w1=_w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_gate.weight"),
+            w3=_w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_up.weight"),
+            w2=_w(wctx, weights, wtype, (n_embd, n_ff), p + "ffn_down.weight"),
+        ))
+    out_norm = _w(wctx, weights, "f32", (n_embd,), "output_norm.weight")
+    output = _w(wctx, weights, wtype, (n_vocab, n_embd), "output.weight")
+    # f16 cache as llama.cpp keeps it: K rows of n_gqa per position; V transposed (per layer a
+    # [n_gqa, n_ctx] block whose rows are positions of one channel) so that KQV needs no copy.
+    cache_k = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_k")
+    cache_v = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_v")
+    cache["cache_k"], cache["cache_v"] = cache_k, cache_v
+    _set_external(cache_k, True)
+    _set_external(cache_v, True)
+
+    inp_tokens = _input(ctx, inputs, "i32", (N,), "inp_tokens")
+    inp_pos = _input(ctx, inputs, "i32", (N,), "inp_pos")
+    kq_mask = _input(ctx, inputs, "f32", (N, n_kv), "kq_mask")
+
+    es = 2
+    rope = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
+                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
+    inpL = gg.get_rows(tok_embd, inp_tokens)
+    roots = []
+    for il, Ly in enumerate(layers):
+        inpSA = inpL
+        cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS), Ly["attn_norm"])
+        Qcur = gg.mul_mat(Ly["wq"], cur)
+        Kcur = gg.mul_mat(Ly["wk"], cur)
+        Vcur = gg.mul_mat(Ly["wv"], cur)
+        Qcur = gg.rope_ext(gg.reshape_3d(Qcur, hd, n_head, N), inp_pos, None, **rope)
+        Kcur = gg.rope_ext(gg.reshape_3d(Kcur, hd, n_head_kv, N), inp_pos, None, **rope)
+        kbase = es * n_gqa * n_ctx * il
+        k_view = gg.view_1d(cache_k, N * n_gqa, kbase + es * n_gqa * n_past)
+        v_view = gg.view_2d(cache_v, N, n_gqa, es * n_ctx, kbase + es * n_past)
+        roots.append(gg.cpy(Kcur, k_view))
+        roots.append(gg.cpy(gg.transpose(Vcur), v_view))
+        Q = gg.permute(Qcur, 0, 2, 1, 3)                                  # [hd, N, n_head]
+        K = gg.view_3d(cache_k, hd, n_kv, n_head_kv, es * n_gqa, es * hd, kbase)
+        KQ = gg.mul_mat(K, Q)                                             # [n_kv, N, n_head]
+        KQ = gg.soft_max_ext(KQ, kq_mask, 1.0 / math.sqrt(hd), 0.0)
+        V = gg.view_3d(cache_v, n_kv, hd, n_head_kv, es * n_ctx, es * n_ctx * hd, kbase)
+        KQV = gg.mul_mat(V, KQ)                                           # [hd, N, n_head]
+        cur = gg.cont_2d(gg.permute(KQV, 0, 2, 1, 3), n_embd, N)
+        cur = gg.mul_mat(Ly["wo"], cur)
+        ffn_inp = gg.add(cur, inpSA)
+        cur = gg.mul(gg.rms_norm(ffn_inp, LLAMA_EPS), Ly["ffn_norm"])
+        up = gg.mul_mat(Ly["w3"], cur)
+        gate = gg.silu(gg.mul_mat(Ly["w1"], cur))
+        cur = gg.mul_mat(Ly["w2"], gg.mul(gate, up))
+        inpL = gg.add(cur, ffn_inp)
+    cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS), out_norm)
+    logits = _name(gg.mul_mat(output, cur), "logits")
+    logits.set_output()
+    graph = gg.Graph(*roots, logits, size=_graph_size(n_layer * 48 + 64))
+
+    hp = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ff=n_ff,
+              n_vocab=n_vocab, n_ctx=n_ctx, tokens=N, n_past=n_past, wtype=wtype)
+
+    def make_inputs(rng):
+        q = np.arange(n_past, n_kv)[:, None]
+        mask = np.where(np.arange(n_kv)[None, :] > q, -np.inf, 0.0).astype(np.float32)
+        return {"inp_tokens": rng.integers(0, n_vocab, size=(N,), dtype=np.int32),
+                "inp_pos": np.arange(n_past, n_kv, dtype=np.int32),
+                "kq_mask": mask}
+
+    def init(wname, shape, seed):
+        rng = _weight_rng(seed, wname)
+        if wname.endswith("norm.weight"):
+            return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
+        if wname.startswith("cache_"):
+            return rng.standard_normal(shape, dtype=np.float32)
+        return 0.02 * rng.standard_normal(shape, dtype=np.float32)
+
+    return Model(name or "llama", hp, ctx, wctx, graph, inputs, {"logits": logits}, weights, cache,
+                 make_inputs, init)
+
+
+def llama_7b(tokens=32, n_past=0, layers=32, **kw):
+    """LLaMA-7B's dimensions: 32 layers, n_embd 4096, 32 heads, n_ff 11008, 32000 tokens."""
+    return llama(n_layer=layers, n_embd=4096, n_head=32, n_ff=11008, n_vocab=32000, n_ctx=2048,
+                 tokens=tokens, n_past=n_past, name="llama-7b", **kw)
+
+
+def _rms_norm(x, eps):
+    return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
+
+
+def _rope_normal(x, pos, base):
+    """RoPE in ggml's normal mode (0): channel pairs (2i, 2i+1) of each head are rotated by
+    pos * base^(-2i/head_dim). x: [N, heads, head_dim]."""
+    hd = x.shape[-1]
+    theta = pos[:, None].astype(np.float64) * base ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)
+    c, s = np.cos(theta)[:, None, :], np.sin(theta)[:, None, :]
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    out = np.empty_like(x)
+    out[..., 0::2] = x0 * c - x1 * s
+    out[..., 1::2] = x0 * s + x1 * c
+    return out
+
+
+def llama_reference(hparams, weights, inputs, rope_base=10000.0):
+    """numpy forward pass of :func:`llama` (float64 arithmetic on the same values; the cache
+    rows written in this pass are rounded to f16 as the f16 cache stores them).
+
+    Returns (logits [tokens, n_vocab] float32, the updated cache_k, cache_v as float16)."""
+    L, E, H, Hkv = hparams["n_layer"], hparams["n_embd"], hparams["n_head"], hparams["n_head_kv"]
+    n_ctx, N, n_past = hparams["n_ctx"], hparams["tokens"], hparams["n_past"]
+    hd, n_kv = E // H, n_past + N
+    n_gqa = hd * Hkv
+    W = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items() if not k.startswith("cache_")}
+    ck = np.array(weights["cache_k"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
+    cv = np.array(weights["cache_v"], dtype=np.float16).reshape(L, n_gqa, n_ctx)
+    pos = np.asarray(inputs["inp_pos"])
+    mask = np.asarray(inputs["kq_mask"], dtype=np.float64)
+    x = W["token_embd.weight"][np.asarray(inputs["inp_tokens"])]
+    for il in range(L):
+        p = f"blk.{il}."
+        h = _rms_norm(x, LLAMA_EPS) * W[p + "attn_norm.weight"]
+        q = _rope_normal((h @ W[p + "attn_q.weight"].T).reshape(N, H, hd), pos, rope_base)
+        k = _rope_normal((h @ W[p + "attn_k.weight"].T).reshape(N, Hkv, hd), pos, rope_base)
+        v = h @ W[p + "attn_v.weight"].T
+        ck[il, n_past:n_kv] = k.reshape(N, n_gqa).astype(np.float16)
+        cv[il, :, n_past:n_kv] = v.T.astype(np.float16)
+        K = ck[il, :n_kv].astype(np.float64).reshape(n_kv, Hkv, hd)
+        V = cv[il, :, :n_kv].astype(np.float64).reshape(Hkv, hd, n_kv)
+        rep = H // Hkv
+        out = np.empty((N, H, hd))
+        for hh in range(H):
+            s = q[:, hh, :] @ K[:, hh // rep, :].T / math.sqrt(hd) + mask
+            s = np.exp(s - s.max(axis=-1, keepdims=True))
+            s /= s.sum(axis=-1, keepdims=True)
+            out[:, hh, :] = s @ V[hh // rep].T
+        x = x + out.reshape(N, E) @ W[p + "attn_output.weight"].T
+        h = _rms_norm(x, LLAMA_EPS) * W[p + "ffn_norm.weight"]
+        g = h @ W[p + "ffn_gate.weight"].T
+        u = h @ W[p + "ffn_up.weight"].T
+        x = x + (g / (1.0 + np.exp(-g)) * u) @ W[p + "ffn_down.weight"].T
+    x = _rms_norm(x, LLAMA_EPS) * W["output_norm.weight"]
+    return (x @ W["output.weight"].T).astype(np.float32), ck.ravel(), cv.ravel()
+
+
+# ----------------------------------------------------------------------------------------
+# MLP and CNN
+
+
+def mlp(n_layers=4, width=1024, batch=256, n_in=None, n_out=None, name=None):
+    """A multilayer perceptron: n_layers x (mul_mat + bias + gelu) on a [batch, n_in] input.
+    With the defaults it is graphs/mlp-4x1024-b256.json."""
+    n_in = width if n_in is None else n_in
+    n_out = width if n_out is None else n_out
+    if n_layers < 1 or batch < 1 or width < 1:
+        raise ValueError(f"mlp: n_layers {n_layers}, width {width}, batch {batch} must be >= 1")
+    ctx, wctx = _contexts()
+    weights, inputs = {}, {}
+    dims = [n_in] + [width] * (n_layers - 1) + [n_out]
+    ws, bs = [], []
+    for i in reversed(range(n_layers)):
+        ws.append(_w(wctx, weights, "f32", (dims[i + 1], dims[i]), f"mlp.{i}.weight"))
+    ws.reverse()
+    x = _input(ctx, inputs, "f32", (batch, n_in), "inp_x")
+    for i in range(n_layers):
+        bs.append(_w(wctx, weights, "f32", (dims[i + 1],), f"mlp.{i}.bias"))
+    for i in range(n_layers):
+        x = _name(gg.mul_mat(ws[i], x), f"mm-{i}")
+        x = _name(gg.add(x, bs[i]), f"bias-{i}")
+        x = _name(gg.gelu(x), "out" if i == n_layers - 1 else f"gelu-{i}")
+    x.set_output()
+    graph = gg.Graph(x, size=_graph_size(4 * n_layers + 8))
+    hp = dict(n_layers=n_layers, width=width, batch=batch, n_in=n_in, n_out=n_out)
+
+    def make_inputs(rng):
+        return {"inp_x": rng.standard_normal((batch, n_in), dtype=np.float32)}
+
+    def init(wname, shape, seed):
+        rng = _weight_rng(seed, wname)
+        fan_in = shape[-1] if len(shape) == 2 else width
+        return rng.standard_normal(shape, dtype=np.float32) / np.float32(math.sqrt(fan_in))
+
+    return Model(name or "mlp", hp, ctx, wctx, graph, inputs, {"out": x}, weights, {},
+                 make_inputs, init)
+
+
+def cnn(batch=8, image=64, channels=(3, 32, 64, 128), n_classes=10, hidden=256, wtype="f32",
+        name=None):
+    """A small CNN: per block a 3x3 conv_2d (stride 1, padding 1) + bias + relu + 2x2 max
+    pool_2d, then flatten and an MLP head (mul_mat + bias + relu, mul_mat + bias).
+
+    The input is [batch, channels[0], image, image] (numpy order; ggml's [W, H, C, N]). The
+    im2col matrices have the kernels' type ``wtype``, as in ggml_conv_2d."""
+    if image % (2 ** (len(channels) - 1)):
+        raise ValueError(f"cnn: image {image} must be divisible by 2^{len(channels) - 1}")
+    ctx, wctx = _contexts()
+    weights, inputs = {}, {}
+    x = _input(ctx, inputs, "f32", (batch, channels[0], image, image), "inp_image")
+    side = image
+    for i in range(len(channels) - 1):
+        cin, cout = channels[i], channels[i + 1]
+        kernel = _w(wctx, weights, wtype, (cout, cin, 3, 3), f"conv{i}.weight")
+        bias = _w(wctx, weights, "f32", (cout, 1, 1), f"conv{i}.bias")
+        x = _name(gg.conv_2d(kernel, x, 1, 1, 1, 1, 1, 1), f"conv{i}")   # [N, cout, H, W]
+        x = _name(gg.add(x, bias), f"conv{i}+b")
+        x = _name(gg.relu(x), f"relu{i}")
+        x = _name(gg.pool_2d(x, "max", 2, 2, 2, 2, 0.0, 0.0), f"pool{i}")
+        side //= 2
+    flat = channels[-1] * side * side
+    x = gg.reshape_2d(x, flat, batch)
+    w1 = _w(wctx, weights, "f32", (hidden, flat), "fc1.weight")
+    b1 = _w(wctx, weights, "f32", (hidden,), "fc1.bias")
+    w2 = _w(wctx, weights, "f32", (n_classes, hidden), "fc2.weight")
+    b2 = _w(wctx, weights, "f32", (n_classes,), "fc2.bias")
+    x = _name(gg.relu(gg.add(gg.mul_mat(w1, x), b1)), "fc1")
+    x = _name(gg.add(gg.mul_mat(w2, x), b2), "logits")
+    x.set_output()
+    graph = gg.Graph(x, size=_graph_size(8 * len(channels) + 16))
+    hp = dict(batch=batch, image=image, channels=list(channels), n_classes=n_classes, hidden=hidden,
+              wtype=wtype)
+
+    def make_inputs(rng):
+        return {"inp_image": rng.standard_normal((batch, channels[0], image, image), dtype=np.float32)}
+
+    def init(wname, shape, seed):
+        rng = _weight_rng(seed, wname)
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        std = 0.02 if wname.endswith("bias") else 1.0 / math.sqrt(max(fan_in, 1))
+        return std * rng.standard_normal(shape, dtype=np.float32)
+
+    return Model(name or "cnn", hp, ctx, wctx, graph, inputs, {"logits": x}, weights, {},
+                 make_inputs, init)
+
+
+def _graph_size(n):
+    return max(2048, int(n))
+
+
+# name -> (builder, the options it takes from the command line)
+BUILTINS = {
+    "gpt2-small": gpt2_small,
+    "gpt2-medium": gpt2_medium,
+    "llama-7b": llama_7b,
+    "mlp": mlp,
+    "cnn": cnn,
+}
+
+
+def build(name, tokens=None, layers=None, batch=None, n_past=None):
+    """Builds a built-in model by name with the command line's options (None: the default)."""
+    if name not in BUILTINS:
+        raise ValueError(f"unknown model {name!r}; built-ins: {', '.join(BUILTINS)}")
+    kw = {}
+    if name.startswith("gpt2") or name.startswith("llama"):
+        if tokens is not None:
+            kw["tokens"] = tokens
+        if layers is not None:
+            kw["layers"] = layers
+        if n_past is not None:
+            kw["n_past"] = n_past
+        if batch is not None:
+            if name.startswith("llama"):
+                if batch != 1:
+                    raise ValueError("llama-7b is built for one sequence; --batch must be 1")
+            else:
+                kw["batch"] = batch
+    elif name == "mlp":
+        if layers is not None:
+            kw["n_layers"] = layers
+        if batch is not None:
+            kw["batch"] = batch
+        if tokens is not None:
+            raise ValueError("mlp takes --batch and --layers, not --tokens")
+    elif name == "cnn":
+        if batch is not None:
+            kw["batch"] = batch
+        if tokens is not None or layers is not None:
+            raise ValueError("cnn takes --batch only")
+    return BUILTINS[name](**kw)
+
+
+def mlp_reference(hparams, weights, inputs):
+    """numpy forward pass of :func:`mlp`."""
+    x = np.asarray(inputs["inp_x"], dtype=np.float64)
+    for i in range(hparams["n_layers"]):
+        x = gelu_reference(x @ np.asarray(weights[f"mlp.{i}.weight"], dtype=np.float64).T
+                           + np.asarray(weights[f"mlp.{i}.bias"], dtype=np.float64))
+    return x.astype(np.float32)
+
+
+def cnn_reference(hparams, weights, inputs):
+    """numpy forward pass of :func:`cnn` (3x3 convolutions with padding 1, 2x2 max pooling)."""
+    x = np.asarray(inputs["inp_image"], dtype=np.float64)
+    chans = hparams["channels"]
+    for i in range(len(chans) - 1):
+        w = np.asarray(weights[f"conv{i}.weight"], dtype=np.float64)      # [cout, cin, 3, 3]
+        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # [n, cin, H, W, 3, 3]
+        x = np.einsum("nchwij,ocij->nohw", win, w, optimize=True)
+        x = np.maximum(x + np.asarray(weights[f"conv{i}.bias"], dtype=np.float64), 0.0)
+        n, c, hgt, wid = x.shape
+        x = x.reshape(n, c, hgt // 2, 2, wid // 2, 2).max(axis=(3, 5))
+    x = x.reshape(x.shape[0], -1)
+    h = np.maximum(x @ np.asarray(weights["fc1.weight"], dtype=np.float64).T
+                   + np.asarray(weights["fc1.bias"], dtype=np.float64), 0.0)
+    return (h @ np.asarray(weights["fc2.weight"], dtype=np.float64).T
+            + np.asarray(weights["fc2.bias"], dtype=np.float64)).astype(np.float32)

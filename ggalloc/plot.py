@@ -1,0 +1,219 @@
+"""Pictures of memory plans.
+
+:func:`plot_plan` draws one buffer of a plan as a two-panel figure. The upper panel is the
+placement: x is the node step, y the offset in MiB, and every placed tensor a rectangle from
+its first to its last step, coloured by the op that produced it. When the buffer was split
+into chunks (a device's max buffer size), the chunks are stacked and separated by dashed
+lines. The lower panel is the number of bytes live at each step, with the liveness lower bound
+(the highest point of that curve) and the size of the plan, so the gap between the plan and
+the bound is visible at a glance.
+"""
+
+import os
+
+import numpy as np
+
+__all__ = ["plot_plan", "live_bytes", "plan_rows"]
+
+MIB = 1024.0 * 1024.0
+
+
+def _field(e, name, default=None):
+    if isinstance(e, dict):
+        return e.get(name, default)
+    return getattr(e, name, default)
+
+
+def _op_name(op):
+    if op is None:
+        return None
+    if isinstance(op, str):
+        return op
+    return getattr(op, "name", str(op))
+
+
+def plan_rows(plan, buffer_id=0):
+    """The placements of one buffer as a list of dicts (name, op, chunk, offset, size, first,
+    last). Ops come from the plan's tensors (``Plan.tensors``, parallel to its entries) where
+    it has them; a UNARY op is named by its unary op (GELU, SILU, ...) and a placed leaf (op
+    NONE) is called "input"."""
+    tensors = list(getattr(plan, "tensors", None) or [])
+    rows = []
+    for i, e in enumerate(plan.entries):
+        if (_field(e, "buffer_id", 0) or 0) != buffer_id:
+            continue
+        tensor = tensors[i] if i < len(tensors) else _field(e, "tensor")
+        name = _field(e, "name")
+        if name is None:
+            t = _field(e, "tensor")
+            name = t if isinstance(t, str) else getattr(t, "name", "")
+        op = _field(e, "op")
+        if op is None and tensor is not None and not isinstance(tensor, str):
+            op = getattr(tensor, "op", None)
+            if op == "UNARY":
+                op = getattr(tensor, "unary_op", None) or op
+        if op == "NONE":
+            op = "input"  # a leaf the allocator places: an input of the graph
+        rows.append(dict(name=name or "", op=_op_name(op) or "?",
+                         chunk=int(_field(e, "chunk", 0) or 0), offset=int(_field(e, "offset")),
+                         size=int(_field(e, "size")), first=int(_field(e, "first")),
+                         last=int(_field(e, "last"))))
+    return rows
+
+
+def live_bytes(rows, n_steps=None):
+    """Bytes in use at each step: the measure of the byte ranges of the tensors live at that
+    step. A node computed in place takes over its parent's bytes at the step where one hands
+    over to the other; both are live there, but their bytes count once."""
+    if n_steps is None:
+        n_steps = max((r["last"] for r in rows), default=-1) + 1
+    out = np.zeros(n_steps, dtype=np.int64)
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["first"])
+    active, j = [], 0
+    for s in range(n_steps):
+        while j < len(order) and rows[order[j]]["first"] <= s:
+            active.append(order[j])
+            j += 1
+        active = [i for i in active if rows[i]["last"] >= s]
+        spans = sorted((rows[i]["chunk"], rows[i]["offset"], rows[i]["offset"] + rows[i]["size"])
+                       for i in active)
+        total, chunk, end = 0, None, 0
+        for c, a, b in spans:
+            if c != chunk:
+                chunk, end = c, 0
+            if b > end:
+                total += b - max(a, end)
+                end = b
+        out[s] = total
+    return out
+
+
+def _lower_bound(plan, buffer_id):
+    lbs = _field(plan, "lower_bounds")
+    if lbs is not None:
+        return lbs[buffer_id] if buffer_id < len(lbs) else None
+    lb = _field(plan, "lower_bound")
+    if isinstance(lb, (list, tuple)):
+        return lb[buffer_id] if buffer_id < len(lb) else None
+    if callable(lb):
+        return lb(buffer_id)
+    return lb
+
+
+def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, max_legend=14,
+              figsize=(12, 7.5), dpi=100, legend=True):
+    """Draws a plan (a ``Plan``, or a ``GraphAllocator`` whose last plan to draw).
+
+    Args:
+        path: write a PNG there (``figsize`` x ``dpi`` pixels, 1200 x 750 by default).
+        ax: draw the placement into this Axes instead of a new figure (no live-bytes panel).
+        title: the figure's title.
+        buffer_id: which buffer of the plan.
+        max_legend: ops beyond this many (the ones with the fewest bytes) share one colour.
+        legend: draw the legend of ops (beside the placement).
+    Returns:
+        the matplotlib Figure.
+    """
+    import matplotlib
+    if ax is None and path is not None and not os.environ.get("DISPLAY") \
+            and matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    plan = plan_or_allocator.plan() if hasattr(plan_or_allocator, "reserve") else plan_or_allocator
+    rows = plan_rows(plan, buffer_id)
+    n_steps = max((r["last"] for r in rows), default=0) + 1
+
+    # Chunks are drawn one above the other, each as tall as its highest placement.
+    chunk_top = {}
+    for r in rows:
+        chunk_top[r["chunk"]] = max(chunk_top.get(r["chunk"], 0), r["offset"] + r["size"])
+    base, acc = {}, 0
+    for c in sorted(chunk_top):
+        base[c] = acc
+        acc += chunk_top[c]
+    total = acc
+
+    # Colours: ops ordered by the bytes they place, the largest first.
+    op_bytes = {}
+    for r in rows:
+        op_bytes[r["op"]] = op_bytes.get(r["op"], 0) + r["size"] * (r["last"] - r["first"] + 1)
+    ops = sorted(op_bytes, key=lambda o: -op_bytes[o])
+    shown, other = ops[:max_legend], ops[max_legend:]
+    cmap = plt.get_cmap("tab20")
+    colour = {op: cmap(i % 20) for i, op in enumerate(shown)}
+    for op in other:
+        colour[op] = (0.6, 0.6, 0.6, 1.0)
+
+    own = ax is None
+    if own:
+        fig, (ax, ax_live) = plt.subplots(2, 1, sharex=True, figsize=figsize, dpi=dpi,
+                                          gridspec_kw=dict(height_ratios=[3, 1]),
+                                          layout="constrained")
+    else:
+        fig, ax_live = ax.figure, None
+
+    polys, faces = [], []
+    for r in rows:
+        x0, x1 = r["first"], r["last"] + 1
+        y0 = (base[r["chunk"]] + r["offset"]) / MIB
+        y1 = y0 + r["size"] / MIB
+        polys.append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        faces.append(colour[r["op"]])
+    ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors=(0, 0, 0, 0.35),
+                                     linewidths=0.3))
+    ax.set_xlim(0, max(n_steps, 1))
+    ax.set_ylim(0, max(total / MIB, 1e-6) * 1.04)
+    ax.set_ylabel("offset in buffer (MiB)")
+    if ax_live is None:
+        ax.set_xlabel("step (node index)")
+    for c in sorted(base)[1:]:
+        ax.axhline(base[c] / MIB, color="k", ls="--", lw=0.8)
+        ax.text(0.5, base[c] / MIB, f" chunk {c}", va="bottom", ha="left", fontsize=8, clip_on=True)
+    handles = [Patch(facecolor=colour[o], edgecolor="k", lw=0.3, label=o) for o in shown]
+    if other:
+        handles.append(Patch(facecolor=(0.6, 0.6, 0.6, 1.0),
+                             label=f"{len(other)} other op{'s' if len(other) > 1 else ''}"))
+    if legend:
+        ax.legend(handles=handles, title="op", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize=8, title_fontsize=9, frameon=False)
+
+    lb = _lower_bound(plan, buffer_id)
+    live = live_bytes(rows, n_steps)
+    peak = int(live.max()) if len(live) else 0
+    lb = peak if lb is None else int(lb)
+    ax.axhline(total / MIB, color="tab:red", lw=1.0)
+    if lb and lb != total:
+        ax.axhline(lb / MIB, color="k", ls=":", lw=1.0)
+    ax.text(n_steps, total / MIB, f"plan {total / MIB:.2f} MiB ", color="tab:red",
+            va="bottom", ha="right", fontsize=8, clip_on=True)
+
+    if ax_live is not None:
+        steps = np.arange(n_steps + 1)
+        ax_live.fill_between(steps, np.append(live, live[-1] if len(live) else 0) / MIB,
+                             step="post", color="tab:blue", alpha=0.35, lw=0)
+        ax_live.step(steps, np.append(live, live[-1] if len(live) else 0) / MIB, where="post",
+                     color="tab:blue", lw=0.8, label="live bytes")
+        ax_live.axhline(lb / MIB, color="k", ls="--", lw=1.0, label=f"lower bound {lb / MIB:.2f} MiB")
+        ax_live.axhline(total / MIB, color="tab:red", lw=1.0, label=f"plan {total / MIB:.2f} MiB")
+        ax_live.set_ylim(0, max(total, lb, 1) / MIB * 1.15)
+        ax_live.set_xlabel("step (node index)")
+        ax_live.set_ylabel("live (MiB)")
+        ax_live.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+    if title is None:
+        planner = _field(plan, "planner")
+        title = "memory plan" + (f" ({planner} planner)" if planner else "")
+    ratio = f", plan / lower bound {total / lb:.3f}" if lb else ""
+    title = f"{title}\n{len(rows)} tensors, {n_steps} steps{ratio}"
+    if own:
+        fig.suptitle(title, fontsize=11)
+    else:
+        ax.set_title(title, fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=dpi)
+        if own:
+            plt.close(fig)
+    return fig

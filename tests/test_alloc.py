@@ -1,0 +1,313 @@
+"""Buffer types, buffers, the tensor allocator, the graph allocator and its plans."""
+
+import numpy as np
+import pytest
+
+import ggalloc as gg
+import oracles
+
+
+def mlp(ctx, batch=8, width=64, layers=3):
+    x = ctx.tensor(np.float32, (batch, width), name="x").set_input()
+    h = x
+    ws = []
+    for i in range(layers):
+        w = ctx.tensor(np.float32, (width, width), name=f"w{i}")
+        ws.append(w)
+        h = gg.gelu(gg.mul_mat(w, h))
+        h.name = f"h{i}"
+    h.set_output()
+    return x, ws, h
+
+
+def test_buffer_types():
+    cpu = gg.cpu_buffer_type()
+    assert cpu.is_host and cpu.alignment >= 16 and cpu.max_size is None
+    assert cpu == gg.cpu_buffer_type()
+    h = gg.host_buffer_type(256, 4096)
+    assert (h.alignment, h.max_size, h.is_host) == (256, 4096, True)
+    assert gg.host_buffer_type(256, 4096) == h           # the same arguments give the same object
+    assert gg.host_buffer_type().max_size is None
+    assert "BufferType(" in repr(h) and "alignment=256" in repr(h)
+    with pytest.raises(gg.BadInputError) as e:
+        gg.host_buffer_type(48)
+    assert e.value.log, "the reason from the C library"
+    with pytest.raises(gg.BadInputError):
+        gg.host_buffer_type(32, 0)
+
+
+def test_buffer_lifetime_and_bytes():
+    buf = gg.cpu_buffer_type().alloc_buffer(1000)
+    assert buf.size == 1000 and buf.is_host and buf.buffer_type == gg.cpu_buffer_type()
+    buf.clear(7)
+    view = buf.array()
+    assert view.shape == (1000,) and (view == 7).all()
+    buf.usage = "weights"
+    assert buf.usage == "weights"
+    with pytest.raises(gg.BadInputError):
+        buf.usage = "sometimes"
+    with buf:
+        pass
+    assert buf.closed and repr(buf) == "Buffer(<closed>)"
+    buf.close()                                          # idempotent
+    with pytest.raises(gg.ClosedError):
+        buf.size
+    assert (view == 7).all()                             # the view kept the memory alive
+    empty = gg.cpu_buffer_type().alloc_buffer(0)
+    assert empty.size == 0
+    with pytest.raises(gg.BadInputError):
+        gg.cpu_buffer_type().alloc_buffer(-1)
+
+
+def test_tensor_allocator_places_in_order_and_reports_full():
+    buf = gg.host_buffer_type(64).alloc_buffer(256)
+    talloc = gg.TensorAllocator(buf)
+    with gg.Context() as ctx:
+        a = ctx.tensor(np.float32, (10,), name="a")
+        b = ctx.tensor(np.float32, (10,), name="b")
+        c = ctx.tensor(np.float32, (100,), name="c")
+        talloc.alloc(a)
+        talloc.alloc(b)
+        assert (a.offset, b.offset) == (0, 64)
+        assert a.buffer is buf and talloc.offset == 128
+        with pytest.raises(gg.AllocationError) as e:
+            talloc.alloc(c)
+        assert "c" in str(e.value) and e.value.log
+        assert not c.is_allocated
+        a.set(np.arange(10, dtype=np.float32))
+        buf.close()
+        with pytest.raises(gg.ClosedError, match="Buffer was closed"):
+            a.numpy()
+
+
+def test_alloc_ctx_tensors_places_weights(cpu):
+    with gg.Context() as wctx, gg.Context() as ctx:
+        w = wctx.tensor(np.float32, (4, 4), name="w")
+        bias = wctx.tensor(np.float32, (4,), name="bias")
+        buf = gg.alloc_ctx_tensors(wctx, cpu)
+        assert isinstance(buf, gg.Buffer) and buf.size >= 80
+        assert w.buffer is buf and bias.buffer is buf
+        assert gg.alloc_ctx_tensors(wctx, gg.cpu_buffer_type()) is None   # nothing left to place
+        w.set(np.eye(4, dtype=np.float32) * 2)
+        bias.set(np.ones(4, np.float32))
+        x = ctx.tensor(np.float32, (3, 4), name="x").set_input()
+        y = gg.add(gg.mul_mat(w, x), bias).set_output()
+        g = gg.Graph(y)
+        galloc = gg.GraphAllocator(cpu.buffer_type)
+        galloc.alloc_graph(g)
+        names = {e.tensor for e in galloc.plan().entries}
+        assert "w" not in names and "bias" not in names   # weights are left alone
+        x.set(np.arange(12, dtype=np.float32).reshape(3, 4))
+        cpu.compute(g)
+        np.testing.assert_allclose(y.numpy(), np.arange(12).reshape(3, 4) * 2 + 1)
+        assert oracles.check_plan(g, preplaced=[w._addr, bias._addr]) == []
+        buf.close()
+        with pytest.raises(gg.ClosedError):
+            cpu.compute(g)
+
+
+def test_alloc_ctx_tensors_failure_raises():
+    bt = gg.failing_buffer_type(0)
+    with gg.Context() as ctx:
+        ctx.tensor(np.float32, (4,), name="w")
+        with pytest.raises(gg.AllocationError) as e:
+            gg.alloc_ctx_tensors(ctx, bt)
+        assert e.value.log
+    with pytest.raises(gg.BadInputError):
+        gg.alloc_ctx_tensors(gg.Context(), "cpu")
+
+
+@pytest.mark.parametrize("planner", ["ggml", "best"])
+def test_graph_allocator_plan_is_valid_and_reuses_memory(planner, cpu):
+    with gg.Context() as ctx:
+        x, ws, y = mlp(ctx)
+        g = gg.Graph(y)
+        galloc = gg.GraphAllocator(gg.cpu_buffer_type(), planner=planner)
+        assert galloc.planner == planner
+        assert galloc.alloc_graph(g) is True
+        plan = galloc.plan()
+        assert plan.planner == planner
+        assert plan.peak == galloc.buffer_size() == galloc.buffer_size(0)
+        assert plan.lower_bound == galloc.lower_bound() <= plan.peak
+        assert plan.verify() == 0
+        assert oracles.check_plan(g) == []
+        sizes = {e.tensor: e for e in plan.entries}
+        assert set(sizes) >= {"x", "w0", "w1", "w2", "h2"}
+        assert all(e.offset % gg.cpu_buffer_type().alignment == 0 for e in plan.entries)
+        assert sum(e.size for e in plan.entries) > plan.peak          # memory is shared
+        assert sizes["h2"].last == g.n_nodes - 1
+        assert "Plan(planner=" in repr(plan) and len(plan) == len(plan.entries)
+        d = plan.to_dict()
+        assert d["peak"] == plan.peak and len(d["entries"]) == len(plan)
+        x.set(np.ones((8, 64), np.float32))
+        for w in ws:
+            w.set(np.eye(64, dtype=np.float32))
+        cpu.compute(g)
+        gelu = lambda v: 0.5 * v * (1 + np.tanh(np.sqrt(2 / np.pi) * (v + 0.044715 * v ** 3)))  # noqa: E731
+        np.testing.assert_allclose(y.numpy(), gelu(gelu(gelu(np.ones((8, 64))))), rtol=1e-3)
+
+
+def test_planner_setting_and_best_not_larger():
+    with gg.Context() as ctx:
+        _, _, y = mlp(ctx, layers=5)
+        g = gg.Graph(y)
+        galloc = gg.GraphAllocator(gg.host_buffer_type(64))
+        assert galloc.planner == "best"
+        galloc.reserve(g)
+        best = galloc.buffer_size()
+        galloc.planner = "ggml"
+        galloc.reserve(g)
+        assert galloc.plan().planner == "ggml"
+        assert best <= galloc.buffer_size()
+        assert galloc.reserve_n_size(g) == [galloc.buffer_size()]
+        with pytest.raises(gg.BadInputError, match="unknown planner"):
+            galloc.planner = "fastest"
+        with pytest.raises(IndexError):
+            galloc.buffer_size(1)
+        with pytest.raises(IndexError):
+            galloc.lower_bound(-1)
+
+
+def test_reserve_then_alloc_and_plan_before_alloc():
+    with gg.Context() as ctx:
+        _, _, y = mlp(ctx)
+        g = gg.Graph(y)
+        galloc = gg.GraphAllocator(gg.cpu_buffer_type())
+        with pytest.raises(gg.GraphError, match="no plan yet"):
+            galloc.plan()
+        galloc.reserve(g)
+        plan = galloc.plan()
+        assert plan.peak > 0
+        with pytest.raises(gg.GraphError, match="alloc_graph"):
+            plan.verify()
+        galloc.alloc_graph(g)
+        assert galloc.plan().verify() == 0
+
+
+def test_multiple_buffers_with_reserve_n():
+    with gg.Context() as ctx:
+        x, ws, y = mlp(ctx, layers=2)
+        g = gg.Graph(y)
+        a, b = gg.host_buffer_type(32), gg.host_buffer_type(128)
+        galloc = gg.GraphAllocator([a, b])
+        assert galloc.n_buffers == 2
+        # the second layer in buffer 1 (an in-place node stays in its parent's buffer, as in ggml)
+        node_ids = [0] * (g.n_nodes // 2) + [1] * (g.n_nodes - g.n_nodes // 2)
+        leaf_ids = [0] * g.n_leafs
+        galloc.reserve_n(g, node_ids, leaf_ids)
+        assert galloc.buffer_size(0) > 0 and galloc.buffer_size(1) > 0
+        galloc.alloc_graph(g)
+        plan = galloc.plan()
+        assert {e.buffer_id for e in plan.entries} == {0, 1}
+        assert all(e.offset % (32, 128)[e.buffer_id] == 0 for e in plan.entries)
+        assert oracles.check_plan(g) == []
+        with pytest.raises(gg.BadInputError, match="node_ids has"):
+            galloc.reserve_n(g, [0], leaf_ids)
+        with pytest.raises(gg.BadInputError, match="not a buffer id"):
+            galloc.reserve_n(g, [2] * g.n_nodes, leaf_ids)
+
+
+def test_max_size_splits_into_chunks():
+    with gg.Context() as ctx:
+        x = ctx.tensor(np.float32, (1024,), name="x").set_input()
+        outs = [gg.exp(x) for _ in range(4)]
+        for o in outs:
+            o.set_output()
+        g = gg.Graph(*outs)
+        galloc = gg.GraphAllocator(gg.host_buffer_type(32, 8192))
+        galloc.alloc_graph(g)
+        plan = galloc.plan()
+        assert max(e.chunk for e in plan.entries) >= 1
+        assert all(e.offset + e.size <= 8192 for e in plan.entries)
+        assert oracles.check_plan(g) == []
+
+
+def test_allocation_failure_raises_and_recovers():
+    with gg.Context() as ctx:
+        _, _, y = mlp(ctx)
+        g = gg.Graph(y)
+        galloc = gg.GraphAllocator(gg.failing_buffer_type(100))
+        with pytest.raises(gg.AllocationError) as e:
+            galloc.alloc_graph(g)
+        assert e.value.log
+        assert isinstance(e.value, MemoryError)
+        with pytest.raises(gg.GgallocError):
+            y.numpy()
+        ok = gg.GraphAllocator(gg.cpu_buffer_type())
+        assert ok.alloc_graph(g)
+        assert oracles.check_plan(g) == []
+
+
+def test_replanning_invalidates_old_tensors_and_views():
+    with gg.Context() as ctx:
+        x = ctx.tensor(np.float32, (16,), name="x").set_input()
+        y1 = gg.exp(x).set_output()
+        y2 = gg.exp(gg.exp(gg.exp(ctx.tensor(np.float32, (4096,), name="big").set_input()))).set_output()
+        g1, g2 = gg.Graph(y1), gg.Graph(y2)
+        galloc = gg.GraphAllocator(gg.cpu_buffer_type())
+        galloc.alloc_graph(g1)
+        x.set(np.zeros(16, np.float32))
+        view = x.array()
+        galloc.alloc_graph(g1)                  # the same graph again: views stay valid
+        with pytest.raises(gg.GgallocError, match="views"):
+            galloc.alloc_graph(g2)
+        del view
+        galloc.alloc_graph(g2)
+        with pytest.raises(gg.ClosedError, match="re-planned"):
+            x.numpy()
+        galloc.alloc_graph(g1)                  # placing g1 again makes x usable
+        x.set(np.ones(16, np.float32))
+        assert x.numpy().sum() == 16
+
+
+def test_close_allocator():
+    with gg.Context() as ctx:
+        _, _, y = mlp(ctx)
+        g = gg.Graph(y)
+        with gg.GraphAllocator(gg.cpu_buffer_type()) as galloc:
+            galloc.alloc_graph(g)
+            arr = y.array()
+        assert galloc.closed and "closed" in repr(galloc)
+        galloc.close()
+        with pytest.raises(gg.ClosedError):
+            galloc.buffer_size()
+        with pytest.raises(gg.ClosedError, match="GraphAllocator was closed"):
+            y.numpy()
+        arr[...] = 1.0                          # the view kept the memory alive
+        assert arr.sum() == arr.size
+
+
+def test_plan_intervals():
+    offs, peak = gg.plan_intervals([64, 64, 64], [0, 1, 2], [1, 2, 3])
+    assert offs.dtype == np.uint64 and peak == 64 and (offs == 0).all()
+    offs, peak = gg.plan_intervals([10, 20, 30], [0, 0, 0], [5, 5, 5], alignment=16)
+    assert peak == 16 + 32 + 32
+    assert len(set(offs.tolist())) == 3 and all(o % 16 == 0 for o in offs)
+    assert gg.intervals_lower_bound([10, 20, 30], [0, 0, 0], [5, 5, 5], 16) == 80
+    offs, peak = gg.plan_intervals([], [], [])
+    assert len(offs) == 0 and peak == 0
+    with pytest.raises(gg.BadInputError):
+        gg.plan_intervals([1, 2], [0], [1])
+    with pytest.raises(gg.BadInputError) as e:
+        gg.plan_intervals([8], [3], [3])                  # empty lifetime
+    assert e.value.log
+    with pytest.raises(gg.BadInputError):
+        gg.plan_intervals([8], [0], [1], alignment=3)
+
+
+def test_plan_intervals_on_random_lifetimes():
+    rng = np.random.default_rng(7)
+    n = 300
+    starts = rng.integers(0, 100, n)
+    ends = starts + rng.integers(1, 30, n)
+    sizes = rng.integers(1, 5000, n)
+    offs, peak = gg.plan_intervals(sizes, starts, ends, alignment=32)
+    lb = gg.intervals_lower_bound(sizes, starts, ends, 32)
+    assert lb <= peak
+    aligned = (sizes + 31) // 32 * 32
+    assert (offs % 32 == 0).all() and (offs + aligned <= peak).all()
+    for i in range(n):
+        live = (starts < ends[i]) & (starts[i] < ends)
+        live[i] = False
+        share = live & (offs < offs[i] + sizes[i]) & (offs[i] < offs + sizes)
+        assert not share.any(), f"block {i} shares bytes with a block live at the same time"

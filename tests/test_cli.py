@@ -1,0 +1,139 @@
+"""python3 -m ggalloc plan: sources, reports, --json, --plot, --reorder and errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import ggalloc as gg
+from ggalloc import cli, models
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("GGALLOC_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
+BUFFER_FIELDS = {"id", "size", "lower_bound", "ratio", "ggml_size", "best_over_ggml", "no_reuse",
+                 "plan_time_ms", "ggml_plan_time_ms", "chunks", "peak_step", "peak_bytes",
+                 "live_at_peak"}
+
+
+def ggalloc_cmd(*args):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.run([sys.executable, "-m", "ggalloc", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+
+
+def run_main(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_of_a_builtin_parses_and_agrees_with_the_api():
+    p = ggalloc_cmd("plan", "gpt2-small", "--tokens", "16", "--layers", "2", "--json")
+    assert p.returncode == 0, p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["kind"] == "model" and rep["planner"] == "best" and rep["violations"] == 0
+    assert rep["hparams"]["tokens"] == 16 and rep["hparams"]["n_layer"] == 2
+    (b,) = rep["buffers"]
+    assert BUFFER_FIELDS <= set(b)
+    assert b["lower_bound"] <= b["size"] <= b["ggml_size"] <= b["no_reuse"]
+    # The same figures as planning the same graph through the API.
+    m = models.gpt2_small(tokens=16, layers=2)
+    for planner, key in (("best", "size"), ("ggml", "ggml_size")):
+        ga = gg.GraphAllocator(gg.host_buffer_type(32), planner=planner)
+        ga.reserve(m.graph)
+        assert b[key] == ga.buffer_size(0)
+        assert b["lower_bound"] == ga.lower_bound(0)
+    # The tensors live at the peak add up to the peak, which is the bound.
+    assert b["peak_bytes"] == b["lower_bound"] <= sum(r["size"] for r in b["live_at_peak"])
+    assert b["live_at_peak"][0]["size"] >= b["live_at_peak"][-1]["size"]
+
+
+def test_text_report_has_every_figure(capsys):
+    code, out, _ = run_main(capsys, "plan", "mlp", "--layers", "3", "--batch", "64", "--planner", "ggml")
+    assert code == 0
+    for word in ("buffer 0", "size", "lower bound", "ggml planner", "no reuse", "planning time",
+                 "live at the peak", "verify: 0 violations", "planner ggml"):
+        assert word in out, word
+
+
+def test_graph_file_with_max_size_and_alignment(capsys):
+    path = os.path.join(SHARED, "graphs", "mlp-4x1024-b256.json")
+    code, out, _ = run_main(capsys, "plan", path, "--json", "--max-size", "1MiB", "--alignment", "64")
+    assert code == 0
+    rep = json.loads(out)
+    assert rep["kind"] == "graph" and rep["max_size"] == 1 << 20 and rep["alignment"] == 64
+    (b,) = rep["buffers"]
+    assert b["chunks"] >= 2
+    assert all(r["size"] % 64 == 0 for r in b["live_at_peak"])
+    assert b["lower_bound"] <= b["size"] <= b["ggml_size"]
+
+
+def test_trace_source(capsys):
+    path = os.path.join(SHARED, "traces", "A.csv")
+    code, out, _ = run_main(capsys, "plan", path, "--json")
+    assert code == 0
+    rep = json.loads(out)
+    (b,) = rep["buffers"]
+    ids, starts, ends, sizes = cli.read_trace(path)
+    assert rep["kind"] == "trace" and rep["n_blocks"] == len(ids) and rep["violations"] == 0
+    assert b["lower_bound"] == cli.intervals_lower_bound(sizes, starts, ends)
+    assert b["lower_bound"] <= b["size"] <= b["ggml_size"]
+    assert b["no_reuse"] == sum(sizes)
+
+
+def test_ggml_best_fit_on_intervals():
+    # A [0,2) 100 B, B [1,3) 50 B, C [2,4) 100 B, D [2,3) 30 B: C takes A's freed block
+    # (the best fit), D goes to the end; at step 3 B and D are freed and merge back into the
+    # end of the buffer, so E [3,4) 40 B starts where B was.
+    offs, peak = cli.ggml_best_fit([100, 50, 100, 30, 40], [0, 1, 2, 2, 3], [2, 3, 4, 3, 4])
+    assert offs == [0, 100, 0, 150, 100]
+    assert peak == 180
+    offs, peak = cli.ggml_best_fit([10, 10], [0, 0], [1, 1], alignment=32)
+    assert offs == [0, 32] and peak == 64
+
+
+def test_plot_and_reorder(tmp_path, capsys):
+    png = tmp_path / "plan.png"
+    code, out, _ = run_main(capsys, "plan", "llama-7b", "--layers", "2", "--tokens", "8",
+                            "--plot", str(png), "--reorder", "--json")
+    assert code == 0
+    rep = json.loads(out)
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ro = rep["reorder"]
+    assert ro["lower_bound_after"][0] <= ro["lower_bound_before"][0]
+    assert ro["lower_bound_after"][0] <= ro["size_after"][0]
+    assert ro["violations_after"] == 0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["plan", "no-such-model"], ["neither a file nor a built-in"]),
+    (["plan", "gpt2-small", "--tokens", "5000"], ["n_ctx"]),
+    (["plan", "cnn", "--tokens", "4"], ["--batch"]),
+    (["plan", "BADJSON"], ["not a valid ggalloc.graph/1"]),
+    (["plan", "BADCSV"], ["four integers"]),
+    (["plan", "MLPJSON", "--tokens", "4"], ["built-in models only"]),
+])
+def test_bad_source_is_one_line_and_exit_2(tmp_path, capsys, args, words):
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"format": "ggalloc.graph/1", "tensors": [{"id": 0}]')
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("id,lower,upper,size\n0,0,x,5\n")
+    subst = {"BADJSON": str(bad_json), "BADCSV": str(bad_csv),
+             "MLPJSON": os.path.join(SHARED, "graphs", "mlp-4x1024-b256.json")}
+    code, out, err = run_main(capsys, *[subst.get(a, a) for a in args])
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python3 -m ggalloc plan: error:")
+    for w in words:
+        assert w in lines[0]
+
+
+def test_bad_options_exit_2():
+    p = ggalloc_cmd("plan", "mlp", "--alignment", "48")
+    assert p.returncode == 2 and "power of two" in p.stderr
+    p = ggalloc_cmd("plan", "/nonexistent/graph.json")
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1

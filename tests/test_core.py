@@ -1,0 +1,282 @@
+"""Contexts, tensors and graphs: shapes, dtypes, names, flags, data in and out, errors."""
+
+import logging
+
+import numpy as np
+import pytest
+
+import ggalloc as gg
+
+
+def placed(*tensors):
+    """Gives the tensors memory in one CPU buffer (via their contexts)."""
+    g = gg.Graph(*tensors)
+    galloc = gg.GraphAllocator(gg.cpu_buffer_type())
+    galloc.alloc_graph(g)
+    return g, galloc
+
+
+def test_shapes_are_numpy_order(ctx):
+    t = ctx.tensor(np.float32, (2, 3, 5), name="t")
+    assert t.shape == (2, 3, 5)
+    assert t.ne == (5, 3, 2, 1)
+    assert t.nb == (4, 20, 60, 120)
+    assert t.strides == (60, 20, 4)
+    assert t.ndim == 3
+    assert t.size == 30
+    assert t.nbytes == 120
+    assert t.name == "t"
+    assert t.op == "NONE"
+    assert t.src == [] and t.view_src is None and not t.is_view
+
+
+@pytest.mark.parametrize("dtype,name,itemsize", [
+    (np.float32, "f32", 4), (np.float16, "f16", 2), (np.int32, "i32", 4), ("bf16", "bf16", 2),
+    ("f32", "f32", 4), ("f16", "f16", 2), ("i32", "i32", 4),
+])
+def test_dtype_mapping(ctx, dtype, name, itemsize):
+    t = ctx.tensor(dtype, (4,))
+    assert t.type == name
+    assert t.nb[0] == itemsize
+    expect = np.float32 if name == "bf16" else np.dtype(dtype if not isinstance(dtype, str) else
+                                                        {"f32": np.float32, "f16": np.float16, "i32": np.int32}[name])
+    assert t.dtype == np.dtype(expect)
+
+
+def test_unknown_dtype_and_bad_shapes(ctx):
+    with pytest.raises(gg.BadInputError, match="unknown dtype"):
+        ctx.tensor(np.complex64, (3,))
+    with pytest.raises(gg.BadInputError, match="unknown dtype"):
+        ctx.tensor("q9_9", (3,))
+    with pytest.raises(gg.BadInputError, match="at most 4"):
+        ctx.tensor(np.float32, (1, 2, 3, 4, 5))
+    with pytest.raises(gg.BadInputError, match="negative"):
+        ctx.tensor(np.float32, (3, -1))
+    assert isinstance(gg.BadInputError("x"), ValueError)
+
+
+def test_quantized_types_plan_but_need_raw(ctx):
+    t = ctx.tensor("q8_0", (2, 64))
+    assert t.type == "q8_0"
+    assert t.dtype is None
+    assert t.nbytes == 2 * 2 * 34  # 2 rows of 2 blocks of 34 bytes
+
+
+def test_names_flags_and_repr(ctx):
+    x = ctx.tensor(np.float32, (3, 4), name="x").set_input()
+    y = gg.relu(x).set_output()
+    y.name = "y"
+    assert x.is_input and not x.is_output
+    assert y.is_output and y.op == "UNARY" and y.unary_op == "RELU"
+    assert y.src == [x]
+    assert "Tensor('f32', (3, 4), name='x'" in repr(x) and "input" in repr(x)
+    assert "op='RELU'" in repr(y)
+    y.name = "n" * 100
+    assert len(y.name) == 63
+    assert ctx.get_tensor("x") == x
+    assert ctx.get_tensor("nothing") is None
+    assert repr(ctx).startswith("Context(")
+
+
+def test_tensor_identity_and_hash(ctx):
+    x = ctx.tensor(np.float32, (2,))
+    y = gg.neg(x)
+    assert y.src[0] is x
+    assert {x, y, y.src[0]} == {x, y}
+    with pytest.raises(TypeError):
+        gg.Tensor()
+
+
+def test_set_numpy_array_roundtrip(ctx):
+    x = ctx.tensor(np.float32, (3, 4), name="x").set_input()
+    y = gg.scale(x, 2.0).set_output()
+    g, galloc = placed(y)
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x.set(data)
+    np.testing.assert_array_equal(x.numpy(), data)
+    view = x.array()
+    np.testing.assert_array_equal(view, data)
+    view[0, 0] = 42.0                       # zero-copy: writes reach the tensor
+    assert x.numpy()[0, 0] == 42.0
+    copy = x.numpy()
+    copy[0, 1] = -1.0                       # a copy: the tensor is unchanged
+    assert x.numpy()[0, 1] == 1.0
+    assert x.is_allocated and x.buffer is galloc and x.offset is not None
+    assert "buffer='GraphAllocator', offset=" in repr(x)
+
+
+def test_set_checks_dtype_shape_contiguity(ctx):
+    x = ctx.tensor(np.float32, (3, 4), name="x").set_input()
+    placed(gg.neg(x))
+    with pytest.raises(gg.BadInputError, match=r"expects dtype float32, got float64"):
+        x.set(np.zeros((3, 4)))
+    with pytest.raises(gg.BadInputError, match=r"expects shape \(3, 4\), got \(4, 3\)"):
+        x.set(np.zeros((4, 3), np.float32))
+    with pytest.raises(gg.BadInputError, match="C-contiguous"):
+        x.set(np.zeros((4, 3), np.float32).T)
+    with pytest.raises(gg.BadInputError, match="numpy array"):
+        x.set([[0.0] * 4] * 3)
+
+
+def test_set_before_placement_says_so(ctx):
+    x = ctx.tensor(np.float32, (3,), name="x")
+    with pytest.raises(gg.GgallocError, match="no memory yet"):
+        x.set(np.zeros(3, np.float32))
+    with pytest.raises(gg.GgallocError, match="no memory yet"):
+        x.numpy()
+    assert not x.is_allocated and x.buffer is None and x.offset is None
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int32, np.int8, np.int16, np.int64, np.float64])
+def test_other_dtypes_roundtrip(dtype):
+    with gg.Context() as c:
+        t = c.tensor(dtype, (5, 3), name="t")
+        buf = gg.alloc_ctx_tensors(c, gg.cpu_buffer_type())
+        data = (np.arange(15).reshape(5, 3) - 7).astype(dtype)
+        t.set(data)
+        out = t.numpy()
+        assert out.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(out, data)
+        buf.close()
+
+
+def test_bf16_is_float32_outside_and_rounds_to_nearest_even():
+    with gg.Context() as c:
+        t = c.tensor("bf16", (4,), name="t")
+        buf = gg.alloc_ctx_tensors(c, gg.cpu_buffer_type())
+        # 1 + 2^-8 lies halfway between two bf16 values: ties go to the even one (1.0);
+        # 1 + 3*2^-8 lies halfway too and rounds up to 1 + 2^-6.
+        vals = np.array([1.0, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -2.5], np.float32)
+        t.set(vals)
+        out = t.numpy()
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out, np.array([1.0, 1.0, 1 + 2 ** -6, -2.5], np.float32))
+        raw = t.numpy(raw=True)
+        assert raw.dtype == np.uint16
+        assert raw[0] == 0x3F80
+        t.set(np.array([0x4000, 0, 0x3F80, 0xC000], np.uint16), raw=True)
+        np.testing.assert_array_equal(t.numpy(), [2.0, 0.0, 1.0, -2.0])
+        with pytest.raises(gg.BadInputError, match="bf16"):
+            t.array()
+        assert t.array(raw=True).dtype == np.uint16
+        buf.close()
+
+
+def test_bf16_matches_the_c_conversion():
+    from ggalloc._lib import ffi, lib
+    from ggalloc.core import _f32_to_bf16
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal(1000).astype(np.float32) * 1e3,
+                        np.array([np.inf, -np.inf, 0.0, -0.0, 1e-40], np.float32)])
+    out = np.zeros(len(x), np.uint16)
+    lib.ggml_fp32_to_bf16_row_ref(ffi.from_buffer("float[]", x), ffi.cast("ggml_bf16_t *", ffi.from_buffer(out)), len(x))
+    np.testing.assert_array_equal(_f32_to_bf16(x), out)
+
+
+def test_allocating_context_gives_data_at_once():
+    with gg.Context(mem_size=1 << 20, no_alloc=False) as c:
+        assert not c.no_alloc
+        t = c.tensor(np.float32, (2, 2))
+        t.set(np.eye(2, dtype=np.float32))
+        np.testing.assert_array_equal(t.array(), np.eye(2))
+        s = c.new_f32(3.5)
+        assert s.numpy()[0] == 3.5
+        assert c.new_i32(-4).numpy()[0] == -4
+        assert c.used_mem > 0
+
+
+def test_context_full_raises_allocation_error():
+    with gg.Context(mem_size=4096, no_alloc=False) as c:
+        with pytest.raises(gg.BadInputError) as e:
+            c.tensor(np.float32, (1 << 20,))
+        assert e.value.log, "the C library's reason is in the exception"
+
+
+def test_operators_follow_numpy_meaning(ctx, cpu):
+    a = ctx.tensor(np.float32, (3, 4), name="a").set_input()
+    b = ctx.tensor(np.float32, (4,), name="b").set_input()
+    outs = [a + b, a - b, a * b, a / b, a * 3.0, 2.0 * a, a / 4.0, -a]
+    for o in outs:
+        o.set_output()
+    g, galloc = placed(*outs)
+    A = np.random.default_rng(0).random((3, 4), dtype=np.float32) + 0.5
+    B = np.random.default_rng(1).random(4, dtype=np.float32) + 0.5
+    a.set(A)
+    b.set(B)
+    cpu.compute(g)
+    want = [A + B, A - B, A * B, A / B, A * 3, 2 * A, A / 4, -A]
+    for o, w in zip(outs, want):
+        np.testing.assert_allclose(o.numpy(), w, rtol=1e-6)
+    with pytest.raises(gg.BadInputError, match="cannot build add"):
+        b + a                                # ggml broadcasts b over a only
+    with pytest.raises(gg.BadInputError, match="by zero"):
+        a / 0
+
+
+def test_op_errors_carry_the_c_message(ctx):
+    a = ctx.tensor(np.float32, (3, 4))
+    b = ctx.tensor(np.float32, (5, 7))
+    with pytest.raises(gg.BadInputError) as e:
+        gg.mul_mat(a, b)
+    assert "mul_mat" in str(e.value)
+    assert e.value.log and e.value.log[0] in str(e.value)
+
+
+def test_warnings_go_to_logging(ctx, caplog):
+    with caplog.at_level(logging.DEBUG, logger="ggalloc"):
+        g = gg.Graph(gg.relu(ctx.tensor(np.float32, (2,))))
+        g.print()
+    assert any(r.name == "ggalloc" for r in caplog.records)
+
+
+def test_graph_nodes_and_leafs(ctx):
+    x = ctx.tensor(np.float32, (4, 8), name="x")
+    w = ctx.tensor(np.float32, (16, 8), name="w")
+    h = gg.mul_mat(w, x)
+    y = gg.soft_max(h)
+    g = gg.Graph(y)
+    assert g.nodes == [h, y]
+    assert set(g.leafs) == {x, w}
+    assert g.n_nodes == 2 and len(g) == 2 and g.n_leafs == 2
+    assert g.node(-1) == y and g[0] == h
+    with pytest.raises(IndexError):
+        g.node(5)
+    assert g.get_tensor("x") == x
+    assert g.size >= 2
+    assert "Graph(n_nodes=2, n_leafs=2" in repr(g)
+    z = gg.gelu(y)
+    g.expand(z)
+    assert g.nodes[-1] == z
+    assert gg.Graph([y, z]).n_nodes == 3
+
+
+def test_graph_peak_and_reorder(ctx):
+    x = ctx.tensor(np.float32, (256,), name="x").set_input()
+    # two independent chains joined at the end: order decides how much is live at once
+    a = gg.exp(gg.exp(x))
+    b = gg.exp(gg.exp(x))
+    y = gg.add(a, b)
+    g = gg.Graph(y)
+    before = g.peak_bytes(32)
+    assert before >= 2 * 1024
+    g.reorder()
+    assert g.peak_bytes(32) <= before
+    assert g.nodes[-1] == y
+
+
+def test_ops_across_contexts_keep_both_alive():
+    c1 = gg.Context()
+    c2 = gg.Context()
+    a = c1.tensor(np.float32, (4,), name="a")
+    b = c2.tensor(np.float32, (4,), name="b")
+    y = gg.add(a, b)
+    assert y.context is c1
+    assert y.src[1] == b and y.src[1].context is c2
+    g = gg.Graph(y)
+    assert set(g.leafs) == {a, b}
+    c2.close()
+    with pytest.raises(gg.ClosedError):
+        y.shape
+    with pytest.raises(gg.ClosedError):
+        g.nodes
+    c1.close()
