@@ -4,7 +4,7 @@
 // planning time of random DAGs of 1k, 10k and 100k nodes; and the eleven hard traces of
 // ../shared/traces against their lower bounds. Prints markdown and writes bench/results/plan.md.
 //
-// Sizes are exact; times are medians of repeated runs in this one process.
+// Sizes are exact; times are medians of repeated runs in this one process, in CPU time.
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,9 +24,11 @@
 
 #define ALIGNMENT 32
 
+// CPU time of this process: planning is single-threaded, and on a shared machine the CPU time
+// of a run is steadier than its wall time (the two agree on an idle one).
 static double now_s(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
@@ -398,7 +400,9 @@ int main(void) {
     }
     ggml_log_set(NULL, NULL);
     emit("# Memory planners: ggml's online placement vs ggalloc BEST\n\n");
-    emit("CPU host buffer type, alignment %d, one buffer. Sizes in bytes (exact); times are medians.\n\n", ALIGNMENT);
+    emit("CPU host buffer type, alignment %d, one buffer. Sizes in bytes (exact); times are medians of the\n"
+         "process's CPU time (planning is single-threaded; CPU time stays steady on a shared machine).\n"
+         "ggml planner = our reproduction of ggml's online placement (same sizes as ggml); best = GGALLOC_PLANNER_BEST.\n\n", ALIGNMENT);
 
     emit("## Graphs\n\n");
     emit_graph_header();

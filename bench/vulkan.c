@@ -1,7 +1,7 @@
 // bench/vulkan.c — the Vulkan backend beside the CPU backend (2 threads), measured in one run:
 // tensor set/get bandwidth through staging (device buffers) and by memcpy (host-visible
 // buffers, CPU buffers), an f16-weight mul_mat, and GPT-2 small (12 blocks, n_embd 768,
-// f16 weights, random values) for a 128-token prefill and a 1-token step. Prints the device
+// f16 weights, random values) for a 64-token prefill and a 1-token step. Prints the device
 // name and a markdown table, and writes bench/results/vulkan.md.
 //
 // Times are medians of repeated runs after one warm-up run (which also builds the Vulkan
@@ -220,6 +220,13 @@ int main(int argc, char ** argv) {
     }
     char desc[256];
     ggml_backend_vk_get_device_description(0, desc, sizeof(desc));
+    // lavapipe runs on the same cores as the CPU backend: other work on the machine skews both
+    double load = -1.0;
+    FILE * lf = fopen("/proc/loadavg", "r");
+    if (lf != NULL) {
+        if (fscanf(lf, "%lf", &load) != 1) load = -1.0;
+        fclose(lf);
+    }
     ggml_backend_buffer_type_t vk_buft = ggml_backend_vk_buffer_type(0);
     printf("Vulkan device 0: %s (max buffer %zu MiB, alignment %zu)\n", desc,
            ggml_backend_buft_get_max_size(vk_buft) >> 20, ggml_backend_buft_get_alignment(vk_buft));
@@ -241,7 +248,7 @@ int main(int argc, char ** argv) {
     bench_transfer(ggml_backend_vk_host_buffer_type(), xfer, runs, &vh_set, &vh_get);
     bench_transfer(ggml_backend_cpu_buffer_type(), xfer, runs, &c_set, &c_get);
 
-    const int n_layer = quick ? 2 : 12, n_embd = 768, n_head = 12, n_prefill = quick ? 32 : 128;
+    const int n_layer = quick ? 2 : 12, n_embd = 768, n_head = 12, n_prefill = quick ? 32 : 64;
     const int grun = quick ? 1 : 3;
     struct model mv = {0}, mc = {0};
     double vk_first_p = 0, vk_first_d = 0, c_first_p = 0, c_first_d = 0;
@@ -280,8 +287,9 @@ int main(int argc, char ** argv) {
         n_layer, vk_d * 1e3, vk_first_d * 1e3, c_d * 1e3);
     n += snprintf(table + n, sizeof(table) - (size_t) n,
         "\nMedians of %d runs after a warm-up run (the first run includes building the pipelines). "
-        "Output checksums Vulkan / CPU: prefill %.4f / %.4f, 1 token %.4f / %.4f.\n",
-        grun, ck[0], ck[1], ck[2], ck[3]);
+        "Output checksums Vulkan / CPU: prefill %.4f / %.4f, 1 token %.4f / %.4f. "
+        "Load average when the run started: %.1f.\n",
+        grun, ck[0], ck[1], ck[2], ck[3], load);
     fputs(table, stdout);
     if (!quick) {
         // bench/results/vulkan.md beside this source file

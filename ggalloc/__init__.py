@@ -64,7 +64,7 @@ __all__ = [
     "HAS_VULKAN", "__version__", "OPS",
     "GgallocError", "ClosedError", "BadInputError", "AllocationError", "GraphError", "BadGraphError",
     "ComputeError", "DeviceError",
-    "Context", "Tensor", "Graph", "type_id", "type_name", "numpy_dtype"
+    "Context", "Tensor", "Graph", "type_id", "type_name", "numpy_dtype", "ggml_type_names",
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry", "alloc_ctx_tensors",
     "host_buffer_type", "cpu_buffer_type", "failing_buffer_type", "plan_intervals", "intervals_lower_bound",
     "Backend", "CPUBackend", "VulkanBackend", "vulkan_devices", "vulkan_buffer_type", "devices", "cpu_isa",

@@ -78,24 +78,48 @@ _tls = threading.local()
 # Captures of every Python thread that is inside a C call, newest last: messages logged by the
 # library's own threads (compute workers) go to the newest.
 _active: List[_Capture] = []
-# The level of the last message routed to logging directly, so that CONT lines keep it.
+# The level of the last message routed to logging directly, so that CONT lines keep it, and
+# the capture the last message went to (None: logging).
 _last_direct_level = [logging.INFO]
+_last_sink: List[Optional[_Capture]] = [None]
+# A message without its line end, logged once it is complete.
+_partial: List[Optional[Tuple[int, str]]] = [None]
+
+
+def _log_direct(py_level: int, text: str) -> None:
+    if text.strip() and logger.isEnabledFor(py_level):
+        logger.log(py_level, "%s", text.rstrip())
 
 
 def _route(level: int, text: str) -> None:
     cap: Optional[_Capture] = getattr(_tls, "capture", None)
     if cap is None and _active:
         cap = _active[-1]
-    if cap is not None and (level in (_ERROR, _WARN) or (level == _CONT and cap.records)):
-        cap.add(level, text)
-        return
     if level == _CONT:
-        py_level = _last_direct_level[0]
+        # a continuation goes where the message it continues went
+        if cap is not None and _last_sink[0] is cap:
+            cap.add(level, text)
+            return
+        if _partial[0] is not None:
+            py_level, head = _partial[0]
+            text = head + text
+        else:
+            py_level = _last_direct_level[0]
+    elif cap is not None and level in (_ERROR, _WARN):
+        cap.add(level, text)
+        _last_sink[0] = cap
+        return
     else:
+        if _partial[0] is not None:
+            _log_direct(*_partial[0])
         py_level = _LEVELS.get(level, logging.INFO)
         _last_direct_level[0] = py_level
-    if text.strip() and logger.isEnabledFor(py_level):
-        logger.log(py_level, "%s", text.rstrip())
+    _last_sink[0] = None
+    _partial[0] = None
+    if text and not text.endswith("\n"):
+        _partial[0] = (py_level, text)    # completed by a CONT message or the next message
+        return
+    _log_direct(py_level, text)
 
 
 @ffi.def_extern()

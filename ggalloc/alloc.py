@@ -18,13 +18,13 @@ that memory is gone.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
 from . import _lib
 from ._lib import ffi, lib
-from .core import _SIZE_MAX, Context, Graph, Tensor, _describe
+from .core import _SIZE_MAX, Context, Graph, Tensor, _describe, _Keep
 from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError)
 
 __all__ = [
@@ -55,10 +55,12 @@ class BufferType:
 
     @property
     def name(self) -> str:
+        """The type's name, e.g. "CPU" or "Host(align=32)"."""
         return _lib.string(lib.ggml_backend_buft_name(self._live()))
 
     @property
     def alignment(self) -> int:
+        """Alignment of every allocation, in bytes."""
         return int(lib.ggml_backend_buft_get_alignment(self._live()))
 
     @property
@@ -69,6 +71,7 @@ class BufferType:
 
     @property
     def is_host(self) -> bool:
+        """True when buffers of this type are in host memory."""
         return bool(lib.ggml_backend_buft_is_host(self._live()))
 
     def alloc_size(self, t: Tensor) -> int:
@@ -162,7 +165,7 @@ class Buffer:
         return self.name if not self._closed else "<closed buffer>"
 
     def _keepalive(self) -> Any:
-        return self._h
+        return _Keep(self._h, self._buft)
 
     @property
     def _public(self) -> "Buffer":
@@ -175,6 +178,7 @@ class Buffer:
 
     @property
     def closed(self) -> bool:
+        """True after close()."""
         return self._closed
 
     def close(self) -> None:
@@ -182,6 +186,8 @@ class Buffer:
         self._closed = True
         self._h = None
 
+    def __del__(self) -> None:
+        self._h = None      # the buffer before its buffer type
     def __enter__(self) -> "Buffer":
         return self
 
@@ -190,10 +196,12 @@ class Buffer:
 
     @property
     def name(self) -> str:
+        """The name of the buffer's type."""
         return _lib.string(lib.ggml_backend_buffer_name(self._live()))
 
     @property
     def size(self) -> int:
+        """Bytes of the buffer."""
         return int(lib.ggml_backend_buffer_get_size(self._live()))
 
     @property
@@ -203,14 +211,17 @@ class Buffer:
 
     @property
     def alignment(self) -> int:
+        """Alignment of the buffer's allocations, in bytes."""
         return int(lib.ggml_backend_buffer_get_alignment(self._live()))
 
     @property
     def is_host(self) -> bool:
+        """True when the buffer is in host memory (array() works)."""
         return bool(lib.ggml_backend_buffer_is_host(self._live()))
 
     @property
     def buffer_type(self) -> BufferType:
+        """The BufferType the buffer was allocated from."""
         self._live()
         return self._buft
 
@@ -239,7 +250,7 @@ class Buffer:
         h = self._live()
         if not self.is_host:
             raise GgallocError(f"buffer {self.name!r} is not in host memory")
-        return _host_array(self.base, (self.size,), (1,), np.uint8, h)
+        return _host_array(self.base, (self.size,), (1,), np.uint8, _Keep(h, self._buft))
 
     def __repr__(self) -> str:
         if self._closed:
@@ -259,11 +270,6 @@ def _record(t_ptr: Any, ctx: Context, owner: Any) -> None:
     ctx._owners[addr] = owner
 
 
-def _forget(t: Tensor) -> None:
-    for c in (t._ctx, *t._ctx._uses):
-        c._owners.pop(t._addr, None)
-
-
 class TensorAllocator:
     """Places tensors one after another in a buffer (ggml_tallocr).
 
@@ -278,6 +284,7 @@ class TensorAllocator:
 
     @property
     def buffer(self) -> Buffer:
+        """The Buffer tensors are placed in."""
         return self._buffer
 
     @property
@@ -367,12 +374,18 @@ class _GallocMem:
 
 
 class _Holder:
-    """Holds the allocator's C handle; numpy views of its buffers hold this too."""
+    """Holds the allocator's C handle (and the buffer types its buffers need); numpy views of
+    its buffers hold this too."""
 
-    __slots__ = ("h", "__weakref__")
+    __slots__ = ("h", "keep", "__weakref__")
 
-    def __init__(self, h: Any) -> None:
+    def __init__(self, h: Any, keep: Any) -> None:
         self.h = h
+        self.keep = keep
+
+    def __del__(self) -> None:
+        self.h = None       # the allocator (and its buffers) before the buffer types
+        self.keep = None
 
 
 class PlanEntry(NamedTuple):
@@ -412,6 +425,7 @@ class Plan:
 
     @property
     def graph(self) -> Graph:
+        """The Graph this plan is for."""
         return self._graph
 
     @property
@@ -495,8 +509,8 @@ class GraphAllocator:
         arr = ffi.new("ggml_backend_buffer_type_t[]", [b._live() for b in bufts])
         ptr = _lib.new(lib.ggml_gallocr_new_n, arr, len(bufts), exc=AllocationError,
                        what="cannot create a graph allocator")
-        self._holder = _Holder(ffi.gc(ptr, lib.ggml_gallocr_free))
         self._bufts = bufts
+        self._holder = _Holder(ffi.gc(ptr, lib.ggml_gallocr_free), tuple(bufts))
         self._closed = False
         self._epoch = 0
         self._graph: Optional[Graph] = None      # the graph of the last plan
@@ -514,6 +528,7 @@ class GraphAllocator:
 
     @property
     def closed(self) -> bool:
+        """True after close()."""
         return self._closed
 
     def close(self) -> None:
@@ -534,10 +549,12 @@ class GraphAllocator:
 
     @property
     def n_buffers(self) -> int:
+        """Number of buffer types (and buffers)."""
         return len(self._bufts)
 
     @property
     def buffer_types(self) -> List[BufferType]:
+        """The buffer types, by buffer id."""
         return list(self._bufts)
 
     @property
@@ -566,7 +583,7 @@ class GraphAllocator:
 
     # planning -----------------------------------------------------------------------------
 
-    def _prepare(self, g: Graph, replan: bool) -> Tuple[Any, Any, List[Tensor]]:
+    def _prepare(self, g: Graph, replan: bool) -> Tuple[Any, Any, List[Any]]:
         """Checks the graph and forgets placements the package knows are gone (made by a graph
         allocator, or in a closed buffer), so that the C allocator places those tensors again
         instead of keeping stale pointers. Returns the handles and the unplaced root tensors."""
@@ -575,30 +592,27 @@ class GraphAllocator:
         if replan and len(self._views):
             raise GgallocError("numpy views from Tensor.array() of tensors this GraphAllocator placed are still "
                                "alive; delete them before planning another graph (re-planning may free that memory)")
-        unplaced: List[Tensor] = []
-        reset: set = set()
-        for t in g.leafs + g.nodes:
-            p = t._ptr
+        unplaced: List[Any] = []
+        reset: Set[int] = set()
+        for p in g._ptrs():
             if p.view_src != ffi.NULL:
-                root = p
-                while root.view_src != ffi.NULL:
-                    root = root.view_src
-                if p.data != ffi.NULL and int(ffi.cast("uintptr_t", root)) in reset:
+                if p.data != ffi.NULL and g._record(p)[0] in reset:
                     p.data = ffi.NULL
                     p.buffer = ffi.NULL
                     p.extra = ffi.NULL
                 continue
             if p.data == ffi.NULL:
-                unplaced.append(t)
+                unplaced.append(p)
                 continue
-            owner = t._owner()
+            addr, owner = g._record(p)
             if isinstance(owner, _GallocMem) or (isinstance(owner, Buffer) and not owner._alive()):
                 p.data = ffi.NULL
                 p.buffer = ffi.NULL
                 p.extra = ffi.NULL
-                _forget(t)
-                reset.add(t._addr)
-                unplaced.append(t)
+                for c in g._ctxs:
+                    c._owners.pop(addr, None)
+                reset.add(addr)
+                unplaced.append(p)
         return h, gp, unplaced
 
     def _sizes(self) -> List[int]:
@@ -660,18 +674,32 @@ class GraphAllocator:
 
     def alloc_graph(self, g: Graph) -> bool:
         """Places every tensor of g (re-using the reserved plan when g fits it). Returns True;
-        raises AllocationError (or GraphError) if it cannot."""
+        raises AllocationError when memory cannot be had, GraphError when an allocator of
+        several buffers needs reserve_n first."""
         same = self._allocated is g
         h, gp, unplaced = self._prepare(g, not same)
         before = self._sizes()
-        _lib.ok(lib.ggml_gallocr_alloc_graph, h, gp, exc=AllocationError,
-                what=f"cannot allocate {g!r} with planner {self.planner!r}")
+        with _lib.capture() as cap:
+            placed = lib.ggml_gallocr_alloc_graph(h, gp)
+        if not placed:
+            texts = cap.texts()
+            # a multi-buffer allocator cannot re-plan by itself: that is a usage error
+            needs_reserve = len(self._bufts) > 1 and any("reserve" in t for t in texts)
+            raise (GraphError if needs_reserve else AllocationError)(
+                f"cannot allocate {g!r} with planner {self.planner!r}", texts)
+        cap.flush()
         self._after_plan(g, (not same) or self._sizes() != before)
         self._allocated = g
         rec = _GallocMem(self, self._epoch)
-        for t in unplaced:
-            if t._ptr.data != ffi.NULL:
-                _record(t._ptr, t._ctx, rec)
+        for p in unplaced:
+            if p.data != ffi.NULL:
+                addr = int(ffi.cast("uintptr_t", p))
+                for c in g._ctxs:
+                    if c._contains(addr):
+                        c._owners[addr] = rec
+                        break
+                else:
+                    g._ctxs[0]._owners[addr] = rec
         return True
 
     def buffer_size(self, i: int = 0) -> int:

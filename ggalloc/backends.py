@@ -38,6 +38,7 @@ class Backend:
 
     @property
     def closed(self) -> bool:
+        """True after close()."""
         return self._closed
 
     def close(self) -> None:
@@ -53,6 +54,7 @@ class Backend:
 
     @property
     def name(self) -> str:
+        """The backend's name ("CPU", "Vulkan0", ...)."""
         return _lib.string(lib.ggml_backend_name(self._live()))
 
     @property
@@ -62,10 +64,12 @@ class Backend:
 
     @property
     def alignment(self) -> int:
+        """Alignment of the default buffer type, in bytes."""
         return int(lib.ggml_backend_get_alignment(self._live()))
 
     @property
     def max_size(self) -> Optional[int]:
+        """Largest buffer of the default buffer type (None: no limit)."""
         v = int(lib.ggml_backend_get_max_size(self._live()))
         return None if v == int(ffi.cast("size_t", -1)) else v
 
@@ -78,6 +82,7 @@ class Backend:
         return bool(lib.ggml_backend_supports_op(self._live(), t._live()))
 
     def supports_buffer_type(self, buft: BufferType) -> bool:
+        """Whether the backend can compute on tensors in buffers of buft."""
         return bool(lib.ggml_backend_supports_buft(self._live(), buft._live()))
 
     def compute(self, g: Graph) -> None:
@@ -85,17 +90,11 @@ class Backend:
         graph cannot run, ClosedError if memory of one of its tensors is gone."""
         h = self._live()
         gp = g._live()
-        for t in g.leafs + g.nodes:
-            p = t._ptr
-            if p.data == ffi.NULL:
-                continue
-            owner = t._owner()
-            if hasattr(owner, "_alive") and owner is not t._ctx and not owner._alive():
-                raise ClosedError(f"cannot compute: the memory of tensor {t._label()} was freed or re-planned "
-                                  f"({owner._why()})")
+        g._check_memory()
         _lib.status(lib.ggml_backend_graph_compute, h, gp, exc=ComputeError, what=f"{self.name} cannot compute {g!r}")
 
     def synchronize(self) -> None:
+        """Waits until queued work is done."""
         lib.ggml_backend_synchronize(self._live())
 
     def __repr__(self) -> str:
@@ -119,6 +118,7 @@ class CPUBackend(Backend):
 
     @property
     def n_threads(self) -> int:
+        """Threads used per compute (settable, >= 1)."""
         self._live()
         return self._n_threads
 
@@ -225,6 +225,7 @@ class VulkanBackend(Backend):
 
     @property
     def device(self) -> int:
+        """The Vulkan device index."""
         return self._device
 
     def __repr__(self) -> str:

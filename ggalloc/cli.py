@@ -52,7 +52,7 @@ def _progress(total, desc, enabled):
         return _NoBar()
     return tqdm(total=total, desc=desc, file=sys.stderr, leave=False,
                 disable=(None if enabled is None else not enabled),
-                bar_format="{desc}: {n}/{total} [{elapsed}] {postfix}")
+                bar_format="{desc}: {n}/{total} [{elapsed}]{postfix}")
 
 
 class _NoBar:
@@ -208,10 +208,11 @@ def plan_trace(path, alignment=1, progress=None):
     buf = dict(id=0, size=int(peak), lower_bound=int(lb), ratio=_ratio(peak, lb),
                ggml_size=int(g_peak), best_over_ggml=_ratio(peak, g_peak),
                no_reuse=int(sum(_align(s, alignment) for s in sizes)),
-               plan_time_ms=t_best * 1e3, ggml_plan_time_ms=t_ggml * 1e3, chunks=1,
+               plan_time_ms=t_best * 1e3, ggml_plan_time_ms=t_ggml * 1e3,
+               other_size=int(g_peak), other_plan_time_ms=t_ggml * 1e3, chunks=1,
                peak_step=int(best_t), peak_bytes=int(best_live), live_at_peak=live_at_peak)
     return dict(source=path, kind="trace", name=os.path.splitext(os.path.basename(path))[0],
-                planner="best", alignment=alignment, max_size=None, n_blocks=len(ids),
+                planner="best", other_planner="ggml", alignment=alignment, max_size=None, n_blocks=len(ids),
                 ggml_planner="best-fit in time order (ggml's policy)",
                 buffers=[buf], violations=violations)
 
@@ -263,6 +264,9 @@ def _buffer_rows(plan, buffer_id):
 
 
 def _n_buffers(plan):
+    sizes = getattr(plan, "buffer_sizes", None)
+    if sizes:
+        return len(sizes)
     ids = {(_entry(e, "buffer_id", 0) or 0) for e in plan.entries}
     return max(ids) + 1 if ids else 1
 
@@ -304,13 +308,16 @@ def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, m
             id=b, size=size, lower_bound=lb, ratio=_ratio(size, lb), ggml_size=ggml_size,
             best_over_ggml=_ratio(size, ggml_size), no_reuse=int(sum(r["size"] for r in rows)),
             plan_time_ms=t_plan * 1e3, ggml_plan_time_ms=t_ggml * 1e3,
+            other_size=int(galloc_o.buffer_size(b)), other_plan_time_ms=t_other * 1e3,
             chunks=1 + max((r["chunk"] for r in rows), default=0),
             peak_step=peak_step, peak_bytes=max(peak_bytes, 0), live_at_peak=at_peak))
 
     report = dict(source=source or name, kind=kind, name=name, planner=planner,
                   alignment=alignment, max_size=max_size, n_nodes=n_nodes,
-                  n_leafs=len(getattr(graph, "leafs", [])), ggml_planner="ggml_gallocr (GGALLOC_PLANNER_GGML)",
-                  buffers=buffers, violations=violations)
+                  n_leafs=len(getattr(graph, "leafs", [])), plan_time_repeats=repeat,
+                  other_planner=other,
+                  ggml_planner="ggml_gallocr (GGALLOC_PLANNER_GGML)", buffers=buffers,
+                  violations=violations)
     if why:
         report["verify_note"] = why
     if extra:
@@ -418,7 +425,8 @@ def format_report(rep, top=8):
     lines.append(f"planner {rep['planner']}, alignment {rep['alignment']}, "
                  f"max buffer size {'none' if ms is None else f'{ms:,} B'}")
     if rep.get("weight_bytes"):
-        lines.append(f"weights and KV cache (outside the plan): {_b(rep['weight_bytes'])} {_mib(rep['weight_bytes'])}")
+        w = rep["weight_bytes"]
+        lines.append(f"weights and KV cache (outside the plan): {_b(w)} {_mib(w)}")
     for b in rep["buffers"]:
         lines.append(f"buffer {b['id']}")
         lines.append(f"  size            {_b(b['size']):>18} {_mib(b['size'])}"
@@ -428,8 +436,15 @@ def format_report(rep, top=8):
         lines.append(f"  ggml planner    {_b(b['ggml_size']):>18} {_mib(b['ggml_size'])}"
                      f"  size / ggml {_r(b['best_over_ggml'])}")
         lines.append(f"  no reuse        {_b(b['no_reuse']):>18} {_mib(b['no_reuse'])}")
+        how = "median of %d reserve() calls from Python" % rep["plan_time_repeats"] \
+            if rep.get("plan_time_repeats", 1) > 1 else "plan_intervals" if rep["kind"] == "trace" \
+            else "one reserve() call from Python"
+        other = rep.get("other_planner", "ggml")
+        t_other = b.get("other_plan_time_ms", b["ggml_plan_time_ms"])
         lines.append(f"  planning time   {b['plan_time_ms']:.3f} ms ({rep['planner']}), "
-                     f"{b['ggml_plan_time_ms']:.3f} ms (ggml)")
+                     f"{t_other:.3f} ms ({other}); {how}")
+        if other != "ggml":
+            lines.append(f"  {other} planner    {_b(b['other_size']):>18} {_mib(b['other_size'])}")
         at = b["live_at_peak"]
         lines.append(f"  live at the peak (step {b['peak_step']}, {_b(b['peak_bytes'])}): "
                      f"{len(at)} tensors")

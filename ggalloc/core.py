@@ -144,6 +144,21 @@ class _HostView:
         self._keep = keep
 
 
+class _Keep:
+    """Keeps a C object alive and, after it, what it needs to be freed (its buffer type): the
+    object is released first, whatever order Python tears the rest down in."""
+
+    __slots__ = ("h", "after")
+
+    def __init__(self, h: Any, after: Any = None) -> None:
+        self.h = h
+        self.after = after
+
+    def __del__(self) -> None:
+        self.h = None
+        self.after = None
+
+
 def _host_array(ptr: int, shape: Tuple[int, ...], strides: Tuple[int, ...], dtype: Any, keep: Any) -> "np.ndarray[Any, Any]":
     return np.asarray(_HostView(ptr, shape, strides, np.dtype(dtype), keep))
 
@@ -521,10 +536,12 @@ class Tensor:
 
     @property
     def is_input(self) -> bool:
+        """True when flagged an input (set_input)."""
         return bool(self.flags & int(lib.GGML_TENSOR_FLAG_INPUT))
 
     @property
     def is_output(self) -> bool:
+        """True when flagged an output (set_output)."""
         return bool(self.flags & int(lib.GGML_TENSOR_FLAG_OUTPUT))
 
     @property
@@ -534,6 +551,7 @@ class Tensor:
 
     @property
     def is_view(self) -> bool:
+        """True when the tensor is a view of another (view_src)."""
         return self._live().view_src != ffi.NULL
 
     @property
@@ -579,10 +597,13 @@ class Tensor:
 
     @property
     def buffer(self) -> Optional[Any]:
-        """What holds the tensor's data: a Buffer, a GraphAllocator, the Context; None if unplaced."""
+        """What holds the tensor's data: a Buffer, a GraphAllocator or the (allocating) Context;
+        None when unplaced or placed by something outside the package."""
         if not self.is_allocated:
             return None
         owner = self._owner()
+        if owner is _FOREIGN:
+            return None
         return getattr(owner, "_public", owner)
 
     @property
@@ -754,9 +775,6 @@ class Tensor:
 
     def __neg__(self) -> "Tensor":
         return neg(self)
-
-    def __iadd__(self, other: Any) -> Any:
-        return NotImplemented
 
     @property
     def T(self) -> "Tensor":
@@ -1452,6 +1470,7 @@ class Graph:
 
     @property
     def closed(self) -> bool:
+        """True after close()."""
         return self._closed
 
     @property
@@ -1459,6 +1478,39 @@ class Graph:
         """The context of the graph's tensors (the first, when there are several)."""
         self._live()
         return self._ctxs[0]
+
+    def _ptrs(self) -> List[Any]:
+        """The leaf and node pointers, leafs first (no Python wrappers: for per-call checks)."""
+        g = self._live()
+        nodes = lib.ggml_graph_nodes(g)
+        return ([lib.ggalloc_graph_leaf(g, i) for i in range(int(lib.ggalloc_graph_n_leafs(g)))] +
+                [nodes[i] for i in range(int(lib.ggml_graph_n_nodes(g)))])
+
+    def _record(self, p: Any) -> Tuple[int, Any]:
+        """The root address of tensor p and the owner record of its memory (None if none)."""
+        root = p
+        while root.view_src != ffi.NULL:
+            root = root.view_src
+        addr = int(ffi.cast("uintptr_t", root))
+        for c in self._ctxs:
+            rec = c._owners.get(addr)
+            if rec is not None:
+                return addr, rec
+        return addr, None
+
+    def _check_memory(self) -> None:
+        """Raises ClosedError if a tensor of the graph has data whose owner freed it."""
+        seen: Set[int] = set()
+        for p in self._ptrs():
+            if p.data == ffi.NULL:
+                continue
+            _, rec = self._record(p)
+            if rec is None or id(rec) in seen:
+                continue
+            if not rec._alive():
+                raise ClosedError(f"the memory of tensor {_lib.string(p.name)!r} was freed or re-planned "
+                                  f"({rec._why()})")
+            seen.add(id(rec))
 
     def _wrap(self, p: Any) -> Tensor:
         addr = int(ffi.cast("uintptr_t", p))
@@ -1480,10 +1532,12 @@ class Graph:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes (ops)."""
         return int(lib.ggml_graph_n_nodes(self._live()))
 
     @property
     def n_leafs(self) -> int:
+        """Number of leafs."""
         return int(lib.ggalloc_graph_n_leafs(self._live()))
 
     def __len__(self) -> int:

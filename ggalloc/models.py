@@ -1,12 +1,16 @@
 """Built-in model graphs, written on ggalloc's ops the way ggml programs build them.
 
 Each builder returns a :class:`Model`: the forward graph, its inputs and outputs, and its
-weights. Weights (and a KV cache, where the model has one) live in their own context, apart
-from the graph's intermediate tensors, exactly as ggml's example programs keep them: the graph
-allocator sees them as external and plans only the intermediates. To plan, nothing more is
-needed (the weights are never given memory, so even LLaMA-7B plans in a few megabytes). To
-run, :meth:`Model.allocate` gives the weights memory on a backend, :meth:`Model.fill` writes
+weights. Weights (and a KV cache, where the model has one) are created in their own context and
+marked external, as ggml's example programs keep them in their own buffer: the graph allocator
+leaves them alone and plans only the graph's inputs and intermediates. To plan, nothing more is
+needed (the weights are never given memory, so even LLaMA-7B plans in a few megabytes). To run,
+:meth:`Model.allocate` gives the weights memory on a backend, :meth:`Model.fill` writes
 fixed-seed random values into them, and :meth:`Model.set_inputs` writes the inputs.
+
+The package's ops put a new node's metadata in the context of their first tensor argument,
+which for ``mul_mat(weight, x)`` is the weights' context; so :meth:`Model.allocate` places the
+weights one by one (``TensorAllocator``) rather than every tensor of that context.
 
 The graphs mirror the real architectures node for node:
 
@@ -72,6 +76,8 @@ class Model:
         self._input_maker = input_maker
         self._weight_init = weight_init
         self._wbufs = []
+        # weight name -> the weight whose values it shares (GPT-2's output projection)
+        self.tied = {}
 
     def __repr__(self):
         dims = ", ".join(f"{k}={v}" for k, v in self.hparams.items())
@@ -94,6 +100,9 @@ class Model:
         name, so two models with the same dimensions get the same weights."""
         out = {}
         for name, t in list(self.weights.items()) + list(self.cache.items()):
+            if name in self.tied and self.tied[name] in out:
+                out[name] = out[self.tied[name]].copy()
+                continue
             out[name] = self._weight_init(name, t.shape, seed).astype(t.dtype)
         return out
 
@@ -351,8 +360,10 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
             std = 0.02 / math.sqrt(2 * n_layer)  # GPT-2's scaled init of residual projections
         return std * rng.standard_normal(shape, dtype=np.float32)
 
-    return Model(name or "gpt2", hp, ctx, wctx, graph, inputs, {"logits": logits}, weights, cache,
-                 make_inputs, init)
+    model = Model(name or "gpt2", hp, ctx, wctx, graph, inputs, {"logits": logits}, weights, cache,
+                  make_inputs, init)
+    model.tied["model/lm_head"] = "model/wte"
+    return model
 
 
 def gpt2_small(tokens=32, n_past=0, batch=1, layers=12, **kw):
@@ -365,6 +376,19 @@ def gpt2_medium(tokens=32, n_past=0, batch=1, layers=24, **kw):
     """GPT-2 medium (355M): 24 layers, n_embd 1024, 16 heads."""
     return gpt2(n_layer=layers, n_embd=1024, n_head=16, tokens=tokens, n_past=n_past, batch=batch,
                 name="gpt2-medium", **kw)
+
+
+class _Float64:
+    """The weights as float64 arrays, converted when first used (an embedding table is only
+    indexed, so it is never converted whole)."""
+
+    def __init__(self, weights):
+        self._w, self._cache = weights, {}
+
+    def __getitem__(self, name):
+        if name not in self._cache:
+            self._cache[name] = np.asarray(self._w[name], dtype=np.float64)
+        return self._cache[name]
 
 
 def gelu_reference(x):
@@ -394,13 +418,13 @@ def gpt2_reference(hparams, weights, inputs, progress=None):
     L, E, H = hparams["n_layer"], hparams["n_embd"], hparams["n_head"]
     n_ctx, N, n_past, B = hparams["n_ctx"], hparams["tokens"], hparams["n_past"], hparams["batch"]
     hd, n_kv = E // H, n_past + N
-    W = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()
-         if not k.startswith("memory_")}
+    W = _Float64(weights)
     mk = np.array(weights["memory_k"], dtype=np.float64).reshape(L, B, n_ctx, E)
     mv = np.array(weights["memory_v"], dtype=np.float64).reshape(L, B, n_ctx, E)
     tok = np.asarray(inputs["embd"]).reshape(B, N)
     pos = np.asarray(inputs["position"]).reshape(B, N)
-    x = W["model/wte"][tok] + W["model/wpe"][pos]                     # [B, N, E]
+    x = (np.asarray(weights["model/wte"])[tok].astype(np.float64)
+         + np.asarray(weights["model/wpe"])[pos].astype(np.float64))  # [B, N, E]
     mask = np.triu(np.ones((N, n_kv), dtype=bool), k=n_past + 1)      # key j > n_past + query i
     for il in range(L):
         p = f"model/h{il}/"
@@ -573,12 +597,12 @@ def llama_reference(hparams, weights, inputs, rope_base=10000.0):
     n_ctx, N, n_past = hparams["n_ctx"], hparams["tokens"], hparams["n_past"]
     hd, n_kv = E // H, n_past + N
     n_gqa = hd * Hkv
-    W = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items() if not k.startswith("cache_")}
+    W = _Float64(weights)
     ck = np.array(weights["cache_k"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
     cv = np.array(weights["cache_v"], dtype=np.float16).reshape(L, n_gqa, n_ctx)
     pos = np.asarray(inputs["inp_pos"])
     mask = np.asarray(inputs["kq_mask"], dtype=np.float64)
-    x = W["token_embd.weight"][np.asarray(inputs["inp_tokens"])]
+    x = np.asarray(weights["token_embd.weight"])[np.asarray(inputs["inp_tokens"])].astype(np.float64)
     for il in range(L):
         p = f"blk.{il}."
         h = _rms_norm(x, LLAMA_EPS) * W[p + "attn_norm.weight"]

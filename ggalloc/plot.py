@@ -88,6 +88,21 @@ def live_bytes(rows, n_steps=None):
     return out
 
 
+def _auto_inset(rows, base, n_steps, total):
+    """(first step, last step, top in MiB) of the first tenth of the graph when everything
+    placed before its last 5% of steps uses under a quarter of the buffer; else None."""
+    if n_steps < 40 or total <= 0:
+        return None
+    cut = int(n_steps * 0.95)
+    early = [base[r["chunk"]] + r["offset"] + r["size"] for r in rows if r["last"] < cut]
+    if not early or max(early) >= 0.25 * total:
+        return None
+    x1 = max(20, n_steps // 10)
+    top = max((base[r["chunk"]] + r["offset"] + r["size"] for r in rows if r["first"] <= x1),
+              default=max(early))
+    return (0, x1, min(top, max(early)) * 1.1 / MIB)
+
+
 def _lower_bound(plan, buffer_id):
     lbs = _field(plan, "lower_bounds")
     if lbs is not None:
@@ -101,7 +116,7 @@ def _lower_bound(plan, buffer_id):
 
 
 def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, max_legend=14,
-              figsize=(12, 7.5), dpi=100, legend=True):
+              figsize=(12, 7.5), dpi=100, legend=True, inset="auto"):
     """Draws a plan (a ``Plan``, or a ``GraphAllocator`` whose last plan to draw).
 
     Args:
@@ -111,6 +126,9 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, ma
         buffer_id: which buffer of the plan.
         max_legend: ops beyond this many (the ones with the fewest bytes) share one colour.
         legend: draw the legend of ops (beside the placement).
+        inset: a zoomed view drawn inside the placement panel, as (first step, last step,
+            top in MiB); "auto" adds one when a few large tensors at the end of the graph
+            (a language model's logits) make the rest too thin to see; None: none.
     Returns:
         the matplotlib Figure.
     """
@@ -164,6 +182,18 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, ma
         faces.append(colour[r["op"]])
     ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors=(0, 0, 0, 0.35),
                                      linewidths=0.3))
+    if inset == "auto":
+        inset = _auto_inset(rows, base, n_steps, total)
+    if inset:
+        x0, x1, top = inset
+        axin = ax.inset_axes([0.06, 0.3, 0.5, 0.62])
+        axin.add_collection(PolyCollection(polys, facecolors=faces, edgecolors=(0, 0, 0, 0.35),
+                                           linewidths=0.3))
+        axin.set_xlim(x0, x1)
+        axin.set_ylim(0, top)
+        axin.tick_params(labelsize=7)
+        axin.set_title(f"steps {x0}..{x1}, enlarged", fontsize=8)
+        ax.indicate_inset_zoom(axin, edgecolor="0.3")
     ax.set_xlim(0, max(n_steps, 1))
     ax.set_ylim(0, max(total / MIB, 1e-6) * 1.04)
     ax.set_ylabel("offset in buffer (MiB)")

@@ -89,9 +89,9 @@ dwarf everything else, so the lower row zooms into the first two of the twelve l
     code("""
 fig, axes = plt.subplots(2, 2, figsize=(15, 9), layout="constrained")
 for col, planner in enumerate(("best", "ggml")):
-    plot_plan(plans[planner], ax=axes[0, col], title=f"{planner} planner", max_legend=10)
+    plot_plan(plans[planner], ax=axes[0, col], title=f"{planner} planner", max_legend=10, inset=None)
     plot_plan(plans[planner], ax=axes[1, col], title=f"{planner} planner: the first two layers",
-              max_legend=10, legend=False)
+              max_legend=10, legend=False, inset=None)
     axes[1, col].set_xlim(0, 82)
     axes[1, col].set_ylim(0, 1.5)
 plt.show()
@@ -246,10 +246,11 @@ for r in rows:
     c["largest"] = max(c["largest"], r["size"])
 for i in sorted(chunks):
     c = chunks[i]
-    print(f"chunk {i}: {c['size'] / MiB:7.2f} MiB  ({c['tensors']} tensors, largest {c['largest'] / MiB:.2f} MiB)")
+    print(f"chunk {i}: {c['size'] / MiB:7.2f} MiB  ({c['tensors']} tensors, "
+          f"largest {c['largest'] / MiB:.2f} MiB)")
 violations = plan.verify()
-print(f"total {ga.buffer_size(0) / MiB:.2f} MiB in {len(chunks)} chunks; lower bound {ga.lower_bound(0) / MiB:.2f} MiB; "
-      f"violations {violations}")
+print(f"total {ga.buffer_size(0) / MiB:.2f} MiB in {len(chunks)} chunks; "
+      f"lower bound {ga.lower_bound(0) / MiB:.2f} MiB; violations {violations}")
 """),
     md("""
 The chunks are drawn one above the other, separated by dashed lines. A chunk boundary forbids

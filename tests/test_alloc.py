@@ -201,6 +201,9 @@ def test_multiple_buffers_with_reserve_n():
         assert {e.buffer_id for e in plan.entries} == {0, 1}
         assert all(e.offset % (32, 128)[e.buffer_id] == 0 for e in plan.entries)
         assert oracles.check_plan(g) == []
+        other = gg.Graph(gg.exp(x).set_output())
+        with pytest.raises(gg.GraphError, match="reserve"):
+            galloc.alloc_graph(other)           # several buffers: reserve_n first
         with pytest.raises(gg.BadInputError, match="node_ids has"):
             galloc.reserve_n(g, [0], leaf_ids)
         with pytest.raises(gg.BadInputError, match="not a buffer id"):
@@ -311,3 +314,45 @@ def test_plan_intervals_on_random_lifetimes():
         live[i] = False
         share = live & (offs < offs[i] + sizes[i]) & (offs[i] < offs + sizes)
         assert not share.any(), f"block {i} shares bytes with a block live at the same time"
+
+
+def test_buffer_constructor_and_plot(tmp_path):
+    buf = gg.Buffer(gg.host_buffer_type(64), 640)
+    assert buf.size == 640 and buf.alignment == 64 and buf.base % 64 == 0
+    buf.close()
+    with gg.Context() as ctx:
+        _, _, y = mlp(ctx)
+        g = gg.Graph(y)
+        galloc = gg.GraphAllocator(gg.cpu_buffer_type())
+        galloc.alloc_graph(g)
+        out = tmp_path / "plan.png"
+        galloc.plan().plot(str(out))
+        assert out.stat().st_size > 1000
+
+
+def test_node_order():
+    with gg.Context() as ctx:
+        x = ctx.tensor(np.float32, (1024,), name="x").set_input()
+        a1 = gg.exp(x)
+        a2 = gg.exp(a1)
+        b1 = gg.sqr(x)
+        b2 = gg.sqr(b1)
+        y = gg.add(a2, b2).set_output()
+        g = gg.Graph(y)
+        order = [g.nodes.index(t) for t in (a1, b1, a2, b2, y)]
+        galloc = gg.GraphAllocator(gg.host_buffer_type(32))
+        galloc.set_node_order(order)
+        galloc.reserve(g)
+        interleaved = galloc.plan()
+        # steps follow the given order: a1 runs first, b1 second
+        first = {e.tensor: e.first for e in interleaved.entries}
+        assert first[b1.name] == 1 and first[a2.name] == 2
+        galloc.set_node_order(None)
+        galloc.reserve(g)
+        assert {e.tensor: e.first for e in galloc.plan().entries}[b1.name] == order[1]
+        with pytest.raises(gg.BadInputError):
+            galloc.set_node_order([0, 0, 1, 2, 3])
+        galloc.set_node_order([order[2], order[0], order[1], order[3], order[4]])   # a2 before a1
+        with pytest.raises(gg.GgallocError) as e:
+            galloc.reserve(g)
+        assert e.value.log

@@ -137,3 +137,29 @@ def test_bad_options_exit_2():
     assert p.returncode == 2 and "power of two" in p.stderr
     p = ggalloc_cmd("plan", "/nonexistent/graph.json")
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_demo_passes_and_reports(tmp_path, capsys):
+    png = tmp_path / "demo.png"
+    code = cli.main(["demo", "--tokens", "6", "--layers", "1", "--threads", "2", "--plot", str(png)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    for word in ("GPT-2 small", "lower bound", "ggml planner", "no reuse", "planning time",
+                 "max abs error", "NMSE", "PASS"):
+        assert word in out, word
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_fails_on_wrong_logits(tmp_path, capsys, monkeypatch):
+    real = models.gpt2_reference
+
+    def off_by_a_bit(*args, **kw):
+        logits, mk, mv = real(*args, **kw)
+        logits[0, :] += 1.0
+        return logits, mk, mv
+
+    monkeypatch.setattr(models, "gpt2_reference", off_by_a_bit)
+    code = cli.main(["demo", "--tokens", "6", "--layers", "1", "--plot", ""])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL" in out and "PASS" not in out

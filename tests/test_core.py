@@ -280,3 +280,46 @@ def test_ops_across_contexts_keep_both_alive():
     with pytest.raises(gg.ClosedError):
         g.nodes
     c1.close()
+
+
+def test_log_routing(caplog):
+    from ggalloc import _lib
+    lvl = {n: int(getattr(_lib.lib, "GGML_LOG_LEVEL_" + n)) for n in ("DEBUG", "INFO", "WARN", "ERROR", "CONT")}
+    with caplog.at_level(logging.DEBUG, logger="ggalloc"):
+        with _lib.capture() as cap:
+            _lib._route(lvl["ERROR"], "bad tensor 'x': ")
+            _lib._route(lvl["CONT"], "ne[0] = 3\n")
+            _lib._route(lvl["INFO"], "planning 3 nodes")
+            _lib._route(lvl["CONT"], " (continued)\n")
+            _lib._route(lvl["WARN"], "odd alignment\n")
+        assert cap.texts() == ["bad tensor 'x': ne[0] = 3", "odd alignment"]
+        assert cap.has_error
+        infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+        assert infos == ["planning 3 nodes (continued)"]
+        err = gg.GgallocError("it failed", cap.texts())
+        assert str(err) == "it failed: bad tensor 'x': ne[0] = 3; odd alignment"
+        cap.flush()                                   # a call that succeeded: its warnings are logged
+        assert [r.levelno for r in caplog.records][-2:] == [logging.ERROR, logging.WARNING]
+        _lib._route(lvl["DEBUG"], "outside any call\n")
+        assert caplog.records[-1].levelno == logging.DEBUG
+
+
+def test_public_surface_exists_and_is_documented():
+    import inspect
+    undocumented = []
+    for name in gg.__all__:
+        obj = getattr(gg, name)                       # every exported name exists
+        if callable(obj) and not inspect.getdoc(obj):
+            undocumented.append(name)
+        if inspect.isclass(obj):
+            for member, value in vars(obj).items():
+                if member.startswith("_"):
+                    continue
+                doc = value.__doc__ if isinstance(value, property) else inspect.getdoc(value)
+                if (callable(value) or isinstance(value, property)) and not doc:
+                    undocumented.append(f"{name}.{member}")
+    assert undocumented == []
+    for name in ("Context", "Tensor", "Graph", "GraphAllocator", "Plan", "CPUBackend", "VulkanBackend",
+                 "plan_intervals", "host_buffer_type", "cpu_buffer_type", "vulkan_buffer_type", "load_graph",
+                 "GgallocError", "alloc_ctx_tensors", "TensorAllocator", "Buffer"):
+        assert hasattr(gg, name), name       # the names DESIGN.md fixes

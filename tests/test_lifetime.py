@@ -173,3 +173,28 @@ def test_oracle_catches_a_broken_plan():
         assert any("multiple" in p for p in oracles.check_plan(g))
         a._ptr.data = saved
         assert oracles.check_plan(g) == []
+
+
+def test_views_outlive_everything_they_need():
+    # the view holds the memory and the buffer type that frees it, in that order
+    bt = gg.failing_buffer_type(1 << 20)
+    buf = bt.alloc_buffer(100)
+    buf.clear(3)
+    arr = buf.array()
+    del bt
+    buf.close()
+    del buf
+    gc.collect()
+    assert (arr == 3).all()
+    with gg.Context() as ctx:
+        x, y, g = small_graph(ctx)
+        galloc = gg.GraphAllocator(gg.failing_buffer_type(1 << 20))
+        galloc.alloc_graph(g)
+        x.set(np.ones(16, np.float32))
+        view = x.array()
+        galloc.close()
+        del galloc
+        gc.collect()
+        assert view.sum() == 16
+    del arr, view
+    gc.collect()

@@ -275,7 +275,7 @@ static bool gallocr_ensure_buffers(ggml_gallocr_t galloc, struct ggml_cgraph * g
             }
             sl->chunks[c] = ggml_backend_buft_alloc_buffer(sl->buft, sl->chunk_size[c]);
             if (sl->chunks[c] == NULL) {
-                GGML_LOG_ERROR("%s: failed to allocate %s buffer of size %zu (chunk %d of buffer %d)\n", __func__,
+                GGML_LOG_ERROR("%s: failed to allocate %s buffer of size %zu (chunk %d of buffer %d)\n", "ggml_gallocr",
                         ggml_backend_buft_name(sl->buft), sl->chunk_size[c], c, sl->first_buffer_id);
                 if (graph != NULL) {
                     gallocr_unplace_graph(galloc, graph);
@@ -304,7 +304,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         const int * leaf_buffer_ids) {
     gallocr_drop_plan(galloc);
     if (graph == NULL) {
-        GGML_LOG_ERROR("%s: graph is NULL\n", __func__);
+        GGML_LOG_ERROR("%s: graph is NULL\n", "ggml_gallocr_reserve");
         return false;
     }
     gallocr_unplace_graph(galloc, graph);
@@ -338,7 +338,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         memset(&plan, 0, sizeof(plan));
         char err[256] = "";
         if (!gga_plan_blocks(sb->blocks, sb->n, &pp, &plan, err, sizeof(err))) {
-            GGML_LOG_ERROR("%s: planning %d tensors for %s failed: %s\n", __func__, sb->n,
+            GGML_LOG_ERROR("%s: planning %d tensors for %s failed: %s\n", "ggml_gallocr_reserve", sb->n,
                     ggml_backend_buft_name(sl->buft), err);
             gallocr_drop_plan(galloc);
             return false;
@@ -353,7 +353,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
 
     galloc->placements = malloc(sizeof(struct ggalloc_placement) * (n_placements > 0 ? n_placements : 1));
     if (galloc->placements == NULL) {
-        GGML_LOG_ERROR("%s: out of memory for %d placements\n", __func__, n_placements);
+        GGML_LOG_ERROR("%s: out of memory for %d placements\n", "ggml_gallocr_reserve", n_placements);
         gallocr_drop_plan(galloc);
         return false;
     }

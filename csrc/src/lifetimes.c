@@ -275,7 +275,7 @@ static void walk_free(struct walk * w, struct rec * r, int pos) {
         return;
     }
     struct gga_slot_blocks * sb = &w->lt->slots[r->slot];
-    sb->blocks[r->block].end = (int64_t) pos + 1;
+    sb->blocks[r->block].end = (int64_t) pos + 2;
     sb->last[r->block] = pos;
     r->allocated = false;
 }

@@ -3,8 +3,9 @@
 // peak as the budget allows.
 //
 // Conflict graph. Two pieces conflict when their lifetimes overlap. The pieces are sorted by
-// start and swept with a list of the pieces still live; each new piece is linked to every live
-// one: O(n log n + n * L + E) for L the most pieces live at once and E the number of conflicts.
+// start (a counting sort over the compressed steps) and swept with a list of the pieces still
+// live; each new piece is linked to every live one: O(n + T + n * L + E) for L the most pieces
+// live at once and E the number of conflicts.
 // The graph is kept as adjacency arrays (CSR). When E would pass GGA_MAX_EDGES the offline
 // strategies are skipped and the caller keeps ggml's online plan, which needs no graph: memory
 // and time stay bounded on huge dense instances.
@@ -12,13 +13,15 @@
 // Greedy placement. Items are taken in a given order; each goes to the lowest offset where it
 // overlaps none of its already placed neighbours. The neighbours' forbidden ranges are sorted by
 // their low end and swept once, so an item of degree d costs O(d log d), and a whole pass
-// O(E log E). Several orders are tried, each with its own merit:
+// O(E log E). Several orders are tried, each computed only when the previous ones left a gap
+// to the lower bound, each with its own merit:
 //   - by size, largest first (ties: longest lifetime): big items first leave small holes to
 //     small items; on model graphs this alone reaches the lower bound;
 //   - by breadth: largest "most bytes live at any step of the item's lifetime" first, so the
 //     items of the tightest steps are packed first (range maxima from a sparse table);
 //   - by conflicts: largest total size of conflicting items first;
-//   - by lifetime, longest first, and by area (size x lifetime).
+//   - by lifetime, longest first, and by area (size x lifetime); these two only on instances of
+//     at most GGA_FEW_ORDERS_ITEMS items, to keep large graphs within a few greedy passes.
 // The smallest plan wins. With a max buffer size the same orders fill chunks: an item goes to
 // the first chunk where it fits below the chunk's limit (max(max_size, the size of the item that
 // opened it); the last allowed chunk is unbounded), else it opens a new chunk.
@@ -37,8 +40,9 @@
 // priority (greedy order by breadth, area, size or lifetime), perturbed at each restart.
 // Driver: C = the lower bound first, once per priority; then a descent from the best plan:
 // C = best - step, GGA_RESTARTS restarts of GGA_DIVES times the work of one straight dive each;
-// a success keeps the step, a failure halves it. Found plans are real plans: the result is the
-// smallest plan seen, never worse than the greedy one.
+// a success keeps the step, a failure halves it; a stalled descent starts again from the best
+// plan (at most GGA_MAX_DESCENTS times) while budget is left. Found plans are real plans: the
+// result is the smallest plan seen, never worse than the greedy one.
 // Time is bounded by counting work (steps swept, items visited: roughly one unit per inner-loop
 // iteration, about a nanosecond), never by the clock, so the plan is deterministic. The caller
 // sets the budget (gga_plan_params.search_work); by default it is GGA_DEFAULT_WORK_FACTOR times
@@ -55,6 +59,8 @@
 #define GGA_SEARCH_MAX_ITEMS  1024
 #define GGA_DEFAULT_WORK_FACTOR 8
 #define GGA_N_ORDERS          5
+#define GGA_MAX_DESCENTS      8
+#define GGA_FEW_ORDERS_ITEMS  4096
 #define GGA_RESTARTS          16
 #define GGA_DIVES             2
 #define GGA_UNBOUNDED         (SIZE_MAX / 2)
@@ -91,12 +97,25 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
     bool ok = order && active && deg;
     int n_order = 0;
     if (ok) {
-        for (int p = 0; p < np; p++) {
+        // pieces by start step: a counting sort over the compressed steps, O(n + T)
+        const int T = it->n_times;
+        int * count = calloc((size_t) T + 1, sizeof(*count));
+        ok = count != NULL;
+        for (int p = 0; ok && p < np; p++) {
             if (it->pieces[p].size > 0) {
-                order[n_order++] = (struct gga_skey) { it->pieces[p].t0, 0, 0, p };
+                count[it->pieces[p].t0 + 1]++;
+                n_order++;
             }
         }
-        gga_skey_sort(order, n_order);
+        for (int t = 0; ok && t < T; t++) {
+            count[t + 1] += count[t];
+        }
+        for (int p = 0; ok && p < np; p++) {
+            if (it->pieces[p].size > 0) {
+                order[count[it->pieces[p].t0]++] = (struct gga_skey) { it->pieces[p].t0, 0, 0, p };
+            }
+        }
+        free(count);
     }
     // pass 0 counts the degrees, pass 1 fills the adjacency arrays
     for (int pass = 0; ok && pass < 2; pass++) {
@@ -357,7 +376,9 @@ struct gga_search {
     bool    * placed;     // by item id
     size_t  * off;        // by item id
     size_t  * m;          // by item id: lowest offset of an unplaced item
-    int     * cand;       // n per depth
+    int     * cand;       // a stack of the candidate lists of the nodes on the current path
+    int64_t   n_cand;
+    int64_t   cap_cand;
     int64_t * prio;       // by item id: branching order (smaller first)
     struct gga_skey * keys;
     size_t  * h;          // per step
@@ -459,7 +480,7 @@ static void gga_search_unplace(struct gga_search * s, int b) {
 // One node: the lowest stretch of the skyline that still has items to place is filled with an
 // item that fits in it exactly at its level (each candidate in turn), or else declared dead up
 // to the lower of its two neighbours' levels.
-static void gga_search_node(struct gga_search * s, int depth) {
+static void gga_search_node(struct gga_search * s) {
     const struct gga_items * it = s->it;
     if (s->found || s->oom || s->work > s->budget) {
         return;
@@ -502,19 +523,31 @@ static void gga_search_node(struct gga_search * s, int depth) {
     }
     s->work += s->n + (tb - ta);
     gga_skey_sort(s->keys, nc);
-    int * cand = s->cand + (size_t) depth * s->n;
-    for (int k = 0; k < nc; k++) {
-        cand[k] = s->keys[k].idx;
+    if (s->n_cand + nc > s->cap_cand) {
+        const int64_t cap = s->cap_cand * 2 > s->n_cand + nc ? s->cap_cand * 2 : s->n_cand + nc;
+        int * c = realloc(s->cand, (size_t) cap * sizeof(*c));
+        if (c == NULL) {
+            s->oom = true;
+            return;
+        }
+        s->cand = c;
+        s->cap_cand = cap;
     }
+    const int64_t base = s->n_cand;
+    for (int k = 0; k < nc; k++) {
+        s->cand[base + k] = s->keys[k].idx;
+    }
+    s->n_cand += nc;
     for (int k = 0; k < nc && !s->found && !s->oom && s->work <= s->budget; k++) {
-        const int b = cand[k];
+        const int b = s->cand[base + k];
         if (!gga_undo_reserve(s, s->T)) {
             return;
         }
         gga_search_place(s, b, x);
-        gga_search_node(s, depth + 1);
+        gga_search_node(s);
         gga_search_unplace(s, b);
     }
+    s->n_cand = base;
     if (s->found || s->oom || s->work > s->budget) {
         return;
     }
@@ -534,7 +567,7 @@ static void gga_search_node(struct gga_search * s, int depth) {
         s->undo[s->n_undo++] = s->h[t];
         s->h[t] = level;
     }
-    gga_search_node(s, depth + 1);
+    gga_search_node(s);
     for (int t = tb - 1; t >= ta; t--) {
         s->h[t] = s->undo[--s->n_undo];
     }
@@ -548,6 +581,7 @@ static bool gga_search_try(struct gga_search * s, size_t cap, int64_t work) {
     s->found = false;
     s->budget = s->work + work;
     s->n_undo = 0;
+    s->n_cand = 0;
     s->n_left = s->n;
     memset(s->placed, 0, (size_t) it->n_items * sizeof(*s->placed));
     memset(s->demand, 0, ((size_t) s->T + 1) * sizeof(*s->demand));
@@ -563,7 +597,7 @@ static bool gga_search_try(struct gga_search * s, size_t cap, int64_t work) {
             }
         }
     }
-    gga_search_node(s, 0);
+    gga_search_node(s);
     return s->found;
 }
 
@@ -584,7 +618,8 @@ static size_t gga_search_run(const struct gga_items * it, const int * orders,
     s.placed = malloc((size_t) n * sizeof(*s.placed));
     s.off = malloc((size_t) n * sizeof(*s.off));
     s.m = malloc((size_t) n * sizeof(*s.m));
-    s.cand = malloc(((size_t) 3 * n + 2) * n * sizeof(*s.cand));
+    s.cap_cand = (int64_t) n * 4 + 16;
+    s.cand = malloc((size_t) s.cap_cand * sizeof(*s.cand));
     s.prio = malloc((size_t) n * sizeof(*s.prio));
     s.keys = malloc((size_t) n * sizeof(*s.keys));
     s.h = malloc(((size_t) s.T + 1) * sizeof(*s.h));
@@ -612,6 +647,7 @@ static size_t gga_search_run(const struct gga_items * it, const int * orders,
         const int64_t per_try = GGA_DIVES * dive;
         const size_t min_step = alignment > lower_bound / 1024 ? alignment : lower_bound / 1024;
         size_t step = 0;
+        int descents = 0;
         uint64_t rng = 0x9e3779b97f4a7c15ull;
         for (int attempt = 0; lower_bound < best && s.work < total && !s.oom; attempt++) {
             size_t cap = lower_bound;
@@ -620,7 +656,15 @@ static size_t gga_search_run(const struct gga_items * it, const int * orders,
                     step = (best - lower_bound) / 4;
                 }
                 if (step < min_step) {
-                    break;
+                    // the descent stalled: start another from the best plan with what is left
+                    // of the budget (the restarts draw new perturbations)
+                    if (++descents > GGA_MAX_DESCENTS) {
+                        break;
+                    }
+                    step = (best - lower_bound) / 8;
+                    if (step < min_step) {
+                        break;
+                    }
                 }
                 cap = best - step < lower_bound ? lower_bound : best - step;
                 cap &= ~(alignment - 1);
@@ -684,13 +728,12 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
     if (n == 0 || !gga_graph_build(it, &g)) {
         return false;
     }
-    int max_deg = 0;
-    for (int p = 0; p < it->n_pieces; p++) {
-        const int d = g.adj_first[p + 1] - g.adj_first[p];
-        max_deg = d > max_deg ? d : max_deg;
+    // an item's ranges come from all its pieces' neighbours
+    int64_t n_ranges = 1;
+    for (int i = 0; i < n; i++) {
+        const int64_t d = g.adj_first[it->first[i + 1]] - g.adj_first[it->first[i]];
+        n_ranges = d > n_ranges ? d : n_ranges;
     }
-    // an item's ranges come from all its pieces' neighbours: at most the whole edge list
-    const int64_t n_ranges = g.n_edges > 0 ? g.n_edges : 1;
     struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)) };
     int * orders = malloc((size_t) GGA_N_ORDERS * n * sizeof(*orders));
     bool * placed = malloc((size_t) n * sizeof(*placed));
@@ -698,11 +741,13 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
     int * chunk = malloc((size_t) n * sizeof(*chunk));
     bool ok = pk.ranges && orders && placed && off && chunk;
     bool made[GGA_N_ORDERS] = { false };
-    (void) max_deg;
     size_t best = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS];
     int nc = 0;
-    for (int o = 0; ok && o < GGA_N_ORDERS && best > lower_bound; o++) {
+    // large instances stop after the first three orders: the last two rarely win there, and
+    // planning stays within a few greedy passes
+    const int n_orders = n > GGA_FEW_ORDERS_ITEMS ? 3 : GGA_N_ORDERS;
+    for (int o = 0; ok && o < n_orders && best > lower_bound; o++) {
         ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
         if (!ok) {
             break;

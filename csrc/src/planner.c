@@ -27,7 +27,9 @@
 // BEST: the items (lone blocks, and groups as one item with a staircase of sizes) are packed
 // offline by planner-search.c with several greedy orders and a bounded search; the result is
 // kept only when it is smaller than the online plan of the same blocks, so BEST is never larger
-// than ONLINE. See planner-search.c for the algorithms and how their time is bounded.
+// than ONLINE. The online plan and the lower bound come first: when the online plan already
+// meets the bound nothing else runs. See planner-search.c for the algorithms and how their time
+// is bounded. Sorts are planner-impl.h's introsort (O(n log n), no allocation).
 
 #include "planner-impl.h"
 

@@ -7,7 +7,7 @@
 //   - to the last step that reads it (as a source, directly or through a view) or writes it
 //     through a view (ggml_cpy into a view), and to the last step for outputs (the owner or any
 //     view of it flagged output).
-// Two owners whose byte ranges [data, data + nbytes) intersect while both are live are a
+// Two owners of one buffer whose byte ranges [data, data + nbytes) intersect while both are live are a
 // violation, with one exception, in-place computation: at step i, node B may reuse the memory of
 // A when A's last step is i, B's first step is i, and one of B's sources has A as its owner and
 // B's data as its data.
@@ -38,9 +38,17 @@ static int owner_by_ptr(const void * a, const void * b) {
     return x < y ? -1 : x > y;
 }
 
+// Addresses are compared within one buffer only: a device buffer's data pointers are offsets from
+// a placeholder base that every device buffer shares, so equal pointers in two buffers are
+// different bytes. (Tensors of an allocating context have no buffer and share the NULL key.)
 static int owner_by_addr(const void * a, const void * b) {
-    uintptr_t x = (uintptr_t) (*(struct owner * const *) a)->t->data;
-    uintptr_t y = (uintptr_t) (*(struct owner * const *) b)->t->data;
+    const struct ggml_tensor * ta = (*(struct owner * const *) a)->t;
+    const struct ggml_tensor * tb = (*(struct owner * const *) b)->t;
+    if (ta->buffer != tb->buffer) {
+        return (uintptr_t) ta->buffer < (uintptr_t) tb->buffer ? -1 : 1;
+    }
+    uintptr_t x = (uintptr_t) ta->data;
+    uintptr_t y = (uintptr_t) tb->data;
     return x < y ? -1 : x > y;
 }
 
@@ -174,7 +182,8 @@ int ggalloc_graph_verify(struct ggml_cgraph * graph) {
         for (int i = 0; i < n_checked; i++) {
             const struct owner * a = by_addr[i];
             uintptr_t a_end = (uintptr_t) a->t->data + ggml_nbytes(a->t);
-            for (int j = i + 1; j < n_checked && (uintptr_t) by_addr[j]->t->data < a_end; j++) {
+            for (int j = i + 1; j < n_checked && by_addr[j]->t->buffer == a->t->buffer &&
+                                (uintptr_t) by_addr[j]->t->data < a_end; j++) {
                 const struct owner * b = by_addr[j];
                 if (a->first > b->last || b->first > a->last) {
                     continue; // never live together

@@ -40,7 +40,7 @@ static struct ggml_cgraph * graph_of(struct ggml_context * ctx, struct ggml_tens
 
 static bool placement_of(ggml_gallocr_t galloc, const struct ggml_tensor * t, struct ggalloc_placement * out) {
     for (int i = 0; i < ggalloc_gallocr_n_placements(galloc); i++) {
-        struct ggalloc_placement p;
+        struct ggalloc_placement p = {0};
         ggalloc_gallocr_get_placement(galloc, i, &p);
         if (p.tensor == t) {
             *out = p;
@@ -166,13 +166,13 @@ static void test_views_of_views(void) {
         CHECK(v2->data == (char *) a->data + 3 * a->nb[1]);
         // a stays alive as long as a view of it is read: up to d (its transpose) and b (a view
         // of a view), whichever comes last
-        struct ggalloc_placement pa;
+        struct ggalloc_placement pa = {0};
         CHECK(placement_of(galloc, a, &pa));
         int last_reader = node_index(g, d) > node_index(g, b) ? node_index(g, d) : node_index(g, b);
         CHECK_EQ_INT(pa.last, last_reader);
         CHECK(last_reader > node_index(g, e));
         // views are never placed
-        struct ggalloc_placement pv;
+        struct ggalloc_placement pv = {0};
         CHECK(!placement_of(galloc, v1, &pv));
         CHECK(!placement_of(galloc, t, &pv));
         ggml_gallocr_free(galloc);
@@ -202,7 +202,7 @@ static void test_outputs_in_the_middle(void) {
         ggalloc_gallocr_set_planner(galloc, (enum ggalloc_planner) planner);
         CHECK(ggml_gallocr_alloc_graph(galloc, g));
         oracle_allocated(galloc, g);
-        struct ggalloc_placement pm;
+        struct ggalloc_placement pm = {0};
         CHECK(placement_of(galloc, mid, &pm));
         CHECK_EQ_INT(pm.last, ggml_graph_n_nodes(g) - 1);
         // nothing computed after mid lands on its bytes
@@ -239,7 +239,7 @@ static void test_output_view(void) {
         ggalloc_gallocr_set_planner(galloc, (enum ggalloc_planner) planner);
         CHECK(ggml_gallocr_alloc_graph(galloc, g));
         oracle_allocated(galloc, g);
-        struct ggalloc_placement pa;
+        struct ggalloc_placement pa = {0};
         CHECK(placement_of(galloc, a, &pa));
         CHECK_EQ_INT(pa.last, ggml_graph_n_nodes(g) - 1);
         for (int i = node_index(g, a) + 1; i < ggml_graph_n_nodes(g); i++) {
@@ -272,7 +272,7 @@ static void test_inputs_first_and_disjoint(void) {
     CHECK(ggml_gallocr_alloc_graph(galloc, g));
     oracle_allocated(galloc, g);
     for (int i = 0; i < 6; i++) {
-        struct ggalloc_placement p;
+        struct ggalloc_placement p = {0};
         CHECK(placement_of(galloc, xs[i], &p));
         CHECK_EQ_INT(p.first, 0);
         for (int j = 0; j < i; j++) {
@@ -299,7 +299,7 @@ static void test_externals(void) {
     struct ggml_cgraph * g = graph_of(ctx, y);
     ggml_gallocr_t galloc = ggml_gallocr_new(ggalloc_host_buffer_type(32, SIZE_MAX));
     CHECK(ggml_gallocr_alloc_graph(galloc, g));
-    struct ggalloc_placement p;
+    struct ggalloc_placement p = {0};
     CHECK(!placement_of(galloc, w, &p));
     CHECK(!placement_of(galloc, kv, &p));
     CHECK(w->data == wdata && w->buffer == wbuf);
@@ -382,7 +382,7 @@ static void test_chunks(void) {
             int max_chunk = 0;
             size_t largest = 0;
             for (int i = 0; i < ggalloc_gallocr_n_placements(galloc); i++) {
-                struct ggalloc_placement p;
+                struct ggalloc_placement p = {0};
                 ggalloc_gallocr_get_placement(galloc, i, &p);
                 if (p.chunk > max_chunk) max_chunk = p.chunk;
                 size_t bs = ggml_backend_buffer_get_size(p.tensor->buffer);
@@ -547,7 +547,7 @@ static void test_reuse_and_regrow(void) {
     CHECK(n2[0]->buffer == buf1);
     // the plan read back now names the tensors of the graph it was applied to
     for (int i = 0; i < 8; i++) {
-        struct ggalloc_placement p;
+        struct ggalloc_placement p = {0};
         CHECK(placement_of(galloc, n2[i], &p));
         CHECK(!placement_of(galloc, n1[i], &p));
     }
@@ -614,7 +614,7 @@ static void test_node_order(void) {
     CHECK(ggml_gallocr_alloc_graph(galloc, g));
     oracle_graph_placed(g);
     oracle_placements(galloc);
-    struct ggalloc_placement p;
+    struct ggalloc_placement p = {0};
     CHECK(placement_of(galloc, b1, &p));
     CHECK_EQ_INT(p.first, 0); // visited first
     CHECK(placement_of(galloc, a1, &p));
@@ -667,7 +667,7 @@ static void test_small_things(void) {
     CHECK(ggalloc_gallocr_get_planner(galloc) == GGALLOC_PLANNER_GGML);
     CHECK_EQ_INT(ggalloc_gallocr_lower_bound(galloc, 0), 0); // before any plan
     CHECK_EQ_INT(ggml_gallocr_get_buffer_size(galloc, 5), 0);
-    struct ggalloc_placement p;
+    struct ggalloc_placement p = {0};
     CHECK(!ggalloc_gallocr_get_placement(galloc, 0, &p));
 
     // an empty graph plans to nothing

@@ -1,9 +1,9 @@
 // The Vulkan backend on whatever device the machine has (Mesa's lavapipe in CI): device
 // limits, transfers across chunk boundaries and at unaligned offsets, memset edges, copies,
 // allocation failures, a graph whose plan needs several chunks, random graphs of every
-// supported op and a GPT-2 block against the CPU backend (NMSE <= 1e-6), barrier placement,
-// refused ops and buffers, a lost device, and a machine without a device (a child process
-// with no driver).
+// supported op, a GPT-2 block and a small GPT-2 with a KV cache against the CPU backend
+// (NMSE <= 1e-6), barrier placement, refused ops and buffers, a lost device, and a machine
+// without a device (a child process with no driver).
 //
 // Skips, with the reason, only in a build without Vulkan or on a machine without a device.
 
@@ -25,6 +25,8 @@
 #include "vulkan/vulkan-impl.h"
 
 static const double NMSE_MAX = 1e-6;
+static double nmse_worst = 0.0;
+static int    n_compared = 0;
 
 //
 // helpers
@@ -44,7 +46,7 @@ static float rng_uniform(float lo, float hi) {
 }
 
 static struct ggml_context * ctx_new(void) {
-    struct ggml_init_params p = { .mem_size = 256 * ggml_tensor_overhead() + ggml_graph_overhead(), .mem_buffer = NULL, .no_alloc = true };
+    struct ggml_init_params p = { .mem_size = 512 * ggml_tensor_overhead() + ggml_graph_overhead(), .mem_buffer = NULL, .no_alloc = true };
     return ggml_init(p);
 }
 
@@ -64,10 +66,12 @@ static double nmse(const float * ref, const float * out, int64_t n) {
 enum fill { FILL_UNIFORM, FILL_POSITIVE, FILL_INDEX, FILL_MASK };
 
 struct graph_inputs {
-    struct ggml_tensor * t[32];
-    enum fill kind[32];
-    int range[32]; // FILL_INDEX: indices in [0, range)
+    struct ggml_tensor * t[48];
+    enum fill kind[48];
+    int range[48]; // FILL_INDEX: indices in [0, range)
     int n;
+    struct ggml_tensor * pre[16]; // expanded into the graph before the output (KV cache writes)
+    int n_pre;
 };
 
 static struct ggml_tensor * input(struct ggml_context * ctx, struct graph_inputs * in, enum ggml_type type,
@@ -115,12 +119,13 @@ static float * run_on(ggml_backend_t be, build_fn build, int variant, uint64_t s
     struct ggml_tensor * out = build(ctx, &in, variant);
     float * res = NULL;
     if (out == NULL) {
-        fprintf(stderr, "builder %p variant %d gave NULL\n", (void *) build, variant);
+        fprintf(stderr, "a builder gave NULL for variant %d\n", variant);
         ggml_free(ctx);
         return NULL;
     }
     ggml_set_output(out);
     struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    for (int i = 0; i < in.n_pre; i++) ggml_build_forward_expand(gf, in.pre[i]);
     ggml_build_forward_expand(gf, out);
     ggml_gallocr_t ga = ggml_gallocr_new(ggml_backend_get_default_buffer_type(be));
     if (ggml_gallocr_alloc_graph(ga, gf)) {
@@ -152,6 +157,8 @@ static void compare_with_cpu(ggml_backend_t vk, ggml_backend_t cpu, build_fn bui
     if (ref != NULL && got != NULL) {
         CHECK_EQ_INT(n_ref, n_vk);
         double e = nmse(ref, got, n_ref);
+        n_compared++;
+        if (!(e <= nmse_worst)) nmse_worst = e;
         if (!(e <= NMSE_MAX)) fprintf(stderr, "%s (variant %d, seed %llu): NMSE %g\n", what, variant, (unsigned long long) seed, e);
         CHECK(e <= NMSE_MAX);
     } else {
@@ -492,6 +499,12 @@ static struct ggml_tensor * build_mul_mat(struct ggml_context * ctx, struct grap
 }
 
 static struct ggml_tensor * build_copies(struct ggml_context * ctx, struct graph_inputs * in, int v) {
+    if (v >= 6) {
+        // rows of 40: copied row by row (the short rows above take the element-wise path)
+        struct ggml_tensor * w = input(ctx, in, v == 7 ? GGML_TYPE_F16 : GGML_TYPE_F32, 40, 3, 5, 2, FILL_UNIFORM, 0);
+        struct ggml_tensor * p = ggml_permute(ctx, w, 0, 2, 3, 1);
+        return v == 6 ? ggml_cast(ctx, p, GGML_TYPE_F16) : ggml_cont(ctx, p);
+    }
     struct ggml_tensor * a = input(ctx, in, v >= 3 ? GGML_TYPE_F16 : GGML_TYPE_F32, 12, 5, 3, 2, FILL_UNIFORM, 0);
     switch (v) {
         case 0:  return ggml_cont(ctx, ggml_permute(ctx, a, 2, 0, 3, 1));
@@ -566,6 +579,68 @@ static struct ggml_tensor * build_gpt2_block(struct ggml_context * ctx, struct g
     return ggml_add(ctx, cur, res);
 }
 
+// GPT-2 as ggml's examples/gpt-2 builds it, small: token and position embeddings by
+// get_rows, a KV cache the new keys and values are copied into (views at offsets), attention
+// over the cache through permuted views, the final norm and the logits. v: 0 prefill of 6
+// tokens, 1 one token after 7 in the cache.
+static struct ggml_tensor * build_gpt2(struct ggml_context * ctx, struct graph_inputs * in, int v) {
+    const int n_vocab = 300, n_ctx = 16, n_embd = 64, n_head = 4, n_layer = 2, hd = n_embd / n_head;
+    const int N = v == 0 ? 6 : 1, n_past = v == 0 ? 0 : 7;
+    struct ggml_tensor * wte  = input(ctx, in, GGML_TYPE_F16, n_embd, n_vocab, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * wpe  = input(ctx, in, GGML_TYPE_F32, n_embd, n_ctx, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * lm   = input(ctx, in, GGML_TYPE_F16, n_embd, n_vocab, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * lnfg = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_POSITIVE, 0);
+    struct ggml_tensor * lnfb = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * mk   = input(ctx, in, GGML_TYPE_F32, n_layer * n_ctx * n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * mv   = input(ctx, in, GGML_TYPE_F32, n_layer * n_ctx * n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * tok  = input(ctx, in, GGML_TYPE_I32, N, 1, 1, 1, FILL_INDEX, n_vocab);
+    struct ggml_tensor * pos  = input(ctx, in, GGML_TYPE_I32, N, 1, 1, 1, FILL_INDEX, n_ctx);
+    const size_t es = ggml_element_size(mk);
+
+    struct ggml_tensor * inpL = ggml_add(ctx, ggml_get_rows(ctx, wte, tok), ggml_get_rows(ctx, wpe, pos));
+    for (int il = 0; il < n_layer; il++) {
+        struct ggml_tensor * ln1g = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_POSITIVE, 0);
+        struct ggml_tensor * ln1b = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * wqkv = input(ctx, in, GGML_TYPE_F16, n_embd, 3 * n_embd, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * bqkv = input(ctx, in, GGML_TYPE_F32, 3 * n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * wo   = input(ctx, in, GGML_TYPE_F16, n_embd, n_embd, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * bo   = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * ln2g = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_POSITIVE, 0);
+        struct ggml_tensor * ln2b = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * wfc  = input(ctx, in, GGML_TYPE_F16, n_embd, 4 * n_embd, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * bfc  = input(ctx, in, GGML_TYPE_F32, 4 * n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * wpr  = input(ctx, in, GGML_TYPE_F16, 4 * n_embd, n_embd, 1, 1, FILL_UNIFORM, 0);
+        struct ggml_tensor * bpr  = input(ctx, in, GGML_TYPE_F32, n_embd, 1, 1, 1, FILL_UNIFORM, 0);
+
+        struct ggml_tensor * cur = ggml_add(ctx, ggml_mul(ctx, ggml_norm(ctx, inpL, 1e-5f), ln1g), ln1b);
+        cur = ggml_add(ctx, ggml_mul_mat(ctx, wqkv, cur), bqkv);
+        struct ggml_tensor * Qcur = ggml_view_2d(ctx, cur, n_embd, N, cur->nb[1], 0);
+        struct ggml_tensor * Kcur = ggml_view_2d(ctx, cur, n_embd, N, cur->nb[1], sizeof(float) * n_embd);
+        struct ggml_tensor * Vcur = ggml_view_2d(ctx, cur, n_embd, N, cur->nb[1], 2 * sizeof(float) * n_embd);
+        struct ggml_tensor * k = ggml_view_1d(ctx, mk, N * n_embd, es * n_embd * (size_t) (il * n_ctx + n_past));
+        struct ggml_tensor * vw = ggml_view_1d(ctx, mv, N * n_embd, es * n_embd * (size_t) (il * n_ctx + n_past));
+        in->pre[in->n_pre++] = ggml_cpy(ctx, Kcur, k);
+        in->pre[in->n_pre++] = ggml_cpy(ctx, Vcur, vw);
+
+        struct ggml_tensor * Q = ggml_permute(ctx, ggml_cpy(ctx, Qcur, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, hd, n_head, N)), 0, 2, 1, 3);
+        struct ggml_tensor * K = ggml_permute(ctx, ggml_reshape_3d(ctx,
+                ggml_view_1d(ctx, mk, (n_past + N) * n_embd, es * n_embd * (size_t) (il * n_ctx)), hd, n_head, n_past + N), 0, 2, 1, 3);
+        struct ggml_tensor * KQ = ggml_soft_max(ctx, ggml_diag_mask_inf(ctx, ggml_scale(ctx, ggml_mul_mat(ctx, K, Q), 1.0f / sqrtf((float) hd)), n_past));
+        struct ggml_tensor * Vt = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_3d(ctx,
+                ggml_view_1d(ctx, mv, (n_past + N) * n_embd, es * n_embd * (size_t) (il * n_ctx)), hd, n_head, n_past + N), 1, 2, 0, 3));
+        struct ggml_tensor * KQV = ggml_permute(ctx, ggml_mul_mat(ctx, Vt, KQ), 0, 2, 1, 3);
+        cur = ggml_cpy(ctx, KQV, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n_embd, N));
+        cur = ggml_add(ctx, ggml_add(ctx, ggml_mul_mat(ctx, wo, cur), bo), inpL);
+        struct ggml_tensor * inpFF = cur;
+        cur = ggml_add(ctx, ggml_mul(ctx, ggml_norm(ctx, inpFF, 1e-5f), ln2g), ln2b);
+        cur = ggml_gelu(ctx, ggml_add(ctx, ggml_mul_mat(ctx, wfc, cur), bfc));
+        cur = ggml_add(ctx, ggml_mul_mat(ctx, wpr, cur), bpr);
+        inpL = ggml_add(ctx, cur, inpFF);
+    }
+    inpL = ggml_add(ctx, ggml_mul(ctx, ggml_norm(ctx, inpL, 1e-5f), lnfg), lnfb);
+    return ggml_mul_mat(ctx, lm, inpL);
+}
+
 // A LLaMA-style attention start: rms_norm, projections, rope (neox), silu-gated MLP input.
 static struct ggml_tensor * build_llama_bits(struct ggml_context * ctx, struct graph_inputs * in, int v) {
     const int n_embd = 64, n_head = 4, hd = 16, N = 5;
@@ -589,8 +664,16 @@ static void test_ops_against_cpu(ggml_backend_t vk, ggml_backend_t cpu) {
     for (int v = 0; v < GGML_UNARY_OP_COUNT + 5; v++) compare_with_cpu(vk, cpu, build_unary, v, 100 + v, "unary");
     for (int v = 0; v < 4; v++) compare_with_cpu(vk, cpu, build_norms, v, 200 + v, "norm");
     for (int v = 0; v < 6; v++) compare_with_cpu(vk, cpu, build_soft_max, v, 300 + v, "soft_max");
-    for (int v = 0; v < 8; v++) compare_with_cpu(vk, cpu, build_mul_mat, v, 400 + v, "mul_mat");
-    for (int v = 0; v < 6; v++) compare_with_cpu(vk, cpu, build_copies, v, 500 + v, "cpy");
+    // both matrix-vector kernels, whichever this device uses by default
+    struct vk_device * d = ggalloc_vk_device_get(0);
+    bool mv_default = d->mv_workgroup;
+    for (int way = 0; way < 2; way++) {
+        d->mv_workgroup = way == 0 ? mv_default : !mv_default;
+        for (int v = 0; v < 8; v++) compare_with_cpu(vk, cpu, build_mul_mat, v, 400 + v, "mul_mat");
+        compare_with_cpu(vk, cpu, build_gpt2_block, 1, 1001, "gpt-2 block, 1 token");
+    }
+    d->mv_workgroup = mv_default;
+    for (int v = 0; v < 8; v++) compare_with_cpu(vk, cpu, build_copies, v, 500 + v, "cpy");
     for (int v = 0; v < 4; v++) compare_with_cpu(vk, cpu, build_get_rows, v, 600 + v, "get_rows");
     for (int v = 0; v < 6; v++) compare_with_cpu(vk, cpu, build_rope, v, 700 + v, "rope");
     for (int v = 0; v < 2; v++) compare_with_cpu(vk, cpu, build_llama_bits, v, 800 + v, "llama");
@@ -635,6 +718,7 @@ static struct ggml_tensor * build_random(struct ggml_context * ctx, struct graph
 static void test_random_graphs(ggml_backend_t vk, ggml_backend_t cpu) {
     for (int v = 0; v < 12; v++) compare_with_cpu(vk, cpu, build_random, v, 900 + v, "random graph");
     for (int v = 0; v < 2; v++) compare_with_cpu(vk, cpu, build_gpt2_block, v, 1000 + v, "gpt-2 block");
+    for (int v = 0; v < 2; v++) compare_with_cpu(vk, cpu, build_gpt2, v, 1100 + v, "gpt-2 with a KV cache");
 }
 
 // Three independent adds of the same inputs need no barrier between them; a chain needs one
@@ -801,7 +885,7 @@ static int no_device_child(void) {
 
 static void test_no_device(const char * self) {
     char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "VK_ICD_FILENAMES=/nonexistent.json VK_DRIVER_FILES=/nonexistent.json '%s' --no-device", self);
+    snprintf(cmd, sizeof(cmd), "VK_ICD_FILENAMES=/nonexistent.json VK_DRIVER_FILES=/nonexistent.json VK_ADD_DRIVER_FILES= '%s' --no-device", self);
     int rc = system(cmd);
     CHECK(rc == 0);
 }
@@ -826,6 +910,7 @@ int main(int argc, char ** argv) {
     test_multi_chunk_graph(vk);
     test_ops_against_cpu(vk, cpu);
     test_random_graphs(vk, cpu);
+    printf("%d graphs compared with the CPU backend, worst NMSE %.3g\n", n_compared, nmse_worst);
     test_barriers(vk);
     test_refusals(vk);
     test_host_buffer(vk);

@@ -126,8 +126,12 @@ struct cpu_graph_run {
     size_t                  work_size;
     ggml_abort_callback     abort_callback;
     void *                  abort_callback_data;
-    atomic_bool             aborted;
-    atomic_int              failed;
+    // Why the threads stop after node i is written to stop[i % 2] during node i and read by
+    // every thread after the barrier that ends it. Two slots, because a fast thread may already
+    // be in node i + 1 (writing the other slot) while a slow one still reads this one; it cannot
+    // reach node i + 2 before the slow one has read it.
+    atomic_int              stop[2]; // 0: go on, else a CPU_STOP_* reason
+    int                     stopped; // the reason the run stopped (written by thread 0 only)
 };
 
 static void cpu_graph_worker(void * arg, int ith, int nth) {
@@ -138,7 +142,7 @@ static void cpu_graph_worker(void * arg, int ith, int nth) {
         .wdata  = run->work,
         .wsize  = run->work_size,
         .pool   = nth > 1 ? run->pool : NULL,
-        .failed = &run->failed,
+        .failed = NULL,
     };
     int n = ggml_graph_n_nodes(run->cgraph);
     for (int i = 0; i < n; i++) {
@@ -146,14 +150,20 @@ static void cpu_graph_worker(void * arg, int ith, int nth) {
         if (cpu_op_is_noop(node->op) || ggml_is_empty(node)) {
             continue;
         }
+        atomic_int * stop = &run->stop[i & 1];
+        params.failed = stop;
         cpu_op_compute(&params, node);
         // Thread 0 asks before the barrier, so everyone reads the answer after it.
         if (ith == 0 && run->abort_callback != NULL && i + 1 < n && run->abort_callback(run->abort_callback_data)) {
-            atomic_store(&run->aborted, true);
+            int expected = 0;
+            atomic_compare_exchange_strong(stop, &expected, CPU_STOP_ABORTED);
         }
         cpu_op_barrier(&params);
-        // a kernel that met bad data (logged) stops the graph: later nodes would read garbage
-        if (atomic_load_explicit(&run->aborted, memory_order_relaxed) || atomic_load_explicit(&run->failed, memory_order_relaxed)) {
+        // a kernel that met bad data (logged) stops the graph too: later nodes would read garbage
+        if (atomic_load(stop) != 0) {
+            if (ith == 0) {
+                run->stopped = atomic_load(stop);
+            }
             break;
         }
     }
@@ -188,16 +198,18 @@ static enum ggml_status cpu_graph_compute_on(struct cpu_threadpool * pool, int n
         .abort_callback      = abort_callback,
         .abort_callback_data = abort_callback_data,
     };
-    atomic_init(&run.aborted, false);
-    atomic_init(&run.failed, 0);
+    atomic_init(&run.stop[0], 0);
+    atomic_init(&run.stop[1], 0);
+    run.stopped = 0;
     if (abort_callback != NULL && abort_callback(abort_callback_data)) {
         return GGML_STATUS_ABORTED;
     }
     cpu_threadpool_run(pool, cpu_graph_worker, &run, n_threads);
-    if (atomic_load(&run.failed)) {
-        return GGML_STATUS_FAILED;
+    switch (run.stopped) {
+        case CPU_STOP_FAILED:  return GGML_STATUS_FAILED;
+        case CPU_STOP_ABORTED: return GGML_STATUS_ABORTED;
+        default:               return GGML_STATUS_SUCCESS;
     }
-    return atomic_load(&run.aborted) ? GGML_STATUS_ABORTED : GGML_STATUS_SUCCESS;
 }
 
 //
@@ -309,6 +321,14 @@ void ggml_backend_cpu_set_abort_callback(ggml_backend_t backend_cpu, ggml_abort_
     ctx->abort_callback_data = abort_callback_data;
 }
 
+// ggml_graph_compute_with_ctx has no object to keep threads in, so one pool (and its scratch) is
+// kept for the process and grown on demand. A second caller arriving while it is in use gets a
+// pool of its own for that call rather than waiting.
+static pthread_mutex_t         cpu_ctx_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct cpu_threadpool * cpu_ctx_pool = NULL;
+static void *                  cpu_ctx_work = NULL;
+static size_t                  cpu_ctx_work_size = 0;
+
 enum ggml_status ggml_graph_compute_with_ctx(struct ggml_context * ctx, struct ggml_cgraph * cgraph, int n_threads) {
     GGML_UNUSED(ctx);
     if (n_threads < 1 || n_threads > GGML_MAX_N_THREADS) {
@@ -316,6 +336,20 @@ enum ggml_status ggml_graph_compute_with_ctx(struct ggml_context * ctx, struct g
         return GGML_STATUS_FAILED;
     }
     ggml_cpu_init();
+    if (pthread_mutex_trylock(&cpu_ctx_mutex) == 0) {
+        if (cpu_ctx_pool == NULL || cpu_threadpool_max_threads(cpu_ctx_pool) < n_threads) {
+            struct cpu_threadpool * pool = cpu_threadpool_new(n_threads);
+            if (pool == NULL) {
+                pthread_mutex_unlock(&cpu_ctx_mutex);
+                return GGML_STATUS_FAILED;
+            }
+            cpu_threadpool_free(cpu_ctx_pool);
+            cpu_ctx_pool = pool;
+        }
+        enum ggml_status st = cpu_graph_compute_on(cpu_ctx_pool, n_threads, &cpu_ctx_work, &cpu_ctx_work_size, NULL, NULL, cgraph);
+        pthread_mutex_unlock(&cpu_ctx_mutex);
+        return st;
+    }
     struct cpu_threadpool * pool = cpu_threadpool_new(n_threads);
     if (pool == NULL) {
         return GGML_STATUS_FAILED;

@@ -92,6 +92,7 @@ static enum ggalloc_cpu_isa cpu_isa_best(void) {
 }
 
 static void cpu_init_once(void) {
+    cpu_kernels_init();
     cpu_detect();
     atomic_store(&cpu_isa_current, cpu_isa_best());
 }

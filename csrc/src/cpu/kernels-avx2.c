@@ -11,6 +11,8 @@
 // -87.3 (where 2^n would leave the normal range) give 0.
 //
 
+#if defined(__x86_64__)
+
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -322,3 +324,5 @@ const struct cpu_kernels cpu_kernels_avx2 = {
     .silu_f32     = avx2_silu_f32,
     .gelu_f32     = avx2_gelu_f32,
 };
+
+#endif // __x86_64__

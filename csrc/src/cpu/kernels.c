@@ -16,6 +16,20 @@
 #define SCALAR_MR 16
 #define SCALAR_NR 4
 
+// f16 -> f32 by table lookup (256 KiB, filled once by cpu_kernels_init): the bit manipulation
+// of a portable conversion costs more than the multiply-add it feeds.
+static float f16_table[1 << 16];
+
+void cpu_kernels_init(void) {
+    for (uint32_t i = 0; i < (1u << 16); i++) {
+        f16_table[i] = ggml_fp16_to_fp32((ggml_fp16_t) i);
+    }
+}
+
+static inline float f16_to_f32(ggml_fp16_t x) {
+    return f16_table[x];
+}
+
 static void scalar_gemm_tile(int64_t kc, const float * a, const float * b, float * c, int64_t ldc, bool accumulate) {
     float acc[SCALAR_NR][SCALAR_MR];
     memset(acc, 0, sizeof(acc));
@@ -62,7 +76,7 @@ static void scalar_pack_a_f16(const ggml_fp16_t * x, int64_t row_stride, int nro
     for (int r = 0; r < SCALAR_MR; r++) {
         const ggml_fp16_t * xr = x + r * row_stride;
         for (int64_t k = 0; k < kc; k++) {
-            panel[k * SCALAR_MR + r] = r < nrows ? ggml_fp16_to_fp32(xr[k]) : 0.0f;
+            panel[k * SCALAR_MR + r] = r < nrows ? f16_to_f32(xr[k]) : 0.0f;
         }
     }
 }
@@ -78,7 +92,7 @@ static void scalar_pack_a_bf16(const ggml_bf16_t * x, int64_t row_stride, int nr
 
 static void scalar_f16_to_f32(const ggml_fp16_t * x, float * y, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        y[i] = ggml_fp16_to_fp32(x[i]);
+        y[i] = f16_to_f32(x[i]);
     }
 }
 
@@ -105,7 +119,7 @@ static float scalar_dot_f32(int64_t n, const float * x, const float * y) {
 static float scalar_dot_f16_f32(int64_t n, const ggml_fp16_t * x, const float * y) {
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        s += (double) ggml_fp16_to_fp32(x[i]) * y[i];
+        s += (double) f16_to_f32(x[i]) * y[i];
     }
     return (float) s;
 }

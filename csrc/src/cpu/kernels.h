@@ -67,6 +67,9 @@ extern const struct cpu_kernels cpu_kernels_avx512;
 // The table in use (isa.c); never NULL.
 const struct cpu_kernels * cpu_kernels_get(void);
 
+// Fills the portable table's lookup tables; called once by ggml_cpu_init before any kernel runs.
+void cpu_kernels_init(void);
+
 // Scalar definitions shared by the tables (kernels.c).
 float cpu_gelu_scalar(float x);
 float cpu_silu_scalar(float x);

@@ -47,7 +47,7 @@ void cpu_op_barrier(const struct cpu_compute_params * params) {
 }
 
 static void cpu_fail(const struct cpu_compute_params * params) {
-    atomic_store(params->failed, 1);
+    atomic_store(params->failed, CPU_STOP_FAILED);
 }
 
 // This thread's range [*i0, *i1) of n items.
@@ -987,7 +987,7 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
                    t == GGML_TYPE_F32 && a->ne[0] == b->ne[0] && a->ne[2] > 0 && a->ne[3] > 0 &&
                    b->ne[2] % a->ne[2] == 0 && b->ne[3] % a->ne[3] == 0 &&
                    node->ne[0] == a->ne[1] && node->ne[1] == b->ne[1] && node->ne[2] == b->ne[2] && node->ne[3] == b->ne[3] &&
-                   node->nb[0] == sizeof(float);
+                   node->nb[0] == sizeof(float) && node->nb[1] % sizeof(float) == 0;
         case GGML_OP_GET_ROWS:
             return cpu_srcs_plain(node, 2) && b->type == GGML_TYPE_I32 && cpu_type_is_plain(t) &&
                    (a->type == t || (cpu_type_is_float(a->type) && cpu_type_is_float(t))) &&
@@ -1023,11 +1023,19 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
                    n_dims > 0 && n_dims % 2 == 0 && n_dims <= a->ne[0] &&
                    (ff == NULL || (ff->type == GGML_TYPE_F32 && ff->ne[0] >= n_dims / 2));
         }
-        case GGML_OP_IM2COL:
-            return a != NULL && b != NULL && cpu_type_is_float(b->type) && (t == GGML_TYPE_F32 || t == GGML_TYPE_F16);
+        case GGML_OP_IM2COL: {
+            if (a == NULL || b == NULL || !cpu_type_is_float(b->type) || (t != GGML_TYPE_F32 && t != GGML_TYPE_F16)) {
+                return false;
+            }
+            // the kernel writes IC*KH*KW values per output position for every image of b
+            const bool is_2D = node->op_params[6] != 0;
+            const int64_t cols = is_2D ? b->ne[2] * a->ne[1] * a->ne[0] : b->ne[1] * a->ne[0];
+            return node->ne[0] == cols && (is_2D ? node->ne[3] == b->ne[3] : node->ne[2] == b->ne[2]);
+        }
         case GGML_OP_POOL_2D:
             return cpu_srcs_plain(node, 1) && cpu_type_is_float(a->type) && t == GGML_TYPE_F32 &&
                    (node->op_params[0] == GGML_OP_POOL_MAX || node->op_params[0] == GGML_OP_POOL_AVG) &&
+                   node->op_params[1] > 0 && node->op_params[2] > 0 &&
                    node->ne[2] == a->ne[2] && node->ne[3] == a->ne[3];
         case GGML_OP_PAD:
             return cpu_srcs_plain(node, 1) && a->type == t;

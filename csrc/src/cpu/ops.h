@@ -17,8 +17,12 @@ struct cpu_compute_params {
     void * wdata;    // scratch shared by the threads of the node
     size_t wsize;
     struct cpu_threadpool * pool; // for barriers inside a node (NULL when nth == 1)
-    atomic_int * failed; // set (to 1) by a kernel that met bad data, e.g. a row index out of range
+    atomic_int * failed; // set to CPU_STOP_FAILED by a kernel that met bad data (a row index out of range)
 };
+
+// why a graph run stops early
+#define CPU_STOP_ABORTED 1
+#define CPU_STOP_FAILED  2
 
 // true if the node's op and types have a kernel here.
 bool   cpu_op_supported(const struct ggml_tensor * node);

@@ -21,6 +21,12 @@
 // linear scan of the ranges since the last barrier, which stays short because every barrier
 // clears it.
 //
+// Kernel choice: mul_mat with at most two columns in b (decoding) is a matrix-vector product:
+// on GPUs one workgroup per row of a (coalesced reads, a shared-memory sum), on CPU
+// implementations of Vulkan one invocation per row (no barriers, which cost a switch between
+// SIMD chunks there). Larger products use the tiled kernel. Element-wise shaders walk rows
+// (y workgroups) and the elements of a row (x invocations).
+//
 // Pipelines are created on first use and kept for the device's life. Descriptor sets (one per
 // dispatch) come from one pool per device that is reset for every graph and grown when a graph
 // needs more sets than it holds.
@@ -43,6 +49,8 @@ static const char * const vk_pipe_names[VK_PIPE_COUNT] = {
     [VK_PIPE_MUL_MAT_F16]  = "mul_mat_f16",
     [VK_PIPE_MUL_MV_F32]   = "mul_mv_f32",
     [VK_PIPE_MUL_MV_F16]   = "mul_mv_f16",
+    [VK_PIPE_MUL_MV_WG_F32] = "mul_mv_wg_f32",
+    [VK_PIPE_MUL_MV_WG_F16] = "mul_mv_wg_f16",
     [VK_PIPE_CPY_F32_F32]  = "cpy_f32_f32",
     [VK_PIPE_CPY_F32_F16]  = "cpy_f32_f16",
     [VK_PIPE_CPY_F16_F32]  = "cpy_f16_f32",
@@ -362,7 +370,11 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
             vk_shape(ds->pc.b_ne, ds->pc.b_nb, b);
             bool f16 = a->type == GGML_TYPE_F16;
             uint64_t batch = (uint64_t) (node->ne[2] * node->ne[3]);
-            if (node->ne[1] <= 2) {
+            if (node->ne[1] <= 2 && d->mv_workgroup) {
+                ds->pipe = f16 ? VK_PIPE_MUL_MV_WG_F16 : VK_PIPE_MUL_MV_WG_F32;
+                ds->groups[0] = vk_groups(d, 0, (uint64_t) node->ne[0]);
+                ds->groups[1] = vk_groups(d, 1, batch);
+            } else if (node->ne[1] <= 2) {
                 ds->pipe = f16 ? VK_PIPE_MUL_MV_F16 : VK_PIPE_MUL_MV_F32;
                 ds->groups[0] = vk_groups(d, 0, (uint64_t) (node->ne[0] + 63) / 64);
                 ds->groups[1] = vk_groups(d, 1, batch);
@@ -381,7 +393,8 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
             bool df16 = node->type == GGML_TYPE_F16;
             ds->pipe = af16 ? (df16 ? VK_PIPE_CPY_F16_F16 : VK_PIPE_CPY_F16_F32)
                             : (df16 ? VK_PIPE_CPY_F32_F16 : VK_PIPE_CPY_F32_F32);
-            if (ggml_are_same_shape(a, node)) {
+            // short rows (a transposed vector) would leave most of each workgroup idle
+            if (ggml_are_same_shape(a, node) && node->ne[0] >= 32) {
                 ds->pc.op = 0;
                 ds->groups[0] = row_groups_x;
                 ds->groups[1] = row_groups_y;

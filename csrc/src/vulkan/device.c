@@ -99,6 +99,7 @@ static bool vk_device_describe(struct vk_device * d, VkPhysicalDevice phys) {
     VkPhysicalDeviceFeatures2 f2 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f16 };
     vkGetPhysicalDeviceFeatures2(phys, &f2);
     d->f16_storage = f16.storageBuffer16BitAccess == VK_TRUE;
+    d->mv_workgroup = d->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
 
     vkGetPhysicalDeviceMemoryProperties(phys, &d->mem_props);
     for (uint32_t i = 0; i < d->mem_props.memoryHeapCount; i++) {

@@ -25,6 +25,8 @@ enum vk_pipe {
     VK_PIPE_MUL_MAT_F16,
     VK_PIPE_MUL_MV_F32,
     VK_PIPE_MUL_MV_F16,
+    VK_PIPE_MUL_MV_WG_F32,
+    VK_PIPE_MUL_MV_WG_F16,
     VK_PIPE_CPY_F32_F32,
     VK_PIPE_CPY_F32_F16,
     VK_PIPE_CPY_F16_F32,
@@ -45,6 +47,8 @@ struct vk_device {
     VkPhysicalDeviceMemoryProperties mem_props;
     uint32_t queue_family;
     bool     f16_storage;   // storageBuffer16BitAccess: f16 tensors can be bound
+    bool     mv_workgroup;  // matrix-vector products: a workgroup per row (GPUs) or an
+                            // invocation per row (CPU implementations, where barriers cost)
     size_t   alignment;     // minStorageBufferOffsetAlignment
     size_t   max_size;      // min(maxStorageBufferRange, maxMemoryAllocationSize)
     size_t   heap_size;     // the largest device-local heap

@@ -1,11 +1,12 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// One workgroup per row (rows looped when there are more than workgroups): the row is summed
-// in a shared-memory tree, then written. op 0: norm (mean 0, variance 1), op 1: rms_norm.
+// One workgroup of 64 per row (rows looped when there are more than workgroups): the row is
+// summed in a shared-memory tree, then written. 64 invocations keep each barrier cheap where
+// a barrier switches between SIMD chunks (CPU implementations of Vulkan). op 0: norm (mean 0, variance 1), op 1: rms_norm.
 // f0: eps.
 #include "common.glsl"
 
-#define WG 256
+#define WG 64
 layout(local_size_x = WG) in;
 
 layout(binding = 0) readonly buffer A { float a[]; };

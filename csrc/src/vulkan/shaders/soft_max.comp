@@ -9,7 +9,7 @@
 // f1: max_bias (ALiBi slopes per head i2 when > 0).
 #include "common.glsl"
 
-#define WG 256
+#define WG 64
 layout(local_size_x = WG) in;
 
 #ifdef MASK_F16
