@@ -526,6 +526,10 @@ size_t ggalloc_graph_peak_bytes(struct ggml_cgraph * graph, size_t alignment);
 struct ggml_cgraph * ggalloc_graph_load_json(const char * path, struct ggml_context ** ctx);
 struct ggml_cgraph * ggalloc_graph_load_json_string(const char * text, size_t len, struct ggml_context ** ctx);
 bool ggalloc_graph_save_json(const struct ggml_cgraph * graph, const char * path, const char * name);
+struct ggml_cgraph * ggalloc_graph_load_json_ex(const char * path, struct ggml_context ** ctx, int ** node_buffer_ids, int ** leaf_buffer_ids);
+struct ggml_cgraph * ggalloc_graph_load_json_string_ex(const char * text, size_t len, struct ggml_context ** ctx, int ** node_buffer_ids, int ** leaf_buffer_ids);
+bool ggalloc_graph_save_json_ex(const struct ggml_cgraph * graph, const char * path, const char * name, const int * node_buffer_ids, const int * leaf_buffer_ids);
+void free(void * ptr);
 bool ggalloc_cpu_set_isa(enum ggalloc_cpu_isa isa);
 enum ggalloc_cpu_isa ggalloc_cpu_get_isa(void);
 """
@@ -541,6 +545,7 @@ ggml_backend_buffer_type_t ggml_backend_vk_host_buffer_type(void);
 """
 
 SOURCE_HEADER = r"""
+#include <stdlib.h>
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "ggml-backend.h"

@@ -569,11 +569,13 @@ class GraphAllocator:
         if key is None:
             raise BadInputError(f"unknown planner {value!r}: expected 'ggml' or 'best'")
         lib.ggalloc_gallocr_set_planner(self._live(), getattr(lib, key))
+        self._allocated = None    # the next alloc_graph re-plans (and may move memory)
 
     def set_node_order(self, order: Optional[Sequence[int]]) -> None:
         """Visits the nodes in this order (a dependency-respecting permutation) at the next
         reserve; None restores graph order."""
         h = self._live()
+        self._allocated = None
         if order is None or len(order) == 0:
             _lib.ok(lib.ggalloc_gallocr_set_node_order, h, ffi.NULL, 0, exc=BadInputError, what="cannot reset the order")
             return

@@ -11,47 +11,89 @@ reason, which names the tensor and the field.
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
+from typing import Any, List, Optional, Sequence, Union
 
 from . import _lib
 from ._lib import ffi, lib
 from .core import Context, Graph
-from .errors import BadGraphError, GgallocError
+from .errors import BadGraphError, BadInputError, GgallocError
 
 __all__ = ["load_graph", "loads_graph", "save_graph"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def _take_ids(arr: Any, n: int) -> Optional[List[int]]:
+    """The C loader's malloc'd id array as a list (None for NULL); frees it."""
+    if arr == ffi.NULL:
+        return None
+    try:
+        return [int(arr[i]) for i in range(n)]
+    finally:
+        lib.free(arr)
+
+
+def _adopt(g: Any, ctxp: Any, nids: Any, lids: Any, path: Optional[str]) -> Graph:
+    graph = Graph._adopt(g, Context._adopt(ctxp[0]), path)
+    graph.node_buffer_ids = _take_ids(nids[0], int(lib.ggml_graph_n_nodes(g)))
+    graph.leaf_buffer_ids = _take_ids(lids[0], int(lib.ggalloc_graph_n_leafs(g)))
+    return graph
+
+
 def load_graph(path: PathLike) -> Graph:
     """Reads a graph file into a new Graph (with its own no_alloc Context, ``g.context``).
-    Tensors marked external get no memory and are left alone by allocators."""
+    Tensors marked external get no memory and are left alone by allocators. The document's
+    buffer assignment, if any, is in ``g.node_buffer_ids`` / ``g.leaf_buffer_ids`` (lists of
+    buffer ids as ``GraphAllocator.reserve_n`` takes them, or None).
+
+        >>> g = gg.load_graph("split.json"); g.node_buffer_ids     # [0, 0, 1, ...] or None
+    """
     fspath = os.fspath(path)
     if not isinstance(fspath, str):
         fspath = os.fsdecode(fspath)
     ctxp = ffi.new("struct ggml_context **")
-    g = _lib.new(lib.ggalloc_graph_load_json, os.fsencode(fspath), ctxp, exc=BadGraphError,
+    nids, lids = ffi.new("int **"), ffi.new("int **")
+    g = _lib.new(lib.ggalloc_graph_load_json_ex, os.fsencode(fspath), ctxp, nids, lids, exc=BadGraphError,
                  what=f"cannot load graph {fspath!r}")
-    return Graph._adopt(g, Context._adopt(ctxp[0]), fspath)
+    return _adopt(g, ctxp, nids, lids, fspath)
 
 
 def loads_graph(text: Union[str, bytes]) -> Graph:
-    """Reads a graph from a JSON string. ``gg.loads_graph(open(p).read())``"""
+    """Reads a graph from a JSON string (buffer ids as load_graph). ``gg.loads_graph(open(p).read())``"""
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
     ctxp = ffi.new("struct ggml_context **")
+    nids, lids = ffi.new("int **"), ffi.new("int **")
     buf = ffi.from_buffer(data) if data else ffi.new("char[1]")
-    g = _lib.new(lib.ggalloc_graph_load_json_string, buf, len(data), ctxp, exc=BadGraphError,
+    g = _lib.new(lib.ggalloc_graph_load_json_string_ex, buf, len(data), ctxp, nids, lids, exc=BadGraphError,
                  what="cannot load the graph document")
-    return Graph._adopt(g, Context._adopt(ctxp[0]))
+    return _adopt(g, ctxp, nids, lids, None)
 
 
-def save_graph(g: Graph, path: PathLike, name: Optional[str] = None) -> None:
-    """Writes g as a ggalloc.graph/1 document; name defaults to the file's stem."""
+def _id_array(ids: Optional[Sequence[int]], n: int, what: str) -> Any:
+    if ids is None:
+        return ffi.NULL
+    ids = [int(i) for i in ids]
+    if len(ids) != n:
+        raise BadInputError(f"{what} has {len(ids)} entries; the graph has {n}")
+    bad = [(i, b) for i, b in enumerate(ids) if b < 0]
+    if bad:
+        raise BadInputError(f"{what}[{bad[0][0]}] = {bad[0][1]} is not a buffer id (ids are >= 0)")
+    return ffi.new("int[]", ids or [0])
+
+
+def save_graph(g: Graph, path: PathLike, name: Optional[str] = None,
+               node_buffer_ids: Optional[Sequence[int]] = None,
+               leaf_buffer_ids: Optional[Sequence[int]] = None) -> None:
+    """Writes g as a ggalloc.graph/1 document; name defaults to the file's stem. The buffer id
+    lists (one id per node / leaf, as ``GraphAllocator.reserve_n`` takes them) are written when
+    given, else null."""
     fspath = os.fspath(path)
     if not isinstance(fspath, str):
         fspath = os.fsdecode(fspath)
     if name is None:
         name = os.path.splitext(os.path.basename(fspath))[0]
-    _lib.ok(lib.ggalloc_graph_save_json, g._live(), os.fsencode(fspath), name.encode("utf-8"), exc=GgallocError,
-            what=f"cannot write graph {fspath!r}")
-
+    gp = g._live()
+    nid = _id_array(node_buffer_ids, int(lib.ggml_graph_n_nodes(gp)), "node_buffer_ids")
+    lid = _id_array(leaf_buffer_ids, int(lib.ggalloc_graph_n_leafs(gp)), "leaf_buffer_ids")
+    _lib.ok(lib.ggalloc_graph_save_json_ex, gp, os.fsencode(fspath), name.encode("utf-8"), nid, lid,
+            exc=GgallocError, what=f"cannot write graph {fspath!r}")

@@ -2,15 +2,16 @@
 
 Each builder returns a :class:`Model`: the forward graph, its inputs and outputs, and its
 weights. Weights (and a KV cache, where the model has one) are created in their own context and
-marked external, as ggml's example programs keep them in their own buffer: the graph allocator
-leaves them alone and plans only the graph's inputs and intermediates. To plan, nothing more is
-needed (the weights are never given memory, so even LLaMA-7B plans in a few megabytes). To run,
-:meth:`Model.allocate` gives the weights memory on a backend, :meth:`Model.fill` writes
-fixed-seed random values into them, and :meth:`Model.set_inputs` writes the inputs.
+marked external (``Tensor.set_external``), as ggml's example programs keep them in their own
+buffer: the graph allocator leaves them alone and plans only the graph's inputs and
+intermediates. To plan, nothing more is needed (the weights are never given memory, so even
+LLaMA-7B plans in a few megabytes). To run, :meth:`Model.allocate` gives the weights memory on a
+backend, :meth:`Model.fill` writes fixed-seed random values into them, and
+:meth:`Model.set_inputs` writes the inputs.
 
-The package's ops put a new node's metadata in the context of their first tensor argument,
-which for ``mul_mat(weight, x)`` is the weights' context; so :meth:`Model.allocate` places the
-weights one by one (``TensorAllocator``) rather than every tensor of that context.
+Every node is built with ``ctx=`` the compute context (``Model.ctx``), as ggml programs pass
+their compute context to each op; the weights' context (``Model.wctx``) holds only the weights
+and the cache, so :meth:`Model.allocate` places it whole with ``gg.alloc_ctx_tensors``.
 
 The graphs mirror the real architectures node for node:
 
@@ -85,7 +86,7 @@ class Model:
 
     @property
     def n_nodes(self):
-        return len(self.graph.nodes)
+        return self.graph.n_nodes
 
     @property
     def weight_bytes(self):
@@ -113,36 +114,18 @@ class Model:
     # -- running ---------------------------------------------------------------------------
 
     def allocate(self, backend):
-        """Gives the weights and the cache memory on the backend, in as few buffers as the
-        backend's max buffer size allows (as ``ggml_backend_alloc_ctx_tensors`` does). Needed
-        before :meth:`fill` and compute. Returns the buffers.
+        """Gives the weights and the cache memory on a backend (or a BufferType) with
+        ``gg.alloc_ctx_tensors(self.wctx, backend)``, as ggml programs place their weights: the
+        library cuts the context into as many buffers as the max buffer size needs (one Buffer
+        object either way). Needed before :meth:`fill` and compute. Returns the buffers (a
+        list of one, or empty when already placed).
 
-        Only the weights and the cache are placed: the graph's own tensors are left to the
-        graph allocator, whichever context holds their metadata."""
-        buft = backend.buffer_type if hasattr(backend, "buffer_type") else backend
-        tensors = list(self.weights.values()) + list(self.cache.values())
-        for t in tensors:
-            _set_external(t, False)
-        align = buft.alignment
-        limit = buft.max_size
-        groups, cur, used = [], [], 0
-        for t in tensors:
-            size = (buft.alloc_size(t) + align - 1) // align * align
-            if cur and limit is not None and used + size > limit:
-                groups.append((cur, used))
-                cur, used = [], 0
-            cur.append(t)
-            used += size
-        if cur:
-            groups.append((cur, used))
-        self._wbufs = []
-        for group, size in groups:
-            buf = buft.alloc_buffer(size)
-            talloc = gg.TensorAllocator(buf)
-            for t in group:
-                talloc.alloc(t)
-            self._wbufs.append(buf)
-        return self._wbufs
+        Only the weights and the cache are placed: the graph's nodes live in :attr:`ctx`."""
+        buf = gg.alloc_ctx_tensors(self.wctx, backend)
+        if buf is not None:
+            buf.usage = "weights"
+            self._wbufs = [buf]
+        return list(self._wbufs)
 
     def fill(self, seed=0):
         """Writes :meth:`weight_values` into the (allocated) weights; returns them."""
@@ -162,21 +145,6 @@ class Model:
 # helpers
 
 
-def _set_external(t, on):
-    """Marks a weight's memory as provided outside the graph allocator (or clears the mark).
-
-    Until a model is run its weights have no memory at all; the mark makes the graph allocator
-    treat them as ggml treats weights already loaded into their own buffer: never placed."""
-    setter = getattr(t, "set_external", None)
-    if setter is not None:
-        setter(on)
-        return
-    from ._lib import lib
-    p = t._live()
-    flag = int(lib.GGALLOC_TENSOR_FLAG_EXTERNAL)
-    p.flags = (int(p.flags) | flag) if on else (int(p.flags) & ~flag)
-
-
 def _weight_rng(seed, name):
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
@@ -188,8 +156,9 @@ def _contexts():
 
 
 def _w(wctx, weights, dtype, shape, name):
-    t = wctx.tensor(dtype, shape, name=name)
-    _set_external(t, True)
+    # Until a model is run its weights have no memory at all; the mark makes the graph
+    # allocator treat them as ggml treats weights loaded into their own buffer: never placed.
+    t = wctx.tensor(dtype, shape, name=name).set_external()
     weights[name] = t
     return t
 
@@ -262,8 +231,8 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
     memory_k = wctx.tensor("f32", (n_mem,), name="memory_k")
     memory_v = wctx.tensor("f32", (n_mem,), name="memory_v")
     cache["memory_k"], cache["memory_v"] = memory_k, memory_v
-    _set_external(memory_k, True)
-    _set_external(memory_v, True)
+    memory_k.set_external()
+    memory_v.set_external()
 
     # Batched sequences follow one another along the token axis: [n_embd, N*B] everywhere
     # but in attention, which sees them as [.., N, B].
@@ -273,65 +242,61 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
 
     es = 4  # f32 cache element size
     row = es * n_embd
-    inpL = gg.add(gg.get_rows(wte, embd), gg.get_rows(wpe, position))
+    inpL = gg.add(gg.get_rows(wte, embd, ctx=ctx), gg.get_rows(wpe, position, ctx=ctx), ctx=ctx)
     roots = []
     for il, L in enumerate(layers):
-        cur = gg.norm(inpL, GPT2_EPS)
-        cur = gg.add(gg.mul(cur, L["ln_1_g"]), L["ln_1_b"])
-        cur = gg.mul_mat(L["c_attn_w"], cur)
-        cur = gg.add(cur, L["c_attn_b"])
+        cur = gg.norm(inpL, GPT2_EPS, ctx=ctx)
+        cur = gg.add(gg.mul(cur, L["ln_1_g"], ctx=ctx), L["ln_1_b"], ctx=ctx)
+        cur = gg.mul_mat(L["c_attn_w"], cur, ctx=ctx)
+        cur = gg.add(cur, L["c_attn_b"], ctx=ctx)
         base = row * il * B * n_ctx  # this layer's first cache row
         if B == 1:
-            Qcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 0 * row)
-            Kcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 1 * row)
-            Vcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 2 * row)
-            k = gg.view_1d(memory_k, N * n_embd, base + row * n_past)
-            v = gg.view_1d(memory_v, N * n_embd, base + row * n_past)
-            roots.append(gg.cpy(Kcur, k))
-            roots.append(gg.cpy(Vcur, v))
-            Q = gg.permute(gg.cont_3d(Qcur, hd, n_head, N), 0, 2, 1, 3)
-            K = gg.permute(gg.reshape_3d(gg.view_1d(memory_k, n_kv * n_embd, base), hd, n_head, n_kv),
-                           0, 2, 1, 3)
+            Qcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 0 * row, ctx=ctx)
+            Kcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 1 * row, ctx=ctx)
+            Vcur = gg.view_2d(cur, n_embd, N, cur.nb[1], 2 * row, ctx=ctx)
+            k = gg.view_1d(memory_k, N * n_embd, base + row * n_past, ctx=ctx)
+            v = gg.view_1d(memory_v, N * n_embd, base + row * n_past, ctx=ctx)
+            roots.append(gg.cpy(Kcur, k, ctx=ctx))
+            roots.append(gg.cpy(Vcur, v, ctx=ctx))
+            Q = gg.permute(gg.cont_3d(Qcur, hd, n_head, N, ctx=ctx), 0, 2, 1, 3, ctx=ctx)
+            K_all = gg.view_1d(memory_k, n_kv * n_embd, base, ctx=ctx)
+            K = gg.permute(gg.reshape_3d(K_all, hd, n_head, n_kv, ctx=ctx), 0, 2, 1, 3, ctx=ctx)
         else:
-            Qcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 0 * row)
-            Kcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 1 * row)
-            Vcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 2 * row)
-            k = gg.view_3d(memory_k, n_embd, N, B, row, row * n_ctx, base + row * n_past)
-            v = gg.view_3d(memory_v, n_embd, N, B, row, row * n_ctx, base + row * n_past)
-            roots.append(gg.cpy(Kcur, k))
-            roots.append(gg.cpy(Vcur, v))
+            Qcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 0 * row, ctx=ctx)
+            Kcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 1 * row, ctx=ctx)
+            Vcur = gg.view_3d(cur, n_embd, N, B, cur.nb[1], cur.nb[1] * N, 2 * row, ctx=ctx)
+            k = gg.view_3d(memory_k, n_embd, N, B, row, row * n_ctx, base + row * n_past, ctx=ctx)
+            v = gg.view_3d(memory_v, n_embd, N, B, row, row * n_ctx, base + row * n_past, ctx=ctx)
+            roots.append(gg.cpy(Kcur, k, ctx=ctx))
+            roots.append(gg.cpy(Vcur, v, ctx=ctx))
             # [hd, n_head, N, B] -> [hd, N, n_head, B]
-            Q = gg.permute(gg.cont_4d(Qcur, hd, n_head, N, B), 0, 2, 1, 3)
-            K = gg.permute(gg.view_4d(memory_k, hd, n_head, n_kv, B, es * hd, row, row * n_ctx, base),
-                           0, 2, 1, 3)
-        KQ = gg.mul_mat(K, Q)                                   # [n_kv, N, n_head, B]
-        KQ_scaled = gg.scale(KQ, 1.0 / math.sqrt(hd))
-        KQ_masked = gg.diag_mask_inf(KQ_scaled, n_past)
-        KQ_soft_max = gg.soft_max(KQ_masked)
+            Q = gg.permute(gg.cont_4d(Qcur, hd, n_head, N, B, ctx=ctx), 0, 2, 1, 3, ctx=ctx)
+            K_all = gg.view_4d(memory_k, hd, n_head, n_kv, B, es * hd, row, row * n_ctx, base, ctx=ctx)
+            K = gg.permute(K_all, 0, 2, 1, 3, ctx=ctx)
+        KQ = gg.mul_mat(K, Q, ctx=ctx)                                   # [n_kv, N, n_head, B]
+        KQ_scaled = gg.scale(KQ, 1.0 / math.sqrt(hd), ctx=ctx)
+        KQ_masked = gg.diag_mask_inf(KQ_scaled, n_past, ctx=ctx)
+        KQ_soft_max = gg.soft_max(KQ_masked, ctx=ctx)
         if B == 1:
-            V_trans = gg.cont_3d(
-                gg.permute(gg.reshape_3d(gg.view_1d(memory_v, n_kv * n_embd, base), hd, n_head, n_kv),
-                           1, 2, 0, 3),
-                n_kv, hd, n_head)
+            V_all = gg.reshape_3d(gg.view_1d(memory_v, n_kv * n_embd, base, ctx=ctx), hd, n_head, n_kv, ctx=ctx)
+            V_trans = gg.cont_3d(gg.permute(V_all, 1, 2, 0, 3, ctx=ctx), n_kv, hd, n_head, ctx=ctx)
         else:
-            V_trans = gg.cont_4d(
-                gg.permute(gg.view_4d(memory_v, hd, n_head, n_kv, B, es * hd, row, row * n_ctx, base),
-                           1, 2, 0, 3),
-                n_kv, hd, n_head, B)
-        KQV = gg.mul_mat(V_trans, KQ_soft_max)                  # [hd, N, n_head, B]
-        KQV_merged = gg.permute(KQV, 0, 2, 1, 3)                # [hd, n_head, N, B]
-        cur = gg.cont_2d(KQV_merged, n_embd, N * B)
-        cur = gg.add(gg.mul_mat(L["c_proj_w"], cur), L["c_proj_b"])
-        inpFF = gg.add(cur, inpL)
-        cur = gg.norm(inpFF, GPT2_EPS)
-        cur = gg.add(gg.mul(cur, L["ln_2_g"]), L["ln_2_b"])
-        cur = gg.add(gg.mul_mat(L["fc_w"], cur), L["fc_b"])
-        cur = gg.gelu(cur)
-        cur = gg.add(gg.mul_mat(L["mproj_w"], cur), L["mproj_b"])
-        inpL = gg.add(cur, inpFF)
-    inpL = gg.norm(inpL, GPT2_EPS)
-    inpL = gg.add(gg.mul(inpL, ln_f_g), ln_f_b)
-    logits = _name(gg.mul_mat(lm_head, inpL), "logits")
+            V_all = gg.view_4d(memory_v, hd, n_head, n_kv, B, es * hd, row, row * n_ctx, base, ctx=ctx)
+            V_trans = gg.cont_4d(gg.permute(V_all, 1, 2, 0, 3, ctx=ctx), n_kv, hd, n_head, B, ctx=ctx)
+        KQV = gg.mul_mat(V_trans, KQ_soft_max, ctx=ctx)                  # [hd, N, n_head, B]
+        KQV_merged = gg.permute(KQV, 0, 2, 1, 3, ctx=ctx)                # [hd, n_head, N, B]
+        cur = gg.cont_2d(KQV_merged, n_embd, N * B, ctx=ctx)
+        cur = gg.add(gg.mul_mat(L["c_proj_w"], cur, ctx=ctx), L["c_proj_b"], ctx=ctx)
+        inpFF = gg.add(cur, inpL, ctx=ctx)
+        cur = gg.norm(inpFF, GPT2_EPS, ctx=ctx)
+        cur = gg.add(gg.mul(cur, L["ln_2_g"], ctx=ctx), L["ln_2_b"], ctx=ctx)
+        cur = gg.add(gg.mul_mat(L["fc_w"], cur, ctx=ctx), L["fc_b"], ctx=ctx)
+        cur = gg.gelu(cur, ctx=ctx)
+        cur = gg.add(gg.mul_mat(L["mproj_w"], cur, ctx=ctx), L["mproj_b"], ctx=ctx)
+        inpL = gg.add(cur, inpFF, ctx=ctx)
+    inpL = gg.norm(inpL, GPT2_EPS, ctx=ctx)
+    inpL = gg.add(gg.mul(inpL, ln_f_g, ctx=ctx), ln_f_b, ctx=ctx)
+    logits = _name(gg.mul_mat(lm_head, inpL, ctx=ctx), "logits")
     logits.set_output()
     # Expanding the cache copies first, layer by layer, then the logits, visits the nodes in
     # the order ggml's example gets by calling ggml_build_forward_expand at the same points.
@@ -499,8 +464,8 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
     cache_k = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_k")
     cache_v = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_v")
     cache["cache_k"], cache["cache_v"] = cache_k, cache_v
-    _set_external(cache_k, True)
-    _set_external(cache_v, True)
+    cache_k.set_external()
+    cache_v.set_external()
 
     inp_tokens = _input(ctx, inputs, "i32", (N,), "inp_tokens")
     inp_pos = _input(ctx, inputs, "i32", (N,), "inp_pos")
@@ -509,37 +474,37 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
     es = 2
     rope = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
                 ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
-    inpL = gg.get_rows(tok_embd, inp_tokens)
+    inpL = gg.get_rows(tok_embd, inp_tokens, ctx=ctx)
     roots = []
     for il, Ly in enumerate(layers):
         inpSA = inpL
-        cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS), Ly["attn_norm"])
-        Qcur = gg.mul_mat(Ly["wq"], cur)
-        Kcur = gg.mul_mat(Ly["wk"], cur)
-        Vcur = gg.mul_mat(Ly["wv"], cur)
-        Qcur = gg.rope_ext(gg.reshape_3d(Qcur, hd, n_head, N), inp_pos, None, **rope)
-        Kcur = gg.rope_ext(gg.reshape_3d(Kcur, hd, n_head_kv, N), inp_pos, None, **rope)
+        cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS, ctx=ctx), Ly["attn_norm"], ctx=ctx)
+        Qcur = gg.mul_mat(Ly["wq"], cur, ctx=ctx)
+        Kcur = gg.mul_mat(Ly["wk"], cur, ctx=ctx)
+        Vcur = gg.mul_mat(Ly["wv"], cur, ctx=ctx)
+        Qcur = gg.rope_ext(gg.reshape_3d(Qcur, hd, n_head, N, ctx=ctx), inp_pos, None, **rope, ctx=ctx)
+        Kcur = gg.rope_ext(gg.reshape_3d(Kcur, hd, n_head_kv, N, ctx=ctx), inp_pos, None, **rope, ctx=ctx)
         kbase = es * n_gqa * n_ctx * il
-        k_view = gg.view_1d(cache_k, N * n_gqa, kbase + es * n_gqa * n_past)
-        v_view = gg.view_2d(cache_v, N, n_gqa, es * n_ctx, kbase + es * n_past)
-        roots.append(gg.cpy(Kcur, k_view))
-        roots.append(gg.cpy(gg.transpose(Vcur), v_view))
-        Q = gg.permute(Qcur, 0, 2, 1, 3)                                  # [hd, N, n_head]
-        K = gg.view_3d(cache_k, hd, n_kv, n_head_kv, es * n_gqa, es * hd, kbase)
-        KQ = gg.mul_mat(K, Q)                                             # [n_kv, N, n_head]
-        KQ = gg.soft_max_ext(KQ, kq_mask, 1.0 / math.sqrt(hd), 0.0)
-        V = gg.view_3d(cache_v, n_kv, hd, n_head_kv, es * n_ctx, es * n_ctx * hd, kbase)
-        KQV = gg.mul_mat(V, KQ)                                           # [hd, N, n_head]
-        cur = gg.cont_2d(gg.permute(KQV, 0, 2, 1, 3), n_embd, N)
-        cur = gg.mul_mat(Ly["wo"], cur)
-        ffn_inp = gg.add(cur, inpSA)
-        cur = gg.mul(gg.rms_norm(ffn_inp, LLAMA_EPS), Ly["ffn_norm"])
-        up = gg.mul_mat(Ly["w3"], cur)
-        gate = gg.silu(gg.mul_mat(Ly["w1"], cur))
-        cur = gg.mul_mat(Ly["w2"], gg.mul(gate, up))
-        inpL = gg.add(cur, ffn_inp)
-    cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS), out_norm)
-    logits = _name(gg.mul_mat(output, cur), "logits")
+        k_view = gg.view_1d(cache_k, N * n_gqa, kbase + es * n_gqa * n_past, ctx=ctx)
+        v_view = gg.view_2d(cache_v, N, n_gqa, es * n_ctx, kbase + es * n_past, ctx=ctx)
+        roots.append(gg.cpy(Kcur, k_view, ctx=ctx))
+        roots.append(gg.cpy(gg.transpose(Vcur, ctx=ctx), v_view, ctx=ctx))
+        Q = gg.permute(Qcur, 0, 2, 1, 3, ctx=ctx)                                  # [hd, N, n_head]
+        K = gg.view_3d(cache_k, hd, n_kv, n_head_kv, es * n_gqa, es * hd, kbase, ctx=ctx)
+        KQ = gg.mul_mat(K, Q, ctx=ctx)                                             # [n_kv, N, n_head]
+        KQ = gg.soft_max_ext(KQ, kq_mask, 1.0 / math.sqrt(hd), 0.0, ctx=ctx)
+        V = gg.view_3d(cache_v, n_kv, hd, n_head_kv, es * n_ctx, es * n_ctx * hd, kbase, ctx=ctx)
+        KQV = gg.mul_mat(V, KQ, ctx=ctx)                                           # [hd, N, n_head]
+        cur = gg.cont_2d(gg.permute(KQV, 0, 2, 1, 3, ctx=ctx), n_embd, N, ctx=ctx)
+        cur = gg.mul_mat(Ly["wo"], cur, ctx=ctx)
+        ffn_inp = gg.add(cur, inpSA, ctx=ctx)
+        cur = gg.mul(gg.rms_norm(ffn_inp, LLAMA_EPS, ctx=ctx), Ly["ffn_norm"], ctx=ctx)
+        up = gg.mul_mat(Ly["w3"], cur, ctx=ctx)
+        gate = gg.silu(gg.mul_mat(Ly["w1"], cur, ctx=ctx), ctx=ctx)
+        cur = gg.mul_mat(Ly["w2"], gg.mul(gate, up, ctx=ctx), ctx=ctx)
+        inpL = gg.add(cur, ffn_inp, ctx=ctx)
+    cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS, ctx=ctx), out_norm, ctx=ctx)
+    logits = _name(gg.mul_mat(output, cur, ctx=ctx), "logits")
     logits.set_output()
     graph = gg.Graph(*roots, logits, size=_graph_size(n_layer * 48 + 64))
 
@@ -651,9 +616,9 @@ def mlp(n_layers=4, width=1024, batch=256, n_in=None, n_out=None, name=None):
     for i in range(n_layers):
         bs.append(_w(wctx, weights, "f32", (dims[i + 1],), f"mlp.{i}.bias"))
     for i in range(n_layers):
-        x = _name(gg.mul_mat(ws[i], x), f"mm-{i}")
-        x = _name(gg.add(x, bs[i]), f"bias-{i}")
-        x = _name(gg.gelu(x), "out" if i == n_layers - 1 else f"gelu-{i}")
+        x = _name(gg.mul_mat(ws[i], x, ctx=ctx), f"mm-{i}")
+        x = _name(gg.add(x, bs[i], ctx=ctx), f"bias-{i}")
+        x = _name(gg.gelu(x, ctx=ctx), "out" if i == n_layers - 1 else f"gelu-{i}")
     x.set_output()
     graph = gg.Graph(x, size=_graph_size(4 * n_layers + 8))
     hp = dict(n_layers=n_layers, width=width, batch=batch, n_in=n_in, n_out=n_out)
@@ -687,19 +652,19 @@ def cnn(batch=8, image=64, channels=(3, 32, 64, 128), n_classes=10, hidden=256, 
         cin, cout = channels[i], channels[i + 1]
         kernel = _w(wctx, weights, wtype, (cout, cin, 3, 3), f"conv{i}.weight")
         bias = _w(wctx, weights, "f32", (cout, 1, 1), f"conv{i}.bias")
-        x = _name(gg.conv_2d(kernel, x, 1, 1, 1, 1, 1, 1), f"conv{i}")   # [N, cout, H, W]
-        x = _name(gg.add(x, bias), f"conv{i}+b")
-        x = _name(gg.relu(x), f"relu{i}")
-        x = _name(gg.pool_2d(x, "max", 2, 2, 2, 2, 0.0, 0.0), f"pool{i}")
+        x = _name(gg.conv_2d(kernel, x, 1, 1, 1, 1, 1, 1, ctx=ctx), f"conv{i}")   # [N, cout, H, W]
+        x = _name(gg.add(x, bias, ctx=ctx), f"conv{i}+b")
+        x = _name(gg.relu(x, ctx=ctx), f"relu{i}")
+        x = _name(gg.pool_2d(x, "max", 2, 2, 2, 2, 0.0, 0.0, ctx=ctx), f"pool{i}")
         side //= 2
     flat = channels[-1] * side * side
-    x = gg.reshape_2d(x, flat, batch)
+    x = gg.reshape_2d(x, flat, batch, ctx=ctx)
     w1 = _w(wctx, weights, "f32", (hidden, flat), "fc1.weight")
     b1 = _w(wctx, weights, "f32", (hidden,), "fc1.bias")
     w2 = _w(wctx, weights, "f32", (n_classes, hidden), "fc2.weight")
     b2 = _w(wctx, weights, "f32", (n_classes,), "fc2.bias")
-    x = _name(gg.relu(gg.add(gg.mul_mat(w1, x), b1)), "fc1")
-    x = _name(gg.add(gg.mul_mat(w2, x), b2), "logits")
+    x = _name(gg.relu(gg.add(gg.mul_mat(w1, x, ctx=ctx), b1, ctx=ctx), ctx=ctx), "fc1")
+    x = _name(gg.add(gg.mul_mat(w2, x, ctx=ctx), b2, ctx=ctx), "logits")
     x.set_output()
     graph = gg.Graph(x, size=_graph_size(8 * len(channels) + 16))
     hp = dict(batch=batch, image=image, channels=list(channels), n_classes=n_classes, hidden=hidden,

@@ -254,6 +254,9 @@ def test_replanning_invalidates_old_tensors_and_views():
         galloc.alloc_graph(g1)                  # the same graph again: views stay valid
         with pytest.raises(gg.GgallocError, match="views"):
             galloc.alloc_graph(g2)
+        galloc.planner = "ggml"                 # another planner re-plans even the same graph
+        with pytest.raises(gg.GgallocError, match="views"):
+            galloc.alloc_graph(g1)
         del view
         galloc.alloc_graph(g2)
         with pytest.raises(gg.ClosedError, match="re-planned"):

@@ -80,6 +80,10 @@ struct rec {
     bool output_view; // some view of it is an output
     struct rec * view_src;  // the record of its view_src, if any
     struct rec ** src;      // for nodes: the records of its sources (GGML_MAX_SRC entries)
+    int  n_src;       // for nodes: sources past this index are all NULL
+    int  view_src_idx;// index + 1 of the record of its view_src, once known (0: not yet)
+    bool view_known;  // view_src_idx is set (or the tensor is no view)
+    bool skip;        // a view or external: never placed (read once from the tensor, which is cold)
 };
 
 struct walk {
@@ -165,6 +169,29 @@ static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
     return r;
 }
 
+// The index + 1 of t's record (0 when out of memory), with the record of its view_src noted.
+static int rec_index(struct walk * w, struct ggml_tensor * t) {
+    struct rec * r = rec_get(w, t);
+    if (r == NULL) {
+        return 0;
+    }
+    const int i = (int) (r - w->recs);
+    if (!r->view_known) {
+        int v = 0;
+        if (t->view_src != NULL) {
+            struct rec * vr = rec_get(w, t->view_src); // may move the records: r is stale after
+            if (vr == NULL) {
+                return 0;
+            }
+            v = (int) (vr - w->recs) + 1;
+        }
+        w->recs[i].view_src_idx = v;
+        w->recs[i].view_known = true;
+        w->recs[i].skip = t->view_src != NULL || gga_tensor_is_external(t);
+    }
+    return i + 1;
+}
+
 // Appends a block to slot s; its index, or -1 when out of memory.
 static int block_push(struct walk * w, int s, size_t size, int64_t start, struct ggml_tensor * t, int buffer_id, int first) {
     struct gga_slot_blocks * sb = &w->lt->slots[s];
@@ -204,14 +231,14 @@ static int block_push(struct walk * w, int s, size_t size, int64_t start, struct
 // every node), so that the walk itself does no lookups. A tensor that is not a node has no
 // source records and is never placed in place (ggml graphs have no such tensor with sources).
 static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_t step, int pos) {
-    struct ggml_tensor * t = r->t;
-    if (r->allocated || gga_tensor_is_external(t) || t->view_src != NULL) {
+    if (r->allocated || r->skip) {
         return;
     }
+    struct ggml_tensor * t = r->t;
     int first = pos < 0 ? 0 : pos;
 
     if (r->src != NULL && op_can_inplace(t->op)) {
-        for (int i = 0; i < GGML_MAX_SRC; i++) {
+        for (int i = 0; i < r->n_src; i++) {
             struct ggml_tensor * parent = t->src[i];
             if (parent == NULL) {
                 continue;
@@ -311,7 +338,7 @@ void gga_lifetimes_release(struct gga_lifetimes * lt) {
 
 static struct gga_ref ref_of(const struct rec * r) {
     struct gga_ref ref = { -1, -1 };
-    if (r == NULL || r->t->view_src != NULL || gga_tensor_is_external(r->t)) {
+    if (r == NULL || r->skip) {
         return ref;
     }
     if (r->block >= 0) {
@@ -379,29 +406,34 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     ok = ok && idx != NULL;
     if (ok) {
         for (int i = 0; i < n_leafs && !w.oom; i++) {
-            struct ggml_tensor * leaf = ggalloc_graph_leaf(graph, i);
-            struct rec * r = rec_get(&w, leaf);
-            leaf_idx[i] = r ? (int) (r - w.recs) + 1 : 0;
-            if (leaf->view_src) rec_get(&w, leaf->view_src);
+            leaf_idx[i] = rec_index(&w, ggalloc_graph_leaf(graph, i));
         }
         for (int i = 0; i < n_nodes && !w.oom; i++) {
-            struct rec * r = rec_get(&w, nodes[i]);
-            node_idx[i] = r ? (int) (r - w.recs) + 1 : 0;
+            const int ni = rec_index(&w, nodes[i]);
+            node_idx[i] = ni;
+            int n_src = 0;
             for (int j = 0; j < GGML_MAX_SRC && !w.oom; j++) {
                 struct ggml_tensor * s = nodes[i]->src[j];
                 if (s == NULL) continue;
-                struct rec * sr = rec_get(&w, s);
-                src_idx[i * GGML_MAX_SRC + j] = sr ? (int) (sr - w.recs) + 1 : 0;
-                if (s->view_src) rec_get(&w, s->view_src);
+                src_idx[i * GGML_MAX_SRC + j] = rec_index(&w, s);
+                n_src = j + 1;
             }
-            if (nodes[i]->view_src) rec_get(&w, nodes[i]->view_src);
+            if (ni > 0) {
+                w.recs[ni - 1].n_src = n_src;
+            }
         }
     }
     if (ok && !w.oom) {
         // every view source is registered by now: these lookups insert nothing
         for (int i = 0; i < w.n_recs; i++) {
-            struct ggml_tensor * vs = w.recs[i].t->view_src;
-            w.recs[i].view_src = vs ? rec_get(&w, vs) : NULL;
+            struct rec * r = &w.recs[i];
+            if (r->view_known) {
+                r->view_src = r->view_src_idx ? &w.recs[r->view_src_idx - 1] : NULL;
+            } else {
+                struct ggml_tensor * vs = r->t->view_src;
+                r->view_src = vs ? rec_get(&w, vs) : NULL;
+                r->skip = vs != NULL || gga_tensor_is_external(r->t);
+            }
         }
         for (int i = 0; i < n_leafs; i++) {
             leaf_rec[i] = &w.recs[leaf_idx[i] - 1];
@@ -411,7 +443,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             node_rec[i] = r;
             r->node_index = i;
             r->src = &src_rec[i * GGML_MAX_SRC];
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
+            for (int j = 0; j < r->n_src; j++) {
                 int k = src_idx[i * GGML_MAX_SRC + j];
                 r->src[j] = k ? &w.recs[k - 1] : NULL;
             }
@@ -440,8 +472,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                     order[k] = i;
                 }
                 for (int i = 0; i < n_nodes && ok; i++) {
-                    for (int j = 0; j <= GGML_MAX_SRC; j++) {
-                        struct rec * sr = j < GGML_MAX_SRC ? node_rec[i]->src[j] : node_rec[i]->view_src;
+                    for (int j = 0; j <= node_rec[i]->n_src; j++) {
+                        struct rec * sr = j < node_rec[i]->n_src ? node_rec[i]->src[j] : node_rec[i]->view_src;
                         if (sr && sr->node_index >= 0 && pos[sr->node_index] > pos[i]) {
                             GGML_LOG_ERROR("%s: node order visits %s (node %d) before its source %s (node %d)\n", "ggml_gallocr_reserve",
                                     nodes[i]->name, i, sr->t->name, sr->node_index);
@@ -472,7 +504,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             if (nr->t->flags & GGML_TENSOR_FLAG_INPUT) {
                 walk_allocate(&w, nr, buffer_id, 0, -1);
             }
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
+            for (int j = 0; j < nr->n_src; j++) {
                 struct rec * sr = nr->src[j];
                 if (sr == NULL) continue;
                 sr->n_children++;
@@ -486,21 +518,25 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             int i = order[k];
             struct rec * nr = node_rec[i];
             int buffer_id = p->node_buffer_ids ? p->node_buffer_ids[i] : 0;
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
+            for (int j = 0; j < nr->n_src; j++) {
                 if (nr->src[j] != NULL) {
                     walk_allocate(&w, nr->src[j], buffer_id, k + 1, k);
                 }
             }
             walk_allocate(&w, nr, buffer_id, k + 1, k);
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
+            for (int j = 0; j < nr->n_src; j++) {
                 struct rec * pr = nr->src[j];
                 if (pr == NULL) continue;
-                pr->n_children--;
-                if (pr->n_children != 0 || pr->n_views != 0) continue;
+                // the count goes through a local: re-reading it next to n_views right after the
+                // store would stall on store-to-load forwarding
+                const int n_children = pr->n_children - 1;
+                pr->n_children = n_children;
+                if (n_children != 0 || pr->n_views != 0) continue;
                 if (pr->view_src != NULL) {
                     struct rec * vr = pr->view_src;
-                    vr->n_views--;
-                    if (vr->n_views == 0 && vr->n_children == 0 && vr->allocated) {
+                    const int n_views = vr->n_views - 1;
+                    vr->n_views = n_views;
+                    if (n_views == 0 && vr->n_children == 0 && vr->allocated) {
                         walk_free(&w, vr, k);
                     }
                 } else if (pr->allocated) {
@@ -509,12 +545,14 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             }
         }
         // where each tensor of the graph went
+        // {-1, -1} (no placement) is all ones: sources past n_src take it in one memset
+        memset(out->src, 0xff, sizeof(struct gga_ref) * (size_t) n_nodes * GGML_MAX_SRC);
         for (int i = 0; i < n_leafs; i++) {
             out->leaf[i] = ref_of(leaf_rec[i]);
         }
         for (int i = 0; i < n_nodes; i++) {
             out->node[i] = ref_of(node_rec[i]);
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
+            for (int j = 0; j < node_rec[i]->n_src; j++) {
                 out->src[i * GGML_MAX_SRC + j] = ref_of(node_rec[i]->src[j]);
             }
         }

@@ -721,7 +721,7 @@ static size_t gga_search_run(const struct gga_items * it, const int * orders,
 //
 
 bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_size, int max_chunks,
-        int64_t search_work, size_t lower_bound, size_t online_peak,
+        int64_t search_work, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
     const int n = it->n_items;
     struct gga_graph g;
@@ -805,7 +805,6 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
         chunk_size[0] = best;
         *n_chunks = 1;
     }
-    (void) online_peak;
     free(pk.ranges);
     free(orders);
     free(placed);

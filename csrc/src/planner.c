@@ -69,6 +69,75 @@ struct gga_key {
 GGA_SORT_DEFINE(gga_key_sort, struct gga_key, GGA_KEY_LESS)
 
 //
+// Orders by step. On graphs the steps are small integers (0 .. nodes + 2), so ordering blocks by
+// start or end is a counting sort, O(n + R) for R the span of the steps, which is stable and thus
+// gives the (step, index) order with no comparison at all. A span much wider than the number of
+// blocks (bare traces with large times) falls back to the introsort, O(n log n).
+//
+
+struct gga_steps {
+    int64_t lo;     // smallest start
+    int     range;  // number of step values from lo to the largest end, when small
+    bool    small;  // counting sorts apply
+    int   * count;  // range + 1 entries of scratch when small
+};
+
+static bool gga_steps_init(const struct gga_block * blocks, int n, struct gga_steps * st) {
+    memset(st, 0, sizeof(*st));
+    if (n == 0) {
+        return true;
+    }
+    int64_t lo = blocks[0].start;
+    int64_t hi = blocks[0].end;
+    for (int i = 1; i < n; i++) {
+        lo = blocks[i].start < lo ? blocks[i].start : lo;
+        hi = blocks[i].end > hi ? blocks[i].end : hi;
+    }
+    const uint64_t span = (uint64_t) hi - (uint64_t) lo + 1;
+    st->lo = lo;
+    st->small = span <= (uint64_t) 4 * (uint64_t) n + 64;
+    if (st->small) {
+        st->range = (int) span;
+        st->count = malloc(((size_t) span + 1) * sizeof(*st->count));
+        if (st->count == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void gga_steps_release(struct gga_steps * st) {
+    free(st->count);
+    st->count = NULL;
+}
+
+// out = the blocks ordered by (start or end, index). keys: n entries of scratch for wide spans.
+static void gga_order_by_step(const struct gga_block * blocks, int n, bool by_end, struct gga_steps * st,
+        struct gga_key * keys, int * out) {
+    if (st->small) {
+        int * count = st->count;
+        memset(count, 0, ((size_t) st->range + 1) * sizeof(*count));
+        for (int i = 0; i < n; i++) {
+            count[(by_end ? blocks[i].end : blocks[i].start) - st->lo + 1]++;
+        }
+        for (int t = 0; t < st->range; t++) {
+            count[t + 1] += count[t];
+        }
+        for (int i = 0; i < n; i++) {
+            out[count[(by_end ? blocks[i].end : blocks[i].start) - st->lo]++] = i;
+        }
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        keys[i] = (struct gga_key) { by_end ? blocks[i].end : blocks[i].start, i, i };
+    }
+    gga_key_sort(keys, n);
+    for (int i = 0; i < n; i++) {
+        out[i] = keys[i].idx;
+    }
+}
+
+//
 // Validation: sizes, lifetimes, parameters and group chains. Fills the aligned sizes and, per
 // block, its group predecessor (-1 for none).
 //
@@ -106,25 +175,56 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
     if (n_grouped == 0) {
         return true;
     }
-    struct gga_key * keys = malloc((size_t) n_grouped * sizeof(*keys));
-    if (keys == NULL) {
+    // members by (group, index): a counting sort when the group names are small (gallocr names a
+    // group by its first block), else the introsort
+    int32_t max_group = 0;
+    for (int i = 0; i < n; i++) {
+        max_group = blocks[i].group > max_group ? blocks[i].group : max_group;
+    }
+    const bool small = (int64_t) max_group <= 4 * (int64_t) n + 64;
+    int * members = malloc((size_t) n_grouped * sizeof(*members));
+    int * count = small ? calloc((size_t) max_group + 2, sizeof(*count)) : NULL;
+    struct gga_key * keys = small ? NULL : malloc((size_t) n_grouped * sizeof(*keys));
+    if (members == NULL || (small ? count == NULL : keys == NULL)) {
+        free(members);
+        free(count);
+        free(keys);
         gga_err(err, err_size, "out of memory");
         return false;
     }
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        if (blocks[i].group >= 0) {
-            keys[k++] = (struct gga_key) { blocks[i].group, i, i };
+    if (small) {
+        for (int i = 0; i < n; i++) {
+            if (blocks[i].group >= 0) {
+                count[blocks[i].group + 1]++;
+            }
+        }
+        for (int g = 0; g <= max_group; g++) {
+            count[g + 1] += count[g];
+        }
+        for (int i = 0; i < n; i++) {
+            if (blocks[i].group >= 0) {
+                members[count[blocks[i].group]++] = i;
+            }
+        }
+    } else {
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (blocks[i].group >= 0) {
+                keys[k++] = (struct gga_key) { blocks[i].group, i, i };
+            }
+        }
+        gga_key_sort(keys, n_grouped);
+        for (int j = 0; j < n_grouped; j++) {
+            members[j] = keys[j].idx;
         }
     }
-    gga_key_sort(keys, n_grouped);
     bool ok = true;
     for (int j = 1; j < n_grouped && ok; j++) {
-        if (keys[j].k0 != keys[j - 1].k0) {
+        const int p = members[j - 1];
+        const int i = members[j];
+        if (blocks[i].group != blocks[p].group) {
             continue;
         }
-        const int p = keys[j - 1].idx;
-        const int i = keys[j].idx;
         if (blocks[i].start != blocks[p].end) {
             gga_err(err, err_size, "block %d: group %d member starts at %lld but its predecessor (block %d) ends at %lld",
                     i, (int) blocks[i].group, (long long) blocks[i].start, p, (long long) blocks[p].end);
@@ -137,6 +237,8 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
             pred[i] = p;
         }
     }
+    free(members);
+    free(count);
     free(keys);
     return ok;
 }
@@ -177,15 +279,31 @@ static bool gga_validate_params(const struct gga_plan_params * params, char * er
 // Lower bound
 //
 
-static size_t gga_lower_bound_sized(const struct gga_block * blocks, const size_t * asize, int n, struct gga_key * ev) {
+// live: scratch of st->range + 1 entries (small spans), ev: 2n entries (wide spans)
+static size_t gga_lower_bound_sized(const struct gga_block * blocks, const size_t * asize, int n,
+        const struct gga_steps * st, size_t * live_at, struct gga_key * ev) {
+    size_t live = 0;
+    size_t peak = 0;
+    if (st->small) {
+        // bytes live at step t = starts up to t minus ends up to t (the ranges are half-open):
+        // a difference array and its prefix sums (modular arithmetic cancels exactly)
+        memset(live_at, 0, ((size_t) st->range + 1) * sizeof(*live_at));
+        for (int i = 0; i < n; i++) {
+            live_at[blocks[i].start - st->lo] += asize[i];
+            live_at[blocks[i].end - st->lo]   -= asize[i];
+        }
+        for (int t = 0; t < st->range; t++) {
+            live += live_at[t];
+            peak = live > peak ? live : peak;
+        }
+        return peak;
+    }
     // ends sort before starts at the same step: k1 = 0 for an end, 1 for a start
     for (int i = 0; i < n; i++) {
         ev[2*i + 0] = (struct gga_key) { blocks[i].start, 1, i };
         ev[2*i + 1] = (struct gga_key) { blocks[i].end,   0, i };
     }
     gga_key_sort(ev, 2 * n);
-    size_t live = 0;
-    size_t peak = 0;
     for (int j = 0; j < 2 * n; j++) {
         if (ev[j].k1 == 1) {
             live += asize[ev[j].idx];
@@ -197,21 +315,37 @@ static size_t gga_lower_bound_sized(const struct gga_block * blocks, const size_
     return peak;
 }
 
+// Scratch for the lower bound: range + 1 sizes or 2n keys, whichever the span calls for.
+static void * gga_lower_bound_scratch(const struct gga_steps * st, int n) {
+    const size_t a = ((size_t) st->range + 1) * sizeof(size_t);
+    const size_t b = (size_t) 2 * (size_t) (n > 0 ? n : 1) * sizeof(struct gga_key);
+    return malloc(st->small ? a : b);
+}
+
 size_t gga_lower_bound(const struct gga_block * blocks, int n, size_t alignment) {
     if (blocks == NULL || n <= 0 || alignment == 0 || (alignment & (alignment - 1)) != 0) {
         return 0;
     }
-    size_t * asize = malloc((size_t) n * sizeof(*asize));
-    struct gga_key * ev = malloc((size_t) 2 * n * sizeof(*ev));
-    size_t peak = 0;
-    if (asize != NULL && ev != NULL) {
-        for (int i = 0; i < n; i++) {
-            asize[i] = blocks[i].size > GGA_UNBOUNDED ? GGA_UNBOUNDED : gga_align(blocks[i].size, alignment);
+    for (int i = 0; i < n; i++) {
+        if (blocks[i].end <= blocks[i].start) {
+            return 0; // not a valid instance; gga_plan_blocks says why
         }
-        peak = gga_lower_bound_sized(blocks, asize, n, ev);
     }
+    struct gga_steps st;
+    size_t * asize = malloc((size_t) n * sizeof(*asize));
+    size_t peak = 0;
+    if (gga_steps_init(blocks, n, &st) && asize != NULL) {
+        void * scratch = gga_lower_bound_scratch(&st, n);
+        if (scratch != NULL) {
+            for (int i = 0; i < n; i++) {
+                asize[i] = blocks[i].size > GGA_UNBOUNDED ? GGA_UNBOUNDED : gga_align(blocks[i].size, alignment);
+            }
+            peak = gga_lower_bound_sized(blocks, asize, n, &st, scratch, scratch);
+        }
+        free(scratch);
+    }
+    gga_steps_release(&st);
     free(asize);
-    free(ev);
     return peak;
 }
 
@@ -364,38 +498,40 @@ static bool gga_dyn_free(struct gga_dyn * d, int chunk, size_t offset, size_t si
 
 // Online placement in ggml's order. has_succ[i]: block i hands its memory to a group member.
 static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
-        const struct gga_plan_params * params, int * chunk, size_t * offset, size_t * chunk_size, int * n_chunks) {
-    struct gga_key * by_start = malloc((size_t) n * sizeof(*by_start));
-    struct gga_key * by_end   = malloc((size_t) n * sizeof(*by_end));
+        const struct gga_plan_params * params, struct gga_steps * st,
+        int * chunk, size_t * offset, size_t * chunk_size, int * n_chunks) {
+    int * by_start = malloc((size_t) n * sizeof(*by_start));
+    int * by_end   = malloc((size_t) n * sizeof(*by_end));
+    struct gga_key * keys = st->small ? NULL : malloc((size_t) n * sizeof(*keys));
     bool * has_succ = calloc((size_t) n, sizeof(*has_succ));
     struct gga_dyn d;
     memset(&d, 0, sizeof(d));
     d.max_chunk_size = params->max_size < GGA_UNBOUNDED ? params->max_size : GGA_UNBOUNDED;
     d.max_chunks = params->max_chunks;
-    bool ok = by_start != NULL && by_end != NULL && has_succ != NULL;
+    bool ok = by_start != NULL && by_end != NULL && has_succ != NULL && (st->small || keys != NULL);
     if (ok) {
         for (int i = 0; i < n; i++) {
-            by_start[i] = (struct gga_key) { blocks[i].start, i, i };
-            by_end[i]   = (struct gga_key) { blocks[i].end,   i, i };
             if (pred[i] >= 0) {
                 has_succ[pred[i]] = true;
             }
         }
-        gga_key_sort(by_start, n);
-        gga_key_sort(by_end, n);
+        gga_order_by_step(blocks, n, false, st, keys, by_start);
+        gga_order_by_step(blocks, n, true,  st, keys, by_end);
     }
     int is = 0;
     int ie = 0;
     while (ok && is < n) {
-        const int64_t t = by_start[is].k0 < by_end[ie].k0 ? by_start[is].k0 : by_end[ie].k0;
-        for (; ok && ie < n && by_end[ie].k0 == t; ie++) {
-            const int i = by_end[ie].idx;
+        const int64_t ts = blocks[by_start[is]].start;
+        const int64_t te = blocks[by_end[ie]].end;
+        const int64_t t = ts < te ? ts : te;
+        for (; ok && ie < n && blocks[by_end[ie]].end == t; ie++) {
+            const int i = by_end[ie];
             if (!has_succ[i]) {
                 ok = gga_dyn_free(&d, chunk[i], offset[i], asize[i]);
             }
         }
-        for (; ok && is < n && by_start[is].k0 == t; is++) {
-            const int i = by_start[is].idx;
+        for (; ok && is < n && blocks[by_start[is]].start == t; is++) {
+            const int i = by_start[is];
             const int p = pred[i];
             if (p >= 0) {
                 chunk[i] = chunk[p];
@@ -417,6 +553,7 @@ static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t
     gga_dyn_release(&d);
     free(by_start);
     free(by_end);
+    free(keys);
     free(has_succ);
     return ok;
 }
@@ -433,14 +570,14 @@ static void gga_items_release(struct gga_items * it) {
 }
 
 static bool gga_items_build(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
-        struct gga_items * it) {
+        struct gga_steps * st, struct gga_items * it) {
     memset(it, 0, sizeof(*it));
     int * next = malloc((size_t) n * sizeof(*next));
-    struct gga_key * times = malloc((size_t) 2 * n * sizeof(*times));
+    struct gga_key * times = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*times));
     it->pieces = malloc((size_t) n * sizeof(*it->pieces));
     it->first = malloc((size_t) (n + 1) * sizeof(*it->first));
     it->size = malloc((size_t) n * sizeof(*it->size));
-    bool ok = next && times && it->pieces && it->first && it->size;
+    bool ok = next && (st->small || times) && it->pieces && it->first && it->size;
     if (ok) {
         for (int i = 0; i < n; i++) {
             next[i] = -1;
@@ -451,20 +588,38 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
             }
         }
         // compressed steps: rank of each distinct start/end value
-        for (int i = 0; i < n; i++) {
-            times[2*i + 0] = (struct gga_key) { blocks[i].start, 0, 2*i + 0 };
-            times[2*i + 1] = (struct gga_key) { blocks[i].end,   0, 2*i + 1 };
-        }
-        gga_key_sort(times, 2 * n);
         int rank = -1;
-        for (int j = 0; j < 2 * n; j++) {
-            if (j == 0 || times[j].k0 != times[j - 1].k0) {
-                rank++;
+        if (st->small) {
+            // mark the values in use, then rank them in one pass over the span
+            int * r = st->count;
+            memset(r, 0, ((size_t) st->range + 1) * sizeof(*r));
+            for (int i = 0; i < n; i++) {
+                r[blocks[i].start - st->lo] = 1;
+                r[blocks[i].end - st->lo] = 1;
             }
-            if (times[j].idx % 2 == 0) {
-                it->pieces[times[j].idx / 2].t0 = rank;
-            } else {
-                it->pieces[times[j].idx / 2].t1 = rank;
+            for (int t = 0; t < st->range; t++) {
+                rank += r[t];
+                r[t] = rank;
+            }
+            for (int i = 0; i < n; i++) {
+                it->pieces[i].t0 = r[blocks[i].start - st->lo];
+                it->pieces[i].t1 = r[blocks[i].end - st->lo];
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                times[2*i + 0] = (struct gga_key) { blocks[i].start, 0, 2*i + 0 };
+                times[2*i + 1] = (struct gga_key) { blocks[i].end,   0, 2*i + 1 };
+            }
+            gga_key_sort(times, 2 * n);
+            for (int j = 0; j < 2 * n; j++) {
+                if (j == 0 || times[j].k0 != times[j - 1].k0) {
+                    rank++;
+                }
+                if (times[j].idx % 2 == 0) {
+                    it->pieces[times[j].idx / 2].t0 = rank;
+                } else {
+                    it->pieces[times[j].idx / 2].t1 = rank;
+                }
             }
         }
         it->n_times = rank + 1;
@@ -540,7 +695,9 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     size_t * offset = malloc(cap * sizeof(*offset));
     size_t * item_offset = NULL;
     int    * item_chunk  = NULL;
-    struct gga_key * ev = NULL;
+    void * ev = NULL;
+    struct gga_steps st;
+    memset(&st, 0, sizeof(st));
     struct gga_items items;
     memset(&items, 0, sizeof(items));
     size_t chunk_size[GGALLOC_MAX_CHUNKS] = { 0 };
@@ -554,44 +711,55 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     if (!gga_validate(blocks, n, alignment, asize, pred, err, err_size)) {
         goto done;
     }
-    if (!gga_plan_online(blocks, n, asize, pred, params, chunk, offset, chunk_size, &n_chunks)) {
+    if (!gga_steps_init(blocks, n, &st)) {
         gga_err(err, err_size, "out of memory planning %d blocks", n);
         goto done;
     }
-    ok = true;
 
+    // BEST: the lower bound, then the offline packing; a packing that meets the bound is optimal
+    // and the online pass is skipped, otherwise the online plan is made and the smaller kept
+    size_t lb = 0;
+    size_t offline_peak = SIZE_MAX;
+    size_t cs[GGALLOC_MAX_CHUNKS] = { 0 };
+    int nc = 0;
     if (params->strategy == GGA_STRATEGY_BEST && n > 0) {
-        size_t online_peak = 0;
+        ev = gga_lower_bound_scratch(&st, n);
+        if (ev != NULL && gga_items_build(blocks, n, asize, pred, &st, &items)) {
+            lb = gga_lower_bound_sized(blocks, asize, n, &st, ev, ev);
+            item_offset = malloc((size_t) items.n_items * sizeof(*item_offset));
+            item_chunk  = malloc((size_t) items.n_items * sizeof(*item_chunk));
+            if (item_offset != NULL && item_chunk != NULL &&
+                gga_search_plan(&items, alignment, params->max_size, params->max_chunks, params->search_work, lb,
+                                item_offset, item_chunk, cs, &nc)) {
+                offline_peak = 0;
+                for (int c = 0; c < nc; c++) {
+                    offline_peak += cs[c];
+                }
+            }
+        }
+        // out of memory in the offline packing: the online plan stands
+    }
+    size_t online_peak = SIZE_MAX;
+    if (offline_peak > lb) {
+        if (!gga_plan_online(blocks, n, asize, pred, params, &st, chunk, offset, chunk_size, &n_chunks)) {
+            gga_err(err, err_size, "out of memory planning %d blocks", n);
+            goto done;
+        }
+        online_peak = 0;
         for (int c = 0; c < n_chunks; c++) {
             online_peak += chunk_size[c];
         }
-        ev = malloc((size_t) 2 * n * sizeof(*ev));
-        if (ev == NULL || !gga_items_build(blocks, n, asize, pred, &items)) {
-            goto done; // the online plan stands
-        }
-        const size_t lb = gga_lower_bound_sized(blocks, asize, n, ev);
-        item_offset = malloc((size_t) items.n_items * sizeof(*item_offset));
-        item_chunk  = malloc((size_t) items.n_items * sizeof(*item_chunk));
-        size_t cs[GGALLOC_MAX_CHUNKS] = { 0 };
-        int nc = 0;
-        if (online_peak > lb && item_offset != NULL && item_chunk != NULL &&
-            gga_search_plan(&items, alignment, params->max_size, params->max_chunks, params->search_work, lb, online_peak,
-                            item_offset, item_chunk, cs, &nc)) {
-            size_t peak = 0;
-            for (int c = 0; c < nc; c++) {
-                peak += cs[c];
-            }
-            if (peak < online_peak) {
-                for (int p = 0; p < items.n_pieces; p++) {
-                    const struct gga_piece * pc = &items.pieces[p];
-                    chunk[pc->block]  = item_chunk[pc->item];
-                    offset[pc->block] = item_offset[pc->item];
-                }
-                n_chunks = nc;
-                memcpy(chunk_size, cs, sizeof(cs));
-            }
-        }
     }
+    if (offline_peak < online_peak) {
+        for (int p = 0; p < items.n_pieces; p++) {
+            const struct gga_piece * pc = &items.pieces[p];
+            chunk[pc->block]  = item_chunk[pc->item];
+            offset[pc->block] = item_offset[pc->item];
+        }
+        n_chunks = nc;
+        memcpy(chunk_size, cs, sizeof(cs));
+    }
+    ok = true;
 
 done:
     if (ok) {
@@ -613,6 +781,7 @@ done:
     free(item_offset);
     free(item_chunk);
     free(ev);
+    gga_steps_release(&st);
     gga_items_release(&items);
     return ok;
 }

@@ -761,6 +761,7 @@ static void test_mul_mat(void) {
         if (c == 1) { K = 1000; M = 70; N = 100; }
         int64_t ne02 = rng_int(1, 2), ne03 = 1, r2 = rng_int(1, 2), r3 = rng_int(1, 2);
         enum ggml_type wt = wtypes[c % 3];
+        const enum ggml_type bt = c % 4 == 3 ? GGML_TYPE_F16 : GGML_TYPE_F32; // activations in f16 too
         const int layout = (c / 3) % 4; // 0 plain, 1 B permuted, 2 A permuted, 3 B transposed view
         struct ggml_tensor * a, * b;
         if (layout == 2) {
@@ -774,15 +775,15 @@ static void test_mul_mat(void) {
         }
         if (layout == 1) {
             // as attention does: [K, heads, tokens] permuted to [K, tokens, heads]
-            struct ggml_tensor * bp = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, K, ne02 * r2, N, ne03 * r3);
+            struct ggml_tensor * bp = ggml_new_tensor_4d(tc.ctx, bt, K, ne02 * r2, N, ne03 * r3);
             fill(bp, -1, 1);
             b = ggml_permute(tc.ctx, bp, 0, 2, 1, 3);
         } else if (layout == 3) {
-            struct ggml_tensor * bt = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, N, K, ne02 * r2, ne03 * r3);
-            fill(bt, -1, 1);
-            b = ggml_transpose(tc.ctx, bt);
+            struct ggml_tensor * bT = ggml_new_tensor_4d(tc.ctx, bt, N, K, ne02 * r2, ne03 * r3);
+            fill(bT, -1, 1);
+            b = ggml_transpose(tc.ctx, bT);
         } else {
-            b = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, K, N, ne02 * r2, ne03 * r3);
+            b = ggml_new_tensor_4d(tc.ctx, bt, K, N, ne02 * r2, ne03 * r3);
             fill(b, -1, 1);
         }
         struct ggml_tensor * out = ggml_mul_mat(tc.ctx, a, b);

@@ -126,10 +126,11 @@ struct cpu_graph_run {
     size_t                  work_size;
     ggml_abort_callback     abort_callback;
     void *                  abort_callback_data;
-    // Why the threads stop after node i is written to stop[i % 2] during node i and read by
-    // every thread after the barrier that ends it. Two slots, because a fast thread may already
-    // be in node i + 1 (writing the other slot) while a slow one still reads this one; it cannot
-    // reach node i + 2 before the slow one has read it.
+    // Why the threads stop after the s-th computed node is written to stop[s % 2] during that
+    // node and read by every thread after the barrier that ends it. Two slots, because a fast
+    // thread may already be in node s + 1 (writing the other slot) while a slow one still reads
+    // this one; it cannot reach node s + 2 before the slow one has read it. (Counted in computed
+    // nodes, not graph positions: views in between have no barrier.)
     atomic_int              stop[2]; // 0: go on, else a CPU_STOP_* reason
     int                     stopped; // the reason the run stopped (written by thread 0 only)
 };
@@ -145,12 +146,13 @@ static void cpu_graph_worker(void * arg, int ith, int nth) {
         .failed = NULL,
     };
     int n = ggml_graph_n_nodes(run->cgraph);
+    int step = 0; // nodes computed so far: barriers passed, the same count on every thread
     for (int i = 0; i < n; i++) {
         struct ggml_tensor * node = ggml_graph_node(run->cgraph, i);
         if (cpu_op_is_noop(node->op) || ggml_is_empty(node)) {
             continue;
         }
-        atomic_int * stop = &run->stop[i & 1];
+        atomic_int * stop = &run->stop[step++ & 1];
         params.failed = stop;
         cpu_op_compute(&params, node);
         // Thread 0 asks before the barrier, so everyone reads the answer after it.
@@ -244,6 +246,8 @@ static const struct ggml_backend_i cpu_backend_i = {
     .graph_compute    = cpu_backend_graph_compute,
 };
 
+// ggml's default thread count, but never more threads than cores online: a thread without a
+// core of its own stalls every barrier.
 static int cpu_default_n_threads(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) {

@@ -1,7 +1,8 @@
 //
 // mul-mat.c — matrix multiplication on the CPU: dst[j][i] = sum_k A[i][k] * B[j][k], for
 // weights A (f32, f16 or bf16; M rows of K) and activations B (f32; N rows of K), batched over
-// dims 2 and 3 with A broadcast as ggml defines it.
+// dims 2 and 3 with A broadcast as ggml defines it. (Activations in f16 or bf16 are accepted too
+// and converted to f32 as they are packed.)
 //
 // Algorithm (the classic blocked GEMM, arranged for ggml's row-major layouts):
 //
@@ -49,7 +50,7 @@ struct mm_layout {
     size_t  counter_off;  // floats
     size_t  packed_b_off;
     size_t  per_thread_off;
-    size_t  per_thread;   // floats of each thread's A panel + edge tile
+    size_t  per_thread;   // floats of each thread's A panels and edge tile
 };
 
 static bool mm_small(const struct ggml_tensor * node) {
@@ -71,7 +72,7 @@ static struct mm_layout mm_layout_of(const struct ggml_tensor * node, int nr) {
     L.packed_b_off = MM_ALIGN;
     const size_t packed = (size_t) mm_round_up(L.n_batch * (L.N + CPU_GEMM_NR_MAX) * L.K, MM_ALIGN);
     L.per_thread_off = L.packed_b_off + packed;
-    L.per_thread = (size_t) mm_round_up((int64_t) MM_GROUP * CPU_GEMM_MR_MAX * MM_KC + CPU_GEMM_MR_MAX * CPU_GEMM_NR_MAX + 2 * L.K, MM_ALIGN);
+    L.per_thread = (size_t) mm_round_up((int64_t) MM_GROUP * CPU_GEMM_MR_MAX * MM_KC + CPU_GEMM_MR_MAX * CPU_GEMM_NR_MAX, MM_ALIGN);
     return L;
 }
 
@@ -158,15 +159,30 @@ static void mm_pack_b(const struct ggml_tensor * b, int64_t i11_0, int64_t i12, 
             continue;
         }
         const char * row = (const char *) b->data + i11 * b->nb[1] + i12 * b->nb[2] + i13 * b->nb[3];
-        if (b->nb[0] == sizeof(float)) {
-            const float * r = (const float *) row;
-            for (int64_t k = 0; k < KK; k++) {
-                panel[k * nr + j] = r[k];
-            }
-        } else {
-            for (int64_t k = 0; k < KK; k++) {
-                panel[k * nr + j] = *(const float *) (row + k * b->nb[0]);
-            }
+        const size_t nb0 = b->nb[0];
+        switch (b->type) {
+            case GGML_TYPE_F32:
+                if (nb0 == sizeof(float)) {
+                    const float * r = (const float *) row;
+                    for (int64_t k = 0; k < KK; k++) {
+                        panel[k * nr + j] = r[k];
+                    }
+                } else {
+                    for (int64_t k = 0; k < KK; k++) {
+                        panel[k * nr + j] = *(const float *) (row + k * nb0);
+                    }
+                }
+                break;
+            case GGML_TYPE_F16:
+                for (int64_t k = 0; k < KK; k++) {
+                    panel[k * nr + j] = ggml_fp16_to_fp32(*(const ggml_fp16_t *) (row + k * nb0));
+                }
+                break;
+            default:
+                for (int64_t k = 0; k < KK; k++) {
+                    panel[k * nr + j] = ggml_bf16_to_fp32(*(const ggml_bf16_t *) (row + k * nb0));
+                }
+                break;
         }
     }
 }

@@ -983,7 +983,7 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
         case GGML_OP_RMS_NORM:
             return cpu_srcs_plain(node, 1) && cpu_type_is_float(a->type) && cpu_type_is_float(t) && cpu_same_shape(a, node);
         case GGML_OP_MUL_MAT:
-            return a != NULL && b != NULL && cpu_type_is_float(a->type) && b->type == GGML_TYPE_F32 &&
+            return a != NULL && b != NULL && cpu_type_is_float(a->type) && cpu_type_is_float(b->type) &&
                    t == GGML_TYPE_F32 && a->ne[0] == b->ne[0] && a->ne[2] > 0 && a->ne[3] > 0 &&
                    b->ne[2] % a->ne[2] == 0 && b->ne[3] % a->ne[3] == 0 &&
                    node->ne[0] == a->ne[1] && node->ne[1] == b->ne[1] && node->ne[2] == b->ne[2] && node->ne[3] == b->ne[3] &&
