@@ -5,7 +5,10 @@
 ratio, the size ggml's own planner reaches, the size with no reuse at all, the planning time and
 the tensors live at the peak. SOURCE is one of:
 
-* a graph file in the ``ggalloc.graph/1`` JSON format (graph-format.md);
+* a graph file in the ``ggalloc.graph/1`` JSON format (graph-format.md). When the document
+  assigns nodes and leafs to buffers (``node_buffer_ids`` / ``leaf_buffer_ids``), it is planned
+  with ``reserve_n`` over as many buffers as the ids name, each of its own host buffer type with
+  the same alignment and max size, and every buffer is reported;
 * a trace CSV with columns ``id,lower,upper,size`` (a block of ``size`` bytes live over the
   half-open step range [lower, upper)), planned on its bare lifetimes with
   ``gg.plan_intervals``; its "ggml planner" figure is ggml's best-fit placement applied to the
@@ -247,13 +250,17 @@ def _entry(e, key, default=None):
     return getattr(e, key, default)
 
 
-def _time_reserve(gg, graph, buft, planner, repeat):
-    """Plans with a fresh allocator `repeat` times; returns (the last allocator, median s)."""
+def _time_reserve(gg, graph, buft, planner, repeat, ids=None):
+    """Plans with a fresh allocator `repeat` times (reserve_n with ids = (node ids, leaf ids)
+    when given); returns (the last allocator, median s)."""
     times, galloc = [], None
     for _ in range(max(1, repeat)):
         galloc = gg.GraphAllocator(buft, planner=planner)
         t0 = time.perf_counter()
-        galloc.reserve(graph)
+        if ids is None:
+            galloc.reserve(graph)
+        else:
+            galloc.reserve_n(graph, ids[0], ids[1])
         times.append(time.perf_counter() - t0)
     times.sort()
     return galloc, times[len(times) // 2]
@@ -271,21 +278,64 @@ def _n_buffers(plan):
     return max(ids) + 1 if ids else 1
 
 
-def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, max_size=None,
-               reorder=False, plot=None, progress=None, repeat=None, kind="graph", extra=None):
-    """Plans a graph with the chosen planner and with ggml's; returns the report (a dict)."""
+def n_buffers_named(node_ids, leaf_ids):
+    """How many buffers the buffer id lists name (the largest id + 1; 1 with no ids)."""
+    ids = list(node_ids or []) + list(leaf_ids or [])
+    return max(ids) + 1 if ids else 1
+
+
+# (alignment, max_size, i) -> the host buffer type of buffer i; kept for the process, as the
+# library keeps its interned host types, so no allocator's buffers outlive their type.
+_EXTRA_HOST_TYPES = {}
+
+
+def host_buffer_types(n, alignment=32, max_size=None):
+    """n host buffer types with the same alignment and max size that an allocator keeps apart.
+
+    Host buffer types are interned (one object per alignment and max size), and an allocator
+    given one type twice puts both ids in one buffer; so every buffer after the first gets a
+    host type of its own: a budget-tracking one whose budget is unlimited."""
     gg = _gg()
-    buft = gg.host_buffer_type(alignment, max_size)
-    n_nodes = len(graph.nodes)
+    types = [gg.host_buffer_type(alignment, max_size)]
+    for i in range(1, n):
+        key = (alignment, max_size, i)
+        if key not in _EXTRA_HOST_TYPES:
+            buft = gg.failing_buffer_type((1 << 64) - 1, alignment, max_size)
+            # never freed: an allocator's buffers may be released after this module at exit
+            gg._lib.ffi.gc(buft._buft, None)
+            _EXTRA_HOST_TYPES[key] = buft
+        types.append(_EXTRA_HOST_TYPES[key])
+    return types
+
+
+def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, max_size=None,
+               reorder=False, plot=None, progress=None, repeat=None, kind="graph", extra=None,
+               node_buffer_ids=None, leaf_buffer_ids=None):
+    """Plans a graph with the chosen planner and with ggml's; returns the report (a dict).
+
+    With buffer id lists (one id per node / leaf, as a graph file may carry them) the graph is
+    planned with reserve_n over as many host buffers as the ids name, and each is reported."""
+    gg = _gg()
+    ids = None
+    if node_buffer_ids is not None or leaf_buffer_ids is not None:
+        ids = (node_buffer_ids, leaf_buffer_ids)
+        if reorder:
+            raise UsageError("--reorder changes the node order, which the graph's node_buffer_ids follow; "
+                             "it applies to graphs without buffer ids only")
+        bufts = host_buffer_types(n_buffers_named(*ids), alignment, max_size)
+        buft = bufts if len(bufts) > 1 else bufts[0]
+    else:
+        buft = gg.host_buffer_type(alignment, max_size)
+    n_nodes = graph.n_nodes
     if repeat is None:
         repeat = 5 if n_nodes <= 2000 else 1
     other = "ggml" if planner == "best" else "best"
     bar = _progress(3 + (2 if reorder else 0) + (1 if plot else 0), name, progress)
     bar.set_postfix_str(f"planning ({planner})")
-    galloc, t_plan = _time_reserve(gg, graph, buft, planner, repeat)
+    galloc, t_plan = _time_reserve(gg, graph, buft, planner, repeat, ids)
     bar.update()
     bar.set_postfix_str(f"planning ({other})")
-    galloc_o, t_other = _time_reserve(gg, graph, buft, other, repeat)
+    galloc_o, t_other = _time_reserve(gg, graph, buft, other, repeat, ids)
     bar.update()
     ggml_alloc, t_ggml = (galloc, t_plan) if planner == "ggml" else (galloc_o, t_other)
     bar.set_postfix_str("verifying")
@@ -314,10 +364,12 @@ def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, m
 
     report = dict(source=source or name, kind=kind, name=name, planner=planner,
                   alignment=alignment, max_size=max_size, n_nodes=n_nodes,
-                  n_leafs=len(getattr(graph, "leafs", [])), plan_time_repeats=repeat,
+                  n_leafs=graph.n_leafs, plan_time_repeats=repeat,
                   other_planner=other,
                   ggml_planner="ggml_gallocr (GGALLOC_PLANNER_GGML)", buffers=buffers,
                   violations=violations)
+    report["n_buffers"] = len(buffers)
+    report["buffer_ids"] = ids is not None
     if why:
         report["verify_note"] = why
     if extra:
@@ -381,7 +433,8 @@ def plan_source(source, planner="best", alignment=None, max_size=None, reorder=F
         name = os.path.splitext(os.path.basename(source))[0]
         return plan_graph(graph, name=name, source=source, planner=planner,
                           alignment=alignment or 32, max_size=max_size, reorder=reorder,
-                          plot=plot, progress=progress, kind="graph")
+                          plot=plot, progress=progress, kind="graph",
+                          node_buffer_ids=graph.node_buffer_ids, leaf_buffer_ids=graph.leaf_buffer_ids)
     if source in models.BUILTINS:
         bar = _progress(1, source, progress)
         bar.set_postfix_str("building the graph")
@@ -424,6 +477,9 @@ def format_report(rep, top=8):
     ms = rep.get("max_size")
     lines.append(f"planner {rep['planner']}, alignment {rep['alignment']}, "
                  f"max buffer size {'none' if ms is None else f'{ms:,} B'}")
+    if rep.get("buffer_ids"):
+        lines.append(f"{rep['n_buffers']} buffers, as the graph's node_buffer_ids / leaf_buffer_ids assign "
+                     "them (reserve_n)")
     if rep.get("weight_bytes"):
         w = rep["weight_bytes"]
         lines.append(f"weights and KV cache (outside the plan): {_b(w)} {_mib(w)}")
@@ -436,9 +492,10 @@ def format_report(rep, top=8):
         lines.append(f"  ggml planner    {_b(b['ggml_size']):>18} {_mib(b['ggml_size'])}"
                      f"  size / ggml {_r(b['best_over_ggml'])}")
         lines.append(f"  no reuse        {_b(b['no_reuse']):>18} {_mib(b['no_reuse'])}")
-        how = "median of %d reserve() calls from Python" % rep["plan_time_repeats"] \
+        call = "reserve_n()" if rep.get("buffer_ids") else "reserve()"
+        how = "median of %d %s calls from Python" % (rep["plan_time_repeats"], call) \
             if rep.get("plan_time_repeats", 1) > 1 else "plan_intervals" if rep["kind"] == "trace" \
-            else "one reserve() call from Python"
+            else f"one {call} call from Python"
         other = rep.get("other_planner", "ggml")
         t_other = b.get("other_plan_time_ms", b["ggml_plan_time_ms"])
         lines.append(f"  planning time   {b['plan_time_ms']:.3f} ms ({rep['planner']}), "

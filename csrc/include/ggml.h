@@ -358,7 +358,8 @@ GGML_API size_t ggml_tensor_overhead(void);
 GGML_API size_t ggml_graph_overhead(void);
 GGML_API size_t ggml_graph_overhead_custom(size_t size, bool grads);
 
-// Returns NULL (and logs) if the arena cannot be allocated or mem_size is too small for anything.
+// Returns NULL (and logs) if the arena cannot be allocated. A mem_size of 0 gives a context that
+// holds nothing (every tensor creation then fails with a log line), as in ggml.
 GGML_API struct ggml_context * ggml_init(struct ggml_init_params params);
 // Forgets every tensor and graph in the context; the arena is kept.
 GGML_API void                  ggml_reset(struct ggml_context * ctx);

@@ -96,6 +96,7 @@ struct walk {
     struct rec * recs;
     int      n_recs;
     int      cap_recs;
+    struct ggml_tensor ** keys; // keys[i] = recs[i].t: probes compare these, a small dense array
 
     int      n_steps_end; // the end of blocks never freed
     int      n_nodes;
@@ -118,7 +119,7 @@ static bool table_grow(struct walk * w) {
         return false;
     }
     for (int i = 0; i < w->n_recs; i++) {
-        size_t h = ptr_hash(w->recs[i].t) & (new_size - 1);
+        size_t h = ptr_hash(w->keys[i]) & (new_size - 1);
         while (table[h] != 0) {
             h = (h + 1) & (new_size - 1);
         }
@@ -134,9 +135,9 @@ static bool table_grow(struct walk * w) {
 static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
     size_t h = ptr_hash(t) & w->table_mask;
     while (w->table[h] != 0) {
-        struct rec * r = &w->recs[w->table[h] - 1];
-        if (r->t == t) {
-            return r;
+        const int i = w->table[h] - 1;
+        if (w->keys[i] == t) {
+            return &w->recs[i];
         }
         h = (h + 1) & w->table_mask;
     }
@@ -150,16 +151,23 @@ static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
     if (w->n_recs == w->cap_recs) {
         int cap = w->cap_recs * 2;
         struct rec * recs = realloc(w->recs, sizeof(*recs) * cap);
-        if (recs == NULL) {
+        if (recs != NULL) {
+            w->recs = recs;
+        }
+        struct ggml_tensor ** keys = realloc(w->keys, sizeof(*keys) * cap);
+        if (keys != NULL) {
+            w->keys = keys;
+        }
+        if (recs == NULL || keys == NULL) {
             w->oom = true;
             return NULL;
         }
-        w->recs = recs;
         w->cap_recs = cap;
     }
     struct rec * r = &w->recs[w->n_recs];
     memset(r, 0, sizeof(*r));
     r->t = t;
+    w->keys[w->n_recs] = t;
     r->block = -1;
     r->slot = -1;
     r->node_index = -1;
@@ -381,6 +389,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     w.table_mask = tsize - 1;
     w.cap_recs = (n_nodes + n_leafs) * 2 + 16;
     w.recs = malloc(sizeof(struct rec) * w.cap_recs);
+    w.keys = malloc(sizeof(struct ggml_tensor *) * w.cap_recs);
     int * order = malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
     out->n_slots = p->n_slots;
     out->slots = calloc(p->n_slots > 0 ? p->n_slots : 1, sizeof(struct gga_slot_blocks));
@@ -389,7 +398,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     out->leaf = malloc(sizeof(struct gga_ref) * (n_leafs > 0 ? n_leafs : 1));
     out->node = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1));
     out->src = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
-    bool ok = w.table && w.recs && order && out->slots && out->leaf && out->node && out->src;
+    bool ok = w.table && w.recs && w.keys && order && out->slots && out->leaf && out->node && out->src;
 
     // every tensor the walk meets gets its record now (first pass), and then each record the
     // records of its view_src and sources (second pass, once no record moves any more)
@@ -561,12 +570,13 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     free(leaf_rec);
     free(src_rec);
 
-    if (w.oom || !w.table || !w.recs) {
+    if (w.oom || !w.table || !w.recs || !w.keys) {
         GGML_LOG_ERROR("%s: out of memory walking a graph of %d nodes and %d leafs\n", "ggml_gallocr_reserve", n_nodes, n_leafs);
         ok = false;
     }
     free(w.table);
     free(w.recs);
+    free(w.keys);
     free(order);
     if (!ok) {
         gga_lifetimes_release(out);

@@ -92,7 +92,8 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
     const int np = it->n_pieces;
     memset(g, 0, sizeof(*g));
     struct gga_skey * order = malloc(((size_t) np + 1) * sizeof(*order));
-    int * active = malloc(((size_t) np + 1) * sizeof(*active));
+    // the live pieces, with what the sweep tests copied in, so that it reads one dense array
+    struct gga_live { int t1, item, p; } * active = malloc(((size_t) np + 1) * sizeof(*active));
     int * deg = calloc((size_t) np + 1, sizeof(*deg));
     bool ok = order && active && deg;
     int n_order = 0;
@@ -117,52 +118,70 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
         }
         free(count);
     }
-    // pass 0 counts the degrees, pass 1 fills the adjacency arrays
-    for (int pass = 0; ok && pass < 2; pass++) {
-        int n_active = 0;
-        int64_t edges = 0;
-        for (int j = 0; j < n_order && ok; j++) {
-            const int p = order[j].idx;
-            const struct gga_piece * pp = &it->pieces[p];
-            int k = 0;
-            for (int a = 0; a < n_active; a++) {
-                const int q = active[a];
-                if (it->pieces[q].t1 <= pp->t0) {
-                    continue;
-                }
-                active[k++] = q;
-                if (it->pieces[q].item == pp->item) {
-                    continue;
-                }
-                if (pass == 0) {
-                    deg[p]++;
-                    deg[q]++;
-                } else {
-                    g->adj[g->adj_first[p] + deg[p]++] = q;
-                    g->adj[g->adj_first[q] + deg[q]++] = p;
-                }
-                edges += 2;
-            }
-            n_active = k;
-            active[n_active++] = p;
-            if (edges > GGA_MAX_EDGES) {
+    // one sweep lists the conflicting pairs; the adjacency arrays are then filled from the list
+    // (a counting sort by piece), each piece's neighbours in the order the sweep met them
+    int64_t n_pairs = 0;
+    int64_t cap_pairs = 4 * (int64_t) np + 16;
+    struct gga_pair { int p, q; } * pairs = ok ? malloc((size_t) cap_pairs * sizeof(*pairs)) : NULL;
+    ok = ok && pairs != NULL;
+    int n_active = 0;
+    for (int j = 0; j < n_order && ok; j++) {
+        const int p = order[j].idx;
+        const struct gga_piece * pp = &it->pieces[p];
+        if (n_pairs + n_active > cap_pairs) {
+            // at most GGA_MAX_EDGES / 2 pairs are kept, so this stays under that plus n pieces
+            const int64_t cap = 2 * cap_pairs > n_pairs + n_active ? 2 * cap_pairs : n_pairs + n_active;
+            struct gga_pair * grown = realloc(pairs, (size_t) cap * sizeof(*pairs));
+            if (grown == NULL) {
                 ok = false;
+                break;
             }
+            pairs = grown;
+            cap_pairs = cap;
         }
-        if (ok && pass == 0) {
-            g->n_edges = edges;
-            g->adj_first = malloc(((size_t) np + 1) * sizeof(*g->adj_first));
-            g->adj = malloc((size_t) (edges > 0 ? edges : 1) * sizeof(*g->adj));
-            ok = g->adj_first && g->adj;
-            if (ok) {
-                g->adj_first[0] = 0;
-                for (int p = 0; p < np; p++) {
-                    g->adj_first[p + 1] = g->adj_first[p] + deg[p];
-                    deg[p] = 0;
-                }
+        int k = 0;
+        for (int a = 0; a < n_active; a++) {
+            const struct gga_live lq = active[a];
+            if (lq.t1 <= pp->t0) {
+                continue;
+            }
+            active[k++] = lq;
+            if (lq.item == pp->item) {
+                continue;
+            }
+            pairs[n_pairs++] = (struct gga_pair) { p, lq.p };
+        }
+        n_active = k;
+        active[n_active++] = (struct gga_live) { pp->t1, pp->item, p };
+        if (2 * n_pairs > GGA_MAX_EDGES) {
+            ok = false;
+        }
+    }
+    if (ok) {
+        const int64_t edges = 2 * n_pairs;
+        g->n_edges = edges;
+        g->adj_first = malloc(((size_t) np + 1) * sizeof(*g->adj_first));
+        g->adj = malloc((size_t) (edges > 0 ? edges : 1) * sizeof(*g->adj));
+        ok = g->adj_first && g->adj;
+        if (ok) {
+            for (int64_t e = 0; e < n_pairs; e++) {
+                deg[pairs[e].p]++;
+                deg[pairs[e].q]++;
+            }
+            g->adj_first[0] = 0;
+            for (int p = 0; p < np; p++) {
+                g->adj_first[p + 1] = g->adj_first[p] + deg[p];
+                deg[p] = 0;
+            }
+            for (int64_t e = 0; e < n_pairs; e++) {
+                const int p = pairs[e].p;
+                const int q = pairs[e].q;
+                g->adj[g->adj_first[p] + deg[p]++] = q;
+                g->adj[g->adj_first[q] + deg[q]++] = p;
             }
         }
     }
+    free(pairs);
     free(order);
     free(active);
     free(deg);

@@ -6,10 +6,12 @@
 // more than many small graphs take to run.
 //
 // A run publishes (fn, arg, nth) and bumps a generation counter; each worker remembers the last
-// generation it served, so it notices new work by comparing one integer. Idle workers first
-// spin briefly (a graph that is computed in a loop hands out the next run within microseconds)
-// and then sleep on a condition variable, so an idle backend costs no CPU. The caller takes part
-// as thread 0 and then waits for the others to report done.
+// generation it served, so it notices new work by comparing one integer. Every worker
+// acknowledges every run (those with ith >= nth without working), so all of them have left a
+// run before the next one is published. Idle workers first spin briefly (a graph that is
+// computed in a loop hands out the next run within microseconds) and then sleep on a condition
+// variable, so an idle backend costs no CPU. The caller takes part as thread 0 and then waits
+// for the others to report done.
 //
 // The barrier is a counter plus a generation number (a "sense-reversing" barrier): the last
 // thread to arrive resets the counter and bumps the generation, which releases the spinners.
@@ -97,8 +99,11 @@ static void * cpu_worker_main(void * arg) {
         seen = gen;
         if (w->ith < pool->nth) {
             pool->fn(pool->arg, w->ith, pool->nth);
-            atomic_fetch_add_explicit(&pool->n_done, 1, memory_order_release);
         }
+        // every worker acknowledges every run, taking part or not: the caller waits for all of
+        // them, so none can still be looking at this run when the next one's (fn, arg, nth) are
+        // published (a lagging worker would otherwise pair an old generation with new values)
+        atomic_fetch_add_explicit(&pool->n_done, 1, memory_order_release);
     }
     return NULL;
 }
@@ -191,7 +196,7 @@ void cpu_threadpool_run(struct cpu_threadpool * pool, cpu_task_fn fn, void * arg
     fn(arg, 0, nth);
 
     int spins = 0;
-    while (atomic_load_explicit(&pool->n_done, memory_order_acquire) < nth - 1) {
+    while (atomic_load_explicit(&pool->n_done, memory_order_acquire) < pool->max_threads - 1) {
         cpu_spin_wait(&spins);
     }
 }
