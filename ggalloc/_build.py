@@ -17,6 +17,7 @@ Build with ``python3 setup.py build_ext --inplace`` (``make python``) or ``pip i
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -565,6 +566,9 @@ def _rel(path: str) -> str:
 
 
 def _isa_flags(path: str) -> List[str]:
+    # the x86 kernel files compile to nothing on other machines, whose compilers lack these flags
+    if platform.machine().lower() not in ("x86_64", "amd64", "i686", "i386"):
+        return []
     for suffix, flags in ISA_ARGS.items():
         if path.endswith(suffix):
             return flags

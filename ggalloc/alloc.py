@@ -409,12 +409,13 @@ class Plan:
         >>> plan.peak >= plan.lower_bound
     """
 
-    def __init__(self, galloc: "GraphAllocator", graph: Graph, entries: List[PlanEntry], tensors: List[Tensor],
+    def __init__(self, galloc: "GraphAllocator", graph: Graph, entries: List[PlanEntry], tensor_ptrs: List[Any],
                  buffer_sizes: List[int], lower_bounds: List[int], planner: str, epoch: int) -> None:
         self._galloc = galloc
         self._graph = graph
         self.entries: List[PlanEntry] = entries
-        self.tensors: List[Tensor] = tensors
+        self._tensor_ptrs = tensor_ptrs
+        self._tensors: Optional[List[Tensor]] = None
         self.buffer_sizes: List[int] = buffer_sizes
         self.lower_bounds: List[int] = lower_bounds
         self.planner: str = planner
@@ -427,6 +428,14 @@ class Plan:
     def graph(self) -> Graph:
         """The Graph this plan is for."""
         return self._graph
+
+    @property
+    def tensors(self) -> List[Tensor]:
+        """The placed Tensors, parallel to entries (wrapped when first asked for)."""
+        if self._tensors is None:
+            self._graph._live()
+            self._tensors = [self._graph._wrap(p) for p in self._tensor_ptrs]
+        return self._tensors
 
     @property
     def peak(self) -> int:
@@ -596,23 +605,37 @@ class GraphAllocator:
                                "alive; delete them before planning another graph (re-planning may free that memory)")
         unplaced: List[Any] = []
         reset: Set[int] = set()
+        NULL = ffi.NULL
+        cast = ffi.cast
+        ctxs = g._ctxs
+        owner_maps = [c._owners for c in ctxs]
         for p in g._ptrs():
-            if p.view_src != ffi.NULL:
-                if p.data != ffi.NULL and g._record(p)[0] in reset:
-                    p.data = ffi.NULL
-                    p.buffer = ffi.NULL
-                    p.extra = ffi.NULL
+            if p.view_src != NULL:
+                if p.data != NULL and reset:
+                    root = p.view_src
+                    while root.view_src != NULL:
+                        root = root.view_src
+                    if int(cast("uintptr_t", root)) in reset:
+                        p.data = NULL
+                        p.buffer = NULL
+                        p.extra = NULL
                 continue
-            if p.data == ffi.NULL:
+            if p.data == NULL:
                 unplaced.append(p)
                 continue
-            addr, owner = g._record(p)
+            # a root tensor: its owner record is under its own address
+            addr = int(cast("uintptr_t", p))
+            owner = None
+            for m in owner_maps:
+                owner = m.get(addr)
+                if owner is not None:
+                    break
             if isinstance(owner, _GallocMem) or (isinstance(owner, Buffer) and not owner._alive()):
-                p.data = ffi.NULL
-                p.buffer = ffi.NULL
-                p.extra = ffi.NULL
-                for c in g._ctxs:
-                    c._owners.pop(addr, None)
+                p.data = NULL
+                p.buffer = NULL
+                p.extra = NULL
+                for m in owner_maps:
+                    m.pop(addr, None)
                 reset.add(addr)
                 unplaced.append(p)
         return h, gp, unplaced
@@ -693,15 +716,18 @@ class GraphAllocator:
         self._after_plan(g, (not same) or self._sizes() != before)
         self._allocated = g
         rec = _GallocMem(self, self._epoch)
+        NULL = ffi.NULL
+        cast = ffi.cast
+        ctxs = g._ctxs
         for p in unplaced:
-            if p.data != ffi.NULL:
-                addr = int(ffi.cast("uintptr_t", p))
-                for c in g._ctxs:
-                    if c._contains(addr):
+            if p.data != NULL:
+                addr = int(cast("uintptr_t", p))
+                for c in ctxs:
+                    if c._base <= addr < c._base + c._mem_size:
                         c._owners[addr] = rec
                         break
                 else:
-                    g._ctxs[0]._owners[addr] = rec
+                    ctxs[0]._owners[addr] = rec
         return True
 
     def buffer_size(self, i: int = 0) -> int:
@@ -727,17 +753,20 @@ class GraphAllocator:
         g._live()
         n = int(lib.ggalloc_gallocr_n_placements(h))
         pl = ffi.new("struct ggalloc_placement *")
+        get = lib.ggalloc_gallocr_get_placement
+        string = ffi.string
         entries: List[PlanEntry] = []
-        tensors: List[Tensor] = []
+        ptrs: List[Any] = []
+        # cdata-level: the Tensor objects are made only if Plan.tensors is asked for
         for i in range(n):
-            if not lib.ggalloc_gallocr_get_placement(h, i, pl):
+            if not get(h, i, pl):
                 raise GraphError(f"placement {i} of {n} cannot be read")
-            t = g._wrap(ffi.cast("struct ggml_tensor *", pl.tensor))
-            tensors.append(t)
-            entries.append(PlanEntry(ffi.string(pl.tensor.name).decode("utf-8", "replace"), int(pl.buffer_id),
-                                     int(pl.chunk), int(pl.offset), int(pl.size), int(pl.first), int(pl.last)))
+            t = pl.tensor
+            ptrs.append(t)
+            entries.append(PlanEntry(string(t.name).decode("utf-8", "replace"), pl.buffer_id, pl.chunk, pl.offset,
+                                     pl.size, pl.first, pl.last))
         k = len(self._bufts)
-        return Plan(self, g, entries, tensors, [self.buffer_size(i) for i in range(k)],
+        return Plan(self, g, entries, ptrs, [self.buffer_size(i) for i in range(k)],
                     [self.lower_bound(i) for i in range(k)], self.planner, self._epoch)
 
     def __repr__(self) -> str:

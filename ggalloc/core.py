@@ -1625,10 +1625,25 @@ class Graph:
         """Leafs, then nodes."""
         return self.leafs + self.nodes
 
+    def _output_ptrs(self, limit: Optional[int] = None) -> List[Any]:
+        """The pointers of the nodes flagged output (the first limit of them), found without
+        wrapping every node."""
+        g = self._live()
+        arr = lib.ggml_graph_nodes(g)
+        flag = int(lib.GGML_TENSOR_FLAG_OUTPUT)
+        out = []
+        for i in range(int(lib.ggml_graph_n_nodes(g))):
+            p = arr[i]
+            if p.flags & flag:
+                out.append(p)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
     @property
     def outputs(self) -> List[Tensor]:
         """Nodes flagged output."""
-        return [t for t in self.nodes if t.is_output]
+        return [self._wrap(p) for p in self._output_ptrs()]
 
     def get_tensor(self, name: str) -> Optional[Tensor]:
         """The node or leaf with that name, or None."""
@@ -1661,7 +1676,8 @@ class Graph:
     def __repr__(self) -> str:
         if self._closed or any(c._closed for c in self._ctxs):
             return "Graph(<closed>)"
-        outs = [t.name or t.op for t in self.outputs][:4]
+        # repr goes into the text of every call's error message: it wraps no more than it shows
+        outs = [_lib.string(p.name) or _lib.string(lib.ggml_op_name(p.op)) for p in self._output_ptrs(4)]
         src = f", path={self._path!r}" if self._path else ""
         return f"Graph(n_nodes={self.n_nodes}, n_leafs={self.n_leafs}, outputs={outs!r}{src})"
 

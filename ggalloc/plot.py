@@ -1,12 +1,13 @@
 """Pictures of memory plans.
 
-:func:`plot_plan` draws one buffer of a plan as a two-panel figure. The upper panel is the
+:func:`plot_plan` draws a plan. One buffer is a two-panel figure. The upper panel is the
 placement: x is the node step, y the offset in MiB, and every placed tensor a rectangle from
 its first to its last step, coloured by the op that produced it. When the buffer was split
 into chunks (a device's max buffer size), the chunks are stacked and separated by dashed
 lines. The lower panel is the number of bytes live at each step, with the liveness lower bound
 (the highest point of that curve) and the size of the plan, so the gap between the plan and
-the bound is visible at a glance.
+the bound is visible at a glance. A plan of several buffers (reserve_n) gets one row per buffer:
+its placement beside its live bytes, every buffer in the same colours.
 """
 
 import os
@@ -115,15 +116,44 @@ def _lower_bound(plan, buffer_id):
     return lb
 
 
-def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, max_legend=14,
-              figsize=(12, 7.5), dpi=100, legend=True, inset="auto"):
+def _n_buffers(plan):
+    sizes = _field(plan, "buffer_sizes")
+    if sizes:
+        return len(sizes)
+    ids = {int(_field(e, "buffer_id", 0) or 0) for e in plan.entries}
+    return max(ids) + 1 if ids else 1
+
+
+def _colours(rows, max_legend):
+    """Op -> colour, ops ordered by the bytes x steps they place (the largest first); ops
+    beyond max_legend share grey. Returns (colours, ops shown, ops in grey)."""
+    import matplotlib.pyplot as plt
+    op_bytes = {}
+    for r in rows:
+        op_bytes[r["op"]] = op_bytes.get(r["op"], 0) + r["size"] * (r["last"] - r["first"] + 1)
+    ops = sorted(op_bytes, key=lambda o: -op_bytes[o])
+    shown, other = ops[:max_legend], ops[max_legend:]
+    cmap = plt.get_cmap("tab20")
+    colour = {op: cmap(i % 20) for i, op in enumerate(shown)}
+    for op in other:
+        colour[op] = (0.6, 0.6, 0.6, 1.0)
+    return colour, shown, other
+
+
+def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=None, max_legend=14,
+              figsize=None, dpi=100, legend=True, inset="auto"):
     """Draws a plan (a ``Plan``, or a ``GraphAllocator`` whose last plan to draw).
 
     Args:
-        path: write a PNG there (``figsize`` x ``dpi`` pixels, 1200 x 750 by default).
-        ax: draw the placement into this Axes instead of a new figure (no live-bytes panel).
+        path: write a PNG there (``figsize`` x ``dpi`` pixels).
+        ax: draw the placement into this Axes instead of a new figure (no live-bytes panel;
+            one buffer: ``buffer_id``, or buffer 0).
         title: the figure's title.
-        buffer_id: which buffer of the plan.
+        buffer_id: which buffer of the plan; None (the default) draws every buffer: one buffer
+            as a placement panel above its live-bytes panel (1200 x 750 pixels by default),
+            several as one row per buffer, the placement beside the live bytes (1400 x 400
+            pixels per buffer by default), in the same colours.
+        figsize: the figure's size in inches (None: the defaults above).
         max_legend: ops beyond this many (the ones with the fewest bytes) share one colour.
         legend: draw the legend of ops (beside the placement).
         inset: a zoomed view drawn inside the placement panel, as (first step, last step,
@@ -131,18 +161,76 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, ma
             (a language model's logits) make the rest too thin to see; None: none.
     Returns:
         the matplotlib Figure.
+
+        >>> plot_plan(galloc.plan(), "plan.png")      # every buffer of the plan
     """
     import matplotlib
     if ax is None and path is not None and not os.environ.get("DISPLAY") \
             and matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    plan = plan_or_allocator.plan() if hasattr(plan_or_allocator, "reserve") else plan_or_allocator
+    n = _n_buffers(plan)
+    if buffer_id is None and (n == 1 or ax is not None):
+        buffer_id = 0
+    if buffer_id is not None:
+        if not 0 <= int(buffer_id) < n:
+            raise ValueError(f"buffer_id {buffer_id} out of range: the plan has {n} buffer{'s' if n > 1 else ''}")
+        rows = plan_rows(plan, int(buffer_id))
+        colour, shown, other = _colours(rows, max_legend)
+        own = ax is None
+        if own:
+            fig, (ax, ax_live) = plt.subplots(2, 1, sharex=True, figsize=figsize or (12, 7.5), dpi=dpi,
+                                              gridspec_kw=dict(height_ratios=[3, 1]),
+                                              layout="constrained")
+        else:
+            fig, ax_live = ax.figure, None
+        text = _draw_buffer(plan, int(buffer_id), rows, ax, ax_live, colour, shown, other, legend, inset,
+                            below=True)
+        if title is None:
+            planner = _field(plan, "planner")
+            title = "memory plan" + (f" ({planner} planner)" if planner else "")
+            if n > 1:
+                title += f", buffer {buffer_id}"
+        title = f"{title}\n{text}"
+        if own:
+            fig.suptitle(title, fontsize=11)
+        else:
+            ax.set_title(title, fontsize=10)
+    else:
+        every = [plan_rows(plan, b) for b in range(n)]
+        colour, shown, other = _colours([r for rows in every for r in rows], max_legend)
+        own = True
+        fig, axes = plt.subplots(n, 2, figsize=figsize or (14, 4 * n), dpi=dpi, squeeze=False,
+                                 gridspec_kw=dict(width_ratios=[3, 1]), layout="constrained")
+        # every row on the graph's steps, so that the buffers line up in time
+        n_steps = max((r["last"] for rows in every for r in rows), default=0) + 1
+        for b, rows in enumerate(every):
+            ax, ax_live = axes[b, 0], axes[b, 1]
+            text = _draw_buffer(plan, b, rows, ax, ax_live, colour, shown, other, legend and b == 0,
+                                None if inset == "auto" else inset, below=False, n_steps=n_steps)
+            ax.set_title(f"buffer {b}: {text}", fontsize=10)
+        if title is None:
+            planner = _field(plan, "planner")
+            title = "memory plan" + (f" ({planner} planner)" if planner else "")
+        fig.suptitle(f"{title}\n{n} buffers, {sum(len(r) for r in every)} tensors", fontsize=11)
+    if path is not None:
+        fig.savefig(path, dpi=dpi)
+        if own:
+            plt.close(fig)
+    return fig
+
+
+def _draw_buffer(plan, buffer_id, rows, ax, ax_live, colour, shown, other, legend, inset, below, n_steps=None):
+    """Draws one buffer's placement into ax and its live bytes into ax_live (None: none);
+    below: ax_live is under ax (sharing x), else beside it. Returns the line of figures for
+    the title."""
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
 
-    plan = plan_or_allocator.plan() if hasattr(plan_or_allocator, "reserve") else plan_or_allocator
-    rows = plan_rows(plan, buffer_id)
-    n_steps = max((r["last"] for r in rows), default=0) + 1
+    if n_steps is None:
+        n_steps = max((r["last"] for r in rows), default=0) + 1
 
     # Chunks are drawn one above the other, each as tall as its highest placement.
     chunk_top = {}
@@ -153,25 +241,6 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, ma
         base[c] = acc
         acc += chunk_top[c]
     total = acc
-
-    # Colours: ops ordered by the bytes they place, the largest first.
-    op_bytes = {}
-    for r in rows:
-        op_bytes[r["op"]] = op_bytes.get(r["op"], 0) + r["size"] * (r["last"] - r["first"] + 1)
-    ops = sorted(op_bytes, key=lambda o: -op_bytes[o])
-    shown, other = ops[:max_legend], ops[max_legend:]
-    cmap = plt.get_cmap("tab20")
-    colour = {op: cmap(i % 20) for i, op in enumerate(shown)}
-    for op in other:
-        colour[op] = (0.6, 0.6, 0.6, 1.0)
-
-    own = ax is None
-    if own:
-        fig, (ax, ax_live) = plt.subplots(2, 1, sharex=True, figsize=figsize, dpi=dpi,
-                                          gridspec_kw=dict(height_ratios=[3, 1]),
-                                          layout="constrained")
-    else:
-        fig, ax_live = ax.figure, None
 
     polys, faces = [], []
     for r in rows:
@@ -197,7 +266,7 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, ma
     ax.set_xlim(0, max(n_steps, 1))
     ax.set_ylim(0, max(total / MIB, 1e-6) * 1.04)
     ax.set_ylabel("offset in buffer (MiB)")
-    if ax_live is None:
+    if ax_live is None or not below:
         ax.set_xlabel("step (node index)")
     for c in sorted(base)[1:]:
         ax.axhline(base[c] / MIB, color="k", ls="--", lw=0.8)
@@ -206,10 +275,6 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, ma
     if other:
         handles.append(Patch(facecolor=(0.6, 0.6, 0.6, 1.0),
                              label=f"{len(other)} other op{'s' if len(other) > 1 else ''}"))
-    if legend:
-        ax.legend(handles=handles, title="op", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  fontsize=8, title_fontsize=9, frameon=False)
-
     lb = _lower_bound(plan, buffer_id)
     live = live_bytes(rows, n_steps)
     peak = int(live.max()) if len(live) else 0
@@ -228,22 +293,17 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=0, ma
                      color="tab:blue", lw=0.8, label="live bytes")
         ax_live.axhline(lb / MIB, color="k", ls="--", lw=1.0, label=f"lower bound {lb / MIB:.2f} MiB")
         ax_live.axhline(total / MIB, color="tab:red", lw=1.0, label=f"plan {total / MIB:.2f} MiB")
+        ax_live.set_xlim(0, max(n_steps, 1))
         ax_live.set_ylim(0, max(total, lb, 1) / MIB * 1.15)
         ax_live.set_xlabel("step (node index)")
         ax_live.set_ylabel("live (MiB)")
-        ax_live.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        if below:
+            ax_live.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    if legend:
+        ax.legend(handles=handles, title="op", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize=8, title_fontsize=9, frameon=False)
+    if ax_live is not None and not below:
+        ax_live.legend(loc="upper right", fontsize=7, framealpha=0.8)
 
-    if title is None:
-        planner = _field(plan, "planner")
-        title = "memory plan" + (f" ({planner} planner)" if planner else "")
     ratio = f", plan / lower bound {total / lb:.3f}" if lb else ""
-    title = f"{title}\n{len(rows)} tensors, {n_steps} steps{ratio}"
-    if own:
-        fig.suptitle(title, fontsize=11)
-    else:
-        ax.set_title(title, fontsize=10)
-    if path is not None:
-        fig.savefig(path, dpi=dpi)
-        if own:
-            plt.close(fig)
-    return fig
+    return f"{len(rows)} tensors, {n_steps} steps{ratio}"

@@ -359,3 +359,23 @@ def test_node_order():
         with pytest.raises(gg.GgallocError) as e:
             galloc.reserve(g)
         assert e.value.log
+
+
+def test_planning_wraps_no_tensors(shared_dir):
+    """reserve, alloc_graph and plan() work on the C tensors directly: no Tensor object is made
+    for the graph's nodes unless asked for (Plan.tensors wraps on first use)."""
+    import os
+    g = gg.load_graph(os.path.join(shared_dir, "graphs", "gpt2-small-prefill-512.json"))
+    cache = g.context._cache
+    for planner in ("ggml", "best"):
+        ga = gg.GraphAllocator(gg.host_buffer_type(32), planner=planner)
+        ga.reserve(g)
+        ga.alloc_graph(g)
+        ga.alloc_graph(g)
+        plan = ga.plan()
+        repr(g), repr(ga)
+        assert len(cache) == 0
+        assert plan.verify() == 0
+    ts = plan.tensors
+    assert len(ts) == len(plan.entries) and [t.name for t in ts] == [e.tensor for e in plan.entries]
+    assert plan.tensors is ts and len(cache) > 0

@@ -4,7 +4,6 @@ reserve_n over as many buffers as the ids name."""
 
 import json
 
-import numpy as np
 import pytest
 
 import ggalloc as gg

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 import ggalloc as gg  # noqa: E402
 from ggalloc import models  # noqa: E402
@@ -59,3 +60,43 @@ def test_into_an_existing_axes():
     assert out is fig and "mlp" in axes[1].get_title()
     assert len(axes[1].collections) == 1
     plt.close(fig)
+
+
+def test_every_buffer_of_a_plan(tmp_path):
+    """A plan over two buffers (reserve_n) draws one row of panels per buffer; buffer_id picks
+    one, and a plan of one buffer keeps its two-panel figure."""
+    from ggalloc import cli
+    m = models.gpt2_small(tokens=16, layers=2)
+    g = m.graph
+    ids = [0 if i < g.n_nodes // 2 else 1 for i in range(g.n_nodes)]
+    ga = gg.GraphAllocator(cli.host_buffer_types(2, 32))
+    ga.reserve_n(g, ids, None)
+    plan = ga.plan()
+    assert {e.buffer_id for e in plan.entries} == {0, 1}
+    path = tmp_path / "two.png"
+    fig = plot_plan(plan, str(path), title="gpt2, two buffers")
+    img = mpimg.imread(str(path))
+    assert img.shape[:2] == (800, 1400)            # 4 inches a buffer, 100 dpi
+    assert len(np.unique(img.reshape(-1, img.shape[-1])[:, :3], axis=0)) > 20
+    axes = fig.axes
+    assert len(axes) == 4
+    titles = [a.get_title() for a in axes]
+    assert titles[0].startswith("buffer 0:") and titles[2].startswith("buffer 1:")
+    assert all("MiB" in a.get_ylabel() for a in axes)
+    # Each row's placement holds that buffer's tensors only, on the same step axis.
+    for b, ax in ((0, axes[0]), (1, axes[2])):
+        (coll,) = ax.collections
+        assert len(coll.get_paths()) == len(plan_rows(plan, b))
+        assert ax.get_xlim() == axes[0].get_xlim()
+    # The live-bytes panel of each row peaks at that buffer's lower bound.
+    for b, ax_live in ((0, axes[1]), (1, axes[3])):
+        assert any(f"lower bound {ga.lower_bound(b) / 2**20:.2f} MiB" == t.get_text()
+                   for t in ax_live.get_legend().get_texts())
+    one = tmp_path / "one.png"
+    plot_plan(plan, str(one), buffer_id=1, figsize=(8, 5), dpi=80)
+    assert mpimg.imread(str(one)).shape[:2] == (400, 640)
+    with pytest.raises(ValueError, match="out of range"):
+        plot_plan(plan, buffer_id=2)
+    three = tmp_path / "three.png"
+    plot_plan(plan, str(three), figsize=(10, 9), dpi=50)
+    assert mpimg.imread(str(three)).shape[:2] == (450, 500)

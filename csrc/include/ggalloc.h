@@ -43,8 +43,9 @@ extern "C" {
 GGML_API ggml_backend_buffer_type_t ggalloc_host_buffer_type(size_t alignment, size_t max_size);
 
 // A host buffer type whose allocations fail once more than `budget` bytes are outstanding
-// (budget 0: every allocation fails), for testing failure paths. Owned by the caller: free it
-// with ggalloc_failing_buffer_type_free after every buffer of it is freed. NULL if out of memory.
+// (budget 0: every allocation fails), for testing failure paths. Owned by the caller and freed
+// with ggalloc_failing_buffer_type_free; buffers of it still alive then keep it alive until the
+// last of them is freed (so any freeing order is safe). NULL if out of memory.
 GGML_API ggml_backend_buffer_type_t ggalloc_failing_buffer_type_new(size_t alignment, size_t max_size, size_t budget);
 GGML_API void                       ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft);
 

@@ -33,6 +33,8 @@ struct host_buft_ctx {
     bool            failing;
     size_t          budget;
     size_t          outstanding;
+    size_t          n_buffers; // live buffers: the type outlives them even when freed first
+    bool            released;  // ggalloc_failing_buffer_type_free was called
     pthread_mutex_t lock;
 
     struct host_buft_ctx * next;          // interning list
@@ -54,15 +56,22 @@ static bool host_buft_is_ours(ggml_backend_buffer_type_t buft);
 static void host_buffer_free(ggml_backend_buffer_t buffer) {
     struct host_buffer_ctx * ctx = buffer->context;
     struct host_buft_ctx * tctx = buffer->buft->context;
+    bool release_type = false;
     if (tctx->failing) {
         pthread_mutex_lock(&tctx->lock);
         tctx->outstanding -= ctx->accounted;
+        tctx->n_buffers--;
+        release_type = tctx->released && tctx->n_buffers == 0;
         pthread_mutex_unlock(&tctx->lock);
     }
     if (ctx->owned) {
         free(ctx->base);
     }
     free(ctx);
+    if (release_type) {
+        pthread_mutex_destroy(&tctx->lock);
+        free(tctx);
+    }
 }
 
 static void * host_buffer_get_base(ggml_backend_buffer_t buffer) {
@@ -194,6 +203,10 @@ static ggml_backend_buffer_t host_buft_alloc_buffer(ggml_backend_buffer_type_t b
         buffer = host_buffer_wrap(buft, base, true, size, tctx->failing ? size : 0);
         if (buffer == NULL) {
             free(base);
+        } else if (tctx->failing) {
+            pthread_mutex_lock(&tctx->lock);
+            tctx->n_buffers++;
+            pthread_mutex_unlock(&tctx->lock);
         }
     }
     if (buffer == NULL && tctx->failing) {
@@ -340,10 +353,14 @@ void ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft) {
         GGML_LOG_ERROR("%s: %s is not a failing buffer type\n", __func__, ggml_backend_buft_name(buft));
         return;
     }
+    // buffers still alive keep the type alive: it goes with the last of them
     struct host_buft_ctx * ctx = buft->context;
-    if (ctx->outstanding != 0) {
-        GGML_LOG_WARN("%s: %s freed with %zu bytes of buffers still allocated\n", __func__, ctx->name, ctx->outstanding);
+    pthread_mutex_lock(&ctx->lock);
+    ctx->released = true;
+    bool now = ctx->n_buffers == 0;
+    pthread_mutex_unlock(&ctx->lock);
+    if (now) {
+        pthread_mutex_destroy(&ctx->lock);
+        free(ctx);
     }
-    pthread_mutex_destroy(&ctx->lock);
-    free(ctx);
 }
