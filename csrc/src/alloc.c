@@ -18,6 +18,10 @@
 // leafs and every tensor fits its recorded size (ggml's rule); otherwise a single-buffer
 // allocator plans again by itself and a multi-buffer one returns false.
 //
+// The walk's working memory (hash table, records, per-node arrays) stays with the allocator
+// between plans (gga_walk_scratch), grown to the largest graph seen: re-planning then allocates
+// only the plan itself, which keeps reserve fast on graphs that are planned again and again.
+//
 // Tensors of the graph that point into this allocator's own buffers (from an earlier
 // alloc_graph of the same graph) are taken back at reserve: ggml would count them as external
 // and keep pointers into a buffer it may be about to free.
@@ -60,6 +64,7 @@ struct ggml_gallocr {
 
     bool have_plan;
     struct gga_lifetimes lt;
+    struct gga_walk_scratch * scratch; // the walk's working memory, kept between plans
     struct ggalloc_placement * placements;
     int n_placements;
 
@@ -154,6 +159,7 @@ void ggml_gallocr_free(ggml_gallocr_t galloc) {
     free(galloc->bufts);
     free(galloc->slot_of_buffer);
     free(galloc->order);
+    gga_walk_scratch_free(galloc->scratch);
     free(galloc);
 }
 
@@ -300,6 +306,10 @@ static size_t gallocr_alloc_size(void * user, int buffer_id, const struct ggml_t
     return ggml_backend_buft_get_alloc_size(galloc->bufts[buffer_id], t);
 }
 
+static bool gallocr_owns_buffer_cb(void * user, struct ggml_backend_buffer * buffer) {
+    return gallocr_owns_buffer(user, buffer);
+}
+
 static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
         const int * leaf_buffer_ids) {
     gallocr_drop_plan(galloc);
@@ -307,7 +317,11 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         GGML_LOG_ERROR("%s: graph is NULL\n", "ggml_gallocr_reserve");
         return false;
     }
-    gallocr_unplace_graph(galloc, graph);
+    // tensors left in this allocator's buffers by an earlier plan are taken back by the walk
+    // itself (owns_buffer), as it reads each tensor once anyway
+    if (galloc->scratch == NULL) {
+        galloc->scratch = gga_walk_scratch_new(); // NULL: the walk allocates its own
+    }
 
     struct gga_walk_params wp = {
         .n_buffers       = galloc->n_buffers,
@@ -319,8 +333,11 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         .leaf_buffer_ids = leaf_buffer_ids,
         .order           = galloc->order,
         .n_order         = galloc->n_order,
+        .scratch         = galloc->scratch,
+        .owns_buffer     = gallocr_owns_buffer_cb,
     };
     if (!gga_lifetimes_build(graph, &wp, &galloc->lt)) {
+        gallocr_unplace_graph(galloc, graph); // the walk may have stopped before meeting them all
         return false;
     }
 

@@ -16,7 +16,13 @@
 // byte for byte, and its offline strategies may place the same lifetimes better.
 //
 // Tensors are found through an open-addressing hash table keyed by pointer (linear probing,
-// at most half full), so the walk costs O(nodes * sources) with small constants.
+// sized for a quarter full and grown past half full, the keys in a dense array of their own so
+// probes stay in cache), so the walk costs O(nodes * sources) with small constants. Every tensor is looked up once, before
+// the walk: its record notes its view source and whether it is a view or external, so that the
+// walk reads the (large, cold) tensor structs as little as it can, and each node notes how many
+// source slots it uses, so loops stop there instead of at GGML_MAX_SRC. Its working memory (the
+// table, the records, the per-node arrays) can be kept between walks (gga_walk_scratch, which
+// gallocr holds): a re-plan then allocates only its results, and touches no fresh pages.
 //
 // One deliberate difference from ggml: a tensor that has an output view (a view flagged as an
 // output) is never freed either, so nothing overwrites what the caller reads through the view.
@@ -195,6 +201,12 @@ static int rec_index(struct walk * w, struct ggml_tensor * t) {
         }
         w->recs[i].view_src_idx = v;
         w->recs[i].view_known = true;
+        // taken back here, on the one read of the tensor before the walk, rather than in a pass
+        // of its own over the graph
+        if (t->buffer != NULL && w->p->owns_buffer != NULL && w->p->owns_buffer(w->p->user, t->buffer)) {
+            t->buffer = NULL;
+            t->data = NULL;
+        }
         w->recs[i].skip = t->view_src != NULL || gga_tensor_is_external(t);
     }
     return i + 1;
@@ -356,6 +368,79 @@ static struct gga_ref ref_of(const struct rec * r) {
     return ref;
 }
 
+// What a walk needs only while it runs, kept between walks by an allocator that plans again and
+// again: no allocation, and memory that is already mapped and warm.
+struct gga_walk_scratch {
+    int         * table;
+    size_t        table_size;
+    struct rec  * recs;
+    struct ggml_tensor ** keys;
+    int           cap_recs;
+    int         * order;     // per node
+    struct rec ** node_rec;  // per node
+    int         * node_idx;  // per node
+    struct rec ** src_rec;   // per node and source
+    int         * src_idx;   // per node and source
+    int           cap_nodes;
+    struct rec ** leaf_rec;  // per leaf
+    int         * leaf_idx;  // per leaf
+    int           cap_leafs;
+};
+
+struct gga_walk_scratch * gga_walk_scratch_new(void) {
+    return calloc(1, sizeof(struct gga_walk_scratch));
+}
+
+void gga_walk_scratch_free(struct gga_walk_scratch * sc) {
+    if (sc == NULL) {
+        return;
+    }
+    free(sc->table);
+    free(sc->recs);
+    free(sc->keys);
+    free(sc->order);
+    free(sc->node_rec);
+    free(sc->node_idx);
+    free(sc->src_rec);
+    free(sc->src_idx);
+    free(sc->leaf_rec);
+    free(sc->leaf_idx);
+    free(sc);
+}
+
+// Room for a graph of n_nodes and n_leafs; false when out of memory (what was there stays valid).
+static bool scratch_reserve(struct gga_walk_scratch * sc, int n_nodes, int n_leafs, size_t table_size, int cap_recs) {
+    bool ok = true;
+#define GROW(field, count) do {                                              \
+        void * q_ = realloc(sc->field, sizeof(*sc->field) * (size_t) (count)); \
+        if (q_ != NULL) sc->field = q_; else ok = false;                     \
+    } while (0)
+    if (n_nodes > sc->cap_nodes) {
+        GROW(order, n_nodes);
+        GROW(node_rec, n_nodes);
+        GROW(node_idx, n_nodes);
+        GROW(src_rec, (size_t) n_nodes * GGML_MAX_SRC);
+        GROW(src_idx, (size_t) n_nodes * GGML_MAX_SRC);
+        if (ok) sc->cap_nodes = n_nodes;
+    }
+    if (n_leafs > sc->cap_leafs) {
+        GROW(leaf_rec, n_leafs);
+        GROW(leaf_idx, n_leafs);
+        if (ok) sc->cap_leafs = n_leafs;
+    }
+    if (cap_recs > sc->cap_recs) {
+        GROW(recs, cap_recs);
+        GROW(keys, cap_recs);
+        if (ok) sc->cap_recs = cap_recs;
+    }
+    if (table_size > sc->table_size) {
+        GROW(table, table_size);
+        if (ok) sc->table_size = table_size;
+    }
+#undef GROW
+    return ok;
+}
+
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * p, struct gga_lifetimes * out) {
     memset(out, 0, sizeof(*out));
     if (graph == NULL) {
@@ -377,6 +462,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
         return false;
     }
 
+    struct gga_walk_scratch local = { 0 };
+    struct gga_walk_scratch * sc = p->scratch != NULL ? p->scratch : &local;
     struct walk w = { 0 };
     w.p = p;
     w.lt = out;
@@ -385,12 +472,20 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     w.n_steps_end = n_nodes + 2;
     size_t tsize = 64;
     while (tsize < (size_t) (n_nodes + n_leafs) * 4) tsize *= 2;
-    w.table = calloc(tsize, sizeof(int));
+    const int n_max = n_nodes > 0 ? n_nodes : 1;
+    const int l_max = n_leafs > 0 ? n_leafs : 1;
+    bool ok = scratch_reserve(sc, n_max, l_max, tsize, (n_nodes + n_leafs) * 2 + 16);
+    // the table is used up to the size this graph needs (it may be larger from an earlier walk)
+    const bool table_ready = ok;
+    if (ok) {
+        memset(sc->table, 0, tsize * sizeof(int));
+    }
+    w.table = sc->table;
     w.table_mask = tsize - 1;
-    w.cap_recs = (n_nodes + n_leafs) * 2 + 16;
-    w.recs = malloc(sizeof(struct rec) * w.cap_recs);
-    w.keys = malloc(sizeof(struct ggml_tensor *) * w.cap_recs);
-    int * order = malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
+    w.cap_recs = sc->cap_recs;
+    w.recs = sc->recs;
+    w.keys = sc->keys;
+    int * order = sc->order;
     out->n_slots = p->n_slots;
     out->slots = calloc(p->n_slots > 0 ? p->n_slots : 1, sizeof(struct gga_slot_blocks));
     out->n_nodes = n_nodes;
@@ -398,21 +493,18 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     out->leaf = malloc(sizeof(struct gga_ref) * (n_leafs > 0 ? n_leafs : 1));
     out->node = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1));
     out->src = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
-    bool ok = w.table && w.recs && w.keys && order && out->slots && out->leaf && out->node && out->src;
+    ok = ok && out->slots && out->leaf && out->node && out->src;
 
     // every tensor the walk meets gets its record now (first pass), and then each record the
     // records of its view_src and sources (second pass, once no record moves any more)
-    struct rec ** node_rec = malloc(sizeof(struct rec *) * (n_nodes > 0 ? n_nodes : 1));
-    struct rec ** leaf_rec = malloc(sizeof(struct rec *) * (n_leafs > 0 ? n_leafs : 1));
-    struct rec ** src_rec = malloc(sizeof(struct rec *) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
-    ok = ok && node_rec && leaf_rec && src_rec;
-    // records are found by index while they may still move (idx: index + 1, 0 for none), and
-    // turned into pointers once every one exists
-    int * idx = calloc((size_t) n_leafs + (size_t) n_nodes * (GGML_MAX_SRC + 1) + 1, sizeof(int));
-    int * leaf_idx = idx;
-    int * node_idx = idx ? idx + n_leafs : NULL;
-    int * src_idx = idx ? idx + n_leafs + n_nodes : NULL;
-    ok = ok && idx != NULL;
+    struct rec ** node_rec = sc->node_rec;
+    struct rec ** leaf_rec = sc->leaf_rec;
+    struct rec ** src_rec = sc->src_rec;
+    // records are found by index while they may still move (index + 1, 0 for none), and turned
+    // into pointers once every one exists; only entries below a node's n_src are read
+    int * leaf_idx = sc->leaf_idx;
+    int * node_idx = sc->node_idx;
+    int * src_idx = sc->src_idx;
     if (ok) {
         for (int i = 0; i < n_leafs && !w.oom; i++) {
             leaf_idx[i] = rec_index(&w, ggalloc_graph_leaf(graph, i));
@@ -423,6 +515,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             int n_src = 0;
             for (int j = 0; j < GGML_MAX_SRC && !w.oom; j++) {
                 struct ggml_tensor * s = nodes[i]->src[j];
+                src_idx[i * GGML_MAX_SRC + j] = 0;
                 if (s == NULL) continue;
                 src_idx[i * GGML_MAX_SRC + j] = rec_index(&w, s);
                 n_src = j + 1;
@@ -458,7 +551,6 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             }
         }
     }
-    free(idx);
 
     // the visiting order: a permutation in which every node comes after the nodes it reads
     if (ok && !w.oom) {
@@ -566,18 +658,32 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             }
         }
     }
-    free(node_rec);
-    free(leaf_rec);
-    free(src_rec);
 
     if (w.oom || !w.table || !w.recs || !w.keys) {
         GGML_LOG_ERROR("%s: out of memory walking a graph of %d nodes and %d leafs\n", "ggml_gallocr_reserve", n_nodes, n_leafs);
         ok = false;
     }
-    free(w.table);
-    free(w.recs);
-    free(w.keys);
-    free(order);
+    // the records and the table may have moved while growing
+    sc->recs = w.recs;
+    sc->keys = w.keys;
+    sc->cap_recs = w.cap_recs;
+    if (table_ready && w.table != sc->table) {
+        // table_grow replaced it (and freed the old one)
+        sc->table = w.table;
+        sc->table_size = w.table_mask + 1;
+    }
+    if (sc == &local) {
+        free(local.table);
+        free(local.recs);
+        free(local.keys);
+        free(local.order);
+        free(local.node_rec);
+        free(local.node_idx);
+        free(local.src_rec);
+        free(local.src_idx);
+        free(local.leaf_rec);
+        free(local.leaf_idx);
+    }
     if (!ok) {
         gga_lifetimes_release(out);
     }

@@ -53,7 +53,18 @@ struct gga_walk_params {
     const int * leaf_buffer_ids; // NULL: every leaf in buffer 0
     const int * order;           // NULL, or n_order node indices: the visiting order
     int         n_order;
+    struct gga_walk_scratch * scratch; // NULL, or working memory kept between walks
+    // NULL, or whether buffer is the caller's own: a leaf, node or source of the graph placed in
+    // such a buffer (by an earlier plan) is taken back (data and buffer cleared) when the walk
+    // first meets it, instead of being counted as external
+    bool     (* owns_buffer)(void * user, struct ggml_backend_buffer * buffer);
 };
+
+// Working memory of the walk, for callers that walk graphs again and again (gallocr keeps one):
+// it is grown to the largest graph seen and reused, so a walk allocates only its results.
+struct gga_walk_scratch;
+struct gga_walk_scratch * gga_walk_scratch_new(void);
+void gga_walk_scratch_free(struct gga_walk_scratch * scratch);
 
 // Whether the allocator leaves t alone: its memory is provided elsewhere.
 bool gga_tensor_is_external(const struct ggml_tensor * t);

@@ -4,9 +4,10 @@
 //
 // Conflict graph. Two pieces conflict when their lifetimes overlap. The pieces are sorted by
 // start (a counting sort over the compressed steps) and swept with a list of the pieces still
-// live; each new piece is linked to every live one: O(n + T + n * L + E) for L the most pieces
-// live at once and E the number of conflicts.
-// The graph is kept as adjacency arrays (CSR). When E would pass GGA_MAX_EDGES the offline
+// live; each new piece is paired with every live one: O(n + T + n * L + E) for L the most pieces
+// live at once and E the number of conflicts. The sweep runs once, listing the pairs; the
+// adjacency arrays (CSR) are then filled from the list by a counting sort on the piece, O(E),
+// each piece's neighbours in sweep order, so plans are deterministic. When E would pass GGA_MAX_EDGES the offline
 // strategies are skipped and the caller keeps ggml's online plan, which needs no graph: memory
 // and time stay bounded on huge dense instances.
 //
@@ -14,14 +15,22 @@
 // overlaps none of its already placed neighbours. The neighbours' forbidden ranges are sorted by
 // their low end and swept once, so an item of degree d costs O(d log d), and a whole pass
 // O(E log E). Several orders are tried, each computed only when the previous ones left a gap
-// to the lower bound, each with its own merit:
+// to the lower bound (so a graph whose first pass meets the bound costs one pass), each with its
+// own merit; they are tried in this order:
+//   - by breadth: largest "most bytes live at any step of the item's lifetime" first (ties: the
+//     larger, then the longer), so the items of the tightest steps are packed first (range maxima
+//     from a max segment tree over the steps, O(T + n log T)); on GPT-2 and on the 500- to
+//     2,000-node random DAGs of bench/plan this one pass reaches the lower bound, where the order
+//     by size leaves some DAGs up to 1% above it;
 //   - by size, largest first (ties: longest lifetime): big items first leave small holes to
-//     small items; on model graphs this alone reaches the lower bound;
-//   - by breadth: largest "most bytes live at any step of the item's lifetime" first, so the
-//     items of the tightest steps are packed first (range maxima from a sparse table);
+//     small items;
 //   - by conflicts: largest total size of conflicting items first;
-//   - by lifetime, longest first, and by area (size x lifetime); these two only on instances of
-//     at most GGA_FEW_ORDERS_ITEMS items, to keep large graphs within a few greedy passes.
+//   - by lifetime, longest first, and by area (size x lifetime).
+// All five run on instances small enough for the search (GGA_SEARCH_MAX_ITEMS); larger ones try
+// the first three; above GGA_FEW_ORDERS_ITEMS items only the order by size runs, one pass: on
+// the 10k- and 100k-node random DAGs of bench/plan it matches the best of the three (the
+// breadth order ends 12% above the bound on the 100k one), and planning stays within a few
+// times the online strategy's time.
 // The smallest plan wins. With a max buffer size the same orders fill chunks: an item goes to
 // the first chunk where it fits below the chunk's limit (max(max_size, the size of the item that
 // opened it); the last allowed chunk is unbounded), else it opens a new chunk.
@@ -91,7 +100,7 @@ GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
     const int np = it->n_pieces;
     memset(g, 0, sizeof(*g));
-    struct gga_skey * order = malloc(((size_t) np + 1) * sizeof(*order));
+    int * order = malloc(((size_t) np + 1) * sizeof(*order));
     // the live pieces, with what the sweep tests copied in, so that it reads one dense array
     struct gga_live { int t1, item, p; } * active = malloc(((size_t) np + 1) * sizeof(*active));
     int * deg = calloc((size_t) np + 1, sizeof(*deg));
@@ -113,7 +122,7 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
         }
         for (int p = 0; ok && p < np; p++) {
             if (it->pieces[p].size > 0) {
-                order[count[it->pieces[p].t0]++] = (struct gga_skey) { it->pieces[p].t0, 0, 0, p };
+                order[count[it->pieces[p].t0]++] = p;
             }
         }
         free(count);
@@ -126,7 +135,7 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
     ok = ok && pairs != NULL;
     int n_active = 0;
     for (int j = 0; j < n_order && ok; j++) {
-        const int p = order[j].idx;
+        const int p = order[j];
         const struct gga_piece * pp = &it->pieces[p];
         if (n_pairs + n_active > cap_pairs) {
             // at most GGA_MAX_EDGES / 2 pairs are kept, so this stays under that plus n pieces
@@ -304,35 +313,33 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, bool * place
 //
 
 // Writes order o (a permutation of the items) into out. Each order computes only what it needs:
-// the breadth order a sparse table of range maxima over the steps (O(T log T)), the conflicts
+// the breadth order a max segment tree over the steps (O(T), then O(log T) per item), the conflicts
 // order one pass over the edges; then one sort, O(n log n).
 static bool gga_make_order(const struct gga_items * it, const struct gga_graph * g, int o, int * out) {
     const int n = it->n_items;
     const int T = it->n_times > 0 ? it->n_times : 1;
-    int levels = 1;
-    while ((1 << levels) <= T) {
-        levels++;
+    int leaves = 1;
+    while (leaves < T) {
+        leaves *= 2;
     }
     struct gga_skey * keys = malloc((size_t) n * sizeof(*keys));
-    int64_t * sparse = o == 1 ? malloc(((size_t) T + 1) * levels * sizeof(*sparse)) : NULL;
+    int64_t * tree = o == 1 ? calloc(2 * (size_t) leaves + 1, sizeof(*tree)) : NULL;
     int64_t * weight = o == 2 ? calloc((size_t) n, sizeof(*weight)) : NULL;
-    bool ok = keys && (o != 1 || sparse) && (o != 2 || weight);
+    bool ok = keys && (o != 1 || tree) && (o != 2 || weight);
     if (ok && o == 1) {
-        // breadth per step from a difference array, then range maxima
-        memset(sparse, 0, ((size_t) T + 1) * sizeof(*sparse));
+        // breadth per step from a difference array (in the leaves), then a max segment tree
+        int64_t * live = tree + leaves;
         for (int p = 0; p < it->n_pieces; p++) {
-            sparse[it->pieces[p].t0] += (int64_t) it->pieces[p].size;
-            sparse[it->pieces[p].t1] -= (int64_t) it->pieces[p].size;
+            live[it->pieces[p].t0] += (int64_t) it->pieces[p].size;
+            if (it->pieces[p].t1 < T) {
+                live[it->pieces[p].t1] -= (int64_t) it->pieces[p].size;
+            }
         }
         for (int t = 1; t < T; t++) {
-            sparse[t] += sparse[t - 1];
+            live[t] += live[t - 1];
         }
-        for (int l = 1; l < levels; l++) {
-            for (int t = 0; t + (1 << l) <= T; t++) {
-                const int64_t a = sparse[(size_t) (l - 1) * T + t];
-                const int64_t b = sparse[(size_t) (l - 1) * T + t + (1 << (l - 1))];
-                sparse[(size_t) l * T + t] = a > b ? a : b;
-            }
+        for (int v = leaves - 1; v >= 1; v--) {
+            tree[v] = tree[2 * v] > tree[2 * v + 1] ? tree[2 * v] : tree[2 * v + 1];
         }
     }
     if (ok && o == 2) {
@@ -352,13 +359,13 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             switch (o) {
                 case 0: k = size; break;
                 case 1: {
-                    int l = 0;
-                    while ((2 << l) <= span) {
-                        l++;
+                    // the most bytes live at a step of [t0, t1): bottom-up range maximum
+                    int64_t m = 0;
+                    for (int lo = t0 + leaves, hi = t1 + leaves; lo < hi; lo /= 2, hi /= 2) {
+                        if (lo & 1) { m = tree[lo] > m ? tree[lo] : m; lo++; }
+                        if (hi & 1) { hi--; m = tree[hi] > m ? tree[hi] : m; }
                     }
-                    const int64_t a = sparse[(size_t) l * T + t0];
-                    const int64_t b = sparse[(size_t) l * T + t1 - (1 << l)];
-                    k = a > b ? a : b;
+                    k = m;
                     break;
                 }
                 case 2: k = weight[i] + size; break;
@@ -373,7 +380,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
         }
     }
     free(keys);
-    free(sparse);
+    free(tree);
     free(weight);
     return ok;
 }
@@ -739,6 +746,9 @@ static size_t gga_search_run(const struct gga_items * it, const int * orders,
 // Entry point
 //
 
+// The order in which the greedy orders are tried (rows of gga_make_order).
+static const int gga_first_orders[GGA_N_ORDERS] = { 1, 0, 2, 3, 4 };
+
 bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_size, int max_chunks,
         int64_t search_work, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
@@ -763,10 +773,13 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
     size_t best = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS];
     int nc = 0;
-    // large instances stop after the first three orders: the last two rarely win there, and
-    // planning stays within a few greedy passes
-    const int n_orders = n > GGA_FEW_ORDERS_ITEMS ? 3 : GGA_N_ORDERS;
-    for (int o = 0; ok && o < n_orders && best > lower_bound; o++) {
+    // instances too large for the search try the first three orders only (the last two rarely
+    // win there); above GGA_FEW_ORDERS_ITEMS a single pass by size, so that planning stays
+    // within about twice the online strategy's time
+    const bool huge = n > GGA_FEW_ORDERS_ITEMS;
+    const int n_orders = huge ? 1 : n > GGA_SEARCH_MAX_ITEMS ? 3 : GGA_N_ORDERS;
+    for (int k = 0; ok && k < n_orders && best > lower_bound; k++) {
+        const int o = huge ? 0 : gga_first_orders[k];
         ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
         if (!ok) {
             break;

@@ -6,9 +6,12 @@
 // step never share a byte, and the sum of the chunks' high-water marks, the peak.
 //
 // Lower bound. At every step the live blocks need at least the sum of their (aligned) sizes, so
-// the most bytes live at any step bounds every plan from below. It is computed by sorting the
-// 2n start/end events by step (ends before starts at the same step, since the ranges are
-// half-open) and sweeping: O(n log n).
+// the most bytes live at any step bounds every plan from below. Steps from a graph are small
+// integers (0 .. nodes + 2): then nothing is sorted; a difference array over the steps (+size
+// at the start, -size at the end, the ranges being half-open) and its prefix sums give the bytes
+// live at every step in O(n + R), R the span of the steps. When the span is much wider than the
+// number of blocks (bare traces with large times) the 2n start/end events are sorted instead
+// (ends before starts at the same step) and swept: O(n log n).
 //
 // ONLINE: ggml's dynamic allocator, reproduced exactly (ggml-policy.md), so that a graph walked
 // in ggml's order gets ggml's buffer sizes byte for byte. Steps are visited in increasing order;
@@ -22,14 +25,19 @@
 //     most tightly); failing that, a new chunk whose single free block is max(size, max_size),
 //     the last allowed chunk being unbounded. The block takes the front of the free block.
 // Free lists are arrays sorted by offset, scanned linearly as ggml does: O(F) per event for F
-// free blocks, which stays small on real graphs. The event lists are sorted once: O(n log n).
+// free blocks, which stays small on real graphs. The blocks in order of start and in order of
+// end (ties: by index) come from counting sorts over the steps, O(n + R), with no comparison;
+// a wide span falls back to the introsort, O(n log n).
 //
 // BEST: the items (lone blocks, and groups as one item with a staircase of sizes) are packed
-// offline by planner-search.c with several greedy orders and a bounded search; the result is
-// kept only when it is smaller than the online plan of the same blocks, so BEST is never larger
-// than ONLINE. The online plan and the lower bound come first: when the online plan already
-// meets the bound nothing else runs. See planner-search.c for the algorithms and how their time
-// is bounded. Sorts are planner-impl.h's introsort (O(n log n), no allocation).
+// offline by planner-search.c with several greedy orders and a bounded search. The lower bound
+// comes first; the offline packing follows, and when it meets the bound it is optimal and the
+// online pass is skipped (model graphs: one greedy pass, no online pass). Otherwise the online
+// plan of the same blocks is made too and the offline one kept only when it is smaller, so BEST
+// is never larger than ONLINE. See planner-search.c for the algorithms and how their time is
+// bounded. Group chains are validated after a counting sort by group name (the introsort when
+// the names are large); the compressed steps of the items are ranks read off the step span in
+// O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
 
 #include "planner-impl.h"
 
