@@ -19,65 +19,14 @@
 #include "ggml-cpu.h"
 #include "ggml.h"
 
+#include "bench.h"
+
 #define N_THREADS 2
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
-
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
 
 // Share of N_THREADS cores the process had during the last timed runs: the machine may be
 // shared, and a figure measured on half the cores says so here.
 static double last_util = 0.0;
 
-static int cmp_double(const void * a, const void * b) {
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double * v, int n) {
-    qsort(v, (size_t) n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static uint64_t rng = 88172645463325252ull;
-static float rnd(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float) ((rng >> 40) & 0xffffff) / (float) 0x1000000 - 0.5f;
-}
-
-static void fill_tensor(struct ggml_tensor * t, float scale) {
-    const int64_t n = ggml_nelements(t);
-    switch (t->type) {
-        case GGML_TYPE_F32: {
-            float * d = t->data;
-            for (int64_t i = 0; i < n; i++) d[i] = scale * rnd();
-            break;
-        }
-        case GGML_TYPE_F16: {
-            ggml_fp16_t * d = t->data;
-            for (int64_t i = 0; i < n; i++) d[i] = ggml_fp32_to_fp16(scale * rnd());
-            break;
-        }
-        case GGML_TYPE_I32: {
-            int32_t * d = t->data;
-            for (int64_t i = 0; i < n; i++) d[i] = (int32_t) (i % 50257);
-            break;
-        }
-        default:
-            memset(t->data, 0, ggml_nbytes(t));
-            break;
-    }
-}
 
 // Seconds per compute of gf (median of runs after one warm-up). set_inputs (optional) runs
 // before each compute, untimed: the graph allocator may reuse an input's memory once it is read.
@@ -87,19 +36,19 @@ static double time_graph(ggml_backend_t be, struct ggml_cgraph * gf, int runs, v
         if (set_inputs) {
             set_inputs(gf);
         }
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = bench_wall_s(), c0 = bench_cpu_s();
         if (ggml_backend_graph_compute(be, gf) != GGML_STATUS_SUCCESS) {
             fprintf(stderr, "compute failed\n");
             return -1;
         }
         if (r >= 0) {
-            t[r] = now_s() - t0;
+            t[r] = bench_wall_s() - t0;
             wall += t[r];
-            cpu += cpu_s() - c0;
+            cpu += bench_cpu_s() - c0;
         }
     }
     last_util = cpu / (wall * N_THREADS);
-    return median(t, runs);
+    return bench_median(t, runs);
 }
 
 static void gpt2_set_inputs(struct ggml_cgraph * gf) {
@@ -121,8 +70,8 @@ static double bench_mul_mat(ggml_backend_t be, enum ggml_type wtype) {
     if (ctx == NULL) return -1;
     struct ggml_tensor * a = ggml_new_tensor_2d(ctx, wtype, K, M);
     struct ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, K, N);
-    fill_tensor(a, 1.0f);
-    fill_tensor(b, 1.0f);
+    bench_fill(a, 1.0f, 50257);
+    bench_fill(b, 1.0f, 50257);
     struct ggml_tensor * c = ggml_mul_mat(ctx, a, b);
     struct ggml_cgraph * gf = ggml_new_graph(ctx);
     ggml_build_forward_expand(gf, c);
@@ -144,7 +93,7 @@ static double bench_memcpy(char * dst, const char * src, size_t n, int nt) {
     for (int r = 0; r < 5; r++) {
         pthread_t th[8];
         struct memcpy_job jobs[8];
-        double t0 = now_s();
+        double t0 = bench_wall_s();
         for (int i = 0; i < nt; i++) {
             size_t lo = n / nt * i, hi = i == nt - 1 ? n : n / nt * (i + 1);
             jobs[i] = (struct memcpy_job) { dst + lo, src + lo, hi - lo };
@@ -152,9 +101,9 @@ static double bench_memcpy(char * dst, const char * src, size_t n, int nt) {
         }
         memcpy_thread(&jobs[0]);
         for (int i = 1; i < nt; i++) pthread_join(th[i], NULL);
-        t[r] = now_s() - t0;
+        t[r] = bench_wall_s() - t0;
     }
-    return 2.0 * (double) n / median(t, 5) * 1e-9;
+    return 2.0 * (double) n / bench_median(t, 5) * 1e-9;
 }
 
 static void bench_add(ggml_backend_t be, double * add_gbs, double * memcpy1, double * memcpy2) {
@@ -166,8 +115,8 @@ static void bench_add(ggml_backend_t be, double * add_gbs, double * memcpy1, dou
     if (ctx == NULL) return;
     struct ggml_tensor * a = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, n);
     struct ggml_tensor * b = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, n);
-    fill_tensor(a, 1.0f);
-    fill_tensor(b, 1.0f);
+    bench_fill(a, 1.0f, 50257);
+    bench_fill(b, 1.0f, 50257);
     struct ggml_tensor * c = ggml_add(ctx, a, b);
     struct ggml_cgraph * gf = ggml_new_graph(ctx);
     ggml_build_forward_expand(gf, c);
@@ -207,7 +156,7 @@ static double bench_gpt2(ggml_backend_t be, const char * path, int n_tokens) {
             if (ggml_tallocr_alloc(&ta, t) != GGML_STATUS_SUCCESS) {
                 fprintf(stderr, "cannot place %s\n", t->name);
             }
-            fill_tensor(t, 0.05f);
+            bench_fill(t, 0.05f, 50257);
         }
     }
     for (struct ggml_tensor * t = ggml_get_first_tensor(ctx); t; t = ggml_get_next_tensor(ctx, t)) {

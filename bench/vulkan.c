@@ -22,55 +22,13 @@
 #include "ggml-cpu.h"
 #include "ggml.h"
 
+#include "bench.h"
+
 #ifdef GGALLOC_USE_VULKAN
 #include "ggml-vulkan.h"
 
 #define N_THREADS 2
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
-
-static int cmp_double(const void * a, const void * b) {
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double * v, int n) {
-    qsort(v, (size_t) n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static float frand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float) ((rng >> 40) & 0xffffff) / (float) 0x1000000 - 0.5f;
-}
-
-static void fill_random(struct ggml_tensor * t, float scale) {
-    int64_t n = ggml_nelements(t);
-    if (t->type == GGML_TYPE_F32) {
-        float * v = malloc((size_t) n * sizeof(float));
-        for (int64_t i = 0; i < n; i++) v[i] = scale * frand();
-        ggml_backend_tensor_set(t, v, 0, ggml_nbytes(t));
-        free(v);
-    } else if (t->type == GGML_TYPE_F16) {
-        ggml_fp16_t * v = malloc((size_t) n * sizeof(ggml_fp16_t));
-        for (int64_t i = 0; i < n; i++) v[i] = ggml_fp32_to_fp16(scale * frand());
-        ggml_backend_tensor_set(t, v, 0, ggml_nbytes(t));
-        free(v);
-    } else if (t->type == GGML_TYPE_I32) {
-        int32_t * v = malloc((size_t) n * sizeof(int32_t));
-        for (int64_t i = 0; i < n; i++) v[i] = (int32_t) i;
-        ggml_backend_tensor_set(t, v, 0, ggml_nbytes(t));
-        free(v);
-    }
-}
 
 // set and get of one tensor of `bytes` in a buffer of buft: GB/s for each (median of runs)
 static void bench_transfer(ggml_backend_buffer_type_t buft, size_t bytes, int runs, double * set_gbs, double * get_gbs) {
@@ -84,18 +42,18 @@ static void bench_transfer(ggml_backend_buffer_type_t buft, size_t bytes, int ru
         memset(host, 1, bytes);
         double ts[16], tg[16];
         for (int r = 0; r <= runs; r++) {
-            double t0 = now_s();
+            double t0 = bench_wall_s();
             ggml_backend_tensor_set(t, host, 0, bytes);
-            double t1 = now_s();
+            double t1 = bench_wall_s();
             ggml_backend_tensor_get(t, host, 0, bytes);
-            double t2 = now_s();
+            double t2 = bench_wall_s();
             if (r > 0) {
                 ts[r - 1] = t1 - t0;
                 tg[r - 1] = t2 - t1;
             }
         }
-        *set_gbs = (double) bytes / median(ts, runs) / 1e9;
-        *get_gbs = (double) bytes / median(tg, runs) / 1e9;
+        *set_gbs = (double) bytes / bench_median(ts, runs) / 1e9;
+        *get_gbs = (double) bytes / bench_median(tg, runs) / 1e9;
     }
     free(host);
     ggml_backend_buffer_free(buf);
@@ -135,9 +93,9 @@ static bool model_init(struct model * m, ggml_backend_buffer_type_t buft, int n_
     }
     m->buf = ggml_backend_alloc_ctx_tensors_from_buft(m->ctx, buft);
     if (m->buf == NULL) return false;
-    rng = 88172645463325252ull;
+    bench_rng = 88172645463325252ull;
     for (struct ggml_tensor * t = ggml_get_first_tensor(m->ctx); t != NULL; t = ggml_get_next_tensor(m->ctx, t)) {
-        fill_random(t, t->ne[1] > 1 ? 0.05f : 0.5f);
+        bench_fill(t, t->ne[1] > 1 ? 0.05f : 0.5f, INT32_MAX);
     }
     return true;
 }
@@ -188,19 +146,19 @@ static double bench_gpt2(ggml_backend_t be, const struct model * m, int N, int r
     ggml_gallocr_t ga = ggml_gallocr_new(ggml_backend_get_default_buffer_type(be));
     double result = -1.0;
     if (ggml_gallocr_alloc_graph(ga, gf)) {
-        rng = 12345;
-        fill_random(x, 1.0f);
+        bench_rng = 12345;
+        bench_fill(x, 1.0f, INT32_MAX);
         double t[16];
         bool ok = true;
         for (int r = 0; r <= runs && ok; r++) {
-            double t0 = now_s();
+            double t0 = bench_wall_s();
             ok = ggml_backend_graph_compute(be, gf) == GGML_STATUS_SUCCESS;
-            double dt = now_s() - t0;
+            double dt = bench_wall_s() - t0;
             if (r == 0) *first = dt;
             else t[r - 1] = dt;
         }
         if (ok) {
-            result = median(t, runs);
+            result = bench_median(t, runs);
             float v[8];
             ggml_backend_tensor_get(out, v, 0, sizeof(v));
             *checksum = 0.0f;
