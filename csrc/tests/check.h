@@ -24,6 +24,43 @@ static int check_failed = 0;
                                        __FILE__, __LINE__, #a, #b, va_, vb_); } \
     } while (0)
 
+// 1 in a sanitizer build: every access is checked there, so heavy tests run smaller sizes.
+#if defined(__SANITIZE_ADDRESS__)
+#    define CHECK_SMALL_RUN 1
+#elif defined(__has_feature)
+#    if __has_feature(address_sanitizer)
+#        define CHECK_SMALL_RUN 1
+#    endif
+#endif
+#ifndef CHECK_SMALL_RUN
+#    define CHECK_SMALL_RUN 0
+#endif
+
+// The whole file as a NUL-terminated string (malloc'ed; its length in *len if len is not
+// NULL), or NULL if it cannot be read.
+static inline char * check_read_file(const char * path, size_t * len) {
+    FILE * f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char * buf = n >= 0 ? (char *) malloc((size_t) n + 1) : NULL;
+    if (buf != NULL && fread(buf, 1, (size_t) n, f) != (size_t) n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf != NULL) {
+        buf[n] = 0;
+        if (len != NULL) {
+            *len = (size_t) n;
+        }
+    }
+    return buf;
+}
+
 static inline int check_report(const char * name) {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
     return check_failed == 0 ? 0 : 1;

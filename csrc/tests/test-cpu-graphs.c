@@ -17,16 +17,7 @@
 #include "ggml.h"
 
 // Under AddressSanitizer every access is checked and GPT-2's weights are large: fewer runs.
-#if defined(__SANITIZE_ADDRESS__)
-#    define SMALL_RUN 1
-#elif defined(__has_feature)
-#    if __has_feature(address_sanitizer)
-#        define SMALL_RUN 1
-#    endif
-#endif
-#ifndef SMALL_RUN
-#    define SMALL_RUN 0
-#endif
+#define SMALL_RUN CHECK_SMALL_RUN
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 

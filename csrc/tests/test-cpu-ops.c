@@ -18,16 +18,7 @@
 
 #define TEST_PI 3.14159265358979323846
 
-#if defined(__SANITIZE_ADDRESS__)
-#    define SMALL_RUN 1
-#elif defined(__has_feature)
-#    if __has_feature(address_sanitizer)
-#        define SMALL_RUN 1
-#    endif
-#endif
-#ifndef SMALL_RUN
-#    define SMALL_RUN 0
-#endif
+#define SMALL_RUN CHECK_SMALL_RUN
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 

@@ -8,25 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char * read_file(const char * path) {
-    FILE * f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char * text = malloc(n + 1);
-    if (text != NULL && fread(text, 1, n, f) == (size_t) n) {
-        text[n] = 0;
-    } else {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    return text;
-}
-
 // The number after "key": inside the object of graph `name` in ggml-sizes.json.
 static long long sizes_field(const char * text, const char * name, const char * key) {
     char pat[128];
@@ -136,7 +117,7 @@ static void check_chunked(const char * name, size_t alignment, size_t max_size) 
 int main(void) {
     char path[512];
     snprintf(path, sizeof(path), "%s/graphs/ggml-sizes.json", GGALLOC_SHARED_DIR);
-    char * sizes = read_file(path);
+    char * sizes = check_read_file(path, NULL);
     CHECK(sizes != NULL);
     if (sizes != NULL) {
         check_graph(sizes, "mlp-4x1024-b256");

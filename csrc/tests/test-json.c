@@ -14,27 +14,6 @@
 
 #define SHARED_GRAPHS GGALLOC_SHARED_DIR "/graphs/"
 
-static char * read_text(const char * path, size_t * len) {
-    FILE * f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char * buf = n >= 0 ? malloc((size_t) n + 1) : NULL;
-    if (buf != NULL && fread(buf, 1, (size_t) n, f) != (size_t) n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = 0;
-        *len = (size_t) n;
-    }
-    return buf;
-}
-
 static void tmp_path(char * buf, size_t size, const char * what) {
     const char * dir = getenv("TMPDIR");
     snprintf(buf, size, "%s/ggalloc-test-json-%ld-%s", dir != NULL ? dir : "/tmp", (long) getpid(), what);
@@ -345,7 +324,7 @@ static void test_shared_graphs(void) {
         CHECK(ggml_get_no_alloc(ctx));
 
         size_t len = 0;
-        char * text = read_text(path, &len);
+        char * text = check_read_file(path, &len);
         CHECK(text != NULL);
         if (text != NULL) {
             CHECK_EQ_INT(check_against_document(g, text, len), 0);
@@ -367,8 +346,8 @@ static void test_shared_graphs(void) {
             CHECK(ggalloc_graph_save_json(g2, out2, name));
         }
         size_t len1 = 0, len2 = 0;
-        char * t1 = read_text(out1, &len1);
-        char * t2 = read_text(out2, &len2);
+        char * t1 = check_read_file(out1, &len1);
+        char * t2 = check_read_file(out2, &len2);
         CHECK(t1 != NULL && t2 != NULL && len1 == len2 && memcmp(t1, t2, len1) == 0);
         if (t1 != NULL && text != NULL) {
             char * a = strstr(text, "\"source\"");
@@ -429,7 +408,7 @@ static void test_shared_graphs(void) {
 // no flag, view or external mark was lost on the way.
 static void test_shared_graph_sizes(void) {
     size_t len = 0;
-    char * text = read_text(SHARED_GRAPHS "ggml-sizes.json", &len);
+    char * text = check_read_file(SHARED_GRAPHS "ggml-sizes.json", &len);
     CHECK(text != NULL);
     struct json_doc * doc = text != NULL ? ggalloc_json_parse(text, len, JSON_MAX_DEPTH, NULL) : NULL;
     CHECK(doc != NULL);
@@ -458,8 +437,8 @@ static void test_shared_graph_sizes(void) {
         CHECK(ggml_graph_node(g, 0)->data != NULL && ggml_graph_node(g, 0)->buffer != NULL);
         CHECK(ggalloc_graph_save_json(g, out, m->key));
         size_t len_orig = 0, len_out = 0;
-        char * orig = read_text(path, &len_orig);
-        char * saved = read_text(out, &len_out);
+        char * orig = check_read_file(path, &len_orig);
+        char * saved = check_read_file(out, &len_out);
         CHECK(orig != NULL && saved != NULL);
         if (orig != NULL && saved != NULL) {
             // equal but for the "source" line
@@ -746,7 +725,7 @@ static void test_bad_documents(void) {
     // a shared graph cut short on disk: the message names the file and where it ends
     {
         size_t len = 0;
-        char * text = read_text(SHARED_GRAPHS "mlp-4x1024-b256.json", &len);
+        char * text = check_read_file(SHARED_GRAPHS "mlp-4x1024-b256.json", &len);
         CHECK(text != NULL);
         tmp_path(path, sizeof(path), "truncated.json");
         f = fopen(path, "wb");
@@ -1088,8 +1067,8 @@ static void fuzz_text(const char * text, size_t len, int iterations, int * loade
 
 static void test_fuzz(void) {
     size_t len = 0, len_gpt2 = 0;
-    char * mlp  = read_text(SHARED_GRAPHS "mlp-4x1024-b256.json", &len);
-    char * gpt2 = read_text(SHARED_GRAPHS "gpt2-small-decode-1.json", &len_gpt2);
+    char * mlp  = check_read_file(SHARED_GRAPHS "mlp-4x1024-b256.json", &len);
+    char * gpt2 = check_read_file(SHARED_GRAPHS "gpt2-small-decode-1.json", &len_gpt2);
     CHECK(mlp != NULL && gpt2 != NULL);
     int loaded = 0, refused = 0, bad = 0;
     const int64_t t0 = ggml_time_us();
