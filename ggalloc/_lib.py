@@ -203,7 +203,9 @@ def _check(st: int, what: str = "the call failed", exc: Type[GgallocError] = Com
     if st == int(lib.GGML_STATUS_SUCCESS):
         return
     name = ffi.string(lib.ggml_status_to_string(st)).decode()
-    cls = AllocationError if st == int(lib.GGML_STATUS_ALLOC_FAILED) else exc
+    cls: Type[GgallocError] = exc
+    if st == int(lib.GGML_STATUS_ALLOC_FAILED):
+        cls = AllocationError
     raise cls(f"{what} (status {name})", log)
 
 

@@ -140,6 +140,11 @@ class Buffer:
     ``close()`` (or ``with``) frees it now; tensors placed in it then raise ClosedError.
     """
 
+    _h: Any
+    _size: int
+    _buft: BufferType
+    _closed: bool
+
     def __init__(self, buffer_type: BufferType, size: int) -> None:
         other = buffer_type.alloc_buffer(size)
         self.__dict__.update(other.__dict__)

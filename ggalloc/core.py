@@ -77,8 +77,9 @@ def type_id(dtype: DTypeLike) -> int:
     """The ggml type id of a numpy dtype or a ggml type name: ``type_id("f16") == 1``."""
     if isinstance(dtype, str) and dtype.lower() in _TYPE_IDS:
         return _TYPE_IDS[dtype.lower()]
+    dt: Optional["np.dtype[Any]"]
     try:
-        dt = np.dtype(dtype)  # type: ignore[arg-type]
+        dt = np.dtype(dtype)
     except TypeError:
         dt = None
     if dt is not None and dt in _TYPE_OF_NUMPY:
@@ -93,7 +94,7 @@ def type_name(t: int) -> str:
     return _TYPE_NAMES.get(int(t), f"type{int(t)}")
 
 
-def numpy_dtype(t: DTypeLike) -> Optional["np.dtype[Any]"]:
+def numpy_dtype(t: Union[DTypeLike, int]) -> Optional["np.dtype[Any]"]:
     """The numpy dtype numpy() returns for a ggml type (float32 for bf16, None for quantized)."""
     tid = t if isinstance(t, int) else type_id(t)
     if tid == _BF16:
