@@ -147,6 +147,11 @@ def test_demo_passes_and_reports(tmp_path, capsys):
     for word in ("GPT-2 small", "lower bound", "ggml planner", "no reuse", "planning time",
                  "max abs error", "NMSE", "PASS"):
         assert word in out, word
+    # the same forward pass on a Vulkan device, where there is one (lavapipe counts)
+    if gg.vulkan_devices():
+        assert "PASS: Vulkan logits match numpy" in out
+    else:
+        assert "Vulkan         not run" in out
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
