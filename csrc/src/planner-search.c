@@ -3,34 +3,45 @@
 // peak as the budget allows.
 //
 // Conflict graph. Two pieces conflict when their lifetimes overlap. The pieces are sorted by
-// start (a counting sort over the compressed steps) and swept with a list of the pieces still
-// live; each new piece is paired with every live one: O(n + T + n * L + E) for L the most pieces
-// live at once and E the number of conflicts. The sweep runs once, listing the pairs; the
-// adjacency arrays (CSR) are then filled from the list by a counting sort on the piece, O(E),
-// each piece's neighbours in sweep order, so plans are deterministic. When E would pass GGA_MAX_EDGES the offline
-// strategies are skipped and the caller keeps ggml's online plan, which needs no graph: memory
-// and time stay bounded on huge dense instances.
+// start (a counting sort over the compressed steps, which also gives start_at[t], the first
+// piece in that order starting at or after t) and swept with a list of the pieces still live;
+// each new piece lists the live ones as its earlier neighbours: O(n + T + n * L + E) for L the
+// most pieces live at once and E the number of conflicts. A piece's later neighbours are not
+// stored: they are exactly the pieces after it in sweep order that start before it ends, a
+// range of the order read off start_at. So the graph is the sweep order (with each piece's item
+// beside it, so that the range reads items in sequence) plus one list of E/2 entries, written
+// as the sweep goes, with no second pass to fill adjacency arrays; the
+// neighbours come in a fixed order, so plans are deterministic. When E would pass GGA_MAX_EDGES
+// the offline strategies are skipped and the caller keeps ggml's online plan, which needs no
+// graph: memory and time stay bounded on huge dense instances.
 //
 // Greedy placement. Items are taken in a given order; each goes to the lowest offset where it
 // overlaps none of its already placed neighbours. The neighbours' forbidden ranges are sorted by
-// their low end and swept once, so an item of degree d costs O(d log d), and a whole pass
-// O(E log E). Several orders are tried, each computed only when the previous ones left a gap
-// to the lower bound (so a graph whose first pass meets the bound costs one pass), each with its
-// own merit; they are tried in this order:
+// their low end and swept once (up to 8 ranges, as on model graphs, x is raised out of any range
+// holding it until none does: the same lowest fit, with no sort), so an item of degree d costs
+// O(d log d), and a whole pass O(E log E). Several orders are tried, each computed only when
+// the previous ones left a gap to the lower bound (so a graph whose first pass meets the bound
+// costs one pass), each with its own merit; they are tried in this order:
+//   - by size, largest first, ties by start step: among items of one size, lowest offset in
+//     order of start is the classic optimal colouring of an interval graph (each item takes the
+//     lowest slot freed by those that ended), so the many equal sizes of model graphs (tensors
+//     of a few widths) stack without the holes that a tie-break by length leaves. This one pass
+//     reaches the lower bound on GPT-2 and on every random DAG of bench/plan (500 to 155k
+//     nodes), and needs nothing but a sort. On random-dag-2000-s2, where the items live at the
+//     one peak step are six of 128 KiB and a 128-byte in-place chain live over the whole graph,
+//     the orders tried before (breadth, then size with ties by length) let the 128 KiB tensors
+//     of an earlier busy stretch take seven slots where six suffice, and the plan ended 4%
+//     (32 KiB) above the bound; on the 15.6k- and 155k-node DAGs, 0.7% and 3% above;
 //   - by breadth: largest "most bytes live at any step of the item's lifetime" first (ties: the
 //     larger, then the longer), so the items of the tightest steps are packed first (range maxima
-//     from a max segment tree over the steps, O(T + n log T)); on GPT-2 and on the 500- to
-//     2,000-node random DAGs of bench/plan this one pass reaches the lower bound, where the order
-//     by size leaves some DAGs up to 1% above it;
+//     from a max segment tree over the steps, O(T + n log T));
 //   - by size, largest first (ties: longest lifetime): big items first leave small holes to
 //     small items;
 //   - by conflicts: largest total size of conflicting items first;
 //   - by lifetime, longest first, and by area (size x lifetime).
-// All five run on instances small enough for the search (GGA_SEARCH_MAX_ITEMS); larger ones try
-// the first three; above GGA_FEW_ORDERS_ITEMS items only the order by size runs, one pass: on
-// the 10k- and 100k-node random DAGs of bench/plan it matches the best of the three (the
-// breadth order ends 12% above the bound on the 100k one), and planning stays within a few
-// times the online strategy's time.
+// All six run on instances small enough for the search (GGA_SEARCH_MAX_ITEMS); larger ones try
+// the first three; above GGA_FEW_ORDERS_ITEMS items only the first, one pass, so that planning
+// stays within a few times the online strategy's time.
 // The smallest plan wins. With a max buffer size the same orders fill chunks: an item goes to
 // the first chunk where it fits below the chunk's limit (max(max_size, the size of the item that
 // opened it); the last allowed chunk is unbounded), else it opens a new chunk.
@@ -67,24 +78,51 @@
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
 #define GGA_DEFAULT_WORK_FACTOR 8
-#define GGA_N_ORDERS          5
+#define GGA_N_ORDERS          6
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
 #define GGA_RESTARTS          16
 #define GGA_DIVES             2
 #define GGA_UNBOUNDED         (SIZE_MAX / 2)
+#define GGA_UNPLACED          SIZE_MAX // greedy: the offset of an item not yet placed
 
+// Pieces of nonzero size in sweep order (by start, then index). A piece's neighbours are its
+// earlier ones (listed by the sweep) and its later ones, which are exactly the pieces after it
+// in sweep order that start before it ends: a range of the order, found with start_at.
 struct gga_graph {
-    int     * adj_first; // n_pieces + 1
-    int     * adj;       // neighbour pieces
-    int64_t   n_edges;
+    int     * ord;         // n_ord pieces by (start, index)
+    int       n_ord;
+    int     * pos;         // per piece: its position in ord (-1: size 0, in no conflict)
+    int     * start_at;    // n_times + 2: first position in ord of a piece starting at or after t
+    int     * early_first; // n_ord + 1: per position, its earlier neighbours in early
+    int     * early;       // earlier neighbours (pieces), by position
+    int     * ord_item;    // n_ord: the item of each piece of ord, read in order by the range
+    int64_t   n_edges;     // both directions
 };
 
 static void gga_graph_release(struct gga_graph * g) {
-    free(g->adj_first);
-    free(g->adj);
+    free(g->ord); // and pos, early_first, ord_item, start_at
+    free(g->early);
     memset(g, 0, sizeof(*g));
 }
+
+// Calls VISIT(q, iq) for every neighbour q (of item iq) of piece p (of nonzero size): earlier
+// ones from the list, then later ones from the sweep order, pieces of p's own item skipped.
+#define GGA_FOR_NEIGHBOURS(g, it, p, VISIT) do {                                          \
+        const int k_ = (g)->pos[p];                                                       \
+        for (int e_ = (g)->early_first[k_]; e_ < (g)->early_first[k_ + 1]; e_++) {        \
+            const int q_ = (g)->early[e_];                                                \
+            VISIT(q_, (it)->pieces[q_].item);                                             \
+        }                                                                                 \
+        const int end_ = (g)->start_at[(it)->pieces[p].t1];                               \
+        const int ip_ = (it)->pieces[p].item;                                             \
+        for (int j_ = k_ + 1; j_ < end_; j_++) {                                          \
+            const int iq_ = (g)->ord_item[j_];                                            \
+            if (iq_ != ip_) {                                                             \
+                VISIT((g)->ord[j_], iq_);                                                 \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
 
 // Sort keys: up to three figures, compared in order, then the index.
 struct gga_skey {
@@ -99,101 +137,85 @@ GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 // false: too many edges or out of memory
 static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
     const int np = it->n_pieces;
+    const int T = it->n_times;
     memset(g, 0, sizeof(*g));
-    int * order = malloc(((size_t) np + 1) * sizeof(*order));
+    // ord, pos, early_first, ord_item and start_at share one allocation
+    g->ord = malloc(((size_t) 4 * ((size_t) np + 1) + (size_t) T + 2) * sizeof(int));
+    g->pos = g->ord != NULL ? g->ord + np + 1 : NULL;
+    g->early_first = g->ord != NULL ? g->pos + np + 1 : NULL;
+    g->ord_item = g->ord != NULL ? g->early_first + np + 1 : NULL;
+    g->start_at = g->ord != NULL ? g->ord_item + np + 1 : NULL;
+    if (g->start_at != NULL) {
+        memset(g->start_at, 0, ((size_t) T + 2) * sizeof(*g->start_at));
+    }
     // the live pieces, with what the sweep tests copied in, so that it reads one dense array
     struct gga_live { int t1, item, p; } * active = malloc(((size_t) np + 1) * sizeof(*active));
-    int * deg = calloc((size_t) np + 1, sizeof(*deg));
-    bool ok = order && active && deg;
-    int n_order = 0;
+    int64_t cap_early = 2 * (int64_t) np + 16;
+    g->early = malloc((size_t) cap_early * sizeof(*g->early));
+    bool ok = g->ord && g->pos && g->start_at && g->early_first && active && g->early;
     if (ok) {
-        // pieces by start step: a counting sort over the compressed steps, O(n + T)
-        const int T = it->n_times;
-        int * count = calloc((size_t) T + 1, sizeof(*count));
-        ok = count != NULL;
-        for (int p = 0; ok && p < np; p++) {
+        // pieces by start step: a counting sort over the compressed steps, O(n + T); once done,
+        // start_at[t] is the first position of a piece starting at or after t
+        int * c = g->start_at;
+        for (int p = 0; p < np; p++) {
+            g->pos[p] = -1;
             if (it->pieces[p].size > 0) {
-                count[it->pieces[p].t0 + 1]++;
-                n_order++;
+                c[it->pieces[p].t0 + 2]++;
             }
         }
-        for (int t = 0; ok && t < T; t++) {
-            count[t + 1] += count[t];
+        for (int t = 0; t <= T; t++) {
+            c[t + 1] += c[t];
         }
-        for (int p = 0; ok && p < np; p++) {
+        for (int p = 0; p < np; p++) {
             if (it->pieces[p].size > 0) {
-                order[count[it->pieces[p].t0]++] = p;
+                const int k = c[it->pieces[p].t0 + 1]++;
+                g->ord[k] = p;
+                g->ord_item[k] = it->pieces[p].item;
+                g->pos[p] = k;
             }
         }
-        free(count);
+        g->n_ord = c[T + 1];
     }
-    // one sweep lists the conflicting pairs; the adjacency arrays are then filled from the list
-    // (a counting sort by piece), each piece's neighbours in the order the sweep met them
-    int64_t n_pairs = 0;
-    int64_t cap_pairs = 4 * (int64_t) np + 16;
-    struct gga_pair { int p, q; } * pairs = ok ? malloc((size_t) cap_pairs * sizeof(*pairs)) : NULL;
-    ok = ok && pairs != NULL;
+    // one sweep lists each piece's earlier neighbours, in the order it meets them
+    int64_t n_early = 0;
     int n_active = 0;
-    for (int j = 0; j < n_order && ok; j++) {
-        const int p = order[j];
+    for (int k = 0; k < g->n_ord && ok; k++) {
+        const int p = g->ord[k];
         const struct gga_piece * pp = &it->pieces[p];
-        if (n_pairs + n_active > cap_pairs) {
-            // at most GGA_MAX_EDGES / 2 pairs are kept, so this stays under that plus n pieces
-            const int64_t cap = 2 * cap_pairs > n_pairs + n_active ? 2 * cap_pairs : n_pairs + n_active;
-            struct gga_pair * grown = realloc(pairs, (size_t) cap * sizeof(*pairs));
+        if (n_early + n_active > cap_early) {
+            // at most GGA_MAX_EDGES / 2 are kept, so this stays under that plus n pieces
+            const int64_t cap = 2 * cap_early > n_early + n_active ? 2 * cap_early : n_early + n_active;
+            int * grown = realloc(g->early, (size_t) cap * sizeof(*grown));
             if (grown == NULL) {
                 ok = false;
                 break;
             }
-            pairs = grown;
-            cap_pairs = cap;
+            g->early = grown;
+            cap_early = cap;
         }
-        int k = 0;
+        g->early_first[k] = (int) n_early;
+        int a2 = 0;
         for (int a = 0; a < n_active; a++) {
             const struct gga_live lq = active[a];
             if (lq.t1 <= pp->t0) {
                 continue;
             }
-            active[k++] = lq;
-            if (lq.item == pp->item) {
-                continue;
+            active[a2++] = lq;
+            if (lq.item != pp->item) {
+                g->early[n_early++] = lq.p;
             }
-            pairs[n_pairs++] = (struct gga_pair) { p, lq.p };
         }
-        n_active = k;
+        n_active = a2;
         active[n_active++] = (struct gga_live) { pp->t1, pp->item, p };
-        if (2 * n_pairs > GGA_MAX_EDGES) {
+        if (2 * n_early > GGA_MAX_EDGES) {
             ok = false;
         }
     }
     if (ok) {
-        const int64_t edges = 2 * n_pairs;
-        g->n_edges = edges;
-        g->adj_first = malloc(((size_t) np + 1) * sizeof(*g->adj_first));
-        g->adj = malloc((size_t) (edges > 0 ? edges : 1) * sizeof(*g->adj));
-        ok = g->adj_first && g->adj;
-        if (ok) {
-            for (int64_t e = 0; e < n_pairs; e++) {
-                deg[pairs[e].p]++;
-                deg[pairs[e].q]++;
-            }
-            g->adj_first[0] = 0;
-            for (int p = 0; p < np; p++) {
-                g->adj_first[p + 1] = g->adj_first[p] + deg[p];
-                deg[p] = 0;
-            }
-            for (int64_t e = 0; e < n_pairs; e++) {
-                const int p = pairs[e].p;
-                const int q = pairs[e].q;
-                g->adj[g->adj_first[p] + deg[p]++] = q;
-                g->adj[g->adj_first[q] + deg[q]++] = p;
-            }
-        }
+        g->early_first[g->n_ord] = (int) n_early;
+        g->n_edges = 2 * n_early;
     }
-    free(pairs);
-    free(order);
     free(active);
-    free(deg);
     if (!ok) {
         gga_graph_release(g);
     }
@@ -220,7 +242,7 @@ struct gga_packer {
 
 // The lowest offset >= from where item i overlaps no placed neighbour in chunk c (chunk ==
 // NULL: one space).
-static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const bool * placed, const size_t * off,
+static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const size_t * off,
         const int * chunk, int c) {
     const struct gga_items * it = pk->it;
     int nr = 0;
@@ -229,24 +251,35 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const b
         if (sp == 0) {
             continue;
         }
-        const int e0 = pk->g->adj_first[p];
-        const int e1 = pk->g->adj_first[p + 1];
-        for (int e = e0; e < e1; e++) {
-            const int q = pk->g->adj[e];
-            const int iq = it->pieces[q].item;
-            if (!placed[iq] || (chunk != NULL && chunk[iq] != c)) {
-                continue;
+#define GGA_RANGE_OF(q, iq) do {                                                           \
+            if (off[iq] != GGA_UNPLACED && (chunk == NULL || chunk[iq] == c)) {            \
+                const int64_t oq = (int64_t) off[iq];                                      \
+                const int64_t hi = oq + (int64_t) it->pieces[q].size;                      \
+                /* entirely below the search start: cannot matter */                       \
+                if (hi > (int64_t) from) {                                                 \
+                    pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };       \
+                }                                                                          \
+            }                                                                              \
+        } while (0)
+        GGA_FOR_NEIGHBOURS(pk->g, it, p, GGA_RANGE_OF);
+#undef GGA_RANGE_OF
+    }
+    int64_t x = (int64_t) from;
+    if (nr <= 8) {
+        // few ranges (model graphs): raising x out of any range it falls in until none holds it
+        // reaches the same lowest fit as the sorted sweep, with no sort
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (int r = 0; r < nr; r++) {
+                if (pk->ranges[r].lo < x && x < pk->ranges[r].hi) {
+                    x = pk->ranges[r].hi;
+                    moved = true;
+                }
             }
-            const int64_t oq = (int64_t) off[iq];
-            const int64_t hi = oq + (int64_t) it->pieces[q].size;
-            if (hi <= (int64_t) from) {
-                continue; // entirely below the search start: cannot matter
-            }
-            pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };
         }
+        return (size_t) x;
     }
     gga_range_sort(pk->ranges, nr);
-    int64_t x = (int64_t) from;
     for (int r = 0; r < nr; r++) {
         if (x <= pk->ranges[r].lo) {
             break;
@@ -260,11 +293,11 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const b
 
 // Places the items in `order`; returns the peak (chunk == NULL: one space) or the sum of the
 // chunk sizes.
-static size_t gga_greedy(struct gga_packer * pk, const int * order, bool * placed, size_t * off,
+static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off,
         int * chunk, size_t max_size, int max_chunks, size_t * chunk_size, int * n_chunks) {
     const struct gga_items * it = pk->it;
     size_t chunk_cap[GGALLOC_MAX_CHUNKS] = { 0 };
-    memset(placed, 0, (size_t) it->n_items * sizeof(*placed));
+    memset(off, 0xff, (size_t) it->n_items * sizeof(*off)); // all GGA_UNPLACED
     int nc = chunk == NULL ? 1 : 0;
     for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
         chunk_size[c] = 0;
@@ -275,10 +308,10 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, bool * place
         int c = 0;
         size_t o = 0;
         if (chunk == NULL) {
-            o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, placed, off, NULL, 0);
+            o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, off, NULL, 0);
         } else {
             for (c = 0; c < nc; c++) {
-                o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, placed, off, chunk, c);
+                o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, off, chunk, c);
                 if (o + s <= chunk_cap[c]) {
                     break;
                 }
@@ -295,7 +328,6 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, bool * place
             chunk[i] = c;
         }
         off[i] = o;
-        placed[i] = true;
         if (o + s > chunk_size[c]) {
             chunk_size[c] = o + s;
         }
@@ -344,9 +376,13 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
     }
     if (ok && o == 2) {
         for (int p = 0; p < it->n_pieces; p++) {
-            for (int e = g->adj_first[p]; e < g->adj_first[p + 1]; e++) {
-                weight[it->pieces[p].item] += (int64_t) it->pieces[g->adj[e]].size;
+            if (g->pos[p] < 0) {
+                continue;
             }
+            int64_t * w = &weight[it->pieces[p].item];
+#define GGA_WEIGH(q, iq) (*w += (int64_t) it->pieces[q].size)
+            GGA_FOR_NEIGHBOURS(g, it, p, GGA_WEIGH);
+#undef GGA_WEIGH
         }
     }
     if (ok) {
@@ -372,7 +408,8 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
                 case 3: k = span; break;
                 default: k = (int64_t) ((double) size * (double) span); break;
             }
-            keys[i] = (struct gga_skey) { -k, -size, -span, i };
+            // order 5: by size, then by start (interval colouring among equal sizes)
+            keys[i] = o == 5 ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
         }
         gga_skey_sort(keys, n);
         for (int k = 0; k < n; k++) {
@@ -383,6 +420,12 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
     free(tree);
     free(weight);
     return ok;
+}
+
+// Order o in a new array of n entries (*out); false when out of memory.
+static bool gga_make_order_new(const struct gga_items * it, const struct gga_graph * g, int o, int ** out) {
+    *out = malloc((size_t) (it->n_items > 0 ? it->n_items : 1) * sizeof(**out));
+    return *out != NULL && gga_make_order(it, g, o, *out);
 }
 
 //
@@ -632,7 +675,7 @@ static bool gga_search_try(struct gga_search * s, size_t cap, int64_t work) {
 static const int gga_search_prio_rows[] = { 1, 4, 0, 3 };
 
 // The search proper: returns the best peak known (best, or smaller with item_offset updated).
-static size_t gga_search_run(const struct gga_items * it, const int * orders,
+static size_t gga_search_run(const struct gga_items * it, int * const * orders,
         size_t alignment, size_t lower_bound, size_t best, int64_t total, size_t * item_offset) {
     const int n = it->n_items;
     struct gga_search s;
@@ -707,7 +750,7 @@ static size_t gga_search_run(const struct gga_items * it, const int * orders,
                         rng ^= rng << 17;
                         noise = (int64_t) (rng % (uint64_t) (n / 8 + 1));
                     }
-                    s.prio[orders[(size_t) row * n + k]] = k + noise;
+                    s.prio[orders[row][k]] = k + noise;
                 }
                 const int64_t work = per_try < total - s.work ? per_try : total - s.work;
                 found = gga_search_try(&s, cap, work);
@@ -747,7 +790,8 @@ static size_t gga_search_run(const struct gga_items * it, const int * orders,
 //
 
 // The order in which the greedy orders are tried (rows of gga_make_order).
-static const int gga_first_orders[GGA_N_ORDERS] = { 1, 0, 2, 3, 4 };
+// Order 5 (by size, ties by start) comes first, needing no segment tree; see the top of the file.
+static const int gga_first_orders[GGA_N_ORDERS] = { 5, 1, 0, 2, 3, 4 };
 
 bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_size, int max_chunks,
         int64_t search_work, size_t lower_bound,
@@ -760,31 +804,39 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
     // an item's ranges come from all its pieces' neighbours
     int64_t n_ranges = 1;
     for (int i = 0; i < n; i++) {
-        const int64_t d = g.adj_first[it->first[i + 1]] - g.adj_first[it->first[i]];
+        // at most: the later range may hold pieces of the item itself, which are skipped
+        int64_t d = 0;
+        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+            const int k = g.pos[p];
+            if (k >= 0) {
+                d += g.early_first[k + 1] - g.early_first[k] + g.start_at[it->pieces[p].t1] - k - 1;
+            }
+        }
         n_ranges = d > n_ranges ? d : n_ranges;
     }
     struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)) };
-    int * orders = malloc((size_t) GGA_N_ORDERS * n * sizeof(*orders));
-    bool * placed = malloc((size_t) n * sizeof(*placed));
-    size_t * off = malloc((size_t) n * sizeof(*off));
-    int * chunk = malloc((size_t) n * sizeof(*chunk));
-    bool ok = pk.ranges && orders && placed && off && chunk;
+    // offsets and chunks in one allocation; each order gets its own when first made, so that a
+    // plan met by its first order holds one, not six (less memory held, less for the C library
+    // to hand back to the system and take again at every plan)
+    size_t * off = malloc((size_t) n * (sizeof(size_t) + sizeof(int)));
+    int * chunk = off != NULL ? (int *) (off + n) : NULL;
+    int * orders[GGA_N_ORDERS] = { NULL };
+    bool ok = pk.ranges && off;
     bool made[GGA_N_ORDERS] = { false };
     size_t best = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS];
     int nc = 0;
-    // instances too large for the search try the first three orders only (the last two rarely
-    // win there); above GGA_FEW_ORDERS_ITEMS a single pass by size, so that planning stays
-    // within about twice the online strategy's time
+    // instances too large for the search try three orders only (the others rarely win there); above GGA_FEW_ORDERS_ITEMS a single pass by size and start, so that planning
+    // stays within about twice the online strategy's time
     const bool huge = n > GGA_FEW_ORDERS_ITEMS;
     const int n_orders = huge ? 1 : n > GGA_SEARCH_MAX_ITEMS ? 3 : GGA_N_ORDERS;
     for (int k = 0; ok && k < n_orders && best > lower_bound; k++) {
-        const int o = huge ? 0 : gga_first_orders[k];
-        ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
+        const int o = gga_first_orders[k];
+        ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
         if (!ok) {
             break;
         }
-        const size_t peak = gga_greedy(&pk, orders + (size_t) o * n, placed, off, NULL, 0, 1, cs, &nc);
+        const size_t peak = gga_greedy(&pk, orders[o], off, NULL, 0, 1, cs, &nc);
         if (peak < best) {
             best = peak;
             memcpy(item_offset, off, (size_t) n * sizeof(*off));
@@ -795,7 +847,7 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
     if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
-                ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
+                ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
             }
         }
     }
@@ -811,14 +863,14 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
         best = SIZE_MAX;
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
-                ok = made[o] = gga_make_order(it, &g, o, orders + (size_t) o * n);
+                ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
                 if (!ok) {
                     break;
                 }
             }
             size_t ccs[GGALLOC_MAX_CHUNKS];
             int cnc = 0;
-            const size_t total = gga_greedy(&pk, orders + (size_t) o * n, placed, off, chunk, max_size, max_chunks, ccs, &cnc);
+            const size_t total = gga_greedy(&pk, orders[o], off, chunk, max_size, max_chunks, ccs, &cnc);
             if (total < best) {
                 best = total;
                 memcpy(item_offset, off, (size_t) n * sizeof(*off));
@@ -838,10 +890,10 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
         *n_chunks = 1;
     }
     free(pk.ranges);
-    free(orders);
-    free(placed);
-    free(off);
-    free(chunk);
+    free(off); // and chunk
+    for (int o = 0; o < GGA_N_ORDERS; o++) {
+        free(orders[o]);
+    }
     gga_graph_release(&g);
     return ok;
 }

@@ -35,8 +35,8 @@
 // online pass is skipped (model graphs: one greedy pass, no online pass). Otherwise the online
 // plan of the same blocks is made too and the offline one kept only when it is smaller, so BEST
 // is never larger than ONLINE. See planner-search.c for the algorithms and how their time is
-// bounded. Group chains are validated after a counting sort by group name (the introsort when
-// the names are large); the compressed steps of the items are ranks read off the step span in
+// bounded. Group chains are validated in one pass in block order that keeps the last member seen
+// of each group (the members sorted by the introsort when the names are large); the compressed steps of the items are ranks read off the step span in
 // O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
 
 #include "planner-impl.h"
@@ -177,44 +177,29 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
     }
 
     int n_grouped = 0;
+    int32_t max_group = 0;
     for (int i = 0; i < n; i++) {
         n_grouped += blocks[i].group >= 0;
+        max_group = blocks[i].group > max_group ? blocks[i].group : max_group;
     }
     if (n_grouped == 0) {
         return true;
     }
-    // members by (group, index): a counting sort when the group names are small (gallocr names a
-    // group by its first block), else the introsort
-    int32_t max_group = 0;
-    for (int i = 0; i < n; i++) {
-        max_group = blocks[i].group > max_group ? blocks[i].group : max_group;
-    }
+    // members in (group, index) order: when the group names are small (gallocr names a group by
+    // its first block) one pass in index order with the last member seen per group, else the
+    // members sorted by the introsort and read in that order
     const bool small = (int64_t) max_group <= 4 * (int64_t) n + 64;
-    int * members = malloc((size_t) n_grouped * sizeof(*members));
-    int * count = small ? calloc((size_t) max_group + 2, sizeof(*count)) : NULL;
+    int * last = small ? malloc(((size_t) max_group + 1) * sizeof(*last)) : NULL;
+    int * members = small ? NULL : malloc((size_t) n_grouped * sizeof(*members));
     struct gga_key * keys = small ? NULL : malloc((size_t) n_grouped * sizeof(*keys));
-    if (members == NULL || (small ? count == NULL : keys == NULL)) {
+    if (small ? last == NULL : (members == NULL || keys == NULL)) {
+        free(last);
         free(members);
-        free(count);
         free(keys);
         gga_err(err, err_size, "out of memory");
         return false;
     }
-    if (small) {
-        for (int i = 0; i < n; i++) {
-            if (blocks[i].group >= 0) {
-                count[blocks[i].group + 1]++;
-            }
-        }
-        for (int g = 0; g <= max_group; g++) {
-            count[g + 1] += count[g];
-        }
-        for (int i = 0; i < n; i++) {
-            if (blocks[i].group >= 0) {
-                members[count[blocks[i].group]++] = i;
-            }
-        }
-    } else {
+    if (!small) {
         int k = 0;
         for (int i = 0; i < n; i++) {
             if (blocks[i].group >= 0) {
@@ -225,13 +210,28 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         for (int j = 0; j < n_grouped; j++) {
             members[j] = keys[j].idx;
         }
+    } else {
+        memset(last, 0xff, ((size_t) max_group + 1) * sizeof(*last));
     }
     bool ok = true;
-    for (int j = 1; j < n_grouped && ok; j++) {
-        const int p = members[j - 1];
-        const int i = members[j];
-        if (blocks[i].group != blocks[p].group) {
-            continue;
+    for (int j = small ? 0 : 1; j < (small ? n : n_grouped) && ok; j++) {
+        int p, i;
+        if (small) {
+            i = j;
+            if (blocks[i].group < 0) {
+                continue;
+            }
+            p = last[blocks[i].group];
+            last[blocks[i].group] = i;
+            if (p < 0) {
+                continue;
+            }
+        } else {
+            p = members[j - 1];
+            i = members[j];
+            if (blocks[i].group != blocks[p].group) {
+                continue;
+            }
         }
         if (blocks[i].start != blocks[p].end) {
             gga_err(err, err_size, "block %d: group %d member starts at %lld but its predecessor (block %d) ends at %lld",
@@ -245,8 +245,8 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
             pred[i] = p;
         }
     }
+    free(last);
     free(members);
-    free(count);
     free(keys);
     return ok;
 }
@@ -582,10 +582,11 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
     memset(it, 0, sizeof(*it));
     int * next = malloc((size_t) n * sizeof(*next));
     struct gga_key * times = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*times));
+    int * rank_of = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*rank_of)); // per block: t0, t1
     it->pieces = malloc((size_t) n * sizeof(*it->pieces));
     it->first = malloc((size_t) (n + 1) * sizeof(*it->first));
     it->size = malloc((size_t) n * sizeof(*it->size));
-    bool ok = next && (st->small || times) && it->pieces && it->first && it->size;
+    bool ok = next && (st->small || (times && rank_of)) && it->pieces && it->first && it->size;
     if (ok) {
         for (int i = 0; i < n; i++) {
             next[i] = -1;
@@ -609,10 +610,6 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
                 rank += r[t];
                 r[t] = rank;
             }
-            for (int i = 0; i < n; i++) {
-                it->pieces[i].t0 = r[blocks[i].start - st->lo];
-                it->pieces[i].t1 = r[blocks[i].end - st->lo];
-            }
         } else {
             for (int i = 0; i < n; i++) {
                 times[2*i + 0] = (struct gga_key) { blocks[i].start, 0, 2*i + 0 };
@@ -623,41 +620,36 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
                 if (j == 0 || times[j].k0 != times[j - 1].k0) {
                     rank++;
                 }
-                if (times[j].idx % 2 == 0) {
-                    it->pieces[times[j].idx / 2].t0 = rank;
-                } else {
-                    it->pieces[times[j].idx / 2].t1 = rank;
-                }
+                rank_of[times[j].idx] = rank;
             }
         }
         it->n_times = rank + 1;
-        // the pieces array is indexed by block for now; regroup by item below
-        struct gga_piece * by_block = it->pieces;
-        it->pieces = malloc((size_t) n * sizeof(*it->pieces));
-        ok = it->pieces != NULL;
-        if (ok) {
-            int np = 0;
-            int ni = 0;
-            for (int i = 0; i < n; i++) {
-                if (pred[i] >= 0) {
-                    continue;
-                }
-                it->first[ni] = np;
-                it->size[ni] = asize[i];
-                for (int b = i; b >= 0; b = next[b]) {
-                    it->pieces[np] = (struct gga_piece) { asize[b], by_block[b].t0, by_block[b].t1, ni, b };
-                    np++;
-                }
-                ni++;
+        // pieces grouped by item, each chain followed from its first block; the ranks are read
+        // off the span (small) or the sorted events (wide)
+        const int * r = st->count;
+        int np = 0;
+        int ni = 0;
+        for (int i = 0; i < n; i++) {
+            if (pred[i] >= 0) {
+                continue;
             }
             it->first[ni] = np;
-            it->n_items = ni;
-            it->n_pieces = np;
+            it->size[ni] = asize[i];
+            for (int b = i; b >= 0; b = next[b]) {
+                const int t0 = st->small ? r[blocks[b].start - st->lo] : rank_of[2*b + 0];
+                const int t1 = st->small ? r[blocks[b].end - st->lo]   : rank_of[2*b + 1];
+                it->pieces[np] = (struct gga_piece) { asize[b], t0, t1, ni, b };
+                np++;
+            }
+            ni++;
         }
-        free(by_block);
+        it->first[ni] = np;
+        it->n_items = ni;
+        it->n_pieces = np;
     }
     free(next);
     free(times);
+    free(rank_of);
     if (!ok) {
         gga_items_release(it);
     }
@@ -697,8 +689,10 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     }
     const size_t alignment = params->alignment;
     const size_t cap = (size_t) (n > 0 ? n : 1);
-    size_t * asize  = malloc(cap * sizeof(*asize));
-    int    * pred   = malloc(cap * sizeof(*pred));
+    // the aligned sizes and the group predecessors share one allocation (sizes first, so both
+    // stay aligned)
+    size_t * asize  = malloc(cap * (sizeof(*asize) + sizeof(int)));
+    int    * pred   = asize != NULL ? (int *) (asize + cap) : NULL;
     int    * chunk  = malloc(cap * sizeof(*chunk));
     size_t * offset = malloc(cap * sizeof(*offset));
     size_t * item_offset = NULL;
@@ -734,8 +728,8 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
         ev = gga_lower_bound_scratch(&st, n);
         if (ev != NULL && gga_items_build(blocks, n, asize, pred, &st, &items)) {
             lb = gga_lower_bound_sized(blocks, asize, n, &st, ev, ev);
-            item_offset = malloc((size_t) items.n_items * sizeof(*item_offset));
-            item_chunk  = malloc((size_t) items.n_items * sizeof(*item_chunk));
+            item_offset = malloc((size_t) items.n_items * (sizeof(*item_offset) + sizeof(*item_chunk)));
+            item_chunk  = item_offset != NULL ? (int *) (item_offset + items.n_items) : NULL;
             if (item_offset != NULL && item_chunk != NULL &&
                 gga_search_plan(&items, alignment, params->max_size, params->max_chunks, params->search_work, lb,
                                 item_offset, item_chunk, cs, &nc)) {
@@ -784,10 +778,8 @@ done:
         free(chunk);
         free(offset);
     }
-    free(asize);
-    free(pred);
-    free(item_offset);
-    free(item_chunk);
+    free(asize);       // and pred
+    free(item_offset); // and item_chunk
     free(ev);
     gga_steps_release(&st);
     gga_items_release(&items);

@@ -377,6 +377,46 @@ static void test_best_reaches_lb(void) {
     gga_plan_release(&p);
 }
 
+// Instances too large for the search (more than 1,024 items, and more than 4,096 where one greedy
+// order runs alone): tensors of one width on random lifetimes, under a long in-place chain of a
+// small size live from the first step to the last, as a residual sum is in a model graph. The
+// wide ones form an interval graph, which the lowest free slot in order of start colours with
+// as many slots as its largest clique; the chain then fits on top, so the lower bound is
+// reachable, and BEST's greedy pass by size with ties by start must reach it with no search.
+static void test_best_large_equal_sizes(void) {
+    const int sizes[] = { 1500, 5000 };
+    for (int k = 0; k < 2; k++) {
+        const int n_wide = sizes[k];
+        const int steps = n_wide / 4;
+        const int n_chain = 40;
+        const int n = n_wide + n_chain;
+        struct gga_block * b = malloc((size_t) n * sizeof(*b));
+        if (b == NULL) {
+            CHECK(false);
+            return;
+        }
+        for (int i = 0; i < n_wide; i++) {
+            const int s = rng_int(0, steps - 2);
+            // 4065 to 4096 bytes: one size once aligned
+            b[i] = (struct gga_block) B(4096 - (size_t) rng_int(0, 31), s, s + rng_int(1, 32));
+        }
+        // the chain: 40 members of equal length covering [0, steps + 32)
+        for (int j = 0; j < n_chain; j++) {
+            b[n_wide + j] = (struct gga_block) G(128, (int64_t) j * (steps + 32) / n_chain,
+                                                 (int64_t) (j + 1) * (steps + 32) / n_chain, 7);
+        }
+        struct gga_plan best, on;
+        CHECK(plan(b, n, params_of(32, SIZE_MAX, 1, GGA_STRATEGY_BEST), &best));
+        CHECK(plan(b, n, params_of(32, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &on));
+        CHECK_EQ_INT(plan_violations(b, n, &best, 32, SIZE_MAX, 1), 0);
+        CHECK_EQ_INT(best.peak, gga_lower_bound(b, n, 32));
+        CHECK(best.peak <= on.peak);
+        gga_plan_release(&best);
+        gga_plan_release(&on);
+        free(b);
+    }
+}
+
 static void test_best_groups(void) {
     // an in-place chain must keep one offset even when another order would pack better
     const struct gga_block b[] = { G(64, 0, 3, 0), G(64, 3, 6, 0), B(64, 2, 4), B(128, 0, 2), B(128, 4, 6) };
@@ -630,6 +670,7 @@ int main(void) {
     test_online_groups();
     test_best_random();
     test_best_reaches_lb();
+    test_best_large_equal_sizes();
     test_best_groups();
     test_best_chunks();
     test_empty_and_zero();
