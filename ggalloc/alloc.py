@@ -193,6 +193,7 @@ class Buffer:
 
     def __del__(self) -> None:
         self._h = None      # the buffer before its buffer type
+
     def __enter__(self) -> "Buffer":
         return self
 
