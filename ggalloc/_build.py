@@ -181,7 +181,7 @@ struct ggalloc_placement {
     int    last;
 };
 
-enum ggalloc_cpu_isa { GGALLOC_CPU_ISA_AUTO, GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512, ... };
+enum ggalloc_cpu_isa { GGALLOC_CPU_ISA_AUTO, GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512, GGALLOC_CPU_ISA_NEON, ... };
 
 /* the log callback the package installs (ggalloc/_lib.py) */
 extern "Python" void _ggalloc_py_log(enum ggml_log_level, const char *, void *);

@@ -137,17 +137,20 @@ class CPUBackend(Backend):
 
 
 def cpu_isa() -> str:
-    """The CPU kernel set in use: "scalar", "avx2" or "avx512"."""
+    """The CPU kernel set in use: "scalar", "avx2", "avx512" or "neon"."""
     v = int(lib.ggalloc_cpu_get_isa())
     return {int(lib.GGALLOC_CPU_ISA_SCALAR): "scalar", int(lib.GGALLOC_CPU_ISA_AVX2): "avx2",
-            int(lib.GGALLOC_CPU_ISA_AVX512): "avx512"}.get(v, "auto")
+            int(lib.GGALLOC_CPU_ISA_AVX512): "avx512", int(lib.GGALLOC_CPU_ISA_NEON): "neon"}.get(v, "auto")
 
 
 def set_cpu_isa(isa: str) -> None:
-    """Forces a CPU kernel set ("auto", "scalar", "avx2", "avx512") for every CPU backend."""
-    key = {"auto": "AUTO", "scalar": "SCALAR", "avx2": "AVX2", "avx512": "AVX512"}.get(str(isa).lower())
+    """Forces a CPU kernel set ("auto", "scalar", "avx2", "avx512", "neon") for every CPU backend.
+
+    DeviceError if this CPU cannot run it (neon exists only on arm64, the avx sets only on x86)."""
+    keys = {"auto": "AUTO", "scalar": "SCALAR", "avx2": "AVX2", "avx512": "AVX512", "neon": "NEON"}
+    key = keys.get(str(isa).lower())
     if key is None:
-        raise BadInputError(f"unknown ISA {isa!r}: expected auto, scalar, avx2 or avx512")
+        raise BadInputError(f"unknown ISA {isa!r}: expected auto, scalar, avx2, avx512 or neon")
     _lib.ok(lib.ggalloc_cpu_set_isa, getattr(lib, "GGALLOC_CPU_ISA_" + key), exc=DeviceError,
             what=f"this CPU cannot run the {isa} kernels")
 

@@ -1,6 +1,8 @@
 """Backends: the CPU backend (threads, kernel sets, errors) and Vulkan where it was built and a
 device exists (llvmpipe counts)."""
 
+import platform
+
 import numpy as np
 import pytest
 
@@ -51,10 +53,10 @@ def test_cpu_compute_any_thread_count(n_threads):
 
 def test_cpu_isa_choice(cpu):
     have = gg.cpu_isa()
-    assert have in ("scalar", "avx2", "avx512")
+    assert have in ("scalar", "avx2", "avx512", "neon")
     results = {}
     try:
-        for isa in ("scalar", "avx2", "avx512"):
+        for isa in ("scalar", "avx2", "avx512", "neon"):
             try:
                 gg.set_cpu_isa(isa)
             except gg.DeviceError:
@@ -74,6 +76,9 @@ def test_cpu_isa_choice(cpu):
         np.testing.assert_allclose(r, results["scalar"], rtol=1e-5)
     with pytest.raises(gg.BadInputError):
         gg.set_cpu_isa("sse9")
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        with pytest.raises(gg.DeviceError):
+            gg.set_cpu_isa("neon")                 # an arm64 kernel set, not built into an x86 library
 
 
 def test_compute_errors_name_the_node(cpu):

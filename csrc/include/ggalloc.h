@@ -164,6 +164,7 @@ enum ggalloc_cpu_isa {
     GGALLOC_CPU_ISA_SCALAR,   // portable C
     GGALLOC_CPU_ISA_AVX2,     // AVX2 + FMA + F16C
     GGALLOC_CPU_ISA_AVX512,   // AVX-512F
+    GGALLOC_CPU_ISA_NEON,     // Advanced SIMD, on arm64 (where every CPU has it)
 };
 // Forces a kernel set for every CPU backend (tests use it to reach each path). false (and a log
 // line) if the CPU lacks it; the choice is then unchanged.

@@ -14,7 +14,7 @@
 //   ggml_graph_compute_with_ctx(ctx, graph, 2);
 //
 // The backend owns a thread pool that lives as long as it does. Kernels are chosen at run time
-// from the CPU's features (AVX-512, AVX2+FMA, or portable C).
+// from the CPU's features (AVX-512, AVX2+FMA or portable C on x86-64; NEON on arm64).
 //
 
 #include "ggml.h"

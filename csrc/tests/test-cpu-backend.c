@@ -249,8 +249,15 @@ static void test_isa(void) {
     log_capture_begin();
     bool avx2 = ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AVX2);
     bool avx512 = ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AVX512);
+    bool neon = ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_NEON);
     log_capture_end();
     CHECK(avx2 == (ggml_cpu_has_avx2() && ggml_cpu_has_fma() && ggml_cpu_has_f16c()));
+    // NEON is part of every arm64 CPU, so there it is always usable and the automatic choice
+    CHECK(neon == (ggml_cpu_has_neon() != 0));
+    if (neon) {
+        CHECK(best == GGALLOC_CPU_ISA_NEON);
+        CHECK(!avx2 && !avx512);
+    }
     if (avx512) {
         CHECK(ggml_cpu_has_avx512());
     } else {

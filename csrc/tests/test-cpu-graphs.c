@@ -119,7 +119,8 @@ static void run_graph(const char * name, bool big) {
     float * got = malloc((size_t) n * sizeof(float));
 
     ggml_backend_t be = ggml_backend_cpu_init();
-    const enum ggalloc_cpu_isa isas[] = { GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512 };
+    const enum ggalloc_cpu_isa isas[] = { GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512,
+                                          GGALLOC_CPU_ISA_NEON };
     bool have_ref = false;
     for (size_t k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
         log_capture_begin();

@@ -128,8 +128,10 @@ static double * tc_ref(struct tcase * tc, struct ggml_tensor * out) {
     return tc->ref;
 }
 
-static const enum ggalloc_cpu_isa all_isas[] = { GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512 };
-static const char * const isa_names[] = { "auto", "scalar", "avx2", "avx512" };
+static const enum ggalloc_cpu_isa all_isas[] = {
+    GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512, GGALLOC_CPU_ISA_NEON,
+};
+static const char * const isa_names[] = { "auto", "scalar", "avx2", "avx512", "neon" };
 static int n_isa_runs = 0;
 
 static bool isa_available(enum ggalloc_cpu_isa isa) {

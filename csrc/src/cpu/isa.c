@@ -6,7 +6,8 @@
 // registers on a context switch, which xgetbv reports (XCR0: SSE+AVX state for AVX2, plus the
 // opmask and upper-zmm state for AVX-512); without that check a kernel could fault on a CPU
 // whose OS disabled AVX. The best usable table is chosen unless a test forces another
-// (ggalloc_cpu_set_isa).
+// (ggalloc_cpu_set_isa). On arm64 there is nothing to ask: Advanced SIMD (NEON) is part of the
+// base architecture, so its table is always usable and the automatic choice.
 //
 
 #include <pthread.h>
@@ -77,11 +78,17 @@ static bool cpu_isa_available(enum ggalloc_cpu_isa isa) {
         case GGALLOC_CPU_ISA_AVX512: return cpu_feat.avx512f && cpu_feat.avx512bw && cpu_feat.avx512vl &&
                                             cpu_feat.avx512dq && cpu_feat.avx2 && cpu_feat.fma && cpu_feat.f16c;
 #endif
+#if defined(__aarch64__)
+        case GGALLOC_CPU_ISA_NEON:   return cpu_feat.neon;
+#endif
         default: return false;
     }
 }
 
 static enum ggalloc_cpu_isa cpu_isa_best(void) {
+    if (cpu_isa_available(GGALLOC_CPU_ISA_NEON)) {
+        return GGALLOC_CPU_ISA_NEON;
+    }
     if (cpu_isa_available(GGALLOC_CPU_ISA_AVX512)) {
         return GGALLOC_CPU_ISA_AVX512;
     }
@@ -107,6 +114,7 @@ static const char * cpu_isa_name(enum ggalloc_cpu_isa isa) {
         case GGALLOC_CPU_ISA_SCALAR: return "SCALAR";
         case GGALLOC_CPU_ISA_AVX2:   return "AVX2";
         case GGALLOC_CPU_ISA_AVX512: return "AVX512";
+        case GGALLOC_CPU_ISA_NEON:   return "NEON";
     }
     return "unknown";
 }
@@ -136,6 +144,9 @@ const struct cpu_kernels * cpu_kernels_get(void) {
 #if defined(__x86_64__)
         case GGALLOC_CPU_ISA_AVX512: return &cpu_kernels_avx512;
         case GGALLOC_CPU_ISA_AVX2:   return &cpu_kernels_avx2;
+#endif
+#if defined(__aarch64__)
+        case GGALLOC_CPU_ISA_NEON:   return &cpu_kernels_neon;
 #endif
         default:                     return &cpu_kernels_scalar;
     }

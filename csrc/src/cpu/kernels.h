@@ -2,8 +2,9 @@
 
 // The CPU kernels that exist once per instruction set: a table of function pointers, one table
 // per ISA (portable C in kernels.c, AVX2+FMA+F16C in kernels-avx2.c, AVX-512 in
-// kernels-avx512.c). ops.c calls through the table chosen at run time (isa.c), so the rest of
-// the library is built for baseline x86-64 and runs on any CPU. Internal to the CPU backend.
+// kernels-avx512.c, Advanced SIMD on arm64 in kernels-neon.c). ops.c calls through the table
+// chosen at run time (isa.c), so the rest of the library is built for baseline x86-64 and runs
+// on any CPU. Internal to the CPU backend.
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,6 +63,9 @@ extern const struct cpu_kernels cpu_kernels_scalar;
 #if defined(__x86_64__)
 extern const struct cpu_kernels cpu_kernels_avx2;
 extern const struct cpu_kernels cpu_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const struct cpu_kernels cpu_kernels_neon;
 #endif
 
 // The table in use (isa.c); never NULL.
