@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,4 +74,20 @@ static inline void bench_fill(struct ggml_tensor * t, float scale, int32_t i32_m
         ggml_backend_tensor_set(t, v, 0, bytes);
         free(v);
     }
+}
+
+// Writes text to results/<name> beside the benchmark's source file (pass __FILE__), so the
+// table lands in bench/results/ wherever the program is run from.
+static inline void bench_write_results(const char * source_file, const char * name, const char * text) {
+    char path[4096];
+    const char * slash = strrchr(source_file, '/');
+    const int dir_len = slash ? (int) (slash - source_file + 1) : 0;
+    snprintf(path, sizeof(path), "%.*sresults/%s", dir_len, source_file, name);
+    FILE * f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "cannot write %s\n", path);
+        return;
+    }
+    fputs(text, f);
+    fclose(f);
 }

@@ -219,18 +219,7 @@ int main(int argc, char ** argv) {
         "the machine was shared and the figure understates the kernels.\n", N_THREADS);
     fputs(table, stdout);
     if (!only) {
-        // bench/results/cpu.md beside this source file
-        char path[4096];
-        snprintf(path, sizeof(path), "%s", __FILE__);
-        char * slash = strrchr(path, '/');
-        snprintf(slash ? slash + 1 : path, sizeof(path) - (size_t) (slash ? slash + 1 - path : 0), "results/cpu.md");
-        FILE * f = fopen(path, "w");
-        if (f == NULL) {
-            fprintf(stderr, "cannot write %s\n", path);
-        } else {
-            fputs(table, f);
-            fclose(f);
-        }
+        bench_write_results(__FILE__, "cpu.md", table);
     }
     return 0;
 }

@@ -250,18 +250,7 @@ int main(int argc, char ** argv) {
         grun, ck[0], ck[1], ck[2], ck[3], load);
     fputs(table, stdout);
     if (!quick) {
-        // bench/results/vulkan.md beside this source file
-        char path[4096];
-        snprintf(path, sizeof(path), "%s", __FILE__);
-        char * slash = strrchr(path, '/');
-        snprintf(slash ? slash + 1 : path, sizeof(path) - (size_t) (slash ? slash + 1 - path : 0), "results/vulkan.md");
-        FILE * f = fopen(path, "w");
-        if (f == NULL) {
-            fprintf(stderr, "cannot write %s\n", path);
-        } else {
-            fputs(table, f);
-            fclose(f);
-        }
+        bench_write_results(__FILE__, "vulkan.md", table);
     }
     ggml_backend_free(vk);
     ggml_backend_free(cpu);

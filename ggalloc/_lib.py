@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, List, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar
 
 from .errors import (AllocationError, ComputeError, GgallocError)
 
@@ -224,3 +224,27 @@ def string(p: Any) -> str:
     if p == ffi.NULL:
         return ""
     return ffi.string(p).decode("utf-8", "replace")
+
+
+_C = TypeVar("_C", bound="Closable")
+
+
+class Closable:
+    """What every object over a C handle shares: ``close()`` frees it early (each class says
+    what), ``with`` closes it at the end of the block, ``closed`` tells whether it was."""
+
+    _closed: bool
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        """True after close()."""
+        return self._closed
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Se
 import numpy as np
 
 from . import _lib
-from ._lib import ffi, lib
+from ._lib import Closable, ffi, lib
 from .core import _SIZE_MAX, Context, Graph, Tensor, _describe, _Keep
 from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError)
 
@@ -133,7 +133,7 @@ class _Owned:
         self.closed = False
 
 
-class Buffer:
+class Buffer(Closable):
     """Memory of one buffer type. Made by ``buffer_type.alloc_buffer(size)``,
     ``gg.alloc_ctx_tensors(ctx, ...)`` or a backend's ``alloc_buffer``.
 
@@ -181,11 +181,6 @@ class Buffer:
             raise ClosedError("the Buffer was closed")
         return self._h
 
-    @property
-    def closed(self) -> bool:
-        """True after close()."""
-        return self._closed
-
     def close(self) -> None:
         """Frees the buffer (once no numpy view of it is left). Idempotent."""
         self._closed = True
@@ -193,12 +188,6 @@ class Buffer:
 
     def __del__(self) -> None:
         self._h = None      # the buffer before its buffer type
-
-    def __enter__(self) -> "Buffer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     @property
     def name(self) -> str:
@@ -496,7 +485,7 @@ class Plan:
                 f"lower_bound={self.lower_bound})")
 
 
-class GraphAllocator:
+class GraphAllocator(Closable):
     """Plans where every tensor of a graph lives and places it (ggml_gallocr).
 
         >>> galloc = gg.GraphAllocator(gg.cpu_buffer_type(), planner="ggml")
@@ -541,11 +530,6 @@ class GraphAllocator:
             raise ClosedError("the GraphAllocator was closed")
         return self._holder.h
 
-    @property
-    def closed(self) -> bool:
-        """True after close()."""
-        return self._closed
-
     def close(self) -> None:
         """Frees the allocator and its buffers (once no numpy view of them is left). Idempotent."""
         if self._closed:
@@ -553,12 +537,6 @@ class GraphAllocator:
         self._closed = True
         self._holder = None  # type: ignore[assignment]
         self._graph = self._allocated = None
-
-    def __enter__(self) -> "GraphAllocator":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     # settings -----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from . import _lib
-from ._lib import HAS_VULKAN, ffi, lib
+from ._lib import HAS_VULKAN, Closable, ffi, lib
 from .alloc import Buffer, BufferType
 from .core import Graph, Tensor
 from .errors import BadInputError, ClosedError, ComputeError, DeviceError
@@ -25,7 +25,7 @@ __all__ = ["Backend", "CPUBackend", "VulkanBackend", "vulkan_devices", "vulkan_b
            "cpu_isa", "set_cpu_isa", "HAS_VULKAN"]
 
 
-class Backend:
+class Backend(Closable):
     """A backend: runs graphs whose tensors live in memory it can read. Subclasses make it."""
 
     _h: Any = None
@@ -36,21 +36,10 @@ class Backend:
             raise ClosedError(f"the {type(self).__name__} was closed")
         return self._h
 
-    @property
-    def closed(self) -> bool:
-        """True after close()."""
-        return self._closed
-
     def close(self) -> None:
         """Frees the backend (its threads, its device queue). Idempotent."""
         self._closed = True
         self._h = None
-
-    def __enter__(self) -> "Backend":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     @property
     def name(self) -> str:

@@ -41,7 +41,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Un
 import numpy as np
 
 from . import _lib
-from ._lib import ffi, lib
+from ._lib import Closable, ffi, lib
 from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError)
 
 DTypeLike = Union[str, "np.dtype[Any]", type]
@@ -180,7 +180,7 @@ def _host_array(ptr: int, shape: Tuple[int, ...], strides: Tuple[int, ...], dtyp
 _DEFAULT_MAX_TENSORS = 8192
 
 
-class Context:
+class Context(Closable):
     """Owns tensor metadata (and, with ``no_alloc=False``, tensor data in its own arena).
 
     ``Context()`` holds up to 8192 tensors' metadata; data comes later from an allocator
@@ -227,11 +227,6 @@ class Context:
 
     # lifetime ---------------------------------------------------------------------------
 
-    @property
-    def closed(self) -> bool:
-        """True after close()."""
-        return self._closed
-
     def close(self) -> None:
         """Frees the context and every tensor in it now (an allocating context's arena stays
         until the last numpy view of it is gone). Idempotent."""
@@ -241,12 +236,6 @@ class Context:
         self._owners.clear()
         self._cache.clear()
         self._h = None
-
-    def __enter__(self) -> "Context":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def _check(self) -> Any:
         if self._closed:
@@ -1434,7 +1423,7 @@ def _reach(outputs: Sequence[Tensor]) -> int:
     return len(seen)
 
 
-class Graph:
+class Graph(Closable):
     """A computation graph: ``ggml_build_forward_expand`` over the outputs, in order.
 
         >>> g = gg.Graph(y)          # g.nodes: the ops, in execution order; g.leafs: the rest
@@ -1508,17 +1497,6 @@ class Graph:
             ffi.release(self._gctx)
             self._gctx = None
         self._g = None
-
-    def __enter__(self) -> "Graph":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    @property
-    def closed(self) -> bool:
-        """True after close()."""
-        return self._closed
 
     @property
     def context(self) -> Context:

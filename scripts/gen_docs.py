@@ -145,7 +145,12 @@ def python_api():
         d = _doc(cls)
         if d:
             out += [d, ""]
-        for m, member in sorted(vars(cls).items()):
+        # members of the class and of the package's own base classes (close, closed, ...)
+        members = {}
+        for klass in reversed(cls.__mro__):
+            if klass.__module__.startswith("ggalloc"):
+                members.update(vars(klass))
+        for m, member in sorted(members.items()):
             if m.startswith("_"):
                 continue
             if isinstance(member, property):

@@ -386,18 +386,20 @@ void ggml_backend_tensor_memset(struct ggml_tensor * tensor, uint8_t value, size
     buf->iface.memset_tensor(buf, tensor, value, offset, size);
 }
 
-// The last byte a 2D transfer touches, or false if the numbers overflow or n_copies is 0.
-static bool range_2d(size_t offset, size_t size, size_t n_copies, size_t stride, size_t * end) {
-    if (n_copies == 0) {
-        return false;
-    }
-    size_t span;
-    if (__builtin_mul_overflow(n_copies - 1, stride, &span) ||
+// Whether a 2D transfer of n_copies blocks of size bytes, stride apart from offset, has sane
+// numbers and stays inside the tensor; logs what is wrong if not.
+static bool range_2d_ok(const char * fn, const struct ggml_tensor * tensor, const void * data, size_t offset,
+        size_t size, size_t n_copies, size_t stride) {
+    size_t span, end;
+    if (data == NULL ||
+        __builtin_mul_overflow(n_copies - 1, stride, &span) ||
         __builtin_add_overflow(span, size, &span) ||
-        __builtin_add_overflow(span, offset, end)) {
+        __builtin_add_overflow(span, offset, &end)) {
+        GGML_LOG_ERROR("%s: bad arguments: data %p, offset %zu, size %zu, %zu copies, stride %zu\n", fn,
+                data, offset, size, n_copies, stride);
         return false;
     }
-    return true;
+    return tensor_range_ok(fn, tensor, offset, end - offset);
 }
 
 void ggml_backend_tensor_set_2d(struct ggml_tensor * tensor, const void * data, size_t offset, size_t size,
@@ -405,13 +407,7 @@ void ggml_backend_tensor_set_2d(struct ggml_tensor * tensor, const void * data, 
     if (size == 0 || n_copies == 0) {
         return;
     }
-    size_t end;
-    if (data == NULL || !range_2d(offset, size, n_copies, stride_tensor, &end)) {
-        GGML_LOG_ERROR("%s: bad arguments: data %p, offset %zu, size %zu, %zu copies, stride %zu\n", __func__,
-                data, offset, size, n_copies, stride_tensor);
-        return;
-    }
-    if (!tensor_range_ok(__func__, tensor, offset, end - offset)) {
+    if (!range_2d_ok(__func__, tensor, data, offset, size, n_copies, stride_tensor)) {
         return;
     }
     for (size_t i = 0; i < n_copies; i++) {
@@ -424,13 +420,7 @@ void ggml_backend_tensor_get_2d(const struct ggml_tensor * tensor, void * data, 
     if (size == 0 || n_copies == 0) {
         return;
     }
-    size_t end;
-    if (data == NULL || !range_2d(offset, size, n_copies, stride_tensor, &end)) {
-        GGML_LOG_ERROR("%s: bad arguments: data %p, offset %zu, size %zu, %zu copies, stride %zu\n", __func__,
-                data, offset, size, n_copies, stride_tensor);
-        return;
-    }
-    if (!tensor_range_ok(__func__, tensor, offset, end - offset)) {
+    if (!range_2d_ok(__func__, tensor, data, offset, size, n_copies, stride_tensor)) {
         return;
     }
     for (size_t i = 0; i < n_copies; i++) {
