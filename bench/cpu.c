@@ -1,4 +1,4 @@
-// bench/cpu.c — CPU backend throughput next to ggml's figures (../shared/anchors.md), with 2
+// bench/cpu.c — CPU backend throughput next to ggml's figures (bench/anchors.md), with 2
 // threads: f32 and f16-weight mul_mat, an f32 add beside memcpy, and GPT-2 small prefill of 512
 // tokens with random weights. Prints a markdown table and writes bench/results/cpu.md.
 //
@@ -197,8 +197,8 @@ int main(int argc, char ** argv) {
     if (!only || !strcmp(only, "mm"))   { mm32 = bench_mul_mat(be, GGML_TYPE_F32); u_mm32 = last_util; }
     if (!only || !strcmp(only, "mm16")) { mm16 = bench_mul_mat(be, GGML_TYPE_F16); u_mm16 = last_util; }
     if (!only || !strcmp(only, "add"))  { bench_add(be, &add, &mc1, &mc2); u_add = last_util; }
-    if (!only || !strcmp(only, "gpt2")) { gpt2 = bench_gpt2(be, GGALLOC_SHARED_DIR "/graphs/gpt2-small-prefill-512.json", 512); u_gpt2 = last_util; }
-    if (!only || !strcmp(only, "dec"))  { dec = bench_gpt2(be, GGALLOC_SHARED_DIR "/graphs/gpt2-small-decode-1.json", 1); u_dec = last_util; }
+    if (!only || !strcmp(only, "gpt2")) { gpt2 = bench_gpt2(be, GGALLOC_DATA_DIR "/graphs/gpt2-small-prefill-512.json", 512); u_gpt2 = last_util; }
+    if (!only || !strcmp(only, "dec"))  { dec = bench_gpt2(be, GGALLOC_DATA_DIR "/graphs/gpt2-small-decode-1.json", 1); u_dec = last_util; }
     ggml_backend_free(be);
 
     char table[4096];

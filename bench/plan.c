@@ -1,8 +1,8 @@
-// bench/plan.c — the memory planners side by side: for the graphs in ../shared/graphs and
+// bench/plan.c — the memory planners side by side: for the graphs in tests/data/graphs and
 // random DAGs, the buffer size with ggml's online placement and with ours (BEST), the liveness
 // lower bound, reserve and alloc_graph times (medians), what reordering the nodes gains; the
 // planning time of random DAGs of 1k, 10k and 100k nodes; and the eleven hard traces of
-// ../shared/traces against their lower bounds. Prints markdown and writes bench/results/plan.md.
+// tests/data/traces against their lower bounds. Prints markdown and writes bench/results/plan.md.
 //
 // Sizes are exact; times are medians of repeated runs in this one process, in CPU time.
 
@@ -347,7 +347,7 @@ static void bench_traces(void) {
     int n_traces = 0;
     for (char c = 'A'; c <= 'K'; c++) {
         char path[512];
-        snprintf(path, sizeof(path), "%s/traces/%c.csv", GGALLOC_SHARED_DIR, c);
+        snprintf(path, sizeof(path), "%s/traces/%c.csv", GGALLOC_DATA_DIR, c);
         struct gga_block * b = NULL;
         const int n = load_trace(path, &b);
         if (n <= 0) {
@@ -415,7 +415,7 @@ int main(void) {
     int n_reord = 0;
     for (size_t k = 0; k < sizeof(graphs) / sizeof(graphs[0]); k++) {
         char path[512];
-        snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_SHARED_DIR, graphs[k]);
+        snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, graphs[k]);
         struct ggml_context * ctx = NULL;
         struct ggml_cgraph * g = ggalloc_graph_load_json(path, &ctx);
         if (g == NULL) {

@@ -1,6 +1,6 @@
 """Graphs as ggalloc.graph/1 JSON documents (graph-format.md).
 
-    >>> g = gg.load_graph("../shared/graphs/mlp-4x1024-b256.json")   # keeps its context alive
+    >>> g = gg.load_graph("tests/data/graphs/mlp-4x1024-b256.json")   # keeps its context alive
     >>> g.save("copy.json")
 
 Every bad document (wrong format string, ids out of range, a cycle, an unknown type or op,

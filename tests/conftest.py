@@ -1,4 +1,4 @@
-"""Shared fixtures of the Python tests: the shared graphs directory, a CPU backend, and the
+"""Shared fixtures of the Python tests: the test data directory, a CPU backend, and the
 hypothesis profiles (GGALLOC_LONG=1 runs many more examples)."""
 
 import os
@@ -21,15 +21,15 @@ try:
 except ImportError:  # pragma: no cover
     pass
 
-SHARED = os.environ.get("GGALLOC_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
+from testdata import DATA  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def shared_dir():
-    """The shared directory with graphs/ and traces/ (beside the repository)."""
-    path = os.path.join(SHARED, "graphs")
-    assert os.path.isdir(path), f"{path} is missing (set GGALLOC_SHARED_DIR to the shared directory)"
-    return SHARED
+def data_dir():
+    """tests/data: graphs/, traces/ and gguf/ inside the repository."""
+    path = os.path.join(DATA, "graphs")
+    assert os.path.isdir(path), f"{path} is missing from the repository"
+    return DATA
 
 
 @pytest.fixture(scope="session")

@@ -361,11 +361,11 @@ def test_node_order():
         assert e.value.log
 
 
-def test_planning_wraps_no_tensors(shared_dir):
+def test_planning_wraps_no_tensors(data_dir):
     """reserve, alloc_graph and plan() work on the C tensors directly: no Tensor object is made
     for the graph's nodes unless asked for (Plan.tensors wraps on first use)."""
     import os
-    g = gg.load_graph(os.path.join(shared_dir, "graphs", "gpt2-small-prefill-512.json"))
+    g = gg.load_graph(os.path.join(data_dir, "graphs", "gpt2-small-prefill-512.json"))
     cache = g.context._cache
     for planner in ("ggml", "best"):
         ga = gg.GraphAllocator(gg.host_buffer_type(32), planner=planner)

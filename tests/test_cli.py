@@ -11,7 +11,7 @@ import ggalloc as gg
 from ggalloc import cli, models
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("GGALLOC_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
+from testdata import DATA
 BUFFER_FIELDS = {"id", "size", "lower_bound", "ratio", "ggml_size", "best_over_ggml", "no_reuse",
                  "plan_time_ms", "ggml_plan_time_ms", "chunks", "peak_step", "peak_bytes",
                  "live_at_peak"}
@@ -60,7 +60,7 @@ def test_text_report_has_every_figure(capsys):
 
 
 def test_graph_file_with_max_size_and_alignment(capsys):
-    path = os.path.join(SHARED, "graphs", "mlp-4x1024-b256.json")
+    path = os.path.join(DATA, "graphs", "mlp-4x1024-b256.json")
     code, out, _ = run_main(capsys, "plan", path, "--json", "--max-size", "1MiB", "--alignment", "64")
     assert code == 0
     rep = json.loads(out)
@@ -72,7 +72,7 @@ def test_graph_file_with_max_size_and_alignment(capsys):
 
 
 def test_trace_source(capsys):
-    path = os.path.join(SHARED, "traces", "A.csv")
+    path = os.path.join(DATA, "traces", "A.csv")
     code, out, _ = run_main(capsys, "plan", path, "--json")
     assert code == 0
     rep = json.loads(out)
@@ -122,7 +122,7 @@ def test_bad_source_is_one_line_and_exit_2(tmp_path, capsys, args, words):
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("id,lower,upper,size\n0,0,x,5\n")
     subst = {"BADJSON": str(bad_json), "BADCSV": str(bad_csv),
-             "MLPJSON": os.path.join(SHARED, "graphs", "mlp-4x1024-b256.json")}
+             "MLPJSON": os.path.join(DATA, "graphs", "mlp-4x1024-b256.json")}
     code, out, err = run_main(capsys, *[subst.get(a, a) for a in args])
     assert code == 2
     assert out == ""

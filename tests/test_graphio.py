@@ -12,19 +12,20 @@ from hypothesis import given, strategies as st
 
 import ggalloc as gg
 import oracles
+from testdata import DATA
 
 GRAPHS = ["mlp-4x1024-b256", "gpt2-small-decode-1", "gpt2-small-prefill-512"]
 
 
-def sizes_json(shared_dir):
-    with open(os.path.join(shared_dir, "graphs", "ggml-sizes.json")) as f:
+def sizes_json(data_dir):
+    with open(os.path.join(data_dir, "graphs", "ggml-sizes.json")) as f:
         return json.load(f)["graphs"]
 
 
 @pytest.mark.parametrize("name", GRAPHS)
-def test_shared_graphs_plan_to_ggml_sizes(name, shared_dir):
-    want = sizes_json(shared_dir)[name]
-    g = gg.load_graph(os.path.join(shared_dir, "graphs", name + ".json"))
+def test_shared_graphs_plan_to_ggml_sizes(name, data_dir):
+    want = sizes_json(data_dir)[name]
+    g = gg.load_graph(os.path.join(data_dir, "graphs", name + ".json"))
     assert (g.n_nodes, g.n_leafs) == (want["n_nodes"], want["n_leafs"])
     assert isinstance(g.context, gg.Context)
     galloc = gg.GraphAllocator(gg.host_buffer_type(32), planner="ggml")
@@ -42,8 +43,8 @@ def test_shared_graphs_plan_to_ggml_sizes(name, shared_dir):
     assert externals and not externals & {e.tensor for e in plan.entries}
 
 
-def test_shared_graph_allocates_and_verifies(shared_dir):
-    g = gg.load_graph(os.path.join(shared_dir, "graphs", "gpt2-small-decode-1.json"))
+def test_shared_graph_allocates_and_verifies(data_dir):
+    g = gg.load_graph(os.path.join(data_dir, "graphs", "gpt2-small-decode-1.json"))
     for planner in ("ggml", "best"):
         galloc = gg.GraphAllocator(gg.host_buffer_type(32), planner=planner)
         galloc.alloc_graph(g)
@@ -53,8 +54,8 @@ def test_shared_graph_allocates_and_verifies(shared_dir):
             gg.CPUBackend(1).compute(g)      # weights are external: no data to compute with
 
 
-def test_save_and_load_round_trip(tmp_path, shared_dir):
-    src = os.path.join(shared_dir, "graphs", "mlp-4x1024-b256.json")
+def test_save_and_load_round_trip(tmp_path, data_dir):
+    src = os.path.join(data_dir, "graphs", "mlp-4x1024-b256.json")
     g = gg.load_graph(src)
     out = tmp_path / "copy.json"
     g.save(out)
@@ -88,16 +89,16 @@ def test_python_built_graph_round_trip(tmp_path, cpu):
     assert g.nodes[1].op_params[0] != 0                 # the scale factor survived
 
 
-def test_save_to_a_bad_path_raises(tmp_path, shared_dir):
-    g = gg.load_graph(os.path.join(shared_dir, "graphs", "mlp-4x1024-b256.json"))
+def test_save_to_a_bad_path_raises(tmp_path, data_dir):
+    g = gg.load_graph(os.path.join(data_dir, "graphs", "mlp-4x1024-b256.json"))
     with pytest.raises(gg.GgallocError) as e:
         g.save(tmp_path / "no" / "such" / "dir" / "g.json")
     assert e.value.log
 
 
 @pytest.fixture(scope="module")
-def mlp_doc(shared_dir):
-    with open(os.path.join(shared_dir, "graphs", "mlp-4x1024-b256.json")) as f:
+def mlp_doc(data_dir):
+    with open(os.path.join(data_dir, "graphs", "mlp-4x1024-b256.json")) as f:
         return json.load(f)
 
 
@@ -214,14 +215,12 @@ def mutated(draw, doc):
     return text
 
 
-def small_doc(shared_dir):
-    with open(os.path.join(shared_dir, "graphs", "mlp-4x1024-b256.json")) as f:
+def small_doc(data_dir):
+    with open(os.path.join(data_dir, "graphs", "mlp-4x1024-b256.json")) as f:
         return json.load(f)
 
 
-_SHARED = os.environ.get("GGALLOC_SHARED_DIR", os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "..", "shared"))
-_DOC = small_doc(_SHARED)
+_DOC = small_doc(DATA)
 
 
 @given(mutated(_DOC))

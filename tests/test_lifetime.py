@@ -31,8 +31,8 @@ def test_tensor_keeps_its_context_alive():
     assert ref() is None
 
 
-def test_graph_keeps_its_context_alive(shared_dir):
-    g = gg.load_graph(os.path.join(shared_dir, "graphs", "mlp-4x1024-b256.json"))
+def test_graph_keeps_its_context_alive(data_dir):
+    g = gg.load_graph(os.path.join(data_dir, "graphs", "mlp-4x1024-b256.json"))
     ref = weakref.ref(g.context)
     gc.collect()
     assert ref() is not None and g.n_nodes == 12 and g.nodes[0].name

@@ -11,12 +11,12 @@ import ggalloc as gg
 from ggalloc import models
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("GGALLOC_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
+from testdata import DATA
 
 
 def shared_graph(name):
-    path = os.path.join(SHARED, "graphs", name)
-    assert os.path.exists(path), f"{path} is missing (set GGALLOC_SHARED_DIR to the shared directory)"
+    path = os.path.join(DATA, "graphs", name)
+    assert os.path.exists(path), f"{path} is missing from the repository"
     return gg.load_graph(path)
 
 

@@ -1,4 +1,4 @@
-// test-cpu-graphs.c — whole graphs from ../shared/graphs (an MLP and GPT-2 small decoding one
+// test-cpu-graphs.c — whole graphs from tests/data/graphs (an MLP and GPT-2 small decoding one
 // token) loaded, placed by the graph allocator and computed with every kernel set and 1-3
 // threads: every run must agree with the portable single-thread run (NMSE <= 1e-7) and give
 // finite values. This ties the kernels, the thread pool and the allocator together on real
@@ -77,7 +77,7 @@ static void set_inputs(struct ggml_cgraph * gf) {
 
 static void run_graph(const char * name, bool big) {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_SHARED_DIR, name);
+    snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, name);
     struct ggml_context * ctx = NULL;
     struct ggml_cgraph * gf = ggalloc_graph_load_json(path, &ctx);
     CHECK(gf != NULL);

@@ -24,7 +24,7 @@ static long long sizes_field(const char * text, const char * name, const char * 
 
 static void check_graph(const char * sizes, const char * name) {
     char path[512];
-    snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_SHARED_DIR, name);
+    snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, name);
     long long want_ggml = sizes_field(sizes, name, "ggml_buffer_bytes");
     long long want_lb = sizes_field(sizes, name, "inplace_lower_bound_bytes");
     long long want_nodes = sizes_field(sizes, name, "n_nodes");
@@ -79,7 +79,7 @@ static void check_graph(const char * sizes, const char * name) {
 // unless a single tensor in it is larger (or it is the last allowed chunk), and still valid.
 static void check_chunked(const char * name, size_t alignment, size_t max_size) {
     char path[512];
-    snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_SHARED_DIR, name);
+    snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, name);
     for (int planner = 0; planner < 2; planner++) {
         struct ggml_context * ctx = NULL;
         struct ggml_cgraph * g = ggalloc_graph_load_json(path, &ctx);
@@ -116,7 +116,7 @@ static void check_chunked(const char * name, size_t alignment, size_t max_size) 
 
 int main(void) {
     char path[512];
-    snprintf(path, sizeof(path), "%s/graphs/ggml-sizes.json", GGALLOC_SHARED_DIR);
+    snprintf(path, sizeof(path), "%s/graphs/ggml-sizes.json", GGALLOC_DATA_DIR);
     char * sizes = check_read_file(path, NULL);
     CHECK(sizes != NULL);
     if (sizes != NULL) {

@@ -414,7 +414,7 @@ static void test_print(void) {
 }
 
 //
-// Against ggml: the graphs in ../shared/graphs were dumped from ggml's own build of these
+// Against ggml: the graphs in tests/data/graphs were dumped from ggml's own build of these
 // programs. Building the same programs here must give the same nodes and leafs, in the same
 // order, with the same names, shapes, strides, sources, views and op_params.
 //
@@ -588,7 +588,7 @@ static void test_against_ggml(void) {
     const char * files[3] = { "mlp-4x1024-b256.json", "gpt2-small-decode-1.json", "gpt2-small-prefill-512.json" };
     for (int f = 0; f < 3; f++) {
         char path[1024];
-        snprintf(path, sizeof(path), "%s/graphs/%s", GGALLOC_SHARED_DIR, files[f]);
+        snprintf(path, sizeof(path), "%s/graphs/%s", GGALLOC_DATA_DIR, files[f]);
         struct ggml_context * rctx = NULL;
         struct ggml_cgraph * ref = ggalloc_graph_load_json(path, &rctx);
         CHECK(ref != NULL);

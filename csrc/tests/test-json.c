@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#define SHARED_GRAPHS GGALLOC_SHARED_DIR "/graphs/"
+#define SHARED_GRAPHS GGALLOC_DATA_DIR "/graphs/"
 
 static void tmp_path(char * buf, size_t size, const char * what) {
     const char * dir = getenv("TMPDIR");
@@ -745,7 +745,7 @@ static void test_bad_documents(void) {
     }
 
     log_capture_begin();
-    CHECK(ggalloc_graph_load_json(GGALLOC_SHARED_DIR, &ctx) == NULL);
+    CHECK(ggalloc_graph_load_json(GGALLOC_DATA_DIR, &ctx) == NULL);
     log_capture_end();
     CHECK(ctx == (struct ggml_context *) &sentinel && log_capture_errors == 1);
 
@@ -763,7 +763,7 @@ static void test_bad_documents(void) {
     log_capture_begin();
     CHECK(!ggalloc_graph_save_json(NULL, path, "x"));
     CHECK(!ggalloc_graph_save_json(g, NULL, "x"));
-    CHECK(!ggalloc_graph_save_json(g, GGALLOC_SHARED_DIR "/no-such-dir/x.json", "x"));
+    CHECK(!ggalloc_graph_save_json(g, GGALLOC_DATA_DIR "/no-such-dir/x.json", "x"));
     log_capture_end();
     CHECK_EQ_INT(log_capture_errors, 3);
     CHECK(log_captured("cannot open for writing"));

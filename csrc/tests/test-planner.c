@@ -579,7 +579,7 @@ static void test_traces(void) {
     int n_ratio = 0;
     for (size_t k = 0; k < sizeof(traces) / sizeof(traces[0]); k++) {
         char path[512];
-        snprintf(path, sizeof(path), "%s/traces/%c.csv", GGALLOC_SHARED_DIR, traces[k].name);
+        snprintf(path, sizeof(path), "%s/traces/%c.csv", GGALLOC_DATA_DIR, traces[k].name);
         struct gga_block * b = NULL;
         const int n = load_trace(path, &b);
         CHECK(n > 100);
