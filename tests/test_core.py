@@ -180,8 +180,8 @@ def test_allocating_context_gives_data_at_once():
         t.set(np.eye(2, dtype=np.float32))
         np.testing.assert_array_equal(t.array(), np.eye(2))
         s = c.new_f32(3.5)
-        assert s.numpy()[0] == 3.5
-        assert c.new_i32(-4).numpy()[0] == -4
+        assert s.shape == () and s.numpy() == 3.5
+        assert c.new_i32(-4).numpy() == -4
         assert c.used_mem > 0
 
 
@@ -195,7 +195,8 @@ def test_context_full_raises_allocation_error():
 def test_operators_follow_numpy_meaning(ctx, cpu):
     a = ctx.tensor(np.float32, (3, 4), name="a").set_input()
     b = ctx.tensor(np.float32, (4,), name="b").set_input()
-    outs = [a + b, a - b, a * b, a / b, a * 3.0, 2.0 * a, a / 4.0, -a]
+    outs = [a + b, a - b, a * b, a / b, a * 3.0, 2.0 * a, a / 4.0, -a,
+            b + a, b - a, b * a, a + 1, 1 + a, a - 2, 3 - a, a * np.float32(2), 2 * a, a / 3, -a + 1.5]
     for o in outs:
         o.set_output()
     g, galloc = placed(*outs)
@@ -204,13 +205,23 @@ def test_operators_follow_numpy_meaning(ctx, cpu):
     a.set(A)
     b.set(B)
     cpu.compute(g)
-    want = [A + B, A - B, A * B, A / B, A * 3, 2 * A, A / 4, -A]
+    want = [A + B, A - B, A * B, A / B, A * 3, 2 * A, A / 4, -A,
+            B + A, B - A, B * A, A + 1, 1 + A, A - 2, 3 - A, A * 2, 2 * A, A / 3, -A + 1.5]
+    assert len(outs) == len(want)
     for o, w in zip(outs, want):
+        assert o.shape == w.shape
         np.testing.assert_allclose(o.numpy(), w, rtol=1e-6)
-    with pytest.raises(gg.BadInputError, match="cannot build add"):
-        b + a                                # ggml broadcasts b over a only
     with pytest.raises(gg.BadInputError, match="by zero"):
         a / 0
+    c = ctx.tensor(np.float32, (5, 7))
+    with pytest.raises(gg.BadInputError, match="do not broadcast"):
+        a + c
+    with pytest.raises(gg.BadInputError, match="do not broadcast"):
+        b / a                                # ggml divides by a broadcast divisor only
+    for bad in (lambda: 2 / a, lambda: a + "x", lambda: a @ 2, lambda: a * None, lambda: [1] - a):
+        with pytest.raises(gg.UnsupportedOperationError, match="tensors support") as e:
+            bad()
+        assert isinstance(e.value, TypeError) and isinstance(e.value, gg.GgallocError)
 
 
 def test_op_errors_carry_the_c_message(ctx):
