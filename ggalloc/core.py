@@ -42,7 +42,7 @@ import numpy as np
 from . import _lib
 from ._lib import Closable, ffi, lib
 from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError,
-                     UnsupportedOperationError)
+                     ArgumentTypeError, OutOfRangeError, UnsupportedOperationError, ValueOverflowError)
 
 DTypeLike = Union[str, "np.dtype[Any]", type]
 ShapeLike = Union[int, Sequence[int]]
@@ -125,13 +125,22 @@ def _padded(shape: Sequence[int]) -> Tuple[int, ...]:
 
 def _shape_ne(shape: ShapeLike) -> List[int]:
     if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    shape = tuple(int(s) for s in shape)
-    if len(shape) > MAX_DIMS:
-        raise BadInputError(f"shape {shape} has {len(shape)} dimensions; at most {MAX_DIMS} are supported")
-    if any(s < 0 for s in shape):
-        raise BadInputError(f"shape {shape} has a negative extent")
-    return list(reversed(shape)) or [1]
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ArgumentTypeError(f"a shape is a tuple of ints, got {type(shape).__name__}") from None
+    for s in dims:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)):
+            raise ArgumentTypeError(f"shape {dims!r}: extents must be ints, got {type(s).__name__}")
+    dims = tuple(int(s) for s in dims)
+    if len(dims) > MAX_DIMS:
+        raise BadInputError(f"shape {dims} has {len(dims)} dimensions; at most {MAX_DIMS} are supported")
+    if any(s < 0 for s in dims):
+        raise BadInputError(f"shape {dims} has a negative extent")
+    if any(s >= 1 << 63 for s in dims):
+        raise ValueOverflowError(f"shape {dims} has an extent that does not fit int64")
+    return list(reversed(dims)) or [1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,7 +394,7 @@ class Tensor:
     _ctx: Context
 
     def __init__(self) -> None:
-        raise TypeError("tensors are made by Context.tensor() or by ops")
+        raise ArgumentTypeError("tensors are made by Context.tensor() or by ops")
 
     # checks -------------------------------------------------------------------------------
 
@@ -750,6 +759,21 @@ class Tensor:
         return self
 
     # python protocol ----------------------------------------------------------------------
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> "np.ndarray[Any, Any]":
+        """numpy's array protocol: ``np.asarray(t)`` is a zero-copy view of a host tensor's data
+        (as :meth:`array`), and a copy (as :meth:`numpy`) for device memory, bf16 or when
+        ``copy=True``; ``dtype`` converts."""
+        p = self._data()
+        view = (copy is not True and int(p.type) in _NUMPY_OF and
+                (p.buffer == ffi.NULL or bool(lib.ggml_backend_buffer_is_host(p.buffer))))
+        arr = self.array() if view else self.numpy()
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise BadInputError(f"tensor {self._label()} ({self.type}) cannot become {np.dtype(dtype)} "
+                                    "without a copy (copy=False)")
+            arr = arr.astype(dtype)
+        return arr
 
     def __eq__(self, other: object) -> bool:  # type: ignore[override]
         return isinstance(other, Tensor) and self._addr == other._addr
@@ -1135,14 +1159,14 @@ class Graph(Closable):
         """Node i (negative counts from the end)."""
         p = lib.ggml_graph_node(self._live(), int(i))
         if p == ffi.NULL:
-            raise IndexError(f"node {i} out of range ({self.n_nodes} nodes)")
+            raise OutOfRangeError(f"node {i} out of range ({self.n_nodes} nodes)")
         return self._wrap(p)
 
     def leaf(self, i: int) -> Tensor:
         """Leaf i."""
         p = lib.ggalloc_graph_leaf(self._live(), int(i))
         if p == ffi.NULL:
-            raise IndexError(f"leaf {i} out of range ({self.n_leafs} leafs)")
+            raise OutOfRangeError(f"leaf {i} out of range ({self.n_leafs} leafs)")
         return self._wrap(p)
 
     @property
