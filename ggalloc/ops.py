@@ -396,7 +396,9 @@ def repeat(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
 
 
 def mul_mat(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Ggml's matrix product: for numpy arrays A (n, k) and B (m, k), the result is B @ A.T of shape (m, n) (f32). ``gg.mul_mat(x, y)``"""
+    """The matrix product as ggml defines it: for a of shape (n, k) and b of shape (m, k) the
+    result is b @ a.T, of shape (m, n) (f32); batch axes broadcast as in ggml, and the result
+    has numpy's rank (``a @ b`` on tensors is numpy's matmul). ``gg.mul_mat(w, x)``"""
     return _op(lib.ggml_mul_mat, "mul_mat", a, b, ctx=ctx, rank=lambda: 1 if b.ndim == 1 else max(a.ndim, b.ndim))
 
 
