@@ -7,8 +7,9 @@ BUILD  ?= build
 ASAN   ?= build-asan
 
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-asan python demo test test-c test-asan test-python test-long bench clean
+.PHONY: all deps build build-asan python demo notebooks test test-c test-asan test-python test-long bench clean
 
 all: build python
 
@@ -24,10 +25,17 @@ build-asan: deps
 	cmake --build $(ASAN) -j $(JOBS)
 
 python: deps
-	$(PYTHON) setup.py -q build_ext --inplace
+	@echo "Python: $(PYTHON) (Debian's interpreter, which has numpy and cffi; set PYTHON= for another)"
+	@$(PYTHON) setup.py -q build_ext --inplace
 
-demo: build python
-	$(PYTHON) -m ggalloc demo
+# The demo needs only the Python extension (the C library's sources compiled into it).
+demo: python
+	@$(PYTHON) -m ggalloc demo
+
+# Installs the notebooks' Jupyter kernel ("Python 3 (ggalloc)": this interpreter, this checkout)
+# and executes the notebooks again, keeping their outputs.
+notebooks: python
+	@$(PYTHON) scripts/make_notebooks.py
 
 test-c: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

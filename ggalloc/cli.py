@@ -616,11 +616,11 @@ def _parser():
     de = sub.add_parser("demo", help="plan and run GPT-2 small, check it against numpy",
                         description="Build GPT-2 small, plan it with both planners, run it on the "
                                     "CPU backend with fixed-seed random weights, check the logits "
-                                    "against numpy and draw the plan.")
+                                    "against numpy (and draw the plan with --plot).")
     de.add_argument("--tokens", type=_positive, default=None, help="prompt tokens (default 32)")
     de.add_argument("--layers", type=_positive, default=None, help="layers (default 12)")
     de.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: all cores)")
-    de.add_argument("--plot", default="plan.png", metavar="FILE.png", help="where to draw the plan")
+    de.add_argument("--plot", default=None, metavar="FILE.png", help="also draw the plan into this PNG")
     de.add_argument("--seed", type=_nonneg, default=0)
     return p
 

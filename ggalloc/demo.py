@@ -11,7 +11,7 @@
    (exit status 1 on FAIL).
 5. Where a Vulkan device exists (a GPU, or Mesa's lavapipe on the CPU), runs the same forward
    pass there, with the plan made for the device's own limits, and compares it with numpy too.
-6. Draws the plan into plan.png.
+6. With ``--plot FILE.png``, draws the plan there (nothing is written unasked).
 """
 
 import os
@@ -96,7 +96,7 @@ def run_gpt2(model, backend, seed=0, planner="best", progress=True, reference=No
                 violations=violations)
 
 
-def main(tokens=None, layers=None, threads=None, plot="plan.png", seed=0):
+def main(tokens=None, layers=None, threads=None, plot=None, seed=0):
     import ggalloc as gg
     from . import models
     from .cli import format_report, plan_graph

@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""Writes notebooks/*.ipynb (without outputs) from the cells below.
+"""Writes notebooks/*.ipynb from the cells below, executed, with their outputs (figures and
+tables visible without running them), and installs the Jupyter kernel they use.
 
-The notebooks are generated so that their source stays reviewable as Python; run this script
-after editing a cell: /usr/bin/python3 scripts/make_notebooks.py
+    /usr/bin/python3 scripts/make_notebooks.py                  # regenerate and execute (make notebooks)
+    /usr/bin/python3 scripts/make_notebooks.py --install-kernel # only the kernel
 
-Each notebook ends with a cell tagged "results" that prints one JSON object of the values it
-computed; tests/test_notebooks.py executes the notebooks and checks those values.
+The notebooks' kernel is "ggalloc": this interpreter (the one that has numpy and the built
+extension) with the repository on its path. ``--install-kernel`` writes it to the user's
+Jupyter directory, so a notebook opened in Jupyter runs as written. The notebooks are
+generated so that their source stays reviewable as Python; tests/test_notebooks.py executes
+them again and checks the values they compute.
 """
 
+import argparse
+import json
 import os
+import sys
+import tempfile
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -28,7 +36,10 @@ def code(text, tags=None):
 
 
 SETUP = """
-import json, time
+import os, sys
+if os.path.isdir(os.path.join("..", "ggalloc")):
+    sys.path.insert(0, os.path.abspath(".."))   # the checkout's package (after make python)
+import time
 import numpy as np
 import matplotlib
 import matplotlib.pyplot as plt
@@ -145,23 +156,18 @@ for batch in (1, 2, 4, 8):
     print(f"batch {batch}: best {s['best'] / MiB:8.2f} MiB   ggml {s['ggml'] / MiB:8.2f} MiB   "
           f"bound {s['lb'] / MiB:8.2f} MiB")
 
-fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
-t = np.array(by_tokens, dtype=float)
-a.plot(t[:, 0], t[:, 2] / MiB, "s--", label="ggml planner")
-a.plot(t[:, 0], t[:, 1] / MiB, "o-", label="ggalloc (best)")
-a.plot(t[:, 0], t[:, 3] / MiB, "k:", label="lower bound")
-a.plot(t[:, 0], t[:, 4] / MiB, "^-", label="inside the layers")
-a.set_xscale("log", base=2); a.set_yscale("log")
-a.set_xlabel("prompt length (tokens)"); a.set_ylabel("buffer size (MiB)"); a.legend()
-a.set_title("GPT-2 small, batch 1")
-bb = np.array(by_batch, dtype=float)
-b.plot(bb[:, 0], bb[:, 2] / MiB, "s--", label="ggml planner")
-b.plot(bb[:, 0], bb[:, 1] / MiB, "o-", label="ggalloc (best)")
-b.plot(bb[:, 0], bb[:, 3] / MiB, "k:", label="lower bound")
-b.plot(bb[:, 0], bb[:, 4] / MiB, "^-", label="inside the layers")
-b.set_xscale("log", base=2); b.set_yscale("log")
-b.set_xlabel("batch (sequences of 32 tokens)"); b.set_ylabel("buffer size (MiB)"); b.legend()
-b.set_title("GPT-2 small, 32 tokens per sequence")
+# On a log axis the three sizes lie on one line; their ratios to ggml's plan show the gap.
+fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained", sharey=True)
+for ax, rows, xlabel, title in ((a, by_tokens, "prompt length (tokens)", "GPT-2 small, batch 1"),
+                                (b, by_batch, "batch (sequences of 32 tokens)", "GPT-2 small, 32 tokens per sequence")):
+    r = np.array(rows, dtype=float)
+    ax.axhline(1.0, color="0.4", ls="--", lw=1, label="ggml planner (= 1)")
+    ax.plot(r[:, 0], r[:, 1] / r[:, 2], "o-", label="ggalloc (best) / ggml")
+    ax.plot(r[:, 0], r[:, 3] / r[:, 2], "k:", marker=".", label="lower bound / ggml")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel); ax.set_title(title)
+a.set_ylabel("buffer size / ggml planner's")
+a.legend()
 plt.show()
 """),
     md("""
@@ -190,20 +196,6 @@ layer_step = int(np.argmax(live[:logits["first"]]))   # before the logits exist
 print()
 at_layer_peak = show_peak(layer_step)
 """),
-    code("""
-results = dict(
-    tokens=64,
-    best=allocs["best"].buffer_size(0), ggml=allocs["ggml"].buffer_size(0),
-    lower_bound=allocs["best"].lower_bound(0), no_reuse=no_reuse,
-    violations=violations["best"],
-    by_tokens=by_tokens, by_batch=by_batch,
-    peak_step=peak_step, peak_bytes=int(live[peak_step]),
-    peak_tensors=[r["name"] for r in at_peak[:3]],
-    layer_peak_step=layer_step, layer_peak_bytes=int(live[layer_step]),
-    layer_peak_tensors=[[r["name"], r["op"], r["size"]] for r in at_layer_peak],
-)
-print(json.dumps(results))
-""", tags=["results"]),
 ]
 
 NB2 = [
@@ -287,16 +279,6 @@ for alignment in (16, 32, 64, 256, 4096):
     print(f"alignment {alignment:5d}: prefill {row[1] / MiB:9.3f} MiB (bound {row[2] / MiB:9.3f})   "
           f"decode {row[3] / 1024:9.1f} KiB (bound {row[4] / 1024:9.1f})")
 """),
-    code("""
-results = dict(
-    max_size=MAX, unlimited=unlimited.buffer_size(0), unlimited_lb=unlimited.lower_bound(0),
-    chunked=ga.buffer_size(0), chunked_lb=ga.lower_bound(0), violations=violations,
-    ggml_chunked=ggml_chunked.buffer_size(0),
-    chunks=[[i, chunks[i]["size"], chunks[i]["largest"]] for i in sorted(chunks)],
-    by_alignment=by_alignment,
-)
-print(json.dumps(results))
-""", tags=["results"]),
 ]
 
 NB3 = [
@@ -363,31 +345,58 @@ ax.set_yscale("log")
 ax.legend()
 plt.show()
 """),
-    code("""
-results = dict(
-    backends=sorted(results_by_backend),
-    vulkan_available=vk is not None, vulkan_reason=vulkan_reason,
-    nmse={k: r["nmse"] for k, r in results_by_backend.items()},
-    max_abs_err={k: r["max_abs_err"] for k, r in results_by_backend.items()},
-    logits_last_8={k: [float(x) for x in r["logits"][-1, :8]] for k, r in results_by_backend.items()},
-    reference_last_8=[float(x) for x in ref[-1, :8]],
-    violations={k: r["violations"] for k, r in results_by_backend.items() if r["violations"] is not None},
-    buffer_size={k: r["buffer_size"] for k, r in results_by_backend.items()},
-)
-print(json.dumps(results))
-""", tags=["results"]),
 ]
 
 
-def write(name, cells):
+KERNEL = "ggalloc"
+
+
+def kernel_spec(name=KERNEL):
+    """The kernel.json of a kernel running this interpreter with the repository on its path."""
+    return {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (ggalloc)", "language": "python",
+            "env": {"PYTHONPATH": ROOT, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}}
+
+
+def install_kernel(base):
+    """Writes the kernel under base/kernels/ggalloc; returns its directory."""
+    path = os.path.join(base, "kernels", KERNEL)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "kernel.json"), "w") as f:
+        json.dump(kernel_spec(), f, indent=1)
+    return path
+
+
+def user_jupyter_dir():
+    return os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "jupyter")
+
+
+def write(name, cells, execute=True):
     # Fixed cell ids, so that regenerating an unchanged notebook leaves its file unchanged.
     stem = name.split("-")[0]
     for i, c in enumerate(cells):
         c["id"] = f"nb{stem}-{i:02d}"
     nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "kernelspec": {"name": KERNEL, "display_name": "Python 3 (ggalloc)", "language": "python"},
         "language_info": {"name": "python"},
     })
+    if execute:
+        from nbclient import NotebookClient
+        with tempfile.TemporaryDirectory() as base:
+            install_kernel(base)
+            old = os.environ.get("JUPYTER_PATH")
+            os.environ["JUPYTER_PATH"] = base + (os.pathsep + old if old else "")
+            os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+            try:
+                NotebookClient(nb, timeout=600, kernel_name=KERNEL,
+                               resources={"metadata": {"path": os.path.join(ROOT, "notebooks")}}).execute()
+            finally:
+                if old is None:
+                    os.environ.pop("JUPYTER_PATH", None)
+                else:
+                    os.environ["JUPYTER_PATH"] = old
+        for c in nb.cells:
+            c.metadata.pop("execution", None)
     nbformat.validate(nb)
     path = os.path.join(ROOT, "notebooks", name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -396,10 +405,20 @@ def write(name, cells):
     print(f"wrote {path}")
 
 
+NOTEBOOKS = {"01-memory-plans.ipynb": NB1, "02-device-limits.ipynb": NB2, "03-run-and-compare.ipynb": NB3}
+
+
 def main():
-    write("01-memory-plans.ipynb", NB1)
-    write("02-device-limits.ipynb", NB2)
-    write("03-run-and-compare.ipynb", NB3)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--install-kernel", action="store_true", help="only install the ggalloc kernel")
+    ap.add_argument("--no-execute", action="store_true", help="write the notebooks without outputs")
+    args = ap.parse_args()
+    path = install_kernel(user_jupyter_dir())
+    print(f"kernel 'Python 3 (ggalloc)' -> {sys.executable}, installed in {path}")
+    if args.install_kernel:
+        return
+    for name, cells in NOTEBOOKS.items():
+        write(name, cells, execute=not args.no_execute)
 
 
 if __name__ == "__main__":

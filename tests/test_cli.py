@@ -164,10 +164,12 @@ def test_demo_fails_on_wrong_logits(tmp_path, capsys, monkeypatch):
         return logits, mk, mv
 
     monkeypatch.setattr(models, "gpt2_reference", off_by_a_bit)
-    code = cli.main(["demo", "--tokens", "6", "--layers", "1", "--plot", ""])
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["demo", "--tokens", "6", "--layers", "1"])
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL" in out and "PASS" not in out
+    assert list(tmp_path.iterdir()) == []       # no plan.png (or anything) written unasked
 
 
 def test_best_over_ggml_is_the_best_plan_against_ggml_whatever_the_planner(capsys):
