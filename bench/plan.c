@@ -355,7 +355,7 @@ static void bench_traces(void) {
             continue;
         }
         const size_t lb = gga_lower_bound(b, n, 1);
-        struct gga_plan_params p = { 1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE, 0 };
+        struct gga_plan_params p = { .alignment = 1, .max_size = SIZE_MAX, .max_chunks = 1, .strategy = GGA_STRATEGY_ONLINE };
         struct gga_plan plan = { 0 };
         char err[256];
         size_t online = 0, best = 0;

@@ -70,10 +70,13 @@
 // a few times the greedy strategy and no more. Nothing is searched when a greedy plan meets the
 // lower bound (model graphs). A node costs O(n + T + the steps spanned by the unplaced items).
 
+#define _POSIX_C_SOURCE 200809L // clock_gettime with -std=c11
+
 #include "planner-impl.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
@@ -461,7 +464,35 @@ struct gga_search {
     bool      found;
     bool      oom;
     size_t  * result;     // offsets (by item id) of the plan found
+    // the clock and the cancel flag, read when work passes next_check
+    double    deadline;   // seconds (gga_now); 0: none
+    const volatile int * cancel;
+    int64_t   next_check;
+    bool      stop;       // the deadline passed or the caller cancelled
 };
+
+static double gga_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+// Work units between two readings of the clock and the cancel flag (about 0.1 ms).
+#define GGA_CHECK_EVERY ((int64_t) 1 << 17)
+
+// Whether the search must stop now: out of time, cancelled, or the current try's work spent.
+static bool gga_search_halt(struct gga_search * s) {
+    if (s->stop || s->found || s->oom || s->work > s->budget) {
+        return true;
+    }
+    if (s->work >= s->next_check) {
+        s->next_check = s->work + GGA_CHECK_EVERY;
+        if ((s->cancel != NULL && *s->cancel != 0) || (s->deadline > 0 && gga_now() >= s->deadline)) {
+            s->stop = true;
+        }
+    }
+    return s->stop;
+}
 
 static bool gga_undo_reserve(struct gga_search * s, int64_t extra) {
     if (s->n_undo + extra <= s->cap_undo) {
@@ -551,12 +582,12 @@ static void gga_search_unplace(struct gga_search * s, int b) {
 // to the lower of its two neighbours' levels.
 static void gga_search_node(struct gga_search * s) {
     const struct gga_items * it = s->it;
-    if (s->found || s->oom || s->work > s->budget) {
-        return;
-    }
-    if (s->n_left == 0) {
+    if (s->n_left == 0 && !s->found && !s->oom && !s->stop) {
         s->found = true;
         memcpy(s->result, s->off, (size_t) it->n_items * sizeof(*s->off));
+        return;
+    }
+    if (gga_search_halt(s)) {
         return;
     }
     if (!gga_room_left(s)) {
@@ -607,7 +638,7 @@ static void gga_search_node(struct gga_search * s) {
         s->cand[base + k] = s->keys[k].idx;
     }
     s->n_cand += nc;
-    for (int k = 0; k < nc && !s->found && !s->oom && s->work <= s->budget; k++) {
+    for (int k = 0; k < nc && !gga_search_halt(s); k++) {
         const int b = s->cand[base + k];
         if (!gga_undo_reserve(s, s->T)) {
             return;
@@ -617,7 +648,7 @@ static void gga_search_node(struct gga_search * s) {
         gga_search_unplace(s, b);
     }
     s->n_cand = base;
-    if (s->found || s->oom || s->work > s->budget) {
+    if (gga_search_halt(s)) {
         return;
     }
     // nothing starts at level x over [ta, tb): raise the stretch to its lower neighbour
@@ -674,9 +705,17 @@ static bool gga_search_try(struct gga_search * s, size_t cap, int64_t work) {
 // (rows of the greedy orders).
 static const int gga_search_prio_rows[] = { 1, 4, 0, 3 };
 
+// What bounds the search: work units, and optionally the clock and a cancel flag.
+struct gga_search_limits {
+    int64_t work;      // total work units
+    double  deadline;  // gga_now() seconds; 0: none (then work alone bounds the search)
+    uint64_t seed;
+    const volatile int * cancel;
+};
+
 // The search proper: returns the best peak known (best, or smaller with item_offset updated).
 static size_t gga_search_run(const struct gga_items * it, int * const * orders,
-        size_t alignment, size_t lower_bound, size_t best, int64_t total, size_t * item_offset) {
+        size_t alignment, size_t lower_bound, size_t best, const struct gga_search_limits * lim, size_t * item_offset) {
     const int n = it->n_items;
     struct gga_search s;
     memset(&s, 0, sizeof(s));
@@ -696,6 +735,9 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
     s.demand = malloc(((size_t) s.T + 1) * sizeof(*s.demand));
     s.floor = malloc(((size_t) s.T + 1) * sizeof(*s.floor));
     s.result = malloc((size_t) n * sizeof(*s.result));
+    s.deadline = lim->deadline;
+    s.cancel = lim->cancel;
+    const int64_t total = lim->work;
     if (s.items && s.placed && s.off && s.m && s.cand && s.prio && s.keys && s.h && s.undo &&
         s.demand && s.floor && s.result) {
         for (int i = 0; i < n; i++) {
@@ -717,8 +759,9 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
         const size_t min_step = alignment > lower_bound / 1024 ? alignment : lower_bound / 1024;
         size_t step = 0;
         int descents = 0;
-        uint64_t rng = 0x9e3779b97f4a7c15ull;
-        for (int attempt = 0; lower_bound < best && s.work < total && !s.oom; attempt++) {
+        uint64_t rng = 0x9e3779b97f4a7c15ull ^ (lim->seed * 0xbf58476d1ce4e5b9ull);
+        rng = rng != 0 ? rng : 0x9e3779b97f4a7c15ull;
+        for (int attempt = 0; lower_bound < best && s.work < total && !s.oom && !s.stop; attempt++) {
             size_t cap = lower_bound;
             if (attempt >= n_prio) {
                 if (step == 0) {
@@ -727,12 +770,17 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
                 if (step < min_step) {
                     // the descent stalled: start another from the best plan with what is left
                     // of the budget (the restarts draw new perturbations)
-                    if (++descents > GGA_MAX_DESCENTS) {
+                    // with a clock budget the descents go on until it is spent, the last ones
+                    // one small step below the best plan
+                    if (++descents > GGA_MAX_DESCENTS && lim->deadline == 0) {
                         break;
                     }
                     step = (best - lower_bound) / 8;
                     if (step < min_step) {
-                        break;
+                        if (lim->deadline == 0) {
+                            break;
+                        }
+                        step = min_step < best - lower_bound ? min_step : best - lower_bound;
                     }
                 }
                 cap = best - step < lower_bound ? lower_bound : best - step;
@@ -740,7 +788,7 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
             }
             bool found = false;
             const int restarts = attempt >= n_prio ? GGA_RESTARTS : 1;
-            for (int r = 0; r < restarts && !found && s.work < total && !s.oom; r++) {
+            for (int r = 0; r < restarts && !found && s.work < total && !s.oom && !s.stop; r++) {
                 const int row = gga_search_prio_rows[(attempt + r) % n_prio];
                 for (int k = 0; k < n; k++) {
                     int64_t noise = 0;
@@ -793,10 +841,14 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
 // Order 5 (by size, ties by start) comes first, needing no segment tree; see the top of the file.
 static const int gga_first_orders[GGA_N_ORDERS] = { 5, 1, 0, 2, 3, 4 };
 
-bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_size, int max_chunks,
-        int64_t search_work, size_t lower_bound,
+bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
     const int n = it->n_items;
+    const size_t alignment = params->alignment;
+    const size_t max_size = params->max_size;
+    const int max_chunks = params->max_chunks;
+    // the clock starts before the greedy passes, so the budget covers the whole plan
+    const double deadline = params->time_budget > 0 ? gga_now() + params->time_budget : 0;
     struct gga_graph g;
     if (n == 0 || !gga_graph_build(it, &g)) {
         return false;
@@ -852,10 +904,13 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
         }
     }
     if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
-        if (search_work == 0) {
-            search_work = GGA_DEFAULT_WORK_FACTOR * GGA_N_ORDERS * (it->n_pieces + g.n_edges);
+        struct gga_search_limits lim = { params->search_work, deadline, params->seed, params->cancel };
+        if (deadline > 0) {
+            lim.work = INT64_MAX;
+        } else if (lim.work == 0) {
+            lim.work = GGA_DEFAULT_WORK_FACTOR * GGA_N_ORDERS * (it->n_pieces + g.n_edges);
         }
-        best = gga_search_run(it, orders, alignment, lower_bound, best, search_work, item_offset);
+        best = gga_search_run(it, orders, alignment, lower_bound, best, &lim, item_offset);
     }
 
     if (ok && max_chunks > 1 && best > max_size) {
