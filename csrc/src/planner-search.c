@@ -81,7 +81,6 @@
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
 #define GGA_DEFAULT_WORK_FACTOR 8
-#define GGA_N_ORDERS          6
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
 #define GGA_RESTARTS          16
@@ -109,23 +108,42 @@ static void gga_graph_release(struct gga_graph * g) {
     memset(g, 0, sizeof(*g));
 }
 
-// Calls VISIT(q, iq) for every neighbour q (of item iq) of piece p (of nonzero size): earlier
-// ones from the list, then later ones from the sweep order, pieces of p's own item skipped.
-#define GGA_FOR_NEIGHBOURS(g, it, p, VISIT) do {                                          \
-        const int k_ = (g)->pos[p];                                                       \
-        for (int e_ = (g)->early_first[k_]; e_ < (g)->early_first[k_ + 1]; e_++) {        \
-            const int q_ = (g)->early[e_];                                                \
-            VISIT(q_, (it)->pieces[q_].item);                                             \
-        }                                                                                 \
-        const int end_ = (g)->start_at[(it)->pieces[p].t1];                               \
-        const int ip_ = (it)->pieces[p].item;                                             \
-        for (int j_ = k_ + 1; j_ < end_; j_++) {                                          \
-            const int iq_ = (g)->ord_item[j_];                                            \
-            if (iq_ != ip_) {                                                             \
-                VISIT((g)->ord[j_], iq_);                                                 \
-            }                                                                             \
-        }                                                                                 \
-    } while (0)
+// The neighbours of piece p (of nonzero size): its earlier ones from the list, then its later
+// ones from the sweep order, pieces of p's own item skipped. Used as
+//     for (gga_nbr_begin(g, it, p, &x); gga_nbr_next(g, it, &x, &q, &iq);) { ... }
+// which compiles to the two plain loops.
+struct gga_nbr_iter {
+    int e, e_end; // position in the earlier list
+    int j, j_end; // position in the sweep order
+    int ip;       // p's item
+};
+
+static inline void gga_nbr_begin(const struct gga_graph * g, const struct gga_items * it, int p, struct gga_nbr_iter * x) {
+    const int k = g->pos[p];
+    x->e = g->early_first[k];
+    x->e_end = g->early_first[k + 1];
+    x->j = k + 1;
+    x->j_end = g->start_at[it->pieces[p].t1];
+    x->ip = it->pieces[p].item;
+}
+
+static inline bool gga_nbr_next(const struct gga_graph * g, const struct gga_items * it, struct gga_nbr_iter * x,
+        int * q, int * iq) {
+    if (x->e < x->e_end) {
+        *q = g->early[x->e++];
+        *iq = it->pieces[*q].item;
+        return true;
+    }
+    while (x->j < x->j_end) {
+        const int j = x->j++;
+        if (g->ord_item[j] != x->ip) {
+            *q = g->ord[j];
+            *iq = g->ord_item[j];
+            return true;
+        }
+    }
+    return false;
+}
 
 // Sort keys: up to three figures, compared in order, then the index.
 struct gga_skey {
@@ -229,6 +247,17 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
 // Greedy placement
 //
 
+// The greedy orders (see the top of the file), each a way of ranking the items, largest first.
+enum gga_order {
+    GGA_ORDER_SIZE,       // size, ties: the longer lifetime
+    GGA_ORDER_BREADTH,    // the most bytes live at a step of the item's lifetime
+    GGA_ORDER_CONFLICTS,  // total size of the conflicting items, plus its own
+    GGA_ORDER_LIFETIME,   // length of the lifetime
+    GGA_ORDER_AREA,       // size x lifetime
+    GGA_ORDER_SIZE_START, // size, ties: the earlier start (interval colouring among equal sizes)
+    GGA_N_ORDERS
+};
+
 struct gga_range {
     int64_t lo;  // the item may sit at or below lo ...
     int64_t hi;  // ... or at or above hi
@@ -254,18 +283,18 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const s
         if (sp == 0) {
             continue;
         }
-#define GGA_RANGE_OF(q, iq) do {                                                           \
-            if (off[iq] != GGA_UNPLACED && (chunk == NULL || chunk[iq] == c)) {            \
-                const int64_t oq = (int64_t) off[iq];                                      \
-                const int64_t hi = oq + (int64_t) it->pieces[q].size;                      \
-                /* entirely below the search start: cannot matter */                       \
-                if (hi > (int64_t) from) {                                                 \
-                    pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };       \
-                }                                                                          \
-            }                                                                              \
-        } while (0)
-        GGA_FOR_NEIGHBOURS(pk->g, it, p, GGA_RANGE_OF);
-#undef GGA_RANGE_OF
+        struct gga_nbr_iter nb;
+        int q, iq;
+        for (gga_nbr_begin(pk->g, it, p, &nb); gga_nbr_next(pk->g, it, &nb, &q, &iq);) {
+            if (off[iq] != GGA_UNPLACED && (chunk == NULL || chunk[iq] == c)) {
+                const int64_t oq = (int64_t) off[iq];
+                const int64_t hi = oq + (int64_t) it->pieces[q].size;
+                // entirely below the search start: cannot matter
+                if (hi > (int64_t) from) {
+                    pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };
+                }
+            }
+        }
     }
     int64_t x = (int64_t) from;
     if (nr <= 8) {
@@ -350,7 +379,7 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // Writes order o (a permutation of the items) into out. Each order computes only what it needs:
 // the breadth order a max segment tree over the steps (O(T), then O(log T) per item), the conflicts
 // order one pass over the edges; then one sort, O(n log n).
-static bool gga_make_order(const struct gga_items * it, const struct gga_graph * g, int o, int * out) {
+static bool gga_make_order(const struct gga_items * it, const struct gga_graph * g, enum gga_order o, int * out) {
     const int n = it->n_items;
     const int T = it->n_times > 0 ? it->n_times : 1;
     int leaves = 1;
@@ -358,10 +387,10 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
         leaves *= 2;
     }
     struct gga_skey * keys = malloc((size_t) n * sizeof(*keys));
-    int64_t * tree = o == 1 ? calloc(2 * (size_t) leaves + 1, sizeof(*tree)) : NULL;
-    int64_t * weight = o == 2 ? calloc((size_t) n, sizeof(*weight)) : NULL;
-    bool ok = keys && (o != 1 || tree) && (o != 2 || weight);
-    if (ok && o == 1) {
+    int64_t * tree = o == GGA_ORDER_BREADTH ? calloc(2 * (size_t) leaves + 1, sizeof(*tree)) : NULL;
+    int64_t * weight = o == GGA_ORDER_CONFLICTS ? calloc((size_t) n, sizeof(*weight)) : NULL;
+    bool ok = keys && (o != GGA_ORDER_BREADTH || tree) && (o != GGA_ORDER_CONFLICTS || weight);
+    if (ok && o == GGA_ORDER_BREADTH) {
         // breadth per step from a difference array (in the leaves), then a max segment tree
         int64_t * live = tree + leaves;
         for (int p = 0; p < it->n_pieces; p++) {
@@ -377,15 +406,17 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             tree[v] = tree[2 * v] > tree[2 * v + 1] ? tree[2 * v] : tree[2 * v + 1];
         }
     }
-    if (ok && o == 2) {
+    if (ok && o == GGA_ORDER_CONFLICTS) {
         for (int p = 0; p < it->n_pieces; p++) {
             if (g->pos[p] < 0) {
                 continue;
             }
             int64_t * w = &weight[it->pieces[p].item];
-#define GGA_WEIGH(q, iq) (*w += (int64_t) it->pieces[q].size)
-            GGA_FOR_NEIGHBOURS(g, it, p, GGA_WEIGH);
-#undef GGA_WEIGH
+            struct gga_nbr_iter nb;
+            int q, iq;
+            for (gga_nbr_begin(g, it, p, &nb); gga_nbr_next(g, it, &nb, &q, &iq);) {
+                *w += (int64_t) it->pieces[q].size;
+            }
         }
     }
     if (ok) {
@@ -396,8 +427,9 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             const int64_t size = (int64_t) it->size[i];
             int64_t k = 0;
             switch (o) {
-                case 0: k = size; break;
-                case 1: {
+                case GGA_ORDER_SIZE:
+                case GGA_ORDER_SIZE_START: k = size; break;
+                case GGA_ORDER_BREADTH: {
                     // the most bytes live at a step of [t0, t1): bottom-up range maximum
                     int64_t m = 0;
                     for (int lo = t0 + leaves, hi = t1 + leaves; lo < hi; lo /= 2, hi /= 2) {
@@ -407,12 +439,12 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
                     k = m;
                     break;
                 }
-                case 2: k = weight[i] + size; break;
-                case 3: k = span; break;
-                default: k = (int64_t) ((double) size * (double) span); break;
+                case GGA_ORDER_CONFLICTS: k = weight[i] + size; break;
+                case GGA_ORDER_LIFETIME: k = span; break;
+                case GGA_ORDER_AREA: k = (int64_t) ((double) size * (double) span); break;
+                case GGA_N_ORDERS: break;
             }
-            // order 5: by size, then by start (interval colouring among equal sizes)
-            keys[i] = o == 5 ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
+            keys[i] = o == GGA_ORDER_SIZE_START ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
         }
         gga_skey_sort(keys, n);
         for (int k = 0; k < n; k++) {
@@ -426,7 +458,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
 }
 
 // Order o in a new array of n entries (*out); false when out of memory.
-static bool gga_make_order_new(const struct gga_items * it, const struct gga_graph * g, int o, int ** out) {
+static bool gga_make_order_new(const struct gga_items * it, const struct gga_graph * g, enum gga_order o, int ** out) {
     *out = malloc((size_t) (it->n_items > 0 ? it->n_items : 1) * sizeof(**out));
     return *out != NULL && gga_make_order(it, g, o, *out);
 }
@@ -701,9 +733,10 @@ static bool gga_search_try(struct gga_search * s, size_t cap, int64_t work) {
     return s->found;
 }
 
-// Tie-break orders tried in turn at the lower bound: by breadth, by area, by size, by lifetime
-// (rows of the greedy orders).
-static const int gga_search_prio_rows[] = { 1, 4, 0, 3 };
+// Branching orders tried in turn at the lower bound (greedy orders).
+static const enum gga_order gga_search_prio_rows[] = {
+    GGA_ORDER_BREADTH, GGA_ORDER_AREA, GGA_ORDER_SIZE, GGA_ORDER_LIFETIME,
+};
 
 // What bounds the search: work units, and optionally the clock and a cancel flag.
 struct gga_search_limits {
@@ -789,7 +822,7 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
             bool found = false;
             const int restarts = attempt >= n_prio ? GGA_RESTARTS : 1;
             for (int r = 0; r < restarts && !found && s.work < total && !s.oom && !s.stop; r++) {
-                const int row = gga_search_prio_rows[(attempt + r) % n_prio];
+                const enum gga_order row = gga_search_prio_rows[(attempt + r) % n_prio];
                 for (int k = 0; k < n; k++) {
                     int64_t noise = 0;
                     if (r > 0) {
@@ -837,9 +870,11 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
 // Entry point
 //
 
-// The order in which the greedy orders are tried (rows of gga_make_order).
-// Order 5 (by size, ties by start) comes first, needing no segment tree; see the top of the file.
-static const int gga_first_orders[GGA_N_ORDERS] = { 5, 1, 0, 2, 3, 4 };
+// The order in which the greedy orders are tried: by size and start first (it needs no segment
+// tree and meets the bound on model graphs; see the top of the file).
+static const enum gga_order gga_first_orders[GGA_N_ORDERS] = {
+    GGA_ORDER_SIZE_START, GGA_ORDER_BREADTH, GGA_ORDER_SIZE, GGA_ORDER_CONFLICTS, GGA_ORDER_LIFETIME, GGA_ORDER_AREA,
+};
 
 bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
@@ -883,7 +918,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     const bool huge = n > GGA_FEW_ORDERS_ITEMS;
     const int n_orders = huge ? 1 : n > GGA_SEARCH_MAX_ITEMS ? 3 : GGA_N_ORDERS;
     for (int k = 0; ok && k < n_orders && best > lower_bound; k++) {
-        const int o = gga_first_orders[k];
+        const enum gga_order o = gga_first_orders[k];
         ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
         if (!ok) {
             break;
@@ -899,7 +934,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
-                ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
+                ok = made[o] = gga_make_order_new(it, &g, (enum gga_order) o, &orders[o]);
             }
         }
     }
@@ -918,7 +953,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         best = SIZE_MAX;
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
-                ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
+                ok = made[o] = gga_make_order_new(it, &g, (enum gga_order) o, &orders[o]);
                 if (!ok) {
                     break;
                 }
