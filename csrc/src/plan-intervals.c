@@ -137,6 +137,10 @@ bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * star
         .time_budget = o.time_budget,
         .seed        = o.seed,
         .cancel      = o.cancel,
+        // a user who gives the planner time gets offline packing of large dense instances too:
+        // up to 128M conflicts (256 MiB of lists, linear in the number of blocks at a given
+        // density) instead of the 4M kept for graphs
+        .max_conflicts = o.time_budget > 0 ? (int64_t) 1 << 27 : 0,
     };
     return ggalloc_intervals_plan(__func__, n, sizes, starts, ends, alignment, &params, offsets, peak);
 }

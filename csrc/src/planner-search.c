@@ -12,6 +12,7 @@
 // beside it, so that the range reads items in sequence) plus one list of E/2 entries, written
 // as the sweep goes, with no second pass to fill adjacency arrays; the
 // neighbours come in a fixed order, so plans are deterministic. When E would pass GGA_MAX_EDGES
+// (or the caller's gga_plan_params.max_conflicts)
 // the offline strategies are skipped and the caller keeps ggml's online plan, which needs no
 // graph: memory and time stay bounded on huge dense instances.
 //
@@ -64,7 +65,11 @@
 // plan (at most GGA_MAX_DESCENTS times) while budget is left. Found plans are real plans: the
 // result is the smallest plan seen, never worse than the greedy one.
 // Time is bounded by counting work (steps swept, items visited: roughly one unit per inner-loop
-// iteration, about a nanosecond), never by the clock, so the plan is deterministic. The caller
+// iteration, about a nanosecond), not by the clock, so the plan is deterministic; unless the
+// caller gives a time budget (gga_plan_params.time_budget, bare lifetimes): then the clock and
+// the optional cancel flag are read every GGA_CHECK_EVERY units, the descents go on (restarting
+// from the best plan, one small step below it, with new perturbations) until the deadline, and
+// the search ends at once when a plan meets the lower bound. The caller
 // sets the budget (gga_plan_params.search_work); by default it is GGA_DEFAULT_WORK_FACTOR times
 // the work of the greedy passes (pieces + conflicts, per order), so that planning a graph costs
 // a few times the greedy strategy and no more. Nothing is searched when a greedy plan meets the
@@ -156,7 +161,7 @@ struct gga_skey {
 GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 
 // false: too many edges or out of memory
-static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
+static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, struct gga_graph * g) {
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
@@ -204,7 +209,7 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
         const int p = g->ord[k];
         const struct gga_piece * pp = &it->pieces[p];
         if (n_early + n_active > cap_early) {
-            // at most GGA_MAX_EDGES / 2 are kept, so this stays under that plus n pieces
+            // at most max_edges / 2 are kept, so this stays under that plus n pieces
             const int64_t cap = 2 * cap_early > n_early + n_active ? 2 * cap_early : n_early + n_active;
             int * grown = realloc(g->early, (size_t) cap * sizeof(*grown));
             if (grown == NULL) {
@@ -228,7 +233,7 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
         }
         n_active = a2;
         active[n_active++] = (struct gga_live) { pp->t1, pp->item, p };
-        if (2 * n_early > GGA_MAX_EDGES) {
+        if (2 * n_early > max_edges) {
             ok = false;
         }
     }
@@ -885,7 +890,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     // the clock starts before the greedy passes, so the budget covers the whole plan
     const double deadline = params->time_budget > 0 ? gga_now() + params->time_budget : 0;
     struct gga_graph g;
-    if (n == 0 || !gga_graph_build(it, &g)) {
+    if (n == 0 || !gga_graph_build(it, params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES, &g)) {
         return false;
     }
     // an item's ranges come from all its pieces' neighbours

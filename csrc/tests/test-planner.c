@@ -792,6 +792,26 @@ static void test_plan_intervals_ex(void) {
     free(b);
 }
 
+// Above max_conflicts the offline packing is skipped: BEST then returns the online plan.
+static void test_max_conflicts(void) {
+    struct gga_block b[64];
+    for (int i = 0; i < 64; i++) {
+        b[i] = (struct gga_block) { (size_t) (64 + (i * 37) % 200), i / 2, i / 2 + 1 + (i * 7) % 9, -1 };
+    }
+    struct gga_plan on, best, capped;
+    CHECK(plan(b, 64, params_of(8, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &on));
+    CHECK(plan(b, 64, params_of(8, SIZE_MAX, 1, GGA_STRATEGY_BEST), &best));
+    struct gga_plan_params p = params_of(8, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+    p.max_conflicts = 4;
+    CHECK(plan(b, 64, p, &capped));
+    CHECK(best.peak < on.peak); // the offline packing does better here ...
+    CHECK_EQ_INT(capped.peak, on.peak); // ... unless it is not allowed its conflict lists
+    CHECK_EQ_INT(plan_violations(b, 64, &capped, 8, SIZE_MAX, 1), 0);
+    gga_plan_release(&on);
+    gga_plan_release(&best);
+    gga_plan_release(&capped);
+}
+
 int main(void) {
     test_online_reuse();
     test_online_ties();
@@ -810,5 +830,6 @@ int main(void) {
     test_plan_intervals();
     test_plan_intervals_extreme_steps();
     test_plan_intervals_ex();
+    test_max_conflicts();
     return check_report("test-planner");
 }
