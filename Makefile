@@ -5,11 +5,13 @@ PYTHON ?= /usr/bin/python3
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD  ?= build
 ASAN   ?= build-asan
+FUZZ   ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-asan python demo notebooks test test-c test-asan test-python test-long bench clean
+.PHONY: all deps build build-asan python demo notebooks test test-c test-asan test-python test-long bench fuzz clean
 
 all: build python
 
@@ -54,8 +56,16 @@ test-long: build python
 	GGALLOC_LONG=1 $(PYTHON) -m pytest -q tests
 	cd $(BUILD) && GGALLOC_LONG=1 ctest --output-on-failure
 
+# libFuzzer targets (csrc/fuzz/fuzz-*.c), built with clang, each run for FUZZ_SECONDS; a
+# crash leaves its input in the working directory.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGGALLOC_FUZZ=ON -DGGALLOC_TESTS=OFF \
+		-DGGALLOC_BENCH=OFF -DGGALLOC_VULKAN=OFF >/dev/null
+	cmake --build $(FUZZ) -j $(JOBS)
+	@for f in $(FUZZ)/fuzz-*; do echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
 bench: build python
 	@for b in $(BUILD)/bench-*; do echo "== $$b"; $$b || exit 1; done
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-py ggalloc/_ggalloc*.so ggalloc/*.c ggalloc/*.o
+	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-py ggalloc/_ggalloc*.so ggalloc/*.c ggalloc/*.o

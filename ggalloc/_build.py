@@ -537,6 +537,17 @@ bool ggalloc_cpu_set_isa(enum ggalloc_cpu_isa isa);
 enum ggalloc_cpu_isa ggalloc_cpu_get_isa(void);
 """
 
+CDEF_PLANNER = r"""
+struct ggalloc_plan_options {
+    enum ggalloc_planner planner;
+    double time_budget;
+    uint64_t seed;
+    const volatile int * cancel;
+};
+struct ggalloc_plan_options ggalloc_plan_options_default(void);
+bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends, size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak);
+"""
+
 CDEF_VULKAN = r"""
 ggml_backend_t             ggml_backend_vk_init(size_t dev_num);
 bool                       ggml_backend_is_vk(ggml_backend_t backend);
@@ -606,7 +617,7 @@ def vulkan_available() -> bool:
 VULKAN = vulkan_available()
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + (CDEF_VULKAN if VULKAN else ""))
+ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_PLANNER + (CDEF_VULKAN if VULKAN else ""))
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]

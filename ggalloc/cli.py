@@ -11,8 +11,8 @@ the tensors live at the peak. SOURCE is one of:
   the same alignment and max size, and every buffer is reported;
 * a trace CSV with columns ``id,lower,upper,size`` (a block of ``size`` bytes live over the
   half-open step range [lower, upper)), planned on its bare lifetimes with
-  ``gg.plan_intervals``; its "ggml planner" figure is ggml's best-fit placement applied to the
-  blocks in time order;
+  ``gg.plan_intervals`` (``--time-budget`` seconds of search, default 1); its "ggml planner"
+  figure is ggml's best-fit placement applied to the blocks in time order;
 * a built-in model name (gpt2-small, gpt2-medium, llama-7b, mlp, cnn) with ``--tokens``,
   ``--layers``, ``--batch``, ``--n-past``.
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from .plot import live_bytes, plan_rows
 
-__all__ = ["main", "plan_source", "plan_graph", "plan_trace", "format_report", "ggml_best_fit"]
+__all__ = ["main", "plan_source", "plan_graph", "plan_trace", "format_report"]
 
 MIB = 1024.0 * 1024.0
 PROG = "python3 -m ggalloc"
@@ -105,92 +105,18 @@ def _align(n, a):
     return (n + a - 1) // a * a
 
 
-def intervals_lower_bound(sizes, starts, ends, alignment=1):
-    """The most bytes live at once (each size rounded up to the alignment)."""
-    events = {}
-    for s, lo, hi in zip(sizes, starts, ends):
-        s = _align(s, alignment)
-        events[lo] = events.get(lo, 0) + s
-        events[hi] = events.get(hi, 0) - s
-    live = peak = 0
-    for t in sorted(events):
-        live += events[t]
-        peak = max(peak, live)
-    return peak
-
-
-def ggml_best_fit(sizes, starts, ends, alignment=1):
-    """ggml's online placement (ggml-policy.md, one chunk, no size limit) applied to blocks in
-    time order: at each step the blocks that end are freed, then the blocks that start are
-    placed, in id order, each in the smallest free block that holds it (the later one on ties)
-    or else at the end of the buffer. Returns (offsets, buffer size)."""
-    n = len(sizes)
-    order = sorted(range(n), key=lambda i: (starts[i], i))
-    by_end = sorted(range(n), key=lambda i: (ends[i], i))
-    free = []  # [offset, size] sorted by offset, never including the open end
-    top = 0     # the end of the used part of the buffer: everything above is free
-    offsets = [0] * n
-    ai = ei = 0
-
-    def release(off, size):
-        nonlocal top
-        j = 0
-        while j < len(free) and free[j][0] < off:
-            j += 1
-        if j > 0 and free[j - 1][0] + free[j - 1][1] == off:
-            free[j - 1][1] += size
-            j -= 1
-            if j + 1 < len(free) and free[j][0] + free[j][1] == free[j + 1][0]:
-                free[j][1] += free[j + 1][1]
-                del free[j + 1]
-        elif j < len(free) and off + size == free[j][0]:
-            free[j][0] = off
-            free[j][1] += size
-        else:
-            free.insert(j, [off, size])
-        if free and free[-1][0] + free[-1][1] == top:
-            top = free[-1][0]
-            free.pop()
-
-    peak = 0
-    while ai < n:
-        t = starts[order[ai]]
-        while ei < n and ends[by_end[ei]] <= t:
-            i = by_end[ei]
-            release(offsets[i], _align(sizes[i], alignment))
-            ei += 1
-        while ai < n and starts[order[ai]] == t:
-            i = order[ai]
-            s = _align(sizes[i], alignment)
-            best = -1
-            for j, (off, size) in enumerate(free):
-                if size >= s and (best < 0 or size <= free[best][1]):
-                    best = j
-            if best >= 0:
-                offsets[i] = free[best][0]
-                free[best][0] += s
-                free[best][1] -= s
-                if free[best][1] == 0:
-                    del free[best]
-            else:
-                offsets[i] = top
-                top += s
-            peak = max(peak, offsets[i] + s)
-            ai += 1
-    return offsets, peak
-
-
-def plan_trace(path, alignment=1, progress=None):
-    """Plans a trace CSV; returns the report (a dict, see :func:`format_report`)."""
+def plan_trace(path, alignment=1, progress=None, time_budget=1.0):
+    """Plans a trace CSV with the best planner, searching up to time_budget seconds while above
+    the lower bound; returns the report (a dict, see :func:`format_report`)."""
     gg = _gg()
     ids, starts, ends, sizes = read_trace(path)
     bar = _progress(2, os.path.basename(path), progress)
     t0 = time.perf_counter()
-    offsets, peak = gg.plan_intervals(sizes, starts, ends, alignment=alignment)
+    offsets, peak = gg.plan_intervals(sizes, starts, ends, alignment=alignment, time_budget=time_budget)
     t_best = time.perf_counter() - t0
     bar.update()
     t0 = time.perf_counter()
-    g_offsets, g_peak = ggml_best_fit(sizes, starts, ends, alignment)
+    g_offsets, g_peak = gg.plan_intervals(sizes, starts, ends, alignment=alignment, planner="ggml")
     t_ggml = time.perf_counter() - t0
     bar.update()
     bar.close()
@@ -418,7 +344,7 @@ def _verify(galloc, graph):
 
 
 def plan_source(source, planner="best", alignment=None, max_size=None, reorder=False, plot=None,
-                tokens=None, layers=None, batch=None, n_past=None, progress=None):
+                tokens=None, layers=None, batch=None, n_past=None, progress=None, time_budget=None):
     """Plans a SOURCE (graph file, trace CSV or built-in name); raises UsageError if it cannot."""
     gg = _gg()
     from . import models
@@ -427,13 +353,16 @@ def plan_source(source, planner="best", alignment=None, max_size=None, reorder=F
     if os.path.exists(source):
         if given:
             raise UsageError(f"{', '.join(given)} apply to built-in models only, not to the file {source}")
+        if time_budget is not None and not source.lower().endswith(".csv"):
+            raise UsageError("--time-budget applies to traces only")
         if os.path.isdir(source):
             raise UsageError(f"{source} is a directory, not a graph JSON file or trace CSV")
         if source.lower().endswith(".csv"):
             if reorder or plot or max_size is not None or planner != "best":
                 raise UsageError("a trace is planned on bare lifetimes: --reorder, --plot, --max-size "
                                  "and --planner ggml apply to graphs only")
-            return plan_trace(source, alignment or 1, progress=progress)
+            return plan_trace(source, alignment or 1, progress=progress,
+                              time_budget=1.0 if time_budget is None else time_budget)
         try:
             graph = gg.load_graph(source)
         except gg.GgallocError as e:
@@ -443,6 +372,8 @@ def plan_source(source, planner="best", alignment=None, max_size=None, reorder=F
                           alignment=alignment or 32, max_size=max_size, reorder=reorder,
                           plot=plot, progress=progress, kind="graph",
                           node_buffer_ids=graph.node_buffer_ids, leaf_buffer_ids=graph.leaf_buffer_ids)
+    if time_budget is not None:
+        raise UsageError("--time-budget applies to traces only")
     if source in models.BUILTINS:
         bar = _progress(1, source, progress)
         bar.set_postfix_str("building the graph")
@@ -585,6 +516,16 @@ def _nonneg(text):
     return v
 
 
+def _seconds(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    if not 0 <= v <= 1e6:
+        raise argparse.ArgumentTypeError(f"{text!r}: the time budget must be between 0 and 1e6 seconds")
+    return v
+
+
 def _parser():
     p = argparse.ArgumentParser(prog=PROG, description="ggalloc: graph memory plans.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -601,6 +542,9 @@ def _parser():
                     help="max buffer size of the device (e.g. 134217728 or 128MiB); default none")
     pl.add_argument("--alignment", type=_alignment, default=None, metavar="N",
                     help="buffer alignment, a power of two (default 32 for graphs, 1 for traces)")
+    pl.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
+                    help="traces: how long the best planner may search while above the lower bound "
+                         "(default 1; 0: a small fixed amount of work)")
     pl.add_argument("--plot", metavar="FILE.png", help="draw the plan into a PNG")
     pl.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     pl.add_argument("--reorder", action="store_true",
@@ -636,7 +580,7 @@ def main(argv=None):
         rep = plan_source(args.source, planner=args.planner, alignment=args.alignment,
                           max_size=args.max_size, reorder=args.reorder, plot=args.plot,
                           tokens=args.tokens, layers=args.layers, batch=args.batch,
-                          n_past=args.n_past, progress=args.progress)
+                          n_past=args.n_past, progress=args.progress, time_budget=args.time_budget)
     except UsageError as e:
         print(f"{PROG} plan: error: {e}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ HEADERS = [
     ("ggml-cpu.h", "The CPU backend"),
     ("ggml-vulkan.h", "The Vulkan backend"),
     ("ggalloc.h", "What ggalloc adds: planners, plans as data, verification, graph files"),
+    ("ggalloc-planner.h", "The planner on bare lifetimes, with its options"),
 ]
 
 
