@@ -572,7 +572,8 @@ static void test_hostile(void) {
     expect_bad(&b, "power of two", "alignment i32");
     // tensor records
     const int64_t ne_ok[2] = { 4, 2 };
-    b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 5, ne_ok, GGML_TYPE_F32, 0);
+    const int64_t ne_5d[5] = { 1, 1, 1, 1, 1 };
+    b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 5, ne_5d, GGML_TYPE_F32, 0);
     expect_bad(&b, "5 dimensions", "n_dims");
     const int64_t ne_neg[2] = { 4, -2 };
     b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 2, ne_neg, GGML_TYPE_F32, 0);
