@@ -15,8 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     ggml_log_set(quiet, NULL);
-    if (gguf_fuzz_one(data, size) < 0) {
-        fprintf(stderr, "fuzz-gguf: an accepted input does not hold together\n");
+    const int res = gguf_fuzz_one(data, size);
+    if (res < 0) {
+        fprintf(stderr, "fuzz-gguf: an accepted input does not hold together (gguf-fuzz.h line %d)\n", -res);
         abort();
     }
     return 0;

@@ -176,7 +176,7 @@ int main(void) {
         if (res < 0) {
             bad++;
             if (bad <= 3) {
-                fprintf(stderr, "run %ld (seed %d, %zu bytes): accepted input does not hold together\n", r, s, n);
+                fprintf(stderr, "run %ld (seed %d, %zu bytes): accepted input does not hold together (gguf-fuzz.h line %d)\n", r, s, n, -res);
             }
         }
         accepted += res > 0;
