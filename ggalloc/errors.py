@@ -23,6 +23,8 @@ __all__ = [
     "BadGraphError",
     "ComputeError",
     "DeviceError",
+    "FileError",
+    "BadFileError",
 ]
 
 
@@ -69,3 +71,12 @@ class ComputeError(GgallocError):
 
 class DeviceError(GgallocError):
     """A device or backend is not available (Vulkan not built, no such device)."""
+
+
+class FileError(GgallocError, OSError):
+    """A file could not be opened, mapped or written."""
+
+
+class BadFileError(GgallocError, ValueError):
+    """A file the reader rejects (a GGUF file that is truncated or malformed), with the reader's
+    one-line reason."""

@@ -735,6 +735,7 @@ static struct gguf_context * gguf_read(const uint8_t * data, size_t size, const 
 struct ggalloc_mapped_file {
     void * addr;
     size_t size;
+    char * name; // for the log
 };
 
 struct ggalloc_mapped_file * ggalloc_mapped_file_new(const char * fname) {
@@ -770,6 +771,7 @@ struct ggalloc_mapped_file * ggalloc_mapped_file_new(const char * fname) {
         return NULL;
     }
     mf->size = (size_t) st.st_size;
+    mf->name = strdup(fname);
     // private and writable: pages stay shared with the page cache until written, and a write
     // (a kernel that uses a weight as scratch, a user's numpy array) can never reach the file
     mf->addr = mmap(NULL, mf->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
@@ -777,6 +779,7 @@ struct ggalloc_mapped_file * ggalloc_mapped_file_new(const char * fname) {
     close(fd);
     if (mf->addr == MAP_FAILED) {
         GGML_LOG_ERROR("ggalloc_mapped_file_new: cannot map %s (%zu bytes): %s\n", fname, mf->size, strerror(err));
+        free(mf->name);
         free(mf);
         return NULL;
     }
@@ -788,6 +791,7 @@ void ggalloc_mapped_file_free(struct ggalloc_mapped_file * file) {
         return;
     }
     munmap(file->addr, file->size);
+    free(file->name);
     free(file);
 }
 
@@ -805,7 +809,7 @@ struct gguf_context * ggalloc_gguf_init_from_mapped_file(const struct ggalloc_ma
         GGML_LOG_ERROR("ggalloc_gguf_init_from_mapped_file: NULL file\n");
         return NULL;
     }
-    return gguf_read(file->addr, file->size, "mapped file", DATA_MAPPED, params);
+    return gguf_read(file->addr, file->size, file->name ? file->name : "mapped file", DATA_MAPPED, params);
 }
 
 struct gguf_context * ggalloc_gguf_init_from_buffer(const void * data, size_t size, struct gguf_init_params params) {
