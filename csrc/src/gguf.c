@@ -675,7 +675,8 @@ static struct gguf_context * gguf_read(const uint8_t * data, size_t size, const 
     }
 
     if (params.ctx != NULL) {
-        const bool copy = have_data && mode == DATA_COPY;
+        // as in ggml, the data section (even an empty one) is the context's first tensor
+        const bool copy = want_data && mode == DATA_COPY;
         const size_t overhead = ggml_tensor_overhead();
         size_t mem = (size_t) (n_tensors + 1) * overhead;
         if (copy) {
@@ -696,7 +697,7 @@ static struct gguf_context * gguf_read(const uint8_t * data, size_t size, const 
                 return read_fail(ctx);
             }
             base = blob->data;
-            const size_t avail = size - ctx->data_offset;
+            const size_t avail = size > ctx->data_offset ? size - ctx->data_offset : 0;
             const size_t n = avail < data_size ? avail : data_size;
             memcpy(base, data + ctx->data_offset, n);
             memset(base + n, 0, data_size - n);

@@ -142,6 +142,40 @@ static size_t mutate(uint8_t * buf, size_t n, size_t cap, size_t meta) {
     return n;
 }
 
+// Inputs libFuzzer found inconsistent once (fixed since), kept as regression tests: a file
+// whose only tensor has no elements and an empty name (the data section, even empty, must be
+// the context's first tensor, as in ggml), and an empty tensor name beside data.
+static const uint8_t regress_empty_tensor[] = {
+    0x47, 0x47, 0x55, 0x46, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x20, 0x67, 0x41,
+};
+
+static size_t regress_empty_name(uint8_t * out) {
+    size_t n = 0;
+    const uint64_t zero = 0;
+    const uint32_t one_dim = 1, type_f32 = 0;
+    const int64_t ne = 4, n_tensors = 1, n_kv = 0;
+    const uint32_t version = 3;
+    memcpy(out + n, "GGUF", 4); n += 4;
+    memcpy(out + n, &version, 4); n += 4;
+    memcpy(out + n, &n_tensors, 8); n += 8;
+    memcpy(out + n, &n_kv, 8); n += 8;
+    memcpy(out + n, &zero, 8); n += 8;         // name: ""
+    memcpy(out + n, &one_dim, 4); n += 4;
+    memcpy(out + n, &ne, 8); n += 8;
+    memcpy(out + n, &type_f32, 4); n += 4;
+    memcpy(out + n, &zero, 8); n += 8;         // offset
+    while (n % 32) out[n++] = 0;
+    for (int i = 0; i < 16; i++) out[n++] = (uint8_t) i;
+    return n;
+}
+
 int main(void) {
     struct seed seeds[4];
     int n_seeds = 0;
@@ -156,6 +190,9 @@ int main(void) {
     for (int i = 0; i < n_seeds; i++) {
         CHECK_EQ_INT(gguf_fuzz_one(seeds[i].p, seeds[i].n), 1);
     }
+    CHECK_EQ_INT(gguf_fuzz_one(regress_empty_tensor, sizeof(regress_empty_tensor)), 1);
+    uint8_t regress[128];
+    CHECK_EQ_INT(gguf_fuzz_one(regress, regress_empty_name(regress)), 1);
 
     long runs = getenv("GGALLOC_LONG") ? 200000 : (CHECK_SMALL_RUN ? 3000 : 20000);
     if (getenv("GGALLOC_FUZZ_RUNS")) {
