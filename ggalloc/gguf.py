@@ -335,7 +335,7 @@ class GGUFWriter(Closable):
         try:
             v = bool(value) if type == "bool" else (float(value) if type in ("f32", "f64") else int(value))
             if type not in ("bool", "f32", "f64"):
-                info = np.iinfo(_NUMPY_OF_GGUF[type])
+                info = np.iinfo(np.dtype(_NUMPY_OF_GGUF[type]).type)  # type: ignore[type-var]
                 if not info.min <= v <= info.max:
                     raise OverflowError
         except (TypeError, ValueError, OverflowError):

@@ -22,6 +22,7 @@ ctx - batch), with an f16 (llama) or f32 (gpt2) KV cache of ``ctx`` positions.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -45,9 +46,9 @@ def _open(f: Union[GGUF, PathLike]) -> GGUF:
     return f if isinstance(f, GGUF) else GGUF(f)
 
 
-def hparams(f: Union[GGUF, PathLike]) -> Dict[str, Any]:
+def hparams(path: Union[GGUF, PathLike]) -> Dict[str, Any]:
     """The hyperparameters of a llama or gpt2 file (BadFileError naming a missing key)."""
-    f = _open(f)
+    f = _open(path)
     arch = f.architecture
     if arch not in ARCHITECTURES:
         raise BadFileError(f"{f.path!r}: architecture {arch!r} cannot be planned; "
@@ -154,13 +155,13 @@ def _gpt2_name(f: GGUF) -> Callable[[str], Optional[str]]:
     return rename
 
 
-def build(f: Union[GGUF, PathLike], ctx: Optional[int] = None, batch: int = 512,
+def build(path: Union[GGUF, PathLike], ctx: Optional[int] = None, batch: int = 512,
           n_past: Optional[int] = None) -> Tuple[models.Model, _FileWeights]:
     """The forward graph of the file: ``batch`` tokens after ``n_past`` (default ctx - batch)
     with a KV cache of ``ctx`` positions (default: the file's context_length). Returns the
     :class:`ggalloc.models.Model` (its weights are the file's tensors) and the weight context
     (whose ``cache`` context holds the KV cache)."""
-    f = _open(f)
+    f = _open(path)
     hp = hparams(f)
     ctx = hp["n_ctx_train"] if ctx is None else int(ctx)
     if ctx < 1 or batch < 1:
@@ -225,15 +226,36 @@ def _fmt(n: int) -> str:
     return f"{n} B"
 
 
+@dataclasses.dataclass
 class ModelPlan:
     """What :func:`plan_model` returns: every figure in bytes, as attributes and in
     :meth:`to_dict`; ``str()`` is the report the command line prints."""
 
-    def __init__(self, **kw: Any) -> None:
-        self.__dict__.update(kw)
+    path: str
+    name: str
+    architecture: str
+    hparams: Dict[str, Any]
+    ctx: int                          # KV cache positions
+    batch: int                        # tokens per step
+    n_nodes: int                      # nodes of the planned graph
+    weights: Dict[str, Tuple[int, int]]  # ggml type -> (tensors, bytes)
+    weight_bytes: int
+    kv_cache_bytes: int
+    cache_type: str
+    compute: Dict[str, int]           # planner -> compute buffer bytes
+    lower_bound: int                  # the compute buffer's liveness lower bound
+    planner: str                      # the planner whose buffer the total counts
+    total_bytes: int
+    device: str
+    device_memory: int
+    device_memory_free: int
+    fits: bool
+    wtype: Optional[str]
+    has_data: bool
 
     def to_dict(self) -> Dict[str, Any]:
-        return dict(self.__dict__)
+        """The plan as JSON-ready data."""
+        return dataclasses.asdict(self)
 
     def __repr__(self) -> str:
         return f"<ModelPlan {self.name}: total {_fmt(self.total_bytes)}, fits={self.fits}>"
@@ -303,7 +325,7 @@ def plan_model(path: Union[GGUF, PathLike], ctx: Optional[int] = None, batch: in
     weight_bytes = sum(b for _, b in weights.values())
     kv = sum(t.nbytes for t in model.cache.values())
     total = weight_bytes + kv + compute[chosen]
-    return ModelPlan(path=f.path, name=model.name, architecture=f.architecture, hparams=hparams(f),
+    return ModelPlan(path=f.path, name=model.name, architecture=str(f.architecture), hparams=hparams(f),
                      ctx=model.hparams["n_ctx"], batch=model.hparams["tokens"], n_nodes=model.n_nodes,
                      weights=weights, weight_bytes=weight_bytes, kv_cache_bytes=kv,
                      cache_type=next(iter(model.cache.values())).type, compute=compute, lower_bound=lower,
