@@ -62,7 +62,9 @@ fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGGALLOC_FUZZ=ON -DGGALLOC_TESTS=OFF \
 		-DGGALLOC_BENCH=OFF -DGGALLOC_VULKAN=OFF >/dev/null
 	cmake --build $(FUZZ) -j $(JOBS)
-	@for f in $(FUZZ)/fuzz-*; do echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+	@mkdir -p $(FUZZ)/corpus-intervals $(FUZZ)/corpus-gguf
+	$(FUZZ)/fuzz-intervals -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus-intervals
+	$(FUZZ)/fuzz-gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ)/corpus-gguf tests/data/gguf
 
 bench: build python
 	@for b in $(BUILD)/bench-*; do echo "== $$b"; $$b || exit 1; done

@@ -556,6 +556,13 @@ def _parser():
     pl.add_argument("--progress", dest="progress", action="store_const", const=True, default=None,
                     help="always show progress (default: when stderr is a terminal)")
     pl.add_argument("--no-progress", dest="progress", action="store_const", const=False)
+    gf = pl.add_argument_group("GGUF model files (SOURCE ending in .gguf)")
+    gf.add_argument("--ctx", type=_positive, help="context length (default: the file's context_length)")
+    gf.add_argument("--device", default="cpu", help="cpu, vulkan or vulkan:N (default cpu)")
+    gf.add_argument("--wtype", help="count the 2-D weights as this type (q8_0, f16, ...)")
+    gf.add_argument("--run", action="store_true", help="run one forward pass of --prompt on the CPU")
+    gf.add_argument("--prompt", default="1", help="--run: comma-separated token ids (default 1)")
+    gf.add_argument("--top", type=_positive, default=5, help="--run: how many next tokens to print")
 
     de = sub.add_parser("demo", help="plan and run GPT-2 small, check it against numpy",
                         description="Build GPT-2 small, plan it with both planners, run it on the "
@@ -576,6 +583,9 @@ def main(argv=None):
         return demo_main(tokens=args.tokens, layers=args.layers, threads=args.threads,
                          plot=args.plot, seed=args.seed)
     gg = _gg()
+    if args.source.endswith(".gguf"):
+        from .gguf_models import cli_plan
+        return cli_plan(args, PROG)
     try:
         rep = plan_source(args.source, planner=args.planner, alignment=args.alignment,
                           max_size=args.max_size, reorder=args.reorder, plot=args.plot,
