@@ -127,3 +127,30 @@ def test_mul_mat_with_quantized_weights(name, n):
         tol = (np.abs(Wd).sum(1)[None, :] * np.abs(X).max(1)[:, None] / 254 * 1.1) if n < 4 else 1e-4
         assert np.all(np.abs(y.numpy() - ref) <= tol)
         assert np.array_equal(emb.numpy(), Wd[[5, 0]])
+
+
+def test_plan_cli_wtype_shrinks_weights(capsys):
+    from ggalloc.cli import main
+    sizes = {}
+    for w in ("f16", "q8_0", "q4_k"):
+        assert main(["plan", "gpt2-small", "--tokens", "8", "--layers", "2", "--wtype", w, "--json", "--no-progress"]) == 0
+        import json
+        sizes[w] = json.loads(capsys.readouterr().out)["weight_bytes"]
+    assert sizes["f16"] > sizes["q8_0"] > sizes["q4_k"]
+    with pytest.raises(SystemExit) as e:
+        main(["plan", "gpt2-small", "--wtype", "iq2_xxs"])
+    assert e.value.code == 2
+    assert "not a weight type here" in capsys.readouterr().err
+    assert main(["plan", "mlp", "--wtype", "q4_0", "--no-progress"]) == 2
+
+
+@pytest.mark.parametrize("wtype,tokens", [("q4_k", 6), ("q8_0", 2)])
+def test_quantized_gpt2_matches_numpy(wtype, tokens):
+    from ggalloc import models
+    from ggalloc.demo import NMSE_LIMIT, run_gpt2
+    m = models.gpt2(n_layer=2, n_embd=256, n_head=4, n_vocab=300, n_ctx=64, tokens=tokens, wtype=wtype)
+    with gg.CPUBackend(n_threads=2) as cpu:
+        r = run_gpt2(m, cpu, progress=False)
+    # many tokens: f32 on the dequantized weights; few: activations rounded to 8 bits, as in ggml
+    assert r["nmse"] < (NMSE_LIMIT if tokens >= 4 else 1e-3)
+    assert r["violations"] == 0
