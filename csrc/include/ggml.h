@@ -710,8 +710,8 @@ struct ggml_type_traits {
     ggml_from_float_t from_float_ref; // the reference quantizer; NULL where there is none
 };
 
-// The traits of a type; for an id outside the enum, a static entry with every field zero/NULL
-// (and a log line), so a caller never reads out of bounds.
+// The traits of a type; for a number ggml removed, a static entry with every field zero/NULL
+// (blck_size 0), and the same with a log line for an id outside the enum.
 GGML_API const struct ggml_type_traits * ggml_get_type_traits(enum ggml_type type);
 
 // Quantization tables; nothing to prepare here (the grids of the IQ types are not built), kept

@@ -38,7 +38,8 @@ static void row_f32_to_bf16(const float * GGML_RESTRICT x, void * GGML_RESTRICT 
 #define TO(f)   ((ggml_to_float_t) (f))
 #define FROM(f) ((ggml_from_float_t) (f))
 
-// Block layouts as ggml defines them (quants.h has the structs of the types computed here);
+// Block layouts as ggml defines them (quants.h has the structs of the types computed here).
+// Q8_1 and Q8_K hold quantized activations: as in ggml, they have a quantizer but no to_float.
 // scales are f16 (2 bytes) unless noted. The IQ1/IQ2/IQ3 types, NVFP4 and Q2_0 are known by
 // layout only: no quantizer or dequantizer here.
 static const struct ggml_type_traits type_table[GGML_TYPE_COUNT] = {
@@ -49,13 +50,13 @@ static const struct ggml_type_traits type_table[GGML_TYPE_COUNT] = {
     [GGML_TYPE_Q5_0]    = { "q5_0",    QK5_0, 0, sizeof(block_q5_0), true, TO(dequantize_row_q5_0), FROM(quantize_row_q5_0_ref) },
     [GGML_TYPE_Q5_1]    = { "q5_1",    QK5_1, 0, sizeof(block_q5_1), true, TO(dequantize_row_q5_1), FROM(quantize_row_q5_1_ref) },
     [GGML_TYPE_Q8_0]    = { "q8_0",    QK8_0, 0, sizeof(block_q8_0), true, TO(dequantize_row_q8_0), FROM(quantize_row_q8_0_ref) },
-    [GGML_TYPE_Q8_1]    = { "q8_1",    QK8_1, 0, sizeof(block_q8_1), true, TO(dequantize_row_q8_1), FROM(quantize_row_q8_1_ref) },
+    [GGML_TYPE_Q8_1]    = { "q8_1",    QK8_1, 0, sizeof(block_q8_1), true, NULL, FROM(quantize_row_q8_1_ref) }, // activations only
     [GGML_TYPE_Q2_K]    = { "q2_K",    QK_K,  0, sizeof(block_q2_K), true, TO(dequantize_row_q2_K), FROM(quantize_row_q2_K_ref) },
     [GGML_TYPE_Q3_K]    = { "q3_K",    QK_K,  0, sizeof(block_q3_K), true, TO(dequantize_row_q3_K), FROM(quantize_row_q3_K_ref) },
     [GGML_TYPE_Q4_K]    = { "q4_K",    QK_K,  0, sizeof(block_q4_K), true, TO(dequantize_row_q4_K), FROM(quantize_row_q4_K_ref) },
     [GGML_TYPE_Q5_K]    = { "q5_K",    QK_K,  0, sizeof(block_q5_K), true, TO(dequantize_row_q5_K), FROM(quantize_row_q5_K_ref) },
     [GGML_TYPE_Q6_K]    = { "q6_K",    QK_K,  0, sizeof(block_q6_K), true, TO(dequantize_row_q6_K), FROM(quantize_row_q6_K_ref) },
-    [GGML_TYPE_Q8_K]    = { "q8_K",    QK_K,  0, sizeof(block_q8_K), true, TO(dequantize_row_q8_K), FROM(quantize_row_q8_K_ref) },
+    [GGML_TYPE_Q8_K]    = { "q8_K",    QK_K,  0, sizeof(block_q8_K), true, NULL, FROM(quantize_row_q8_K_ref) }, // activations only
     [GGML_TYPE_IQ2_XXS] = { "iq2_xxs", QK_K,  0, 2 + QK_K / 8 * 2,                 true, NULL, NULL }, // d, u16 qs[QK_K/8]
     [GGML_TYPE_IQ2_XS]  = { "iq2_xs",  QK_K,  0, 2 + QK_K / 8 * 2 + QK_K / 32,     true, NULL, NULL }, // d, u16 qs, scales
     [GGML_TYPE_IQ3_XXS] = { "iq3_xxs", QK_K,  0, 2 + 3 * QK_K / 8,                 true, NULL, NULL },
@@ -90,7 +91,11 @@ const struct ggml_type_traits * ggml_get_type_traits(enum ggml_type type) {
     static const struct ggml_type_traits none = { 0 };
     const struct ggml_type_traits * tt = type_traits_get(type);
     if (tt == NULL) {
-        GGML_LOG_ERROR("ggml_get_type_traits: unknown type %d\n", (int) type);
+        // the numbers ggml removed are valid to ask about (ggml's programs walk every id and skip
+        // blck_size 0); anything outside the enum is a caller's error
+        if ((int) type < 0 || (int) type >= GGML_TYPE_COUNT) {
+            GGML_LOG_ERROR("ggml_get_type_traits: unknown type %d\n", (int) type);
+        }
         return &none;
     }
     return tt;

@@ -18,6 +18,7 @@
 #include "ggalloc.h"
 #include "ggml-cpu.h"
 #include "ggml.h"
+#include "quants.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 
@@ -199,6 +200,18 @@ static void test_unsupported(void) {
     ggml_free(ctx);
 }
 
+// values of a row of any type with a dequantizer, the activation formats included (which, as in
+// ggml, have no to_float in their traits)
+static void to_f32(enum ggml_type t, const void * q, float * y, int n) {
+    if (t == GGML_TYPE_Q8_1) {
+        dequantize_row_q8_1(q, y, n);
+    } else if (t == GGML_TYPE_Q8_K) {
+        dequantize_row_q8_K(q, y, n);
+    } else {
+        ggml_get_type_traits(t)->to_float(q, y, n);
+    }
+}
+
 // ggml's CPU traits: the activation type of each weight type, and a vec_dot that agrees with
 // the dot of the dequantized rows.
 static void test_traits_cpu(void) {
@@ -224,7 +237,7 @@ static void test_traits_cpu(void) {
         tr->from_float(w, qw, n);
         tv->from_float(x, qx, n);
         ggml_get_type_traits(qtypes[k])->to_float(qw, w, n); // w is now what the blocks hold
-        ggml_get_type_traits(tr->vec_dot_type)->to_float(qx, xd, n);
+        to_f32(tr->vec_dot_type, qx, xd, n);
         double ref = 0.0, mag = 0.0, sum_x = 0.0;
         float wmax = 0.0f;
         for (int i = 0; i < n; i++) {
