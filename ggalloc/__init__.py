@@ -31,6 +31,7 @@ from .backends import (Backend, CPUBackend, VulkanBackend, cpu_isa, devices, set
                        vulkan_devices)
 from .graphio import load_graph, loads_graph, save_graph
 from .gguf import GGUF, GGUFTensor, GGUFWriter, gguf_type_names
+from .quant import TypeInfo, dequantize, quantize, type_info, type_infos
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "set_cpu_isa",
     "load_graph", "loads_graph", "save_graph",
     "FileError", "BadFileError", "GGUF", "GGUFTensor", "GGUFWriter", "gguf_type_names", "plan_model",
+    "TypeInfo", "type_info", "type_infos", "quantize", "dequantize",
 ] + OPS
 
 

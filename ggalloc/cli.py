@@ -344,11 +344,12 @@ def _verify(galloc, graph):
 
 
 def plan_source(source, planner="best", alignment=None, max_size=None, reorder=False, plot=None,
-                tokens=None, layers=None, batch=None, n_past=None, progress=None, time_budget=None):
+                tokens=None, layers=None, batch=None, n_past=None, progress=None, time_budget=None,
+                wtype=None):
     """Plans a SOURCE (graph file, trace CSV or built-in name); raises UsageError if it cannot."""
     gg = _gg()
     from . import models
-    model_opts = dict(tokens=tokens, layers=layers, batch=batch, n_past=n_past)
+    model_opts = dict(tokens=tokens, layers=layers, batch=batch, n_past=n_past, wtype=wtype)
     given = [f"--{k.replace('_', '-')}" for k, v in model_opts.items() if v is not None]
     if os.path.exists(source):
         if given:
@@ -526,6 +527,20 @@ def _seconds(text):
     return v
 
 
+def _wtype(text):
+    """A weight type for --wtype: f32, f16, or a type with a quantizer and a CPU kernel here."""
+    gg = _gg()
+    try:
+        info = gg.type_info(text)
+    except gg.GgallocError:
+        info = None
+    if info is None or not (info.name in ("f32", "f16") or (info.can_quantize and info.can_dequantize)):
+        names = ["f32", "f16"] + [t.name.lower() for t in gg.type_infos() if t.can_quantize and t.can_dequantize
+                                  and t.name not in ("q8_1", "q8_K")]
+        raise argparse.ArgumentTypeError(f"{text!r} is not a weight type here ({', '.join(names)})")
+    return info.name
+
+
 def _parser():
     p = argparse.ArgumentParser(prog=PROG, description="ggalloc: graph memory plans.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -553,13 +568,14 @@ def _parser():
     pl.add_argument("--layers", type=_positive, help="built-in models: number of layers")
     pl.add_argument("--batch", type=_positive, help="built-in models: sequences (or batch size)")
     pl.add_argument("--n-past", type=_nonneg, help="gpt2/llama: tokens already in the KV cache")
+    pl.add_argument("--wtype", type=_wtype, metavar="TYPE",
+                    help="gpt2/llama and GGUF files: type of the 2-D weights (f16, f32, q8_0, q4_0, q4_k, ...)")
     pl.add_argument("--progress", dest="progress", action="store_const", const=True, default=None,
                     help="always show progress (default: when stderr is a terminal)")
     pl.add_argument("--no-progress", dest="progress", action="store_const", const=False)
     gf = pl.add_argument_group("GGUF model files (SOURCE ending in .gguf)")
     gf.add_argument("--ctx", type=_positive, help="context length (default: the file's context_length)")
     gf.add_argument("--device", default="cpu", help="cpu, vulkan or vulkan:N (default cpu)")
-    gf.add_argument("--wtype", help="count the 2-D weights as this type (q8_0, f16, ...)")
     gf.add_argument("--run", action="store_true", help="run one forward pass of --prompt on the CPU")
     gf.add_argument("--prompt", default="1", help="--run: comma-separated token ids (default 1)")
     gf.add_argument("--top", type=_positive, default=5, help="--run: how many next tokens to print")
@@ -573,6 +589,8 @@ def _parser():
     de.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: all cores)")
     de.add_argument("--plot", default=None, metavar="FILE.png", help="also draw the plan into this PNG")
     de.add_argument("--seed", type=_nonneg, default=0)
+    de.add_argument("--wtype", type=_wtype, default=None, metavar="TYPE",
+                    help="type of the 2-D weights (default f16; q8_0, q4_0, q4_k, ... quantize them)")
     return p
 
 
@@ -581,7 +599,7 @@ def main(argv=None):
     if args.command == "demo":
         from .demo import main as demo_main
         return demo_main(tokens=args.tokens, layers=args.layers, threads=args.threads,
-                         plot=args.plot, seed=args.seed)
+                         plot=args.plot, seed=args.seed, wtype=args.wtype)
     gg = _gg()
     if args.source.endswith(".gguf"):
         from .gguf_models import cli_plan
@@ -590,7 +608,8 @@ def main(argv=None):
         rep = plan_source(args.source, planner=args.planner, alignment=args.alignment,
                           max_size=args.max_size, reorder=args.reorder, plot=args.plot,
                           tokens=args.tokens, layers=args.layers, batch=args.batch,
-                          n_past=args.n_past, progress=args.progress, time_budget=args.time_budget)
+                          n_past=args.n_past, progress=args.progress, time_budget=args.time_budget,
+                          wtype=args.wtype)
     except UsageError as e:
         print(f"{PROG} plan: error: {e}", file=sys.stderr)
         return 2

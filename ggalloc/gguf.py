@@ -124,9 +124,10 @@ class GGUFTensor:
         integers, f64), a float32 copy for bf16, and a dequantized float32 copy for quantized
         types (where the library has the type's dequantizer)."""
         p = self._ptr()
-        dt = numpy_dtype(type_id(self.type))
-        if dt is None or self.type == "bf16":
-            return self.tensor.numpy()
+        tid = type_id(self.type)
+        dt = numpy_dtype(tid)
+        if dt is None or dt.itemsize != int(lib.ggml_type_size(tid)) or int(lib.ggml_blck_size(tid)) != 1:
+            return self.tensor.numpy()   # bf16 and quantized types: a float32 copy
         strides = []
         step = dt.itemsize
         for s in reversed(self.shape):

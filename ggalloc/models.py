@@ -187,7 +187,8 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
         tokens: tokens processed per sequence in this pass (N).
         n_past: tokens already in the KV cache; tokens + n_past must fit in n_ctx.
         batch: independent sequences processed together, each with its own cache slot.
-        wtype: type of the 2-D weights ("f16" as in the released model, or "f32").
+        wtype: type of the 2-D weights ("f16" as in the released model, "f32", or a quantized
+            type: "q8_0", "q4_0", "q4_k", ...).
         n_pos: rows of the position embedding (default n_ctx; a model file's table may be longer
             than the context planned for).
         wctx: where the weights and the cache come from (default: a new context); anything with
@@ -710,11 +711,16 @@ BUILTINS = {
 }
 
 
-def build(name, tokens=None, layers=None, batch=None, n_past=None):
-    """Builds a built-in model by name with the command line's options (None: the default)."""
+def build(name, tokens=None, layers=None, batch=None, n_past=None, wtype=None):
+    """Builds a built-in model by name with the command line's options (None: the default);
+    wtype: the type of the 2-D weights of gpt2/llama ("f16", "q8_0", "q4_0", "q4_k", ...)."""
     if name not in BUILTINS:
         raise ValueError(f"unknown model {name!r}; built-ins: {', '.join(BUILTINS)}")
     kw = {}
+    if wtype is not None:
+        if not (name.startswith("gpt2") or name.startswith("llama")):
+            raise ValueError("--wtype applies to the gpt2 and llama models")
+        kw["wtype"] = wtype
     if name.startswith("gpt2") or name.startswith("llama"):
         if tokens is not None:
             kw["tokens"] = tokens
