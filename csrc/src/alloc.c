@@ -588,6 +588,10 @@ static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph
     return false;
 }
 
+bool gga_gallocr_can_reuse(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    return galloc != NULL && graph != NULL && !gallocr_needs_plan(galloc, graph);
+}
+
 static bool gallocr_place(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {
     if (t->view_src != NULL) {
         if (t->buffer == NULL || gallocr_owns_buffer(galloc, t->buffer)) {

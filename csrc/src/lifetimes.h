@@ -91,6 +91,9 @@ bool gga_tensor_is_external(const struct ggml_tensor * t);
 bool gga_gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
         const int * leaf_buffer_ids);
 
+// Whether alloc_graph would re-apply galloc's plan to graph (rather than plan again).
+bool gga_gallocr_can_reuse(ggml_gallocr_t galloc, struct ggml_cgraph * graph);
+
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * params, struct gga_lifetimes * out);
 void gga_lifetimes_release(struct gga_lifetimes * lt);
 
