@@ -30,6 +30,11 @@ GGML_API void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum
 // owned by the scheduler (do not free it). NULL if sched is NULL.
 GGML_API ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched);
 
+// The graph the scheduler's allocator planned last: the graph's leafs and the input copies as
+// leafs, and per split its input copies and nodes (verify it with ggalloc_graph_verify). Owned
+// by the scheduler, valid until the next split; NULL if there is none.
+GGML_API struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched);
+
 // The index of the backend the last split assigned to t (-1 if none).
 GGML_API int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);
 

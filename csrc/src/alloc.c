@@ -22,7 +22,8 @@
 // tensors with memory of their own, and every tensor fitting its recorded size. Anything else
 // gets a new plan (ggml looks at counts and sizes only, and re-applies a plan to a graph of
 // another structure, overlapping live tensors). The check reads each tensor once and compares
-// positions by pointer (nodes[k] == src), without a lookup. A single-buffer allocator then
+// positions by pointer (nodes[k] == src), without a lookup; a node that is also a leaf must be
+// the same leaf (a node of op NONE that was no leaf is looked for among the leafs). A single-buffer allocator then
 // plans again by itself and a multi-buffer one returns false.
 //
 // The walk's working memory (hash table, records, per-node arrays) stays with the allocator
@@ -547,6 +548,17 @@ static inline struct ggml_tensor * gallocr_at(struct ggml_cgraph * graph, struct
     return pos == GGA_POS_NONE ? NULL : ggalloc_graph_leaf(graph, GGA_POS_LEAF(0) - pos);
 }
 
+// Whether t is among graph's leafs (for the rare node of op NONE: nodes are ops).
+static bool gallocr_is_leaf(struct ggml_cgraph * graph, const struct ggml_tensor * t) {
+    const int n_leafs = ggalloc_graph_n_leafs(graph);
+    for (int k = 0; k < n_leafs; k++) {
+        if (ggalloc_graph_leaf(graph, k) == t) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool gallocr_same_tensor(ggml_gallocr_t galloc, const struct ggml_tensor * t, const struct gallocr_sig * sg,
         struct ggml_tensor * view_src) {
     return (int32_t) t->op == sg->op && t->view_src == view_src && gallocr_sig_flags(galloc, t) == sg->flags &&
@@ -582,6 +594,11 @@ static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph
         }
         if (!gallocr_same_tensor(galloc, t, &galloc->sig[i], gallocr_at(graph, nodes, view_pos[i])) ||
             !gallocr_fits(galloc, t, galloc->lt.node[i])) {
+            return true;
+        }
+        // a node that is also a leaf (the scheduler's input copies) is one tensor, one block
+        const int32_t k = galloc->lt.node_leaf[i];
+        if (k >= 0 ? ggalloc_graph_leaf(graph, k) != t : t->op == GGML_OP_NONE && gallocr_is_leaf(graph, t)) {
             return true;
         }
     }

@@ -356,6 +356,7 @@ void gga_lifetimes_release(struct gga_lifetimes * lt) {
     free(lt->src);
     free(lt->src_pos);
     free(lt->view_pos);
+    free(lt->node_leaf);
     memset(lt, 0, sizeof(*lt));
 }
 
@@ -512,7 +513,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     out->src = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
     out->src_pos = malloc(sizeof(int32_t) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
     out->view_pos = malloc(sizeof(int32_t) * (size_t) (n_nodes + n_leafs + 1));
-    ok = ok && out->slots && out->leaf && out->node && out->src && out->src_pos && out->view_pos;
+    out->node_leaf = malloc(sizeof(int32_t) * (n_nodes > 0 ? n_nodes : 1));
+    ok = ok && out->slots && out->leaf && out->node && out->src && out->src_pos && out->view_pos && out->node_leaf;
 
     // every tensor the walk meets gets its record now (first pass), and then each record the
     // records of its view_src and sources (second pass, once no record moves any more)
@@ -687,6 +689,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                 sp[j] = j < r->n_src ? pos_of(r->src[j], &other) : GGA_POS_NONE;
             }
             out->view_pos[i] = pos_of(r->view_src, &other);
+            out->node_leaf[i] = r->leaf_index;
         }
         for (int i = 0; i < n_leafs; i++) {
             out->view_pos[n_nodes + i] = pos_of(leaf_rec[i]->view_src, &other);

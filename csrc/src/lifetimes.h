@@ -46,6 +46,7 @@ struct gga_lifetimes {
     // (>= 0), GGA_POS_LEAF(leaf index), or GGA_POS_NONE.
     int32_t * src_pos;  // per node and source
     int32_t * view_pos; // per node, then per leaf
+    int32_t * node_leaf; // per node: the leaf index of the same tensor (a node that is also a leaf), or -1
     bool      pos_other; // some source or view source is neither a node nor a leaf of the graph
 };
 

@@ -268,6 +268,10 @@ ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched) {
     return sched ? sched->galloc : NULL;
 }
 
+struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched) {
+    return sched ? sched->graph : NULL;
+}
+
 int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t) {
     return sched ? sched_backend_of(sched, t) : -1;
 }
