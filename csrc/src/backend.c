@@ -618,6 +618,26 @@ void ggml_backend_tensor_copy_async(ggml_backend_t backend_src, ggml_backend_t b
     ggml_backend_tensor_copy(src, dst);
 }
 
+struct ggml_tensor * ggml_set_zero(struct ggml_tensor * tensor) {
+    if (tensor == NULL || ggml_is_empty(tensor) || tensor->data == NULL) {
+        return tensor;
+    }
+    if (tensor->buffer != NULL) {
+        ggml_backend_tensor_memset(tensor, 0, 0, ggml_nbytes(tensor));
+    } else {
+        memset(tensor->data, 0, ggml_nbytes(tensor));
+    }
+    return tensor;
+}
+
+FILE * ggml_fopen(const char * fname, const char * mode) {
+    if (fname == NULL || mode == NULL) {
+        GGML_LOG_ERROR("%s: file name or mode is NULL\n", __func__);
+        return NULL;
+    }
+    return fopen(fname, mode);
+}
+
 //
 // Events: no built-in device has them (caps.events is false)
 //
