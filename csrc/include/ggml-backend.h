@@ -276,6 +276,30 @@ GGML_API enum ggml_status ggml_backend_tensor_alloc(ggml_backend_buffer_t buffer
 // Gives a view the data and buffer of its view_src (which must be allocated).
 GGML_API enum ggml_status ggml_backend_view_init(struct ggml_tensor * tensor);
 
+// A copy of graph on backend: every tensor duplicated (views as views) into new contexts, those
+// with memory of their own allocated in one buffer of the backend's default type, and the data
+// of every tensor that had some copied over. All NULL (and a log line) on failure. Free with
+// ggml_backend_graph_copy_free.
+struct ggml_backend_graph_copy {
+    ggml_backend_buffer_t buffer;
+    struct ggml_context * ctx_allocated;
+    struct ggml_context * ctx_unallocated;
+    struct ggml_cgraph *  graph;
+};
+
+GGML_API struct ggml_backend_graph_copy ggml_backend_graph_copy(ggml_backend_t backend, struct ggml_cgraph * graph);
+GGML_API void                           ggml_backend_graph_copy_free(struct ggml_backend_graph_copy copy);
+
+// Called with each node computed on both backends (t1 on backend1, t2 on backend2); return
+// false to stop.
+typedef bool (*ggml_backend_eval_callback)(int node_index, struct ggml_tensor * t1, struct ggml_tensor * t2, void * user_data);
+
+// Runs graph on backend1 and a copy of it on backend2 and hands each pair of results to
+// callback: node by node, or, with test_nodes, the whole graph once and then those nodes.
+// false if the copy cannot be made or a compute fails.
+GGML_API bool ggml_backend_compare_graph_backend(ggml_backend_t backend1, ggml_backend_t backend2, struct ggml_cgraph * graph,
+        ggml_backend_eval_callback callback, void * user_data, struct ggml_tensor * const * test_nodes, size_t num_test_nodes);
+
 // CPU buffer types are always available.
 // A buffer over memory the caller owns and keeps alive; NULL if ptr is NULL.
 GGML_API ggml_backend_buffer_t      ggml_backend_cpu_buffer_from_ptr(void * ptr, size_t size);

@@ -28,11 +28,12 @@
 // backend; with an eval callback the split runs in pieces, up to each node the callback asks
 // to see.
 //
-// Tensors are found in an open-addressing table keyed by pointer (linear probing, kept at most
-// half full), rebuilt on each split and cleared by reset.
+// Tensors are found through a pointer map (ptrmap.h) to their entries (assigned backend,
+// copies), cleared by reset.
 
 #include "lifetimes.h"
 #include "log.h"
+#include "ptrmap.h"
 #include "ggalloc.h"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
@@ -66,8 +67,7 @@ struct ggml_backend_sched {
     // tensor -> entry
     struct sched_entry * entries;
     int n_entries, cap_entries;
-    int * table; // entry index + 1, 0 = empty
-    size_t table_mask;
+    struct gga_ptrmap map; // tensor -> entry index
 
     struct ggml_tensor ** copies; // per copied source: n_backends * n_copies slots
     int n_copies_used, cap_copies;
@@ -94,66 +94,32 @@ struct ggml_backend_sched {
 // The tensor table
 //
 
-static size_t sched_hash(const void * p) {
-    uint64_t x = (uint64_t) (uintptr_t) p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t) x;
-}
-
-static bool sched_table_rehash(ggml_backend_sched_t sched, size_t size) {
-    int * table = calloc(size, sizeof(int));
-    if (table == NULL) {
-        return false;
-    }
-    for (int i = 0; i < sched->n_entries; i++) {
-        size_t h = sched_hash(sched->entries[i].t) & (size - 1);
-        while (table[h] != 0) h = (h + 1) & (size - 1);
-        table[h] = i + 1;
-    }
-    free(sched->table);
-    sched->table = table;
-    sched->table_mask = size - 1;
-    return true;
-}
-
 // The entry of t, or NULL when there is none (and create is false) or out of memory.
 static struct sched_entry * sched_find(ggml_backend_sched_t sched, const struct ggml_tensor * t, bool create) {
-    if (t == NULL || sched->table == NULL) {
+    if (t == NULL) {
         return NULL;
     }
-    size_t h = sched_hash(t) & sched->table_mask;
-    while (sched->table[h] != 0) {
-        struct sched_entry * e = &sched->entries[sched->table[h] - 1];
-        if (e->t == t) {
-            return e;
-        }
-        h = (h + 1) & sched->table_mask;
-    }
-    if (!create) {
+    int * idx = create ? gga_ptrmap_get(&sched->map, t, -1) : gga_ptrmap_find(&sched->map, t);
+    if (idx == NULL) {
         return NULL;
     }
-    if ((size_t) (sched->n_entries + 1) * 2 > sched->table_mask + 1) {
-        if (!sched_table_rehash(sched, (sched->table_mask + 1) * 2)) {
-            return NULL;
-        }
-        return sched_find(sched, t, true);
+    if (*idx >= 0) {
+        return &sched->entries[*idx];
     }
     if (sched->n_entries == sched->cap_entries) {
         int cap = sched->cap_entries ? sched->cap_entries * 2 : 256;
         struct sched_entry * e = realloc(sched->entries, sizeof(*e) * (size_t) cap);
         if (e == NULL) {
-            return NULL;
+            return NULL; // the key stays, with no entry (-1): found again as new
         }
         sched->entries = e;
         sched->cap_entries = cap;
     }
-    struct sched_entry * e = &sched->entries[sched->n_entries];
+    *idx = sched->n_entries;
+    struct sched_entry * e = &sched->entries[sched->n_entries++];
     e->t = (struct ggml_tensor *) t;
     e->backend = -1;
     e->copy_base = -1;
-    sched->table[h] = ++sched->n_entries;
     return e;
 }
 
@@ -174,9 +140,7 @@ static bool sched_set_backend(ggml_backend_sched_t sched, const struct ggml_tens
 static void sched_table_clear(ggml_backend_sched_t sched) {
     sched->n_entries = 0;
     sched->n_copies_used = 0;
-    if (sched->table != NULL) {
-        memset(sched->table, 0, sizeof(int) * (sched->table_mask + 1));
-    }
+    gga_ptrmap_clear(&sched->map);
 }
 
 //
@@ -194,7 +158,6 @@ static int sched_backend_index(ggml_backend_sched_t sched, ggml_backend_t backen
 
 ggml_backend_sched_t ggml_backend_sched_new(ggml_backend_t * backends, ggml_backend_buffer_type_t * bufts, int n_backends,
         size_t graph_size, bool parallel, bool op_offload) {
-    (void) graph_size; // the tables grow as graphs need
     if (backends == NULL || n_backends <= 0 || n_backends > GGML_SCHED_MAX_BACKENDS) {
         GGML_LOG_ERROR("%s: needs 1 to %d backends (got %d)\n", __func__, GGML_SCHED_MAX_BACKENDS, n_backends);
         return NULL;
@@ -229,7 +192,7 @@ ggml_backend_sched_t ggml_backend_sched_new(ggml_backend_t * backends, ggml_back
     sched->op_offload = op_offload;
     sched->n_copies = parallel ? GGML_SCHED_MAX_COPIES : 1;
     sched->galloc = ggml_gallocr_new_n(sched->bufts, n_backends);
-    if (sched->galloc == NULL || !sched_table_rehash(sched, 1024)) {
+    if (sched->galloc == NULL || !gga_ptrmap_init(&sched->map, graph_size > 0 ? graph_size : 256)) {
         GGML_LOG_ERROR("%s: out of memory\n", __func__);
         ggml_backend_sched_free(sched);
         return NULL;
@@ -246,7 +209,7 @@ void ggml_backend_sched_free(ggml_backend_sched_t sched) {
     ggml_free(sched->ctx);
     ggml_free(sched->gctx);
     free(sched->entries);
-    free(sched->table);
+    gga_ptrmap_free(&sched->map);
     free(sched->copies);
     free(sched->splits);
     free(sched->inputs);

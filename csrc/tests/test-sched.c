@@ -249,6 +249,68 @@ static void test_eval_callback(void) {
     ggml_backend_free(cpu);
 }
 
+struct compare_log {
+    int calls;
+    double worst;
+    int expect_index; // -1: node by node (the index counts up)
+};
+
+static bool compare_cb(int i, struct ggml_tensor * t1, struct ggml_tensor * t2, void * user) {
+    struct compare_log * log = user;
+    CHECK(i == (log->expect_index < 0 ? log->calls : log->expect_index));
+    log->calls++;
+    CHECK(ggml_nelements(t1) == ggml_nelements(t2));
+    if (t1->type != GGML_TYPE_F32 || ggml_is_empty(t1) || !ggml_is_contiguous(t1)) return true;
+    const int64_t n = ggml_nelements(t1);
+    float * a = malloc(sizeof(float) * (size_t) n);
+    float * b = malloc(sizeof(float) * (size_t) n);
+    ggml_backend_tensor_get(t1, a, 0, sizeof(float) * (size_t) n);
+    ggml_backend_tensor_get(t2, b, 0, sizeof(float) * (size_t) n);
+    double err = 0, ref = 0;
+    for (int64_t k = 0; k < n; k++) {
+        err += (double) (a[k] - b[k]) * (a[k] - b[k]);
+        ref += (double) b[k] * b[k];
+    }
+    double nmse = ref > 0 ? err / ref : err;
+    if (nmse > log->worst) log->worst = nmse;
+    free(a);
+    free(b);
+    return true;
+}
+
+// ggml_backend_graph_copy and ggml_backend_compare_graph_backend: backend2 against backend1, node by node
+static void compare_backends(ggml_backend_t backend1, ggml_backend_t backend2) {
+    struct model m;
+    CHECK(model_init(&m, ggml_backend_cpu_buffer_type()));
+    // ops every backend here runs
+    struct built b;
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    b.ctx = ggml_init(ip);
+    b.x = ggml_new_tensor_2d(b.ctx, GGML_TYPE_F32, N_IN, 6);
+    ggml_set_input(b.x);
+    b.h = ggml_gelu(b.ctx, ggml_mul_mat(b.ctx, m.w1, b.x));
+    b.y = ggml_scale(b.ctx, ggml_mul_mat(b.ctx, m.w2, b.h), 0.25f);
+    ggml_set_output(b.y);
+    b.g = ggml_new_graph(b.ctx);
+    ggml_build_forward_expand(b.g, b.y);
+    ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+    CHECK(ggml_gallocr_alloc_graph(galloc, b.g));
+    set_x(&b, 6, 5);
+    struct compare_log log = { 0, 0.0, -1 };
+    CHECK(ggml_backend_compare_graph_backend(backend1, backend2, b.g, compare_cb, &log, NULL, 0));
+    CHECK_EQ_INT(log.calls, ggml_graph_n_nodes(b.g));
+    CHECK(log.worst < 1e-8);
+    // the whole graph once, then the output
+    struct compare_log once = { 0, 0.0, ggml_graph_n_nodes(b.g) - 1 };
+    struct ggml_tensor * const test_nodes[1] = { b.y };
+    CHECK(ggml_backend_compare_graph_backend(backend1, backend2, b.g, compare_cb, &once, test_nodes, 1));
+    CHECK_EQ_INT(once.calls, 1);
+    CHECK(once.worst < 1e-8);
+    ggml_gallocr_free(galloc);
+    ggml_free(b.ctx);
+    model_free(&m);
+}
+
 static void test_refusals(void) {
     ggml_backend_t cpu = ggml_backend_cpu_init();
     log_capture_begin();
@@ -324,6 +386,12 @@ int main(void) {
     test_refusals();
     test_cpu_pair();
     test_eval_callback();
+    {
+        ggml_backend_t c1 = ggml_backend_cpu_init(), c2 = ggml_backend_cpu_init();
+        compare_backends(c1, c2);
+        ggml_backend_free(c1);
+        ggml_backend_free(c2);
+    }
 #ifdef GGALLOC_USE_VULKAN
     if (ggml_backend_vk_get_device_count() == 0) {
         printf("test-sched: Vulkan part skipped: no Vulkan device\n");
@@ -331,6 +399,9 @@ int main(void) {
         ggml_backend_t vk = ggml_backend_vk_init(0);
         CHECK(vk != NULL);
         if (vk != NULL) test_vulkan_and_cpu(vk);
+        ggml_backend_t cpu = ggml_backend_cpu_init();
+        if (vk != NULL) compare_backends(cpu, vk);
+        ggml_backend_free(cpu);
         ggml_backend_free(vk);
     }
 #else
