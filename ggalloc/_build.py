@@ -561,6 +561,7 @@ void ggml_backend_sched_reset(ggml_backend_sched_t sched);
 void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum ggalloc_planner planner);
 ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched);
 struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched);
+int ggalloc_backend_sched_verify(ggml_backend_sched_t sched);
 int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);
 """
 

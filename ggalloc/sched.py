@@ -43,7 +43,7 @@ class SchedulerPlan(Plan):
         if sched._epoch != self._epoch or sched._allocated is not self._graph:
             raise GraphError("this plan's graph is not allocated by its Scheduler now: call alloc_graph first")
         with _lib.capture() as cap:
-            n = int(lib.ggalloc_graph_verify(lib.ggalloc_backend_sched_get_graph(sched._live())))
+            n = int(lib.ggalloc_backend_sched_verify(sched._live()))
         if n < 0:
             raise GraphError("cannot verify the plan", cap.texts())
         cap.flush()
