@@ -144,15 +144,17 @@ class Scheduler(Closable):
         self._epoch += 1
         self._graph = g
         self._allocated = g
+        g._placed_by = weakref.ref(self)  # type: ignore[attr-defined]
         _record_placed(g, unplaced, _GallocMem(self, self._epoch))  # type: ignore[arg-type]
         return True
 
     def compute(self, g: Graph) -> None:
-        """Runs g (allocating it first unless it is the graph last allocated). Raises
-        ComputeError naming what failed."""
-        if self._allocated is not g:
-            self.alloc_graph(g)
+        """Runs g, which this scheduler must have placed last (alloc_graph, then the inputs).
+        Raises GraphError if it did not, ComputeError naming what failed."""
         h = self._live()
+        placed_by = getattr(g, "_placed_by", None)
+        if self._allocated is not g or placed_by is None or placed_by() is not self:
+            raise GraphError(f"{g!r} is not placed by this scheduler now: call alloc_graph (and set the inputs) first")
         g._check_memory()
         _lib.status(lib.ggml_backend_sched_graph_compute, h, g._live(), exc=ComputeError,
                     what=f"the scheduler cannot compute {g!r}")
