@@ -32,6 +32,7 @@ from .backends import (Backend, CPUBackend, VulkanBackend, cpu_isa, devices, set
 from .graphio import load_graph, loads_graph, save_graph
 from .gguf import GGUF, GGUFTensor, GGUFWriter, gguf_type_names
 from .quant import TypeInfo, dequantize, quantize, type_info, type_infos
+from .sched import Scheduler, SchedulerPlan
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "load_graph", "loads_graph", "save_graph",
     "FileError", "BadFileError", "GGUF", "GGUFTensor", "GGUFWriter", "gguf_type_names", "plan_model",
     "TypeInfo", "type_info", "type_infos", "quantize", "dequantize",
+    "Scheduler", "SchedulerPlan",
 ] + OPS
 
 

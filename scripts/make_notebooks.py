@@ -348,6 +348,129 @@ plt.show()
 ]
 
 
+# 04: the scheduler. Kept with its outputs (written executed, see main).
+NB4 = [
+    md("""
+# 04 · One transformer over two devices: the scheduler
+
+`gg.Scheduler` runs one graph over several backends, as ggml's `ggml_backend_sched` does: each node
+runs where its weights live (or where you put it), the graph is cut into **splits** that each run
+on one backend, and the tensors a split reads from another backend are copied into its own
+buffer first. Each backend's memory is **one buffer** of one graph allocator, planned by
+ggml's planner or by ours.
+
+This notebook takes a small GPT-2, keeps its weights on the Vulkan device (on a machine without
+one, on a second CPU backend, so the notebook runs anywhere), and asks the CPU to run the
+second layer and the head. We look at where each node runs, at each device's memory plan, and
+at ggml's planner beside ours.
+"""),
+    code("""
+import json
+import collections
+import numpy as np
+import matplotlib.pyplot as plt
+import ggalloc as gg
+from ggalloc import models
+%matplotlib inline
+
+cpu = gg.CPUBackend(n_threads=2)
+if gg.HAS_VULKAN and gg.vulkan_devices():
+    device = gg.VulkanBackend(0)
+else:
+    device = gg.CPUBackend(n_threads=2)   # no Vulkan device here: a second CPU backend stands in
+print("device:", device.name, "| host:", cpu.name)
+
+m = models.gpt2(n_layer=2, n_embd=128, n_head=4, n_vocab=1000, n_ctx=64, tokens=16)
+m.allocate(device)                 # the weights (and KV cache) in a WEIGHTS buffer on the device
+weights = m.fill(seed=0)
+inputs = m.input_values(seed=0)
+g = m.graph
+print(m)
+"""),
+    md("""
+## Where each node runs
+
+Nodes that read weights go to the device. We move everything from the first node that reads a
+layer-1 weight onwards to the CPU with `set_tensor_backend`, the way a program keeps part of a
+model on the host when the device is full. (Views, such as the writes into the KV cache, stay
+with the memory they view.)
+"""),
+    code("""
+first_cpu = next(i for i, n in enumerate(g.nodes)
+                 if any(s is not None and s.name.startswith("model/h1/") for s in n.src))
+
+def split(planner):
+    sched = gg.Scheduler([device, cpu], planner=planner)
+    for n in g.nodes[first_cpu:]:
+        if n.view_src is None:          # views (the KV cache writes) stay with their memory
+            sched.set_tensor_backend(n, cpu)
+    sched.alloc_graph(g)
+    return sched
+
+sched = split("best")
+where = [sched.tensor_backend(n) for n in g.nodes]
+counts = collections.Counter(b.name for b in where)
+n_splits = sched.n_splits
+print(f"{g.n_nodes} nodes in {n_splits} splits:", dict(counts))
+
+fig, ax = plt.subplots(figsize=(10, 1.6))
+colour = {id(device): "tab:orange", id(cpu): "tab:blue"}
+ax.bar(range(g.n_nodes), 1, width=1.0, color=[colour[id(b)] for b in where])
+ax.set_yticks([]); ax.set_xlabel("node"); ax.set_xlim(0, g.n_nodes)
+ax.set_title(f"orange: {device.name}, blue: {cpu.name}")
+plt.show()
+"""),
+    md("""
+## Each device's plan, ggml's planner beside ours
+
+`sched.plan(backend)` is a `Plan` like a `GraphAllocator`'s: entries, peak, the liveness lower
+bound, `verify()` and `plot()`. Steps count the nodes the scheduler planned (the graph's nodes
+plus the input copies).
+"""),
+    code("""
+rows = []
+plans = {}
+for planner in ("ggml", "best"):
+    s = split(planner)
+    for b in (device, cpu):
+        p = s.plan(b)
+        plans[planner, b.name] = p
+        rows.append((planner, b.name, s.buffer_size(b), p.lower_bound, p.verify()))
+print(f"{'planner':8} {'backend':10} {'buffer B':>10} {'lower bound B':>14} {'violations':>10}")
+for r in rows:
+    print(f"{r[0]:8} {r[1]:10} {r[2]:>10} {r[3]:>14} {r[4]:>10}")
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
+for ax, planner in zip(axes, ("ggml", "best")):
+    plans[planner, device.name].plot(ax=ax, title=f"{device.name}, planner {planner}")
+plt.show()
+"""),
+    md("""
+## The numbers are the same
+
+The split graph computes what the same model computes in numpy (`models.gpt2_reference`).
+The plans above placed the graph again, so it is allocated once more before its inputs are set.
+"""),
+    code("""
+sched = split("best")
+m.set_inputs(inputs)
+sched.compute(g)
+logits = m.outputs["logits"].numpy()
+ref = np.asarray(models.gpt2_reference(m.hparams, weights, inputs)[0]).reshape(logits.shape)
+err = float(np.abs(logits - ref).max() / np.abs(ref).max())
+print("largest difference, relative to the largest logit:", err)
+"""),
+    code("""
+sizes = {f"{planner}/{b}": size for planner, b, size, lb, v in rows}
+lbs = {f"{planner}/{b}": lb for planner, b, size, lb, v in rows}
+print(json.dumps({"n_splits": n_splits, "nodes": g.n_nodes, "counts": dict(counts),
+                  "first_cpu": first_cpu, "device": device.name,
+                  "sizes": sizes, "lower_bounds": lbs,
+                  "violations": sum(r[4] for r in rows), "rel_err": err}))
+""", tags=['results']),
+]
+
+
 KERNEL = "ggalloc"
 
 
@@ -405,7 +528,8 @@ def write(name, cells, execute=True):
     print(f"wrote {path}")
 
 
-NOTEBOOKS = {"01-memory-plans.ipynb": NB1, "02-device-limits.ipynb": NB2, "03-run-and-compare.ipynb": NB3}
+NOTEBOOKS = {"01-memory-plans.ipynb": NB1, "02-device-limits.ipynb": NB2, "03-run-and-compare.ipynb": NB3,
+             "04-scheduler.ipynb": NB4}
 
 
 def main():
