@@ -153,31 +153,48 @@ enum ggml_prec {
     GGML_PREC_F32     = 10,
 };
 
-// Operations, in ggml's order. Only these exist here.
+// Operations: ggml's names in ggml's order, so an op number means the same here, in a graph file
+// and on the wire as in ggml. Ops without a constructor here (the *_BACK ops, losses, optimizer
+// steps and model-specific recurrent ops) exist by name and number; their constructors return
+// NULL and a graph holding one is refused by compute.
 enum ggml_op {
     GGML_OP_NONE = 0,
 
     GGML_OP_DUP,
     GGML_OP_ADD,
+    GGML_OP_ADD_ID,
     GGML_OP_ADD1,
+    GGML_OP_ACC,
     GGML_OP_SUB,
     GGML_OP_MUL,
     GGML_OP_DIV,
     GGML_OP_SQR,
     GGML_OP_SQRT,
     GGML_OP_LOG,
+    GGML_OP_SIN,
+    GGML_OP_COS,
     GGML_OP_SUM,
     GGML_OP_SUM_ROWS,
+    GGML_OP_CUMSUM,
     GGML_OP_MEAN,
     GGML_OP_ARGMAX,
+    GGML_OP_COUNT_EQUAL,
     GGML_OP_REPEAT,
+    GGML_OP_REPEAT_BACK,
     GGML_OP_CONCAT,
+    GGML_OP_SILU_BACK,
     GGML_OP_NORM,
     GGML_OP_RMS_NORM,
+    GGML_OP_RMS_NORM_BACK,
+    GGML_OP_GROUP_NORM,
+    GGML_OP_L2_NORM,
 
     GGML_OP_MUL_MAT,
+    GGML_OP_MUL_MAT_ID,
+    GGML_OP_OUT_PROD,
 
     GGML_OP_SCALE,
+    GGML_OP_SET,
     GGML_OP_CPY,
     GGML_OP_CONT,
     GGML_OP_RESHAPE,
@@ -185,21 +202,77 @@ enum ggml_op {
     GGML_OP_PERMUTE,
     GGML_OP_TRANSPOSE,
     GGML_OP_GET_ROWS,
+    GGML_OP_GET_ROWS_BACK,
     GGML_OP_SET_ROWS,
+    GGML_OP_DIAG,
     GGML_OP_DIAG_MASK_INF,
     GGML_OP_DIAG_MASK_ZERO,
     GGML_OP_SOFT_MAX,
+    GGML_OP_SOFT_MAX_BACK,
     GGML_OP_ROPE,
+    GGML_OP_ROPE_BACK,
+    GGML_OP_CLAMP,
+    GGML_OP_CONV_TRANSPOSE_1D,
     GGML_OP_IM2COL,
+    GGML_OP_IM2COL_BACK,
+    GGML_OP_IM2COL_3D,
+    GGML_OP_COL2IM_1D,
+    GGML_OP_CONV_2D,
+    GGML_OP_CONV_3D,
+    GGML_OP_CONV_2D_DW,
+    GGML_OP_CONV_TRANSPOSE_2D,
+    GGML_OP_POOL_1D,
     GGML_OP_POOL_2D,
+    GGML_OP_POOL_2D_BACK,
+    GGML_OP_UPSCALE,
     GGML_OP_PAD,
+    GGML_OP_PAD_REFLECT_1D,
+    GGML_OP_ROLL,
+    GGML_OP_ARANGE,
+    GGML_OP_TIMESTEP_EMBEDDING,
+    GGML_OP_ARGSORT,
+    GGML_OP_TOP_K,
+    GGML_OP_LEAKY_RELU,
+    GGML_OP_TRI,
+    GGML_OP_FILL,
+
+    GGML_OP_FLASH_ATTN_EXT,
+    GGML_OP_FLASH_ATTN_BACK,
+    GGML_OP_SSM_CONV,
+    GGML_OP_SSM_SCAN,
+    GGML_OP_WIN_PART,
+    GGML_OP_WIN_UNPART,
+    GGML_OP_GET_REL_POS,
+    GGML_OP_ADD_REL_POS,
+    GGML_OP_RWKV_WKV6,
+    GGML_OP_GATED_LINEAR_ATTN,
+    GGML_OP_RWKV_WKV7,
+    GGML_OP_SOLVE_TRI,
+    GGML_OP_GATED_DELTA_NET,
+    GGML_OP_LIGHTNING_INDEXER,
+    GGML_OP_DSV4_HC_COMB,
+    GGML_OP_DSV4_HC_PRE,
+    GGML_OP_DSV4_HC_POST,
 
     GGML_OP_UNARY,
+
+    GGML_OP_MAP_CUSTOM1,
+    GGML_OP_MAP_CUSTOM2,
+    GGML_OP_MAP_CUSTOM3,
+
+    GGML_OP_CUSTOM,
+
+    GGML_OP_CROSS_ENTROPY_LOSS,
+    GGML_OP_CROSS_ENTROPY_LOSS_BACK,
+    GGML_OP_OPT_STEP_ADAMW,
+    GGML_OP_OPT_STEP_SGD,
+
+    GGML_OP_GLU,
 
     GGML_OP_COUNT,
 };
 
-// Unary operations; ids are ggml's (they are stored in op_params[0] of a GGML_OP_UNARY node).
+// Unary operations; ids are ggml's (stored in op_params[0] of a GGML_OP_UNARY node).
 enum ggml_unary_op {
     GGML_UNARY_OP_ABS,
     GGML_UNARY_OP_SGN,
@@ -215,9 +288,28 @@ enum ggml_unary_op {
     GGML_UNARY_OP_HARDSWISH,
     GGML_UNARY_OP_HARDSIGMOID,
     GGML_UNARY_OP_EXP,
+    GGML_UNARY_OP_EXPM1,
+    GGML_UNARY_OP_SOFTPLUS,
     GGML_UNARY_OP_GELU_ERF,
+    GGML_UNARY_OP_XIELU,
+    GGML_UNARY_OP_FLOOR,
+    GGML_UNARY_OP_CEIL,
+    GGML_UNARY_OP_ROUND,
+    GGML_UNARY_OP_TRUNC,
 
     GGML_UNARY_OP_COUNT,
+};
+
+// Gated linear units; ids are ggml's (op_params[0] of a GGML_OP_GLU node, op_params[1] = swapped).
+enum ggml_glu_op {
+    GGML_GLU_OP_REGLU,
+    GGML_GLU_OP_GEGLU,
+    GGML_GLU_OP_SWIGLU,
+    GGML_GLU_OP_SWIGLU_OAI,
+    GGML_GLU_OP_GEGLU_ERF,
+    GGML_GLU_OP_GEGLU_QUICK,
+
+    GGML_GLU_OP_COUNT,
 };
 
 enum ggml_log_level {
@@ -240,6 +332,34 @@ enum ggml_op_pool {
     GGML_OP_POOL_MAX,
     GGML_OP_POOL_AVG,
     GGML_OP_POOL_COUNT,
+};
+
+// Sampling of ggml_upscale / ggml_interpolate; a mode may be or-ed with the flags below.
+enum ggml_scale_mode {
+    GGML_SCALE_MODE_NEAREST  = 0,
+    GGML_SCALE_MODE_BILINEAR = 1,
+    GGML_SCALE_MODE_BICUBIC  = 2,
+
+    GGML_SCALE_MODE_COUNT
+};
+
+enum ggml_scale_flag {
+    GGML_SCALE_FLAG_ALIGN_CORNERS = (1 << 8), // corner pixels of input and output line up
+    GGML_SCALE_FLAG_ANTIALIAS     = (1 << 9), // downsampling averages over the covered pixels
+};
+
+// Order of ggml_argsort.
+enum ggml_sort_order {
+    GGML_SORT_ORDER_ASC,
+    GGML_SORT_ORDER_DESC,
+};
+
+// Which triangle ggml_tri keeps (the others become 0).
+enum ggml_tri_type {
+    GGML_TRI_TYPE_UPPER_DIAG = 0,
+    GGML_TRI_TYPE_UPPER      = 1,
+    GGML_TRI_TYPE_LOWER_DIAG = 2,
+    GGML_TRI_TYPE_LOWER      = 3,
 };
 
 struct ggml_init_params {
@@ -320,8 +440,9 @@ GGML_API size_t  ggml_row_size (enum ggml_type type, int64_t ne); // 0 for an un
 GGML_API const char * ggml_type_name(enum ggml_type type);   // "f32", ...; NULL for an unknown type
 GGML_API const char * ggml_op_name  (enum ggml_op   op);     // "ADD", ...; "UNKNOWN" for a value outside the enum
 GGML_API const char * ggml_op_symbol(enum ggml_op   op);     // "x+y", ...
-GGML_API const char * ggml_unary_op_name(enum ggml_unary_op op);
-GGML_API const char * ggml_op_desc(const struct ggml_tensor * t); // unary op name for UNARY, else op name
+GGML_API const char * ggml_unary_op_name(enum ggml_unary_op op); // "GELU", ...; "UNKNOWN" outside the enum
+GGML_API const char * ggml_glu_op_name(enum ggml_glu_op op);     // "SWIGLU", ...; "UNKNOWN" outside the enum
+GGML_API const char * ggml_op_desc(const struct ggml_tensor * t); // unary / glu op name for UNARY / GLU, else op name
 
 GGML_API size_t ggml_element_size(const struct ggml_tensor * tensor);
 
@@ -400,6 +521,8 @@ GGML_API struct ggml_tensor * ggml_get_next_tensor (const struct ggml_context * 
 GGML_API struct ggml_tensor * ggml_get_tensor(struct ggml_context * ctx, const char * name);
 
 GGML_API enum ggml_unary_op ggml_get_unary_op(const struct ggml_tensor * tensor);
+// The glu op of a GLU node; GGML_GLU_OP_COUNT (and a log line) for any other tensor.
+GGML_API enum ggml_glu_op   ggml_get_glu_op  (const struct ggml_tensor * tensor);
 
 GGML_API void *  ggml_get_data    (const struct ggml_tensor * tensor);
 GGML_API float * ggml_get_data_f32(const struct ggml_tensor * tensor);

@@ -267,6 +267,12 @@ static float cpu_unary_scalar(enum ggml_unary_op op, float x) {
         case GGML_UNARY_OP_HARDSIGMOID: return fminf(1.0f, fmaxf(0.0f, (x + 3.0f) / 6.0f));
         case GGML_UNARY_OP_EXP:         return expf(x);
         case GGML_UNARY_OP_GELU_ERF:    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
+        case GGML_UNARY_OP_EXPM1:       return expm1f(x);
+        case GGML_UNARY_OP_SOFTPLUS:    return x > 20.0f ? x : log1pf(expf(x));
+        case GGML_UNARY_OP_FLOOR:       return floorf(x);
+        case GGML_UNARY_OP_CEIL:        return ceilf(x);
+        case GGML_UNARY_OP_ROUND:       return roundf(x);
+        case GGML_UNARY_OP_TRUNC:       return truncf(x);
         default:                        return 0.0f;
     }
 }
@@ -910,7 +916,8 @@ static void cpu_compute_pool_2d(const struct cpu_compute_params * params, struct
 
 static bool cpu_unary_known(const struct ggml_tensor * node) {
     int u = node->op_params[0];
-    return u >= 0 && u < GGML_UNARY_OP_COUNT;
+    // XIELU reads its four parameters from op_params; the map kernel has no place for them yet
+    return u >= 0 && u < GGML_UNARY_OP_COUNT && u != GGML_UNARY_OP_XIELU;
 }
 
 static bool cpu_srcs_plain(const struct ggml_tensor * node, int n) {
