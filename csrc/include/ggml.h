@@ -725,6 +725,108 @@ GGML_API struct ggml_tensor * ggml_pool_2d(struct ggml_context * ctx, struct ggm
 // zero padding at the end of each dimension
 GGML_API struct ggml_tensor * ggml_pad(struct ggml_context * ctx, struct ggml_tensor * a, int p0, int p1, int p2, int p3);
 
+// element-wise extras (each also has the same-named _inplace where ggml has one)
+GGML_API struct ggml_tensor * ggml_sin          (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sin_inplace  (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_cos          (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_cos_inplace  (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_expm1        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_expm1_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_softplus     (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_softplus_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_floor        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_floor_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_ceil         (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_ceil_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_round        (struct ggml_context * ctx, struct ggml_tensor * a); // halves away from 0
+GGML_API struct ggml_tensor * ggml_round_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_trunc        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_trunc_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+// xIELU activation with its four parameters
+GGML_API struct ggml_tensor * ggml_xielu(struct ggml_context * ctx, struct ggml_tensor * a, float alpha_n, float alpha_p,
+        float beta, float eps);
+// min(max(a, min), max), in place: returns a view of a (as ggml)
+GGML_API struct ggml_tensor * ggml_clamp(struct ggml_context * ctx, struct ggml_tensor * a, float min, float max);
+GGML_API struct ggml_tensor * ggml_leaky_relu(struct ggml_context * ctx, struct ggml_tensor * a, float negative_slope, bool inplace);
+// every element set to c
+GGML_API struct ggml_tensor * ggml_fill        (struct ggml_context * ctx, struct ggml_tensor * a, float c);
+GGML_API struct ggml_tensor * ggml_fill_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float c);
+// keeps one triangle of each matrix (column i0 against row i1), zeroes the rest
+GGML_API struct ggml_tensor * ggml_tri(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_tri_type type);
+// running sum along rows
+GGML_API struct ggml_tensor * ggml_cumsum(struct ggml_context * ctx, struct ggml_tensor * a);
+// a [n, 1, ne2, ne3] -> diagonal matrices [n, n, ne2, ne3]
+GGML_API struct ggml_tensor * ggml_diag(struct ggml_context * ctx, struct ggml_tensor * a);
+// the number of equal elements of a and b: an i64 scalar
+GGML_API struct ggml_tensor * ggml_count_equal(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+
+// normalizes each row to unit L2 norm (eps guards the division)
+GGML_API struct ggml_tensor * ggml_l2_norm        (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+GGML_API struct ggml_tensor * ggml_l2_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+// mean 0, variance 1 over groups of ne[2] channels (ne[2] split into n_groups)
+GGML_API struct ggml_tensor * ggml_group_norm        (struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+GGML_API struct ggml_tensor * ggml_group_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+
+// Gated linear units. Without b, each row of a holds the value then the gate (swapped: the gate
+// first), and the result has half its ne[0]; with b (_split), a is the value and b the gate.
+// The result is act(value) * gate.
+GGML_API struct ggml_tensor * ggml_glu      (struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_glu_op op, bool swapped);
+GGML_API struct ggml_tensor * ggml_glu_split(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, enum ggml_glu_op op);
+GGML_API struct ggml_tensor * ggml_reglu            (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_reglu_swapped    (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_reglu_split      (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_geglu            (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_swapped    (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_split      (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_swiglu           (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_swiglu_swapped   (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_swiglu_split     (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_geglu_erf        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_erf_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_erf_split  (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_geglu_quick        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_quick_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_quick_split  (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// gpt-oss' SwiGLU: value clamped above at limit, gate to [-limit, limit], x*sigmoid(alpha*x)*(gate+1); b may be NULL
+GGML_API struct ggml_tensor * ggml_swiglu_oai(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        float alpha, float limit);
+
+// a [n, n_used, n_tokens] plus, for each (slot, token), the row ids[slot, token] of b [n, n_rows]
+GGML_API struct ggml_tensor * ggml_add_id(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * ids);
+// Mixture of experts: as [k, m, n_expert], b [k, n_b, n_tokens], ids i32 [n_used, n_tokens]
+// -> f32 [m, n_used, n_tokens]: row (slot, token) = as[ids[slot, token]] x b[:, slot % n_b, token]
+GGML_API struct ggml_tensor * ggml_mul_mat_id(struct ggml_context * ctx, struct ggml_tensor * as, struct ggml_tensor * b,
+        struct ggml_tensor * ids);
+// indices (i32) that sort each row
+GGML_API struct ggml_tensor * ggml_argsort(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_sort_order order);
+// the first k of a descending argsort: a view of k columns
+GGML_API struct ggml_tensor * ggml_argsort_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+// the indices (i32) of the k largest elements of each row, largest first
+GGML_API struct ggml_tensor * ggml_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+
+// Adds per-head attention sinks (f32 [n_head]) to a SOFT_MAX node: each row's denominator gains
+// exp(sink). Logs and leaves the node as it is when a is not a SOFT_MAX node or sinks do not fit.
+GGML_API void ggml_soft_max_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+
+// Fused attention softmax(scale * q k^T + mask) v.
+// q [D, n_q, n_head, ne3], k [D, n_kv, n_head_kv, ne3], v [Dv, n_kv, n_head_kv, ne3] (n_head a
+// multiple of n_head_kv), mask (optional, f16/f32) [n_kv, >= n_q, broadcast over heads/ne3]
+// -> f32 [Dv, n_head, n_q, ne3] (note the permutation). logit_softcap > 0 applies
+// softcap*tanh(x/softcap) to the scores; max_bias > 0 scales the mask by ALiBi slopes.
+GGML_API struct ggml_tensor * ggml_flash_attn_ext(struct ggml_context * ctx, struct ggml_tensor * q, struct ggml_tensor * k,
+        struct ggml_tensor * v, struct ggml_tensor * mask, float scale, float max_bias, float logit_softcap);
+// Setters on a FLASH_ATTN_EXT node; they log and do nothing on any other tensor.
+GGML_API void           ggml_flash_attn_ext_set_prec (struct ggml_tensor * a, enum ggml_prec prec);
+GGML_API enum ggml_prec ggml_flash_attn_ext_get_prec (const struct ggml_tensor * a);
+GGML_API void           ggml_flash_attn_ext_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+
+// [start, stop) in steps of step: f32 [ceil((stop - start) / step)]
+GGML_API struct ggml_tensor * ggml_arange(struct ggml_context * ctx, float start, float stop, float step);
+// sinusoidal embeddings of f32 timesteps [N] -> [dim, N]: cos then sin of t * max_period^(-j/half)
+GGML_API struct ggml_tensor * ggml_timestep_embedding(struct ggml_context * ctx, struct ggml_tensor * timesteps, int dim,
+        int max_period);
+
 //
 // Graphs
 //
