@@ -651,6 +651,26 @@ ggml_backend_buffer_type_t ggml_backend_vk_buffer_type(size_t dev_num);
 ggml_backend_buffer_type_t ggml_backend_vk_host_buffer_type(void);
 """
 
+CDEF_SCHED = r"""
+typedef struct ggml_backend_sched * ggml_backend_sched_t;
+ggml_backend_sched_t ggml_backend_sched_new(ggml_backend_t * backends, ggml_backend_buffer_type_t * bufts, int n_backends, size_t graph_size, bool parallel, bool op_offload);
+void ggml_backend_sched_free(ggml_backend_sched_t sched);
+bool ggml_backend_sched_reserve(ggml_backend_sched_t sched, struct ggml_cgraph * measure_graph);
+int ggml_backend_sched_get_n_backends(ggml_backend_sched_t sched);
+int ggml_backend_sched_get_n_splits(ggml_backend_sched_t sched);
+int ggml_backend_sched_get_n_copies(ggml_backend_sched_t sched);
+size_t ggml_backend_sched_get_buffer_size(ggml_backend_sched_t sched, ggml_backend_t backend);
+void ggml_backend_sched_set_tensor_backend(ggml_backend_sched_t sched, struct ggml_tensor * node, ggml_backend_t backend);
+bool ggml_backend_sched_alloc_graph(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+enum ggml_status ggml_backend_sched_graph_compute(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+void ggml_backend_sched_reset(ggml_backend_sched_t sched);
+void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum ggalloc_planner planner);
+ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched);
+struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched);
+int ggalloc_backend_sched_verify(ggml_backend_sched_t sched);
+int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);
+"""
+
 SOURCE_HEADER = r"""
 #include <stdlib.h>
 #include "ggml.h"
@@ -710,7 +730,7 @@ def vulkan_available() -> bool:
 VULKAN = vulkan_available()
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_OPS + (CDEF_VULKAN if VULKAN else ""))
+ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_OPS + CDEF_SCHED + (CDEF_VULKAN if VULKAN else ""))
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]

@@ -368,6 +368,22 @@ class _GallocMem:
         return self.galloc
 
 
+def _record_placed(g: Graph, unplaced: List[Any], rec: Any) -> None:
+    """Notes rec as the owner of the memory of g's tensors that were unplaced and now have some."""
+    NULL = ffi.NULL
+    cast = ffi.cast
+    ctxs = g._ctxs
+    for p in unplaced:
+        if p.data != NULL:
+            addr = int(cast("uintptr_t", p))
+            for c in ctxs:
+                if c._base <= addr < c._base + c._mem_size:
+                    c._owners[addr] = rec
+                    break
+            else:
+                ctxs[0]._owners[addr] = rec
+
+
 class _Holder:
     """Holds the allocator's C handle (and the buffer types its buffers need); numpy views of
     its buffers hold this too."""
@@ -699,19 +715,7 @@ class GraphAllocator(Closable):
         cap.flush()
         self._after_plan(g, (not same) or self._sizes() != before)
         self._allocated = g
-        rec = _GallocMem(self, self._epoch)
-        NULL = ffi.NULL
-        cast = ffi.cast
-        ctxs = g._ctxs
-        for p in unplaced:
-            if p.data != NULL:
-                addr = int(cast("uintptr_t", p))
-                for c in ctxs:
-                    if c._base <= addr < c._base + c._mem_size:
-                        c._owners[addr] = rec
-                        break
-                else:
-                    ctxs[0]._owners[addr] = rec
+        _record_placed(g, unplaced, _GallocMem(self, self._epoch))
         return True
 
     def buffer_size(self, i: int = 0) -> int:

@@ -1070,8 +1070,9 @@ def _add_src(fn, name: str, a: Tensor, src: Tensor, slot: int) -> None:
     a._ctx._link(src)
 
 
-def arange(start: float, stop: float, step: float = 1.0, *, ctx: Context) -> Tensor:
-    """float32 [start, stop) in steps of step, like numpy.arange. ``gg.arange(0, 10, 2, ctx=ctx)``"""
+def arange(start: float, stop: float, step: float = 1.0, *, ctx: Optional[Context] = None) -> Tensor:
+    """float32 [start, stop) in steps of step, like numpy.arange; ctx is needed (there is no
+    tensor argument to take it from). ``gg.arange(0, 10, 2, ctx=ctx)``"""
     if not isinstance(ctx, Context):
         raise BadInputError(f"arange(): ctx must be a Context, got {type(ctx).__name__}")
     p = _lib.new(lib.ggml_arange, ctx._check(), float(start), float(stop), float(step), exc=BadInputError,
