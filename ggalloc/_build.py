@@ -52,20 +52,37 @@ enum ggml_type {
 enum ggml_prec { GGML_PREC_DEFAULT, GGML_PREC_F32, ... };
 
 enum ggml_op {
-    GGML_OP_NONE, GGML_OP_DUP, GGML_OP_ADD, GGML_OP_ADD1, GGML_OP_SUB, GGML_OP_MUL, GGML_OP_DIV,
-    GGML_OP_SQR, GGML_OP_SQRT, GGML_OP_LOG, GGML_OP_SUM, GGML_OP_SUM_ROWS, GGML_OP_MEAN,
-    GGML_OP_ARGMAX, GGML_OP_REPEAT, GGML_OP_CONCAT, GGML_OP_NORM, GGML_OP_RMS_NORM,
-    GGML_OP_MUL_MAT, GGML_OP_SCALE, GGML_OP_CPY, GGML_OP_CONT, GGML_OP_RESHAPE, GGML_OP_VIEW,
-    GGML_OP_PERMUTE, GGML_OP_TRANSPOSE, GGML_OP_GET_ROWS, GGML_OP_SET_ROWS, GGML_OP_DIAG_MASK_INF,
-    GGML_OP_DIAG_MASK_ZERO, GGML_OP_SOFT_MAX, GGML_OP_ROPE, GGML_OP_IM2COL, GGML_OP_POOL_2D,
-    GGML_OP_PAD, GGML_OP_UNARY, GGML_OP_COUNT, ...
+    GGML_OP_NONE, GGML_OP_DUP, GGML_OP_ADD, GGML_OP_ADD_ID, GGML_OP_ADD1, GGML_OP_ACC, GGML_OP_SUB,
+    GGML_OP_MUL, GGML_OP_DIV, GGML_OP_SQR, GGML_OP_SQRT, GGML_OP_LOG, GGML_OP_SIN, GGML_OP_COS,
+    GGML_OP_SUM, GGML_OP_SUM_ROWS, GGML_OP_CUMSUM, GGML_OP_MEAN, GGML_OP_ARGMAX,
+    GGML_OP_COUNT_EQUAL, GGML_OP_REPEAT, GGML_OP_REPEAT_BACK, GGML_OP_CONCAT, GGML_OP_SILU_BACK,
+    GGML_OP_NORM, GGML_OP_RMS_NORM, GGML_OP_RMS_NORM_BACK, GGML_OP_GROUP_NORM, GGML_OP_L2_NORM,
+    GGML_OP_MUL_MAT, GGML_OP_MUL_MAT_ID, GGML_OP_OUT_PROD, GGML_OP_SCALE, GGML_OP_SET, GGML_OP_CPY,
+    GGML_OP_CONT, GGML_OP_RESHAPE, GGML_OP_VIEW, GGML_OP_PERMUTE, GGML_OP_TRANSPOSE,
+    GGML_OP_GET_ROWS, GGML_OP_GET_ROWS_BACK, GGML_OP_SET_ROWS, GGML_OP_DIAG, GGML_OP_DIAG_MASK_INF,
+    GGML_OP_DIAG_MASK_ZERO, GGML_OP_SOFT_MAX, GGML_OP_SOFT_MAX_BACK, GGML_OP_ROPE,
+    GGML_OP_ROPE_BACK, GGML_OP_CLAMP, GGML_OP_CONV_TRANSPOSE_1D, GGML_OP_IM2COL,
+    GGML_OP_IM2COL_BACK, GGML_OP_IM2COL_3D, GGML_OP_COL2IM_1D, GGML_OP_CONV_2D, GGML_OP_CONV_3D,
+    GGML_OP_CONV_2D_DW, GGML_OP_CONV_TRANSPOSE_2D, GGML_OP_POOL_1D, GGML_OP_POOL_2D,
+    GGML_OP_POOL_2D_BACK, GGML_OP_UPSCALE, GGML_OP_PAD, GGML_OP_PAD_REFLECT_1D, GGML_OP_ROLL,
+    GGML_OP_ARANGE, GGML_OP_TIMESTEP_EMBEDDING, GGML_OP_ARGSORT, GGML_OP_TOP_K, GGML_OP_LEAKY_RELU,
+    GGML_OP_TRI, GGML_OP_FILL, GGML_OP_FLASH_ATTN_EXT, GGML_OP_FLASH_ATTN_BACK, GGML_OP_SSM_CONV,
+    GGML_OP_SSM_SCAN, GGML_OP_WIN_PART, GGML_OP_WIN_UNPART, GGML_OP_GET_REL_POS,
+    GGML_OP_ADD_REL_POS, GGML_OP_RWKV_WKV6, GGML_OP_GATED_LINEAR_ATTN, GGML_OP_RWKV_WKV7,
+    GGML_OP_SOLVE_TRI, GGML_OP_GATED_DELTA_NET, GGML_OP_LIGHTNING_INDEXER, GGML_OP_DSV4_HC_COMB,
+    GGML_OP_DSV4_HC_PRE, GGML_OP_DSV4_HC_POST, GGML_OP_UNARY, GGML_OP_MAP_CUSTOM1,
+    GGML_OP_MAP_CUSTOM2, GGML_OP_MAP_CUSTOM3, GGML_OP_CUSTOM, GGML_OP_CROSS_ENTROPY_LOSS,
+    GGML_OP_CROSS_ENTROPY_LOSS_BACK, GGML_OP_OPT_STEP_ADAMW, GGML_OP_OPT_STEP_SGD, GGML_OP_GLU,
+    GGML_OP_COUNT, ...
 };
 
 enum ggml_unary_op {
     GGML_UNARY_OP_ABS, GGML_UNARY_OP_SGN, GGML_UNARY_OP_NEG, GGML_UNARY_OP_STEP, GGML_UNARY_OP_TANH,
     GGML_UNARY_OP_ELU, GGML_UNARY_OP_RELU, GGML_UNARY_OP_SIGMOID, GGML_UNARY_OP_GELU,
-    GGML_UNARY_OP_GELU_QUICK, GGML_UNARY_OP_SILU, GGML_UNARY_OP_HARDSWISH, GGML_UNARY_OP_HARDSIGMOID,
-    GGML_UNARY_OP_EXP, GGML_UNARY_OP_GELU_ERF, GGML_UNARY_OP_COUNT, ...
+    GGML_UNARY_OP_GELU_QUICK, GGML_UNARY_OP_SILU, GGML_UNARY_OP_HARDSWISH,
+    GGML_UNARY_OP_HARDSIGMOID, GGML_UNARY_OP_EXP, GGML_UNARY_OP_EXPM1, GGML_UNARY_OP_SOFTPLUS,
+    GGML_UNARY_OP_GELU_ERF, GGML_UNARY_OP_XIELU, GGML_UNARY_OP_FLOOR, GGML_UNARY_OP_CEIL,
+    GGML_UNARY_OP_ROUND, GGML_UNARY_OP_TRUNC, GGML_UNARY_OP_COUNT, ...
 };
 
 enum ggml_log_level {
@@ -569,6 +586,93 @@ size_t ggml_quantize_chunk(enum ggml_type type, const float * src, void * dst, i
                            int64_t n_per_row, const float * imatrix);
 """
 
+CDEF_OPS = r"""
+enum ggml_glu_op {
+    GGML_GLU_OP_REGLU, GGML_GLU_OP_GEGLU, GGML_GLU_OP_SWIGLU, GGML_GLU_OP_SWIGLU_OAI,
+    GGML_GLU_OP_GEGLU_ERF, GGML_GLU_OP_GEGLU_QUICK, GGML_GLU_OP_COUNT, ...
+};
+
+enum ggml_scale_mode {
+    GGML_SCALE_MODE_NEAREST, GGML_SCALE_MODE_BILINEAR, GGML_SCALE_MODE_BICUBIC,
+    GGML_SCALE_MODE_COUNT, ...
+};
+
+enum ggml_scale_flag {
+    GGML_SCALE_FLAG_ALIGN_CORNERS, GGML_SCALE_FLAG_ANTIALIAS, ...
+};
+
+enum ggml_sort_order {
+    GGML_SORT_ORDER_ASC, GGML_SORT_ORDER_DESC, ...
+};
+
+enum ggml_tri_type {
+    GGML_TRI_TYPE_UPPER_DIAG, GGML_TRI_TYPE_UPPER, GGML_TRI_TYPE_LOWER_DIAG, GGML_TRI_TYPE_LOWER,
+    ...
+};
+
+const char * ggml_glu_op_name(enum ggml_glu_op op);
+enum ggml_glu_op ggml_get_glu_op(const struct ggml_tensor * tensor);
+struct ggml_tensor * ggml_sin (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_sin_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_cos (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_cos_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_expm1 (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_expm1_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_softplus (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_softplus_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_floor (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_floor_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_ceil (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_ceil_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_round (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_round_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_trunc (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_trunc_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_xielu(struct ggml_context * ctx, struct ggml_tensor * a, float alpha_n, float alpha_p, float beta, float eps);
+struct ggml_tensor * ggml_clamp(struct ggml_context * ctx, struct ggml_tensor * a, float min, float max);
+struct ggml_tensor * ggml_leaky_relu(struct ggml_context * ctx, struct ggml_tensor * a, float negative_slope, bool inplace);
+struct ggml_tensor * ggml_fill (struct ggml_context * ctx, struct ggml_tensor * a, float c);
+struct ggml_tensor * ggml_fill_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float c);
+struct ggml_tensor * ggml_tri(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_tri_type type);
+struct ggml_tensor * ggml_cumsum(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_diag(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_count_equal(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_l2_norm (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+struct ggml_tensor * ggml_l2_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+struct ggml_tensor * ggml_group_norm (struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+struct ggml_tensor * ggml_group_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+struct ggml_tensor * ggml_glu (struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_glu_op op, bool swapped);
+struct ggml_tensor * ggml_glu_split(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, enum ggml_glu_op op);
+struct ggml_tensor * ggml_reglu (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_reglu_swapped (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_reglu_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_geglu (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_swapped (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_swiglu (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_swiglu_swapped (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_swiglu_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_geglu_erf (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_erf_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_erf_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_geglu_quick (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_quick_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_quick_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_swiglu_oai(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, float alpha, float limit);
+struct ggml_tensor * ggml_add_id(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * ids);
+struct ggml_tensor * ggml_mul_mat_id(struct ggml_context * ctx, struct ggml_tensor * as, struct ggml_tensor * b, struct ggml_tensor * ids);
+struct ggml_tensor * ggml_argsort(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_sort_order order);
+struct ggml_tensor * ggml_argsort_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+struct ggml_tensor * ggml_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+void ggml_soft_max_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+struct ggml_tensor * ggml_flash_attn_ext(struct ggml_context * ctx, struct ggml_tensor * q, struct ggml_tensor * k, struct ggml_tensor * v, struct ggml_tensor * mask, float scale, float max_bias, float logit_softcap);
+void ggml_flash_attn_ext_set_prec (struct ggml_tensor * a, enum ggml_prec prec);
+enum ggml_prec ggml_flash_attn_ext_get_prec (const struct ggml_tensor * a);
+void ggml_flash_attn_ext_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+struct ggml_tensor * ggml_arange(struct ggml_context * ctx, float start, float stop, float step);
+struct ggml_tensor * ggml_timestep_embedding(struct ggml_context * ctx, struct ggml_tensor * timesteps, int dim, int max_period);
+"""
+
 CDEF_VULKAN = r"""
 ggml_backend_t             ggml_backend_vk_init(size_t dev_num);
 bool                       ggml_backend_is_vk(ggml_backend_t backend);
@@ -721,7 +825,8 @@ def vulkan_available() -> bool:
 VULKAN = vulkan_available()
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_PLANNER + CDEF_GGUF + CDEF_QUANT + CDEF_SCHED + (CDEF_VULKAN if VULKAN else ""))
+ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_PLANNER + CDEF_GGUF + CDEF_QUANT + CDEF_OPS + CDEF_SCHED
+                + (CDEF_VULKAN if VULKAN else ""))
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]
