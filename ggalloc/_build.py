@@ -579,6 +579,7 @@ def core_sources() -> List[str]:
     """The C sources (relative to the repository root), as CMakeLists.txt globs them."""
     files = sorted(glob(os.path.join(ROOT, "csrc", "src", "*.c")))
     files += sorted(glob(os.path.join(ROOT, "csrc", "src", "cpu", "*.c")))
+    files += sorted(glob(os.path.join(ROOT, "csrc", "src", "rpc", "*.c")))
     return [_rel(f) for f in files]
 
 

@@ -27,6 +27,7 @@
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
+#include "ggalloc-rpc.h"
 
 #ifdef __cplusplus
 extern "C" {
