@@ -35,6 +35,9 @@ typedef struct ggalloc_rpc_server * ggalloc_rpc_server_t;
 GGML_API ggalloc_rpc_server_t ggalloc_rpc_server_start(const char * endpoint, ggml_backend_t * backends, int n_backends);
 // The port the server listens on (the one the system chose when the endpoint's port was 0).
 GGML_API int                  ggalloc_rpc_server_port(ggalloc_rpc_server_t server);
+// The most bytes one client may hold in buffers at a time (default SIZE_MAX: as much as the
+// devices have); an allocation beyond it is answered as a failed one. Set before clients come.
+GGML_API void                 ggalloc_rpc_server_set_memory_limit(ggalloc_rpc_server_t server, size_t bytes);
 // Stops the server (within about 100 ms), closes its client, frees the buffers clients left.
 // NULL is a no-op.
 GGML_API void                 ggalloc_rpc_server_free(ggalloc_rpc_server_t server);

@@ -22,7 +22,7 @@
 
 // ggml's server: $GGALLOC_RPC_PEER, else ../shared/peers/ggml-rpc-server beside the repository.
 // NULL if it is not there.
-static const char * rpc_peer_path(void) {
+static inline const char * rpc_peer_path(void) {
     static char path[1024];
     const char * env = getenv("GGALLOC_RPC_PEER");
     if (env != NULL && *env) {
@@ -34,7 +34,7 @@ static const char * rpc_peer_path(void) {
 }
 
 // A loopback port nobody listens on right now.
-static int rpc_free_port(void) {
+static inline int rpc_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { 0 };
     a.sin_family = AF_INET;
@@ -52,7 +52,7 @@ static int rpc_free_port(void) {
 }
 
 // A raw connection to 127.0.0.1:port, -1 if it is refused.
-static int rpc_raw_connect(int port) {
+static inline int rpc_raw_connect(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { 0 };
     a.sin_family = AF_INET;
@@ -71,14 +71,14 @@ static int rpc_raw_connect(int port) {
     return fd;
 }
 
-static void rpc_sleep_ms(int ms) {
+static inline void rpc_sleep_ms(int ms) {
     struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
 }
 
 // Starts ggml's server on 127.0.0.1:port and waits (up to 10 s) until it accepts; its pid, or
 // -1 if it did not come up.
-static pid_t rpc_peer_start(const char * path, int port) {
+static inline pid_t rpc_peer_start(const char * path, int port) {
     char endpoint[64];
     snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", port);
     pid_t pid = fork();
@@ -111,7 +111,7 @@ static pid_t rpc_peer_start(const char * path, int port) {
     return -1;
 }
 
-static void rpc_peer_stop(pid_t pid) {
+static inline void rpc_peer_stop(pid_t pid) {
     if (pid > 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -122,7 +122,7 @@ static void rpc_peer_stop(pid_t pid) {
 // Raw conversation
 //
 
-static bool rpc_raw_send(int fd, int cmd, const void * payload, uint64_t size) {
+static inline bool rpc_raw_send(int fd, int cmd, const void * payload, uint64_t size) {
     uint8_t hdr[9];
     hdr[0] = (uint8_t) cmd;
     for (int i = 0; i < 8; i++) {
@@ -143,7 +143,7 @@ static bool rpc_raw_send(int fd, int cmd, const void * payload, uint64_t size) {
     return true;
 }
 
-static bool rpc_raw_recv_all(int fd, void * data, size_t n) {
+static inline bool rpc_raw_recv_all(int fd, void * data, size_t n) {
     char * p = data;
     while (n > 0) {
         ssize_t k = recv(fd, p, n, 0);
@@ -158,7 +158,7 @@ static bool rpc_raw_recv_all(int fd, void * data, size_t n) {
 
 // Receives one reply into out (at most cap bytes); its size, or -1 if the connection ended
 // (or the reply is larger than cap).
-static long long rpc_raw_reply(int fd, void * out, size_t cap) {
+static inline long long rpc_raw_reply(int fd, void * out, size_t cap) {
     uint8_t szb[8];
     if (!rpc_raw_recv_all(fd, szb, 8)) {
         return -1;

@@ -3,7 +3,8 @@
 // One thread accepts one client at a time, as ggml's server does, and answers its requests in
 // order; the buffers a client allocates are freed when its connection ends. Every request is
 // checked before memory is touched: the payload size against the command, every tensor record
-// (type, extents, strides, a known buffer, the bytes it spans inside that buffer, a known op),
+// (type, extents, strides that never split an element, a known buffer, the bytes it spans
+// inside that buffer, a known op),
 // every transfer's range against the tensor and the buffer, and every graph record (counts
 // against the payload, unique ids, every src and view_src resolving to a record of the same
 // request, no empty node). The backend then checks each node's op and shapes before it runs
@@ -48,11 +49,13 @@ struct ggalloc_rpc_server {
     atomic_int      stop;
     ggml_backend_t * backends;
     int             n_backends;
+    atomic_size_t   memory_limit; // bytes one client may hold in buffers (SIZE_MAX: the devices' memory)
 
     // the current client
     int                     fd;
     ggml_backend_buffer_t * bufs;
     size_t                  n_bufs, cap_bufs;
+    size_t                  held; // bytes in bufs
     struct ggml_context **  graph_ctx; // per device: the graph kept for GRAPH_RECOMPUTE
     struct ggml_cgraph **   graphs;
 };
@@ -77,6 +80,7 @@ static void srv_client_reset(struct ggalloc_rpc_server * s) {
         ggml_backend_buffer_free(s->bufs[i]);
     }
     s->n_bufs = 0;
+    s->held = 0;
 }
 
 static ssize_t srv_find_buffer(struct ggalloc_rpc_server * s, uint64_t handle) {
@@ -160,6 +164,14 @@ static struct ggml_tensor * srv_tensor(struct ggalloc_rpc_server * s, struct ggm
     }
     for (int i = 0; i < GGML_MAX_DIMS; i++) {
         t->nb[i] = r->nb[i];
+    }
+    for (int i = 0; i < GGML_MAX_DIMS; i++) {
+        // strides may overlap rows (a sliding-window view does) but never split an element
+        if (t->ne[i] > 1 && t->nb[i] < ggml_type_size(type)) {
+            SRV_ERR("%s: tensor '%s': nb[%d] = %zu is smaller than one %s element\n", what, r->name, i, t->nb[i],
+                    ggml_type_name(type));
+            return NULL;
+        }
     }
     const size_t extent = ggalloc_extent(type, t->ne, t->nb);
     if (extent == SIZE_MAX) {
@@ -545,9 +557,19 @@ static bool srv_alloc_buffer(struct ggalloc_rpc_server * s, const uint8_t * req)
         s->bufs = b;
         s->cap_bufs = cap;
     }
-    ggml_backend_buffer_t buf = size > SIZE_MAX ? NULL :
-        ggml_backend_buft_alloc_buffer(ggml_backend_get_default_buffer_type(s->backends[device]), (size_t) size);
+    size_t free_mem = 0, total = 0;
+    ggml_backend_dev_memory(ggml_backend_get_device(s->backends[device]), &free_mem, &total);
+    ggml_backend_buffer_t buf = NULL;
+    if (size > SIZE_MAX || (total > 0 && size > total)) {
+        SRV_ERR("%s: %" PRIu64 " bytes are more than device %u has (%zu)\n", what, size, device, total);
+    } else if (s->held > atomic_load(&s->memory_limit) || size > atomic_load(&s->memory_limit) - s->held) {
+        SRV_ERR("%s: %" PRIu64 " more bytes would pass this server's limit of %zu per client (%zu held)\n", what, size,
+                atomic_load(&s->memory_limit), s->held);
+    } else {
+        buf = ggml_backend_buft_alloc_buffer(ggml_backend_get_default_buffer_type(s->backends[device]), (size_t) size);
+    }
     if (buf != NULL) {
+        s->held += ggml_backend_buffer_get_size(buf);
         s->bufs[s->n_bufs++] = buf;
         rpc_put_u64(rsp, (uint64_t) (uintptr_t) buf);
         rpc_put_u64(rsp + 8, ggml_backend_buffer_get_size(buf));
@@ -571,6 +593,7 @@ static bool srv_buffer_cmd(struct ggalloc_rpc_server * s, int cmd, const uint8_t
     }
     if (cmd == RPC_CMD_FREE_BUFFER) {
         srv_drop_graphs(s); // a kept graph may point into it
+        s->held -= ggml_backend_buffer_get_size(b);
         ggml_backend_buffer_free(b);
         s->bufs[bi] = s->bufs[--s->n_bufs];
     } else {
@@ -757,6 +780,7 @@ ggalloc_rpc_server_t ggalloc_rpc_server_start(const char * endpoint, ggml_backen
     s->n_backends = n_backends;
     s->graph_ctx = gctx;
     s->graphs = graphs;
+    atomic_init(&s->memory_limit, SIZE_MAX);
     atomic_init(&s->stop, 0);
     if (pthread_create(&s->thread, NULL, srv_main, s) != 0) {
         GGML_LOG_ERROR("RPC server: cannot start its thread\n");
@@ -770,6 +794,12 @@ fail:
     free(gctx);
     free(graphs);
     return NULL;
+}
+
+void ggalloc_rpc_server_set_memory_limit(ggalloc_rpc_server_t server, size_t bytes) {
+    if (server != NULL) {
+        atomic_store(&server->memory_limit, bytes);
+    }
 }
 
 int ggalloc_rpc_server_port(ggalloc_rpc_server_t server) {
