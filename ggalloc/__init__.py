@@ -19,22 +19,12 @@ and, for a failing call, into the exception's text.
 from __future__ import annotations
 
 from ._lib import HAS_VULKAN
-from .errors import (AllocationError, BadGraphError, BadInputError, ClosedError, ComputeError, DeviceError,
+from .errors import (AllocationError, ArgumentTypeError, BadGraphError, BadInputError, ClosedError, ComputeError,
+                     DeviceError, MissingFileError, OutOfRangeError, UnsupportedOperationError, ValueOverflowError,
                      GgallocError, GraphError)
-from .core import (Context, Graph, Tensor, ggml_type_names, numpy_dtype, type_id, type_name,
-                   dup, dup_inplace, sqr, sqr_inplace, sqrt, sqrt_inplace, log, log_inplace, abs,
-                   abs_inplace, sgn, sgn_inplace, neg, neg_inplace, step, step_inplace, tanh, tanh_inplace,
-                   elu, elu_inplace, relu, relu_inplace, sigmoid, sigmoid_inplace, gelu, gelu_inplace,
-                   gelu_erf, gelu_erf_inplace, gelu_quick, gelu_quick_inplace, silu, silu_inplace, exp,
-                   exp_inplace, hardswish, hardsigmoid, sum, sum_rows, mean, argmax, cont, transpose,
-                   soft_max, soft_max_inplace, add, add_inplace, add1, add1_inplace, sub, sub_inplace, mul,
-                   mul_inplace, div, div_inplace, repeat, mul_mat, cpy, reshape, get_rows, unary,
-                   unary_inplace, concat, norm, norm_inplace, rms_norm, rms_norm_inplace, mul_mat_set_prec,
-                   scale, scale_inplace, cast, cont_1d, cont_2d, cont_3d, cont_4d, reshape_1d, reshape_2d,
-                   reshape_3d, reshape_4d, view_1d, view_2d, view_3d, view_4d, permute, set_rows,
-                   diag_mask_inf, diag_mask_inf_inplace, diag_mask_zero, diag_mask_zero_inplace,
-                   soft_max_ext, soft_max_ext_inplace, rope_ext, rope_ext_inplace, rope, im2col, conv_2d,
-                   pool_2d, pad, view_tensor, dup_tensor)
+from .core import Context, Graph, Tensor, ggml_type_names, numpy_dtype, type_id, type_name
+from . import ops
+from .ops import *  # noqa: F401,F403  (the op functions; ops.__all__ is their one list)
 from .alloc import (Buffer, BufferType, GraphAllocator, Plan, PlanEntry, TensorAllocator, alloc_ctx_tensors,
                     cpu_buffer_type, failing_buffer_type, host_buffer_type, intervals_lower_bound, plan_intervals)
 from .backends import (Backend, CPUBackend, VulkanBackend, cpu_isa, devices, set_cpu_isa, vulkan_buffer_type,
@@ -43,27 +33,14 @@ from .graphio import load_graph, loads_graph, save_graph
 
 __version__ = "0.1.0"
 
-OPS = [
-    "dup", "dup_inplace", "sqr", "sqr_inplace", "sqrt", "sqrt_inplace", "log", "log_inplace", "abs",
-    "abs_inplace", "sgn", "sgn_inplace", "neg", "neg_inplace", "step", "step_inplace", "tanh",
-    "tanh_inplace", "elu", "elu_inplace", "relu", "relu_inplace", "sigmoid", "sigmoid_inplace", "gelu",
-    "gelu_inplace", "gelu_erf", "gelu_erf_inplace", "gelu_quick", "gelu_quick_inplace", "silu",
-    "silu_inplace", "exp", "exp_inplace", "hardswish", "hardsigmoid", "sum", "sum_rows", "mean", "argmax",
-    "cont", "transpose", "soft_max", "soft_max_inplace", "add", "add_inplace", "add1", "add1_inplace", "sub",
-    "sub_inplace", "mul", "mul_inplace", "div", "div_inplace", "repeat", "mul_mat", "cpy", "reshape",
-    "get_rows", "unary", "unary_inplace", "concat", "norm", "norm_inplace", "rms_norm", "rms_norm_inplace",
-    "mul_mat_set_prec", "scale", "scale_inplace", "cast", "cont_1d", "cont_2d", "cont_3d", "cont_4d",
-    "reshape_1d", "reshape_2d", "reshape_3d", "reshape_4d", "view_1d", "view_2d", "view_3d", "view_4d",
-    "permute", "set_rows", "diag_mask_inf", "diag_mask_inf_inplace", "diag_mask_zero",
-    "diag_mask_zero_inplace", "soft_max_ext", "soft_max_ext_inplace", "rope_ext", "rope_ext_inplace", "rope",
-    "im2col", "conv_2d", "pool_2d", "pad", "view_tensor", "dup_tensor"
-]
+OPS = list(ops.__all__)
 """The names of the op functions (as in ggml, without the ``ggml_`` prefix)."""
 
 __all__ = [
     "HAS_VULKAN", "__version__", "OPS",
     "GgallocError", "ClosedError", "BadInputError", "AllocationError", "GraphError", "BadGraphError",
-    "ComputeError", "DeviceError",
+    "ComputeError", "DeviceError", "ArgumentTypeError", "ValueOverflowError", "UnsupportedOperationError",
+    "OutOfRangeError", "MissingFileError",
     "Context", "Tensor", "Graph", "type_id", "type_name", "numpy_dtype", "ggml_type_names",
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry", "alloc_ctx_tensors",
     "host_buffer_type", "cpu_buffer_type", "failing_buffer_type", "plan_intervals", "intervals_lower_bound",

@@ -19,7 +19,7 @@ import logging
 import threading
 from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar
 
-from .errors import (AllocationError, ComputeError, GgallocError)
+from .errors import (AllocationError, ArgumentTypeError, ComputeError, GgallocError, ValueOverflowError)
 
 try:
     from ._ggalloc import ffi, lib  # type: ignore[import-not-found]
@@ -159,8 +159,17 @@ class capture:
 
 def _call(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[Any, _Capture]:
     with capture() as cap:
-        result = fn(*args)
+        try:
+            result = fn(*args)
+        except OverflowError as e:
+            raise ValueOverflowError(f"{_fn_name(fn)}: a value does not fit its C type ({e})") from None
+        except TypeError as e:
+            raise ArgumentTypeError(f"{_fn_name(fn)}: an argument has the wrong type ({e})") from None
     return result, cap
+
+
+def _fn_name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", "call")
 
 
 def _fail(cap: _Capture, exc: Type[GgallocError], what: str) -> GgallocError:

@@ -25,7 +25,7 @@ import numpy as np
 from . import _lib
 from ._lib import Closable, ffi, lib
 from .core import _SIZE_MAX, Context, Graph, Tensor, _describe, _Keep
-from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError)
+from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError, OutOfRangeError)
 
 __all__ = [
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry",
@@ -718,14 +718,14 @@ class GraphAllocator(Closable):
         """Bytes of buffer i."""
         h = self._live()
         if not 0 <= i < len(self._bufts):
-            raise IndexError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
+            raise OutOfRangeError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
         return int(lib.ggml_gallocr_get_buffer_size(h, int(i)))
 
     def lower_bound(self, i: int = 0) -> int:
         """The liveness lower bound of the last planned graph for buffer i."""
         h = self._live()
         if not 0 <= i < len(self._bufts):
-            raise IndexError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
+            raise OutOfRangeError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
         return int(lib.ggalloc_gallocr_lower_bound(h, int(i)))
 
     def plan(self) -> Plan:

@@ -338,14 +338,22 @@ def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, m
     galloc_o, t_other = _time_reserve(gg, graph, buft, other, repeat, ids)
     bar.update()
     ggml_alloc, t_ggml = (galloc, t_plan) if planner == "ggml" else (galloc_o, t_other)
+    best_alloc = galloc if planner == "best" else galloc_o
     bar.set_postfix_str("verifying")
     violations, why = _verify(galloc, graph)
     plan = galloc.plan()
     bar.update()
 
     buffers = []
+    warnings = []
     for b in range(_n_buffers(plan)):
         rows = _buffer_rows(plan, b)
+        if max_size is not None:
+            for r in rows:
+                if r["size"] > max_size:
+                    warnings.append(f"tensor {r['name'] or '(unnamed)'} ({r['op']}) needs {r['size']:,} B, more "
+                                    f"than the max buffer size {max_size:,} B: it gets a chunk of {r['size']:,} B "
+                                    f"of its own in buffer {b}")
         size = int(galloc.buffer_size(b))
         lb = int(galloc.lower_bound(b))
         ggml_size = int(ggml_alloc.buffer_size(b))
@@ -356,7 +364,7 @@ def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, m
                          key=lambda r: -r["size"])
         buffers.append(dict(
             id=b, size=size, lower_bound=lb, ratio=_ratio(size, lb), ggml_size=ggml_size,
-            best_over_ggml=_ratio(size, ggml_size), no_reuse=int(sum(r["size"] for r in rows)),
+            best_over_ggml=_ratio(int(best_alloc.buffer_size(b)), ggml_size), no_reuse=int(sum(r["size"] for r in rows)),
             plan_time_ms=t_plan * 1e3, ggml_plan_time_ms=t_ggml * 1e3,
             other_size=int(galloc_o.buffer_size(b)), other_plan_time_ms=t_other * 1e3,
             chunks=1 + max((r["chunk"] for r in rows), default=0),
@@ -367,7 +375,7 @@ def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, m
                   n_leafs=graph.n_leafs, plan_time_repeats=repeat,
                   other_planner=other,
                   ggml_planner="ggml_gallocr (GGALLOC_PLANNER_GGML)", buffers=buffers,
-                  violations=violations)
+                  violations=violations, warnings=warnings)
     report["n_buffers"] = len(buffers)
     report["buffer_ids"] = ids is not None
     if why:
@@ -477,6 +485,8 @@ def format_report(rep, top=8):
     ms = rep.get("max_size")
     lines.append(f"planner {rep['planner']}, alignment {rep['alignment']}, "
                  f"max buffer size {'none' if ms is None else f'{ms:,} B'}")
+    for w in rep.get("warnings", []):
+        lines.append(f"warning: {w}")
     if rep.get("buffer_ids"):
         lines.append(f"{rep['n_buffers']} buffers, as the graph's node_buffer_ids / leaf_buffer_ids assign "
                      "them (reserve_n)")
@@ -490,7 +500,7 @@ def format_report(rep, top=8):
         lines.append(f"  lower bound     {_b(b['lower_bound']):>18} {_mib(b['lower_bound'])}"
                      f"  size / bound {_r(b['ratio'])}")
         lines.append(f"  ggml planner    {_b(b['ggml_size']):>18} {_mib(b['ggml_size'])}"
-                     f"  size / ggml {_r(b['best_over_ggml'])}")
+                     f"  best / ggml {_r(b['best_over_ggml'])}")
         lines.append(f"  no reuse        {_b(b['no_reuse']):>18} {_mib(b['no_reuse'])}")
         call = "reserve_n()" if rep.get("buffer_ids") else "reserve()"
         how = "median of %d %s calls from Python" % (rep["plan_time_repeats"], call) \

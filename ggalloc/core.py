@@ -34,15 +34,15 @@ numpy strides are the reversed ``nb``.
 
 from __future__ import annotations
 
-import builtins
 import weakref
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
 from . import _lib
 from ._lib import Closable, ffi, lib
-from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError)
+from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError,
+                     ArgumentTypeError, OutOfRangeError, UnsupportedOperationError, ValueOverflowError)
 
 DTypeLike = Union[str, "np.dtype[Any]", type]
 ShapeLike = Union[int, Sequence[int]]
@@ -125,13 +125,22 @@ def _padded(shape: Sequence[int]) -> Tuple[int, ...]:
 
 def _shape_ne(shape: ShapeLike) -> List[int]:
     if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    shape = tuple(int(s) for s in shape)
-    if len(shape) > MAX_DIMS:
-        raise BadInputError(f"shape {shape} has {len(shape)} dimensions; at most {MAX_DIMS} are supported")
-    if any(s < 0 for s in shape):
-        raise BadInputError(f"shape {shape} has a negative extent")
-    return list(reversed(shape)) or [1]
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ArgumentTypeError(f"a shape is a tuple of ints, got {type(shape).__name__}") from None
+    for s in dims:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)):
+            raise ArgumentTypeError(f"shape {dims!r}: extents must be ints, got {type(s).__name__}")
+    dims = tuple(int(s) for s in dims)
+    if len(dims) > MAX_DIMS:
+        raise BadInputError(f"shape {dims} has {len(dims)} dimensions; at most {MAX_DIMS} are supported")
+    if any(s < 0 for s in dims):
+        raise BadInputError(f"shape {dims} has a negative extent")
+    if any(s >= 1 << 63 for s in dims):
+        raise ValueOverflowError(f"shape {dims} has an extent that does not fit int64")
+    return list(reversed(dims)) or [1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,6 +221,8 @@ class Context(Closable):
         self._closed = False
         self._base = int(ffi.cast("uintptr_t", lib.ggml_get_mem_buffer(handle)))
         self._cache: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
+        # numpy ranks by tensor address: ggml records four extents, not how many axes a shape had
+        self._ranks: Dict[int, int] = {}
         # data owners of tensors placed by allocators, by tensor address
         self._owners: Dict[int, Any] = {}
         # other contexts whose tensors this context's tensors use as sources
@@ -235,6 +246,7 @@ class Context(Closable):
         self._closed = True
         self._owners.clear()
         self._cache.clear()
+        self._ranks.clear()
         self._h = None
 
     def _check(self) -> Any:
@@ -275,7 +287,7 @@ class Context(Closable):
             p = lib.ggml_get_next_tensor(self._check(), p)
 
     def __len__(self) -> int:
-        return builtins.sum(1 for _ in self.tensors())
+        return sum(1 for _ in self.tensors())
 
     def __repr__(self) -> str:
         if self._closed:
@@ -316,6 +328,7 @@ class Context(Closable):
         p = _lib.new(lib.ggml_new_tensor, h, tid, len(ne), arr, exc=BadInputError,
                      what=f"cannot create a {type_name(tid)} tensor of shape {tuple(reversed(ne))}")
         t = self._wrap(p)
+        self._set_rank(t, 1 if isinstance(shape, (int, np.integer)) else len(tuple(shape)))
         if name is not None:
             t.name = name
         return t
@@ -327,14 +340,14 @@ class Context(Closable):
         h = self._check()
         p = _lib.new(lib.ggml_dup_tensor, h, src._live(), exc=BadInputError, what=f"cannot duplicate {src!r}")
         self._link(src)
-        return self._wrap(p)
+        return self._set_rank(self._wrap(p), src.ndim)
 
     def view_tensor(self, src: "Tensor") -> "Tensor":
         """A view of all of src."""
         h = self._check()
         p = _lib.new(lib.ggml_view_tensor, h, src._live(), exc=BadInputError, what=f"cannot view {src!r}")
         self._link(src)
-        return self._wrap(p)
+        return self._set_rank(self._wrap(p), src.ndim)
 
     def get_tensor(self, name: str) -> Optional["Tensor"]:
         """The first tensor with that name, or None."""
@@ -345,13 +358,17 @@ class Context(Closable):
         """A one-element f32 tensor holding value (needs an allocating context)."""
         p = _lib.new(lib.ggml_new_f32, self._check(), float(value), exc=BadInputError,
                      what="cannot create an f32 scalar (the context must allocate: no_alloc=False)")
-        return self._wrap(p)
+        return self._set_rank(self._wrap(p), 0)
 
     def new_i32(self, value: int) -> "Tensor":
         """A one-element i32 tensor holding value (needs an allocating context)."""
         p = _lib.new(lib.ggml_new_i32, self._check(), int(value), exc=BadInputError,
                      what="cannot create an i32 scalar (the context must allocate: no_alloc=False)")
-        return self._wrap(p)
+        return self._set_rank(self._wrap(p), 0)
+
+    def _set_rank(self, t: "Tensor", rank: int) -> "Tensor":
+        t._ctx._ranks[t._addr] = rank
+        return t
 
     def _link(self, *tensors: Any) -> None:
         for t in tensors:
@@ -377,7 +394,7 @@ class Tensor:
     _ctx: Context
 
     def __init__(self) -> None:
-        raise TypeError("tensors are made by Context.tensor() or by ops")
+        raise ArgumentTypeError("tensors are made by Context.tensor() or by ops")
 
     # checks -------------------------------------------------------------------------------
 
@@ -443,14 +460,22 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        """Number of axes (ggml_n_dims: 1 for scalars)."""
-        return int(lib.ggml_n_dims(self._live()))
+        """Number of numpy axes: the rank the tensor was made with (``(1, 256)`` has 2, ``()``
+        has 0), or numpy's rule for an op's result; tensors made in C (graph files) have
+        ggml_n_dims axes. Never fewer than the axes whose extent is not 1."""
+        p = self._live()
+        n = int(lib.ggml_n_dims(p))
+        rank = self._ctx._ranks.get(self._addr)
+        if rank is None:
+            return n
+        if rank == 0 and int(lib.ggml_nelements(p)) == 1:
+            return 0
+        return max(rank, n)
 
     @property
     def shape(self) -> Tuple[int, ...]:
-        """Numpy-order shape: the reversed ne, without ggml's trailing extents of 1 (ggml does not
-        record a number of axes, so a tensor made with shape (1, 8) has shape (8,); set()
-        accepts arrays whose shape differs only by leading 1s)."""
+        """Numpy-order shape: the reversed ne over ``ndim`` axes, leading extents of 1 kept
+        (``ctx.tensor(np.float32, (1, 256)).shape == (1, 256)``)."""
         ne = self.ne
         return tuple(reversed(ne[: self.ndim]))
 
@@ -735,6 +760,21 @@ class Tensor:
 
     # python protocol ----------------------------------------------------------------------
 
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> "np.ndarray[Any, Any]":
+        """numpy's array protocol: ``np.asarray(t)`` is a zero-copy view of a host tensor's data
+        (as :meth:`array`), and a copy (as :meth:`numpy`) for device memory, bf16 or when
+        ``copy=True``; ``dtype`` converts."""
+        p = self._data()
+        view = (copy is not True and int(p.type) in _NUMPY_OF and
+                (p.buffer == ffi.NULL or bool(lib.ggml_backend_buffer_is_host(p.buffer))))
+        arr = self.array() if view else self.numpy()
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise BadInputError(f"tensor {self._label()} ({self.type}) cannot become {np.dtype(dtype)} "
+                                    "without a copy (copy=False)")
+            arr = arr.astype(dtype)
+        return arr
+
     def __eq__(self, other: object) -> bool:  # type: ignore[override]
         return isinstance(other, Tensor) and self._addr == other._addr
 
@@ -768,36 +808,58 @@ class Tensor:
             parts.append(f"buffer={where!r}" + (f", offset={off}" if off is not None else ""))
         return f"Tensor({', '.join(parts)})"
 
-    def __add__(self, other: "Tensor") -> "Tensor":
-        return add(self, other)
+    # numpy's operators over ggml's ops: a Tensor or a Python/numpy scalar on either side
+    # where ggml has the op; anything else raises UnsupportedOperationError saying what works.
 
-    def __sub__(self, other: "Tensor") -> "Tensor":
-        return sub(self, other)
+    def __add__(self, other: Any) -> "Tensor":
+        if _is_scalar(other):
+            return _op(lib.ggml_scale_bias, "add", self, 1.0, float(other))
+        return _broadcast(lib.ggml_add, "add", self, other, commutes=True)
 
-    def __mul__(self, other: Union["Tensor", float]) -> "Tensor":
-        if isinstance(other, (int, float, np.floating, np.integer)):
-            return scale(self, float(other))
-        return mul(self, other)
+    __radd__ = __add__
 
-    def __rmul__(self, other: float) -> "Tensor":
-        if isinstance(other, (int, float, np.floating, np.integer)):
-            return scale(self, float(other))
-        return NotImplemented  # type: ignore[return-value]
+    def __sub__(self, other: Any) -> "Tensor":
+        if _is_scalar(other):
+            return _op(lib.ggml_scale_bias, "sub", self, 1.0, -float(other))
+        return _broadcast(lib.ggml_sub, "sub", self, other, commutes=False)
 
-    def __truediv__(self, other: Union["Tensor", float]) -> "Tensor":
-        if isinstance(other, (int, float, np.floating, np.integer)):
+    def __rsub__(self, other: Any) -> "Tensor":
+        if _is_scalar(other):
+            return _op(lib.ggml_scale_bias, "sub", self, -1.0, float(other))
+        return _unsupported("-", other, self)
+
+    def __mul__(self, other: Any) -> "Tensor":
+        if _is_scalar(other):
+            return _op(lib.ggml_scale, "mul", self, float(other))
+        return _broadcast(lib.ggml_mul, "mul", self, other, commutes=True)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        if _is_scalar(other):
             if float(other) == 0.0:
                 raise BadInputError("division of a tensor by zero")
-            return scale(self, 1.0 / float(other))
-        return div(self, other)
+            return _op(lib.ggml_scale, "div", self, 1.0 / float(other))
+        return _broadcast(lib.ggml_div, "div", self, other, commutes=False)
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        return _unsupported("/", other, self)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        if not isinstance(other, Tensor):
+            return _unsupported("@", self, other)
+        return _matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return _unsupported("@", other, self)
 
     def __neg__(self) -> "Tensor":
-        return neg(self)
+        return _op(lib.ggml_neg, "neg", self)
 
     @property
     def T(self) -> "Tensor":
         """transpose(self): numpy's .T for 2-D tensors (a view)."""
-        return transpose(self)
+        return _op(lib.ggml_transpose, "transpose", self)
 
 
 class _Foreign:
@@ -832,17 +894,24 @@ def _describe(x: Any) -> str:
     return repr(x)
 
 
-def _op(fn: Any, name: str, *args: Any, ctx: Optional[Context] = None) -> Tensor:
+def _op(fn: Any, name: str, *args: Any, ctx: Optional[Context] = None,
+        rank: Union[int, Callable[[], int], None] = None) -> Tensor:
     """Builds one node: args are Tensors, None (an empty optional source) or scalars; the
-    node's metadata goes into ctx, by default the context of the first tensor argument."""
+    node's metadata goes into ctx, by default the context of the first tensor argument.
+
+    The result's numpy rank is ``rank`` when the op decides it (a reshape to N axes, a full
+    reduction); otherwise numpy's broadcasting rule: the largest rank among the tensor
+    arguments, or more where ggml's result has more axes."""
     first: Optional[Context] = None
     cargs: List[Any] = []
+    in_rank = 0
     for a in args:
         if isinstance(a, Tensor):
             a._live()
             if first is None:
                 first = a._ctx
             cargs.append(a._ptr)
+            in_rank = max(in_rank, a.ndim)
         elif a is None:
             cargs.append(ffi.NULL)
         else:
@@ -857,548 +926,61 @@ def _op(fn: Any, name: str, *args: Any, ctx: Optional[Context] = None) -> Tensor
     what = f"cannot build {name}({', '.join(_describe(a) for a in args)})"
     p = _lib.new(fn, h, *cargs, exc=BadInputError, what=what)
     ctx._link(*args)
-    return ctx._wrap(p)
-
-
-def dup(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A copy of a. ``gg.dup(x)``"""
-    return _op(lib.ggml_dup, "dup", a, ctx=ctx)
-
-
-def dup_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place dup: the result is written over a's data (a view of a). ``gg.dup_inplace(x)``"""
-    return _op(lib.ggml_dup_inplace, "dup_inplace", a, ctx=ctx)
-
-
-def sqr(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A * a, element-wise. ``gg.sqr(x)``"""
-    return _op(lib.ggml_sqr, "sqr", a, ctx=ctx)
-
-
-def sqr_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place sqr: the result is written over a's data (a view of a). ``gg.sqr_inplace(x)``"""
-    return _op(lib.ggml_sqr_inplace, "sqr_inplace", a, ctx=ctx)
-
-
-def sqrt(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Square root, element-wise. ``gg.sqrt(x)``"""
-    return _op(lib.ggml_sqrt, "sqrt", a, ctx=ctx)
-
-
-def sqrt_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place sqrt: the result is written over a's data (a view of a). ``gg.sqrt_inplace(x)``"""
-    return _op(lib.ggml_sqrt_inplace, "sqrt_inplace", a, ctx=ctx)
-
-
-def log(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Natural logarithm, element-wise. ``gg.log(x)``"""
-    return _op(lib.ggml_log, "log", a, ctx=ctx)
-
-
-def log_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place log: the result is written over a's data (a view of a). ``gg.log_inplace(x)``"""
-    return _op(lib.ggml_log_inplace, "log_inplace", a, ctx=ctx)
-
-
-def abs(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Absolute value. ``gg.abs(x)``"""
-    return _op(lib.ggml_abs, "abs", a, ctx=ctx)
-
-
-def abs_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place abs: the result is written over a's data (a view of a). ``gg.abs_inplace(x)``"""
-    return _op(lib.ggml_abs_inplace, "abs_inplace", a, ctx=ctx)
-
-
-def sgn(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Sign (-1, 0, 1). ``gg.sgn(x)``"""
-    return _op(lib.ggml_sgn, "sgn", a, ctx=ctx)
-
-
-def sgn_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place sgn: the result is written over a's data (a view of a). ``gg.sgn_inplace(x)``"""
-    return _op(lib.ggml_sgn_inplace, "sgn_inplace", a, ctx=ctx)
-
-
-def neg(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """-a, element-wise. ``gg.neg(x)``"""
-    return _op(lib.ggml_neg, "neg", a, ctx=ctx)
-
-
-def neg_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place neg: the result is written over a's data (a view of a). ``gg.neg_inplace(x)``"""
-    return _op(lib.ggml_neg_inplace, "neg_inplace", a, ctx=ctx)
-
-
-def step(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """1 where a > 0, else 0. ``gg.step(x)``"""
-    return _op(lib.ggml_step, "step", a, ctx=ctx)
-
-
-def step_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place step: the result is written over a's data (a view of a). ``gg.step_inplace(x)``"""
-    return _op(lib.ggml_step_inplace, "step_inplace", a, ctx=ctx)
-
-
-def tanh(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """tanh(a), element-wise. ``gg.tanh(x)``"""
-    return _op(lib.ggml_tanh, "tanh", a, ctx=ctx)
-
-
-def tanh_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place tanh: the result is written over a's data (a view of a). ``gg.tanh_inplace(x)``"""
-    return _op(lib.ggml_tanh_inplace, "tanh_inplace", a, ctx=ctx)
-
-
-def elu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """ELU(a), element-wise. ``gg.elu(x)``"""
-    return _op(lib.ggml_elu, "elu", a, ctx=ctx)
-
-
-def elu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place elu: the result is written over a's data (a view of a). ``gg.elu_inplace(x)``"""
-    return _op(lib.ggml_elu_inplace, "elu_inplace", a, ctx=ctx)
-
-
-def relu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """max(a, 0), element-wise. ``gg.relu(x)``"""
-    return _op(lib.ggml_relu, "relu", a, ctx=ctx)
-
-
-def relu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place relu: the result is written over a's data (a view of a). ``gg.relu_inplace(x)``"""
-    return _op(lib.ggml_relu_inplace, "relu_inplace", a, ctx=ctx)
-
-
-def sigmoid(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """1 / (1 + exp(-a)). ``gg.sigmoid(x)``"""
-    return _op(lib.ggml_sigmoid, "sigmoid", a, ctx=ctx)
-
-
-def sigmoid_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place sigmoid: the result is written over a's data (a view of a). ``gg.sigmoid_inplace(x)``"""
-    return _op(lib.ggml_sigmoid_inplace, "sigmoid_inplace", a, ctx=ctx)
-
-
-def gelu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """GELU (tanh approximation). ``gg.gelu(x)``"""
-    return _op(lib.ggml_gelu, "gelu", a, ctx=ctx)
-
-
-def gelu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place gelu: the result is written over a's data (a view of a). ``gg.gelu_inplace(x)``"""
-    return _op(lib.ggml_gelu_inplace, "gelu_inplace", a, ctx=ctx)
-
-
-def gelu_erf(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """GELU (exact, with erf). ``gg.gelu_erf(x)``"""
-    return _op(lib.ggml_gelu_erf, "gelu_erf", a, ctx=ctx)
-
-
-def gelu_erf_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place gelu_erf: the result is written over a's data (a view of a). ``gg.gelu_erf_inplace(x)``"""
-    return _op(lib.ggml_gelu_erf_inplace, "gelu_erf_inplace", a, ctx=ctx)
-
-
-def gelu_quick(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """GELU (sigmoid approximation). ``gg.gelu_quick(x)``"""
-    return _op(lib.ggml_gelu_quick, "gelu_quick", a, ctx=ctx)
-
-
-def gelu_quick_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place gelu_quick: the result is written over a's data (a view of a). ``gg.gelu_quick_inplace(x)``"""
-    return _op(lib.ggml_gelu_quick_inplace, "gelu_quick_inplace", a, ctx=ctx)
-
-
-def silu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """a * sigmoid(a), element-wise. ``gg.silu(x)``"""
-    return _op(lib.ggml_silu, "silu", a, ctx=ctx)
-
-
-def silu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place silu: the result is written over a's data (a view of a). ``gg.silu_inplace(x)``"""
-    return _op(lib.ggml_silu_inplace, "silu_inplace", a, ctx=ctx)
-
-
-def exp(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """e**a, element-wise. ``gg.exp(x)``"""
-    return _op(lib.ggml_exp, "exp", a, ctx=ctx)
-
-
-def exp_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place exp: the result is written over a's data (a view of a). ``gg.exp_inplace(x)``"""
-    return _op(lib.ggml_exp_inplace, "exp_inplace", a, ctx=ctx)
-
-
-def hardswish(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A * relu6(a + 3) / 6. ``gg.hardswish(x)``"""
-    return _op(lib.ggml_hardswish, "hardswish", a, ctx=ctx)
-
-
-def hardsigmoid(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """relu6(a + 3) / 6. ``gg.hardsigmoid(x)``"""
-    return _op(lib.ggml_hardsigmoid, "hardsigmoid", a, ctx=ctx)
-
-
-def sum(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """The sum of all elements: a one-element tensor. ``gg.sum(x)``"""
-    return _op(lib.ggml_sum, "sum", a, ctx=ctx)
-
-
-def sum_rows(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Sums along rows: shape (..., 1). ``gg.sum_rows(x)``"""
-    return _op(lib.ggml_sum_rows, "sum_rows", a, ctx=ctx)
-
-
-def mean(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Means along rows: shape (..., 1). ``gg.mean(x)``"""
-    return _op(lib.ggml_mean, "mean", a, ctx=ctx)
-
-
-def argmax(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Index of the largest element of each row of a matrix (i32). ``gg.argmax(x)``"""
-    return _op(lib.ggml_argmax, "argmax", a, ctx=ctx)
-
-
-def cont(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A contiguous copy of a. ``gg.cont(x)``"""
-    return _op(lib.ggml_cont, "cont", a, ctx=ctx)
-
-
-def transpose(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Swaps the two last numpy axes (ggml's axes 0 and 1): a view. ``gg.transpose(x)``"""
-    return _op(lib.ggml_transpose, "transpose", a, ctx=ctx)
-
-
-def soft_max(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Softmax along rows. ``gg.soft_max(x)``"""
-    return _op(lib.ggml_soft_max, "soft_max", a, ctx=ctx)
-
-
-def soft_max_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place soft_max (a view of a). ``gg.soft_max_inplace(x)``"""
-    return _op(lib.ggml_soft_max_inplace, "soft_max_inplace", a, ctx=ctx)
-
-
-def add(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """a + b, b broadcast over a; a's shape and type. ``gg.add(x, y)``"""
-    return _op(lib.ggml_add, "add", a, b, ctx=ctx)
-
-
-def add_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place add: the result is written over a's data (a view of a). ``gg.add_inplace(x, y)``"""
-    return _op(lib.ggml_add_inplace, "add_inplace", a, b, ctx=ctx)
-
-
-def add1(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """a + b where b has one element. ``gg.add1(x, y)``"""
-    return _op(lib.ggml_add1, "add1", a, b, ctx=ctx)
-
-
-def add1_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place add1: the result is written over a's data (a view of a). ``gg.add1_inplace(x, y)``"""
-    return _op(lib.ggml_add1_inplace, "add1_inplace", a, b, ctx=ctx)
-
-
-def sub(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """a - b, b broadcast over a. ``gg.sub(x, y)``"""
-    return _op(lib.ggml_sub, "sub", a, b, ctx=ctx)
-
-
-def sub_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place sub: the result is written over a's data (a view of a). ``gg.sub_inplace(x, y)``"""
-    return _op(lib.ggml_sub_inplace, "sub_inplace", a, b, ctx=ctx)
-
-
-def mul(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """a * b element-wise, b broadcast over a. ``gg.mul(x, y)``"""
-    return _op(lib.ggml_mul, "mul", a, b, ctx=ctx)
-
-
-def mul_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place mul: the result is written over a's data (a view of a). ``gg.mul_inplace(x, y)``"""
-    return _op(lib.ggml_mul_inplace, "mul_inplace", a, b, ctx=ctx)
-
-
-def div(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """a / b element-wise, b broadcast over a. ``gg.div(x, y)``"""
-    return _op(lib.ggml_div, "div", a, b, ctx=ctx)
-
-
-def div_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place div: the result is written over a's data (a view of a). ``gg.div_inplace(x, y)``"""
-    return _op(lib.ggml_div_inplace, "div_inplace", a, b, ctx=ctx)
-
-
-def repeat(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A repeated to the shape of b. ``gg.repeat(x, y)``"""
-    return _op(lib.ggml_repeat, "repeat", a, b, ctx=ctx)
-
-
-def mul_mat(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Ggml's matrix product: for numpy arrays A (n, k) and B (m, k), the result is B @ A.T of shape (m, n) (f32). ``gg.mul_mat(x, y)``"""
-    return _op(lib.ggml_mul_mat, "mul_mat", a, b, ctx=ctx)
-
-
-def cpy(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """Copies a into b (same number of elements) and returns a view of b. ``gg.cpy(x, y)``"""
-    return _op(lib.ggml_cpy, "cpy", a, b, ctx=ctx)
-
-
-def reshape(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A view of a (contiguous) with b's shape. ``gg.reshape(x, y)``"""
-    return _op(lib.ggml_reshape, "reshape", a, b, ctx=ctx)
-
-
-def get_rows(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """The rows of a selected by the i32 indices in b. ``gg.get_rows(x, y)``"""
-    return _op(lib.ggml_get_rows, "get_rows", a, b, ctx=ctx)
-
-
-# ops with parameters ---------------------------------------------------------------------
-
-_UNARY_IDS = {
-    "abs": "ABS", "sgn": "SGN", "neg": "NEG", "step": "STEP", "tanh": "TANH", "elu": "ELU", "relu": "RELU",
-    "sigmoid": "SIGMOID", "gelu": "GELU", "gelu_quick": "GELU_QUICK", "silu": "SILU", "hardswish": "HARDSWISH",
-    "hardsigmoid": "HARDSIGMOID", "exp": "EXP", "gelu_erf": "GELU_ERF",
-}
-
-
-def _unary_id(op: Union[str, int]) -> int:
-    if isinstance(op, str):
-        key = _UNARY_IDS.get(op.lower(), op.upper())
-        v = getattr(lib, "GGML_UNARY_OP_" + key, None)
-        if v is None:
-            raise BadInputError(f"unknown unary op {op!r}: expected one of {sorted(_UNARY_IDS)}")
-        return int(v)
-    return int(op)
-
-
-def unary(a: Tensor, op: Union[str, int], *, ctx: Optional[Context] = None) -> Tensor:
-    """The unary op by name ("gelu", "relu", ...) or ggml id. ``gg.unary(x, "silu")``"""
-    return _op(lib.ggml_unary, "unary", a, _unary_id(op), ctx=ctx)
-
-
-def unary_inplace(a: Tensor, op: Union[str, int], *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place unary op (a view of a). ``gg.unary_inplace(x, "relu")``"""
-    return _op(lib.ggml_unary_inplace, "unary_inplace", a, _unary_id(op), ctx=ctx)
-
-
-def concat(a: Tensor, b: Tensor, dim: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
-    """a and b joined along ggml axis dim (numpy axis ndim-1-dim). ``gg.concat(x, y, 1)``"""
-    return _op(lib.ggml_concat, "concat", a, b, int(dim), ctx=ctx)
-
-
-def norm(a: Tensor, eps: float = 1e-5, *, ctx: Optional[Context] = None) -> Tensor:
-    """Normalizes each row to mean 0, variance 1. ``gg.norm(x, 1e-5)``"""
-    return _op(lib.ggml_norm, "norm", a, float(eps), ctx=ctx)
-
-
-def norm_inplace(a: Tensor, eps: float = 1e-5, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place norm (a view of a). ``gg.norm_inplace(x)``"""
-    return _op(lib.ggml_norm_inplace, "norm_inplace", a, float(eps), ctx=ctx)
-
-
-def rms_norm(a: Tensor, eps: float = 1e-6, *, ctx: Optional[Context] = None) -> Tensor:
-    """Divides each row by its root mean square. ``gg.rms_norm(x, 1e-6)``"""
-    return _op(lib.ggml_rms_norm, "rms_norm", a, float(eps), ctx=ctx)
-
-
-def rms_norm_inplace(a: Tensor, eps: float = 1e-6, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place rms_norm (a view of a). ``gg.rms_norm_inplace(x)``"""
-    return _op(lib.ggml_rms_norm_inplace, "rms_norm_inplace", a, float(eps), ctx=ctx)
-
-
-def mul_mat_set_prec(a: Tensor, prec: str = "f32") -> Tensor:
-    """Sets the precision of a mul_mat node ("default" or "f32"); returns a."""
-    p = {"default": lib.GGML_PREC_DEFAULT, "f32": lib.GGML_PREC_F32}.get(str(prec).lower())
-    if p is None:
-        raise BadInputError(f"unknown precision {prec!r}: expected 'default' or 'f32'")
-    lib.ggml_mul_mat_set_prec(a._live(), p)
-    return a
-
-
-def scale(a: Tensor, s: float, *, ctx: Optional[Context] = None) -> Tensor:
-    """a * s. ``gg.scale(x, 0.125)``"""
-    return _op(lib.ggml_scale, "scale", a, float(s), ctx=ctx)
-
-
-def scale_inplace(a: Tensor, s: float, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place scale (a view of a). ``gg.scale_inplace(x, 2.0)``"""
-    return _op(lib.ggml_scale_inplace, "scale_inplace", a, float(s), ctx=ctx)
-
-
-def cast(a: Tensor, dtype: DTypeLike, *, ctx: Optional[Context] = None) -> Tensor:
-    """a converted to another type. ``gg.cast(x, np.float16)``"""
-    return _op(lib.ggml_cast, "cast", a, type_id(dtype), ctx=ctx)
-
-
-def cont_1d(a: Tensor, ne0: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A contiguous copy of a with ggml extents (ne0,). ``gg.cont_1d(x, 12)``"""
-    return _op(lib.ggml_cont_1d, "cont_1d", a, int(ne0), ctx=ctx)
-
-
-def cont_2d(a: Tensor, ne0: int, ne1: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A contiguous copy of a with ggml extents (ne0, ne1)."""
-    return _op(lib.ggml_cont_2d, "cont_2d", a, int(ne0), int(ne1), ctx=ctx)
-
-
-def cont_3d(a: Tensor, ne0: int, ne1: int, ne2: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A contiguous copy of a with ggml extents (ne0, ne1, ne2)."""
-    return _op(lib.ggml_cont_3d, "cont_3d", a, int(ne0), int(ne1), int(ne2), ctx=ctx)
-
-
-def cont_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A contiguous copy of a with ggml extents (ne0, ne1, ne2, ne3)."""
-    return _op(lib.ggml_cont_4d, "cont_4d", a, int(ne0), int(ne1), int(ne2), int(ne3), ctx=ctx)
-
-
-def reshape_1d(a: Tensor, ne0: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A view of the contiguous a with ggml extents (ne0,). ``gg.reshape_1d(x, 12)``"""
-    return _op(lib.ggml_reshape_1d, "reshape_1d", a, int(ne0), ctx=ctx)
-
-
-def reshape_2d(a: Tensor, ne0: int, ne1: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A view of the contiguous a with ggml extents (ne0, ne1): numpy shape (ne1, ne0)."""
-    return _op(lib.ggml_reshape_2d, "reshape_2d", a, int(ne0), int(ne1), ctx=ctx)
-
-
-def reshape_3d(a: Tensor, ne0: int, ne1: int, ne2: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A view of the contiguous a with ggml extents (ne0, ne1, ne2)."""
-    return _op(lib.ggml_reshape_3d, "reshape_3d", a, int(ne0), int(ne1), int(ne2), ctx=ctx)
-
-
-def reshape_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """A view of the contiguous a with ggml extents (ne0, ne1, ne2, ne3)."""
-    return _op(lib.ggml_reshape_4d, "reshape_4d", a, int(ne0), int(ne1), int(ne2), int(ne3), ctx=ctx)
-
-
-def view_1d(a: Tensor, ne0: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
-    """ne0 elements of a from byte offset. ``gg.view_1d(x, 4, 16)``"""
-    return _op(lib.ggml_view_1d, "view_1d", a, int(ne0), int(offset), ctx=ctx)
-
-
-def view_2d(a: Tensor, ne0: int, ne1: int, nb1: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
-    """A 2-D view of a: ne1 rows of ne0 elements, nb1 bytes apart, from byte offset."""
-    return _op(lib.ggml_view_2d, "view_2d", a, int(ne0), int(ne1), int(nb1), int(offset), ctx=ctx)
-
-
-def view_3d(a: Tensor, ne0: int, ne1: int, ne2: int, nb1: int, nb2: int, offset: int = 0, *,
-            ctx: Optional[Context] = None) -> Tensor:
-    """A 3-D view of a with strides nb1, nb2 (bytes) from byte offset."""
-    return _op(lib.ggml_view_3d, "view_3d", a, int(ne0), int(ne1), int(ne2), int(nb1), int(nb2), int(offset), ctx=ctx)
-
-
-def view_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int, nb1: int, nb2: int, nb3: int,
-            offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
-    """A 4-D view of a with strides nb1, nb2, nb3 (bytes) from byte offset."""
-    return _op(lib.ggml_view_4d, "view_4d", a, int(ne0), int(ne1), int(ne2), int(ne3),
-               int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx)
-
-
-def permute(a: Tensor, axis0: int, axis1: int, axis2: int = 2, axis3: int = 3, *,
-            ctx: Optional[Context] = None) -> Tensor:
-    """ggml axis i of a becomes axis axis_i of the result (a view). ``gg.permute(x, 1, 0, 2, 3)``"""
-    return _op(lib.ggml_permute, "permute", a, int(axis0), int(axis1), int(axis2), int(axis3), ctx=ctx)
-
-
-def set_rows(a: Tensor, b: Tensor, c: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """a[c[i]] = b[i] (rows; c holds i32/i64 indices); returns a view of a."""
-    return _op(lib.ggml_set_rows, "set_rows", a, b, c, ctx=ctx)
-
-
-def diag_mask_inf(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """-inf above the diagonal shifted by n_past (causal mask). ``gg.diag_mask_inf(kq, 0)``"""
-    return _op(lib.ggml_diag_mask_inf, "diag_mask_inf", a, int(n_past), ctx=ctx)
-
-
-def diag_mask_inf_inplace(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place diag_mask_inf (a view of a)."""
-    return _op(lib.ggml_diag_mask_inf_inplace, "diag_mask_inf_inplace", a, int(n_past), ctx=ctx)
-
-
-def diag_mask_zero(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """0 above the diagonal shifted by n_past."""
-    return _op(lib.ggml_diag_mask_zero, "diag_mask_zero", a, int(n_past), ctx=ctx)
-
-
-def diag_mask_zero_inplace(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place diag_mask_zero (a view of a)."""
-    return _op(lib.ggml_diag_mask_zero_inplace, "diag_mask_zero_inplace", a, int(n_past), ctx=ctx)
-
-
-def soft_max_ext(a: Tensor, mask: Optional[Tensor] = None, scale: float = 1.0, max_bias: float = 0.0, *,
-                 ctx: Optional[Context] = None) -> Tensor:
-    """softmax(a * scale + mask) along rows; mask optional. ``gg.soft_max_ext(kq, mask, 0.125)``"""
-    return _op(lib.ggml_soft_max_ext, "soft_max_ext", a, mask, float(scale), float(max_bias), ctx=ctx)
-
-
-def soft_max_ext_inplace(a: Tensor, mask: Optional[Tensor] = None, scale: float = 1.0,
-                         max_bias: float = 0.0, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place soft_max_ext (a view of a)."""
-    return _op(lib.ggml_soft_max_ext_inplace, "soft_max_ext_inplace", a, mask, float(scale), float(max_bias), ctx=ctx)
-
-
-def rope_ext(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0, mode: int = 0,
-             n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0, ext_factor: float = 0.0,
-             attn_factor: float = 1.0, beta_fast: float = 32.0, beta_slow: float = 1.0, *,
-             ctx: Optional[Context] = None) -> Tensor:
-    """Rotary position embedding; b: i32 positions, c: optional frequency factors."""
-    return _op(lib.ggml_rope_ext, "rope_ext", a, b, c, int(n_dims), int(mode), int(n_ctx_orig), float(freq_base),
-               float(freq_scale), float(ext_factor), float(attn_factor), float(beta_fast), float(beta_slow), ctx=ctx)
-
-
-def rope_ext_inplace(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0, mode: int = 0,
-                     n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0,
-                     ext_factor: float = 0.0, attn_factor: float = 1.0, beta_fast: float = 32.0,
-                     beta_slow: float = 1.0, *, ctx: Optional[Context] = None) -> Tensor:
-    """In-place rope_ext (a view of a)."""
-    return _op(lib.ggml_rope_ext_inplace, "rope_ext_inplace", a, b, c, int(n_dims), int(mode), int(n_ctx_orig),
-               float(freq_base), float(freq_scale), float(ext_factor), float(attn_factor), float(beta_fast),
-               float(beta_slow), ctx=ctx)
-
-
-def rope(a: Tensor, b: Tensor, n_dims: int, mode: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
-    """Rotary position embedding over the first n_dims of each row. ``gg.rope(q, pos, 64)``"""
-    return _op(lib.ggml_rope, "rope", a, b, int(n_dims), int(mode), ctx=ctx)
-
-
-def im2col(a: Tensor, b: Tensor, s0: int, s1: int, p0: int, p1: int, d0: int, d1: int, is_2D: bool = True,
-           dst_type: DTypeLike = "f32", *, ctx: Optional[Context] = None) -> Tensor:
-    """The im2col matrix of data b for kernel a."""
-    return _op(lib.ggml_im2col, "im2col", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
-               bool(is_2D), type_id(dst_type), ctx=ctx)
-
-
-def conv_2d(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1,
-            d1: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
-    """2-D convolution (im2col + mul_mat): kernel a [OC, IC, KH, KW], data b [N, IC, H, W] (numpy order)."""
-    return _op(lib.ggml_conv_2d, "conv_2d", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1), ctx=ctx)
-
-
-def pool_2d(a: Tensor, op: str, k0: int, k1: int, s0: int, s1: int, p0: float = 0.0, p1: float = 0.0, *,
-            ctx: Optional[Context] = None) -> Tensor:
-    """2-D pooling, op "max" or "avg". ``gg.pool_2d(x, "max", 2, 2, 2, 2)``"""
-    ops = {"max": lib.GGML_OP_POOL_MAX, "avg": lib.GGML_OP_POOL_AVG}
-    if str(op).lower() not in ops:
-        raise BadInputError(f"unknown pooling {op!r}: expected 'max' or 'avg'")
-    return _op(lib.ggml_pool_2d, "pool_2d", a, ops[str(op).lower()], int(k0), int(k1), int(s0), int(s1),
-               float(p0), float(p1), ctx=ctx)
-
-
-def pad(a: Tensor, p0: int = 0, p1: int = 0, p2: int = 0, p3: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
-    """Zero padding at the end of ggml axes 0..3. ``gg.pad(x, 2)``"""
-    return _op(lib.ggml_pad, "pad", a, int(p0), int(p1), int(p2), int(p3), ctx=ctx)
-
-
-def view_tensor(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A view of all of a (in ctx, by default a's context)."""
-    return (a._ctx if ctx is None else ctx).view_tensor(a)
-
-
-def dup_tensor(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
-    """A new tensor with a's type and shape (in ctx, by default a's context)."""
-    return (a._ctx if ctx is None else ctx).dup_tensor(a)
+    t = ctx._wrap(p)
+    ctx._set_rank(t, in_rank if rank is None else rank if isinstance(rank, int) else rank())
+    return t
+
+
+def _is_scalar(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _unsupported(symbol: str, a: Any, b: Any) -> Tensor:
+    raise UnsupportedOperationError(
+        f"unsupported operand types for {symbol}: {_describe(a)} and {_describe(b)}; tensors support "
+        "t + x, t - x, t * x, t / x with x a tensor that broadcasts or a number, x + t, x - t, x * t, "
+        "-t and t @ u")
+
+
+def _broadcast(fn: Any, name: str, a: Tensor, b: Any, commutes: bool) -> Tensor:
+    """a (op) b with numpy's broadcasting, where ggml broadcasts its second operand only."""
+    if not isinstance(b, Tensor):
+        return _unsupported({"add": "+", "sub": "-", "mul": "*", "div": "/"}[name], a, b)
+    if lib.ggml_can_repeat(b._live(), a._live()):
+        return _op(fn, name, a, b)
+    if lib.ggml_can_repeat(a._ptr, b._ptr):
+        if commutes:
+            return _op(fn, name, b, a)
+        if name == "sub":
+            return _op(lib.ggml_neg, "neg", _op(fn, name, b, a))
+    raise BadInputError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast (ggml broadcasts a "
+                        "tensor whose extents divide the other's)")
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    """numpy's a @ b: ggml's mul_mat(x, y) is y @ x.T, so a @ b = mul_mat(b.T, a), with a 1-D
+    operand promoted and its axis removed from the result as numpy does."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise BadInputError("matmul: operands must have at least one axis (use * for scalars)")
+    if b.ndim == 1:
+        bt = _op(lib.ggml_reshape_2d, "reshape_2d", b, int(b.ne[0]), 1, rank=2)
+    else:
+        bt = _op(lib.ggml_cont, "cont", _op(lib.ggml_transpose, "transpose", b))
+    y = _op(lib.ggml_mul_mat, "mul_mat", bt, a, rank=max(a.ndim, b.ndim, 2))
+    if b.ndim == 1:
+        y = _drop_axis(y, -1)
+    if a.ndim == 1:
+        y = _drop_axis(y, -2 if b.ndim > 1 else -1)
+    return y
+
+
+def _drop_axis(t: Tensor, axis: int) -> Tensor:
+    """t with one numpy axis of extent 1 removed (a reshape, no copy)."""
+    shape = list(t.shape)
+    del shape[axis]
+    fn = (lib.ggml_reshape_1d, lib.ggml_reshape_1d, lib.ggml_reshape_2d, lib.ggml_reshape_3d)[len(shape)]
+    dims = list(reversed(shape)) or [1]
+    return _op(fn, "reshape", t, *dims, rank=len(shape))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1577,14 +1159,14 @@ class Graph(Closable):
         """Node i (negative counts from the end)."""
         p = lib.ggml_graph_node(self._live(), int(i))
         if p == ffi.NULL:
-            raise IndexError(f"node {i} out of range ({self.n_nodes} nodes)")
+            raise OutOfRangeError(f"node {i} out of range ({self.n_nodes} nodes)")
         return self._wrap(p)
 
     def leaf(self, i: int) -> Tensor:
         """Leaf i."""
         p = lib.ggalloc_graph_leaf(self._live(), int(i))
         if p == ffi.NULL:
-            raise IndexError(f"leaf {i} out of range ({self.n_leafs} leafs)")
+            raise OutOfRangeError(f"leaf {i} out of range ({self.n_leafs} leafs)")
         return self._wrap(p)
 
     @property

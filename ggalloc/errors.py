@@ -1,4 +1,6 @@
-"""Exceptions of the ggalloc package. Every exception it raises derives from GgallocError.
+"""Exceptions of the ggalloc package. Every exception it raises derives from GgallocError, and
+also from the built-in exception a Python user would expect there (ValueError, TypeError,
+IndexError, OverflowError, FileNotFoundError, MemoryError), so either can be caught.
 
 The C library reports errors as values (NULL, false, a status) and logs a message naming the
 tensor and the numbers; the package turns each failure into one of these exceptions, with the
@@ -23,6 +25,11 @@ __all__ = [
     "BadGraphError",
     "ComputeError",
     "DeviceError",
+    "ArgumentTypeError",
+    "ValueOverflowError",
+    "UnsupportedOperationError",
+    "OutOfRangeError",
+    "MissingFileError",
 ]
 
 
@@ -69,3 +76,25 @@ class ComputeError(GgallocError):
 
 class DeviceError(GgallocError):
     """A device or backend is not available (Vulkan not built, no such device)."""
+
+
+class ArgumentTypeError(GgallocError, TypeError):
+    """An argument of the wrong Python type (a float where an int is needed, a number where a
+    Tensor is needed, a name that is not a str)."""
+
+
+class ValueOverflowError(BadInputError, OverflowError):
+    """A number that does not fit the C type it goes to (a shape of 2**64, a negative offset)."""
+
+
+class UnsupportedOperationError(GgallocError, TypeError):
+    """An operator or operand combination that tensors do not support; the message lists
+    what does work."""
+
+
+class OutOfRangeError(BadInputError, IndexError):
+    """An index past the end: a buffer id, a node or placement number."""
+
+
+class MissingFileError(BadInputError, FileNotFoundError):
+    """A file that does not exist (a graph document, a trace, a model)."""

@@ -16,7 +16,7 @@ from typing import Any, List, Optional, Sequence, Union
 from . import _lib
 from ._lib import ffi, lib
 from .core import Context, Graph
-from .errors import BadGraphError, BadInputError, GgallocError
+from .errors import BadGraphError, BadInputError, GgallocError, MissingFileError
 
 __all__ = ["load_graph", "loads_graph", "save_graph"]
 
@@ -51,6 +51,8 @@ def load_graph(path: PathLike) -> Graph:
     fspath = os.fspath(path)
     if not isinstance(fspath, str):
         fspath = os.fsdecode(fspath)
+    if not os.path.exists(fspath):
+        raise MissingFileError(f"cannot load graph {fspath!r}: no such file")
     ctxp = ffi.new("struct ggml_context **")
     nids, lids = ffi.new("int **"), ffi.new("int **")
     g = _lib.new(lib.ggalloc_graph_load_json_ex, os.fsencode(fspath), ctxp, nids, lids, exc=BadGraphError,

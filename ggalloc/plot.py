@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-__all__ = ["plot_plan", "live_bytes", "plan_rows"]
+__all__ = ["plot_plan", "live_bytes", "plan_rows", "op_colour"]
 
 MIB = 1024.0 * 1024.0
 
@@ -124,20 +124,32 @@ def _n_buffers(plan):
     return max(ids) + 1 if ids else 1
 
 
-def _colours(rows, max_legend):
-    """Op -> colour, ops ordered by the bytes x steps they place (the largest first); ops
-    beyond max_legend share grey. Returns (colours, ops shown, ops in grey)."""
+# One colour per op in every figure: the ops of transformer graphs have fixed places in the
+# palette, any other op a place chosen by a hash of its name (stable across runs and plots).
+_OP_ORDER = ["MUL_MAT", "ADD", "MUL", "SOFT_MAX", "GELU", "NORM", "RMS_NORM", "CPY", "CONT", "SCALE",
+             "GET_ROWS", "ROPE", "DIAG_MASK_INF", "SILU", "CONCAT", "SUB", "DIV", "SUM_ROWS", "UNARY", "IM2COL"]
+
+
+def op_colour(op):
+    """The colour of an op (its name, as ``Tensor.op`` gives it) in every plot."""
+    import zlib
+
     import matplotlib.pyplot as plt
+    cmap = plt.get_cmap("tab20")
+    i = _OP_ORDER.index(op) if op in _OP_ORDER else zlib.crc32(str(op).encode()) % 20
+    return cmap(i % 20)
+
+
+def _colours(rows, max_legend):
+    """Op -> colour (op_colour), and the ops ordered by the bytes x steps they place (the
+    largest first): the first max_legend get a legend entry, the rest one line "N other ops".
+    Returns (colours, ops in the legend, other ops)."""
     op_bytes = {}
     for r in rows:
         op_bytes[r["op"]] = op_bytes.get(r["op"], 0) + r["size"] * (r["last"] - r["first"] + 1)
     ops = sorted(op_bytes, key=lambda o: -op_bytes[o])
     shown, other = ops[:max_legend], ops[max_legend:]
-    cmap = plt.get_cmap("tab20")
-    colour = {op: cmap(i % 20) for i, op in enumerate(shown)}
-    for op in other:
-        colour[op] = (0.6, 0.6, 0.6, 1.0)
-    return colour, shown, other
+    return {op: op_colour(op) for op in ops}, shown, other
 
 
 def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=None, max_legend=14,
@@ -227,7 +239,7 @@ def _draw_buffer(plan, buffer_id, rows, ax, ax_live, colour, shown, other, legen
     below: ax_live is under ax (sharing x), else beside it. Returns the line of figures for
     the title."""
     from matplotlib.collections import PolyCollection
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch, Rectangle
 
     if n_steps is None:
         n_steps = max((r["last"] for r in rows), default=0) + 1
@@ -251,6 +263,19 @@ def _draw_buffer(plan, buffer_id, rows, ax, ax_live, colour, shown, other, legen
         faces.append(colour[r["op"]])
     ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors=(0, 0, 0, 0.35),
                                      linewidths=0.3))
+    # the tensor that sets the buffer's size (the highest end, the largest of those): outlined
+    # and named, however thin it is
+    if rows:
+        top = max(rows, key=lambda r: (base[r["chunk"]] + r["offset"] + r["size"], r["size"]))
+        x0, x1 = top["first"], top["last"] + 1
+        y0 = (base[top["chunk"]] + top["offset"]) / MIB
+        y1 = y0 + top["size"] / MIB
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="k", lw=1.8, zorder=3))
+        ax.annotate(f"sets the size: {top['name'] or '(unnamed)'} ({top['op']}, {top['size'] / MIB:.2f} MiB)",
+                    xy=((x0 + x1) / 2, (y0 + y1) / 2), xytext=(0.02, 0.97), textcoords="axes fraction",
+                    va="top", ha="left", fontsize=8, zorder=4,
+                    bbox=dict(boxstyle="round", fc="white", ec="0.5", alpha=0.9),
+                    arrowprops=dict(arrowstyle="->", color="k", lw=0.8))
     if inset == "auto":
         inset = _auto_inset(rows, base, n_steps, total)
     if inset:
@@ -273,7 +298,7 @@ def _draw_buffer(plan, buffer_id, rows, ax, ax_live, colour, shown, other, legen
         ax.text(0.5, base[c] / MIB, f" chunk {c}", va="bottom", ha="left", fontsize=8, clip_on=True)
     handles = [Patch(facecolor=colour[o], edgecolor="k", lw=0.3, label=o) for o in shown]
     if other:
-        handles.append(Patch(facecolor=(0.6, 0.6, 0.6, 1.0),
+        handles.append(Patch(facecolor="white", edgecolor="k", lw=0.3,
                              label=f"{len(other)} other op{'s' if len(other) > 1 else ''}"))
     lb = _lower_bound(plan, buffer_id)
     live = live_bytes(rows, n_steps)

@@ -115,11 +115,45 @@ def c_api():
     return "\n".join(out)
 
 
+def _ann(a):
+    """An annotation as the source wrote it, without the quotes of postponed evaluation."""
+    s = a if isinstance(a, str) else inspect.formatannotation(a)
+    s = re.sub(r"ForwardRef\('([^']*)'\)", r"\1", s)
+    return s.replace('"', "").replace("'", "")
+
+
 def _sig(obj):
     try:
-        return str(inspect.signature(obj))
+        sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return "(...)"
+    params = []
+    star = False
+    for p in sig.parameters.values():
+        if p.kind == p.KEYWORD_ONLY and not star:
+            params.append("*")
+            star = True
+        text = ("*" if p.kind == p.VAR_POSITIONAL else "**" if p.kind == p.VAR_KEYWORD else "") + p.name
+        if p.kind == p.VAR_POSITIONAL:
+            star = True
+        if p.annotation is not p.empty:
+            text += ": " + _ann(p.annotation)
+        if p.default is not p.empty:
+            text += (" = " if p.annotation is not p.empty else "=") + repr(p.default)
+        params.append(text)
+    out = "(" + ", ".join(params) + ")"
+    if sig.return_annotation is not sig.empty:
+        out += " -> " + _ann(sig.return_annotation)
+    return out
+
+
+def _entry(head, doc):
+    """A list item: the signature, then the whole docstring indented beneath it."""
+    if not doc:
+        return [head]
+    lines = doc.splitlines()
+    body = ["  " + line if line.strip() else "" for line in lines]
+    return [head + ":", ""] + body + [""]
 
 
 def _doc(obj):
@@ -154,18 +188,15 @@ def python_api():
             if m.startswith("_"):
                 continue
             if isinstance(member, property):
-                d = _doc(member)
-                out.append(f"- `.{m}`" + (f": {d.splitlines()[0]}" if d else ""))
+                out += _entry(f"- `.{m}`", _doc(member))
             elif inspect.isfunction(member) or isinstance(member, (staticmethod, classmethod)):
                 fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
-                d = _doc(fn)
-                out.append(f"- `.{m}{_sig(fn)}`" + (f": {d.splitlines()[0]}" if d else ""))
+                out += _entry(f"- `.{m}{_sig(fn)}`", _doc(fn))
         out.append("")
     out += ["## Functions", ""]
     for n in funcs:
         fn = getattr(gg, n)
-        d = _doc(fn)
-        out.append(f"- `gg.{n}{_sig(fn)}`" + (f": {d.splitlines()[0]}" if d else ""))
+        out += _entry(f"- `gg.{n}{_sig(fn)}`", _doc(fn))
     out.append("")
     return "\n".join(out)
 

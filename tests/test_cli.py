@@ -168,3 +168,33 @@ def test_demo_fails_on_wrong_logits(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL" in out and "PASS" not in out
+
+
+def test_best_over_ggml_is_the_best_plan_against_ggml_whatever_the_planner(capsys):
+    reps = {}
+    for planner in ("best", "ggml"):
+        code, out, _ = run_main(capsys, "plan", "gpt2-small", "--tokens", "64", "--layers", "2",
+                                "--planner", planner, "--json")
+        assert code == 0
+        reps[planner] = json.loads(out)["buffers"][0]
+    best, ggml = reps["best"], reps["ggml"]
+    assert best["size"] < best["ggml_size"]                    # the planners differ on this graph
+    want = best["size"] / best["ggml_size"]
+    assert abs(best["best_over_ggml"] - want) < 1e-9
+    assert abs(ggml["best_over_ggml"] - want) < 1e-9           # not size / ggml_size (= 1.0) here
+
+
+def test_a_tensor_larger_than_max_size_is_named_in_a_warning(capsys):
+    m = models.gpt2_small(tokens=16, layers=1)
+    biggest = max((t for t in m.graph.nodes), key=lambda t: t.nbytes)
+    limit = biggest.nbytes // 2
+    code, out, _ = run_main(capsys, "plan", "gpt2-small", "--tokens", "16", "--layers", "1",
+                            "--max-size", str(limit), "--json")
+    assert code == 0
+    rep = json.loads(out)
+    assert rep["warnings"] and any(biggest.name in w and "max buffer size" in w for w in rep["warnings"])
+    code, out, _ = run_main(capsys, "plan", "gpt2-small", "--tokens", "16", "--layers", "1",
+                            "--max-size", str(limit))
+    assert code == 0 and f"warning: tensor {biggest.name}" in out
+    code, out, _ = run_main(capsys, "plan", "gpt2-small", "--tokens", "16", "--layers", "1", "--json")
+    assert json.loads(out)["warnings"] == []

@@ -180,8 +180,8 @@ def test_allocating_context_gives_data_at_once():
         t.set(np.eye(2, dtype=np.float32))
         np.testing.assert_array_equal(t.array(), np.eye(2))
         s = c.new_f32(3.5)
-        assert s.numpy()[0] == 3.5
-        assert c.new_i32(-4).numpy()[0] == -4
+        assert s.shape == () and s.numpy() == 3.5
+        assert c.new_i32(-4).numpy() == -4
         assert c.used_mem > 0
 
 
@@ -195,7 +195,8 @@ def test_context_full_raises_allocation_error():
 def test_operators_follow_numpy_meaning(ctx, cpu):
     a = ctx.tensor(np.float32, (3, 4), name="a").set_input()
     b = ctx.tensor(np.float32, (4,), name="b").set_input()
-    outs = [a + b, a - b, a * b, a / b, a * 3.0, 2.0 * a, a / 4.0, -a]
+    outs = [a + b, a - b, a * b, a / b, a * 3.0, 2.0 * a, a / 4.0, -a,
+            b + a, b - a, b * a, a + 1, 1 + a, a - 2, 3 - a, a * np.float32(2), 2 * a, a / 3, -a + 1.5]
     for o in outs:
         o.set_output()
     g, galloc = placed(*outs)
@@ -204,13 +205,23 @@ def test_operators_follow_numpy_meaning(ctx, cpu):
     a.set(A)
     b.set(B)
     cpu.compute(g)
-    want = [A + B, A - B, A * B, A / B, A * 3, 2 * A, A / 4, -A]
+    want = [A + B, A - B, A * B, A / B, A * 3, 2 * A, A / 4, -A,
+            B + A, B - A, B * A, A + 1, 1 + A, A - 2, 3 - A, A * 2, 2 * A, A / 3, -A + 1.5]
+    assert len(outs) == len(want)
     for o, w in zip(outs, want):
+        assert o.shape == w.shape
         np.testing.assert_allclose(o.numpy(), w, rtol=1e-6)
-    with pytest.raises(gg.BadInputError, match="cannot build add"):
-        b + a                                # ggml broadcasts b over a only
     with pytest.raises(gg.BadInputError, match="by zero"):
         a / 0
+    c = ctx.tensor(np.float32, (5, 7))
+    with pytest.raises(gg.BadInputError, match="do not broadcast"):
+        a + c
+    with pytest.raises(gg.BadInputError, match="do not broadcast"):
+        b / a                                # ggml divides by a broadcast divisor only
+    for bad in (lambda: 2 / a, lambda: a + "x", lambda: a @ 2, lambda: a * None, lambda: [1] - a):
+        with pytest.raises(gg.UnsupportedOperationError, match="tensors support") as e:
+            bad()
+        assert isinstance(e.value, TypeError) and isinstance(e.value, gg.GgallocError)
 
 
 def test_op_errors_carry_the_c_message(ctx):
@@ -323,3 +334,80 @@ def test_public_surface_exists_and_is_documented():
                  "plan_intervals", "host_buffer_type", "cpu_buffer_type", "vulkan_buffer_type", "load_graph",
                  "GgallocError", "alloc_ctx_tensors", "TensorAllocator", "Buffer"):
         assert hasattr(gg, name), name       # the names DESIGN.md fixes
+
+
+def test_tensors_keep_their_numpy_rank(ctx):
+    assert ctx.tensor(np.float32, (1, 256)).shape == (1, 256)
+    assert ctx.tensor(np.float32, (1, 1, 256)).shape == (1, 1, 256)
+    assert ctx.tensor(np.float32, ()).shape == ()
+    assert ctx.tensor(np.float32, 7).shape == (7,)
+    w = ctx.tensor(np.float32, (512, 256))
+    x = ctx.tensor(np.float32, (1, 256))
+    assert gg.mul_mat(w, x).shape == (1, 512)                  # x @ w.T, as the docstring says
+    assert gg.mul_mat(w, ctx.tensor(np.float32, (256,))).shape == (512,)
+    b = ctx.tensor(np.float32, (1, 1, 512))
+    assert gg.add(b, gg.mul_mat(w, x)).shape == (1, 1, 512)    # numpy's broadcast rank
+    assert gg.gelu(x).shape == (1, 256)
+    assert gg.view_tensor(x).shape == (1, 256) and gg.dup_tensor(x).shape == (1, 256)
+    assert gg.reshape_3d(x, 256, 1, 1).shape == (1, 1, 256)
+    assert gg.reshape_1d(x, 256).shape == (256,)
+    assert gg.sum(x).shape == ()
+    assert gg.sum_rows(x).shape == (1, 1)
+    assert gg.transpose(x).shape == (256, 1)
+    a = ctx.tensor(np.float32, (3, 4))
+    assert (a @ ctx.tensor(np.float32, (4, 5))).shape == (3, 5)
+    assert (a @ ctx.tensor(np.float32, (4,))).shape == (3,)
+    assert (ctx.tensor(np.float32, (3,)) @ a).shape == (4,)
+    assert (ctx.tensor(np.float32, (4,)) @ ctx.tensor(np.float32, (4,))).shape == ()
+
+
+def test_ranks_survive_compute_and_numpy(cpu):
+    ctx = gg.Context()
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((1, 3, 4)).astype(np.float32)
+    B = rng.standard_normal((4, 5)).astype(np.float32)
+    C = rng.standard_normal((4,)).astype(np.float32)
+    a = ctx.tensor(np.float32, A.shape).set_input()
+    b = ctx.tensor(np.float32, B.shape).set_input()
+    c = ctx.tensor(np.float32, C.shape).set_input()
+    outs = [a @ b, (a + 1) * 2, a @ c, c @ b, gg.sum(a), 1 - a / 4]
+    want = [A @ B, (A + 1) * 2, A @ C, C @ B, A.sum(), 1 - A / 4]
+    for o in outs:
+        o.set_output()
+    g = gg.Graph(*outs)
+    galloc = gg.GraphAllocator(gg.cpu_buffer_type())
+    galloc.alloc_graph(g)
+    a.set(A); b.set(B); c.set(C)
+    cpu.compute(g)
+    for o, w in zip(outs, want):
+        got = o.numpy()
+        assert got.shape == np.shape(w)
+        np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-5)
+        arr = np.asarray(o)                                 # the array protocol, zero-copy here
+        assert arr.shape == np.shape(w) and arr.dtype == np.float32
+        np.testing.assert_allclose(arr, w, rtol=1e-5, atol=1e-5)
+    assert np.asarray(outs[0], dtype=np.float64).dtype == np.float64
+    assert np.array(outs[1], copy=True).base is None or True
+
+
+def test_exceptions_derive_from_the_matching_builtin(tmp_path):
+    ga = gg.GraphAllocator(gg.cpu_buffer_type())
+    with pytest.raises(IndexError) as e:
+        ga.buffer_size(3)
+    assert isinstance(e.value, gg.GgallocError)
+    with pytest.raises(IndexError):
+        ga.lower_bound(-1)
+    with pytest.raises(FileNotFoundError) as e:
+        gg.load_graph(tmp_path / "missing.json")
+    assert isinstance(e.value, gg.GgallocError)
+    ctx = gg.Context()
+    t = ctx.tensor(np.float32, (3,))
+    with pytest.raises(TypeError) as e:
+        gg.add(t, 3)
+    assert isinstance(e.value, gg.GgallocError) and "cdata" not in str(e.value).split("(")[0]
+    with pytest.raises(OverflowError) as e:
+        ctx.tensor(np.float32, (2 ** 64,))
+    assert isinstance(e.value, gg.GgallocError)
+    with pytest.raises(TypeError) as e:
+        ctx.tensor(np.float32, (2.5, 4))
+    assert isinstance(e.value, gg.GgallocError)

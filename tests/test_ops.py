@@ -261,7 +261,7 @@ def test_nodes_without_compute_still_build(ctx):
     rows = ctx.tensor(np.int32, (3,), name="rows")
     assert gg.set_rows(dst, ctx.tensor(np.float32, (3, 16)), rows).op == "SET_ROWS"
     assert gg.view_3d(x, 16, 4, 2, x.nb[1], x.nb[2], 0).shape == (2, 4, 16)
-    assert gg.view_4d(x, 16, 4, 2, 1, x.nb[1], x.nb[2], x.nb[3], 0).shape == (2, 4, 16)
+    assert gg.view_4d(x, 16, 4, 2, 1, x.nb[1], x.nb[2], x.nb[3], 0).shape == (1, 2, 4, 16)
     assert gg.reshape_4d(x, 16, 4, 4, 4).shape == (4, 4, 4, 16)
     assert gg.cont_3d(x, 64, 8, 2).shape == (2, 8, 64)
     assert gg.cont_4d(x, 64, 4, 2, 2).shape == (2, 2, 4, 64)

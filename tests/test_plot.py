@@ -100,3 +100,38 @@ def test_every_buffer_of_a_plan(tmp_path):
     three = tmp_path / "three.png"
     plot_plan(plan, str(three), figsize=(10, 9), dpi=50)
     assert mpimg.imread(str(three)).shape[:2] == (450, 500)
+
+
+def _face_colours(ax):
+    from matplotlib.collections import PolyCollection
+    (coll,) = [c for c in ax.collections if isinstance(c, PolyCollection)][:1]
+    return {tuple(np.round(fc, 4)) for fc in coll.get_facecolors()}
+
+
+def test_each_op_keeps_its_colour_in_every_plot():
+    from ggalloc.plot import op_colour
+    small = reserved(models.gpt2_small(tokens=8, layers=1)).plan()
+    big = reserved(models.llama_7b(tokens=32, layers=2)).plan()
+    for plan in (small, big):
+        fig = plot_plan(plan, max_legend=3)
+        ax = fig.axes[0]
+        ops = {r["op"] for r in plan_rows(plan)}
+        # every rectangle has its op's colour, including ops left out of the legend
+        assert _face_colours(ax) == {tuple(np.round(op_colour(op), 4)) for op in ops}
+        plt.close(fig)
+    assert op_colour("MUL_MAT") == op_colour("MUL_MAT") != op_colour("ADD")
+
+
+def test_the_tensor_that_sets_the_size_is_outlined_and_named():
+    from matplotlib.patches import Rectangle
+    plan = reserved(models.gpt2_small(tokens=16, layers=2)).plan()
+    rows = plan_rows(plan)
+    top = max(rows, key=lambda r: (r["chunk"], r["offset"] + r["size"], r["size"]))
+    fig = plot_plan(plan)
+    ax = fig.axes[0]
+    outlined = [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
+    assert len(outlined) == 1
+    assert outlined[0].get_x() == top["first"] and outlined[0].get_width() == top["last"] + 1 - top["first"]
+    labels = [t.get_text() for t in ax.texts]
+    assert any(top["name"] in t and "sets the size" in t for t in labels)
+    plt.close(fig)

@@ -112,13 +112,6 @@ struct ggml_backend_reg {
     void * context;
 };
 
-// The registries built into the library, for backend.c's registry functions. Defined by each
-// backend; the Vulkan one exists only in builds with Vulkan (GGALLOC_USE_VULKAN).
-ggml_backend_reg_t ggml_backend_cpu_reg(void);
-#ifdef GGALLOC_USE_VULKAN
-ggml_backend_reg_t ggml_backend_vk_reg(void);
-#endif
-
 #ifdef __cplusplus
 }
 #endif

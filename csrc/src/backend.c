@@ -1,16 +1,14 @@
 // The public functions of ggml-backend.h over the vtables of backend-impl.h: buffer types,
 // buffers (and the multi-buffer that presents several as one), tensor transfers, backends,
-// devices and the registry of the backends built into the library.
+// and devices. The registry of the backends built into the library is backend-reg.c.
 //
 // Tensor set/get/memset check the requested range against the tensor (offset + size must not
 // pass ggml_nbytes) and against its buffer (the tensor's bytes must lie inside the buffer)
 // before the backend sees it; a bad range is logged with the numbers and nothing is copied.
-// The registry is built once, on first use, from the registries each backend defines.
 
 #include "backend-impl.h"
 #include "log.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -697,161 +695,4 @@ bool ggml_backend_dev_offload_op(ggml_backend_dev_t device, const struct ggml_te
         return false;
     }
     return device->iface.offload_op(device, op);
-}
-
-//
-// Registry
-//
-
-const char * ggml_backend_reg_name(ggml_backend_reg_t reg) {
-    return reg ? reg->iface.get_name(reg) : "NULL";
-}
-
-size_t ggml_backend_reg_dev_count(ggml_backend_reg_t reg) {
-    return reg ? reg->iface.get_device_count(reg) : 0;
-}
-
-ggml_backend_dev_t ggml_backend_reg_dev_get(ggml_backend_reg_t reg, size_t index) {
-    if (reg == NULL || index >= ggml_backend_reg_dev_count(reg)) {
-        return NULL;
-    }
-    return reg->iface.get_device(reg, index);
-}
-
-void * ggml_backend_reg_get_proc_address(ggml_backend_reg_t reg, const char * name) {
-    if (reg == NULL || name == NULL || reg->iface.get_proc_address == NULL) {
-        return NULL;
-    }
-    return reg->iface.get_proc_address(reg, name);
-}
-
-#define MAX_REGS 4
-
-static ggml_backend_reg_t registry[MAX_REGS];
-static size_t             n_registry = 0;
-static pthread_once_t     registry_once = PTHREAD_ONCE_INIT;
-
-static void registry_init(void) {
-    registry[n_registry++] = ggml_backend_cpu_reg();
-#ifdef GGALLOC_USE_VULKAN
-    ggml_backend_reg_t vk = ggml_backend_vk_reg();
-    if (vk != NULL) {
-        registry[n_registry++] = vk;
-    }
-#endif
-}
-
-static void registry_ready(void) {
-    pthread_once(&registry_once, registry_init);
-}
-
-size_t ggml_backend_reg_count(void) {
-    registry_ready();
-    return n_registry;
-}
-
-ggml_backend_reg_t ggml_backend_reg_get(size_t index) {
-    registry_ready();
-    return index < n_registry ? registry[index] : NULL;
-}
-
-ggml_backend_reg_t ggml_backend_reg_by_name(const char * name) {
-    if (name == NULL) {
-        return NULL;
-    }
-    registry_ready();
-    for (size_t i = 0; i < n_registry; i++) {
-        if (strcasecmp(ggml_backend_reg_name(registry[i]), name) == 0) {
-            return registry[i];
-        }
-    }
-    return NULL;
-}
-
-size_t ggml_backend_dev_count(void) {
-    registry_ready();
-    size_t n = 0;
-    for (size_t i = 0; i < n_registry; i++) {
-        n += ggml_backend_reg_dev_count(registry[i]);
-    }
-    return n;
-}
-
-ggml_backend_dev_t ggml_backend_dev_get(size_t index) {
-    registry_ready();
-    for (size_t i = 0; i < n_registry; i++) {
-        size_t n = ggml_backend_reg_dev_count(registry[i]);
-        if (index < n) {
-            return ggml_backend_reg_dev_get(registry[i], index);
-        }
-        index -= n;
-    }
-    return NULL;
-}
-
-ggml_backend_dev_t ggml_backend_dev_by_name(const char * name) {
-    if (name == NULL) {
-        return NULL;
-    }
-    size_t n = ggml_backend_dev_count();
-    for (size_t i = 0; i < n; i++) {
-        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-        if (strcasecmp(ggml_backend_dev_name(dev), name) == 0) {
-            return dev;
-        }
-    }
-    return NULL;
-}
-
-ggml_backend_dev_t ggml_backend_dev_by_type(enum ggml_backend_dev_type type) {
-    size_t n = ggml_backend_dev_count();
-    for (size_t i = 0; i < n; i++) {
-        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-        if (ggml_backend_dev_type(dev) == type) {
-            return dev;
-        }
-    }
-    return NULL;
-}
-
-ggml_backend_t ggml_backend_init_by_name(const char * name, const char * params) {
-    ggml_backend_dev_t dev = ggml_backend_dev_by_name(name);
-    if (dev == NULL) {
-        GGML_LOG_ERROR("%s: no device named %s\n", __func__, name ? name : "NULL");
-        return NULL;
-    }
-    return ggml_backend_dev_init(dev, params);
-}
-
-ggml_backend_t ggml_backend_init_by_type(enum ggml_backend_dev_type type, const char * params) {
-    ggml_backend_dev_t dev = ggml_backend_dev_by_type(type);
-    if (dev == NULL) {
-        GGML_LOG_ERROR("%s: no device of type %d\n", __func__, (int) type);
-        return NULL;
-    }
-    return ggml_backend_dev_init(dev, params);
-}
-
-ggml_backend_t ggml_backend_init_best(void) {
-    static const enum ggml_backend_dev_type order[] = {
-        GGML_BACKEND_DEVICE_TYPE_GPU, GGML_BACKEND_DEVICE_TYPE_IGPU, GGML_BACKEND_DEVICE_TYPE_CPU,
-    };
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        ggml_backend_dev_t dev = ggml_backend_dev_by_type(order[i]);
-        if (dev != NULL) {
-            ggml_backend_t backend = dev->iface.init_backend(dev, NULL);
-            if (backend != NULL) {
-                return backend;
-            }
-        }
-    }
-    GGML_LOG_ERROR("%s: no device could start a backend\n", __func__);
-    return NULL;
-}
-
-void ggml_backend_load_all(void) {
-}
-
-void ggml_backend_load_all_from_path(const char * dir_path) {
-    (void) dir_path;
 }

@@ -5,7 +5,7 @@
 // ggml programs read them back:
 //   UNARY       op_params[0] = enum ggml_unary_op
 //   NORM, RMS_NORM           float eps
-//   SCALE       float scale, float bias (0 here)
+//   SCALE       float scale, float bias (0 for ggml_scale)
 //   SOFT_MAX    float scale, float max_bias; src[1] = mask (optional)
 //   DIAG_MASK_* int n_past
 //   VIEW        size_t offset (in words 0-1)
@@ -533,8 +533,8 @@ void ggml_mul_mat_set_prec(struct ggml_tensor * a, enum ggml_prec prec) {
 // Scale
 //
 
-static struct ggml_tensor * scale_impl(struct ggml_context * ctx, struct ggml_tensor * a, float s, bool inplace,
-        const char * fn) {
+static struct ggml_tensor * scale_impl(struct ggml_context * ctx, struct ggml_tensor * a, float s, float b,
+        bool inplace, const char * fn) {
     if (!args_ok(ctx, fn, 1, a, NULL, NULL)) {
         return NULL;
     }
@@ -546,7 +546,7 @@ static struct ggml_tensor * scale_impl(struct ggml_context * ctx, struct ggml_te
     if (r == NULL) {
         return NULL;
     }
-    const float params[2] = { s, 0.0f };
+    const float params[2] = { s, b };
     set_op_params(r, params, sizeof(params));
     r->op     = GGML_OP_SCALE;
     r->src[0] = a;
@@ -554,11 +554,19 @@ static struct ggml_tensor * scale_impl(struct ggml_context * ctx, struct ggml_te
 }
 
 struct ggml_tensor * ggml_scale(struct ggml_context * ctx, struct ggml_tensor * a, float s) {
-    return scale_impl(ctx, a, s, false, "ggml_scale");
+    return scale_impl(ctx, a, s, 0.0f, false, "ggml_scale");
 }
 
 struct ggml_tensor * ggml_scale_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float s) {
-    return scale_impl(ctx, a, s, true, "ggml_scale_inplace");
+    return scale_impl(ctx, a, s, 0.0f, true, "ggml_scale_inplace");
+}
+
+struct ggml_tensor * ggml_scale_bias(struct ggml_context * ctx, struct ggml_tensor * a, float s, float b) {
+    return scale_impl(ctx, a, s, b, false, "ggml_scale_bias");
+}
+
+struct ggml_tensor * ggml_scale_bias_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float s, float b) {
+    return scale_impl(ctx, a, s, b, true, "ggml_scale_bias_inplace");
 }
 
 //

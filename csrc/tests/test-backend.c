@@ -2,11 +2,13 @@
 // memory of the caller's), the multi-buffer, tensor transfers with their bounds checks, tensor
 // and view placement, devices and the registry, and a graph run end to end on the CPU backend.
 
+#define _GNU_SOURCE  // dl_iterate_phdr
 #include "check.h"
 #include "oracles.h"
 #include "backend-impl.h"
 #include "ggml-cpu.h"
 
+#include <link.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -266,6 +268,37 @@ static void test_transfers(void) {
     ggml_free(ctx);
 }
 
+static int count_vulkan_drivers(struct dl_phdr_info * info, size_t size, void * data) {
+    (void) size;
+    if (info->dlpi_name != NULL && strstr(info->dlpi_name, "libvulkan_") != NULL) {
+        (*(int *) data)++;
+    }
+    return 0;
+}
+
+static int vulkan_drivers_mapped(void) {
+    int n = 0;
+    dl_iterate_phdr(count_vulkan_drivers, &n);
+    return n;
+}
+
+// Runs first: questions about the CPU never start another backend's device (no Vulkan driver
+// gets loaded), so a program that only uses the CPU pays nothing for the others.
+static void test_registry_is_lazy(void) {
+    CHECK_EQ_INT(vulkan_drivers_mapped(), 0);
+    CHECK(ggml_backend_reg_count() >= 1);
+    CHECK(ggml_backend_reg_by_name("CPU") != NULL);
+    ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    CHECK(dev != NULL && ggml_backend_dev_by_name("CPU") == dev);
+    ggml_backend_t be = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, NULL);
+    CHECK(be != NULL);
+    ggml_backend_free(be);
+    be = ggml_backend_init_by_name("CPU", NULL);
+    CHECK(be != NULL);
+    ggml_backend_free(be);
+    CHECK_EQ_INT(vulkan_drivers_mapped(), 0);
+}
+
 static void test_registry(void) {
     ggml_backend_load_all();
     ggml_backend_load_all_from_path("/nonexistent");
@@ -355,6 +388,7 @@ static void test_compute_end_to_end(void) {
 }
 
 int main(void) {
+    test_registry_is_lazy();
     test_buffer_types();
     test_interning_threads();
     test_buffers();

@@ -1,0 +1,672 @@
+"""The op functions: ggml's graph-building ops by their ggml names without the ``ggml_`` prefix.
+
+    >>> import ggalloc as gg
+    >>> y = gg.add(gg.mul_mat(w, x), b)          # ggml_add(ctx, ggml_mul_mat(ctx, w, x), b)
+
+Every op takes a keyword ``ctx``: the Context that receives the new node's metadata, as ggml's
+ops take theirs explicitly; by default it is the context of the first tensor argument.
+``__all__`` is the one list of ops: the package exports it and the tests walk it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from ._lib import lib
+from .core import Context, DTypeLike, Tensor, _op, type_id
+from .errors import BadInputError
+
+__all__ = [
+    "dup",
+    "dup_inplace",
+    "sqr",
+    "sqr_inplace",
+    "sqrt",
+    "sqrt_inplace",
+    "log",
+    "log_inplace",
+    "abs",
+    "abs_inplace",
+    "sgn",
+    "sgn_inplace",
+    "neg",
+    "neg_inplace",
+    "step",
+    "step_inplace",
+    "tanh",
+    "tanh_inplace",
+    "elu",
+    "elu_inplace",
+    "relu",
+    "relu_inplace",
+    "sigmoid",
+    "sigmoid_inplace",
+    "gelu",
+    "gelu_inplace",
+    "gelu_erf",
+    "gelu_erf_inplace",
+    "gelu_quick",
+    "gelu_quick_inplace",
+    "silu",
+    "silu_inplace",
+    "exp",
+    "exp_inplace",
+    "hardswish",
+    "hardsigmoid",
+    "sum",
+    "sum_rows",
+    "mean",
+    "argmax",
+    "cont",
+    "transpose",
+    "soft_max",
+    "soft_max_inplace",
+    "add",
+    "add_inplace",
+    "add1",
+    "add1_inplace",
+    "sub",
+    "sub_inplace",
+    "mul",
+    "mul_inplace",
+    "div",
+    "div_inplace",
+    "repeat",
+    "mul_mat",
+    "cpy",
+    "reshape",
+    "get_rows",
+    "unary",
+    "unary_inplace",
+    "concat",
+    "norm",
+    "norm_inplace",
+    "rms_norm",
+    "rms_norm_inplace",
+    "mul_mat_set_prec",
+    "scale",
+    "scale_inplace",
+    "scale_bias",
+    "scale_bias_inplace",
+    "cast",
+    "cont_1d",
+    "cont_2d",
+    "cont_3d",
+    "cont_4d",
+    "reshape_1d",
+    "reshape_2d",
+    "reshape_3d",
+    "reshape_4d",
+    "view_1d",
+    "view_2d",
+    "view_3d",
+    "view_4d",
+    "permute",
+    "set_rows",
+    "diag_mask_inf",
+    "diag_mask_inf_inplace",
+    "diag_mask_zero",
+    "diag_mask_zero_inplace",
+    "soft_max_ext",
+    "soft_max_ext_inplace",
+    "rope_ext",
+    "rope_ext_inplace",
+    "rope",
+    "im2col",
+    "conv_2d",
+    "pool_2d",
+    "pad",
+    "view_tensor",
+    "dup_tensor",
+]
+
+def dup(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A copy of a. ``gg.dup(x)``"""
+    return _op(lib.ggml_dup, "dup", a, ctx=ctx)
+
+
+def dup_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place dup: the result is written over a's data (a view of a). ``gg.dup_inplace(x)``"""
+    return _op(lib.ggml_dup_inplace, "dup_inplace", a, ctx=ctx)
+
+
+def sqr(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A * a, element-wise. ``gg.sqr(x)``"""
+    return _op(lib.ggml_sqr, "sqr", a, ctx=ctx)
+
+
+def sqr_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place sqr: the result is written over a's data (a view of a). ``gg.sqr_inplace(x)``"""
+    return _op(lib.ggml_sqr_inplace, "sqr_inplace", a, ctx=ctx)
+
+
+def sqrt(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Square root, element-wise. ``gg.sqrt(x)``"""
+    return _op(lib.ggml_sqrt, "sqrt", a, ctx=ctx)
+
+
+def sqrt_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place sqrt: the result is written over a's data (a view of a). ``gg.sqrt_inplace(x)``"""
+    return _op(lib.ggml_sqrt_inplace, "sqrt_inplace", a, ctx=ctx)
+
+
+def log(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Natural logarithm, element-wise. ``gg.log(x)``"""
+    return _op(lib.ggml_log, "log", a, ctx=ctx)
+
+
+def log_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place log: the result is written over a's data (a view of a). ``gg.log_inplace(x)``"""
+    return _op(lib.ggml_log_inplace, "log_inplace", a, ctx=ctx)
+
+
+def abs(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Absolute value. ``gg.abs(x)``"""
+    return _op(lib.ggml_abs, "abs", a, ctx=ctx)
+
+
+def abs_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place abs: the result is written over a's data (a view of a). ``gg.abs_inplace(x)``"""
+    return _op(lib.ggml_abs_inplace, "abs_inplace", a, ctx=ctx)
+
+
+def sgn(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Sign (-1, 0, 1). ``gg.sgn(x)``"""
+    return _op(lib.ggml_sgn, "sgn", a, ctx=ctx)
+
+
+def sgn_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place sgn: the result is written over a's data (a view of a). ``gg.sgn_inplace(x)``"""
+    return _op(lib.ggml_sgn_inplace, "sgn_inplace", a, ctx=ctx)
+
+
+def neg(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """-a, element-wise. ``gg.neg(x)``"""
+    return _op(lib.ggml_neg, "neg", a, ctx=ctx)
+
+
+def neg_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place neg: the result is written over a's data (a view of a). ``gg.neg_inplace(x)``"""
+    return _op(lib.ggml_neg_inplace, "neg_inplace", a, ctx=ctx)
+
+
+def step(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """1 where a > 0, else 0. ``gg.step(x)``"""
+    return _op(lib.ggml_step, "step", a, ctx=ctx)
+
+
+def step_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place step: the result is written over a's data (a view of a). ``gg.step_inplace(x)``"""
+    return _op(lib.ggml_step_inplace, "step_inplace", a, ctx=ctx)
+
+
+def tanh(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """tanh(a), element-wise. ``gg.tanh(x)``"""
+    return _op(lib.ggml_tanh, "tanh", a, ctx=ctx)
+
+
+def tanh_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place tanh: the result is written over a's data (a view of a). ``gg.tanh_inplace(x)``"""
+    return _op(lib.ggml_tanh_inplace, "tanh_inplace", a, ctx=ctx)
+
+
+def elu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """ELU(a), element-wise. ``gg.elu(x)``"""
+    return _op(lib.ggml_elu, "elu", a, ctx=ctx)
+
+
+def elu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place elu: the result is written over a's data (a view of a). ``gg.elu_inplace(x)``"""
+    return _op(lib.ggml_elu_inplace, "elu_inplace", a, ctx=ctx)
+
+
+def relu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """max(a, 0), element-wise. ``gg.relu(x)``"""
+    return _op(lib.ggml_relu, "relu", a, ctx=ctx)
+
+
+def relu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place relu: the result is written over a's data (a view of a). ``gg.relu_inplace(x)``"""
+    return _op(lib.ggml_relu_inplace, "relu_inplace", a, ctx=ctx)
+
+
+def sigmoid(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """1 / (1 + exp(-a)). ``gg.sigmoid(x)``"""
+    return _op(lib.ggml_sigmoid, "sigmoid", a, ctx=ctx)
+
+
+def sigmoid_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place sigmoid: the result is written over a's data (a view of a). ``gg.sigmoid_inplace(x)``"""
+    return _op(lib.ggml_sigmoid_inplace, "sigmoid_inplace", a, ctx=ctx)
+
+
+def gelu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GELU (tanh approximation). ``gg.gelu(x)``"""
+    return _op(lib.ggml_gelu, "gelu", a, ctx=ctx)
+
+
+def gelu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place gelu: the result is written over a's data (a view of a). ``gg.gelu_inplace(x)``"""
+    return _op(lib.ggml_gelu_inplace, "gelu_inplace", a, ctx=ctx)
+
+
+def gelu_erf(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GELU (exact, with erf). ``gg.gelu_erf(x)``"""
+    return _op(lib.ggml_gelu_erf, "gelu_erf", a, ctx=ctx)
+
+
+def gelu_erf_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place gelu_erf: the result is written over a's data (a view of a). ``gg.gelu_erf_inplace(x)``"""
+    return _op(lib.ggml_gelu_erf_inplace, "gelu_erf_inplace", a, ctx=ctx)
+
+
+def gelu_quick(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GELU (sigmoid approximation). ``gg.gelu_quick(x)``"""
+    return _op(lib.ggml_gelu_quick, "gelu_quick", a, ctx=ctx)
+
+
+def gelu_quick_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place gelu_quick: the result is written over a's data (a view of a). ``gg.gelu_quick_inplace(x)``"""
+    return _op(lib.ggml_gelu_quick_inplace, "gelu_quick_inplace", a, ctx=ctx)
+
+
+def silu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a * sigmoid(a), element-wise. ``gg.silu(x)``"""
+    return _op(lib.ggml_silu, "silu", a, ctx=ctx)
+
+
+def silu_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place silu: the result is written over a's data (a view of a). ``gg.silu_inplace(x)``"""
+    return _op(lib.ggml_silu_inplace, "silu_inplace", a, ctx=ctx)
+
+
+def exp(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """e**a, element-wise. ``gg.exp(x)``"""
+    return _op(lib.ggml_exp, "exp", a, ctx=ctx)
+
+
+def exp_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place exp: the result is written over a's data (a view of a). ``gg.exp_inplace(x)``"""
+    return _op(lib.ggml_exp_inplace, "exp_inplace", a, ctx=ctx)
+
+
+def hardswish(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A * relu6(a + 3) / 6. ``gg.hardswish(x)``"""
+    return _op(lib.ggml_hardswish, "hardswish", a, ctx=ctx)
+
+
+def hardsigmoid(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """relu6(a + 3) / 6. ``gg.hardsigmoid(x)``"""
+    return _op(lib.ggml_hardsigmoid, "hardsigmoid", a, ctx=ctx)
+
+
+def sum(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """The sum of all elements: a one-element tensor. ``gg.sum(x)``"""
+    return _op(lib.ggml_sum, "sum", a, ctx=ctx, rank=0)
+
+
+def sum_rows(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Sums along rows: shape (..., 1). ``gg.sum_rows(x)``"""
+    return _op(lib.ggml_sum_rows, "sum_rows", a, ctx=ctx)
+
+
+def mean(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Means along rows: shape (..., 1). ``gg.mean(x)``"""
+    return _op(lib.ggml_mean, "mean", a, ctx=ctx)
+
+
+def argmax(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Index of the largest element of each row of a matrix (i32). ``gg.argmax(x)``"""
+    return _op(lib.ggml_argmax, "argmax", a, ctx=ctx, rank=lambda: max(1, a.ndim - 1))
+
+
+def cont(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A contiguous copy of a. ``gg.cont(x)``"""
+    return _op(lib.ggml_cont, "cont", a, ctx=ctx)
+
+
+def transpose(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Swaps the two last numpy axes (ggml's axes 0 and 1): a view. ``gg.transpose(x)``"""
+    return _op(lib.ggml_transpose, "transpose", a, ctx=ctx)
+
+
+def soft_max(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Softmax along rows. ``gg.soft_max(x)``"""
+    return _op(lib.ggml_soft_max, "soft_max", a, ctx=ctx)
+
+
+def soft_max_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place soft_max (a view of a). ``gg.soft_max_inplace(x)``"""
+    return _op(lib.ggml_soft_max_inplace, "soft_max_inplace", a, ctx=ctx)
+
+
+def add(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a + b, b broadcast over a; a's shape and type. ``gg.add(x, y)``"""
+    return _op(lib.ggml_add, "add", a, b, ctx=ctx)
+
+
+def add_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place add: the result is written over a's data (a view of a). ``gg.add_inplace(x, y)``"""
+    return _op(lib.ggml_add_inplace, "add_inplace", a, b, ctx=ctx)
+
+
+def add1(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a + b where b has one element. ``gg.add1(x, y)``"""
+    return _op(lib.ggml_add1, "add1", a, b, ctx=ctx)
+
+
+def add1_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place add1: the result is written over a's data (a view of a). ``gg.add1_inplace(x, y)``"""
+    return _op(lib.ggml_add1_inplace, "add1_inplace", a, b, ctx=ctx)
+
+
+def sub(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a - b, b broadcast over a. ``gg.sub(x, y)``"""
+    return _op(lib.ggml_sub, "sub", a, b, ctx=ctx)
+
+
+def sub_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place sub: the result is written over a's data (a view of a). ``gg.sub_inplace(x, y)``"""
+    return _op(lib.ggml_sub_inplace, "sub_inplace", a, b, ctx=ctx)
+
+
+def mul(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a * b element-wise, b broadcast over a. ``gg.mul(x, y)``"""
+    return _op(lib.ggml_mul, "mul", a, b, ctx=ctx)
+
+
+def mul_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place mul: the result is written over a's data (a view of a). ``gg.mul_inplace(x, y)``"""
+    return _op(lib.ggml_mul_inplace, "mul_inplace", a, b, ctx=ctx)
+
+
+def div(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a / b element-wise, b broadcast over a. ``gg.div(x, y)``"""
+    return _op(lib.ggml_div, "div", a, b, ctx=ctx)
+
+
+def div_inplace(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place div: the result is written over a's data (a view of a). ``gg.div_inplace(x, y)``"""
+    return _op(lib.ggml_div_inplace, "div_inplace", a, b, ctx=ctx)
+
+
+def repeat(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A repeated to the shape of b. ``gg.repeat(x, y)``"""
+    return _op(lib.ggml_repeat, "repeat", a, b, ctx=ctx)
+
+
+def mul_mat(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """The matrix product as ggml defines it: for a of shape (n, k) and b of shape (m, k) the
+    result is b @ a.T, of shape (m, n) (f32); batch axes broadcast as in ggml, and the result
+    has numpy's rank (``a @ b`` on tensors is numpy's matmul). ``gg.mul_mat(w, x)``"""
+    return _op(lib.ggml_mul_mat, "mul_mat", a, b, ctx=ctx, rank=lambda: 1 if b.ndim == 1 else max(a.ndim, b.ndim))
+
+
+def cpy(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Copies a into b (same number of elements) and returns a view of b. ``gg.cpy(x, y)``"""
+    return _op(lib.ggml_cpy, "cpy", a, b, ctx=ctx, rank=lambda: b.ndim)
+
+
+def reshape(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A view of a (contiguous) with b's shape. ``gg.reshape(x, y)``"""
+    return _op(lib.ggml_reshape, "reshape", a, b, ctx=ctx, rank=lambda: b.ndim)
+
+
+def get_rows(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """The rows of a selected by the i32 indices in b. ``gg.get_rows(x, y)``"""
+    return _op(lib.ggml_get_rows, "get_rows", a, b, ctx=ctx)
+
+
+# ops with parameters ---------------------------------------------------------------------
+
+_UNARY_IDS = {
+    "abs": "ABS", "sgn": "SGN", "neg": "NEG", "step": "STEP", "tanh": "TANH", "elu": "ELU", "relu": "RELU",
+    "sigmoid": "SIGMOID", "gelu": "GELU", "gelu_quick": "GELU_QUICK", "silu": "SILU", "hardswish": "HARDSWISH",
+    "hardsigmoid": "HARDSIGMOID", "exp": "EXP", "gelu_erf": "GELU_ERF",
+}
+
+
+def _unary_id(op: Union[str, int]) -> int:
+    if isinstance(op, str):
+        key = _UNARY_IDS.get(op.lower(), op.upper())
+        v = getattr(lib, "GGML_UNARY_OP_" + key, None)
+        if v is None:
+            raise BadInputError(f"unknown unary op {op!r}: expected one of {sorted(_UNARY_IDS)}")
+        return int(v)
+    return int(op)
+
+
+def unary(a: Tensor, op: Union[str, int], *, ctx: Optional[Context] = None) -> Tensor:
+    """The unary op by name ("gelu", "relu", ...) or ggml id. ``gg.unary(x, "silu")``"""
+    return _op(lib.ggml_unary, "unary", a, _unary_id(op), ctx=ctx)
+
+
+def unary_inplace(a: Tensor, op: Union[str, int], *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place unary op (a view of a). ``gg.unary_inplace(x, "relu")``"""
+    return _op(lib.ggml_unary_inplace, "unary_inplace", a, _unary_id(op), ctx=ctx)
+
+
+def concat(a: Tensor, b: Tensor, dim: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """a and b joined along ggml axis dim (numpy axis ndim-1-dim). ``gg.concat(x, y, 1)``"""
+    return _op(lib.ggml_concat, "concat", a, b, int(dim), ctx=ctx)
+
+
+def norm(a: Tensor, eps: float = 1e-5, *, ctx: Optional[Context] = None) -> Tensor:
+    """Normalizes each row to mean 0, variance 1. ``gg.norm(x, 1e-5)``"""
+    return _op(lib.ggml_norm, "norm", a, float(eps), ctx=ctx)
+
+
+def norm_inplace(a: Tensor, eps: float = 1e-5, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place norm (a view of a). ``gg.norm_inplace(x)``"""
+    return _op(lib.ggml_norm_inplace, "norm_inplace", a, float(eps), ctx=ctx)
+
+
+def rms_norm(a: Tensor, eps: float = 1e-6, *, ctx: Optional[Context] = None) -> Tensor:
+    """Divides each row by its root mean square. ``gg.rms_norm(x, 1e-6)``"""
+    return _op(lib.ggml_rms_norm, "rms_norm", a, float(eps), ctx=ctx)
+
+
+def rms_norm_inplace(a: Tensor, eps: float = 1e-6, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place rms_norm (a view of a). ``gg.rms_norm_inplace(x)``"""
+    return _op(lib.ggml_rms_norm_inplace, "rms_norm_inplace", a, float(eps), ctx=ctx)
+
+
+def mul_mat_set_prec(a: Tensor, prec: str = "f32") -> Tensor:
+    """Sets the precision of a mul_mat node ("default" or "f32"); returns a."""
+    p = {"default": lib.GGML_PREC_DEFAULT, "f32": lib.GGML_PREC_F32}.get(str(prec).lower())
+    if p is None:
+        raise BadInputError(f"unknown precision {prec!r}: expected 'default' or 'f32'")
+    lib.ggml_mul_mat_set_prec(a._live(), p)
+    return a
+
+
+def scale(a: Tensor, s: float, *, ctx: Optional[Context] = None) -> Tensor:
+    """a * s. ``gg.scale(x, 0.125)``"""
+    return _op(lib.ggml_scale, "scale", a, float(s), ctx=ctx)
+
+
+def scale_inplace(a: Tensor, s: float, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place scale (a view of a). ``gg.scale_inplace(x, 2.0)``"""
+    return _op(lib.ggml_scale_inplace, "scale_inplace", a, float(s), ctx=ctx)
+
+
+def scale_bias(a: Tensor, s: float, b: float, *, ctx: Optional[Context] = None) -> Tensor:
+    """s * a + b, element by element. ``gg.scale_bias(x, 2.0, 1.0)``"""
+    return _op(lib.ggml_scale_bias, "scale_bias", a, float(s), float(b), ctx=ctx)
+
+
+def scale_bias_inplace(a: Tensor, s: float, b: float, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place scale_bias (a view of a). ``gg.scale_bias_inplace(x, 2.0, 1.0)``"""
+    return _op(lib.ggml_scale_bias_inplace, "scale_bias_inplace", a, float(s), float(b), ctx=ctx)
+
+def cast(a: Tensor, dtype: DTypeLike, *, ctx: Optional[Context] = None) -> Tensor:
+    """a converted to another type. ``gg.cast(x, np.float16)``"""
+    return _op(lib.ggml_cast, "cast", a, type_id(dtype), ctx=ctx)
+
+
+def cont_1d(a: Tensor, ne0: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0,). ``gg.cont_1d(x, 12)``"""
+    return _op(lib.ggml_cont_1d, "cont_1d", a, int(ne0), ctx=ctx, rank=1)
+
+
+def cont_2d(a: Tensor, ne0: int, ne1: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0, ne1)."""
+    return _op(lib.ggml_cont_2d, "cont_2d", a, int(ne0), int(ne1), ctx=ctx, rank=2)
+
+
+def cont_3d(a: Tensor, ne0: int, ne1: int, ne2: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0, ne1, ne2)."""
+    return _op(lib.ggml_cont_3d, "cont_3d", a, int(ne0), int(ne1), int(ne2), ctx=ctx, rank=3)
+
+
+def cont_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A contiguous copy of a with ggml extents (ne0, ne1, ne2, ne3)."""
+    return _op(lib.ggml_cont_4d, "cont_4d", a, int(ne0), int(ne1), int(ne2), int(ne3), ctx=ctx, rank=4)
+
+
+def reshape_1d(a: Tensor, ne0: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0,). ``gg.reshape_1d(x, 12)``"""
+    return _op(lib.ggml_reshape_1d, "reshape_1d", a, int(ne0), ctx=ctx, rank=1)
+
+
+def reshape_2d(a: Tensor, ne0: int, ne1: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0, ne1): numpy shape (ne1, ne0)."""
+    return _op(lib.ggml_reshape_2d, "reshape_2d", a, int(ne0), int(ne1), ctx=ctx, rank=2)
+
+
+def reshape_3d(a: Tensor, ne0: int, ne1: int, ne2: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0, ne1, ne2)."""
+    return _op(lib.ggml_reshape_3d, "reshape_3d", a, int(ne0), int(ne1), int(ne2), ctx=ctx, rank=3)
+
+
+def reshape_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """A view of the contiguous a with ggml extents (ne0, ne1, ne2, ne3)."""
+    return _op(lib.ggml_reshape_4d, "reshape_4d", a, int(ne0), int(ne1), int(ne2), int(ne3), ctx=ctx, rank=4)
+
+
+def view_1d(a: Tensor, ne0: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """ne0 elements of a from byte offset. ``gg.view_1d(x, 4, 16)``"""
+    return _op(lib.ggml_view_1d, "view_1d", a, int(ne0), int(offset), ctx=ctx, rank=1)
+
+
+def view_2d(a: Tensor, ne0: int, ne1: int, nb1: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """A 2-D view of a: ne1 rows of ne0 elements, nb1 bytes apart, from byte offset."""
+    return _op(lib.ggml_view_2d, "view_2d", a, int(ne0), int(ne1), int(nb1), int(offset), ctx=ctx, rank=2)
+
+
+def view_3d(a: Tensor, ne0: int, ne1: int, ne2: int, nb1: int, nb2: int, offset: int = 0, *,
+            ctx: Optional[Context] = None) -> Tensor:
+    """A 3-D view of a with strides nb1, nb2 (bytes) from byte offset."""
+    return _op(lib.ggml_view_3d, "view_3d", a, int(ne0), int(ne1), int(ne2), int(nb1), int(nb2), int(offset), ctx=ctx, rank=3)
+
+
+def view_4d(a: Tensor, ne0: int, ne1: int, ne2: int, ne3: int, nb1: int, nb2: int, nb3: int,
+            offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """A 4-D view of a with strides nb1, nb2, nb3 (bytes) from byte offset."""
+    return _op(lib.ggml_view_4d, "view_4d", a, int(ne0), int(ne1), int(ne2), int(ne3),
+               int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=4)
+
+
+def permute(a: Tensor, axis0: int, axis1: int, axis2: int = 2, axis3: int = 3, *,
+            ctx: Optional[Context] = None) -> Tensor:
+    """ggml axis i of a becomes axis axis_i of the result (a view). ``gg.permute(x, 1, 0, 2, 3)``"""
+    return _op(lib.ggml_permute, "permute", a, int(axis0), int(axis1), int(axis2), int(axis3), ctx=ctx)
+
+
+def set_rows(a: Tensor, b: Tensor, c: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a[c[i]] = b[i] (rows; c holds i32/i64 indices); returns a view of a."""
+    return _op(lib.ggml_set_rows, "set_rows", a, b, c, ctx=ctx)
+
+
+def diag_mask_inf(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """-inf above the diagonal shifted by n_past (causal mask). ``gg.diag_mask_inf(kq, 0)``"""
+    return _op(lib.ggml_diag_mask_inf, "diag_mask_inf", a, int(n_past), ctx=ctx)
+
+
+def diag_mask_inf_inplace(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place diag_mask_inf (a view of a)."""
+    return _op(lib.ggml_diag_mask_inf_inplace, "diag_mask_inf_inplace", a, int(n_past), ctx=ctx)
+
+
+def diag_mask_zero(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """0 above the diagonal shifted by n_past."""
+    return _op(lib.ggml_diag_mask_zero, "diag_mask_zero", a, int(n_past), ctx=ctx)
+
+
+def diag_mask_zero_inplace(a: Tensor, n_past: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place diag_mask_zero (a view of a)."""
+    return _op(lib.ggml_diag_mask_zero_inplace, "diag_mask_zero_inplace", a, int(n_past), ctx=ctx)
+
+
+def soft_max_ext(a: Tensor, mask: Optional[Tensor] = None, scale: float = 1.0, max_bias: float = 0.0, *,
+                 ctx: Optional[Context] = None) -> Tensor:
+    """softmax(a * scale + mask) along rows; mask optional. ``gg.soft_max_ext(kq, mask, 0.125)``"""
+    return _op(lib.ggml_soft_max_ext, "soft_max_ext", a, mask, float(scale), float(max_bias), ctx=ctx)
+
+
+def soft_max_ext_inplace(a: Tensor, mask: Optional[Tensor] = None, scale: float = 1.0,
+                         max_bias: float = 0.0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place soft_max_ext (a view of a)."""
+    return _op(lib.ggml_soft_max_ext_inplace, "soft_max_ext_inplace", a, mask, float(scale), float(max_bias), ctx=ctx)
+
+
+def rope_ext(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0, mode: int = 0,
+             n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0, ext_factor: float = 0.0,
+             attn_factor: float = 1.0, beta_fast: float = 32.0, beta_slow: float = 1.0, *,
+             ctx: Optional[Context] = None) -> Tensor:
+    """Rotary position embedding; b: i32 positions, c: optional frequency factors."""
+    return _op(lib.ggml_rope_ext, "rope_ext", a, b, c, int(n_dims), int(mode), int(n_ctx_orig), float(freq_base),
+               float(freq_scale), float(ext_factor), float(attn_factor), float(beta_fast), float(beta_slow), ctx=ctx)
+
+
+def rope_ext_inplace(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0, mode: int = 0,
+                     n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0,
+                     ext_factor: float = 0.0, attn_factor: float = 1.0, beta_fast: float = 32.0,
+                     beta_slow: float = 1.0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place rope_ext (a view of a)."""
+    return _op(lib.ggml_rope_ext_inplace, "rope_ext_inplace", a, b, c, int(n_dims), int(mode), int(n_ctx_orig),
+               float(freq_base), float(freq_scale), float(ext_factor), float(attn_factor), float(beta_fast),
+               float(beta_slow), ctx=ctx)
+
+
+def rope(a: Tensor, b: Tensor, n_dims: int, mode: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """Rotary position embedding over the first n_dims of each row. ``gg.rope(q, pos, 64)``"""
+    return _op(lib.ggml_rope, "rope", a, b, int(n_dims), int(mode), ctx=ctx)
+
+
+def im2col(a: Tensor, b: Tensor, s0: int, s1: int, p0: int, p1: int, d0: int, d1: int, is_2D: bool = True,
+           dst_type: DTypeLike = "f32", *, ctx: Optional[Context] = None) -> Tensor:
+    """The im2col matrix of data b for kernel a."""
+    return _op(lib.ggml_im2col, "im2col", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
+               bool(is_2D), type_id(dst_type), ctx=ctx)
+
+
+def conv_2d(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1,
+            d1: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """2-D convolution (im2col + mul_mat): kernel a [OC, IC, KH, KW], data b [N, IC, H, W] (numpy order)."""
+    return _op(lib.ggml_conv_2d, "conv_2d", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1), ctx=ctx)
+
+
+def pool_2d(a: Tensor, op: str, k0: int, k1: int, s0: int, s1: int, p0: float = 0.0, p1: float = 0.0, *,
+            ctx: Optional[Context] = None) -> Tensor:
+    """2-D pooling, op "max" or "avg". ``gg.pool_2d(x, "max", 2, 2, 2, 2)``"""
+    ops = {"max": lib.GGML_OP_POOL_MAX, "avg": lib.GGML_OP_POOL_AVG}
+    if str(op).lower() not in ops:
+        raise BadInputError(f"unknown pooling {op!r}: expected 'max' or 'avg'")
+    return _op(lib.ggml_pool_2d, "pool_2d", a, ops[str(op).lower()], int(k0), int(k1), int(s0), int(s1),
+               float(p0), float(p1), ctx=ctx)
+
+
+def pad(a: Tensor, p0: int = 0, p1: int = 0, p2: int = 0, p3: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """Zero padding at the end of ggml axes 0..3. ``gg.pad(x, 2)``"""
+    return _op(lib.ggml_pad, "pad", a, int(p0), int(p1), int(p2), int(p3), ctx=ctx)
+
+
+def view_tensor(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A view of all of a (in ctx, by default a's context)."""
+    return (a._ctx if ctx is None else ctx).view_tensor(a)
+
+
+def dup_tensor(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A new tensor with a's type and shape (in ctx, by default a's context)."""
+    return (a._ctx if ctx is None else ctx).dup_tensor(a)
