@@ -153,31 +153,48 @@ enum ggml_prec {
     GGML_PREC_F32     = 10,
 };
 
-// Operations, in ggml's order. Only these exist here.
+// Operations: ggml's names in ggml's order, so an op number means the same here, in a graph file
+// and on the wire as in ggml. Ops without a constructor here (the *_BACK ops, losses, optimizer
+// steps and model-specific recurrent ops) exist by name and number; their constructors return
+// NULL and a graph holding one is refused by compute.
 enum ggml_op {
     GGML_OP_NONE = 0,
 
     GGML_OP_DUP,
     GGML_OP_ADD,
+    GGML_OP_ADD_ID,
     GGML_OP_ADD1,
+    GGML_OP_ACC,
     GGML_OP_SUB,
     GGML_OP_MUL,
     GGML_OP_DIV,
     GGML_OP_SQR,
     GGML_OP_SQRT,
     GGML_OP_LOG,
+    GGML_OP_SIN,
+    GGML_OP_COS,
     GGML_OP_SUM,
     GGML_OP_SUM_ROWS,
+    GGML_OP_CUMSUM,
     GGML_OP_MEAN,
     GGML_OP_ARGMAX,
+    GGML_OP_COUNT_EQUAL,
     GGML_OP_REPEAT,
+    GGML_OP_REPEAT_BACK,
     GGML_OP_CONCAT,
+    GGML_OP_SILU_BACK,
     GGML_OP_NORM,
     GGML_OP_RMS_NORM,
+    GGML_OP_RMS_NORM_BACK,
+    GGML_OP_GROUP_NORM,
+    GGML_OP_L2_NORM,
 
     GGML_OP_MUL_MAT,
+    GGML_OP_MUL_MAT_ID,
+    GGML_OP_OUT_PROD,
 
     GGML_OP_SCALE,
+    GGML_OP_SET,
     GGML_OP_CPY,
     GGML_OP_CONT,
     GGML_OP_RESHAPE,
@@ -185,21 +202,77 @@ enum ggml_op {
     GGML_OP_PERMUTE,
     GGML_OP_TRANSPOSE,
     GGML_OP_GET_ROWS,
+    GGML_OP_GET_ROWS_BACK,
     GGML_OP_SET_ROWS,
+    GGML_OP_DIAG,
     GGML_OP_DIAG_MASK_INF,
     GGML_OP_DIAG_MASK_ZERO,
     GGML_OP_SOFT_MAX,
+    GGML_OP_SOFT_MAX_BACK,
     GGML_OP_ROPE,
+    GGML_OP_ROPE_BACK,
+    GGML_OP_CLAMP,
+    GGML_OP_CONV_TRANSPOSE_1D,
     GGML_OP_IM2COL,
+    GGML_OP_IM2COL_BACK,
+    GGML_OP_IM2COL_3D,
+    GGML_OP_COL2IM_1D,
+    GGML_OP_CONV_2D,
+    GGML_OP_CONV_3D,
+    GGML_OP_CONV_2D_DW,
+    GGML_OP_CONV_TRANSPOSE_2D,
+    GGML_OP_POOL_1D,
     GGML_OP_POOL_2D,
+    GGML_OP_POOL_2D_BACK,
+    GGML_OP_UPSCALE,
     GGML_OP_PAD,
+    GGML_OP_PAD_REFLECT_1D,
+    GGML_OP_ROLL,
+    GGML_OP_ARANGE,
+    GGML_OP_TIMESTEP_EMBEDDING,
+    GGML_OP_ARGSORT,
+    GGML_OP_TOP_K,
+    GGML_OP_LEAKY_RELU,
+    GGML_OP_TRI,
+    GGML_OP_FILL,
+
+    GGML_OP_FLASH_ATTN_EXT,
+    GGML_OP_FLASH_ATTN_BACK,
+    GGML_OP_SSM_CONV,
+    GGML_OP_SSM_SCAN,
+    GGML_OP_WIN_PART,
+    GGML_OP_WIN_UNPART,
+    GGML_OP_GET_REL_POS,
+    GGML_OP_ADD_REL_POS,
+    GGML_OP_RWKV_WKV6,
+    GGML_OP_GATED_LINEAR_ATTN,
+    GGML_OP_RWKV_WKV7,
+    GGML_OP_SOLVE_TRI,
+    GGML_OP_GATED_DELTA_NET,
+    GGML_OP_LIGHTNING_INDEXER,
+    GGML_OP_DSV4_HC_COMB,
+    GGML_OP_DSV4_HC_PRE,
+    GGML_OP_DSV4_HC_POST,
 
     GGML_OP_UNARY,
+
+    GGML_OP_MAP_CUSTOM1,
+    GGML_OP_MAP_CUSTOM2,
+    GGML_OP_MAP_CUSTOM3,
+
+    GGML_OP_CUSTOM,
+
+    GGML_OP_CROSS_ENTROPY_LOSS,
+    GGML_OP_CROSS_ENTROPY_LOSS_BACK,
+    GGML_OP_OPT_STEP_ADAMW,
+    GGML_OP_OPT_STEP_SGD,
+
+    GGML_OP_GLU,
 
     GGML_OP_COUNT,
 };
 
-// Unary operations; ids are ggml's (they are stored in op_params[0] of a GGML_OP_UNARY node).
+// Unary operations; ids are ggml's (stored in op_params[0] of a GGML_OP_UNARY node).
 enum ggml_unary_op {
     GGML_UNARY_OP_ABS,
     GGML_UNARY_OP_SGN,
@@ -215,9 +288,28 @@ enum ggml_unary_op {
     GGML_UNARY_OP_HARDSWISH,
     GGML_UNARY_OP_HARDSIGMOID,
     GGML_UNARY_OP_EXP,
+    GGML_UNARY_OP_EXPM1,
+    GGML_UNARY_OP_SOFTPLUS,
     GGML_UNARY_OP_GELU_ERF,
+    GGML_UNARY_OP_XIELU,
+    GGML_UNARY_OP_FLOOR,
+    GGML_UNARY_OP_CEIL,
+    GGML_UNARY_OP_ROUND,
+    GGML_UNARY_OP_TRUNC,
 
     GGML_UNARY_OP_COUNT,
+};
+
+// Gated linear units; ids are ggml's (op_params[0] of a GGML_OP_GLU node, op_params[1] = swapped).
+enum ggml_glu_op {
+    GGML_GLU_OP_REGLU,
+    GGML_GLU_OP_GEGLU,
+    GGML_GLU_OP_SWIGLU,
+    GGML_GLU_OP_SWIGLU_OAI,
+    GGML_GLU_OP_GEGLU_ERF,
+    GGML_GLU_OP_GEGLU_QUICK,
+
+    GGML_GLU_OP_COUNT,
 };
 
 enum ggml_log_level {
@@ -240,6 +332,34 @@ enum ggml_op_pool {
     GGML_OP_POOL_MAX,
     GGML_OP_POOL_AVG,
     GGML_OP_POOL_COUNT,
+};
+
+// Sampling of ggml_upscale / ggml_interpolate; a mode may be or-ed with the flags below.
+enum ggml_scale_mode {
+    GGML_SCALE_MODE_NEAREST  = 0,
+    GGML_SCALE_MODE_BILINEAR = 1,
+    GGML_SCALE_MODE_BICUBIC  = 2,
+
+    GGML_SCALE_MODE_COUNT
+};
+
+enum ggml_scale_flag {
+    GGML_SCALE_FLAG_ALIGN_CORNERS = (1 << 8), // corner pixels of input and output line up
+    GGML_SCALE_FLAG_ANTIALIAS     = (1 << 9), // downsampling averages over the covered pixels
+};
+
+// Order of ggml_argsort.
+enum ggml_sort_order {
+    GGML_SORT_ORDER_ASC,
+    GGML_SORT_ORDER_DESC,
+};
+
+// Which triangle ggml_tri keeps (the others become 0).
+enum ggml_tri_type {
+    GGML_TRI_TYPE_UPPER_DIAG = 0,
+    GGML_TRI_TYPE_UPPER      = 1,
+    GGML_TRI_TYPE_LOWER_DIAG = 2,
+    GGML_TRI_TYPE_LOWER      = 3,
 };
 
 struct ggml_init_params {
@@ -320,8 +440,9 @@ GGML_API size_t  ggml_row_size (enum ggml_type type, int64_t ne); // 0 for an un
 GGML_API const char * ggml_type_name(enum ggml_type type);   // "f32", ...; NULL for an unknown type
 GGML_API const char * ggml_op_name  (enum ggml_op   op);     // "ADD", ...; "UNKNOWN" for a value outside the enum
 GGML_API const char * ggml_op_symbol(enum ggml_op   op);     // "x+y", ...
-GGML_API const char * ggml_unary_op_name(enum ggml_unary_op op);
-GGML_API const char * ggml_op_desc(const struct ggml_tensor * t); // unary op name for UNARY, else op name
+GGML_API const char * ggml_unary_op_name(enum ggml_unary_op op); // "GELU", ...; "UNKNOWN" outside the enum
+GGML_API const char * ggml_glu_op_name(enum ggml_glu_op op);     // "SWIGLU", ...; "UNKNOWN" outside the enum
+GGML_API const char * ggml_op_desc(const struct ggml_tensor * t); // unary / glu op name for UNARY / GLU, else op name
 
 GGML_API size_t ggml_element_size(const struct ggml_tensor * tensor);
 
@@ -400,6 +521,8 @@ GGML_API struct ggml_tensor * ggml_get_next_tensor (const struct ggml_context * 
 GGML_API struct ggml_tensor * ggml_get_tensor(struct ggml_context * ctx, const char * name);
 
 GGML_API enum ggml_unary_op ggml_get_unary_op(const struct ggml_tensor * tensor);
+// The glu op of a GLU node; GGML_GLU_OP_COUNT (and a log line) for any other tensor.
+GGML_API enum ggml_glu_op   ggml_get_glu_op  (const struct ggml_tensor * tensor);
 
 GGML_API void *  ggml_get_data    (const struct ggml_tensor * tensor);
 GGML_API float * ggml_get_data_f32(const struct ggml_tensor * tensor);
@@ -601,6 +724,108 @@ GGML_API struct ggml_tensor * ggml_pool_2d(struct ggml_context * ctx, struct ggm
 
 // zero padding at the end of each dimension
 GGML_API struct ggml_tensor * ggml_pad(struct ggml_context * ctx, struct ggml_tensor * a, int p0, int p1, int p2, int p3);
+
+// element-wise extras (each also has the same-named _inplace where ggml has one)
+GGML_API struct ggml_tensor * ggml_sin          (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_sin_inplace  (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_cos          (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_cos_inplace  (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_expm1        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_expm1_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_softplus     (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_softplus_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_floor        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_floor_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_ceil         (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_ceil_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_round        (struct ggml_context * ctx, struct ggml_tensor * a); // halves away from 0
+GGML_API struct ggml_tensor * ggml_round_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_trunc        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_trunc_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+// xIELU activation with its four parameters
+GGML_API struct ggml_tensor * ggml_xielu(struct ggml_context * ctx, struct ggml_tensor * a, float alpha_n, float alpha_p,
+        float beta, float eps);
+// min(max(a, min), max), in place: returns a view of a (as ggml)
+GGML_API struct ggml_tensor * ggml_clamp(struct ggml_context * ctx, struct ggml_tensor * a, float min, float max);
+GGML_API struct ggml_tensor * ggml_leaky_relu(struct ggml_context * ctx, struct ggml_tensor * a, float negative_slope, bool inplace);
+// every element set to c
+GGML_API struct ggml_tensor * ggml_fill        (struct ggml_context * ctx, struct ggml_tensor * a, float c);
+GGML_API struct ggml_tensor * ggml_fill_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float c);
+// keeps one triangle of each matrix (column i0 against row i1), zeroes the rest
+GGML_API struct ggml_tensor * ggml_tri(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_tri_type type);
+// running sum along rows
+GGML_API struct ggml_tensor * ggml_cumsum(struct ggml_context * ctx, struct ggml_tensor * a);
+// a [n, 1, ne2, ne3] -> diagonal matrices [n, n, ne2, ne3]
+GGML_API struct ggml_tensor * ggml_diag(struct ggml_context * ctx, struct ggml_tensor * a);
+// the number of equal elements of a and b: an i64 scalar
+GGML_API struct ggml_tensor * ggml_count_equal(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+
+// normalizes each row to unit L2 norm (eps guards the division)
+GGML_API struct ggml_tensor * ggml_l2_norm        (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+GGML_API struct ggml_tensor * ggml_l2_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+// mean 0, variance 1 over groups of ne[2] channels (ne[2] split into n_groups)
+GGML_API struct ggml_tensor * ggml_group_norm        (struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+GGML_API struct ggml_tensor * ggml_group_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+
+// Gated linear units. Without b, each row of a holds the value then the gate (swapped: the gate
+// first), and the result has half its ne[0]; with b (_split), a is the value and b the gate.
+// The result is act(value) * gate.
+GGML_API struct ggml_tensor * ggml_glu      (struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_glu_op op, bool swapped);
+GGML_API struct ggml_tensor * ggml_glu_split(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, enum ggml_glu_op op);
+GGML_API struct ggml_tensor * ggml_reglu            (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_reglu_swapped    (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_reglu_split      (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_geglu            (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_swapped    (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_split      (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_swiglu           (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_swiglu_swapped   (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_swiglu_split     (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_geglu_erf        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_erf_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_erf_split  (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_geglu_quick        (struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_quick_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+GGML_API struct ggml_tensor * ggml_geglu_quick_split  (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// gpt-oss' SwiGLU: value clamped above at limit, gate to [-limit, limit], x*sigmoid(alpha*x)*(gate+1); b may be NULL
+GGML_API struct ggml_tensor * ggml_swiglu_oai(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        float alpha, float limit);
+
+// a [n, n_used, n_tokens] plus, for each (slot, token), the row ids[slot, token] of b [n, n_rows]
+GGML_API struct ggml_tensor * ggml_add_id(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * ids);
+// Mixture of experts: as [k, m, n_expert], b [k, n_b, n_tokens], ids i32 [n_used, n_tokens]
+// -> f32 [m, n_used, n_tokens]: row (slot, token) = as[ids[slot, token]] x b[:, slot % n_b, token]
+GGML_API struct ggml_tensor * ggml_mul_mat_id(struct ggml_context * ctx, struct ggml_tensor * as, struct ggml_tensor * b,
+        struct ggml_tensor * ids);
+// indices (i32) that sort each row
+GGML_API struct ggml_tensor * ggml_argsort(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_sort_order order);
+// the first k of a descending argsort: a view of k columns
+GGML_API struct ggml_tensor * ggml_argsort_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+// the indices (i32) of the k largest elements of each row, largest first
+GGML_API struct ggml_tensor * ggml_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+
+// Adds per-head attention sinks (f32 [n_head]) to a SOFT_MAX node: each row's denominator gains
+// exp(sink). Logs and leaves the node as it is when a is not a SOFT_MAX node or sinks do not fit.
+GGML_API void ggml_soft_max_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+
+// Fused attention softmax(scale * q k^T + mask) v.
+// q [D, n_q, n_head, ne3], k [D, n_kv, n_head_kv, ne3], v [Dv, n_kv, n_head_kv, ne3] (n_head a
+// multiple of n_head_kv), mask (optional, f16/f32) [n_kv, >= n_q, broadcast over heads/ne3]
+// -> f32 [Dv, n_head, n_q, ne3] (note the permutation). logit_softcap > 0 applies
+// softcap*tanh(x/softcap) to the scores; max_bias > 0 scales the mask by ALiBi slopes.
+GGML_API struct ggml_tensor * ggml_flash_attn_ext(struct ggml_context * ctx, struct ggml_tensor * q, struct ggml_tensor * k,
+        struct ggml_tensor * v, struct ggml_tensor * mask, float scale, float max_bias, float logit_softcap);
+// Setters on a FLASH_ATTN_EXT node; they log and do nothing on any other tensor.
+GGML_API void           ggml_flash_attn_ext_set_prec (struct ggml_tensor * a, enum ggml_prec prec);
+GGML_API enum ggml_prec ggml_flash_attn_ext_get_prec (const struct ggml_tensor * a);
+GGML_API void           ggml_flash_attn_ext_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+
+// [start, stop) in steps of step: f32 [ceil((stop - start) / step)]
+GGML_API struct ggml_tensor * ggml_arange(struct ggml_context * ctx, float start, float stop, float step);
+// sinusoidal embeddings of f32 timesteps [N] -> [dim, N]: cos then sin of t * max_period^(-j/half)
+GGML_API struct ggml_tensor * ggml_timestep_embedding(struct ggml_context * ctx, struct ggml_tensor * timesteps, int dim,
+        int max_period);
 
 //
 // Graphs

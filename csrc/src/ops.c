@@ -27,6 +27,7 @@
 // said why), so a chain of calls can be checked once at its end.
 
 #include "ggml-impl.h"
+#include "ops-impl.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -35,41 +36,161 @@
 // Names
 //
 
-static const char * const op_names[GGML_OP_COUNT] = {
-    "NONE", "DUP", "ADD", "ADD1", "SUB", "MUL", "DIV", "SQR", "SQRT", "LOG", "SUM", "SUM_ROWS",
-    "MEAN", "ARGMAX", "REPEAT", "CONCAT", "NORM", "RMS_NORM", "MUL_MAT", "SCALE", "CPY", "CONT",
-    "RESHAPE", "VIEW", "PERMUTE", "TRANSPOSE", "GET_ROWS", "SET_ROWS", "DIAG_MASK_INF",
-    "DIAG_MASK_ZERO", "SOFT_MAX", "ROPE", "IM2COL", "POOL_2D", "PAD", "UNARY",
-};
-
-static const char * const op_symbols[GGML_OP_COUNT] = {
-    "none", "x", "x+y", "x+y", "x-y", "x*y", "x/y", "x^2", "√x", "log(x)", "Σx", "Σx_k",
-    "Σx/n", "argmax(x)", "repeat(x)", "concat(x, y)", "norm(x)", "rms_norm(x)", "X*Y", "x*v",
-    "x-\\>y", "cont(x)", "reshape(x)", "view(x)", "permute(x)", "transpose(x)", "get_rows(x)",
-    "set_rows(x)", "diag_mask_inf(x)", "diag_mask_zero(x)", "soft_max(x)", "rope(x)",
-    "im2col(x)", "pool_2d(x)", "pad(x)", "unary(x)",
+// One row per op, indexed by the enum itself so that a reordering cannot shift a name.
+static const struct { const char * name; const char * symbol; } op_info[GGML_OP_COUNT] = {
+    [GGML_OP_NONE]                    = { "NONE", "none" },
+    [GGML_OP_DUP]                     = { "DUP", "x" },
+    [GGML_OP_ADD]                     = { "ADD", "x+y" },
+    [GGML_OP_ADD_ID]                  = { "ADD_ID", "x[i]+y" },
+    [GGML_OP_ADD1]                    = { "ADD1", "x+y" },
+    [GGML_OP_ACC]                     = { "ACC", "view(x,nb,offset)+=y->x" },
+    [GGML_OP_SUB]                     = { "SUB", "x-y" },
+    [GGML_OP_MUL]                     = { "MUL", "x*y" },
+    [GGML_OP_DIV]                     = { "DIV", "x/y" },
+    [GGML_OP_SQR]                     = { "SQR", "x^2" },
+    [GGML_OP_SQRT]                    = { "SQRT", "√x" },
+    [GGML_OP_LOG]                     = { "LOG", "log(x)" },
+    [GGML_OP_SIN]                     = { "SIN", "sin(x)" },
+    [GGML_OP_COS]                     = { "COS", "cos(x)" },
+    [GGML_OP_SUM]                     = { "SUM", "Σx" },
+    [GGML_OP_SUM_ROWS]                = { "SUM_ROWS", "Σx_k" },
+    [GGML_OP_CUMSUM]                  = { "CUMSUM", "cumsum(x)" },
+    [GGML_OP_MEAN]                    = { "MEAN", "Σx/n" },
+    [GGML_OP_ARGMAX]                  = { "ARGMAX", "argmax(x)" },
+    [GGML_OP_COUNT_EQUAL]             = { "COUNT_EQUAL", "count_equal(x)" },
+    [GGML_OP_REPEAT]                  = { "REPEAT", "repeat(x)" },
+    [GGML_OP_REPEAT_BACK]             = { "REPEAT_BACK", "repeat_back(x)" },
+    [GGML_OP_CONCAT]                  = { "CONCAT", "concat(x, y)" },
+    [GGML_OP_SILU_BACK]               = { "SILU_BACK", "silu_back(x)" },
+    [GGML_OP_NORM]                    = { "NORM", "norm(x)" },
+    [GGML_OP_RMS_NORM]                = { "RMS_NORM", "rms_norm(x)" },
+    [GGML_OP_RMS_NORM_BACK]           = { "RMS_NORM_BACK", "rms_norm_back(x)" },
+    [GGML_OP_GROUP_NORM]              = { "GROUP_NORM", "group_norm(x)" },
+    [GGML_OP_L2_NORM]                 = { "L2_NORM", "l2_norm(x)" },
+    [GGML_OP_MUL_MAT]                 = { "MUL_MAT", "X*Y" },
+    [GGML_OP_MUL_MAT_ID]              = { "MUL_MAT_ID", "X[i]*Y" },
+    [GGML_OP_OUT_PROD]                = { "OUT_PROD", "X*Y" },
+    [GGML_OP_SCALE]                   = { "SCALE", "x*v" },
+    [GGML_OP_SET]                     = { "SET", "y-\\>view(x)" },
+    [GGML_OP_CPY]                     = { "CPY", "x-\\>y" },
+    [GGML_OP_CONT]                    = { "CONT", "cont(x)" },
+    [GGML_OP_RESHAPE]                 = { "RESHAPE", "reshape(x)" },
+    [GGML_OP_VIEW]                    = { "VIEW", "view(x)" },
+    [GGML_OP_PERMUTE]                 = { "PERMUTE", "permute(x)" },
+    [GGML_OP_TRANSPOSE]               = { "TRANSPOSE", "transpose(x)" },
+    [GGML_OP_GET_ROWS]                = { "GET_ROWS", "get_rows(x)" },
+    [GGML_OP_GET_ROWS_BACK]           = { "GET_ROWS_BACK", "get_rows_back(x)" },
+    [GGML_OP_SET_ROWS]                = { "SET_ROWS", "set_rows(x)" },
+    [GGML_OP_DIAG]                    = { "DIAG", "diag(x)" },
+    [GGML_OP_DIAG_MASK_INF]           = { "DIAG_MASK_INF", "diag_mask_inf(x)" },
+    [GGML_OP_DIAG_MASK_ZERO]          = { "DIAG_MASK_ZERO", "diag_mask_zero(x)" },
+    [GGML_OP_SOFT_MAX]                = { "SOFT_MAX", "soft_max(x)" },
+    [GGML_OP_SOFT_MAX_BACK]           = { "SOFT_MAX_BACK", "soft_max_back(x)" },
+    [GGML_OP_ROPE]                    = { "ROPE", "rope(x)" },
+    [GGML_OP_ROPE_BACK]               = { "ROPE_BACK", "rope_back(x)" },
+    [GGML_OP_CLAMP]                   = { "CLAMP", "clamp(x)" },
+    [GGML_OP_CONV_TRANSPOSE_1D]       = { "CONV_TRANSPOSE_1D", "conv_transpose_1d(x)" },
+    [GGML_OP_IM2COL]                  = { "IM2COL", "im2col(x)" },
+    [GGML_OP_IM2COL_BACK]             = { "IM2COL_BACK", "im2col_back(x)" },
+    [GGML_OP_IM2COL_3D]               = { "IM2COL_3D", "im2col_3d(x)" },
+    [GGML_OP_COL2IM_1D]               = { "COL2IM_1D", "col2im_1d(x)" },
+    [GGML_OP_CONV_2D]                 = { "CONV_2D", "conv_2d(x)" },
+    [GGML_OP_CONV_3D]                 = { "CONV_3D", "conv_3d(x)" },
+    [GGML_OP_CONV_2D_DW]              = { "CONV_2D_DW", "conv_2d_dw(x)" },
+    [GGML_OP_CONV_TRANSPOSE_2D]       = { "CONV_TRANSPOSE_2D", "conv_transpose_2d(x)" },
+    [GGML_OP_POOL_1D]                 = { "POOL_1D", "pool_1d(x)" },
+    [GGML_OP_POOL_2D]                 = { "POOL_2D", "pool_2d(x)" },
+    [GGML_OP_POOL_2D_BACK]            = { "POOL_2D_BACK", "pool_2d_back(x)" },
+    [GGML_OP_UPSCALE]                 = { "UPSCALE", "upscale(x)" },
+    [GGML_OP_PAD]                     = { "PAD", "pad(x)" },
+    [GGML_OP_PAD_REFLECT_1D]          = { "PAD_REFLECT_1D", "pad_reflect_1d(x)" },
+    [GGML_OP_ROLL]                    = { "ROLL", "roll(x)" },
+    [GGML_OP_ARANGE]                  = { "ARANGE", "arange(start, stop, step)" },
+    [GGML_OP_TIMESTEP_EMBEDDING]      = { "TIMESTEP_EMBEDDING", "timestep_embedding(timesteps, dim, max_period)" },
+    [GGML_OP_ARGSORT]                 = { "ARGSORT", "argsort(x)" },
+    [GGML_OP_TOP_K]                   = { "TOP_K", "top_k(x)" },
+    [GGML_OP_LEAKY_RELU]              = { "LEAKY_RELU", "leaky_relu(x)" },
+    [GGML_OP_TRI]                     = { "TRI", "tri(x)" },
+    [GGML_OP_FILL]                    = { "FILL", "fill(x, c)" },
+    [GGML_OP_FLASH_ATTN_EXT]          = { "FLASH_ATTN_EXT", "flash_attn_ext(x)" },
+    [GGML_OP_FLASH_ATTN_BACK]         = { "FLASH_ATTN_BACK", "flash_attn_back(x)" },
+    [GGML_OP_SSM_CONV]                = { "SSM_CONV", "ssm_conv(x)" },
+    [GGML_OP_SSM_SCAN]                = { "SSM_SCAN", "ssm_scan(x)" },
+    [GGML_OP_WIN_PART]                = { "WIN_PART", "win_part(x)" },
+    [GGML_OP_WIN_UNPART]              = { "WIN_UNPART", "win_unpart(x)" },
+    [GGML_OP_GET_REL_POS]             = { "GET_REL_POS", "get_rel_pos(x)" },
+    [GGML_OP_ADD_REL_POS]             = { "ADD_REL_POS", "add_rel_pos(x)" },
+    [GGML_OP_RWKV_WKV6]               = { "RWKV_WKV6", "rwkv_wkv6(k, v, r, tf, td, s)" },
+    [GGML_OP_GATED_LINEAR_ATTN]       = { "GATED_LINEAR_ATTN", "gated_linear_attn(k, v, q, gate, s)" },
+    [GGML_OP_RWKV_WKV7]               = { "RWKV_WKV7", "rwkv_wkv7(r, w, k, v, a, b, s)" },
+    [GGML_OP_SOLVE_TRI]               = { "SOLVE_TRI", "A X = B, A triangular, solve X" },
+    [GGML_OP_GATED_DELTA_NET]         = { "GATED_DELTA_NET", "gated_delta_net(q, k, v, g, beta, s)" },
+    [GGML_OP_LIGHTNING_INDEXER]       = { "LIGHTNING_INDEXER", "lightning_indexer(q, k, weights, mask)" },
+    [GGML_OP_DSV4_HC_COMB]            = { "DSV4_HC_COMB", "dsv4_hc_comb(mixes, scale, base)" },
+    [GGML_OP_DSV4_HC_PRE]             = { "DSV4_HC_PRE", "dsv4_hc_pre(x, weights)" },
+    [GGML_OP_DSV4_HC_POST]            = { "DSV4_HC_POST", "dsv4_hc_post(x, residual, post, comb)" },
+    [GGML_OP_UNARY]                   = { "UNARY", "unary(x)" },
+    [GGML_OP_MAP_CUSTOM1]             = { "MAP_CUSTOM1", "map_custom(x)" },
+    [GGML_OP_MAP_CUSTOM2]             = { "MAP_CUSTOM2", "map_custom(x,y)" },
+    [GGML_OP_MAP_CUSTOM3]             = { "MAP_CUSTOM3", "map_custom(x,y,z)" },
+    [GGML_OP_CUSTOM]                  = { "CUSTOM", "custom(x)" },
+    [GGML_OP_CROSS_ENTROPY_LOSS]      = { "CROSS_ENTROPY_LOSS", "cross_entropy_loss(x,y)" },
+    [GGML_OP_CROSS_ENTROPY_LOSS_BACK] = { "CROSS_ENTROPY_LOSS_BACK", "cross_entropy_loss_back(x,y)" },
+    [GGML_OP_OPT_STEP_ADAMW]          = { "OPT_STEP_ADAMW", "adamw(x)" },
+    [GGML_OP_OPT_STEP_SGD]            = { "OPT_STEP_SGD", "sgd(x)" },
+    [GGML_OP_GLU]                     = { "GLU", "glu(x)" },
 };
 
 static const char * const unary_op_names[GGML_UNARY_OP_COUNT] = {
-    "ABS", "SGN", "NEG", "STEP", "TANH", "ELU", "RELU", "SIGMOID", "GELU", "GELU_QUICK", "SILU",
-    "HARDSWISH", "HARDSIGMOID", "EXP", "GELU_ERF",
+    [GGML_UNARY_OP_ABS] = "ABS",
+    [GGML_UNARY_OP_SGN] = "SGN",
+    [GGML_UNARY_OP_NEG] = "NEG",
+    [GGML_UNARY_OP_STEP] = "STEP",
+    [GGML_UNARY_OP_TANH] = "TANH",
+    [GGML_UNARY_OP_ELU] = "ELU",
+    [GGML_UNARY_OP_RELU] = "RELU",
+    [GGML_UNARY_OP_SIGMOID] = "SIGMOID",
+    [GGML_UNARY_OP_GELU] = "GELU",
+    [GGML_UNARY_OP_GELU_QUICK] = "GELU_QUICK",
+    [GGML_UNARY_OP_SILU] = "SILU",
+    [GGML_UNARY_OP_HARDSWISH] = "HARDSWISH",
+    [GGML_UNARY_OP_HARDSIGMOID] = "HARDSIGMOID",
+    [GGML_UNARY_OP_EXP] = "EXP",
+    [GGML_UNARY_OP_EXPM1] = "EXPM1",
+    [GGML_UNARY_OP_SOFTPLUS] = "SOFTPLUS",
+    [GGML_UNARY_OP_GELU_ERF] = "GELU_ERF",
+    [GGML_UNARY_OP_XIELU] = "XIELU",
+    [GGML_UNARY_OP_FLOOR] = "FLOOR",
+    [GGML_UNARY_OP_CEIL] = "CEIL",
+    [GGML_UNARY_OP_ROUND] = "ROUND",
+    [GGML_UNARY_OP_TRUNC] = "TRUNC",
 };
 
-_Static_assert(GGML_OP_COUNT == 36, "op_names and op_symbols must cover every op");
-_Static_assert(GGML_UNARY_OP_COUNT == 15, "unary_op_names must cover every unary op");
+static const char * const glu_op_names[GGML_GLU_OP_COUNT] = {
+    [GGML_GLU_OP_REGLU] = "REGLU",
+    [GGML_GLU_OP_GEGLU] = "GEGLU",
+    [GGML_GLU_OP_SWIGLU] = "SWIGLU",
+    [GGML_GLU_OP_SWIGLU_OAI] = "SWIGLU_OAI",
+    [GGML_GLU_OP_GEGLU_ERF] = "GEGLU_ERF",
+    [GGML_GLU_OP_GEGLU_QUICK] = "GEGLU_QUICK",
+};
+
+_Static_assert(GGML_OP_COUNT == 101, "op_info must cover every op, as ggml numbers them");
+_Static_assert(GGML_UNARY_OP_COUNT == 22, "unary_op_names must cover every unary op");
+_Static_assert(GGML_GLU_OP_COUNT == 6, "glu_op_names must cover every glu op");
 
 const char * ggml_op_name(enum ggml_op op) {
     if ((int) op < 0 || op >= GGML_OP_COUNT) {
         return "UNKNOWN";
     }
-    return op_names[op];
+    return op_info[op].name;
 }
 
 const char * ggml_op_symbol(enum ggml_op op) {
     if ((int) op < 0 || op >= GGML_OP_COUNT) {
         return "?";
     }
-    return op_symbols[op];
+    return op_info[op].symbol;
 }
 
 const char * ggml_unary_op_name(enum ggml_unary_op op) {
@@ -79,6 +200,21 @@ const char * ggml_unary_op_name(enum ggml_unary_op op) {
     return unary_op_names[op];
 }
 
+const char * ggml_glu_op_name(enum ggml_glu_op op) {
+    if ((int) op < 0 || op >= GGML_GLU_OP_COUNT) {
+        return "UNKNOWN";
+    }
+    return glu_op_names[op];
+}
+
+enum ggml_glu_op ggml_get_glu_op(const struct ggml_tensor * tensor) {
+    if (tensor == NULL || tensor->op != GGML_OP_GLU) {
+        GGML_LOG_ERROR("ggml_get_glu_op: %s is not a GLU node\n", tensor ? tensor->name : "(null)");
+        return GGML_GLU_OP_COUNT;
+    }
+    return (enum ggml_glu_op) tensor->op_params[0];
+}
+
 const char * ggml_op_desc(const struct ggml_tensor * t) {
     if (t == NULL) {
         return "UNKNOWN";
@@ -86,93 +222,10 @@ const char * ggml_op_desc(const struct ggml_tensor * t) {
     if (t->op == GGML_OP_UNARY) {
         return ggml_unary_op_name((enum ggml_unary_op) t->op_params[0]);
     }
+    if (t->op == GGML_OP_GLU) {
+        return ggml_glu_op_name((enum ggml_glu_op) t->op_params[0]);
+    }
     return ggml_op_name(t->op);
-}
-
-//
-// Helpers
-//
-
-// ctx must be set; NULL sources give false quietly (a debug line).
-static bool args_ok(struct ggml_context * ctx, const char * fn, int n,
-        const struct ggml_tensor * a, const struct ggml_tensor * b, const struct ggml_tensor * c) {
-    if (ctx == NULL) {
-        GGML_LOG_ERROR("%s: context is NULL\n", fn);
-        return false;
-    }
-    const struct ggml_tensor * srcs[3] = { a, b, c };
-    for (int i = 0; i < n; i++) {
-        if (srcs[i] == NULL) {
-            GGML_LOG_DEBUG("%s: source %c is NULL\n", fn, 'a' + i);
-            return false;
-        }
-    }
-    return true;
-}
-
-static void err1(const char * fn, const char * what, const struct ggml_tensor * a) {
-    char ba[192];
-    GGML_LOG_ERROR("%s: %s: a = %s\n", fn, what, ggalloc_tensor_desc(a, ba, sizeof(ba)));
-}
-
-static void err2(const char * fn, const char * what, const struct ggml_tensor * a, const struct ggml_tensor * b) {
-    char ba[192], bb[192];
-    GGML_LOG_ERROR("%s: %s: a = %s, b = %s\n", fn, what,
-            ggalloc_tensor_desc(a, ba, sizeof(ba)), ggalloc_tensor_desc(b, bb, sizeof(bb)));
-}
-
-static void set_op_params(struct ggml_tensor * t, const void * params, size_t size) {
-    // every caller passes a constant size well below GGML_MAX_OP_PARAMS
-    memcpy(t->op_params, params, size);
-}
-
-static void set_op_params_i32(struct ggml_tensor * t, int i, int32_t v) {
-    t->op_params[i] = v;
-}
-
-static bool is_padded_1d(const struct ggml_tensor * t) {
-    return t->nb[0] == ggml_type_size(t->type) &&
-           t->nb[2] == t->nb[1] * (size_t) t->ne[1] &&
-           t->nb[3] == t->nb[2] * (size_t) t->ne[2];
-}
-
-// The result of an element-wise op: a's shape and type, or a view of a for _inplace.
-static struct ggml_tensor * like(struct ggml_context * ctx, struct ggml_tensor * a, bool inplace) {
-    return inplace ? ggml_view_tensor(ctx, a) : ggml_dup_tensor(ctx, a);
-}
-
-static struct ggml_tensor * op_a(struct ggml_context * ctx, struct ggml_tensor * a, bool inplace,
-        enum ggml_op op, const char * fn) {
-    if (!args_ok(ctx, fn, 1, a, NULL, NULL)) {
-        return NULL;
-    }
-    struct ggml_tensor * r = like(ctx, a, inplace);
-    if (r == NULL) {
-        return NULL;
-    }
-    r->op     = op;
-    r->src[0] = a;
-    return r;
-}
-
-// a op b with b broadcast over a
-static struct ggml_tensor * op_ab_bcast(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
-        bool inplace, enum ggml_op op, const char * fn) {
-    if (!args_ok(ctx, fn, 2, a, b, NULL)) {
-        return NULL;
-    }
-    if (!ggml_can_repeat(b, a)) {
-        err2(fn, "b cannot be broadcast over a (each extent of a must be a multiple of b's)", a, b);
-        return NULL;
-    }
-    struct ggml_tensor * r = like(ctx, a, inplace);
-    if (r == NULL) {
-        return NULL;
-    }
-    r->op     = op;
-    r->src[0] = a;
-    r->src[1] = b;
-    return r;
 }
 
 //

@@ -322,12 +322,21 @@ static double ref_unary(enum ggml_unary_op op, double x) {
         case GGML_UNARY_OP_HARDSIGMOID: return fmin(1, fmax(0, (x + 3) / 6));
         case GGML_UNARY_OP_EXP:         return exp(x);
         case GGML_UNARY_OP_GELU_ERF:    return 0.5 * x * (1 + erf(x / sqrt(2)));
+        case GGML_UNARY_OP_EXPM1:       return expm1(x);
+        case GGML_UNARY_OP_SOFTPLUS:    return x > 20 ? x : log(1 + exp(x));
+        case GGML_UNARY_OP_FLOOR:       return floor(x);
+        case GGML_UNARY_OP_CEIL:        return ceil(x);
+        case GGML_UNARY_OP_ROUND:       return round(x);
+        case GGML_UNARY_OP_TRUNC:       return trunc(x);
         default:                        return NAN;
     }
 }
 
 static void test_unary(void) {
     for (int op = 0; op < GGML_UNARY_OP_COUNT; op++) {
+        if (op == GGML_UNARY_OP_XIELU) {
+            continue; // takes parameters: its own test
+        }
         for (int variant = 0; variant < 3; variant++) {
             struct tcase tc = { .name = ggml_unary_op_name((enum ggml_unary_op) op), .match = CLOSE, .tol = 1e-10 };
             tc.ctx = new_ctx(16);
@@ -858,6 +867,420 @@ static void test_conv(void) {
     }
 }
 
+//
+// The transformer ops: glu, sinks, flash attention, expert routing, extra element-wise ops
+//
+
+static double ref_glu(int op, double x, double g, float alpha, float limit) {
+    switch (op) {
+        case GGML_GLU_OP_REGLU:       return (x > 0 ? x : 0) * g;
+        case GGML_GLU_OP_GEGLU:       return 0.5 * x * (1 + tanh(sqrt(2 / TEST_PI) * (x + 0.044715 * x * x * x))) * g;
+        case GGML_GLU_OP_SWIGLU:      return x / (1 + exp(-x)) * g;
+        case GGML_GLU_OP_GEGLU_ERF:   return 0.5 * x * (1 + erf(x / sqrt(2))) * g;
+        case GGML_GLU_OP_GEGLU_QUICK: return x / (1 + exp(-1.702 * x)) * g;
+        default: {
+            double xv = fmin(x, limit), gv = fmin(fmax(g, -limit), limit);
+            return xv / (1 + exp(-alpha * xv)) * (gv + 1);
+        }
+    }
+}
+
+static void test_glu(void) {
+    for (int op = 0; op < GGML_GLU_OP_COUNT; op++) {
+        for (int variant = 0; variant < 4; variant++) {
+            // 0: fused halves, 1: swapped, 2: split, 3: split with f16 inputs and a view with row gaps
+            struct tcase tc = { .name = ggml_glu_op_name((enum ggml_glu_op) op), .match = CLOSE, .tol = variant == 3 ? 1e-5 : 1e-9 };
+            tc.ctx = new_ctx(16);
+            const int64_t nc = variant == 0 ? 1000 : odd_sizes[rng_u32() % 4];
+            const enum ggml_type type = variant == 3 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+            const float alpha = 1.702f, limit = 7.0f;
+            struct ggml_tensor * a, * b = NULL, * out, * src;
+            int64_t off = 0;
+            if (variant < 2) {
+                a = src = ggml_new_tensor_3d(tc.ctx, type, 2 * nc, 3, 2);
+                fill(a, -8, 8);
+                tc_input(&tc, a);
+                out = op == GGML_GLU_OP_SWIGLU_OAI ? ggml_swiglu_oai(tc.ctx, a, NULL, alpha, limit)
+                                                   : ggml_glu(tc.ctx, a, (enum ggml_glu_op) op, variant == 1);
+                if (op == GGML_GLU_OP_SWIGLU_OAI && variant == 1) {
+                    tc_free(&tc);
+                    continue;
+                }
+            } else {
+                struct ggml_tensor * base = ggml_new_tensor_3d(tc.ctx, type, nc + 2, 3, 2);
+                b = ggml_new_tensor_3d(tc.ctx, type, nc, 3, 2);
+                fill(base, -8, 8);
+                fill(b, -8, 8);
+                tc_input(&tc, base);
+                tc_input(&tc, b);
+                src = base;
+                off = variant == 3 ? 2 : 0;
+                a = variant == 3 ? ggml_view_3d(tc.ctx, base, nc, 3, 2, base->nb[1], base->nb[2], 2 * ggml_type_size(type))
+                                 : ggml_cont(tc.ctx, ggml_view_3d(tc.ctx, base, nc, 3, 2, base->nb[1], base->nb[2], 0));
+                out = op == GGML_GLU_OP_SWIGLU_OAI ? ggml_swiglu_oai(tc.ctx, a, b, alpha, limit)
+                                                   : ggml_glu_split(tc.ctx, a, b, (enum ggml_glu_op) op);
+            }
+            CHECK(out != NULL && out->ne[0] == nc && out->type == type);
+            double * ref = tc_ref(&tc, out);
+            FOR_EACH(out, i0, i1, i2, i3) {
+                double x, g;
+                if (b != NULL) {
+                    x = tget(src, i0 + off, i1, i2, i3); // a itself is computed by the graph in variant 2
+                    g = tget(b, i0, i1, i2, i3);
+                } else {
+                    x = tget(a, variant == 1 ? i0 + nc : i0, i1, i2, i3);
+                    g = tget(a, variant == 1 ? i0 : i0 + nc, i1, i2, i3);
+                }
+                ref[lin(out, i0, i1, i2, i3)] = round_to(type, ref_glu(op, x, g, alpha, limit));
+            }
+            tc_run(&tc);
+            tc_free(&tc);
+        }
+    }
+    // shapes that do not fit are refused with a message
+    struct ggml_context * ctx = new_ctx(1);
+    struct ggml_tensor * odd = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 5, 2);
+    struct ggml_tensor * other = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 2);
+    log_capture_begin();
+    CHECK(ggml_swiglu(ctx, odd) == NULL);
+    CHECK(ggml_swiglu_split(ctx, odd, other) == NULL);
+    CHECK(ggml_glu(ctx, other, (enum ggml_glu_op) 99, false) == NULL);
+    log_capture_end();
+    CHECK(log_captured("ne[0] must be even") && log_captured("unknown glu op 99"));
+    ggml_free(ctx);
+}
+
+static void test_soft_max_sinks(void) {
+    struct tcase tc = { .name = "soft_max sinks", .match = CLOSE, .tol = 1e-9 };
+    tc.ctx = new_ctx(16);
+    const int64_t n0 = 37, n1 = 5, n_head = 4;
+    struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, n0, n1, n_head);
+    struct ggml_tensor * mask = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F16, n0, n1);
+    struct ggml_tensor * sinks = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_F32, n_head);
+    fill(a, -5, 5);
+    fill(mask, -2, 2);
+    fill(sinks, -3, 6);
+    tset(mask, 3, 1, 0, 0, -INFINITY);
+    tc_input(&tc, a);
+    struct ggml_tensor * out = ggml_soft_max_ext(tc.ctx, a, mask, 0.7f, 0.0f);
+    ggml_soft_max_add_sinks(out, sinks);
+    CHECK(out->src[2] == sinks);
+    double * ref = tc_ref(&tc, out);
+    for (int64_t h = 0; h < n_head; h++) {
+        for (int64_t i1 = 0; i1 < n1; i1++) {
+            double mx = tget(sinks, h, 0, 0, 0), sum = 0, row[64];
+            for (int64_t i0 = 0; i0 < n0; i0++) {
+                row[i0] = tget(a, i0, i1, h, 0) * 0.7 + tget(mask, i0, i1, 0, 0);
+                mx = fmax(mx, row[i0]);
+            }
+            for (int64_t i0 = 0; i0 < n0; i0++) sum += exp(row[i0] - mx);
+            sum += exp(tget(sinks, h, 0, 0, 0) - mx);
+            for (int64_t i0 = 0; i0 < n0; i0++) ref[lin(out, i0, i1, h, 0)] = exp(row[i0] - mx) / sum;
+        }
+    }
+    tc_run(&tc);
+    tc_free(&tc);
+}
+
+// softmax(scale * q.k (softcapped) + slope * mask [+ sink]) . v, in double
+static void ref_flash_attn(const struct ggml_tensor * q, const struct ggml_tensor * k, const struct ggml_tensor * v,
+        const struct ggml_tensor * mask, const struct ggml_tensor * sinks, double scale, double max_bias, double softcap,
+        const struct ggml_tensor * out, double * ref) {
+    const int64_t D = q->ne[0], n_q = q->ne[1], n_head = q->ne[2], n_kv = k->ne[1], Dv = v->ne[0];
+    const int64_t group = n_head / k->ne[2];
+    const int n_head_log2 = 1 << (int) floor(log2((double) n_head));
+    double * s = malloc((size_t) n_kv * sizeof(double));
+    for (int64_t i3 = 0; i3 < q->ne[3]; i3++)
+    for (int64_t h = 0; h < n_head; h++) {
+        double slope = 1.0;
+        if (max_bias > 0) {
+            double m0 = pow(2.0, -max_bias / n_head_log2), m1 = pow(2.0, -max_bias / 2.0 / n_head_log2);
+            slope = h < n_head_log2 ? pow(m0, (double) (h + 1)) : pow(m1, (double) (2 * (h - n_head_log2) + 1));
+        }
+        for (int64_t iq = 0; iq < n_q; iq++) {
+            double mx = sinks ? tget(sinks, h, 0, 0, 0) : -INFINITY;
+            for (int64_t j = 0; j < n_kv; j++) {
+                double dot = 0;
+                for (int64_t d = 0; d < D; d++) dot += tget(q, d, iq, h, i3) * tget(k, d, j, h / group, i3);
+                double x = dot * scale;
+                if (softcap != 0) x = softcap * tanh(x / softcap);
+                if (mask) x += slope * tget(mask, j, iq, h % mask->ne[2], i3 % mask->ne[3]);
+                s[j] = x;
+                if (x > mx) mx = x;
+            }
+            double sum = 0;
+            for (int64_t j = 0; j < n_kv; j++) sum += s[j] == -INFINITY ? 0 : exp(s[j] - mx);
+            if (sinks) sum += exp(tget(sinks, h, 0, 0, 0) - mx);
+            for (int64_t d = 0; d < Dv; d++) {
+                double acc = 0;
+                for (int64_t j = 0; j < n_kv; j++) acc += s[j] == -INFINITY ? 0 : exp(s[j] - mx) * tget(v, d, j, h / group, i3);
+                ref[lin(out, d, h, iq, i3)] = mx == -INFINITY ? 0 : acc / sum;
+            }
+        }
+    }
+    free(s);
+}
+
+static void test_flash_attn(void) {
+    for (int variant = 0; variant < 6; variant++) {
+        // 0 plain f32; 1 f16 K/V + causal f16 mask; 2 GQA + softcap; 3 ALiBi + mask broadcast per head;
+        // 4 sinks + fully masked row; 5 non-contiguous q (a permute) and Dv != D
+        struct tcase tc = { .name = "flash_attn_ext", .match = CLOSE, .tol = variant == 1 ? 1e-6 : 1e-9 };
+        tc.ctx = new_ctx(32);
+        const int64_t D = variant == 5 ? 24 : 40, Dv = variant == 5 ? 17 : D, n_kv = variant == 0 ? 67 : 33, n_q = 7;
+        const int64_t n_head = variant == 2 ? 6 : 4, n_head_kv = variant == 2 ? 2 : n_head, ne3 = variant == 3 ? 2 : 1;
+        const enum ggml_type kvt = variant == 1 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        struct ggml_tensor * q;
+        if (variant == 5) {
+            struct ggml_tensor * qp = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, D, n_head, n_q, ne3);
+            fill(qp, -1, 1);
+            tc_input(&tc, qp);
+            q = ggml_permute(tc.ctx, qp, 0, 2, 1, 3);
+        } else {
+            q = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, D, n_q, n_head, ne3);
+            fill(q, -1, 1);
+            tc_input(&tc, q);
+        }
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, kvt, D, n_kv, n_head_kv, ne3);
+        struct ggml_tensor * v = ggml_new_tensor_4d(tc.ctx, kvt, Dv, n_kv, n_head_kv, ne3);
+        fill(k, -1, 1);
+        fill(v, -2, 2);
+        tc_input(&tc, k);
+        tc_input(&tc, v);
+        struct ggml_tensor * mask = NULL, * sinks = NULL;
+        if (variant == 1 || variant == 3 || variant == 4) {
+            mask = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F16, n_kv, n_q + 1, variant == 3 ? n_head : 1, 1);
+            fill(mask, -1, 1);
+            FOR_EACH(mask, i0, i1, i2, i3) {
+                if ((variant == 1 && i0 > n_kv - n_q + i1) || (variant == 4 && i1 == 2)) {
+                    tset(mask, i0, i1, i2, i3, -INFINITY);
+                }
+            }
+            tc_input(&tc, mask);
+        }
+        if (variant == 4) {
+            sinks = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_F32, n_head);
+            fill(sinks, -1, 3);
+        }
+        const float scale = 1.0f / sqrtf((float) D), max_bias = variant == 3 ? 8.0f : 0.0f, softcap = variant == 2 ? 2.0f : 0.0f;
+        struct ggml_tensor * out = ggml_flash_attn_ext(tc.ctx, q, k, v, mask, scale, max_bias, softcap);
+        CHECK(out != NULL && out->ne[0] == Dv && out->ne[1] == n_head && out->ne[2] == n_q && out->ne[3] == ne3);
+        if (sinks) {
+            ggml_flash_attn_ext_add_sinks(out, sinks);
+        }
+        ggml_flash_attn_ext_set_prec(out, GGML_PREC_F32);
+        CHECK(ggml_flash_attn_ext_get_prec(out) == GGML_PREC_F32);
+        double * ref = tc_ref(&tc, out);
+        ref_flash_attn(q, k, v, mask, sinks, scale, max_bias, softcap, out, ref);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    struct ggml_context * ctx = new_ctx(1);
+    struct ggml_tensor * q = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 8, 3, 3);
+    struct ggml_tensor * k = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 8, 5, 2);
+    log_capture_begin();
+    CHECK(ggml_flash_attn_ext(ctx, q, k, k, NULL, 1.0f, 0.0f, 0.0f) == NULL); // 3 heads over 2
+    log_capture_end();
+    CHECK(log_captured("multiple of the heads of k"));
+    ggml_free(ctx);
+}
+
+static void test_experts(void) {
+    // mul_mat_id with f32 and f16 experts, broadcast activations (n_b = 1) and add_id
+    for (int variant = 0; variant < 3; variant++) {
+        struct tcase tc = { .name = "mul_mat_id", .match = CLOSE, .tol = variant == 1 ? 1e-6 : 1e-9 };
+        tc.ctx = new_ctx(16);
+        const int64_t k = 67, m = 130, n_expert = 5, n_used = 3, n_tok = 4, n_b = variant == 2 ? 1 : n_used;
+        struct ggml_tensor * as = ggml_new_tensor_3d(tc.ctx, variant == 1 ? GGML_TYPE_F16 : GGML_TYPE_F32, k, m, n_expert);
+        struct ggml_tensor * b = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, k, n_b, n_tok);
+        struct ggml_tensor * ids = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_I32, n_used, n_tok);
+        fill(as, -1, 1);
+        fill(b, -1, 1);
+        FOR_EACH(ids, i0, i1, i2, i3) tset(ids, i0, i1, 0, 0, (double) ((i0 * 2 + i1 * 3) % n_expert));
+        tc_input(&tc, as);
+        struct ggml_tensor * out = ggml_mul_mat_id(tc.ctx, as, b, ids);
+        CHECK(out != NULL && out->ne[0] == m && out->ne[1] == n_used && out->ne[2] == n_tok);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            int64_t e = (int64_t) tget(ids, i1, i2, 0, 0);
+            double acc = 0;
+            for (int64_t c = 0; c < k; c++) acc += tget(as, c, i0, e, 0) * tget(b, c, i1 % n_b, i2, 0);
+            ref[lin(out, i0, i1, i2, i3)] = acc;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        struct tcase tc = { .name = "add_id", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 19, 3, 5);
+        struct ggml_tensor * b = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, 19, 4);
+        struct ggml_tensor * ids = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_I32, 3, 5);
+        fill(a, -1, 1);
+        fill(b, -1, 1);
+        FOR_EACH(ids, i0, i1, i2, i3) tset(ids, i0, i1, 0, 0, (double) ((i0 + 3 * i1) % 4));
+        tc_input(&tc, a);
+        struct ggml_tensor * out = ggml_add_id(tc.ctx, a, b, ids);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) {
+            ref[lin(out, i0, i1, i2, i3)] = (float) ((float) tget(a, i0, i1, i2, 0) + (float) tget(b, i0, (int64_t) tget(ids, i1, i2, 0, 0), 0, 0));
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    // argsort both ways (ties keep their order), top_k and argsort_top_k
+    for (int variant = 0; variant < 3; variant++) {
+        struct tcase tc = { .name = variant == 2 ? "top_k" : "argsort", .match = EXACT };
+        tc.ctx = new_ctx(4);
+        const int64_t n = variant == 0 ? 1000 : 37;
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, n, 3, 2);
+        FOR_EACH(a, i0, i1, i2, i3) tset(a, i0, i1, i2, i3, (double) (rng_u32() % 50)); // many ties
+        tc_input(&tc, a);
+        const int kk = 5;
+        struct ggml_tensor * out = variant == 2 ? ggml_top_k(tc.ctx, a, kk)
+                                                : ggml_argsort(tc.ctx, a, variant == 0 ? GGML_SORT_ORDER_ASC : GGML_SORT_ORDER_DESC);
+        double * ref = tc_ref(&tc, out);
+        const bool desc = variant != 0;
+        for (int64_t i2 = 0; i2 < 2; i2++)
+        for (int64_t i1 = 0; i1 < 3; i1++) {
+            // stable selection sort written here
+            int32_t idx[1000];
+            for (int64_t i = 0; i < n; i++) idx[i] = (int32_t) i;
+            for (int64_t i = 1; i < n; i++) {
+                int32_t x = idx[i];
+                int64_t j = i;
+                while (j > 0 && (desc ? tget(a, idx[j - 1], i1, i2, 0) < tget(a, x, i1, i2, 0)
+                                      : tget(a, idx[j - 1], i1, i2, 0) > tget(a, x, i1, i2, 0))) {
+                    idx[j] = idx[j - 1];
+                    j--;
+                }
+                idx[j] = x;
+            }
+            for (int64_t i = 0; i < out->ne[0]; i++) ref[lin(out, i, i1, i2, 0)] = idx[i];
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+static double ref_misc(enum ggml_op op, double x, int64_t i0, int64_t i1, const float * p) {
+    switch (op) {
+        case GGML_OP_SIN:        return sin(x);
+        case GGML_OP_COS:        return cos(x);
+        case GGML_OP_CLAMP:      return fmin(fmax(x, p[0]), p[1]);
+        case GGML_OP_LEAKY_RELU: return x > 0 ? x : p[0] * x;
+        case GGML_OP_FILL:       return p[1];
+        case GGML_OP_TRI:        return i0 <= i1 ? x : 0; // LOWER_DIAG
+        default: {               // xIELU with the constructor's softplus
+            double an = 0.2 + log1p(exp(p[0])), ap = log1p(exp(p[1])), beta = 0.2, eps = -1e-6;
+            return x > 0 ? ap * x * x + beta * x : (expm1(fmin(x, eps)) - x) * an + beta * x;
+        }
+    }
+}
+
+static void test_misc_elementwise(void) {
+    const enum ggml_op ops[] = { GGML_OP_SIN, GGML_OP_COS, GGML_OP_CLAMP, GGML_OP_LEAKY_RELU, GGML_OP_FILL, GGML_OP_TRI, GGML_OP_UNARY };
+    for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
+        struct tcase tc = { .name = ggml_op_name(ops[o]), .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 17, 17, 3);
+        fill(a, -4, 4);
+        tc_input(&tc, a);
+        float p[2] = { -1.5f, 2.5f };
+        struct ggml_tensor * out;
+        switch (ops[o]) {
+            case GGML_OP_SIN:        out = ggml_sin(tc.ctx, a); break;
+            case GGML_OP_COS:        out = ggml_cos_inplace(tc.ctx, a); break;
+            case GGML_OP_CLAMP:      out = ggml_clamp(tc.ctx, a, p[0], p[1]); break;
+            case GGML_OP_LEAKY_RELU: p[0] = 0.1f; out = ggml_leaky_relu(tc.ctx, a, p[0], false); break;
+            case GGML_OP_FILL:       out = ggml_fill(tc.ctx, a, p[1]); break;
+            case GGML_OP_TRI:        out = ggml_tri(tc.ctx, a, GGML_TRI_TYPE_LOWER_DIAG); break;
+            default:                 p[0] = 0.8f; p[1] = 0.5f; out = ggml_xielu(tc.ctx, a, p[0], p[1], 0.2f, -1e-6f); break;
+        }
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(out, i0, i1, i2, i3) ref[lin(out, i0, i1, i2, i3)] = (float) ref_misc(ops[o], tget(a, i0, i1, i2, i3), i0, i1, p);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        struct tcase tc = { .name = "cumsum, l2_norm, diag", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 13, 1, 3);
+        fill(a, -2, 2);
+        tc_input(&tc, a);
+        // diag(l2_norm(cumsum(a))): three kernels in one graph
+        struct ggml_tensor * cs = ggml_cumsum(tc.ctx, a);
+        struct ggml_tensor * out = ggml_diag(tc.ctx, ggml_l2_norm(tc.ctx, cs, 1e-6f));
+        double * ref = tc_ref(&tc, out);
+        for (int64_t i2 = 0; i2 < 3; i2++) {
+            double c[13], s = 0, n2 = 0;
+            for (int64_t i = 0; i < 13; i++) { s += tget(a, i, 0, i2, 0); c[i] = s; n2 += s * s; }
+            for (int64_t i1 = 0; i1 < 13; i1++)
+                for (int64_t i0 = 0; i0 < 13; i0++) ref[lin(out, i0, i1, i2, 0)] = i0 == i1 ? c[i0] / sqrt(n2) : 0;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        struct tcase tc = { .name = "group_norm", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 5, 3, 7, 2);
+        fill(a, -3, 5);
+        tc_input(&tc, a);
+        struct ggml_tensor * out = ggml_group_norm(tc.ctx, a, 3, 1e-5f); // groups of 3, 3 and 1 channels
+        double * ref = tc_ref(&tc, out);
+        for (int64_t i3 = 0; i3 < 2; i3++)
+        for (int64_t g = 0; g < 3; g++) {
+            int64_t c0 = g * 3, c1 = c0 + 3 < 7 ? c0 + 3 : 7;
+            double s = 0, n = 0, var = 0;
+            for (int64_t c = c0; c < c1; c++) for (int64_t i1 = 0; i1 < 3; i1++) for (int64_t i0 = 0; i0 < 5; i0++) { s += tget(a, i0, i1, c, i3); n++; }
+            double mean = s / n;
+            for (int64_t c = c0; c < c1; c++) for (int64_t i1 = 0; i1 < 3; i1++) for (int64_t i0 = 0; i0 < 5; i0++) var += pow(tget(a, i0, i1, c, i3) - mean, 2);
+            for (int64_t c = c0; c < c1; c++) for (int64_t i1 = 0; i1 < 3; i1++) for (int64_t i0 = 0; i0 < 5; i0++)
+                ref[lin(out, i0, i1, c, i3)] = (tget(a, i0, i1, c, i3) - mean) / sqrt(var / n + 1e-5);
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        struct tcase tc = { .name = "arange, timestep_embedding", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * r = ggml_arange(tc.ctx, 2.0f, 9.5f, 1.5f); // 2, 3.5, ..., 8
+        CHECK(r != NULL && r->ne[0] == 5);
+        struct ggml_tensor * out = ggml_timestep_embedding(tc.ctx, r, 15, 10000);
+        double * ref = tc_ref(&tc, out);
+        for (int64_t i = 0; i < 5; i++) {
+            double t = 2.0 + 1.5 * i;
+            for (int j = 0; j < 7; j++) {
+                double f = exp(-log(10000.0) * j / 7.0);
+                ref[lin(out, j, i, 0, 0)] = cos(t * f);
+                ref[lin(out, j + 7, i, 0, 0)] = sin(t * f);
+            }
+            ref[lin(out, 14, i, 0, 0)] = 0;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        struct tcase tc = { .name = "count_equal", .match = EXACT };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_I32, 31, 3);
+        struct ggml_tensor * b = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_I32, 31, 3);
+        int64_t same = 0;
+        FOR_EACH(a, i0, i1, i2, i3) {
+            int x = (int) (rng_u32() % 3), y = (int) (rng_u32() % 3);
+            tset(a, i0, i1, 0, 0, x);
+            tset(b, i0, i1, 0, 0, y);
+            same += x == y;
+        }
+        struct ggml_tensor * out = ggml_count_equal(tc.ctx, a, b);
+        CHECK(out != NULL && out->type == GGML_TYPE_I64);
+        tc_ref(&tc, out)[0] = (double) same;
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
 int main(void) {
     ggml_cpu_init();
     test_binary();
@@ -870,6 +1293,11 @@ int main(void) {
     test_rope();
     test_mul_mat();
     test_conv();
+    test_glu();
+    test_soft_max_sinks();
+    test_flash_attn();
+    test_experts();
+    test_misc_elementwise();
     // at least the portable path ran for every case
     CHECK(n_isa_runs > 0);
     return check_report("test-cpu-ops");

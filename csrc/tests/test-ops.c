@@ -204,7 +204,7 @@ static void test_unary_norm_scale(void) {
     CHECK(ggml_relu(ctx, ggml_transpose(ctx, a)) == NULL); // rows must be contiguous
     log_capture_end();
     CHECK_EQ_INT(log_capture_errors, 2);
-    CHECK(log_captured("unknown unary op 15") && log_captured("contiguous rows"));
+    CHECK(log_captured("unknown unary op 22") && log_captured("contiguous rows"));
 
     struct ggml_tensor * n = ggml_norm(ctx, a, 1e-5f);
     check_like(n, GGML_OP_NORM, a, NULL);
@@ -586,9 +586,65 @@ static void test_full_context_ops(void) {
     ggml_free(small);
 }
 
+// Op numbers are ggml's: a graph file or a message on the wire means the same op on both sides.
+static void test_op_numbering(void) {
+    CHECK_EQ_INT(GGML_OP_COUNT, 101);
+    CHECK_EQ_INT(GGML_OP_ADD_ID, 3);
+    CHECK_EQ_INT(GGML_OP_MUL_MAT, 29);
+    CHECK_EQ_INT(GGML_OP_SOFT_MAX, 46);
+    CHECK_EQ_INT(GGML_OP_ROPE, 48);
+    CHECK_EQ_INT(GGML_OP_CONV_TRANSPOSE_1D, 51);
+    CHECK_EQ_INT(GGML_OP_POOL_2D, 61);
+    CHECK_EQ_INT(GGML_OP_FLASH_ATTN_EXT, 74);
+    CHECK_EQ_INT(GGML_OP_UNARY, 91);
+    CHECK_EQ_INT(GGML_OP_CUSTOM, 95);
+    CHECK_EQ_INT(GGML_OP_GLU, 100);
+    CHECK_EQ_INT(GGML_UNARY_OP_COUNT, 22);
+    CHECK_EQ_INT(GGML_UNARY_OP_GELU_ERF, 16);
+    CHECK_EQ_INT(GGML_UNARY_OP_TRUNC, 21);
+    CHECK_EQ_INT(GGML_GLU_OP_COUNT, 6);
+    CHECK_EQ_INT(GGML_GLU_OP_SWIGLU, 2);
+    CHECK_EQ_INT(GGML_SCALE_FLAG_ALIGN_CORNERS, 256);
+    CHECK_EQ_INT(GGML_TRI_TYPE_LOWER, 3);
+    // every op has its own name and a symbol
+    for (int i = 0; i < GGML_OP_COUNT; i++) {
+        const char * ni = ggml_op_name((enum ggml_op) i);
+        CHECK(ni != NULL && ni[0] != '\0' && strcmp(ni, "UNKNOWN") != 0);
+        CHECK(ggml_op_symbol((enum ggml_op) i) != NULL && strcmp(ggml_op_symbol((enum ggml_op) i), "?") != 0);
+        for (int j = 0; j < i; j++) {
+            CHECK(strcmp(ni, ggml_op_name((enum ggml_op) j)) != 0);
+        }
+    }
+    CHECK(strcmp(ggml_op_name(GGML_OP_FLASH_ATTN_EXT), "FLASH_ATTN_EXT") == 0);
+    CHECK(strcmp(ggml_op_name(GGML_OP_DSV4_HC_POST), "DSV4_HC_POST") == 0);
+    CHECK(strcmp(ggml_op_symbol(GGML_OP_MUL_MAT_ID), "X[i]*Y") == 0);
+    CHECK(strcmp(ggml_op_name((enum ggml_op) -1), "UNKNOWN") == 0);
+    CHECK(strcmp(ggml_unary_op_name(GGML_UNARY_OP_XIELU), "XIELU") == 0);
+    CHECK(strcmp(ggml_glu_op_name(GGML_GLU_OP_SWIGLU_OAI), "SWIGLU_OAI") == 0);
+    CHECK(strcmp(ggml_glu_op_name(GGML_GLU_OP_COUNT), "UNKNOWN") == 0);
+    for (int i = 0; i < GGML_GLU_OP_COUNT; i++) {
+        CHECK(strcmp(ggml_glu_op_name((enum ggml_glu_op) i), "UNKNOWN") != 0);
+    }
+    // ggml_op_desc names the unary / glu op of a node
+    struct ggml_tensor t;
+    memset(&t, 0, sizeof(t));
+    t.op = GGML_OP_GLU;
+    t.op_params[0] = GGML_GLU_OP_GEGLU;
+    CHECK(strcmp(ggml_op_desc(&t), "GEGLU") == 0);
+    CHECK_EQ_INT(ggml_get_glu_op(&t), GGML_GLU_OP_GEGLU);
+    t.op = GGML_OP_UNARY;
+    t.op_params[0] = GGML_UNARY_OP_SOFTPLUS;
+    CHECK(strcmp(ggml_op_desc(&t), "SOFTPLUS") == 0);
+    log_capture_begin();
+    CHECK_EQ_INT(ggml_get_glu_op(&t), GGML_GLU_OP_COUNT);
+    log_capture_end();
+    CHECK(log_captured("is not a GLU node"));
+}
+
 int main(void) {
     struct ggml_init_params ip = { 4 << 20, NULL, true };
     ctx = ggml_init(ip);
+    test_op_numbering();
     test_elementwise();
     test_reductions();
     test_unary_norm_scale();

@@ -20,6 +20,7 @@
 //
 
 #include "ops.h"
+#include "ops-impl.h"
 
 #include <float.h>
 #include <math.h>
@@ -46,125 +47,12 @@ void cpu_op_barrier(const struct cpu_compute_params * params) {
     }
 }
 
-static void cpu_fail(const struct cpu_compute_params * params) {
-    atomic_store(params->failed, CPU_STOP_FAILED);
-}
-
-// This thread's range [*i0, *i1) of n items.
-static void cpu_split(const struct cpu_compute_params * params, int64_t n, int64_t * i0, int64_t * i1) {
-    int64_t per = (n + params->nth - 1) / params->nth;
-    *i0 = per * params->ith < n ? per * params->ith : n;
-    *i1 = *i0 + per < n ? *i0 + per : n;
-}
-
 static size_t cpu_scratch_floats_per_thread(const struct ggml_tensor * node);
 
 // This thread's scratch, of cpu_scratch_floats_per_thread(node) floats.
 static float * cpu_scratch(const struct cpu_compute_params * params, const struct ggml_tensor * node) {
     size_t per = cpu_scratch_floats_per_thread(node);
     return (float *) params->wdata + (size_t) params->ith * per;
-}
-
-static bool cpu_type_is_float(enum ggml_type t) {
-    return t == GGML_TYPE_F32 || t == GGML_TYPE_F16 || t == GGML_TYPE_BF16;
-}
-
-static bool cpu_type_is_plain(enum ggml_type t) {
-    return cpu_type_is_float(t) || t == GGML_TYPE_I32;
-}
-
-static inline float cpu_get_f32(enum ggml_type type, const char * p) {
-    switch (type) {
-        case GGML_TYPE_F32:  return *(const float *) p;
-        case GGML_TYPE_F16:  return ggml_fp16_to_fp32(*(const ggml_fp16_t *) p);
-        case GGML_TYPE_BF16: return ggml_bf16_to_fp32(*(const ggml_bf16_t *) p);
-        case GGML_TYPE_I32:  return (float) *(const int32_t *) p;
-        default:             return 0.0f;
-    }
-}
-
-static inline void cpu_set_f32(enum ggml_type type, char * p, float v) {
-    switch (type) {
-        case GGML_TYPE_F32:  *(float *) p = v; break;
-        case GGML_TYPE_F16:  *(ggml_fp16_t *) p = ggml_fp32_to_fp16(v); break;
-        case GGML_TYPE_BF16: *(ggml_bf16_t *) p = ggml_fp32_to_bf16(v); break;
-        case GGML_TYPE_I32:  *(int32_t *) p = (int32_t) v; break;
-        default: break;
-    }
-}
-
-// n elements at p (element stride nb0) as f32: p itself when it already is contiguous f32,
-// else converted into tmp.
-static const float * cpu_load_f32(const struct cpu_kernels * K, enum ggml_type type, const char * p, size_t nb0,
-        int64_t n, float * tmp) {
-    if (type == GGML_TYPE_F32 && nb0 == sizeof(float)) {
-        return (const float *) p;
-    }
-    if (type == GGML_TYPE_F16 && nb0 == sizeof(ggml_fp16_t)) {
-        K->f16_to_f32((const ggml_fp16_t *) p, tmp, n);
-    } else if (type == GGML_TYPE_BF16 && nb0 == sizeof(ggml_bf16_t)) {
-        K->bf16_to_f32((const ggml_bf16_t *) p, tmp, n);
-    } else {
-        for (int64_t i = 0; i < n; i++) {
-            tmp[i] = cpu_get_f32(type, p + i * nb0);
-        }
-    }
-    return tmp;
-}
-
-// Writes n f32 values to p (element stride nb0) as type.
-static void cpu_store_f32(const struct cpu_kernels * K, enum ggml_type type, char * p, size_t nb0, int64_t n,
-        const float * x) {
-    if (type == GGML_TYPE_F32 && nb0 == sizeof(float)) {
-        if ((const float *) p != x) {
-            memmove(p, x, (size_t) n * sizeof(float));
-        }
-    } else if (type == GGML_TYPE_F16 && nb0 == sizeof(ggml_fp16_t)) {
-        K->f32_to_f16(x, (ggml_fp16_t *) p, n);
-    } else if (type == GGML_TYPE_BF16 && nb0 == sizeof(ggml_bf16_t)) {
-        ggml_fp32_to_bf16_row(x, (ggml_bf16_t *) p, n);
-    } else {
-        for (int64_t i = 0; i < n; i++) {
-            cpu_set_f32(type, p + i * nb0, x[i]);
-        }
-    }
-}
-
-// A writable f32 view of n elements at p if it is contiguous f32, else tmp.
-static float * cpu_out_f32(enum ggml_type type, char * p, size_t nb0, float * tmp) {
-    return type == GGML_TYPE_F32 && nb0 == sizeof(float) ? (float *) p : tmp;
-}
-
-static inline char * cpu_ptr(const struct ggml_tensor * t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
-    return (char *) t->data + i0 * t->nb[0] + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3];
-}
-
-// row index -> (i1, i2, i3)
-static inline void cpu_unravel(const struct ggml_tensor * t, int64_t ir, int64_t * i1, int64_t * i2, int64_t * i3) {
-    *i3 = ir / (t->ne[1] * t->ne[2]);
-    ir -= *i3 * t->ne[1] * t->ne[2];
-    *i2 = ir / t->ne[1];
-    *i1 = ir - *i2 * t->ne[1];
-}
-
-static float cpu_param_f32(const struct ggml_tensor * t, int i) {
-    float v;
-    memcpy(&v, &t->op_params[i], sizeof(v));
-    return v;
-}
-
-static bool cpu_same_shape(const struct ggml_tensor * a, const struct ggml_tensor * b) {
-    return a->ne[0] == b->ne[0] && a->ne[1] == b->ne[1] && a->ne[2] == b->ne[2] && a->ne[3] == b->ne[3];
-}
-
-// b broadcasts to a (each extent of a a multiple of b's)
-static bool cpu_can_repeat(const struct ggml_tensor * b, const struct ggml_tensor * a) {
-    for (int d = 0; d < GGML_MAX_DIMS; d++) {
-        if (b->ne[d] == 0 ? a->ne[d] != 0 : a->ne[d] % b->ne[d] != 0) {
-            return false;
-        }
-    }
-    return true;
 }
 
 //
@@ -267,6 +155,12 @@ static float cpu_unary_scalar(enum ggml_unary_op op, float x) {
         case GGML_UNARY_OP_HARDSIGMOID: return fminf(1.0f, fmaxf(0.0f, (x + 3.0f) / 6.0f));
         case GGML_UNARY_OP_EXP:         return expf(x);
         case GGML_UNARY_OP_GELU_ERF:    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
+        case GGML_UNARY_OP_EXPM1:       return expm1f(x);
+        case GGML_UNARY_OP_SOFTPLUS:    return x > 20.0f ? x : log1pf(expf(x));
+        case GGML_UNARY_OP_FLOOR:       return floorf(x);
+        case GGML_UNARY_OP_CEIL:        return ceilf(x);
+        case GGML_UNARY_OP_ROUND:       return roundf(x);
+        case GGML_UNARY_OP_TRUNC:       return truncf(x);
         default:                        return 0.0f;
     }
 }
@@ -526,11 +420,6 @@ static void cpu_compute_concat(const struct cpu_compute_params * params, struct 
     }
 }
 
-static int64_t cpu_index(const struct ggml_tensor * idx, int64_t i0, int64_t i1, int64_t i2) {
-    const char * p = cpu_ptr(idx, i0, i1, i2, 0);
-    return idx->type == GGML_TYPE_I64 ? *(const int64_t *) p : (int64_t) *(const int32_t *) p;
-}
-
 static void cpu_compute_get_rows(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
     const struct cpu_kernels * K = cpu_kernels_get();
     const struct ggml_tensor * a = dst->src[0];
@@ -692,6 +581,7 @@ static void cpu_compute_soft_max(const struct cpu_compute_params * params, struc
     const struct cpu_kernels * K = cpu_kernels_get();
     const struct ggml_tensor * a = dst->src[0];
     const struct ggml_tensor * mask = dst->src[1];
+    const struct ggml_tensor * sinks = dst->src[2];
     const float scale    = cpu_param_f32(dst, 0);
     const float max_bias = cpu_param_f32(dst, 1);
     const int64_t ne0 = a->ne[0];
@@ -720,7 +610,10 @@ static void cpu_compute_soft_max(const struct cpu_compute_params * params, struc
                 wp[i] += slope * m[i];
             }
         }
-        const float max = K->max_f32(ne0, wp);
+        // a sink is one more logit per head that takes part in the denominator only
+        const float sink = sinks != NULL ? *(const float *) cpu_ptr(sinks, i2, 0, 0, 0) : -INFINITY;
+        float max = K->max_f32(ne0, wp);
+        max = sink > max ? sink : max;
         char * zp = cpu_ptr(dst, 0, i1, i2, i3);
         float * z = cpu_out_f32(dst->type, zp, dst->nb[0], wp);
         if (max == -INFINITY) {
@@ -729,7 +622,10 @@ static void cpu_compute_soft_max(const struct cpu_compute_params * params, struc
                 z[i] = NAN;
             }
         } else {
-            const double sum = K->exp_sum_f32(ne0, z, wp, max);
+            double sum = K->exp_sum_f32(ne0, z, wp, max);
+            if (sinks != NULL) {
+                sum += exp((double) sink - (double) max);
+            }
             K->scale_f32(ne0, z, z, (float) (1.0 / sum));
         }
         if (z == wp) {
@@ -910,7 +806,8 @@ static void cpu_compute_pool_2d(const struct cpu_compute_params * params, struct
 
 static bool cpu_unary_known(const struct ggml_tensor * node) {
     int u = node->op_params[0];
-    return u >= 0 && u < GGML_UNARY_OP_COUNT;
+    // XIELU reads its four parameters from op_params; the map kernel has no place for them yet
+    return u >= 0 && u < GGML_UNARY_OP_COUNT && u != GGML_UNARY_OP_XIELU;
 }
 
 static bool cpu_srcs_plain(const struct ggml_tensor * node, int n) {
@@ -926,6 +823,9 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
     const struct ggml_tensor * a = node->src[0];
     const struct ggml_tensor * b = node->src[1];
     const enum ggml_type t = node->type;
+    if (cpu_llm_handles(node)) {
+        return cpu_llm_supported(node);
+    }
     switch (node->op) {
         case GGML_OP_NONE:
         case GGML_OP_RESHAPE:
@@ -1005,7 +905,10 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
         case GGML_OP_DIAG_MASK_ZERO:
             return cpu_srcs_plain(node, 1) && cpu_type_is_float(a->type) && a->type == t && cpu_same_shape(a, node);
         case GGML_OP_SOFT_MAX:
-            if (a == NULL || !cpu_type_is_float(a->type) || !cpu_type_is_float(t) || !cpu_same_shape(a, node) || node->src[2] != NULL) {
+            if (a == NULL || !cpu_type_is_float(a->type) || !cpu_type_is_float(t) || !cpu_same_shape(a, node)) {
+                return false;
+            }
+            if (node->src[2] != NULL && (node->src[2]->type != GGML_TYPE_F32 || node->src[2]->ne[0] < a->ne[2])) {
                 return false;
             }
             if (b != NULL && ((b->type != GGML_TYPE_F32 && b->type != GGML_TYPE_F16) || b->ne[0] != a->ne[0] ||
@@ -1066,6 +969,9 @@ static size_t cpu_scratch_floats_per_thread(const struct ggml_tensor * node) {
 }
 
 size_t cpu_op_work_size(const struct ggml_tensor * node, int nth) {
+    if (cpu_llm_handles(node)) {
+        return cpu_llm_work_size(node, nth);
+    }
     if (node->op == GGML_OP_MUL_MAT) {
         return cpu_mul_mat_work_size(node, nth);
     }
@@ -1073,6 +979,10 @@ size_t cpu_op_work_size(const struct ggml_tensor * node, int nth) {
 }
 
 void cpu_op_compute(const struct cpu_compute_params * params, struct ggml_tensor * node) {
+    if (cpu_llm_handles(node)) {
+        cpu_llm_compute(params, node);
+        return;
+    }
     switch (node->op) {
         case GGML_OP_ADD:  cpu_compute_binary(params, node, CPU_ADD); break;
         case GGML_OP_ADD1: cpu_compute_binary(params, node, CPU_ADD); break;

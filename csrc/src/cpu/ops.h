@@ -37,3 +37,10 @@ void   cpu_op_barrier(const struct cpu_compute_params * params);
 // mul_mat (mul-mat.c)
 size_t cpu_mul_mat_work_size(const struct ggml_tensor * node, int nth);
 void   cpu_mul_mat_compute(const struct cpu_compute_params * params, struct ggml_tensor * node);
+
+// The ops of ops-llm.c (glu, flash attention, expert routing, extra norms and element-wise ops):
+// whether it handles the node, and then the same three questions as above.
+bool   cpu_llm_handles(const struct ggml_tensor * node);
+bool   cpu_llm_supported(const struct ggml_tensor * node);
+size_t cpu_llm_work_size(const struct ggml_tensor * node, int nth);
+void   cpu_llm_compute(const struct cpu_compute_params * params, struct ggml_tensor * node);

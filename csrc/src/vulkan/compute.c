@@ -88,6 +88,12 @@ static int vk_unary_code(enum ggml_unary_op op) {
         case GGML_UNARY_OP_HARDSIGMOID: return VK_UNARY_FIRST_GGML + 12;
         case GGML_UNARY_OP_EXP:         return VK_UNARY_FIRST_GGML + 13;
         case GGML_UNARY_OP_GELU_ERF:    return VK_UNARY_FIRST_GGML + 14;
+        case GGML_UNARY_OP_EXPM1:       return VK_UNARY_FIRST_GGML + 15;
+        case GGML_UNARY_OP_SOFTPLUS:    return VK_UNARY_FIRST_GGML + 16;
+        case GGML_UNARY_OP_FLOOR:       return VK_UNARY_FIRST_GGML + 17;
+        case GGML_UNARY_OP_CEIL:        return VK_UNARY_FIRST_GGML + 18;
+        case GGML_UNARY_OP_ROUND:       return VK_UNARY_FIRST_GGML + 19;
+        case GGML_UNARY_OP_TRUNC:       return VK_UNARY_FIRST_GGML + 20;
         default:                        return -1;
     }
 }

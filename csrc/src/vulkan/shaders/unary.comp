@@ -47,7 +47,13 @@ float apply(float x, uvec4 c) {
         case 17: return x*min(1.0, max(0.0, (x + 3.0) / 6.0));                 // hardswish
         case 18: return min(1.0, max(0.0, (x + 3.0) / 6.0));                   // hardsigmoid
         case 19: return exp(x);
-        default: return 0.5*x*(1.0 + erf_approx(x*0.7071067811865476));       // gelu_erf
+        case 20: return 0.5*x*(1.0 + erf_approx(x*0.7071067811865476));       // gelu_erf
+        case 21: return abs(x) < 1e-5 ? x + 0.5*x*x : exp(x) - 1.0;           // expm1
+        case 22: return x > 20.0 ? x : log(1.0 + exp(x));                     // softplus
+        case 23: return floor(x);
+        case 24: return ceil(x);
+        case 25: return sign(x)*floor(abs(x) + 0.5);                          // round: halves away from 0
+        default: return trunc(x);
     }
 }
 
