@@ -175,3 +175,5 @@ GGML_API enum ggalloc_cpu_isa ggalloc_cpu_get_isa(void); // the set in use, neve
 #ifdef __cplusplus
 }
 #endif
+
+#include "ggalloc-sched.h"

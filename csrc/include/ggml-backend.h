@@ -77,6 +77,20 @@ GGML_API void                           ggml_backend_buffer_reset         (ggml_
 
 // Copies the bytes of src into dst (same layout), across buffers of any types.
 GGML_API void ggml_backend_tensor_copy(struct ggml_tensor * src, struct ggml_tensor * dst);
+// The same, queued on the backends where they can (here: done at once, after both synchronize).
+GGML_API void ggml_backend_tensor_copy_async(ggml_backend_t backend_src, ggml_backend_t backend_dst,
+        struct ggml_tensor * src, struct ggml_tensor * dst);
+
+//
+// Events: none of the built-in devices has them (caps.events is false), so ggml_backend_event_new
+// returns NULL; the other calls accept NULL and do nothing, as synchronous backends need.
+//
+
+GGML_API ggml_backend_event_t ggml_backend_event_new(ggml_backend_dev_t device);
+GGML_API void                 ggml_backend_event_free(ggml_backend_event_t event);
+GGML_API void                 ggml_backend_event_record(ggml_backend_event_t event, ggml_backend_t backend);
+GGML_API void                 ggml_backend_event_synchronize(ggml_backend_event_t event);
+GGML_API void                 ggml_backend_event_wait(ggml_backend_t backend, ggml_backend_event_t event);
 
 //
 // Backends
@@ -188,6 +202,72 @@ GGML_API void ggml_backend_load_all(void);
 GGML_API void ggml_backend_load_all_from_path(const char * dir_path);
 
 //
+// Backend scheduler: runs one graph over several backends.
+//
+//   ggml_backend_t backends[2] = { gpu, cpu };             // priority order, the CPU last
+//   ggml_backend_sched_t sched = ggml_backend_sched_new(backends, NULL, 2, GGML_DEFAULT_GRAPH_SIZE, false, true);
+//   ggml_backend_sched_reserve(sched, worst_case_graph);    // optional: buffers for the largest graph
+//   ggml_backend_sched_reset(sched);
+//   ggml_backend_sched_alloc_graph(sched, graph);           // then set the inputs
+//   ggml_backend_sched_graph_compute(sched, graph);
+//   ggml_backend_sched_free(sched);
+//
+// Each node runs where its weights live, else on the first backend that supports it (a
+// backend set with ggml_backend_sched_set_tensor_backend wins). The graph is cut into splits,
+// each computed by one backend; a split's inputs from another backend are copied into its own
+// buffer first (n_copies of them with `parallel`, used in turn). Each backend's memory is one
+// buffer of one graph allocator (ggml_gallocr_reserve_n), planned by the planner ggalloc.h
+// selects (ggalloc_backend_sched_set_planner; BEST by default). Splitting rewrites the sources
+// of the graph's nodes that read a copy, as ggml does. Failures return false / NULL / a status
+// and log why.
+//
+
+#define GGML_SCHED_MAX_BACKENDS 16
+#define GGML_SCHED_MAX_COPIES   4
+
+typedef struct ggml_backend_sched * ggml_backend_sched_t;
+
+// Called for every node of a split: first with ask = true (return whether you want to see
+// this node's result), then, once the nodes up to the one asked for have run, with ask = false
+// (return false to stop computing the graph).
+typedef bool (*ggml_backend_sched_eval_callback)(struct ggml_tensor * t, bool ask, void * user_data);
+
+// NULL (and a log line) for no backends, more than GGML_SCHED_MAX_BACKENDS, a last backend
+// that is not a CPU, or a buffer type a backend cannot use. bufts may be NULL (each backend's
+// default). The backends stay the caller's.
+GGML_API ggml_backend_sched_t ggml_backend_sched_new(ggml_backend_t * backends, ggml_backend_buffer_type_t * bufts,
+        int n_backends, size_t graph_size, bool parallel, bool op_offload);
+GGML_API void                 ggml_backend_sched_free(ggml_backend_sched_t sched);
+
+// Plans buffers for measure_graph (the largest graph to come) and allocates them.
+GGML_API bool ggml_backend_sched_reserve(ggml_backend_sched_t sched, struct ggml_cgraph * measure_graph);
+// The bytes each backend's buffer would take for measure_graph (n_backends entries), allocating nothing.
+GGML_API void ggml_backend_sched_reserve_size(ggml_backend_sched_t sched, struct ggml_cgraph * measure_graph, size_t * sizes);
+
+GGML_API int                        ggml_backend_sched_get_n_backends(ggml_backend_sched_t sched);
+GGML_API ggml_backend_t             ggml_backend_sched_get_backend(ggml_backend_sched_t sched, int i); // NULL if out of range
+GGML_API int                        ggml_backend_sched_get_n_splits(ggml_backend_sched_t sched);
+GGML_API int                        ggml_backend_sched_get_n_copies(ggml_backend_sched_t sched);
+GGML_API ggml_backend_buffer_type_t ggml_backend_sched_get_buffer_type(ggml_backend_sched_t sched, ggml_backend_t backend);
+GGML_API size_t                     ggml_backend_sched_get_buffer_size(ggml_backend_sched_t sched, ggml_backend_t backend);
+
+GGML_API void           ggml_backend_sched_set_tensor_backend(ggml_backend_sched_t sched, struct ggml_tensor * node, ggml_backend_t backend);
+GGML_API ggml_backend_t ggml_backend_sched_get_tensor_backend(ggml_backend_sched_t sched, struct ggml_tensor * node); // NULL if none
+
+// Assigns backends and cuts graph into splits (alloc_graph does this itself).
+GGML_API void             ggml_backend_sched_split_graph(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+// Splits graph and places its tensors in the backends' buffers (planning again when it changed).
+GGML_API bool             ggml_backend_sched_alloc_graph(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+GGML_API enum ggml_status ggml_backend_sched_graph_compute(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+GGML_API enum ggml_status ggml_backend_sched_graph_compute_async(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+GGML_API void             ggml_backend_sched_synchronize(ggml_backend_sched_t sched);
+
+// Forgets the assignment of tensors to backends (those set by the user included); the buffers stay.
+GGML_API void ggml_backend_sched_reset(ggml_backend_sched_t sched);
+
+GGML_API void ggml_backend_sched_set_eval_callback(ggml_backend_sched_t sched, ggml_backend_sched_eval_callback callback, void * user_data);
+
+//
 // Utilities
 //
 
@@ -195,6 +275,30 @@ GGML_API void ggml_backend_load_all_from_path(const char * dir_path);
 GGML_API enum ggml_status ggml_backend_tensor_alloc(ggml_backend_buffer_t buffer, struct ggml_tensor * tensor, void * addr);
 // Gives a view the data and buffer of its view_src (which must be allocated).
 GGML_API enum ggml_status ggml_backend_view_init(struct ggml_tensor * tensor);
+
+// A copy of graph on backend: every tensor duplicated (views as views) into new contexts, those
+// with memory of their own allocated in one buffer of the backend's default type, and the data
+// of every tensor that had some copied over. All NULL (and a log line) on failure. Free with
+// ggml_backend_graph_copy_free.
+struct ggml_backend_graph_copy {
+    ggml_backend_buffer_t buffer;
+    struct ggml_context * ctx_allocated;
+    struct ggml_context * ctx_unallocated;
+    struct ggml_cgraph *  graph;
+};
+
+GGML_API struct ggml_backend_graph_copy ggml_backend_graph_copy(ggml_backend_t backend, struct ggml_cgraph * graph);
+GGML_API void                           ggml_backend_graph_copy_free(struct ggml_backend_graph_copy copy);
+
+// Called with each node computed on both backends (t1 on backend1, t2 on backend2); return
+// false to stop.
+typedef bool (*ggml_backend_eval_callback)(int node_index, struct ggml_tensor * t1, struct ggml_tensor * t2, void * user_data);
+
+// Runs graph on backend1 and a copy of it on backend2 and hands each pair of results to
+// callback: node by node, or, with test_nodes, the whole graph once and then those nodes.
+// false if the copy cannot be made or a compute fails.
+GGML_API bool ggml_backend_compare_graph_backend(ggml_backend_t backend1, ggml_backend_t backend2, struct ggml_cgraph * graph,
+        ggml_backend_eval_callback callback, void * user_data, struct ggml_tensor * const * test_nodes, size_t num_test_nodes);
 
 // CPU buffer types are always available.
 // A buffer over memory the caller owns and keeps alive; NULL if ptr is NULL.

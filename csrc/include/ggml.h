@@ -544,6 +544,10 @@ GGML_API void ggml_set_loss  (struct ggml_tensor * tensor);
 // logged, getters return 0 and setters do nothing.
 GGML_API struct ggml_tensor * ggml_set_i32(struct ggml_tensor * tensor, int32_t value);
 GGML_API struct ggml_tensor * ggml_set_f32(struct ggml_tensor * tensor, float value);
+// Zeroes the tensor's bytes, in its backend buffer or in host memory (a tensor without data: no-op).
+GGML_API struct ggml_tensor * ggml_set_zero(struct ggml_tensor * tensor);
+// fopen (paths are UTF-8 everywhere here); NULL as fopen gives it.
+GGML_API FILE *               ggml_fopen(const char * fname, const char * mode);
 GGML_API int32_t ggml_get_i32_1d(const struct ggml_tensor * tensor, int i);
 GGML_API void    ggml_set_i32_1d(const struct ggml_tensor * tensor, int i, int32_t value);
 GGML_API int32_t ggml_get_i32_nd(const struct ggml_tensor * tensor, int i0, int i1, int i2, int i3);

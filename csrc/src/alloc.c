@@ -9,14 +9,22 @@
 // lifetimes offline (GGALLOC_PLANNER_BEST, the default, never larger).
 //
 // A slot's buffer is up to 16 chunks, each its own backend buffer of exactly its high-water
-// mark. After a new plan a chunk's buffer is kept when it is large enough and reallocated only
-// when the chunk must grow; so a graph that shrinks keeps its memory and one that grows pays
-// once. If a buffer cannot be allocated, every buffer is freed, the plan is dropped and the
-// graph's tensors stay unallocated; a later reserve starts clean.
+// mark. After a new plan a slot's buffers are kept when every chunk is still large enough;
+// when any chunk must grow, all of the slot's chunks are freed and reallocated at exactly the
+// new plan's sizes, as ggml does (so with the GGML planner every buffer size after any sequence
+// of reserves and allocations is ggml's). If a buffer cannot be allocated, every buffer is
+// freed, the plan is dropped and the graph's tensors stay unallocated; a later reserve starts
+// clean.
 //
-// alloc_graph re-applies the recorded plan when the graph has the same number of nodes and
-// leafs and every tensor fits its recorded size (ggml's rule); otherwise a single-buffer
-// allocator plans again by itself and a multi-buffer one returns false.
+// alloc_graph re-applies the recorded plan only to the graph it was made for, or one of the
+// same shape: the same counts, every source and view source at the same position (node k or
+// leaf k), the same ops, flags and in-place candidates (sources of the node's layout), the same
+// tensors with memory of their own, and every tensor fitting its recorded size. Anything else
+// gets a new plan (ggml looks at counts and sizes only, and re-applies a plan to a graph of
+// another structure, overlapping live tensors). The check reads each tensor once and compares
+// positions by pointer (nodes[k] == src), without a lookup; a node that is also a leaf must be
+// the same leaf (a node of op NONE that was no leaf is looked for among the leafs). A single-buffer allocator then
+// plans again by itself and a multi-buffer one returns false.
 //
 // The walk's working memory (hash table, records, per-node arrays) stays with the allocator
 // between plans (gga_walk_scratch), grown to the largest graph seen: re-planning then allocates
@@ -51,6 +59,16 @@ struct gallocr_slot {
     bool     lower_bound_known;
 };
 
+// What a plan depends on, per tensor of the graph, besides positions and sizes.
+struct gallocr_sig {
+    int32_t  op;
+    uint32_t flags;   // the graph flags the walk reads, and SIG_OWN_MEMORY
+    uint32_t inplace; // bit j: source j has the tensor's layout (for ops that may run in place)
+};
+
+#define SIG_FLAGS      (GGML_TENSOR_FLAG_INPUT | GGML_TENSOR_FLAG_OUTPUT | GGALLOC_TENSOR_FLAG_EXTERNAL)
+#define SIG_EXTERNAL   (1u << 31) // its memory is provided elsewhere
+
 struct ggml_gallocr {
     int n_buffers;
     ggml_backend_buffer_type_t * bufts;
@@ -63,7 +81,9 @@ struct ggml_gallocr {
     int   n_order;
 
     bool have_plan;
+    bool reusable;                     // alloc_graph may re-apply the plan (to a graph of its shape)
     struct gga_lifetimes lt;
+    struct gallocr_sig * sig;          // per node, then per leaf: what the plan depends on
     struct gga_walk_scratch * scratch; // the walk's working memory, kept between plans
     struct ggalloc_placement * placements;
     int n_placements;
@@ -130,6 +150,8 @@ static void gallocr_drop_plan(ggml_gallocr_t galloc) {
         memset(sl->chunk_size, 0, sizeof(sl->chunk_size));
     }
     gga_lifetimes_release(&galloc->lt);
+    free(galloc->sig);
+    galloc->sig = NULL;
     free(galloc->placements);
     galloc->placements = NULL;
     galloc->n_placements = 0;
@@ -182,6 +204,7 @@ bool ggalloc_gallocr_set_node_order(ggml_gallocr_t galloc, const int * order, in
     if (galloc == NULL) {
         return false;
     }
+    galloc->reusable = false; // a plan made in another order is another plan
     if (order == NULL || n <= 0) {
         free(galloc->order);
         galloc->order = NULL;
@@ -259,26 +282,36 @@ static void gallocr_unplace_graph(ggml_gallocr_t galloc, struct ggml_cgraph * gr
     }
 }
 
-// Makes every chunk's buffer at least as large as the plan needs. On failure everything is
-// freed and the plan dropped.
+// Gives every slot buffers for the plan: kept when every chunk is large enough, otherwise all
+// of the slot's chunks freed and allocated again at exactly the plan's sizes (ggml's rule). On
+// failure everything is freed and the plan dropped.
 static bool gallocr_ensure_buffers(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
     for (int s = 0; s < galloc->n_slots; s++) {
         struct gallocr_slot * sl = &galloc->slots[s];
-        for (int c = 0; c < sl->n_chunks; c++) {
-            ggml_backend_buffer_t cur = sl->chunks[c];
-            if (cur != NULL && ggml_backend_buffer_get_size(cur) >= sl->chunk_size[c]) {
-                continue;
-            }
-            // the old buffer goes first, so that its memory can serve the new one
-            if (cur != NULL && graph != NULL) {
-                gallocr_unplace_graph(galloc, graph);
-            }
-            ggml_backend_buffer_free(cur);
-            sl->chunks[c] = NULL;
-            if (cur != NULL) {
+        bool grow = false;
+        for (int c = 0; c < sl->n_chunks && !grow; c++) {
+            grow = sl->chunks[c] == NULL || ggml_backend_buffer_get_size(sl->chunks[c]) < sl->chunk_size[c];
+        }
+        if (!grow) {
+            continue;
+        }
+        // the old buffers go first, so that their memory can serve the new ones
+        bool had = false;
+        for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+            had = had || sl->chunks[c] != NULL;
+        }
+        if (had && graph != NULL) {
+            gallocr_unplace_graph(galloc, graph);
+        }
+        for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+            if (sl->chunks[c] != NULL) {
+                ggml_backend_buffer_free(sl->chunks[c]);
+                sl->chunks[c] = NULL;
                 galloc->n_chunk_buffers--;
-                galloc->last_owned = NULL;
             }
+        }
+        galloc->last_owned = NULL;
+        for (int c = 0; c < sl->n_chunks; c++) {
             sl->chunks[c] = ggml_backend_buft_alloc_buffer(sl->buft, sl->chunk_size[c]);
             if (sl->chunks[c] == NULL) {
                 GGML_LOG_ERROR("%s: failed to allocate %s buffer of size %zu (chunk %d of buffer %d)\n", "ggml_gallocr",
@@ -308,6 +341,54 @@ static size_t gallocr_alloc_size(void * user, int buffer_id, const struct ggml_t
 
 static bool gallocr_owns_buffer_cb(void * user, struct ggml_backend_buffer * buffer) {
     return gallocr_owns_buffer(user, buffer);
+}
+
+// The part of a tensor's signature read from the tensor itself.
+static inline uint32_t gallocr_sig_flags(ggml_gallocr_t galloc, const struct ggml_tensor * t) {
+    uint32_t f = (uint32_t) t->flags & SIG_FLAGS;
+    if ((t->data != NULL || t->buffer != NULL) && !gallocr_owns_buffer(galloc, t->buffer)) {
+        f |= SIG_EXTERNAL;
+    }
+    return f;
+}
+
+static inline uint32_t gallocr_sig_inplace(const struct ggml_tensor * t) {
+    if (!gga_op_can_inplace(t->op)) {
+        return 0;
+    }
+    uint32_t m = 0;
+    for (int j = 0; j < GGML_MAX_SRC; j++) {
+        if (t->src[j] != NULL && gga_same_layout(t, t->src[j])) {
+            m |= 1u << j;
+        }
+    }
+    return m;
+}
+
+// Records what the plan just made for graph depends on (besides what the walk recorded).
+static bool gallocr_sign(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    const int n_nodes = ggml_graph_n_nodes(graph);
+    const int n_leafs = ggalloc_graph_n_leafs(graph);
+    galloc->sig = malloc(sizeof(struct gallocr_sig) * (size_t) (n_nodes + n_leafs + 1));
+    if (galloc->sig == NULL) {
+        GGML_LOG_ERROR("%s: out of memory\n", "ggml_gallocr_reserve");
+        return false;
+    }
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    for (int i = 0; i < n_nodes; i++) {
+        struct gallocr_sig * sg = &galloc->sig[i];
+        sg->op = nodes[i]->op;
+        sg->flags = gallocr_sig_flags(galloc, nodes[i]);
+        sg->inplace = gallocr_sig_inplace(nodes[i]);
+    }
+    for (int i = 0; i < n_leafs; i++) {
+        struct ggml_tensor * t = ggalloc_graph_leaf(graph, i);
+        struct gallocr_sig * sg = &galloc->sig[n_nodes + i];
+        sg->op = t->op;
+        sg->flags = gallocr_sig_flags(galloc, t);
+        sg->inplace = gallocr_sig_inplace(t);
+    }
+    return true;
 }
 
 static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
@@ -392,7 +473,12 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         }
     }
     galloc->n_placements = n_placements;
+    if (!gallocr_sign(galloc, graph)) {
+        gallocr_drop_plan(galloc);
+        return false;
+    }
     galloc->have_plan = true;
+    galloc->reusable = !galloc->lt.pos_other;
     return true;
 }
 
@@ -445,48 +531,82 @@ void ggml_gallocr_reserve_n_size(ggml_gallocr_t galloc, struct ggml_cgraph * gra
 // Placing a planned graph
 //
 
-static size_t gallocr_ref_size(ggml_gallocr_t galloc, struct gga_ref ref) {
-    return galloc->lt.slots[ref.slot].blocks[ref.block].size;
-}
-
-// Whether t still fits what the plan recorded for it (ggml_gallocr_node_needs_realloc).
-static bool gallocr_fits(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {
-    if (t->view_src != NULL) {
-        return true;
-    }
-    bool needs_memory = !gga_tensor_is_external(t) || gallocr_owns_buffer(galloc, t->buffer);
-    if (!needs_memory) {
-        return true;
-    }
+// Whether t still fits the block the plan gave it (ggml_gallocr_node_needs_realloc).
+static inline bool gallocr_fits(ggml_gallocr_t galloc, const struct ggml_tensor * t, struct gga_ref ref) {
     if (ref.block < 0) {
-        return false; // it had memory of its own when planned, and now needs some
+        return true; // a view, or memory provided elsewhere (both checked by the signature)
     }
     struct gga_slot_blocks * sb = &galloc->lt.slots[ref.slot];
-    int buffer_id = sb->buffer_id[ref.block];
-    return ggml_backend_buft_get_alloc_size(galloc->bufts[buffer_id], t) <= gallocr_ref_size(galloc, ref);
+    return ggml_backend_buft_get_alloc_size(galloc->bufts[sb->buffer_id[ref.block]], t) <= sb->blocks[ref.block].size;
 }
 
-static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
-    if (!galloc->have_plan) {
-        return true;
+// The tensor at a recorded position of graph (NULL for none).
+static inline struct ggml_tensor * gallocr_at(struct ggml_cgraph * graph, struct ggml_tensor ** nodes, int32_t pos) {
+    if (pos >= 0) {
+        return nodes[pos];
     }
-    int n_nodes = ggml_graph_n_nodes(graph);
-    if (n_nodes != galloc->lt.n_nodes || ggalloc_graph_n_leafs(graph) != galloc->lt.n_leafs) {
-        return true;
-    }
-    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
-    for (int i = 0; i < n_nodes; i++) {
-        if (!gallocr_fits(galloc, nodes[i], galloc->lt.node[i])) {
+    return pos == GGA_POS_NONE ? NULL : ggalloc_graph_leaf(graph, GGA_POS_LEAF(0) - pos);
+}
+
+// Whether t is among graph's leafs (for the rare node of op NONE: nodes are ops).
+static bool gallocr_is_leaf(struct ggml_cgraph * graph, const struct ggml_tensor * t) {
+    const int n_leafs = ggalloc_graph_n_leafs(graph);
+    for (int k = 0; k < n_leafs; k++) {
+        if (ggalloc_graph_leaf(graph, k) == t) {
             return true;
-        }
-        for (int j = 0; j < GGML_MAX_SRC; j++) {
-            struct ggml_tensor * src = nodes[i]->src[j];
-            if (src != NULL && !gallocr_fits(galloc, src, galloc->lt.src[i * GGML_MAX_SRC + j])) {
-                return true;
-            }
         }
     }
     return false;
+}
+
+static bool gallocr_same_tensor(ggml_gallocr_t galloc, const struct ggml_tensor * t, const struct gallocr_sig * sg,
+        struct ggml_tensor * view_src) {
+    return (int32_t) t->op == sg->op && t->view_src == view_src && gallocr_sig_flags(galloc, t) == sg->flags &&
+           gallocr_sig_inplace(t) == sg->inplace;
+}
+
+// Whether graph is not one the recorded plan can be re-applied to (see the top of the file).
+static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    if (!galloc->have_plan || !galloc->reusable) {
+        return true;
+    }
+    const int n_nodes = ggml_graph_n_nodes(graph);
+    const int n_leafs = ggalloc_graph_n_leafs(graph);
+    if (n_nodes != galloc->lt.n_nodes || n_leafs != galloc->lt.n_leafs) {
+        return true;
+    }
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    const int32_t * view_pos = galloc->lt.view_pos;
+    for (int i = 0; i < n_leafs; i++) {
+        const struct ggml_tensor * t = ggalloc_graph_leaf(graph, i);
+        if (!gallocr_same_tensor(galloc, t, &galloc->sig[n_nodes + i], gallocr_at(graph, nodes, view_pos[n_nodes + i])) ||
+            !gallocr_fits(galloc, t, galloc->lt.leaf[i])) {
+            return true;
+        }
+    }
+    for (int i = 0; i < n_nodes; i++) {
+        const struct ggml_tensor * t = nodes[i];
+        const int32_t * sp = &galloc->lt.src_pos[i * GGML_MAX_SRC];
+        for (int j = 0; j < GGML_MAX_SRC; j++) {
+            if (t->src[j] != gallocr_at(graph, nodes, sp[j])) {
+                return true;
+            }
+        }
+        if (!gallocr_same_tensor(galloc, t, &galloc->sig[i], gallocr_at(graph, nodes, view_pos[i])) ||
+            !gallocr_fits(galloc, t, galloc->lt.node[i])) {
+            return true;
+        }
+        // a node that is also a leaf (the scheduler's input copies) is one tensor, one block
+        const int32_t k = galloc->lt.node_leaf[i];
+        if (k >= 0 ? ggalloc_graph_leaf(graph, k) != t : t->op == GGML_OP_NONE && gallocr_is_leaf(graph, t)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool gga_gallocr_can_reuse(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    return galloc != NULL && graph != NULL && !gallocr_needs_plan(galloc, graph);
 }
 
 static bool gallocr_place(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {

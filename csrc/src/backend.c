@@ -604,6 +604,65 @@ bool ggml_backend_offload_op(ggml_backend_t backend, const struct ggml_tensor * 
     return backend != NULL && ggml_backend_dev_offload_op(backend->device, op);
 }
 
+void ggml_backend_tensor_copy_async(ggml_backend_t backend_src, ggml_backend_t backend_dst, struct ggml_tensor * src,
+        struct ggml_tensor * dst) {
+    // no backend here queues copies: both finish their work, then the copy is made at once
+    if (backend_src != NULL) {
+        ggml_backend_synchronize(backend_src);
+    }
+    if (backend_dst != NULL) {
+        ggml_backend_synchronize(backend_dst);
+    }
+    ggml_backend_tensor_copy(src, dst);
+}
+
+struct ggml_tensor * ggml_set_zero(struct ggml_tensor * tensor) {
+    if (tensor == NULL || ggml_is_empty(tensor) || tensor->data == NULL) {
+        return tensor;
+    }
+    if (tensor->buffer != NULL) {
+        ggml_backend_tensor_memset(tensor, 0, 0, ggml_nbytes(tensor));
+    } else {
+        memset(tensor->data, 0, ggml_nbytes(tensor));
+    }
+    return tensor;
+}
+
+FILE * ggml_fopen(const char * fname, const char * mode) {
+    if (fname == NULL || mode == NULL) {
+        GGML_LOG_ERROR("%s: file name or mode is NULL\n", __func__);
+        return NULL;
+    }
+    return fopen(fname, mode);
+}
+
+//
+// Events: no built-in device has them (caps.events is false)
+//
+
+ggml_backend_event_t ggml_backend_event_new(ggml_backend_dev_t device) {
+    (void) device;
+    return NULL;
+}
+
+void ggml_backend_event_free(ggml_backend_event_t event) {
+    (void) event;
+}
+
+void ggml_backend_event_record(ggml_backend_event_t event, ggml_backend_t backend) {
+    (void) event;
+    (void) backend;
+}
+
+void ggml_backend_event_synchronize(ggml_backend_event_t event) {
+    (void) event;
+}
+
+void ggml_backend_event_wait(ggml_backend_t backend, ggml_backend_event_t event) {
+    (void) event;
+    ggml_backend_synchronize(backend);
+}
+
 //
 // Devices
 //

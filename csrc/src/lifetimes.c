@@ -34,8 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-// ggml's list of ops that may write their result over a source of the same layout.
-static bool op_can_inplace(enum ggml_op op) {
+bool gga_op_can_inplace(enum ggml_op op) {
     switch (op) {
         case GGML_OP_SCALE:
         case GGML_OP_DIAG_MASK_ZERO:
@@ -67,7 +66,7 @@ bool gga_tensor_is_external(const struct ggml_tensor * t) {
     return t->data != NULL || t->buffer != NULL || (t->flags & GGALLOC_TENSOR_FLAG_EXTERNAL) != 0;
 }
 
-static bool same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b) {
+bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b) {
     if (a->type != b->type) {
         return false;
     }
@@ -87,6 +86,7 @@ struct rec {
     int  slot;
     int  block;       // its latest block, -1 if never placed
     int  node_index;  // index among the graph's nodes, -1 if not a node
+    int  leaf_index;  // index among the graph's leafs, -1 if not a leaf
     bool allocated;   // placed by this walk and not yet freed or taken over
     bool output_view; // some view of it is an output
     struct rec * view_src;  // the record of its view_src, if any
@@ -182,6 +182,7 @@ static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
     r->block = -1;
     r->slot = -1;
     r->node_index = -1;
+    r->leaf_index = -1;
     r->view_src = NULL;
     r->src = NULL;
     w->table[h] = ++w->n_recs;
@@ -262,7 +263,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
     struct ggml_tensor * t = r->t;
     int first = pos < 0 ? 0 : pos;
 
-    if (r->src != NULL && op_can_inplace(t->op)) {
+    if (r->src != NULL && gga_op_can_inplace(t->op)) {
         for (int i = 0; i < r->n_src; i++) {
             struct ggml_tensor * parent = t->src[i];
             if (parent == NULL) {
@@ -278,7 +279,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
             if ((parent->flags & GGML_TENSOR_FLAG_OUTPUT) || pr->output_view) {
                 continue;
             }
-            if (!same_layout(t, parent)) {
+            if (!gga_same_layout(t, parent)) {
                 continue;
             }
             if (pr->n_children != 1 || pr->n_views != 0) {
@@ -358,7 +359,24 @@ void gga_lifetimes_release(struct gga_lifetimes * lt) {
     free(lt->leaf);
     free(lt->node);
     free(lt->src);
+    free(lt->src_pos);
+    free(lt->view_pos);
+    free(lt->node_leaf);
     memset(lt, 0, sizeof(*lt));
+}
+
+static int32_t pos_of(const struct rec * r, bool * other) {
+    if (r == NULL) {
+        return GGA_POS_NONE;
+    }
+    if (r->node_index >= 0) {
+        return r->node_index;
+    }
+    if (r->leaf_index >= 0) {
+        return GGA_POS_LEAF(r->leaf_index);
+    }
+    *other = true;
+    return GGA_POS_NONE;
 }
 
 static struct gga_ref ref_of(const struct rec * r) {
@@ -498,7 +516,10 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     out->leaf = malloc(sizeof(struct gga_ref) * (n_leafs > 0 ? n_leafs : 1));
     out->node = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1));
     out->src = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
-    ok = ok && out->slots && out->leaf && out->node && out->src;
+    out->src_pos = malloc(sizeof(int32_t) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
+    out->view_pos = malloc(sizeof(int32_t) * (size_t) (n_nodes + n_leafs + 1));
+    out->node_leaf = malloc(sizeof(int32_t) * (n_nodes > 0 ? n_nodes : 1));
+    ok = ok && out->slots && out->leaf && out->node && out->src && out->src_pos && out->view_pos && out->node_leaf;
 
     // every tensor the walk meets gets its record now (first pass), and then each record the
     // records of its view_src and sources (second pass, once no record moves any more)
@@ -544,6 +565,9 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
         }
         for (int i = 0; i < n_leafs; i++) {
             leaf_rec[i] = &w.recs[leaf_idx[i] - 1];
+            if (leaf_rec[i]->leaf_index < 0) {
+                leaf_rec[i]->leaf_index = i;
+            }
         }
         for (int i = 0; i < n_nodes; i++) {
             struct rec * r = &w.recs[node_idx[i] - 1];
@@ -662,6 +686,20 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                 out->src[i * GGML_MAX_SRC + j] = ref_of(node_rec[i]->src[j]);
             }
         }
+        bool other = false;
+        for (int i = 0; i < n_nodes; i++) {
+            const struct rec * r = node_rec[i];
+            int32_t * sp = &out->src_pos[i * GGML_MAX_SRC];
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                sp[j] = j < r->n_src ? pos_of(r->src[j], &other) : GGA_POS_NONE;
+            }
+            out->view_pos[i] = pos_of(r->view_src, &other);
+            out->node_leaf[i] = r->leaf_index;
+        }
+        for (int i = 0; i < n_leafs; i++) {
+            out->view_pos[n_nodes + i] = pos_of(leaf_rec[i]->view_src, &other);
+        }
+        out->pos_other = other;
     }
 
     if (w.oom || !w.table || !w.recs || !w.keys) {

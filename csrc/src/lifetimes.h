@@ -40,7 +40,18 @@ struct gga_lifetimes {
     struct gga_ref * leaf; // per leaf
     struct gga_ref * node; // per node, by graph index
     struct gga_ref * src;  // per node and source: src[i*GGML_MAX_SRC + j]
+
+    // The graph's shape as the walk saw it, so that a later graph can be checked against it
+    // without a lookup: where each source and view source is in the graph, as a node index
+    // (>= 0), GGA_POS_LEAF(leaf index), or GGA_POS_NONE.
+    int32_t * src_pos;  // per node and source
+    int32_t * view_pos; // per node, then per leaf
+    int32_t * node_leaf; // per node: the leaf index of the same tensor (a node that is also a leaf), or -1
+    bool      pos_other; // some source or view source is neither a node nor a leaf of the graph
 };
+
+#define GGA_POS_NONE    (-1)
+#define GGA_POS_LEAF(i) (-2 - (int32_t) (i))
 
 struct gga_walk_params {
     int         n_buffers;
@@ -66,6 +77,11 @@ struct gga_walk_scratch;
 struct gga_walk_scratch * gga_walk_scratch_new(void);
 void gga_walk_scratch_free(struct gga_walk_scratch * scratch);
 
+// ggml's list of ops that may write their result over a source of the same layout.
+bool gga_op_can_inplace(enum ggml_op op);
+// Same type, shape and strides: what a node must share with a source to run in place over it.
+bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b);
+
 // Whether the allocator leaves t alone: its memory is provided elsewhere.
 bool gga_tensor_is_external(const struct ggml_tensor * t);
 
@@ -75,6 +91,9 @@ bool gga_tensor_is_external(const struct ggml_tensor * t);
 // when it cannot be planned. For the older API (alloc-legacy.c).
 bool gga_gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
         const int * leaf_buffer_ids);
+
+// Whether alloc_graph would re-apply galloc's plan to graph (rather than plan again).
+bool gga_gallocr_can_reuse(ggml_gallocr_t galloc, struct ggml_cgraph * graph);
 
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * params, struct gga_lifetimes * out);
 void gga_lifetimes_release(struct gga_lifetimes * lt);

@@ -31,9 +31,16 @@
 
 #define CPU_WORK_ALIGN 64
 
+struct ggml_threadpool {
+    struct cpu_threadpool * pool;
+    int                     n_threads;
+    bool                    paused;
+};
+
 struct cpu_backend_context {
     int                     n_threads;
     struct cpu_threadpool * pool;
+    struct ggml_threadpool * user_pool; // the caller's, used instead of pool when set
     void *                  work;
     size_t                  work_size;
     ggml_abort_callback     abort_callback;
@@ -233,7 +240,14 @@ static void cpu_backend_free(ggml_backend_t backend) {
 
 static enum ggml_status cpu_backend_graph_compute(ggml_backend_t backend, struct ggml_cgraph * cgraph) {
     struct cpu_backend_context * ctx = backend->context;
-    return cpu_graph_compute_on(ctx->pool, ctx->n_threads, &ctx->work, &ctx->work_size,
+    struct cpu_threadpool * pool = ctx->pool;
+    int n_threads = ctx->n_threads;
+    if (ctx->user_pool != NULL) {
+        ctx->user_pool->paused = false;
+        pool = ctx->user_pool->pool;
+        n_threads = ctx->n_threads < ctx->user_pool->n_threads ? ctx->n_threads : ctx->user_pool->n_threads;
+    }
+    return cpu_graph_compute_on(pool, n_threads, &ctx->work, &ctx->work_size,
             ctx->abort_callback, ctx->abort_callback_data, cgraph);
 }
 
@@ -325,21 +339,122 @@ void ggml_backend_cpu_set_abort_callback(ggml_backend_t backend_cpu, ggml_abort_
     ctx->abort_callback_data = abort_callback_data;
 }
 
-// ggml_graph_compute_with_ctx has no object to keep threads in, so one pool (and its scratch) is
-// kept for the process and grown on demand. A second caller arriving while it is in use gets a
+void ggml_backend_cpu_set_threadpool(ggml_backend_t backend_cpu, ggml_threadpool_t threadpool) {
+    if (!ggml_backend_is_cpu(backend_cpu)) {
+        GGML_LOG_ERROR("cpu: ggml_backend_cpu_set_threadpool given a backend that is not the CPU backend\n");
+        return;
+    }
+    ((struct cpu_backend_context *) backend_cpu->context)->user_pool = threadpool;
+}
+
+//
+// Thread pools and compute plans
+//
+
+void ggml_threadpool_params_init(struct ggml_threadpool_params * p, int n_threads) {
+    if (p == NULL) {
+        return;
+    }
+    memset(p, 0, sizeof(*p));
+    p->n_threads = n_threads;
+    p->prio = GGML_SCHED_PRIO_NORMAL;
+    p->poll = 50;
+    p->strict_cpu = false;
+    p->paused = false;
+}
+
+struct ggml_threadpool_params ggml_threadpool_params_default(int n_threads) {
+    struct ggml_threadpool_params p;
+    ggml_threadpool_params_init(&p, n_threads);
+    return p;
+}
+
+bool ggml_threadpool_params_match(const struct ggml_threadpool_params * p0, const struct ggml_threadpool_params * p1) {
+    if (p0 == NULL || p1 == NULL) {
+        return p0 == p1;
+    }
+    return p0->n_threads == p1->n_threads && p0->prio == p1->prio && p0->poll == p1->poll &&
+           p0->strict_cpu == p1->strict_cpu && memcmp(p0->cpumask, p1->cpumask, sizeof(p0->cpumask)) == 0;
+}
+
+struct ggml_threadpool * ggml_threadpool_new(struct ggml_threadpool_params * params) {
+    if (params == NULL || params->n_threads < 1 || params->n_threads > GGML_MAX_N_THREADS) {
+        GGML_LOG_ERROR("cpu: ggml_threadpool_new: n_threads = %d is out of range [1, %d]\n", params ? params->n_threads : 0,
+                GGML_MAX_N_THREADS);
+        return NULL;
+    }
+    ggml_cpu_init();
+    struct ggml_threadpool * tp = calloc(1, sizeof(*tp));
+    if (tp == NULL) {
+        GGML_LOG_ERROR("cpu: ggml_threadpool_new: out of memory\n");
+        return NULL;
+    }
+    tp->pool = cpu_threadpool_new(params->n_threads);
+    if (tp->pool == NULL) {
+        free(tp);
+        return NULL;
+    }
+    tp->n_threads = params->n_threads;
+    tp->paused = params->paused;
+    return tp;
+}
+
+void ggml_threadpool_free(struct ggml_threadpool * threadpool) {
+    if (threadpool == NULL) {
+        return;
+    }
+    cpu_threadpool_free(threadpool->pool);
+    free(threadpool);
+}
+
+int ggml_threadpool_get_n_threads(struct ggml_threadpool * threadpool) {
+    return threadpool ? threadpool->n_threads : 0;
+}
+
+void ggml_threadpool_pause(struct ggml_threadpool * threadpool) {
+    if (threadpool != NULL) {
+        threadpool->paused = true; // its threads already sleep between graphs
+    }
+}
+
+void ggml_threadpool_resume(struct ggml_threadpool * threadpool) {
+    if (threadpool != NULL) {
+        threadpool->paused = false;
+    }
+}
+
+struct ggml_cplan ggml_graph_plan(const struct ggml_cgraph * cgraph, int n_threads, struct ggml_threadpool * threadpool) {
+    struct ggml_cplan plan;
+    memset(&plan, 0, sizeof(plan));
+    if (n_threads <= 0) {
+        n_threads = threadpool ? threadpool->n_threads : GGML_DEFAULT_N_THREADS;
+    }
+    plan.n_threads = n_threads;
+    plan.threadpool = threadpool;
+    size_t need = 0;
+    if (cgraph == NULL) {
+        GGML_LOG_ERROR("cpu: ggml_graph_plan given a NULL graph\n");
+        return plan;
+    }
+    ggml_cpu_init();
+    if (!cpu_graph_check((struct ggml_cgraph *) cgraph, n_threads, &need)) {
+        return plan; // logged; ggml_graph_compute refuses the graph again
+    }
+    // room to align the scratch memory, wherever the caller's memory starts
+    plan.work_size = need > 0 ? need + CPU_WORK_ALIGN : 0;
+    return plan;
+}
+
+// ggml_graph_compute and ggml_graph_compute_with_ctx without a pool of their own share one,
+// kept for the process and grown on demand; a second caller arriving while it is in use gets a
 // pool of its own for that call rather than waiting.
 static pthread_mutex_t         cpu_ctx_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct cpu_threadpool * cpu_ctx_pool = NULL;
 static void *                  cpu_ctx_work = NULL;
 static size_t                  cpu_ctx_work_size = 0;
 
-enum ggml_status ggml_graph_compute_with_ctx(struct ggml_context * ctx, struct ggml_cgraph * cgraph, int n_threads) {
-    GGML_UNUSED(ctx);
-    if (n_threads < 1 || n_threads > GGML_MAX_N_THREADS) {
-        GGML_LOG_ERROR("cpu: ggml_graph_compute_with_ctx: n_threads = %d is out of range [1, %d]\n", n_threads, GGML_MAX_N_THREADS);
-        return GGML_STATUS_FAILED;
-    }
-    ggml_cpu_init();
+static enum ggml_status cpu_compute_shared(int n_threads, void ** work, size_t * work_cap, ggml_abort_callback abort_callback,
+        void * abort_callback_data, struct ggml_cgraph * cgraph) {
     if (pthread_mutex_trylock(&cpu_ctx_mutex) == 0) {
         if (cpu_ctx_pool == NULL || cpu_threadpool_max_threads(cpu_ctx_pool) < n_threads) {
             struct cpu_threadpool * pool = cpu_threadpool_new(n_threads);
@@ -350,7 +465,8 @@ enum ggml_status ggml_graph_compute_with_ctx(struct ggml_context * ctx, struct g
             cpu_threadpool_free(cpu_ctx_pool);
             cpu_ctx_pool = pool;
         }
-        enum ggml_status st = cpu_graph_compute_on(cpu_ctx_pool, n_threads, &cpu_ctx_work, &cpu_ctx_work_size, NULL, NULL, cgraph);
+        enum ggml_status st = cpu_graph_compute_on(cpu_ctx_pool, n_threads, work ? work : &cpu_ctx_work,
+                work_cap ? work_cap : &cpu_ctx_work_size, abort_callback, abort_callback_data, cgraph);
         pthread_mutex_unlock(&cpu_ctx_mutex);
         return st;
     }
@@ -358,12 +474,66 @@ enum ggml_status ggml_graph_compute_with_ctx(struct ggml_context * ctx, struct g
     if (pool == NULL) {
         return GGML_STATUS_FAILED;
     }
-    void * work = NULL;
-    size_t work_cap = 0;
-    enum ggml_status st = cpu_graph_compute_on(pool, n_threads, &work, &work_cap, NULL, NULL, cgraph);
-    free(work);
+    void * own = NULL;
+    size_t own_cap = 0;
+    enum ggml_status st = cpu_graph_compute_on(pool, n_threads, work ? work : &own, work_cap ? work_cap : &own_cap,
+            abort_callback, abort_callback_data, cgraph);
+    free(own);
     cpu_threadpool_free(pool);
     return st;
+}
+
+enum ggml_status ggml_graph_compute(struct ggml_cgraph * cgraph, struct ggml_cplan * cplan) {
+    if (cplan == NULL || cgraph == NULL) {
+        GGML_LOG_ERROR("cpu: ggml_graph_compute needs a graph and a plan (ggml_graph_plan)\n");
+        return GGML_STATUS_FAILED;
+    }
+    if (cplan->n_threads < 1 || cplan->n_threads > GGML_MAX_N_THREADS) {
+        GGML_LOG_ERROR("cpu: ggml_graph_compute: the plan's n_threads = %d is out of range [1, %d]\n", cplan->n_threads,
+                GGML_MAX_N_THREADS);
+        return GGML_STATUS_FAILED;
+    }
+    if (cplan->work_size > 0 && cplan->work_data == NULL) {
+        GGML_LOG_ERROR("cpu: ggml_graph_compute: the plan asks for %zu bytes of scratch memory, and work_data is NULL\n",
+                cplan->work_size);
+        return GGML_STATUS_FAILED;
+    }
+    ggml_cpu_init();
+    int n_threads = cplan->n_threads;
+    if (cplan->threadpool != NULL && n_threads > cplan->threadpool->n_threads) {
+        n_threads = cplan->threadpool->n_threads;
+    }
+    size_t need = 0;
+    if (!cpu_graph_check(cgraph, n_threads, &need)) {
+        return GGML_STATUS_FAILED;
+    }
+    // the caller's memory, aligned within itself; never reallocated here
+    uintptr_t base = (uintptr_t) cplan->work_data;
+    uintptr_t aligned = (base + CPU_WORK_ALIGN - 1) & ~(uintptr_t) (CPU_WORK_ALIGN - 1);
+    size_t usable = cplan->work_data == NULL || cplan->work_size < aligned - base ? 0 : cplan->work_size - (aligned - base);
+    if (need > usable) {
+        GGML_LOG_ERROR("cpu: ggml_graph_compute: the graph needs %zu bytes of scratch memory, and the plan gives %zu "
+                "(make the plan with ggml_graph_plan for this graph and thread count)\n", need, cplan->work_size);
+        return GGML_STATUS_FAILED;
+    }
+    void * work = need > 0 ? (void *) aligned : NULL;
+    size_t work_cap = need > 0 ? usable : 0;
+    if (cplan->threadpool != NULL) {
+        cplan->threadpool->paused = false;
+        return cpu_graph_compute_on(cplan->threadpool->pool, n_threads, &work, &work_cap, cplan->abort_callback,
+                cplan->abort_callback_data, cgraph);
+    }
+    return cpu_compute_shared(n_threads, &work, &work_cap, cplan->abort_callback, cplan->abort_callback_data, cgraph);
+}
+
+enum ggml_status ggml_graph_compute_with_ctx(struct ggml_context * ctx, struct ggml_cgraph * cgraph, int n_threads) {
+    GGML_UNUSED(ctx); // the scratch memory is the library's, not the context's
+    if (n_threads < 1 || n_threads > GGML_MAX_N_THREADS) {
+        GGML_LOG_ERROR("cpu: ggml_graph_compute_with_ctx: n_threads = %d is out of range [1, %d]\n", n_threads, GGML_MAX_N_THREADS);
+        return GGML_STATUS_FAILED;
+    }
+    ggml_cpu_init();
+    return cpu_compute_shared(n_threads, NULL, NULL, NULL, NULL, cgraph);
 }
 
 //

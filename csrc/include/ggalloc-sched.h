@@ -1,0 +1,43 @@
+#pragma once
+
+//
+// ggalloc-sched.h — the backend scheduler's plans, as data (included by ggalloc.h).
+//
+// Example:
+//
+//   ggml_backend_sched_t sched = ggml_backend_sched_new(backends, NULL, 2, GGML_DEFAULT_GRAPH_SIZE, false, true);
+//   ggalloc_backend_sched_set_planner(sched, GGALLOC_PLANNER_GGML);   // before reserve / alloc_graph
+//   ggml_backend_sched_alloc_graph(sched, graph);
+//   ggml_gallocr_t galloc = ggalloc_backend_sched_get_gallocr(sched);
+//   for (int i = 0; i < ggalloc_gallocr_n_placements(galloc); i++) { ... } // buffer_id = backend index
+//   size_t lb = ggalloc_gallocr_lower_bound(galloc, 0);                    // of backend 0's buffer
+//
+
+#include "ggml-backend.h"
+#include "ggalloc.h" // enum ggalloc_planner (ggalloc.h includes this header at its end)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+
+
+// Selects the planner of the scheduler's graph allocator (takes effect at the next plan).
+GGML_API void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum ggalloc_planner planner);
+
+// The scheduler's graph allocator: one buffer per backend, buffer id = the backend's index.
+// Read its placements, buffer sizes and lower bounds with the ggalloc_gallocr_* calls; it is
+// owned by the scheduler (do not free it). NULL if sched is NULL.
+GGML_API ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched);
+
+// The graph the scheduler's allocator planned last: the graph's leafs and the input copies as
+// leafs, and per split its input copies and nodes (verify it with ggalloc_graph_verify). Owned
+// by the scheduler, valid until the next split; NULL if there is none.
+GGML_API struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched);
+
+// The index of the backend the last split assigned to t (-1 if none).
+GGML_API int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);
+
+#ifdef __cplusplus
+}
+#endif

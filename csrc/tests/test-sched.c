@@ -1,0 +1,411 @@
+// The backend scheduler: graphs split over CPU backends and over a Vulkan device and the CPU
+// (weights in device buffers, an op the device lacks falling back to the CPU, input copies,
+// parallel copies), user assignments, the eval callback, re-plans on a changed graph, every
+// backend's plan verified, and results equal to the same graph run on the CPU alone. The
+// Vulkan part is skipped, with the reason, where there is no device.
+
+#include "check.h"
+#include "oracles.h"
+#include "ggml-cpu.h"
+#ifdef GGALLOC_USE_VULKAN
+#include "ggml-vulkan.h"
+#endif
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { N_IN = 32, N_HID = 64, N_OUT = 16 };
+
+struct model {
+    struct ggml_context * wctx; // weights
+    ggml_backend_buffer_t wbuf;
+    struct ggml_tensor * w1, * w2;
+};
+
+static void fill(float * v, int n, uint64_t seed) {
+    for (int i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        v[i] = (float) ((seed >> 40) % 2000) / 2000.0f - 0.5f;
+    }
+}
+
+// Weights in a WEIGHTS buffer of buft.
+static bool model_init(struct model * m, ggml_backend_buffer_type_t buft) {
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 4, NULL, true };
+    m->wctx = ggml_init(ip);
+    m->w1 = ggml_new_tensor_2d(m->wctx, GGML_TYPE_F32, N_IN, N_HID);
+    m->w2 = ggml_new_tensor_2d(m->wctx, GGML_TYPE_F32, N_HID, N_OUT);
+    ggml_set_name(m->w1, "w1");
+    ggml_set_name(m->w2, "w2");
+    m->wbuf = ggml_backend_alloc_ctx_tensors_from_buft(m->wctx, buft);
+    if (m->wbuf == NULL) return false;
+    ggml_backend_buffer_set_usage(m->wbuf, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    float w1[N_IN * N_HID], w2[N_HID * N_OUT];
+    fill(w1, N_IN * N_HID, 1);
+    fill(w2, N_HID * N_OUT, 2);
+    ggml_backend_tensor_set(m->w1, w1, 0, sizeof(w1));
+    ggml_backend_tensor_set(m->w2, w2, 0, sizeof(w2));
+    return true;
+}
+
+static void model_free(struct model * m) {
+    ggml_backend_buffer_free(m->wbuf);
+    ggml_free(m->wctx);
+}
+
+struct built {
+    struct ggml_context * ctx;
+    struct ggml_cgraph * g;
+    struct ggml_tensor * x, * h, * s, * y;
+};
+
+// y = 0.5 w2 (gelu(w1 x) * sum_rows(gelu(w1 x))), over n_tok tokens; sum_rows is the op the
+// Vulkan device lacks.
+static struct built build(struct model * m, int n_tok) {
+    struct built b;
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 64 + ggml_graph_overhead(), NULL, true };
+    b.ctx = ggml_init(ip);
+    b.x = ggml_new_tensor_2d(b.ctx, GGML_TYPE_F32, N_IN, n_tok);
+    ggml_set_name(b.x, "x");
+    ggml_set_input(b.x);
+    b.h = ggml_gelu(b.ctx, ggml_mul_mat(b.ctx, m->w1, b.x));
+    ggml_set_name(b.h, "h");
+    b.s = ggml_sum_rows(b.ctx, b.h);
+    ggml_set_name(b.s, "s");
+    struct ggml_tensor * p = ggml_mul(b.ctx, b.h, b.s);
+    b.y = ggml_scale(b.ctx, ggml_mul_mat(b.ctx, m->w2, p), 0.5f);
+    ggml_set_name(b.y, "y");
+    ggml_set_output(b.y);
+    b.g = ggml_new_graph(b.ctx);
+    ggml_build_forward_expand(b.g, b.y);
+    return b;
+}
+
+static void set_x(struct built * b, int n_tok, uint64_t seed) {
+    float * x = malloc(sizeof(float) * N_IN * (size_t) n_tok);
+    fill(x, N_IN * n_tok, seed);
+    ggml_backend_tensor_set(b->x, x, 0, sizeof(float) * N_IN * (size_t) n_tok);
+    free(x);
+}
+
+// The reference: the same graph on the CPU alone, weights in host memory.
+static float * reference(int n_tok, uint64_t seed) {
+    struct model m;
+    model_init(&m, ggml_backend_cpu_buffer_type());
+    struct built b = build(&m, n_tok);
+    ggml_backend_t cpu = ggml_backend_cpu_init();
+    ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+    CHECK(ggml_gallocr_alloc_graph(galloc, b.g));
+    set_x(&b, n_tok, seed);
+    CHECK(ggml_backend_graph_compute(cpu, b.g) == GGML_STATUS_SUCCESS);
+    float * y = malloc(ggml_nbytes(b.y));
+    ggml_backend_tensor_get(b.y, y, 0, ggml_nbytes(b.y));
+    ggml_gallocr_free(galloc);
+    ggml_backend_free(cpu);
+    ggml_free(b.ctx);
+    model_free(&m);
+    return y;
+}
+
+static bool close_to(const float * a, const float * b, int n) {
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]);
+        if (!(d <= 1e-4f * (1.0f + fabsf(b[i])))) {
+            if (ok) fprintf(stderr, "  element %d: %g, expected %g\n", i, a[i], b[i]);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static bool y_matches(struct built * b, int n_tok, uint64_t seed) {
+    float * ref = reference(n_tok, seed);
+    float * y = malloc(ggml_nbytes(b->y));
+    ggml_backend_tensor_get(b->y, y, 0, ggml_nbytes(b->y));
+    bool ok = close_to(y, ref, N_OUT * n_tok);
+    free(y);
+    free(ref);
+    return ok;
+}
+
+// Every backend's plan is valid, and the allocator's placements agree with the tensors.
+static void sched_verified(ggml_backend_sched_t sched) {
+    struct ggml_cgraph * gc = ggalloc_backend_sched_get_graph(sched);
+    CHECK(gc != NULL);
+    if (gc == NULL) return;
+    oracle_allocated(ggalloc_backend_sched_get_gallocr(sched), gc);
+    ggml_gallocr_t galloc = ggalloc_backend_sched_get_gallocr(sched);
+    for (int b = 0; b < ggml_backend_sched_get_n_backends(sched); b++) {
+        size_t lb = ggalloc_gallocr_lower_bound(galloc, b);
+        size_t size = ggml_backend_sched_get_buffer_size(sched, ggml_backend_sched_get_backend(sched, b));
+        CHECK(size >= lb);
+    }
+}
+
+// The CPU as two backends (of one buffer type: no copies between them).
+static void test_cpu_pair(void) {
+    ggml_backend_t cpu0 = ggml_backend_cpu_init();
+    ggml_backend_t cpu1 = ggml_backend_cpu_init();
+    ggml_backend_t backends[2] = { cpu0, cpu1 };
+    for (int planner = 0; planner < 2; planner++) {
+        ggml_backend_sched_t sched = ggml_backend_sched_new(backends, NULL, 2, GGML_DEFAULT_GRAPH_SIZE, false, true);
+        CHECK(sched != NULL);
+        ggalloc_backend_sched_set_planner(sched, (enum ggalloc_planner) planner);
+        CHECK_EQ_INT(ggml_backend_sched_get_n_backends(sched), 2);
+        CHECK(ggml_backend_sched_get_backend(sched, 1) == cpu1);
+        CHECK(ggml_backend_sched_get_backend(sched, 2) == NULL);
+        CHECK_EQ_INT(ggml_backend_sched_get_n_copies(sched), 1);
+        CHECK(ggml_backend_sched_get_buffer_type(sched, cpu0) == ggml_backend_cpu_buffer_type());
+
+        struct model m;
+        CHECK(model_init(&m, ggml_backend_cpu_buffer_type()));
+        for (int round = 0; round < 3; round++) {
+            const int n_tok = round == 1 ? 12 : 5; // a larger graph, then the first again
+            struct built b = build(&m, n_tok);
+            ggml_backend_sched_reset(sched);
+            if (round == 2) {
+                // the user's choice wins
+                ggml_backend_sched_set_tensor_backend(sched, b.s, cpu1);
+            }
+            CHECK(ggml_backend_sched_alloc_graph(sched, b.g));
+            sched_verified(sched);
+            // weights in host memory: the first backend that can use it runs the nodes
+            CHECK(ggml_backend_sched_get_tensor_backend(sched, b.h) == cpu0);
+            CHECK(ggml_backend_sched_get_tensor_backend(sched, b.s) == (round == 2 ? cpu1 : cpu0));
+            CHECK_EQ_INT(ggml_backend_sched_get_n_splits(sched), round == 2 ? 3 : 1);
+            set_x(&b, n_tok, 10 + round);
+            CHECK(ggml_backend_sched_graph_compute(sched, b.g) == GGML_STATUS_SUCCESS);
+            CHECK(y_matches(&b, n_tok, 10 + round));
+            ggml_free(b.ctx);
+        }
+        // reset forgets assignments
+        ggml_backend_sched_reset(sched);
+        struct built b = build(&m, 5);
+        CHECK(ggml_backend_sched_get_tensor_backend(sched, b.s) == NULL);
+        // an allocated graph must be reset before the next
+        CHECK(ggml_backend_sched_alloc_graph(sched, b.g));
+        log_capture_begin();
+        CHECK(!ggml_backend_sched_alloc_graph(sched, b.g));
+        log_capture_end();
+        CHECK(log_captured("call ggml_backend_sched_reset first"));
+        ggml_free(b.ctx);
+        ggml_backend_sched_free(sched);
+        model_free(&m);
+    }
+    ggml_backend_free(cpu0);
+    ggml_backend_free(cpu1);
+}
+
+struct eval_log {
+    int asked, observed, stop_after;
+};
+
+static bool eval_cb(struct ggml_tensor * t, bool ask, void * user) {
+    struct eval_log * log = user;
+    if (ask) {
+        log->asked++;
+        return strcmp(t->name, "h") == 0 || strcmp(t->name, "y") == 0;
+    }
+    log->observed++;
+    CHECK(strcmp(t->name, "h") == 0 || strcmp(t->name, "y") == 0);
+    if (strcmp(t->name, "h") == 0) {
+        // the result is there when observed: gelu of something, so never below -0.17
+        float v[N_HID];
+        ggml_backend_tensor_get(t, v, 0, sizeof(v));
+        for (int i = 0; i < N_HID; i++) CHECK(v[i] > -0.2f);
+    }
+    return log->observed < log->stop_after;
+}
+
+static void test_eval_callback(void) {
+    ggml_backend_t cpu = ggml_backend_cpu_init();
+    ggml_backend_sched_t sched = ggml_backend_sched_new(&cpu, NULL, 1, GGML_DEFAULT_GRAPH_SIZE, false, true);
+    struct model m;
+    model_init(&m, ggml_backend_cpu_buffer_type());
+    struct built b = build(&m, 4);
+    struct eval_log log = { 0, 0, 100 };
+    ggml_backend_sched_set_eval_callback(sched, eval_cb, &log);
+    CHECK(ggml_backend_sched_alloc_graph(sched, b.g));
+    set_x(&b, 4, 3);
+    CHECK(ggml_backend_sched_graph_compute(sched, b.g) == GGML_STATUS_SUCCESS);
+    CHECK_EQ_INT(log.asked, ggml_graph_n_nodes(b.g));
+    CHECK_EQ_INT(log.observed, 2);
+    CHECK(y_matches(&b, 4, 3));
+    // stopping after the first observed node: y is never computed
+    struct eval_log stop = { 0, 0, 1 };
+    ggml_backend_sched_set_eval_callback(sched, eval_cb, &stop);
+    ggml_backend_tensor_memset(b.y, 0, 0, ggml_nbytes(b.y));
+    CHECK(ggml_backend_sched_graph_compute(sched, b.g) == GGML_STATUS_SUCCESS);
+    CHECK_EQ_INT(stop.observed, 1);
+    float y0;
+    ggml_backend_tensor_get(b.y, &y0, 0, sizeof(y0));
+    CHECK(y0 == 0.0f);
+    ggml_free(b.ctx);
+    model_free(&m);
+    ggml_backend_sched_free(sched);
+    ggml_backend_free(cpu);
+}
+
+struct compare_log {
+    int calls;
+    double worst;
+    int expect_index; // -1: node by node (the index counts up)
+};
+
+static bool compare_cb(int i, struct ggml_tensor * t1, struct ggml_tensor * t2, void * user) {
+    struct compare_log * log = user;
+    CHECK(i == (log->expect_index < 0 ? log->calls : log->expect_index));
+    log->calls++;
+    CHECK(ggml_nelements(t1) == ggml_nelements(t2));
+    if (t1->type != GGML_TYPE_F32 || ggml_is_empty(t1) || !ggml_is_contiguous(t1)) return true;
+    const int64_t n = ggml_nelements(t1);
+    float * a = malloc(sizeof(float) * (size_t) n);
+    float * b = malloc(sizeof(float) * (size_t) n);
+    ggml_backend_tensor_get(t1, a, 0, sizeof(float) * (size_t) n);
+    ggml_backend_tensor_get(t2, b, 0, sizeof(float) * (size_t) n);
+    double err = 0, ref = 0;
+    for (int64_t k = 0; k < n; k++) {
+        err += (double) (a[k] - b[k]) * (a[k] - b[k]);
+        ref += (double) b[k] * b[k];
+    }
+    double nmse = ref > 0 ? err / ref : err;
+    if (nmse > log->worst) log->worst = nmse;
+    free(a);
+    free(b);
+    return true;
+}
+
+// ggml_backend_graph_copy and ggml_backend_compare_graph_backend: backend2 against backend1, node by node
+static void compare_backends(ggml_backend_t backend1, ggml_backend_t backend2) {
+    struct model m;
+    CHECK(model_init(&m, ggml_backend_cpu_buffer_type()));
+    // ops every backend here runs
+    struct built b;
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    b.ctx = ggml_init(ip);
+    b.x = ggml_new_tensor_2d(b.ctx, GGML_TYPE_F32, N_IN, 6);
+    ggml_set_input(b.x);
+    b.h = ggml_gelu(b.ctx, ggml_mul_mat(b.ctx, m.w1, b.x));
+    b.y = ggml_scale(b.ctx, ggml_mul_mat(b.ctx, m.w2, b.h), 0.25f);
+    ggml_set_output(b.y);
+    b.g = ggml_new_graph(b.ctx);
+    ggml_build_forward_expand(b.g, b.y);
+    ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+    CHECK(ggml_gallocr_alloc_graph(galloc, b.g));
+    set_x(&b, 6, 5);
+    struct compare_log log = { 0, 0.0, -1 };
+    CHECK(ggml_backend_compare_graph_backend(backend1, backend2, b.g, compare_cb, &log, NULL, 0));
+    CHECK_EQ_INT(log.calls, ggml_graph_n_nodes(b.g));
+    CHECK(log.worst < 1e-8);
+    // the whole graph once, then the output
+    struct compare_log once = { 0, 0.0, ggml_graph_n_nodes(b.g) - 1 };
+    struct ggml_tensor * const test_nodes[1] = { b.y };
+    CHECK(ggml_backend_compare_graph_backend(backend1, backend2, b.g, compare_cb, &once, test_nodes, 1));
+    CHECK_EQ_INT(once.calls, 1);
+    CHECK(once.worst < 1e-8);
+    ggml_gallocr_free(galloc);
+    ggml_free(b.ctx);
+    model_free(&m);
+}
+
+static void test_refusals(void) {
+    ggml_backend_t cpu = ggml_backend_cpu_init();
+    log_capture_begin();
+    CHECK(ggml_backend_sched_new(NULL, NULL, 1, 0, false, false) == NULL);
+    CHECK(ggml_backend_sched_new(&cpu, NULL, 0, 0, false, false) == NULL);
+    ggml_backend_sched_free(NULL);
+    CHECK(!ggml_backend_sched_alloc_graph(NULL, NULL));
+    CHECK(ggml_backend_sched_graph_compute(NULL, NULL) != GGML_STATUS_SUCCESS);
+    ggml_backend_sched_t sched = ggml_backend_sched_new(&cpu, NULL, 1, 0, false, false);
+    ggml_backend_t other = ggml_backend_cpu_init();
+    ggml_backend_sched_set_tensor_backend(sched, NULL, other);
+    CHECK(ggml_backend_sched_get_buffer_size(sched, other) == 0);
+    log_capture_end();
+    CHECK(log_captured("not one of the scheduler's"));
+    ggml_backend_sched_free(sched);
+    ggml_backend_free(other);
+    ggml_backend_free(cpu);
+}
+
+#ifdef GGALLOC_USE_VULKAN
+static void test_vulkan_and_cpu(ggml_backend_t vk) {
+    ggml_backend_t cpu = ggml_backend_cpu_init();
+    ggml_backend_t backends[2] = { vk, cpu };
+    if (ggml_backend_dev_type(ggml_backend_get_device(vk)) != GGML_BACKEND_DEVICE_TYPE_CPU) {
+        log_capture_begin();
+        CHECK(ggml_backend_sched_new(&backends[0], NULL, 1, 0, false, false) == NULL); // the last must be a CPU
+        log_capture_end();
+        CHECK(log_captured("must be a CPU"));
+    }
+    struct model m;
+    CHECK(model_init(&m, ggml_backend_get_default_buffer_type(vk)));
+    for (int parallel = 0; parallel < 2; parallel++) {
+        for (int planner = 0; planner < 2; planner++) {
+            ggml_backend_sched_t sched = ggml_backend_sched_new(backends, NULL, 2, GGML_DEFAULT_GRAPH_SIZE, parallel, true);
+            CHECK(sched != NULL);
+            if (sched == NULL) continue;
+            ggalloc_backend_sched_set_planner(sched, (enum ggalloc_planner) planner);
+            CHECK_EQ_INT(ggml_backend_sched_get_n_copies(sched), parallel ? GGML_SCHED_MAX_COPIES : 1);
+            size_t size_small = 0;
+            for (int round = 0; round < 4; round++) {
+                const int n_tok = round == 2 ? 9 : 3;
+                struct built b = build(&m, n_tok);
+                struct ggml_tensor * h = b.h;
+                ggml_backend_sched_reset(sched);
+                CHECK(ggml_backend_sched_alloc_graph(sched, b.g));
+                sched_verified(sched);
+                // weights on the device: the matrix products there; sum_rows falls back to the CPU
+                CHECK(ggml_backend_sched_get_tensor_backend(sched, h) == vk);
+                CHECK(ggml_backend_sched_get_tensor_backend(sched, b.s) == cpu);
+                CHECK(ggml_backend_sched_get_tensor_backend(sched, b.y) == vk);
+                CHECK(ggml_backend_sched_get_tensor_backend(sched, b.x) == cpu); // an input
+                // x copied in, h copied out to the CPU, s copied back: device, CPU, device
+                CHECK_EQ_INT(ggml_backend_sched_get_n_splits(sched), 3);
+                CHECK(strstr(ggml_graph_node(b.g, 0)->src[1]->name, "#x#") != NULL);
+                set_x(&b, n_tok, 20 + round);
+                CHECK(ggml_backend_sched_graph_compute(sched, b.g) == GGML_STATUS_SUCCESS);
+                CHECK(y_matches(&b, n_tok, 20 + round));
+                size_t size = ggml_backend_sched_get_buffer_size(sched, vk);
+                CHECK(size > 0);
+                if (round == 0) size_small = size;
+                if (round == 2) CHECK(size > size_small); // planned again, larger
+                ggml_free(b.ctx);
+            }
+            ggml_backend_sched_free(sched);
+        }
+    }
+    model_free(&m);
+    ggml_backend_free(cpu);
+}
+#endif
+
+int main(void) {
+    test_refusals();
+    test_cpu_pair();
+    test_eval_callback();
+    {
+        ggml_backend_t c1 = ggml_backend_cpu_init(), c2 = ggml_backend_cpu_init();
+        compare_backends(c1, c2);
+        ggml_backend_free(c1);
+        ggml_backend_free(c2);
+    }
+#ifdef GGALLOC_USE_VULKAN
+    if (ggml_backend_vk_get_device_count() == 0) {
+        printf("test-sched: Vulkan part skipped: no Vulkan device\n");
+    } else {
+        ggml_backend_t vk = ggml_backend_vk_init(0);
+        CHECK(vk != NULL);
+        if (vk != NULL) test_vulkan_and_cpu(vk);
+        ggml_backend_t cpu = ggml_backend_cpu_init();
+        if (vk != NULL) compare_backends(cpu, vk);
+        ggml_backend_free(cpu);
+        ggml_backend_free(vk);
+    }
+#else
+    printf("test-sched: Vulkan part skipped: built without Vulkan\n");
+#endif
+    return check_report("test-sched");
+}
