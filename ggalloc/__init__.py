@@ -30,6 +30,7 @@ from .alloc import (Buffer, BufferType, GraphAllocator, Plan, PlanEntry, TensorA
 from .backends import (Backend, CPUBackend, VulkanBackend, cpu_isa, devices, set_cpu_isa, vulkan_buffer_type,
                        vulkan_devices)
 from .graphio import load_graph, loads_graph, save_graph
+from .rpc import RPCBackend, RPCServer, rpc_buffer_type, rpc_device_memory, set_rpc_timeouts
 
 __version__ = "0.1.0"
 
@@ -47,4 +48,5 @@ __all__ = [
     "Backend", "CPUBackend", "VulkanBackend", "vulkan_devices", "vulkan_buffer_type", "devices", "cpu_isa",
     "set_cpu_isa",
     "load_graph", "loads_graph", "save_graph",
+    "RPCBackend", "RPCServer", "rpc_buffer_type", "rpc_device_memory", "set_rpc_timeouts",
 ] + OPS

@@ -1,7 +1,7 @@
 """The cffi builder of ``ggalloc._ggalloc`` (out-of-line API mode).
 
-The extension is compiled from the same C sources as the C library (csrc/src/*.c and
-csrc/src/cpu/*.c, plus csrc/src/vulkan/*.c and the generated shaders when Vulkan can be built),
+The extension is compiled from the same C sources as the C library (csrc/src/*.c, csrc/src/cpu/*.c
+and csrc/src/rpc/*.c, plus csrc/src/vulkan/*.c and the generated shaders when Vulkan can be built),
 with hidden visibility: the only symbol it exports is ``PyInit__ggalloc``, so it can share a
 process with a real ggml. The declarations below are written by hand from the public headers
 in csrc/include and list only what the package uses.
@@ -592,12 +592,27 @@ ggml_backend_buffer_type_t ggml_backend_vk_buffer_type(size_t dev_num);
 ggml_backend_buffer_type_t ggml_backend_vk_host_buffer_type(void);
 """
 
+CDEF_RPC = r"""
+ggml_backend_t             ggml_backend_rpc_init(const char * endpoint, uint32_t device);
+bool                       ggml_backend_is_rpc(ggml_backend_t backend);
+ggml_backend_buffer_type_t ggml_backend_rpc_buffer_type(const char * endpoint, uint32_t device);
+void                       ggml_backend_rpc_get_device_memory(const char * endpoint, uint32_t device, size_t * free, size_t * total);
+ggml_backend_reg_t         ggml_backend_rpc_add_server(const char * endpoint);
+typedef struct ggalloc_rpc_server * ggalloc_rpc_server_t;
+ggalloc_rpc_server_t ggalloc_rpc_server_start(const char * endpoint, ggml_backend_t * backends, int n_backends);
+int                  ggalloc_rpc_server_port(ggalloc_rpc_server_t server);
+void                 ggalloc_rpc_server_set_memory_limit(ggalloc_rpc_server_t server, size_t bytes);
+void                 ggalloc_rpc_server_free(ggalloc_rpc_server_t server);
+void                 ggalloc_rpc_set_timeouts(int connect_ms, int io_ms);
+"""
+
 SOURCE_HEADER = r"""
 #include <stdlib.h>
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
+#include "ggml-rpc.h"
 #include "ggalloc.h"
 #ifdef GGALLOC_USE_VULKAN
 #include "ggml-vulkan.h"
@@ -652,7 +667,7 @@ def vulkan_available() -> bool:
 VULKAN = vulkan_available()
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_OPS + (CDEF_VULKAN if VULKAN else ""))
+ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_OPS + (CDEF_VULKAN if VULKAN else "") + CDEF_RPC)
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]

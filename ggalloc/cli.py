@@ -622,11 +622,24 @@ def _parser():
     de.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: all cores)")
     de.add_argument("--plot", default="plan.png", metavar="FILE.png", help="where to draw the plan")
     de.add_argument("--seed", type=_nonneg, default=0)
+    rs = sub.add_parser("rpc-server", help="serve this machine's CPU to ggml's RPC clients",
+                        description="Serve the CPU backend at HOST:PORT with ggml's RPC protocol, "
+                                    "for ggml programs, llama.cpp --rpc and gg.RPCBackend, until Ctrl-C.")
+    rs.add_argument("endpoint", metavar="HOST:PORT")
+    rs.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: all cores)")
     return p
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.command == "rpc-server":
+        gg = _gg()
+        try:
+            gg.rpc.serve(args.endpoint, n_threads=args.threads)
+        except gg.GgallocError as e:
+            print(f"{PROG} rpc-server: error: {e}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "demo":
         from .demo import main as demo_main
         return demo_main(tokens=args.tokens, layers=args.layers, threads=args.threads,
