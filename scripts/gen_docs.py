@@ -22,7 +22,9 @@ HEADERS = [
     ("ggml-backend.h", "Buffer types, buffers, backends, devices"),
     ("ggml-cpu.h", "The CPU backend"),
     ("ggml-vulkan.h", "The Vulkan backend"),
+    ("ggml-rpc.h", "Devices on other machines: ggml's RPC protocol"),
     ("ggalloc.h", "What ggalloc adds: planners, plans as data, verification, graph files"),
+    ("ggalloc-rpc.h", "What ggalloc adds to RPC: a server on its own thread, client timeouts"),
 ]
 
 
