@@ -97,6 +97,10 @@ static bool run_add_graph(ggml_backend_t backend, ggml_backend_buffer_type_t buf
 static void test_client(const char * endpoint, const char * label, ggml_backend_t cpu) {
     printf("  client against %s at %s\n", label, endpoint);
     ggml_backend_reg_t reg = ggml_backend_rpc_add_server(endpoint);
+    // the registry lists RPC (with no devices of its own) and hands out its add_server
+    ggml_backend_reg_t rpc_reg = ggml_backend_reg_by_name("RPC");
+    CHECK(rpc_reg == ggml_backend_rpc_reg() && ggml_backend_reg_dev_count(rpc_reg) == 0);
+    CHECK(ggml_backend_reg_get_proc_address(rpc_reg, "ggml_backend_rpc_add_server") == (void *) ggml_backend_rpc_add_server);
     CHECK(reg != NULL);
     CHECK(reg == ggml_backend_rpc_add_server(endpoint));
     CHECK_EQ_INT(ggml_backend_reg_dev_count(reg), 1);
