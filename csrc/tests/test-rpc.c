@@ -10,6 +10,7 @@
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
 #include "ggml-rpc.h"
+#include "ggml-vulkan.h"
 #include "ggalloc.h"
 
 #include "check.h"
@@ -571,6 +572,43 @@ static void test_killed_mid_graph(const char * path) {
     ggml_backend_free(rpc);
 }
 
+// ggalloc's server serving a Vulkan device: the client sees the device's limits, and tensors
+// travel through the server's bounce buffer (the device memory is not the host's).
+static void test_vulkan_server(ggml_backend_t cpu) {
+#ifdef GGALLOC_USE_VULKAN
+    if (ggml_backend_vk_get_device_count() == 0) {
+        printf("  SKIP: no Vulkan device: no RPC test serving one\n");
+        return;
+    }
+    ggml_backend_t vk = ggml_backend_vk_init(0);
+    CHECK(vk != NULL);
+    ggalloc_rpc_server_t srv = vk ? ggalloc_rpc_server_start("127.0.0.1:0", &vk, 1) : NULL;
+    CHECK(srv != NULL);
+    if (srv != NULL) {
+        char endpoint[64];
+        snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", ggalloc_rpc_server_port(srv));
+        printf("  client against ggalloc serving %s at %s\n", ggml_backend_name(vk), endpoint);
+        ggml_backend_buffer_type_t buft = ggml_backend_rpc_buffer_type(endpoint, 0);
+        ggml_backend_buffer_type_t vk_buft = ggml_backend_get_default_buffer_type(vk);
+        CHECK(buft != NULL);
+        CHECK(ggml_backend_buft_get_alignment(buft) == ggml_backend_buft_get_alignment(vk_buft));
+        CHECK(ggml_backend_buft_get_max_size(buft) == ggml_backend_buft_get_max_size(vk_buft));
+        ggml_backend_t rpc = ggml_backend_rpc_init(endpoint, 0);
+        enum { N = 64 * 32 };
+        float remote[N], local[N];
+        CHECK(rpc != NULL && run_add_graph(rpc, buft, 21, remote, true, 1));
+        CHECK(run_add_graph(cpu, ggml_backend_cpu_buffer_type(), 21, local, false, 1));
+        CHECK(memcmp(remote, local, sizeof(local)) == 0);
+        ggml_backend_free(rpc);
+    }
+    ggalloc_rpc_server_free(srv);
+    ggml_backend_free(vk);
+#else
+    (void) cpu;
+    printf("  SKIP: built without Vulkan: no RPC test serving a Vulkan device\n");
+#endif
+}
+
 int main(void) {
     ggml_time_init();
     ggml_backend_t cpu = ggml_backend_cpu_init();
@@ -620,6 +658,7 @@ int main(void) {
     test_server_gone(ours, ours_kill, ours_restart, &oc);
     ggalloc_rpc_server_free(oc.srv);
 
+    test_vulkan_server(cpu);
     test_faults();
     ggml_backend_free(cpu);
     return check_report("test-rpc");
