@@ -200,6 +200,42 @@ static void round_trip(int port, uint64_t seed) {
     close(fd);
 }
 
+// A kept graph whose buffer was freed is refused at GRAPH_RECOMPUTE (it would read freed
+// memory), while it runs again as long as its buffer lives.
+static void test_recompute_after_free(int port) {
+    int fd = rpc_raw_connect(port);
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        return;
+    }
+    uint8_t caps[24] = { 0 }, out[64], req[12];
+    rpc_raw_send(fd, 14, caps, 24);
+    CHECK(rpc_raw_reply(fd, out, sizeof(out)) == 28);
+    put32(req, 0);
+    put64(req + 4, 4096);
+    rpc_raw_send(fd, 0, req, 12);
+    CHECK(rpc_raw_reply(fd, out, sizeof(out)) == 16);
+    const uint64_t buf = get64(out);
+    rpc_raw_send(fd, 3, out, 8);
+    CHECK(rpc_raw_reply(fd, out, sizeof(out)) == 8);
+    const uint64_t base = get64(out);
+    static uint8_t p[MAXREQ];
+    int cmd;
+    size_t n = make_request(16, buf, base, &cmd, p); // the graph
+    rpc_raw_send(fd, cmd, p, n);
+    put32(req, 0);
+    rpc_raw_send(fd, 16, req, 4);                      // GRAPH_RECOMPUTE: fine
+    rpc_raw_send(fd, 15, NULL, 0);
+    CHECK(rpc_raw_reply(fd, out, sizeof(out)) == 4);   // DEVICE_COUNT answered: still connected
+    put64(req, buf);
+    rpc_raw_send(fd, 4, req, 8);                       // FREE_BUFFER
+    CHECK(rpc_raw_reply(fd, out, sizeof(out)) == 0);
+    put32(req, 0);
+    rpc_raw_send(fd, 16, req, 4);                      // GRAPH_RECOMPUTE of a graph in freed memory
+    CHECK(rpc_raw_closed(fd));
+    close(fd);
+}
+
 int main(void) {
     const char * env = getenv("GGALLOC_LONG");
     const int rounds = env != NULL && *env && strcmp(env, "0") != 0 ? 20000 : 300;
@@ -213,6 +249,8 @@ int main(void) {
     // a mutated size could ask for gigabytes (legitimately), and a clear would then touch them
     ggalloc_rpc_server_set_memory_limit(srv, 1 << 20);
     ggml_log_set(count_log, NULL);
+    test_recompute_after_free(port);
+    CHECK(alive(port));
     int dead = 0;
     for (int r = 0; r < rounds && dead == 0; r++) {
         round_trip(port, (uint64_t) r);

@@ -180,6 +180,59 @@ static void test_client(const char * endpoint, const char * label, ggml_backend_
     ggml_backend_free(rpc);
 }
 
+// Graphs kept by the server: two backends on one device alternate graphs (each run must run its
+// own graph, not the other's kept one), and freeing an unrelated buffer between two runs of the
+// same graph (sent once, then run again by GRAPH_RECOMPUTE) changes nothing.
+static void test_kept_graphs(const char * endpoint, ggml_backend_t cpu) {
+    ggml_backend_buffer_type_t buft = ggml_backend_rpc_buffer_type(endpoint, 0);
+    ggml_backend_t r1 = ggml_backend_rpc_init(endpoint, 0), r2 = ggml_backend_rpc_init(endpoint, 0);
+    CHECK(buft != NULL && r1 != NULL && r2 != NULL);
+    if (buft == NULL || r1 == NULL || r2 == NULL) {
+        ggml_backend_free(r1);
+        ggml_backend_free(r2);
+        return;
+    }
+    struct add_graph G1 = add_graph_new(64, 32), G2 = add_graph_new(32, 8), L1 = add_graph_new(64, 32);
+    ggml_gallocr_t a1 = ggml_gallocr_new(buft), a2 = ggml_gallocr_new(buft);
+    ggml_gallocr_t al = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+    CHECK(ggml_gallocr_alloc_graph(a1, G1.g) && ggml_gallocr_alloc_graph(a2, G2.g) && ggml_gallocr_alloc_graph(al, L1.g));
+    float in[64 * 32], out[64 * 32], ref[64 * 32];
+    for (int run = 0; run < 4; run++) {
+        fill(in, 64 * 32, 40 + (unsigned) run);
+        struct add_graph * gs[2] = { &G1, &L1 };
+        for (int k = 0; k < 2; k++) {
+            ggml_backend_tensor_set(gs[k]->a, in, 0, sizeof(float) * 64 * 32);
+            ggml_backend_tensor_set(gs[k]->b, in, 0, sizeof(float) * 64);
+            ggml_backend_tensor_set(gs[k]->w, in, 0, sizeof(float) * 64 * 32);
+        }
+        ggml_backend_tensor_set(G2.a, in, 0, sizeof(float) * 32 * 8);
+        ggml_backend_tensor_set(G2.b, in, 0, sizeof(float) * 32);
+        ggml_backend_tensor_set(G2.w, in, 0, sizeof(float) * 32 * 8);
+        if (run == 2) {
+            // an unrelated buffer comes and goes: the kept graph is still good
+            ggml_backend_buffer_t tmp = ggml_backend_buft_alloc_buffer(buft, 1024);
+            CHECK(tmp != NULL);
+            ggml_backend_buffer_free(tmp);
+        }
+        CHECK(ggml_backend_graph_compute(r1, G1.g) == GGML_STATUS_SUCCESS);
+        if (run < 2) { // in runs 2 and 3 G1 is the graph the server keeps: run again, not sent
+            CHECK(ggml_backend_graph_compute(r2, G2.g) == GGML_STATUS_SUCCESS);
+        }
+        CHECK(ggml_backend_graph_compute(cpu, L1.g) == GGML_STATUS_SUCCESS);
+        ggml_backend_tensor_get(G1.out, out, 0, sizeof(out));
+        ggml_backend_tensor_get(L1.out, ref, 0, sizeof(ref));
+        CHECK(memcmp(out, ref, sizeof(ref)) == 0);
+    }
+    ggml_gallocr_free(a1);
+    ggml_gallocr_free(a2);
+    ggml_gallocr_free(al);
+    ggml_free(G1.ctx);
+    ggml_free(G2.ctx);
+    ggml_free(L1.ctx);
+    ggml_backend_free(r1);
+    ggml_backend_free(r2);
+}
+
 //
 // Replies compared field by field
 //
@@ -623,6 +676,7 @@ int main(void) {
     char ours[64];
     snprintf(ours, sizeof(ours), "127.0.0.1:%d", ggalloc_rpc_server_port(srv));
     test_client(ours, "ggalloc", cpu);
+    test_kept_graphs(ours, cpu);
 
     const char * peer = rpc_peer_path();
     if (peer == NULL) {
@@ -635,6 +689,7 @@ int main(void) {
             char endpoint[64];
             snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", port);
             test_client(endpoint, "ggml", cpu);
+            test_kept_graphs(endpoint, cpu);
             // the client's connection holds the servers (they serve one client at a time): the
             // raw conversations go to a second peer and a second server of ours
             int port2 = rpc_free_port();

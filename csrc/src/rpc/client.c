@@ -15,9 +15,9 @@
 // nodes flagged as ggml flags the tensors a backend must compute. GRAPH_COMPUTE
 // has no reply in the protocol, so graph_compute follows it with DEVICE_COUNT, whose reply
 // arrives only after the server finished the graph: a server that rejected the graph or died
-// while computing shows up there, as a failed status of this graph. A graph identical to the
-// last one sent on the same connection (node by node, byte by byte) is recomputed by
-// GRAPH_RECOMPUTE without sending it again, as ggml's client does.
+// while computing shows up there, as a failed status of this graph. The server keeps the last
+// graph sent per device; a graph identical to it (as serialized, sources included) is run again
+// by GRAPH_RECOMPUTE without sending it, as ggml's client does for identical nodes.
 
 #include "ggml-rpc.h"
 #include "ggalloc-rpc.h"
@@ -52,11 +52,19 @@ void ggalloc_rpc_set_timeouts(int connect_ms, int io_ms) {
 #define RPC_MAX_ENDPOINTS 64
 #define RPC_ENDPOINT_MAX  128
 
+// The graph a server keeps for one device (it keeps the last one sent per device).
+struct rpc_kept_graph {
+    uint8_t * bytes; // the GRAPH_COMPUTE payload
+    size_t    size;
+};
+
 struct rpc_conn {
-    char            endpoint[RPC_ENDPOINT_MAX];
-    int             fd;     // -1 once the connection failed
-    pthread_mutex_t mutex;  // one request and its reply at a time
-    int             refs;   // under g_mutex: the endpoint's current-connection slot, buffers, backends
+    char                    endpoint[RPC_ENDPOINT_MAX];
+    int                     fd;     // -1 once the connection failed
+    pthread_mutex_t         mutex;  // one request and its reply at a time; also guards kept
+    int                     refs;   // under g_mutex: the endpoint's current-connection slot, buffers, backends
+    struct rpc_kept_graph * kept;   // per device
+    uint32_t                n_kept;
 };
 
 struct rpc_device;
@@ -95,6 +103,10 @@ static void conn_destroy(struct rpc_conn * c) {
     if (c->fd >= 0) {
         close(c->fd);
     }
+    for (uint32_t i = 0; i < c->n_kept; i++) {
+        free(c->kept[i].bytes);
+    }
+    free(c->kept);
     pthread_mutex_destroy(&c->mutex);
     free(c);
 }
@@ -512,11 +524,8 @@ static const struct ggml_backend_buffer_type_i rpc_buft_i = {
 //
 
 struct rpc_backend_ctx {
-    struct rpc_device *  dev;
-    char                 name[RPC_ENDPOINT_MAX + 32];
-    struct rpc_conn *    cache_conn; // the connection the cached graph was sent on (a reference)
-    struct ggml_tensor * cache;      // copies of its nodes
-    int                  n_cache;
+    struct rpc_device * dev;
+    char                name[RPC_ENDPOINT_MAX + 32];
 };
 
 static const char * backend_get_name(ggml_backend_t backend) {
@@ -524,12 +533,7 @@ static const char * backend_get_name(ggml_backend_t backend) {
 }
 
 static void backend_free(ggml_backend_t backend) {
-    struct rpc_backend_ctx * ctx = backend->context;
-    if (ctx->cache_conn != NULL) {
-        conn_unref(ctx->cache_conn);
-    }
-    free(ctx->cache);
-    free(ctx);
+    free(backend->context);
     free(backend);
 }
 
@@ -667,39 +671,44 @@ static uint8_t * graph_serialize(const struct rpc_backend_ctx * bctx, struct rpc
     return out;
 }
 
-static bool graph_is_cached(const struct rpc_backend_ctx * ctx, struct rpc_conn * c, struct ggml_cgraph * g) {
-    const int n = ggml_graph_n_nodes(g);
-    if (ctx->cache_conn != c || ctx->n_cache != n) {
-        return false;
-    }
-    for (int i = 0; i < n; i++) {
-        if (memcmp(&ctx->cache[i], ggml_graph_node(g, i), sizeof(struct ggml_tensor)) != 0) {
-            return false;
+// Whether the server already keeps exactly this graph for the device (then GRAPH_RECOMPUTE
+// runs it again); if not, the graph becomes the one the server will keep (*bytes is taken
+// over and set to NULL). Graphs are compared as sent, sources included, so a graph with the
+// same nodes whose inputs moved is sent again.
+static bool graph_kept(struct rpc_conn * c, uint32_t device, uint8_t ** bytes, size_t size) {
+    pthread_mutex_lock(&c->mutex);
+    bool same = false;
+    if (device >= c->n_kept) {
+        struct rpc_kept_graph * k = realloc(c->kept, (size_t) (device + 1) * sizeof(*k));
+        if (k != NULL) {
+            memset(k + c->n_kept, 0, (size_t) (device + 1 - c->n_kept) * sizeof(*k));
+            c->kept = k;
+            c->n_kept = device + 1;
         }
     }
-    return true;
+    if (device < c->n_kept) {
+        struct rpc_kept_graph * k = &c->kept[device];
+        same = k->bytes != NULL && k->size == size && memcmp(k->bytes, *bytes, size) == 0;
+        if (!same) {
+            free(k->bytes);
+            k->bytes = *bytes;
+            k->size = size;
+            *bytes = NULL;
+        }
+    }
+    pthread_mutex_unlock(&c->mutex);
+    return same;
 }
 
-static void graph_cache_set(struct rpc_backend_ctx * ctx, struct rpc_conn * c, struct ggml_cgraph * g) {
-    const int n = ggml_graph_n_nodes(g);
-    if (ctx->cache_conn != NULL) {
-        conn_unref(ctx->cache_conn);
-        ctx->cache_conn = NULL;
+// Forgets the graph kept for the device (the server did not take it).
+static void graph_forget(struct rpc_conn * c, uint32_t device) {
+    pthread_mutex_lock(&c->mutex);
+    if (device < c->n_kept) {
+        free(c->kept[device].bytes);
+        c->kept[device].bytes = NULL;
+        c->kept[device].size = 0;
     }
-    ctx->n_cache = 0;
-    struct ggml_tensor * copy = realloc(ctx->cache, (size_t) (n > 0 ? n : 1) * sizeof(struct ggml_tensor));
-    if (copy == NULL) {
-        return; // no cache: the next run sends the graph again
-    }
-    ctx->cache = copy;
-    for (int i = 0; i < n; i++) {
-        memcpy(&copy[i], ggml_graph_node(g, i), sizeof(struct ggml_tensor));
-    }
-    ctx->n_cache = n;
-    pthread_mutex_lock(&g_mutex);
-    c->refs++;
-    pthread_mutex_unlock(&g_mutex);
-    ctx->cache_conn = c;
+    pthread_mutex_unlock(&c->mutex);
 }
 
 static enum ggml_status backend_graph_compute(ggml_backend_t backend, struct ggml_cgraph * cgraph) {
@@ -712,26 +721,35 @@ static enum ggml_status backend_graph_compute(ggml_backend_t backend, struct ggm
     if (c == NULL) {
         return GGML_STATUS_FAILED;
     }
-    bool ok;
     char what[64];
-    if (graph_is_cached(ctx, c, cgraph)) {
-        uint8_t req[4];
-        rpc_put_u32(req, ctx->dev->index);
-        snprintf(what, sizeof(what), "GRAPH_RECOMPUTE of %d nodes", n_nodes);
-        ok = conn_call(c, what, RPC_CMD_GRAPH_RECOMPUTE, req, 4, NULL, 0, NULL, NO_REPLY);
-    } else {
-        size_t size = 0;
-        uint8_t * req = graph_serialize(ctx, c, cgraph, &size);
-        snprintf(what, sizeof(what), "GRAPH_COMPUTE of %d nodes", n_nodes);
-        ok = req != NULL && conn_call(c, what, RPC_CMD_GRAPH_COMPUTE, req, size, NULL, 0, NULL, NO_REPLY);
-        free(req);
+    size_t size = 0;
+    uint8_t * req = graph_serialize(ctx, c, cgraph, &size);
+    bool ok = req != NULL;
+    if (ok) {
+        // a copy to send: the kept one may be replaced by another thread's graph meanwhile
+        uint8_t * copy = malloc(size);
+        ok = copy != NULL;
         if (ok) {
-            graph_cache_set(ctx, c, cgraph);
+            memcpy(copy, req, size);
         }
+        if (ok && graph_kept(c, ctx->dev->index, &copy, size)) {
+            uint8_t dev[4];
+            rpc_put_u32(dev, ctx->dev->index);
+            snprintf(what, sizeof(what), "GRAPH_RECOMPUTE of %d nodes", n_nodes);
+            ok = conn_call(c, what, RPC_CMD_GRAPH_RECOMPUTE, dev, 4, NULL, 0, NULL, NO_REPLY);
+        } else if (ok) {
+            snprintf(what, sizeof(what), "GRAPH_COMPUTE of %d nodes", n_nodes);
+            ok = conn_call(c, what, RPC_CMD_GRAPH_COMPUTE, req, size, NULL, 0, NULL, NO_REPLY);
+        }
+        free(copy);
     }
+    free(req);
     // The reply to this request comes after the graph has run (or the server gave up on it).
     uint8_t count[4];
     ok = ok && conn_call(c, what, RPC_CMD_DEVICE_COUNT, NULL, 0, NULL, 0, count, 4);
+    if (!ok) {
+        graph_forget(c, ctx->dev->index);
+    }
     conn_unref(c);
     return ok ? GGML_STATUS_SUCCESS : GGML_STATUS_FAILED;
 }

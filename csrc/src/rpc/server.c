@@ -14,7 +14,7 @@
 //
 // Uploads are received straight into host buffers (no copy of the payload) once their range
 // has been checked; other buffers get them through a bounded bounce buffer. A graph kept for
-// GRAPH_RECOMPUTE is dropped whenever a buffer is freed, so it never points into freed memory.
+// GRAPH_RECOMPUTE is checked again before it runs (its buffers may have been freed since).
 
 #include "ggml-rpc.h"
 #include "ggalloc-rpc.h"
@@ -532,6 +532,22 @@ static bool srv_graph_recompute(struct ggalloc_rpc_server * s, const uint8_t * r
         SRV_ERR("%s: no graph kept for device %u\n", what, device);
         return false;
     }
+    // buffers may have been freed (and others allocated) since: every tensor is checked again
+    for (struct ggml_tensor * t = ggml_get_first_tensor(s->graph_ctx[device]); t != NULL;
+         t = ggml_get_next_tensor(s->graph_ctx[device], t)) {
+        if (t->buffer == NULL) {
+            continue;
+        }
+        ssize_t bi = srv_find_buffer(s, (uint64_t) (uintptr_t) t->buffer);
+        const uint64_t base = bi < 0 ? 0 : (uint64_t) (uintptr_t) ggml_backend_buffer_get_base(t->buffer);
+        const uint64_t size = bi < 0 ? 0 : ggml_backend_buffer_get_size(t->buffer);
+        const uint64_t data = (uint64_t) (uintptr_t) t->data;
+        if (bi < 0 || data < base || data - base > size || ggalloc_extent(t->type, t->ne, t->nb) > size - (data - base)) {
+            SRV_ERR("%s: tensor '%s' of the kept graph is no longer inside a buffer of this client\n", what, t->name);
+            srv_drop_graphs(s);
+            return false;
+        }
+    }
     enum ggml_status st = ggml_backend_graph_compute(s->backends[device], s->graphs[device]);
     if (st != GGML_STATUS_SUCCESS) {
         SRV_ERR("%s: the graph failed: %s\n", what, ggml_status_to_string(st));
@@ -592,9 +608,8 @@ static bool srv_buffer_cmd(struct ggalloc_rpc_server * s, int cmd, const uint8_t
         return srv_reply(s, rsp, 8, what);
     }
     if (cmd == RPC_CMD_FREE_BUFFER) {
-        srv_drop_graphs(s); // a kept graph may point into it
         s->held -= ggml_backend_buffer_get_size(b);
-        ggml_backend_buffer_free(b);
+        ggml_backend_buffer_free(b); // a kept graph pointing into it is refused at GRAPH_RECOMPUTE
         s->bufs[bi] = s->bufs[--s->n_bufs];
     } else {
         ggml_backend_buffer_clear(b, req[8]);
