@@ -33,6 +33,7 @@ from .graphio import load_graph, loads_graph, save_graph
 from .gguf import GGUF, GGUFTensor, GGUFWriter, gguf_type_names
 from .quant import TypeInfo, dequantize, quantize, type_info, type_infos
 from .sched import Scheduler, SchedulerPlan
+from .rpc import RPCBackend, RPCServer, rpc_buffer_type, rpc_device_memory, set_rpc_timeouts
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,7 @@ __all__ = [
     "FileError", "BadFileError", "GGUF", "GGUFTensor", "GGUFWriter", "gguf_type_names", "plan_model",
     "TypeInfo", "type_info", "type_infos", "quantize", "dequantize",
     "Scheduler", "SchedulerPlan",
+    "RPCBackend", "RPCServer", "rpc_buffer_type", "rpc_device_memory", "set_rpc_timeouts",
 ] + OPS
 
 

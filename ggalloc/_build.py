@@ -1,7 +1,7 @@
 """The cffi builder of ``ggalloc._ggalloc`` (out-of-line API mode).
 
-The extension is compiled from the same C sources as the C library (csrc/src/*.c and
-csrc/src/cpu/*.c, plus csrc/src/vulkan/*.c and the generated shaders when Vulkan can be built),
+The extension is compiled from the same C sources as the C library (csrc/src/*.c, csrc/src/cpu/*.c
+and csrc/src/rpc/*.c, plus csrc/src/vulkan/*.c and the generated shaders when Vulkan can be built),
 with hidden visibility: the only symbol it exports is ``PyInit__ggalloc``, so it can share a
 process with a real ggml. The declarations below are written by hand from the public headers
 in csrc/include and list only what the package uses.
@@ -766,12 +766,27 @@ int ggalloc_backend_sched_verify(ggml_backend_sched_t sched);
 int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);
 """
 
+CDEF_RPC = r"""
+ggml_backend_t             ggml_backend_rpc_init(const char * endpoint, uint32_t device);
+bool                       ggml_backend_is_rpc(ggml_backend_t backend);
+ggml_backend_buffer_type_t ggml_backend_rpc_buffer_type(const char * endpoint, uint32_t device);
+void                       ggml_backend_rpc_get_device_memory(const char * endpoint, uint32_t device, size_t * free, size_t * total);
+ggml_backend_reg_t         ggml_backend_rpc_add_server(const char * endpoint);
+typedef struct ggalloc_rpc_server * ggalloc_rpc_server_t;
+ggalloc_rpc_server_t ggalloc_rpc_server_start(const char * endpoint, ggml_backend_t * backends, int n_backends);
+int                  ggalloc_rpc_server_port(ggalloc_rpc_server_t server);
+void                 ggalloc_rpc_server_set_memory_limit(ggalloc_rpc_server_t server, size_t bytes);
+void                 ggalloc_rpc_server_free(ggalloc_rpc_server_t server);
+void                 ggalloc_rpc_set_timeouts(int connect_ms, int io_ms);
+"""
+
 SOURCE_HEADER = r"""
 #include <stdlib.h>
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
+#include "ggml-rpc.h"
 #include "ggalloc.h"
 #ifdef GGALLOC_USE_VULKAN
 #include "ggml-vulkan.h"
@@ -800,6 +815,7 @@ def core_sources() -> List[str]:
     """The C sources (relative to the repository root), as CMakeLists.txt globs them."""
     files = sorted(glob(os.path.join(ROOT, "csrc", "src", "*.c")))
     files += sorted(glob(os.path.join(ROOT, "csrc", "src", "cpu", "*.c")))
+    files += sorted(glob(os.path.join(ROOT, "csrc", "src", "rpc", "*.c")))
     return [_rel(f) for f in files]
 
 
@@ -826,7 +842,7 @@ VULKAN = vulkan_available()
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_PLANNER + CDEF_GGUF + CDEF_QUANT + CDEF_OPS + CDEF_SCHED
-                + (CDEF_VULKAN if VULKAN else ""))
+                + CDEF_RPC + (CDEF_VULKAN if VULKAN else ""))
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]

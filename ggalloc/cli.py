@@ -592,11 +592,25 @@ def _parser():
     de.add_argument("--seed", type=_nonneg, default=0)
     de.add_argument("--wtype", type=_wtype, default=None, metavar="TYPE",
                     help="type of the 2-D weights (default f16; q8_0, q4_0, q4_k, ... quantize them)")
+
+    rs = sub.add_parser("rpc-server", help="serve this machine's CPU to ggml's RPC clients",
+                        description="Serve the CPU backend at HOST:PORT with ggml's RPC protocol, "
+                                    "for ggml programs, llama.cpp --rpc and gg.RPCBackend, until Ctrl-C.")
+    rs.add_argument("endpoint", metavar="HOST:PORT")
+    rs.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: all cores)")
     return p
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.command == "rpc-server":
+        gg = _gg()
+        try:
+            gg.rpc.serve(args.endpoint, n_threads=args.threads)
+        except gg.GgallocError as e:
+            print(f"{PROG} rpc-server: error: {e}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "demo":
         from .demo import main as demo_main
         return demo_main(tokens=args.tokens, layers=args.layers, threads=args.threads,

@@ -28,6 +28,7 @@
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
 #include "ggalloc-gguf.h"
+#include "ggalloc-rpc.h"
 
 #ifdef __cplusplus
 extern "C" {

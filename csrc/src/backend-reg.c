@@ -1,6 +1,7 @@
 // backend-reg.c — the registry of the backends built into the library: the CPU first, then
-// Vulkan in builds that have it. It sits above the backends (it is the one file that knows
-// them); the interface layer (backend.c) and the backends know nothing of it.
+// Vulkan in builds that have it, then RPC (whose devices are its servers', added by name). It
+// sits above the backends (it is the one file that knows them); the interface layer
+// (backend.c) and the backends know nothing of it.
 //
 // Nothing is opened until someone asks for it. The registries themselves are static objects,
 // so listing them costs nothing; a backend's devices are enumerated (for Vulkan: an instance
@@ -11,6 +12,7 @@
 
 #include "backend-impl.h"
 #include "ggml-cpu.h"
+#include "ggml-rpc.h"
 #include "ggml-vulkan.h"
 #include "log.h"
 
@@ -46,6 +48,9 @@ static ggml_backend_reg_t registry_at(size_t index) {
         case 0: return ggml_backend_cpu_reg();
 #ifdef GGALLOC_USE_VULKAN
         case 1: return ggml_backend_vk_reg();
+        case 2: return ggml_backend_rpc_reg(); // no devices of its own: servers are added by name
+#else
+        case 1: return ggml_backend_rpc_reg();
 #endif
         default: return NULL;
     }
