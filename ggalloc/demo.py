@@ -101,7 +101,7 @@ def run_gpt2(model, backend, seed=0, planner="best", progress=True, reference=No
 def main(tokens=None, layers=None, threads=None, plot=None, seed=0, wtype=None):
     import ggalloc as gg
     from . import models
-    from .cli import format_report, plan_graph
+    from .report import format_report, plan_graph
 
     tokens = 32 if tokens is None else tokens
     layers = 12 if layers is None else layers
