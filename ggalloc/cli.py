@@ -20,10 +20,13 @@ Exit status: 0 on success, 2 for a SOURCE or option that cannot be used (with a 
 message on stderr), 1 if a plan fails verification.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import math
 import sys
+from typing import Any, Optional, Sequence
 
 import ggalloc as gg
 
@@ -37,7 +40,7 @@ PROG = "python3 -m ggalloc"
 # main
 
 
-def _size(text):
+def _size(text: str) -> int:
     t = text.strip().lower()
     mult = 1
     for suffix, m in (("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("k", 1 << 10),
@@ -59,7 +62,7 @@ def _size(text):
 _PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
 
 
-def _plot_file(text):
+def _plot_file(text: str) -> str:
     ext = text.rsplit(".", 1)[-1].lower() if "." in text else ""
     if ext not in _PLOT_FORMATS:
         raise argparse.ArgumentTypeError(f"{text!r}: a plot is written as {', '.join(_PLOT_FORMATS)}; "
@@ -67,7 +70,7 @@ def _plot_file(text):
     return text
 
 
-def _alignment(text):
+def _alignment(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -77,7 +80,7 @@ def _alignment(text):
     return v
 
 
-def _positive(text):
+def _positive(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -87,7 +90,7 @@ def _positive(text):
     return v
 
 
-def _nonneg(text):
+def _nonneg(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -97,7 +100,7 @@ def _nonneg(text):
     return v
 
 
-def _seconds(text):
+def _seconds(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
@@ -107,7 +110,7 @@ def _seconds(text):
     return v
 
 
-def _wtype(text):
+def _wtype(text: str) -> str:
     """A weight type for --wtype: f32, f16, or a type with a quantizer and a CPU kernel here."""
     try:
         info = gg.type_info(text)
@@ -120,7 +123,7 @@ def _wtype(text):
     return info.name
 
 
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="ggalloc: graph memory plans.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -181,7 +184,7 @@ def _parser():
     return p
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "rpc-server":
         try:
@@ -216,7 +219,7 @@ def main(argv=None):
     return 1 if rep["violations"] else 0
 
 
-def _json_default(o):
+def _json_default(o: Any) -> Any:
     if hasattr(o, "item"):
         return o.item()
     if isinstance(o, float) and (math.isnan(o) or math.isinf(o)):

@@ -8,6 +8,8 @@ ratio, the size ggml's own planner reaches, the size without reuse, the planning
 tensors live at the peak.
 """
 
+from __future__ import annotations
+
 import csv
 import os
 import sys
@@ -15,8 +17,13 @@ import time
 
 import numpy as np
 
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
 from .errors import BadInputError
 from .plot import live_bytes, plan_rows
+
+Report = Dict[str, Any]
+"""A planning report: plain values (numbers, strings, lists, dicts), as ``--json`` prints it."""
 
 __all__ = ["UsageError", "plan_source", "plan_graph", "plan_trace", "read_trace", "format_report",
            "host_buffer_types", "n_buffers_named"]
@@ -28,30 +35,30 @@ class UsageError(BadInputError):
     """A SOURCE or option the command cannot use (the command's exit status 2)."""
 
 
-def _gg():
+def _gg() -> Any:
     import ggalloc as gg
     return gg
 
 
-def _progress(total, desc, enabled):
+def _progress(total: int, desc: str, enabled: Optional[bool]) -> Any:
     """A tqdm bar on stderr (shown when stderr is a terminal, unless forced on or off)."""
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return _NoBar()
     return tqdm(total=total, desc=desc, file=sys.stderr, leave=False,
-                disable=(None if enabled is None else not enabled),
+                disable=(None if enabled is None else not enabled),  # type: ignore[arg-type]
                 bar_format="{desc}: {n}/{total} [{elapsed}]{postfix}")
 
 
 class _NoBar:
-    def update(self, n=1):
+    def update(self, n: int = 1) -> None:
         pass
 
-    def set_postfix_str(self, s):
+    def set_postfix_str(self, s: str) -> None:
         pass
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
@@ -62,13 +69,16 @@ class _NoBar:
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
-def read_trace(path):
+def read_trace(path: str) -> Tuple[List[int], List[int], List[int], List[int]]:
     """Reads a trace CSV (id,lower,upper,size) into four lists; UsageError, naming the file and
     line, for anything else: another header, extra or missing columns, a value that is not an
     integer or does not fit int64 (times) or size_t (sizes), a duplicate id, text that is not
     UTF-8."""
-    ids, starts, ends, sizes = [], [], [], []
-    seen = {}
+    ids: List[int] = []
+    starts: List[int] = []
+    ends: List[int] = []
+    sizes: List[int] = []
+    seen: Dict[int, int] = {}
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
@@ -108,11 +118,12 @@ def read_trace(path):
     return ids, starts, ends, sizes
 
 
-def _align(n, a):
+def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
 
 
-def plan_trace(path, alignment=1, progress=None, time_budget=1.0):
+def plan_trace(path: str, alignment: int = 1, progress: Optional[bool] = None,
+               time_budget: Optional[float] = 1.0) -> Report:
     """Plans a trace CSV with the best planner, searching up to time_budget seconds while above
     the lower bound; returns the report (a dict, see :func:`format_report`)."""
     gg = _gg()
@@ -136,11 +147,10 @@ def plan_trace(path, alignment=1, progress=None, time_budget=1.0):
         live = sum(_align(s, alignment) for s, lo, hi in zip(sizes, starts, ends) if lo <= t < hi)
         if live > best_live:
             best_t, best_live = t, live
-    live_at_peak = sorted(
-        ({"name": f"block {ids[i]}", "op": "", "size": _align(sizes[i], alignment),
-          "offset": int(offsets[i]), "first": starts[i], "last": ends[i] - 1}
-         for i in range(len(ids)) if starts[i] <= best_t < ends[i]),
-        key=lambda r: -r["size"])
+    at_peak = sorted((i for i in range(len(ids)) if starts[i] <= best_t < ends[i]), key=lambda i: -sizes[i])
+    live_at_peak: List[Dict[str, Any]] = [
+        {"name": f"block {ids[i]}", "op": "", "size": _align(sizes[i], alignment),
+         "offset": int(offsets[i]), "first": starts[i], "last": ends[i] - 1} for i in at_peak]
     buf = dict(id=0, size=int(peak), lower_bound=int(lb), ratio=_ratio(peak, lb),
                ggml_size=int(g_peak), best_over_ggml=_ratio(peak, g_peak),
                no_reuse=int(sum(_align(s, alignment) for s in sizes)),
@@ -153,11 +163,13 @@ def plan_trace(path, alignment=1, progress=None, time_budget=1.0):
                 buffers=[buf], violations=violations)
 
 
-def _interval_violations(offsets, sizes, starts, ends, alignment):
+def _interval_violations(offsets: Sequence[int], sizes: Sequence[int], starts: Sequence[int],
+                         ends: Sequence[int], alignment: int) -> int:
     """Pairs of blocks live at once whose byte ranges overlap (a sweep over time)."""
     n = len(sizes)
     order = sorted(range(n), key=lambda i: starts[i])
-    active, bad = [], 0
+    active: List[int] = []
+    bad = 0
     for i in order:
         active = [j for j in active if ends[j] > starts[i]]
         a0, a1 = int(offsets[i]), int(offsets[i]) + sizes[i]
@@ -173,17 +185,18 @@ def _interval_violations(offsets, sizes, starts, ends, alignment):
 # graphs
 
 
-def _ratio(a, b):
+def _ratio(a: float, b: float) -> Optional[float]:
     return (a / b) if b else None
 
 
-def _entry(e, key, default=None):
+def _entry(e: Any, key: str, default: Any = None) -> Any:
     if isinstance(e, dict):
         return e.get(key, default)
     return getattr(e, key, default)
 
 
-def _time_reserve(gg, graph, buft, planner, repeat, ids=None):
+def _time_reserve(gg: Any, graph: Any, buft: Any, planner: str, repeat: int,
+                  ids: Optional[Tuple[Any, Any]] = None) -> Tuple[Any, float]:
     """Plans with a fresh allocator `repeat` times (reserve_n with ids = (node ids, leaf ids)
     when given); returns (the last allocator, median s)."""
     times, galloc = [], None
@@ -199,11 +212,11 @@ def _time_reserve(gg, graph, buft, planner, repeat, ids=None):
     return galloc, times[len(times) // 2]
 
 
-def _buffer_rows(plan, buffer_id):
+def _buffer_rows(plan: Any, buffer_id: int) -> List[Dict[str, Any]]:
     return plan_rows(plan, buffer_id)
 
 
-def _n_buffers(plan):
+def _n_buffers(plan: Any) -> int:
     sizes = getattr(plan, "buffer_sizes", None)
     if sizes:
         return len(sizes)
@@ -211,13 +224,13 @@ def _n_buffers(plan):
     return max(ids) + 1 if ids else 1
 
 
-def n_buffers_named(node_ids, leaf_ids):
+def n_buffers_named(node_ids: Optional[Sequence[int]], leaf_ids: Optional[Sequence[int]]) -> int:
     """How many buffers the buffer id lists name (the largest id + 1; 1 with no ids)."""
     ids = list(node_ids or []) + list(leaf_ids or [])
     return max(ids) + 1 if ids else 1
 
 
-def host_buffer_types(n, alignment=32, max_size=None):
+def host_buffer_types(n: int, alignment: int = 32, max_size: Optional[int] = None) -> List[Any]:
     """n host buffer types with the same alignment and max size that an allocator keeps apart
     (host buffer types are interned, and an allocator given one type twice would put both ids
     in one buffer): each a type of its own."""
@@ -225,9 +238,12 @@ def host_buffer_types(n, alignment=32, max_size=None):
     return [gg.host_buffer_type(alignment, max_size, distinct=True) for _ in range(n)]
 
 
-def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, max_size=None,
-               reorder=False, plot=None, progress=None, repeat=None, kind="graph", extra=None,
-               node_buffer_ids=None, leaf_buffer_ids=None):
+def plan_graph(graph: Any, name: str = "graph", source: Optional[str] = None, planner: str = "best",
+               alignment: int = 32, max_size: Optional[int] = None, reorder: bool = False,
+               plot: Optional[str] = None, progress: Optional[bool] = None, repeat: Optional[int] = None,
+               kind: str = "graph", extra: Optional[Dict[str, Any]] = None,
+               node_buffer_ids: Optional[Sequence[int]] = None,
+               leaf_buffer_ids: Optional[Sequence[int]] = None) -> Report:
     """Plans a graph with the chosen planner and with ggml's; returns the report (a dict).
 
     With buffer id lists (one id per node / leaf, as a graph file may carry them) the graph is
@@ -322,7 +338,7 @@ def plan_graph(graph, name="graph", source=None, planner="best", alignment=32, m
     return report
 
 
-def _verify(galloc, graph):
+def _verify(galloc: Any, graph: Any) -> Tuple[Optional[int], Optional[str]]:
     """Places the graph with the allocator (re-using its plan) and counts, with the library's
     independent verifier, the pairs of tensors that share bytes while both are live (0: a valid
     plan). None, with the reason, when the buffers cannot be allocated here."""
@@ -334,9 +350,11 @@ def _verify(galloc, graph):
         return None, f"not verified: the buffers cannot be allocated here ({e})"
 
 
-def plan_source(source, planner="best", alignment=None, max_size=None, reorder=False, plot=None,
-                tokens=None, layers=None, batch=None, n_past=None, progress=None, time_budget=None,
-                wtype=None):
+def plan_source(source: str, planner: str = "best", alignment: Optional[int] = None,
+                max_size: Optional[int] = None, reorder: bool = False, plot: Optional[str] = None,
+                tokens: Optional[int] = None, layers: Optional[int] = None, batch: Optional[int] = None,
+                n_past: Optional[int] = None, progress: Optional[bool] = None,
+                time_budget: Optional[float] = None, wtype: Optional[str] = None) -> Report:
     """Plans a SOURCE (graph file, trace CSV or built-in name); raises UsageError if it cannot."""
     gg = _gg()
     from . import models
@@ -383,19 +401,19 @@ def plan_source(source, planner="best", alignment=None, max_size=None, reorder=F
                      f"({', '.join(models.BUILTINS)})")
 
 
-def _b(n):
+def _b(n: int) -> str:
     return "-" if n is None else f"{n:,} B"
 
 
-def _mib(n):
+def _mib(n: int) -> str:
     return "" if n is None else f"({n / MIB:,.2f} MiB)"
 
 
-def _r(x):
+def _r(x: Optional[float]) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def format_report(rep, top=8):
+def format_report(rep: Report, top: int = 8) -> str:
     """The report as text."""
     lines = []
     if rep["kind"] == "trace":
