@@ -26,8 +26,8 @@
 // the same leaf (a node of op NONE that was no leaf is looked for among the leafs). When every
 // source is a leaf or an earlier node (as graphs built by ggml_build_forward_expand are), the
 // placement pass visits each tensor once, leafs then nodes; otherwise it places each node's
-// sources before the node. A single-buffer allocator then
-// plans again by itself and a multi-buffer one returns false.
+// sources before the node. A graph the plan does not fit is planned again by a single-buffer
+// allocator; a multi-buffer one returns false (reserve_n first), as ggml's does.
 //
 // The walk's working memory (hash table, records, per-node arrays) stays with the allocator
 // between plans (gga_walk_scratch), grown to the largest graph seen: re-planning then allocates
@@ -65,7 +65,7 @@ struct gallocr_slot {
 // What a plan depends on, per tensor of the graph, besides positions and sizes.
 struct gallocr_sig {
     int32_t  op;
-    uint32_t flags;   // the graph flags the walk reads, and SIG_OWN_MEMORY
+    uint32_t flags;   // the graph flags the walk reads, and SIG_EXTERNAL
     uint32_t inplace; // bit j: source j has the tensor's layout (for ops that may run in place)
 };
 
