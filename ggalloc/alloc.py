@@ -720,7 +720,7 @@ class GraphAllocator(Closable):
         cap.flush()
         self._after_plan(g, (not same) or self._sizes() != before)
         self._allocated = g
-        g._placed_by = weakref.ref(self)  # the last to place g (a Scheduler computes only what it placed)
+        g._placed_by = weakref.ref(self)  # type: ignore[attr-defined]  # the last to place g (see Scheduler.compute)
         _record_placed(g, unplaced, _GallocMem(self, self._epoch))
         return True
 

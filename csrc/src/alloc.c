@@ -23,8 +23,11 @@
 // gets a new plan (ggml looks at counts and sizes only, and re-applies a plan to a graph of
 // another structure, overlapping live tensors). The check reads each tensor once and compares
 // positions by pointer (nodes[k] == src), without a lookup; a node that is also a leaf must be
-// the same leaf (a node of op NONE that was no leaf is looked for among the leafs). A single-buffer allocator then
-// plans again by itself and a multi-buffer one returns false.
+// the same leaf (a node of op NONE that was no leaf is looked for among the leafs). When every
+// source is a leaf or an earlier node (as graphs built by ggml_build_forward_expand are), the
+// placement pass visits each tensor once, leafs then nodes; otherwise it places each node's
+// sources before the node. A graph the plan does not fit is planned again by a single-buffer
+// allocator; a multi-buffer one returns false (reserve_n first), as ggml's does.
 //
 // The walk's working memory (hash table, records, per-node arrays) stays with the allocator
 // between plans (gga_walk_scratch), grown to the largest graph seen: re-planning then allocates
@@ -62,7 +65,7 @@ struct gallocr_slot {
 // What a plan depends on, per tensor of the graph, besides positions and sizes.
 struct gallocr_sig {
     int32_t  op;
-    uint32_t flags;   // the graph flags the walk reads, and SIG_OWN_MEMORY
+    uint32_t flags;   // the graph flags the walk reads, and SIG_EXTERNAL
     uint32_t inplace; // bit j: source j has the tensor's layout (for ops that may run in place)
 };
 
@@ -82,6 +85,7 @@ struct ggml_gallocr {
 
     bool have_plan;
     bool reusable;                     // alloc_graph may re-apply the plan (to a graph of its shape)
+    bool in_order;                     // every source and view source is a leaf or an earlier node
     struct gga_lifetimes lt;
     struct gallocr_sig * sig;          // per node, then per leaf: what the plan depends on
     struct gga_walk_scratch * scratch; // the walk's working memory, kept between plans
@@ -479,6 +483,19 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
     }
     galloc->have_plan = true;
     galloc->reusable = !galloc->lt.pos_other;
+    galloc->in_order = galloc->reusable;
+    const int n_nodes = galloc->lt.n_nodes;
+    for (int i = 0; i < n_nodes && galloc->in_order; i++) {
+        for (int j = 0; j < GGML_MAX_SRC; j++) {
+            galloc->in_order = galloc->in_order && galloc->lt.src_pos[i * GGML_MAX_SRC + j] < i;
+        }
+        galloc->in_order = galloc->in_order && galloc->lt.view_pos[i] < i;
+    }
+    // leafs are placed before every node: a leaf may view only an earlier leaf
+    for (int i = 0; i < galloc->lt.n_leafs && galloc->in_order; i++) {
+        const int32_t v = galloc->lt.view_pos[n_nodes + i];
+        galloc->in_order = v == GGA_POS_NONE || (v < GGA_POS_NONE && GGA_POS_LEAF(0) - v < i);
+    }
     return true;
 }
 
@@ -688,22 +705,35 @@ bool ggml_gallocr_alloc_graph(ggml_gallocr_t galloc, struct ggml_cgraph * graph)
             ggml_backend_buffer_reset(galloc->slots[s].chunks[c]);
         }
     }
-    gallocr_rebind(galloc, graph);
-
     bool ok = true;
     int n_leafs = ggalloc_graph_n_leafs(graph);
-    for (int i = 0; i < n_leafs; i++) {
-        ok = gallocr_place(galloc, ggalloc_graph_leaf(graph, i), galloc->lt.leaf[i]) && ok;
-    }
     int n_nodes = ggml_graph_n_nodes(graph);
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
-    for (int i = 0; i < n_nodes; i++) {
-        for (int j = 0; j < GGML_MAX_SRC; j++) {
-            if (nodes[i]->src[j] != NULL) {
-                ok = gallocr_place(galloc, nodes[i]->src[j], galloc->lt.src[i * GGML_MAX_SRC + j]) && ok;
-            }
+    if (galloc->in_order) {
+        // every source is a leaf or an earlier node (the plan's positions say so, and the graph
+        // matched them): each tensor is rebound and placed once, sources before their readers
+        for (int i = 0; i < n_leafs; i++) {
+            struct ggml_tensor * t = ggalloc_graph_leaf(graph, i);
+            gallocr_rebind_one(galloc, t, galloc->lt.leaf[i]);
+            ok = gallocr_place(galloc, t, galloc->lt.leaf[i]) && ok;
         }
-        ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i]) && ok;
+        for (int i = 0; i < n_nodes; i++) {
+            gallocr_rebind_one(galloc, nodes[i], galloc->lt.node[i]);
+            ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i]) && ok;
+        }
+    } else {
+        gallocr_rebind(galloc, graph);
+        for (int i = 0; i < n_leafs; i++) {
+            ok = gallocr_place(galloc, ggalloc_graph_leaf(graph, i), galloc->lt.leaf[i]) && ok;
+        }
+        for (int i = 0; i < n_nodes; i++) {
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                if (nodes[i]->src[j] != NULL) {
+                    ok = gallocr_place(galloc, nodes[i]->src[j], galloc->lt.src[i * GGML_MAX_SRC + j]) && ok;
+                }
+            }
+            ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i]) && ok;
+        }
     }
     if (!ok) {
         GGML_LOG_ERROR("%s: some tensors could not be placed; the graph is left unallocated\n", __func__);

@@ -313,6 +313,137 @@ static void compare_backends(ggml_backend_t backend1, ggml_backend_t backend2) {
     model_free(&m);
 }
 
+//
+// Random graphs split at random: every plan verified, every output equal to the CPU alone's
+//
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(uint32_t n) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t) (rng_state % n);
+}
+
+static struct ggml_cgraph * random_graph(struct ggml_context * ctx) {
+    struct ggml_tensor * pool[64];
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        struct ggml_tensor * t = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 8, 1 + rnd(4));
+        ggml_format_name(t, "in%d", i);
+        ggml_set_input(t);
+        pool[n++] = t;
+    }
+    struct ggml_cgraph * g = ggml_new_graph(ctx);
+    const int n_ops = 4 + (int) rnd(12);
+    for (int k = 0; k < n_ops; k++) {
+        struct ggml_tensor * a = pool[n - 1 - rnd(n < 4 ? n : 4)];
+        struct ggml_tensor * b = pool[rnd(n)];
+        struct ggml_tensor * r = NULL;
+        switch (rnd(8)) {
+            case 0: r = ggml_scale(ctx, a, 0.5f); break;
+            case 1: r = ggml_gelu(ctx, a); break;
+            case 2: r = ggml_are_same_shape(a, b) ? ggml_add(ctx, a, b) : ggml_sqr(ctx, a); break;
+            case 3: r = ggml_are_same_shape(a, b) ? ggml_mul(ctx, a, b) : ggml_soft_max(ctx, a); break;
+            case 4: r = ggml_sum_rows(ctx, a); break;
+            case 5: r = a->ne[0] == b->ne[0] ? ggml_mul_mat(ctx, a, b) : ggml_cont(ctx, ggml_transpose(ctx, a)); break;
+            case 6: r = ggml_soft_max(ctx, a); break;
+            default: r = ggml_cont(ctx, ggml_transpose(ctx, a)); break;
+        }
+        if (r->ne[0] < 2 || ggml_nelements(r) > 4096) r = ggml_scale(ctx, a, 2.0f);
+        ggml_format_name(r, "r%d", k);
+        if (rnd(6) == 0) ggml_set_output(r);
+        pool[n++] = r;
+    }
+    ggml_set_output(pool[n - 1]);
+    for (int i = 3; i < n; i++) {
+        if (pool[i]->flags & GGML_TENSOR_FLAG_OUTPUT) ggml_build_forward_expand(g, pool[i]);
+    }
+    return g;
+}
+
+static void set_random_inputs(struct ggml_cgraph * g, uint64_t seed) {
+    for (int i = 0; i < ggalloc_graph_n_leafs(g); i++) {
+        struct ggml_tensor * t = ggalloc_graph_leaf(g, i);
+        float v[64];
+        fill(v, (int) ggml_nelements(t), seed + (uint64_t) i);
+        ggml_backend_tensor_set(t, v, 0, ggml_nbytes(t));
+    }
+}
+
+// The outputs, concatenated (malloc'ed).
+static float * outputs(struct ggml_cgraph * g, int * n) {
+    int total = 0;
+    for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
+        if (ggml_graph_node(g, i)->flags & GGML_TENSOR_FLAG_OUTPUT) total += (int) ggml_nelements(ggml_graph_node(g, i));
+    }
+    float * v = malloc(sizeof(float) * (size_t) (total + 1));
+    int k = 0;
+    for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
+        struct ggml_tensor * t = ggml_graph_node(g, i);
+        if (t->flags & GGML_TENSOR_FLAG_OUTPUT) {
+            ggml_backend_tensor_get(t, v + k, 0, ggml_nbytes(t));
+            k += (int) ggml_nelements(t);
+        }
+    }
+    *n = total;
+    return v;
+}
+
+static void random_splits(ggml_backend_t * backends, ggml_backend_buffer_type_t * bufts, int n_graphs) {
+    ggml_backend_t cpu = ggml_backend_cpu_init();
+    int splits = 0, copies = 0;
+    for (int parallel = 0; parallel < 2; parallel++) {
+        ggml_backend_sched_t sched = ggml_backend_sched_new(backends, bufts, 2, GGML_DEFAULT_GRAPH_SIZE, parallel, true);
+        CHECK(sched != NULL);
+        if (sched == NULL) break;
+        for (int k = 0; k < n_graphs; k++) {
+            ggalloc_backend_sched_set_planner(sched, rnd(2) ? GGALLOC_PLANNER_BEST : GGALLOC_PLANNER_GGML);
+            struct ggml_init_params ip = { ggml_tensor_overhead() * 128 + ggml_graph_overhead(), NULL, true };
+            struct ggml_context * ctx = ggml_init(ip);
+            struct ggml_cgraph * g = random_graph(ctx);
+            // the reference: the CPU alone
+            ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+            CHECK(ggml_gallocr_alloc_graph(galloc, g));
+            set_random_inputs(g, 100 + (uint64_t) k);
+            CHECK(ggml_backend_graph_compute(cpu, g) == GGML_STATUS_SUCCESS);
+            int n_ref = 0, n_got = 0;
+            float * ref = outputs(g, &n_ref);
+            ggml_gallocr_free(galloc);
+            for (struct ggml_tensor * t = ggml_get_first_tensor(ctx); t != NULL; t = ggml_get_next_tensor(ctx, t)) {
+                t->data = NULL;
+                t->buffer = NULL;
+            }
+            // split at random where the backend runs the op
+            ggml_backend_sched_reset(sched);
+            for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
+                struct ggml_tensor * t = ggml_graph_node(g, i);
+                ggml_backend_t b = backends[rnd(2)];
+                if (t->view_src == NULL && ggml_backend_supports_op(b, t)) {
+                    ggml_backend_sched_set_tensor_backend(sched, t, b);
+                }
+            }
+            CHECK(ggml_backend_sched_alloc_graph(sched, g));
+            CHECK_EQ_INT(ggalloc_backend_sched_verify(sched), 0);
+            splits += ggml_backend_sched_get_n_splits(sched);
+            copies += ggalloc_graph_n_leafs(ggalloc_backend_sched_get_graph(sched)) - ggalloc_graph_n_leafs(g);
+            set_random_inputs(g, 100 + (uint64_t) k);
+            CHECK(ggml_backend_sched_graph_compute(sched, g) == GGML_STATUS_SUCCESS);
+            float * got = outputs(g, &n_got);
+            CHECK_EQ_INT(n_got, n_ref);
+            if (n_got == n_ref) CHECK(close_to(got, ref, n_ref));
+            free(got);
+            free(ref);
+            ggml_free(ctx);
+        }
+        ggml_backend_sched_free(sched);
+    }
+    printf("random splits over %s and %s: %d graphs, %d splits, %d input copies\n", ggml_backend_name(backends[0]),
+           ggml_backend_name(backends[1]), 2 * n_graphs, splits, copies);
+    CHECK(splits > 2 * n_graphs);
+    ggml_backend_free(cpu);
+}
+
 static void test_refusals(void) {
     ggml_backend_t cpu = ggml_backend_cpu_init();
     log_capture_begin();
@@ -406,6 +537,9 @@ int main(void) {
     test_eval_callback();
     {
         ggml_backend_t c1 = ggml_backend_cpu_init(), c2 = ggml_backend_cpu_init();
+        ggml_backend_t pair[2] = { c1, c2 };
+        ggml_backend_buffer_type_t bufts[2] = { ggalloc_host_buffer_type(64, SIZE_MAX), ggml_backend_cpu_buffer_type() };
+        random_splits(pair, bufts, CHECK_SMALL_RUN ? 20 : 60);
         compare_backends(c1, c2);
         ggml_backend_free(c1);
         ggml_backend_free(c2);
@@ -419,6 +553,8 @@ int main(void) {
         if (vk != NULL) test_vulkan_and_cpu(vk);
         ggml_backend_t cpu = ggml_backend_cpu_init();
         if (vk != NULL) compare_backends(cpu, vk);
+        ggml_backend_t pair[2] = { vk, cpu };
+        if (vk != NULL) random_splits(pair, NULL, CHECK_SMALL_RUN ? 10 : 30);
         ggml_backend_free(cpu);
         ggml_backend_free(vk);
     }
