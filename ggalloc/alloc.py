@@ -710,13 +710,11 @@ class GraphAllocator(Closable):
         h, gp, unplaced = self._prepare(g, not same)
         before = self._sizes()
         with _lib.capture() as cap:
-            placed = lib.ggml_gallocr_alloc_graph(h, gp)
-        if not placed:
-            texts = cap.texts()
+            st = int(lib.ggalloc_gallocr_alloc_graph_ex(h, gp))
+        if st != int(lib.GGALLOC_ALLOC_OK):
             # a multi-buffer allocator cannot re-plan by itself: that is a usage error
-            needs_reserve = len(self._bufts) > 1 and any("reserve" in t for t in texts)
-            raise (GraphError if needs_reserve else AllocationError)(
-                f"cannot allocate {g!r} with planner {self.planner!r}", texts)
+            cls = GraphError if st == int(lib.GGALLOC_ALLOC_NEEDS_RESERVE) else AllocationError
+            raise cls(f"cannot allocate {g!r} with planner {self.planner!r}", cap.texts())
         cap.flush()
         self._after_plan(g, (not same) or self._sizes() != before)
         self._allocated = g

@@ -706,7 +706,7 @@ class Tensor:
         tmp = np.empty(nbytes, dtype=np.uint8)
         if nbytes:
             if p.buffer != ffi.NULL:
-                _lib.void(lib.ggml_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
+                _lib.status(lib.ggalloc_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
                           what=f"cannot read tensor {self._label()}")
             else:
                 ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
@@ -733,7 +733,7 @@ class Tensor:
         tmp = np.empty(nbytes, dtype=np.uint8)
         if nbytes:
             if p.buffer != ffi.NULL:
-                _lib.void(lib.ggml_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
+                _lib.status(lib.ggalloc_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
                           what=f"cannot read tensor {self._label()}")
             else:
                 ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
@@ -800,7 +800,7 @@ class Tensor:
         if lib.ggml_is_contiguous(p):
             n = arr.nbytes
             if p.buffer != ffi.NULL:
-                _lib.void(lib.ggml_backend_tensor_set, p, ffi.from_buffer(arr), 0, n,
+                _lib.status(lib.ggalloc_backend_tensor_set, p, ffi.from_buffer(arr), 0, n,
                           what=f"cannot write tensor {self._label()}")
             else:
                 ffi.memmove(p.data, ffi.from_buffer(arr), n)
@@ -837,7 +837,7 @@ class Tensor:
         if data.nbytes != n:
             raise BadInputError(f"set() of tensor {self._label()}: {data.nbytes} bytes for a tensor of {n}")
         if p.buffer != ffi.NULL:
-            _lib.void(lib.ggml_backend_tensor_set, p, ffi.from_buffer(data), 0, n, what=f"cannot write tensor {self._label()}")
+            _lib.status(lib.ggalloc_backend_tensor_set, p, ffi.from_buffer(data), 0, n, what=f"cannot write tensor {self._label()}")
         else:
             ffi.memmove(p.data, ffi.from_buffer(data), n)
         return self

@@ -1,8 +1,8 @@
 #pragma once
 
 //
-// ggalloc-planner.h — the planner on bare lifetimes with its options: which planner, how long
-// the search may run, its seed, and a flag to cancel it from another thread.
+// ggalloc-planner.h — the planners, and the planner on bare lifetimes with its options: which
+// planner, how long the search may run, its seed, and a flag to cancel it from another thread.
 //
 // Example:
 //
@@ -17,7 +17,7 @@
 //   }
 //
 
-#include "ggalloc.h"
+#include "ggml.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +25,23 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+enum ggalloc_planner {
+    GGALLOC_PLANNER_GGML, // ggml's online best-fit placement: the same buffer sizes as ggml
+    GGALLOC_PLANNER_BEST, // offline: several strategies and a bounded search; the default
+};
+
+// The planner on bare lifetimes: n blocks, block i of sizes[i] bytes live over the half-open
+// step range [starts[i], ends[i]). Writes offsets[i] (multiples of alignment, a power of two)
+// and *peak, the bytes the plan needs. Blocks whose lifetimes overlap never share bytes.
+// Returns false (and logs which block is wrong) for NULL arrays, n < 0, ends[i] <= starts[i],
+// an alignment that is not a power of two, or sizes whose sum overflows.
+GGML_API bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, size_t * offsets, size_t * peak);
+// Its lower bound: the most bytes (each size rounded up to alignment) live at any step.
+// 0 (and a log line) on the bad input listed above.
+GGML_API size_t ggalloc_intervals_lower_bound(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment);
 
 struct ggalloc_plan_options {
     enum ggalloc_planner planner; // GGALLOC_PLANNER_BEST (offline, searched) or _GGML (ggml's online best fit)

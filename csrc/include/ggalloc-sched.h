@@ -1,7 +1,7 @@
 #pragma once
 
 //
-// ggalloc-sched.h — the backend scheduler's plans, as data (included by ggalloc.h).
+// ggalloc-sched.h — the backend scheduler's plans, as data.
 //
 // Example:
 //
@@ -14,7 +14,7 @@
 //
 
 #include "ggml-backend.h"
-#include "ggalloc.h" // enum ggalloc_planner (ggalloc.h includes this header at its end)
+#include "ggalloc-planner.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,7 +13,9 @@
 #include "buffer-host.h"
 #include "log.h"
 #include "lifetimes.h"
-#include "ggalloc.h"
+#include "ggalloc-alloc.h"
+#include "ggalloc-buffer.h"
+#include "ggalloc-graph.h"
 
 #include <stdint.h>
 #include <stdlib.h>

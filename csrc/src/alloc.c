@@ -39,7 +39,9 @@
 
 #include "lifetimes.h"
 #include "log.h"
-#include "ggalloc.h"
+#include "ggalloc-alloc.h"
+#include "ggalloc-graph.h"
+#include "ggalloc-planner.h"
 #include "ggml-backend.h"
 
 #include <stdlib.h>
@@ -682,22 +684,22 @@ static void gallocr_rebind(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
     }
 }
 
-bool ggml_gallocr_alloc_graph(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+static enum ggalloc_alloc_status gallocr_alloc_graph(const char * fn, ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
     if (galloc == NULL || graph == NULL) {
-        GGML_LOG_ERROR("%s: allocator or graph is NULL\n", __func__);
-        return false;
+        GGML_LOG_ERROR("%s: allocator or graph is NULL\n", fn);
+        return GGALLOC_ALLOC_BAD_INPUT;
     }
     if (gallocr_needs_plan(galloc, graph)) {
         if (galloc->n_buffers != 1) {
             GGML_LOG_ERROR("%s: the graph does not fit the reserved plan, and an allocator of %d buffers cannot plan "
-                    "again by itself: call ggml_gallocr_reserve_n first\n", __func__, galloc->n_buffers);
-            return false;
+                    "again by itself: call ggml_gallocr_reserve_n first\n", fn, galloc->n_buffers);
+            return GGALLOC_ALLOC_NEEDS_RESERVE;
         }
         if (!ggml_gallocr_reserve(galloc, graph)) {
-            return false;
+            return GGALLOC_ALLOC_FAILED;
         }
     } else if (!gallocr_ensure_buffers(galloc, graph)) {
-        return false;
+        return GGALLOC_ALLOC_FAILED;
     }
 
     for (int s = 0; s < galloc->n_slots; s++) {
@@ -736,10 +738,19 @@ bool ggml_gallocr_alloc_graph(ggml_gallocr_t galloc, struct ggml_cgraph * graph)
         }
     }
     if (!ok) {
-        GGML_LOG_ERROR("%s: some tensors could not be placed; the graph is left unallocated\n", __func__);
+        GGML_LOG_ERROR("%s: some tensors could not be placed; the graph is left unallocated\n", fn);
         gallocr_unplace_graph(galloc, graph);
+        return GGALLOC_ALLOC_FAILED;
     }
-    return ok;
+    return GGALLOC_ALLOC_OK;
+}
+
+enum ggalloc_alloc_status ggalloc_gallocr_alloc_graph_ex(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    return gallocr_alloc_graph(__func__, galloc, graph);
+}
+
+bool ggml_gallocr_alloc_graph(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
+    return gallocr_alloc_graph(__func__, galloc, graph) == GGALLOC_ALLOC_OK;
 }
 
 size_t ggml_gallocr_get_buffer_size(ggml_gallocr_t galloc, int buffer_id) {

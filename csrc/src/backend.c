@@ -7,6 +7,7 @@
 // before the backend sees it; a bad range is logged with the numbers and nothing is copied.
 
 #include "backend-impl.h"
+#include "ggalloc-buffer.h"
 #include "log.h"
 
 #include <stdint.h>
@@ -339,49 +340,76 @@ static ggml_backend_buffer_t tensor_buffer(const struct ggml_tensor * tensor) {
     return tensor->view_src ? tensor->view_src->buffer : tensor->buffer;
 }
 
-void ggml_backend_tensor_set(struct ggml_tensor * tensor, const void * data, size_t offset, size_t size) {
+static enum ggml_status tensor_set(const char * fn, struct ggml_tensor * tensor, const void * data, size_t offset,
+        size_t size) {
     if (size == 0) {
-        return;
+        return GGML_STATUS_SUCCESS;
     }
     if (data == NULL) {
-        GGML_LOG_ERROR("%s: data is NULL\n", __func__);
-        return;
+        GGML_LOG_ERROR("%s: data is NULL\n", fn);
+        return GGML_STATUS_FAILED;
     }
-    if (!tensor_range_ok(__func__, tensor, offset, size)) {
-        return;
+    if (!tensor_range_ok(fn, tensor, offset, size)) {
+        return GGML_STATUS_FAILED;
     }
     ggml_backend_buffer_t buf = tensor_buffer(tensor);
-    buf->iface.set_tensor(buf, tensor, data, offset, size);
+    return buf->iface.set_tensor(buf, tensor, data, offset, size);
 }
 
-void ggml_backend_tensor_get(const struct ggml_tensor * tensor, void * data, size_t offset, size_t size) {
+static enum ggml_status tensor_get(const char * fn, const struct ggml_tensor * tensor, void * data, size_t offset,
+        size_t size) {
     if (size == 0) {
-        return;
+        return GGML_STATUS_SUCCESS;
     }
     if (data == NULL) {
-        GGML_LOG_ERROR("%s: data is NULL\n", __func__);
-        return;
+        GGML_LOG_ERROR("%s: data is NULL\n", fn);
+        return GGML_STATUS_FAILED;
     }
-    if (!tensor_range_ok(__func__, tensor, offset, size)) {
-        return;
+    if (!tensor_range_ok(fn, tensor, offset, size)) {
+        return GGML_STATUS_FAILED;
     }
     ggml_backend_buffer_t buf = tensor_buffer(tensor);
-    buf->iface.get_tensor(buf, tensor, data, offset, size);
+    return buf->iface.get_tensor(buf, tensor, data, offset, size);
 }
 
-void ggml_backend_tensor_memset(struct ggml_tensor * tensor, uint8_t value, size_t offset, size_t size) {
+static enum ggml_status tensor_memset(const char * fn, struct ggml_tensor * tensor, uint8_t value, size_t offset,
+        size_t size) {
     if (size == 0) {
-        return;
+        return GGML_STATUS_SUCCESS;
     }
-    if (!tensor_range_ok(__func__, tensor, offset, size)) {
-        return;
+    if (!tensor_range_ok(fn, tensor, offset, size)) {
+        return GGML_STATUS_FAILED;
     }
     ggml_backend_buffer_t buf = tensor_buffer(tensor);
     if (buf->iface.memset_tensor == NULL) {
-        GGML_LOG_ERROR("%s: a %s buffer cannot memset tensor %s\n", __func__, ggml_backend_buffer_name(buf), tensor_name(tensor));
-        return;
+        GGML_LOG_ERROR("%s: a %s buffer cannot memset tensor %s\n", fn, ggml_backend_buffer_name(buf), tensor_name(tensor));
+        return GGML_STATUS_FAILED;
     }
-    buf->iface.memset_tensor(buf, tensor, value, offset, size);
+    return buf->iface.memset_tensor(buf, tensor, value, offset, size);
+}
+
+enum ggml_status ggalloc_backend_tensor_set(struct ggml_tensor * tensor, const void * data, size_t offset, size_t size) {
+    return tensor_set(__func__, tensor, data, offset, size);
+}
+
+enum ggml_status ggalloc_backend_tensor_get(const struct ggml_tensor * tensor, void * data, size_t offset, size_t size) {
+    return tensor_get(__func__, tensor, data, offset, size);
+}
+
+enum ggml_status ggalloc_backend_tensor_memset(struct ggml_tensor * tensor, uint8_t value, size_t offset, size_t size) {
+    return tensor_memset(__func__, tensor, value, offset, size);
+}
+
+void ggml_backend_tensor_set(struct ggml_tensor * tensor, const void * data, size_t offset, size_t size) {
+    (void) tensor_set(__func__, tensor, data, offset, size);
+}
+
+void ggml_backend_tensor_get(const struct ggml_tensor * tensor, void * data, size_t offset, size_t size) {
+    (void) tensor_get(__func__, tensor, data, offset, size);
+}
+
+void ggml_backend_tensor_memset(struct ggml_tensor * tensor, uint8_t value, size_t offset, size_t size) {
+    (void) tensor_memset(__func__, tensor, value, offset, size);
 }
 
 // Whether a 2D transfer of n_copies blocks of size bytes, stride apart from offset, has sane

@@ -12,7 +12,7 @@
 
 #include "buffer-host.h"
 #include "log.h"
-#include "ggalloc.h"
+#include "ggalloc-buffer.h"
 
 #include <pthread.h>
 #include <stdint.h>

@@ -30,7 +30,8 @@
 // pointer hash map gives each tensor its id in O(1). The text is built in memory first, so a
 // graph that cannot be written (an unknown type, a tensor listed twice) never touches the file.
 
-#include "ggalloc.h"
+#include "ggalloc-graph.h"
+#include "ggml-backend.h"
 #include "json.h"
 #include "log.h"
 

@@ -28,7 +28,7 @@
 // output) is never freed either, so nothing overwrites what the caller reads through the view.
 
 #include "lifetimes.h"
-#include "ggalloc.h"
+#include "ggalloc-graph.h"
 #include "log.h"
 
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 // pure planner (GGA_STRATEGY_BEST, one unbounded chunk, a search budget of its own). Costs what
 // the planner costs plus one O(n) pass of checks.
 
-#include "ggalloc.h"
+#include "ggalloc-planner.h"
 #include "ggalloc-planner.h"
 #include "log.h"
 #include "planner.h"

@@ -23,7 +23,7 @@
 // Choosing scans the ready list: O(n * R) for R ready nodes at a time, plus O(n + E) for the
 // dependency graph; each candidate is then evaluated once by ggalloc_graph_peak_bytes (O(n log n)).
 
-#include "ggalloc.h"
+#include "ggalloc-graph.h"
 #include "lifetimes.h"
 #include "log.h"
 #include "reorder-impl.h"

@@ -34,7 +34,10 @@
 #include "lifetimes.h"
 #include "log.h"
 #include "ptrmap.h"
-#include "ggalloc.h"
+#include "ggalloc-alloc.h"
+#include "ggalloc-graph.h"
+#include "ggalloc-planner.h"
+#include "ggalloc-sched.h"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
 

@@ -17,7 +17,8 @@
 // with reuse has, at different times). Tensors flagged GGALLOC_TENSOR_FLAG_EXTERNAL have no
 // memory to check and are ignored.
 
-#include "ggalloc.h"
+#include "ggalloc-alloc.h"
+#include "ggalloc-graph.h"
 #include "log.h"
 
 #include <stdint.h>

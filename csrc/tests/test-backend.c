@@ -44,8 +44,11 @@ static void test_distinct_host_types(void) {
     ggalloc_host_buffer_type_free(ggalloc_host_buffer_type(64, 1 << 20));   // interned: not the caller's
     log_capture_end();
     CHECK(log_captured("not a host buffer type of the caller's"));
+    log_capture_begin();
     CHECK(ggalloc_host_buffer_type_new(3, 100) == NULL);
     CHECK(ggalloc_host_buffer_type_new(32, 0) == NULL);
+    log_capture_end();
+    CHECK(log_captured("must be a power of two"));
 }
 
 static void test_buffer_types(void) {
@@ -207,6 +210,19 @@ static void test_transfers(void) {
     CHECK(ggml_tallocr_alloc(&ta, b) == GGML_STATUS_SUCCESS);
     CHECK(ggml_tallocr_alloc(&ta, c) == GGML_STATUS_SUCCESS);
     CHECK(((uintptr_t) b->data - (uintptr_t) a->data) == 64);
+    {
+        // the status variants: success, and a refused range or tensor without memory
+        float v[16] = { 0 }, w[16];
+        CHECK(ggalloc_backend_tensor_set(a, v, 0, sizeof v) == GGML_STATUS_SUCCESS);
+        CHECK(ggalloc_backend_tensor_get(a, w, 0, sizeof w) == GGML_STATUS_SUCCESS);
+        CHECK(ggalloc_backend_tensor_memset(a, 0, 0, 16) == GGML_STATUS_SUCCESS);
+        log_capture_begin();
+        CHECK(ggalloc_backend_tensor_set(a, v, 8, sizeof v) == GGML_STATUS_FAILED);
+        CHECK(ggalloc_backend_tensor_get(a, NULL, 0, 4) == GGML_STATUS_FAILED);
+        CHECK(ggalloc_backend_tensor_memset(un, 0, 0, 4) == GGML_STATUS_FAILED);
+        log_capture_end();
+        CHECK(log_captured("ggalloc_backend_tensor_set"));
+    }
 
     float src[16], dst[16];
     for (int i = 0; i < 16; i++) src[i] = (float) i;

@@ -475,8 +475,11 @@ static void test_reserve_n(void) {
         struct ggml_cgraph * g2 = chain_graph(ctx2, 7, 40, NULL);
         log_capture_begin();
         CHECK(!ggml_gallocr_alloc_graph(galloc, g2));
+        CHECK(ggalloc_gallocr_alloc_graph_ex(galloc, g2) == GGALLOC_ALLOC_NEEDS_RESERVE);
+        CHECK(ggalloc_gallocr_alloc_graph_ex(galloc, NULL) == GGALLOC_ALLOC_BAD_INPUT);
         log_capture_end();
         CHECK(log_captured("reserve"));
+        CHECK(ggalloc_gallocr_alloc_graph_ex(galloc, g) == GGALLOC_ALLOC_OK);  // the reserved graph
         ggml_free(ctx2);
 
         // a bad buffer id is refused

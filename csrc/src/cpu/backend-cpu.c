@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "backend-impl.h"
-#include "ggalloc.h"
+#include "ggalloc-graph.h"
 #include "log.h"
 #include "ops.h"
 #include "threadpool.h"

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ggalloc.h"
+#include "ggalloc-cpu.h"
 #include "ggml.h"
 
 #define CPU_GEMM_MR_MAX 32

@@ -28,7 +28,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ggalloc.h"
 #include "kernels.h"
 #include "log.h"
 #include "threadpool.h"

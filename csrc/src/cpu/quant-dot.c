@@ -20,7 +20,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "ggalloc.h"
+#include "ggalloc-cpu.h"
 #include "kernels.h"
 #include "quants.h"
 
