@@ -168,6 +168,7 @@ struct graph_row {
     int    n_nodes;
     size_t best, ggml, lb, no_reuse;
     double reserve_best_us, reserve_ggml_us, alloc_best_us, alloc_ggml_us;
+    double fresh_best_us, fresh_ggml_us; // ggml_gallocr_new + reserve + free
     size_t lb_reordered;
     int    violations;
 };
@@ -182,6 +183,28 @@ static double time_reserve(ggml_gallocr_t galloc, struct ggml_cgraph * g, int re
         ggml_gallocr_reserve_n_size(galloc, g, NULL, NULL, &size);
         t[r] = now_s() - t0;
     }
+    const double m = median(t, reps);
+    free(t);
+    return m * 1e6;
+}
+
+static void graph_clear_data(struct ggml_cgraph * g);
+
+// A fresh allocator's first reserve, as a program that makes one per graph pays it (the
+// planner's remembered plan does not help here): new + reserve + free.
+static double time_fresh_reserve(ggml_backend_buffer_type_t buft, enum ggalloc_planner planner,
+        struct ggml_cgraph * g, int reps) {
+    double * t = malloc((size_t) reps * sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        graph_clear_data(g);
+        const double t0 = now_s();
+        ggml_gallocr_t galloc = ggml_gallocr_new(buft);
+        ggalloc_gallocr_set_planner(galloc, planner);
+        ggml_gallocr_reserve(galloc, g);
+        ggml_gallocr_free(galloc);
+        t[r] = now_s() - t0;
+    }
+    graph_clear_data(g);
     const double m = median(t, reps);
     free(t);
     return m * 1e6;
@@ -217,6 +240,8 @@ static bool measure_graph(struct ggml_cgraph * g, const char * name, int reps, s
     snprintf(row->name, sizeof(row->name), "%s", name);
     row->n_nodes = ggml_graph_n_nodes(g);
     ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
+    row->fresh_ggml_us = time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, g, reps);
+    row->fresh_best_us = time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, g, reps);
     for (int planner = 0; planner < 2; planner++) {
         graph_clear_data(g);
         ggml_gallocr_t galloc = ggml_gallocr_new(buft);
@@ -256,14 +281,17 @@ static bool measure_graph(struct ggml_cgraph * g, const char * name, int reps, s
 }
 
 static void emit_graph_header(void) {
-    emit("| graph | nodes | best B | ggml B | lower bound B | best/LB | best/ggml | no reuse B | reserve best µs | reserve ggml µs | alloc_graph best µs | alloc_graph ggml µs | verify |\n");
-    emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    emit("reserve: ggml_gallocr_reserve_n_size again on the same graph (the planner's remembered plan is reused); "
+         "first reserve: ggml_gallocr_new + ggml_gallocr_reserve + ggml_gallocr_free.\n\n");
+    emit("| graph | nodes | best B | ggml B | lower bound B | best/LB | best/ggml | no reuse B | reserve best µs | reserve ggml µs | first reserve best µs | first reserve ggml µs | alloc_graph best µs | alloc_graph ggml µs | verify |\n");
+    emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 }
 
 static void emit_graph_row(const struct graph_row * r) {
-    emit("| %s | %d | %zu | %zu | %zu | %.4f | %.4f | %zu | %.1f | %.1f | %.1f | %.1f | %d |\n", r->name, r->n_nodes,
+    emit("| %s | %d | %zu | %zu | %zu | %.4f | %.4f | %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %d |\n", r->name, r->n_nodes,
          r->best, r->ggml, r->lb, (double) r->best / (double) r->lb, (double) r->best / (double) r->ggml, r->no_reuse,
-         r->reserve_best_us, r->reserve_ggml_us, r->alloc_best_us, r->alloc_ggml_us, r->violations);
+         r->reserve_best_us, r->reserve_ggml_us, r->fresh_best_us, r->fresh_ggml_us, r->alloc_best_us, r->alloc_ggml_us,
+         r->violations);
 }
 
 //
@@ -514,6 +542,8 @@ int main(int argc, char ** argv) {
     emit_graph_header();
     const char * graphs[] = { "mlp-4x1024-b256", "gpt2-small-decode-1", "gpt2-small-prefill-512" };
     struct { char name[64]; size_t before, after; double ms; } reord[16];
+    struct graph_row rows[16];
+    int n_rows = 0;
     int n_reord = 0;
     for (size_t k = 0; k < sizeof(graphs) / sizeof(graphs[0]); k++) {
         char path[512];
@@ -527,6 +557,7 @@ int main(int argc, char ** argv) {
         struct graph_row row;
         if (measure_graph(g, graphs[k], 31, &row)) {
             emit_graph_row(&row);
+            rows[n_rows++] = row;
         }
         snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", graphs[k]);
         reord[n_reord].before = ggalloc_graph_peak_bytes(g, ALIGNMENT);
@@ -550,6 +581,7 @@ int main(int argc, char ** argv) {
             // runs after a plan by the other planner (cold caches, the heap being regrown)
             if (measure_graph(g, name, dag_sizes[k] <= 500 ? 31 : 11, &row)) {
                 emit_graph_row(&row);
+                rows[n_rows++] = row;
             }
             if (n_reord < 16) {
                 snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", name);
@@ -561,6 +593,24 @@ int main(int argc, char ** argv) {
                 n_reord++;
             }
             ggml_free(ctx);
+        }
+    }
+
+    emit("\n## Against ggml itself (bench/anchors.md: the same ggml-API program built against ggml, another run)\n\n");
+    emit("| graph | first reserve best µs | ggml's | reserve best µs | ggml's reserve_n_size | alloc_graph best µs | ggml's |\n");
+    emit("|---|---|---|---|---|---|---|\n");
+    for (int k = 0; k < n_rows; k++) {
+        static const struct { const char * name; const char * fresh, * again, * alloc; } anchor[] = {
+            { "mlp-4x1024-b256", "2.3-2.5", "2.0", "0.9" },
+            { "gpt2-small-prefill-512", "81-128", "33-55", "15.5-26.0" },
+            { "gpt2-small-decode-1", "33-58", "33-56", "15.6-26.4" },
+            { "random-dag-2000-s0", "464-470 (their 2,000-node DAG)", "381-399", "167-168" },
+        };
+        for (size_t a = 0; a < sizeof(anchor) / sizeof(anchor[0]); a++) {
+            if (strcmp(anchor[a].name, rows[k].name) == 0) {
+                emit("| %s | %.1f | %s | %.1f | %s | %.1f | %s |\n", rows[k].name, rows[k].fresh_best_us, anchor[a].fresh,
+                     rows[k].reserve_best_us, anchor[a].again, rows[k].alloc_best_us, anchor[a].alloc);
+            }
         }
     }
 
