@@ -60,7 +60,9 @@
 // that each set of items at a level is built in one order only, not in every order (the same
 // argument as for the whole stretch: nothing can rest at that level there any more). Candidates
 // are tried leftmost first, which with this rule keeps a dive from leaving gaps, ties by a static
-// priority (greedy order by breadth, area, size or lifetime), perturbed at each restart; on the
+// priority (greedy order by breadth, area, size or lifetime), perturbed at each restart by up to
+// half the number of items (among items of one start a strong shake-up pays: n/8 ended 1% higher
+// on the traces, for three seeds); on the
 // traces this took the 1 s geometric mean from 1.05 to 1.03 of the bound and three more traces
 // (F, G, H) to or within 0.3% of it. A branch is cut when an unplaced item's lowest offset (the
 // highest level over its lifetime) plus its size passes C, or when at some step the unplaced
@@ -859,7 +861,7 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
                         rng ^= rng << 13;
                         rng ^= rng >> 7;
                         rng ^= rng << 17;
-                        noise = (int64_t) (rng % (uint64_t) (n / 8 + 1));
+                        noise = (int64_t) (rng % (uint64_t) (n / 2 + 1));
                     }
                     s.prio[orders[row][k]] = k + noise;
                 }
