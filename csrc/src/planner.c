@@ -837,8 +837,10 @@ static bool gga_plan_copy(const struct gga_plan * src, struct gga_plan * dst) {
         gga_plan_release(dst);
         return false;
     }
-    memcpy(dst->chunk, src->chunk, (size_t) src->n * sizeof(*dst->chunk));
-    memcpy(dst->offset, src->offset, (size_t) src->n * sizeof(*dst->offset));
+    if (src->n > 0) {
+        memcpy(dst->chunk, src->chunk, (size_t) src->n * sizeof(*dst->chunk));
+        memcpy(dst->offset, src->offset, (size_t) src->n * sizeof(*dst->offset));
+    }
     return true;
 }
 
@@ -874,7 +876,9 @@ bool gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * 
     if (reproducible) {
         memo->blocks = malloc((size_t) (n > 0 ? n : 1) * sizeof(*memo->blocks));
         if (memo->blocks != NULL && gga_plan_copy(plan, &memo->plan)) {
-            memcpy(memo->blocks, blocks, (size_t) n * sizeof(*blocks));
+            if (n > 0) {
+                memcpy(memo->blocks, blocks, (size_t) n * sizeof(*blocks));
+            }
             memo->n = n;
             memo->params = *params;
             memo->valid = true;

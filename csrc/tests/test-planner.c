@@ -852,6 +852,13 @@ static void test_plan_memo(void) {
     CHECK(gga_plan_blocks_memo(&memo, b, 40, &pt, &timed, err, sizeof(err)));
     CHECK(!memo.valid);
     CHECK_EQ_INT(plan_violations(b, 40, &timed, 16, SIZE_MAX, 1), 0);
+    // no blocks at all, twice (the second from the memo)
+    struct gga_plan empty1, empty2;
+    CHECK(gga_plan_blocks_memo(&memo, NULL, 0, &p, &empty1, err, sizeof(err)));
+    CHECK(gga_plan_blocks_memo(&memo, NULL, 0, &p, &empty2, err, sizeof(err)));
+    CHECK(empty1.peak == 0 && empty2.peak == 0 && empty2.n == 0);
+    gga_plan_release(&empty1);
+    gga_plan_release(&empty2);
     gga_plan_memo_release(&memo);
     gga_plan_memo_release(&memo); // twice is fine
     gga_plan_memo_release(NULL);
