@@ -611,10 +611,11 @@ static void test_traces(void) {
         free(b);
     }
     // greedy by size alone ends 31-41% above the bounds: the search must have done real work
+    // (the plans are deterministic under a work budget, so this holds on any machine)
     CHECK_EQ_INT(n_ratio, 11);
     const double geomean = exp(log_ratio / (n_ratio > 0 ? n_ratio : 1));
     printf("traces: geometric mean best/LB %.4f with %lld work units each\n", geomean, (long long) TRACE_SEARCH_WORK);
-    CHECK(geomean <= 1.15);
+    CHECK(geomean <= 1.09); // 1.0697 when written
 }
 
 //
