@@ -29,8 +29,9 @@ extern "C" {
 struct ggalloc_plan_options {
     enum ggalloc_planner planner; // GGALLOC_PLANNER_BEST (offline, searched) or _GGML (ggml's online best fit)
     double time_budget;           // BEST: seconds the whole plan may take while it is above the lower
-                                  // bound (it stops at once on meeting it); 0: a small fixed amount of
-                                  // work, with the same plan on every run and machine
+                                  // bound (it stops at once on meeting it; the first greedy pass over
+                                  // a huge instance always completes); 0: a fixed amount of work, as
+                                  // ggalloc_plan_intervals, with the same plan on every run and machine
     uint64_t seed;                // BEST: varies the search's branching orders; plans differ by seed
     const volatile int * cancel;  // NULL, or a flag that, once set nonzero (by another thread or a
                                   // signal handler), ends the search at its next check (well under a

@@ -76,7 +76,9 @@ GGML_API bool ggalloc_gallocr_set_node_order(ggml_gallocr_t galloc, const int * 
 // step range [starts[i], ends[i]). Writes offsets[i] (multiples of alignment, a power of two)
 // and *peak, the bytes the plan needs. Blocks whose lifetimes overlap never share bytes.
 // Returns false (and logs which block is wrong) for NULL arrays, n < 0, ends[i] <= starts[i],
-// an alignment that is not a power of two, or sizes whose sum overflows.
+// an alignment that is not a power of two, or sizes whose sum overflows. Steps may be any
+// int64_t values. The search gets a fixed amount of work (the same plan on every run); see
+// ggalloc_plan_intervals_ex (ggalloc-planner.h) for a time budget and the other planner.
 GGML_API bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
         size_t alignment, size_t * offsets, size_t * peak);
 // Its lower bound: the most bytes (each size rounded up to alignment) live at any step.
