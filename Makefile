@@ -53,7 +53,7 @@ test-long: build python
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGGALLOC_FUZZ=ON -DGGALLOC_TESTS=OFF \
 		-DGGALLOC_BENCH=OFF -DGGALLOC_VULKAN=OFF >/dev/null
-	cmake --build $(FUZZ) -j $(JOBS)
+	cmake --build $(FUZZ) -j $(JOBS) --target fuzz-all
 	@for f in $(FUZZ)/fuzz-*; do echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
 bench: build python
