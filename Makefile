@@ -61,7 +61,7 @@ test-long: build python
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGGALLOC_FUZZ=ON -DGGALLOC_TESTS=OFF \
 		-DGGALLOC_BENCH=OFF -DGGALLOC_VULKAN=OFF >/dev/null
-	cmake --build $(FUZZ) -j $(JOBS)
+	cmake --build $(FUZZ) -j $(JOBS) --target fuzz-all
 	@mkdir -p $(FUZZ)/corpus-intervals $(FUZZ)/corpus-gguf
 	$(FUZZ)/fuzz-intervals -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus-intervals
 	$(FUZZ)/fuzz-gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ)/corpus-gguf tests/data/gguf

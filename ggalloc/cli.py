@@ -142,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="buffer alignment, a power of two (default 32 for graphs, 1 for traces)")
     pl.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
                     help="traces: how long the best planner may search while above the lower bound "
-                         "(default 1; 0: a small fixed amount of work)")
+                         "(default 1; 0: a fixed amount of work, the same plan on every run)")
     pl.add_argument("--plot", type=_plot_file, metavar="FILE.png", help="draw the plan into a PNG (or .pdf, .svg)")
     pl.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     pl.add_argument("--reorder", action="store_true",

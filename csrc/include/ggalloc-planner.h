@@ -35,7 +35,9 @@ enum ggalloc_planner {
 // step range [starts[i], ends[i]). Writes offsets[i] (multiples of alignment, a power of two)
 // and *peak, the bytes the plan needs. Blocks whose lifetimes overlap never share bytes.
 // Returns false (and logs which block is wrong) for NULL arrays, n < 0, ends[i] <= starts[i],
-// an alignment that is not a power of two, or sizes whose sum overflows.
+// an alignment that is not a power of two, or sizes whose sum overflows. Steps may be any
+// int64_t values. The search gets a fixed amount of work (the same plan on every run); see
+// ggalloc_plan_intervals_ex below for a time budget and the other planner.
 GGML_API bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
         size_t alignment, size_t * offsets, size_t * peak);
 // Its lower bound: the most bytes (each size rounded up to alignment) live at any step.
@@ -46,8 +48,9 @@ GGML_API size_t ggalloc_intervals_lower_bound(int n, const size_t * sizes, const
 struct ggalloc_plan_options {
     enum ggalloc_planner planner; // GGALLOC_PLANNER_BEST (offline, searched) or _GGML (ggml's online best fit)
     double time_budget;           // BEST: seconds the whole plan may take while it is above the lower
-                                  // bound (it stops at once on meeting it); 0: a small fixed amount of
-                                  // work, with the same plan on every run and machine
+                                  // bound (it stops at once on meeting it; the first greedy pass over
+                                  // a huge instance always completes); 0: a fixed amount of work, as
+                                  // ggalloc_plan_intervals, with the same plan on every run and machine
     uint64_t seed;                // BEST: varies the search's branching orders; plans differ by seed
     const volatile int * cancel;  // NULL, or a flag that, once set nonzero (by another thread or a
                                   // signal handler), ends the search at its next check (well under a

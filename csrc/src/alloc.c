@@ -62,6 +62,7 @@ struct gallocr_slot {
     int      first_placement; // index of its first block among the allocator's placements
     size_t   lower_bound; // computed when first asked for (it costs a sort)
     bool     lower_bound_known;
+    struct gga_plan_memo memo; // the planner's last plan, reused for the same blocks
 };
 
 // What a plan depends on, per tensor of the graph, besides positions and sizes.
@@ -182,6 +183,9 @@ void ggml_gallocr_free(ggml_gallocr_t galloc) {
     if (galloc->slots) {
         gallocr_drop_plan(galloc);
         gallocr_free_buffers(galloc);
+        for (int s = 0; s < galloc->n_slots; s++) {
+            gga_plan_memo_release(&galloc->slots[s].memo);
+        }
     }
     free(galloc->slots);
     free(galloc->bufts);
@@ -441,7 +445,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         struct gga_plan plan;
         memset(&plan, 0, sizeof(plan));
         char err[256] = "";
-        if (!gga_plan_blocks(sb->blocks, sb->n, &pp, &plan, err, sizeof(err))) {
+        if (!gga_plan_blocks_memo(&sl->memo, sb->blocks, sb->n, &pp, &plan, err, sizeof(err))) {
             GGML_LOG_ERROR("%s: planning %d tensors for %s failed: %s\n", "ggml_gallocr_reserve", sb->n,
                     ggml_backend_buft_name(sl->buft), err);
             gallocr_drop_plan(galloc);

@@ -13,8 +13,8 @@
 
 // Bare lifetimes come from users who plan once and keep the plan, so the search gets a real
 // budget by default: a second of wall-clock time when the plan is above the lower bound (a
-// search that meets the bound stops at once). ggalloc_plan_intervals keeps the fixed work budget
-// it always had, so its plans stay the same on every run.
+// search that meets the bound stops at once). ggalloc_plan_intervals, and _ex with a time budget
+// of 0, keep the fixed work budget it always had, so their plans stay the same on every run.
 #define GGALLOC_INTERVALS_SEARCH_WORK ((int64_t) 600000000)
 #define GGALLOC_INTERVALS_TIME_BUDGET 1.0
 
@@ -133,7 +133,7 @@ bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * star
         .max_size    = SIZE_MAX,
         .max_chunks  = 1,
         .strategy    = o.planner == GGALLOC_PLANNER_GGML ? GGA_STRATEGY_ONLINE : GGA_STRATEGY_BEST,
-        .search_work = 0,
+        .search_work = GGALLOC_INTERVALS_SEARCH_WORK, // the bound when time_budget is 0
         .time_budget = o.time_budget,
         .seed        = o.seed,
         .cancel      = o.cancel,

@@ -807,3 +807,84 @@ done:
     gga_items_release(&items);
     return ok;
 }
+
+//
+// Memo of the last plan
+//
+
+void gga_plan_memo_release(struct gga_plan_memo * memo) {
+    if (memo == NULL) {
+        return;
+    }
+    free(memo->blocks);
+    gga_plan_release(&memo->plan);
+    memset(memo, 0, sizeof(*memo));
+}
+
+static bool gga_params_equal(const struct gga_plan_params * a, const struct gga_plan_params * b) {
+    return a->alignment == b->alignment && a->max_size == b->max_size && a->max_chunks == b->max_chunks &&
+           a->strategy == b->strategy && a->search_work == b->search_work && a->time_budget == b->time_budget &&
+           a->seed == b->seed && a->cancel == b->cancel && a->max_conflicts == b->max_conflicts;
+}
+
+// A copy of src into dst (arrays of its own); false when out of memory.
+static bool gga_plan_copy(const struct gga_plan * src, struct gga_plan * dst) {
+    const size_t n = (size_t) (src->n > 0 ? src->n : 1);
+    *dst = *src;
+    dst->chunk = malloc(n * sizeof(*dst->chunk));
+    dst->offset = malloc(n * sizeof(*dst->offset));
+    if (dst->chunk == NULL || dst->offset == NULL) {
+        gga_plan_release(dst);
+        return false;
+    }
+    if (src->n > 0) {
+        memcpy(dst->chunk, src->chunk, (size_t) src->n * sizeof(*dst->chunk));
+        memcpy(dst->offset, src->offset, (size_t) src->n * sizeof(*dst->offset));
+    }
+    return true;
+}
+
+static bool gga_blocks_equal(const struct gga_block * a, const struct gga_block * b, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i].size != b[i].size || a[i].start != b[i].start || a[i].end != b[i].end || a[i].group != b[i].group) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * blocks, int n,
+        const struct gga_plan_params * params, struct gga_plan * plan, char * err, size_t err_size) {
+    if (memo == NULL || params == NULL || plan == NULL || n < 0 || (n > 0 && blocks == NULL)) {
+        return gga_plan_blocks(blocks, n, params, plan, err, err_size);
+    }
+    if (memo->valid && memo->n == n && gga_params_equal(&memo->params, params) &&
+        gga_blocks_equal(memo->blocks, blocks, n)) {
+        if (err != NULL && err_size > 0) {
+            err[0] = 0;
+        }
+        if (gga_plan_copy(&memo->plan, plan)) {
+            return true;
+        }
+        // out of memory for the copy: plan afresh, which says so if it fails too
+    }
+    gga_plan_memo_release(memo);
+    if (!gga_plan_blocks(blocks, n, params, plan, err, err_size)) {
+        return false;
+    }
+    const bool reproducible = params->time_budget == 0 && params->cancel == NULL;
+    if (reproducible) {
+        memo->blocks = malloc((size_t) (n > 0 ? n : 1) * sizeof(*memo->blocks));
+        if (memo->blocks != NULL && gga_plan_copy(plan, &memo->plan)) {
+            if (n > 0) {
+                memcpy(memo->blocks, blocks, (size_t) n * sizeof(*blocks));
+            }
+            memo->n = n;
+            memo->params = *params;
+            memo->valid = true;
+        } else {
+            gga_plan_memo_release(memo); // remembering is optional
+        }
+    }
+    return true;
+}

@@ -611,10 +611,11 @@ static void test_traces(void) {
         free(b);
     }
     // greedy by size alone ends 31-41% above the bounds: the search must have done real work
+    // (the plans are deterministic under a work budget, so this holds on any machine)
     CHECK_EQ_INT(n_ratio, 11);
     const double geomean = exp(log_ratio / (n_ratio > 0 ? n_ratio : 1));
     printf("traces: geometric mean best/LB %.4f with %lld work units each\n", geomean, (long long) TRACE_SEARCH_WORK);
-    CHECK(geomean <= 1.15);
+    CHECK(geomean <= 1.09); // 1.0697 when written
 }
 
 //
@@ -763,10 +764,14 @@ static void test_plan_intervals_ex(void) {
     // budget 0: fixed work, the same plan twice
     o = ggalloc_plan_options_default();
     o.time_budget = 0;
+    // budget 0: the fixed work of ggalloc_plan_intervals, and its plan
     size_t p1 = 0, p2 = 0;
+    size_t * offsets2 = malloc((size_t) n * sizeof(*offsets2));
     CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &p1));
-    CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &p2));
+    CHECK(ggalloc_plan_intervals(n, sizes, starts, ends, 1, offsets2, &p2));
     CHECK_EQ_INT(p1, p2);
+    CHECK(memcmp(offsets, offsets2, (size_t) n * sizeof(*offsets)) == 0);
+    free(offsets2);
 
     // bad options
     log_capture_begin();
@@ -812,6 +817,65 @@ static void test_max_conflicts(void) {
     gga_plan_release(&capped);
 }
 
+// The memo gives the same plan for the same blocks and params, and plans afresh when either
+// changes; plans with a time budget are not remembered.
+static void test_plan_memo(void) {
+    struct gga_block b[40];
+    for (int i = 0; i < 40; i++) {
+        b[i] = (struct gga_block) { (size_t) (32 + (i * 53) % 300), i / 3, i / 3 + 1 + (i * 5) % 7, -1 };
+    }
+    struct gga_plan_memo memo;
+    memset(&memo, 0, sizeof(memo));
+    struct gga_plan_params p = params_of(16, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+    struct gga_plan direct, first, again, changed, online;
+    char err[128];
+    CHECK(plan(b, 40, p, &direct));
+    CHECK(gga_plan_blocks_memo(&memo, b, 40, &p, &first, err, sizeof(err)));
+    CHECK(memo.valid);
+    CHECK(gga_plan_blocks_memo(&memo, b, 40, &p, &again, err, sizeof(err)));
+    CHECK(first.offset != again.offset); // a copy the caller owns
+    CHECK_EQ_INT(again.peak, direct.peak);
+    CHECK(memcmp(again.offset, direct.offset, 40 * sizeof(size_t)) == 0);
+    CHECK(memcmp(first.offset, direct.offset, 40 * sizeof(size_t)) == 0);
+    // one block grows: a new plan, valid for the new blocks
+    b[7].size += 4096;
+    CHECK(gga_plan_blocks_memo(&memo, b, 40, &p, &changed, err, sizeof(err)));
+    CHECK_EQ_INT(plan_violations(b, 40, &changed, 16, SIZE_MAX, 1), 0);
+    CHECK(changed.peak >= gga_lower_bound(b, 40, 16));
+    CHECK(changed.peak != direct.peak);
+    // other params: the online plan
+    struct gga_plan_params po = params_of(16, SIZE_MAX, 1, GGA_STRATEGY_ONLINE);
+    struct gga_plan ref;
+    CHECK(plan(b, 40, po, &ref));
+    CHECK(gga_plan_blocks_memo(&memo, b, 40, &po, &online, err, sizeof(err)));
+    CHECK_EQ_INT(online.peak, ref.peak);
+    CHECK(memcmp(online.offset, ref.offset, 40 * sizeof(size_t)) == 0);
+    // a time budget is not remembered
+    struct gga_plan timed;
+    struct gga_plan_params pt = p;
+    pt.time_budget = 0.01;
+    CHECK(gga_plan_blocks_memo(&memo, b, 40, &pt, &timed, err, sizeof(err)));
+    CHECK(!memo.valid);
+    CHECK_EQ_INT(plan_violations(b, 40, &timed, 16, SIZE_MAX, 1), 0);
+    // no blocks at all, twice (the second from the memo)
+    struct gga_plan empty1, empty2;
+    CHECK(gga_plan_blocks_memo(&memo, NULL, 0, &p, &empty1, err, sizeof(err)));
+    CHECK(gga_plan_blocks_memo(&memo, NULL, 0, &p, &empty2, err, sizeof(err)));
+    CHECK(empty1.peak == 0 && empty2.peak == 0 && empty2.n == 0);
+    gga_plan_release(&empty1);
+    gga_plan_release(&empty2);
+    gga_plan_memo_release(&memo);
+    gga_plan_memo_release(&memo); // twice is fine
+    gga_plan_memo_release(NULL);
+    gga_plan_release(&direct);
+    gga_plan_release(&first);
+    gga_plan_release(&again);
+    gga_plan_release(&changed);
+    gga_plan_release(&online);
+    gga_plan_release(&ref);
+    gga_plan_release(&timed);
+}
+
 int main(void) {
     test_online_reuse();
     test_online_ties();
@@ -831,5 +895,6 @@ int main(void) {
     test_plan_intervals_extreme_steps();
     test_plan_intervals_ex();
     test_max_conflicts();
+    test_plan_memo();
     return check_report("test-planner");
 }
