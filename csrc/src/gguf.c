@@ -699,8 +699,12 @@ static struct gguf_context * gguf_read(const uint8_t * data, size_t size, const 
             base = blob->data;
             const size_t avail = size > ctx->data_offset ? size - ctx->data_offset : 0;
             const size_t n = avail < data_size ? avail : data_size;
-            memcpy(base, data + ctx->data_offset, n);
-            memset(base + n, 0, data_size - n);
+            if (n > 0) {
+                memcpy(base, data + ctx->data_offset, n);
+            }
+            if (data_size > n) {
+                memset(base + n, 0, data_size - n);
+            }
         } else if (have_data) {
             base = (uint8_t *) (uintptr_t) (data + ctx->data_offset);
         }
