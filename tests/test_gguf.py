@@ -355,5 +355,22 @@ def test_cli_plan_and_run(tmp_path):
     r = _cli("plan", str(path), "--run", "--prompt", "3,17,5", "--top", "2")
     assert r.returncode == 0, r.stderr
     assert "next tokens" in r.stdout and len([ln for ln in r.stdout.splitlines() if "'t" in ln]) == 2
+    png = tmp_path / "plan.png"
+    r = _cli("plan", TINY_GPT2, "--ctx", "256", "--batch", "64", "--plot", str(png))
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = _cli("plan", str(tmp_path / "missing.gguf"))
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_plan_for_a_vulkan_device():
+    devs = gg.vulkan_devices()
+    if not devs:
+        with pytest.raises(gg.DeviceError, match="no Vulkan device 0"):
+            gg.plan_model(TINY_GPT2, ctx=128, batch=32, device="vulkan")
+        pytest.skip("no Vulkan device: only the error was checked")
+    p = gg.plan_model(TINY_GPT2, ctx=128, batch=32, device="vulkan:0")
+    assert p.device.startswith("vulkan:0") and p.device_memory == devs[0]["memory_total"]
+    cpu = gg.plan_model(TINY_GPT2, ctx=128, batch=32)
+    assert p.kv_cache_bytes == cpu.kv_cache_bytes and p.weight_bytes == cpu.weight_bytes
+    assert p.lower_bound <= p.compute["best"] <= p.compute["ggml"]
