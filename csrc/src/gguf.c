@@ -122,7 +122,8 @@ static bool tensor_nbytes(enum ggml_type type, const int64_t ne[GGML_MAX_DIMS], 
         return false;
     }
     const uint64_t blocks = (uint64_t) (ne[0] / bs);
-    if (blocks != 0 && ts > SIZE_MAX / blocks) {
+    // ggml_nbytes computes a row as ne[0] * type size / block size: that product must fit too
+    if (ne[0] != 0 && ts > SIZE_MAX / (uint64_t) ne[0]) {
         return false;
     }
     size_t n = ts * (size_t) blocks;

@@ -222,6 +222,15 @@ int main(void) {
             if (bad <= 3) {
                 fprintf(stderr, "run %ld (seed %d, %zu bytes): accepted input does not hold together (gguf-fuzz.h line %d)\n", r, s, n, -res);
             }
+            if (getenv("GGALLOC_FUZZ_SAVE")) { // a directory to keep such inputs in
+                char path[1024];
+                snprintf(path, sizeof(path), "%s/bad-%ld.gguf", getenv("GGALLOC_FUZZ_SAVE"), r);
+                FILE * f = fopen(path, "wb");
+                if (f) {
+                    fwrite(buf, 1, n, f);
+                    fclose(f);
+                }
+            }
         }
         accepted += res > 0;
         if (r % 500 == 0) {

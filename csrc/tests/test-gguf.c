@@ -584,6 +584,9 @@ static void test_hostile(void) {
     const int64_t ne_big[1] = { INT64_C(1) << 62 };
     b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 1, ne_big, GGML_TYPE_F32, 0);
     expect_bad(&b, "size in bytes overflows", "nbytes");
+    const int64_t ne_q_big[1] = { INT64_C(1) << 62 };   // 2^57 blocks of 34 bytes fit; 2^62 * 34 does not
+    b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 1, ne_q_big, GGML_TYPE_Q8_0, 0);
+    expect_bad(&b, "size in bytes overflows", "q8_0 row bytes");
     b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 2, ne_ok, 4, 0);   // 4: a retired type number
     expect_bad(&b, "unknown type 4", "type 4");
     b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 2, ne_ok, 1000, 0);
