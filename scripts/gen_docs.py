@@ -23,6 +23,8 @@ HEADERS = [
     ("ggml-cpu.h", "The CPU backend"),
     ("ggml-vulkan.h", "The Vulkan backend"),
     ("ggalloc.h", "What ggalloc adds: planners, plans as data, verification, graph files"),
+    ("gguf.h", "GGUF files, ggml's model format"),
+    ("ggalloc-gguf.h", "GGUF files read in place: mapped files, buffers"),
 ]
 
 
