@@ -1067,10 +1067,12 @@ int64_t gguf_remove_key(struct gguf_context * ctx, const char * key) {
     if (id < 0) {
         return -1;
     }
+    // key may be the stored key itself (gguf_get_key): compare before it is freed
+    const bool alignment = strcmp(key, GGUF_KEY_GENERAL_ALIGNMENT) == 0;
     kv_clear(&ctx->kv[id]);
     memmove(&ctx->kv[id], &ctx->kv[id + 1], (size_t) (ctx->n_kv - id - 1) * sizeof(struct gguf_kv));
     ctx->n_kv--;
-    if (strcmp(key, GGUF_KEY_GENERAL_ALIGNMENT) == 0) {
+    if (alignment) {
         relayout(ctx);
     }
     return id;
@@ -1099,14 +1101,15 @@ static void kv_put(struct gguf_context * ctx, const char * key, bool is_array, e
         free(k);
         goto fail;
     }
-    gguf_remove_key(ctx, key);
+    // from here on only the copy: key may be the stored key that is about to be replaced
+    gguf_remove_key(ctx, k);
     struct gguf_kv * kv = &ctx->kv[ctx->n_kv++];
     kv->key = k;
     kv->is_array = is_array;
     kv->type = type;
     kv->n = n;
     kv->data = data;
-    if (strcmp(key, GGUF_KEY_GENERAL_ALIGNMENT) == 0) {
+    if (strcmp(k, GGUF_KEY_GENERAL_ALIGNMENT) == 0) {
         relayout(ctx);
     }
     return;

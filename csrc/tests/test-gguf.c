@@ -273,6 +273,12 @@ static void test_write_read(void) {
     gguf_set_val_u32(g, "t.u32", 5);                   // replaced: now the last key
     CHECK_EQ_INT(gguf_get_n_kv(g), 15);
     CHECK(strcmp(gguf_get_key(g, 14), "t.u32") == 0);
+    // a key given as the context's own string (freed when the value is replaced or removed)
+    gguf_set_val_u32(g, gguf_get_key(g, 14), 5);       // "t.u32", the last key: stays last
+    CHECK_EQ_INT(gguf_get_val_u32(g, 14), 5);
+    CHECK_EQ_INT(gguf_get_n_kv(g), 15);
+    gguf_set_val_u32(g, "t.tmp", 1);
+    CHECK_EQ_INT(gguf_remove_key(g, gguf_get_key(g, gguf_find_key(g, "t.tmp"))), 15);
     CHECK_EQ_INT(gguf_remove_key(g, "t.u16"), 2);
     CHECK_EQ_INT(gguf_remove_key(g, "t.u16"), -1);
     CHECK_EQ_INT(gguf_get_n_kv(g), 14);
