@@ -58,6 +58,7 @@ def test_tiny_files_tensors_and_views():
     assert np.abs(v).max() <= 0.02 + 1e-6 and np.abs(v).max() > 0.01
     with pytest.raises(ValueError):
         v[0, 0] = 1.0
+    assert pe.dtype == np.float32 and f.tensor("token_embd.weight").dtype == np.float16
     w = f.tensor("blk.0.attn_qkv.weight").numpy()
     assert w.dtype == np.float16 and w.shape == (384, 128)
     assert np.array_equal(w.view(np.uint8).ravel(), f.tensor("blk.0.attn_qkv.weight").raw())
@@ -69,7 +70,7 @@ def test_tiny_files_tensors_and_views():
 
     q = gg.GGUF(TINY_LLAMA)
     t = q.tensor("token_embd.weight")
-    assert (t.type, t.shape, t.nbytes) == ("q8_0", (1024, 256), 1024 * 8 * 34)
+    assert (t.type, t.shape, t.nbytes, t.dtype) == ("q8_0", (1024, 256), 1024 * 8 * 34, np.float32)
     assert t.raw().shape == (t.nbytes,)
     try:
         deq = t.numpy()
