@@ -84,8 +84,9 @@ class _Mapping:
 
 
 class GGUFTensor:
-    """One tensor record of a GGUF file: ``name``, ``type`` (ggml type name), ``shape`` (numpy
-    order), ``offset`` (bytes from the start of the data section), ``nbytes``."""
+    """One tensor record of a GGUF file: ``name``, ``type`` (ggml type name), ``dtype`` (the
+    numpy dtype of its values), ``shape`` (numpy order), ``offset`` (bytes from the start of the
+    data section), ``nbytes``."""
 
     __slots__ = ("_file", "_id", "name", "type", "shape", "offset", "nbytes")
 
@@ -101,6 +102,12 @@ class GGUFTensor:
 
     def __repr__(self) -> str:
         return f"GGUFTensor({self.name!r}, {self.type}, shape={self.shape}, offset={self.offset})"
+
+    @property
+    def dtype(self) -> "np.dtype[Any]":
+        """The numpy dtype :meth:`numpy` gives (float32 for bf16 and quantized types)."""
+        dt = numpy_dtype(type_id(self.type))
+        return dt if dt is not None else np.dtype(np.float32)
 
     def _ptr(self) -> Any:
         g = self._file._check()

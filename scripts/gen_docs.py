@@ -23,7 +23,7 @@ HEADERS = [
     ("ggml-cpu.h", "The CPU backend"),
     ("ggml-vulkan.h", "The Vulkan backend"),
     ("ggml-rpc.h", "Devices on other machines: ggml's RPC protocol"),
-    ("gguf.h", "GGUF model files: reading and writing"),
+    ("gguf.h", "GGUF files, ggml's model format"),
     ("ggalloc.h", "What ggalloc adds, one header per subject"),
     ("ggalloc-planner.h", "The planners, and the planner on bare lifetimes with its options"),
     ("ggalloc-alloc.h", "The graph allocator's plan as data, the lower bound, the verifier"),
@@ -31,7 +31,7 @@ HEADERS = [
     ("ggalloc-graph.h", "Graphs beyond ggml's: leafs, external tensors, reordering, graph files"),
     ("ggalloc-cpu.h", "Which CPU kernels run"),
     ("ggalloc-sched.h", "What ggalloc adds to the scheduler: its planner and its plans"),
-    ("ggalloc-gguf.h", "What ggalloc adds to GGUF: mapped files"),
+    ("ggalloc-gguf.h", "GGUF files read in place: mapped files, buffers"),
     ("ggalloc-rpc.h", "What ggalloc adds to RPC: a server on its own thread, client timeouts"),
 ]
 

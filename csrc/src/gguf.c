@@ -122,7 +122,8 @@ static bool tensor_nbytes(enum ggml_type type, const int64_t ne[GGML_MAX_DIMS], 
         return false;
     }
     const uint64_t blocks = (uint64_t) (ne[0] / bs);
-    if (blocks != 0 && ts > SIZE_MAX / blocks) {
+    // ggml_nbytes computes a row as ne[0] * type size / block size: that product must fit too
+    if (ne[0] != 0 && ts > SIZE_MAX / (uint64_t) ne[0]) {
         return false;
     }
     size_t n = ts * (size_t) blocks;
@@ -699,8 +700,12 @@ static struct gguf_context * gguf_read(const uint8_t * data, size_t size, const 
             base = blob->data;
             const size_t avail = size > ctx->data_offset ? size - ctx->data_offset : 0;
             const size_t n = avail < data_size ? avail : data_size;
-            memcpy(base, data + ctx->data_offset, n);
-            memset(base + n, 0, data_size - n);
+            if (n > 0) {
+                memcpy(base, data + ctx->data_offset, n);
+            }
+            if (data_size > n) {
+                memset(base + n, 0, data_size - n);
+            }
         } else if (have_data) {
             base = (uint8_t *) (uintptr_t) (data + ctx->data_offset);
         }
@@ -1062,10 +1067,12 @@ int64_t gguf_remove_key(struct gguf_context * ctx, const char * key) {
     if (id < 0) {
         return -1;
     }
+    // key may be the stored key itself (gguf_get_key): compare before it is freed
+    const bool alignment = strcmp(key, GGUF_KEY_GENERAL_ALIGNMENT) == 0;
     kv_clear(&ctx->kv[id]);
     memmove(&ctx->kv[id], &ctx->kv[id + 1], (size_t) (ctx->n_kv - id - 1) * sizeof(struct gguf_kv));
     ctx->n_kv--;
-    if (strcmp(key, GGUF_KEY_GENERAL_ALIGNMENT) == 0) {
+    if (alignment) {
         relayout(ctx);
     }
     return id;
@@ -1094,14 +1101,15 @@ static void kv_put(struct gguf_context * ctx, const char * key, bool is_array, e
         free(k);
         goto fail;
     }
-    gguf_remove_key(ctx, key);
+    // from here on only the copy: key may be the stored key that is about to be replaced
+    gguf_remove_key(ctx, k);
     struct gguf_kv * kv = &ctx->kv[ctx->n_kv++];
     kv->key = k;
     kv->is_array = is_array;
     kv->type = type;
     kv->n = n;
     kv->data = data;
-    if (strcmp(key, GGUF_KEY_GENERAL_ALIGNMENT) == 0) {
+    if (strcmp(k, GGUF_KEY_GENERAL_ALIGNMENT) == 0) {
         relayout(ctx);
     }
     return;

@@ -142,7 +142,7 @@ static size_t mutate(uint8_t * buf, size_t n, size_t cap, size_t meta) {
     return n;
 }
 
-// Inputs libFuzzer found inconsistent once (fixed since), kept as regression tests: a file
+// Inputs libFuzzer found inconsistent or undefined once (fixed since), kept as regression tests: a file
 // whose only tensor has no elements and an empty name (the data section, even empty, must be
 // the context's first tensor, as in ggml), and an empty tensor name beside data.
 static const uint8_t regress_empty_tensor[] = {
@@ -154,6 +154,12 @@ static const uint8_t regress_empty_tensor[] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x20, 0x67, 0x41,
+};
+
+// no tensors at all, read with its (empty) data section: nothing to copy from or to
+static const uint8_t regress_no_tensors[] = {
+    0x47, 0x47, 0x55, 0x46, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x67, 0x41,
 };
 
 static size_t regress_empty_name(uint8_t * out) {
@@ -191,6 +197,7 @@ int main(void) {
         CHECK_EQ_INT(gguf_fuzz_one(seeds[i].p, seeds[i].n), 1);
     }
     CHECK_EQ_INT(gguf_fuzz_one(regress_empty_tensor, sizeof(regress_empty_tensor)), 1);
+    CHECK_EQ_INT(gguf_fuzz_one(regress_no_tensors, sizeof(regress_no_tensors)), 1);
     uint8_t regress[128];
     CHECK_EQ_INT(gguf_fuzz_one(regress, regress_empty_name(regress)), 1);
 
@@ -214,6 +221,15 @@ int main(void) {
             bad++;
             if (bad <= 3) {
                 fprintf(stderr, "run %ld (seed %d, %zu bytes): accepted input does not hold together (gguf-fuzz.h line %d)\n", r, s, n, -res);
+            }
+            if (getenv("GGALLOC_FUZZ_SAVE")) { // a directory to keep such inputs in
+                char path[1024];
+                snprintf(path, sizeof(path), "%s/bad-%ld.gguf", getenv("GGALLOC_FUZZ_SAVE"), r);
+                FILE * f = fopen(path, "wb");
+                if (f) {
+                    fwrite(buf, 1, n, f);
+                    fclose(f);
+                }
             }
         }
         accepted += res > 0;

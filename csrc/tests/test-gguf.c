@@ -273,6 +273,12 @@ static void test_write_read(void) {
     gguf_set_val_u32(g, "t.u32", 5);                   // replaced: now the last key
     CHECK_EQ_INT(gguf_get_n_kv(g), 15);
     CHECK(strcmp(gguf_get_key(g, 14), "t.u32") == 0);
+    // a key given as the context's own string (freed when the value is replaced or removed)
+    gguf_set_val_u32(g, gguf_get_key(g, 14), 5);       // "t.u32", the last key: stays last
+    CHECK_EQ_INT(gguf_get_val_u32(g, 14), 5);
+    CHECK_EQ_INT(gguf_get_n_kv(g), 15);
+    gguf_set_val_u32(g, "t.tmp", 1);
+    CHECK_EQ_INT(gguf_remove_key(g, gguf_get_key(g, gguf_find_key(g, "t.tmp"))), 15);
     CHECK_EQ_INT(gguf_remove_key(g, "t.u16"), 2);
     CHECK_EQ_INT(gguf_remove_key(g, "t.u16"), -1);
     CHECK_EQ_INT(gguf_get_n_kv(g), 14);
@@ -584,6 +590,9 @@ static void test_hostile(void) {
     const int64_t ne_big[1] = { INT64_C(1) << 62 };
     b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 1, ne_big, GGML_TYPE_F32, 0);
     expect_bad(&b, "size in bytes overflows", "nbytes");
+    const int64_t ne_q_big[1] = { INT64_C(1) << 62 };   // 2^57 blocks of 34 bytes fit; 2^62 * 34 does not
+    b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 1, ne_q_big, GGML_TYPE_Q8_0, 0);
+    expect_bad(&b, "size in bytes overflows", "q8_0 row bytes");
     b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 2, ne_ok, 4, 0);   // 4: a retired type number
     expect_bad(&b, "unknown type 4", "type 4");
     b.n = 0; put_header(&b, 3, 1, 0); put_tensor(&b, "t", 2, ne_ok, 1000, 0);
