@@ -109,7 +109,7 @@ def test_mul_mat_with_quantized_weights(name, n):
     W = rng.uniform(-1, 1, (48, 512)).astype(np.float32)
     X = rng.uniform(-1, 1, (n, 512)).astype(np.float32)
     with gg.Context() as ctx, gg.CPUBackend(n_threads=2) as cpu:
-        w = ctx.tensor(name, (48, 512), name="w")
+        w = ctx.tensor(name, (48, 512), name="w").set_input()
         x = ctx.tensor(np.float32, (n, 512), name="x").set_input()
         y = gg.mul_mat(w, x).set_output()
         rows = ctx.tensor(np.int32, (2,), name="rows").set_input()
@@ -120,8 +120,8 @@ def test_mul_mat_with_quantized_weights(name, n):
         w.set(W)
         x.set(X)
         rows.set(np.array([5, 0], np.int32))
+        Wd = w.numpy()  # what the blocks hold (read before the plan reuses w's memory)
         cpu.compute(g)
-        Wd = w.numpy()  # what the blocks hold
         ref = X.astype(np.float64) @ Wd.T.astype(np.float64)
         # few rows: activations quantized to 8 bits, as ggml does; many rows: f32
         tol = (np.abs(Wd).sum(1)[None, :] * np.abs(X).max(1)[:, None] / 254 * 1.1) if n < 4 else 1e-4
@@ -154,3 +154,31 @@ def test_quantized_gpt2_matches_numpy(wtype, tokens):
     # many tokens: f32 on the dequantized weights; few: activations rounded to 8 bits, as in ggml
     assert r["nmse"] < (NMSE_LIMIT if tokens >= 4 else 1e-3)
     assert r["violations"] == 0
+
+
+@pytest.mark.skipif(not gg.HAS_VULKAN or not gg.vulkan_devices(), reason="no Vulkan device (or built without Vulkan)")
+@pytest.mark.parametrize("name", ["q4_0", "q8_0"])
+@pytest.mark.parametrize("n", [1, 7])
+def test_vulkan_mul_mat_and_get_rows_with_quantized_weights(name, n):
+    rng = np.random.default_rng(3)
+    W = rng.uniform(-1, 1, (2, 40, 96)).astype(np.float32)   # two batches of weights, broadcast
+    X = rng.uniform(-1, 1, (4, n, 96)).astype(np.float32)
+    with gg.Context() as ctx, gg.VulkanBackend(0) as vk:
+        w = ctx.tensor(name, (2, 40, 96), name="w").set_input()
+        x = ctx.tensor(np.float32, (4, n, 96), name="x").set_input()
+        y = gg.mul_mat(w, x).set_output()
+        rows = ctx.tensor(np.int32, (3,), name="rows").set_input()
+        table = ctx.tensor(name, (40, 96), name="table").set_input()
+        emb = gg.get_rows(table, rows).set_output()
+        g = gg.Graph(y, emb)
+        gg.GraphAllocator(vk.buffer_type).alloc_graph(g)
+        w.set(W)
+        x.set(X)
+        table.set(W[0])
+        rows.set(np.array([39, 0, 7], np.int32))
+        Wd = w.numpy().astype(np.float64)  # read before the plan reuses w's memory
+        T = table.numpy()
+        vk.compute(g)
+        ref = np.stack([X[i].astype(np.float64) @ Wd[i // 2].T for i in range(4)])
+        assert np.abs(y.numpy() - ref).max() <= 1e-5 * np.abs(ref).max() + 1e-5
+        assert np.array_equal(emb.numpy(), T[[39, 0, 7]])
