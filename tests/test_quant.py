@@ -182,3 +182,67 @@ def test_vulkan_mul_mat_and_get_rows_with_quantized_weights(name, n):
         ref = np.stack([X[i].astype(np.float64) @ Wd[i // 2].T for i in range(4)])
         assert np.abs(y.numpy() - ref).max() <= 1e-5 * np.abs(ref).max() + 1e-5
         assert np.array_equal(emb.numpy(), T[[39, 0, 7]])
+
+
+def _gguf_q8_0_tensors(path):
+    """The Q8_0 tensors of a GGUF file (name -> raw blocks): a reader just big enough for this
+    check (the library's own GGUF support is tested elsewhere)."""
+    import struct
+    buf = open(path, "rb").read()
+    assert buf[:4] == b"GGUF"
+    off = 8
+    n_tensors, n_kv = struct.unpack_from("<QQ", buf, off)
+    off += 16
+    scalar = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+    alignment = 32
+
+    def skip_value(off, vt):
+        if vt in scalar:
+            return off + scalar[vt]
+        if vt == 8:
+            (n,) = struct.unpack_from("<Q", buf, off)
+            return off + 8 + n
+        assert vt == 9
+        et, n = struct.unpack_from("<IQ", buf, off)
+        off += 12
+        for _ in range(n):
+            off = skip_value(off, et)
+        return off
+
+    for _ in range(n_kv):
+        (n,) = struct.unpack_from("<Q", buf, off)
+        key = buf[off + 8:off + 8 + n].decode()
+        off += 8 + n
+        (vt,) = struct.unpack_from("<I", buf, off)
+        off += 4
+        if key == "general.alignment":
+            (alignment,) = struct.unpack_from("<I", buf, off)
+        off = skip_value(off, vt)
+    infos = []
+    for _ in range(n_tensors):
+        (n,) = struct.unpack_from("<Q", buf, off)
+        name = buf[off + 8:off + 8 + n].decode()
+        off += 8 + n
+        (nd,) = struct.unpack_from("<I", buf, off)
+        dims = struct.unpack_from(f"<{nd}Q", buf, off + 4)
+        ttype, toff = struct.unpack_from("<IQ", buf, off + 4 + 8 * nd)
+        off += 4 + 8 * nd + 12
+        infos.append((name, dims, ttype, toff))
+    data = (off + alignment - 1) // alignment * alignment
+    out = {}
+    for name, dims, ttype, toff in infos:
+        if ttype == 8:
+            rows = int(np.prod(dims[1:]))
+            row_bytes = dims[0] // 32 * 34
+            out[name] = np.frombuffer(buf, np.uint8, rows * row_bytes, data + toff).reshape(rows, row_bytes)
+    return out
+
+
+def test_q8_0_blocks_of_a_ggml_written_gguf_requantize_to_themselves():
+    # tests/data/gguf/tiny-llama-q8_0.gguf was quantized by ggml itself
+    path = os.path.join(os.path.dirname(__file__), "data", "gguf", "tiny-llama-q8_0.gguf")
+    tensors = _gguf_q8_0_tensors(path)
+    assert len(tensors) >= 10
+    for name, blocks in tensors.items():
+        again = gg.quantize(gg.dequantize(blocks, "q8_0"), "q8_0")
+        assert np.array_equal(again, blocks), name
