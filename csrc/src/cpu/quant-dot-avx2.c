@@ -1,6 +1,7 @@
 //
 // quant-dot-avx2.c — dot products of quantized rows with AVX2 (this file alone is compiled with
-// -mavx2 -mfma -mf16c). The AVX-512 kernel table uses these too.
+// -mavx2 -mfma -mf16c). The AVX-512 table falls back to these for the types it has no kernel of
+// its own for (Q6_K).
 //
 // The 8-bit products: _mm256_maddubs_epi16 multiplies unsigned by signed bytes and adds
 // neighbouring pairs into 16 bits. For two signed operands, the first is made non-negative
