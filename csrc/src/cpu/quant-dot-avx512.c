@@ -10,7 +10,9 @@
 #if defined(__x86_64__)
 
 #include <immintrin.h>
+#include <string.h>
 
+#include "quant-dot-x86.h"
 #include "quants.h"
 
 static inline float h2f(ggml_half h) {
@@ -95,20 +97,9 @@ static void dot_q4_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t b
     __m512 acc = _mm512_setzero_ps();
     float acc_m = 0.0f;
     for (int i = 0; i < n / QK_K; i++) {
-        const uint8_t * q = x[i].scales;
         uint8_t sc[8], m[8];
-        for (int j = 0; j < 8; j++) {
-            if (j < 4) {
-                sc[j] = q[j] & 63;
-                m[j] = q[j + 4] & 63;
-            } else {
-                sc[j] = (uint8_t) ((q[j + 4] & 15) | ((q[j - 4] >> 6) << 4));
-                m[j] = (uint8_t) ((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-            }
-        }
-        int summ = 0;
-        for (int j = 0; j < 8; j++) summ += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-        acc_m -= y[i].d * h2f(x[i].dmin) * (float) summ;
+        k4_unpack(x[i].scales, sc, m);
+        acc_m -= y[i].d * h2f(x[i].dmin) * (float) k4_mins_dot(m, y[i].bsums);
         __m512i sumi = _mm512_setzero_si512();
         for (int j = 0; j < 4; j++) {
             const __m256i bits = _mm256_loadu_si256((const __m256i *) (x[i].qs + 32 * j));
