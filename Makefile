@@ -39,10 +39,10 @@ demo: python
 notebooks: python
 	@$(PYTHON) scripts/make_notebooks.py
 
-test-c: build
+test-c: build python
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: build-asan
+test-asan: build-asan python
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
 

@@ -140,7 +140,7 @@ def main(tokens: Optional[int] = None, layers: Optional[int] = None, threads: Op
     ok = (r["nmse"] < NMSE_LIMIT and np.isfinite(r["logits"]).all() and r["violations"] == 0)
 
     devices = gg.vulkan_devices()
-    if devices and wtype not in ("f32", "f16"):
+    if devices and wtype not in ("f32", "f16", "q8_0", "q4_0"):
         print(f"  Vulkan         not run: no Vulkan kernels for {wtype} weights here")
     elif devices:
         vk = gg.VulkanBackend(0)

@@ -109,7 +109,7 @@ def test_mul_mat_with_quantized_weights(name, n):
     W = rng.uniform(-1, 1, (48, 512)).astype(np.float32)
     X = rng.uniform(-1, 1, (n, 512)).astype(np.float32)
     with gg.Context() as ctx, gg.CPUBackend(n_threads=2) as cpu:
-        w = ctx.tensor(name, (48, 512), name="w")
+        w = ctx.tensor(name, (48, 512), name="w").set_input()
         x = ctx.tensor(np.float32, (n, 512), name="x").set_input()
         y = gg.mul_mat(w, x).set_output()
         rows = ctx.tensor(np.int32, (2,), name="rows").set_input()
@@ -120,8 +120,8 @@ def test_mul_mat_with_quantized_weights(name, n):
         w.set(W)
         x.set(X)
         rows.set(np.array([5, 0], np.int32))
+        Wd = w.numpy()  # what the blocks hold (read before the plan reuses w's memory)
         cpu.compute(g)
-        Wd = w.numpy()  # what the blocks hold
         ref = X.astype(np.float64) @ Wd.T.astype(np.float64)
         # few rows: activations quantized to 8 bits, as ggml does; many rows: f32
         tol = (np.abs(Wd).sum(1)[None, :] * np.abs(X).max(1)[:, None] / 254 * 1.1) if n < 4 else 1e-4
@@ -154,3 +154,95 @@ def test_quantized_gpt2_matches_numpy(wtype, tokens):
     # many tokens: f32 on the dequantized weights; few: activations rounded to 8 bits, as in ggml
     assert r["nmse"] < (NMSE_LIMIT if tokens >= 4 else 1e-3)
     assert r["violations"] == 0
+
+
+@pytest.mark.skipif(not gg.HAS_VULKAN or not gg.vulkan_devices(), reason="no Vulkan device (or built without Vulkan)")
+@pytest.mark.parametrize("name", ["q4_0", "q8_0"])
+@pytest.mark.parametrize("n", [1, 7])
+def test_vulkan_mul_mat_and_get_rows_with_quantized_weights(name, n):
+    rng = np.random.default_rng(3)
+    W = rng.uniform(-1, 1, (2, 40, 96)).astype(np.float32)   # two batches of weights, broadcast
+    X = rng.uniform(-1, 1, (4, n, 96)).astype(np.float32)
+    with gg.Context() as ctx, gg.VulkanBackend(0) as vk:
+        w = ctx.tensor(name, (2, 40, 96), name="w").set_input()
+        x = ctx.tensor(np.float32, (4, n, 96), name="x").set_input()
+        y = gg.mul_mat(w, x).set_output()
+        rows = ctx.tensor(np.int32, (3,), name="rows").set_input()
+        table = ctx.tensor(name, (40, 96), name="table").set_input()
+        emb = gg.get_rows(table, rows).set_output()
+        g = gg.Graph(y, emb)
+        gg.GraphAllocator(vk.buffer_type).alloc_graph(g)
+        w.set(W)
+        x.set(X)
+        table.set(W[0])
+        rows.set(np.array([39, 0, 7], np.int32))
+        Wd = w.numpy().astype(np.float64)  # read before the plan reuses w's memory
+        T = table.numpy()
+        vk.compute(g)
+        ref = np.stack([X[i].astype(np.float64) @ Wd[i // 2].T for i in range(4)])
+        assert np.abs(y.numpy() - ref).max() <= 1e-5 * np.abs(ref).max() + 1e-5
+        assert np.array_equal(emb.numpy(), T[[39, 0, 7]])
+
+
+def _gguf_q8_0_tensors(path):
+    """The Q8_0 tensors of a GGUF file (name -> raw blocks): a reader just big enough for this
+    check (the library's own GGUF support is tested elsewhere)."""
+    import struct
+    buf = open(path, "rb").read()
+    assert buf[:4] == b"GGUF"
+    off = 8
+    n_tensors, n_kv = struct.unpack_from("<QQ", buf, off)
+    off += 16
+    scalar = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+    alignment = 32
+
+    def skip_value(off, vt):
+        if vt in scalar:
+            return off + scalar[vt]
+        if vt == 8:
+            (n,) = struct.unpack_from("<Q", buf, off)
+            return off + 8 + n
+        assert vt == 9
+        et, n = struct.unpack_from("<IQ", buf, off)
+        off += 12
+        for _ in range(n):
+            off = skip_value(off, et)
+        return off
+
+    for _ in range(n_kv):
+        (n,) = struct.unpack_from("<Q", buf, off)
+        key = buf[off + 8:off + 8 + n].decode()
+        off += 8 + n
+        (vt,) = struct.unpack_from("<I", buf, off)
+        off += 4
+        if key == "general.alignment":
+            (alignment,) = struct.unpack_from("<I", buf, off)
+        off = skip_value(off, vt)
+    infos = []
+    for _ in range(n_tensors):
+        (n,) = struct.unpack_from("<Q", buf, off)
+        name = buf[off + 8:off + 8 + n].decode()
+        off += 8 + n
+        (nd,) = struct.unpack_from("<I", buf, off)
+        dims = struct.unpack_from(f"<{nd}Q", buf, off + 4)
+        ttype, toff = struct.unpack_from("<IQ", buf, off + 4 + 8 * nd)
+        off += 4 + 8 * nd + 12
+        infos.append((name, dims, ttype, toff))
+    data = (off + alignment - 1) // alignment * alignment
+    out = {}
+    for name, dims, ttype, toff in infos:
+        if ttype == 8:
+            rows = int(np.prod(dims[1:]))
+            row_bytes = dims[0] // 32 * 34
+            out[name] = np.frombuffer(buf, np.uint8, rows * row_bytes, data + toff).reshape(rows, row_bytes)
+    return out
+
+
+def test_q8_0_blocks_of_a_ggml_written_gguf_requantize_to_themselves():
+    # tests/data/gguf/tiny-llama-q8_0.gguf was quantized by ggml itself
+    path = os.path.join(os.path.dirname(__file__), "data", "gguf", "tiny-llama-q8_0.gguf")
+    tensors = _gguf_q8_0_tensors(path)
+    assert len(tensors) >= 10
+    for name, blocks in tensors.items():
+        again = gg.quantize(gg.dequantize(blocks, "q8_0"), "q8_0")
+        assert np.array_equal(again, blocks), name

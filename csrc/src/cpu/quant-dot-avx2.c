@@ -1,6 +1,7 @@
 //
 // quant-dot-avx2.c — dot products of quantized rows with AVX2 (this file alone is compiled with
-// -mavx2 -mfma -mf16c). The AVX-512 kernel table uses these too.
+// -mavx2 -mfma -mf16c). The AVX-512 table falls back to these for the types it has no kernel of
+// its own for (Q6_K).
 //
 // The 8-bit products: _mm256_maddubs_epi16 multiplies unsigned by signed bytes and adds
 // neighbouring pairs into 16 bits. For two signed operands, the first is made non-negative
@@ -17,6 +18,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "quant-dot-x86.h"
 #include "quants.h"
 
 static inline float h2f(ggml_half h) {
@@ -92,18 +94,6 @@ static void dot_q8_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t b
     *s = hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
-static void k4_scales(const uint8_t * q, uint8_t * sc, uint8_t * m) {
-    for (int j = 0; j < 8; j++) {
-        if (j < 4) {
-            sc[j] = q[j] & 63;
-            m[j] = q[j + 4] & 63;
-        } else {
-            sc[j] = (uint8_t) ((q[j + 4] & 15) | ((q[j - 4] >> 6) << 4));
-            m[j] = (uint8_t) ((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-        }
-    }
-}
-
 // Q4_K: per 64 weights, the low nibbles (32 weights, scale sc[2j]) and the high ones (the next
 // 32, sc[2j+1]) against 64 bytes of Q8_K; nibbles are unsigned, so maddubs takes them as they are.
 static void dot_q4_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
@@ -115,12 +105,8 @@ static void dot_q4_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t b
     float acc_m = 0.0f;
     for (int i = 0; i < n / QK_K; i++) {
         uint8_t sc[8], m[8];
-        k4_scales(x[i].scales, sc, m);
-        int summ = 0;
-        for (int j = 0; j < 8; j++) {
-            summ += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-        }
-        acc_m -= y[i].d * h2f(x[i].dmin) * (float) summ;
+        k4_unpack(x[i].scales, sc, m);
+        acc_m -= y[i].d * h2f(x[i].dmin) * (float) k4_mins_dot(m, y[i].bsums);
         const uint8_t * q4 = x[i].qs;
         const int8_t * q8 = y[i].qs;
         __m256i sumi = _mm256_setzero_si256();

@@ -417,22 +417,35 @@ bool cpu_type_is_quant(enum ggml_type t) {
            ggml_get_type_traits(t)->from_float_ref != NULL;
 }
 
+// the widest kernel of an ISA's tables for t
+static ggml_vec_dot_t qdot_pick(enum ggalloc_cpu_isa isa, enum ggml_type t) {
+    ggml_vec_dot_t f = NULL;
+    switch (isa) {
+#if defined(__x86_64__)
+        case GGALLOC_CPU_ISA_AVX512:
+            f = cpu_qdot_avx512.dot[t];
+            if (f == NULL) f = cpu_qdot_avx2.dot[t];
+            break;
+        case GGALLOC_CPU_ISA_AVX2:
+            f = cpu_qdot_avx2.dot[t];
+            break;
+#endif
+#if defined(__aarch64__)
+        case GGALLOC_CPU_ISA_NEON:
+            f = cpu_qdot_neon.dot[t];
+            break;
+#endif
+        default:
+            break;
+    }
+    return f != NULL ? f : cpu_qdot_scalar.dot[t];
+}
+
 ggml_vec_dot_t cpu_qdot_get(enum ggml_type t) {
     if ((int) t < 0 || (int) t >= GGML_TYPE_COUNT) {
         return NULL;
     }
-    const struct cpu_qdot_table * table = &cpu_qdot_scalar;
-    switch (cpu_kernels_get()->isa) {
-#if defined(__x86_64__)
-        case GGALLOC_CPU_ISA_AVX2:
-        case GGALLOC_CPU_ISA_AVX512: table = &cpu_qdot_avx2; break;
-#endif
-#if defined(__aarch64__)
-        case GGALLOC_CPU_ISA_NEON: table = &cpu_qdot_neon; break;
-#endif
-        default: break;
-    }
-    return table->dot[t] != NULL ? table->dot[t] : cpu_qdot_scalar.dot[t];
+    return qdot_pick(cpu_kernels_get()->isa, t);
 }
 
 static void from_f32(const float * GGML_RESTRICT x, void * GGML_RESTRICT y, int64_t k) {
@@ -441,18 +454,12 @@ static void from_f32(const float * GGML_RESTRICT x, void * GGML_RESTRICT y, int6
 
 // one table of traits per kernel table, filled once; the entry returned follows the ISA in use
 // (which tests can switch), and stays valid for the life of the process
-enum { QT_SCALAR, QT_AVX2, QT_NEON, QT_N };
+enum { QT_SCALAR, QT_AVX2, QT_AVX512, QT_NEON, QT_N };
 static struct ggml_type_traits_cpu qtraits[QT_N][GGML_TYPE_COUNT];
 static pthread_once_t qtraits_once = PTHREAD_ONCE_INIT;
 
 static void qtraits_fill(void) {
-    const struct cpu_qdot_table * tables[QT_N] = { &cpu_qdot_scalar, &cpu_qdot_scalar, &cpu_qdot_scalar };
-#if defined(__x86_64__)
-    tables[QT_AVX2] = &cpu_qdot_avx2;
-#endif
-#if defined(__aarch64__)
-    tables[QT_NEON] = &cpu_qdot_neon;
-#endif
+    const enum ggalloc_cpu_isa isas[QT_N] = { GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512, GGALLOC_CPU_ISA_NEON };
     for (int i = 0; i < QT_N; i++) {
         for (int t = 0; t < GGML_TYPE_COUNT; t++) {
             struct ggml_type_traits_cpu * e = &qtraits[i][t];
@@ -462,14 +469,14 @@ static void qtraits_fill(void) {
                 continue;
             }
             e->from_float = t == GGML_TYPE_F32 ? from_f32 : ggml_get_type_traits((enum ggml_type) t)->from_float_ref;
-            e->vec_dot = tables[i]->dot[t] != NULL ? tables[i]->dot[t] : cpu_qdot_scalar.dot[t];
+            e->vec_dot = qdot_pick(isas[i], (enum ggml_type) t);
         }
     }
     // activation formats: a quantizer, no dot of their own
-    qtraits[0][GGML_TYPE_Q8_1].from_float = qtraits[1][GGML_TYPE_Q8_1].from_float = qtraits[2][GGML_TYPE_Q8_1].from_float =
-        ggml_get_type_traits(GGML_TYPE_Q8_1)->from_float_ref;
-    qtraits[0][GGML_TYPE_Q8_K].from_float = qtraits[1][GGML_TYPE_Q8_K].from_float = qtraits[2][GGML_TYPE_Q8_K].from_float =
-        ggml_get_type_traits(GGML_TYPE_Q8_K)->from_float_ref;
+    for (int i = 0; i < QT_N; i++) {
+        qtraits[i][GGML_TYPE_Q8_1].from_float = ggml_get_type_traits(GGML_TYPE_Q8_1)->from_float_ref;
+        qtraits[i][GGML_TYPE_Q8_K].from_float = ggml_get_type_traits(GGML_TYPE_Q8_K)->from_float_ref;
+    }
 }
 
 const struct ggml_type_traits_cpu * ggml_get_type_traits_cpu(enum ggml_type type) {
@@ -479,8 +486,8 @@ const struct ggml_type_traits_cpu * ggml_get_type_traits_cpu(enum ggml_type type
     }
     pthread_once(&qtraits_once, qtraits_fill);
     switch (cpu_kernels_get()->isa) {
-        case GGALLOC_CPU_ISA_AVX2:
-        case GGALLOC_CPU_ISA_AVX512: return &qtraits[QT_AVX2][type];
+        case GGALLOC_CPU_ISA_AVX2:   return &qtraits[QT_AVX2][type];
+        case GGALLOC_CPU_ISA_AVX512: return &qtraits[QT_AVX512][type];
         case GGALLOC_CPU_ISA_NEON:   return &qtraits[QT_NEON][type];
         default:                     return &qtraits[QT_SCALAR][type];
     }

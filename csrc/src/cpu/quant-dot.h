@@ -1,9 +1,10 @@
 #pragma once
 
 // Dot products of quantized rows, one table per instruction set (portable C in quant-dot.c,
-// AVX2 in quant-dot-avx2.c, used by the AVX-512 table too; NEON in quant-dot-neon.c), chosen
-// with the kernel table in use (isa.c), so forcing an ISA reaches every path. Internal to the
-// CPU backend.
+// AVX2 in quant-dot-avx2.c, AVX-512 in quant-dot-avx512.c, NEON in quant-dot-neon.c), chosen
+// with the kernel table in use (isa.c), so forcing an ISA reaches every path. A table without
+// a kernel for a type falls back to the next narrower one (AVX-512 -> AVX2 -> portable).
+// Internal to the CPU backend.
 
 #include "ggml-cpu.h"
 
@@ -14,6 +15,7 @@ struct cpu_qdot_table {
 extern const struct cpu_qdot_table cpu_qdot_scalar;
 #if defined(__x86_64__)
 extern const struct cpu_qdot_table cpu_qdot_avx2;
+extern const struct cpu_qdot_table cpu_qdot_avx512;
 #endif
 #if defined(__aarch64__)
 extern const struct cpu_qdot_table cpu_qdot_neon;

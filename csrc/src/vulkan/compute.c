@@ -58,6 +58,10 @@ static const char * const vk_pipe_names[VK_PIPE_COUNT] = {
     [VK_PIPE_GET_ROWS_F32] = "get_rows_f32",
     [VK_PIPE_GET_ROWS_F16] = "get_rows_f16",
     [VK_PIPE_ROPE]         = "rope",
+    [VK_PIPE_MUL_MAT_Q4_0] = "mul_mat_q4_0",
+    [VK_PIPE_MUL_MAT_Q8_0] = "mul_mat_q8_0",
+    [VK_PIPE_GET_ROWS_Q4_0] = "get_rows_q4_0",
+    [VK_PIPE_GET_ROWS_Q8_0] = "get_rows_q8_0",
 };
 
 // The op numbers of unary.comp.
@@ -148,6 +152,19 @@ static bool vk_f32_or_f16(struct vk_device * d, const struct ggml_tensor * t) {
     return t != NULL && (t->type == GGML_TYPE_F32 || (t->type == GGML_TYPE_F16 && d->f16_storage));
 }
 
+// Quantized weights the shaders read (as 16-bit words: both block sizes are even, and so are
+// the offsets of tensors in buffers aligned to at least 16 bytes): Q4_0 and Q8_0, rows of whole
+// blocks. Other quantized types have no shader here.
+static bool vk_quant_ok(struct vk_device * d, const struct ggml_tensor * t) {
+    return t != NULL && (t->type == GGML_TYPE_Q4_0 || t->type == GGML_TYPE_Q8_0) && d->f16_storage &&
+           t->nb[0] == ggml_type_size(t->type);
+}
+
+// Bytes of one addressing unit of t in the shaders: its element, or a 16-bit word of blocks.
+static size_t vk_unit(const struct ggml_tensor * t) {
+    return ggml_is_quantized(t->type) ? 2 : ggml_type_size(t->type);
+}
+
 // Element counts and indices are 32-bit in the shaders (with room for a grid-stride step).
 static bool vk_small(const struct ggml_tensor * t) {
     return t == NULL || ggml_nelements(t) < ((int64_t) 1 << 31);
@@ -182,14 +199,14 @@ bool ggalloc_vk_supports_op(struct vk_device * d, const struct ggml_tensor * op)
             return vk_f32(op) && vk_f32(a) && ggml_are_same_shape(op, a) && c == NULL &&
                    (b == NULL || vk_f32_or_f16(d, b));
         case GGML_OP_MUL_MAT:
-            return vk_f32(op) && vk_f32_or_f16(d, a) && vk_f32(b) &&
+            return vk_f32(op) && (vk_f32_or_f16(d, a) || vk_quant_ok(d, a)) && vk_f32(b) &&
                    a->ne[2] > 0 && a->ne[3] > 0 && op->ne[2] % a->ne[2] == 0 && op->ne[3] % a->ne[3] == 0;
         case GGML_OP_CPY:
         case GGML_OP_CONT:
         case GGML_OP_DUP:
             return vk_f32_or_f16(d, a) && vk_f32_or_f16(d, op) && ggml_nelements(a) == ggml_nelements(op);
         case GGML_OP_GET_ROWS:
-            return vk_f32(op) && vk_f32_or_f16(d, a) && b != NULL && b->type == GGML_TYPE_I32;
+            return vk_f32(op) && (vk_f32_or_f16(d, a) || vk_quant_ok(d, a)) && b != NULL && b->type == GGML_TYPE_I32;
         case GGML_OP_ROPE: {
             const int mode = op->op_params[2];
             const int n_dims = op->op_params[1];
@@ -226,13 +243,16 @@ static bool vk_bind(struct vk_device * d, const struct ggml_tensor * node, int n
                        node_i, node->name, ggml_op_desc(node), t->name, ggml_backend_buffer_name(b), d->name);
         return false;
     }
-    size_t es  = ggml_type_size(t->type);
+    size_t es  = vk_unit(t);
     size_t off = (size_t) ((uintptr_t) t->data - (uintptr_t) ggml_backend_buffer_get_base(b));
     bool aligned = off % es == 0;
-    size_t span = ggml_is_empty(t) ? 0 : es; // an empty source (K = 0) is bound but never read
+    // the last byte read: an empty source (K = 0) is bound but never read; a row of blocks ends
+    // with its last block
+    size_t span = ggml_is_empty(t) ? 0 : ggml_type_size(t->type);
     for (int i = 0; i < GGML_MAX_DIMS; i++) {
         aligned = aligned && t->nb[i] % es == 0;
-        if (span > 0) span += (size_t) (t->ne[i] - 1) * t->nb[i];
+        const int64_t n = i == 0 ? t->ne[0] / ggml_blck_size(t->type) : t->ne[i];
+        if (span > 0) span += (size_t) (n - 1) * t->nb[i];
     }
     if (!aligned) {
         GGML_LOG_ERROR("Vulkan: graph node %d '%s' (%s): tensor '%s' at byte offset %zu with strides %zu, %zu, %zu, %zu "
@@ -251,7 +271,7 @@ static bool vk_bind(struct vk_device * d, const struct ggml_tensor * node, int n
 }
 
 static void vk_shape(uint32_t ne[4], uint32_t nb[4], const struct ggml_tensor * t) {
-    size_t es = ggml_type_size(t->type);
+    size_t es = vk_unit(t);
     for (int i = 0; i < 4; i++) {
         ne[i] = (uint32_t) t->ne[i];
         nb[i] = (uint32_t) (t->nb[i] / es);
@@ -376,7 +396,11 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
             vk_shape(ds->pc.b_ne, ds->pc.b_nb, b);
             bool f16 = a->type == GGML_TYPE_F16;
             uint64_t batch = (uint64_t) (node->ne[2] * node->ne[3]);
-            if (node->ne[1] <= 2 && d->mv_workgroup) {
+            if (ggml_is_quantized(a->type)) {
+                ds->pipe = a->type == GGML_TYPE_Q4_0 ? VK_PIPE_MUL_MAT_Q4_0 : VK_PIPE_MUL_MAT_Q8_0;
+                ds->groups[0] = vk_groups(d, 0, (uint64_t) (node->ne[0] + 63) / 64);
+                ds->groups[1] = vk_groups(d, 1, batch);
+            } else if (node->ne[1] <= 2 && d->mv_workgroup) {
                 ds->pipe = f16 ? VK_PIPE_MUL_MV_WG_F16 : VK_PIPE_MUL_MV_WG_F32;
                 ds->groups[0] = vk_groups(d, 0, (uint64_t) node->ne[0]);
                 ds->groups[1] = vk_groups(d, 1, batch);
@@ -411,7 +435,8 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
             break;
         }
         case GGML_OP_GET_ROWS:
-            ds->pipe = a->type == GGML_TYPE_F16 ? VK_PIPE_GET_ROWS_F16 : VK_PIPE_GET_ROWS_F32;
+            ds->pipe = a->type == GGML_TYPE_Q4_0 ? VK_PIPE_GET_ROWS_Q4_0 : a->type == GGML_TYPE_Q8_0 ? VK_PIPE_GET_ROWS_Q8_0 :
+                       a->type == GGML_TYPE_F16 ? VK_PIPE_GET_ROWS_F16 : VK_PIPE_GET_ROWS_F32;
             vk_shape(ds->pc.b_ne, ds->pc.b_nb, b);
             ds->groups[0] = row_groups_x;
             ds->groups[1] = row_groups_y;

@@ -1,0 +1,34 @@
+#pragma once
+
+// Helpers of the x86 quantized dot products (quant-dot-avx2.c, quant-dot-avx512.c), inline so
+// that each file compiles them for its own instruction set (both have at least AVX2).
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+// The 8 six-bit scales and 8 six-bit mins of a Q4_K block, unpacked four at a time from the
+// three 32-bit words of its 12 bytes: scales 0-3 and mins 0-3 are the low six bits of words 0
+// and 1; scales 4-7 take their low four bits from word 2's low nibbles and their top two from
+// the top two bits of word 0's bytes, mins 4-7 likewise from word 2's high nibbles and word 1.
+static inline void k4_unpack(const uint8_t * q, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t u[3], out[4];
+    memcpy(u, q, 12);
+    out[0] = u[0] & 0x3f3f3f3fu;
+    out[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    out[2] = u[1] & 0x3f3f3f3fu;
+    out[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    memcpy(sc, out, 8);
+    memcpy(m, out + 2, 8);
+}
+
+// sum over the 8 sub-blocks of mins[j] * (bsums[2j] + bsums[2j+1])
+static inline int k4_mins_dot(const uint8_t m[8], const int16_t * bsums) {
+    const __m256i s = _mm256_loadu_si256((const __m256i *) bsums);
+    const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    const __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) m));
+    __m128i p = _mm_madd_epi16(pairs, mins);
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, _MM_SHUFFLE(1, 0, 3, 2)));
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(p);
+}
