@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""ggml's GPT-2 examples (examples/gpt-2/main-backend.cpp, main-batched.cpp and quantize.cpp,
+"""ggml's GPT-2 examples (examples/gpt-2/main-backend.cpp, main-alloc.cpp, main-sched.cpp,
+main-ctx.cpp, main-batched.cpp and quantize.cpp,
 with examples/common.cpp and common-ggml.cpp), compiled unchanged against ggalloc, on model
 files in ggml's GPT-2 format: f32 and f16 files written here, and q8_0 / q4_0 / q4_1 / q5_0 /
 q5_1 files made from the f32 one by the quantize example (whose ggml_quantize_chunk is checked
@@ -175,7 +176,8 @@ def run(cmd):
 
 def main():
     bindir = sys.argv[1]
-    progs = {p: os.path.join(bindir, f"ggml-gpt-2-{p}") for p in ("main-backend", "main-batched", "quantize")}
+    singles = ("main-backend", "main-alloc", "main-sched", "main-ctx")
+    progs = {p: os.path.join(bindir, f"ggml-gpt-2-{p}") for p in singles + ("main-batched", "quantize")}
     for p, path in progs.items():
         if not os.path.exists(path):
             print(f"skipped: {path} was not built (ggml's example sources not found)")
@@ -202,18 +204,20 @@ def main():
             ref, margin = greedy(read_model(path), prompt_ids, N_PREDICT)
             expect = "".join(VOCAB[i] for i in ref)
             common = ["-m", path, "-p", PROMPT, "-n", str(N_PREDICT), "--top_k", "1", "-s", "1", "-t", "2"]
-            out = run([progs["main-backend"]] + common + ["-b", "4"])
-            got_backend = out.split(PROMPT, 2)[-1][:N_PREDICT] if out.count(PROMPT) >= 2 else ""
+            got = {}
+            for p in singles:
+                out = run([progs[p]] + common + (["-b", "4"] if p == "main-backend" else []))
+                got[p] = out.split(PROMPT, 2)[-1][:N_PREDICT] if out.count(PROMPT) >= 2 else ""
             out = run([progs["main-batched"]] + common + ["-np", "2"])
             got_batched = re.findall(r"sequence \d+:\n\n" + PROMPT + r"([A-Za-z]*)", out)
             # main-batched stops one token earlier (at n_cur == n_len - 1)
             # decoding with quantized weights rounds the activations to 8 bits (as ggml does), which
             # moves logits by up to about 1% of their range: the test data keeps every step clear
             clear = margin > (1e-2 if name.startswith("q") else 1e-3)
-            ok = clear and got_backend == expect and got_batched == [expect[:-1], expect[:-1]]
+            ok = clear and all(g == expect for g in got.values()) and got_batched == [expect[:-1], expect[:-1]]
             failed += not ok
             print(f"{'ok  ' if ok else 'FAIL'} {name:5s}: numpy '{PROMPT}|{expect}' (smallest top-2 margin {margin:.3g}), "
-                  f"main-backend '{PROMPT}|{got_backend}', main-batched {got_batched}")
+                  + ", ".join(f"{p} '{PROMPT}|{g}'" for p, g in got.items()) + f", main-batched {got_batched}")
     print(f"{len(files) - failed} of {len(files)} model files generate numpy's tokens")
     return 1 if failed else 0
 
