@@ -2,13 +2,11 @@
 setup) and checks what it computes. This notebook is kept with its outputs, so the check on the
 committed file is that it was executed cleanly: every code cell ran, in order, without errors."""
 
-import json
 import os
 
 import nbformat
-from nbclient import NotebookClient
 
-from test_notebooks import KERNEL, NOTEBOOKS, kernel_env  # noqa: F401  (the fixture)
+from test_notebooks import NOTEBOOKS, execute, kernel_env  # noqa: F401  (the fixture)
 
 NAME = "04-scheduler.ipynb"
 
@@ -22,14 +20,7 @@ def test_committed_with_clean_outputs():
 
 
 def test_04_scheduler(kernel_env):  # noqa: F811
-    nb = nbformat.read(os.path.join(NOTEBOOKS, NAME), as_version=4)
-    client = NotebookClient(nb, timeout=300, kernel_name=KERNEL, resources={"metadata": {"path": NOTEBOOKS}})
-    client.execute()
-    (cell,) = [c for c in nb.cells if "results" in c.metadata.get("tags", [])]
-    text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-    r = json.loads(text.strip().splitlines()[-1])
-    images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                 if "image/png" in o.get("data", {}))
+    r, images = execute(NAME)
     assert images >= 2
     assert r["violations"] == 0
     assert r["rel_err"] < 1e-3

@@ -90,6 +90,30 @@ results = dict(
 print(json.dumps(results))
 print(json.dumps(results))
 """,
+    "04-scheduler.ipynb": """
+import json
+sizes = {f"{planner}/{b}": size for planner, b, size, lb, v in rows}
+lbs = {f"{planner}/{b}": lb for planner, b, size, lb, v in rows}
+print(json.dumps({"n_splits": n_splits, "nodes": g.n_nodes, "counts": dict(counts),
+                  "first_cpu": first_cpu, "device": device.name,
+                  "sizes": sizes, "lower_bounds": lbs,
+                  "violations": sum(r[4] for r in rows), "rel_err": err}))
+""",
+    "05-gguf-plans.ipynb": """
+import json
+results = dict(
+    ctxs=ctxs,
+    weight_bytes=[p.weight_bytes for p in plans],
+    kv_cache_bytes=[p.kv_cache_bytes for p in plans],
+    compute_best=[p.compute["best"] for p in plans],
+    compute_ggml=[p.compute["ggml"] for p in plans],
+    lower_bound=[p.lower_bound for p in plans],
+    total=[p.total_bytes for p in plans],
+    q4_0_weight_bytes=q4[0].weight_bytes,
+    fits=[[name, f16, q] for name, _, f16, q in rows],
+)
+print(json.dumps(results))
+""",
 }
 
 
