@@ -10,9 +10,10 @@
 // node order (ggalloc_gallocr_set_node_order); its -1 entries, which once marked points where
 // frees were applied, carry no order and are skipped.
 
+#include "align.h"
+#include "alloc-impl.h"
 #include "buffer-host.h"
 #include "log.h"
-#include "lifetimes.h"
 #include "ggalloc-alloc.h"
 #include "ggalloc-buffer.h"
 #include "ggalloc-graph.h"
@@ -35,10 +36,6 @@ struct ggml_allocr {
     int                        n_parse_seq;
 };
 
-static size_t pad_to(size_t x, size_t align) {
-    return (x + align - 1) & ~(align - 1);
-}
-
 static ggml_allocr_t allocr_new(ggml_backend_buffer_type_t buft, ggml_backend_buffer_t buffer, bool owns, bool measure) {
     ggml_allocr_t alloc = calloc(1, sizeof(*alloc));
     if (alloc == NULL || buft == NULL || (alloc->galloc = ggml_gallocr_new(buft)) == NULL) {
@@ -54,7 +51,7 @@ static ggml_allocr_t allocr_new(ggml_backend_buffer_type_t buft, ggml_backend_bu
     alloc->alignment = ggml_backend_buft_get_alignment(buft);
     if (buffer != NULL) {
         uintptr_t base = (uintptr_t) ggml_backend_buffer_get_base(buffer);
-        alloc->start = pad_to(base, alloc->alignment) - base;
+        alloc->start = gga_align_up(base, alloc->alignment) - base;
     }
     alloc->offset = alloc->start;
     return alloc;
@@ -167,7 +164,7 @@ void ggml_allocr_alloc(ggml_allocr_t alloc, struct ggml_tensor * tensor) {
     if (tensor->data != NULL) {
         return;
     }
-    size_t size = pad_to(ggml_backend_buft_get_alloc_size(alloc->buft, tensor), alloc->alignment);
+    size_t size = gga_align_up(ggml_backend_buft_get_alloc_size(alloc->buft, tensor), alloc->alignment);
     if (!alloc->measure) {
         size_t total = ggml_backend_buffer_get_size(alloc->buffer);
         size_t left = alloc->offset <= total ? total - alloc->offset : 0;
@@ -223,10 +220,10 @@ size_t ggml_allocr_alloc_graph(ggml_allocr_t alloc, struct ggml_cgraph * graph) 
         }
     }
     size_t chunk_start[GGALLOC_MAX_CHUNKS];
-    size_t end = pad_to(alloc->offset, alloc->alignment);
+    size_t end = gga_align_up(alloc->offset, alloc->alignment);
     for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
         chunk_start[c] = end;
-        end = pad_to(end + chunk_end[c], alloc->alignment);
+        end = gga_align_up(end + chunk_end[c], alloc->alignment);
     }
     allocr_note(alloc, end);
 
@@ -234,7 +231,7 @@ size_t ggml_allocr_alloc_graph(ggml_allocr_t alloc, struct ggml_cgraph * graph) 
         size_t total = ggml_backend_buffer_get_size(alloc->buffer);
         if (end > total) {
             GGML_LOG_ERROR("%s: the graph needs %zu bytes after %zu in use, but the buffer has %zu\n", __func__,
-                    end - pad_to(alloc->offset, alloc->alignment), alloc->offset - alloc->start, total);
+                    end - gga_align_up(alloc->offset, alloc->alignment), alloc->offset - alloc->start, total);
             return 0;
         }
         char * base = ggml_backend_buffer_get_base(alloc->buffer);

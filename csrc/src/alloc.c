@@ -37,6 +37,8 @@
 // alloc_graph of the same graph) are taken back at reserve: ggml would count them as external
 // and keep pointers into a buffer it may be about to free.
 
+#include "align.h"
+#include "alloc-impl.h"
 #include "lifetimes.h"
 #include "log.h"
 #include "ggalloc-alloc.h"
@@ -477,7 +479,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
             p->buffer_id = sb->buffer_id[b];
             p->chunk = sl->chunk[b];
             p->offset = sl->offset[b];
-            p->size = (sb->blocks[b].size + alignment - 1) & ~(alignment - 1);
+            p->size = gga_align_up(sb->blocks[b].size, alignment);
             p->first = sb->first[b];
             p->last = sb->last[b];
         }

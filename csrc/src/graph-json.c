@@ -33,6 +33,7 @@
 #include "ggalloc-graph.h"
 #include "ggml-backend.h"
 #include "json.h"
+#include "ptrmap.h"
 #include "log.h"
 
 #include <errno.h>
@@ -1043,65 +1044,14 @@ struct ggml_cgraph * ggalloc_graph_load_json(const char * path, struct ggml_cont
 // Saving
 //
 
-// Pointer -> id, open addressing with linear probing, kept at most half full.
-struct gj_map {
-    const struct ggml_tensor ** keys;
-    int *                       vals;
-    size_t                      cap;   // a power of two
-    size_t                      n;
-};
-
-static size_t gj_hash(const struct ggml_tensor * t) {
-    uint64_t x = (uint64_t) (uintptr_t) t;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t) x;
-}
-
-static int gj_map_get(const struct gj_map * m, const struct ggml_tensor * t) {
-    if (m->cap == 0) {
-        return -1;
-    }
-    for (size_t i = gj_hash(t) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == t) return m->vals[i];
-        if (m->keys[i] == NULL) return -1;
-    }
-}
-
-static bool gj_map_put(struct gj_map * m, const struct ggml_tensor * t, int val) {
-    if (2 * (m->n + 1) > m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 256;
-        const struct ggml_tensor ** keys = calloc(cap, sizeof(*keys));
-        int * vals = malloc(cap * sizeof(*vals));
-        if (keys == NULL || vals == NULL) {
-            free(keys);
-            free(vals);
-            return false;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (m->keys[i] == NULL) continue;
-            size_t j = gj_hash(m->keys[i]) & (cap - 1);
-            while (keys[j] != NULL) j = (j + 1) & (cap - 1);
-            keys[j] = m->keys[i];
-            vals[j] = m->vals[i];
-        }
-        free(m->keys);
-        free(m->vals);
-        m->keys = keys;
-        m->vals = vals;
-        m->cap = cap;
-    }
-    size_t i = gj_hash(t) & (m->cap - 1);
-    while (m->keys[i] != NULL) i = (i + 1) & (m->cap - 1);
-    m->keys[i] = t;
-    m->vals[i] = val;
-    m->n++;
-    return true;
+// the id of a tensor already listed, or -1
+static int gj_id(const struct gga_ptrmap * m, const struct ggml_tensor * t) {
+    const int * v = gga_ptrmap_find(m, t);
+    return v ? *v : -1;
 }
 
 struct gj_saver {
-    struct gj_map                map;
+    struct gga_ptrmap            map;    // tensor -> id
     const struct ggml_tensor **  list;   // by id
     int                          n;
     int                          cap;
@@ -1117,7 +1067,8 @@ static bool gj_saver_add(struct gj_saver * S, const struct ggml_tensor * t) {
         S->list = list;
         S->cap = cap;
     }
-    if (!gj_map_put(&S->map, t, S->n)) {
+    int * id = gga_ptrmap_get(&S->map, t, S->n);
+    if (id == NULL) {
         return false;
     }
     S->list[S->n++] = t;
@@ -1125,8 +1076,7 @@ static bool gj_saver_add(struct gj_saver * S, const struct ggml_tensor * t) {
 }
 
 static void gj_saver_free(struct gj_saver * S) {
-    free(S->map.keys);
-    free(S->map.vals);
+    gga_ptrmap_free(&S->map);
     free(S->list);
 }
 
@@ -1187,14 +1137,14 @@ static bool gj_write_tensor(struct json_buf * b, const struct gj_saver * S, int 
         if (t->src[k] == NULL) {
             ggalloc_json_buf_puts(b, "null");
         } else {
-            ggalloc_json_buf_printf(b, "%d", gj_map_get(&S->map, t->src[k]));
+            ggalloc_json_buf_printf(b, "%d", gj_id(&S->map, t->src[k]));
         }
     }
     ggalloc_json_buf_puts(b, "], \"view_src\": ");
     if (t->view_src == NULL) {
         ggalloc_json_buf_puts(b, "null");
     } else {
-        ggalloc_json_buf_printf(b, "%d", gj_map_get(&S->map, t->view_src));
+        ggalloc_json_buf_printf(b, "%d", gj_id(&S->map, t->view_src));
     }
     ggalloc_json_buf_printf(b, ", \"view_offs\": %zu, \"flags\": [", t->view_src != NULL ? t->view_offs : (size_t) 0);
     bool first = true;
@@ -1244,7 +1194,7 @@ bool ggalloc_graph_save_json_ex(const struct ggml_cgraph * graph_c, const char *
             if (t == NULL) {
                 GGML_LOG_ERROR("ggalloc_graph_save_json: %s %d is NULL\n", pass == 0 ? "leaf" : "node", k);
                 ok = false;
-            } else if (gj_map_get(&S.map, t) >= 0) {
+            } else if (gj_id(&S.map, t) >= 0) {
                 char shown[GGML_MAX_NAME + 4];
                 GGML_LOG_ERROR("ggalloc_graph_save_json: tensor \"%s\" is listed twice in the graph (again as %s %d)\n",
                                ggalloc_json_show(t->name, shown, sizeof(shown)), pass == 0 ? "leaf" : "node", k);
@@ -1259,7 +1209,7 @@ bool ggalloc_graph_save_json_ex(const struct ggml_cgraph * graph_c, const char *
         const struct ggml_tensor * t = S.list[i];
         for (int k = 0; k <= GGML_MAX_SRC && ok; k++) {
             const struct ggml_tensor * s = k < GGML_MAX_SRC ? t->src[k] : t->view_src;
-            if (s != NULL && gj_map_get(&S.map, s) < 0 && !gj_saver_add(&S, s)) {
+            if (s != NULL && gj_id(&S.map, s) < 0 && !gj_saver_add(&S, s)) {
                 GGML_LOG_ERROR("ggalloc_graph_save_json: out of memory\n");
                 ok = false;
             }

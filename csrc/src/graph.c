@@ -15,6 +15,7 @@
 // operations cannot overflow the C stack. Cost: O(tensors reached) time, with one hash lookup
 // per edge.
 
+#include "align.h"
 #include "ggml-impl.h"
 
 #include <inttypes.h>
@@ -94,10 +95,6 @@ static void hash_reset(struct ggalloc_hash_set * set) {
 // Sizes
 //
 
-static size_t align_up(size_t x, size_t a) {
-    return (x + a - 1) / a * a;
-}
-
 // Bytes of a graph object's payload, or 0 if the size is unusable (overflow).
 static size_t graph_nbytes(size_t size, bool grads) {
     if (size > (size_t) INT_MAX / 2) {
@@ -105,7 +102,7 @@ static size_t graph_nbytes(size_t size, bool grads) {
     }
     const size_t hash_size = hash_size_for(size * 2 + 2);
     const size_t ptr = sizeof(struct ggml_tensor *);
-    size_t n = align_up(sizeof(struct ggml_cgraph), ptr);
+    size_t n = gga_align_up(sizeof(struct ggml_cgraph), ptr);
     n += size * ptr;         // nodes
     n += size * ptr;         // leafs
     n += hash_size * ptr;    // visited keys
@@ -150,7 +147,7 @@ struct ggml_cgraph * ggml_new_graph_custom(struct ggml_context * ctx, size_t siz
 
     const size_t ptr = sizeof(struct ggml_tensor *);
     struct ggml_cgraph * g = (struct ggml_cgraph *) p;
-    p += align_up(sizeof(struct ggml_cgraph), ptr);
+    p += gga_align_up(sizeof(struct ggml_cgraph), ptr);
     g->size    = (int) size;
     g->n_nodes = 0;
     g->n_leafs = 0;

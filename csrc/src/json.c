@@ -23,6 +23,7 @@
 // Numbers without fraction or exponent that fit in int64 are kept exactly; any other number is
 // converted with strtod (whatever the locale's decimal point) and must be finite.
 
+#include "align.h"
 #include "json.h"
 
 #include <locale.h>
@@ -54,11 +55,11 @@ struct json_doc {
 };
 
 static size_t json_chunk_header(void) {
-    return (sizeof(struct json_chunk) + JSON_ARENA_ALIGN - 1) & ~(size_t)(JSON_ARENA_ALIGN - 1);
+    return gga_align_up(sizeof(struct json_chunk), JSON_ARENA_ALIGN);
 }
 
 static void * json_arena_alloc(struct json_doc * doc, size_t size) {
-    size = (size + JSON_ARENA_ALIGN - 1) & ~(size_t)(JSON_ARENA_ALIGN - 1);
+    size = gga_align_up(size, JSON_ARENA_ALIGN);
     struct json_chunk * c = doc->chunks;
     if (c == NULL || c->size - c->used < size) {
         size_t want = size > JSON_ARENA_CHUNK ? size : JSON_ARENA_CHUNK;

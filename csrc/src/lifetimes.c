@@ -28,6 +28,7 @@
 // output) is never freed either, so nothing overwrites what the caller reads through the view.
 
 #include "lifetimes.h"
+#include "ptrmap.h"
 #include "ggalloc-graph.h"
 #include "log.h"
 
@@ -115,14 +116,6 @@ struct walk {
     bool     oom;
 };
 
-static size_t ptr_hash(const void * p) {
-    uint64_t x = (uint64_t) (uintptr_t) p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t) x;
-}
-
 static bool table_grow(struct walk * w) {
     size_t new_size = (w->table_mask + 1) * 2;
     int * table = calloc(new_size, sizeof(int));
@@ -130,7 +123,7 @@ static bool table_grow(struct walk * w) {
         return false;
     }
     for (int i = 0; i < w->n_recs; i++) {
-        size_t h = ptr_hash(w->keys[i]) & (new_size - 1);
+        size_t h = gga_ptr_hash(w->keys[i]) & (new_size - 1);
         while (table[h] != 0) {
             h = (h + 1) & (new_size - 1);
         }
@@ -144,7 +137,7 @@ static bool table_grow(struct walk * w) {
 
 // The record of t, created on first sight. NULL only when out of memory.
 static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
-    size_t h = ptr_hash(t) & w->table_mask;
+    size_t h = gga_ptr_hash(t) & w->table_mask;
     while (w->table[h] != 0) {
         const int i = w->table[h] - 1;
         if (w->keys[i] == t) {

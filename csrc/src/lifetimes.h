@@ -87,14 +87,6 @@ bool gga_tensor_is_external(const struct ggml_tensor * t);
 
 // Walks graph. False (and a log line naming what is wrong) on a bad buffer id, a bad order or
 // out of memory; out is then empty. Release a successful result with gga_lifetimes_release.
-// Plans graph in galloc (ggml_gallocr_reserve_n_size without the sizes): false, with a log line,
-// when it cannot be planned. For the older API (alloc-legacy.c).
-bool gga_gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
-        const int * leaf_buffer_ids);
-
-// Whether alloc_graph would re-apply galloc's plan to graph (rather than plan again).
-bool gga_gallocr_can_reuse(ggml_gallocr_t galloc, struct ggml_cgraph * graph);
-
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * params, struct gga_lifetimes * out);
 void gga_lifetimes_release(struct gga_lifetimes * lt);
 

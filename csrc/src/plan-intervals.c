@@ -3,6 +3,7 @@
 // pure planner (GGA_STRATEGY_BEST, one unbounded chunk, a search budget of its own). Costs what
 // the planner costs plus one O(n) pass of checks.
 
+#include "align.h"
 #include "ggalloc-planner.h"
 #include "ggalloc-planner.h"
 #include "log.h"
@@ -44,7 +45,7 @@ static bool ggalloc_intervals_check(const char * func, int n, const size_t * siz
             GGML_LOG_ERROR("%s: block %d: size %zu is too large\n", func, i, sizes[i]);
             return false;
         }
-        const size_t a = (sizes[i] + alignment - 1) & ~(alignment - 1);
+        const size_t a = gga_align_up(sizes[i], alignment);
         if (a > limit - total) {
             GGML_LOG_ERROR("%s: block %d: the sum of the sizes overflows (%zu + %zu)\n", func, i, total, a);
             return false;

@@ -7,6 +7,11 @@
 #include "planner.h"
 
 #include <stddef.h>
+#include <stdint.h>
+
+// Sizes and capacities at or above this are "no limit": half of SIZE_MAX, so that sums of two
+// of them still fit.
+#define GGA_UNBOUNDED (SIZE_MAX / 2)
 
 // An in-place introsort specialised per element type: quicksort with a median-of-three pivot
 // and Hoare partitioning, insertion sort below 16 elements, heapsort when the recursion passes

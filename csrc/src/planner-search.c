@@ -101,7 +101,6 @@
 #define GGA_FEW_ORDERS_ITEMS  4096
 #define GGA_RESTARTS          16
 #define GGA_DIVES             2
-#define GGA_UNBOUNDED         (SIZE_MAX / 2)
 #define GGA_UNPLACED          SIZE_MAX // greedy: the offset of an item not yet placed
 
 // Pieces of nonzero size in sweep order (by start, then index). A piece's neighbours are its

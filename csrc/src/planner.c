@@ -39,6 +39,7 @@
 // of each group (the members sorted by the introsort when the names are large); the compressed steps of the items are ranks read off the step span in
 // O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
 
+#include "align.h"
 #include "planner-impl.h"
 
 #include <stdarg.h>
@@ -46,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GGA_UNBOUNDED (SIZE_MAX / 2)
 
 static void gga_err(char * err, size_t err_size, const char * fmt, ...) {
     if (err == NULL || err_size == 0) {
@@ -56,10 +56,6 @@ static void gga_err(char * err, size_t err_size, const char * fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
-}
-
-static size_t gga_align(size_t size, size_t alignment) {
-    return (size + alignment - 1) & ~(alignment - 1);
 }
 
 //
@@ -175,7 +171,7 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
             gga_err(err, err_size, "block %d: size %zu is too large", i, b->size);
             return false;
         }
-        asize[i] = gga_align(b->size, alignment);
+        asize[i] = gga_align_up(b->size, alignment);
         if (asize[i] > GGA_UNBOUNDED - total) {
             gga_err(err, err_size, "block %d: the sum of the sizes overflows", i);
             return false;
@@ -362,7 +358,7 @@ bool gga_lower_bound_checked(const struct gga_block * blocks, int n, size_t alig
         void * scratch = gga_lower_bound_scratch(&st, n);
         if (scratch != NULL) {
             for (int i = 0; i < n; i++) {
-                asize[i] = blocks[i].size > GGA_UNBOUNDED ? GGA_UNBOUNDED : gga_align(blocks[i].size, alignment);
+                asize[i] = blocks[i].size > GGA_UNBOUNDED ? GGA_UNBOUNDED : gga_align_up(blocks[i].size, alignment);
             }
             *out = gga_lower_bound_sized(blocks, asize, n, &st, scratch, scratch);
             ok = true;

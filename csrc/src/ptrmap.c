@@ -8,14 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t ptrmap_hash(const void * p) {
-    uint64_t x = (uint64_t) (uintptr_t) p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t) x;
-}
-
 static bool ptrmap_alloc(struct gga_ptrmap * m, size_t cap) {
     m->keys = calloc(cap, sizeof(*m->keys));
     m->vals = malloc(cap * sizeof(*m->vals));
@@ -55,7 +47,7 @@ int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key) {
     if (m->keys == NULL || key == NULL) {
         return NULL;
     }
-    for (size_t h = ptrmap_hash(key) & m->mask; m->keys[h] != NULL; h = (h + 1) & m->mask) {
+    for (size_t h = gga_ptr_hash(key) & m->mask; m->keys[h] != NULL; h = (h + 1) & m->mask) {
         if (m->keys[h] == key) {
             return &m->vals[h];
         }
@@ -82,7 +74,7 @@ int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
         free(old.keys);
         free(old.vals);
     }
-    size_t h = ptrmap_hash(key) & m->mask;
+    size_t h = gga_ptr_hash(key) & m->mask;
     while (m->keys[h] != NULL) h = (h + 1) & m->mask;
     m->keys[h] = key;
     m->vals[h] = init;

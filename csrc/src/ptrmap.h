@@ -1,11 +1,22 @@
 #pragma once
 
 // A map from pointers to ints (open addressing, linear probing, at most half full), for the
-// modules above the core that look tensors up by pointer (the scheduler, graph copies).
+// modules that look tensors up by pointer (the scheduler, graph copies, graph files, reorder).
 // Internal.
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+// The hash of a pointer for power-of-two tables: a 64-bit finaliser, since pointers share their
+// low bits. (lifetimes.c's walk table, which keeps its keys in a dense array, hashes with it too.)
+static inline size_t gga_ptr_hash(const void * p) {
+    uint64_t x = (uint64_t) (uintptr_t) p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t) x;
+}
 
 struct gga_ptrmap {
     const void ** keys;

@@ -26,6 +26,7 @@
 #include "ggalloc-graph.h"
 #include "lifetimes.h"
 #include "log.h"
+#include "ptrmap.h"
 #include "reorder-impl.h"
 
 #include <stdint.h>
@@ -65,58 +66,20 @@ static void * gga_realloc(void * p, size_t size) {
     return gga_reorder_may_alloc() ? realloc(p, size) : NULL;
 }
 
-// A pointer -> node index map, open addressing.
-struct gga_ptrmap {
-    const void ** keys;
-    int         * vals;
-    size_t        mask;
-};
-
-static bool gga_ptrmap_init(struct gga_ptrmap * m, int n) {
-    size_t cap = 16;
-    while (cap < (size_t) n * 2 + 1) {
-        cap *= 2;
-    }
-    m->keys = gga_calloc(cap, sizeof(*m->keys));
-    m->vals = gga_malloc(cap * sizeof(*m->vals));
-    m->mask = cap - 1;
-    return m->keys && m->vals;
+// The value of k in m (a node index), or -1.
+static int gga_index_of(const struct gga_ptrmap * m, const void * k) {
+    const int * v = gga_ptrmap_find(m, k);
+    return v ? *v : -1;
 }
 
-static void gga_ptrmap_free(struct gga_ptrmap * m) {
-    free(m->keys);
-    free(m->vals);
-}
-
-static size_t gga_ptr_hash(const void * p) {
-    uint64_t x = (uint64_t) (uintptr_t) p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return (size_t) x;
-}
-
-static void gga_ptrmap_put(struct gga_ptrmap * m, const void * k, int v) {
-    size_t h = gga_ptr_hash(k) & m->mask;
-    while (m->keys[h] != NULL && m->keys[h] != k) {
-        h = (h + 1) & m->mask;
+// Sets k's value; false when out of memory. The maps here are sized up front, so this only
+// fails where an allocation could.
+static bool gga_index_set(struct gga_ptrmap * m, const void * k, int v) {
+    int * slot = gga_ptrmap_get(m, k, v);
+    if (slot != NULL) {
+        *slot = v;
     }
-    m->keys[h] = k;
-    m->vals[h] = v;
-}
-
-static int gga_ptrmap_get(const struct gga_ptrmap * m, const void * k) {
-    if (k == NULL) {
-        return -1;
-    }
-    size_t h = gga_ptr_hash(k) & m->mask;
-    while (m->keys[h] != NULL) {
-        if (m->keys[h] == k) {
-            return m->vals[h];
-        }
-        h = (h + 1) & m->mask;
-    }
-    return -1;
+    return slot != NULL;
 }
 
 static bool gga_is_pure_view_op(enum ggml_op op) {
@@ -212,19 +175,20 @@ static bool gga_deps_build(struct ggml_tensor ** nodes, int n, struct gga_deps *
     int n_bases = 0;
     int n_pending = 0;
     bool ok = last_writer && pending_first && pending_node && pending_next &&
-              gga_ptrmap_init(&map, n) && gga_ptrmap_init(&base_ix, (int) cap_acc);
+              gga_reorder_may_alloc() && gga_ptrmap_init(&map, (size_t) n) &&
+              gga_reorder_may_alloc() && gga_ptrmap_init(&base_ix, cap_acc);
     for (int i = 0; ok && i < n; i++) {
-        gga_ptrmap_put(&map, nodes[i], i);
+        ok = gga_index_set(&map, nodes[i], i);
     }
     for (int i = 0; ok && i < n; i++) {
         const struct ggml_tensor * t = nodes[i];
         for (int j = 0; ok && j < GGML_MAX_SRC; j++) {
             if (t->src[j] != NULL) {
-                ok = gga_edges_add(&es, gga_ptrmap_get(&map, t->src[j]), i);
+                ok = gga_edges_add(&es, gga_index_of(&map, t->src[j]), i);
             }
         }
         if (ok && t->view_src != NULL) {
-            ok = gga_edges_add(&es, gga_ptrmap_get(&map, t->view_src), i);
+            ok = gga_edges_add(&es, gga_index_of(&map, t->view_src), i);
         }
         // accesses to memory: a write of its own base when a non-view op computes into a view
         // (first), then reads of each source's base
@@ -235,10 +199,12 @@ static bool gga_deps_build(struct ggml_tensor ** nodes, int n, struct gga_deps *
                 continue;
             }
             const struct ggml_tensor * base = gga_base(s);
-            int bi = gga_ptrmap_get(&base_ix, base);
+            int bi = gga_index_of(&base_ix, base);
             if (bi < 0) {
                 bi = n_bases++;
-                gga_ptrmap_put(&base_ix, base, bi);
+                if (!(ok = gga_index_set(&base_ix, base, bi))) {
+                    break;
+                }
                 last_writer[bi] = -1;
                 pending_first[bi] = -1;
             }
@@ -250,7 +216,7 @@ static bool gga_deps_build(struct ggml_tensor ** nodes, int n, struct gga_deps *
                 pending_first[bi] = -1;
                 last_writer[bi] = i;
             } else if (ok) {
-                ok = gga_edges_add(&rd, i, gga_ptrmap_get(&map, base));
+                ok = gga_edges_add(&rd, i, gga_index_of(&map, base));
                 pending_node[n_pending] = i;
                 pending_next[n_pending] = pending_first[bi];
                 pending_first[bi] = n_pending++;

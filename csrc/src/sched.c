@@ -31,7 +31,7 @@
 // Tensors are found through a pointer map (ptrmap.h) to their entries (assigned backend,
 // copies), cleared by reset.
 
-#include "lifetimes.h"
+#include "alloc-impl.h"
 #include "log.h"
 #include "ptrmap.h"
 #include "ggalloc-alloc.h"

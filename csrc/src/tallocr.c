@@ -9,15 +9,12 @@
 // gets a buffer of its own, and the backend decides whether it can have it), as ggml does.
 // Several buffers are returned as one multi-buffer.
 
+#include "align.h"
 #include "backend-impl.h"
 #include "log.h"
 
 #include <stdint.h>
 #include <stdlib.h>
-
-static size_t pad_to(size_t x, size_t align) {
-    return (x + align - 1) & ~(align - 1);
-}
 
 struct ggml_tallocr ggml_tallocr_new(ggml_backend_buffer_t buffer) {
     struct ggml_tallocr talloc = { buffer, NULL, 1, 0 };
@@ -27,7 +24,7 @@ struct ggml_tallocr ggml_tallocr_new(ggml_backend_buffer_t buffer) {
     talloc.base = ggml_backend_buffer_get_base(buffer);
     talloc.alignment = ggml_backend_buffer_get_alignment(buffer);
     // the first offset at which base + offset is aligned
-    talloc.offset = pad_to((uintptr_t) talloc.base, talloc.alignment) - (uintptr_t) talloc.base;
+    talloc.offset = gga_align_up((uintptr_t) talloc.base, talloc.alignment) - (uintptr_t) talloc.base;
     return talloc;
 }
 
@@ -45,7 +42,7 @@ enum ggml_status ggml_tallocr_alloc(struct ggml_tallocr * talloc, struct ggml_te
         GGML_LOG_ERROR("%s: tensor %s is already allocated or is a view\n", __func__, name);
         return GGML_STATUS_FAILED;
     }
-    size_t size = pad_to(ggml_backend_buffer_get_alloc_size(talloc->buffer, tensor), talloc->alignment);
+    size_t size = gga_align_up(ggml_backend_buffer_get_alloc_size(talloc->buffer, tensor), talloc->alignment);
     size_t total = ggml_backend_buffer_get_size(talloc->buffer);
     size_t left = talloc->offset <= total ? total - talloc->offset : 0;
     if (size > left) {
@@ -136,7 +133,7 @@ static ggml_backend_buffer_t alloc_ctx_tensors_impl(struct ggml_context * ctx, g
     for (struct ggml_tensor * t = first; t != NULL && ok; t = ggml_get_next_tensor(ctx, t)) {
         size_t this_size = 0;
         if (t->data == NULL && t->view_src == NULL) {
-            this_size = pad_to(ggml_backend_buft_get_alloc_size(buft, t), alignment);
+            this_size = gga_align_up(ggml_backend_buft_get_alloc_size(buft, t), alignment);
         }
         if (cur > 0 && (cur + this_size > max_size || cur + this_size < cur)) {
             if (!no_alloc) {

@@ -14,6 +14,7 @@
 // node of the graph and kept by the backend between computes.
 //
 
+#include "align.h"
 #include "ggml-cpu.h"
 
 #include <pthread.h>
@@ -509,7 +510,7 @@ enum ggml_status ggml_graph_compute(struct ggml_cgraph * cgraph, struct ggml_cpl
     }
     // the caller's memory, aligned within itself; never reallocated here
     uintptr_t base = (uintptr_t) cplan->work_data;
-    uintptr_t aligned = (base + CPU_WORK_ALIGN - 1) & ~(uintptr_t) (CPU_WORK_ALIGN - 1);
+    uintptr_t aligned = (uintptr_t) gga_align_up(base, CPU_WORK_ALIGN);
     size_t usable = cplan->work_data == NULL || cplan->work_size < aligned - base ? 0 : cplan->work_size - (aligned - base);
     if (need > usable) {
         GGML_LOG_ERROR("cpu: ggml_graph_compute: the graph needs %zu bytes of scratch memory, and the plan gives %zu "

@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "align.h"
 #include "kernels.h"
 #include "log.h"
 #include "ops.h"
@@ -54,10 +55,6 @@
 #define MM_GROUP     4
 #define MM_ALIGN     16     // floats (64 bytes)
 #define MM_N_SMALL   4
-
-static int64_t mm_round_up(int64_t x, int64_t m) {
-    return (x + m - 1) / m * m;
-}
 
 struct mm_layout {
     int64_t K, M, N, n_batch;
@@ -85,9 +82,9 @@ static struct mm_layout mm_layout_of(const struct ggml_tensor * node, int nr) {
     L.np = (L.N + nr - 1) / nr;
     L.counter_off = 0;
     L.packed_b_off = MM_ALIGN;
-    const size_t packed = (size_t) mm_round_up(L.n_batch * (L.N + CPU_GEMM_NR_MAX) * L.K, MM_ALIGN);
+    const size_t packed = (size_t) gga_round_up(L.n_batch * (L.N + CPU_GEMM_NR_MAX) * L.K, MM_ALIGN);
     L.per_thread_off = L.packed_b_off + packed;
-    L.per_thread = (size_t) mm_round_up((int64_t) MM_GROUP * CPU_GEMM_MR_MAX * MM_KC + CPU_GEMM_MR_MAX * CPU_GEMM_NR_MAX, MM_ALIGN);
+    L.per_thread = (size_t) gga_round_up((int64_t) MM_GROUP * CPU_GEMM_MR_MAX * MM_KC + CPU_GEMM_MR_MAX * CPU_GEMM_NR_MAX, MM_ALIGN);
     if (ggml_is_quantized(a->type)) {
         L.per_thread += (size_t) CPU_GEMM_MR_MAX * MM_KC; // rows dequantized before packing
     }
@@ -99,16 +96,16 @@ static struct mm_layout mm_layout_of(const struct ggml_tensor * node, int nr) {
 static size_t mm_q_rows_bytes(const struct ggml_tensor * node) {
     const struct ggml_tensor * b = node->src[1];
     const enum ggml_type vt = cpu_vec_dot_type(node->src[0]->type);
-    return (size_t) mm_round_up((int64_t) ggml_row_size(vt, b->ne[0]) * b->ne[1] * b->ne[2] * b->ne[3], 64);
+    return (size_t) gga_round_up((int64_t) ggml_row_size(vt, b->ne[0]) * b->ne[1] * b->ne[2] * b->ne[3], 64);
 }
 
 size_t cpu_mul_mat_work_size(const struct ggml_tensor * node, int nth) {
     if (mm_small(node) && ggml_is_quantized(node->src[0]->type)) {
-        return mm_q_rows_bytes(node) + (size_t) nth * (size_t) mm_round_up(node->src[0]->ne[0] + MM_ALIGN, MM_ALIGN) * sizeof(float);
+        return mm_q_rows_bytes(node) + (size_t) nth * (size_t) gga_round_up(node->src[0]->ne[0] + MM_ALIGN, MM_ALIGN) * sizeof(float);
     }
     if (mm_small(node)) {
         const int64_t K = node->src[0]->ne[0];
-        return (size_t) nth * (size_t) mm_round_up(2 * K + MM_ALIGN, MM_ALIGN) * sizeof(float);
+        return (size_t) nth * (size_t) gga_round_up(2 * K + MM_ALIGN, MM_ALIGN) * sizeof(float);
     }
     struct mm_layout L = mm_layout_of(node, CPU_GEMM_NR_MAX);
     return (L.per_thread_off + (size_t) nth * L.per_thread) * sizeof(float);
@@ -147,7 +144,7 @@ static void mm_compute_small(const struct cpu_compute_params * params, struct gg
     const struct ggml_tensor * b = dst->src[1];
     const int64_t KK = a->ne[0], M = a->ne[1], N = b->ne[1];
     const int64_t r2 = b->ne[2] / a->ne[2], r3 = b->ne[3] / a->ne[3];
-    float * tmp = (float *) params->wdata + (size_t) params->ith * (size_t) mm_round_up(2 * KK + MM_ALIGN, MM_ALIGN);
+    float * tmp = (float *) params->wdata + (size_t) params->ith * (size_t) gga_round_up(2 * KK + MM_ALIGN, MM_ALIGN);
     float * ta = tmp, * tb = tmp + KK;
     const int64_t n_batch = b->ne[2] * b->ne[3];
     const int64_t total = n_batch * M;
@@ -188,7 +185,7 @@ static void mm_q_compute_small(const struct cpu_compute_params * params, struct 
     const ggml_vec_dot_t dot = cpu_qdot_get(a->type);
     const size_t qrow = ggml_row_size(vt, KK);
     char * qb = (char *) params->wdata;
-    float * tmp = (float *) (qb + mm_q_rows_bytes(dst)) + (size_t) params->ith * (size_t) mm_round_up(KK + MM_ALIGN, MM_ALIGN);
+    float * tmp = (float *) (qb + mm_q_rows_bytes(dst)) + (size_t) params->ith * (size_t) gga_round_up(KK + MM_ALIGN, MM_ALIGN);
     const int64_t n_batch = b->ne[2] * b->ne[3];
 
     // 1. B rows, in (batch, row) order
