@@ -14,6 +14,7 @@
 #include "alloc-impl.h"
 #include "buffer-host.h"
 #include "log.h"
+#include "planner.h"
 #include "ggalloc-alloc.h"
 #include "ggalloc-buffer.h"
 #include "ggalloc-graph.h"
