@@ -748,6 +748,19 @@ static enum ggalloc_alloc_status gallocr_alloc_graph(const char * fn, ggml_gallo
         gallocr_unplace_graph(galloc, graph);
         return GGALLOC_ALLOC_FAILED;
     }
+#ifdef GGALLOC_DEBUG
+    // debug builds check every placed graph with the independent verifier (which judges
+    // liveness in graph order, so a custom node order is left to the tests)
+    if (galloc->order == NULL) {
+        const int violations = ggalloc_graph_verify(graph);
+        if (violations != 0) {
+            GGML_LOG_ERROR("%s: internal error: the plan puts %d pairs of live tensors in the same bytes; "
+                    "the graph is left unallocated\n", fn, violations);
+            gallocr_unplace_graph(galloc, graph);
+            return GGALLOC_ALLOC_FAILED;
+        }
+    }
+#endif
     return GGALLOC_ALLOC_OK;
 }
 

@@ -689,6 +689,62 @@ void gga_plan_release(struct gga_plan * plan) {
     plan->n = 0;
 }
 
+// The planner checks its own output before anyone places a tensor by it. Always: every block
+// lies inside its chunk (O(n)). Debug builds (GGALLOC_DEBUG): also that no two blocks live at
+// the same step share bytes, swept in start order against the blocks still live (O(n log n)
+// plus the live set at each start). A failure is a bug here; it is reported, never placed.
+static bool plan_check(const struct gga_block * blocks, int n, const size_t * asize, const int * chunk,
+        const size_t * offset, const size_t * chunk_size, int n_chunks, char * err, size_t err_size) {
+    for (int i = 0; i < n; i++) {
+        if (chunk[i] < 0 || chunk[i] >= n_chunks || offset[i] > chunk_size[chunk[i]] ||
+            asize[i] > chunk_size[chunk[i]] - offset[i]) {
+            gga_err(err, err_size, "internal error: block %d (%zu bytes at %zu) is outside chunk %d", i, asize[i],
+                    offset[i], chunk[i]);
+            return false;
+        }
+    }
+#ifdef GGALLOC_DEBUG
+    struct gga_key * order = malloc((size_t) (n > 0 ? n : 1) * sizeof(*order));
+    int * live = malloc((size_t) (n > 0 ? n : 1) * sizeof(int));
+    if (order == NULL || live == NULL) {
+        free(order);
+        free(live);
+        return true; // the check needs memory the plan does not; the plan stands
+    }
+    for (int i = 0; i < n; i++) {
+        order[i] = (struct gga_key) { blocks[i].start, 0, i };
+    }
+    gga_key_sort(order, n);
+    int n_live = 0;
+    bool ok = true;
+    for (int k = 0; k < n && ok; k++) {
+        const int i = order[k].idx;
+        int w = 0;
+        for (int r = 0; r < n_live; r++) {
+            const int j = live[r];
+            if (blocks[j].end <= blocks[i].start) {
+                continue; // ended: drop it
+            }
+            live[w++] = j;
+            if (chunk[j] == chunk[i] && asize[i] > 0 && asize[j] > 0 &&
+                offset[i] < offset[j] + asize[j] && offset[j] < offset[i] + asize[i]) {
+                gga_err(err, err_size, "internal error: blocks %d and %d are live together over the same bytes", j, i);
+                ok = false;
+                break;
+            }
+        }
+        n_live = w;
+        live[n_live++] = i;
+    }
+    free(order);
+    free(live);
+    return ok;
+#else
+    (void) blocks;
+    return true;
+#endif
+}
+
 bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
         struct gga_plan * plan, char * err, size_t err_size) {
     if (err != NULL && err_size > 0) {
@@ -779,7 +835,7 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
         n_chunks = nc;
         memcpy(chunk_size, cs, sizeof(cs));
     }
-    ok = true;
+    ok = plan_check(blocks, n, asize, chunk, offset, chunk_size, n_chunks, err, err_size);
 
 done:
     if (ok) {
