@@ -176,3 +176,4 @@ GGML_API enum ggalloc_cpu_isa ggalloc_cpu_get_isa(void); // the set in use, neve
 #endif
 
 #include "ggalloc-sched.h"
+#include "ggalloc-ops.h"

@@ -831,6 +831,89 @@ GGML_API struct ggml_tensor * ggml_arange(struct ggml_context * ctx, float start
 GGML_API struct ggml_tensor * ggml_timestep_embedding(struct ggml_context * ctx, struct ggml_tensor * timesteps, int dim,
         int max_period);
 
+// Convolutions as ggml builds them (im2col to f16, then mul_mat).
+// conv_1d: kernel a [K, IC, OC], data b [L, IC, N] -> [OL, OC, N]; _ph pads by K/2
+GGML_API struct ggml_tensor * ggml_conv_1d   (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int p0, int d0);
+GGML_API struct ggml_tensor * ggml_conv_1d_ph(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s, int d);
+// depthwise: kernel a [K, C], data b [L, C, N]
+GGML_API struct ggml_tensor * ggml_conv_1d_dw(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int p0, int d0);
+// kernel-sized stride, no padding / stride 1, half-kernel padding
+GGML_API struct ggml_tensor * ggml_conv_2d_sk_p0(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_conv_2d_s1_ph(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// depthwise 2D: kernel a [KW, KH, 1, C], data b [W, H, C, N]
+GGML_API struct ggml_tensor * ggml_conv_2d_dw(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1);
+// transposed: kernel a [K, Cout, Cin], data b [L, Cin] -> [(L-1)*s0 + K, Cout] (p0 = 0, d0 = 1 only, as ggml)
+GGML_API struct ggml_tensor * ggml_conv_transpose_1d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int p0, int d0);
+// transposed 2D, no padding: kernel a [Kw, Kh, Cout, Cin], data b [W, H, Cin, N]
+GGML_API struct ggml_tensor * ggml_conv_transpose_2d_p0(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int stride);
+
+// max or average over windows of k0 along rows (padding p0 on both sides is skipped)
+GGML_API struct ggml_tensor * ggml_pool_1d(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_op_pool op,
+        int k0, int s0, int p0);
+
+// resampling to [ne0, ne1, ne2, ne3]; mode: a ggml_scale_mode, optionally | GGML_SCALE_FLAG_ALIGN_CORNERS
+GGML_API struct ggml_tensor * ggml_interpolate(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
+        int64_t ne2, int64_t ne3, uint32_t mode);
+// ne0 and ne1 times scale_factor
+GGML_API struct ggml_tensor * ggml_upscale    (struct ggml_context * ctx, struct ggml_tensor * a, int scale_factor,
+        enum ggml_scale_mode mode);
+GGML_API struct ggml_tensor * ggml_upscale_ext(struct ggml_context * ctx, struct ggml_tensor * a, int ne0, int ne1, int ne2,
+        int ne3, enum ggml_scale_mode mode);
+
+// zero padding before (lp) and after (rp) each dimension
+GGML_API struct ggml_tensor * ggml_pad_ext(struct ggml_context * ctx, struct ggml_tensor * a, int lp0, int rp0, int lp1,
+        int rp1, int lp2, int rp2, int lp3, int rp3);
+// rows padded by reflection (the edge element not repeated); f32, p0 and p1 < ne[0]
+GGML_API struct ggml_tensor * ggml_pad_reflect_1d(struct ggml_context * ctx, struct ggml_tensor * a, int p0, int p1);
+// elements moved by shift_d along each dimension, wrapping around (|shift_d| < ne[d])
+GGML_API struct ggml_tensor * ggml_roll(struct ggml_context * ctx, struct ggml_tensor * a, int shift0, int shift1,
+        int shift2, int shift3);
+// a repeated to [ne0, ne1, ne2, ne3] (multiples of a's extents)
+GGML_API struct ggml_tensor * ggml_repeat_4d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
+        int64_t ne2, int64_t ne3);
+
+// SAM's relative positions: a [C, 2*qh - 1] -> [C, kh, qh] (qh == kh)
+GGML_API struct ggml_tensor * ggml_get_rel_pos(struct ggml_context * ctx, struct ggml_tensor * a, int qh, int kh);
+// a [w*w, w*h, ...] plus the relative position terms pw, ph [w, w, h] (f32, contiguous)
+GGML_API struct ggml_tensor * ggml_add_rel_pos        (struct ggml_context * ctx, struct ggml_tensor * a,
+        struct ggml_tensor * pw, struct ggml_tensor * ph);
+GGML_API struct ggml_tensor * ggml_add_rel_pos_inplace(struct ggml_context * ctx, struct ggml_tensor * a,
+        struct ggml_tensor * pw, struct ggml_tensor * ph);
+
+// Custom ops: the program's function computes the node. Every thread of the compute calls it
+// with its ith of nth, nth = min(n_tasks, threads); GGML_N_TASKS_MAX: all threads.
+#define GGML_N_TASKS_MAX (-1)
+
+typedef void (*ggml_custom1_op_t)(struct ggml_tensor * dst, const struct ggml_tensor * a, int ith, int nth, void * userdata);
+typedef void (*ggml_custom2_op_t)(struct ggml_tensor * dst, const struct ggml_tensor * a, const struct ggml_tensor * b,
+        int ith, int nth, void * userdata);
+typedef void (*ggml_custom3_op_t)(struct ggml_tensor * dst, const struct ggml_tensor * a, const struct ggml_tensor * b,
+        const struct ggml_tensor * c, int ith, int nth, void * userdata);
+typedef void (*ggml_custom_op_t)(struct ggml_tensor * dst, int ith, int nth, void * userdata);
+
+// result: a's shape and type (_inplace: a view of a)
+GGML_API struct ggml_tensor * ggml_map_custom1(struct ggml_context * ctx, struct ggml_tensor * a, ggml_custom1_op_t fun,
+        int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom1_inplace(struct ggml_context * ctx, struct ggml_tensor * a, ggml_custom1_op_t fun,
+        int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom2(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        ggml_custom2_op_t fun, int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom2_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        ggml_custom2_op_t fun, int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom3(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, ggml_custom3_op_t fun, int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom3_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, ggml_custom3_op_t fun, int n_tasks, void * userdata);
+// a new [ne0..ne3] tensor of type computed by fun from the n_args tensors args (its sources)
+GGML_API struct ggml_tensor * ggml_custom_4d(struct ggml_context * ctx, enum ggml_type type, int64_t ne0, int64_t ne1,
+        int64_t ne2, int64_t ne3, struct ggml_tensor ** args, int n_args, ggml_custom_op_t fun, int n_tasks, void * userdata);
+// fun writes over a (the result is a view of a; src[0] = a, then the args)
+GGML_API struct ggml_tensor * ggml_custom_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor ** args,
+        int n_args, ggml_custom_op_t fun, int n_tasks, void * userdata);
+
 //
 // Graphs
 //

@@ -826,6 +826,9 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
     if (cpu_llm_handles(node)) {
         return cpu_llm_supported(node);
     }
+    if (cpu_conv_handles(node)) {
+        return cpu_conv_supported(node);
+    }
     switch (node->op) {
         case GGML_OP_NONE:
         case GGML_OP_RESHAPE:
@@ -972,6 +975,9 @@ size_t cpu_op_work_size(const struct ggml_tensor * node, int nth) {
     if (cpu_llm_handles(node)) {
         return cpu_llm_work_size(node, nth);
     }
+    if (cpu_conv_handles(node)) {
+        return cpu_conv_work_size(node, nth);
+    }
     if (node->op == GGML_OP_MUL_MAT) {
         return cpu_mul_mat_work_size(node, nth);
     }
@@ -981,6 +987,10 @@ size_t cpu_op_work_size(const struct ggml_tensor * node, int nth) {
 void cpu_op_compute(const struct cpu_compute_params * params, struct ggml_tensor * node) {
     if (cpu_llm_handles(node)) {
         cpu_llm_compute(params, node);
+        return;
+    }
+    if (cpu_conv_handles(node)) {
+        cpu_conv_compute(params, node);
         return;
     }
     switch (node->op) {
