@@ -22,7 +22,8 @@ def header_ops():
 def test_every_header_op_has_a_function():
     ops = header_ops()
     assert len(ops) > 80
-    missing = [n for n in ops if not callable(getattr(gg, n, None))]
+    # the custom ops take C function pointers: C programs only
+    missing = [n for n in ops if not callable(getattr(gg, n, None)) and not n.startswith(("map_custom", "custom_"))]
     assert missing == []
     assert set(gg.OPS) >= set(ops) - {"view_tensor", "dup_tensor"}
 

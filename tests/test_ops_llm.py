@@ -189,3 +189,59 @@ def test_clamp_is_in_place_and_generators(ctx, cpu):
     assert int(no.reshape(-1)[0]) == 4
     with pytest.raises(gg.GgallocError):
         gg.arange(0.0, 1.0, 0.0, ctx=ctx)
+
+
+def test_conv_1d_and_transposed_against_numpy(ctx, cpu):
+    OC, IC, K, N, L = 4, 3, 3, 1, 11  # ggml's conv_1d interleaves its result for N > 1: one batch
+    w = ctx.tensor(np.float16, (OC, IC, K))
+    x = ctx.tensor(np.float32, (N, IC, L))
+    y = gg.conv_1d(w, x, 2, 1)
+    wt = ctx.tensor(np.float32, (IC, OC, K))
+    xt = ctx.tensor(np.float32, (IC, L))
+    yt = gg.conv_transpose_1d(wt, xt, 3)
+    assert y.shape == (N, OC, (L + 2 - K) // 2 + 1) and yt.shape == (OC, (L - 1) * 3 + K)
+    wv, xv = f32(OC, IC, K).astype(np.float16), f32(N, IC, L)
+    wtv, xtv = f32(IC, OC, K), f32(IC, L)
+    yo, yto = run([y, yt], {w: wv, x: xv, wt: wtv, xt: xtv}, cpu)
+    xp = np.pad(xv.astype(np.float16).astype(np.float64), ((0, 0), (0, 0), (1, 1)))  # im2col rounds to f16
+    win = np.lib.stride_tricks.sliding_window_view(xp, K, axis=2)[:, :, ::2]         # (N, IC, OL, K)
+    np.testing.assert_allclose(yo, np.einsum("nclk,ock->nol", win, wv.astype(np.float64)), rtol=1e-3, atol=1e-3)
+    ref = np.zeros((OC, (L - 1) * 3 + K))
+    for i in range(L):
+        ref[:, i * 3:i * 3 + K] += np.einsum("c,cok->ok", xtv[:, i], wtv)
+    np.testing.assert_allclose(yto, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_pool_pad_roll_interpolate_against_numpy(ctx, cpu):
+    a = ctx.tensor(np.float32, (2, 3, 10))
+    img = ctx.tensor(np.float32, (1, 2, 4, 5))
+    outs = [
+        gg.pool_1d(a, "avg", 2, 2),
+        gg.pad_reflect_1d(a, 3, 2),
+        gg.pad_ext(a, 1, 2, 0, 1),
+        gg.roll(a, 3, -1),
+        gg.interpolate(img, (1, 2, 8, 10), "nearest"),
+        gg.upscale(img, 2),
+        gg.interpolate(img, (1, 2, 7, 9), "bilinear", align_corners=True),
+    ]
+    av, iv = f32(2, 3, 10), f32(1, 2, 4, 5)
+    res = run(outs, {a: av, img: iv}, cpu)
+    np.testing.assert_allclose(res[0], av.reshape(2, 3, 5, 2).mean(-1), rtol=1e-6)
+    np.testing.assert_array_equal(res[1], np.pad(av, ((0, 0), (0, 0), (3, 2)), mode="reflect"))
+    np.testing.assert_array_equal(res[2], np.pad(av, ((0, 0), (0, 1), (1, 2))))
+    np.testing.assert_array_equal(res[3], np.roll(av, (3, -1), axis=(2, 1)))
+    near = iv.repeat(2, axis=2).repeat(2, axis=3)
+    np.testing.assert_array_equal(res[4], near)
+    np.testing.assert_array_equal(res[5], near)
+    # align corners: output pixel i samples input (i * (n_in - 1) / (n_out - 1))
+    ys, xs = np.arange(7) * 3 / 6, np.arange(9) * 4 / 8
+    y0, x0 = np.minimum(np.floor(ys).astype(int), 2), np.minimum(np.floor(xs).astype(int), 3)
+    dy, dx = (ys - y0)[:, None], (xs - x0)[None, :]
+    g = iv[0].astype(np.float64)
+    bil = (g[:, y0][:, :, x0] * (1 - dy) * (1 - dx) + g[:, y0][:, :, x0 + 1] * (1 - dy) * dx +
+           g[:, y0 + 1][:, :, x0] * dy * (1 - dx) + g[:, y0 + 1][:, :, x0 + 1] * dy * dx)
+    np.testing.assert_allclose(res[6][0], bil, rtol=1e-5, atol=1e-6)
+    with pytest.raises(gg.GgallocError):
+        gg.pad_reflect_1d(a, 10, 0)
+    with pytest.raises(gg.GgallocError):
+        gg.interpolate(img, (2, 2), "lanczos")
