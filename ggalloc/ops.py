@@ -196,6 +196,8 @@ __all__ = [
     "get_rel_pos",
     "add_rel_pos",
     "add_rel_pos_inplace",
+    "win_part",
+    "win_unpart",
 ]
 
 def dup(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
@@ -1237,3 +1239,14 @@ def add_rel_pos(a: Tensor, pw: Tensor, ph: Tensor, *, ctx: Optional[Context] = N
 def add_rel_pos_inplace(a: Tensor, pw: Tensor, ph: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
     """In-place add_rel_pos (a view of a). ``gg.add_rel_pos_inplace(attn, rw, rh)``"""
     return _op(lib.ggml_add_rel_pos_inplace, "add_rel_pos_inplace", a, pw, ph, ctx=ctx)
+
+
+def win_part(a: Tensor, w: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """SAM's windows: an image (H, W, C) cut into w x w windows, zero-padded: (n, w, w, C).
+    ``gg.win_part(x, 14)``"""
+    return _op(lib.ggml_win_part, "win_part", a, int(w), ctx=ctx, rank=4)
+
+
+def win_unpart(a: Tensor, w0: int, h0: int, w: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """The windows of win_part put back into an image (h0, w0, C). ``gg.win_unpart(x, 64, 64, 14)``"""
+    return _op(lib.ggml_win_unpart, "win_unpart", a, int(w0), int(h0), int(w), ctx=ctx, rank=3)

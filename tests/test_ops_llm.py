@@ -245,3 +245,15 @@ def test_pool_pad_roll_interpolate_against_numpy(ctx, cpu):
         gg.pad_reflect_1d(a, 10, 0)
     with pytest.raises(gg.GgallocError):
         gg.interpolate(img, (2, 2), "lanczos")
+
+
+def test_win_part_round_trip(ctx, cpu):
+    img = ctx.tensor(np.float32, (5, 7, 4))
+    wp = gg.win_part(img, 3)
+    back = gg.win_unpart(wp, 7, 5, 3)
+    assert wp.shape == (6, 3, 3, 4) and back.shape == (5, 7, 4)
+    iv = f32(5, 7, 4)
+    wo, bo = run([wp, back], {img: iv}, cpu)
+    padded = np.pad(iv, ((0, 1), (0, 2), (0, 0)))
+    np.testing.assert_array_equal(wo, padded.reshape(2, 3, 3, 3, 4).transpose(0, 2, 1, 3, 4).reshape(6, 3, 3, 4))
+    np.testing.assert_array_equal(bo, iv)

@@ -875,6 +875,10 @@ GGML_API struct ggml_tensor * ggml_roll(struct ggml_context * ctx, struct ggml_t
 GGML_API struct ggml_tensor * ggml_repeat_4d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
         int64_t ne2, int64_t ne3);
 
+// SAM's windows: a [C, W, H, 1] cut into w x w windows (zero-padded) -> [C, w, w, n_windows];
+// win_unpart puts them back into [C, w0, h0] (the padding dropped)
+GGML_API struct ggml_tensor * ggml_win_part  (struct ggml_context * ctx, struct ggml_tensor * a, int w);
+GGML_API struct ggml_tensor * ggml_win_unpart(struct ggml_context * ctx, struct ggml_tensor * a, int w0, int h0, int w);
 // SAM's relative positions: a [C, 2*qh - 1] -> [C, kh, qh] (qh == kh)
 GGML_API struct ggml_tensor * ggml_get_rel_pos(struct ggml_context * ctx, struct ggml_tensor * a, int qh, int kh);
 // a [w*w, w*h, ...] plus the relative position terms pw, ph [w, w, h] (f32, contiguous)

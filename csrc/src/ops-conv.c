@@ -271,8 +271,51 @@ struct ggml_tensor * ggml_repeat_4d(struct ggml_context * ctx, struct ggml_tenso
 }
 
 //
-// Relative positions (SAM)
+// Windows and relative positions (SAM)
 //
+
+struct ggml_tensor * ggml_win_part(struct ggml_context * ctx, struct ggml_tensor * a, int w) {
+    if (!args_ok(ctx, "ggml_win_part", 1, a, NULL, NULL)) {
+        return NULL;
+    }
+    if (w < 1 || a->ne[3] != 1 || a->type != GGML_TYPE_F32) {
+        err1("ggml_win_part", "a must be f32 [C, W, H, 1] and the window w >= 1", a);
+        return NULL;
+    }
+    // the image is padded with zeros up to whole windows
+    const int64_t px = (w - a->ne[1] % w) % w, py = (w - a->ne[2] % w) % w;
+    const int64_t npx = (px + a->ne[1]) / w, npy = (py + a->ne[2]) / w;
+    const int64_t ne[4] = { a->ne[0], w, w, npx * npy };
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, GGML_TYPE_F32, 4, ne, NULL, 0, "ggml_win_part");
+    if (r == NULL) {
+        return NULL;
+    }
+    const int32_t params[3] = { (int32_t) npx, (int32_t) npy, w };
+    set_op_params(r, params, sizeof(params));
+    r->op     = GGML_OP_WIN_PART;
+    r->src[0] = a;
+    return r;
+}
+
+struct ggml_tensor * ggml_win_unpart(struct ggml_context * ctx, struct ggml_tensor * a, int w0, int h0, int w) {
+    if (!args_ok(ctx, "ggml_win_unpart", 1, a, NULL, NULL)) {
+        return NULL;
+    }
+    if (w < 1 || w0 < 1 || h0 < 1 || a->type != GGML_TYPE_F32 || a->ne[1] != w || a->ne[2] != w ||
+        a->ne[3] < (int64_t) ((w0 + w - 1) / w) * ((h0 + w - 1) / w)) {
+        err1("ggml_win_unpart", "a must be f32 windows [C, w, w, n] covering w0 x h0", a);
+        return NULL;
+    }
+    const int64_t ne[4] = { a->ne[0], w0, h0, 1 };
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, GGML_TYPE_F32, 3, ne, NULL, 0, "ggml_win_unpart");
+    if (r == NULL) {
+        return NULL;
+    }
+    set_op_params_i32(r, 0, w);
+    r->op     = GGML_OP_WIN_UNPART;
+    r->src[0] = a;
+    return r;
+}
 
 struct ggml_tensor * ggml_get_rel_pos(struct ggml_context * ctx, struct ggml_tensor * a, int qh, int kh) {
     if (!args_ok(ctx, "ggml_get_rel_pos", 1, a, NULL, NULL)) {

@@ -1414,6 +1414,27 @@ static void test_conv_image(void) {
         tc_free(&tc);
     }
     {
+        // SAM's windows: 7 x 5 pixels into 3 x 3 windows (3 x 2 of them, zero-padded), and back
+        struct tcase tc = { .name = "win_part, win_unpart", .match = EXACT };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * img = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 4, 7, 5);
+        fill(img, -1, 1);
+        tc_input(&tc, img);
+        struct ggml_tensor * wp = ggml_win_part(tc.ctx, img, 3);
+        CHECK(wp && wp->ne[1] == 3 && wp->ne[2] == 3 && wp->ne[3] == 6);
+        struct ggml_tensor * back = ggml_win_unpart(tc.ctx, wp, 7, 5, 3);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, wp, ggml_nelements(wp)),
+                                               ggml_reshape_1d(tc.ctx, back, ggml_nelements(back)), 0);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(wp, c, i1, i2, n) {
+            int64_t x = (n % 3) * 3 + i1, y = (n / 3) * 3 + i2;
+            ref[lin(wp, c, i1, i2, n)] = x < 7 && y < 5 ? tget(img, c, x, y, 0) : 0.0;
+        }
+        FOR_EACH(img, c, x, y, i3) ref[ggml_nelements(wp) + lin(img, c, x, y, 0)] = tget(img, c, x, y, 0);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
         // SAM's relative positions
         struct tcase tc = { .name = "get_rel_pos, add_rel_pos", .match = CLOSE, .tol = 1e-12 };
         tc.ctx = new_ctx(4);

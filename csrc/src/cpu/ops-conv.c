@@ -204,8 +204,42 @@ static void conv_compute_roll(const struct cpu_compute_params * params, struct g
 }
 
 //
-// Relative positions (SAM)
+// Windows and relative positions (SAM)
 //
+
+// dst [C, w, w, windows]: window (py, px) holds the image's pixels from (py*w, px*w), 0 past its edge
+static void conv_compute_win_part(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t npx = dst->op_params[0], w = dst->op_params[2];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, r, &i1, &i2, &i3);
+        const int64_t x = (i3 % npx) * w + i1, y = (i3 / npx) * w + i2;
+        float * out = (float *) cpu_ptr(dst, 0, i1, i2, i3);
+        for (int64_t c = 0; c < dst->ne[0]; c++) {
+            out[c] = x < a->ne[1] && y < a->ne[2] ? *(const float *) cpu_ptr(a, c, x, y, 0) : 0.0f;
+        }
+    }
+}
+
+static void conv_compute_win_unpart(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t w = dst->op_params[0];
+    const int64_t npx = (dst->ne[1] + w - 1) / w;
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t x, y, i3;
+        cpu_unravel(dst, r, &x, &y, &i3);
+        const float * in = (const float *) cpu_ptr(a, 0, x % w, y % w, (y / w) * npx + x / w);
+        float * out = (float *) cpu_ptr(dst, 0, x, y, 0);
+        for (int64_t c = 0; c < dst->ne[0]; c++) {
+            out[c] = in[c * (int64_t) (a->nb[0] / sizeof(float))];
+        }
+    }
+}
 
 static void conv_compute_get_rel_pos(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
     const struct ggml_tensor * a = dst->src[0];
@@ -289,6 +323,7 @@ bool cpu_conv_handles(const struct ggml_tensor * node) {
         case GGML_OP_CONV_TRANSPOSE_1D: case GGML_OP_CONV_TRANSPOSE_2D: case GGML_OP_POOL_1D: case GGML_OP_UPSCALE:
         case GGML_OP_PAD_REFLECT_1D: case GGML_OP_ROLL: case GGML_OP_GET_REL_POS: case GGML_OP_ADD_REL_POS:
         case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM:
+        case GGML_OP_WIN_PART: case GGML_OP_WIN_UNPART:
             return true;
         default:
             return false;
@@ -331,6 +366,16 @@ bool cpu_conv_supported(const struct ggml_tensor * node) {
                    ggml_is_contiguous(b) && ggml_is_contiguous(c) && cpu_same_shape(b, c) && cpu_same_shape(a, node) &&
                    b->ne[0] * b->ne[0] == a->ne[0] && b->ne[1] * b->ne[2] == a->ne[1] &&
                    ggml_nelements(a) >= ggml_nelements(b) * b->ne[0];
+        case GGML_OP_WIN_PART:
+            return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->nb[0] == sizeof(float) &&
+                   node->ne[0] == a->ne[0] && node->op_params[0] >= 1 && node->op_params[2] >= 1 &&
+                   node->ne[3] == (int64_t) node->op_params[0] * node->op_params[1] && a->ne[3] == 1;
+        case GGML_OP_WIN_UNPART: {
+            const int64_t w = node->op_params[0];
+            return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->nb[0] == sizeof(float) &&
+                   w >= 1 && a->ne[1] == w && a->ne[2] == w && node->ne[0] == a->ne[0] && node->ne[3] == 1 &&
+                   a->ne[3] >= ((node->ne[1] + w - 1) / w) * ((node->ne[2] + w - 1) / w);
+        }
         case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM: {
             struct ggalloc_custom_params p;
             memcpy(&p, node->op_params, sizeof(p));
@@ -357,6 +402,8 @@ void cpu_conv_compute(const struct cpu_compute_params * params, struct ggml_tens
         case GGML_OP_ROLL:              conv_compute_roll(params, node); break;
         case GGML_OP_GET_REL_POS:       conv_compute_get_rel_pos(params, node); break;
         case GGML_OP_ADD_REL_POS:       conv_compute_add_rel_pos(params, node); break;
+        case GGML_OP_WIN_PART:          conv_compute_win_part(params, node); break;
+        case GGML_OP_WIN_UNPART:        conv_compute_win_unpart(params, node); break;
         default:                        conv_compute_custom(params, node); break;
     }
 }
