@@ -458,6 +458,19 @@ static struct ggml_tensor * build_unary(struct ggml_context * ctx, struct graph_
     }
 }
 
+// every glu op, fused (plain and swapped) and split, on rows with odd lengths
+static struct ggml_tensor * build_glu(struct ggml_context * ctx, struct graph_inputs * in, int v) {
+    const enum ggml_glu_op op = (enum ggml_glu_op) (v % GGML_GLU_OP_COUNT);
+    const int form = v / GGML_GLU_OP_COUNT;
+    struct ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, form == 2 ? 37 : 74, 5, 3, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * x = ggml_scale(ctx, a, 4.0f);
+    if (form == 2) {
+        struct ggml_tensor * g = input(ctx, in, GGML_TYPE_F32, 37, 5, 3, 1, FILL_UNIFORM, 0);
+        return op == GGML_GLU_OP_SWIGLU_OAI ? ggml_swiglu_oai(ctx, x, g, 1.702f, 2.0f) : ggml_glu_split(ctx, x, g, op);
+    }
+    return op == GGML_GLU_OP_SWIGLU_OAI && form == 0 ? ggml_swiglu_oai(ctx, x, NULL, 1.702f, 2.0f) : ggml_glu(ctx, x, op, form == 1);
+}
+
 static struct ggml_tensor * build_norms(struct ggml_context * ctx, struct graph_inputs * in, int v) {
     struct ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, v == 2 ? 1000 : 64, 5, 3, 1, FILL_UNIFORM, 0);
     switch (v) {
@@ -667,6 +680,7 @@ static void test_ops_against_cpu(ggml_backend_t vk, ggml_backend_t cpu) {
         }
     }
     for (int v = 0; v < 4; v++) compare_with_cpu(vk, cpu, build_norms, v, 200 + v, "norm");
+    for (int v = 0; v < 3 * GGML_GLU_OP_COUNT; v++) compare_with_cpu(vk, cpu, build_glu, v, 250 + v, "glu");
     for (int v = 0; v < 6; v++) compare_with_cpu(vk, cpu, build_soft_max, v, 300 + v, "soft_max");
     // both matrix-vector kernels, whichever this device uses by default
     struct vk_device * d = ggalloc_vk_device_get(0);

@@ -58,6 +58,7 @@ static const char * const vk_pipe_names[VK_PIPE_COUNT] = {
     [VK_PIPE_GET_ROWS_F32] = "get_rows_f32",
     [VK_PIPE_GET_ROWS_F16] = "get_rows_f16",
     [VK_PIPE_ROPE]         = "rope",
+    [VK_PIPE_GLU]          = "glu",
 };
 
 // The op numbers of unary.comp.
@@ -190,6 +191,11 @@ bool ggalloc_vk_supports_op(struct vk_device * d, const struct ggml_tensor * op)
             return vk_f32_or_f16(d, a) && vk_f32_or_f16(d, op) && ggml_nelements(a) == ggml_nelements(op);
         case GGML_OP_GET_ROWS:
             return vk_f32(op) && vk_f32_or_f16(d, a) && b != NULL && b->type == GGML_TYPE_I32;
+        case GGML_OP_GLU:
+            return vk_f32(op) && vk_f32(a) && op->op_params[0] >= 0 && op->op_params[0] < GGML_GLU_OP_COUNT &&
+                   (b != NULL ? vk_f32(b) && ggml_are_same_shape(a, b) && ggml_are_same_shape(op, a)
+                              : a->ne[0] == 2 * op->ne[0] && a->ne[1] == op->ne[1] && a->ne[2] == op->ne[2] &&
+                                a->ne[3] == op->ne[3]);
         case GGML_OP_ROPE: {
             const int mode = op->op_params[2];
             const int n_dims = op->op_params[1];
@@ -291,13 +297,14 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
     const struct ggml_tensor * srcs[3] = { node->src[0], node->src[1], node->src[2] };
     if (node->op == GGML_OP_SOFT_MAX || node->op == GGML_OP_ROPE || node->op == GGML_OP_GET_ROWS ||
         node->op == GGML_OP_MUL_MAT || node->op == GGML_OP_ADD || node->op == GGML_OP_SUB ||
-        node->op == GGML_OP_MUL || node->op == GGML_OP_DIV) {
+        node->op == GGML_OP_MUL || node->op == GGML_OP_DIV || node->op == GGML_OP_GLU) {
         // these read their second (and third) sources; the others ignore any
     } else {
         srcs[1] = NULL;
         srcs[2] = NULL;
     }
     if (node->op == GGML_OP_CPY) srcs[1] = NULL; // the destination is the node itself (a view of src1)
+    if (node->op == GGML_OP_GLU && srcs[1] == NULL) srcs[1] = srcs[0]; // value and gate in one tensor
     uint32_t * offs[3] = { &ds->pc.a_off, &ds->pc.b_off, &ds->pc.c_off };
     VkBuffer dst_buf;
     if (!vk_bind(d, node, node_i, node, &dst_buf, &ds->pc.d_off, &ds->write)) return false;
@@ -353,6 +360,27 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
                 default:
                     ds->pc.op = (uint32_t) vk_unary_code((enum ggml_unary_op) node->op_params[0]);
                     break;
+            }
+            ds->groups[0] = row_groups_x;
+            ds->groups[1] = row_groups_y;
+            break;
+        case GGML_OP_GLU:
+            ds->pipe = VK_PIPE_GLU;
+            ds->pc.op = (uint32_t) node->op_params[0];
+            ds->pc.f0 = vk_param_f32(node, 2);
+            ds->pc.f1 = vk_param_f32(node, 3);
+            if (b != NULL) {
+                vk_shape(ds->pc.b_ne, ds->pc.b_nb, b);
+            } else {
+                // the gate is the other half of each row of a (the value's half when swapped)
+                vk_shape(ds->pc.b_ne, ds->pc.b_nb, a);
+                const uint32_t half = (uint32_t) node->ne[0] * ds->pc.a_nb[0];
+                if (node->op_params[1] != 0) {
+                    ds->pc.b_off = ds->pc.a_off;
+                    ds->pc.a_off += half;
+                } else {
+                    ds->pc.b_off = ds->pc.a_off + half;
+                }
             }
             ds->groups[0] = row_groups_x;
             ds->groups[1] = row_groups_y;

@@ -34,6 +34,7 @@ enum vk_pipe {
     VK_PIPE_GET_ROWS_F32,
     VK_PIPE_GET_ROWS_F16,
     VK_PIPE_ROPE,
+    VK_PIPE_GLU,
     VK_PIPE_COUNT,
 };
 
