@@ -59,6 +59,8 @@ static const char * const vk_pipe_names[VK_PIPE_COUNT] = {
     [VK_PIPE_GET_ROWS_F16] = "get_rows_f16",
     [VK_PIPE_ROPE]         = "rope",
     [VK_PIPE_GLU]          = "glu",
+    [VK_PIPE_SET_ROWS_F32] = "set_rows_f32",
+    [VK_PIPE_SET_ROWS_F16] = "set_rows_f16",
 };
 
 // The op numbers of unary.comp.
@@ -191,6 +193,11 @@ bool ggalloc_vk_supports_op(struct vk_device * d, const struct ggml_tensor * op)
             return vk_f32_or_f16(d, a) && vk_f32_or_f16(d, op) && ggml_nelements(a) == ggml_nelements(op);
         case GGML_OP_GET_ROWS:
             return vk_f32(op) && vk_f32_or_f16(d, a) && b != NULL && b->type == GGML_TYPE_I32;
+        case GGML_OP_SET_ROWS:
+            return vk_f32(a) && b != NULL && (b->type == GGML_TYPE_I32 || b->type == GGML_TYPE_I64) && vk_f32_or_f16(d, op) &&
+                   op->ne[0] == a->ne[0] && op->ne[2] == a->ne[2] && op->ne[3] == a->ne[3] && a->ne[1] == b->ne[0] &&
+                   b->ne[1] > 0 && b->ne[2] > 0 && a->ne[2] % b->ne[1] == 0 && a->ne[3] % b->ne[2] == 0 &&
+                   (b->type == GGML_TYPE_I32 || 2 * (uint64_t) ggml_nelements(b) < ((uint64_t) 1 << 31));
         case GGML_OP_GLU:
             return vk_f32(op) && vk_f32(a) && op->op_params[0] >= 0 && op->op_params[0] < GGML_GLU_OP_COUNT &&
                    (b != NULL ? vk_f32(b) && ggml_are_same_shape(a, b) && ggml_are_same_shape(op, a)
@@ -297,7 +304,7 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
     const struct ggml_tensor * srcs[3] = { node->src[0], node->src[1], node->src[2] };
     if (node->op == GGML_OP_SOFT_MAX || node->op == GGML_OP_ROPE || node->op == GGML_OP_GET_ROWS ||
         node->op == GGML_OP_MUL_MAT || node->op == GGML_OP_ADD || node->op == GGML_OP_SUB ||
-        node->op == GGML_OP_MUL || node->op == GGML_OP_DIV || node->op == GGML_OP_GLU) {
+        node->op == GGML_OP_MUL || node->op == GGML_OP_DIV || node->op == GGML_OP_GLU || node->op == GGML_OP_SET_ROWS) {
         // these read their second (and third) sources; the others ignore any
     } else {
         srcs[1] = NULL;
@@ -305,6 +312,7 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
     }
     if (node->op == GGML_OP_CPY) srcs[1] = NULL; // the destination is the node itself (a view of src1)
     if (node->op == GGML_OP_GLU && srcs[1] == NULL) srcs[1] = srcs[0]; // value and gate in one tensor
+    if (node->op == GGML_OP_SET_ROWS) srcs[2] = NULL; // the destination: the node itself is a view of it
     uint32_t * offs[3] = { &ds->pc.a_off, &ds->pc.b_off, &ds->pc.c_off };
     VkBuffer dst_buf;
     if (!vk_bind(d, node, node_i, node, &dst_buf, &ds->pc.d_off, &ds->write)) return false;
@@ -363,6 +371,13 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
             }
             ds->groups[0] = row_groups_x;
             ds->groups[1] = row_groups_y;
+            break;
+        case GGML_OP_SET_ROWS:
+            ds->pipe = node->type == GGML_TYPE_F16 ? VK_PIPE_SET_ROWS_F16 : VK_PIPE_SET_ROWS_F32;
+            vk_shape(ds->pc.b_ne, ds->pc.b_nb, b);
+            ds->pc.op = b->type == GGML_TYPE_I64 ? 1 : 0;
+            ds->groups[0] = vk_groups(d, 0, ((uint64_t) a->ne[0] + 255) / 256);
+            ds->groups[1] = vk_groups(d, 1, (uint64_t) ggml_nrows(a));
             break;
         case GGML_OP_GLU:
             ds->pipe = VK_PIPE_GLU;

@@ -35,6 +35,8 @@ enum vk_pipe {
     VK_PIPE_GET_ROWS_F16,
     VK_PIPE_ROPE,
     VK_PIPE_GLU,
+    VK_PIPE_SET_ROWS_F32,
+    VK_PIPE_SET_ROWS_F16,
     VK_PIPE_COUNT,
 };
 
