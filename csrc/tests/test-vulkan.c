@@ -486,6 +486,16 @@ static struct ggml_tensor * build_set_rows(struct ggml_context * ctx, struct gra
     return ggml_set_rows(ctx, dst, rows, idx);
 }
 
+// rms_norm followed by a mul by a weight row: fused into one dispatch when the norm has no other reader
+static struct ggml_tensor * build_rms_norm_mul(struct ggml_context * ctx, struct graph_inputs * in, int v) {
+    struct ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, 300, 7, 3, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * w = input(ctx, in, GGML_TYPE_F32, 300, v == 2 ? 7 : 1, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * n = ggml_rms_norm(ctx, a, 1e-5f);
+    struct ggml_tensor * m = ggml_mul(ctx, n, w);
+    // v 1: the norm is read again later, so the pair must not fuse
+    return v == 1 ? ggml_add(ctx, m, n) : m;
+}
+
 static struct ggml_tensor * build_norms(struct ggml_context * ctx, struct graph_inputs * in, int v) {
     struct ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, v == 2 ? 1000 : 64, 5, 3, 1, FILL_UNIFORM, 0);
     switch (v) {
@@ -697,6 +707,10 @@ static void test_ops_against_cpu(ggml_backend_t vk, ggml_backend_t cpu) {
     for (int v = 0; v < 4; v++) compare_with_cpu(vk, cpu, build_norms, v, 200 + v, "norm");
     for (int v = 0; v < 3 * GGML_GLU_OP_COUNT; v++) compare_with_cpu(vk, cpu, build_glu, v, 250 + v, "glu");
     for (int v = 0; v < 8; v++) compare_with_cpu(vk, cpu, build_set_rows, v, 280 + v, "set_rows");
+    for (int v = 0; v < 3; v++) {
+        compare_with_cpu(vk, cpu, build_rms_norm_mul, v, 290 + v, "rms_norm + mul");
+        CHECK_EQ_INT(ggalloc_vk_last_graph_dispatches(), v == 1 ? 3 : 1);
+    }
     for (int v = 0; v < 6; v++) compare_with_cpu(vk, cpu, build_soft_max, v, 300 + v, "soft_max");
     // both matrix-vector kernels, whichever this device uses by default
     struct vk_device * d = ggalloc_vk_device_get(0);

@@ -674,7 +674,60 @@ static bool vk_run(struct vk_device * d, struct vk_dispatch * ds, int n, int * n
     return ok;
 }
 
+// ggml's rms_norm + mul fusion: an RMS_NORM whose only reader is the next node, a MUL by a row
+// broadcast over it, runs as one dispatch that writes the product (the norm itself is never
+// stored). Returns the MUL, or NULL when the pair does not fuse.
+static struct ggml_tensor * vk_rms_norm_mul(struct vk_device * d, struct ggml_cgraph * graph, int i) {
+    struct ggml_tensor * norm = ggml_graph_node(graph, i);
+    struct ggml_tensor * mul = ggml_graph_node(graph, i + 1);
+    if (norm->op != GGML_OP_RMS_NORM || mul == NULL || mul->op != GGML_OP_MUL || mul->src[0] != norm ||
+        (norm->flags & GGML_TENSOR_FLAG_OUTPUT) || !ggalloc_vk_supports_op(d, norm) || !ggalloc_vk_supports_op(d, mul)) {
+        return NULL;
+    }
+    const struct ggml_tensor * w = mul->src[1];
+    if (w == norm || w->ne[0] != norm->ne[0]) {
+        return NULL;
+    }
+    for (int j = i + 2; j < ggml_graph_n_nodes(graph); j++) {
+        const struct ggml_tensor * t = ggml_graph_node(graph, j);
+        if (t->view_src == norm) {
+            return NULL;
+        }
+        for (int s = 0; s < GGML_MAX_SRC; s++) {
+            if (t->src[s] == norm) {
+                return NULL;
+            }
+        }
+    }
+    return mul;
+}
+
+static bool vk_prepare_rms_norm_mul(struct vk_device * d, struct ggml_tensor * norm, struct ggml_tensor * mul, int node_i,
+        struct vk_dispatch * ds) {
+    memset(ds, 0, sizeof(*ds));
+    VkBuffer dst_buf;
+    if (!vk_bind(d, mul, node_i, mul, &dst_buf, &ds->pc.d_off, &ds->write)) return false;
+    for (int i = 0; i < VK_N_BINDINGS; i++) ds->bufs[i] = dst_buf;
+    if (!vk_bind(d, mul, node_i, norm->src[0], &ds->bufs[0], &ds->pc.a_off, &ds->reads[ds->n_reads++])) return false;
+    if (!vk_bind(d, mul, node_i, mul->src[1], &ds->bufs[1], &ds->pc.b_off, &ds->reads[ds->n_reads++])) return false;
+    vk_shape(ds->pc.d_ne, ds->pc.d_nb, mul);
+    vk_shape(ds->pc.a_ne, ds->pc.a_nb, norm->src[0]);
+    vk_shape(ds->pc.b_ne, ds->pc.b_nb, mul->src[1]);
+    ds->pipe = VK_PIPE_NORM;
+    ds->pc.op = 2;
+    ds->pc.f0 = vk_param_f32(norm, 0);
+    ds->groups[0] = vk_groups(d, 0, (uint64_t) ggml_nrows(norm));
+    ds->groups[1] = 1;
+    ds->groups[2] = 1;
+    return true;
+}
+
 static int vk_last_barriers = 0;
+static int vk_last_dispatches = 0;
+
+int ggalloc_vk_last_graph_dispatches(void) {
+    return vk_last_dispatches;
+}
 
 int ggalloc_vk_last_graph_barriers(void) {
     return vk_last_barriers;
@@ -699,12 +752,23 @@ enum ggml_status ggalloc_vk_graph_compute(struct vk_device * d, struct ggml_cgra
             free(ds);
             return GGML_STATUS_FAILED;
         }
+        struct ggml_tensor * mul = vk_rms_norm_mul(d, graph, i);
+        if (mul != NULL) {
+            if (!vk_prepare_rms_norm_mul(d, node, mul, i + 1, &ds[n])) {
+                free(ds);
+                return GGML_STATUS_FAILED;
+            }
+            n++;
+            i++;
+            continue;
+        }
         if (!vk_prepare(d, node, i, &ds[n])) {
             free(ds);
             return GGML_STATUS_FAILED;
         }
         n++;
     }
+    vk_last_dispatches = n;
     enum ggml_status st = GGML_STATUS_SUCCESS;
     if (n > 0) {
         pthread_mutex_lock(&d->lock);
