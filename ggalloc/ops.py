@@ -198,6 +198,15 @@ __all__ = [
     "add_rel_pos_inplace",
     "win_part",
     "win_unpart",
+    "acc",
+    "acc_inplace",
+    "set",
+    "set_inplace",
+    "set_1d",
+    "set_1d_inplace",
+    "set_2d",
+    "set_2d_inplace",
+    "out_prod",
 ]
 
 def dup(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
@@ -1250,3 +1259,55 @@ def win_part(a: Tensor, w: int, *, ctx: Optional[Context] = None) -> Tensor:
 def win_unpart(a: Tensor, w0: int, h0: int, w: int, *, ctx: Optional[Context] = None) -> Tensor:
     """The windows of win_part put back into an image (h0, w0, C). ``gg.win_unpart(x, 64, 64, 14)``"""
     return _op(lib.ggml_win_unpart, "win_unpart", a, int(w0), int(h0), int(w), ctx=ctx, rank=3)
+
+def acc(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """a with b added to the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.acc(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_acc, "acc", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def acc_inplace(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """In place: a with b added to the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.acc_inplace(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_acc_inplace, "acc_inplace", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """a with b written over the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.set(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_set, "set", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_inplace(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """In place: a with b written over the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.set_inplace(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_set_inplace, "set_inplace", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_1d(a: Tensor, b: Tensor, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """a with the elements of b written from byte offset. ``gg.set_1d(x, y, 16)``"""
+    return _op(lib.ggml_set_1d, "set_1d", a, b, int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_1d_inplace(a: Tensor, b: Tensor, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place set_1d (a view of a). ``gg.set_1d_inplace(x, y, 16)``"""
+    return _op(lib.ggml_set_1d_inplace, "set_1d_inplace", a, b, int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_2d(a: Tensor, b: Tensor, nb1: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """a with the rows of b written from byte offset, nb1 bytes apart. ``gg.set_2d(x, y, x.nb[1], 0)``"""
+    return _op(lib.ggml_set_2d, "set_2d", a, b, int(nb1), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_2d_inplace(a: Tensor, b: Tensor, nb1: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place set_2d (a view of a). ``gg.set_2d_inplace(x, y, x.nb[1], 0)``"""
+    return _op(lib.ggml_set_2d_inplace, "set_2d_inplace", a, b, int(nb1), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def out_prod(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Outer products summed: a (n, m) and b (n, p) -> (p, m) = b^T a in numpy terms. ``gg.out_prod(x, y)``"""
+    return _op(lib.ggml_out_prod, "out_prod", a, b, ctx=ctx)

@@ -257,3 +257,26 @@ def test_win_part_round_trip(ctx, cpu):
     padded = np.pad(iv, ((0, 1), (0, 2), (0, 0)))
     np.testing.assert_array_equal(wo, padded.reshape(2, 3, 3, 3, 4).transpose(0, 2, 1, 3, 4).reshape(6, 3, 3, 4))
     np.testing.assert_array_equal(bo, iv)
+
+
+def test_acc_set_out_prod(ctx, cpu):
+    a = ctx.tensor(np.float32, (6, 8))
+    b = ctx.tensor(np.float32, (2, 3))
+    p = ctx.tensor(np.float32, (7, 5))
+    q = ctx.tensor(np.float32, (7, 4))
+    nb1 = 8 * 4
+    ac = gg.acc(a, b, 2 * nb1, 6 * nb1, 6 * nb1, nb1 + 4)   # rows 1 and 3, columns 1..3
+    st = gg.set_2d(a, b, 2 * nb1, nb1 + 4)
+    op = gg.out_prod(p, q)
+    assert op.shape == (4, 5)
+    av, bv, pv, qv = f32(6, 8), f32(2, 3), f32(7, 5), f32(7, 4)
+    aco, sto, opo = run([ac, st, op], {a: av, b: bv, p: pv, q: qv}, cpu)
+    want = av.copy()
+    want[[1, 3], 1:4] += bv
+    np.testing.assert_allclose(aco, want, rtol=1e-6)
+    want = av.copy()
+    want[[1, 3], 1:4] = bv
+    np.testing.assert_array_equal(sto, want)
+    np.testing.assert_allclose(opo, qv.T.astype(np.float64) @ pv, rtol=1e-5, atol=1e-6)
+    with pytest.raises(gg.GgallocError):
+        gg.acc(a, b, 2 * nb1, 6 * nb1, 6 * nb1, 5 * nb1)

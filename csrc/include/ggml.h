@@ -764,6 +764,25 @@ GGML_API struct ggml_tensor * ggml_diag(struct ggml_context * ctx, struct ggml_t
 // the number of equal elements of a and b: an i64 scalar
 GGML_API struct ggml_tensor * ggml_count_equal(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
 
+// dst = a, then the view of dst at offset (bytes) with strides nb1..nb3 and b's shape gets b
+// added (acc) or assigned (set); the view must lie inside a
+GGML_API struct ggml_tensor * ggml_acc        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_acc_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_set        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_1d        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_1d_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_2d        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_2d_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t offset);
+// a [m, n] and b [p, n] -> f32 [m, p]: sum over n of a[:, k] b[:, k]^T (broadcast over ne[2], ne[3])
+GGML_API struct ggml_tensor * ggml_out_prod(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+
 // normalizes each row to unit L2 norm (eps guards the division)
 GGML_API struct ggml_tensor * ggml_l2_norm        (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
 GGML_API struct ggml_tensor * ggml_l2_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float eps);

@@ -1414,6 +1414,47 @@ static void test_conv_image(void) {
         tc_free(&tc);
     }
     {
+        // acc and set into a strided view of a, and the outer product
+        struct tcase tc = { .name = "acc, set, out_prod", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 9, 6, 2);
+        struct ggml_tensor * b = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, 4, 3);
+        struct ggml_tensor * p = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, 5, 7);
+        struct ggml_tensor * q = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 3, 7, 2);
+        fill(a, -1, 1); fill(b, -1, 1); fill(p, -1, 1); fill(q, -1, 1);
+        tc_input(&tc, a);
+        // b lands on rows 1, 3, 5 of the second matrix, from column 2
+        const size_t off = a->nb[2] + a->nb[1] + 2 * sizeof(float);
+        struct ggml_tensor * ac = ggml_acc(tc.ctx, a, b, 2 * a->nb[1], a->nb[2], a->nb[3], off);
+        struct ggml_tensor * st = ggml_set_inplace(tc.ctx, a, b, 2 * a->nb[1], a->nb[2], a->nb[3], off);
+        struct ggml_tensor * op = ggml_out_prod(tc.ctx, p, q);
+        CHECK(op && op->ne[0] == 5 && op->ne[1] == 3 && op->ne[2] == 2);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, ac, 108), ggml_reshape_1d(tc.ctx, st, 108), 0),
+                                               ggml_reshape_1d(tc.ctx, op, 30), 0);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(a, i0, i1, i2, i3) {
+            const bool in = i2 == 1 && i1 % 2 == 1 && i0 >= 2 && i0 < 6;
+            const double bv = in ? tget(b, i0 - 2, i1 / 2, 0, 0) : 0.0;
+            ref[lin(a, i0, i1, i2, 0)] = (float) (tget(a, i0, i1, i2, 0) + bv);
+            ref[108 + lin(a, i0, i1, i2, 0)] = in ? bv : tget(a, i0, i1, i2, 0);
+        }
+        FOR_EACH(op, i0, i1, i2, i3) {
+            double s = 0;
+            for (int64_t k = 0; k < 7; k++) s += tget(p, i0, k, 0, 0) * tget(q, i1, k, i2, 0);
+            ref[216 + lin(op, i0, i1, i2, 0)] = s;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+        struct ggml_context * ctx = new_ctx(1);
+        struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 4);
+        struct ggml_tensor * y = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 2);
+        log_capture_begin();
+        CHECK(ggml_acc(ctx, x, y, x->nb[1], x->nb[2], x->nb[3], 3 * x->nb[1]) == NULL); // row 3 + 1 is past the end
+        log_capture_end();
+        CHECK(log_captured("reaches outside a"));
+        ggml_free(ctx);
+    }
+    {
         // SAM's windows: 7 x 5 pixels into 3 x 3 windows (3 x 2 of them, zero-padded), and back
         struct tcase tc = { .name = "win_part, win_unpart", .match = EXACT };
         tc.ctx = new_ctx(4);
