@@ -183,6 +183,8 @@ __all__ = [
     "conv_2d_sk_p0",
     "conv_2d_s1_ph",
     "conv_2d_dw",
+    "conv_2d_direct",
+    "conv_2d_dw_direct",
     "conv_transpose_1d",
     "conv_transpose_2d_p0",
     "pool_1d",
@@ -1132,7 +1134,7 @@ def conv_1d_ph(a: Tensor, b: Tensor, s: int = 1, d: int = 1, *, ctx: Optional[Co
 
 
 def conv_1d_dw(a: Tensor, b: Tensor, s0: int = 1, p0: int = 0, d0: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
-    """Depthwise 1D convolution: kernel a (C, K), data b (N, C, L). ``gg.conv_1d_dw(w, x, 1, 1)``"""
+    """Depthwise 1D convolution: kernel a (C, 1, K), data b (C, L). ``gg.conv_1d_dw(w, x, 1, 1)``"""
     return _op(lib.ggml_conv_1d_dw, "conv_1d_dw", a, b, int(s0), int(p0), int(d0), ctx=ctx, rank=3)
 
 
@@ -1151,6 +1153,22 @@ def conv_2d_dw(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: 
     """Depthwise 2D convolution: kernel a (C, 1, KH, KW), data b (N, C, H, W). ``gg.conv_2d_dw(w, img, 1, 1, 1, 1)``"""
     return _op(lib.ggml_conv_2d_dw, "conv_2d_dw", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
                ctx=ctx, rank=4)
+
+
+def conv_2d_direct(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1, d1: int = 1, *,
+                   ctx: Optional[Context] = None) -> Tensor:
+    """2D convolution computed directly (no im2col buffer): kernel a (OC, IC, KH, KW), data b
+    (N, IC, H, W) -> (N, OC, OH, OW). ``gg.conv_2d_direct(w, img, 1, 1, 1, 1)``"""
+    return _op(lib.ggml_conv_2d_direct, "conv_2d_direct", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
+               ctx=ctx, rank=4)
+
+
+def conv_2d_dw_direct(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1,
+                      d1: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """Depthwise 2D convolution computed directly: kernel a (C, 1, KH, KW), data b (N, C, H, W).
+    ``gg.conv_2d_dw_direct(w, img, 1, 1, 1, 1)``"""
+    return _op(lib.ggml_conv_2d_dw_direct, "conv_2d_dw_direct", a, b, int(s0), int(s1), int(p0), int(p1), int(d0),
+               int(d1), ctx=ctx, rank=4)
 
 
 def conv_transpose_1d(a: Tensor, b: Tensor, s0: int = 1, p0: int = 0, d0: int = 1, *,

@@ -280,3 +280,19 @@ def test_acc_set_out_prod(ctx, cpu):
     np.testing.assert_allclose(opo, qv.T.astype(np.float64) @ pv, rtol=1e-5, atol=1e-6)
     with pytest.raises(gg.GgallocError):
         gg.acc(a, b, 2 * nb1, 6 * nb1, 6 * nb1, 5 * nb1)
+
+
+def test_conv_2d_direct_matches_im2col(ctx, cpu):
+    w = ctx.tensor(np.float32, (4, 3, 3, 3))
+    wd = ctx.tensor(np.float32, (3, 1, 3, 3))
+    x = ctx.tensor(np.float32, (2, 3, 7, 9))
+    direct = gg.conv_2d_direct(w, x, 1, 1, 1, 1)
+    via_im2col = gg.conv_2d(w, x, 1, 1, 1, 1)
+    dw = gg.conv_2d_dw_direct(wd, x, 1, 1, 1, 1)
+    dw_im2col = gg.conv_2d_dw(wd, x, 1, 1, 1, 1)
+    assert direct.shape == (2, 4, 7, 9) and dw.shape == (2, 3, 7, 9)
+    wv, wdv, xv = f32(4, 3, 3, 3), f32(3, 1, 3, 3), f32(2, 3, 7, 9)
+    a, b, c, d = run([direct, via_im2col, dw, dw_im2col], {w: wv, wd: wdv, x: xv}, cpu)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    # the im2col path rounds the data to f16 (as ggml's); the direct one does not
+    np.testing.assert_allclose(c, d, rtol=5e-3, atol=5e-3)

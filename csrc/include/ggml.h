@@ -854,7 +854,7 @@ GGML_API struct ggml_tensor * ggml_timestep_embedding(struct ggml_context * ctx,
 // conv_1d: kernel a [K, IC, OC], data b [L, IC, N] -> [OL, OC, N]; _ph pads by K/2
 GGML_API struct ggml_tensor * ggml_conv_1d   (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int p0, int d0);
 GGML_API struct ggml_tensor * ggml_conv_1d_ph(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s, int d);
-// depthwise: kernel a [K, C], data b [L, C, N]
+// depthwise: kernel a [K, 1, C], data b [L, C]
 GGML_API struct ggml_tensor * ggml_conv_1d_dw(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int p0, int d0);
 // kernel-sized stride, no padding / stride 1, half-kernel padding
 GGML_API struct ggml_tensor * ggml_conv_2d_sk_p0(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
@@ -862,6 +862,12 @@ GGML_API struct ggml_tensor * ggml_conv_2d_s1_ph(struct ggml_context * ctx, stru
 // depthwise 2D: kernel a [KW, KH, 1, C], data b [W, H, C, N]
 GGML_API struct ggml_tensor * ggml_conv_2d_dw(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int s0, int s1, int p0, int p1, int d0, int d1);
+// direct 2D convolutions (no im2col buffer): kernel a [KW, KH, IC, OC] / depthwise [KW, KH, 1, C],
+// data b [W, H, IC or C, N] -> f32 [OW, OH, OC or C, N]
+GGML_API struct ggml_tensor * ggml_conv_2d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1);
+GGML_API struct ggml_tensor * ggml_conv_2d_dw_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int stride0, int stride1, int pad0, int pad1, int dilation0, int dilation1);
 // transposed: kernel a [K, Cout, Cin], data b [L, Cin] -> [(L-1)*s0 + K, Cout] (p0 = 0, d0 = 1 only, as ggml)
 GGML_API struct ggml_tensor * ggml_conv_transpose_1d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int s0, int p0, int d0);

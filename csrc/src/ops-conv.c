@@ -47,12 +47,11 @@ struct ggml_tensor * ggml_conv_1d_dw(struct ggml_context * ctx, struct ggml_tens
     if (!args_ok(ctx, "ggml_conv_1d_dw", 2, a, b, NULL)) {
         return NULL;
     }
-    // each channel is its own one-channel convolution: channels move to ne[2] on both sides
-    struct ggml_tensor * new_a = ggml_reshape_4d(ctx, a, a->ne[0], 1, a->ne[1], a->ne[2]);
+    // kernel a [K, 1, C]: each channel of b is its own one-channel convolution (channels to ne[2])
     struct ggml_tensor * new_b = ggml_reshape_4d(ctx, b, b->ne[0], 1, b->ne[1], b->ne[2]);
-    struct ggml_tensor * im2col = ggml_im2col(ctx, new_a, new_b, s0, 0, p0, 0, d0, 0, false, GGML_TYPE_F16);
+    struct ggml_tensor * im2col = ggml_im2col(ctx, a, new_b, s0, 0, p0, 0, d0, 0, false, GGML_TYPE_F16);
     struct ggml_tensor * r = ggml_mul_mat(ctx, im2col, a);
-    return r ? ggml_reshape_3d(ctx, r, b->ne[0], b->ne[1], 1) : NULL;
+    return r ? ggml_reshape_3d(ctx, r, r->ne[0], r->ne[2], 1) : NULL;
 }
 
 struct ggml_tensor * ggml_conv_2d_sk_p0(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b) {
@@ -79,6 +78,48 @@ struct ggml_tensor * ggml_conv_2d_dw(struct ggml_context * ctx, struct ggml_tens
     new_a = ggml_reshape_4d(ctx, new_a, new_a->ne[0] * new_a->ne[1], new_a->ne[2], new_a->ne[3], 1);
     struct ggml_tensor * r = ggml_mul_mat(ctx, new_a, new_b2);
     return r ? ggml_reshape_4d(ctx, r, im2col->ne[1], im2col->ne[2], b->ne[2], b->ne[3]) : NULL;
+}
+
+// Direct convolutions: computed in place of im2col + mul_mat, without the im2col buffer.
+static struct ggml_tensor * conv_2d_direct_impl(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1, bool dw, const char * fn) {
+    if (!args_ok(ctx, fn, 2, a, b, NULL)) {
+        return NULL;
+    }
+    if (dw ? (a->ne[2] != 1 || a->ne[3] != b->ne[2]) : a->ne[2] != b->ne[2]) {
+        err2(fn, dw ? "the kernel a must be [KW, KH, 1, C] with b's C (ne[2])" : "the kernel a must be [KW, KH, IC, OC] with b's IC (ne[2])", a, b);
+        return NULL;
+    }
+    if (s0 < 1 || s1 < 1 || d0 < 1 || d1 < 1 || p0 < 0 || p1 < 0) {
+        err2(fn, "strides and dilations must be >= 1 and paddings >= 0", a, b);
+        return NULL;
+    }
+    const int64_t ne[4] = { conv_output_size(b->ne[0], a->ne[0], s0, p0, d0), conv_output_size(b->ne[1], a->ne[1], s1, p1, d1),
+                            dw ? b->ne[2] : a->ne[3], b->ne[3] };
+    if (ne[0] <= 0 || ne[1] <= 0) {
+        err2(fn, "the data b is too small for the kernel a", a, b);
+        return NULL;
+    }
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, GGML_TYPE_F32, 4, ne, NULL, 0, fn);
+    if (r == NULL) {
+        return NULL;
+    }
+    const int32_t params[6] = { s0, s1, p0, p1, d0, d1 };
+    set_op_params(r, params, sizeof(params));
+    r->op     = dw ? GGML_OP_CONV_2D_DW : GGML_OP_CONV_2D;
+    r->src[0] = a;
+    r->src[1] = b;
+    return r;
+}
+
+struct ggml_tensor * ggml_conv_2d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1) {
+    return conv_2d_direct_impl(ctx, a, b, s0, s1, p0, p1, d0, d1, false, "ggml_conv_2d_direct");
+}
+
+struct ggml_tensor * ggml_conv_2d_dw_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int stride0, int stride1, int pad0, int pad1, int dilation0, int dilation1) {
+    return conv_2d_direct_impl(ctx, a, b, stride0, stride1, pad0, pad1, dilation0, dilation1, true, "ggml_conv_2d_dw_direct");
 }
 
 //

@@ -1414,6 +1414,41 @@ static void test_conv_image(void) {
         tc_free(&tc);
     }
     {
+        // direct 2D convolutions (plain and depthwise) with stride, padding and dilation, on a permuted input
+        struct tcase tc = { .name = "conv_2d_direct, conv_2d_dw_direct", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(8);
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F16, 3, 2, 3, 4);   // [KW, KH, IC, OC]
+        struct ggml_tensor * kd = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 3, 3, 1, 3);  // [KW, KH, 1, C]
+        struct ggml_tensor * xp = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 3, 9, 7, 2);  // [C, W, H, N]
+        fill(k, -1, 1); fill(kd, -1, 1); fill(xp, -1, 1);
+        struct ggml_tensor * x = ggml_permute(tc.ctx, xp, 2, 0, 1, 3);                      // [W, H, C, N], strided
+        struct ggml_tensor * o1 = ggml_conv_2d_direct(tc.ctx, k, x, 2, 1, 1, 0, 1, 2);
+        struct ggml_tensor * o2 = ggml_conv_2d_dw_direct(tc.ctx, kd, x, 1, 2, 2, 1, 2, 1);
+        CHECK(o1 && o2 && o1->ne[2] == 4 && o2->ne[2] == 3);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, o1, ggml_nelements(o1)),
+                                               ggml_reshape_1d(tc.ctx, o2, ggml_nelements(o2)), 0);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(o1, ox, oy, oc, n) {
+            double acc = 0;
+            for (int64_t ic = 0; ic < 3; ic++) for (int64_t ky = 0; ky < 2; ky++) for (int64_t kx = 0; kx < 3; kx++) {
+                int64_t xx = ox * 2 + kx - 1, yy = oy + ky * 2;
+                if (xx >= 0 && xx < 9 && yy >= 0 && yy < 7) acc += tget(k, kx, ky, ic, oc) * tget(xp, ic, xx, yy, n);
+            }
+            ref[lin(o1, ox, oy, oc, n)] = acc;
+        }
+        double * r2 = ref + ggml_nelements(o1);
+        FOR_EACH(o2, ox, oy, c, n) {
+            double acc = 0;
+            for (int64_t ky = 0; ky < 3; ky++) for (int64_t kx = 0; kx < 3; kx++) {
+                int64_t xx = ox + kx * 2 - 2, yy = oy * 2 + ky - 1;
+                if (xx >= 0 && xx < 9 && yy >= 0 && yy < 7) acc += tget(kd, kx, ky, 0, c) * tget(xp, c, xx, yy, n);
+            }
+            r2[lin(o2, ox, oy, c, n)] = acc;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
         // acc and set into a strided view of a, and the outer product
         struct tcase tc = { .name = "acc, set, out_prod", .match = CLOSE, .tol = 1e-12 };
         tc.ctx = new_ctx(4);

@@ -79,6 +79,37 @@ static void conv_compute_transpose_2d(const struct cpu_compute_params * params, 
     }
 }
 
+// Direct 2D convolution, plain (every input channel) or depthwise (channel c with kernel c).
+static void conv_compute_2d_direct(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int s0 = dst->op_params[0], s1 = dst->op_params[1], p0 = dst->op_params[2], p1 = dst->op_params[3];
+    const int d0 = dst->op_params[4], d1 = dst->op_params[5];
+    const bool dw = dst->op == GGML_OP_CONV_2D_DW;
+    const int64_t KW = k->ne[0], KH = k->ne[1], IC = dw ? 1 : k->ne[2], W = b->ne[0], H = b->ne[1];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oy, oc, n;
+        cpu_unravel(dst, r, &oy, &oc, &n);
+        for (int64_t ox = 0; ox < dst->ne[0]; ox++) {
+            double acc = 0.0;
+            for (int64_t ic = 0; ic < IC; ic++) {
+                for (int64_t ky = 0; ky < KH; ky++) {
+                    const int64_t y = oy * s1 + ky * d1 - p1;
+                    if (y < 0 || y >= H) continue;
+                    for (int64_t kx = 0; kx < KW; kx++) {
+                        const int64_t x = ox * s0 + kx * d0 - p0;
+                        if (x < 0 || x >= W) continue;
+                        acc += dw ? (double) conv_get(k, kx, ky, 0, oc) * conv_get(b, x, y, oc, n)
+                                  : (double) conv_get(k, kx, ky, ic, oc) * conv_get(b, x, y, ic, n);
+                    }
+                }
+            }
+            *(float *) cpu_ptr(dst, ox, oy, oc, n) = (float) acc;
+        }
+    }
+}
+
 //
 // Pooling, resampling, padding, roll
 //
@@ -323,7 +354,7 @@ bool cpu_conv_handles(const struct ggml_tensor * node) {
         case GGML_OP_CONV_TRANSPOSE_1D: case GGML_OP_CONV_TRANSPOSE_2D: case GGML_OP_POOL_1D: case GGML_OP_UPSCALE:
         case GGML_OP_PAD_REFLECT_1D: case GGML_OP_ROLL: case GGML_OP_GET_REL_POS: case GGML_OP_ADD_REL_POS:
         case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM:
-        case GGML_OP_WIN_PART: case GGML_OP_WIN_UNPART:
+        case GGML_OP_WIN_PART: case GGML_OP_WIN_UNPART: case GGML_OP_CONV_2D: case GGML_OP_CONV_2D_DW:
             return true;
         default:
             return false;
@@ -366,6 +397,14 @@ bool cpu_conv_supported(const struct ggml_tensor * node) {
                    ggml_is_contiguous(b) && ggml_is_contiguous(c) && cpu_same_shape(b, c) && cpu_same_shape(a, node) &&
                    b->ne[0] * b->ne[0] == a->ne[0] && b->ne[1] * b->ne[2] == a->ne[1] &&
                    ggml_nelements(a) >= ggml_nelements(b) * b->ne[0];
+        case GGML_OP_CONV_2D:
+        case GGML_OP_CONV_2D_DW: {
+            const bool dw = node->op == GGML_OP_CONV_2D_DW;
+            return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && node->op_params[0] >= 1 &&
+                   node->op_params[1] >= 1 && node->ne[3] == b->ne[3] &&
+                   (dw ? a->ne[2] == 1 && a->ne[3] == b->ne[2] && node->ne[2] == b->ne[2]
+                       : a->ne[2] == b->ne[2] && node->ne[2] == a->ne[3]);
+        }
         case GGML_OP_WIN_PART:
             return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->nb[0] == sizeof(float) &&
                    node->ne[0] == a->ne[0] && node->op_params[0] >= 1 && node->op_params[2] >= 1 &&
@@ -403,6 +442,8 @@ void cpu_conv_compute(const struct cpu_compute_params * params, struct ggml_tens
         case GGML_OP_GET_REL_POS:       conv_compute_get_rel_pos(params, node); break;
         case GGML_OP_ADD_REL_POS:       conv_compute_add_rel_pos(params, node); break;
         case GGML_OP_WIN_PART:          conv_compute_win_part(params, node); break;
+        case GGML_OP_CONV_2D:
+        case GGML_OP_CONV_2D_DW:        conv_compute_2d_direct(params, node); break;
         case GGML_OP_WIN_UNPART:        conv_compute_win_unpart(params, node); break;
         default:                        conv_compute_custom(params, node); break;
     }
