@@ -177,6 +177,38 @@ __all__ = [
     "flash_attn_ext_add_sinks",
     "arange",
     "timestep_embedding",
+    "conv_1d",
+    "conv_1d_ph",
+    "conv_1d_dw",
+    "conv_2d_sk_p0",
+    "conv_2d_s1_ph",
+    "conv_2d_dw",
+    "conv_2d_direct",
+    "conv_2d_dw_direct",
+    "conv_transpose_1d",
+    "conv_transpose_2d_p0",
+    "pool_1d",
+    "interpolate",
+    "upscale",
+    "upscale_ext",
+    "pad_ext",
+    "pad_reflect_1d",
+    "roll",
+    "repeat_4d",
+    "get_rel_pos",
+    "add_rel_pos",
+    "add_rel_pos_inplace",
+    "win_part",
+    "win_unpart",
+    "acc",
+    "acc_inplace",
+    "set",
+    "set_inplace",
+    "set_1d",
+    "set_1d_inplace",
+    "set_2d",
+    "set_2d_inplace",
+    "out_prod",
 ]
 
 def dup(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
@@ -1089,3 +1121,213 @@ def timestep_embedding(timesteps: Tensor, dim: int, max_period: int = 10000, *,
     """Sinusoidal embeddings (N, dim) of float32 timesteps (N,): cos then sin of t * max_period^(-j/half).
     ``gg.timestep_embedding(t, 320)``"""
     return _op(lib.ggml_timestep_embedding, "timestep_embedding", timesteps, int(dim), int(max_period), ctx=ctx, rank=2)
+
+# convolution and image ops ----------------------------------------------------------------
+
+def conv_1d(a: Tensor, b: Tensor, s0: int = 1, p0: int = 0, d0: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """1D convolution (im2col + mul_mat): kernel a (OC, IC, K), data b (N, IC, L) -> (N, OC, OL).
+    ``gg.conv_1d(w, x, 1, 1)``"""
+    return _op(lib.ggml_conv_1d, "conv_1d", a, b, int(s0), int(p0), int(d0), ctx=ctx, rank=3)
+
+
+def conv_1d_ph(a: Tensor, b: Tensor, s: int = 1, d: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """conv_1d padded by half the kernel. ``gg.conv_1d_ph(w, x)``"""
+    return _op(lib.ggml_conv_1d_ph, "conv_1d_ph", a, b, int(s), int(d), ctx=ctx, rank=3)
+
+
+def conv_1d_dw(a: Tensor, b: Tensor, s0: int = 1, p0: int = 0, d0: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """Depthwise 1D convolution: kernel a (C, 1, K), data b (C, L). ``gg.conv_1d_dw(w, x, 1, 1)``"""
+    return _op(lib.ggml_conv_1d_dw, "conv_1d_dw", a, b, int(s0), int(p0), int(d0), ctx=ctx, rank=3)
+
+
+def conv_2d_sk_p0(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """conv_2d with the kernel's size as stride and no padding (patch embedding). ``gg.conv_2d_sk_p0(w, img)``"""
+    return _op(lib.ggml_conv_2d_sk_p0, "conv_2d_sk_p0", a, b, ctx=ctx, rank=4)
+
+
+def conv_2d_s1_ph(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """conv_2d with stride 1 and half-kernel padding ("same"). ``gg.conv_2d_s1_ph(w, img)``"""
+    return _op(lib.ggml_conv_2d_s1_ph, "conv_2d_s1_ph", a, b, ctx=ctx, rank=4)
+
+
+def conv_2d_dw(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1, d1: int = 1, *,
+               ctx: Optional[Context] = None) -> Tensor:
+    """Depthwise 2D convolution: kernel a (C, 1, KH, KW), data b (N, C, H, W). ``gg.conv_2d_dw(w, img, 1, 1, 1, 1)``"""
+    return _op(lib.ggml_conv_2d_dw, "conv_2d_dw", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
+               ctx=ctx, rank=4)
+
+
+def conv_2d_direct(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1, d1: int = 1, *,
+                   ctx: Optional[Context] = None) -> Tensor:
+    """2D convolution computed directly (no im2col buffer): kernel a (OC, IC, KH, KW), data b
+    (N, IC, H, W) -> (N, OC, OH, OW). ``gg.conv_2d_direct(w, img, 1, 1, 1, 1)``"""
+    return _op(lib.ggml_conv_2d_direct, "conv_2d_direct", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
+               ctx=ctx, rank=4)
+
+
+def conv_2d_dw_direct(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1,
+                      d1: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """Depthwise 2D convolution computed directly: kernel a (C, 1, KH, KW), data b (N, C, H, W).
+    ``gg.conv_2d_dw_direct(w, img, 1, 1, 1, 1)``"""
+    return _op(lib.ggml_conv_2d_dw_direct, "conv_2d_dw_direct", a, b, int(s0), int(s1), int(p0), int(p1), int(d0),
+               int(d1), ctx=ctx, rank=4)
+
+
+def conv_transpose_1d(a: Tensor, b: Tensor, s0: int = 1, p0: int = 0, d0: int = 1, *,
+                      ctx: Optional[Context] = None) -> Tensor:
+    """Transposed 1D convolution: kernel a (Cin, Cout, K), data b (Cin, L) -> (Cout, (L-1)*s0 + K).
+    ``gg.conv_transpose_1d(w, x, 2)``"""
+    return _op(lib.ggml_conv_transpose_1d, "conv_transpose_1d", a, b, int(s0), int(p0), int(d0), ctx=ctx, rank=2)
+
+
+def conv_transpose_2d_p0(a: Tensor, b: Tensor, stride: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """Transposed 2D convolution without padding: kernel a (Cin, Cout, KH, KW), data b (N, Cin, H, W).
+    ``gg.conv_transpose_2d_p0(w, img, 2)``"""
+    return _op(lib.ggml_conv_transpose_2d_p0, "conv_transpose_2d_p0", a, b, int(stride), ctx=ctx, rank=4)
+
+
+def pool_1d(a: Tensor, op: str, k0: int, s0: int, p0: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """Max or average ("max" / "avg") over windows of k0 along rows. ``gg.pool_1d(x, "max", 3, 2)``"""
+    ops = {"max": lib.GGML_OP_POOL_MAX, "avg": lib.GGML_OP_POOL_AVG}
+    if str(op).lower() not in ops:
+        raise BadInputError(f"unknown pool op {op!r}: expected 'max' or 'avg'")
+    return _op(lib.ggml_pool_1d, "pool_1d", a, ops[str(op).lower()], int(k0), int(s0), int(p0), ctx=ctx)
+
+
+_SCALE_MODES = {"nearest": "NEAREST", "bilinear": "BILINEAR", "bicubic": "BICUBIC"}
+
+
+def _scale_mode(mode: Union[str, int], align_corners: bool) -> int:
+    if isinstance(mode, str):
+        key = _SCALE_MODES.get(mode.lower())
+        if key is None:
+            raise BadInputError(f"unknown scale mode {mode!r}: expected one of {sorted(_SCALE_MODES)}")
+        mode = getattr(lib, "GGML_SCALE_MODE_" + key)
+    return int(mode) | (int(lib.GGML_SCALE_FLAG_ALIGN_CORNERS) if align_corners else 0)
+
+
+def interpolate(a: Tensor, shape, mode: Union[str, int] = "nearest", align_corners: bool = False, *,
+                ctx: Optional[Context] = None) -> Tensor:
+    """a resampled to shape (numpy order, up to 4 axes): "nearest", "bilinear" or "bicubic".
+    ``gg.interpolate(img, (1, 3, 64, 64), "bilinear")``"""
+    shape = tuple(int(n) for n in shape)
+    if not 1 <= len(shape) <= 4:
+        raise BadInputError(f"interpolate: shape {shape} must have 1 to 4 axes")
+    ne = list(reversed(shape)) + [1] * (4 - len(shape))
+    return _op(lib.ggml_interpolate, "interpolate", a, ne[0], ne[1], ne[2], ne[3], _scale_mode(mode, align_corners),
+               ctx=ctx, rank=max(a.ndim, len(shape)))
+
+
+def upscale(a: Tensor, scale_factor: int, mode: Union[str, int] = "nearest", *, ctx: Optional[Context] = None) -> Tensor:
+    """The last two axes scale_factor times larger. ``gg.upscale(img, 2)``"""
+    return _op(lib.ggml_upscale, "upscale", a, int(scale_factor), _scale_mode(mode, False), ctx=ctx)
+
+
+def upscale_ext(a: Tensor, ne0: int, ne1: int, ne2: int = 1, ne3: int = 1, mode: Union[str, int] = "nearest", *,
+                ctx: Optional[Context] = None) -> Tensor:
+    """a resampled to the ggml extents [ne0, ne1, ne2, ne3]. ``gg.upscale_ext(img, 64, 64, 3, 1)``"""
+    return _op(lib.ggml_upscale_ext, "upscale_ext", a, int(ne0), int(ne1), int(ne2), int(ne3), _scale_mode(mode, False),
+               ctx=ctx)
+
+
+def pad_ext(a: Tensor, lp0: int = 0, rp0: int = 0, lp1: int = 0, rp1: int = 0, lp2: int = 0, rp2: int = 0,
+            lp3: int = 0, rp3: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """Zero padding before (lp) and after (rp) each ggml axis (0: the last numpy axis). ``gg.pad_ext(x, 1, 1)``"""
+    return _op(lib.ggml_pad_ext, "pad_ext", a, int(lp0), int(rp0), int(lp1), int(rp1), int(lp2), int(rp2), int(lp3),
+               int(rp3), ctx=ctx)
+
+
+def pad_reflect_1d(a: Tensor, p0: int, p1: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """Rows padded by reflection, like numpy.pad(mode="reflect") on the last axis. ``gg.pad_reflect_1d(x, 2, 2)``"""
+    return _op(lib.ggml_pad_reflect_1d, "pad_reflect_1d", a, int(p0), int(p1), ctx=ctx)
+
+
+def roll(a: Tensor, shift0: int = 0, shift1: int = 0, shift2: int = 0, shift3: int = 0, *,
+         ctx: Optional[Context] = None) -> Tensor:
+    """Elements shifted with wrap-around along each ggml axis (0: the last numpy axis), like numpy.roll.
+    ``gg.roll(x, 1)``"""
+    return _op(lib.ggml_roll, "roll", a, int(shift0), int(shift1), int(shift2), int(shift3), ctx=ctx)
+
+
+def repeat_4d(a: Tensor, ne0: int, ne1: int = 1, ne2: int = 1, ne3: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """a tiled to the ggml extents [ne0, ne1, ne2, ne3]. ``gg.repeat_4d(x, 8, 4)``"""
+    return _op(lib.ggml_repeat_4d, "repeat_4d", a, int(ne0), int(ne1), int(ne2), int(ne3), ctx=ctx,
+               rank=lambda: max(a.ndim, 4 if ne3 > 1 else 3 if ne2 > 1 else 2 if ne1 > 1 else 1))
+
+
+def get_rel_pos(a: Tensor, qh: int, kh: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """SAM's relative position table: a (2*qh - 1, C) -> (qh, kh, C). ``gg.get_rel_pos(rel, 14, 14)``"""
+    return _op(lib.ggml_get_rel_pos, "get_rel_pos", a, int(qh), int(kh), ctx=ctx, rank=3)
+
+
+def add_rel_pos(a: Tensor, pw: Tensor, ph: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """SAM's attention plus relative position terms pw and ph. ``gg.add_rel_pos(attn, rw, rh)``"""
+    return _op(lib.ggml_add_rel_pos, "add_rel_pos", a, pw, ph, ctx=ctx)
+
+
+def add_rel_pos_inplace(a: Tensor, pw: Tensor, ph: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place add_rel_pos (a view of a). ``gg.add_rel_pos_inplace(attn, rw, rh)``"""
+    return _op(lib.ggml_add_rel_pos_inplace, "add_rel_pos_inplace", a, pw, ph, ctx=ctx)
+
+
+def win_part(a: Tensor, w: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """SAM's windows: an image (H, W, C) cut into w x w windows, zero-padded: (n, w, w, C).
+    ``gg.win_part(x, 14)``"""
+    return _op(lib.ggml_win_part, "win_part", a, int(w), ctx=ctx, rank=4)
+
+
+def win_unpart(a: Tensor, w0: int, h0: int, w: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """The windows of win_part put back into an image (h0, w0, C). ``gg.win_unpart(x, 64, 64, 14)``"""
+    return _op(lib.ggml_win_unpart, "win_unpart", a, int(w0), int(h0), int(w), ctx=ctx, rank=3)
+
+def acc(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """a with b added to the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.acc(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_acc, "acc", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def acc_inplace(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """In place: a with b added to the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.acc_inplace(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_acc_inplace, "acc_inplace", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """a with b written over the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.set(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_set, "set", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_inplace(a: Tensor, b: Tensor, nb1: int, nb2: int, nb3: int, offset: int = 0, *,
+        ctx: Optional[Context] = None) -> Tensor:
+    """In place: a with b written over the view of a at byte offset with byte strides nb1..nb3 (ggml
+    order) and b's shape. ``gg.set_inplace(x, y, x.nb[1], x.nb[2], x.nb[3], 0)``"""
+    return _op(lib.ggml_set_inplace, "set_inplace", a, b, int(nb1), int(nb2), int(nb3), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_1d(a: Tensor, b: Tensor, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """a with the elements of b written from byte offset. ``gg.set_1d(x, y, 16)``"""
+    return _op(lib.ggml_set_1d, "set_1d", a, b, int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_1d_inplace(a: Tensor, b: Tensor, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place set_1d (a view of a). ``gg.set_1d_inplace(x, y, 16)``"""
+    return _op(lib.ggml_set_1d_inplace, "set_1d_inplace", a, b, int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_2d(a: Tensor, b: Tensor, nb1: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """a with the rows of b written from byte offset, nb1 bytes apart. ``gg.set_2d(x, y, x.nb[1], 0)``"""
+    return _op(lib.ggml_set_2d, "set_2d", a, b, int(nb1), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def set_2d_inplace(a: Tensor, b: Tensor, nb1: int, offset: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place set_2d (a view of a). ``gg.set_2d_inplace(x, y, x.nb[1], 0)``"""
+    return _op(lib.ggml_set_2d_inplace, "set_2d_inplace", a, b, int(nb1), int(offset), ctx=ctx, rank=lambda: a.ndim)
+
+
+def out_prod(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Outer products summed: a (n, m) and b (n, p) -> (p, m) = b^T a in numpy terms. ``gg.out_prod(x, y)``"""
+    return _op(lib.ggml_out_prod, "out_prod", a, b, ctx=ctx)

@@ -191,3 +191,15 @@ def test_llama3_flash_attention_and_moe_match_numpy(kw):
     out = m.outputs["logits"].numpy()
     assert out.shape == ref.shape
     assert nmse(out, ref) < 1e-4
+
+
+def test_llama3_moe_graph_round_trips_through_json(tmp_path):
+    # the new ops (FLASH_ATTN_EXT, GLU, MUL_MAT_ID, TOP_K) keep their names, sources and
+    # parameters in a graph file, so the loaded graph plans to the same bytes
+    m = models.llama3(n_layer=1, n_embd=64, n_head=4, n_head_kv=2, n_ff=96, n_vocab=50, n_ctx=16, tokens=4, n_expert=4)
+    path = str(tmp_path / "llama3-moe.json")
+    m.graph.save(path)
+    g = gg.load_graph(path)
+    assert [t.op for t in g.nodes] == [t.op for t in m.graph.nodes]
+    for planner in ("ggml", "best"):
+        assert plan_sizes(g, planner).buffer_size(0) == plan_sizes(m.graph, planner).buffer_size(0)

@@ -189,3 +189,110 @@ def test_clamp_is_in_place_and_generators(ctx, cpu):
     assert int(no.reshape(-1)[0]) == 4
     with pytest.raises(gg.GgallocError):
         gg.arange(0.0, 1.0, 0.0, ctx=ctx)
+
+
+def test_conv_1d_and_transposed_against_numpy(ctx, cpu):
+    OC, IC, K, N, L = 4, 3, 3, 1, 11  # ggml's conv_1d interleaves its result for N > 1: one batch
+    w = ctx.tensor(np.float16, (OC, IC, K))
+    x = ctx.tensor(np.float32, (N, IC, L))
+    y = gg.conv_1d(w, x, 2, 1)
+    wt = ctx.tensor(np.float32, (IC, OC, K))
+    xt = ctx.tensor(np.float32, (IC, L))
+    yt = gg.conv_transpose_1d(wt, xt, 3)
+    assert y.shape == (N, OC, (L + 2 - K) // 2 + 1) and yt.shape == (OC, (L - 1) * 3 + K)
+    wv, xv = f32(OC, IC, K).astype(np.float16), f32(N, IC, L)
+    wtv, xtv = f32(IC, OC, K), f32(IC, L)
+    yo, yto = run([y, yt], {w: wv, x: xv, wt: wtv, xt: xtv}, cpu)
+    xp = np.pad(xv.astype(np.float16).astype(np.float64), ((0, 0), (0, 0), (1, 1)))  # im2col rounds to f16
+    win = np.lib.stride_tricks.sliding_window_view(xp, K, axis=2)[:, :, ::2]         # (N, IC, OL, K)
+    np.testing.assert_allclose(yo, np.einsum("nclk,ock->nol", win, wv.astype(np.float64)), rtol=1e-3, atol=1e-3)
+    ref = np.zeros((OC, (L - 1) * 3 + K))
+    for i in range(L):
+        ref[:, i * 3:i * 3 + K] += np.einsum("c,cok->ok", xtv[:, i], wtv)
+    np.testing.assert_allclose(yto, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_pool_pad_roll_interpolate_against_numpy(ctx, cpu):
+    a = ctx.tensor(np.float32, (2, 3, 10))
+    img = ctx.tensor(np.float32, (1, 2, 4, 5))
+    outs = [
+        gg.pool_1d(a, "avg", 2, 2),
+        gg.pad_reflect_1d(a, 3, 2),
+        gg.pad_ext(a, 1, 2, 0, 1),
+        gg.roll(a, 3, -1),
+        gg.interpolate(img, (1, 2, 8, 10), "nearest"),
+        gg.upscale(img, 2),
+        gg.interpolate(img, (1, 2, 7, 9), "bilinear", align_corners=True),
+    ]
+    av, iv = f32(2, 3, 10), f32(1, 2, 4, 5)
+    res = run(outs, {a: av, img: iv}, cpu)
+    np.testing.assert_allclose(res[0], av.reshape(2, 3, 5, 2).mean(-1), rtol=1e-6)
+    np.testing.assert_array_equal(res[1], np.pad(av, ((0, 0), (0, 0), (3, 2)), mode="reflect"))
+    np.testing.assert_array_equal(res[2], np.pad(av, ((0, 0), (0, 1), (1, 2))))
+    np.testing.assert_array_equal(res[3], np.roll(av, (3, -1), axis=(2, 1)))
+    near = iv.repeat(2, axis=2).repeat(2, axis=3)
+    np.testing.assert_array_equal(res[4], near)
+    np.testing.assert_array_equal(res[5], near)
+    # align corners: output pixel i samples input (i * (n_in - 1) / (n_out - 1))
+    ys, xs = np.arange(7) * 3 / 6, np.arange(9) * 4 / 8
+    y0, x0 = np.minimum(np.floor(ys).astype(int), 2), np.minimum(np.floor(xs).astype(int), 3)
+    dy, dx = (ys - y0)[:, None], (xs - x0)[None, :]
+    g = iv[0].astype(np.float64)
+    bil = (g[:, y0][:, :, x0] * (1 - dy) * (1 - dx) + g[:, y0][:, :, x0 + 1] * (1 - dy) * dx +
+           g[:, y0 + 1][:, :, x0] * dy * (1 - dx) + g[:, y0 + 1][:, :, x0 + 1] * dy * dx)
+    np.testing.assert_allclose(res[6][0], bil, rtol=1e-5, atol=1e-6)
+    with pytest.raises(gg.GgallocError):
+        gg.pad_reflect_1d(a, 10, 0)
+    with pytest.raises(gg.GgallocError):
+        gg.interpolate(img, (2, 2), "lanczos")
+
+
+def test_win_part_round_trip(ctx, cpu):
+    img = ctx.tensor(np.float32, (5, 7, 4))
+    wp = gg.win_part(img, 3)
+    back = gg.win_unpart(wp, 7, 5, 3)
+    assert wp.shape == (6, 3, 3, 4) and back.shape == (5, 7, 4)
+    iv = f32(5, 7, 4)
+    wo, bo = run([wp, back], {img: iv}, cpu)
+    padded = np.pad(iv, ((0, 1), (0, 2), (0, 0)))
+    np.testing.assert_array_equal(wo, padded.reshape(2, 3, 3, 3, 4).transpose(0, 2, 1, 3, 4).reshape(6, 3, 3, 4))
+    np.testing.assert_array_equal(bo, iv)
+
+
+def test_acc_set_out_prod(ctx, cpu):
+    a = ctx.tensor(np.float32, (6, 8))
+    b = ctx.tensor(np.float32, (2, 3))
+    p = ctx.tensor(np.float32, (7, 5))
+    q = ctx.tensor(np.float32, (7, 4))
+    nb1 = 8 * 4
+    ac = gg.acc(a, b, 2 * nb1, 6 * nb1, 6 * nb1, nb1 + 4)   # rows 1 and 3, columns 1..3
+    st = gg.set_2d(a, b, 2 * nb1, nb1 + 4)
+    op = gg.out_prod(p, q)
+    assert op.shape == (4, 5)
+    av, bv, pv, qv = f32(6, 8), f32(2, 3), f32(7, 5), f32(7, 4)
+    aco, sto, opo = run([ac, st, op], {a: av, b: bv, p: pv, q: qv}, cpu)
+    want = av.copy()
+    want[[1, 3], 1:4] += bv
+    np.testing.assert_allclose(aco, want, rtol=1e-6)
+    want = av.copy()
+    want[[1, 3], 1:4] = bv
+    np.testing.assert_array_equal(sto, want)
+    np.testing.assert_allclose(opo, qv.T.astype(np.float64) @ pv, rtol=1e-5, atol=1e-6)
+    with pytest.raises(gg.GgallocError):
+        gg.acc(a, b, 2 * nb1, 6 * nb1, 6 * nb1, 5 * nb1)
+
+
+def test_conv_2d_direct_matches_im2col(ctx, cpu):
+    w = ctx.tensor(np.float32, (4, 3, 3, 3))
+    wd = ctx.tensor(np.float32, (3, 1, 3, 3))
+    x = ctx.tensor(np.float32, (2, 3, 7, 9))
+    direct = gg.conv_2d_direct(w, x, 1, 1, 1, 1)
+    via_im2col = gg.conv_2d(w, x, 1, 1, 1, 1)
+    dw = gg.conv_2d_dw_direct(wd, x, 1, 1, 1, 1)
+    dw_im2col = gg.conv_2d_dw(wd, x, 1, 1, 1, 1)
+    assert direct.shape == (2, 4, 7, 9) and dw.shape == (2, 3, 7, 9)
+    wv, wdv, xv = f32(4, 3, 3, 3), f32(3, 1, 3, 3), f32(2, 3, 7, 9)
+    a, b, c, d = run([direct, via_im2col, dw, dw_im2col], {w: wv, wd: wdv, x: xv}, cpu)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    # the im2col path rounds the data to f16 (as ggml's); the direct one does not
+    np.testing.assert_allclose(c, d, rtol=5e-3, atol=5e-3)

@@ -39,3 +39,4 @@
 #include "ggalloc-sched.h"
 #include "ggalloc-gguf.h"
 #include "ggalloc-rpc.h"
+#include "ggalloc-ops.h"

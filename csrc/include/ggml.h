@@ -821,6 +821,25 @@ GGML_API struct ggml_tensor * ggml_diag(struct ggml_context * ctx, struct ggml_t
 // the number of equal elements of a and b: an i64 scalar
 GGML_API struct ggml_tensor * ggml_count_equal(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
 
+// dst = a, then the view of dst at offset (bytes) with strides nb1..nb3 and b's shape gets b
+// added (acc) or assigned (set); the view must lie inside a
+GGML_API struct ggml_tensor * ggml_acc        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_acc_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_set        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_1d        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_1d_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_2d        (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t offset);
+GGML_API struct ggml_tensor * ggml_set_2d_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t offset);
+// a [m, n] and b [p, n] -> f32 [m, p]: sum over n of a[:, k] b[:, k]^T (broadcast over ne[2], ne[3])
+GGML_API struct ggml_tensor * ggml_out_prod(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+
 // normalizes each row to unit L2 norm (eps guards the division)
 GGML_API struct ggml_tensor * ggml_l2_norm        (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
 GGML_API struct ggml_tensor * ggml_l2_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float eps);
@@ -887,6 +906,121 @@ GGML_API struct ggml_tensor * ggml_arange(struct ggml_context * ctx, float start
 // sinusoidal embeddings of f32 timesteps [N] -> [dim, N]: cos then sin of t * max_period^(-j/half)
 GGML_API struct ggml_tensor * ggml_timestep_embedding(struct ggml_context * ctx, struct ggml_tensor * timesteps, int dim,
         int max_period);
+
+// Convolutions as ggml builds them (im2col to f16, then mul_mat).
+// conv_1d: kernel a [K, IC, OC], data b [L, IC, N] -> [OL, OC, N]; _ph pads by K/2
+GGML_API struct ggml_tensor * ggml_conv_1d   (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int p0, int d0);
+GGML_API struct ggml_tensor * ggml_conv_1d_ph(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s, int d);
+// depthwise: kernel a [K, 1, C], data b [L, C]
+GGML_API struct ggml_tensor * ggml_conv_1d_dw(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int p0, int d0);
+// kernel-sized stride, no padding / stride 1, half-kernel padding
+GGML_API struct ggml_tensor * ggml_conv_2d_sk_p0(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_conv_2d_s1_ph(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+// depthwise 2D: kernel a [KW, KH, 1, C], data b [W, H, C, N]
+GGML_API struct ggml_tensor * ggml_conv_2d_dw(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1);
+// direct 2D convolutions (no im2col buffer): kernel a [KW, KH, IC, OC] / depthwise [KW, KH, 1, C],
+// data b [W, H, IC or C, N] -> f32 [OW, OH, OC or C, N]
+GGML_API struct ggml_tensor * ggml_conv_2d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int p0, int p1, int d0, int d1);
+GGML_API struct ggml_tensor * ggml_conv_2d_dw_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int stride0, int stride1, int pad0, int pad1, int dilation0, int dilation1);
+// transposed: kernel a [K, Cout, Cin], data b [L, Cin] -> [(L-1)*s0 + K, Cout] (p0 = 0, d0 = 1 only, as ggml)
+GGML_API struct ggml_tensor * ggml_conv_transpose_1d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int p0, int d0);
+// transposed 2D, no padding: kernel a [Kw, Kh, Cout, Cin], data b [W, H, Cin, N]
+GGML_API struct ggml_tensor * ggml_conv_transpose_2d_p0(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int stride);
+
+// max or average over windows of k0 along rows (padding p0 on both sides is skipped)
+GGML_API struct ggml_tensor * ggml_pool_1d(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_op_pool op,
+        int k0, int s0, int p0);
+
+// resampling to [ne0, ne1, ne2, ne3]; mode: a ggml_scale_mode, optionally | GGML_SCALE_FLAG_ALIGN_CORNERS
+GGML_API struct ggml_tensor * ggml_interpolate(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
+        int64_t ne2, int64_t ne3, uint32_t mode);
+// ne0 and ne1 times scale_factor
+GGML_API struct ggml_tensor * ggml_upscale    (struct ggml_context * ctx, struct ggml_tensor * a, int scale_factor,
+        enum ggml_scale_mode mode);
+GGML_API struct ggml_tensor * ggml_upscale_ext(struct ggml_context * ctx, struct ggml_tensor * a, int ne0, int ne1, int ne2,
+        int ne3, enum ggml_scale_mode mode);
+
+// zero padding before (lp) and after (rp) each dimension
+GGML_API struct ggml_tensor * ggml_pad_ext(struct ggml_context * ctx, struct ggml_tensor * a, int lp0, int rp0, int lp1,
+        int rp1, int lp2, int rp2, int lp3, int rp3);
+// rows padded by reflection (the edge element not repeated); f32, p0 and p1 < ne[0]
+GGML_API struct ggml_tensor * ggml_pad_reflect_1d(struct ggml_context * ctx, struct ggml_tensor * a, int p0, int p1);
+// elements moved by shift_d along each dimension, wrapping around (|shift_d| < ne[d])
+GGML_API struct ggml_tensor * ggml_roll(struct ggml_context * ctx, struct ggml_tensor * a, int shift0, int shift1,
+        int shift2, int shift3);
+// a repeated to [ne0, ne1, ne2, ne3] (multiples of a's extents)
+GGML_API struct ggml_tensor * ggml_repeat_4d(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
+        int64_t ne2, int64_t ne3);
+
+// SAM's windows: a [C, W, H, 1] cut into w x w windows (zero-padded) -> [C, w, w, n_windows];
+// win_unpart puts them back into [C, w0, h0] (the padding dropped)
+GGML_API struct ggml_tensor * ggml_win_part  (struct ggml_context * ctx, struct ggml_tensor * a, int w);
+GGML_API struct ggml_tensor * ggml_win_unpart(struct ggml_context * ctx, struct ggml_tensor * a, int w0, int h0, int w);
+// SAM's relative positions: a [C, 2*qh - 1] -> [C, kh, qh] (qh == kh)
+GGML_API struct ggml_tensor * ggml_get_rel_pos(struct ggml_context * ctx, struct ggml_tensor * a, int qh, int kh);
+// a [w*w, w*h, ...] plus the relative position terms pw, ph [w, w, h] (f32, contiguous)
+GGML_API struct ggml_tensor * ggml_add_rel_pos        (struct ggml_context * ctx, struct ggml_tensor * a,
+        struct ggml_tensor * pw, struct ggml_tensor * ph);
+GGML_API struct ggml_tensor * ggml_add_rel_pos_inplace(struct ggml_context * ctx, struct ggml_tensor * a,
+        struct ggml_tensor * pw, struct ggml_tensor * ph);
+
+// Custom ops: the program's function computes the node. Every thread of the compute calls it
+// with its ith of nth, nth = min(n_tasks, threads); GGML_N_TASKS_MAX: all threads.
+#define GGML_N_TASKS_MAX (-1)
+
+typedef void (*ggml_custom1_op_t)(struct ggml_tensor * dst, const struct ggml_tensor * a, int ith, int nth, void * userdata);
+typedef void (*ggml_custom2_op_t)(struct ggml_tensor * dst, const struct ggml_tensor * a, const struct ggml_tensor * b,
+        int ith, int nth, void * userdata);
+typedef void (*ggml_custom3_op_t)(struct ggml_tensor * dst, const struct ggml_tensor * a, const struct ggml_tensor * b,
+        const struct ggml_tensor * c, int ith, int nth, void * userdata);
+typedef void (*ggml_custom_op_t)(struct ggml_tensor * dst, int ith, int nth, void * userdata);
+
+// result: a's shape and type (_inplace: a view of a)
+GGML_API struct ggml_tensor * ggml_map_custom1(struct ggml_context * ctx, struct ggml_tensor * a, ggml_custom1_op_t fun,
+        int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom1_inplace(struct ggml_context * ctx, struct ggml_tensor * a, ggml_custom1_op_t fun,
+        int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom2(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        ggml_custom2_op_t fun, int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom2_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        ggml_custom2_op_t fun, int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom3(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, ggml_custom3_op_t fun, int n_tasks, void * userdata);
+GGML_API struct ggml_tensor * ggml_map_custom3_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, ggml_custom3_op_t fun, int n_tasks, void * userdata);
+// a new [ne0..ne3] tensor of type computed by fun from the n_args tensors args (its sources)
+GGML_API struct ggml_tensor * ggml_custom_4d(struct ggml_context * ctx, enum ggml_type type, int64_t ne0, int64_t ne1,
+        int64_t ne2, int64_t ne3, struct ggml_tensor ** args, int n_args, ggml_custom_op_t fun, int n_tasks, void * userdata);
+// fun writes over a (the result is a view of a; src[0] = a, then the args)
+GGML_API struct ggml_tensor * ggml_custom_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor ** args,
+        int n_args, ggml_custom_op_t fun, int n_tasks, void * userdata);
+
+// Training (backward ops, losses, optimizer steps) and model-specific recurrent ops: named and
+// numbered as in ggml, not built here. Each logs that the op is not supported and returns NULL.
+GGML_API struct ggml_tensor * ggml_silu_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_rms_norm_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, float eps);
+GGML_API struct ggml_tensor * ggml_repeat_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_get_rows_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c);
+GGML_API struct ggml_tensor * ggml_soft_max_ext_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, float scale, float max_bias);
+GGML_API struct ggml_tensor * ggml_soft_max_ext_back_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, float scale, float max_bias);
+GGML_API struct ggml_tensor * ggml_rope_ext_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+GGML_API struct ggml_tensor * ggml_pool_2d_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * af, enum ggml_op_pool op, int k0, int k1, int s0, int s1, float p0, float p1);
+GGML_API struct ggml_tensor * ggml_flash_attn_back(struct ggml_context * ctx, struct ggml_tensor * q, struct ggml_tensor * k, struct ggml_tensor * v, struct ggml_tensor * d, bool masked);
+GGML_API struct ggml_tensor * ggml_cross_entropy_loss(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+GGML_API struct ggml_tensor * ggml_cross_entropy_loss_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c);
+GGML_API struct ggml_tensor * ggml_opt_step_adamw(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * grad, struct ggml_tensor * m, struct ggml_tensor * v, struct ggml_tensor * adamw_params);
+GGML_API struct ggml_tensor * ggml_opt_step_sgd(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * grad, struct ggml_tensor * sgd_params);
+GGML_API struct ggml_tensor * ggml_ssm_conv(struct ggml_context * ctx, struct ggml_tensor * sx, struct ggml_tensor * c);
+GGML_API struct ggml_tensor * ggml_ssm_scan(struct ggml_context * ctx, struct ggml_tensor * s, struct ggml_tensor * x, struct ggml_tensor * dt, struct ggml_tensor * A, struct ggml_tensor * B, struct ggml_tensor * C, struct ggml_tensor * ids);
+GGML_API struct ggml_tensor * ggml_rwkv_wkv6(struct ggml_context * ctx, struct ggml_tensor * k, struct ggml_tensor * v, struct ggml_tensor * r, struct ggml_tensor * tf, struct ggml_tensor * td, struct ggml_tensor * state);
+GGML_API struct ggml_tensor * ggml_gated_linear_attn(struct ggml_context * ctx, struct ggml_tensor * k, struct ggml_tensor * v, struct ggml_tensor * q, struct ggml_tensor * g, struct ggml_tensor * state, float scale);
+GGML_API struct ggml_tensor * ggml_rwkv_wkv7(struct ggml_context * ctx, struct ggml_tensor * r, struct ggml_tensor * w, struct ggml_tensor * k, struct ggml_tensor * v, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * state);
+GGML_API struct ggml_tensor * ggml_solve_tri(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, bool left, bool lower, bool uni);
 
 //
 // Graphs

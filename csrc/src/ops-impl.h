@@ -89,3 +89,14 @@ static inline struct ggml_tensor * op_ab_bcast(struct ggml_context * ctx, struct
     r->src[1] = b;
     return r;
 }
+
+// (ins + 2p - d(k-1) - 1) / s + 1: the output extent of a convolution; 0 when the kernel does
+// not fit or the arithmetic would overflow (extents are at most 2^62 or so, but be safe)
+static inline int64_t conv_output_size(int64_t ins, int64_t ks, int s, int p, int d) {
+    int64_t span, len;
+    if (ks < 1 || __builtin_mul_overflow((int64_t) d, ks - 1, &span) ||
+        __builtin_add_overflow(ins, 2 * (int64_t) p, &len) || len - 1 < span) {
+        return 0;
+    }
+    return (len - span - 1) / s + 1;
+}

@@ -453,6 +453,97 @@ UNARY_PAIR(round,    GGML_UNARY_OP_ROUND)
 UNARY_PAIR(trunc,    GGML_UNARY_OP_TRUNC)
 
 //
+// Writing into views: acc (add) and set (assign), and the outer product
+//
+
+static struct ggml_tensor * acc_set_impl(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        size_t nb1, size_t nb2, size_t nb3, size_t offset, bool inplace, enum ggml_op op, const char * fn) {
+    if (!args_ok(ctx, fn, 2, a, b, NULL)) {
+        return NULL;
+    }
+    if (!ggml_is_contiguous(a) || a->type != b->type || ggml_nelements(b) > ggml_nelements(a)) {
+        err2(fn, "a must be contiguous, of b's type, with at least b's elements", a, b);
+        return NULL;
+    }
+    // the view of a that b lands on must lie inside a
+    size_t last = offset + ggml_type_size(b->type);
+    const size_t nb[4] = { ggml_type_size(b->type), nb1, nb2, nb3 };
+    for (int d = 0; d < 4; d++) {
+        last += (size_t) (b->ne[d] > 0 ? b->ne[d] - 1 : 0) * nb[d];
+    }
+    if (ggml_is_empty(b) || last > ggml_nbytes(a) || nb1 > INT32_MAX || nb2 > INT32_MAX || nb3 > INT32_MAX || offset > INT32_MAX) {
+        err2(fn, "the view of a at offset with strides nb1..nb3 (b's shape) reaches outside a", a, b);
+        return NULL;
+    }
+    struct ggml_tensor * r = like(ctx, a, inplace);
+    if (r == NULL) {
+        return NULL;
+    }
+    const int32_t params[5] = { (int32_t) nb1, (int32_t) nb2, (int32_t) nb3, (int32_t) offset, inplace ? 1 : 0 };
+    set_op_params(r, params, sizeof(params));
+    r->op     = op;
+    r->src[0] = a;
+    r->src[1] = b;
+    return r;
+}
+
+struct ggml_tensor * ggml_acc(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t nb1,
+        size_t nb2, size_t nb3, size_t offset) {
+    return acc_set_impl(ctx, a, b, nb1, nb2, nb3, offset, false, GGML_OP_ACC, "ggml_acc");
+}
+
+struct ggml_tensor * ggml_acc_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t nb1,
+        size_t nb2, size_t nb3, size_t offset) {
+    return acc_set_impl(ctx, a, b, nb1, nb2, nb3, offset, true, GGML_OP_ACC, "ggml_acc_inplace");
+}
+
+struct ggml_tensor * ggml_set(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t nb1,
+        size_t nb2, size_t nb3, size_t offset) {
+    return acc_set_impl(ctx, a, b, nb1, nb2, nb3, offset, false, GGML_OP_SET, "ggml_set");
+}
+
+struct ggml_tensor * ggml_set_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t nb1,
+        size_t nb2, size_t nb3, size_t offset) {
+    return acc_set_impl(ctx, a, b, nb1, nb2, nb3, offset, true, GGML_OP_SET, "ggml_set_inplace");
+}
+
+struct ggml_tensor * ggml_set_1d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t offset) {
+    return a ? acc_set_impl(ctx, a, b, a->nb[1], a->nb[2], a->nb[3], offset, false, GGML_OP_SET, "ggml_set_1d") : NULL;
+}
+
+struct ggml_tensor * ggml_set_1d_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t offset) {
+    return a ? acc_set_impl(ctx, a, b, a->nb[1], a->nb[2], a->nb[3], offset, true, GGML_OP_SET, "ggml_set_1d_inplace") : NULL;
+}
+
+struct ggml_tensor * ggml_set_2d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t nb1, size_t offset) {
+    return a ? acc_set_impl(ctx, a, b, nb1, a->nb[2], a->nb[3], offset, false, GGML_OP_SET, "ggml_set_2d") : NULL;
+}
+
+struct ggml_tensor * ggml_set_2d_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, size_t nb1,
+        size_t offset) {
+    return a ? acc_set_impl(ctx, a, b, nb1, a->nb[2], a->nb[3], offset, true, GGML_OP_SET, "ggml_set_2d_inplace") : NULL;
+}
+
+struct ggml_tensor * ggml_out_prod(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b) {
+    if (!args_ok(ctx, "ggml_out_prod", 2, a, b, NULL)) {
+        return NULL;
+    }
+    if (a->ne[1] != b->ne[1] || a->ne[2] == 0 || a->ne[3] == 0 || b->ne[2] % a->ne[2] != 0 || b->ne[3] % a->ne[3] != 0) {
+        err2("ggml_out_prod", "a [m, n] and b [p, n] need the same n, and b's ne[2], ne[3] multiples of a's", a, b);
+        return NULL;
+    }
+    const int64_t ne[4] = { a->ne[0], b->ne[0], b->ne[2], b->ne[3] };
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, GGML_TYPE_F32, 4, ne, NULL, 0, "ggml_out_prod");
+    if (r == NULL) {
+        return NULL;
+    }
+    r->op     = GGML_OP_OUT_PROD;
+    r->src[0] = a;
+    r->src[1] = b;
+    return r;
+}
+
+//
 // Norms
 //
 

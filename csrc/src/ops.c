@@ -1123,17 +1123,6 @@ struct ggml_tensor * ggml_rope(struct ggml_context * ctx, struct ggml_tensor * a
 // Convolution and pooling
 //
 
-// (ins + 2p - d(k-1) - 1) / s + 1: the output extent of a convolution; 0 when the kernel does
-// not fit or the arithmetic would overflow (extents are at most 2^62 or so, but be safe)
-static int64_t conv_output_size(int64_t ins, int64_t ks, int s, int p, int d) {
-    int64_t span, len;
-    if (ks < 1 || __builtin_mul_overflow((int64_t) d, ks - 1, &span) ||
-        __builtin_add_overflow(ins, 2 * (int64_t) p, &len) || len - 1 < span) {
-        return 0;
-    }
-    return (len - span - 1) / s + 1;
-}
-
 struct ggml_tensor * ggml_im2col(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int s0, int s1, int p0, int p1, int d0, int d1, bool is_2D, enum ggml_type dst_type) {
     if (!args_ok(ctx, "ggml_im2col", 2, a, b, NULL)) {

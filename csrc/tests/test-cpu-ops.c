@@ -7,6 +7,7 @@
 // softmax, norms, transcendental functions); data movement must be exact.
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1281,6 +1282,321 @@ static void test_misc_elementwise(void) {
     }
 }
 
+//
+// Convolution, image and custom ops
+//
+
+static void test_conv_image(void) {
+    {
+        // transposed 1D and 2D convolutions, strides 1..3, f16 kernels, against the scatter definition
+        for (int s = 1; s <= 3; s++) {
+            struct tcase tc = { .name = "conv_transpose_1d/2d", .match = CLOSE, .tol = 1e-10 };
+            tc.ctx = new_ctx(8);
+            struct ggml_tensor * k1 = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F16, 3, 4, 5);  // [K, Cout, Cin]
+            struct ggml_tensor * b1 = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, 7, 5);     // [L, Cin]
+            struct ggml_tensor * k2 = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 3, 2, 2, 3); // [Kw, Kh, Cout, Cin]
+            struct ggml_tensor * b2 = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 5, 4, 3, 2); // [W, H, Cin, N]
+            fill(k1, -1, 1); fill(b1, -1, 1); fill(k2, -1, 1); fill(b2, -1, 1);
+            struct ggml_tensor * o1 = ggml_conv_transpose_1d(tc.ctx, k1, b1, s, 0, 1);
+            struct ggml_tensor * o2 = ggml_conv_transpose_2d_p0(tc.ctx, k2, b2, s);
+            CHECK(o1 && o1->ne[0] == 6 * s + 3 && o1->ne[1] == 4);
+            CHECK(o2 && o2->ne[0] == 4 * s + 3 && o2->ne[1] == 3 * s + 2 && o2->ne[2] == 2 && o2->ne[3] == 2);
+            // one output holding both: o1 flattened, then o2 flattened
+            struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, o1, ggml_nelements(o1)),
+                                                   ggml_reshape_1d(tc.ctx, o2, ggml_nelements(o2)), 0);
+            double * ref = tc_ref(&tc, out);
+            for (int64_t i = 0; i < 7; i++) for (int64_t kk = 0; kk < 3; kk++) for (int64_t oc = 0; oc < 4; oc++) for (int64_t ic = 0; ic < 5; ic++)
+                ref[(i * s + kk) + oc * o1->ne[0]] += tget(k1, kk, oc, ic, 0) * tget(b1, i, ic, 0, 0);
+            double * r2 = ref + ggml_nelements(o1);
+            FOR_EACH(b2, x, y, ic, n) for (int64_t ky = 0; ky < 2; ky++) for (int64_t kx = 0; kx < 3; kx++) for (int64_t oc = 0; oc < 2; oc++)
+                r2[lin(o2, x * s + kx, y * s + ky, oc, n)] += tget(k2, kx, ky, oc, ic) * tget(b2, x, y, ic, n);
+            tc_run(&tc);
+            tc_free(&tc);
+        }
+    }
+    {
+        // pool_1d with padding, pad_ext, pad_reflect_1d, roll on a permuted view, repeat_4d
+        struct tcase tc = { .name = "pool_1d, pads, roll, repeat_4d", .match = EXACT };
+        tc.ctx = new_ctx(8);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 11, 3, 2);
+        fill(a, -4, 4);
+        tc_input(&tc, a);
+        struct ggml_tensor * pmax = ggml_pool_1d(tc.ctx, a, GGML_OP_POOL_MAX, 3, 2, 1);   // 6 outputs
+        struct ggml_tensor * pext = ggml_pad_ext(tc.ctx, a, 1, 2, 0, 1, 2, 0, 0, 0);       // [14, 4, 4]
+        struct ggml_tensor * prefl = ggml_pad_reflect_1d(tc.ctx, a, 3, 4);                   // [18, 3, 2]
+        struct ggml_tensor * rl = ggml_roll(tc.ctx, ggml_permute(tc.ctx, a, 1, 0, 2, 3), 2, -1, 1, 0); // [3, 11, 2]
+        struct ggml_tensor * rep = ggml_repeat_4d(tc.ctx, a, 11, 6, 4, 2);
+        CHECK(pmax && pmax->ne[0] == 6 && pext && pext->ne[0] == 14 && pext->ne[1] == 4 && pext->ne[2] == 4);
+        struct ggml_tensor * parts[5] = { pmax, pext, prefl, rl, rep };
+        struct ggml_tensor * out = NULL;
+        for (int i = 0; i < 5; i++) {
+            struct ggml_tensor * flat = ggml_cont_1d(tc.ctx, parts[i], ggml_nelements(parts[i]));
+            out = out ? ggml_concat(tc.ctx, out, flat, 0) : flat;
+        }
+        double * ref = tc_ref(&tc, out);
+        int64_t at = 0;
+        FOR_EACH(pmax, o, i1, i2, i3) {
+            double m = -INFINITY;
+            for (int64_t kk = 0; kk < 3; kk++) {
+                int64_t i = o * 2 + kk - 1;
+                if (i >= 0 && i < 11) m = fmax(m, tget(a, i, i1, i2, 0));
+            }
+            ref[at++] = m;
+        }
+        FOR_EACH(pext, i0, i1, i2, i3) {
+            int64_t j0 = i0 - 1, j1 = i1, j2 = i2 - 2;
+            ref[at++] = j0 >= 0 && j0 < 11 && j1 < 3 && j2 >= 0 && j2 < 2 ? tget(a, j0, j1, j2, 0) : 0.0;
+        }
+        FOR_EACH(prefl, i0, i1, i2, i3) {
+            int64_t j = i0 - 3;
+            j = j < 0 ? -j : j >= 11 ? 20 - j : j;
+            ref[at++] = tget(a, j, i1, i2, 0);
+        }
+        FOR_EACH(rl, i0, i1, i2, i3) {
+            // rl[i0, i1, i2] = p[(i0 - 2) mod 3, (i1 + 1) mod 11, (i2 - 1) mod 2] with p[x, y, z] = a[y, x, z]
+            int64_t x = (i0 - 2 + 3) % 3, y = (i1 + 1) % 11, z = (i2 + 1) % 2;
+            ref[at++] = tget(a, y, x, z, 0);
+        }
+        FOR_EACH(rep, i0, i1, i2, i3) ref[at++] = tget(a, i0 % 11, i1 % 3, i2 % 2, 0);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    for (int mode = 0; mode < 6; mode++) {
+        // interpolate: nearest, bilinear, bicubic, each plain and with corners aligned, up and down
+        const uint32_t m = (uint32_t) (mode % 3) | (mode >= 3 ? GGML_SCALE_FLAG_ALIGN_CORNERS : 0);
+        struct tcase tc = { .name = "interpolate", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 5, 4, 2, 1);
+        fill(a, -2, 2);
+        tc_input(&tc, a);
+        const int64_t W = mode & 1 ? 3 : 11, H = mode & 1 ? 7 : 2;
+        struct ggml_tensor * out = ggml_interpolate(tc.ctx, a, W, H, 2, 1, m);
+        double * ref = tc_ref(&tc, out);
+        const int kind = mode % 3;
+        const bool corners = mode >= 3 && kind != 0;
+        double sx = (double) W / 5, sy = (double) H / 4, off = 0.5;
+        if (corners) {
+            off = 0;
+            sx = W > 1 ? (double) (W - 1) / 4 : sx;
+            sy = H > 1 ? (double) (H - 1) / 3 : sy;
+        }
+        FOR_EACH(out, i0, i1, i2, i3) {
+            double v;
+            if (kind == 0) {
+                v = tget(a, (int64_t) (i0 / sx), (int64_t) (i1 / sy), i2, 0);
+            } else {
+                double x = (i0 + off) / sx - off, y = (i1 + off) / sy - off;
+                int64_t x0 = (int64_t) floor(x), y0 = (int64_t) floor(y);
+                double dx = x - x0, dy = y - y0;
+                #define CL(i, n) ((i) < 0 ? 0 : (i) >= (n) ? (n) - 1 : (i))
+                if (kind == 1) {
+                    dx = fmin(fmax(dx, 0), 1); dy = fmin(fmax(dy, 0), 1);
+                    v = tget(a, CL(x0, 5), CL(y0, 4), i2, 0) * (1 - dx) * (1 - dy) + tget(a, CL(x0 + 1, 5), CL(y0, 4), i2, 0) * dx * (1 - dy) +
+                        tget(a, CL(x0, 5), CL(y0 + 1, 4), i2, 0) * (1 - dx) * dy + tget(a, CL(x0 + 1, 5), CL(y0 + 1, 4), i2, 0) * dx * dy;
+                } else {
+                    // Keys' cubic convolution kernel with a = -0.75
+                    double A = -0.75, w[2][4], t[2] = { dx, dy };
+                    for (int d = 0; d < 2; d++) {
+                        for (int j = 0; j < 4; j++) {
+                            double u = fabs(t[d] - (j - 1));
+                            w[d][j] = u <= 1 ? ((A + 2) * u - (A + 3)) * u * u + 1 : ((A * u - 5 * A) * u + 8 * A) * u - 4 * A;
+                        }
+                    }
+                    v = 0;
+                    for (int jy = 0; jy < 4; jy++) for (int jx = 0; jx < 4; jx++)
+                        v += w[1][jy] * w[0][jx] * tget(a, CL(x0 - 1 + jx, 5), CL(y0 - 1 + jy, 4), i2, 0);
+                }
+                #undef CL
+            }
+            ref[lin(out, i0, i1, i2, i3)] = v;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        // direct 2D convolutions (plain and depthwise) with stride, padding and dilation, on a permuted input
+        struct tcase tc = { .name = "conv_2d_direct, conv_2d_dw_direct", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(8);
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F16, 3, 2, 3, 4);   // [KW, KH, IC, OC]
+        struct ggml_tensor * kd = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 3, 3, 1, 3);  // [KW, KH, 1, C]
+        struct ggml_tensor * xp = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, 3, 9, 7, 2);  // [C, W, H, N]
+        fill(k, -1, 1); fill(kd, -1, 1); fill(xp, -1, 1);
+        struct ggml_tensor * x = ggml_permute(tc.ctx, xp, 2, 0, 1, 3);                      // [W, H, C, N], strided
+        struct ggml_tensor * o1 = ggml_conv_2d_direct(tc.ctx, k, x, 2, 1, 1, 0, 1, 2);
+        struct ggml_tensor * o2 = ggml_conv_2d_dw_direct(tc.ctx, kd, x, 1, 2, 2, 1, 2, 1);
+        CHECK(o1 && o2 && o1->ne[2] == 4 && o2->ne[2] == 3);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, o1, ggml_nelements(o1)),
+                                               ggml_reshape_1d(tc.ctx, o2, ggml_nelements(o2)), 0);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(o1, ox, oy, oc, n) {
+            double acc = 0;
+            for (int64_t ic = 0; ic < 3; ic++) for (int64_t ky = 0; ky < 2; ky++) for (int64_t kx = 0; kx < 3; kx++) {
+                int64_t xx = ox * 2 + kx - 1, yy = oy + ky * 2;
+                if (xx >= 0 && xx < 9 && yy >= 0 && yy < 7) acc += tget(k, kx, ky, ic, oc) * tget(xp, ic, xx, yy, n);
+            }
+            ref[lin(o1, ox, oy, oc, n)] = acc;
+        }
+        double * r2 = ref + ggml_nelements(o1);
+        FOR_EACH(o2, ox, oy, c, n) {
+            double acc = 0;
+            for (int64_t ky = 0; ky < 3; ky++) for (int64_t kx = 0; kx < 3; kx++) {
+                int64_t xx = ox + kx * 2 - 2, yy = oy * 2 + ky - 1;
+                if (xx >= 0 && xx < 9 && yy >= 0 && yy < 7) acc += tget(kd, kx, ky, 0, c) * tget(xp, c, xx, yy, n);
+            }
+            r2[lin(o2, ox, oy, c, n)] = acc;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        // acc and set into a strided view of a, and the outer product
+        struct tcase tc = { .name = "acc, set, out_prod", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 9, 6, 2);
+        struct ggml_tensor * b = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, 4, 3);
+        struct ggml_tensor * p = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, 5, 7);
+        struct ggml_tensor * q = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 3, 7, 2);
+        fill(a, -1, 1); fill(b, -1, 1); fill(p, -1, 1); fill(q, -1, 1);
+        tc_input(&tc, a);
+        // b lands on rows 1, 3, 5 of the second matrix, from column 2
+        const size_t off = a->nb[2] + a->nb[1] + 2 * sizeof(float);
+        struct ggml_tensor * ac = ggml_acc(tc.ctx, a, b, 2 * a->nb[1], a->nb[2], a->nb[3], off);
+        struct ggml_tensor * st = ggml_set_inplace(tc.ctx, a, b, 2 * a->nb[1], a->nb[2], a->nb[3], off);
+        struct ggml_tensor * op = ggml_out_prod(tc.ctx, p, q);
+        CHECK(op && op->ne[0] == 5 && op->ne[1] == 3 && op->ne[2] == 2);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, ac, 108), ggml_reshape_1d(tc.ctx, st, 108), 0),
+                                               ggml_reshape_1d(tc.ctx, op, 30), 0);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(a, i0, i1, i2, i3) {
+            const bool in = i2 == 1 && i1 % 2 == 1 && i0 >= 2 && i0 < 6;
+            const double bv = in ? tget(b, i0 - 2, i1 / 2, 0, 0) : 0.0;
+            ref[lin(a, i0, i1, i2, 0)] = (float) (tget(a, i0, i1, i2, 0) + bv);
+            ref[108 + lin(a, i0, i1, i2, 0)] = in ? bv : tget(a, i0, i1, i2, 0);
+        }
+        FOR_EACH(op, i0, i1, i2, i3) {
+            double s = 0;
+            for (int64_t k = 0; k < 7; k++) s += tget(p, i0, k, 0, 0) * tget(q, i1, k, i2, 0);
+            ref[216 + lin(op, i0, i1, i2, 0)] = s;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+        struct ggml_context * ctx = new_ctx(1);
+        struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 4);
+        struct ggml_tensor * y = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 2);
+        log_capture_begin();
+        CHECK(ggml_acc(ctx, x, y, x->nb[1], x->nb[2], x->nb[3], 3 * x->nb[1]) == NULL); // row 3 + 1 is past the end
+        log_capture_end();
+        CHECK(log_captured("reaches outside a"));
+        ggml_free(ctx);
+    }
+    {
+        // SAM's windows: 7 x 5 pixels into 3 x 3 windows (3 x 2 of them, zero-padded), and back
+        struct tcase tc = { .name = "win_part, win_unpart", .match = EXACT };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * img = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, 4, 7, 5);
+        fill(img, -1, 1);
+        tc_input(&tc, img);
+        struct ggml_tensor * wp = ggml_win_part(tc.ctx, img, 3);
+        CHECK(wp && wp->ne[1] == 3 && wp->ne[2] == 3 && wp->ne[3] == 6);
+        struct ggml_tensor * back = ggml_win_unpart(tc.ctx, wp, 7, 5, 3);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, wp, ggml_nelements(wp)),
+                                               ggml_reshape_1d(tc.ctx, back, ggml_nelements(back)), 0);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(wp, c, i1, i2, n) {
+            int64_t x = (n % 3) * 3 + i1, y = (n / 3) * 3 + i2;
+            ref[lin(wp, c, i1, i2, n)] = x < 7 && y < 5 ? tget(img, c, x, y, 0) : 0.0;
+        }
+        FOR_EACH(img, c, x, y, i3) ref[ggml_nelements(wp) + lin(img, c, x, y, 0)] = tget(img, c, x, y, 0);
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    {
+        // SAM's relative positions
+        struct tcase tc = { .name = "get_rel_pos, add_rel_pos", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(4);
+        const int64_t w = 3, C = 4;
+        struct ggml_tensor * rp = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, C, 2 * w - 1);
+        struct ggml_tensor * a = ggml_new_tensor_2d(tc.ctx, GGML_TYPE_F32, w * w, w * w * 2);
+        struct ggml_tensor * pw = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, w, w, w * 2);
+        struct ggml_tensor * ph = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, w, w, w * 2);
+        fill(rp, -1, 1); fill(a, -1, 1); fill(pw, -1, 1); fill(ph, -1, 1);
+        tc_input(&tc, a);
+        struct ggml_tensor * g = ggml_get_rel_pos(tc.ctx, rp, (int) w, (int) w);
+        struct ggml_tensor * r = ggml_add_rel_pos_inplace(tc.ctx, a, pw, ph);
+        struct ggml_tensor * out = ggml_concat(tc.ctx, ggml_reshape_1d(tc.ctx, g, ggml_nelements(g)), ggml_reshape_1d(tc.ctx, r, ggml_nelements(r)), 0);
+        double * ref = tc_ref(&tc, out);
+        FOR_EACH(g, i0, i1, i2, i3) ref[lin(g, i0, i1, i2, 0)] = tget(rp, i0, (w - i1 - 1) + i2, 0, 0);
+        double * rr = ref + ggml_nelements(g);
+        // a viewed as [kw, kh, q] per (q = qh*w + qw): adds ph[kh] along rows and pw[kw] down columns
+        FOR_EACH(a, k, q, z, i3) {
+            int64_t kw = k % w, kh = k / w;
+            rr[lin(a, k, q, z, 0)] = tget(a, k, q, z, 0) + tget(ph, kh, q % w, q / w, 0) + tget(pw, kw, q % w, q / w, 0);
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+static atomic_int custom_calls;
+
+static void custom_scale(struct ggml_tensor * dst, const struct ggml_tensor * a, const struct ggml_tensor * b, int ith, int nth, void * ud) {
+    atomic_fetch_add(&custom_calls, 1);
+    const float f = *(const float *) ud;
+    int64_t n = ggml_nelements(dst), per = (n + nth - 1) / nth;
+    for (int64_t i = ith * per; i < n && i < (ith + 1) * per; i++) {
+        ((float *) dst->data)[i] = ((const float *) a->data)[i] * f + ((const float *) b->data)[i];
+    }
+}
+
+static void custom_iota(struct ggml_tensor * dst, int ith, int nth, void * ud) {
+    (void) ud;
+    atomic_fetch_add(&custom_calls, 1);
+    for (int64_t i = ith; i < ggml_nelements(dst); i += nth) {
+        ((int32_t *) dst->data)[i] = (int32_t) (i * 3) + (int32_t) ((const float *) dst->src[0]->data)[i];
+    }
+}
+
+static void test_custom_ops(void) {
+    struct ggml_context * ctx = new_ctx(4);
+    struct ggml_tensor * a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 13, 3);
+    struct ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 13, 3);
+    fill(a, -1, 1);
+    fill(b, -1, 1);
+    float f = 2.5f;
+    struct ggml_tensor * m2 = ggml_map_custom2(ctx, a, b, custom_scale, 2, &f);
+    struct ggml_tensor * args[1] = { m2 };
+    struct ggml_tensor * c4 = ggml_custom_4d(ctx, GGML_TYPE_I32, 13, 3, 1, 1, args, 1, custom_iota, GGML_N_TASKS_MAX, NULL);
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, c4);
+    for (int nth = 1; nth <= 3; nth++) {
+        atomic_store(&custom_calls, 0);
+        CHECK(ggml_graph_compute_with_ctx(ctx, gf, nth) == GGML_STATUS_SUCCESS);
+        // map_custom2 runs on min(2, nth) threads, custom_4d on all of them
+        CHECK_EQ_INT(atomic_load(&custom_calls), (nth < 2 ? nth : 2) + nth);
+        bool ok = true;
+        FOR_EACH(a, i0, i1, i2, i3) {
+            float want = (float) tget(a, i0, i1, 0, 0) * f + (float) tget(b, i0, i1, 0, 0);
+            ok = ok && tget(m2, i0, i1, 0, 0) == want && tget(c4, i0, i1, 0, 0) == (double) ((int32_t) (lin(a, i0, i1, 0, 0) * 3) + (int32_t) want);
+        }
+        CHECK(ok);
+    }
+    log_capture_begin();
+    CHECK(ggml_map_custom1(ctx, a, NULL, 1, NULL) == NULL);
+    CHECK(ggml_custom_4d(ctx, GGML_TYPE_F32, 1, 1, 1, 1, args, 1, custom_iota, 0, NULL) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 2);
+    // ops that have a number but no kernel (backward ops, recurrent ops) are refused by compute
+    struct ggml_tensor * x = ggml_dup(ctx, a);
+    x->op = GGML_OP_SSM_SCAN;
+    struct ggml_cgraph * g2 = ggml_new_graph(ctx);
+    ggml_build_forward_expand(g2, x);
+    log_capture_begin();
+    CHECK(ggml_graph_compute_with_ctx(ctx, g2, 2) != GGML_STATUS_SUCCESS);
+    log_capture_end();
+    CHECK(log_captured("SSM_SCAN") && log_captured("not supported"));
+    ggml_free(ctx);
+}
+
 int main(void) {
     ggml_cpu_init();
     test_binary();
@@ -1298,6 +1614,8 @@ int main(void) {
     test_flash_attn();
     test_experts();
     test_misc_elementwise();
+    test_conv_image();
+    test_custom_ops();
     // at least the portable path ran for every case
     CHECK(n_isa_runs > 0);
     return check_report("test-cpu-ops");

@@ -641,10 +641,30 @@ static void test_op_numbering(void) {
     CHECK(log_captured("is not a GLU node"));
 }
 
+// ops named and numbered but not built: NULL and a line saying so, never a crash
+static void test_unsupported_ops(void) {
+    struct ggml_init_params ip = { 1 << 20, NULL, false };
+    struct ggml_context * ctx = ggml_init(ip);
+    struct ggml_tensor * a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 4);
+    log_capture_begin();
+    CHECK(ggml_silu_back(ctx, a, a) == NULL);
+    CHECK(ggml_rms_norm_back(ctx, a, a, 1e-5f) == NULL);
+    CHECK(ggml_cross_entropy_loss(ctx, a, a) == NULL);
+    CHECK(ggml_opt_step_adamw(ctx, a, a, a, a, a) == NULL);
+    CHECK(ggml_ssm_scan(ctx, a, a, a, a, a, a, a) == NULL);
+    CHECK(ggml_rwkv_wkv7(ctx, a, a, a, a, a, a, a) == NULL);
+    CHECK(ggml_solve_tri(ctx, a, a, true, true, false) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 7);
+    CHECK(log_captured("ggml_ssm_scan: this op is not supported"));
+    ggml_free(ctx);
+}
+
 int main(void) {
     struct ggml_init_params ip = { 4 << 20, NULL, true };
     ctx = ggml_init(ip);
     test_op_numbering();
+    test_unsupported_ops();
     test_elementwise();
     test_reductions();
     test_unary_norm_scale();

@@ -63,7 +63,7 @@ static double nmse(const float * ref, const float * out, int64_t n) {
 }
 
 // Inputs a builder declares: how to fill them.
-enum fill { FILL_UNIFORM, FILL_POSITIVE, FILL_INDEX, FILL_MASK };
+enum fill { FILL_UNIFORM, FILL_POSITIVE, FILL_INDEX, FILL_MASK, FILL_DISTINCT };
 
 struct graph_inputs {
     struct ggml_tensor * t[48];
@@ -102,6 +102,13 @@ static void fill_inputs(struct graph_inputs * in, uint64_t seed) {
             }
             if (t->type == GGML_TYPE_F32) ((float *) buf)[i] = v;
             else if (t->type == GGML_TYPE_F16) ((ggml_fp16_t *) buf)[i] = ggml_fp32_to_fp16(v);
+            else if (in->kind[k] == FILL_DISTINCT) {
+                // distinct along each row: a stride coprime to the range (a prime above it)
+                int64_t row = i / t->ne[0], v = (i % t->ne[0]) * 7919 + row * 31 + (int64_t) seed;
+                int64_t idx = v % in->range[k];
+                if (t->type == GGML_TYPE_I64) ((int64_t *) buf)[i] = idx;
+                else ((int32_t *) buf)[i] = (int32_t) idx;
+            }
             else if (t->type == GGML_TYPE_I32) ((int32_t *) buf)[i] = (int32_t) (rng_next() % (uint32_t) in->range[k]);
         }
         ggml_backend_tensor_set(t, buf, 0, ggml_nbytes(t));
@@ -458,6 +465,37 @@ static struct ggml_tensor * build_unary(struct ggml_context * ctx, struct graph_
     }
 }
 
+// every glu op, fused (plain and swapped) and split, on rows with odd lengths
+static struct ggml_tensor * build_glu(struct ggml_context * ctx, struct graph_inputs * in, int v) {
+    const enum ggml_glu_op op = (enum ggml_glu_op) (v % GGML_GLU_OP_COUNT);
+    const int form = v / GGML_GLU_OP_COUNT;
+    struct ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, form == 2 ? 37 : 74, 5, 3, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * x = ggml_scale(ctx, a, 4.0f);
+    if (form == 2) {
+        struct ggml_tensor * g = input(ctx, in, GGML_TYPE_F32, 37, 5, 3, 1, FILL_UNIFORM, 0);
+        return op == GGML_GLU_OP_SWIGLU_OAI ? ggml_swiglu_oai(ctx, x, g, 1.702f, 2.0f) : ggml_glu_split(ctx, x, g, op);
+    }
+    return op == GGML_GLU_OP_SWIGLU_OAI && form == 0 ? ggml_swiglu_oai(ctx, x, NULL, 1.702f, 2.0f) : ggml_glu(ctx, x, op, form == 1);
+}
+
+// rows written at distinct i32 / i64 indices into an f32 or f16 destination, indices broadcast over ne[2]
+static struct ggml_tensor * build_set_rows(struct ggml_context * ctx, struct graph_inputs * in, int v) {
+    struct ggml_tensor * dst = input(ctx, in, (v & 1) ? GGML_TYPE_F16 : GGML_TYPE_F32, 40, 13, 4, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * rows = input(ctx, in, GGML_TYPE_F32, 40, 5, 4, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * idx = input(ctx, in, (v & 2) ? GGML_TYPE_I64 : GGML_TYPE_I32, 5, (v & 4) ? 1 : 4, 1, 1, FILL_DISTINCT, 13);
+    return ggml_set_rows(ctx, dst, rows, idx);
+}
+
+// rms_norm followed by a mul by a weight row: fused into one dispatch when the norm has no other reader
+static struct ggml_tensor * build_rms_norm_mul(struct ggml_context * ctx, struct graph_inputs * in, int v) {
+    struct ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, 300, 7, 3, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * w = input(ctx, in, GGML_TYPE_F32, 300, v == 2 ? 7 : 1, 1, 1, FILL_UNIFORM, 0);
+    struct ggml_tensor * n = ggml_rms_norm(ctx, a, 1e-5f);
+    struct ggml_tensor * m = ggml_mul(ctx, n, w);
+    // v 1: the norm is read again later, so the pair must not fuse
+    return v == 1 ? ggml_add(ctx, m, n) : m;
+}
+
 static struct ggml_tensor * build_norms(struct ggml_context * ctx, struct graph_inputs * in, int v) {
     struct ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, v == 2 ? 1000 : 64, 5, 3, 1, FILL_UNIFORM, 0);
     switch (v) {
@@ -667,6 +705,12 @@ static void test_ops_against_cpu(ggml_backend_t vk, ggml_backend_t cpu) {
         }
     }
     for (int v = 0; v < 4; v++) compare_with_cpu(vk, cpu, build_norms, v, 200 + v, "norm");
+    for (int v = 0; v < 3 * GGML_GLU_OP_COUNT; v++) compare_with_cpu(vk, cpu, build_glu, v, 250 + v, "glu");
+    for (int v = 0; v < 8; v++) compare_with_cpu(vk, cpu, build_set_rows, v, 280 + v, "set_rows");
+    for (int v = 0; v < 3; v++) {
+        compare_with_cpu(vk, cpu, build_rms_norm_mul, v, 290 + v, "rms_norm + mul");
+        CHECK_EQ_INT(ggalloc_vk_last_graph_dispatches(), v == 1 ? 3 : 1);
+    }
     for (int v = 0; v < 6; v++) compare_with_cpu(vk, cpu, build_soft_max, v, 300 + v, "soft_max");
     // both matrix-vector kernels, whichever this device uses by default
     struct vk_device * d = ggalloc_vk_device_get(0);

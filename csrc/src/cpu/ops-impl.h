@@ -30,12 +30,18 @@ static inline bool cpu_type_is_plain(enum ggml_type t) {
     return cpu_type_is_float(t) || t == GGML_TYPE_I32;
 }
 
+static inline bool cpu_type_is_int(enum ggml_type t) {
+    return t == GGML_TYPE_I8 || t == GGML_TYPE_I16 || t == GGML_TYPE_I32;
+}
+
 static inline float cpu_get_f32(enum ggml_type type, const char * p) {
     switch (type) {
         case GGML_TYPE_F32:  return *(const float *) p;
         case GGML_TYPE_F16:  return ggml_fp16_to_fp32(*(const ggml_fp16_t *) p);
         case GGML_TYPE_BF16: return ggml_bf16_to_fp32(*(const ggml_bf16_t *) p);
         case GGML_TYPE_I32:  return (float) *(const int32_t *) p;
+        case GGML_TYPE_I16:  return (float) *(const int16_t *) p;
+        case GGML_TYPE_I8:   return (float) *(const int8_t *) p;
         default:             return 0.0f;
     }
 }
@@ -46,6 +52,8 @@ static inline void cpu_set_f32(enum ggml_type type, char * p, float v) {
         case GGML_TYPE_F16:  *(ggml_fp16_t *) p = ggml_fp32_to_fp16(v); break;
         case GGML_TYPE_BF16: *(ggml_bf16_t *) p = ggml_fp32_to_bf16(v); break;
         case GGML_TYPE_I32:  *(int32_t *) p = (int32_t) v; break;
+        case GGML_TYPE_I16:  *(int16_t *) p = (int16_t) v; break;
+        case GGML_TYPE_I8:   *(int8_t *) p = (int8_t) v; break;
         default: break;
     }
 }

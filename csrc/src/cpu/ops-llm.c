@@ -217,6 +217,51 @@ static void llm_compute_timestep_embedding(const struct cpu_compute_params * par
     }
 }
 
+static void llm_compute_acc_set(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0], * b = dst->src[1];
+    if (a->data != dst->data) {
+        int64_t b0, b1;
+        cpu_split(params, (int64_t) ggml_nbytes(dst), &b0, &b1);
+        memcpy((char *) dst->data + b0, (const char *) a->data + b0, (size_t) (b1 - b0));
+    }
+    cpu_op_barrier(params);
+    // the view of dst that b lands on
+    const size_t nb[4] = { ggml_type_size(dst->type), (size_t) dst->op_params[0], (size_t) dst->op_params[1],
+                           (size_t) dst->op_params[2] };
+    char * base = (char *) dst->data + dst->op_params[3];
+    const bool acc = dst->op == GGML_OP_ACC;
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(b), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(b, r, &i1, &i2, &i3);
+        char * out = base + i1 * nb[1] + i2 * nb[2] + i3 * nb[3];
+        for (int64_t i0 = 0; i0 < b->ne[0]; i0++) {
+            const float v = cpu_get_f32(b->type, cpu_ptr(b, i0, i1, i2, i3));
+            char * p = out + i0 * nb[0];
+            cpu_set_f32(dst->type, p, acc ? cpu_get_f32(dst->type, p) + v : v);
+        }
+    }
+}
+
+static void llm_compute_out_prod(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0], * b = dst->src[1];
+    const int64_t n = a->ne[1], r2 = b->ne[2] / a->ne[2], r3 = b->ne[3] / a->ne[3];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, r, &i1, &i2, &i3);
+        for (int64_t i0 = 0; i0 < dst->ne[0]; i0++) {
+            double acc = 0.0;
+            for (int64_t k = 0; k < n; k++) {
+                acc += (double) cpu_get_f32(a->type, cpu_ptr(a, i0, k, i2 / r2, i3 / r3)) * cpu_get_f32(b->type, cpu_ptr(b, i1, k, i2, i3));
+            }
+            *(float *) cpu_ptr(dst, i0, i1, i2, i3) = (float) acc;
+        }
+    }
+}
+
 //
 // Gated linear units
 //
@@ -615,7 +660,7 @@ bool cpu_llm_handles(const struct ggml_tensor * node) {
         case GGML_OP_TRI: case GGML_OP_CUMSUM: case GGML_OP_L2_NORM: case GGML_OP_GROUP_NORM: case GGML_OP_DIAG:
         case GGML_OP_COUNT_EQUAL: case GGML_OP_ARANGE: case GGML_OP_TIMESTEP_EMBEDDING: case GGML_OP_GLU:
         case GGML_OP_ADD_ID: case GGML_OP_MUL_MAT_ID: case GGML_OP_ARGSORT: case GGML_OP_TOP_K:
-        case GGML_OP_FLASH_ATTN_EXT:
+        case GGML_OP_FLASH_ATTN_EXT: case GGML_OP_ACC: case GGML_OP_SET: case GGML_OP_OUT_PROD:
             return true;
         case GGML_OP_UNARY:
             return node->op_params[0] == GGML_UNARY_OP_XIELU;
@@ -666,6 +711,14 @@ bool cpu_llm_supported(const struct ggml_tensor * node) {
         case GGML_OP_TOP_K:
             return llm_float(a) && node->type == GGML_TYPE_I32 && node->ne[0] <= a->ne[0] && node->ne[1] == a->ne[1] &&
                    node->ne[2] == a->ne[2] && node->ne[3] == a->ne[3];
+        case GGML_OP_ACC:
+        case GGML_OP_SET:
+            return llm_float(a) && llm_float(b) && a->type == node->type && cpu_same_shape(a, node) &&
+                   ggml_is_contiguous(node) && ggml_is_contiguous(a) && node->op_params[3] >= 0;
+        case GGML_OP_OUT_PROD:
+            return llm_float(a) && llm_float(b) && node->type == GGML_TYPE_F32 && a->ne[1] == b->ne[1] &&
+                   node->ne[0] == a->ne[0] && node->ne[1] == b->ne[0] && node->ne[2] == b->ne[2] && node->ne[3] == b->ne[3] &&
+                   a->ne[2] > 0 && a->ne[3] > 0 && b->ne[2] % a->ne[2] == 0 && b->ne[3] % a->ne[3] == 0;
         case GGML_OP_FLASH_ATTN_EXT: {
             const struct ggml_tensor * q = a, * k = b, * v = c, * mask = node->src[3], * sinks = node->src[4];
             if (!llm_float(q) || !llm_float(k) || !llm_float(v) || node->type != GGML_TYPE_F32 || node->nb[0] != sizeof(float)) {
@@ -724,6 +777,9 @@ void cpu_llm_compute(const struct cpu_compute_params * params, struct ggml_tenso
         case GGML_OP_ARGSORT:
         case GGML_OP_TOP_K:              llm_compute_argsort(params, node); break;
         case GGML_OP_FLASH_ATTN_EXT:     llm_compute_flash_attn(params, node); break;
+        case GGML_OP_ACC:
+        case GGML_OP_SET:                llm_compute_acc_set(params, node); break;
+        case GGML_OP_OUT_PROD:           llm_compute_out_prod(params, node); break;
         default: break;
     }
 }

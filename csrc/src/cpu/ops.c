@@ -200,7 +200,7 @@ static void cpu_compute_map(const struct cpu_compute_params * params, struct ggm
             }
             continue;
         }
-        if (is_copy && (a->type == GGML_TYPE_I32 || dst->type == GGML_TYPE_I32)) {
+        if (is_copy && (cpu_type_is_int(a->type) || cpu_type_is_int(dst->type))) {
             // integers keep every bit through the copy (no detour through f32 for i32 -> i32 is
             // handled above); i32 <-> float converts value by value
             for (int64_t i = 0; i < n; i++) {
@@ -888,6 +888,9 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
     if (cpu_llm_handles(node)) {
         return cpu_llm_supported(node);
     }
+    if (cpu_conv_handles(node)) {
+        return cpu_conv_supported(node);
+    }
     switch (node->op) {
         case GGML_OP_NONE:
         case GGML_OP_RESHAPE:
@@ -901,8 +904,9 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
             if (a != NULL && (ggml_is_quantized(a->type) || ggml_is_quantized(t))) {
                 return cpu_quant_copy_ok(a, node);
             }
-            return a != NULL && cpu_type_is_plain(a->type) && cpu_type_is_plain(t) &&
-                   ggml_nelements(a) == ggml_nelements(node);
+            // integers copy into their own type (bit for bit) or to and from the float types
+            return a != NULL && (cpu_type_is_plain(a->type) || cpu_type_is_int(a->type)) &&
+                   (cpu_type_is_plain(t) || cpu_type_is_int(t)) && ggml_nelements(a) == ggml_nelements(node);
         case GGML_OP_ADD:
         case GGML_OP_SUB:
         case GGML_OP_MUL:
@@ -1048,6 +1052,9 @@ size_t cpu_op_work_size(const struct ggml_tensor * node, int nth) {
     if (cpu_llm_handles(node)) {
         return cpu_llm_work_size(node, nth);
     }
+    if (cpu_conv_handles(node)) {
+        return cpu_conv_work_size(node, nth);
+    }
     if (node->op == GGML_OP_MUL_MAT) {
         return cpu_mul_mat_work_size(node, nth);
     }
@@ -1057,6 +1064,10 @@ size_t cpu_op_work_size(const struct ggml_tensor * node, int nth) {
 void cpu_op_compute(const struct cpu_compute_params * params, struct ggml_tensor * node) {
     if (cpu_llm_handles(node)) {
         cpu_llm_compute(params, node);
+        return;
+    }
+    if (cpu_conv_handles(node)) {
+        cpu_conv_compute(params, node);
         return;
     }
     switch (node->op) {

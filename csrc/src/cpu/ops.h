@@ -44,3 +44,10 @@ bool   cpu_llm_handles(const struct ggml_tensor * node);
 bool   cpu_llm_supported(const struct ggml_tensor * node);
 size_t cpu_llm_work_size(const struct ggml_tensor * node, int nth);
 void   cpu_llm_compute(const struct cpu_compute_params * params, struct ggml_tensor * node);
+
+// The ops of ops-conv.c (transposed convolutions, pool_1d, upscale, reflect padding, roll,
+// relative positions, custom ops), asked the same way.
+bool   cpu_conv_handles(const struct ggml_tensor * node);
+bool   cpu_conv_supported(const struct ggml_tensor * node);
+size_t cpu_conv_work_size(const struct ggml_tensor * node, int nth);
+void   cpu_conv_compute(const struct cpu_compute_params * params, struct ggml_tensor * node);

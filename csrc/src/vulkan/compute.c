@@ -62,6 +62,9 @@ static const char * const vk_pipe_names[VK_PIPE_COUNT] = {
     [VK_PIPE_MUL_MAT_Q8_0] = "mul_mat_q8_0",
     [VK_PIPE_GET_ROWS_Q4_0] = "get_rows_q4_0",
     [VK_PIPE_GET_ROWS_Q8_0] = "get_rows_q8_0",
+    [VK_PIPE_GLU]          = "glu",
+    [VK_PIPE_SET_ROWS_F32] = "set_rows_f32",
+    [VK_PIPE_SET_ROWS_F16] = "set_rows_f16",
 };
 
 // The op numbers of unary.comp.
@@ -207,6 +210,16 @@ bool ggalloc_vk_supports_op(struct vk_device * d, const struct ggml_tensor * op)
             return vk_f32_or_f16(d, a) && vk_f32_or_f16(d, op) && ggml_nelements(a) == ggml_nelements(op);
         case GGML_OP_GET_ROWS:
             return vk_f32(op) && (vk_f32_or_f16(d, a) || vk_quant_ok(d, a)) && b != NULL && b->type == GGML_TYPE_I32;
+        case GGML_OP_SET_ROWS:
+            return vk_f32(a) && b != NULL && (b->type == GGML_TYPE_I32 || b->type == GGML_TYPE_I64) && vk_f32_or_f16(d, op) &&
+                   op->ne[0] == a->ne[0] && op->ne[2] == a->ne[2] && op->ne[3] == a->ne[3] && a->ne[1] == b->ne[0] &&
+                   b->ne[1] > 0 && b->ne[2] > 0 && a->ne[2] % b->ne[1] == 0 && a->ne[3] % b->ne[2] == 0 &&
+                   (b->type == GGML_TYPE_I32 || 2 * (uint64_t) ggml_nelements(b) < ((uint64_t) 1 << 31));
+        case GGML_OP_GLU:
+            return vk_f32(op) && vk_f32(a) && op->op_params[0] >= 0 && op->op_params[0] < GGML_GLU_OP_COUNT &&
+                   (b != NULL ? vk_f32(b) && ggml_are_same_shape(a, b) && ggml_are_same_shape(op, a)
+                              : a->ne[0] == 2 * op->ne[0] && a->ne[1] == op->ne[1] && a->ne[2] == op->ne[2] &&
+                                a->ne[3] == op->ne[3]);
         case GGML_OP_ROPE: {
             const int mode = op->op_params[2];
             const int n_dims = op->op_params[1];
@@ -311,13 +324,15 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
     const struct ggml_tensor * srcs[3] = { node->src[0], node->src[1], node->src[2] };
     if (node->op == GGML_OP_SOFT_MAX || node->op == GGML_OP_ROPE || node->op == GGML_OP_GET_ROWS ||
         node->op == GGML_OP_MUL_MAT || node->op == GGML_OP_ADD || node->op == GGML_OP_SUB ||
-        node->op == GGML_OP_MUL || node->op == GGML_OP_DIV) {
+        node->op == GGML_OP_MUL || node->op == GGML_OP_DIV || node->op == GGML_OP_GLU || node->op == GGML_OP_SET_ROWS) {
         // these read their second (and third) sources; the others ignore any
     } else {
         srcs[1] = NULL;
         srcs[2] = NULL;
     }
     if (node->op == GGML_OP_CPY) srcs[1] = NULL; // the destination is the node itself (a view of src1)
+    if (node->op == GGML_OP_GLU && srcs[1] == NULL) srcs[1] = srcs[0]; // value and gate in one tensor
+    if (node->op == GGML_OP_SET_ROWS) srcs[2] = NULL; // the destination: the node itself is a view of it
     uint32_t * offs[3] = { &ds->pc.a_off, &ds->pc.b_off, &ds->pc.c_off };
     VkBuffer dst_buf;
     if (!vk_bind(d, node, node_i, node, &dst_buf, &ds->pc.d_off, &ds->write)) return false;
@@ -373,6 +388,34 @@ static bool vk_prepare(struct vk_device * d, struct ggml_tensor * node, int node
                 default:
                     ds->pc.op = (uint32_t) vk_unary_code((enum ggml_unary_op) node->op_params[0]);
                     break;
+            }
+            ds->groups[0] = row_groups_x;
+            ds->groups[1] = row_groups_y;
+            break;
+        case GGML_OP_SET_ROWS:
+            ds->pipe = node->type == GGML_TYPE_F16 ? VK_PIPE_SET_ROWS_F16 : VK_PIPE_SET_ROWS_F32;
+            vk_shape(ds->pc.b_ne, ds->pc.b_nb, b);
+            ds->pc.op = b->type == GGML_TYPE_I64 ? 1 : 0;
+            ds->groups[0] = vk_groups(d, 0, ((uint64_t) a->ne[0] + 255) / 256);
+            ds->groups[1] = vk_groups(d, 1, (uint64_t) ggml_nrows(a));
+            break;
+        case GGML_OP_GLU:
+            ds->pipe = VK_PIPE_GLU;
+            ds->pc.op = (uint32_t) node->op_params[0];
+            ds->pc.f0 = vk_param_f32(node, 2);
+            ds->pc.f1 = vk_param_f32(node, 3);
+            if (b != NULL) {
+                vk_shape(ds->pc.b_ne, ds->pc.b_nb, b);
+            } else {
+                // the gate is the other half of each row of a (the value's half when swapped)
+                vk_shape(ds->pc.b_ne, ds->pc.b_nb, a);
+                const uint32_t half = (uint32_t) node->ne[0] * ds->pc.a_nb[0];
+                if (node->op_params[1] != 0) {
+                    ds->pc.b_off = ds->pc.a_off;
+                    ds->pc.a_off += half;
+                } else {
+                    ds->pc.b_off = ds->pc.a_off + half;
+                }
             }
             ds->groups[0] = row_groups_x;
             ds->groups[1] = row_groups_y;
@@ -656,7 +699,60 @@ static bool vk_run(struct vk_device * d, struct vk_dispatch * ds, int n, int * n
     return ok;
 }
 
+// ggml's rms_norm + mul fusion: an RMS_NORM whose only reader is the next node, a MUL by a row
+// broadcast over it, runs as one dispatch that writes the product (the norm itself is never
+// stored). Returns the MUL, or NULL when the pair does not fuse.
+static struct ggml_tensor * vk_rms_norm_mul(struct vk_device * d, struct ggml_cgraph * graph, int i) {
+    struct ggml_tensor * norm = ggml_graph_node(graph, i);
+    struct ggml_tensor * mul = ggml_graph_node(graph, i + 1);
+    if (norm->op != GGML_OP_RMS_NORM || mul == NULL || mul->op != GGML_OP_MUL || mul->src[0] != norm ||
+        (norm->flags & GGML_TENSOR_FLAG_OUTPUT) || !ggalloc_vk_supports_op(d, norm) || !ggalloc_vk_supports_op(d, mul)) {
+        return NULL;
+    }
+    const struct ggml_tensor * w = mul->src[1];
+    if (w == norm || w->ne[0] != norm->ne[0]) {
+        return NULL;
+    }
+    for (int j = i + 2; j < ggml_graph_n_nodes(graph); j++) {
+        const struct ggml_tensor * t = ggml_graph_node(graph, j);
+        if (t->view_src == norm) {
+            return NULL;
+        }
+        for (int s = 0; s < GGML_MAX_SRC; s++) {
+            if (t->src[s] == norm) {
+                return NULL;
+            }
+        }
+    }
+    return mul;
+}
+
+static bool vk_prepare_rms_norm_mul(struct vk_device * d, struct ggml_tensor * norm, struct ggml_tensor * mul, int node_i,
+        struct vk_dispatch * ds) {
+    memset(ds, 0, sizeof(*ds));
+    VkBuffer dst_buf;
+    if (!vk_bind(d, mul, node_i, mul, &dst_buf, &ds->pc.d_off, &ds->write)) return false;
+    for (int i = 0; i < VK_N_BINDINGS; i++) ds->bufs[i] = dst_buf;
+    if (!vk_bind(d, mul, node_i, norm->src[0], &ds->bufs[0], &ds->pc.a_off, &ds->reads[ds->n_reads++])) return false;
+    if (!vk_bind(d, mul, node_i, mul->src[1], &ds->bufs[1], &ds->pc.b_off, &ds->reads[ds->n_reads++])) return false;
+    vk_shape(ds->pc.d_ne, ds->pc.d_nb, mul);
+    vk_shape(ds->pc.a_ne, ds->pc.a_nb, norm->src[0]);
+    vk_shape(ds->pc.b_ne, ds->pc.b_nb, mul->src[1]);
+    ds->pipe = VK_PIPE_NORM;
+    ds->pc.op = 2;
+    ds->pc.f0 = vk_param_f32(norm, 0);
+    ds->groups[0] = vk_groups(d, 0, (uint64_t) ggml_nrows(norm));
+    ds->groups[1] = 1;
+    ds->groups[2] = 1;
+    return true;
+}
+
 static int vk_last_barriers = 0;
+static int vk_last_dispatches = 0;
+
+int ggalloc_vk_last_graph_dispatches(void) {
+    return vk_last_dispatches;
+}
 
 int ggalloc_vk_last_graph_barriers(void) {
     return vk_last_barriers;
@@ -681,12 +777,23 @@ enum ggml_status ggalloc_vk_graph_compute(struct vk_device * d, struct ggml_cgra
             free(ds);
             return GGML_STATUS_FAILED;
         }
+        struct ggml_tensor * mul = vk_rms_norm_mul(d, graph, i);
+        if (mul != NULL) {
+            if (!vk_prepare_rms_norm_mul(d, node, mul, i + 1, &ds[n])) {
+                free(ds);
+                return GGML_STATUS_FAILED;
+            }
+            n++;
+            i++;
+            continue;
+        }
         if (!vk_prepare(d, node, i, &ds[n])) {
             free(ds);
             return GGML_STATUS_FAILED;
         }
         n++;
     }
+    vk_last_dispatches = n;
     enum ggml_status st = GGML_STATUS_SUCCESS;
     if (n > 0) {
         pthread_mutex_lock(&d->lock);

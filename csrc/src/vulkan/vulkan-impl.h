@@ -38,6 +38,9 @@ enum vk_pipe {
     VK_PIPE_MUL_MAT_Q8_0,
     VK_PIPE_GET_ROWS_Q4_0,
     VK_PIPE_GET_ROWS_Q8_0,
+    VK_PIPE_GLU,
+    VK_PIPE_SET_ROWS_F32,
+    VK_PIPE_SET_ROWS_F16,
     VK_PIPE_COUNT,
 };
 
@@ -124,6 +127,8 @@ bool             ggalloc_vk_supports_op(struct vk_device * dev, const struct ggm
 enum ggml_status ggalloc_vk_graph_compute(struct vk_device * dev, struct ggml_cgraph * graph);
 // Barriers placed between the dispatches of the last graph computed (any device).
 int              ggalloc_vk_last_graph_barriers(void);
+// Dispatches of the last graph (fused node pairs count once).
+int              ggalloc_vk_last_graph_dispatches(void);
 // Destroys the pipelines made so far. Lock held.
 void             ggalloc_vk_pipelines_free(struct vk_device * dev);
 

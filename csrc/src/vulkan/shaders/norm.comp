@@ -2,14 +2,15 @@
 #extension GL_GOOGLE_include_directive : require
 // One workgroup of 64 per row (rows looped when there are more than workgroups): the row is
 // summed in a shared-memory tree, then written. 64 invocations keep each barrier cheap where
-// a barrier switches between SIMD chunks (CPU implementations of Vulkan). op 0: norm (mean 0, variance 1), op 1: rms_norm.
-// f0: eps.
+// a barrier switches between SIMD chunks (CPU implementations of Vulkan). op 0: norm (mean 0, variance 1), op 1: rms_norm,
+// op 2: rms_norm times b (broadcast over a's rows: ggml's rms_norm followed by mul, fused). f0: eps.
 #include "common.glsl"
 
 #define WG 64
 layout(local_size_x = WG) in;
 
 layout(binding = 0) readonly buffer A { float a[]; };
+layout(binding = 1) readonly buffer B { float b[]; };
 layout(binding = 3) buffer D { float d[]; };
 
 shared float red[WG];
@@ -48,8 +49,15 @@ void main() {
             s2 += v*v;
         }
         float scale = 1.0 / sqrt(reduce_sum(s2) / float(ne0) + pc.f0);
-        for (uint i = t; i < ne0; i += WG) {
-            d[id + i*pc.d_nb[0]] = (a[ia + i*pc.a_nb[0]] - mean) * scale;
+        if (pc.op == 2u) {
+            uint ib = pc.b_off + (c.x % pc.b_ne[1])*pc.b_nb[1] + (c.y % pc.b_ne[2])*pc.b_nb[2] + (c.z % pc.b_ne[3])*pc.b_nb[3];
+            for (uint i = t; i < ne0; i += WG) {
+                d[id + i*pc.d_nb[0]] = a[ia + i*pc.a_nb[0]] * scale * b[ib + (i % pc.b_ne[0])*pc.b_nb[0]];
+            }
+        } else {
+            for (uint i = t; i < ne0; i += WG) {
+                d[id + i*pc.d_nb[0]] = (a[ia + i*pc.a_nb[0]] - mean) * scale;
+            }
         }
     }
 }

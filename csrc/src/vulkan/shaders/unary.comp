@@ -11,16 +11,6 @@ layout(local_size_x = WG) in;
 layout(binding = 0) readonly buffer A { float a[]; };
 layout(binding = 3) buffer D { float d[]; };
 
-// erf from its Chebyshev-fitted complement (fractional error below 1.2e-7 everywhere).
-float erf_approx(float x) {
-    float z = abs(x);
-    float t = 1.0 / (1.0 + 0.5*z);
-    float r = t*exp(-z*z - 1.26551223 + t*(1.00002368 + t*(0.37409196 + t*(0.09678418 +
-              t*(-0.18628806 + t*(0.27886807 + t*(-1.13520398 + t*(1.48851587 +
-              t*(-0.82215223 + t*0.17087277)))))))));
-    return x >= 0.0 ? 1.0 - r : r - 1.0;
-}
-
 float apply(float x, uvec4 c) {
     const float NEG_INF = uintBitsToFloat(0xff800000u);
     switch (pc.op) {

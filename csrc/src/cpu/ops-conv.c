@@ -1,0 +1,450 @@
+//
+// ops-conv.c — the CPU kernels of the convolution and image ops that are not im2col + mul_mat
+// (transposed convolutions, pool_1d, upscale / interpolate, pad_reflect_1d, roll, SAM's relative
+// positions) and the custom ops, whose kernel is the program's own function.
+//
+// Transposed convolutions are computed as gathers: each output element sums the (input, kernel)
+// pairs that land on it, so threads own disjoint output rows and need no reduction. Resampling
+// maps each output pixel back to input coordinates (half-pixel centres, or corners aligned),
+// and takes the nearest pixel, a bilinear blend of 2x2, or a bicubic blend of 4x4 (a = -0.75)
+// with clamped edges.
+//
+
+#include "ops.h"
+#include "ops-impl.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ggalloc.h"
+#include "log.h"
+
+static float conv_get(const struct ggml_tensor * t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
+    return cpu_get_f32(t->type, cpu_ptr(t, i0, i1, i2, i3));
+}
+
+//
+// Transposed convolutions
+//
+
+static void conv_compute_transpose_1d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int s0 = dst->op_params[0];
+    const int64_t K = k->ne[0], IC = k->ne[2], L = b->ne[0];
+    int64_t r0, r1;
+    cpu_split(params, dst->ne[1], &r0, &r1);
+    for (int64_t oc = r0; oc < r1; oc++) {
+        for (int64_t o = 0; o < dst->ne[0]; o++) {
+            // input positions i with o = i*s0 + kk for some kernel tap kk in [0, K)
+            int64_t i_lo = o - K + 1 > 0 ? (o - K + 1 + s0 - 1) / s0 : 0;
+            int64_t i_hi = o / s0 < L - 1 ? o / s0 : L - 1;
+            double acc = 0.0;
+            for (int64_t i = i_lo; i <= i_hi; i++) {
+                const int64_t kk = o - i * s0;
+                for (int64_t ic = 0; ic < IC; ic++) {
+                    acc += (double) conv_get(k, kk, oc, ic, 0) * conv_get(b, i, ic, 0, 0);
+                }
+            }
+            *(float *) cpu_ptr(dst, o, oc, 0, 0) = (float) acc;
+        }
+    }
+}
+
+static void conv_compute_transpose_2d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int s = dst->op_params[0];
+    const int64_t KW = k->ne[0], KH = k->ne[1], IC = k->ne[3], W = b->ne[0], H = b->ne[1];
+    int64_t r0, r1;
+    cpu_split(params, dst->ne[1] * dst->ne[2] * dst->ne[3], &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oy, oc, n;
+        cpu_unravel(dst, r, &oy, &oc, &n);
+        const int64_t y_lo = oy - KH + 1 > 0 ? (oy - KH + 1 + s - 1) / s : 0;
+        const int64_t y_hi = oy / s < H - 1 ? oy / s : H - 1;
+        for (int64_t ox = 0; ox < dst->ne[0]; ox++) {
+            const int64_t x_lo = ox - KW + 1 > 0 ? (ox - KW + 1 + s - 1) / s : 0;
+            const int64_t x_hi = ox / s < W - 1 ? ox / s : W - 1;
+            double acc = 0.0;
+            for (int64_t y = y_lo; y <= y_hi; y++) {
+                for (int64_t x = x_lo; x <= x_hi; x++) {
+                    for (int64_t ic = 0; ic < IC; ic++) {
+                        acc += (double) conv_get(k, ox - x * s, oy - y * s, oc, ic) * conv_get(b, x, y, ic, n);
+                    }
+                }
+            }
+            *(float *) cpu_ptr(dst, ox, oy, oc, n) = (float) acc;
+        }
+    }
+}
+
+// Direct 2D convolution, plain (every input channel) or depthwise (channel c with kernel c).
+static void conv_compute_2d_direct(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int s0 = dst->op_params[0], s1 = dst->op_params[1], p0 = dst->op_params[2], p1 = dst->op_params[3];
+    const int d0 = dst->op_params[4], d1 = dst->op_params[5];
+    const bool dw = dst->op == GGML_OP_CONV_2D_DW;
+    const int64_t KW = k->ne[0], KH = k->ne[1], IC = dw ? 1 : k->ne[2], W = b->ne[0], H = b->ne[1];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oy, oc, n;
+        cpu_unravel(dst, r, &oy, &oc, &n);
+        for (int64_t ox = 0; ox < dst->ne[0]; ox++) {
+            double acc = 0.0;
+            for (int64_t ic = 0; ic < IC; ic++) {
+                for (int64_t ky = 0; ky < KH; ky++) {
+                    const int64_t y = oy * s1 + ky * d1 - p1;
+                    if (y < 0 || y >= H) continue;
+                    for (int64_t kx = 0; kx < KW; kx++) {
+                        const int64_t x = ox * s0 + kx * d0 - p0;
+                        if (x < 0 || x >= W) continue;
+                        acc += dw ? (double) conv_get(k, kx, ky, 0, oc) * conv_get(b, x, y, oc, n)
+                                  : (double) conv_get(k, kx, ky, ic, oc) * conv_get(b, x, y, ic, n);
+                    }
+                }
+            }
+            *(float *) cpu_ptr(dst, ox, oy, oc, n) = (float) acc;
+        }
+    }
+}
+
+//
+// Pooling, resampling, padding, roll
+//
+
+static void conv_compute_pool_1d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int op = dst->op_params[0], k0 = dst->op_params[1], s0 = dst->op_params[2], p0 = dst->op_params[3];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, r, &i1, &i2, &i3);
+        for (int64_t o = 0; o < dst->ne[0]; o++) {
+            float acc = op == GGML_OP_POOL_MAX ? -FLT_MAX : 0.0f;
+            for (int64_t kk = 0; kk < k0; kk++) {
+                const int64_t i = o * s0 + kk - p0;
+                if (i < 0 || i >= a->ne[0]) {
+                    continue;
+                }
+                const float v = conv_get(a, i, i1, i2, i3);
+                acc = op == GGML_OP_POOL_MAX ? (v > acc ? v : acc) : acc + v;
+            }
+            *(float *) cpu_ptr(dst, o, i1, i2, i3) = op == GGML_OP_POOL_AVG ? acc / (float) k0 : acc;
+        }
+    }
+}
+
+static float conv_cubic1(float x, float A) { return ((A + 2) * x - (A + 3)) * x * x + 1; }
+static float conv_cubic2(float x, float A) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; }
+
+static int64_t conv_clamp(int64_t i, int64_t n) {
+    return i < 0 ? 0 : i >= n ? n - 1 : i;
+}
+
+static void conv_compute_upscale(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const uint32_t mode_flags = (uint32_t) dst->op_params[0];
+    const int mode = (int) (mode_flags & 0xff);
+    const bool corners = (mode_flags & GGML_SCALE_FLAG_ALIGN_CORNERS) != 0;
+    float sf0 = (float) dst->ne[0] / (float) a->ne[0], sf1 = (float) dst->ne[1] / (float) a->ne[1];
+    const float sf2 = (float) dst->ne[2] / (float) a->ne[2], sf3 = (float) dst->ne[3] / (float) a->ne[3];
+    float off = 0.5f;
+    if (corners && mode != GGML_SCALE_MODE_NEAREST) {
+        off = 0.0f;
+        sf0 = dst->ne[0] > 1 && a->ne[0] > 1 ? (float) (dst->ne[0] - 1) / (float) (a->ne[0] - 1) : sf0;
+        sf1 = dst->ne[1] > 1 && a->ne[1] > 1 ? (float) (dst->ne[1] - 1) / (float) (a->ne[1] - 1) : sf1;
+    }
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, r, &i1, &i2, &i3);
+        const int64_t j2 = (int64_t) ((float) i2 / sf2), j3 = (int64_t) ((float) i3 / sf3);
+        for (int64_t i0 = 0; i0 < dst->ne[0]; i0++) {
+            float v;
+            if (mode == GGML_SCALE_MODE_NEAREST) {
+                v = conv_get(a, (int64_t) ((float) i0 / sf0), (int64_t) ((float) i1 / sf1), j2, j3);
+            } else {
+                const float x = ((float) i0 + off) / sf0 - off, y = ((float) i1 + off) / sf1 - off;
+                const int64_t x0 = (int64_t) floorf(x), y0 = (int64_t) floorf(y);
+                const float dx = x - (float) x0, dy = y - (float) y0;
+                if (mode == GGML_SCALE_MODE_BILINEAR) {
+                    const float fx = dx < 0 ? 0 : dx > 1 ? 1 : dx, fy = dy < 0 ? 0 : dy > 1 ? 1 : dy;
+                    const int64_t xa = conv_clamp(x0, a->ne[0]), xb = conv_clamp(x0 + 1, a->ne[0]);
+                    const int64_t ya = conv_clamp(y0, a->ne[1]), yb = conv_clamp(y0 + 1, a->ne[1]);
+                    v = conv_get(a, xa, ya, j2, j3) * (1 - fx) * (1 - fy) + conv_get(a, xb, ya, j2, j3) * fx * (1 - fy) +
+                        conv_get(a, xa, yb, j2, j3) * (1 - fx) * fy + conv_get(a, xb, yb, j2, j3) * fx * fy;
+                } else {
+                    const float A = -0.75f;
+                    const float wx[4] = { conv_cubic2(dx + 1, A), conv_cubic1(dx, A), conv_cubic1(1 - dx, A), conv_cubic2(2 - dx, A) };
+                    const float wy[4] = { conv_cubic2(dy + 1, A), conv_cubic1(dy, A), conv_cubic1(1 - dy, A), conv_cubic2(2 - dy, A) };
+                    v = 0.0f;
+                    for (int jy = 0; jy < 4; jy++) {
+                        float row = 0.0f;
+                        for (int jx = 0; jx < 4; jx++) {
+                            row += wx[jx] * conv_get(a, conv_clamp(x0 - 1 + jx, a->ne[0]), conv_clamp(y0 - 1 + jy, a->ne[1]), j2, j3);
+                        }
+                        v += wy[jy] * row;
+                    }
+                }
+            }
+            cpu_set_f32(dst->type, cpu_ptr(dst, i0, i1, i2, i3), v);
+        }
+    }
+}
+
+static void conv_compute_pad_reflect_1d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t p0 = dst->op_params[0], n = a->ne[0];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, r, &i1, &i2, &i3);
+        for (int64_t o = 0; o < dst->ne[0]; o++) {
+            int64_t i = o - p0;
+            i = i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+            *(float *) cpu_ptr(dst, o, i1, i2, i3) = *(const float *) cpu_ptr(a, i, i1, i2, i3);
+        }
+    }
+}
+
+static int64_t conv_wrap(int64_t i, int64_t shift, int64_t n) {
+    int64_t j = (i - shift) % n;
+    return j < 0 ? j + n : j;
+}
+
+static void conv_compute_roll(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const size_t ts = ggml_type_size(dst->type);
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, r, &i1, &i2, &i3);
+        const int64_t j1 = conv_wrap(i1, dst->op_params[1], a->ne[1]);
+        const int64_t j2 = conv_wrap(i2, dst->op_params[2], a->ne[2]);
+        const int64_t j3 = conv_wrap(i3, dst->op_params[3], a->ne[3]);
+        for (int64_t i0 = 0; i0 < dst->ne[0]; i0++) {
+            memcpy(cpu_ptr(dst, i0, i1, i2, i3), cpu_ptr(a, conv_wrap(i0, dst->op_params[0], a->ne[0]), j1, j2, j3), ts);
+        }
+    }
+}
+
+//
+// Windows and relative positions (SAM)
+//
+
+// dst [C, w, w, windows]: window (py, px) holds the image's pixels from (py*w, px*w), 0 past its edge
+static void conv_compute_win_part(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t npx = dst->op_params[0], w = dst->op_params[2];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, r, &i1, &i2, &i3);
+        const int64_t x = (i3 % npx) * w + i1, y = (i3 / npx) * w + i2;
+        float * out = (float *) cpu_ptr(dst, 0, i1, i2, i3);
+        for (int64_t c = 0; c < dst->ne[0]; c++) {
+            out[c] = x < a->ne[1] && y < a->ne[2] ? *(const float *) cpu_ptr(a, c, x, y, 0) : 0.0f;
+        }
+    }
+}
+
+static void conv_compute_win_unpart(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t w = dst->op_params[0];
+    const int64_t npx = (dst->ne[1] + w - 1) / w;
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t x, y, i3;
+        cpu_unravel(dst, r, &x, &y, &i3);
+        const float * in = (const float *) cpu_ptr(a, 0, x % w, y % w, (y / w) * npx + x / w);
+        float * out = (float *) cpu_ptr(dst, 0, x, y, 0);
+        for (int64_t c = 0; c < dst->ne[0]; c++) {
+            out[c] = in[c * (int64_t) (a->nb[0] / sizeof(float))];
+        }
+    }
+}
+
+static void conv_compute_get_rel_pos(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t kh = dst->ne[1];
+    const size_t ts = ggml_type_size(dst->type);
+    int64_t r0, r1;
+    cpu_split(params, dst->ne[1] * dst->ne[2], &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t i1 = r % kh, i2 = r / kh;
+        const int64_t pos = (kh - i1 - 1) + i2;
+        for (int64_t i0 = 0; i0 < dst->ne[0]; i0++) {
+            memcpy(cpu_ptr(dst, i0, i1, i2, 0), cpu_ptr(a, i0, pos, 0, 0), ts);
+        }
+    }
+}
+
+// dst = a (+ in place) plus, for each query (i10, i11, i12) of pw/ph, ph's value along a row of
+// w keys and pw's value down a column of w keys of the attention map
+static void conv_compute_add_rel_pos(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0], * pw = dst->src[1], * ph = dst->src[2];
+    if (a->data != dst->data) {
+        int64_t b0, b1;
+        cpu_split(params, (int64_t) ggml_nbytes(dst), &b0, &b1);
+        memcpy((char *) dst->data + b0, (const char *) a->data + b0, (size_t) (b1 - b0));
+    }
+    cpu_op_barrier(params);
+    const int64_t ne10 = pw->ne[0], ne11 = pw->ne[1], ne12 = pw->ne[2], ne13 = pw->ne[3];
+    const float * w = pw->data, * h = ph->data;
+    float * d = dst->data;
+    int64_t r0, r1;
+    cpu_split(params, ne13 * ne12, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        for (int64_t i11 = 0; i11 < ne11; i11++) {
+            const int64_t jp1 = r * ne11 * ne10 + i11 * ne10;
+            for (int64_t i10 = 0; i10 < ne10; i10++) {
+                const int64_t jp0 = jp1 + i10;
+                const int64_t jdh = jp0 * ne10;
+                const int64_t jdw = jdh - (ne10 - 1) * i10;
+                for (int64_t j = 0; j < ne10; j++) {
+                    d[jdh + j] += h[jp0];
+                    d[jdw + j * ne10] += w[jp0];
+                }
+            }
+        }
+    }
+}
+
+//
+// Custom ops
+//
+
+static void conv_compute_custom(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    struct ggalloc_custom_params p;
+    memcpy(&p, dst->op_params, sizeof(p));
+    const int nth = p.n_tasks == GGML_N_TASKS_MAX || p.n_tasks > params->nth ? params->nth : p.n_tasks;
+    if (params->ith >= nth) {
+        return;
+    }
+    switch (dst->op) {
+        case GGML_OP_MAP_CUSTOM1:
+            ((ggml_custom1_op_t) p.fun)(dst, dst->src[0], params->ith, nth, p.userdata);
+            break;
+        case GGML_OP_MAP_CUSTOM2:
+            ((ggml_custom2_op_t) p.fun)(dst, dst->src[0], dst->src[1], params->ith, nth, p.userdata);
+            break;
+        case GGML_OP_MAP_CUSTOM3:
+            ((ggml_custom3_op_t) p.fun)(dst, dst->src[0], dst->src[1], dst->src[2], params->ith, nth, p.userdata);
+            break;
+        default:
+            ((ggml_custom_op_t) p.fun)(dst, params->ith, nth, p.userdata);
+            break;
+    }
+}
+
+//
+// Dispatch
+//
+
+bool cpu_conv_handles(const struct ggml_tensor * node) {
+    switch (node->op) {
+        case GGML_OP_CONV_TRANSPOSE_1D: case GGML_OP_CONV_TRANSPOSE_2D: case GGML_OP_POOL_1D: case GGML_OP_UPSCALE:
+        case GGML_OP_PAD_REFLECT_1D: case GGML_OP_ROLL: case GGML_OP_GET_REL_POS: case GGML_OP_ADD_REL_POS:
+        case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM:
+        case GGML_OP_WIN_PART: case GGML_OP_WIN_UNPART: case GGML_OP_CONV_2D: case GGML_OP_CONV_2D_DW:
+            return true;
+        default:
+            return false;
+    }
+}
+
+static bool conv_float(const struct ggml_tensor * t) {
+    return t != NULL && cpu_type_is_float(t->type);
+}
+
+bool cpu_conv_supported(const struct ggml_tensor * node) {
+    const struct ggml_tensor * a = node->src[0], * b = node->src[1], * c = node->src[2];
+    switch (node->op) {
+        case GGML_OP_CONV_TRANSPOSE_1D:
+            return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && a->ne[2] == b->ne[1] &&
+                   node->ne[1] == a->ne[1] && node->op_params[0] >= 1 &&
+                   node->ne[0] == (b->ne[0] - 1) * node->op_params[0] + a->ne[0];
+        case GGML_OP_CONV_TRANSPOSE_2D:
+            return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && a->ne[3] == b->ne[2] &&
+                   node->op_params[0] >= 1 && node->ne[2] == a->ne[2] && node->ne[3] == b->ne[3];
+        case GGML_OP_POOL_1D:
+            return conv_float(a) && node->type == GGML_TYPE_F32 && node->op_params[1] >= 1 && node->op_params[2] >= 1 &&
+                   (node->op_params[0] == GGML_OP_POOL_MAX || node->op_params[0] == GGML_OP_POOL_AVG) &&
+                   node->ne[1] == a->ne[1] && node->ne[2] == a->ne[2] && node->ne[3] == a->ne[3];
+        case GGML_OP_UPSCALE:
+            // antialiased downsampling has no kernel here
+            return conv_float(a) && cpu_type_is_float(node->type) && (node->op_params[0] & 0xff) < GGML_SCALE_MODE_COUNT &&
+                   (node->op_params[0] & GGML_SCALE_FLAG_ANTIALIAS) == 0;
+        case GGML_OP_PAD_REFLECT_1D:
+            return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->op_params[0] < a->ne[0] &&
+                   node->op_params[1] < a->ne[0] && node->ne[0] == a->ne[0] + node->op_params[0] + node->op_params[1];
+        case GGML_OP_ROLL:
+            return a != NULL && a->type == node->type && cpu_same_shape(a, node);
+        case GGML_OP_GET_REL_POS:
+            return a != NULL && a->type == node->type && node->ne[0] == a->ne[0] && node->ne[1] == node->ne[2] &&
+                   a->ne[1] == 2 * node->ne[1] - 1;
+        case GGML_OP_ADD_REL_POS:
+            return a != NULL && b != NULL && c != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 &&
+                   b->type == GGML_TYPE_F32 && c->type == GGML_TYPE_F32 && ggml_is_contiguous(a) && ggml_is_contiguous(node) &&
+                   ggml_is_contiguous(b) && ggml_is_contiguous(c) && cpu_same_shape(b, c) && cpu_same_shape(a, node) &&
+                   b->ne[0] * b->ne[0] == a->ne[0] && b->ne[1] * b->ne[2] == a->ne[1] &&
+                   ggml_nelements(a) >= ggml_nelements(b) * b->ne[0];
+        case GGML_OP_CONV_2D:
+        case GGML_OP_CONV_2D_DW: {
+            const bool dw = node->op == GGML_OP_CONV_2D_DW;
+            return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && node->op_params[0] >= 1 &&
+                   node->op_params[1] >= 1 && node->ne[3] == b->ne[3] &&
+                   (dw ? a->ne[2] == 1 && a->ne[3] == b->ne[2] && node->ne[2] == b->ne[2]
+                       : a->ne[2] == b->ne[2] && node->ne[2] == a->ne[3]);
+        }
+        case GGML_OP_WIN_PART:
+            return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->nb[0] == sizeof(float) &&
+                   node->ne[0] == a->ne[0] && node->op_params[0] >= 1 && node->op_params[2] >= 1 &&
+                   node->ne[3] == (int64_t) node->op_params[0] * node->op_params[1] && a->ne[3] == 1;
+        case GGML_OP_WIN_UNPART: {
+            const int64_t w = node->op_params[0];
+            return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->nb[0] == sizeof(float) &&
+                   w >= 1 && a->ne[1] == w && a->ne[2] == w && node->ne[0] == a->ne[0] && node->ne[3] == 1 &&
+                   a->ne[3] >= ((node->ne[1] + w - 1) / w) * ((node->ne[2] + w - 1) / w);
+        }
+        case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM: {
+            struct ggalloc_custom_params p;
+            memcpy(&p, node->op_params, sizeof(p));
+            return p.fun != NULL && (p.n_tasks >= 1 || p.n_tasks == GGML_N_TASKS_MAX);
+        }
+        default:
+            return false;
+    }
+}
+
+size_t cpu_conv_work_size(const struct ggml_tensor * node, int nth) {
+    (void) node;
+    (void) nth;
+    return 0;
+}
+
+void cpu_conv_compute(const struct cpu_compute_params * params, struct ggml_tensor * node) {
+    switch (node->op) {
+        case GGML_OP_CONV_TRANSPOSE_1D: conv_compute_transpose_1d(params, node); break;
+        case GGML_OP_CONV_TRANSPOSE_2D: conv_compute_transpose_2d(params, node); break;
+        case GGML_OP_POOL_1D:           conv_compute_pool_1d(params, node); break;
+        case GGML_OP_UPSCALE:           conv_compute_upscale(params, node); break;
+        case GGML_OP_PAD_REFLECT_1D:    conv_compute_pad_reflect_1d(params, node); break;
+        case GGML_OP_ROLL:              conv_compute_roll(params, node); break;
+        case GGML_OP_GET_REL_POS:       conv_compute_get_rel_pos(params, node); break;
+        case GGML_OP_ADD_REL_POS:       conv_compute_add_rel_pos(params, node); break;
+        case GGML_OP_WIN_PART:          conv_compute_win_part(params, node); break;
+        case GGML_OP_CONV_2D:
+        case GGML_OP_CONV_2D_DW:        conv_compute_2d_direct(params, node); break;
+        case GGML_OP_WIN_UNPART:        conv_compute_win_unpart(params, node); break;
+        default:                        conv_compute_custom(params, node); break;
+    }
+}
