@@ -5,10 +5,13 @@ PYTHON ?= /usr/bin/python3
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD  ?= build
 ASAN   ?= build-asan
+FUZZ   ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-asan python demo test test-c test-asan test-python test-long bench clean
+.PHONY: all deps build build-asan python demo notebooks test test-c test-asan test-python test-long bench fuzz clean
 
 all: build python
 
@@ -24,10 +27,17 @@ build-asan: deps
 	cmake --build $(ASAN) -j $(JOBS)
 
 python: deps
-	$(PYTHON) setup.py -q build_ext --inplace
+	@echo "Python: $(PYTHON) (Debian's interpreter, which has numpy and cffi; set PYTHON= for another)"
+	@$(PYTHON) setup.py -q build_ext --inplace
 
-demo: build python
-	$(PYTHON) -m ggalloc demo
+# The demo needs only the Python extension (the C library's sources compiled into it).
+demo: python
+	@$(PYTHON) -m ggalloc demo
+
+# Installs the notebooks' Jupyter kernel ("Python 3 (ggalloc)": this interpreter, this checkout)
+# and executes the notebooks again, keeping their outputs.
+notebooks: python
+	@$(PYTHON) scripts/make_notebooks.py
 
 test-c: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -46,8 +56,18 @@ test-long: build python
 	GGALLOC_LONG=1 $(PYTHON) -m pytest -q tests
 	cd $(BUILD) && GGALLOC_LONG=1 ctest --output-on-failure
 
+# libFuzzer targets (csrc/fuzz/fuzz-*.c), built with clang, each run for FUZZ_SECONDS; a
+# crash leaves its input in the working directory.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGGALLOC_FUZZ=ON -DGGALLOC_TESTS=OFF \
+		-DGGALLOC_BENCH=OFF -DGGALLOC_VULKAN=OFF >/dev/null
+	cmake --build $(FUZZ) -j $(JOBS)
+	@mkdir -p $(FUZZ)/corpus-intervals $(FUZZ)/corpus-gguf
+	$(FUZZ)/fuzz-intervals -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus-intervals
+	$(FUZZ)/fuzz-gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ)/corpus-gguf tests/data/gguf
+
 bench: build python
 	@for b in $(BUILD)/bench-*; do echo "== $$b"; $$b || exit 1; done
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-py ggalloc/_ggalloc*.so ggalloc/*.c ggalloc/*.o
+	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-py ggalloc/_ggalloc*.so ggalloc/*.c ggalloc/*.o

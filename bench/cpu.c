@@ -1,6 +1,6 @@
 // bench/cpu.c — CPU backend throughput next to ggml's figures (bench/anchors.md), with 2
-// threads: f32 and f16-weight mul_mat, an f32 add beside memcpy, and GPT-2 small prefill of 512
-// tokens with random weights. Prints a markdown table and writes bench/results/cpu.md.
+// threads: f32, f16 and quantized-weight (Q4_0, Q8_0, Q4_K) mul_mat, an f32 add beside memcpy,
+// and GPT-2 small prefill of 512 tokens with random weights. Prints a markdown table and writes bench/results/cpu.md.
 //
 // Times are medians of repeated runs; each figure is measured in this one run.
 
@@ -78,6 +78,35 @@ static double bench_mul_mat(ggml_backend_t be, enum ggml_type wtype) {
     double t = time_graph(be, gf, 5, NULL);
     ggml_free(ctx);
     return t > 0 ? 2.0 * (double) M * (double) N * (double) K / t * 1e-9 : -1;
+}
+
+// mul_mat [4096 x 4096] quantized weights (values in [-1, 1] quantized with ggml_quantize_chunk,
+// as ggml's figures were measured) x f32 [4096 x N]: GFLOP/s, and weight bytes streamed per
+// second in *gbs.
+static double bench_mul_mat_q(ggml_backend_t be, enum ggml_type wtype, int64_t N, double * gbs) {
+    const int64_t M = 4096, K = 4096;
+    size_t need = ggml_row_size(wtype, K) * M + sizeof(float) * (K * N + M * N) + 16 * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 20);
+    struct ggml_init_params ip = { need, NULL, false };
+    struct ggml_context * ctx = ggml_init(ip);
+    *gbs = -1;
+    if (ctx == NULL) return -1;
+    struct ggml_tensor * a = ggml_new_tensor_2d(ctx, wtype, K, M);
+    struct ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, K, N);
+    float * w = malloc(sizeof(float) * (size_t) (K * M));
+    if (w == NULL) { ggml_free(ctx); return -1; }
+    for (int64_t i = 0; i < K * M; i++) w[i] = bench_rand();
+    ggml_quantize_chunk(wtype, w, a->data, 0, M, K, NULL);
+    free(w);
+    bench_fill(b, 1.0f, 50257);
+    struct ggml_tensor * c = ggml_mul_mat(ctx, a, b);
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, c);
+    double t = time_graph(be, gf, N == 1 ? 15 : 5, NULL);
+    const double wbytes = (double) ggml_nbytes(a);
+    ggml_free(ctx);
+    if (t <= 0) return -1;
+    *gbs = wbytes / t * 1e-9;
+    return 2.0 * (double) M * (double) N * (double) K / t * 1e-9;
 }
 
 struct memcpy_job { char * dst; const char * src; size_t n; };
@@ -184,7 +213,7 @@ static double bench_gpt2(ggml_backend_t be, const char * path, int n_tokens) {
 }
 
 int main(int argc, char ** argv) {
-    const char * only = argc > 1 ? argv[1] : NULL; // "mm", "mm16", "add", "gpt2", "dec"
+    const char * only = argc > 1 ? argv[1] : NULL; // "mm", "mm16", "q", "add", "gpt2", "dec"
     ggml_backend_t be = ggml_backend_cpu_init();
     if (be == NULL) return 1;
     const char * env = getenv("GGALLOC_BENCH_THREADS"); // for experiments; the table is for N_THREADS
@@ -196,12 +225,29 @@ int main(int argc, char ** argv) {
     double u_mm32 = 0, u_mm16 = 0, u_add = 0, u_gpt2 = 0, dec = -1, u_dec = 0;
     if (!only || !strcmp(only, "mm"))   { mm32 = bench_mul_mat(be, GGML_TYPE_F32); u_mm32 = last_util; }
     if (!only || !strcmp(only, "mm16")) { mm16 = bench_mul_mat(be, GGML_TYPE_F16); u_mm16 = last_util; }
-    if (!only || !strcmp(only, "add"))  { bench_add(be, &add, &mc1, &mc2); u_add = last_util; }
+    static const struct { enum ggml_type type; int64_t n; const char * ggml; } qrows[] = {
+        { GGML_TYPE_Q4_0, 512, "179-204 GFLOP/s" },
+        { GGML_TYPE_Q8_0, 512, "240-246 GFLOP/s" },
+        { GGML_TYPE_Q4_K, 512, "139-169 GFLOP/s" },
+        { GGML_TYPE_Q4_0, 1,   "84-98 GFLOP/s (24-28 GB/s)" },
+        { GGML_TYPE_Q8_0, 1,   "95-105 GFLOP/s (50-56 GB/s)" },
+        { GGML_TYPE_Q4_K, 1,   "144-156 GFLOP/s (40-44 GB/s)" },
+    };
+    double q_gflops[6], q_gbs[6], q_util[6];
+    for (int i = 0; i < 6; i++) {
+        q_gflops[i] = q_gbs[i] = -1;
+        q_util[i] = 0;
+        if (!only || !strcmp(only, "q")) {
+            q_gflops[i] = bench_mul_mat_q(be, qrows[i].type, qrows[i].n, &q_gbs[i]);
+            q_util[i] = last_util;
+        }
+    }
+    if (!only || !strcmp(only, "add") || !strcmp(only, "q")) { bench_add(be, &add, &mc1, &mc2); u_add = last_util; }
     if (!only || !strcmp(only, "gpt2")) { gpt2 = bench_gpt2(be, GGALLOC_DATA_DIR "/graphs/gpt2-small-prefill-512.json", 512); u_gpt2 = last_util; }
     if (!only || !strcmp(only, "dec"))  { dec = bench_gpt2(be, GGALLOC_DATA_DIR "/graphs/gpt2-small-decode-1.json", 1); u_dec = last_util; }
     ggml_backend_free(be);
 
-    char table[4096];
+    char table[8192];
     int n = 0;
     n += snprintf(table + n, sizeof(table) - n,
         "# CPU backend, %d threads (%s kernels)\n\n"
@@ -209,6 +255,11 @@ int main(int argc, char ** argv) {
         "|---|---|---|---|---|\n", N_THREADS, isa);
     n += snprintf(table + n, sizeof(table) - n, "| f32 mul_mat [4096x4096] x [4096x512] | %.0f GFLOP/s | %.0f%% | 117 GFLOP/s | 206 GFLOP/s |\n", mm32, 100 * u_mm32);
     n += snprintf(table + n, sizeof(table) - n, "| f16 weights x f32, same shape | %.0f GFLOP/s | %.0f%% | 130 GFLOP/s | 357 GFLOP/s |\n", mm16, 100 * u_mm16);
+    for (int i = 0; i < 6; i++) {
+        n += snprintf(table + n, sizeof(table) - n, "| %s weights [4096x4096] x f32 [4096x%d] | %.0f GFLOP/s, %.1f GB/s of weights (%.0f%% of 2-thread memcpy) | %.0f%% | | %s |\n",
+                      ggml_type_name(qrows[i].type), (int) qrows[i].n, q_gflops[i], q_gbs[i],
+                      mc2 > 0 ? 100.0 * q_gbs[i] / mc2 : 0.0, 100 * q_util[i], qrows[i].ggml);
+    }
     n += snprintf(table + n, sizeof(table) - n, "| GPT-2 small prefill, 512 tokens, random weights | %.0f tokens/s | %.0f%% | 381 tokens/s | 565 tokens/s |\n", gpt2, 100 * u_gpt2);
     n += snprintf(table + n, sizeof(table) - n, "| GPT-2 small decode, 1 token after 511 | %.0f tokens/s | %.0f%% | 79 tokens/s | 75 tokens/s |\n", dec, 100 * u_dec);
     n += snprintf(table + n, sizeof(table) - n, "| f32 add, 2 x 64 Mi elements (3 x 256 MiB moved) | %.1f GB/s (%.0f%% of 2-thread memcpy) | %.0f%% | 33-40 GB/s | |\n",

@@ -353,6 +353,7 @@ static size_t greedy_by_size(const struct gga_block * b, int n) {
 
 static void bench_traces(void) {
     emit("\n## Traces (alignment 1)\n\n");
+    emit("Best: ggalloc_plan_intervals_ex with the default options (a time budget of 1 s while above the bound).\n\n");
     emit("| trace | blocks | lower bound | online (ggml) | greedy by size | best | best/LB | online/LB | greedy/LB | best time ms |\n");
     emit("|---|---|---|---|---|---|---|---|---|---|\n");
     double log_best = 0, log_greedy = 0, log_online = 0;
@@ -367,7 +368,7 @@ static void bench_traces(void) {
             continue;
         }
         const size_t lb = gga_lower_bound(b, n, 1);
-        struct gga_plan_params p = { 1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE, 0 };
+        struct gga_plan_params p = { .alignment = 1, .max_size = SIZE_MAX, .max_chunks = 1, .strategy = GGA_STRATEGY_ONLINE };
         struct gga_plan plan = { 0 };
         char err[256];
         size_t online = 0, best = 0;
@@ -386,7 +387,8 @@ static void bench_traces(void) {
             ends[i] = b[i].end;
         }
         const double t0 = now_s();
-        const bool ok = ggalloc_plan_intervals(n, sizes, starts, ends, 1, offsets, &best);
+        const struct ggalloc_plan_options opt = ggalloc_plan_options_default(); // BEST, 1 s
+        const bool ok = ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &opt, offsets, &best);
         const double dt = now_s() - t0;
         const size_t greedy = greedy_by_size(b, n);
         if (ok) {
@@ -409,7 +411,107 @@ static void bench_traces(void) {
     }
 }
 
-int main(void) {
+
+// Generated lifetimes at scale. "random graph": one buffer made per step, read by a few later
+// steps (most soon, some much later), sizes from a handful of tensor widths, as in the random
+// DAGs above. "repeated layers": a transformer-like layer of 24 buffers (a residual stream,
+// attention and MLP activations of four widths) repeated until n buffers.
+static int gen_random_graph(struct gga_block * b, int n) {
+    static const size_t widths[] = { 4096, 8192, 16384, 65536, 131072 };
+    for (int i = 0; i < n; i++) {
+        const int r = rnd(100);
+        const int64_t len = r < 70 ? 1 + rnd(8) : r < 95 ? 8 + rnd(64) : 64 + rnd(1024);
+        b[i] = (struct gga_block) { widths[rnd(5)] + (size_t) (rnd(4) * 256), i, i + len, -1 };
+    }
+    return n;
+}
+
+static int gen_layers(struct gga_block * b, int n) {
+    // (size in units of 4 KiB, first step, last step) within a layer of 16 steps
+    static const int layer[][3] = {
+        { 16, 0, 16 }, { 16, 0, 2 }, { 16, 1, 4 }, { 16, 1, 4 }, { 16, 1, 6 }, { 64, 2, 4 },
+        { 64, 3, 5 }, { 64, 4, 6 }, { 16, 5, 7 }, { 16, 6, 8 }, { 16, 7, 9 }, { 16, 8, 10 },
+        { 16, 9, 11 }, { 48, 10, 12 }, { 48, 10, 12 }, { 48, 11, 13 }, { 48, 12, 14 }, { 16, 13, 15 },
+        { 16, 14, 16 }, { 4, 0, 16 }, { 4, 3, 9 }, { 8, 5, 12 }, { 2, 0, 8 }, { 2, 8, 16 },
+    };
+    const int per = (int) (sizeof(layer) / sizeof(layer[0]));
+    for (int i = 0; i < n; i++) {
+        const int l = i / per;
+        const int k = i % per;
+        b[i] = (struct gga_block) { (size_t) layer[k][0] * 4096, (int64_t) l * 16 + layer[k][1],
+                                    (int64_t) l * 16 + layer[k][2] + (k == 0 ? 1 : 0), -1 };
+    }
+    return n;
+}
+
+static void bench_generated(void) {
+    emit("\n## Generated lifetimes (alignment 1)\n\n");
+    emit("Best: ggalloc_plan_intervals_ex, default options (1 s budget while above the bound). Greedy by size "
+         "(the O(n^2) reference) only up to 10k buffers.\n\n");
+    emit("| instance | buffers | lower bound | best | best/LB | best ms | online/LB | online ms | greedy/LB |\n");
+    emit("|---|---|---|---|---|---|---|---|---|\n");
+    const int sizes_n[] = { 10000, 100000, 1000000 };
+    for (int kind = 0; kind < 2; kind++) {
+        for (size_t k = 0; k < sizeof(sizes_n) / sizeof(sizes_n[0]); k++) {
+            const int n = sizes_n[k];
+            rng = 0xabcdef12345ull + (uint64_t) k;
+            struct gga_block * b = malloc((size_t) n * sizeof(*b));
+            size_t * sz = malloc((size_t) n * sizeof(size_t));
+            int64_t * st = malloc((size_t) n * sizeof(int64_t));
+            int64_t * en = malloc((size_t) n * sizeof(int64_t));
+            size_t * off = malloc((size_t) n * sizeof(size_t));
+            if (b == NULL || sz == NULL || st == NULL || en == NULL || off == NULL) {
+                emit("| %s | %d | out of memory | | | | | | |\n", kind ? "repeated layers" : "random graph", n);
+            } else {
+                kind ? gen_layers(b, n) : gen_random_graph(b, n);
+                for (int i = 0; i < n; i++) {
+                    sz[i] = b[i].size;
+                    st[i] = b[i].start;
+                    en[i] = b[i].end;
+                }
+                const size_t lb = ggalloc_intervals_lower_bound(n, sz, st, en, 1);
+                struct ggalloc_plan_options opt = ggalloc_plan_options_default();
+                size_t best = 0, online = 0;
+                double t0 = now_s();
+                const bool ok_best = ggalloc_plan_intervals_ex(n, sz, st, en, 1, &opt, off, &best);
+                const double t_best = now_s() - t0;
+                opt.planner = GGALLOC_PLANNER_GGML;
+                t0 = now_s();
+                const bool ok_online = ggalloc_plan_intervals_ex(n, sz, st, en, 1, &opt, off, &online);
+                const double t_online = now_s() - t0;
+                char greedy[32] = "-";
+                if (n <= 10000) {
+                    snprintf(greedy, sizeof(greedy), "%.4f", (double) greedy_by_size(b, n) / (double) lb);
+                }
+                if (ok_best && ok_online && lb > 0) {
+                    emit("| %s | %d | %zu | %zu | %.4f | %.1f | %.4f | %.1f | %s |\n", kind ? "repeated layers" : "random graph",
+                         n, lb, best, (double) best / (double) lb, t_best * 1e3, (double) online / (double) lb,
+                         t_online * 1e3, greedy);
+                }
+            }
+            free(b);
+            free(sz);
+            free(st);
+            free(en);
+            free(off);
+        }
+    }
+}
+
+int main(int argc, char ** argv) {
+    // `bench-plan traces` or `bench-plan generated`: that section alone, printed only
+    if (argc > 1) {
+        ggml_log_set(NULL, NULL);
+        if (strcmp(argv[1], "traces") == 0) {
+            bench_traces();
+        } else if (strcmp(argv[1], "generated") == 0) {
+            bench_generated();
+        } else {
+            fprintf(stderr, "usage: bench-plan [traces | generated]\n");
+            return 2;
+        }
+        return 0;
+    }
     out_md = fopen("bench/results/plan.md", "w");
     if (out_md == NULL) {
         fprintf(stderr, "bench-plan: cannot write bench/results/plan.md (run from the repository root); printing only\n");
@@ -500,6 +602,7 @@ int main(void) {
     }
 
     bench_traces();
+    bench_generated();
     if (out_md != NULL) {
         fclose(out_md);
     }

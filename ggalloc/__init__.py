@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._lib import HAS_VULKAN
 from .errors import (AllocationError, ArgumentTypeError, BadGraphError, BadInputError, ClosedError, ComputeError,
                      DeviceError, MissingFileError, OutOfRangeError, UnsupportedOperationError, ValueOverflowError,
-                     GgallocError, GraphError)
+                     GgallocError, GraphError, FileError, BadFileError)
 from .core import Context, Graph, Tensor, ggml_type_names, numpy_dtype, type_id, type_name
 from . import ops
 from .ops import *  # noqa: F401,F403  (the op functions; ops.__all__ is their one list)
@@ -30,6 +30,9 @@ from .alloc import (Buffer, BufferType, GraphAllocator, Plan, PlanEntry, TensorA
 from .backends import (Backend, CPUBackend, VulkanBackend, cpu_isa, devices, set_cpu_isa, vulkan_buffer_type,
                        vulkan_devices)
 from .graphio import load_graph, loads_graph, save_graph
+from .gguf import GGUF, GGUFTensor, GGUFWriter, gguf_type_names
+from .quant import TypeInfo, dequantize, quantize, type_info, type_infos
+from .sched import Scheduler, SchedulerPlan
 from .rpc import RPCBackend, RPCServer, rpc_buffer_type, rpc_device_memory, set_rpc_timeouts
 
 __version__ = "0.1.0"
@@ -48,5 +51,16 @@ __all__ = [
     "Backend", "CPUBackend", "VulkanBackend", "vulkan_devices", "vulkan_buffer_type", "devices", "cpu_isa",
     "set_cpu_isa",
     "load_graph", "loads_graph", "save_graph",
+    "FileError", "BadFileError", "GGUF", "GGUFTensor", "GGUFWriter", "gguf_type_names", "plan_model",
+    "TypeInfo", "type_info", "type_infos", "quantize", "dequantize",
+    "Scheduler", "SchedulerPlan",
     "RPCBackend", "RPCServer", "rpc_buffer_type", "rpc_device_memory", "set_rpc_timeouts",
 ] + OPS
+
+
+def plan_model(path, ctx=None, batch=512, device="cpu", planner=None, wtype=None):  # type: ignore[no-untyped-def]
+    """The memory a GGUF model needs (weights by type, KV cache, compute buffer with both
+    planners and the lower bound) against a device's memory; see
+    :func:`ggalloc.gguf_models.plan_model`."""
+    from .gguf_models import plan_model as _plan_model
+    return _plan_model(path, ctx=ctx, batch=batch, device=device, planner=planner, wtype=wtype)

@@ -43,8 +43,10 @@ enum ggml_status { GGML_STATUS_ALLOC_FAILED, GGML_STATUS_FAILED, GGML_STATUS_SUC
 enum ggml_type {
     GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,
     GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
-    GGML_TYPE_Q6_K, GGML_TYPE_Q8_K, GGML_TYPE_I8, GGML_TYPE_I16, GGML_TYPE_I32, GGML_TYPE_I64,
-    GGML_TYPE_F64, GGML_TYPE_BF16, GGML_TYPE_COUNT, ...
+    GGML_TYPE_Q6_K, GGML_TYPE_Q8_K, GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ2_XS, GGML_TYPE_IQ3_XXS, GGML_TYPE_IQ1_S,
+    GGML_TYPE_IQ4_NL, GGML_TYPE_IQ3_S, GGML_TYPE_IQ2_S, GGML_TYPE_IQ4_XS, GGML_TYPE_I8, GGML_TYPE_I16,
+    GGML_TYPE_I32, GGML_TYPE_I64, GGML_TYPE_F64, GGML_TYPE_IQ1_M, GGML_TYPE_BF16, GGML_TYPE_TQ1_0,
+    GGML_TYPE_TQ2_0, GGML_TYPE_MXFP4, GGML_TYPE_NVFP4, GGML_TYPE_Q1_0, GGML_TYPE_Q2_0, GGML_TYPE_COUNT, ...
 };
 
 enum ggml_prec { GGML_PREC_DEFAULT, GGML_PREC_F32, ... };
@@ -582,6 +584,36 @@ const char * ggml_glu_op_name(enum ggml_glu_op op);
 enum ggml_glu_op ggml_get_glu_op(const struct ggml_tensor * tensor);
 """
 
+CDEF_PLANNER = r"""
+struct ggalloc_plan_options {
+    enum ggalloc_planner planner;
+    double time_budget;
+    uint64_t seed;
+    const volatile int * cancel;
+};
+struct ggalloc_plan_options ggalloc_plan_options_default(void);
+bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends, size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak);
+"""
+
+CDEF_QUANT = r"""
+typedef void (*ggml_to_float_t)(const void * x, float * y, int64_t k);
+typedef void (*ggml_from_float_t)(const float * x, void * y, int64_t k);
+struct ggml_type_traits {
+    const char * type_name;
+    int64_t blck_size;
+    int64_t blck_size_interleave;
+    size_t type_size;
+    bool is_quantized;
+    ggml_to_float_t to_float;
+    ggml_from_float_t from_float_ref;
+};
+const struct ggml_type_traits * ggml_get_type_traits(enum ggml_type type);
+double ggml_type_sizef(enum ggml_type type);
+bool ggml_quantize_requires_imatrix(enum ggml_type type);
+size_t ggml_quantize_chunk(enum ggml_type type, const float * src, void * dst, int64_t start, int64_t nrows,
+                           int64_t n_per_row, const float * imatrix);
+"""
+
 CDEF_VULKAN = r"""
 ggml_backend_t             ggml_backend_vk_init(size_t dev_num);
 bool                       ggml_backend_is_vk(ggml_backend_t backend);
@@ -604,6 +636,89 @@ int                  ggalloc_rpc_server_port(ggalloc_rpc_server_t server);
 void                 ggalloc_rpc_server_set_memory_limit(ggalloc_rpc_server_t server, size_t bytes);
 void                 ggalloc_rpc_server_free(ggalloc_rpc_server_t server);
 void                 ggalloc_rpc_set_timeouts(int connect_ms, int io_ms);
+"""
+
+CDEF_GGUF = r"""
+enum gguf_type {
+    GGUF_TYPE_UINT8, GGUF_TYPE_INT8, GGUF_TYPE_UINT16, GGUF_TYPE_INT16, GGUF_TYPE_UINT32, GGUF_TYPE_INT32,
+    GGUF_TYPE_FLOAT32, GGUF_TYPE_BOOL, GGUF_TYPE_STRING, GGUF_TYPE_ARRAY, GGUF_TYPE_UINT64, GGUF_TYPE_INT64,
+    GGUF_TYPE_FLOAT64, GGUF_TYPE_COUNT, ...
+};
+struct gguf_context;
+struct gguf_init_params { bool no_alloc; struct ggml_context ** ctx; };
+struct ggalloc_mapped_file;
+
+struct gguf_context * gguf_init_empty(void);
+struct gguf_context * gguf_init_from_file(const char * fname, struct gguf_init_params params);
+void gguf_free(struct gguf_context * ctx);
+const char * gguf_type_name(enum gguf_type type);
+uint32_t gguf_get_version(const struct gguf_context * ctx);
+size_t gguf_get_alignment(const struct gguf_context * ctx);
+size_t gguf_get_data_offset(const struct gguf_context * ctx);
+int64_t gguf_get_n_kv(const struct gguf_context * ctx);
+int64_t gguf_find_key(const struct gguf_context * ctx, const char * key);
+const char * gguf_get_key(const struct gguf_context * ctx, int64_t key_id);
+enum gguf_type gguf_get_kv_type(const struct gguf_context * ctx, int64_t key_id);
+enum gguf_type gguf_get_arr_type(const struct gguf_context * ctx, int64_t key_id);
+const char * gguf_get_val_str(const struct gguf_context * ctx, int64_t key_id);
+const void * gguf_get_val_data(const struct gguf_context * ctx, int64_t key_id);
+size_t gguf_get_arr_n(const struct gguf_context * ctx, int64_t key_id);
+const void * gguf_get_arr_data(const struct gguf_context * ctx, int64_t key_id);
+const char * gguf_get_arr_str(const struct gguf_context * ctx, int64_t key_id, size_t i);
+int64_t gguf_get_n_tensors(const struct gguf_context * ctx);
+int64_t gguf_find_tensor(const struct gguf_context * ctx, const char * name);
+size_t gguf_get_tensor_offset(const struct gguf_context * ctx, int64_t tensor_id);
+const char * gguf_get_tensor_name(const struct gguf_context * ctx, int64_t tensor_id);
+enum ggml_type gguf_get_tensor_type(const struct gguf_context * ctx, int64_t tensor_id);
+size_t gguf_get_tensor_size(const struct gguf_context * ctx, int64_t tensor_id);
+int64_t gguf_remove_key(struct gguf_context * ctx, const char * key);
+void gguf_set_val_u8(struct gguf_context * ctx, const char * key, uint8_t val);
+void gguf_set_val_i8(struct gguf_context * ctx, const char * key, int8_t val);
+void gguf_set_val_u16(struct gguf_context * ctx, const char * key, uint16_t val);
+void gguf_set_val_i16(struct gguf_context * ctx, const char * key, int16_t val);
+void gguf_set_val_u32(struct gguf_context * ctx, const char * key, uint32_t val);
+void gguf_set_val_i32(struct gguf_context * ctx, const char * key, int32_t val);
+void gguf_set_val_f32(struct gguf_context * ctx, const char * key, float val);
+void gguf_set_val_u64(struct gguf_context * ctx, const char * key, uint64_t val);
+void gguf_set_val_i64(struct gguf_context * ctx, const char * key, int64_t val);
+void gguf_set_val_f64(struct gguf_context * ctx, const char * key, double val);
+void gguf_set_val_bool(struct gguf_context * ctx, const char * key, bool val);
+void gguf_set_val_str(struct gguf_context * ctx, const char * key, const char * val);
+void gguf_set_arr_data(struct gguf_context * ctx, const char * key, enum gguf_type type, const void * data, size_t n);
+void gguf_set_arr_str(struct gguf_context * ctx, const char * key, const char ** data, size_t n);
+void gguf_add_tensor(struct gguf_context * ctx, const struct ggml_tensor * tensor);
+void gguf_set_tensor_data(struct gguf_context * ctx, const char * name, const void * data);
+bool gguf_write_to_file(const struct gguf_context * ctx, const char * fname, bool only_meta);
+size_t gguf_get_meta_size(const struct gguf_context * ctx);
+
+struct ggalloc_mapped_file * ggalloc_mapped_file_new(const char * fname);
+void ggalloc_mapped_file_free(struct ggalloc_mapped_file * file);
+void * ggalloc_mapped_file_data(const struct ggalloc_mapped_file * file);
+size_t ggalloc_mapped_file_size(const struct ggalloc_mapped_file * file);
+struct gguf_context * ggalloc_gguf_init_from_mapped_file(const struct ggalloc_mapped_file * file, struct gguf_init_params params);
+size_t ggalloc_gguf_get_data_size(const struct gguf_context * ctx);
+bool ggalloc_gguf_get_tensor_shape(const struct gguf_context * ctx, int64_t tensor_id, int64_t ne[4], int * n_dims);
+const void * ggalloc_gguf_get_tensor_data(const struct gguf_context * ctx, int64_t tensor_id);
+"""
+
+CDEF_SCHED = r"""
+typedef struct ggml_backend_sched * ggml_backend_sched_t;
+ggml_backend_sched_t ggml_backend_sched_new(ggml_backend_t * backends, ggml_backend_buffer_type_t * bufts, int n_backends, size_t graph_size, bool parallel, bool op_offload);
+void ggml_backend_sched_free(ggml_backend_sched_t sched);
+bool ggml_backend_sched_reserve(ggml_backend_sched_t sched, struct ggml_cgraph * measure_graph);
+int ggml_backend_sched_get_n_backends(ggml_backend_sched_t sched);
+int ggml_backend_sched_get_n_splits(ggml_backend_sched_t sched);
+int ggml_backend_sched_get_n_copies(ggml_backend_sched_t sched);
+size_t ggml_backend_sched_get_buffer_size(ggml_backend_sched_t sched, ggml_backend_t backend);
+void ggml_backend_sched_set_tensor_backend(ggml_backend_sched_t sched, struct ggml_tensor * node, ggml_backend_t backend);
+bool ggml_backend_sched_alloc_graph(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+enum ggml_status ggml_backend_sched_graph_compute(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
+void ggml_backend_sched_reset(ggml_backend_sched_t sched);
+void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum ggalloc_planner planner);
+ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched);
+struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched);
+int ggalloc_backend_sched_verify(ggml_backend_sched_t sched);
+int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);
 """
 
 SOURCE_HEADER = r"""
@@ -667,7 +782,8 @@ def vulkan_available() -> bool:
 VULKAN = vulkan_available()
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_OPS + (CDEF_VULKAN if VULKAN else "") + CDEF_RPC)
+ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_OPS + CDEF_PLANNER + CDEF_GGUF + CDEF_QUANT + CDEF_SCHED +
+                (CDEF_VULKAN if VULKAN else "") + CDEF_RPC)
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]

@@ -368,6 +368,22 @@ class _GallocMem:
         return self.galloc
 
 
+def _record_placed(g: Graph, unplaced: List[Any], rec: Any) -> None:
+    """Notes rec as the owner of the memory of g's tensors that were unplaced and now have some."""
+    NULL = ffi.NULL
+    cast = ffi.cast
+    ctxs = g._ctxs
+    for p in unplaced:
+        if p.data != NULL:
+            addr = int(cast("uintptr_t", p))
+            for c in ctxs:
+                if c._base <= addr < c._base + c._mem_size:
+                    c._owners[addr] = rec
+                    break
+            else:
+                ctxs[0]._owners[addr] = rec
+
+
 class _Holder:
     """Holds the allocator's C handle (and the buffer types its buffers need); numpy views of
     its buffers hold this too."""
@@ -699,19 +715,8 @@ class GraphAllocator(Closable):
         cap.flush()
         self._after_plan(g, (not same) or self._sizes() != before)
         self._allocated = g
-        rec = _GallocMem(self, self._epoch)
-        NULL = ffi.NULL
-        cast = ffi.cast
-        ctxs = g._ctxs
-        for p in unplaced:
-            if p.data != NULL:
-                addr = int(cast("uintptr_t", p))
-                for c in ctxs:
-                    if c._base <= addr < c._base + c._mem_size:
-                        c._owners[addr] = rec
-                        break
-                else:
-                    ctxs[0]._owners[addr] = rec
+        g._placed_by = weakref.ref(self)  # the last to place g (a Scheduler computes only what it placed)
+        _record_placed(g, unplaced, _GallocMem(self, self._epoch))
         return True
 
     def buffer_size(self, i: int = 0) -> int:
@@ -765,15 +770,42 @@ class GraphAllocator(Closable):
 # ---------------------------------------------------------------------------------------------
 # the planner on bare lifetimes
 
+def _int_array(values: Any, name: str, dtype: Any) -> Any:
+    """values as a contiguous 1-D array of dtype; BadInputError for anything but integers in its range."""
+    arr = np.asarray(values)
+    info = np.iinfo(dtype)
+    if arr.size == 0:
+        return np.zeros(0, dtype=dtype)
+    arr = arr.reshape(-1)
+    if arr.dtype.kind == "O":
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr):
+            raise BadInputError(f"{name} must be integers")
+        lo, hi = min(int(v) for v in arr), max(int(v) for v in arr)
+    elif arr.dtype.kind in "iu":
+        lo, hi = int(arr.min()), int(arr.max())
+    else:
+        raise BadInputError(f"{name} must be integers, got {arr.dtype}")
+    if lo < int(info.min) or hi > int(info.max):
+        bad = lo if lo < int(info.min) else hi
+        raise BadInputError(f"{name} holds {bad}, outside [{int(info.min)}, {int(info.max)}]")
+    return np.ascontiguousarray(arr.astype(dtype))
+
+
 def _interval_arrays(sizes: Any, starts: Any, ends: Any) -> Tuple[Any, Any, Any, int]:
-    s = np.ascontiguousarray(np.asarray(sizes, dtype=np.uint64).reshape(-1))
-    a = np.ascontiguousarray(np.asarray(starts, dtype=np.int64).reshape(-1))
-    e = np.ascontiguousarray(np.asarray(ends, dtype=np.int64).reshape(-1))
+    s = _int_array(sizes, "sizes", np.uint64)
+    a = _int_array(starts, "starts", np.int64)
+    e = _int_array(ends, "ends", np.int64)
     if not (len(s) == len(a) == len(e)):
         raise BadInputError(f"sizes, starts and ends must have the same length, got {len(s)}, {len(a)}, {len(e)}")
     if len(s) > 2**31 - 1:
         raise BadInputError("too many intervals")
     return s, a, e, len(s)
+
+
+def _alignment(alignment: Any) -> int:
+    if isinstance(alignment, bool) or not isinstance(alignment, (int, np.integer)) or not 0 < int(alignment) < 2**64:
+        raise BadInputError(f"alignment must be a positive integer, got {alignment!r}")
+    return int(alignment)
 
 
 def _ptr(arr: Any, ctype: str) -> Any:
@@ -783,24 +815,47 @@ def _ptr(arr: Any, ctype: str) -> Any:
 
 
 def plan_intervals(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[int],
-                   alignment: int = 1) -> Tuple["np.ndarray[Any, Any]", int]:
+                   alignment: int = 1, *, planner: str = "best", time_budget: Optional[float] = None,
+                   seed: int = 0) -> Tuple["np.ndarray[Any, Any]", int]:
     """The planner on bare lifetimes: block i of sizes[i] bytes is live over [starts[i], ends[i]).
     Returns (offsets as a uint64 array, peak bytes).
 
+    ``planner`` is ``"best"`` (offline, searched) or ``"ggml"`` (ggml's online best fit).
+    ``time_budget``: seconds the best planner may search while its plan is above the lower bound
+    (it stops at once on meeting it); None: a fixed amount of work, the same plan on every run.
+    ``seed`` varies the search.
+
         >>> offs, peak = gg.plan_intervals([64, 64, 64], [0, 1, 2], [1, 2, 3])   # peak == 64
+        >>> offs, peak = gg.plan_intervals(sizes, starts, ends, time_budget=2.0)
     """
     s, a, e, n = _interval_arrays(sizes, starts, ends)
+    alignment = _alignment(alignment)
+    if planner not in _PLANNERS:
+        raise BadInputError(f"unknown planner {planner!r} (expected one of {sorted(_PLANNERS)})")
+    if time_budget is not None:
+        if isinstance(time_budget, bool) or not isinstance(time_budget, (int, float)) or \
+                not 0 <= float(time_budget) <= 1e9:
+            raise BadInputError(f"time_budget must be a number of seconds >= 0, got {time_budget!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**64:
+        raise BadInputError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     out = np.zeros(n, dtype=np.uint64)
     peak = ffi.new("size_t *")
-    _lib.ok(lib.ggalloc_plan_intervals, n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
-            int(alignment), _ptr(out, "size_t"), peak, exc=BadInputError,
-            what=f"cannot plan {n} intervals with alignment {alignment}")
+    what = f"cannot plan {n} intervals with alignment {alignment}"
+    if planner == "best" and time_budget is None and int(seed) == 0:
+        _lib.ok(lib.ggalloc_plan_intervals, n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
+                int(alignment), _ptr(out, "size_t"), peak, exc=BadInputError, what=what)
+        return out, int(peak[0])
+    opt = ffi.new("struct ggalloc_plan_options *", lib.ggalloc_plan_options_default())
+    opt.planner = getattr(lib, _PLANNERS[planner])
+    opt.time_budget = 0.0 if time_budget is None else float(time_budget)
+    opt.seed = int(seed)
+    _lib.ok(lib.ggalloc_plan_intervals_ex, n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
+            int(alignment), opt, _ptr(out, "size_t"), peak, exc=BadInputError, what=what)
     return out, int(peak[0])
-
-
 def intervals_lower_bound(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[int], alignment: int = 1) -> int:
     """The most bytes (each size rounded up to alignment) live at any step."""
     s, a, e, n = _interval_arrays(sizes, starts, ends)
+    alignment = _alignment(alignment)
     with _lib.capture() as cap:
         v = int(lib.ggalloc_intervals_lower_bound(n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
                                                   int(alignment)))

@@ -11,8 +11,8 @@ the tensors live at the peak. SOURCE is one of:
   the same alignment and max size, and every buffer is reported;
 * a trace CSV with columns ``id,lower,upper,size`` (a block of ``size`` bytes live over the
   half-open step range [lower, upper)), planned on its bare lifetimes with
-  ``gg.plan_intervals``; its "ggml planner" figure is ggml's best-fit placement applied to the
-  blocks in time order;
+  ``gg.plan_intervals`` (``--time-budget`` seconds of search, default 1); its "ggml planner"
+  figure is ggml's best-fit placement applied to the blocks in time order;
 * a built-in model name (gpt2-small, gpt2-medium, llama-7b, mlp, cnn) with ``--tokens``,
   ``--layers``, ``--batch``, ``--n-past``.
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from .plot import live_bytes, plan_rows
 
-__all__ = ["main", "plan_source", "plan_graph", "plan_trace", "format_report", "ggml_best_fit"]
+__all__ = ["main", "plan_source", "plan_graph", "plan_trace", "format_report"]
 
 MIB = 1024.0 * 1024.0
 PROG = "python3 -m ggalloc"
@@ -105,92 +105,18 @@ def _align(n, a):
     return (n + a - 1) // a * a
 
 
-def intervals_lower_bound(sizes, starts, ends, alignment=1):
-    """The most bytes live at once (each size rounded up to the alignment)."""
-    events = {}
-    for s, lo, hi in zip(sizes, starts, ends):
-        s = _align(s, alignment)
-        events[lo] = events.get(lo, 0) + s
-        events[hi] = events.get(hi, 0) - s
-    live = peak = 0
-    for t in sorted(events):
-        live += events[t]
-        peak = max(peak, live)
-    return peak
-
-
-def ggml_best_fit(sizes, starts, ends, alignment=1):
-    """ggml's online placement (ggml-policy.md, one chunk, no size limit) applied to blocks in
-    time order: at each step the blocks that end are freed, then the blocks that start are
-    placed, in id order, each in the smallest free block that holds it (the later one on ties)
-    or else at the end of the buffer. Returns (offsets, buffer size)."""
-    n = len(sizes)
-    order = sorted(range(n), key=lambda i: (starts[i], i))
-    by_end = sorted(range(n), key=lambda i: (ends[i], i))
-    free = []  # [offset, size] sorted by offset, never including the open end
-    top = 0     # the end of the used part of the buffer: everything above is free
-    offsets = [0] * n
-    ai = ei = 0
-
-    def release(off, size):
-        nonlocal top
-        j = 0
-        while j < len(free) and free[j][0] < off:
-            j += 1
-        if j > 0 and free[j - 1][0] + free[j - 1][1] == off:
-            free[j - 1][1] += size
-            j -= 1
-            if j + 1 < len(free) and free[j][0] + free[j][1] == free[j + 1][0]:
-                free[j][1] += free[j + 1][1]
-                del free[j + 1]
-        elif j < len(free) and off + size == free[j][0]:
-            free[j][0] = off
-            free[j][1] += size
-        else:
-            free.insert(j, [off, size])
-        if free and free[-1][0] + free[-1][1] == top:
-            top = free[-1][0]
-            free.pop()
-
-    peak = 0
-    while ai < n:
-        t = starts[order[ai]]
-        while ei < n and ends[by_end[ei]] <= t:
-            i = by_end[ei]
-            release(offsets[i], _align(sizes[i], alignment))
-            ei += 1
-        while ai < n and starts[order[ai]] == t:
-            i = order[ai]
-            s = _align(sizes[i], alignment)
-            best = -1
-            for j, (off, size) in enumerate(free):
-                if size >= s and (best < 0 or size <= free[best][1]):
-                    best = j
-            if best >= 0:
-                offsets[i] = free[best][0]
-                free[best][0] += s
-                free[best][1] -= s
-                if free[best][1] == 0:
-                    del free[best]
-            else:
-                offsets[i] = top
-                top += s
-            peak = max(peak, offsets[i] + s)
-            ai += 1
-    return offsets, peak
-
-
-def plan_trace(path, alignment=1, progress=None):
-    """Plans a trace CSV; returns the report (a dict, see :func:`format_report`)."""
+def plan_trace(path, alignment=1, progress=None, time_budget=1.0):
+    """Plans a trace CSV with the best planner, searching up to time_budget seconds while above
+    the lower bound; returns the report (a dict, see :func:`format_report`)."""
     gg = _gg()
     ids, starts, ends, sizes = read_trace(path)
     bar = _progress(2, os.path.basename(path), progress)
     t0 = time.perf_counter()
-    offsets, peak = gg.plan_intervals(sizes, starts, ends, alignment=alignment)
+    offsets, peak = gg.plan_intervals(sizes, starts, ends, alignment=alignment, time_budget=time_budget)
     t_best = time.perf_counter() - t0
     bar.update()
     t0 = time.perf_counter()
-    g_offsets, g_peak = ggml_best_fit(sizes, starts, ends, alignment)
+    g_offsets, g_peak = gg.plan_intervals(sizes, starts, ends, alignment=alignment, planner="ggml")
     t_ggml = time.perf_counter() - t0
     bar.update()
     bar.close()
@@ -418,22 +344,26 @@ def _verify(galloc, graph):
 
 
 def plan_source(source, planner="best", alignment=None, max_size=None, reorder=False, plot=None,
-                tokens=None, layers=None, batch=None, n_past=None, progress=None):
+                tokens=None, layers=None, batch=None, n_past=None, progress=None, time_budget=None,
+                wtype=None):
     """Plans a SOURCE (graph file, trace CSV or built-in name); raises UsageError if it cannot."""
     gg = _gg()
     from . import models
-    model_opts = dict(tokens=tokens, layers=layers, batch=batch, n_past=n_past)
+    model_opts = dict(tokens=tokens, layers=layers, batch=batch, n_past=n_past, wtype=wtype)
     given = [f"--{k.replace('_', '-')}" for k, v in model_opts.items() if v is not None]
     if os.path.exists(source):
         if given:
             raise UsageError(f"{', '.join(given)} apply to built-in models only, not to the file {source}")
+        if time_budget is not None and not source.lower().endswith(".csv"):
+            raise UsageError("--time-budget applies to traces only")
         if os.path.isdir(source):
             raise UsageError(f"{source} is a directory, not a graph JSON file or trace CSV")
         if source.lower().endswith(".csv"):
             if reorder or plot or max_size is not None or planner != "best":
                 raise UsageError("a trace is planned on bare lifetimes: --reorder, --plot, --max-size "
                                  "and --planner ggml apply to graphs only")
-            return plan_trace(source, alignment or 1, progress=progress)
+            return plan_trace(source, alignment or 1, progress=progress,
+                              time_budget=1.0 if time_budget is None else time_budget)
         try:
             graph = gg.load_graph(source)
         except gg.GgallocError as e:
@@ -443,6 +373,8 @@ def plan_source(source, planner="best", alignment=None, max_size=None, reorder=F
                           alignment=alignment or 32, max_size=max_size, reorder=reorder,
                           plot=plot, progress=progress, kind="graph",
                           node_buffer_ids=graph.node_buffer_ids, leaf_buffer_ids=graph.leaf_buffer_ids)
+    if time_budget is not None:
+        raise UsageError("--time-budget applies to traces only")
     if source in models.BUILTINS:
         bar = _progress(1, source, progress)
         bar.set_postfix_str("building the graph")
@@ -585,6 +517,30 @@ def _nonneg(text):
     return v
 
 
+def _seconds(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    if not 0 <= v <= 1e6:
+        raise argparse.ArgumentTypeError(f"{text!r}: the time budget must be between 0 and 1e6 seconds")
+    return v
+
+
+def _wtype(text):
+    """A weight type for --wtype: f32, f16, or a type with a quantizer and a CPU kernel here."""
+    gg = _gg()
+    try:
+        info = gg.type_info(text)
+    except gg.GgallocError:
+        info = None
+    if info is None or not (info.name in ("f32", "f16") or (info.can_quantize and info.can_dequantize)):
+        names = ["f32", "f16"] + [t.name.lower() for t in gg.type_infos() if t.can_quantize and t.can_dequantize
+                                  and t.name not in ("q8_1", "q8_K")]
+        raise argparse.ArgumentTypeError(f"{text!r} is not a weight type here ({', '.join(names)})")
+    return info.name
+
+
 def _parser():
     p = argparse.ArgumentParser(prog=PROG, description="ggalloc: graph memory plans.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -601,6 +557,9 @@ def _parser():
                     help="max buffer size of the device (e.g. 134217728 or 128MiB); default none")
     pl.add_argument("--alignment", type=_alignment, default=None, metavar="N",
                     help="buffer alignment, a power of two (default 32 for graphs, 1 for traces)")
+    pl.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
+                    help="traces: how long the best planner may search while above the lower bound "
+                         "(default 1; 0: a small fixed amount of work)")
     pl.add_argument("--plot", metavar="FILE.png", help="draw the plan into a PNG")
     pl.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     pl.add_argument("--reorder", action="store_true",
@@ -609,19 +568,29 @@ def _parser():
     pl.add_argument("--layers", type=_positive, help="built-in models: number of layers")
     pl.add_argument("--batch", type=_positive, help="built-in models: sequences (or batch size)")
     pl.add_argument("--n-past", type=_nonneg, help="gpt2/llama: tokens already in the KV cache")
+    pl.add_argument("--wtype", type=_wtype, metavar="TYPE",
+                    help="gpt2/llama and GGUF files: type of the 2-D weights (f16, f32, q8_0, q4_0, q4_k, ...)")
     pl.add_argument("--progress", dest="progress", action="store_const", const=True, default=None,
                     help="always show progress (default: when stderr is a terminal)")
     pl.add_argument("--no-progress", dest="progress", action="store_const", const=False)
+    gf = pl.add_argument_group("GGUF model files (SOURCE ending in .gguf)")
+    gf.add_argument("--ctx", type=_positive, help="context length (default: the file's context_length)")
+    gf.add_argument("--device", default="cpu", help="cpu, vulkan or vulkan:N (default cpu)")
+    gf.add_argument("--run", action="store_true", help="run one forward pass of --prompt on the CPU")
+    gf.add_argument("--prompt", default="1", help="--run: comma-separated token ids (default 1)")
+    gf.add_argument("--top", type=_positive, default=5, help="--run: how many next tokens to print")
 
     de = sub.add_parser("demo", help="plan and run GPT-2 small, check it against numpy",
                         description="Build GPT-2 small, plan it with both planners, run it on the "
                                     "CPU backend with fixed-seed random weights, check the logits "
-                                    "against numpy and draw the plan.")
+                                    "against numpy (and draw the plan with --plot).")
     de.add_argument("--tokens", type=_positive, default=None, help="prompt tokens (default 32)")
     de.add_argument("--layers", type=_positive, default=None, help="layers (default 12)")
     de.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: all cores)")
-    de.add_argument("--plot", default="plan.png", metavar="FILE.png", help="where to draw the plan")
+    de.add_argument("--plot", default=None, metavar="FILE.png", help="also draw the plan into this PNG")
     de.add_argument("--seed", type=_nonneg, default=0)
+    de.add_argument("--wtype", type=_wtype, default=None, metavar="TYPE",
+                    help="type of the 2-D weights (default f16; q8_0, q4_0, q4_k, ... quantize them)")
     rs = sub.add_parser("rpc-server", help="serve this machine's CPU to ggml's RPC clients",
                         description="Serve the CPU backend at HOST:PORT with ggml's RPC protocol, "
                                     "for ggml programs, llama.cpp --rpc and gg.RPCBackend, until Ctrl-C.")
@@ -643,13 +612,17 @@ def main(argv=None):
     if args.command == "demo":
         from .demo import main as demo_main
         return demo_main(tokens=args.tokens, layers=args.layers, threads=args.threads,
-                         plot=args.plot, seed=args.seed)
+                         plot=args.plot, seed=args.seed, wtype=args.wtype)
     gg = _gg()
+    if args.source.endswith(".gguf"):
+        from .gguf_models import cli_plan
+        return cli_plan(args, PROG)
     try:
         rep = plan_source(args.source, planner=args.planner, alignment=args.alignment,
                           max_size=args.max_size, reorder=args.reorder, plot=args.plot,
                           tokens=args.tokens, layers=args.layers, batch=args.batch,
-                          n_past=args.n_past, progress=args.progress)
+                          n_past=args.n_past, progress=args.progress, time_budget=args.time_budget,
+                          wtype=args.wtype)
     except UsageError as e:
         print(f"{PROG} plan: error: {e}", file=sys.stderr)
         return 2

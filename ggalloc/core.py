@@ -16,7 +16,10 @@ dtypes. ``np.float32`` <-> ``"f32"``, ``np.float16`` <-> ``"f16"``, ``np.int32``
 (also ``np.int8``/``"i8"``, ``np.int16``/``"i16"``, ``np.int64``/``"i64"``, ``np.float64``/``"f64"``).
 ``"bf16"`` has no numpy dtype: ``t.numpy()`` returns float32 for a bf16 tensor and ``t.set()``
 takes float32 and rounds to nearest even; ``raw=True`` on either reads/writes the uint16 bits
-unchanged. Quantized types can be planned but only read or written raw (uint8 bytes).
+unchanged. Quantized types (``"q4_0"``, ``"q8_0"``, ``"q4_k"``, ...; gg.type_info lists them)
+take float32 in ``t.set()`` (quantized with ggml's reference quantizer) and give float32 from
+``t.numpy()`` (dequantized); ``raw=True`` reads/writes their blocks (uint8, shape
+``shape[:-1] + (row bytes,)``).
 
 Contexts of ops. ggml's ops take the context of their result explicitly; here every op takes
 it as the keyword ``ctx`` and defaults to the context of its first tensor argument. Programs that
@@ -58,7 +61,7 @@ for _i in range(int(lib.GGML_TYPE_COUNT)):
     _p = lib.ggml_type_name(_i)
     if _p != ffi.NULL:
         _TYPE_NAMES[_i] = ffi.string(_p).decode()
-_TYPE_IDS: Dict[str, int] = {v: k for k, v in _TYPE_NAMES.items()}
+_TYPE_IDS: Dict[str, int] = {v.lower(): k for k, v in _TYPE_NAMES.items()}
 
 _NUMPY_OF: Dict[int, Any] = {
     int(lib.GGML_TYPE_F32): np.dtype(np.float32),
@@ -94,10 +97,15 @@ def type_name(t: int) -> str:
     return _TYPE_NAMES.get(int(t), f"type{int(t)}")
 
 
+def _dequantizable(tid: int) -> bool:
+    return bool(lib.ggml_is_quantized(tid)) and lib.ggml_get_type_traits(tid).to_float != ffi.NULL
+
+
 def numpy_dtype(t: Union[DTypeLike, int]) -> Optional["np.dtype[Any]"]:
-    """The numpy dtype numpy() returns for a ggml type (float32 for bf16, None for quantized)."""
+    """The numpy dtype numpy() returns for a ggml type (float32 for bf16 and for the quantized
+    types that can be dequantized here; None for the others)."""
     tid = t if isinstance(t, int) else type_id(t)
-    if tid == _BF16:
+    if tid == _BF16 or _dequantizable(int(tid)):
         return np.dtype(np.float32)
     return _NUMPY_OF.get(int(tid))
 
@@ -675,16 +683,51 @@ class Tensor:
             if raw:
                 return np.dtype(np.uint8), False
             raise BadInputError(f"tensor {self._label()} has type {type_name(tid)}, which has no numpy "
-                                "dtype: use raw=True for its bytes")
+                                "dtype and no dequantizer here: use raw=True for its bytes")
         return dt, False
+
+    def _quantized(self, raw: bool) -> bool:
+        """True when numpy()/set() go through the quantizer (a quantized type, raw=False)."""
+        tid = int(self._ptr.type)
+        if raw or not lib.ggml_is_quantized(tid):
+            return False
+        if not _dequantizable(tid):
+            raise BadInputError(f"tensor {self._label()} has type {type_name(tid)}, which cannot be quantized or "
+                                "dequantized here: use raw=True for its bytes")
+        return True
+
+    def _block_shape(self) -> Tuple[int, ...]:
+        """The shape of a quantized tensor's blocks as uint8 rows: shape[:-1] + (row bytes,)."""
+        shape = self.shape
+        last = shape[-1] if shape else 1
+        return tuple(shape[:-1]) + (int(lib.ggml_row_size(self._ptr.type, last)),)
+
+    def _read_bytes(self, p: Any, nbytes: int) -> "np.ndarray[Any, Any]":
+        tmp = np.empty(nbytes, dtype=np.uint8)
+        if nbytes:
+            if p.buffer != ffi.NULL:
+                _lib.void(lib.ggml_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
+                          what=f"cannot read tensor {self._label()}")
+            else:
+                ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
+        return tmp
 
     def numpy(self, raw: bool = False) -> "np.ndarray[Any, Any]":
         """A copy of the tensor's data as a numpy array of shape ``self.shape``.
 
-        bf16 tensors give float32 (raw=True: the uint16 bits); quantized tensors need raw=True
-        and give their bytes (uint8).  ``y.numpy()``
+        bf16 tensors give float32 (raw=True: the uint16 bits); quantized tensors give their
+        values dequantized to float32 (raw=True: their blocks, uint8 of shape
+        ``shape[:-1] + (row bytes,)``).  ``y.numpy()``
         """
         p = self._data()
+        if lib.ggml_is_quantized(p.type):
+            if not lib.ggml_is_contiguous(p):
+                raise BadInputError(f"numpy() of the non-contiguous quantized tensor {self._label()}: use gg.cont first")
+            blocks = self._read_bytes(p, int(lib.ggml_nbytes(p))).reshape(self._block_shape())
+            if self._quantized(raw):
+                from .quant import dequantize_rows
+                return dequantize_rows(int(p.type), blocks).reshape(self.shape)
+            return blocks
         dt, to_f32 = self._np_layout(raw)
         nbytes = int(lib.ggml_nbytes(p))
         tmp = np.empty(nbytes, dtype=np.uint8)
@@ -710,13 +753,20 @@ class Tensor:
         p = self._data()
         if p.buffer != ffi.NULL and not lib.ggml_backend_buffer_is_host(p.buffer):
             raise GgallocError(f"tensor {self._label()} is in device memory: use numpy() for a copy")
+        if lib.ggml_is_quantized(p.type) and not raw:
+            raise BadInputError(f"tensor {self._label()} is quantized ({self.type}), which numpy cannot view: use "
+                                "array(raw=True) for its blocks or numpy() for a float32 copy")
         dt, to_f32 = self._np_layout(raw)
         if to_f32:
             raise BadInputError(f"tensor {self._label()} is bf16, which numpy cannot view: use array(raw=True) "
                                 "for the uint16 bits or numpy() for a float32 copy")
         owner = self._owner()
         keep = owner._keepalive() if hasattr(owner, "_keepalive") else self._ctx._h
-        view = _HostView(int(ffi.cast("uintptr_t", p.data)), self.shape, self.strides, dt, keep)
+        shape, strides = self.shape, self.strides
+        if lib.ggml_is_quantized(p.type):
+            # the blocks of each row as bytes
+            shape, strides = self._block_shape(), tuple(strides[:-1]) + (1,)
+        view = _HostView(int(ffi.cast("uintptr_t", p.data)), shape, strides, dt, keep)
         if hasattr(owner, "_track_view"):
             owner._track_view(view)
         return np.asarray(view)
@@ -728,6 +778,8 @@ class Tensor:
             >>> x.set(np.ones((3, 4), np.float32))
         """
         p = self._data()
+        if lib.ggml_is_quantized(p.type):
+            return self._set_quantized(p, arr, raw)
         dt, to_bf16 = self._np_layout(raw)
         shape = self.shape
         if not isinstance(arr, np.ndarray):
@@ -756,6 +808,38 @@ class Tensor:
             self.array(raw=True if int(p.type) == _BF16 else raw)[...] = arr
         else:
             raise BadInputError(f"set() of the non-contiguous tensor {self._label()} needs host memory")
+        return self
+
+    def _set_quantized(self, p: Any, arr: Any, raw: bool) -> "Tensor":
+        """set() of a quantized tensor: float32 values quantized with the type's reference
+        quantizer, or (raw=True) its blocks as uint8 (block shape, or flat of nbytes)."""
+        shape = self.shape
+        if not lib.ggml_is_contiguous(p):
+            raise BadInputError(f"set() of the non-contiguous quantized tensor {self._label()}")
+        if not isinstance(arr, np.ndarray):
+            raise BadInputError(f"set() of tensor {self._label()} expects a numpy array, got {type(arr).__name__}")
+        if self._quantized(raw):
+            if arr.dtype != np.float32:
+                raise BadInputError(f"set() of tensor {self._label()} ({self.type}) expects float32 values to quantize, "
+                                    f"got {arr.dtype} (raw=True takes its uint8 blocks)")
+            if _padded(arr.shape) != _padded(shape):
+                raise BadInputError(f"set() of tensor {self._label()} expects shape {shape}, got {tuple(arr.shape)}")
+            from .quant import quantize_rows
+            data = quantize_rows(int(p.type), arr.reshape(shape))
+        else:
+            if arr.dtype != np.uint8:
+                raise BadInputError(f"set(raw=True) of tensor {self._label()} ({self.type}) expects uint8 blocks, got {arr.dtype}")
+            if _padded(arr.shape) != _padded(self._block_shape()) and not (arr.ndim == 1 and arr.size == self.nbytes):
+                raise BadInputError(f"set(raw=True) of tensor {self._label()} expects blocks of shape {self._block_shape()} "
+                                    f"(or {self.nbytes} bytes), got {tuple(arr.shape)}")
+            data = np.ascontiguousarray(arr)
+        n = int(lib.ggml_nbytes(p))
+        if data.nbytes != n:
+            raise BadInputError(f"set() of tensor {self._label()}: {data.nbytes} bytes for a tensor of {n}")
+        if p.buffer != ffi.NULL:
+            _lib.void(lib.ggml_backend_tensor_set, p, ffi.from_buffer(data), 0, n, what=f"cannot write tensor {self._label()}")
+        else:
+            ffi.memmove(p.data, ffi.from_buffer(data), n)
         return self
 
     # python protocol ----------------------------------------------------------------------

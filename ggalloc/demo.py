@@ -11,7 +11,7 @@
    (exit status 1 on FAIL).
 5. Where a Vulkan device exists (a GPU, or Mesa's lavapipe on the CPU), runs the same forward
    pass there, with the plan made for the device's own limits, and compares it with numpy too.
-6. Draws the plan into plan.png.
+6. With ``--plot FILE.png``, draws the plan there (nothing is written unasked).
 """
 
 import os
@@ -64,6 +64,8 @@ def run_gpt2(model, backend, seed=0, planner="best", progress=True, reference=No
         if t is None:
             t = model.cache[name]
         t.set(values[name])
+        if gg.type_info(t.type).is_quantized:
+            values[name] = t.numpy()  # the reference computes with what the blocks hold
         if bar is not None:
             bar.update()
     if bar is not None:
@@ -96,7 +98,7 @@ def run_gpt2(model, backend, seed=0, planner="best", progress=True, reference=No
                 violations=violations)
 
 
-def main(tokens=None, layers=None, threads=None, plot="plan.png", seed=0):
+def main(tokens=None, layers=None, threads=None, plot=None, seed=0, wtype=None):
     import ggalloc as gg
     from . import models
     from .cli import format_report, plan_graph
@@ -105,11 +107,12 @@ def main(tokens=None, layers=None, threads=None, plot="plan.png", seed=0):
     layers = 12 if layers is None else layers
     threads = threads or os.cpu_count() or 1
     t_start = time.perf_counter()
+    wtype = wtype or "f16"
     print(f"ggalloc demo: GPT-2 small ({layers} layers, n_embd 768, 12 heads, vocabulary 50257, "
-          f"f16 weights), a prompt of {tokens} tokens, empty KV cache, random weights (seed {seed})")
+          f"{wtype} weights), a prompt of {tokens} tokens, empty KV cache, random weights (seed {seed})")
     print()
 
-    model = models.gpt2_small(tokens=tokens, layers=layers)
+    model = models.gpt2_small(tokens=tokens, layers=layers, wtype=wtype)
     rep = plan_graph(model.graph, name=f"gpt2-small, {tokens} tokens", planner="best",
                      alignment=32, progress=None,
                      extra=dict(weight_bytes=int(model.weight_bytes)))
@@ -132,13 +135,15 @@ def main(tokens=None, layers=None, threads=None, plot="plan.png", seed=0):
     ok = (r["nmse"] < NMSE_LIMIT and np.isfinite(r["logits"]).all() and r["violations"] == 0)
 
     devices = gg.vulkan_devices()
-    if devices:
+    if devices and wtype not in ("f32", "f16"):
+        print(f"  Vulkan         not run: no Vulkan kernels for {wtype} weights here")
+    elif devices:
         vk = gg.VulkanBackend(0)
         bt = vk.buffer_type
         print()
         print(f"running it on Vulkan device 0, {devices[0]['description']} (buffers of at most "
               f"{bt.max_size / 2**20:.0f} MiB, alignment {bt.alignment}) ...")
-        vmodel = models.gpt2_small(tokens=tokens, layers=layers)
+        vmodel = models.gpt2_small(tokens=tokens, layers=layers, wtype=wtype)
         v = run_gpt2(vmodel, vk, seed=seed, reference=r["reference"])
         v_cpu = nmse(v["logits"], r["logits"])
         print(f"  compute        {v['compute_s'] * 1e3:9.1f} ms  ({n_tok / v['compute_s']:.0f} tokens/s)")

@@ -30,6 +30,8 @@ __all__ = [
     "UnsupportedOperationError",
     "OutOfRangeError",
     "MissingFileError",
+    "FileError",
+    "BadFileError",
 ]
 
 
@@ -78,6 +80,15 @@ class DeviceError(GgallocError):
     """A device or backend is not available (Vulkan not built, no such device)."""
 
 
+class FileError(GgallocError, OSError):
+    """A file could not be opened, mapped or written."""
+
+
+class BadFileError(GgallocError, ValueError):
+    """A file the reader rejects (a GGUF file that is truncated or malformed), with the reader's
+    one-line reason."""
+
+
 class ArgumentTypeError(GgallocError, TypeError):
     """An argument of the wrong Python type (a float where an int is needed, a number where a
     Tensor is needed, a name that is not a str)."""
@@ -96,5 +107,5 @@ class OutOfRangeError(BadInputError, IndexError):
     """An index past the end: a buffer id, a node or placement number."""
 
 
-class MissingFileError(BadInputError, FileNotFoundError):
+class MissingFileError(FileError, FileNotFoundError):
     """A file that does not exist (a graph document, a trace, a model)."""

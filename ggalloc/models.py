@@ -180,14 +180,19 @@ def _name(t, name):
 
 
 def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32, n_past=0,
-         batch=1, wtype="f16", name=None):
+         batch=1, wtype="f16", name=None, n_pos=None, wctx=None):
     """GPT-2 as ggml's examples/gpt-2 builds it.
 
     Args:
         tokens: tokens processed per sequence in this pass (N).
         n_past: tokens already in the KV cache; tokens + n_past must fit in n_ctx.
         batch: independent sequences processed together, each with its own cache slot.
-        wtype: type of the 2-D weights ("f16" as in the released model, or "f32").
+        wtype: type of the 2-D weights ("f16" as in the released model, "f32", or a quantized
+            type: "q8_0", "q4_0", "q4_k", ...).
+        n_pos: rows of the position embedding (default n_ctx; a model file's table may be longer
+            than the context planned for).
+        wctx: where the weights and the cache come from (default: a new context); anything with
+            ``tensor(dtype, shape, name=)``, such as the weights of a model file.
     """
     if n_embd % n_head:
         raise ValueError(f"gpt2: n_embd {n_embd} is not a multiple of n_head {n_head}")
@@ -197,11 +202,12 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
         raise ValueError(f"gpt2: batch {batch} and n_layer {n_layer} must be >= 1")
     N, B, hd = tokens, batch, n_embd // n_head
     n_kv = n_past + N
-    ctx, wctx = _contexts()
+    ctx, own_wctx = _contexts()
+    wctx = own_wctx if wctx is None else wctx
     weights, cache, inputs = {}, {}, {}
 
     wte = _w(wctx, weights, wtype, (n_vocab, n_embd), "model/wte")
-    wpe = _w(wctx, weights, "f32", (n_ctx, n_embd), "model/wpe")
+    wpe = _w(wctx, weights, "f32", (n_ctx if n_pos is None else n_pos, n_embd), "model/wpe")
     layers = []
     for il in range(n_layer):
         p = f"model/h{il}/"
@@ -422,12 +428,16 @@ def gpt2_reference(hparams, weights, inputs, progress=None):
 
 
 def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_vocab=32000,
-          n_ctx=2048, tokens=32, n_past=0, wtype="f16", rope_base=10000.0, name=None):
+          n_ctx=2048, tokens=32, n_past=0, wtype="f16", rope_base=10000.0, name=None, eps=LLAMA_EPS,
+          wctx=None):
     """LLaMA as llama.cpp builds it (one sequence; grouped-query attention when
     n_head_kv < n_head).
 
     Args:
         tokens: tokens processed in this pass; n_past: tokens already in the KV cache.
+        eps: the RMS norms' epsilon.
+        wctx: where the weights and the cache come from (default: a new context); anything with
+            ``tensor(dtype, shape, name=)``, such as the weights of a model file.
     """
     n_head_kv = n_head if n_head_kv is None else n_head_kv
     if n_embd % n_head or n_head % n_head_kv:
@@ -439,7 +449,8 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
     N, hd = tokens, n_embd // n_head
     n_gqa = hd * n_head_kv
     n_kv = n_past + N
-    ctx, wctx = _contexts()
+    ctx, own_wctx = _contexts()
+    wctx = own_wctx if wctx is None else wctx
     weights, cache, inputs = {}, {}, {}
 
     tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
@@ -478,7 +489,7 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
     roots = []
     for il, Ly in enumerate(layers):
         inpSA = inpL
-        cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS, ctx=ctx), Ly["attn_norm"], ctx=ctx)
+        cur = gg.mul(gg.rms_norm(inpL, eps, ctx=ctx), Ly["attn_norm"], ctx=ctx)
         Qcur = gg.mul_mat(Ly["wq"], cur, ctx=ctx)
         Kcur = gg.mul_mat(Ly["wk"], cur, ctx=ctx)
         Vcur = gg.mul_mat(Ly["wv"], cur, ctx=ctx)
@@ -498,18 +509,20 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
         cur = gg.cont_2d(gg.permute(KQV, 0, 2, 1, 3, ctx=ctx), n_embd, N, ctx=ctx)
         cur = gg.mul_mat(Ly["wo"], cur, ctx=ctx)
         ffn_inp = gg.add(cur, inpSA, ctx=ctx)
-        cur = gg.mul(gg.rms_norm(ffn_inp, LLAMA_EPS, ctx=ctx), Ly["ffn_norm"], ctx=ctx)
+        cur = gg.mul(gg.rms_norm(ffn_inp, eps, ctx=ctx), Ly["ffn_norm"], ctx=ctx)
         up = gg.mul_mat(Ly["w3"], cur, ctx=ctx)
         gate = gg.silu(gg.mul_mat(Ly["w1"], cur, ctx=ctx), ctx=ctx)
         cur = gg.mul_mat(Ly["w2"], gg.mul(gate, up, ctx=ctx), ctx=ctx)
         inpL = gg.add(cur, ffn_inp, ctx=ctx)
-    cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS, ctx=ctx), out_norm, ctx=ctx)
+    cur = gg.mul(gg.rms_norm(inpL, eps, ctx=ctx), out_norm, ctx=ctx)
     logits = _name(gg.mul_mat(output, cur, ctx=ctx), "logits")
     logits.set_output()
     graph = gg.Graph(*roots, logits, size=_graph_size(n_layer * 48 + 64))
 
     hp = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ff=n_ff,
               n_vocab=n_vocab, n_ctx=n_ctx, tokens=N, n_past=n_past, wtype=wtype)
+    if eps != LLAMA_EPS:
+        hp["eps"] = eps
 
     def make_inputs(rng):
         q = np.arange(n_past, n_kv)[:, None]
@@ -560,6 +573,7 @@ def llama_reference(hparams, weights, inputs, rope_base=10000.0):
     Returns (logits [tokens, n_vocab] float32, the updated cache_k, cache_v as float16)."""
     L, E, H, Hkv = hparams["n_layer"], hparams["n_embd"], hparams["n_head"], hparams["n_head_kv"]
     n_ctx, N, n_past = hparams["n_ctx"], hparams["tokens"], hparams["n_past"]
+    eps = hparams.get("eps", LLAMA_EPS)
     hd, n_kv = E // H, n_past + N
     n_gqa = hd * Hkv
     W = _Float64(weights)
@@ -570,7 +584,7 @@ def llama_reference(hparams, weights, inputs, rope_base=10000.0):
     x = np.asarray(weights["token_embd.weight"])[np.asarray(inputs["inp_tokens"])].astype(np.float64)
     for il in range(L):
         p = f"blk.{il}."
-        h = _rms_norm(x, LLAMA_EPS) * W[p + "attn_norm.weight"]
+        h = _rms_norm(x, eps) * W[p + "attn_norm.weight"]
         q = _rope_normal((h @ W[p + "attn_q.weight"].T).reshape(N, H, hd), pos, rope_base)
         k = _rope_normal((h @ W[p + "attn_k.weight"].T).reshape(N, Hkv, hd), pos, rope_base)
         v = h @ W[p + "attn_v.weight"].T
@@ -586,11 +600,11 @@ def llama_reference(hparams, weights, inputs, rope_base=10000.0):
             s /= s.sum(axis=-1, keepdims=True)
             out[:, hh, :] = s @ V[hh // rep].T
         x = x + out.reshape(N, E) @ W[p + "attn_output.weight"].T
-        h = _rms_norm(x, LLAMA_EPS) * W[p + "ffn_norm.weight"]
+        h = _rms_norm(x, eps) * W[p + "ffn_norm.weight"]
         g = h @ W[p + "ffn_gate.weight"].T
         u = h @ W[p + "ffn_up.weight"].T
         x = x + (g / (1.0 + np.exp(-g)) * u) @ W[p + "ffn_down.weight"].T
-    x = _rms_norm(x, LLAMA_EPS) * W["output_norm.weight"]
+    x = _rms_norm(x, eps) * W["output_norm.weight"]
     return (x @ W["output.weight"].T).astype(np.float32), ck.ravel(), cv.ravel()
 
 
@@ -697,11 +711,16 @@ BUILTINS = {
 }
 
 
-def build(name, tokens=None, layers=None, batch=None, n_past=None):
-    """Builds a built-in model by name with the command line's options (None: the default)."""
+def build(name, tokens=None, layers=None, batch=None, n_past=None, wtype=None):
+    """Builds a built-in model by name with the command line's options (None: the default);
+    wtype: the type of the 2-D weights of gpt2/llama ("f16", "q8_0", "q4_0", "q4_k", ...)."""
     if name not in BUILTINS:
         raise ValueError(f"unknown model {name!r}; built-ins: {', '.join(BUILTINS)}")
     kw = {}
+    if wtype is not None:
+        if not (name.startswith("gpt2") or name.startswith("llama")):
+            raise ValueError("--wtype applies to the gpt2 and llama models")
+        kw["wtype"] = wtype
     if name.startswith("gpt2") or name.startswith("llama"):
         if tokens is not None:
             kw["tokens"] = tokens

@@ -263,15 +263,17 @@ def _draw_buffer(plan, buffer_id, rows, ax, ax_live, colour, shown, other, legen
         faces.append(colour[r["op"]])
     ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors=(0, 0, 0, 0.35),
                                      linewidths=0.3))
-    # the tensor that sets the buffer's size (the highest end, the largest of those): outlined
-    # and named, however thin it is
+    # the tensor that sets the peak (the largest of those live at the step where the most bytes
+    # are live): outlined and named, however thin it is
     if rows:
-        top = max(rows, key=lambda r: (base[r["chunk"]] + r["offset"] + r["size"], r["size"]))
+        live_at = live_bytes(rows, n_steps)
+        step = int(np.argmax(live_at))
+        top = max((r for r in rows if r["first"] <= step <= r["last"]), key=lambda r: r["size"])
         x0, x1 = top["first"], top["last"] + 1
         y0 = (base[top["chunk"]] + top["offset"]) / MIB
         y1 = y0 + top["size"] / MIB
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="k", lw=1.8, zorder=3))
-        ax.annotate(f"sets the size: {top['name'] or '(unnamed)'} ({top['op']}, {top['size'] / MIB:.2f} MiB)",
+        ax.annotate(f"peak at step {step}: {top['name'] or '(unnamed)'} ({top['op']}, {top['size'] / MIB:.2f} MiB)",
                     xy=((x0 + x1) / 2, (y0 + y1) / 2), xytext=(0.02, 0.97), textcoords="axes fraction",
                     va="top", ha="left", fontsize=8, zorder=4,
                     bbox=dict(boxstyle="round", fc="white", ec="0.5", alpha=0.9),

@@ -24,6 +24,7 @@ HEADERS = [
     ("ggml-vulkan.h", "The Vulkan backend"),
     ("ggml-rpc.h", "Devices on other machines: ggml's RPC protocol"),
     ("ggalloc.h", "What ggalloc adds: planners, plans as data, verification, graph files"),
+    ("ggalloc-planner.h", "The planner on bare lifetimes, with its options"),
     ("ggalloc-rpc.h", "What ggalloc adds to RPC: a server on its own thread, client timeouts"),
 ]
 

@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""Writes notebooks/*.ipynb (without outputs) from the cells below.
+"""Writes notebooks/*.ipynb from the cells below, executed, with their outputs (figures and
+tables visible without running them), and installs the Jupyter kernel they use.
 
-The notebooks are generated so that their source stays reviewable as Python; run this script
-after editing a cell: /usr/bin/python3 scripts/make_notebooks.py
+    /usr/bin/python3 scripts/make_notebooks.py                  # regenerate and execute (make notebooks)
+    /usr/bin/python3 scripts/make_notebooks.py --install-kernel # only the kernel
 
-Each notebook ends with a cell tagged "results" that prints one JSON object of the values it
-computed; tests/test_notebooks.py executes the notebooks and checks those values.
+The notebooks' kernel is "ggalloc": this interpreter (the one that has numpy and the built
+extension) with the repository on its path. ``--install-kernel`` writes it to the user's
+Jupyter directory, so a notebook opened in Jupyter runs as written. The notebooks are
+generated so that their source stays reviewable as Python; tests/test_notebooks.py executes
+them again and checks the values they compute.
 """
 
+import argparse
+import json
 import os
+import sys
+import tempfile
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -28,7 +36,10 @@ def code(text, tags=None):
 
 
 SETUP = """
-import json, time
+import os, sys
+if os.path.isdir(os.path.join("..", "ggalloc")):
+    sys.path.insert(0, os.path.abspath(".."))   # the checkout's package (after make python)
+import time
 import numpy as np
 import matplotlib
 import matplotlib.pyplot as plt
@@ -145,23 +156,18 @@ for batch in (1, 2, 4, 8):
     print(f"batch {batch}: best {s['best'] / MiB:8.2f} MiB   ggml {s['ggml'] / MiB:8.2f} MiB   "
           f"bound {s['lb'] / MiB:8.2f} MiB")
 
-fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
-t = np.array(by_tokens, dtype=float)
-a.plot(t[:, 0], t[:, 2] / MiB, "s--", label="ggml planner")
-a.plot(t[:, 0], t[:, 1] / MiB, "o-", label="ggalloc (best)")
-a.plot(t[:, 0], t[:, 3] / MiB, "k:", label="lower bound")
-a.plot(t[:, 0], t[:, 4] / MiB, "^-", label="inside the layers")
-a.set_xscale("log", base=2); a.set_yscale("log")
-a.set_xlabel("prompt length (tokens)"); a.set_ylabel("buffer size (MiB)"); a.legend()
-a.set_title("GPT-2 small, batch 1")
-bb = np.array(by_batch, dtype=float)
-b.plot(bb[:, 0], bb[:, 2] / MiB, "s--", label="ggml planner")
-b.plot(bb[:, 0], bb[:, 1] / MiB, "o-", label="ggalloc (best)")
-b.plot(bb[:, 0], bb[:, 3] / MiB, "k:", label="lower bound")
-b.plot(bb[:, 0], bb[:, 4] / MiB, "^-", label="inside the layers")
-b.set_xscale("log", base=2); b.set_yscale("log")
-b.set_xlabel("batch (sequences of 32 tokens)"); b.set_ylabel("buffer size (MiB)"); b.legend()
-b.set_title("GPT-2 small, 32 tokens per sequence")
+# On a log axis the three sizes lie on one line; their ratios to ggml's plan show the gap.
+fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained", sharey=True)
+for ax, rows, xlabel, title in ((a, by_tokens, "prompt length (tokens)", "GPT-2 small, batch 1"),
+                                (b, by_batch, "batch (sequences of 32 tokens)", "GPT-2 small, 32 tokens per sequence")):
+    r = np.array(rows, dtype=float)
+    ax.axhline(1.0, color="0.4", ls="--", lw=1, label="ggml planner (= 1)")
+    ax.plot(r[:, 0], r[:, 1] / r[:, 2], "o-", label="ggalloc (best) / ggml")
+    ax.plot(r[:, 0], r[:, 3] / r[:, 2], "k:", marker=".", label="lower bound / ggml")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel); ax.set_title(title)
+a.set_ylabel("buffer size / ggml planner's")
+a.legend()
 plt.show()
 """),
     md("""
@@ -190,20 +196,6 @@ layer_step = int(np.argmax(live[:logits["first"]]))   # before the logits exist
 print()
 at_layer_peak = show_peak(layer_step)
 """),
-    code("""
-results = dict(
-    tokens=64,
-    best=allocs["best"].buffer_size(0), ggml=allocs["ggml"].buffer_size(0),
-    lower_bound=allocs["best"].lower_bound(0), no_reuse=no_reuse,
-    violations=violations["best"],
-    by_tokens=by_tokens, by_batch=by_batch,
-    peak_step=peak_step, peak_bytes=int(live[peak_step]),
-    peak_tensors=[r["name"] for r in at_peak[:3]],
-    layer_peak_step=layer_step, layer_peak_bytes=int(live[layer_step]),
-    layer_peak_tensors=[[r["name"], r["op"], r["size"]] for r in at_layer_peak],
-)
-print(json.dumps(results))
-""", tags=["results"]),
 ]
 
 NB2 = [
@@ -287,16 +279,6 @@ for alignment in (16, 32, 64, 256, 4096):
     print(f"alignment {alignment:5d}: prefill {row[1] / MiB:9.3f} MiB (bound {row[2] / MiB:9.3f})   "
           f"decode {row[3] / 1024:9.1f} KiB (bound {row[4] / 1024:9.1f})")
 """),
-    code("""
-results = dict(
-    max_size=MAX, unlimited=unlimited.buffer_size(0), unlimited_lb=unlimited.lower_bound(0),
-    chunked=ga.buffer_size(0), chunked_lb=ga.lower_bound(0), violations=violations,
-    ggml_chunked=ggml_chunked.buffer_size(0),
-    chunks=[[i, chunks[i]["size"], chunks[i]["largest"]] for i in sorted(chunks)],
-    by_alignment=by_alignment,
-)
-print(json.dumps(results))
-""", tags=["results"]),
 ]
 
 NB3 = [
@@ -363,31 +345,181 @@ ax.set_yscale("log")
 ax.legend()
 plt.show()
 """),
-    code("""
-results = dict(
-    backends=sorted(results_by_backend),
-    vulkan_available=vk is not None, vulkan_reason=vulkan_reason,
-    nmse={k: r["nmse"] for k, r in results_by_backend.items()},
-    max_abs_err={k: r["max_abs_err"] for k, r in results_by_backend.items()},
-    logits_last_8={k: [float(x) for x in r["logits"][-1, :8]] for k, r in results_by_backend.items()},
-    reference_last_8=[float(x) for x in ref[-1, :8]],
-    violations={k: r["violations"] for k, r in results_by_backend.items() if r["violations"] is not None},
-    buffer_size={k: r["buffer_size"] for k, r in results_by_backend.items()},
-)
-print(json.dumps(results))
-""", tags=["results"]),
 ]
 
 
-def write(name, cells):
+# 04: the scheduler. Kept with its outputs (written executed, see main).
+NB4 = [
+    md("""
+# 04 · One transformer over two devices: the scheduler
+
+`gg.Scheduler` runs one graph over several backends, as ggml's `ggml_backend_sched` does: each node
+runs where its weights live (or where you put it), the graph is cut into **splits** that each run
+on one backend, and the tensors a split reads from another backend are copied into its own
+buffer first. Each backend's memory is **one buffer** of one graph allocator, planned by
+ggml's planner or by ours.
+
+This notebook takes a small GPT-2, keeps its weights on the Vulkan device (on a machine without
+one, on a second CPU backend, so the notebook runs anywhere), and asks the CPU to run the
+second layer and the head. We look at where each node runs, at each device's memory plan, and
+at ggml's planner beside ours.
+"""),
+    code("""
+import json
+import collections
+import numpy as np
+import matplotlib.pyplot as plt
+import ggalloc as gg
+from ggalloc import models
+%matplotlib inline
+
+cpu = gg.CPUBackend(n_threads=2)
+if gg.HAS_VULKAN and gg.vulkan_devices():
+    device = gg.VulkanBackend(0)
+else:
+    device = gg.CPUBackend(n_threads=2)   # no Vulkan device here: a second CPU backend stands in
+print("device:", device.name, "| host:", cpu.name)
+
+m = models.gpt2(n_layer=2, n_embd=128, n_head=4, n_vocab=1000, n_ctx=64, tokens=16)
+m.allocate(device)                 # the weights (and KV cache) in a WEIGHTS buffer on the device
+weights = m.fill(seed=0)
+inputs = m.input_values(seed=0)
+g = m.graph
+print(m)
+"""),
+    md("""
+## Where each node runs
+
+Nodes that read weights go to the device. We move everything from the first node that reads a
+layer-1 weight onwards to the CPU with `set_tensor_backend`, the way a program keeps part of a
+model on the host when the device is full. (Views, such as the writes into the KV cache, stay
+with the memory they view.)
+"""),
+    code("""
+first_cpu = next(i for i, n in enumerate(g.nodes)
+                 if any(s is not None and s.name.startswith("model/h1/") for s in n.src))
+
+def split(planner):
+    sched = gg.Scheduler([device, cpu], planner=planner)
+    for n in g.nodes[first_cpu:]:
+        if n.view_src is None:          # views (the KV cache writes) stay with their memory
+            sched.set_tensor_backend(n, cpu)
+    sched.alloc_graph(g)
+    return sched
+
+sched = split("best")
+where = [sched.tensor_backend(n) for n in g.nodes]
+counts = collections.Counter(b.name for b in where)
+n_splits = sched.n_splits
+print(f"{g.n_nodes} nodes in {n_splits} splits:", dict(counts))
+
+fig, ax = plt.subplots(figsize=(10, 1.6))
+colour = {id(device): "tab:orange", id(cpu): "tab:blue"}
+ax.bar(range(g.n_nodes), 1, width=1.0, color=[colour[id(b)] for b in where])
+ax.set_yticks([]); ax.set_xlabel("node"); ax.set_xlim(0, g.n_nodes)
+ax.set_title(f"orange: {device.name}, blue: {cpu.name}")
+plt.show()
+"""),
+    md("""
+## Each device's plan, ggml's planner beside ours
+
+`sched.plan(backend)` is a `Plan` like a `GraphAllocator`'s: entries, peak, the liveness lower
+bound, `verify()` and `plot()`. Steps count the nodes the scheduler planned (the graph's nodes
+plus the input copies).
+"""),
+    code("""
+rows = []
+plans = {}
+for planner in ("ggml", "best"):
+    s = split(planner)
+    for b in (device, cpu):
+        p = s.plan(b)
+        plans[planner, b.name] = p
+        rows.append((planner, b.name, s.buffer_size(b), p.lower_bound, p.verify()))
+print(f"{'planner':8} {'backend':10} {'buffer B':>10} {'lower bound B':>14} {'violations':>10}")
+for r in rows:
+    print(f"{r[0]:8} {r[1]:10} {r[2]:>10} {r[3]:>14} {r[4]:>10}")
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
+for ax, planner in zip(axes, ("ggml", "best")):
+    plans[planner, device.name].plot(ax=ax, title=f"{device.name}, planner {planner}")
+plt.show()
+"""),
+    md("""
+## The numbers are the same
+
+The split graph computes what the same model computes in numpy (`models.gpt2_reference`).
+The plans above placed the graph again, so it is allocated once more before its inputs are set.
+"""),
+    code("""
+sched = split("best")
+m.set_inputs(inputs)
+sched.compute(g)
+logits = m.outputs["logits"].numpy()
+ref = np.asarray(models.gpt2_reference(m.hparams, weights, inputs)[0]).reshape(logits.shape)
+err = float(np.abs(logits - ref).max() / np.abs(ref).max())
+print("largest difference, relative to the largest logit:", err)
+"""),
+    code("""
+sizes = {f"{planner}/{b}": size for planner, b, size, lb, v in rows}
+lbs = {f"{planner}/{b}": lb for planner, b, size, lb, v in rows}
+print(json.dumps({"n_splits": n_splits, "nodes": g.n_nodes, "counts": dict(counts),
+                  "first_cpu": first_cpu, "device": device.name,
+                  "sizes": sizes, "lower_bounds": lbs,
+                  "violations": sum(r[4] for r in rows), "rel_err": err}))
+""", tags=['results']),
+]
+
+
+KERNEL = "ggalloc"
+
+
+def kernel_spec(name=KERNEL):
+    """The kernel.json of a kernel running this interpreter with the repository on its path."""
+    return {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (ggalloc)", "language": "python",
+            "env": {"PYTHONPATH": ROOT, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}}
+
+
+def install_kernel(base):
+    """Writes the kernel under base/kernels/ggalloc; returns its directory."""
+    path = os.path.join(base, "kernels", KERNEL)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "kernel.json"), "w") as f:
+        json.dump(kernel_spec(), f, indent=1)
+    return path
+
+
+def user_jupyter_dir():
+    return os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "jupyter")
+
+
+def write(name, cells, execute=True):
     # Fixed cell ids, so that regenerating an unchanged notebook leaves its file unchanged.
     stem = name.split("-")[0]
     for i, c in enumerate(cells):
         c["id"] = f"nb{stem}-{i:02d}"
     nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "kernelspec": {"name": KERNEL, "display_name": "Python 3 (ggalloc)", "language": "python"},
         "language_info": {"name": "python"},
     })
+    if execute:
+        from nbclient import NotebookClient
+        with tempfile.TemporaryDirectory() as base:
+            install_kernel(base)
+            old = os.environ.get("JUPYTER_PATH")
+            os.environ["JUPYTER_PATH"] = base + (os.pathsep + old if old else "")
+            os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+            try:
+                NotebookClient(nb, timeout=600, kernel_name=KERNEL,
+                               resources={"metadata": {"path": os.path.join(ROOT, "notebooks")}}).execute()
+            finally:
+                if old is None:
+                    os.environ.pop("JUPYTER_PATH", None)
+                else:
+                    os.environ["JUPYTER_PATH"] = old
+        for c in nb.cells:
+            c.metadata.pop("execution", None)
     nbformat.validate(nb)
     path = os.path.join(ROOT, "notebooks", name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -396,10 +528,21 @@ def write(name, cells):
     print(f"wrote {path}")
 
 
+NOTEBOOKS = {"01-memory-plans.ipynb": NB1, "02-device-limits.ipynb": NB2, "03-run-and-compare.ipynb": NB3,
+             "04-scheduler.ipynb": NB4}
+
+
 def main():
-    write("01-memory-plans.ipynb", NB1)
-    write("02-device-limits.ipynb", NB2)
-    write("03-run-and-compare.ipynb", NB3)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--install-kernel", action="store_true", help="only install the ggalloc kernel")
+    ap.add_argument("--no-execute", action="store_true", help="write the notebooks without outputs")
+    args = ap.parse_args()
+    path = install_kernel(user_jupyter_dir())
+    print(f"kernel 'Python 3 (ggalloc)' -> {sys.executable}, installed in {path}")
+    if args.install_kernel:
+        return
+    for name, cells in NOTEBOOKS.items():
+        write(name, cells, execute=not args.no_execute)
 
 
 if __name__ == "__main__":

@@ -301,6 +301,45 @@ def test_plan_intervals():
         gg.plan_intervals([8], [0], [1], alignment=3)
 
 
+def test_plan_intervals_ggml_planner():
+    # A [0,2) 100 B, B [1,3) 50 B, C [2,4) 100 B, D [2,3) 30 B: C takes A's freed block
+    # (the best fit), D goes to the end; at step 3 B and D are freed and merge back into the
+    # end of the buffer, so E [3,4) 40 B starts where B was.
+    offs, peak = gg.plan_intervals([100, 50, 100, 30, 40], [0, 1, 2, 2, 3], [2, 3, 4, 3, 4], planner="ggml")
+    assert offs.tolist() == [0, 100, 0, 150, 100]
+    assert peak == 180
+    offs, peak = gg.plan_intervals([10, 10], [0, 0], [1, 1], alignment=32, planner="ggml")
+    assert offs.tolist() == [0, 32] and peak == 64
+    # best is never larger, and a time budget or seed keeps it valid
+    offs, peak = gg.plan_intervals([100, 50, 100, 30, 40], [0, 1, 2, 2, 3], [2, 3, 4, 3, 4], time_budget=0.05, seed=3)
+    assert peak == gg.intervals_lower_bound([100, 50, 100, 30, 40], [0, 1, 2, 2, 3], [2, 3, 4, 3, 4]) == 180
+
+
+def test_plan_intervals_extreme_and_bad_values():
+    offs, peak = gg.plan_intervals([10], [-2**63], [2**63 - 1], 8)
+    assert offs.tolist() == [0] and peak == 16
+    offs, peak = gg.plan_intervals([10, 20], [-2**63, 0], [0, 2**63 - 1], 8, planner="ggml")
+    assert peak == 24
+    bad = [
+        (([10], [-2**63 - 1], [0]), {}, "starts"),
+        (([10], [0], [2**63]), {}, "ends"),
+        (([-1], [0], [1]), {}, "sizes"),
+        (([2**64], [0], [1]), {}, "sizes"),
+        (([1.5], [0], [1]), {}, "integers"),
+        ((["a"], [0], [1]), {}, "integers"),
+        (([1], [0], [1]), {"planner": "fast"}, "planner"),
+        (([1], [0], [1]), {"time_budget": -1.0}, "time_budget"),
+        (([1], [0], [1]), {"time_budget": float("nan")}, "time_budget"),
+        (([1], [0], [1]), {"seed": -1}, "seed"),
+        (([1], [0], [1]), {"alignment": -8}, "alignment"),
+    ]
+    for args, kw, word in bad:
+        with pytest.raises(gg.BadInputError, match=word):
+            gg.plan_intervals(*args, **kw)
+    with pytest.raises(ValueError):
+        gg.intervals_lower_bound([1], [0], [2**63])
+
+
 def test_plan_intervals_on_random_lifetimes():
     rng = np.random.default_rng(7)
     n = 300

@@ -79,20 +79,26 @@ def test_trace_source(capsys):
     (b,) = rep["buffers"]
     ids, starts, ends, sizes = cli.read_trace(path)
     assert rep["kind"] == "trace" and rep["n_blocks"] == len(ids) and rep["violations"] == 0
-    assert b["lower_bound"] == cli.intervals_lower_bound(sizes, starts, ends)
+    assert b["lower_bound"] == gg.intervals_lower_bound(sizes, starts, ends)
     assert b["lower_bound"] <= b["size"] <= b["ggml_size"]
     assert b["no_reuse"] == sum(sizes)
 
 
-def test_ggml_best_fit_on_intervals():
-    # A [0,2) 100 B, B [1,3) 50 B, C [2,4) 100 B, D [2,3) 30 B: C takes A's freed block
-    # (the best fit), D goes to the end; at step 3 B and D are freed and merge back into the
-    # end of the buffer, so E [3,4) 40 B starts where B was.
-    offs, peak = cli.ggml_best_fit([100, 50, 100, 30, 40], [0, 1, 2, 2, 3], [2, 3, 4, 3, 4])
-    assert offs == [0, 100, 0, 150, 100]
-    assert peak == 180
-    offs, peak = cli.ggml_best_fit([10, 10], [0, 0], [1, 1], alignment=32)
-    assert offs == [0, 32] and peak == 64
+def test_trace_time_budget(capsys):
+    path = os.path.join(DATA, "traces", "J.csv")
+    code, out, _ = run_main(capsys, "plan", path, "--json", "--time-budget", "0")
+    assert code == 0
+    quick = json.loads(out)["buffers"][0]
+    code, out, _ = run_main(capsys, "plan", path, "--json", "--time-budget", "0.2")
+    assert code == 0
+    searched = json.loads(out)["buffers"][0]
+    assert searched["lower_bound"] <= searched["size"] <= quick["size"]
+    for bad in ("-1", "soon"):
+        with pytest.raises(SystemExit) as e:
+            cli.main(["plan", path, "--time-budget", bad])
+        assert e.value.code == 2 and "seconds" in capsys.readouterr().err
+    code, _, err = run_main(capsys, "plan", "mlp", "--time-budget", "1")
+    assert code == 2 and "traces only" in err
 
 
 def test_plot_and_reorder(tmp_path, capsys):
@@ -164,10 +170,12 @@ def test_demo_fails_on_wrong_logits(tmp_path, capsys, monkeypatch):
         return logits, mk, mv
 
     monkeypatch.setattr(models, "gpt2_reference", off_by_a_bit)
-    code = cli.main(["demo", "--tokens", "6", "--layers", "1", "--plot", ""])
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["demo", "--tokens", "6", "--layers", "1"])
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL" in out and "PASS" not in out
+    assert list(tmp_path.iterdir()) == []       # no plan.png (or anything) written unasked
 
 
 def test_best_over_ggml_is_the_best_plan_against_ggml_whatever_the_planner(capsys):

@@ -55,11 +55,12 @@ def test_unknown_dtype_and_bad_shapes(ctx):
     assert isinstance(gg.BadInputError("x"), ValueError)
 
 
-def test_quantized_types_plan_but_need_raw(ctx):
+def test_quantized_types_plan_with_ggml_sizes(ctx):
     t = ctx.tensor("q8_0", (2, 64))
     assert t.type == "q8_0"
-    assert t.dtype is None
+    assert t.dtype == np.float32  # numpy() dequantizes (tests/test_quant.py)
     assert t.nbytes == 2 * 2 * 34  # 2 rows of 2 blocks of 34 bytes
+    assert ctx.tensor("iq2_xxs", (256,)).dtype is None  # known by layout only
 
 
 def test_names_flags_and_repr(ctx):

@@ -1,4 +1,5 @@
-"""Executes every notebook headless (nbclient) and checks the values each one computes.
+"""Executes every notebook headless (nbclient) and checks the values each one computes, and
+that the committed notebooks carry their outputs.
 
 The kernel runs this interpreter with the repository on its PYTHONPATH: a kernelspec is
 written to a temporary directory and put first on JUPYTER_PATH, so that neither a user's own
@@ -43,18 +44,78 @@ def kernel_env(tmp_path_factory):
             os.environ[k] = v
 
 
+# The values each notebook computed, gathered by a cell the test appends after the notebook's
+# own (the committed notebooks carry no cell for the tests).
+RESULTS = {
+    "01-memory-plans.ipynb": """
+import json
+results = dict(
+    tokens=64,
+    best=allocs["best"].buffer_size(0), ggml=allocs["ggml"].buffer_size(0),
+    lower_bound=allocs["best"].lower_bound(0), no_reuse=no_reuse,
+    violations=violations["best"],
+    by_tokens=by_tokens, by_batch=by_batch,
+    peak_step=peak_step, peak_bytes=int(live[peak_step]),
+    peak_tensors=[r["name"] for r in at_peak[:3]],
+    layer_peak_step=layer_step, layer_peak_bytes=int(live[layer_step]),
+    layer_peak_tensors=[[r["name"], r["op"], r["size"]] for r in at_layer_peak],
+)
+print(json.dumps(results))
+print(json.dumps(results))
+""",
+    "02-device-limits.ipynb": """
+import json
+results = dict(
+    max_size=MAX, unlimited=unlimited.buffer_size(0), unlimited_lb=unlimited.lower_bound(0),
+    chunked=ga.buffer_size(0), chunked_lb=ga.lower_bound(0), violations=violations,
+    ggml_chunked=ggml_chunked.buffer_size(0),
+    chunks=[[i, chunks[i]["size"], chunks[i]["largest"]] for i in sorted(chunks)],
+    by_alignment=by_alignment,
+)
+print(json.dumps(results))
+print(json.dumps(results))
+""",
+    "03-run-and-compare.ipynb": """
+import json
+results = dict(
+    backends=sorted(results_by_backend),
+    vulkan_available=vk is not None, vulkan_reason=vulkan_reason,
+    nmse={k: r["nmse"] for k, r in results_by_backend.items()},
+    max_abs_err={k: r["max_abs_err"] for k, r in results_by_backend.items()},
+    logits_last_8={k: [float(x) for x in r["logits"][-1, :8]] for k, r in results_by_backend.items()},
+    reference_last_8=[float(x) for x in ref[-1, :8]],
+    violations={k: r["violations"] for k, r in results_by_backend.items() if r["violations"] is not None},
+    buffer_size={k: r["buffer_size"] for k, r in results_by_backend.items()},
+)
+print(json.dumps(results))
+print(json.dumps(results))
+""",
+}
+
+
+def _images(nb):
+    return sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if "image/png" in o.get("data", {}))
+
+
 def execute(name):
     path = os.path.join(NOTEBOOKS, name)
     nb = nbformat.read(path, as_version=4)
-    # Committed without outputs.
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name} has outputs"
+    # Committed executed, so their figures show without running them, for the kernel that
+    # make notebooks installs.
+    assert nb.metadata["kernelspec"]["name"] == "ggalloc"
+    committed = _images(nb)
+    assert committed >= 1, f"{name} is committed without its figures (run make notebooks)"
+    assert all(c.get("outputs") for c in nb.cells if c.cell_type == "code" and c.source.strip()
+               and not c.source.lstrip().startswith(("def ", "import"))), f"{name} has cells without outputs"
+    nb.cells.append(nbformat.v4.new_code_cell(RESULTS[name]))
     client = NotebookClient(nb, timeout=300, kernel_name=KERNEL,
                             resources={"metadata": {"path": NOTEBOOKS}})
     client.execute()
-    (cell,) = [c for c in nb.cells if "results" in c.metadata.get("tags", [])]
+    cell = nb.cells[-1]
     text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-    images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                 if "image/png" in o.get("data", {}))
+    images = _images(nb)
+    assert images == committed, f"{name}: {images} figures now, {committed} committed"
     return json.loads(text.strip().splitlines()[-1]), images
 
 
@@ -114,3 +175,19 @@ def test_03_run_and_compare(kernel_env):
         assert abs(r["buffer_size"]["Vulkan"] - r["buffer_size"]["CPU"]) < 0.01 * r["buffer_size"]["CPU"]
     else:
         assert r["vulkan_reason"]
+
+
+def test_make_notebooks_installs_a_kernel_that_imports_ggalloc(tmp_path):
+    """What a user who opens a notebook gets: the kernel the notebooks name, running an
+    interpreter that has numpy and this checkout's ggalloc."""
+    import subprocess
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path))
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_notebooks.py"), "--install-kernel"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    spec = json.loads((tmp_path / "jupyter" / "kernels" / "ggalloc" / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable
+    code = "import numpy, ggalloc; print(ggalloc.__file__)"
+    q = subprocess.run([spec["argv"][0], "-c", code], env=dict(os.environ, **spec["env"]), cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=120)
+    assert q.returncode == 0 and q.stdout.startswith(ROOT), q.stderr

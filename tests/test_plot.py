@@ -122,16 +122,18 @@ def test_each_op_keeps_its_colour_in_every_plot():
     assert op_colour("MUL_MAT") == op_colour("MUL_MAT") != op_colour("ADD")
 
 
-def test_the_tensor_that_sets_the_size_is_outlined_and_named():
+def test_the_tensor_that_sets_the_peak_is_outlined_and_named():
     from matplotlib.patches import Rectangle
     plan = reserved(models.gpt2_small(tokens=16, layers=2)).plan()
     rows = plan_rows(plan)
-    top = max(rows, key=lambda r: (r["chunk"], r["offset"] + r["size"], r["size"]))
+    step = int(np.argmax(live_bytes(rows)))
+    top = max((r for r in rows if r["first"] <= step <= r["last"]), key=lambda r: r["size"])
+    assert top["name"] == "logits"
     fig = plot_plan(plan)
     ax = fig.axes[0]
     outlined = [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
     assert len(outlined) == 1
     assert outlined[0].get_x() == top["first"] and outlined[0].get_width() == top["last"] + 1 - top["first"]
     labels = [t.get_text() for t in ax.texts]
-    assert any(top["name"] in t and "sets the size" in t for t in labels)
+    assert any(top["name"] in t and f"peak at step {step}" in t for t in labels)
     plt.close(fig)

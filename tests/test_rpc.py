@@ -164,3 +164,49 @@ def test_cli_rpc_server():
     with pytest.raises(gg.GgallocError, match=f"127.0.0.1:{port}"):
         run(rpc, rpc.buffer_type, 6)
     gg.set_rpc_timeouts(io_ms=120000)
+
+
+def _gelu(h):
+    return 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h ** 3)))
+
+
+@pytest.mark.parametrize("second", ["ours", "peer"])
+def test_scheduler_over_cpu_and_two_servers(second, request):
+    """Layer 1's weights on one server, layer 2's on another, the head on the CPU: the
+    scheduler splits the graph by where the weights are and plans each device's buffer."""
+    other = gg.RPCServer("127.0.0.1:0", [gg.CPUBackend(n_threads=1)])
+    ep_b = request.getfixturevalue(second) if second == "peer" else other.endpoint
+    a, b, cpu = gg.RPCBackend(request.getfixturevalue("ours")), gg.RPCBackend(ep_b), gg.CPUBackend(n_threads=1)
+    rng = np.random.default_rng(7)
+    W = [rng.standard_normal((64, 64)).astype(np.float32) * 0.2 for _ in range(3)]
+    kept = []
+    ws = []
+    for i, be in enumerate((a, b, cpu)):
+        wctx = gg.Context()
+        w = wctx.tensor(np.float32, (64, 64), name=f"w{i}")
+        buf = gg.alloc_ctx_tensors(wctx, be.buffer_type)
+        buf.usage = "weights"
+        w.set(W[i])
+        kept.append((wctx, buf))
+        ws.append(w)
+    ctx = gg.Context()
+    x = ctx.tensor(np.float32, (8, 64), name="x").set_input()
+    h1 = gg.add(gg.gelu(gg.mul_mat(ws[0], x)), x)
+    h2 = gg.add(gg.gelu(gg.mul_mat(ws[1], h1)), h1)
+    y = gg.mul_mat(ws[2], h2).set_output()
+    g = gg.Graph(y)
+    sched = gg.Scheduler([a, b, cpu])
+    assert sched.alloc_graph(g)
+    assert sched.tensor_backend(h1) is a and sched.tensor_backend(h2) is b and sched.tensor_backend(y) is cpu
+    assert sched.n_splits == 3
+    for be in (a, b, cpu):
+        assert sched.buffer_size(be) >= sched.lower_bound(be) > 0
+    assert sched.plan().verify() == 0
+    X = rng.standard_normal((8, 64)).astype(np.float32)
+    x.set(X)
+    sched.compute(g)
+    H1 = _gelu(X @ W[0].T) + X
+    H2 = _gelu(H1 @ W[1].T) + H1
+    np.testing.assert_allclose(y.numpy(), H2 @ W[2].T, rtol=2e-3, atol=2e-3)
+    sched.close()
+    other.close()

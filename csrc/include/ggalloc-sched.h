@@ -31,9 +31,15 @@ GGML_API void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum
 GGML_API ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched);
 
 // The graph the scheduler's allocator planned last: the graph's leafs and the input copies as
-// leafs, and per split its input copies and nodes (verify it with ggalloc_graph_verify). Owned
-// by the scheduler, valid until the next split; NULL if there is none.
+// leafs, and per split its input copies and nodes. Owned by the scheduler, valid until the next
+// split; NULL if there is none. Its nodes are the caller's, which read the input copies only
+// while the scheduler plans or computes: check it with ggalloc_backend_sched_verify.
 GGML_API struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched);
+
+// ggalloc_graph_verify of the allocated graph as the scheduler computes it (nodes reading the
+// input copies): the number of pairs of tensors that share bytes while both are live, over
+// every backend's buffer (0 = a valid plan); -1 (and a log line) if nothing is allocated.
+GGML_API int ggalloc_backend_sched_verify(ggml_backend_sched_t sched);
 
 // The index of the backend the last split assigned to t (-1 if none).
 GGML_API int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);

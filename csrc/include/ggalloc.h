@@ -28,6 +28,7 @@
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
 #include "ggalloc-rpc.h"
+#include "ggalloc-gguf.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -176,4 +177,5 @@ GGML_API enum ggalloc_cpu_isa ggalloc_cpu_get_isa(void); // the set in use, neve
 }
 #endif
 
+#include "ggalloc-planner.h"
 #include "ggalloc-sched.h"

@@ -7,6 +7,7 @@
 //
 //   ggml_backend_ptr backend(ggml_backend_cpu_init());
 //   ggml_context_ptr ctx(ggml_init(params));
+//   gguf_context_ptr gctx(gguf_init_from_file("model.gguf", { /*no_alloc =*/ true, nullptr }));
 //   ggml_backend_sched_ptr sched(ggml_backend_sched_new(backends, nullptr, 2, GGML_DEFAULT_GRAPH_SIZE, false, true));
 //   // each object is freed with its *_free when the pointer goes out of scope
 //
@@ -19,6 +20,7 @@
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
+#include "gguf.h"
 
 #include <memory>
 
@@ -29,6 +31,7 @@ struct ggml_backend_buffer_deleter { void operator()(ggml_backend_buffer_t buffe
 struct ggml_backend_event_deleter  { void operator()(ggml_backend_event_t event)       { ggml_backend_event_free(event); } };
 struct ggml_backend_sched_deleter  { void operator()(ggml_backend_sched_t sched)       { ggml_backend_sched_free(sched); } };
 struct ggml_threadpool_deleter     { void operator()(ggml_threadpool_t threadpool)     { ggml_threadpool_free(threadpool); } };
+struct gguf_context_deleter        { void operator()(gguf_context * ctx)               { gguf_free(ctx); } };
 
 typedef std::unique_ptr<ggml_context, ggml_context_deleter>                                   ggml_context_ptr;
 typedef std::unique_ptr<ggml_gallocr, ggml_gallocr_deleter>                                   ggml_gallocr_ptr;
@@ -37,3 +40,4 @@ typedef std::unique_ptr<ggml_backend_buffer, ggml_backend_buffer_deleter>       
 typedef std::unique_ptr<ggml_backend_event, ggml_backend_event_deleter>                       ggml_backend_event_ptr;
 typedef std::unique_ptr<ggml_backend_sched, ggml_backend_sched_deleter>                       ggml_backend_sched_ptr;
 typedef std::unique_ptr<ggml_threadpool, ggml_threadpool_deleter>                             ggml_threadpool_ptr;
+typedef std::unique_ptr<gguf_context, gguf_context_deleter>                                   gguf_context_ptr;

@@ -119,6 +119,28 @@ GGML_API int ggml_cpu_has_neon       (void);
 
 GGML_API void ggml_cpu_init(void);
 
+
+//
+// Type traits of the CPU backend (quant-dot.c)
+//
+
+// s[0] = the dot product of n values of x (a row of the weight type) and y (a row of its
+// vec_dot_type); n is a multiple of the block size. nrc, bs, bx, by: ggml's multi-row form;
+// only nrc == 1 is implemented (nrows below is 1 for every type).
+typedef void (*ggml_vec_dot_t)(int n, float * GGML_RESTRICT s, size_t bs, const void * GGML_RESTRICT x, size_t bx,
+                               const void * GGML_RESTRICT y, size_t by, int nrc);
+
+struct ggml_type_traits_cpu {
+    ggml_from_float_t from_float;   // f32 row -> this type (the reference quantizer for quantized types)
+    ggml_vec_dot_t    vec_dot;      // for the instruction set in use; NULL where the type has none
+    enum ggml_type    vec_dot_type; // the type the other operand of vec_dot is quantized to
+    int64_t           nrows;        // rows vec_dot processes at once
+};
+
+// The CPU traits of a type; for a type without CPU support (or an id outside the enum), an entry
+// with NULL functions and vec_dot_type GGML_TYPE_COUNT.
+GGML_API const struct ggml_type_traits_cpu * ggml_get_type_traits_cpu(enum ggml_type type);
+
 #ifdef __cplusplus
 }
 #endif

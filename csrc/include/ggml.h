@@ -122,13 +122,16 @@ struct ggml_object;
 struct ggml_context;
 struct ggml_cgraph;
 
-// Type ids are ggml's. f32, f16, bf16 and i32 have kernels; the other types are known by name
-// and size (so graphs that mention them can be loaded and planned) but cannot be computed.
+// Type ids are ggml's, numbers removed from ggml left unused, so a type id read from a file or
+// sent over the wire means the same thing here and in ggml. Every type has its block layout
+// (ggml_blck_size, ggml_type_size); quantize/dequantize exist for the types listed at
+// ggml_quantize_chunk, and the CPU computes with them (ggml-cpu.h).
 enum ggml_type {
     GGML_TYPE_F32     = 0,
     GGML_TYPE_F16     = 1,
     GGML_TYPE_Q4_0    = 2,
     GGML_TYPE_Q4_1    = 3,
+    // 4 and 5 (Q4_2, Q4_3) were removed from ggml
     GGML_TYPE_Q5_0    = 6,
     GGML_TYPE_Q5_1    = 7,
     GGML_TYPE_Q8_0    = 8,
@@ -139,14 +142,67 @@ enum ggml_type {
     GGML_TYPE_Q5_K    = 13,
     GGML_TYPE_Q6_K    = 14,
     GGML_TYPE_Q8_K    = 15,
+    GGML_TYPE_IQ2_XXS = 16,
+    GGML_TYPE_IQ2_XS  = 17,
+    GGML_TYPE_IQ3_XXS = 18,
+    GGML_TYPE_IQ1_S   = 19,
+    GGML_TYPE_IQ4_NL  = 20,
+    GGML_TYPE_IQ3_S   = 21,
+    GGML_TYPE_IQ2_S   = 22,
+    GGML_TYPE_IQ4_XS  = 23,
     GGML_TYPE_I8      = 24,
     GGML_TYPE_I16     = 25,
     GGML_TYPE_I32     = 26,
     GGML_TYPE_I64     = 27,
     GGML_TYPE_F64     = 28,
+    GGML_TYPE_IQ1_M   = 29,
     GGML_TYPE_BF16    = 30,
-    GGML_TYPE_COUNT   = 40,
+    // 31, 32, 33 (Q4_0_4_4, Q4_0_4_8, Q4_0_8_8) were removed from ggml
+    GGML_TYPE_TQ1_0   = 34,
+    GGML_TYPE_TQ2_0   = 35,
+    // 36, 37, 38 (IQ4_NL_4_4, IQ4_NL_4_8, IQ4_NL_8_8) were removed from ggml
+    GGML_TYPE_MXFP4   = 39,
+    GGML_TYPE_NVFP4   = 40,
+    GGML_TYPE_Q1_0    = 41,
+    GGML_TYPE_Q2_0    = 42,
+    GGML_TYPE_COUNT   = 43,
 };
+
+// The weight type of a whole model file (ggml's numbers, as stored in its example model files).
+enum ggml_ftype {
+    GGML_FTYPE_UNKNOWN              = -1,
+    GGML_FTYPE_ALL_F32              = 0,
+    GGML_FTYPE_MOSTLY_F16           = 1,  // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q4_0          = 2,  // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q4_1          = 3,  // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q4_1_SOME_F16 = 4,  // tok_embeddings.weight and output.weight are F16
+    GGML_FTYPE_MOSTLY_Q8_0          = 7,  // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q5_0          = 8,  // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q5_1          = 9,  // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q2_K          = 10, // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q3_K          = 11, // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q4_K          = 12, // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q5_K          = 13, // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q6_K          = 14, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ2_XXS       = 15, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ2_XS        = 16, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ3_XXS       = 17, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ1_S         = 18, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ4_NL        = 19, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ3_S         = 20, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ2_S         = 21, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ4_XS        = 22, // except 1d tensors
+    GGML_FTYPE_MOSTLY_IQ1_M         = 23, // except 1d tensors
+    GGML_FTYPE_MOSTLY_BF16          = 24, // except 1d tensors
+    GGML_FTYPE_MOSTLY_MXFP4         = 25, // except 1d tensors
+    GGML_FTYPE_MOSTLY_NVFP4         = 26, // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q1_0          = 27, // except 1d tensors
+    GGML_FTYPE_MOSTLY_Q2_0          = 28, // except 1d tensors
+};
+
+// Model files of ggml's examples store ftype + GGML_QNT_VERSION * GGML_QNT_VERSION_FACTOR.
+#define GGML_QNT_VERSION        2
+#define GGML_QNT_VERSION_FACTOR 1000
 
 enum ggml_prec {
     GGML_PREC_DEFAULT = 0,
@@ -436,6 +492,7 @@ GGML_API size_t  ggml_nbytes_pad(const struct ggml_tensor * tensor); // rounded 
 GGML_API int64_t ggml_blck_size(enum ggml_type type);    // 0 for an unknown type
 GGML_API size_t  ggml_type_size(enum ggml_type type);    // bytes of a block; 0 for an unknown type
 GGML_API size_t  ggml_row_size (enum ggml_type type, int64_t ne); // 0 for an unknown type or ne not a multiple of the block size
+GGML_API double  ggml_type_sizef(enum ggml_type type);   // bytes per element (type_size / blck_size); 0 for an unknown type
 
 GGML_API const char * ggml_type_name(enum ggml_type type);   // "f32", ...; NULL for an unknown type
 GGML_API const char * ggml_op_name  (enum ggml_op   op);     // "ADD", ...; "UNKNOWN" for a value outside the enum
@@ -862,6 +919,55 @@ GGML_API struct ggml_tensor * ggml_graph_get_tensor(const struct ggml_cgraph * c
 
 // Prints the nodes and leafs through the log callback (level INFO).
 GGML_API void ggml_graph_print(const struct ggml_cgraph * cgraph);
+
+
+//
+// Type traits and quantization (types.c, quants.c)
+//
+
+// The ggml_type of a model file's ftype; GGML_TYPE_COUNT (and a log line) for an unknown or mixed
+// ftype (ggml aborts there).
+GGML_API enum ggml_type ggml_ftype_to_ggml_type(enum ggml_ftype ftype);
+
+typedef void (*ggml_to_float_t)  (const void  * GGML_RESTRICT x, float * GGML_RESTRICT y, int64_t k);
+typedef void (*ggml_from_float_t)(const float * GGML_RESTRICT x, void  * GGML_RESTRICT y, int64_t k);
+
+struct ggml_type_traits {
+    const char      * type_name;
+    int64_t           blck_size;
+    int64_t           blck_size_interleave; // interleave elements in blocks
+    size_t            type_size;
+    bool              is_quantized;
+    ggml_to_float_t   to_float;       // NULL where there is no dequantizer
+    ggml_from_float_t from_float_ref; // the reference quantizer; NULL where there is none
+};
+
+// The traits of a type; for a number ggml removed, a static entry with every field zero/NULL
+// (blck_size 0), and the same with a log line for an id outside the enum.
+GGML_API const struct ggml_type_traits * ggml_get_type_traits(enum ggml_type type);
+
+// Quantization tables; nothing to prepare here (the grids of the IQ types are not built), kept
+// for ggml's API. Thread-safe, idempotent.
+GGML_API void ggml_quantize_init(enum ggml_type type);
+GGML_API void ggml_quantize_free(void);
+
+// true for the types whose quantizer needs an importance matrix (IQ2_XXS, IQ2_XS, IQ1_S).
+GGML_API bool ggml_quantize_requires_imatrix(enum ggml_type type);
+
+// Quantizes nrows rows of n_per_row floats, src + start, into dst at the matching row (start must
+// be a whole number of rows). Returns the bytes written. Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4, NVFP4, Q1_0.
+// Returns 0 and logs on: a NULL pointer, an unknown type or one without a quantizer, a type
+// that needs an importance matrix (see above) or an imatrix given (not supported here),
+// n_per_row not a multiple of the block size, start not at a row boundary, negative counts.
+GGML_API size_t ggml_quantize_chunk(
+        enum ggml_type   type,
+        const float    * src,
+        void           * dst,
+        int64_t          start,
+        int64_t          nrows,
+        int64_t          n_per_row,
+        const float    * imatrix);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 // the planner costs plus one O(n) pass of checks.
 
 #include "ggalloc.h"
+#include "ggalloc-planner.h"
 #include "log.h"
 #include "planner.h"
 
@@ -11,9 +12,11 @@
 #include <stdlib.h>
 
 // Bare lifetimes come from users who plan once and keep the plan, so the search gets a real
-// budget: about half a second on the hardest instances of a few hundred blocks (a search that
-// meets the lower bound stops at once).
+// budget by default: a second of wall-clock time when the plan is above the lower bound (a
+// search that meets the bound stops at once). ggalloc_plan_intervals keeps the fixed work budget
+// it always had, so its plans stay the same on every run.
 #define GGALLOC_INTERVALS_SEARCH_WORK ((int64_t) 600000000)
+#define GGALLOC_INTERVALS_TIME_BUDGET 1.0
 
 static bool ggalloc_intervals_check(const char * func, int n, const size_t * sizes, const int64_t * starts,
         const int64_t * ends, size_t alignment) {
@@ -62,41 +65,84 @@ static struct gga_block * ggalloc_intervals_blocks(int n, const size_t * sizes, 
     return blocks;
 }
 
-bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
-        size_t alignment, size_t * offsets, size_t * peak) {
-    if (!ggalloc_intervals_check(__func__, n, sizes, starts, ends, alignment)) {
+struct ggalloc_plan_options ggalloc_plan_options_default(void) {
+    struct ggalloc_plan_options o = {
+        /*.planner     =*/ GGALLOC_PLANNER_BEST,
+        /*.time_budget =*/ GGALLOC_INTERVALS_TIME_BUDGET,
+        /*.seed        =*/ 0,
+        /*.cancel      =*/ NULL,
+    };
+    return o;
+}
+
+static bool ggalloc_intervals_plan(const char * func, int n, const size_t * sizes, const int64_t * starts,
+        const int64_t * ends, size_t alignment, const struct gga_plan_params * params, size_t * offsets, size_t * peak) {
+    if (!ggalloc_intervals_check(func, n, sizes, starts, ends, alignment)) {
         return false;
     }
     if ((n > 0 && offsets == NULL) || peak == NULL) {
-        GGML_LOG_ERROR("%s: %s is NULL\n", __func__, peak == NULL ? "peak" : "offsets");
+        GGML_LOG_ERROR("%s: %s is NULL\n", func, peak == NULL ? "peak" : "offsets");
         return false;
     }
     struct gga_block * blocks = ggalloc_intervals_blocks(n, sizes, starts, ends);
     if (blocks == NULL) {
-        GGML_LOG_ERROR("%s: out of memory for %d blocks\n", __func__, n);
+        GGML_LOG_ERROR("%s: out of memory for %d blocks\n", func, n);
         return false;
     }
-    const struct gga_plan_params params = {
-        /*.alignment  =*/ alignment,
-        /*.max_size   =*/ SIZE_MAX,
-        /*.max_chunks =*/ 1,
-        /*.strategy   =*/ GGA_STRATEGY_BEST,
-        /*.search_work=*/ GGALLOC_INTERVALS_SEARCH_WORK,
-    };
     struct gga_plan plan = { 0 };
     char err[256];
-    const bool ok = gga_plan_blocks(blocks, n, &params, &plan, err, sizeof(err));
+    const bool ok = gga_plan_blocks(blocks, n, params, &plan, err, sizeof(err));
     if (ok) {
         for (int i = 0; i < n; i++) {
             offsets[i] = plan.offset[i];
         }
         *peak = plan.peak;
     } else {
-        GGML_LOG_ERROR("%s: %s\n", __func__, err);
+        GGML_LOG_ERROR("%s: %s\n", func, err);
     }
     gga_plan_release(&plan);
     free(blocks);
     return ok;
+}
+
+bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, size_t * offsets, size_t * peak) {
+    const struct gga_plan_params params = {
+        .alignment   = alignment,
+        .max_size    = SIZE_MAX,
+        .max_chunks  = 1,
+        .strategy    = GGA_STRATEGY_BEST,
+        .search_work = GGALLOC_INTERVALS_SEARCH_WORK,
+    };
+    return ggalloc_intervals_plan(__func__, n, sizes, starts, ends, alignment, &params, offsets, peak);
+}
+
+bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak) {
+    const struct ggalloc_plan_options o = options != NULL ? *options : ggalloc_plan_options_default();
+    if (o.planner != GGALLOC_PLANNER_BEST && o.planner != GGALLOC_PLANNER_GGML) {
+        GGML_LOG_ERROR("%s: unknown planner %d (GGALLOC_PLANNER_BEST or GGALLOC_PLANNER_GGML)\n", __func__, (int) o.planner);
+        return false;
+    }
+    if (!(o.time_budget >= 0) || o.time_budget > 1e9) {
+        GGML_LOG_ERROR("%s: time_budget %g is not a number of seconds >= 0\n", __func__, o.time_budget);
+        return false;
+    }
+    const struct gga_plan_params params = {
+        .alignment   = alignment,
+        .max_size    = SIZE_MAX,
+        .max_chunks  = 1,
+        .strategy    = o.planner == GGALLOC_PLANNER_GGML ? GGA_STRATEGY_ONLINE : GGA_STRATEGY_BEST,
+        .search_work = 0,
+        .time_budget = o.time_budget,
+        .seed        = o.seed,
+        .cancel      = o.cancel,
+        // a user who gives the planner time gets offline packing of large dense instances too:
+        // up to 128M conflicts (256 MiB of lists, linear in the number of blocks at a given
+        // density) instead of the 4M kept for graphs
+        .max_conflicts = o.time_budget > 0 ? (int64_t) 1 << 27 : 0,
+    };
+    return ggalloc_intervals_plan(__func__, n, sizes, starts, ends, alignment, &params, offsets, peak);
 }
 
 size_t ggalloc_intervals_lower_bound(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,

@@ -90,7 +90,7 @@ struct gga_items {
 
 // Offline placement of the items. Writes item offsets and chunks, the chunk sizes and returns
 // true; false when the instance is too large for offline packing (the caller keeps the online
-// plan) or out of memory. search_work as in gga_plan_params.
-bool gga_search_plan(const struct gga_items * items, size_t alignment, size_t max_size, int max_chunks,
-        int64_t search_work, size_t lower_bound,
+// plan) or out of memory. The budget of the search comes from params (search_work, time_budget,
+// seed, cancel).
+bool gga_search_plan(const struct gga_items * items, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks);

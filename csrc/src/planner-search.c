@@ -12,6 +12,7 @@
 // beside it, so that the range reads items in sequence) plus one list of E/2 entries, written
 // as the sweep goes, with no second pass to fill adjacency arrays; the
 // neighbours come in a fixed order, so plans are deterministic. When E would pass GGA_MAX_EDGES
+// (or the caller's gga_plan_params.max_conflicts)
 // the offline strategies are skipped and the caller keeps ggml's online plan, which needs no
 // graph: memory and time stay bounded on huge dense instances.
 //
@@ -64,21 +65,27 @@
 // plan (at most GGA_MAX_DESCENTS times) while budget is left. Found plans are real plans: the
 // result is the smallest plan seen, never worse than the greedy one.
 // Time is bounded by counting work (steps swept, items visited: roughly one unit per inner-loop
-// iteration, about a nanosecond), never by the clock, so the plan is deterministic. The caller
+// iteration, about a nanosecond), not by the clock, so the plan is deterministic; unless the
+// caller gives a time budget (gga_plan_params.time_budget, bare lifetimes): then the clock and
+// the optional cancel flag are read every GGA_CHECK_EVERY units, the descents go on (restarting
+// from the best plan, one small step below it, with new perturbations) until the deadline, and
+// the search ends at once when a plan meets the lower bound. The caller
 // sets the budget (gga_plan_params.search_work); by default it is GGA_DEFAULT_WORK_FACTOR times
 // the work of the greedy passes (pieces + conflicts, per order), so that planning a graph costs
 // a few times the greedy strategy and no more. Nothing is searched when a greedy plan meets the
 // lower bound (model graphs). A node costs O(n + T + the steps spanned by the unplaced items).
 
+#define _POSIX_C_SOURCE 200809L // clock_gettime with -std=c11
+
 #include "planner-impl.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
 #define GGA_DEFAULT_WORK_FACTOR 8
-#define GGA_N_ORDERS          6
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
 #define GGA_RESTARTS          16
@@ -106,23 +113,42 @@ static void gga_graph_release(struct gga_graph * g) {
     memset(g, 0, sizeof(*g));
 }
 
-// Calls VISIT(q, iq) for every neighbour q (of item iq) of piece p (of nonzero size): earlier
-// ones from the list, then later ones from the sweep order, pieces of p's own item skipped.
-#define GGA_FOR_NEIGHBOURS(g, it, p, VISIT) do {                                          \
-        const int k_ = (g)->pos[p];                                                       \
-        for (int e_ = (g)->early_first[k_]; e_ < (g)->early_first[k_ + 1]; e_++) {        \
-            const int q_ = (g)->early[e_];                                                \
-            VISIT(q_, (it)->pieces[q_].item);                                             \
-        }                                                                                 \
-        const int end_ = (g)->start_at[(it)->pieces[p].t1];                               \
-        const int ip_ = (it)->pieces[p].item;                                             \
-        for (int j_ = k_ + 1; j_ < end_; j_++) {                                          \
-            const int iq_ = (g)->ord_item[j_];                                            \
-            if (iq_ != ip_) {                                                             \
-                VISIT((g)->ord[j_], iq_);                                                 \
-            }                                                                             \
-        }                                                                                 \
-    } while (0)
+// The neighbours of piece p (of nonzero size): its earlier ones from the list, then its later
+// ones from the sweep order, pieces of p's own item skipped. Used as
+//     for (gga_nbr_begin(g, it, p, &x); gga_nbr_next(g, it, &x, &q, &iq);) { ... }
+// which compiles to the two plain loops.
+struct gga_nbr_iter {
+    int e, e_end; // position in the earlier list
+    int j, j_end; // position in the sweep order
+    int ip;       // p's item
+};
+
+static inline void gga_nbr_begin(const struct gga_graph * g, const struct gga_items * it, int p, struct gga_nbr_iter * x) {
+    const int k = g->pos[p];
+    x->e = g->early_first[k];
+    x->e_end = g->early_first[k + 1];
+    x->j = k + 1;
+    x->j_end = g->start_at[it->pieces[p].t1];
+    x->ip = it->pieces[p].item;
+}
+
+static inline bool gga_nbr_next(const struct gga_graph * g, const struct gga_items * it, struct gga_nbr_iter * x,
+        int * q, int * iq) {
+    if (x->e < x->e_end) {
+        *q = g->early[x->e++];
+        *iq = it->pieces[*q].item;
+        return true;
+    }
+    while (x->j < x->j_end) {
+        const int j = x->j++;
+        if (g->ord_item[j] != x->ip) {
+            *q = g->ord[j];
+            *iq = g->ord_item[j];
+            return true;
+        }
+    }
+    return false;
+}
 
 // Sort keys: up to three figures, compared in order, then the index.
 struct gga_skey {
@@ -135,7 +161,7 @@ struct gga_skey {
 GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 
 // false: too many edges or out of memory
-static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
+static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, struct gga_graph * g) {
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
@@ -183,7 +209,7 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
         const int p = g->ord[k];
         const struct gga_piece * pp = &it->pieces[p];
         if (n_early + n_active > cap_early) {
-            // at most GGA_MAX_EDGES / 2 are kept, so this stays under that plus n pieces
+            // at most max_edges / 2 are kept, so this stays under that plus n pieces
             const int64_t cap = 2 * cap_early > n_early + n_active ? 2 * cap_early : n_early + n_active;
             int * grown = realloc(g->early, (size_t) cap * sizeof(*grown));
             if (grown == NULL) {
@@ -207,7 +233,7 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
         }
         n_active = a2;
         active[n_active++] = (struct gga_live) { pp->t1, pp->item, p };
-        if (2 * n_early > GGA_MAX_EDGES) {
+        if (2 * n_early > max_edges) {
             ok = false;
         }
     }
@@ -225,6 +251,17 @@ static bool gga_graph_build(const struct gga_items * it, struct gga_graph * g) {
 //
 // Greedy placement
 //
+
+// The greedy orders (see the top of the file), each a way of ranking the items, largest first.
+enum gga_order {
+    GGA_ORDER_SIZE,       // size, ties: the longer lifetime
+    GGA_ORDER_BREADTH,    // the most bytes live at a step of the item's lifetime
+    GGA_ORDER_CONFLICTS,  // total size of the conflicting items, plus its own
+    GGA_ORDER_LIFETIME,   // length of the lifetime
+    GGA_ORDER_AREA,       // size x lifetime
+    GGA_ORDER_SIZE_START, // size, ties: the earlier start (interval colouring among equal sizes)
+    GGA_N_ORDERS
+};
 
 struct gga_range {
     int64_t lo;  // the item may sit at or below lo ...
@@ -251,18 +288,18 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const s
         if (sp == 0) {
             continue;
         }
-#define GGA_RANGE_OF(q, iq) do {                                                           \
-            if (off[iq] != GGA_UNPLACED && (chunk == NULL || chunk[iq] == c)) {            \
-                const int64_t oq = (int64_t) off[iq];                                      \
-                const int64_t hi = oq + (int64_t) it->pieces[q].size;                      \
-                /* entirely below the search start: cannot matter */                       \
-                if (hi > (int64_t) from) {                                                 \
-                    pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };       \
-                }                                                                          \
-            }                                                                              \
-        } while (0)
-        GGA_FOR_NEIGHBOURS(pk->g, it, p, GGA_RANGE_OF);
-#undef GGA_RANGE_OF
+        struct gga_nbr_iter nb;
+        int q, iq;
+        for (gga_nbr_begin(pk->g, it, p, &nb); gga_nbr_next(pk->g, it, &nb, &q, &iq);) {
+            if (off[iq] != GGA_UNPLACED && (chunk == NULL || chunk[iq] == c)) {
+                const int64_t oq = (int64_t) off[iq];
+                const int64_t hi = oq + (int64_t) it->pieces[q].size;
+                // entirely below the search start: cannot matter
+                if (hi > (int64_t) from) {
+                    pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };
+                }
+            }
+        }
     }
     int64_t x = (int64_t) from;
     if (nr <= 8) {
@@ -347,7 +384,7 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // Writes order o (a permutation of the items) into out. Each order computes only what it needs:
 // the breadth order a max segment tree over the steps (O(T), then O(log T) per item), the conflicts
 // order one pass over the edges; then one sort, O(n log n).
-static bool gga_make_order(const struct gga_items * it, const struct gga_graph * g, int o, int * out) {
+static bool gga_make_order(const struct gga_items * it, const struct gga_graph * g, enum gga_order o, int * out) {
     const int n = it->n_items;
     const int T = it->n_times > 0 ? it->n_times : 1;
     int leaves = 1;
@@ -355,10 +392,10 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
         leaves *= 2;
     }
     struct gga_skey * keys = malloc((size_t) n * sizeof(*keys));
-    int64_t * tree = o == 1 ? calloc(2 * (size_t) leaves + 1, sizeof(*tree)) : NULL;
-    int64_t * weight = o == 2 ? calloc((size_t) n, sizeof(*weight)) : NULL;
-    bool ok = keys && (o != 1 || tree) && (o != 2 || weight);
-    if (ok && o == 1) {
+    int64_t * tree = o == GGA_ORDER_BREADTH ? calloc(2 * (size_t) leaves + 1, sizeof(*tree)) : NULL;
+    int64_t * weight = o == GGA_ORDER_CONFLICTS ? calloc((size_t) n, sizeof(*weight)) : NULL;
+    bool ok = keys && (o != GGA_ORDER_BREADTH || tree) && (o != GGA_ORDER_CONFLICTS || weight);
+    if (ok && o == GGA_ORDER_BREADTH) {
         // breadth per step from a difference array (in the leaves), then a max segment tree
         int64_t * live = tree + leaves;
         for (int p = 0; p < it->n_pieces; p++) {
@@ -374,15 +411,17 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             tree[v] = tree[2 * v] > tree[2 * v + 1] ? tree[2 * v] : tree[2 * v + 1];
         }
     }
-    if (ok && o == 2) {
+    if (ok && o == GGA_ORDER_CONFLICTS) {
         for (int p = 0; p < it->n_pieces; p++) {
             if (g->pos[p] < 0) {
                 continue;
             }
             int64_t * w = &weight[it->pieces[p].item];
-#define GGA_WEIGH(q, iq) (*w += (int64_t) it->pieces[q].size)
-            GGA_FOR_NEIGHBOURS(g, it, p, GGA_WEIGH);
-#undef GGA_WEIGH
+            struct gga_nbr_iter nb;
+            int q, iq;
+            for (gga_nbr_begin(g, it, p, &nb); gga_nbr_next(g, it, &nb, &q, &iq);) {
+                *w += (int64_t) it->pieces[q].size;
+            }
         }
     }
     if (ok) {
@@ -393,8 +432,9 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             const int64_t size = (int64_t) it->size[i];
             int64_t k = 0;
             switch (o) {
-                case 0: k = size; break;
-                case 1: {
+                case GGA_ORDER_SIZE:
+                case GGA_ORDER_SIZE_START: k = size; break;
+                case GGA_ORDER_BREADTH: {
                     // the most bytes live at a step of [t0, t1): bottom-up range maximum
                     int64_t m = 0;
                     for (int lo = t0 + leaves, hi = t1 + leaves; lo < hi; lo /= 2, hi /= 2) {
@@ -404,12 +444,12 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
                     k = m;
                     break;
                 }
-                case 2: k = weight[i] + size; break;
-                case 3: k = span; break;
-                default: k = (int64_t) ((double) size * (double) span); break;
+                case GGA_ORDER_CONFLICTS: k = weight[i] + size; break;
+                case GGA_ORDER_LIFETIME: k = span; break;
+                case GGA_ORDER_AREA: k = (int64_t) ((double) size * (double) span); break;
+                case GGA_N_ORDERS: break;
             }
-            // order 5: by size, then by start (interval colouring among equal sizes)
-            keys[i] = o == 5 ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
+            keys[i] = o == GGA_ORDER_SIZE_START ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
         }
         gga_skey_sort(keys, n);
         for (int k = 0; k < n; k++) {
@@ -423,7 +463,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
 }
 
 // Order o in a new array of n entries (*out); false when out of memory.
-static bool gga_make_order_new(const struct gga_items * it, const struct gga_graph * g, int o, int ** out) {
+static bool gga_make_order_new(const struct gga_items * it, const struct gga_graph * g, enum gga_order o, int ** out) {
     *out = malloc((size_t) (it->n_items > 0 ? it->n_items : 1) * sizeof(**out));
     return *out != NULL && gga_make_order(it, g, o, *out);
 }
@@ -461,7 +501,35 @@ struct gga_search {
     bool      found;
     bool      oom;
     size_t  * result;     // offsets (by item id) of the plan found
+    // the clock and the cancel flag, read when work passes next_check
+    double    deadline;   // seconds (gga_now); 0: none
+    const volatile int * cancel;
+    int64_t   next_check;
+    bool      stop;       // the deadline passed or the caller cancelled
 };
+
+static double gga_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+// Work units between two readings of the clock and the cancel flag (about 0.1 ms).
+#define GGA_CHECK_EVERY ((int64_t) 1 << 17)
+
+// Whether the search must stop now: out of time, cancelled, or the current try's work spent.
+static bool gga_search_halt(struct gga_search * s) {
+    if (s->stop || s->found || s->oom || s->work > s->budget) {
+        return true;
+    }
+    if (s->work >= s->next_check) {
+        s->next_check = s->work + GGA_CHECK_EVERY;
+        if ((s->cancel != NULL && *s->cancel != 0) || (s->deadline > 0 && gga_now() >= s->deadline)) {
+            s->stop = true;
+        }
+    }
+    return s->stop;
+}
 
 static bool gga_undo_reserve(struct gga_search * s, int64_t extra) {
     if (s->n_undo + extra <= s->cap_undo) {
@@ -551,12 +619,12 @@ static void gga_search_unplace(struct gga_search * s, int b) {
 // to the lower of its two neighbours' levels.
 static void gga_search_node(struct gga_search * s) {
     const struct gga_items * it = s->it;
-    if (s->found || s->oom || s->work > s->budget) {
-        return;
-    }
-    if (s->n_left == 0) {
+    if (s->n_left == 0 && !s->found && !s->oom && !s->stop) {
         s->found = true;
         memcpy(s->result, s->off, (size_t) it->n_items * sizeof(*s->off));
+        return;
+    }
+    if (gga_search_halt(s)) {
         return;
     }
     if (!gga_room_left(s)) {
@@ -607,7 +675,7 @@ static void gga_search_node(struct gga_search * s) {
         s->cand[base + k] = s->keys[k].idx;
     }
     s->n_cand += nc;
-    for (int k = 0; k < nc && !s->found && !s->oom && s->work <= s->budget; k++) {
+    for (int k = 0; k < nc && !gga_search_halt(s); k++) {
         const int b = s->cand[base + k];
         if (!gga_undo_reserve(s, s->T)) {
             return;
@@ -617,7 +685,7 @@ static void gga_search_node(struct gga_search * s) {
         gga_search_unplace(s, b);
     }
     s->n_cand = base;
-    if (s->found || s->oom || s->work > s->budget) {
+    if (gga_search_halt(s)) {
         return;
     }
     // nothing starts at level x over [ta, tb): raise the stretch to its lower neighbour
@@ -670,13 +738,22 @@ static bool gga_search_try(struct gga_search * s, size_t cap, int64_t work) {
     return s->found;
 }
 
-// Tie-break orders tried in turn at the lower bound: by breadth, by area, by size, by lifetime
-// (rows of the greedy orders).
-static const int gga_search_prio_rows[] = { 1, 4, 0, 3 };
+// Branching orders tried in turn at the lower bound (greedy orders).
+static const enum gga_order gga_search_prio_rows[] = {
+    GGA_ORDER_BREADTH, GGA_ORDER_AREA, GGA_ORDER_SIZE, GGA_ORDER_LIFETIME,
+};
+
+// What bounds the search: work units, and optionally the clock and a cancel flag.
+struct gga_search_limits {
+    int64_t work;      // total work units
+    double  deadline;  // gga_now() seconds; 0: none (then work alone bounds the search)
+    uint64_t seed;
+    const volatile int * cancel;
+};
 
 // The search proper: returns the best peak known (best, or smaller with item_offset updated).
 static size_t gga_search_run(const struct gga_items * it, int * const * orders,
-        size_t alignment, size_t lower_bound, size_t best, int64_t total, size_t * item_offset) {
+        size_t alignment, size_t lower_bound, size_t best, const struct gga_search_limits * lim, size_t * item_offset) {
     const int n = it->n_items;
     struct gga_search s;
     memset(&s, 0, sizeof(s));
@@ -696,6 +773,9 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
     s.demand = malloc(((size_t) s.T + 1) * sizeof(*s.demand));
     s.floor = malloc(((size_t) s.T + 1) * sizeof(*s.floor));
     s.result = malloc((size_t) n * sizeof(*s.result));
+    s.deadline = lim->deadline;
+    s.cancel = lim->cancel;
+    const int64_t total = lim->work;
     if (s.items && s.placed && s.off && s.m && s.cand && s.prio && s.keys && s.h && s.undo &&
         s.demand && s.floor && s.result) {
         for (int i = 0; i < n; i++) {
@@ -717,8 +797,9 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
         const size_t min_step = alignment > lower_bound / 1024 ? alignment : lower_bound / 1024;
         size_t step = 0;
         int descents = 0;
-        uint64_t rng = 0x9e3779b97f4a7c15ull;
-        for (int attempt = 0; lower_bound < best && s.work < total && !s.oom; attempt++) {
+        uint64_t rng = 0x9e3779b97f4a7c15ull ^ (lim->seed * 0xbf58476d1ce4e5b9ull);
+        rng = rng != 0 ? rng : 0x9e3779b97f4a7c15ull;
+        for (int attempt = 0; lower_bound < best && s.work < total && !s.oom && !s.stop; attempt++) {
             size_t cap = lower_bound;
             if (attempt >= n_prio) {
                 if (step == 0) {
@@ -727,12 +808,17 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
                 if (step < min_step) {
                     // the descent stalled: start another from the best plan with what is left
                     // of the budget (the restarts draw new perturbations)
-                    if (++descents > GGA_MAX_DESCENTS) {
+                    // with a clock budget the descents go on until it is spent, the last ones
+                    // one small step below the best plan
+                    if (++descents > GGA_MAX_DESCENTS && lim->deadline == 0) {
                         break;
                     }
                     step = (best - lower_bound) / 8;
                     if (step < min_step) {
-                        break;
+                        if (lim->deadline == 0) {
+                            break;
+                        }
+                        step = min_step < best - lower_bound ? min_step : best - lower_bound;
                     }
                 }
                 cap = best - step < lower_bound ? lower_bound : best - step;
@@ -740,8 +826,8 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
             }
             bool found = false;
             const int restarts = attempt >= n_prio ? GGA_RESTARTS : 1;
-            for (int r = 0; r < restarts && !found && s.work < total && !s.oom; r++) {
-                const int row = gga_search_prio_rows[(attempt + r) % n_prio];
+            for (int r = 0; r < restarts && !found && s.work < total && !s.oom && !s.stop; r++) {
+                const enum gga_order row = gga_search_prio_rows[(attempt + r) % n_prio];
                 for (int k = 0; k < n; k++) {
                     int64_t noise = 0;
                     if (r > 0) {
@@ -789,16 +875,22 @@ static size_t gga_search_run(const struct gga_items * it, int * const * orders,
 // Entry point
 //
 
-// The order in which the greedy orders are tried (rows of gga_make_order).
-// Order 5 (by size, ties by start) comes first, needing no segment tree; see the top of the file.
-static const int gga_first_orders[GGA_N_ORDERS] = { 5, 1, 0, 2, 3, 4 };
+// The order in which the greedy orders are tried: by size and start first (it needs no segment
+// tree and meets the bound on model graphs; see the top of the file).
+static const enum gga_order gga_first_orders[GGA_N_ORDERS] = {
+    GGA_ORDER_SIZE_START, GGA_ORDER_BREADTH, GGA_ORDER_SIZE, GGA_ORDER_CONFLICTS, GGA_ORDER_LIFETIME, GGA_ORDER_AREA,
+};
 
-bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_size, int max_chunks,
-        int64_t search_work, size_t lower_bound,
+bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
     const int n = it->n_items;
+    const size_t alignment = params->alignment;
+    const size_t max_size = params->max_size;
+    const int max_chunks = params->max_chunks;
+    // the clock starts before the greedy passes, so the budget covers the whole plan
+    const double deadline = params->time_budget > 0 ? gga_now() + params->time_budget : 0;
     struct gga_graph g;
-    if (n == 0 || !gga_graph_build(it, &g)) {
+    if (n == 0 || !gga_graph_build(it, params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES, &g)) {
         return false;
     }
     // an item's ranges come from all its pieces' neighbours
@@ -831,7 +923,7 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
     const bool huge = n > GGA_FEW_ORDERS_ITEMS;
     const int n_orders = huge ? 1 : n > GGA_SEARCH_MAX_ITEMS ? 3 : GGA_N_ORDERS;
     for (int k = 0; ok && k < n_orders && best > lower_bound; k++) {
-        const int o = gga_first_orders[k];
+        const enum gga_order o = gga_first_orders[k];
         ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
         if (!ok) {
             break;
@@ -847,15 +939,18 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
     if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
-                ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
+                ok = made[o] = gga_make_order_new(it, &g, (enum gga_order) o, &orders[o]);
             }
         }
     }
     if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
-        if (search_work == 0) {
-            search_work = GGA_DEFAULT_WORK_FACTOR * GGA_N_ORDERS * (it->n_pieces + g.n_edges);
+        struct gga_search_limits lim = { params->search_work, deadline, params->seed, params->cancel };
+        if (deadline > 0) {
+            lim.work = INT64_MAX;
+        } else if (lim.work == 0) {
+            lim.work = GGA_DEFAULT_WORK_FACTOR * GGA_N_ORDERS * (it->n_pieces + g.n_edges);
         }
-        best = gga_search_run(it, orders, alignment, lower_bound, best, search_work, item_offset);
+        best = gga_search_run(it, orders, alignment, lower_bound, best, &lim, item_offset);
     }
 
     if (ok && max_chunks > 1 && best > max_size) {
@@ -863,7 +958,7 @@ bool gga_search_plan(const struct gga_items * it, size_t alignment, size_t max_s
         best = SIZE_MAX;
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
-                ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
+                ok = made[o] = gga_make_order_new(it, &g, (enum gga_order) o, &orders[o]);
                 if (!ok) {
                     break;
                 }

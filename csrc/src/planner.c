@@ -101,10 +101,13 @@ static bool gga_steps_init(const struct gga_block * blocks, int n, struct gga_st
         lo = blocks[i].start < lo ? blocks[i].start : lo;
         hi = blocks[i].end > hi ? blocks[i].end : hi;
     }
-    const uint64_t span = (uint64_t) hi - (uint64_t) lo + 1;
+    // the distance in unsigned arithmetic: steps may span all of int64_t, whose width does not
+    // fit in int64_t itself (nor, plus one, in uint64_t)
+    const uint64_t dist = (uint64_t) hi - (uint64_t) lo;
     st->lo = lo;
-    st->small = span <= (uint64_t) 4 * (uint64_t) n + 64;
+    st->small = dist < (uint64_t) 4 * (uint64_t) n + 64;
     if (st->small) {
+        const uint64_t span = dist + 1;
         st->range = (int) span;
         st->count = malloc(((size_t) span + 1) * sizeof(*st->count));
         if (st->count == NULL) {
@@ -112,6 +115,11 @@ static bool gga_steps_init(const struct gga_block * blocks, int n, struct gga_st
         }
     }
     return true;
+}
+
+// The index of step t in a small span (t - lo, computed without signed overflow).
+static inline int gga_step_at(const struct gga_steps * st, int64_t t) {
+    return (int) ((uint64_t) t - (uint64_t) st->lo);
 }
 
 static void gga_steps_release(struct gga_steps * st) {
@@ -126,13 +134,13 @@ static void gga_order_by_step(const struct gga_block * blocks, int n, bool by_en
         int * count = st->count;
         memset(count, 0, ((size_t) st->range + 1) * sizeof(*count));
         for (int i = 0; i < n; i++) {
-            count[(by_end ? blocks[i].end : blocks[i].start) - st->lo + 1]++;
+            count[gga_step_at(st, by_end ? blocks[i].end : blocks[i].start) + 1]++;
         }
         for (int t = 0; t < st->range; t++) {
             count[t + 1] += count[t];
         }
         for (int i = 0; i < n; i++) {
-            out[count[(by_end ? blocks[i].end : blocks[i].start) - st->lo]++] = i;
+            out[count[gga_step_at(st, by_end ? blocks[i].end : blocks[i].start)]++] = i;
         }
         return;
     }
@@ -276,6 +284,10 @@ static bool gga_validate_params(const struct gga_plan_params * params, char * er
         gga_err(err, err_size, "search_work %lld is negative", (long long) params->search_work);
         return false;
     }
+    if (!(params->time_budget >= 0) || params->time_budget > 1e9) {
+        gga_err(err, err_size, "time_budget %g is not a number of seconds >= 0", params->time_budget);
+        return false;
+    }
     if (params->strategy != GGA_STRATEGY_ONLINE && params->strategy != GGA_STRATEGY_BEST) {
         gga_err(err, err_size, "unknown strategy %d", (int) params->strategy);
         return false;
@@ -297,8 +309,8 @@ static size_t gga_lower_bound_sized(const struct gga_block * blocks, const size_
         // a difference array and its prefix sums (modular arithmetic cancels exactly)
         memset(live_at, 0, ((size_t) st->range + 1) * sizeof(*live_at));
         for (int i = 0; i < n; i++) {
-            live_at[blocks[i].start - st->lo] += asize[i];
-            live_at[blocks[i].end - st->lo]   -= asize[i];
+            live_at[gga_step_at(st, blocks[i].start)] += asize[i];
+            live_at[gga_step_at(st, blocks[i].end)] -= asize[i];
         }
         for (int t = 0; t < st->range; t++) {
             live += live_at[t];
@@ -330,31 +342,41 @@ static void * gga_lower_bound_scratch(const struct gga_steps * st, int n) {
     return malloc(st->small ? a : b);
 }
 
-size_t gga_lower_bound(const struct gga_block * blocks, int n, size_t alignment) {
-    if (blocks == NULL || n <= 0 || alignment == 0 || (alignment & (alignment - 1)) != 0) {
-        return 0;
+bool gga_lower_bound_checked(const struct gga_block * blocks, int n, size_t alignment, size_t * out) {
+    *out = 0;
+    if (n <= 0) {
+        return true;
+    }
+    if (blocks == NULL || alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        return false;
     }
     for (int i = 0; i < n; i++) {
         if (blocks[i].end <= blocks[i].start) {
-            return 0; // not a valid instance; gga_plan_blocks says why
+            return false; // not a valid instance; gga_plan_blocks says why
         }
     }
     struct gga_steps st;
     size_t * asize = malloc((size_t) n * sizeof(*asize));
-    size_t peak = 0;
+    bool ok = false;
     if (gga_steps_init(blocks, n, &st) && asize != NULL) {
         void * scratch = gga_lower_bound_scratch(&st, n);
         if (scratch != NULL) {
             for (int i = 0; i < n; i++) {
                 asize[i] = blocks[i].size > GGA_UNBOUNDED ? GGA_UNBOUNDED : gga_align(blocks[i].size, alignment);
             }
-            peak = gga_lower_bound_sized(blocks, asize, n, &st, scratch, scratch);
+            *out = gga_lower_bound_sized(blocks, asize, n, &st, scratch, scratch);
+            ok = true;
         }
         free(scratch);
     }
     gga_steps_release(&st);
     free(asize);
-    return peak;
+    return ok;
+}
+
+size_t gga_lower_bound(const struct gga_block * blocks, int n, size_t alignment) {
+    size_t lb = 0;
+    return gga_lower_bound_checked(blocks, n, alignment, &lb) ? lb : 0;
 }
 
 //
@@ -603,8 +625,8 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
             int * r = st->count;
             memset(r, 0, ((size_t) st->range + 1) * sizeof(*r));
             for (int i = 0; i < n; i++) {
-                r[blocks[i].start - st->lo] = 1;
-                r[blocks[i].end - st->lo] = 1;
+                r[gga_step_at(st, blocks[i].start)] = 1;
+                r[gga_step_at(st, blocks[i].end)] = 1;
             }
             for (int t = 0; t < st->range; t++) {
                 rank += r[t];
@@ -636,8 +658,8 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
             it->first[ni] = np;
             it->size[ni] = asize[i];
             for (int b = i; b >= 0; b = next[b]) {
-                const int t0 = st->small ? r[blocks[b].start - st->lo] : rank_of[2*b + 0];
-                const int t1 = st->small ? r[blocks[b].end - st->lo]   : rank_of[2*b + 1];
+                const int t0 = st->small ? r[gga_step_at(st, blocks[b].start)] : rank_of[2*b + 0];
+                const int t1 = st->small ? r[gga_step_at(st, blocks[b].end)] : rank_of[2*b + 1];
                 it->pieces[np] = (struct gga_piece) { asize[b], t0, t1, ni, b };
                 np++;
             }
@@ -731,7 +753,7 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
             item_offset = malloc((size_t) items.n_items * (sizeof(*item_offset) + sizeof(*item_chunk)));
             item_chunk  = item_offset != NULL ? (int *) (item_offset + items.n_items) : NULL;
             if (item_offset != NULL && item_chunk != NULL &&
-                gga_search_plan(&items, alignment, params->max_size, params->max_chunks, params->search_work, lb,
+                gga_search_plan(&items, params, lb,
                                 item_offset, item_chunk, cs, &nc)) {
                 offline_peak = 0;
                 for (int c = 0; c < nc; c++) {

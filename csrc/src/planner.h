@@ -38,6 +38,14 @@ struct gga_plan_params {
     enum gga_strategy strategy;
     int64_t search_work; // BEST: work units (about a nanosecond each) the search may spend; 0: a
                          // default of a few times the greedy passes' own work
+    double  time_budget; // BEST: > 0: the search runs until the plan meets the lower bound or
+                         // this many seconds have passed (search_work is then not a limit);
+                         // 0: search_work alone bounds it, and plans are deterministic
+    uint64_t seed;       // BEST: perturbs the search's branching orders (0: a fixed default)
+    const volatile int * cancel; // NULL, or a flag another thread may set: the search stops at
+                                 // its next check (about every 0.1 ms) and keeps the best plan found
+    int64_t max_conflicts; // BEST: above this many conflicting pairs (x2) the offline packing is
+                           // skipped for the online plan (memory: 2 bytes per unit); 0: 4M
 };
 
 struct gga_plan {
@@ -59,6 +67,9 @@ void gga_plan_release(struct gga_plan * plan);
 // The most bytes (each size rounded up to alignment) live at any step: no plan can be smaller.
 // Members of a group count once over their combined lifetime at each member's size.
 size_t gga_lower_bound(const struct gga_block * blocks, int n, size_t alignment);
+// The same into *out; false (and *out = 0) on out of memory or an invalid instance, so that a
+// failure is told apart from a bound of 0.
+bool gga_lower_bound_checked(const struct gga_block * blocks, int n, size_t alignment, size_t * out);
 
 #ifdef __cplusplus
 }

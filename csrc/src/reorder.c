@@ -24,13 +24,46 @@
 // dependency graph; each candidate is then evaluated once by ggalloc_graph_peak_bytes (O(n log n)).
 
 #include "ggalloc.h"
+#include "lifetimes.h"
 #include "log.h"
+#include "reorder-impl.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define GGA_REORDER_ALIGNMENT 32
+
+// Allocations of this module go through here so that tests can make the k-th one fail and check
+// that every failure path returns false with the graph unchanged.
+static int gga_reorder_fail_at = -1;
+
+void gga_reorder_fail_after(int k) {
+    gga_reorder_fail_at = k;
+}
+
+static bool gga_reorder_may_alloc(void) {
+    if (gga_reorder_fail_at < 0) {
+        return true;
+    }
+    if (gga_reorder_fail_at == 0) {
+        return false;
+    }
+    gga_reorder_fail_at--;
+    return true;
+}
+
+static void * gga_malloc(size_t size) {
+    return gga_reorder_may_alloc() ? malloc(size) : NULL;
+}
+
+static void * gga_calloc(size_t n, size_t size) {
+    return gga_reorder_may_alloc() ? calloc(n, size) : NULL;
+}
+
+static void * gga_realloc(void * p, size_t size) {
+    return gga_reorder_may_alloc() ? realloc(p, size) : NULL;
+}
 
 // A pointer -> node index map, open addressing.
 struct gga_ptrmap {
@@ -44,8 +77,8 @@ static bool gga_ptrmap_init(struct gga_ptrmap * m, int n) {
     while (cap < (size_t) n * 2 + 1) {
         cap *= 2;
     }
-    m->keys = calloc(cap, sizeof(*m->keys));
-    m->vals = malloc(cap * sizeof(*m->vals));
+    m->keys = gga_calloc(cap, sizeof(*m->keys));
+    m->vals = gga_malloc(cap * sizeof(*m->vals));
     m->mask = cap - 1;
     return m->keys && m->vals;
 }
@@ -151,7 +184,7 @@ static bool gga_edges_add(struct gga_edges * es, int from, int to) {
     }
     if (es->n == es->cap) {
         int64_t cap = es->cap ? es->cap * 2 : 256;
-        struct gga_edge * e = realloc(es->e, (size_t) cap * sizeof(*e));
+        struct gga_edge * e = gga_realloc(es->e, (size_t) cap * sizeof(*e));
         if (e == NULL) {
             return false;
         }
@@ -172,10 +205,10 @@ static bool gga_deps_build(struct ggml_tensor ** nodes, int n, struct gga_deps *
     // per base tensor (any tensor whose memory is accessed): its last writer, and the readers
     // since then as a linked list over the accesses
     const size_t cap_acc = (size_t) n * (GGML_MAX_SRC + 1) + 1;
-    int * last_writer   = malloc(cap_acc * sizeof(int));
-    int * pending_first = malloc(cap_acc * sizeof(int));
-    int * pending_node  = malloc(cap_acc * sizeof(int));
-    int * pending_next  = malloc(cap_acc * sizeof(int));
+    int * last_writer   = gga_malloc(cap_acc * sizeof(int));
+    int * pending_first = gga_malloc(cap_acc * sizeof(int));
+    int * pending_node  = gga_malloc(cap_acc * sizeof(int));
+    int * pending_next  = gga_malloc(cap_acc * sizeof(int));
     int n_bases = 0;
     int n_pending = 0;
     bool ok = last_writer && pending_first && pending_node && pending_next &&
@@ -231,16 +264,21 @@ static bool gga_deps_build(struct ggml_tensor ** nodes, int n, struct gga_deps *
     gga_ptrmap_free(&base_ix);
 
     if (ok) {
-        qsort(es.e, (size_t) es.n, sizeof(*es.e), gga_edge_cmp);
-        qsort(rd.e, (size_t) rd.n, sizeof(*rd.e), gga_edge_cmp);
-        d->succ_first = calloc((size_t) n + 1, sizeof(int));
-        d->succ = malloc(((size_t) es.n + 1) * sizeof(int));
-        d->indeg = calloc((size_t) n + 1, sizeof(int));
-        d->alloc = calloc((size_t) n + 1, sizeof(size_t));
-        d->reads_first = calloc((size_t) n + 1, sizeof(int));
-        d->reads = malloc(((size_t) rd.n + 1) * sizeof(int));
-        d->n_readers = calloc((size_t) n + 1, sizeof(int));
-        d->freeable = calloc((size_t) n + 1, sizeof(bool));
+        // an empty list has no array (qsort's pointer must be valid even for 0 elements)
+        if (es.n > 1) {
+            qsort(es.e, (size_t) es.n, sizeof(*es.e), gga_edge_cmp);
+        }
+        if (rd.n > 1) {
+            qsort(rd.e, (size_t) rd.n, sizeof(*rd.e), gga_edge_cmp);
+        }
+        d->succ_first = gga_calloc((size_t) n + 1, sizeof(int));
+        d->succ = gga_malloc(((size_t) es.n + 1) * sizeof(int));
+        d->indeg = gga_calloc((size_t) n + 1, sizeof(int));
+        d->alloc = gga_calloc((size_t) n + 1, sizeof(size_t));
+        d->reads_first = gga_calloc((size_t) n + 1, sizeof(int));
+        d->reads = gga_malloc(((size_t) rd.n + 1) * sizeof(int));
+        d->n_readers = gga_calloc((size_t) n + 1, sizeof(int));
+        d->freeable = gga_calloc((size_t) n + 1, sizeof(bool));
         ok = d->succ_first && d->succ && d->indeg && d->alloc && d->reads_first && d->reads && d->n_readers && d->freeable;
     }
     if (ok) {
@@ -291,17 +329,23 @@ enum gga_pick {
     GGA_PICK_COUNT,
 };
 
+enum gga_sched_status {
+    GGA_SCHED_OK,
+    GGA_SCHED_CYCLE, // the dependencies hold a cycle: no order
+    GGA_SCHED_OOM,
+};
+
 // One list-scheduling pass; writes a topological order of node indices.
-static bool gga_schedule(const struct gga_deps * d, enum gga_pick pick, int * order) {
+static enum gga_sched_status gga_schedule(const struct gga_deps * d, enum gga_pick pick, int * order) {
     const int n = d->n;
-    int * indeg = malloc(((size_t) n + 1) * sizeof(int));
-    int * left = malloc(((size_t) n + 1) * sizeof(int));   // readers not yet scheduled, per base
-    int * ready = malloc(((size_t) n + 1) * sizeof(int));
+    int * indeg = gga_malloc(((size_t) n + 1) * sizeof(int));
+    int * left = gga_malloc(((size_t) n + 1) * sizeof(int));   // readers not yet scheduled, per base
+    int * ready = gga_malloc(((size_t) n + 1) * sizeof(int));
     if (indeg == NULL || left == NULL || ready == NULL) {
         free(indeg);
         free(left);
         free(ready);
-        return false;
+        return GGA_SCHED_OOM;
     }
     memcpy(indeg, d->indeg, (size_t) n * sizeof(int));
     memcpy(left, d->n_readers, (size_t) n * sizeof(int));
@@ -317,7 +361,7 @@ static bool gga_schedule(const struct gga_deps * d, enum gga_pick pick, int * or
             free(indeg);
             free(left);
             free(ready);
-            return false;
+            return GGA_SCHED_CYCLE;
         }
         int best = 0;
         if (pick == GGA_PICK_LIFO) {
@@ -369,7 +413,32 @@ static bool gga_schedule(const struct gga_deps * d, enum gga_pick pick, int * or
     free(indeg);
     free(left);
     free(ready);
-    return true;
+    return GGA_SCHED_OK;
+}
+
+static size_t gga_nbytes_size(void * user, int buffer_id, const struct ggml_tensor * t) {
+    (void) user;
+    (void) buffer_id;
+    return ggml_nbytes(t);
+}
+
+// The peak of live bytes of the graph's current order, by the allocator's lifetime rules (as
+// ggalloc_graph_peak_bytes); false when out of memory.
+static bool gga_reorder_peak(struct ggml_cgraph * graph, size_t * peak) {
+    int slot = 0;
+    const struct gga_walk_params wp = {
+        .n_buffers      = 1,
+        .slot_of_buffer = &slot,
+        .n_slots        = 1,
+        .alloc_size     = gga_nbytes_size,
+    };
+    struct gga_lifetimes lt;
+    if (!gga_lifetimes_build(graph, &wp, &lt)) {
+        return false;
+    }
+    const bool ok = gga_lower_bound_checked(lt.slots[0].blocks, lt.slots[0].n, GGA_REORDER_ALIGNMENT, peak);
+    gga_lifetimes_release(&lt);
+    return ok;
 }
 
 bool ggalloc_graph_reorder(struct ggml_cgraph * graph) {
@@ -382,9 +451,9 @@ bool ggalloc_graph_reorder(struct ggml_cgraph * graph) {
     if (n <= 1 || nodes == NULL) {
         return true;
     }
-    struct ggml_tensor ** original = malloc((size_t) n * sizeof(*original));
-    struct ggml_tensor ** best = malloc((size_t) n * sizeof(*best));
-    int * order = malloc((size_t) n * sizeof(*order));
+    struct ggml_tensor ** original = gga_malloc((size_t) n * sizeof(*original));
+    struct ggml_tensor ** best = gga_malloc((size_t) n * sizeof(*best));
+    int * order = gga_malloc((size_t) n * sizeof(*order));
     struct gga_deps d;
     if (original == NULL || best == NULL || order == NULL || !gga_deps_build(nodes, n, &d)) {
         GGML_LOG_ERROR("%s: out of memory for %d nodes\n", __func__, n);
@@ -395,22 +464,32 @@ bool ggalloc_graph_reorder(struct ggml_cgraph * graph) {
     }
     memcpy(original, nodes, (size_t) n * sizeof(*nodes));
     memcpy(best, nodes, (size_t) n * sizeof(*nodes));
-    size_t best_peak = ggalloc_graph_peak_bytes(graph, GGA_REORDER_ALIGNMENT);
-    bool ok = true;
-    for (int pick = 0; pick < GGA_PICK_COUNT; pick++) {
-        if (!gga_schedule(&d, (enum gga_pick) pick, order)) {
-            continue;
+    size_t best_peak = 0;
+    bool ok = gga_reorder_peak(graph, &best_peak);
+    for (int pick = 0; ok && pick < GGA_PICK_COUNT; pick++) {
+        const enum gga_sched_status st = gga_schedule(&d, (enum gga_pick) pick, order);
+        if (st == GGA_SCHED_CYCLE) {
+            break; // no order respects the dependencies: the graph keeps its own
+        }
+        if (st == GGA_SCHED_OOM) {
+            ok = false;
+            break;
         }
         for (int k = 0; k < n; k++) {
             nodes[k] = original[order[k]];
         }
-        const size_t peak = ggalloc_graph_peak_bytes(graph, GGA_REORDER_ALIGNMENT);
-        if (peak > 0 && peak < best_peak) {
+        size_t peak = 0;
+        ok = gga_reorder_peak(graph, &peak);
+        if (ok && peak < best_peak) {
             best_peak = peak;
             memcpy(best, nodes, (size_t) n * sizeof(*nodes));
         }
     }
-    memcpy(nodes, best, (size_t) n * sizeof(*nodes));
+    // on failure the graph goes back to its own order
+    memcpy(nodes, ok ? best : original, (size_t) n * sizeof(*nodes));
+    if (!ok) {
+        GGML_LOG_ERROR("%s: out of memory for %d nodes; the order is unchanged\n", __func__, n);
+    }
     gga_deps_free(&d);
     free(original);
     free(best);

@@ -55,6 +55,16 @@ struct sched_split {
     struct ggml_cgraph * graph; // its nodes, in the graph copy (made in gctx)
 };
 
+// A source of a graph node that reads a copy: rewritten while the scheduler plans or computes,
+// and put back before it returns, so that the caller's graph never points into the scheduler's
+// memory between calls (a graph may be allocated again, or by another scheduler).
+struct sched_rewrite {
+    struct ggml_tensor * node;
+    int j;
+    struct ggml_tensor * orig;
+    struct ggml_tensor * copy;
+};
+
 struct ggml_backend_sched {
     int n_backends;
     ggml_backend_t backends[GGML_SCHED_MAX_BACKENDS];
@@ -76,6 +86,8 @@ struct ggml_backend_sched {
     int n_splits, cap_splits;
     struct ggml_tensor ** inputs; // the sources each split copies in
     int n_inputs, cap_inputs;
+    struct sched_rewrite * rewrites;
+    int n_rewrites, cap_rewrites;
 
     struct ggml_context * ctx;  // input copies and their dependency views
     struct ggml_context * gctx; // the graph copy and the splits' graphs
@@ -213,6 +225,7 @@ void ggml_backend_sched_free(ggml_backend_sched_t sched) {
     free(sched->copies);
     free(sched->splits);
     free(sched->inputs);
+    free(sched->rewrites);
     free(sched->node_backend_ids);
     free(sched->leaf_backend_ids);
     free(sched->prev_node_backend_ids);
@@ -233,6 +246,19 @@ ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched) {
 
 struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched) {
     return sched ? sched->graph : NULL;
+}
+
+static void sched_rewrite(ggml_backend_sched_t sched, bool apply);
+
+int ggalloc_backend_sched_verify(ggml_backend_sched_t sched) {
+    if (sched == NULL || sched->graph == NULL || !sched->is_alloc) {
+        GGML_LOG_ERROR("%s: no graph is allocated\n", __func__);
+        return -1;
+    }
+    sched_rewrite(sched, true);
+    int n = ggalloc_graph_verify(sched->graph);
+    sched_rewrite(sched, false);
+    return n;
 }
 
 int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t) {
@@ -436,6 +462,15 @@ static void sched_free_contexts(ggml_backend_sched_t sched) {
     sched->graph = NULL;
     sched->n_splits = 0;
     sched->n_inputs = 0;
+    sched->n_rewrites = 0;
+}
+
+// Points the rewritten sources at the copies (apply) or back at the originals.
+static void sched_rewrite(ggml_backend_sched_t sched, bool apply) {
+    for (int i = 0; i < sched->n_rewrites; i++) {
+        struct sched_rewrite * r = &sched->rewrites[i];
+        r->node->src[r->j] = apply ? r->copy : r->orig;
+    }
 }
 
 static bool sched_grow(void ** p, int * cap, int need, size_t elem) {
@@ -569,6 +604,10 @@ static bool sched_split(ggml_backend_sched_t sched, struct ggml_cgraph * graph) 
                 sched->inputs[sched->n_inputs++] = src;
                 split->n_inputs++;
             }
+            if (!sched_grow((void **) &sched->rewrites, &sched->cap_rewrites, sched->n_rewrites + 1, sizeof(struct sched_rewrite))) {
+                return false;
+            }
+            sched->rewrites[sched->n_rewrites++] = (struct sched_rewrite) { node, j, src, cpy };
             node->src[j] = cpy;
         }
     }
@@ -665,8 +704,11 @@ void ggml_backend_sched_split_graph(ggml_backend_sched_t sched, struct ggml_cgra
         return;
     }
     if (!sched_split(sched, graph)) {
+        sched_rewrite(sched, false);
         sched_free_contexts(sched);
+        return;
     }
+    sched_rewrite(sched, false);
 }
 
 //
@@ -736,10 +778,13 @@ bool ggml_backend_sched_alloc_graph(ggml_backend_sched_t sched, struct ggml_cgra
     sched->cur_copy = sched->next_copy;
     sched->next_copy = (sched->next_copy + 1) % sched->n_copies;
     if (!sched_split(sched, graph)) {
+        sched_rewrite(sched, false);
         sched_free_contexts(sched);
         return false;
     }
-    if (!sched_alloc_splits(sched)) {
+    bool ok = sched_alloc_splits(sched);
+    sched_rewrite(sched, false);
+    if (!ok) {
         return false;
     }
     sched->is_alloc = true;
@@ -753,10 +798,13 @@ bool ggml_backend_sched_reserve(ggml_backend_sched_t sched, struct ggml_cgraph *
     }
     ggml_backend_sched_synchronize(sched);
     if (!sched_split(sched, measure_graph)) {
+        sched_rewrite(sched, false);
         sched_free_contexts(sched);
         return false;
     }
-    if (!ggml_gallocr_reserve_n(sched->galloc, sched->graph, sched->node_backend_ids, sched->leaf_backend_ids)) {
+    bool ok = ggml_gallocr_reserve_n(sched->galloc, sched->graph, sched->node_backend_ids, sched->leaf_backend_ids);
+    sched_rewrite(sched, false);
+    if (!ok) {
         sched->n_prev_nodes = -1;
         return false;
     }
@@ -773,10 +821,12 @@ void ggml_backend_sched_reserve_size(ggml_backend_sched_t sched, struct ggml_cgr
     for (int i = 0; i < sched->n_backends; i++) sizes[i] = 0;
     ggml_backend_sched_synchronize(sched);
     if (!sched_split(sched, measure_graph)) {
+        sched_rewrite(sched, false);
         sched_free_contexts(sched);
         return;
     }
     ggml_gallocr_reserve_n_size(sched->galloc, sched->graph, sched->node_backend_ids, sched->leaf_backend_ids, sizes);
+    sched_rewrite(sched, false);
     sched->n_prev_nodes = -1; // the plan has no buffers behind it
     ggml_backend_sched_reset(sched);
 }
@@ -817,7 +867,16 @@ static enum ggml_status sched_compute_range(ggml_backend_t b, struct ggml_cgraph
     return st;
 }
 
+static enum ggml_status sched_compute_splits_rewritten(ggml_backend_sched_t sched);
+
 static enum ggml_status sched_compute_splits(ggml_backend_sched_t sched) {
+    sched_rewrite(sched, true);
+    enum ggml_status st = sched_compute_splits_rewritten(sched);
+    sched_rewrite(sched, false);
+    return st;
+}
+
+static enum ggml_status sched_compute_splits_rewritten(ggml_backend_sched_t sched) {
     for (int s = 0; s < sched->n_splits; s++) {
         struct sched_split * sp = &sched->splits[s];
         ggml_backend_t b = sched->backends[sp->backend_id];

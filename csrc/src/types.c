@@ -1,8 +1,8 @@
 // types.c — the type table and the 16-bit float conversions.
 //
-// Every type of ggml's enum that exists in ggml.h has an entry (name, block size, bytes per
-// block), including the quantized ones: they cannot be computed here, but a graph that mentions
-// them (a q8_0 weight, say) must load and plan with ggml's exact sizes.
+// Every type of ggml's enum has an entry (name, block size, bytes per block, and for the types
+// quants.c implements its dequantizer and reference quantizer), so a graph that mentions any of
+// them loads and plans with ggml's exact sizes.
 //
 // f32 -> f16 rounds to nearest, ties to even, on the bit patterns alone (no floating-point
 // arithmetic, so the result does not depend on the FPU's rounding mode or flush-to-zero):
@@ -17,61 +17,107 @@
 // adding 0x7fff plus the lowest kept bit before truncating, with NaN forced quiet (as ggml does).
 
 #include "ggml-impl.h"
+#include "log.h"
+#include "quants.h"
 
 #include <string.h>
 
-struct type_traits {
-    const char * name;
-    int64_t      blck_size;
-    size_t       type_size;
-    bool         is_quantized;
+static void row_f16_to_f32(const void * GGML_RESTRICT x, float * GGML_RESTRICT y, int64_t k) {
+    ggml_fp16_to_fp32_row((const ggml_fp16_t *) x, y, k);
+}
+static void row_f32_to_f16(const float * GGML_RESTRICT x, void * GGML_RESTRICT y, int64_t k) {
+    ggml_fp32_to_fp16_row(x, (ggml_fp16_t *) y, k);
+}
+static void row_bf16_to_f32(const void * GGML_RESTRICT x, float * GGML_RESTRICT y, int64_t k) {
+    ggml_bf16_to_fp32_row((const ggml_bf16_t *) x, y, k);
+}
+static void row_f32_to_bf16(const float * GGML_RESTRICT x, void * GGML_RESTRICT y, int64_t k) {
+    ggml_fp32_to_bf16_row_ref(x, (ggml_bf16_t *) y, k);
+}
+
+#define TO(f)   ((ggml_to_float_t) (f))
+#define FROM(f) ((ggml_from_float_t) (f))
+
+// Block layouts as ggml defines them (quants.h has the structs of the types computed here).
+// Q8_1 and Q8_K hold quantized activations: as in ggml, they have a quantizer but no to_float.
+// scales are f16 (2 bytes) unless noted. The IQ1/IQ2/IQ3 types, NVFP4 and Q2_0 are known by
+// layout only: no quantizer or dequantizer here.
+static const struct ggml_type_traits type_table[GGML_TYPE_COUNT] = {
+    [GGML_TYPE_F32]     = { "f32",     1,     0, 4, false, NULL, NULL },
+    [GGML_TYPE_F16]     = { "f16",     1,     0, 2, false, row_f16_to_f32, row_f32_to_f16 },
+    [GGML_TYPE_Q4_0]    = { "q4_0",    QK4_0, 0, sizeof(block_q4_0), true, TO(dequantize_row_q4_0), FROM(quantize_row_q4_0_ref) },
+    [GGML_TYPE_Q4_1]    = { "q4_1",    QK4_1, 0, sizeof(block_q4_1), true, TO(dequantize_row_q4_1), FROM(quantize_row_q4_1_ref) },
+    [GGML_TYPE_Q5_0]    = { "q5_0",    QK5_0, 0, sizeof(block_q5_0), true, TO(dequantize_row_q5_0), FROM(quantize_row_q5_0_ref) },
+    [GGML_TYPE_Q5_1]    = { "q5_1",    QK5_1, 0, sizeof(block_q5_1), true, TO(dequantize_row_q5_1), FROM(quantize_row_q5_1_ref) },
+    [GGML_TYPE_Q8_0]    = { "q8_0",    QK8_0, 0, sizeof(block_q8_0), true, TO(dequantize_row_q8_0), FROM(quantize_row_q8_0_ref) },
+    [GGML_TYPE_Q8_1]    = { "q8_1",    QK8_1, 0, sizeof(block_q8_1), true, NULL, FROM(quantize_row_q8_1_ref) }, // activations only
+    [GGML_TYPE_Q2_K]    = { "q2_K",    QK_K,  0, sizeof(block_q2_K), true, TO(dequantize_row_q2_K), FROM(quantize_row_q2_K_ref) },
+    [GGML_TYPE_Q3_K]    = { "q3_K",    QK_K,  0, sizeof(block_q3_K), true, TO(dequantize_row_q3_K), FROM(quantize_row_q3_K_ref) },
+    [GGML_TYPE_Q4_K]    = { "q4_K",    QK_K,  0, sizeof(block_q4_K), true, TO(dequantize_row_q4_K), FROM(quantize_row_q4_K_ref) },
+    [GGML_TYPE_Q5_K]    = { "q5_K",    QK_K,  0, sizeof(block_q5_K), true, TO(dequantize_row_q5_K), FROM(quantize_row_q5_K_ref) },
+    [GGML_TYPE_Q6_K]    = { "q6_K",    QK_K,  0, sizeof(block_q6_K), true, TO(dequantize_row_q6_K), FROM(quantize_row_q6_K_ref) },
+    [GGML_TYPE_Q8_K]    = { "q8_K",    QK_K,  0, sizeof(block_q8_K), true, NULL, FROM(quantize_row_q8_K_ref) }, // activations only
+    [GGML_TYPE_IQ2_XXS] = { "iq2_xxs", QK_K,  0, 2 + QK_K / 8 * 2,                 true, NULL, NULL }, // d, u16 qs[QK_K/8]
+    [GGML_TYPE_IQ2_XS]  = { "iq2_xs",  QK_K,  0, 2 + QK_K / 8 * 2 + QK_K / 32,     true, NULL, NULL }, // d, u16 qs, scales
+    [GGML_TYPE_IQ3_XXS] = { "iq3_xxs", QK_K,  0, 2 + 3 * QK_K / 8,                 true, NULL, NULL },
+    [GGML_TYPE_IQ1_S]   = { "iq1_s",   QK_K,  0, 2 + QK_K / 8 + QK_K / 16,         true, NULL, NULL }, // d, qs, u16 qh[QK_K/32]
+    [GGML_TYPE_IQ4_NL]  = { "iq4_nl",  QK4_NL, 0, sizeof(block_iq4_nl), true, TO(dequantize_row_iq4_nl), FROM(quantize_row_iq4_nl_ref) },
+    [GGML_TYPE_IQ3_S]   = { "iq3_s",   QK_K,  0, 2 + QK_K / 4 + QK_K / 32 + QK_K / 8 + QK_K / 64, true, NULL, NULL }, // d, qs, qh, signs, scales
+    [GGML_TYPE_IQ2_S]   = { "iq2_s",   QK_K,  0, 2 + QK_K / 4 + QK_K / 32 + QK_K / 32, true, NULL, NULL }, // d, qs (+signs), qh, scales
+    [GGML_TYPE_IQ4_XS]  = { "iq4_xs",  QK_K,  0, sizeof(block_iq4_xs), true, TO(dequantize_row_iq4_xs), FROM(quantize_row_iq4_xs_ref) },
+    [GGML_TYPE_I8]      = { "i8",      1,     0, 1, false, NULL, NULL },
+    [GGML_TYPE_I16]     = { "i16",     1,     0, 2, false, NULL, NULL },
+    [GGML_TYPE_I32]     = { "i32",     1,     0, 4, false, NULL, NULL },
+    [GGML_TYPE_I64]     = { "i64",     1,     0, 8, false, NULL, NULL },
+    [GGML_TYPE_F64]     = { "f64",     1,     0, 8, false, NULL, NULL },
+    [GGML_TYPE_IQ1_M]   = { "iq1_m",   QK_K,  0, QK_K / 8 + QK_K / 16 + QK_K / 32, true, NULL, NULL }, // qs, qh, scales (d inside)
+    [GGML_TYPE_BF16]    = { "bf16",    1,     0, 2, false, row_bf16_to_f32, row_f32_to_bf16 },
+    [GGML_TYPE_TQ1_0]   = { "tq1_0",   QK_K,  0, sizeof(block_tq1_0), true, TO(dequantize_row_tq1_0), FROM(quantize_row_tq1_0_ref) },
+    [GGML_TYPE_TQ2_0]   = { "tq2_0",   QK_K,  0, sizeof(block_tq2_0), true, TO(dequantize_row_tq2_0), FROM(quantize_row_tq2_0_ref) },
+    [GGML_TYPE_MXFP4]   = { "mxfp4",   QK_MXFP4, 0, sizeof(block_mxfp4), true, TO(dequantize_row_mxfp4), FROM(quantize_row_mxfp4_ref) },
+    [GGML_TYPE_NVFP4]   = { "nvfp4",   64,    0, 4 + 32, true, NULL, NULL }, // 4 UE4M3 scales, 64 E2M1 nibbles
+    [GGML_TYPE_Q1_0]    = { "q1_0",    QK1_0, 0, sizeof(block_q1_0), true, TO(dequantize_row_q1_0), FROM(quantize_row_q1_0_ref) },
+    [GGML_TYPE_Q2_0]    = { "q2_0",    64,    0, 2 + 64 / 4, true, NULL, NULL }, // d, 64 2-bit quants
 };
 
-#define QK_K 256
-
-// Block layouts as ggml defines them: scales are f16 (2 bytes) unless noted.
-static const struct type_traits type_table[GGML_TYPE_COUNT] = {
-    [GGML_TYPE_F32]  = { "f32",  1, 4, false },
-    [GGML_TYPE_F16]  = { "f16",  1, 2, false },
-    [GGML_TYPE_Q4_0] = { "q4_0", 32, 2 + 16,         true }, // d, 32 nibbles
-    [GGML_TYPE_Q4_1] = { "q4_1", 32, 2 + 2 + 16,     true }, // d, m, 32 nibbles
-    [GGML_TYPE_Q5_0] = { "q5_0", 32, 2 + 4 + 16,     true }, // d, high bits, 32 nibbles
-    [GGML_TYPE_Q5_1] = { "q5_1", 32, 2 + 2 + 4 + 16, true }, // d, m, high bits, 32 nibbles
-    [GGML_TYPE_Q8_0] = { "q8_0", 32, 2 + 32,         true }, // d, 32 bytes
-    [GGML_TYPE_Q8_1] = { "q8_1", 32, 2 + 2 + 32,     true }, // d, s, 32 bytes
-    [GGML_TYPE_Q2_K] = { "q2_K", QK_K, QK_K/16 + QK_K/4 + 2 + 2,           true },
-    [GGML_TYPE_Q3_K] = { "q3_K", QK_K, QK_K/8 + QK_K/4 + 12 + 2,           true },
-    [GGML_TYPE_Q4_K] = { "q4_K", QK_K, 2 + 2 + 12 + QK_K/2,                true },
-    [GGML_TYPE_Q5_K] = { "q5_K", QK_K, 2 + 2 + 12 + QK_K/8 + QK_K/2,       true },
-    [GGML_TYPE_Q6_K] = { "q6_K", QK_K, QK_K/2 + QK_K/4 + QK_K/16 + 2,      true },
-    [GGML_TYPE_Q8_K] = { "q8_K", QK_K, 4 + QK_K + QK_K/16 * 2,             true }, // f32 d, bytes, i16 sums
-    [GGML_TYPE_I8]   = { "i8",   1, 1, false },
-    [GGML_TYPE_I16]  = { "i16",  1, 2, false },
-    [GGML_TYPE_I32]  = { "i32",  1, 4, false },
-    [GGML_TYPE_I64]  = { "i64",  1, 8, false },
-    [GGML_TYPE_F64]  = { "f64",  1, 8, false },
-    [GGML_TYPE_BF16] = { "bf16", 1, 2, false },
-};
-
-static const struct type_traits * type_traits_get(enum ggml_type type) {
-    if ((int) type < 0 || (int) type >= GGML_TYPE_COUNT || type_table[type].name == NULL) {
+static const struct ggml_type_traits * type_traits_get(enum ggml_type type) {
+    if ((int) type < 0 || (int) type >= GGML_TYPE_COUNT || type_table[type].type_name == NULL) {
         return NULL;
     }
     return &type_table[type];
 }
 
+const struct ggml_type_traits * ggml_get_type_traits(enum ggml_type type) {
+    static const struct ggml_type_traits none = { 0 };
+    const struct ggml_type_traits * tt = type_traits_get(type);
+    if (tt == NULL) {
+        // the numbers ggml removed are valid to ask about (ggml's programs walk every id and skip
+        // blck_size 0); anything outside the enum is a caller's error
+        if ((int) type < 0 || (int) type >= GGML_TYPE_COUNT) {
+            GGML_LOG_ERROR("ggml_get_type_traits: unknown type %d\n", (int) type);
+        }
+        return &none;
+    }
+    return tt;
+}
+
 int64_t ggml_blck_size(enum ggml_type type) {
-    const struct type_traits * tt = type_traits_get(type);
+    const struct ggml_type_traits * tt = type_traits_get(type);
     return tt ? tt->blck_size : 0;
 }
 
 size_t ggml_type_size(enum ggml_type type) {
-    const struct type_traits * tt = type_traits_get(type);
+    const struct ggml_type_traits * tt = type_traits_get(type);
     return tt ? tt->type_size : 0;
 }
 
+double ggml_type_sizef(enum ggml_type type) {
+    const struct ggml_type_traits * tt = type_traits_get(type);
+    return tt ? (double) tt->type_size / (double) tt->blck_size : 0.0;
+}
+
 size_t ggml_row_size(enum ggml_type type, int64_t ne) {
-    const struct type_traits * tt = type_traits_get(type);
+    const struct ggml_type_traits * tt = type_traits_get(type);
     if (tt == NULL || ne < 0 || ne % tt->blck_size != 0) {
         return 0;
     }
@@ -79,13 +125,47 @@ size_t ggml_row_size(enum ggml_type type, int64_t ne) {
 }
 
 const char * ggml_type_name(enum ggml_type type) {
-    const struct type_traits * tt = type_traits_get(type);
-    return tt ? tt->name : NULL;
+    const struct ggml_type_traits * tt = type_traits_get(type);
+    return tt ? tt->type_name : NULL;
 }
 
 bool ggml_is_quantized(enum ggml_type type) {
-    const struct type_traits * tt = type_traits_get(type);
+    const struct ggml_type_traits * tt = type_traits_get(type);
     return tt ? tt->is_quantized : false;
+}
+
+enum ggml_type ggml_ftype_to_ggml_type(enum ggml_ftype ftype) {
+    switch (ftype) {
+        case GGML_FTYPE_ALL_F32:        return GGML_TYPE_F32;
+        case GGML_FTYPE_MOSTLY_F16:     return GGML_TYPE_F16;
+        case GGML_FTYPE_MOSTLY_BF16:    return GGML_TYPE_BF16;
+        case GGML_FTYPE_MOSTLY_Q4_0:    return GGML_TYPE_Q4_0;
+        case GGML_FTYPE_MOSTLY_Q4_1:    return GGML_TYPE_Q4_1;
+        case GGML_FTYPE_MOSTLY_Q5_0:    return GGML_TYPE_Q5_0;
+        case GGML_FTYPE_MOSTLY_Q5_1:    return GGML_TYPE_Q5_1;
+        case GGML_FTYPE_MOSTLY_Q8_0:    return GGML_TYPE_Q8_0;
+        case GGML_FTYPE_MOSTLY_Q2_K:    return GGML_TYPE_Q2_K;
+        case GGML_FTYPE_MOSTLY_Q3_K:    return GGML_TYPE_Q3_K;
+        case GGML_FTYPE_MOSTLY_Q4_K:    return GGML_TYPE_Q4_K;
+        case GGML_FTYPE_MOSTLY_Q5_K:    return GGML_TYPE_Q5_K;
+        case GGML_FTYPE_MOSTLY_Q6_K:    return GGML_TYPE_Q6_K;
+        case GGML_FTYPE_MOSTLY_IQ2_XXS: return GGML_TYPE_IQ2_XXS;
+        case GGML_FTYPE_MOSTLY_IQ2_XS:  return GGML_TYPE_IQ2_XS;
+        case GGML_FTYPE_MOSTLY_IQ3_XXS: return GGML_TYPE_IQ3_XXS;
+        case GGML_FTYPE_MOSTLY_IQ1_S:   return GGML_TYPE_IQ1_S;
+        case GGML_FTYPE_MOSTLY_IQ1_M:   return GGML_TYPE_IQ1_M;
+        case GGML_FTYPE_MOSTLY_IQ4_NL:  return GGML_TYPE_IQ4_NL;
+        case GGML_FTYPE_MOSTLY_IQ4_XS:  return GGML_TYPE_IQ4_XS;
+        case GGML_FTYPE_MOSTLY_IQ3_S:   return GGML_TYPE_IQ3_S;
+        case GGML_FTYPE_MOSTLY_IQ2_S:   return GGML_TYPE_IQ2_S;
+        case GGML_FTYPE_MOSTLY_MXFP4:   return GGML_TYPE_MXFP4;
+        case GGML_FTYPE_MOSTLY_NVFP4:   return GGML_TYPE_NVFP4;
+        case GGML_FTYPE_MOSTLY_Q1_0:    return GGML_TYPE_Q1_0;
+        case GGML_FTYPE_MOSTLY_Q2_0:    return GGML_TYPE_Q2_0;
+        default: break;
+    }
+    GGML_LOG_ERROR("ggml_ftype_to_ggml_type: ftype %d has no single weight type\n", (int) ftype);
+    return GGML_TYPE_COUNT;
 }
 
 //

@@ -19,7 +19,7 @@
 #define G(size, start, end, group) { (size), (start), (end), (group) }
 
 static struct gga_plan_params params_of(size_t alignment, size_t max_size, int max_chunks, enum gga_strategy s) {
-    struct gga_plan_params p = { alignment, max_size, max_chunks, s, 0 };
+    struct gga_plan_params p = { .alignment = alignment, .max_size = max_size, .max_chunks = max_chunks, .strategy = s };
     return p;
 }
 
@@ -661,6 +661,157 @@ static void test_plan_intervals(void) {
     log_capture_end();
 }
 
+// Steps anywhere in int64_t, up to the whole range: planned (or refused) without overflow.
+static void test_plan_intervals_extreme_steps(void) {
+    const size_t sizes[] = { 10, 20, 30, 40 };
+    const int64_t starts[] = { INT64_MIN, INT64_MIN, 0, INT64_MAX - 1 };
+    const int64_t ends[] = { INT64_MAX, 0, INT64_MAX, INT64_MAX };
+    size_t offsets[4];
+    size_t peak = 0;
+    CHECK(ggalloc_plan_intervals(4, sizes, starts, ends, 8, offsets, &peak));
+    // block 0 overlaps all; 1 and 2 are disjoint ([.., 0) and [0, ..)); 2 and 3 overlap
+    CHECK_EQ_INT(ggalloc_intervals_lower_bound(4, sizes, starts, ends, 8), 16 + 32 + 40);
+    CHECK_EQ_INT(peak, 16 + 32 + 40);
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(offsets[i] % 8, 0);
+        for (int j = i + 1; j < 4; j++) {
+            const bool live = starts[i] < ends[j] && starts[j] < ends[i];
+            const bool bytes = offsets[i] < offsets[j] + sizes[j] && offsets[j] < offsets[i] + sizes[i];
+            CHECK(!(live && bytes));
+        }
+        CHECK(offsets[i] + sizes[i] <= peak);
+    }
+    // one block over everything, alone and with the GGML planner
+    const size_t one[] = { 10 };
+    const int64_t lo[] = { INT64_MIN };
+    const int64_t hi[] = { INT64_MAX };
+    CHECK(ggalloc_plan_intervals(1, one, lo, hi, 8, offsets, &peak));
+    CHECK_EQ_INT(peak, 16);
+    struct ggalloc_plan_options o = ggalloc_plan_options_default();
+    o.planner = GGALLOC_PLANNER_GGML;
+    CHECK(ggalloc_plan_intervals_ex(4, sizes, starts, ends, 8, &o, offsets, &peak));
+    CHECK(peak >= 16 + 32 + 40);
+    // an empty range at the very end is still empty
+    const int64_t e_bad[] = { INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX - 1 };
+    log_capture_begin();
+    CHECK(!ggalloc_plan_intervals(4, sizes, starts, e_bad, 8, offsets, &peak));
+    CHECK(log_captured("block 3"));
+    log_capture_end();
+}
+
+// The options of ggalloc_plan_intervals_ex on a trace whose plan stays above the bound.
+static void test_plan_intervals_ex(void) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/traces/J.csv", GGALLOC_DATA_DIR);
+    struct gga_block * b = NULL;
+    const int n = load_trace(path, &b);
+    CHECK(n > 100);
+    if (n <= 0) {
+        return;
+    }
+    size_t * sizes = malloc((size_t) n * sizeof(*sizes));
+    int64_t * starts = malloc((size_t) n * sizeof(*starts));
+    int64_t * ends = malloc((size_t) n * sizeof(*ends));
+    size_t * offsets = malloc((size_t) n * sizeof(*offsets));
+    for (int i = 0; i < n; i++) {
+        sizes[i] = b[i].size;
+        starts[i] = b[i].start;
+        ends[i] = b[i].end;
+    }
+    struct gga_plan online;
+    CHECK(plan(b, n, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &online));
+    const size_t lb = gga_lower_bound(b, n, 1);
+
+    // GGML: the online plan, exactly
+    struct ggalloc_plan_options o = ggalloc_plan_options_default();
+    CHECK_EQ_INT(o.planner, GGALLOC_PLANNER_BEST);
+    CHECK(o.time_budget > 0);
+    o.planner = GGALLOC_PLANNER_GGML;
+    size_t peak = 0;
+    CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &peak));
+    CHECK_EQ_INT(peak, online.peak);
+    int same = 0;
+    for (int i = 0; i < n; i++) {
+        same += offsets[i] == online.offset[i];
+    }
+    CHECK_EQ_INT(same, n);
+
+    // a flag already set: the search stops at its first check with the greedy plan, valid
+    volatile int cancel = 1;
+    o = ggalloc_plan_options_default();
+    o.cancel = &cancel;
+    o.time_budget = 100; // the flag, not the clock, must end it
+    size_t cancelled = 0;
+    CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &cancelled));
+    struct gga_plan check = { n, NULL, offsets, 1, { cancelled }, cancelled };
+    int * chunk0 = calloc((size_t) n, sizeof(int));
+    check.chunk = chunk0;
+    CHECK_EQ_INT(plan_violations(b, n, &check, 1, SIZE_MAX, 1), 0);
+    CHECK(cancelled >= lb && cancelled <= online.peak);
+
+    // a short clock budget with two seeds: valid plans no worse than the cancelled one
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        o = ggalloc_plan_options_default();
+        o.time_budget = CHECK_SMALL_RUN ? 0.05 : 0.1;
+        o.seed = seed;
+        size_t p = 0;
+        CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &p));
+        struct gga_plan c2 = { n, chunk0, offsets, 1, { p }, p };
+        CHECK_EQ_INT(plan_violations(b, n, &c2, 1, SIZE_MAX, 1), 0);
+        CHECK(p >= lb && p <= cancelled);
+    }
+    // budget 0: fixed work, the same plan twice
+    o = ggalloc_plan_options_default();
+    o.time_budget = 0;
+    size_t p1 = 0, p2 = 0;
+    CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &p1));
+    CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &p2));
+    CHECK_EQ_INT(p1, p2);
+
+    // bad options
+    log_capture_begin();
+    o = ggalloc_plan_options_default();
+    o.planner = (enum ggalloc_planner) 7;
+    CHECK(!ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &peak));
+    CHECK(log_captured("planner 7"));
+    o = ggalloc_plan_options_default();
+    o.time_budget = -1;
+    CHECK(!ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &peak));
+    CHECK(log_captured("time_budget"));
+    o.time_budget = NAN;
+    CHECK(!ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &peak));
+    CHECK(!ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, NULL, NULL, &peak));
+    log_capture_end();
+
+    gga_plan_release(&online);
+    free(chunk0);
+    free(sizes);
+    free(starts);
+    free(ends);
+    free(offsets);
+    free(b);
+}
+
+// Above max_conflicts the offline packing is skipped: BEST then returns the online plan.
+static void test_max_conflicts(void) {
+    struct gga_block b[64];
+    for (int i = 0; i < 64; i++) {
+        b[i] = (struct gga_block) { (size_t) (64 + (i * 37) % 200), i / 2, i / 2 + 1 + (i * 7) % 9, -1 };
+    }
+    struct gga_plan on, best, capped;
+    CHECK(plan(b, 64, params_of(8, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &on));
+    CHECK(plan(b, 64, params_of(8, SIZE_MAX, 1, GGA_STRATEGY_BEST), &best));
+    struct gga_plan_params p = params_of(8, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+    p.max_conflicts = 4;
+    CHECK(plan(b, 64, p, &capped));
+    CHECK(best.peak < on.peak); // the offline packing does better here ...
+    CHECK_EQ_INT(capped.peak, on.peak); // ... unless it is not allowed its conflict lists
+    CHECK_EQ_INT(plan_violations(b, 64, &capped, 8, SIZE_MAX, 1), 0);
+    gga_plan_release(&on);
+    gga_plan_release(&best);
+    gga_plan_release(&capped);
+}
+
 int main(void) {
     test_online_reuse();
     test_online_ties();
@@ -677,5 +828,8 @@ int main(void) {
     test_bad_input();
     test_traces();
     test_plan_intervals();
+    test_plan_intervals_extreme_steps();
+    test_plan_intervals_ex();
+    test_max_conflicts();
     return check_report("test-planner");
 }

@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "ggalloc.h"
+#include "reorder-impl.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -226,7 +227,72 @@ static void test_errors(void) {
     ggml_free(ctx);
 }
 
+// Nodes that read only memory the planner does not own (external weights): the dependency and
+// read lists are empty, which must be handled as such (no sort of an absent array).
+static void test_no_planned_reads(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_tensor * w1 = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 16);
+    struct ggml_tensor * w2 = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 16);
+    w1->flags |= GGALLOC_TENSOR_FLAG_EXTERNAL;
+    w2->flags |= GGALLOC_TENSOR_FLAG_EXTERNAL;
+    struct ggml_cgraph * g = ggml_new_graph(ctx);
+    struct ggml_tensor * a = ggml_add(ctx, w1, w2);
+    struct ggml_tensor * b = ggml_mul(ctx, w1, w2);
+    ggml_set_output(a);
+    ggml_set_output(b);
+    ggml_build_forward_expand(g, a);
+    ggml_build_forward_expand(g, b);
+    CHECK_EQ_INT(ggml_graph_n_nodes(g), 2);
+    CHECK(ggalloc_graph_reorder(g));
+    CHECK_EQ_INT(ggml_graph_n_nodes(g), 2);
+    CHECK(ggml_graph_node(g, 0) != ggml_graph_node(g, 1));
+    CHECK(ggml_graph_node(g, 0) == a || ggml_graph_node(g, 0) == b);
+    CHECK(ggml_graph_node(g, 1) == a || ggml_graph_node(g, 1) == b);
+    ggml_free(ctx);
+}
+
+// Each allocation of the reorder failing in turn: false, a log line, and the graph's order as it
+// was; once none fails, the same result as an unhindered run.
+static void test_out_of_memory(void) {
+    struct ggml_context * ctx = new_ctx();
+    rng = 0x9e3779b97f4a7c15ull;
+    struct ggml_cgraph * g = random_graph(ctx, 80);
+    const int n = ggml_graph_n_nodes(g);
+    struct ggml_tensor ** was = malloc((size_t) n * sizeof(*was));
+    struct ggml_tensor ** want = malloc((size_t) n * sizeof(*want));
+    memcpy(was, ggml_graph_nodes(g), (size_t) n * sizeof(*was));
+    CHECK(ggalloc_graph_reorder(g));
+    memcpy(want, ggml_graph_nodes(g), (size_t) n * sizeof(*want));
+    CHECK(memcmp(was, want, (size_t) n * sizeof(*was)) != 0); // this graph does get a new order
+    int failures = 0;
+    bool done = false;
+    for (int k = 0; k < 10000 && !done; k++) {
+        memcpy(ggml_graph_nodes(g), was, (size_t) n * sizeof(*was));
+        gga_reorder_fail_after(k);
+        log_capture_begin();
+        const bool ok = ggalloc_graph_reorder(g);
+        const bool logged = log_captured("out of memory");
+        log_capture_end();
+        gga_reorder_fail_after(-1);
+        if (ok) {
+            CHECK(memcmp(want, ggml_graph_nodes(g), (size_t) n * sizeof(*want)) == 0);
+            done = true;
+        } else {
+            failures++;
+            CHECK(logged);
+            CHECK(memcmp(was, ggml_graph_nodes(g), (size_t) n * sizeof(*was)) == 0);
+        }
+    }
+    CHECK(done);
+    CHECK(failures > 10); // every allocation site was reached
+    free(was);
+    free(want);
+    ggml_free(ctx);
+}
+
 int main(void) {
+    test_no_planned_reads();
+    test_out_of_memory();
     test_branches();
     test_random();
     test_errors();

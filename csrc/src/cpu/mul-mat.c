@@ -30,6 +30,16 @@
 // arithmetic, so each output is a plain dot product of a row of A and a row of B instead; that
 // work is bound by reading A once from memory.
 //
+// Quantized weights (any type with a CPU dot product, quant-dot.c):
+// - few activation rows: the rows of B are quantized once to the weight type's vec_dot_type
+//   (all threads share the work, then meet at a barrier) and every output is a quantized dot
+//   product, as in ggml; this path reads the weights in their compact form, which is what
+//   bounds it.
+// - many rows: the weights are dequantized while their panels are packed (once per panel and
+//   k block, O(M*K) beside the O(M*N*K) arithmetic) and go through the f32 micro-kernel. This
+//   is more exact than quantizing the activations, and on CPUs whose f32 FMA rate is the
+//   limit it is also the faster of the two.
+//
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -38,6 +48,7 @@
 #include "kernels.h"
 #include "log.h"
 #include "ops.h"
+#include "quant-dot.h"
 
 #define MM_KC        1024
 #define MM_GROUP     4
@@ -77,10 +88,24 @@ static struct mm_layout mm_layout_of(const struct ggml_tensor * node, int nr) {
     const size_t packed = (size_t) mm_round_up(L.n_batch * (L.N + CPU_GEMM_NR_MAX) * L.K, MM_ALIGN);
     L.per_thread_off = L.packed_b_off + packed;
     L.per_thread = (size_t) mm_round_up((int64_t) MM_GROUP * CPU_GEMM_MR_MAX * MM_KC + CPU_GEMM_MR_MAX * CPU_GEMM_NR_MAX, MM_ALIGN);
+    if (ggml_is_quantized(a->type)) {
+        L.per_thread += (size_t) CPU_GEMM_MR_MAX * MM_KC; // rows dequantized before packing
+    }
     return L;
 }
 
+// Few activation rows with quantized weights: B quantized to the vec_dot_type (shared), then a
+// row of K floats per thread to gather strided activations.
+static size_t mm_q_rows_bytes(const struct ggml_tensor * node) {
+    const struct ggml_tensor * b = node->src[1];
+    const enum ggml_type vt = cpu_vec_dot_type(node->src[0]->type);
+    return (size_t) mm_round_up((int64_t) ggml_row_size(vt, b->ne[0]) * b->ne[1] * b->ne[2] * b->ne[3], 64);
+}
+
 size_t cpu_mul_mat_work_size(const struct ggml_tensor * node, int nth) {
+    if (mm_small(node) && ggml_is_quantized(node->src[0]->type)) {
+        return mm_q_rows_bytes(node) + (size_t) nth * (size_t) mm_round_up(node->src[0]->ne[0] + MM_ALIGN, MM_ALIGN) * sizeof(float);
+    }
     if (mm_small(node)) {
         const int64_t K = node->src[0]->ne[0];
         return (size_t) nth * (size_t) mm_round_up(2 * K + MM_ALIGN, MM_ALIGN) * sizeof(float);
@@ -153,6 +178,54 @@ static void mm_compute_small(const struct cpu_compute_params * params, struct gg
     }
 }
 
+// Few activation rows, quantized weights: quantize B, then one quantized dot product per output.
+static void mm_q_compute_small(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const struct ggml_tensor * b = dst->src[1];
+    const int64_t KK = a->ne[0], M = a->ne[1], N = b->ne[1];
+    const enum ggml_type vt = cpu_vec_dot_type(a->type);
+    const ggml_from_float_t quantize = ggml_get_type_traits(vt)->from_float_ref;
+    const ggml_vec_dot_t dot = cpu_qdot_get(a->type);
+    const size_t qrow = ggml_row_size(vt, KK);
+    char * qb = (char *) params->wdata;
+    float * tmp = (float *) (qb + mm_q_rows_bytes(dst)) + (size_t) params->ith * (size_t) mm_round_up(KK + MM_ALIGN, MM_ALIGN);
+    const int64_t n_batch = b->ne[2] * b->ne[3];
+
+    // 1. B rows, in (batch, row) order
+    {
+        const int64_t total = n_batch * N;
+        int64_t per = (total + params->nth - 1) / params->nth;
+        int64_t u0 = per * params->ith, u1 = u0 + per < total ? u0 + per : total;
+        for (int64_t u = u0; u < u1; u++) {
+            const int64_t batch = u / N, i11 = u % N;
+            const char * brow = (const char *) b->data + i11 * b->nb[1] + (batch % b->ne[2]) * b->nb[2] + (batch / b->ne[2]) * b->nb[3];
+            const float * x = (const float *) brow;
+            if (b->nb[0] != sizeof(float)) {
+                for (int64_t k = 0; k < KK; k++) tmp[k] = *(const float *) (brow + k * b->nb[0]);
+                x = tmp;
+            }
+            quantize(x, qb + (size_t) u * qrow, KK);
+        }
+    }
+    cpu_op_barrier(params);
+
+    // 2. outputs
+    const int64_t r2 = b->ne[2] / a->ne[2], r3 = b->ne[3] / a->ne[3];
+    const int64_t total = n_batch * M;
+    int64_t per = (total + params->nth - 1) / params->nth;
+    int64_t u0 = per * params->ith, u1 = u0 + per < total ? u0 + per : total;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t batch = u / M, i01 = u % M;
+        const int64_t i12 = batch % b->ne[2], i13 = batch / b->ne[2];
+        const char * arow = (const char *) a->data + i01 * a->nb[1] + (i12 / r2) * a->nb[2] + (i13 / r3) * a->nb[3];
+        for (int64_t i11 = 0; i11 < N; i11++) {
+            float v;
+            dot((int) KK, &v, 0, arow, 0, qb + (size_t) (batch * N + i11) * qrow, 0, 1);
+            *(float *) ((char *) dst->data + i01 * dst->nb[0] + i11 * dst->nb[1] + i12 * dst->nb[2] + i13 * dst->nb[3]) = v;
+        }
+    }
+}
+
 static void mm_pack_b(const struct ggml_tensor * b, int64_t i11_0, int64_t i12, int64_t i13, int nr, int64_t KK, float * panel) {
     for (int j = 0; j < nr; j++) {
         const int64_t i11 = i11_0 + j;
@@ -191,9 +264,19 @@ static void mm_pack_b(const struct ggml_tensor * b, int64_t i11_0, int64_t i12, 
     }
 }
 
-static void mm_pack_a(const struct cpu_kernels * K, const struct ggml_tensor * a, const char * base, int rows, int64_t kc, float * panel) {
+static void mm_pack_a(const struct cpu_kernels * K, const struct ggml_tensor * a, const char * base, int rows, int64_t kc,
+                      float * panel, float * deq) {
     const size_t ts = ggml_type_size(a->type);
     const int mr = K->gemm_mr;
+    if (ggml_is_quantized(a->type)) {
+        // base points at block pc / blck of the first row; kc is a whole number of blocks
+        const ggml_to_float_t to_float = ggml_get_type_traits(a->type)->to_float;
+        for (int r = 0; r < rows; r++) {
+            to_float(base + r * a->nb[1], deq + (size_t) r * kc, kc);
+        }
+        K->pack_a_f32(deq, kc, rows, kc, panel);
+        return;
+    }
     if (a->nb[0] == ts && a->nb[1] % ts == 0) {
         const int64_t stride = (int64_t) (a->nb[1] / ts);
         switch (a->type) {
@@ -220,6 +303,10 @@ static void mm_pack_a(const struct cpu_kernels * K, const struct ggml_tensor * a
 }
 
 void cpu_mul_mat_compute(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    if (mm_small(dst) && ggml_is_quantized(dst->src[0]->type)) {
+        mm_q_compute_small(params, dst);
+        return;
+    }
     if (mm_small(dst)) {
         mm_compute_small(params, dst);
         return;
@@ -234,6 +321,8 @@ void cpu_mul_mat_compute(const struct cpu_compute_params * params, struct ggml_t
     float * packed_b = w + L.packed_b_off;
     float * apanels = w + L.per_thread_off + (size_t) params->ith * L.per_thread;
     float * edge = apanels + (size_t) MM_GROUP * CPU_GEMM_MR_MAX * MM_KC;
+    float * deq = edge + CPU_GEMM_MR_MAX * CPU_GEMM_NR_MAX; // quantized weights only
+    const int64_t a_blck = ggml_blck_size(a->type);
     const int64_t KK = L.K, M = L.M, N = L.N;
     const size_t panel_floats = (size_t) KK * nr;
 
@@ -278,7 +367,8 @@ void cpu_mul_mat_compute(const struct cpu_compute_params * params, struct ggml_t
             for (int64_t ip = ip0; ip < ip1; ip++) {
                 const int64_t i0 = ip * mr;
                 const int rows = M - i0 < mr ? (int) (M - i0) : mr;
-                mm_pack_a(K, a, abase + i0 * a->nb[1] + pc * a->nb[0], rows, kc, apanels + (size_t) (ip - ip0) * mr * MM_KC);
+                mm_pack_a(K, a, abase + i0 * a->nb[1] + (pc / a_blck) * a->nb[0], rows, kc,
+                          apanels + (size_t) (ip - ip0) * mr * MM_KC, deq);
             }
             for (int64_t p = 0; p < L.np; p++) {
                 const int64_t j0 = p * nr;

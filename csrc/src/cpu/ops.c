@@ -21,6 +21,7 @@
 
 #include "ops.h"
 #include "ops-impl.h"
+#include "quant-dot.h"
 
 #include <float.h>
 #include <math.h>
@@ -245,6 +246,43 @@ static void cpu_compute_map(const struct cpu_compute_params * params, struct ggm
     }
 }
 
+// Copies where either side is quantized, row by row (the rows of both sides hold the same
+// elements): f32/f16/bf16 rows are quantized with the type's reference quantizer (ggml's CPU
+// from_float), quantized rows are dequantized, and rows of one quantized type are copied as
+// blocks.
+static void cpu_compute_copy_quant(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct cpu_kernels * K = cpu_kernels_get();
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t ne0 = dst->ne[0];
+    float * tmp = cpu_scratch(params, dst);
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t ir = r0; ir < r1; ir++) {
+        int64_t i1, i2, i3;
+        cpu_unravel(dst, ir, &i1, &i2, &i3);
+        const char * ap = cpu_ptr(a, 0, i1, i2, i3);
+        char * zp = cpu_ptr(dst, 0, i1, i2, i3);
+        if (a->type == dst->type) {
+            if (ap != zp) {
+                memmove(zp, ap, ggml_row_size(a->type, ne0));
+            }
+            continue;
+        }
+        const float * x;
+        if (ggml_is_quantized(a->type)) {
+            ggml_get_type_traits(a->type)->to_float(ap, tmp, ne0);
+            x = tmp;
+        } else {
+            x = cpu_load_f32(K, a->type, ap, a->nb[0], ne0, tmp);
+        }
+        if (ggml_is_quantized(dst->type)) {
+            ggml_get_type_traits(dst->type)->from_float_ref(x, zp, ne0);
+        } else {
+            cpu_store_f32(K, dst->type, zp, dst->nb[0], ne0, x);
+        }
+    }
+}
+
 // Copies whose source and destination have the same number of elements but different shapes:
 // elements are matched in row-major order (ggml's semantics for cpy, dup and cont_Nd).
 static void cpu_compute_copy_reshape(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
@@ -440,7 +478,12 @@ static void cpu_compute_get_rows(const struct cpu_compute_params * params, struc
         }
         const char * src = cpu_ptr(a, 0, row, i11, i12);
         char * out = cpu_ptr(dst, 0, i10, i11, i12);
-        if (a->type == dst->type) {
+        if (a->type == dst->type && ggml_is_quantized(a->type)) {
+            memcpy(out, src, ggml_row_size(a->type, ne0));
+        } else if (ggml_is_quantized(a->type)) {
+            ggml_get_type_traits(a->type)->to_float(src, tmp, ne0);
+            cpu_store_f32(K, dst->type, out, dst->nb[0], ne0, tmp);
+        } else if (a->type == dst->type) {
             const size_t ts = ggml_type_size(a->type);
             if (a->nb[0] == ts && dst->nb[0] == ts) {
                 memcpy(out, src, (size_t) ne0 * ts);
@@ -819,6 +862,26 @@ static bool cpu_srcs_plain(const struct ggml_tensor * node, int n) {
     return true;
 }
 
+// Copies with a quantized side: same shape, both quantized sides with whole blocks in each row
+// (the element order of a row is the block's, so rows cannot be strided), float sides of any
+// stride.
+static bool cpu_quant_copy_ok(const struct ggml_tensor * a, const struct ggml_tensor * node) {
+    const struct ggml_tensor * sides[2] = { a, node };
+    for (int i = 0; i < 2; i++) {
+        const enum ggml_type t = sides[i]->type;
+        if (ggml_is_quantized(t) ? !cpu_type_is_quant(t) || sides[i]->nb[0] != ggml_type_size(t) : !cpu_type_is_float(t)) {
+            return false;
+        }
+    }
+    return cpu_same_shape(a, node);
+}
+
+// Quantized weights in mul_mat: a CPU dot product for the type, and rows stored as blocks.
+static bool cpu_mul_mat_quant_ok(const struct ggml_tensor * a, const struct ggml_tensor * b) {
+    return cpu_type_is_quant(a->type) && a->nb[0] == ggml_type_size(a->type) && b->type == GGML_TYPE_F32 &&
+           a->ne[0] % ggml_blck_size(a->type) == 0;
+}
+
 bool cpu_op_supported(const struct ggml_tensor * node) {
     const struct ggml_tensor * a = node->src[0];
     const struct ggml_tensor * b = node->src[1];
@@ -836,6 +899,9 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
         case GGML_OP_DUP:
         case GGML_OP_CONT:
         case GGML_OP_CPY:
+            if (a != NULL && (ggml_is_quantized(a->type) || ggml_is_quantized(t))) {
+                return cpu_quant_copy_ok(a, node);
+            }
             return a != NULL && cpu_type_is_plain(a->type) && cpu_type_is_plain(t) &&
                    ggml_nelements(a) == ggml_nelements(node);
         case GGML_OP_ADD:
@@ -883,12 +949,19 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
         case GGML_OP_RMS_NORM:
             return cpu_srcs_plain(node, 1) && cpu_type_is_float(a->type) && cpu_type_is_float(t) && cpu_same_shape(a, node);
         case GGML_OP_MUL_MAT:
-            return a != NULL && b != NULL && cpu_type_is_float(a->type) && cpu_type_is_float(b->type) &&
+            return a != NULL && b != NULL && (cpu_type_is_float(a->type) || cpu_mul_mat_quant_ok(a, b)) &&
+                   cpu_type_is_float(b->type) &&
                    t == GGML_TYPE_F32 && a->ne[0] == b->ne[0] && a->ne[2] > 0 && a->ne[3] > 0 &&
                    b->ne[2] % a->ne[2] == 0 && b->ne[3] % a->ne[3] == 0 &&
                    node->ne[0] == a->ne[1] && node->ne[1] == b->ne[1] && node->ne[2] == b->ne[2] && node->ne[3] == b->ne[3] &&
                    node->nb[0] == sizeof(float) && node->nb[1] % sizeof(float) == 0;
         case GGML_OP_GET_ROWS:
+            if (a != NULL && b != NULL && cpu_type_is_quant(a->type)) {
+                return b->type == GGML_TYPE_I32 && (t == a->type || cpu_type_is_float(t)) && a->nb[0] == ggml_type_size(a->type) &&
+                       (t == a->type ? node->nb[0] == ggml_type_size(t) : true) &&
+                       node->ne[0] == a->ne[0] && node->ne[1] == b->ne[0] && node->ne[2] == b->ne[1] && node->ne[3] == b->ne[2] &&
+                       a->ne[2] == b->ne[1] && a->ne[3] == b->ne[2];
+            }
             return cpu_srcs_plain(node, 2) && b->type == GGML_TYPE_I32 && cpu_type_is_plain(t) &&
                    (a->type == t || (cpu_type_is_float(a->type) && cpu_type_is_float(t))) &&
                    node->ne[0] == a->ne[0] && node->ne[1] == b->ne[0] && node->ne[2] == b->ne[1] && node->ne[3] == b->ne[2] &&
@@ -954,6 +1027,10 @@ static size_t cpu_scratch_floats_per_thread(const struct ggml_tensor * node) {
             ne0 = node->src[i]->ne[0];
         }
     }
+    if ((node->op == GGML_OP_DUP || node->op == GGML_OP_CONT || node->op == GGML_OP_CPY) &&
+        (ggml_is_quantized(node->type) || (node->src[0] != NULL && ggml_is_quantized(node->src[0]->type)))) {
+        return (size_t) ne0 + CPU_SLACK; // one dequantized or gathered row
+    }
     switch (node->op) {
         case GGML_OP_ADD: case GGML_OP_SUB: case GGML_OP_MUL: case GGML_OP_DIV: case GGML_OP_ADD1:
         case GGML_OP_SQR: case GGML_OP_SQRT: case GGML_OP_LOG: case GGML_OP_SCALE: case GGML_OP_UNARY:
@@ -992,7 +1069,9 @@ void cpu_op_compute(const struct cpu_compute_params * params, struct ggml_tensor
         case GGML_OP_DUP:
         case GGML_OP_CONT:
         case GGML_OP_CPY:
-            if (cpu_same_shape(node, node->src[0])) {
+            if (ggml_is_quantized(node->type) || ggml_is_quantized(node->src[0]->type)) {
+                cpu_compute_copy_quant(params, node);
+            } else if (cpu_same_shape(node, node->src[0])) {
                 cpu_compute_map(params, node);
             } else {
                 cpu_compute_copy_reshape(params, node);

@@ -1,0 +1,125 @@
+#pragma once
+
+// The interval planner against hostile input: bytes become blocks whose sizes and steps reach
+// the extremes of their types (0, 1, INT64_MIN, INT64_MAX, SIZE_MAX, neighbours of each), an
+// alignment, a planner and a seed. The call must either refuse the input (exactly when it is
+// invalid: an empty lifetime or sizes whose aligned sum passes SIZE_MAX / 2) or return a plan in
+// which no two live blocks share a byte, every offset is aligned, every block ends by the peak,
+// and the peak is at least the lower bound. Shared by the libFuzzer target (fuzz-intervals.c)
+// and the short deterministic run of the C tests (test-fuzz-intervals.c).
+
+#include "ggalloc.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FUZZ_INTERVALS_MAX_BLOCKS 48
+
+struct fuzz_reader {
+    const uint8_t * p;
+    size_t n;
+};
+
+static uint64_t fuzz_take(struct fuzz_reader * r, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) {
+        v = (v << 8) | (r->n > 0 ? *r->p : 0);
+        if (r->n > 0) {
+            r->p++;
+            r->n--;
+        }
+    }
+    return v;
+}
+
+// A value of 64 bits, most often a small one or an extreme.
+static uint64_t fuzz_value(struct fuzz_reader * r, bool is_signed) {
+    const uint64_t tag = fuzz_take(r, 1);
+    const uint64_t top = is_signed ? (uint64_t) INT64_MAX : UINT64_MAX;
+    const uint64_t bottom = is_signed ? (uint64_t) INT64_MIN : 0;
+    switch (tag % 8) {
+        case 0: return fuzz_take(r, 1);
+        case 1: return fuzz_take(r, 2);
+        case 2: return top - fuzz_take(r, 1);
+        case 3: return bottom + fuzz_take(r, 1);
+        case 4: return (uint64_t) -(int64_t) fuzz_take(r, 1);
+        case 5: return (top >> (fuzz_take(r, 1) % 64)) - fuzz_take(r, 1);
+        default: return fuzz_take(r, 8);
+    }
+}
+
+// Inputs planned (valid) so far, to tell a run that reaches the planner from one that does not.
+static int fuzz_intervals_planned = 0;
+
+// Number of broken promises (0: all kept) for one input.
+static int fuzz_intervals_one(const uint8_t * data, size_t size) {
+    struct fuzz_reader r = { data, size };
+    const size_t alignment = (size_t) 1 << (fuzz_take(&r, 1) % 13);
+    const uint64_t mode = fuzz_take(&r, 1);
+    // mostly a few blocks (each may make the input invalid), sometimes many
+    const uint64_t nb = fuzz_take(&r, 1);
+    const int n = (int) (nb < 192 ? nb % 10 : nb % (FUZZ_INTERVALS_MAX_BLOCKS + 1));
+    size_t sizes[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    int64_t starts[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    int64_t ends[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    size_t offsets[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    for (int i = 0; i < n; i++) {
+        sizes[i] = (size_t) fuzz_value(&r, false);
+        starts[i] = (int64_t) fuzz_value(&r, true);
+        // mostly a short lifetime after the start (when it does not overflow; sometimes empty)
+        const uint64_t d = fuzz_take(&r, 1);
+        if (d < 240 && starts[i] <= INT64_MAX - (int64_t) (d % 48)) {
+            ends[i] = starts[i] + (int64_t) (d % 48);
+        } else {
+            ends[i] = (int64_t) fuzz_value(&r, true);
+        }
+    }
+    // what the contract says about validity
+    bool valid = true;
+    size_t total = 0;
+    const size_t limit = SIZE_MAX / 2;
+    for (int i = 0; i < n && valid; i++) {
+        if (ends[i] <= starts[i] || sizes[i] > limit - alignment) {
+            valid = false;
+            break;
+        }
+        const size_t a = (sizes[i] + alignment - 1) & ~(alignment - 1);
+        if (a > limit - total) {
+            valid = false;
+            break;
+        }
+        total += a;
+    }
+    struct ggalloc_plan_options opt = ggalloc_plan_options_default();
+    opt.planner = mode % 3 == 0 ? GGALLOC_PLANNER_GGML : GGALLOC_PLANNER_BEST;
+    opt.time_budget = 0; // fixed work: the same input gives the same plan
+    opt.seed = mode / 3;
+    size_t peak = 0;
+    const bool ok = mode % 5 == 4 ? ggalloc_plan_intervals(n, sizes, starts, ends, alignment, offsets, &peak)
+                                  : ggalloc_plan_intervals_ex(n, sizes, starts, ends, alignment, &opt, offsets, &peak);
+    const size_t lb = ggalloc_intervals_lower_bound(n, sizes, starts, ends, alignment);
+    if (ok != valid) {
+        return 1;
+    }
+    if (!ok) {
+        return lb != 0;
+    }
+    fuzz_intervals_planned++;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        const size_t si = (sizes[i] + alignment - 1) & ~(alignment - 1);
+        bad += offsets[i] % alignment != 0;
+        bad += si > 0 && (offsets[i] > peak || si > peak - offsets[i]);
+        for (int j = i + 1; j < n; j++) {
+            const size_t sj = (sizes[j] + alignment - 1) & ~(alignment - 1);
+            const bool live = starts[i] < ends[j] && starts[j] < ends[i];
+            const bool bytes = si > 0 && sj > 0 && offsets[i] < offsets[j] + sj && offsets[j] < offsets[i] + si;
+            bad += live && bytes;
+        }
+    }
+    bad += peak < lb;
+    bad += total < lb; // nothing can need more than all blocks at once
+    return bad;
+}

@@ -1,0 +1,53 @@
+#pragma once
+
+//
+// ggalloc-planner.h — the planner on bare lifetimes with its options: which planner, how long
+// the search may run, its seed, and a flag to cancel it from another thread.
+//
+// Example:
+//
+//   struct ggalloc_plan_options opt = ggalloc_plan_options_default();   // BEST, about 1 s
+//   opt.time_budget = 0.25;                                            // seconds at most
+//   size_t offsets[3], peak;
+//   const size_t  sizes[]  = { 64, 64, 32 };
+//   const int64_t starts[] = { 0, 1, 0 };
+//   const int64_t ends[]   = { 1, 2, 2 };
+//   if (ggalloc_plan_intervals_ex(3, sizes, starts, ends, 32, &opt, offsets, &peak)) {
+//       // peak == 96: blocks 0 and 1 share bytes, block 2 sits beside them
+//   }
+//
+
+#include "ggalloc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ggalloc_plan_options {
+    enum ggalloc_planner planner; // GGALLOC_PLANNER_BEST (offline, searched) or _GGML (ggml's online best fit)
+    double time_budget;           // BEST: seconds the whole plan may take while it is above the lower
+                                  // bound (it stops at once on meeting it); 0: a small fixed amount of
+                                  // work, with the same plan on every run and machine
+    uint64_t seed;                // BEST: varies the search's branching orders; plans differ by seed
+    const volatile int * cancel;  // NULL, or a flag that, once set nonzero (by another thread or a
+                                  // signal handler), ends the search at its next check (well under a
+                                  // millisecond); the best plan found so far is returned
+};
+
+// The defaults: BEST, a time budget of 1 second, seed 0, no cancel flag.
+GGML_API struct ggalloc_plan_options ggalloc_plan_options_default(void);
+
+// ggalloc_plan_intervals with options (NULL: the defaults). Any int64_t steps are accepted,
+// INT64_MIN to INT64_MAX. Returns false (and logs which block or option is wrong) on the bad
+// input ggalloc_plan_intervals lists, an unknown planner, or a time budget that is negative or
+// not a number; offsets and *peak are then untouched. A cancelled or timed-out search still
+// returns true with a valid plan.
+GGML_API bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak);
+
+#ifdef __cplusplus
+}
+#endif

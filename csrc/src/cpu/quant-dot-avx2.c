@@ -1,0 +1,194 @@
+//
+// quant-dot-avx2.c — dot products of quantized rows with AVX2 (this file alone is compiled with
+// -mavx2 -mfma -mf16c). The AVX-512 kernel table uses these too.
+//
+// The 8-bit products: _mm256_maddubs_epi16 multiplies unsigned by signed bytes and adds
+// neighbouring pairs into 16 bits. For two signed operands, the first is made non-negative
+// (its absolute value) and its sign moved onto the second (_mm256_sign_epi8), which keeps every
+// product; |x| <= 128 and |y| <= 127 keep the pair sums inside 16 bits. _mm256_madd_epi16 then
+// widens to 32 bits (times 1, or times the sub-block scale for the K-quants), and each block's
+// integer sum is scaled once in float. Types without a kernel here use the portable ones.
+//
+
+#include "quant-dot.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "quants.h"
+
+static inline float h2f(ggml_half h) {
+    return _cvtsh_ss(h);
+}
+
+static inline float hsum_ps(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+// 8 sums of 4 products of signed bytes, as floats
+static inline __m256 dot_i8(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    const __m256i p16 = _mm256_maddubs_epi16(ax, sy);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+// the 32 nibbles of 16 bytes as bytes: low nibbles in the lower half, high ones in the upper
+static inline __m256i nibbles(const uint8_t * p) {
+    const __m128i b = _mm_loadu_si128((const __m128i *) p);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(both, _mm256_set1_epi8(15));
+}
+
+static void dot_q4_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
+    (void) bs; (void) bx; (void) by; (void) nrc;
+    const block_q4_0 * x = vx;
+    const block_q8_0 * y = vy;
+    const int nb = n / QK8_0;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const __m256i eight = _mm256_set1_epi8(8);
+    int i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256i qx0 = _mm256_sub_epi8(nibbles(x[i].qs), eight);
+        const __m256i qx1 = _mm256_sub_epi8(nibbles(x[i + 1].qs), eight);
+        const __m256i qy0 = _mm256_loadu_si256((const __m256i *) y[i].qs);
+        const __m256i qy1 = _mm256_loadu_si256((const __m256i *) y[i + 1].qs);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx0, qy0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), dot_i8(qx1, qy1), acc1);
+    }
+    for (; i < nb; i++) {
+        const __m256i qx = _mm256_sub_epi8(nibbles(x[i].qs), eight);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *) y[i].qs);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx, qy), acc0);
+    }
+    *s = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static void dot_q8_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
+    (void) bs; (void) bx; (void) by; (void) nrc;
+    const block_q8_0 * x = vx;
+    const block_q8_0 * y = vy;
+    const int nb = n / QK8_0;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256i qx0 = _mm256_loadu_si256((const __m256i *) x[i].qs);
+        const __m256i qx1 = _mm256_loadu_si256((const __m256i *) x[i + 1].qs);
+        const __m256i qy0 = _mm256_loadu_si256((const __m256i *) y[i].qs);
+        const __m256i qy1 = _mm256_loadu_si256((const __m256i *) y[i + 1].qs);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx0, qy0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), dot_i8(qx1, qy1), acc1);
+    }
+    for (; i < nb; i++) {
+        const __m256i qx = _mm256_loadu_si256((const __m256i *) x[i].qs);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *) y[i].qs);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx, qy), acc0);
+    }
+    *s = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static void k4_scales(const uint8_t * q, uint8_t * sc, uint8_t * m) {
+    for (int j = 0; j < 8; j++) {
+        if (j < 4) {
+            sc[j] = q[j] & 63;
+            m[j] = q[j + 4] & 63;
+        } else {
+            sc[j] = (uint8_t) ((q[j + 4] & 15) | ((q[j - 4] >> 6) << 4));
+            m[j] = (uint8_t) ((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+        }
+    }
+}
+
+// Q4_K: per 64 weights, the low nibbles (32 weights, scale sc[2j]) and the high ones (the next
+// 32, sc[2j+1]) against 64 bytes of Q8_K; nibbles are unsigned, so maddubs takes them as they are.
+static void dot_q4_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
+    (void) bs; (void) bx; (void) by; (void) nrc;
+    const block_q4_K * x = vx;
+    const block_q8_K * y = vy;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_m = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], m[8];
+        k4_scales(x[i].scales, sc, m);
+        int summ = 0;
+        for (int j = 0; j < 8; j++) {
+            summ += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        }
+        acc_m -= y[i].d * h2f(x[i].dmin) * (float) summ;
+        const uint8_t * q4 = x[i].qs;
+        const int8_t * q8 = y[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *) q4);
+            const __m256i lo = _mm256_and_si256(bits, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *) q8);
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *) (q8 + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j]), _mm256_maddubs_epi16(lo, y0));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j + 1]), _mm256_maddubs_epi16(hi, y1));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum_ps(acc) + acc_m;
+}
+
+// Q6_K: quants are 6 bits (0..63) with an offset of 32; the offset is taken out with the Q8_K
+// block sums (sum of (q - 32) * y = sum q * y - 32 * sum y), so maddubs sees unsigned quants.
+static void dot_q6_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
+    (void) bs; (void) bx; (void) by; (void) nrc;
+    const block_q6_K * x = vx;
+    const block_q8_K * y = vy;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m256i m2 = _mm256_set1_epi8(3 << 4);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_offs = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        int offs = 0;
+        for (int g = 0; g < 16; g++) {
+            offs += x[i].scales[g] * y[i].bsums[g];
+        }
+        const uint8_t * ql = x[i].ql;
+        const uint8_t * qh = x[i].qh;
+        const int8_t * q8 = y[i].qs;
+        const int8_t * sc = x[i].scales;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128, sc += 8) {
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *) ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *) qh);
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m2));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m2));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m2));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(h, 2), m2));
+            const __m256i qs[4] = { q0, q1, q2, q3 };
+            for (int k = 0; k < 4; k++) {
+                const __m256i yk = _mm256_loadu_si256((const __m256i *) (q8 + 32 * k));
+                const __m256i p16 = _mm256_maddubs_epi16(qs[k], yk);
+                // the first 16 weights use scale sc[2k], the next 16 sc[2k+1]
+                const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale));
+            }
+        }
+        const float d = y[i].d * h2f(x[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc_offs -= 32.0f * d * (float) offs;
+    }
+    *s = hsum_ps(acc) + acc_offs;
+}
+
+const struct cpu_qdot_table cpu_qdot_avx2 = { {
+    [GGML_TYPE_Q4_0] = dot_q4_0_q8_0,
+    [GGML_TYPE_Q8_0] = dot_q8_0_q8_0,
+    [GGML_TYPE_Q4_K] = dot_q4_K_q8_K,
+    [GGML_TYPE_Q6_K] = dot_q6_K_q8_K,
+} };
+
+#endif
