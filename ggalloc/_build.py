@@ -556,34 +556,6 @@ bool ggalloc_cpu_set_isa(enum ggalloc_cpu_isa isa);
 enum ggalloc_cpu_isa ggalloc_cpu_get_isa(void);
 """
 
-CDEF_OPS = r"""
-enum ggml_glu_op {
-    GGML_GLU_OP_REGLU, GGML_GLU_OP_GEGLU, GGML_GLU_OP_SWIGLU, GGML_GLU_OP_SWIGLU_OAI,
-    GGML_GLU_OP_GEGLU_ERF, GGML_GLU_OP_GEGLU_QUICK, GGML_GLU_OP_COUNT, ...
-};
-
-enum ggml_scale_mode {
-    GGML_SCALE_MODE_NEAREST, GGML_SCALE_MODE_BILINEAR, GGML_SCALE_MODE_BICUBIC,
-    GGML_SCALE_MODE_COUNT, ...
-};
-
-enum ggml_scale_flag {
-    GGML_SCALE_FLAG_ALIGN_CORNERS, GGML_SCALE_FLAG_ANTIALIAS, ...
-};
-
-enum ggml_sort_order {
-    GGML_SORT_ORDER_ASC, GGML_SORT_ORDER_DESC, ...
-};
-
-enum ggml_tri_type {
-    GGML_TRI_TYPE_UPPER_DIAG, GGML_TRI_TYPE_UPPER, GGML_TRI_TYPE_LOWER_DIAG, GGML_TRI_TYPE_LOWER,
-    ...
-};
-
-const char * ggml_glu_op_name(enum ggml_glu_op op);
-enum ggml_glu_op ggml_get_glu_op(const struct ggml_tensor * tensor);
-"""
-
 CDEF_PLANNER = r"""
 struct ggalloc_plan_options {
     enum ggalloc_planner planner;
@@ -614,6 +586,93 @@ size_t ggml_quantize_chunk(enum ggml_type type, const float * src, void * dst, i
                            int64_t n_per_row, const float * imatrix);
 """
 
+CDEF_OPS = r"""
+enum ggml_glu_op {
+    GGML_GLU_OP_REGLU, GGML_GLU_OP_GEGLU, GGML_GLU_OP_SWIGLU, GGML_GLU_OP_SWIGLU_OAI,
+    GGML_GLU_OP_GEGLU_ERF, GGML_GLU_OP_GEGLU_QUICK, GGML_GLU_OP_COUNT, ...
+};
+
+enum ggml_scale_mode {
+    GGML_SCALE_MODE_NEAREST, GGML_SCALE_MODE_BILINEAR, GGML_SCALE_MODE_BICUBIC,
+    GGML_SCALE_MODE_COUNT, ...
+};
+
+enum ggml_scale_flag {
+    GGML_SCALE_FLAG_ALIGN_CORNERS, GGML_SCALE_FLAG_ANTIALIAS, ...
+};
+
+enum ggml_sort_order {
+    GGML_SORT_ORDER_ASC, GGML_SORT_ORDER_DESC, ...
+};
+
+enum ggml_tri_type {
+    GGML_TRI_TYPE_UPPER_DIAG, GGML_TRI_TYPE_UPPER, GGML_TRI_TYPE_LOWER_DIAG, GGML_TRI_TYPE_LOWER,
+    ...
+};
+
+const char * ggml_glu_op_name(enum ggml_glu_op op);
+enum ggml_glu_op ggml_get_glu_op(const struct ggml_tensor * tensor);
+struct ggml_tensor * ggml_sin (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_sin_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_cos (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_cos_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_expm1 (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_expm1_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_softplus (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_softplus_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_floor (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_floor_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_ceil (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_ceil_inplace (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_round (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_round_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_trunc (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_trunc_inplace(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_xielu(struct ggml_context * ctx, struct ggml_tensor * a, float alpha_n, float alpha_p, float beta, float eps);
+struct ggml_tensor * ggml_clamp(struct ggml_context * ctx, struct ggml_tensor * a, float min, float max);
+struct ggml_tensor * ggml_leaky_relu(struct ggml_context * ctx, struct ggml_tensor * a, float negative_slope, bool inplace);
+struct ggml_tensor * ggml_fill (struct ggml_context * ctx, struct ggml_tensor * a, float c);
+struct ggml_tensor * ggml_fill_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float c);
+struct ggml_tensor * ggml_tri(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_tri_type type);
+struct ggml_tensor * ggml_cumsum(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_diag(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_count_equal(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_l2_norm (struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+struct ggml_tensor * ggml_l2_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, float eps);
+struct ggml_tensor * ggml_group_norm (struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+struct ggml_tensor * ggml_group_norm_inplace(struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
+struct ggml_tensor * ggml_glu (struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_glu_op op, bool swapped);
+struct ggml_tensor * ggml_glu_split(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, enum ggml_glu_op op);
+struct ggml_tensor * ggml_reglu (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_reglu_swapped (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_reglu_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_geglu (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_swapped (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_swiglu (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_swiglu_swapped (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_swiglu_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_geglu_erf (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_erf_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_erf_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_geglu_quick (struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_quick_swapped(struct ggml_context * ctx, struct ggml_tensor * a);
+struct ggml_tensor * ggml_geglu_quick_split (struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);
+struct ggml_tensor * ggml_swiglu_oai(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, float alpha, float limit);
+struct ggml_tensor * ggml_add_id(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * ids);
+struct ggml_tensor * ggml_mul_mat_id(struct ggml_context * ctx, struct ggml_tensor * as, struct ggml_tensor * b, struct ggml_tensor * ids);
+struct ggml_tensor * ggml_argsort(struct ggml_context * ctx, struct ggml_tensor * a, enum ggml_sort_order order);
+struct ggml_tensor * ggml_argsort_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+struct ggml_tensor * ggml_top_k(struct ggml_context * ctx, struct ggml_tensor * a, int k);
+void ggml_soft_max_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+struct ggml_tensor * ggml_flash_attn_ext(struct ggml_context * ctx, struct ggml_tensor * q, struct ggml_tensor * k, struct ggml_tensor * v, struct ggml_tensor * mask, float scale, float max_bias, float logit_softcap);
+void ggml_flash_attn_ext_set_prec (struct ggml_tensor * a, enum ggml_prec prec);
+enum ggml_prec ggml_flash_attn_ext_get_prec (const struct ggml_tensor * a);
+void ggml_flash_attn_ext_add_sinks(struct ggml_tensor * a, struct ggml_tensor * sinks);
+struct ggml_tensor * ggml_arange(struct ggml_context * ctx, float start, float stop, float step);
+struct ggml_tensor * ggml_timestep_embedding(struct ggml_context * ctx, struct ggml_tensor * timesteps, int dim, int max_period);
+"""
+
 CDEF_VULKAN = r"""
 ggml_backend_t             ggml_backend_vk_init(size_t dev_num);
 bool                       ggml_backend_is_vk(ggml_backend_t backend);
@@ -622,20 +681,6 @@ void                       ggml_backend_vk_get_device_description(int device, ch
 void                       ggml_backend_vk_get_device_memory(int device, size_t * free, size_t * total);
 ggml_backend_buffer_type_t ggml_backend_vk_buffer_type(size_t dev_num);
 ggml_backend_buffer_type_t ggml_backend_vk_host_buffer_type(void);
-"""
-
-CDEF_RPC = r"""
-ggml_backend_t             ggml_backend_rpc_init(const char * endpoint, uint32_t device);
-bool                       ggml_backend_is_rpc(ggml_backend_t backend);
-ggml_backend_buffer_type_t ggml_backend_rpc_buffer_type(const char * endpoint, uint32_t device);
-void                       ggml_backend_rpc_get_device_memory(const char * endpoint, uint32_t device, size_t * free, size_t * total);
-ggml_backend_reg_t         ggml_backend_rpc_add_server(const char * endpoint);
-typedef struct ggalloc_rpc_server * ggalloc_rpc_server_t;
-ggalloc_rpc_server_t ggalloc_rpc_server_start(const char * endpoint, ggml_backend_t * backends, int n_backends);
-int                  ggalloc_rpc_server_port(ggalloc_rpc_server_t server);
-void                 ggalloc_rpc_server_set_memory_limit(ggalloc_rpc_server_t server, size_t bytes);
-void                 ggalloc_rpc_server_free(ggalloc_rpc_server_t server);
-void                 ggalloc_rpc_set_timeouts(int connect_ms, int io_ms);
 """
 
 CDEF_GGUF = r"""
@@ -721,6 +766,20 @@ int ggalloc_backend_sched_verify(ggml_backend_sched_t sched);
 int ggalloc_backend_sched_get_tensor_backend_id(ggml_backend_sched_t sched, struct ggml_tensor * t);
 """
 
+CDEF_RPC = r"""
+ggml_backend_t             ggml_backend_rpc_init(const char * endpoint, uint32_t device);
+bool                       ggml_backend_is_rpc(ggml_backend_t backend);
+ggml_backend_buffer_type_t ggml_backend_rpc_buffer_type(const char * endpoint, uint32_t device);
+void                       ggml_backend_rpc_get_device_memory(const char * endpoint, uint32_t device, size_t * free, size_t * total);
+ggml_backend_reg_t         ggml_backend_rpc_add_server(const char * endpoint);
+typedef struct ggalloc_rpc_server * ggalloc_rpc_server_t;
+ggalloc_rpc_server_t ggalloc_rpc_server_start(const char * endpoint, ggml_backend_t * backends, int n_backends);
+int                  ggalloc_rpc_server_port(ggalloc_rpc_server_t server);
+void                 ggalloc_rpc_server_set_memory_limit(ggalloc_rpc_server_t server, size_t bytes);
+void                 ggalloc_rpc_server_free(ggalloc_rpc_server_t server);
+void                 ggalloc_rpc_set_timeouts(int connect_ms, int io_ms);
+"""
+
 SOURCE_HEADER = r"""
 #include <stdlib.h>
 #include "ggml.h"
@@ -782,8 +841,8 @@ def vulkan_available() -> bool:
 VULKAN = vulkan_available()
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_OPS + CDEF_PLANNER + CDEF_GGUF + CDEF_QUANT + CDEF_SCHED +
-                (CDEF_VULKAN if VULKAN else "") + CDEF_RPC)
+ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_PLANNER + CDEF_GGUF + CDEF_QUANT + CDEF_OPS + CDEF_SCHED
+                + CDEF_RPC + (CDEF_VULKAN if VULKAN else ""))
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]

@@ -13,8 +13,8 @@ the tensors live at the peak. SOURCE is one of:
   half-open step range [lower, upper)), planned on its bare lifetimes with
   ``gg.plan_intervals`` (``--time-budget`` seconds of search, default 1); its "ggml planner"
   figure is ggml's best-fit placement applied to the blocks in time order;
-* a built-in model name (gpt2-small, gpt2-medium, llama-7b, mlp, cnn) with ``--tokens``,
-  ``--layers``, ``--batch``, ``--n-past``.
+* a built-in model name (gpt2-small, gpt2-medium, llama-7b, llama3-8b, mixtral-8x7b, mlp,
+  cnn) with ``--tokens``, ``--layers``, ``--batch``, ``--n-past``.
 
 Exit status: 0 on success, 2 for a SOURCE or option that cannot be used (with a one-line
 message on stderr), 1 if a plan fails verification.
@@ -548,8 +548,9 @@ def _parser():
     pl = sub.add_parser("plan", help="plan a graph file, a trace CSV or a built-in model",
                         description="Plan SOURCE (a ggalloc.graph/1 JSON file, a trace CSV "
                                     "id,lower,upper,size, or a built-in model: gpt2-small, "
-                                    "gpt2-medium, llama-7b, mlp, cnn) and report each buffer's "
-                                    "size against the lower bound and ggml's planner.")
+                                    "gpt2-medium, llama-7b, llama3-8b, mixtral-8x7b, mlp, cnn) "
+                                    "and report each buffer's size against the lower bound and "
+                                    "ggml's planner.")
     pl.add_argument("source", metavar="SOURCE")
     pl.add_argument("--planner", choices=("best", "ggml"), default="best",
                     help="the planner whose plan is reported (default best); the other is compared")
@@ -591,6 +592,7 @@ def _parser():
     de.add_argument("--seed", type=_nonneg, default=0)
     de.add_argument("--wtype", type=_wtype, default=None, metavar="TYPE",
                     help="type of the 2-D weights (default f16; q8_0, q4_0, q4_k, ... quantize them)")
+
     rs = sub.add_parser("rpc-server", help="serve this machine's CPU to ggml's RPC clients",
                         description="Serve the CPU backend at HOST:PORT with ggml's RPC protocol, "
                                     "for ggml programs, llama.cpp --rpc and gg.RPCBackend, until Ctrl-C.")

@@ -1100,6 +1100,9 @@ class Graph(Closable):
     unusable (ClosedError).
     """
 
+    # the allocator or scheduler that placed the graph last (a Scheduler computes only what it placed)
+    _placed_by: Optional["weakref.ReferenceType[Any]"] = None
+
     def __init__(self, *outputs: Tensor, size: Optional[int] = None) -> None:
         if len(outputs) == 1 and isinstance(outputs[0], (list, tuple)):
             outputs = tuple(outputs[0])

@@ -26,6 +26,10 @@ The graphs mirror the real architectures node for node:
   (``rope_ext``) on Q and K, a KV cache with V stored transposed, a causal mask given as an
   input tensor to ``soft_max_ext`` (which also applies the 1/sqrt(head_dim) scale), and the
   SiLU-gated MLP.
+* ``llama3``: a LLaMA-3-style graph with llama.cpp's flash-attention path: grouped-query
+  attention through ``flash_attn_ext`` over an f16 cache, an f16 causal mask, a SwiGLU MLP
+  (``swiglu_split``); with ``n_expert`` a mixture-of-experts MLP (router, ``top_k``,
+  ``mul_mat_id``), as llama.cpp builds Mixtral's.
 * ``mlp``: layers of ``mul_mat`` + bias ``add`` + ``gelu`` (``graphs/mlp-4x1024-b256.json``).
 * ``cnn``: ``conv_2d`` (im2col + ``mul_mat``) + bias + ``relu`` + ``pool_2d`` blocks and an MLP
   head.
@@ -42,9 +46,10 @@ import numpy as np
 import ggalloc as gg
 
 __all__ = [
-    "Model", "gpt2", "gpt2_small", "gpt2_medium", "llama", "llama_7b", "mlp", "cnn",
-    "BUILTINS", "build", "gpt2_reference", "llama_reference", "mlp_reference", "cnn_reference",
-    "gelu_reference",
+    "Model", "gpt2", "gpt2_small", "gpt2_medium", "llama", "llama_7b", "llama3", "llama3_8b",
+    "mixtral_8x7b", "mlp", "cnn",
+    "BUILTINS", "build", "gpt2_reference", "llama_reference", "llama3_reference", "mlp_reference",
+    "cnn_reference", "gelu_reference",
 ]
 
 GPT2_EPS = 1e-5
@@ -609,6 +614,214 @@ def llama_reference(hparams, weights, inputs, rope_base=10000.0):
 
 
 # ----------------------------------------------------------------------------------------
+# LLaMA-3 style: GQA, SwiGLU, flash attention, optional mixture of experts
+
+
+def llama3(n_layer=2, n_embd=256, n_head=8, n_head_kv=2, n_ff=512, n_vocab=1000, n_ctx=128,
+           tokens=16, n_past=0, n_expert=0, n_expert_used=2, wtype="f16", rope_base=500000.0, name=None):
+    """A LLaMA-3-style graph as llama.cpp builds it with flash attention on: grouped-query
+    attention through ``flash_attn_ext`` over an f16 KV cache (K and V both stored row per
+    position), an f16 causal mask input, RoPE base 500000 and a SwiGLU MLP (``swiglu_split``).
+
+    With ``n_expert > 0`` every MLP is a mixture of experts as llama.cpp builds Mixtral's: a
+    router (``mul_mat`` + ``soft_max``), ``top_k`` routing of ``n_expert_used`` experts per token,
+    their weights gathered with ``get_rows`` and normalized, the experts run by ``mul_mat_id``
+    (gate, up, SwiGLU, down), weighted and summed over the used experts."""
+    if n_embd % n_head or n_head % n_head_kv:
+        raise ValueError(f"llama3: n_embd {n_embd}, n_head {n_head}, n_head_kv {n_head_kv} do not divide")
+    if tokens < 1 or n_past < 0 or tokens + n_past > n_ctx:
+        raise ValueError(f"llama3: tokens {tokens} + n_past {n_past} must be in 1..n_ctx {n_ctx}")
+    if n_layer < 1 or n_expert < 0 or (n_expert and not 1 <= n_expert_used <= n_expert):
+        raise ValueError(f"llama3: n_layer {n_layer}, n_expert {n_expert}, n_expert_used {n_expert_used} do not fit")
+    N, hd = tokens, n_embd // n_head
+    n_gqa = hd * n_head_kv
+    n_kv = n_past + N
+    ctx, wctx = _contexts()
+    weights, cache, inputs = {}, {}, {}
+
+    tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
+    layers = []
+    for il in range(n_layer):
+        p = f"blk.{il}."
+        Ly = dict(
+            attn_norm=_w(wctx, weights, "f32", (n_embd,), p + "attn_norm.weight"),
+            wq=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_q.weight"),
+            wk=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_k.weight"),
+            wv=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_v.weight"),
+            wo=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_output.weight"),
+            ffn_norm=_w(wctx, weights, "f32", (n_embd,), p + "ffn_norm.weight"),
+        )
+        if n_expert:
+            Ly["router"] = _w(wctx, weights, "f32", (n_expert, n_embd), p + "ffn_gate_inp.weight")
+            Ly["gate_exps"] = _w(wctx, weights, wtype, (n_expert, n_ff, n_embd), p + "ffn_gate_exps.weight")
+            Ly["up_exps"] = _w(wctx, weights, wtype, (n_expert, n_ff, n_embd), p + "ffn_up_exps.weight")
+            Ly["down_exps"] = _w(wctx, weights, wtype, (n_expert, n_embd, n_ff), p + "ffn_down_exps.weight")
+        else:
+            Ly["w1"] = _w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_gate.weight")
+            Ly["w3"] = _w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_up.weight")
+            Ly["w2"] = _w(wctx, weights, wtype, (n_embd, n_ff), p + "ffn_down.weight")
+        layers.append(Ly)
+    out_norm = _w(wctx, weights, "f32", (n_embd,), "output_norm.weight")
+    output = _w(wctx, weights, wtype, (n_vocab, n_embd), "output.weight")
+    cache_k = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_k")
+    cache_v = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_v")
+    cache["cache_k"], cache["cache_v"] = cache_k, cache_v
+    cache_k.set_external()
+    cache_v.set_external()
+
+    inp_tokens = _input(ctx, inputs, "i32", (N,), "inp_tokens")
+    inp_pos = _input(ctx, inputs, "i32", (N,), "inp_pos")
+    kq_mask = _input(ctx, inputs, "f16", (N, n_kv), "kq_mask")
+
+    es = 2
+    rope = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
+                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
+    inpL = gg.get_rows(tok_embd, inp_tokens, ctx=ctx)
+    roots = []
+    for il, Ly in enumerate(layers):
+        inpSA = inpL
+        cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS, ctx=ctx), Ly["attn_norm"], ctx=ctx)
+        Qcur = gg.rope_ext(gg.reshape_3d(gg.mul_mat(Ly["wq"], cur, ctx=ctx), hd, n_head, N, ctx=ctx),
+                           inp_pos, None, **rope, ctx=ctx)
+        Kcur = gg.rope_ext(gg.reshape_3d(gg.mul_mat(Ly["wk"], cur, ctx=ctx), hd, n_head_kv, N, ctx=ctx),
+                           inp_pos, None, **rope, ctx=ctx)
+        Vcur = gg.mul_mat(Ly["wv"], cur, ctx=ctx)
+        kbase = es * n_gqa * n_ctx * il
+        roots.append(gg.cpy(Kcur, gg.view_1d(cache_k, N * n_gqa, kbase + es * n_gqa * n_past, ctx=ctx), ctx=ctx))
+        roots.append(gg.cpy(Vcur, gg.view_1d(cache_v, N * n_gqa, kbase + es * n_gqa * n_past, ctx=ctx), ctx=ctx))
+        q = gg.permute(Qcur, 0, 2, 1, 3, ctx=ctx)                                      # [hd, N, n_head]
+        k = gg.view_3d(cache_k, hd, n_kv, n_head_kv, es * n_gqa, es * hd, kbase, ctx=ctx)
+        v = gg.view_3d(cache_v, hd, n_kv, n_head_kv, es * n_gqa, es * hd, kbase, ctx=ctx)
+        cur = gg.flash_attn_ext(q, k, v, kq_mask, 1.0 / math.sqrt(hd), ctx=ctx)        # [hd, n_head, N]
+        gg.flash_attn_ext_set_prec(cur, "f32")
+        cur = gg.mul_mat(Ly["wo"], gg.reshape_2d(cur, n_embd, N, ctx=ctx), ctx=ctx)
+        ffn_inp = gg.add(cur, inpSA, ctx=ctx)
+        cur = gg.mul(gg.rms_norm(ffn_inp, LLAMA_EPS, ctx=ctx), Ly["ffn_norm"], ctx=ctx)
+        if n_expert:
+            cur = _moe_ffn(ctx, cur, Ly, n_embd, n_expert, n_expert_used, N)
+        else:
+            par = gg.swiglu_split(gg.mul_mat(Ly["w1"], cur, ctx=ctx), gg.mul_mat(Ly["w3"], cur, ctx=ctx), ctx=ctx)
+            cur = gg.mul_mat(Ly["w2"], par, ctx=ctx)
+        inpL = gg.add(cur, ffn_inp, ctx=ctx)
+    cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS, ctx=ctx), out_norm, ctx=ctx)
+    logits = _name(gg.mul_mat(output, cur, ctx=ctx), "logits")
+    logits.set_output()
+    graph = gg.Graph(*roots, logits, size=_graph_size(n_layer * 64 + 64))
+
+    hp = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ff=n_ff,
+              n_vocab=n_vocab, n_ctx=n_ctx, tokens=N, n_past=n_past, n_expert=n_expert,
+              n_expert_used=n_expert_used, wtype=wtype, rope_base=rope_base)
+
+    def make_inputs(rng):
+        qpos = np.arange(n_past, n_kv)[:, None]
+        mask = np.where(np.arange(n_kv)[None, :] > qpos, -np.inf, 0.0).astype(np.float16)
+        return {"inp_tokens": rng.integers(0, n_vocab, size=(N,), dtype=np.int32),
+                "inp_pos": np.arange(n_past, n_kv, dtype=np.int32),
+                "kq_mask": mask}
+
+    def init(wname, shape, seed):
+        rng = _weight_rng(seed, wname)
+        if wname.endswith("norm.weight"):
+            return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
+        if wname.startswith("cache_"):
+            return rng.standard_normal(shape, dtype=np.float32)
+        if wname.endswith("gate_inp.weight"):
+            return rng.standard_normal(shape, dtype=np.float32)  # routers that tell the experts apart
+        return 0.05 * rng.standard_normal(shape, dtype=np.float32)
+
+    return Model(name or ("llama3-moe" if n_expert else "llama3"), hp, ctx, wctx, graph, inputs,
+                 {"logits": logits}, weights, cache, make_inputs, init)
+
+
+def llama3_8b(tokens=32, n_past=0, layers=32, **kw):
+    """LLaMA-3-8B's dimensions: 32 layers, n_embd 4096, 32 heads over 8 KV heads, n_ff 14336,
+    128256 tokens."""
+    return llama3(n_layer=layers, n_embd=4096, n_head=32, n_head_kv=8, n_ff=14336, n_vocab=128256,
+                  n_ctx=8192, tokens=tokens, n_past=n_past, name="llama3-8b", **kw)
+
+
+def mixtral_8x7b(tokens=32, n_past=0, layers=32, **kw):
+    """Mixtral-8x7B's dimensions: the LLaMA-3-style graph with 8 experts of n_ff 14336, 2 used
+    per token, 32 heads over 8 KV heads, 32000 tokens."""
+    return llama3(n_layer=layers, n_embd=4096, n_head=32, n_head_kv=8, n_ff=14336, n_vocab=32000,
+                  n_ctx=8192, tokens=tokens, n_past=n_past, n_expert=8, n_expert_used=2,
+                  rope_base=1e6, name="mixtral-8x7b", **kw)
+
+
+def _moe_ffn(ctx, cur, Ly, n_embd, n_expert, n_used, N):
+    # router: softmax over the experts, the n_used best per token, their weights renormalized
+    probs = gg.soft_max(gg.mul_mat(Ly["router"], cur, ctx=ctx), ctx=ctx)           # [n_expert, N]
+    selected = gg.top_k(probs, n_used, ctx=ctx)                                     # i32 [n_used, N]
+    w = gg.get_rows(gg.reshape_3d(probs, 1, n_expert, N, ctx=ctx), selected, ctx=ctx)  # [1, n_used, N]
+    w2 = gg.reshape_2d(w, n_used, N, ctx=ctx)
+    w = gg.reshape_3d(gg.div(w2, gg.sum_rows(w2, ctx=ctx), ctx=ctx), 1, n_used, N, ctx=ctx)
+    x = gg.reshape_3d(cur, n_embd, 1, N, ctx=ctx)
+    gate = gg.mul_mat_id(Ly["gate_exps"], x, selected, ctx=ctx)                     # [n_ff, n_used, N]
+    up = gg.mul_mat_id(Ly["up_exps"], x, selected, ctx=ctx)
+    experts = gg.mul_mat_id(Ly["down_exps"], gg.swiglu_split(gate, up, ctx=ctx), selected, ctx=ctx)  # [n_embd, n_used, N]
+    experts = gg.mul(experts, w, ctx=ctx)
+    es = 4
+    out = None
+    for i in range(n_used):
+        e = gg.view_2d(experts, n_embd, N, es * n_embd * n_used, es * n_embd * i, ctx=ctx)
+        out = e if out is None else gg.add(out, e, ctx=ctx)
+    return out if n_used > 1 else gg.cont(out, ctx=ctx)
+
+
+def llama3_reference(hparams, weights, inputs):
+    """numpy forward pass of :func:`llama3` (float64 on the same values; the cache rows written
+    in this pass rounded to f16 as the cache stores them). Returns logits [tokens, n_vocab]."""
+    L, E, H, Hkv = hparams["n_layer"], hparams["n_embd"], hparams["n_head"], hparams["n_head_kv"]
+    n_ctx, N, n_past = hparams["n_ctx"], hparams["tokens"], hparams["n_past"]
+    n_exp, n_used, base = hparams["n_expert"], hparams["n_expert_used"], hparams["rope_base"]
+    hd, n_kv = E // H, n_past + N
+    n_gqa = hd * Hkv
+    W = _Float64(weights)
+    ck = np.array(weights["cache_k"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
+    cv = np.array(weights["cache_v"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
+    pos = np.asarray(inputs["inp_pos"])
+    mask = np.asarray(inputs["kq_mask"], dtype=np.float64)
+    x = np.asarray(weights["token_embd.weight"])[np.asarray(inputs["inp_tokens"])].astype(np.float64)
+    silu = lambda g: g / (1.0 + np.exp(-g))  # noqa: E731
+    for il in range(L):
+        p = f"blk.{il}."
+        h = _rms_norm(x, LLAMA_EPS) * W[p + "attn_norm.weight"]
+        q = _rope_normal((h @ W[p + "attn_q.weight"].T).reshape(N, H, hd), pos, base)
+        k = _rope_normal((h @ W[p + "attn_k.weight"].T).reshape(N, Hkv, hd), pos, base)
+        ck[il, n_past:n_kv] = k.reshape(N, n_gqa).astype(np.float16)
+        cv[il, n_past:n_kv] = (h @ W[p + "attn_v.weight"].T).astype(np.float16)
+        K = ck[il, :n_kv].astype(np.float64).reshape(n_kv, Hkv, hd)
+        V = cv[il, :n_kv].astype(np.float64).reshape(n_kv, Hkv, hd)
+        rep = H // Hkv
+        out = np.empty((N, H, hd))
+        for hh in range(H):
+            s = q[:, hh, :] @ K[:, hh // rep, :].T / math.sqrt(hd) + mask
+            s = np.exp(s - s.max(axis=-1, keepdims=True))
+            out[:, hh, :] = (s / s.sum(axis=-1, keepdims=True)) @ V[:, hh // rep, :]
+        x = x + out.reshape(N, E) @ W[p + "attn_output.weight"].T
+        h = _rms_norm(x, LLAMA_EPS) * W[p + "ffn_norm.weight"]
+        if n_exp:
+            logits = h @ W[p + "ffn_gate_inp.weight"].T
+            pr = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            pr /= pr.sum(axis=-1, keepdims=True)
+            sel = np.argsort(-pr, axis=-1, kind="stable")[:, :n_used]
+            y = np.zeros_like(h)
+            for t in range(N):
+                wsel = pr[t, sel[t]] / pr[t, sel[t]].sum()
+                for j, e in enumerate(sel[t]):
+                    g = W[p + "ffn_gate_exps.weight"][e] @ h[t]
+                    u = W[p + "ffn_up_exps.weight"][e] @ h[t]
+                    y[t] += wsel[j] * (W[p + "ffn_down_exps.weight"][e] @ (silu(g) * u))
+            x = x + y
+        else:
+            g = h @ W[p + "ffn_gate.weight"].T
+            u = h @ W[p + "ffn_up.weight"].T
+            x = x + (silu(g) * u) @ W[p + "ffn_down.weight"].T
+    x = _rms_norm(x, LLAMA_EPS) * W["output_norm.weight"]
+    return (x @ W["output.weight"].T).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------
 # MLP and CNN
 
 
@@ -706,6 +919,8 @@ BUILTINS = {
     "gpt2-small": gpt2_small,
     "gpt2-medium": gpt2_medium,
     "llama-7b": llama_7b,
+    "llama3-8b": llama3_8b,
+    "mixtral-8x7b": mixtral_8x7b,
     "mlp": mlp,
     "cnn": cnn,
 }
@@ -718,10 +933,10 @@ def build(name, tokens=None, layers=None, batch=None, n_past=None, wtype=None):
         raise ValueError(f"unknown model {name!r}; built-ins: {', '.join(BUILTINS)}")
     kw = {}
     if wtype is not None:
-        if not (name.startswith("gpt2") or name.startswith("llama")):
+        if not name.startswith(("gpt2", "llama")):
             raise ValueError("--wtype applies to the gpt2 and llama models")
         kw["wtype"] = wtype
-    if name.startswith("gpt2") or name.startswith("llama"):
+    if name.startswith(("gpt2", "llama", "mixtral")):
         if tokens is not None:
             kw["tokens"] = tokens
         if layers is not None:
@@ -729,9 +944,9 @@ def build(name, tokens=None, layers=None, batch=None, n_past=None, wtype=None):
         if n_past is not None:
             kw["n_past"] = n_past
         if batch is not None:
-            if name.startswith("llama"):
+            if not name.startswith("gpt2"):
                 if batch != 1:
-                    raise ValueError("llama-7b is built for one sequence; --batch must be 1")
+                    raise ValueError(f"{name} is built for one sequence; --batch must be 1")
             else:
                 kw["batch"] = batch
     elif name == "mlp":

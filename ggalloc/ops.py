@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
+from . import _lib
 from ._lib import lib
 from .core import Context, DTypeLike, Tensor, _op, type_id
 from .errors import BadInputError
@@ -118,6 +119,64 @@ __all__ = [
     "pad",
     "view_tensor",
     "dup_tensor",
+    "sin",
+    "sin_inplace",
+    "cos",
+    "cos_inplace",
+    "expm1",
+    "expm1_inplace",
+    "softplus",
+    "softplus_inplace",
+    "floor",
+    "floor_inplace",
+    "ceil",
+    "ceil_inplace",
+    "round",
+    "round_inplace",
+    "trunc",
+    "trunc_inplace",
+    "reglu",
+    "reglu_swapped",
+    "reglu_split",
+    "geglu",
+    "geglu_swapped",
+    "geglu_split",
+    "swiglu",
+    "swiglu_swapped",
+    "swiglu_split",
+    "geglu_erf",
+    "geglu_erf_swapped",
+    "geglu_erf_split",
+    "geglu_quick",
+    "geglu_quick_swapped",
+    "geglu_quick_split",
+    "xielu",
+    "clamp",
+    "leaky_relu",
+    "fill",
+    "fill_inplace",
+    "tri",
+    "cumsum",
+    "diag",
+    "count_equal",
+    "l2_norm",
+    "l2_norm_inplace",
+    "group_norm",
+    "group_norm_inplace",
+    "glu",
+    "glu_split",
+    "swiglu_oai",
+    "add_id",
+    "mul_mat_id",
+    "argsort",
+    "argsort_top_k",
+    "top_k",
+    "soft_max_add_sinks",
+    "flash_attn_ext",
+    "flash_attn_ext_set_prec",
+    "flash_attn_ext_add_sinks",
+    "arange",
+    "timestep_embedding",
 ]
 
 def dup(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
@@ -422,7 +481,8 @@ def get_rows(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
 _UNARY_IDS = {
     "abs": "ABS", "sgn": "SGN", "neg": "NEG", "step": "STEP", "tanh": "TANH", "elu": "ELU", "relu": "RELU",
     "sigmoid": "SIGMOID", "gelu": "GELU", "gelu_quick": "GELU_QUICK", "silu": "SILU", "hardswish": "HARDSWISH",
-    "hardsigmoid": "HARDSIGMOID", "exp": "EXP", "gelu_erf": "GELU_ERF",
+    "hardsigmoid": "HARDSIGMOID", "exp": "EXP", "gelu_erf": "GELU_ERF", "expm1": "EXPM1", "softplus": "SOFTPLUS",
+    "floor": "FLOOR", "ceil": "CEIL", "round": "ROUND", "trunc": "TRUNC",
 }
 
 
@@ -670,3 +730,362 @@ def view_tensor(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
 def dup_tensor(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
     """A new tensor with a's type and shape (in ctx, by default a's context)."""
     return (a._ctx if ctx is None else ctx).dup_tensor(a)
+
+# transformer and element-wise extras --------------------------------------------------------
+
+def sin(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Sin(a), element-wise. ``gg.sin(x)``"""
+    return _op(lib.ggml_sin, "sin", a, ctx=ctx)
+
+
+def sin_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place sin (a view of a). ``gg.sin_inplace(x)``"""
+    return _op(lib.ggml_sin_inplace, "sin_inplace", a, ctx=ctx)
+
+
+def cos(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Cos(a), element-wise. ``gg.cos(x)``"""
+    return _op(lib.ggml_cos, "cos", a, ctx=ctx)
+
+
+def cos_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place cos (a view of a). ``gg.cos_inplace(x)``"""
+    return _op(lib.ggml_cos_inplace, "cos_inplace", a, ctx=ctx)
+
+
+def expm1(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Exp(a) - 1, element-wise. ``gg.expm1(x)``"""
+    return _op(lib.ggml_expm1, "expm1", a, ctx=ctx)
+
+
+def expm1_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place expm1 (a view of a). ``gg.expm1_inplace(x)``"""
+    return _op(lib.ggml_expm1_inplace, "expm1_inplace", a, ctx=ctx)
+
+
+def softplus(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Log(1 + exp(a)), element-wise. ``gg.softplus(x)``"""
+    return _op(lib.ggml_softplus, "softplus", a, ctx=ctx)
+
+
+def softplus_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place softplus (a view of a). ``gg.softplus_inplace(x)``"""
+    return _op(lib.ggml_softplus_inplace, "softplus_inplace", a, ctx=ctx)
+
+
+def floor(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Floor(a), element-wise. ``gg.floor(x)``"""
+    return _op(lib.ggml_floor, "floor", a, ctx=ctx)
+
+
+def floor_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place floor (a view of a). ``gg.floor_inplace(x)``"""
+    return _op(lib.ggml_floor_inplace, "floor_inplace", a, ctx=ctx)
+
+
+def ceil(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Ceil(a), element-wise. ``gg.ceil(x)``"""
+    return _op(lib.ggml_ceil, "ceil", a, ctx=ctx)
+
+
+def ceil_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place ceil (a view of a). ``gg.ceil_inplace(x)``"""
+    return _op(lib.ggml_ceil_inplace, "ceil_inplace", a, ctx=ctx)
+
+
+def round(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A rounded to the nearest integer, halves away from 0, element-wise. ``gg.round(x)``"""
+    return _op(lib.ggml_round, "round", a, ctx=ctx)
+
+
+def round_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place round (a view of a). ``gg.round_inplace(x)``"""
+    return _op(lib.ggml_round_inplace, "round_inplace", a, ctx=ctx)
+
+
+def trunc(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """A rounded toward 0, element-wise. ``gg.trunc(x)``"""
+    return _op(lib.ggml_trunc, "trunc", a, ctx=ctx)
+
+
+def trunc_inplace(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place trunc (a view of a). ``gg.trunc_inplace(x)``"""
+    return _op(lib.ggml_trunc_inplace, "trunc_inplace", a, ctx=ctx)
+
+
+def xielu(a: Tensor, alpha_n: float = 0.8, alpha_p: float = 0.8, beta: float = 0.5, eps: float = -1e-6, *,
+          ctx: Optional[Context] = None) -> Tensor:
+    """The xIELU activation (slopes stored through softplus, as ggml). ``gg.xielu(x, 0.8, 0.8, 0.5, -1e-6)``"""
+    return _op(lib.ggml_xielu, "xielu", a, float(alpha_n), float(alpha_p), float(beta), float(eps), ctx=ctx)
+
+
+def clamp(a: Tensor, min: float, max: float, *, ctx: Optional[Context] = None) -> Tensor:
+    """a clamped to [min, max], in place as ggml (the result is a view of a). ``gg.clamp(x, -1, 1)``"""
+    return _op(lib.ggml_clamp, "clamp", a, float(min), float(max), ctx=ctx)
+
+
+def leaky_relu(a: Tensor, negative_slope: float = 0.01, inplace: bool = False, *,
+               ctx: Optional[Context] = None) -> Tensor:
+    """a where a > 0, else negative_slope * a. ``gg.leaky_relu(x, 0.1)``"""
+    return _op(lib.ggml_leaky_relu, "leaky_relu", a, float(negative_slope), bool(inplace), ctx=ctx)
+
+
+def fill(a: Tensor, c: float, *, ctx: Optional[Context] = None) -> Tensor:
+    """A tensor of a's shape with every element c. ``gg.fill(x, 0.0)``"""
+    return _op(lib.ggml_fill, "fill", a, float(c), ctx=ctx)
+
+
+def fill_inplace(a: Tensor, c: float, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place fill (a view of a). ``gg.fill_inplace(x, 1.0)``"""
+    return _op(lib.ggml_fill_inplace, "fill_inplace", a, float(c), ctx=ctx)
+
+
+_TRI_TYPES = {"upper_diag": "UPPER_DIAG", "upper": "UPPER", "lower_diag": "LOWER_DIAG", "lower": "LOWER"}
+
+
+def tri(a: Tensor, type: Union[str, int] = "lower_diag", *, ctx: Optional[Context] = None) -> Tensor:
+    """Keeps one triangle of each matrix ("upper_diag", "upper", "lower_diag", "lower"; the
+    column index against the row index, as ggml), zeroes the rest. ``gg.tri(x, "lower")``"""
+    if isinstance(type, str):
+        key = _TRI_TYPES.get(type.lower())
+        if key is None:
+            raise BadInputError(f"unknown tri type {type!r}: expected one of {sorted(_TRI_TYPES)}")
+        type = getattr(lib, "GGML_TRI_TYPE_" + key)
+    return _op(lib.ggml_tri, "tri", a, int(type), ctx=ctx)
+
+
+def cumsum(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Running sum along each row (numpy's last axis). ``gg.cumsum(x)``"""
+    return _op(lib.ggml_cumsum, "cumsum", a, ctx=ctx)
+
+
+def diag(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Each row vector (ggml ne[1] = 1) as a diagonal matrix. ``gg.diag(x)``"""
+    return _op(lib.ggml_diag, "diag", a, ctx=ctx, rank=lambda: max(a.ndim, 2))
+
+
+def count_equal(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """The number of equal elements of a and b, as an int64 tensor of one element. ``gg.count_equal(x, y)``"""
+    return _op(lib.ggml_count_equal, "count_equal", a, b, ctx=ctx, rank=1)
+
+
+def l2_norm(a: Tensor, eps: float = 1e-12, *, ctx: Optional[Context] = None) -> Tensor:
+    """Each row divided by its L2 norm (at least eps). ``gg.l2_norm(x)``"""
+    return _op(lib.ggml_l2_norm, "l2_norm", a, float(eps), ctx=ctx)
+
+
+def l2_norm_inplace(a: Tensor, eps: float = 1e-12, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place l2_norm (a view of a). ``gg.l2_norm_inplace(x)``"""
+    return _op(lib.ggml_l2_norm_inplace, "l2_norm_inplace", a, float(eps), ctx=ctx)
+
+
+def group_norm(a: Tensor, n_groups: int, eps: float = 1e-6, *, ctx: Optional[Context] = None) -> Tensor:
+    """Mean 0, variance 1 over groups of channels (ggml ne[2]). ``gg.group_norm(x, 32)``"""
+    return _op(lib.ggml_group_norm, "group_norm", a, int(n_groups), float(eps), ctx=ctx)
+
+
+def group_norm_inplace(a: Tensor, n_groups: int, eps: float = 1e-6, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place group_norm (a view of a). ``gg.group_norm_inplace(x, 32)``"""
+    return _op(lib.ggml_group_norm_inplace, "group_norm_inplace", a, int(n_groups), float(eps), ctx=ctx)
+
+
+_GLU_IDS = {"reglu": "REGLU", "geglu": "GEGLU", "swiglu": "SWIGLU", "swiglu_oai": "SWIGLU_OAI",
+            "geglu_erf": "GEGLU_ERF", "geglu_quick": "GEGLU_QUICK"}
+
+
+def _glu_id(op: Union[str, int]) -> int:
+    if isinstance(op, str):
+        v = getattr(lib, "GGML_GLU_OP_" + _GLU_IDS.get(op.lower(), "?"), None)
+        if v is None:
+            raise BadInputError(f"unknown glu op {op!r}: expected one of {sorted(_GLU_IDS)}")
+        return int(v)
+    return int(op)
+
+
+def glu(a: Tensor, op: Union[str, int], swapped: bool = False, *, ctx: Optional[Context] = None) -> Tensor:
+    """Gated linear unit on rows holding value then gate (swapped: gate first): act(value) * gate,
+    half as wide. ``gg.glu(x, "swiglu")``"""
+    return _op(lib.ggml_glu, "glu", a, _glu_id(op), bool(swapped), ctx=ctx)
+
+
+def glu_split(a: Tensor, b: Tensor, op: Union[str, int], *, ctx: Optional[Context] = None) -> Tensor:
+    """Gated linear unit with the value a and the gate b: act(a) * b. ``gg.glu_split(x, g, "geglu")``"""
+    return _op(lib.ggml_glu_split, "glu_split", a, b, _glu_id(op), ctx=ctx)
+
+
+def reglu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """REGLU on rows holding value then gate. ``gg.reglu(x)``"""
+    return _op(lib.ggml_reglu, "reglu", a, ctx=ctx)
+
+
+def reglu_swapped(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """REGLU on rows holding gate then value. ``gg.reglu_swapped(x)``"""
+    return _op(lib.ggml_reglu_swapped, "reglu_swapped", a, ctx=ctx)
+
+
+def reglu_split(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """REGLU with the value a and the gate b. ``gg.reglu_split(x, g)``"""
+    return _op(lib.ggml_reglu_split, "reglu_split", a, b, ctx=ctx)
+
+
+def geglu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU on rows holding value then gate. ``gg.geglu(x)``"""
+    return _op(lib.ggml_geglu, "geglu", a, ctx=ctx)
+
+
+def geglu_swapped(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU on rows holding gate then value. ``gg.geglu_swapped(x)``"""
+    return _op(lib.ggml_geglu_swapped, "geglu_swapped", a, ctx=ctx)
+
+
+def geglu_split(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU with the value a and the gate b. ``gg.geglu_split(x, g)``"""
+    return _op(lib.ggml_geglu_split, "geglu_split", a, b, ctx=ctx)
+
+
+def swiglu(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """SWIGLU on rows holding value then gate. ``gg.swiglu(x)``"""
+    return _op(lib.ggml_swiglu, "swiglu", a, ctx=ctx)
+
+
+def swiglu_swapped(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """SWIGLU on rows holding gate then value. ``gg.swiglu_swapped(x)``"""
+    return _op(lib.ggml_swiglu_swapped, "swiglu_swapped", a, ctx=ctx)
+
+
+def swiglu_split(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """SWIGLU with the value a and the gate b. ``gg.swiglu_split(x, g)``"""
+    return _op(lib.ggml_swiglu_split, "swiglu_split", a, b, ctx=ctx)
+
+
+def geglu_erf(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU_ERF on rows holding value then gate. ``gg.geglu_erf(x)``"""
+    return _op(lib.ggml_geglu_erf, "geglu_erf", a, ctx=ctx)
+
+
+def geglu_erf_swapped(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU_ERF on rows holding gate then value. ``gg.geglu_erf_swapped(x)``"""
+    return _op(lib.ggml_geglu_erf_swapped, "geglu_erf_swapped", a, ctx=ctx)
+
+
+def geglu_erf_split(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU_ERF with the value a and the gate b. ``gg.geglu_erf_split(x, g)``"""
+    return _op(lib.ggml_geglu_erf_split, "geglu_erf_split", a, b, ctx=ctx)
+
+
+def geglu_quick(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU_QUICK on rows holding value then gate. ``gg.geglu_quick(x)``"""
+    return _op(lib.ggml_geglu_quick, "geglu_quick", a, ctx=ctx)
+
+
+def geglu_quick_swapped(a: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU_QUICK on rows holding gate then value. ``gg.geglu_quick_swapped(x)``"""
+    return _op(lib.ggml_geglu_quick_swapped, "geglu_quick_swapped", a, ctx=ctx)
+
+
+def geglu_quick_split(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """GEGLU_QUICK with the value a and the gate b. ``gg.geglu_quick_split(x, g)``"""
+    return _op(lib.ggml_geglu_quick_split, "geglu_quick_split", a, b, ctx=ctx)
+
+
+def swiglu_oai(a: Tensor, b: Optional[Tensor] = None, alpha: float = 1.702, limit: float = 7.0, *,
+               ctx: Optional[Context] = None) -> Tensor:
+    """gpt-oss' SwiGLU: value clamped above at limit, gate to [-limit, limit], then
+    x * sigmoid(alpha * x) * (gate + 1); b None: the gate is the second half of each row.
+    ``gg.swiglu_oai(x, g)``"""
+    return _op(lib.ggml_swiglu_oai, "swiglu_oai", a, b, float(alpha), float(limit), ctx=ctx)
+
+
+def add_id(a: Tensor, b: Tensor, ids: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """a (tokens, slots, n) plus the rows of b (rows, n) chosen by the int32 ids (tokens, slots).
+    ``gg.add_id(x, bias, ids)``"""
+    return _op(lib.ggml_add_id, "add_id", a, b, ids, ctx=ctx)
+
+
+def mul_mat_id(a: Tensor, b: Tensor, ids: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
+    """Mixture of experts: a holds the experts (experts, m, k), b the activations
+    (tokens, slots or 1, k), ids the int32 expert of each (token, slot); the result (tokens,
+    slots, m) is each activation row times its expert's matrix. ``gg.mul_mat_id(experts, x, ids)``"""
+    return _op(lib.ggml_mul_mat_id, "mul_mat_id", a, b, ids, ctx=ctx, rank=3)
+
+
+_SORT_ORDERS = {"asc": "ASC", "desc": "DESC"}
+
+
+def argsort(a: Tensor, order: str = "asc", *, ctx: Optional[Context] = None) -> Tensor:
+    """The int32 indices that sort each row ("asc" or "desc"; ties keep their order). ``gg.argsort(x, "desc")``"""
+    key = _SORT_ORDERS.get(str(order).lower())
+    if key is None:
+        raise BadInputError(f"unknown sort order {order!r}: expected 'asc' or 'desc'")
+    return _op(lib.ggml_argsort, "argsort", a, getattr(lib, "GGML_SORT_ORDER_" + key), ctx=ctx)
+
+
+def argsort_top_k(a: Tensor, k: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """The first k columns of a descending argsort (a view). ``gg.argsort_top_k(x, 2)``"""
+    return _op(lib.ggml_argsort_top_k, "argsort_top_k", a, int(k), ctx=ctx)
+
+
+def top_k(a: Tensor, k: int, *, ctx: Optional[Context] = None) -> Tensor:
+    """The int32 indices of the k largest elements of each row, largest first. ``gg.top_k(x, 2)``"""
+    return _op(lib.ggml_top_k, "top_k", a, int(k), ctx=ctx)
+
+
+def soft_max_add_sinks(a: Tensor, sinks: Tensor) -> Tensor:
+    """Adds per-head attention sinks (float32, one per head) to a soft_max node; returns a.
+    ``gg.soft_max_add_sinks(p, sinks)``"""
+    _add_src(lib.ggml_soft_max_add_sinks, "soft_max_add_sinks", a, sinks, 2)
+    return a
+
+
+def flash_attn_ext(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None, scale: float = 1.0,
+                   max_bias: float = 0.0, logit_softcap: float = 0.0, *, ctx: Optional[Context] = None) -> Tensor:
+    """Fused attention softmax(scale * q k^T + mask) v. In numpy order q is (batch, heads, queries,
+    D), k (batch, kv_heads, keys, D), v (batch, kv_heads, keys, Dv), mask (.., queries, keys);
+    the result is (batch, queries, heads, Dv) (heads and queries swapped, as ggml).
+    ``gg.flash_attn_ext(q, k, v, mask, 0.125)``"""
+    return _op(lib.ggml_flash_attn_ext, "flash_attn_ext", q, k, v, mask, float(scale), float(max_bias),
+               float(logit_softcap), ctx=ctx)
+
+
+def flash_attn_ext_set_prec(a: Tensor, prec: str = "f32") -> Tensor:
+    """Sets the precision of a flash_attn_ext node ("default" or "f32"); returns a."""
+    p = {"default": lib.GGML_PREC_DEFAULT, "f32": lib.GGML_PREC_F32}.get(str(prec).lower())
+    if p is None or a.op != "FLASH_ATTN_EXT":
+        raise BadInputError(f"flash_attn_ext_set_prec needs a FLASH_ATTN_EXT node and 'default' or 'f32', got {a.op} and {prec!r}")
+    lib.ggml_flash_attn_ext_set_prec(a._live(), p)
+    return a
+
+
+def flash_attn_ext_add_sinks(a: Tensor, sinks: Tensor) -> Tensor:
+    """Adds per-head attention sinks to a flash_attn_ext node; returns a."""
+    _add_src(lib.ggml_flash_attn_ext_add_sinks, "flash_attn_ext_add_sinks", a, sinks, 4)
+    return a
+
+
+def _add_src(fn, name: str, a: Tensor, src: Tensor, slot: int) -> None:
+    # the C setters log and leave the node alone when the source does not fit: check the result
+    a._live()
+    src._live()
+    fn(a._ptr, src._ptr)
+    if a._ptr.src[slot] != src._ptr:
+        raise BadInputError(f"{name}: {src!r} does not fit {a!r} (see the log)")
+    a._ctx._link(src)
+
+
+def arange(start: float, stop: float, step: float = 1.0, *, ctx: Optional[Context] = None) -> Tensor:
+    """float32 [start, stop) in steps of step, like numpy.arange; ctx is needed (there is no
+    tensor argument to take it from). ``gg.arange(0, 10, 2, ctx=ctx)``"""
+    if not isinstance(ctx, Context):
+        raise BadInputError(f"arange(): ctx must be a Context, got {type(ctx).__name__}")
+    p = _lib.new(lib.ggml_arange, ctx._check(), float(start), float(stop), float(step), exc=BadInputError,
+                 what=f"cannot build arange({start}, {stop}, {step})")
+    t = ctx._wrap(p)
+    ctx._set_rank(t, 1)
+    return t
+
+
+def timestep_embedding(timesteps: Tensor, dim: int, max_period: int = 10000, *,
+                       ctx: Optional[Context] = None) -> Tensor:
+    """Sinusoidal embeddings (N, dim) of float32 timesteps (N,): cos then sin of t * max_period^(-j/half).
+    ``gg.timestep_embedding(t, 320)``"""
+    return _op(lib.ggml_timestep_embedding, "timestep_embedding", timesteps, int(dim), int(max_period), ctx=ctx, rank=2)

@@ -144,7 +144,7 @@ class Scheduler(Closable):
         self._epoch += 1
         self._graph = g
         self._allocated = g
-        g._placed_by = weakref.ref(self)  # type: ignore[attr-defined]
+        g._placed_by = weakref.ref(self)
         _record_placed(g, unplaced, _GallocMem(self, self._epoch))  # type: ignore[arg-type]
         return True
 

@@ -23,8 +23,11 @@ HEADERS = [
     ("ggml-cpu.h", "The CPU backend"),
     ("ggml-vulkan.h", "The Vulkan backend"),
     ("ggml-rpc.h", "Devices on other machines: ggml's RPC protocol"),
+    ("gguf.h", "GGUF model files: reading and writing"),
     ("ggalloc.h", "What ggalloc adds: planners, plans as data, verification, graph files"),
     ("ggalloc-planner.h", "The planner on bare lifetimes, with its options"),
+    ("ggalloc-sched.h", "What ggalloc adds to the scheduler: its planner and its plans"),
+    ("ggalloc-gguf.h", "What ggalloc adds to GGUF: mapped files"),
     ("ggalloc-rpc.h", "What ggalloc adds to RPC: a server on its own thread, client timeouts"),
 ]
 

@@ -56,6 +56,8 @@ SMALL_BUILTINS = [
     ("gpt2-small batch 3", lambda: models.gpt2_small(tokens=8, n_past=4, batch=3, layers=2)),
     ("gpt2-medium", lambda: models.gpt2_medium(tokens=16, layers=2)),
     ("llama-7b", lambda: models.llama_7b(tokens=16, layers=2)),
+    ("llama3-8b", lambda: models.llama3_8b(tokens=16, n_past=8, layers=2)),
+    ("mixtral-8x7b", lambda: models.mixtral_8x7b(tokens=16, layers=2)),
     ("llama gqa", lambda: models.llama(n_layer=3, n_embd=256, n_head=8, n_head_kv=2, n_ff=640,
                                        n_vocab=1000, n_ctx=64, tokens=12, n_past=5)),
     ("mlp", lambda: models.mlp(n_layers=3, width=256, batch=32)),
@@ -168,3 +170,24 @@ def test_bad_dimensions_raise():
         models.build("gpt-5")
     with pytest.raises(ValueError):
         models.build("cnn", tokens=4)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(n_expert=0, n_past=0, wtype="f32"),
+    dict(n_expert=0, n_past=5, wtype="f16"),
+    dict(n_expert=4, n_expert_used=2, n_past=3, wtype="f32"),
+])
+def test_llama3_flash_attention_and_moe_match_numpy(kw):
+    m = models.llama3(n_layer=2, n_embd=64, n_head=4, n_head_kv=2, n_ff=96, n_vocab=200, n_ctx=16, tokens=6, **kw)
+    ops = {t.op for t in m.graph.nodes}
+    assert {"FLASH_ATTN_EXT", "GLU"} <= ops
+    if kw["n_expert"]:
+        assert {"MUL_MAT_ID", "TOP_K"} <= ops
+    # plans as any graph does, no worse than ggml's placement, and valid
+    best, ggml = plan_sizes(m.graph, "best"), plan_sizes(m.graph, "ggml")
+    assert 0 < best.lower_bound(0) <= best.buffer_size(0) <= ggml.buffer_size(0)
+    weights, inputs = run(m)
+    ref = models.llama3_reference(m.hparams, weights, inputs)
+    out = m.outputs["logits"].numpy()
+    assert out.shape == ref.shape
+    assert nmse(out, ref) < 1e-4

@@ -27,8 +27,8 @@
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
-#include "ggalloc-rpc.h"
 #include "ggalloc-gguf.h"
+#include "ggalloc-rpc.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,13 +3,14 @@
 // in the core builds them): gated linear units, flash attention, expert routing (mul_mat_id,
 // add_id, argsort, top_k), the extra norms and the element-wise odds and ends.
 //
-// Flash attention works per (head, batch) unit: the unit's K rows are converted to f32 once and
-// its V is transposed to f32 [Dv][n_kv], so that both halves of attention become SIMD dot
-// products (scores = K q, out[d] = p . V^T[d]) over the whole key range at once. With every score
-// of a query row known before any exp, softmax needs no online rescaling: one max, one vector
-// exp-and-sum, one division. Masked keys (-inf) are skipped, and a causal mask ends the row at its
-// last visible key, so the masked half of a causal attention costs nothing. Units are spread over
-// the threads; when there are fewer units than threads, a unit's queries are split instead.
+// Flash attention works per (head, batch) unit: the unit's K and V are converted to f32 once and
+// packed into the matrix-multiply micro-kernel's panels (K as keys x D, V transposed as D x keys),
+// so both halves of attention run on the gemm tile of the ISA table: scores for a block of nr
+// queries against mr keys at a time, then the output from the probabilities the same way. With
+// every score of a query block known before any exp, softmax needs no online rescaling: one max,
+// one vector exp-and-sum, one division per row. A causal mask ends each block at its last visible
+// key, so the masked half of a causal attention is not computed. Units are spread over the
+// threads; when there are fewer units than threads, a unit's queries are split instead.
 //
 // Element-wise ops convert a row to f32 in scratch, compute, and convert back, so one kernel
 // serves f32, f16 and bf16.
@@ -410,10 +411,75 @@ static struct llm_fa_shape llm_fa_shape_of(const struct ggml_tensor * dst) {
     return (struct llm_fa_shape) { q->ne[0], v->ne[0], k->ne[1], q->ne[1], q->ne[2], k->ne[2], q->ne[3] };
 }
 
-static size_t llm_fa_floats_per_thread(const struct ggml_tensor * dst) {
+static int64_t llm_round_up(int64_t x, int64_t m) {
+    return (x + m - 1) / m * m;
+}
+
+// The per-thread scratch of flash attention, in floats, laid out by llm_fa_layout.
+struct llm_fa_layout {
+    int64_t kv_pad, dv_pad;   // n_kv and Dv rounded up to the micro-kernel's mr
+    size_t  kpanel, vpanel;   // packed K (kv_pad x D) and V^T (dv_pad x n_kv) panels
+    size_t  rows;             // one converted K or V row
+    size_t  qb;               // nr queries, packed k-major
+    size_t  sc;               // scores of nr queries [nr][kv_pad]
+    size_t  pb;               // probabilities packed k-major [kv_pad][nr]
+    size_t  ob;               // output tile [nr][dv_pad]
+    size_t  mk;               // mask rows [nr][n_kv]
+    size_t  total;
+};
+
+static struct llm_fa_layout llm_fa_layout_of(const struct ggml_tensor * dst) {
+    const struct cpu_kernels * K = cpu_kernels_get();
     const struct llm_fa_shape s = llm_fa_shape_of(dst);
-    // K (n_kv x D), V^T (Dv x n_kv), scores, mask row, q row, output row
-    return (size_t) s.n_kv * (size_t) (s.D + s.Dv + 2) + (size_t) (s.D + s.Dv) + 6 * LLM_SLACK;
+    const int64_t mr = K->gemm_mr, nr = K->gemm_nr;
+    struct llm_fa_layout l;
+    l.kv_pad = llm_round_up(s.n_kv > 0 ? s.n_kv : 1, mr);
+    l.dv_pad = llm_round_up(s.Dv, mr);
+    size_t off = 0;
+    l.kpanel = off; off += (size_t) (l.kv_pad * s.D) + LLM_SLACK;
+    l.vpanel = off; off += (size_t) (l.dv_pad * l.kv_pad) + LLM_SLACK;
+    l.rows   = off; off += (size_t) (s.n_kv * (s.D > s.Dv ? s.D : s.Dv)) + LLM_SLACK;
+    l.qb     = off; off += (size_t) (s.D * nr) + LLM_SLACK;
+    l.sc     = off; off += (size_t) (nr * l.kv_pad) + LLM_SLACK;
+    l.pb     = off; off += (size_t) (l.kv_pad * nr) + LLM_SLACK;
+    l.ob     = off; off += (size_t) (nr * l.dv_pad) + LLM_SLACK;
+    l.mk     = off; off += (size_t) (nr * s.n_kv) + LLM_SLACK;
+    l.total  = off;
+    return l;
+}
+
+static size_t llm_fa_floats_per_thread(const struct ggml_tensor * dst) {
+    return llm_fa_layout_of(dst).total;
+}
+
+// Converts the K and V of one (kv head, batch) to f32 and packs them into micro-kernel panels:
+// K as the a-operand of scores (keys x D), V^T as the a-operand of the output (Dv x keys).
+static void llm_fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tensor * k, const struct ggml_tensor * v,
+        const struct llm_fa_shape * s, const struct llm_fa_layout * l, float * base, int64_t ihk, int64_t i3) {
+    const int64_t mr = K->gemm_mr;
+    float * rows = base + l->rows;
+    for (int64_t j = 0; j < s->n_kv; j++) {
+        const float * kr = cpu_load_f32(K, k->type, cpu_ptr(k, 0, j, ihk, i3), k->nb[0], s->D, rows + j * s->D);
+        if (kr != rows + j * s->D) {
+            memcpy(rows + j * s->D, kr, (size_t) s->D * sizeof(float));
+        }
+    }
+    for (int64_t j0 = 0; j0 < l->kv_pad; j0 += mr) {
+        const int64_t n = s->n_kv - j0 < mr ? s->n_kv - j0 : mr;
+        K->pack_a_f32(rows + j0 * s->D, s->D, (int) (n > 0 ? n : 0), s->D, base + l->kpanel + j0 * s->D);
+    }
+    // V transposed: row d holds V[.][d] over the keys (rows is reused: it is free again)
+    float * vt = rows;
+    for (int64_t j = 0; j < s->n_kv; j++) {
+        const float * vr = cpu_load_f32(K, v->type, cpu_ptr(v, 0, j, ihk, i3), v->nb[0], s->Dv, base + l->ob);
+        for (int64_t d = 0; d < s->Dv; d++) {
+            vt[d * s->n_kv + j] = vr[d];
+        }
+    }
+    for (int64_t d0 = 0; d0 < l->dv_pad; d0 += mr) {
+        const int64_t n = s->Dv - d0 < mr ? s->Dv - d0 : mr;
+        K->pack_a_f32(vt + d0 * s->n_kv, s->n_kv, (int) n, s->n_kv, base + l->vpanel + d0 * l->kv_pad);
+    }
 }
 
 static void llm_compute_flash_attn(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
@@ -421,6 +487,8 @@ static void llm_compute_flash_attn(const struct cpu_compute_params * params, str
     const struct ggml_tensor * q = dst->src[0], * k = dst->src[1], * v = dst->src[2];
     const struct ggml_tensor * mask = dst->src[3], * sinks = dst->src[4];
     const struct llm_fa_shape s = llm_fa_shape_of(dst);
+    const struct llm_fa_layout l = llm_fa_layout_of(dst);
+    const int64_t mr = K->gemm_mr, nr = K->gemm_nr;
     float scale = cpu_param_f32(dst, 0);
     const float max_bias = cpu_param_f32(dst, 1), softcap = cpu_param_f32(dst, 2);
     if (softcap != 0.0f) {
@@ -431,20 +499,17 @@ static void llm_compute_flash_attn(const struct cpu_compute_params * params, str
     const float m0 = powf(2.0f, -(max_bias)        / (float) n_head_log2);
     const float m1 = powf(2.0f, -(max_bias / 2.0f) / (float) n_head_log2);
 
-    float * base = llm_scratch(params, llm_fa_floats_per_thread(dst));
-    float * kf = base;                                   // [n_kv][D]
-    float * vt = kf + s.n_kv * s.D + LLM_SLACK;         // [Dv][n_kv]
-    float * sc = vt + s.Dv * s.n_kv + LLM_SLACK;        // scores
-    float * mk = sc + s.n_kv + LLM_SLACK;               // mask row
-    float * qf = mk + s.n_kv + LLM_SLACK;               // query row
-    float * out = qf + s.D + LLM_SLACK;                 // output row
+    float * base = llm_scratch(params, l.total);
+    float * qb = base + l.qb, * sc = base + l.sc, * pb = base + l.pb, * ob = base + l.ob, * mk = base + l.mk;
+    float inv[CPU_GEMM_NR_MAX];
+    int64_t n_vis[CPU_GEMM_NR_MAX];
 
     // units are (head, batch); split queries when units are fewer than threads
     const int64_t n_units = s.n_head * s.ne3;
     const int64_t q_parts = n_units >= params->nth ? 1 : (params->nth + n_units - 1) / n_units;
     int64_t w0, w1;
     cpu_split(params, n_units * q_parts, &w0, &w1);
-    int64_t have_kv = -1; // which (kv head, batch) is in kf/vt
+    int64_t have_kv = -1; // which (kv head, batch) is packed
     for (int64_t w = w0; w < w1; w++) {
         const int64_t unit = w / q_parts, part = w % q_parts;
         const int64_t ih = unit % s.n_head, i3 = unit / s.n_head;
@@ -455,61 +520,86 @@ static void llm_compute_flash_attn(const struct cpu_compute_params * params, str
             continue;
         }
         if (have_kv != ihk + s.n_head_kv * i3) {
-            for (int64_t j = 0; j < s.n_kv; j++) {
-                const float * kr = cpu_load_f32(K, k->type, cpu_ptr(k, 0, j, ihk, i3), k->nb[0], s.D, kf + j * s.D);
-                if (kr != kf + j * s.D) {
-                    memcpy(kf + j * s.D, kr, (size_t) s.D * sizeof(float));
-                }
-                const float * vr = cpu_load_f32(K, v->type, cpu_ptr(v, 0, j, ihk, i3), v->nb[0], s.Dv, out);
-                for (int64_t d = 0; d < s.Dv; d++) {
-                    vt[d * s.n_kv + j] = vr[d];
-                }
-            }
+            llm_fa_pack_kv(K, k, v, &s, &l, base, ihk, i3);
             have_kv = ihk + s.n_head_kv * i3;
         }
         const uint32_t h = (uint32_t) ih;
         const float slope = max_bias > 0.0f
             ? (h < n_head_log2 ? powf(m0, (float) (h + 1)) : powf(m1, (float) (2 * (h - n_head_log2) + 1))) : 1.0f;
         const float sink = sinks != NULL ? *(const float *) cpu_ptr(sinks, ih, 0, 0, 0) : -INFINITY;
-        for (int64_t iq = q0; iq < q1; iq++) {
-            // the visible keys: [0, n_end), with -inf entries inside skipped
-            int64_t n_end = s.n_kv;
-            const float * m = NULL;
-            if (mask != NULL) {
-                m = cpu_load_f32(K, mask->type, cpu_ptr(mask, 0, iq, ih % mask->ne[2], i3 % mask->ne[3]), mask->nb[0], s.n_kv, mk);
-                while (n_end > 0 && m[n_end - 1] == -INFINITY) {
-                    n_end--;
+        for (int64_t qs = q0; qs < q1; qs += nr) {
+            const int64_t nq = q1 - qs < nr ? q1 - qs : nr;
+            // queries, packed k-major and pre-scaled; mask rows and how far each row sees
+            memset(qb, 0, (size_t) (s.D * nr) * sizeof(float));
+            int64_t n_end = 0;
+            for (int64_t j = 0; j < nq; j++) {
+                const float * qr = cpu_load_f32(K, q->type, cpu_ptr(q, 0, qs + j, ih, i3), q->nb[0], s.D, ob);
+                for (int64_t d = 0; d < s.D; d++) {
+                    qb[d * nr + j] = qr[d] * scale;
+                }
+                n_vis[j] = s.n_kv;
+                if (mask != NULL) {
+                    const float * m = cpu_load_f32(K, mask->type, cpu_ptr(mask, 0, qs + j, ih % mask->ne[2], i3 % mask->ne[3]),
+                            mask->nb[0], s.n_kv, mk + j * s.n_kv);
+                    if (m != mk + j * s.n_kv) {
+                        memcpy(mk + j * s.n_kv, m, (size_t) s.n_kv * sizeof(float));
+                    }
+                    while (n_vis[j] > 0 && mk[j * s.n_kv + n_vis[j] - 1] == -INFINITY) {
+                        n_vis[j]--;
+                    }
+                }
+                n_end = n_vis[j] > n_end ? n_vis[j] : n_end;
+            }
+            const int64_t kc_end = llm_round_up(n_end > 0 ? n_end : 1, mr);
+            // scores: sc[j][i] = k_i . (scale q_j), a tile of mr keys by nr queries at a time
+            for (int64_t i0 = 0; i0 < kc_end; i0 += mr) {
+                K->gemm_tile(s.D, base + l.kpanel + i0 * s.D, qb, sc + i0, l.kv_pad, false);
+            }
+            // softmax per query row, written k-major into pb for the second product
+            for (int64_t j = 0; j < nq; j++) {
+                float * row = sc + j * l.kv_pad;
+                const float * m = mask != NULL ? mk + j * s.n_kv : NULL;
+                float mx = sink;
+                for (int64_t i = 0; i < n_vis[j]; i++) {
+                    float x = row[i];
+                    if (softcap != 0.0f) {
+                        x = softcap * tanhf(x);
+                    }
+                    if (m != NULL) {
+                        x = m[i] == -INFINITY ? -INFINITY : x + slope * m[i];
+                    }
+                    row[i] = x;
+                    mx = x > mx ? x : mx;
+                }
+                double sum = 0.0;
+                if (mx == -INFINITY) {
+                    inv[j] = 0.0f; // nothing visible: 0 (as ggml), not NaN
+                    memset(row, 0, (size_t) n_vis[j] * sizeof(float));
+                } else {
+                    if (n_vis[j] > 0) {
+                        sum = K->exp_sum_f32(n_vis[j], row, row, mx);
+                    }
+                    if (sinks != NULL) {
+                        sum += exp((double) sink - (double) mx);
+                    }
+                    inv[j] = sum > 0.0 ? (float) (1.0 / sum) : 0.0f;
+                }
+                for (int64_t i = 0; i < kc_end; i++) {
+                    pb[i * nr + j] = i < n_vis[j] && (m == NULL || m[i] != -INFINITY) ? row[i] : 0.0f;
                 }
             }
-            const float * qr = cpu_load_f32(K, q->type, cpu_ptr(q, 0, iq, ih, i3), q->nb[0], s.D, qf);
-            float mx = sink;
-            for (int64_t j = 0; j < n_end; j++) {
-                if (m != NULL && m[j] == -INFINITY) {
-                    sc[j] = -INFINITY;
-                    continue;
+            for (int64_t j = nq; j < nr; j++) {
+                for (int64_t i = 0; i < kc_end; i++) {
+                    pb[i * nr + j] = 0.0f;
                 }
-                float x = K->dot_f32(s.D, qr, kf + j * s.D) * scale;
-                if (softcap != 0.0f) {
-                    x = softcap * tanhf(x);
-                }
-                if (m != NULL) {
-                    x += slope * m[j];
-                }
-                sc[j] = x;
-                mx = x > mx ? x : mx;
             }
-            float * o = (float *) cpu_ptr(dst, 0, ih, iq, i3);
-            if (mx == -INFINITY) {
-                memset(o, 0, (size_t) s.Dv * sizeof(float)); // nothing visible (as ggml: 0, not NaN)
-                continue;
+            // output: ob[j][d] = sum_i V[i][d] p_j[i], mr values of d by nr queries at a time
+            for (int64_t d0 = 0; d0 < l.dv_pad; d0 += mr) {
+                K->gemm_tile(kc_end, base + l.vpanel + d0 * l.kv_pad, pb, ob + d0, l.dv_pad, false);
             }
-            double sum = n_end > 0 ? K->exp_sum_f32(n_end, sc, sc, mx) : 0.0;
-            if (sinks != NULL) {
-                sum += exp((double) sink - (double) mx);
-            }
-            const float inv = sum > 0.0 ? (float) (1.0 / sum) : 0.0f;
-            for (int64_t d = 0; d < s.Dv; d++) {
-                o[d] = n_end > 0 ? K->dot_f32(n_end, sc, vt + d * s.n_kv) * inv : 0.0f;
+            for (int64_t j = 0; j < nq; j++) {
+                float * o = (float *) cpu_ptr(dst, 0, ih, qs + j, i3);
+                K->scale_f32(s.Dv, o, ob + j * l.dv_pad, inv[j]);
             }
         }
     }

@@ -20,8 +20,8 @@
 //
 
 #include "ops.h"
-#include "ops-impl.h"
 #include "quant-dot.h"
+#include "ops-impl.h"
 
 #include <float.h>
 #include <math.h>
