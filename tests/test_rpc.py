@@ -210,3 +210,60 @@ def test_scheduler_over_cpu_and_two_servers(second, request):
     np.testing.assert_allclose(y.numpy(), H2 @ W[2].T, rtol=2e-3, atol=2e-3)
     sched.close()
     other.close()
+
+
+class _ByLayer:
+    """A weights context for models.gpt2 that puts layer i's weights in contexts[device(i)] and
+    the rest (embeddings, final norm, head, KV cache) in contexts[-1]."""
+
+    def __init__(self, contexts, device):
+        self.contexts, self.device = contexts, device
+
+    def tensor(self, dtype, shape, name=None):
+        i = -1
+        if name and name.startswith("model/h"):
+            i = self.device(int(name[len("model/h"):].split("/")[0]))
+        return self.contexts[i].tensor(dtype, shape, name=name)
+
+
+@pytest.mark.parametrize("second", ["ours", "peer"])
+def test_gpt2_split_over_cpu_and_two_servers(second, request):
+    """models.gpt2 (4 layers) with layers 0-1 on one server, 2-3 on another, the rest on the
+    CPU: the scheduler's forward pass gives the CPU-only run's logits and next tokens."""
+    from ggalloc import models
+    dims = dict(n_layer=4, n_embd=64, n_head=4, n_vocab=256, n_ctx=64, tokens=12, wtype="f32")
+    cpu = gg.CPUBackend(n_threads=1)
+
+    ref = models.gpt2(**dims)
+    ref.allocate(cpu)
+    ref.fill(seed=3)
+    galloc = gg.GraphAllocator(cpu.buffer_type)
+    galloc.alloc_graph(ref.graph)
+    inputs = ref.input_values(seed=3)
+    ref.set_inputs(inputs)
+    cpu.compute(ref.graph)
+    want = ref.outputs["logits"].numpy()
+
+    other = gg.RPCServer("127.0.0.1:0", [gg.CPUBackend(n_threads=1)])
+    ep_b = request.getfixturevalue(second) if second == "peer" else other.endpoint
+    a, b = gg.RPCBackend(request.getfixturevalue("ours")), gg.RPCBackend(ep_b)
+    ctxs = [gg.Context(no_alloc=True) for _ in range(3)]
+    m = models.gpt2(**dims, wctx=_ByLayer(ctxs, lambda il: 0 if il < 2 else 1))
+    bufs = [gg.alloc_ctx_tensors(c, be.buffer_type) for c, be in zip(ctxs, (a, b, cpu))]
+    for buf in bufs:
+        buf.usage = "weights"
+    m.fill(seed=3)
+    sched = gg.Scheduler([a, b, cpu])
+    assert sched.alloc_graph(m.graph)
+    assert sched.n_splits >= 3
+    assert sched.plan().verify() == 0
+    for be in (a, b, cpu):
+        assert sched.buffer_size(be) >= sched.lower_bound(be) > 0
+    m.set_inputs(inputs)
+    sched.compute(m.graph)
+    got = m.outputs["logits"].numpy()
+    tol = 2e-3 if second == "peer" else 1e-5  # ggml's GELU goes through an f16 table
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    assert (got.argmax(axis=-1) == want.argmax(axis=-1)).all()
+    sched.close()
+    other.close()

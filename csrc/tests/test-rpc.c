@@ -137,6 +137,18 @@ static void test_client(const char * endpoint, const char * label, ggml_backend_
     CHECK(memcmp(remote, remote + N, sizeof(float) * N) != 0); // the runs differ
     free(remote);
     free(local);
+    {
+        // a graph in host memory cannot run on the server: refused before anything is sent
+        struct add_graph H = add_graph_new(16, 4);
+        ggml_gallocr_t hg = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+        CHECK(ggml_gallocr_alloc_graph(hg, H.g));
+        log_capture_begin();
+        CHECK(ggml_backend_graph_compute(rpc, H.g) == GGML_STATUS_FAILED);
+        log_capture_end();
+        CHECK(log_captured("not in memory of this server"));
+        ggml_gallocr_free(hg);
+        ggml_free(H.ctx);
+    }
 
     // transfers: memset, copy on the server, clear, and an upload above the hash threshold
     struct ggml_init_params p = { ggml_tensor_overhead() * 4, NULL, true };
