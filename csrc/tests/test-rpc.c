@@ -14,6 +14,7 @@
 #include "ggalloc.h"
 
 #include "check.h"
+#include "rpc/rpc-proto.h"
 #include "test-rpc.h"
 
 #include <pthread.h>
@@ -484,6 +485,20 @@ static void test_fake(enum fake_kind kind, const char * expect1, const char * ex
     fake_stop(&f);
 }
 
+static void test_endpoints(void) {
+    char host[64];
+    int port = -1;
+    CHECK(rpc_parse_endpoint("127.0.0.1:50052", host, sizeof(host), &port) && strcmp(host, "127.0.0.1") == 0 && port == 50052);
+    CHECK(rpc_parse_endpoint("[::1]:7", host, sizeof(host), &port) && strcmp(host, "::1") == 0 && port == 7);
+    CHECK(rpc_parse_endpoint("localhost:0", host, sizeof(host), &port) && port == 0);
+    const char * bad[] = { "host:", ":5", "h:70000", "h:12a", "nohost", "[]:5", "h:-1", "" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(!rpc_parse_endpoint(bad[i], host, sizeof(host), &port));
+    }
+    CHECK(!rpc_parse_endpoint("a-host-name-longer-than-the-buffer-given:1", host, 8, &port));
+    CHECK(!rpc_parse_endpoint(NULL, host, sizeof(host), &port));
+}
+
 static void test_faults(void) {
     // refused connection
     char endpoint[64];
@@ -726,6 +741,7 @@ int main(void) {
     ggalloc_rpc_server_free(oc.srv);
 
     test_vulkan_server(cpu);
+    test_endpoints();
     test_faults();
     ggml_backend_free(cpu);
     return check_report("test-rpc");

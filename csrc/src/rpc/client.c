@@ -322,7 +322,10 @@ static void buffer_free(ggml_backend_buffer_t buffer) {
     struct rpc_buffer_ctx * ctx = buffer->context;
     uint8_t req[8];
     rpc_put_u64(req, ctx->remote_ptr);
-    if (ctx->conn->fd >= 0) { // after a failure the server has freed it already
+    pthread_mutex_lock(&ctx->conn->mutex);
+    const bool alive = ctx->conn->fd >= 0;
+    pthread_mutex_unlock(&ctx->conn->mutex);
+    if (alive) { // after a failure the server has freed it already
         conn_call(ctx->conn, "FREE_BUFFER", RPC_CMD_FREE_BUFFER, req, 8, NULL, 0, NULL, 0);
     }
     conn_unref(ctx->conn);
@@ -467,9 +470,7 @@ static ggml_backend_buffer_t buft_alloc_buffer(ggml_backend_buffer_type_t buft, 
         buffer = ggml_backend_buffer_init(buft, rpc_buffer_i, ctx, (size_t) remote_size);
     }
     if (buffer == NULL) {
-        if (c->fd >= 0) {
-            conn_call(c, "FREE_BUFFER", RPC_CMD_FREE_BUFFER, req, 8, NULL, 0, NULL, 0);
-        }
+        conn_call(c, "FREE_BUFFER", RPC_CMD_FREE_BUFFER, req, 8, NULL, 0, NULL, 0);
         free(ctx);
         conn_unref(c);
     }
