@@ -529,6 +529,8 @@ int ggml_cpu_has_avx512_bf16(void);
 int ggml_cpu_has_neon (void);
 void ggml_cpu_init(void);
 ggml_backend_buffer_type_t ggalloc_host_buffer_type(size_t alignment, size_t max_size);
+ggml_backend_buffer_type_t ggalloc_host_buffer_type_new(size_t alignment, size_t max_size);
+void ggalloc_host_buffer_type_free(ggml_backend_buffer_type_t buft);
 ggml_backend_buffer_type_t ggalloc_failing_buffer_type_new(size_t alignment, size_t max_size, size_t budget);
 void ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft);
 void ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner planner);

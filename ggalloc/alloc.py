@@ -99,15 +99,20 @@ class BufferType:
             return "BufferType(<closed>)"
 
 
-def host_buffer_type(alignment: int = 32, max_size: Optional[int] = None) -> BufferType:
+def host_buffer_type(alignment: int = 32, max_size: Optional[int] = None, distinct: bool = False) -> BufferType:
     """Host memory with any alignment (a power of two) and max buffer size (None: no limit), to
-    plan for a device's limits on any machine. ``gg.host_buffer_type(256, 1 << 30)``"""
+    plan for a device's limits on any machine. The same arguments give the same type, unless
+    ``distinct``: then a type of its own (one per buffer of a ``reserve_n`` plan), freed with
+    the last object that uses it. ``gg.host_buffer_type(256, 1 << 30)``"""
     ms = _SIZE_MAX if max_size is None else int(max_size)
     if int(alignment) <= 0 or ms <= 0:
         raise BadInputError(f"host_buffer_type needs alignment > 0 and max_size > 0, got {alignment}, {max_size}")
-    ptr = _lib.new(lib.ggalloc_host_buffer_type, int(alignment), ms, exc=BadInputError,
-                   what=f"cannot make a host buffer type with alignment {alignment} and max_size {max_size}")
-    return BufferType(ptr)
+    what = f"cannot make a host buffer type with alignment {alignment} and max_size {max_size}"
+    if distinct:
+        ptr = _lib.new(lib.ggalloc_host_buffer_type_new, int(alignment), ms, exc=BadInputError, what=what)
+        handle = ffi.gc(ptr, lib.ggalloc_host_buffer_type_free)
+        return BufferType(handle, keep=_Owned(handle))
+    return BufferType(_lib.new(lib.ggalloc_host_buffer_type, int(alignment), ms, exc=BadInputError, what=what))
 
 
 def cpu_buffer_type() -> BufferType:

@@ -14,9 +14,12 @@
 6. With ``--plot FILE.png``, draws the plan there (nothing is written unasked).
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import time
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -28,14 +31,14 @@ __all__ = ["main", "run_gpt2", "NMSE_LIMIT"]
 NMSE_LIMIT = 1e-5
 
 
-def _bar(total, desc, unit="it"):
+def _bar(total: int, desc: str, unit: str = "it") -> Any:
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
-                disable=None if os.environ.get("GGALLOC_PROGRESS") is None
+                disable=None if os.environ.get("GGALLOC_PROGRESS") is None  # type: ignore[arg-type]
                 else os.environ["GGALLOC_PROGRESS"] == "0")
 
 
-def nmse(out, ref):
+def nmse(out: Any, ref: Any) -> float:
     """Normalized mean squared error: sum (out - ref)^2 / sum ref^2."""
     out = np.asarray(out, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
@@ -43,7 +46,8 @@ def nmse(out, ref):
     return float(np.sum((out - ref) ** 2)) / den if den else float(np.sum((out - ref) ** 2))
 
 
-def run_gpt2(model, backend, seed=0, planner="best", progress=True, reference=None):
+def run_gpt2(model: Any, backend: Any, seed: int = 0, planner: str = "best", progress: bool = True,
+             reference: Optional[Any] = None) -> Dict[str, Any]:
     """Runs a built gpt2 model on a backend with fixed-seed random weights and checks it
     against :func:`ggalloc.models.gpt2_reference` (or against ``reference``, logits computed
     earlier for the same model, seed and weights).
@@ -98,10 +102,11 @@ def run_gpt2(model, backend, seed=0, planner="best", progress=True, reference=No
                 violations=violations)
 
 
-def main(tokens=None, layers=None, threads=None, plot=None, seed=0, wtype=None):
+def main(tokens: Optional[int] = None, layers: Optional[int] = None, threads: Optional[int] = None,
+         plot: Optional[str] = None, seed: int = 0, wtype: Optional[str] = None) -> int:
     import ggalloc as gg
     from . import models
-    from .cli import format_report, plan_graph
+    from .report import format_report, plan_graph
 
     tokens = 32 if tokens is None else tokens
     layers = 12 if layers is None else layers
@@ -141,8 +146,9 @@ def main(tokens=None, layers=None, threads=None, plot=None, seed=0, wtype=None):
         vk = gg.VulkanBackend(0)
         bt = vk.buffer_type
         print()
-        print(f"running it on Vulkan device 0, {devices[0]['description']} (buffers of at most "
-              f"{bt.max_size / 2**20:.0f} MiB, alignment {bt.alignment}) ...")
+        limit = "no size limit" if bt.max_size is None else f"buffers of at most {bt.max_size / 2**20:.0f} MiB"
+        print(f"running it on Vulkan device 0, {devices[0]['description']} ({limit}, "
+              f"alignment {bt.alignment}) ...")
         vmodel = models.gpt2_small(tokens=tokens, layers=layers, wtype=wtype)
         v = run_gpt2(vmodel, vk, seed=seed, reference=r["reference"])
         v_cpu = nmse(v["logits"], r["logits"])

@@ -10,7 +10,7 @@ ops take theirs explicitly; by default it is the context of the first tensor arg
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from . import _lib
 from ._lib import lib
@@ -1062,7 +1062,7 @@ def flash_attn_ext_add_sinks(a: Tensor, sinks: Tensor) -> Tensor:
     return a
 
 
-def _add_src(fn, name: str, a: Tensor, src: Tensor, slot: int) -> None:
+def _add_src(fn: Any, name: str, a: Tensor, src: Tensor, slot: int) -> None:
     # the C setters log and leave the node alone when the source does not fit: check the result
     a._live()
     src._live()

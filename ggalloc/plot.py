@@ -10,22 +10,28 @@ the bound is visible at a glance. A plan of several buffers (reserve_n) gets one
 its placement beside its live bytes, every buffer in the same colours.
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+Row = Dict[str, Any]
+"""One placement as plan_rows gives it: name, op, chunk, offset, size, first, last."""
 
 __all__ = ["plot_plan", "live_bytes", "plan_rows", "op_colour"]
 
 MIB = 1024.0 * 1024.0
 
 
-def _field(e, name, default=None):
+def _field(e: Any, name: str, default: Any = None) -> Any:
     if isinstance(e, dict):
         return e.get(name, default)
     return getattr(e, name, default)
 
 
-def _op_name(op):
+def _op_name(op: Any) -> Optional[str]:
     if op is None:
         return None
     if isinstance(op, str):
@@ -33,7 +39,7 @@ def _op_name(op):
     return getattr(op, "name", str(op))
 
 
-def plan_rows(plan, buffer_id=0):
+def plan_rows(plan: Any, buffer_id: int = 0) -> List[Row]:
     """The placements of one buffer as a list of dicts (name, op, chunk, offset, size, first,
     last). Ops come from the plan's tensors (``Plan.tensors``, parallel to its entries) where
     it has them; a UNARY op is named by its unary op (GELU, SILU, ...) and a placed leaf (op
@@ -62,7 +68,7 @@ def plan_rows(plan, buffer_id=0):
     return rows
 
 
-def live_bytes(rows, n_steps=None):
+def live_bytes(rows: Sequence[Row], n_steps: Optional[int] = None) -> "np.ndarray[Any, Any]":
     """Bytes in use at each step: the measure of the byte ranges of the tensors live at that
     step. A node computed in place takes over its parent's bytes at the step where one hands
     over to the other; both are live there, but their bytes count once."""
@@ -89,7 +95,8 @@ def live_bytes(rows, n_steps=None):
     return out
 
 
-def _auto_inset(rows, base, n_steps, total):
+def _auto_inset(rows: Sequence[Row], base: Dict[int, int], n_steps: int,
+                total: int) -> Optional[Tuple[int, int, float]]:
     """(first step, last step, top in MiB) of the first tenth of the graph when everything
     placed before its last 5% of steps uses under a quarter of the buffer; else None."""
     if n_steps < 40 or total <= 0:
@@ -104,7 +111,7 @@ def _auto_inset(rows, base, n_steps, total):
     return (0, x1, min(top, max(early)) * 1.1 / MIB)
 
 
-def _lower_bound(plan, buffer_id):
+def _lower_bound(plan: Any, buffer_id: int) -> Optional[int]:
     lbs = _field(plan, "lower_bounds")
     if lbs is not None:
         return lbs[buffer_id] if buffer_id < len(lbs) else None
@@ -116,7 +123,7 @@ def _lower_bound(plan, buffer_id):
     return lb
 
 
-def _n_buffers(plan):
+def _n_buffers(plan: Any) -> int:
     sizes = _field(plan, "buffer_sizes")
     if sizes:
         return len(sizes)
@@ -130,7 +137,7 @@ _OP_ORDER = ["MUL_MAT", "ADD", "MUL", "SOFT_MAX", "GELU", "NORM", "RMS_NORM", "C
              "GET_ROWS", "ROPE", "DIAG_MASK_INF", "SILU", "CONCAT", "SUB", "DIV", "SUM_ROWS", "UNARY", "IM2COL"]
 
 
-def op_colour(op):
+def op_colour(op: str) -> Tuple[float, float, float, float]:
     """The colour of an op (its name, as ``Tensor.op`` gives it) in every plot."""
     import zlib
 
@@ -140,11 +147,11 @@ def op_colour(op):
     return cmap(i % 20)
 
 
-def _colours(rows, max_legend):
+def _colours(rows: Sequence[Row], max_legend: int) -> Tuple[Dict[str, Any], List[str], List[str]]:
     """Op -> colour (op_colour), and the ops ordered by the bytes x steps they place (the
     largest first): the first max_legend get a legend entry, the rest one line "N other ops".
     Returns (colours, ops in the legend, other ops)."""
-    op_bytes = {}
+    op_bytes: Dict[str, int] = {}
     for r in rows:
         op_bytes[r["op"]] = op_bytes.get(r["op"], 0) + r["size"] * (r["last"] - r["first"] + 1)
     ops = sorted(op_bytes, key=lambda o: -op_bytes[o])
@@ -152,8 +159,9 @@ def _colours(rows, max_legend):
     return {op: op_colour(op) for op in ops}, shown, other
 
 
-def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=None, max_legend=14,
-              figsize=None, dpi=100, legend=True, inset="auto"):
+def plot_plan(plan_or_allocator: Any, path: Optional[str] = None, ax: Any = None, title: Optional[str] = None,
+              buffer_id: Optional[int] = None, max_legend: int = 14, figsize: Optional[Tuple[float, float]] = None,
+              dpi: int = 100, legend: bool = True, inset: Any = "auto") -> Any:
     """Draws a plan (a ``Plan``, or a ``GraphAllocator`` whose last plan to draw).
 
     Args:
@@ -234,7 +242,9 @@ def plot_plan(plan_or_allocator, path=None, ax=None, title=None, buffer_id=None,
     return fig
 
 
-def _draw_buffer(plan, buffer_id, rows, ax, ax_live, colour, shown, other, legend, inset, below, n_steps=None):
+def _draw_buffer(plan: Any, buffer_id: int, rows: Sequence[Row], ax: Any, ax_live: Any, colour: Dict[str, Any],
+                 shown: List[str], other: List[str], legend: bool, inset: Any, below: bool,
+                 n_steps: Optional[int] = None) -> str:
     """Draws one buffer's placement into ax and its live bytes into ax_live (None: none);
     below: ax_live is under ax (sharing x), else beside it. Returns the line of figures for
     the title."""
@@ -245,7 +255,7 @@ def _draw_buffer(plan, buffer_id, rows, ax, ax_live, colour, shown, other, legen
         n_steps = max((r["last"] for r in rows), default=0) + 1
 
     # Chunks are drawn one above the other, each as tall as its highest placement.
-    chunk_top = {}
+    chunk_top: Dict[int, int] = {}
     for r in rows:
         chunk_top[r["chunk"]] = max(chunk_top.get(r["chunk"], 0), r["offset"] + r["size"])
     base, acc = {}, 0

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import ggalloc as gg
-from ggalloc import cli
+from ggalloc import cli, report
 
 MAT = 256 * 64 * 4  # bytes of one [64, 256] f32 activation
 
@@ -93,7 +93,7 @@ def test_save_round_trips_the_ids(tmp_path):
 
 def test_buffer_ids_plan_like_reserve_n(tmp_path):
     g = gg.load_graph(write(tmp_path, two_buffer_doc()))
-    bufts = cli.host_buffer_types(2, 32)
+    bufts = report.host_buffer_types(2, 32)
     assert len({b._buft for b in bufts}) == 2 and all(b.alignment == 32 and b.is_host for b in bufts)
     ga = gg.GraphAllocator(bufts)
     ga.reserve_n(g, g.node_buffer_ids, g.leaf_buffer_ids)
@@ -116,7 +116,7 @@ def test_cli_plans_every_buffer(tmp_path, capsys):
     # The figures agree with reserve_n through the API, buffer by buffer.
     g = gg.load_graph(path)
     for planner, key in (("best", "size"), ("ggml", "ggml_size")):
-        ga = gg.GraphAllocator(cli.host_buffer_types(2, 32), planner=planner)
+        ga = gg.GraphAllocator(report.host_buffer_types(2, 32), planner=planner)
         ga.reserve_n(g, g.node_buffer_ids, g.leaf_buffer_ids)
         assert [b0[key], b1[key]] == [ga.buffer_size(0), ga.buffer_size(1)]
     assert b0["lower_bound"] <= b0["size"] and b1["lower_bound"] <= b1["size"]
@@ -144,7 +144,7 @@ def test_cli_three_buffers_with_a_max_size(tmp_path, capsys):
     assert rep["n_buffers"] == 3 and [b["id"] for b in rep["buffers"]] == [0, 1, 2]
     assert rep["violations"] == 0
     g = gg.load_graph(path)
-    ga = gg.GraphAllocator(cli.host_buffer_types(3, 64, MAT))
+    ga = gg.GraphAllocator(report.host_buffer_types(3, 64, MAT))
     ga.reserve_n(g, g.node_buffer_ids, g.leaf_buffer_ids)
     assert [b["size"] for b in rep["buffers"]] == [ga.buffer_size(i) for i in range(3)]
     # x and mm0 (buffer 0) are live together and a chunk holds one: two chunks.

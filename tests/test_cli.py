@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import ggalloc as gg
-from ggalloc import cli, models
+from ggalloc import cli, models, report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from testdata import DATA
@@ -77,7 +77,7 @@ def test_trace_source(capsys):
     assert code == 0
     rep = json.loads(out)
     (b,) = rep["buffers"]
-    ids, starts, ends, sizes = cli.read_trace(path)
+    ids, starts, ends, sizes = report.read_trace(path)
     assert rep["kind"] == "trace" and rep["n_blocks"] == len(ids) and rep["violations"] == 0
     assert b["lower_bound"] == gg.intervals_lower_bound(sizes, starts, ends)
     assert b["lower_bound"] <= b["size"] <= b["ggml_size"]
@@ -206,3 +206,49 @@ def test_a_tensor_larger_than_max_size_is_named_in_a_warning(capsys):
     assert code == 0 and f"warning: tensor {biggest.name}" in out
     code, out, _ = run_main(capsys, "plan", "gpt2-small", "--tokens", "16", "--layers", "1", "--json")
     assert json.loads(out)["warnings"] == []
+
+
+@pytest.mark.parametrize("content, why", [
+    ("id,lower,upper,size\n0,0,2,18446744073709551616\n", "size"),
+    ("id,lower,upper,size\n0,0,9223372036854775808,8\n", "64-bit"),
+    ("id,lower,upper,size\n0,-9223372036854775809,2,8\n", "64-bit"),
+    (b"id,lower,upper,size\n0,0,2,\xff\xfe\n", "UTF-8"),
+    ("id,lower,upper,size\n0,0,2,8,9\n", "columns"),
+    ("id,lower,upper,size,extra\n0,0,2,8,9\n", "header"),
+    ("id,lower,upper,size\n0,0,2,8\n0,1,3,8\n", "repeats"),
+    ("id,lower,upper,size\n0,2,2,8\n", "must exceed"),
+])
+def test_bad_traces_are_one_line_and_exit_2(tmp_path, capsys, content, why):
+    path = tmp_path / "t.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    code, out, err = run_main(capsys, "plan", str(path))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and why in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--max-size", "99999999999999999999999"], "64 bits"),
+    (["--max-size", "inf"], "not a size"),
+    (["--plot", "x.txt"], "extensions"),
+])
+def test_bad_options_are_one_line_and_exit_2(capsys, args, why):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["plan", "mlp", "--layers", "1", *args])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert why in err and "Traceback" not in err
+
+
+def test_a_document_with_a_huge_buffer_id_is_refused(tmp_path, capsys):
+    doc = json.load(open(os.path.join(DATA, "graphs", "mlp-4x1024-b256.json")))
+    doc["node_buffer_ids"] = [0] * len(doc["nodes"])
+    doc["node_buffer_ids"][1] = 2147483647
+    path = tmp_path / "ids.json"
+    path.write_text(json.dumps(doc))
+    code, out, err = run_main(capsys, "plan", str(path))
+    assert code == 2 and "node_buffer_ids[1]" in err and "out of range" in err
+    with pytest.raises(gg.BadGraphError):
+        gg.load_graph(path)

@@ -65,11 +65,11 @@ def test_into_an_existing_axes():
 def test_every_buffer_of_a_plan(tmp_path):
     """A plan over two buffers (reserve_n) draws one row of panels per buffer; buffer_id picks
     one, and a plan of one buffer keeps its two-panel figure."""
-    from ggalloc import cli
+    from ggalloc import report
     m = models.gpt2_small(tokens=16, layers=2)
     g = m.graph
     ids = [0 if i < g.n_nodes // 2 else 1 for i in range(g.n_nodes)]
-    ga = gg.GraphAllocator(cli.host_buffer_types(2, 32))
+    ga = gg.GraphAllocator(report.host_buffer_types(2, 32))
     ga.reserve_n(g, ids, None)
     plan = ga.plan()
     assert {e.buffer_id for e in plan.entries} == {0, 1}

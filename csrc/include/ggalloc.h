@@ -44,6 +44,14 @@ extern "C" {
 // power of two or a max_size of 0.
 GGML_API ggml_backend_buffer_type_t ggalloc_host_buffer_type(size_t alignment, size_t max_size);
 
+// A host buffer type of its own, distinct from every other (ggalloc_host_buffer_type interns):
+// for planning several buffers of the same limits, one type per buffer (reserve_n). Owned by
+// the caller and freed with ggalloc_host_buffer_type_free; buffers of it still alive then keep
+// it alive until the last of them is freed. NULL (and a log line) on the same arguments
+// ggalloc_host_buffer_type refuses, or out of memory. _free(NULL) is a no-op.
+GGML_API ggml_backend_buffer_type_t ggalloc_host_buffer_type_new(size_t alignment, size_t max_size);
+GGML_API void                       ggalloc_host_buffer_type_free(ggml_backend_buffer_type_t buft);
+
 // A host buffer type whose allocations fail once more than `budget` bytes are outstanding
 // (budget 0: every allocation fails), for testing failure paths. Owned by the caller and freed
 // with ggalloc_failing_buffer_type_free; buffers of it still alive then keep it alive until the
@@ -120,6 +128,10 @@ GGML_API int ggalloc_graph_verify(struct ggml_cgraph * graph);
 // (weights, a KV cache) even though its data is not set here, as in a graph read from a file.
 // The allocator leaves it alone, like a tensor whose data is set; compute refuses it.
 #define GGALLOC_TENSOR_FLAG_EXTERNAL 256
+
+// Buffer ids in a graph document (node_buffer_ids / leaf_buffer_ids) are below this: each id
+// names a buffer of its own, and a document must not be able to ask for billions of them.
+#define GGALLOC_GRAPH_MAX_BUFFERS 256
 
 GGML_API int                  ggalloc_graph_n_leafs(struct ggml_cgraph * graph);
 GGML_API struct ggml_tensor * ggalloc_graph_leaf(struct ggml_cgraph * graph, int i); // NULL if out of range

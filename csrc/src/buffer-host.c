@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,13 +30,17 @@ struct host_buft_ctx {
     size_t max_size;
     char   name[80];
 
+    // types the caller owns (ggalloc_host_buffer_type_new, failing types): live buffers keep
+    // the type alive, so it may be freed before them
+    bool            caller_owned;
+    size_t          n_buffers;
+    bool            released;  // its _free was called
+    pthread_mutex_t lock;
+
     // failing buffer types only
     bool            failing;
     size_t          budget;
     size_t          outstanding;
-    size_t          n_buffers; // live buffers: the type outlives them even when freed first
-    bool            released;  // ggalloc_failing_buffer_type_free was called
-    pthread_mutex_t lock;
 
     struct host_buft_ctx * next;          // interning list
     struct ggml_backend_buffer_type buft; // the object handed out
@@ -57,7 +62,7 @@ static void host_buffer_free(ggml_backend_buffer_t buffer) {
     struct host_buffer_ctx * ctx = buffer->context;
     struct host_buft_ctx * tctx = buffer->buft->context;
     bool release_type = false;
-    if (tctx->failing) {
+    if (tctx->caller_owned) {
         pthread_mutex_lock(&tctx->lock);
         tctx->outstanding -= ctx->accounted;
         tctx->n_buffers--;
@@ -145,6 +150,13 @@ static ggml_backend_buffer_t host_buffer_wrap(ggml_backend_buffer_type_t buft, v
     ggml_backend_buffer_t buffer = ggml_backend_buffer_init(buft, host_buffer_i, ctx, size);
     if (buffer == NULL) {
         free(ctx);
+        return NULL;
+    }
+    struct host_buft_ctx * tctx = buft->context;
+    if (tctx->caller_owned) {
+        pthread_mutex_lock(&tctx->lock);
+        tctx->n_buffers++;
+        pthread_mutex_unlock(&tctx->lock);
     }
     return buffer;
 }
@@ -203,10 +215,6 @@ static ggml_backend_buffer_t host_buft_alloc_buffer(ggml_backend_buffer_type_t b
         buffer = host_buffer_wrap(buft, base, true, size, tctx->failing ? size : 0);
         if (buffer == NULL) {
             free(base);
-        } else if (tctx->failing) {
-            pthread_mutex_lock(&tctx->lock);
-            tctx->n_buffers++;
-            pthread_mutex_unlock(&tctx->lock);
         }
     }
     if (buffer == NULL && tctx->failing) {
@@ -329,32 +337,31 @@ ggml_backend_buffer_type_t ggalloc_host_buffer_type(size_t alignment, size_t max
     return &ctx->buft;
 }
 
-ggml_backend_buffer_type_t ggalloc_failing_buffer_type_new(size_t alignment, size_t max_size, size_t budget) {
+static ggml_backend_buffer_type_t host_buft_new_owned(const char * fn, size_t alignment, size_t max_size) {
     if (!is_pow2(alignment) || max_size == 0) {
-        GGML_LOG_ERROR("%s: alignment %zu must be a power of two and max_size %zu positive\n", __func__, alignment, max_size);
+        GGML_LOG_ERROR("%s: alignment %zu must be a power of two and max_size %zu positive\n", fn, alignment, max_size);
         return NULL;
     }
     struct host_buft_ctx * ctx = host_buft_ctx_new(alignment, max_size);
     if (ctx == NULL) {
-        GGML_LOG_ERROR("%s: out of memory\n", __func__);
+        GGML_LOG_ERROR("%s: out of memory\n", fn);
         return NULL;
     }
-    ctx->failing = true;
-    ctx->budget = budget;
-    snprintf(ctx->name, sizeof(ctx->name), "Failing(align=%zu,budget=%zu)", alignment, budget);
+    ctx->caller_owned = true;
     return &ctx->buft;
 }
 
-void ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft) {
+// Frees a type the caller owns: now, or with the last of its buffers.
+static void host_buft_release(const char * fn, ggml_backend_buffer_type_t buft, bool failing) {
     if (buft == NULL) {
         return;
     }
-    if (!host_buft_is_ours(buft) || !((struct host_buft_ctx *) buft->context)->failing) {
-        GGML_LOG_ERROR("%s: %s is not a failing buffer type\n", __func__, ggml_backend_buft_name(buft));
+    struct host_buft_ctx * ctx = host_buft_is_ours(buft) ? buft->context : NULL;
+    if (ctx == NULL || !ctx->caller_owned || ctx->failing != failing || ctx->released) {
+        GGML_LOG_ERROR("%s: %s is not a %s buffer type of the caller's (or was freed already)\n", fn,
+                ggml_backend_buft_name(buft), failing ? "failing" : "host");
         return;
     }
-    // buffers still alive keep the type alive: it goes with the last of them
-    struct host_buft_ctx * ctx = buft->context;
     pthread_mutex_lock(&ctx->lock);
     ctx->released = true;
     bool now = ctx->n_buffers == 0;
@@ -363,4 +370,38 @@ void ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft) {
         pthread_mutex_destroy(&ctx->lock);
         free(ctx);
     }
+}
+
+ggml_backend_buffer_type_t ggalloc_host_buffer_type_new(size_t alignment, size_t max_size) {
+    static atomic_uint serial;
+    ggml_backend_buffer_type_t buft = host_buft_new_owned(__func__, alignment, max_size);
+    if (buft != NULL) {
+        struct host_buft_ctx * ctx = buft->context;
+        unsigned id = atomic_fetch_add(&serial, 1) + 1;
+        if (max_size == SIZE_MAX) {
+            snprintf(ctx->name, sizeof(ctx->name), "Host%u(align=%zu)", id, alignment);
+        } else {
+            snprintf(ctx->name, sizeof(ctx->name), "Host%u(align=%zu,max=%zu)", id, alignment, max_size);
+        }
+    }
+    return buft;
+}
+
+void ggalloc_host_buffer_type_free(ggml_backend_buffer_type_t buft) {
+    host_buft_release(__func__, buft, false);
+}
+
+ggml_backend_buffer_type_t ggalloc_failing_buffer_type_new(size_t alignment, size_t max_size, size_t budget) {
+    ggml_backend_buffer_type_t buft = host_buft_new_owned(__func__, alignment, max_size);
+    if (buft != NULL) {
+        struct host_buft_ctx * ctx = buft->context;
+        ctx->failing = true;
+        ctx->budget = budget;
+        snprintf(ctx->name, sizeof(ctx->name), "Failing(align=%zu,budget=%zu)", alignment, budget);
+    }
+    return buft;
+}
+
+void ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft) {
+    host_buft_release(__func__, buft, true);
 }

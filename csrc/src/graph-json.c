@@ -760,7 +760,7 @@ static bool gj_read_buffer_ids(struct gj_loader * L, const struct json_value * r
         char f[48];
         snprintf(f, sizeof(f), "%s[%d]", key, k);
         int64_t x;
-        if (!gj_int(L, v->u.arr.items[k], -1, f, 0, INT_MAX, &x)) {
+        if (!gj_int(L, v->u.arr.items[k], -1, f, 0, GGALLOC_GRAPH_MAX_BUFFERS - 1, &x)) {
             free(ids);
             return false;
         }

@@ -19,6 +19,35 @@ static struct ggml_context * new_ctx(void) {
     return ggml_init(ip);
 }
 
+// Host types of the caller's own: distinct objects with the same limits, freed before or after
+// their buffers in any order.
+static void test_distinct_host_types(void) {
+    ggml_backend_buffer_type_t a = ggalloc_host_buffer_type_new(64, 1 << 20);
+    ggml_backend_buffer_type_t b = ggalloc_host_buffer_type_new(64, 1 << 20);
+    CHECK(a != NULL && b != NULL && a != b && a != ggalloc_host_buffer_type(64, 1 << 20));
+    CHECK(strcmp(ggml_backend_buft_name(a), ggml_backend_buft_name(b)) != 0);
+    CHECK_EQ_INT(ggml_backend_buft_get_alignment(a), 64);
+    CHECK_EQ_INT(ggml_backend_buft_get_max_size(b), 1 << 20);
+    CHECK(ggml_backend_buft_is_host(a));
+    ggml_backend_buffer_t ba = ggml_backend_buft_alloc_buffer(a, 1000);
+    ggml_backend_buffer_t bb = ggml_backend_buft_alloc_buffer(b, 1000);
+    CHECK(ba != NULL && bb != NULL);
+    CHECK(((uintptr_t) ggml_backend_buffer_get_base(ba)) % 64 == 0);
+    ggalloc_host_buffer_type_free(a);          // its buffer keeps it alive
+    memset(ggml_backend_buffer_get_base(ba), 1, 1000);
+    CHECK(ggml_backend_buffer_get_type(ba) == a);
+    ggml_backend_buffer_free(ba);              // ... and takes it along
+    ggml_backend_buffer_free(bb);
+    ggalloc_host_buffer_type_free(b);
+    ggalloc_host_buffer_type_free(NULL);
+    log_capture_begin();
+    ggalloc_host_buffer_type_free(ggalloc_host_buffer_type(64, 1 << 20));   // interned: not the caller's
+    log_capture_end();
+    CHECK(log_captured("not a host buffer type of the caller's"));
+    CHECK(ggalloc_host_buffer_type_new(3, 100) == NULL);
+    CHECK(ggalloc_host_buffer_type_new(32, 0) == NULL);
+}
+
 static void test_buffer_types(void) {
     ggml_backend_buffer_type_t cpu = ggml_backend_cpu_buffer_type();
     CHECK(cpu != NULL);
@@ -390,6 +419,7 @@ static void test_compute_end_to_end(void) {
 int main(void) {
     test_registry_is_lazy();
     test_buffer_types();
+    test_distinct_host_types();
     test_interning_threads();
     test_buffers();
     test_multi_buffer();

@@ -654,6 +654,7 @@ static void test_bad_documents(void) {
     reject_mutation("node and leaf", "\"leafs\": [0, 1]", "\"leafs\": [0, 2]", PIECES("tensor 2 \"sum\"", "listed as leafs[1] but already as nodes[0]"));
     reject_mutation("buffer ids length", "\"node_buffer_ids\": [0, 0, 1]", "\"node_buffer_ids\": [0, 0]", PIECES("\"node_buffer_ids\" has 2 entries, but there are 3 nodes"));
     reject_mutation("buffer id negative", "\"node_buffer_ids\": [0, 0, 1]", "\"node_buffer_ids\": [0, -1, 1]", PIECES("node_buffer_ids[1]: -1 is out of range"));
+    reject_mutation("buffer id huge", "\"node_buffer_ids\": [0, 0, 1]", "\"node_buffer_ids\": [0, 2147483647, 0]", PIECES("node_buffer_ids[1]: 2147483647 is out of range [0, 255]"));
     reject_mutation("unknown top field", "\"name\": \"small\"", "\"nmae\": \"small\"", PIECES("unknown field \"nmae\""));
     reject_mutation("missing nodes", "\"nodes\": [2, 3, 4],", "", PIECES("missing field \"nodes\""));
     {
