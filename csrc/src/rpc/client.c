@@ -12,10 +12,12 @@
 //
 // Graphs travel as ggml serializes them: the node ids (the client's tensor addresses), then
 // every tensor reachable from the nodes through src and view_src, sources before users, the
-// nodes flagged as ggml flags the tensors a backend must compute. GRAPH_COMPUTE
-// has no reply in the protocol, so graph_compute follows it with DEVICE_COUNT, whose reply
-// arrives only after the server finished the graph: a server that rejected the graph or died
-// while computing shows up there, as a failed status of this graph. The server keeps the last
+// nodes flagged as ggml flags the tensors a backend must compute; tensors outside this
+// server's memory go without data (views inside a split), but a node the server computes may
+// neither be nor read one. GRAPH_COMPUTE has no reply in the protocol, so graph_compute
+// follows it with DEVICE_COUNT, whose reply arrives only after the server finished the graph:
+// a server that rejected the graph or died while computing shows up there, as a failed status
+// of this graph. The server keeps the last
 // graph sent per device; a graph identical to it (as serialized, sources included) is run again
 // by GRAPH_RECOMPUTE without sending it, as ggml's client does for identical nodes.
 
