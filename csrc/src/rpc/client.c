@@ -17,9 +17,9 @@
 // neither be nor read one. GRAPH_COMPUTE has no reply in the protocol, so graph_compute
 // follows it with DEVICE_COUNT, whose reply arrives only after the server finished the graph:
 // a server that rejected the graph or died while computing shows up there, as a failed status
-// of this graph. The server keeps the last
-// graph sent per device; a graph identical to it (as serialized, sources included) is run again
-// by GRAPH_RECOMPUTE without sending it, as ggml's client does for identical nodes.
+// of this graph. The server keeps the last graph sent per device; a graph identical to it (as
+// serialized, sources included) is run again by GRAPH_RECOMPUTE without sending it, as ggml's
+// client does for identical nodes.
 
 #include "ggml-rpc.h"
 #include "ggalloc-rpc.h"
