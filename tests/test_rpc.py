@@ -164,3 +164,106 @@ def test_cli_rpc_server():
     with pytest.raises(gg.GgallocError, match=f"127.0.0.1:{port}"):
         run(rpc, rpc.buffer_type, 6)
     gg.set_rpc_timeouts(io_ms=120000)
+
+
+def _gelu(h):
+    return 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h ** 3)))
+
+
+@pytest.mark.parametrize("second", ["ours", "peer"])
+def test_scheduler_over_cpu_and_two_servers(second, request):
+    """Layer 1's weights on one server, layer 2's on another, the head on the CPU: the
+    scheduler splits the graph by where the weights are and plans each device's buffer."""
+    other = gg.RPCServer("127.0.0.1:0", [gg.CPUBackend(n_threads=1)])
+    ep_b = request.getfixturevalue(second) if second == "peer" else other.endpoint
+    a, b, cpu = gg.RPCBackend(request.getfixturevalue("ours")), gg.RPCBackend(ep_b), gg.CPUBackend(n_threads=1)
+    rng = np.random.default_rng(7)
+    W = [rng.standard_normal((64, 64)).astype(np.float32) * 0.2 for _ in range(3)]
+    kept = []
+    ws = []
+    for i, be in enumerate((a, b, cpu)):
+        wctx = gg.Context()
+        w = wctx.tensor(np.float32, (64, 64), name=f"w{i}")
+        buf = gg.alloc_ctx_tensors(wctx, be.buffer_type)
+        buf.usage = "weights"
+        w.set(W[i])
+        kept.append((wctx, buf))
+        ws.append(w)
+    ctx = gg.Context()
+    x = ctx.tensor(np.float32, (8, 64), name="x").set_input()
+    h1 = gg.add(gg.gelu(gg.mul_mat(ws[0], x)), x)
+    h2 = gg.add(gg.gelu(gg.mul_mat(ws[1], h1)), h1)
+    y = gg.mul_mat(ws[2], h2).set_output()
+    g = gg.Graph(y)
+    sched = gg.Scheduler([a, b, cpu])
+    assert sched.alloc_graph(g)
+    assert sched.tensor_backend(h1) is a and sched.tensor_backend(h2) is b and sched.tensor_backend(y) is cpu
+    assert sched.n_splits == 3
+    for be in (a, b, cpu):
+        assert sched.buffer_size(be) >= sched.lower_bound(be) > 0
+    assert sched.plan().verify() == 0
+    X = rng.standard_normal((8, 64)).astype(np.float32)
+    x.set(X)
+    sched.compute(g)
+    H1 = _gelu(X @ W[0].T) + X
+    H2 = _gelu(H1 @ W[1].T) + H1
+    np.testing.assert_allclose(y.numpy(), H2 @ W[2].T, rtol=2e-3, atol=2e-3)
+    sched.close()
+    other.close()
+
+
+class _ByLayer:
+    """A weights context for models.gpt2 that puts layer i's weights in contexts[device(i)] and
+    the rest (embeddings, final norm, head, KV cache) in contexts[-1]."""
+
+    def __init__(self, contexts, device):
+        self.contexts, self.device = contexts, device
+
+    def tensor(self, dtype, shape, name=None):
+        i = -1
+        if name and name.startswith("model/h"):
+            i = self.device(int(name[len("model/h"):].split("/")[0]))
+        return self.contexts[i].tensor(dtype, shape, name=name)
+
+
+@pytest.mark.parametrize("second", ["ours", "peer"])
+def test_gpt2_split_over_cpu_and_two_servers(second, request):
+    """models.gpt2 (4 layers) with layers 0-1 on one server, 2-3 on another, the rest on the
+    CPU: the scheduler's forward pass gives the CPU-only run's logits and next tokens."""
+    from ggalloc import models
+    dims = dict(n_layer=4, n_embd=64, n_head=4, n_vocab=256, n_ctx=64, tokens=12, wtype="f32")
+    cpu = gg.CPUBackend(n_threads=1)
+
+    ref = models.gpt2(**dims)
+    ref.allocate(cpu)
+    ref.fill(seed=3)
+    galloc = gg.GraphAllocator(cpu.buffer_type)
+    galloc.alloc_graph(ref.graph)
+    inputs = ref.input_values(seed=3)
+    ref.set_inputs(inputs)
+    cpu.compute(ref.graph)
+    want = ref.outputs["logits"].numpy()
+
+    other = gg.RPCServer("127.0.0.1:0", [gg.CPUBackend(n_threads=1)])
+    ep_b = request.getfixturevalue(second) if second == "peer" else other.endpoint
+    a, b = gg.RPCBackend(request.getfixturevalue("ours")), gg.RPCBackend(ep_b)
+    ctxs = [gg.Context(no_alloc=True) for _ in range(3)]
+    m = models.gpt2(**dims, wctx=_ByLayer(ctxs, lambda il: 0 if il < 2 else 1))
+    bufs = [gg.alloc_ctx_tensors(c, be.buffer_type) for c, be in zip(ctxs, (a, b, cpu))]
+    for buf in bufs:
+        buf.usage = "weights"
+    m.fill(seed=3)
+    sched = gg.Scheduler([a, b, cpu])
+    assert sched.alloc_graph(m.graph)
+    assert sched.n_splits >= 3
+    assert sched.plan().verify() == 0
+    for be in (a, b, cpu):
+        assert sched.buffer_size(be) >= sched.lower_bound(be) > 0
+    m.set_inputs(inputs)
+    sched.compute(m.graph)
+    got = m.outputs["logits"].numpy()
+    tol = 2e-3 if second == "peer" else 1e-5  # ggml's GELU goes through an f16 table
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    assert (got.argmax(axis=-1) == want.argmax(axis=-1)).all()
+    sched.close()
+    other.close()

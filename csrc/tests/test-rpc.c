@@ -14,6 +14,7 @@
 #include "ggalloc.h"
 
 #include "check.h"
+#include "rpc/rpc-proto.h"
 #include "test-rpc.h"
 
 #include <pthread.h>
@@ -137,6 +138,18 @@ static void test_client(const char * endpoint, const char * label, ggml_backend_
     CHECK(memcmp(remote, remote + N, sizeof(float) * N) != 0); // the runs differ
     free(remote);
     free(local);
+    {
+        // a graph in host memory cannot run on the server: refused before anything is sent
+        struct add_graph H = add_graph_new(16, 4);
+        ggml_gallocr_t hg = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+        CHECK(ggml_gallocr_alloc_graph(hg, H.g));
+        log_capture_begin();
+        CHECK(ggml_backend_graph_compute(rpc, H.g) == GGML_STATUS_FAILED);
+        log_capture_end();
+        CHECK(log_captured("not in memory of this server"));
+        ggml_gallocr_free(hg);
+        ggml_free(H.ctx);
+    }
 
     // transfers: memset, copy on the server, clear, and an upload above the hash threshold
     struct ggml_init_params p = { ggml_tensor_overhead() * 4, NULL, true };
@@ -472,6 +485,20 @@ static void test_fake(enum fake_kind kind, const char * expect1, const char * ex
     fake_stop(&f);
 }
 
+static void test_endpoints(void) {
+    char host[64];
+    int port = -1;
+    CHECK(rpc_parse_endpoint("127.0.0.1:50052", host, sizeof(host), &port) && strcmp(host, "127.0.0.1") == 0 && port == 50052);
+    CHECK(rpc_parse_endpoint("[::1]:7", host, sizeof(host), &port) && strcmp(host, "::1") == 0 && port == 7);
+    CHECK(rpc_parse_endpoint("localhost:0", host, sizeof(host), &port) && port == 0);
+    const char * bad[] = { "host:", ":5", "h:70000", "h:12a", "nohost", "[]:5", "h:-1", "" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(!rpc_parse_endpoint(bad[i], host, sizeof(host), &port));
+    }
+    CHECK(!rpc_parse_endpoint("a-host-name-longer-than-the-buffer-given:1", host, 8, &port));
+    CHECK(!rpc_parse_endpoint(NULL, host, sizeof(host), &port));
+}
+
 static void test_faults(void) {
     // refused connection
     char endpoint[64];
@@ -714,6 +741,7 @@ int main(void) {
     ggalloc_rpc_server_free(oc.srv);
 
     test_vulkan_server(cpu);
+    test_endpoints();
     test_faults();
     ggml_backend_free(cpu);
     return check_report("test-rpc");

@@ -12,12 +12,14 @@
 //
 // Graphs travel as ggml serializes them: the node ids (the client's tensor addresses), then
 // every tensor reachable from the nodes through src and view_src, sources before users, the
-// nodes flagged as ggml flags the tensors a backend must compute. GRAPH_COMPUTE
-// has no reply in the protocol, so graph_compute follows it with DEVICE_COUNT, whose reply
-// arrives only after the server finished the graph: a server that rejected the graph or died
-// while computing shows up there, as a failed status of this graph. The server keeps the last
-// graph sent per device; a graph identical to it (as serialized, sources included) is run again
-// by GRAPH_RECOMPUTE without sending it, as ggml's client does for identical nodes.
+// nodes flagged as ggml flags the tensors a backend must compute; tensors outside this
+// server's memory go without data (views inside a split), but a node the server computes may
+// neither be nor read one. GRAPH_COMPUTE has no reply in the protocol, so graph_compute
+// follows it with DEVICE_COUNT, whose reply arrives only after the server finished the graph:
+// a server that rejected the graph or died while computing shows up there, as a failed status
+// of this graph. The server keeps the last graph sent per device; a graph identical to it (as
+// serialized, sources included) is run again by GRAPH_RECOMPUTE without sending it, as ggml's
+// client does for identical nodes.
 
 #include "ggml-rpc.h"
 #include "ggalloc-rpc.h"
@@ -269,14 +271,17 @@ static bool buffer_is_rpc(ggml_backend_buffer_t b) {
     return b != NULL && b->iface.free_buffer == buffer_free;
 }
 
-static void tensor_to_rpc(const struct ggml_tensor * t, struct rpc_tensor * r) {
+// A tensor's record. Its data travels only when it lies in a buffer of this server (on conn,
+// or on any connection when conn is NULL); other tensors go without data, as ggml's client
+// sends them (a view in host memory inside a split, never read there).
+static void tensor_to_rpc(const struct ggml_tensor * t, struct rpc_tensor * r, const struct rpc_conn * conn) {
     memset(r, 0, sizeof(*r));
     if (t == NULL) {
         return;
     }
     r->id = (uint64_t) (uintptr_t) t;
     r->type = (uint32_t) t->type;
-    if (buffer_is_rpc(t->buffer)) {
+    if (buffer_is_rpc(t->buffer) && (conn == NULL || ((struct rpc_buffer_ctx *) t->buffer->context)->conn == conn)) {
         r->buffer = ((struct rpc_buffer_ctx *) t->buffer->context)->remote_ptr;
         r->data = (uint64_t) (uintptr_t) t->data;
     }
@@ -307,7 +312,7 @@ static bool tensor_fits_wire(const struct ggml_tensor * t) {
 
 static void tensor_wire(const struct ggml_tensor * t, uint8_t * out) {
     struct rpc_tensor r;
-    tensor_to_rpc(t, &r);
+    tensor_to_rpc(t, &r, NULL);
     rpc_tensor_write(out, &r);
 }
 
@@ -319,7 +324,10 @@ static void buffer_free(ggml_backend_buffer_t buffer) {
     struct rpc_buffer_ctx * ctx = buffer->context;
     uint8_t req[8];
     rpc_put_u64(req, ctx->remote_ptr);
-    if (ctx->conn->fd >= 0) { // after a failure the server has freed it already
+    pthread_mutex_lock(&ctx->conn->mutex);
+    const bool alive = ctx->conn->fd >= 0;
+    pthread_mutex_unlock(&ctx->conn->mutex);
+    if (alive) { // after a failure the server has freed it already
         conn_call(ctx->conn, "FREE_BUFFER", RPC_CMD_FREE_BUFFER, req, 8, NULL, 0, NULL, 0);
     }
     conn_unref(ctx->conn);
@@ -464,9 +472,7 @@ static ggml_backend_buffer_t buft_alloc_buffer(ggml_backend_buffer_type_t buft, 
         buffer = ggml_backend_buffer_init(buft, rpc_buffer_i, ctx, (size_t) remote_size);
     }
     if (buffer == NULL) {
-        if (c->fd >= 0) {
-            conn_call(c, "FREE_BUFFER", RPC_CMD_FREE_BUFFER, req, 8, NULL, 0, NULL, 0);
-        }
+        conn_call(c, "FREE_BUFFER", RPC_CMD_FREE_BUFFER, req, 8, NULL, 0, NULL, 0);
         free(ctx);
         conn_unref(c);
     }
@@ -568,21 +574,37 @@ static bool ptr_set_insert(struct ptr_set * s, const void * p) { // true if newl
     }
 }
 
-// Checks that t can be sent to this connection: no data, or data in a buffer of it.
-static bool tensor_sendable(const struct rpc_backend_ctx * bctx, struct rpc_conn * c, const struct ggml_tensor * t) {
+static bool tensor_here(struct rpc_conn * c, const struct ggml_tensor * t) {
+    return buffer_is_rpc(t->buffer) && ((struct rpc_buffer_ctx *) t->buffer->context)->conn == c;
+}
+
+static bool op_is_view(enum ggml_op op) {
+    return op == GGML_OP_NONE || op == GGML_OP_VIEW || op == GGML_OP_RESHAPE || op == GGML_OP_PERMUTE ||
+           op == GGML_OP_TRANSPOSE;
+}
+
+// Checks that t can be sent: its extents fit the record, and when it is a node the server
+// computes, it and its sources have their data in this server's memory (on this connection).
+static bool tensor_sendable(const struct rpc_backend_ctx * bctx, struct rpc_conn * c, const struct ggml_tensor * t,
+        bool node) {
     char desc[160];
     if (!tensor_fits_wire(t)) {
         GGML_LOG_ERROR("%s: tensor %s has an extent or stride beyond 32 bits, which the protocol cannot carry\n",
                 bctx->name, ggalloc_tensor_desc(t, desc, sizeof(desc)));
         return false;
     }
-    if (t->data == NULL) {
-        return true;
+    if (!node || op_is_view(t->op)) {
+        return true; // not computed there (views of memory elsewhere ride along without data)
     }
-    if (!buffer_is_rpc(t->buffer) || ((struct rpc_buffer_ctx *) t->buffer->context)->conn != c) {
-        GGML_LOG_ERROR("%s: tensor %s is in a %s buffer, not in memory of this server's current connection\n",
-                bctx->name, ggalloc_tensor_desc(t, desc, sizeof(desc)), ggml_backend_buffer_name(t->buffer));
-        return false;
+    for (int k = -1; k < GGML_MAX_SRC; k++) {
+        const struct ggml_tensor * u = k < 0 ? t : t->src[k];
+        if (u != NULL && u->data != NULL && !tensor_here(c, u)) {
+            char ndesc[160];
+            GGML_LOG_ERROR("%s: node %s %s tensor %s, which is in a %s buffer, not in memory of this server's current "
+                    "connection\n", bctx->name, ggalloc_tensor_desc(t, ndesc, sizeof(ndesc)), k < 0 ? "is" : "reads",
+                    ggalloc_tensor_desc(u, desc, sizeof(desc)), ggml_backend_buffer_name(u->buffer));
+            return false;
+        }
     }
     return true;
 }
@@ -636,7 +658,7 @@ static uint8_t * graph_serialize(const struct rpc_backend_ctx * bctx, struct rpc
                 continue;
             }
             sp--;
-            ok = tensor_sendable(bctx, c, t);
+            ok = tensor_sendable(bctx, c, t, ptr_set_has(&nodes, t));
             order[n_order++] = t;
         }
     }
@@ -657,7 +679,7 @@ static uint8_t * graph_serialize(const struct rpc_backend_ctx * bctx, struct rpc
         rpc_put_u32(p, (uint32_t) n_order); p += 4;
         for (size_t i = 0; i < n_order; i++, p += RPC_TENSOR_SIZE) {
             struct rpc_tensor r;
-            tensor_to_rpc(order[i], &r);
+            tensor_to_rpc(order[i], &r, c);
             if (ptr_set_has(&nodes, order[i])) {
                 r.flags |= RPC_TENSOR_FLAG_COMPUTE;
             }

@@ -105,8 +105,17 @@ bool rpc_parse_endpoint(const char * endpoint, char * host, size_t host_size, in
             return false;
         }
     }
-    memcpy(host, endpoint, (size_t) (colon - endpoint));
-    host[colon - endpoint] = 0;
+    const char * h = endpoint;
+    size_t n = (size_t) (colon - endpoint);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') { // "[::1]:50052"
+        h++;
+        n -= 2;
+    }
+    if (n == 0) {
+        return false;
+    }
+    memcpy(host, h, n);
+    host[n] = 0;
     *port = (int) v;
     return true;
 }

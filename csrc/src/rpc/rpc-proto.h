@@ -95,8 +95,8 @@ enum rpc_io {
 
 const char * rpc_io_name(enum rpc_io r);
 
-// Splits "host:port"; false if there is no colon, the host is empty or too long, or the port is
-// not a number in [0, 65535].
+// Splits "host:port" (or "[v6 address]:port"); false if there is no colon, the host is empty or
+// too long, or the port is not a number in [0, 65535].
 bool rpc_parse_endpoint(const char * endpoint, char * host, size_t host_size, int * port);
 
 // A connected TCP socket (TCP_NODELAY set), or -1 with the reason in *err (RPC_IO_TIMEOUT when
