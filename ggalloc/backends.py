@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional
 
-from . import _lib
+from . import _lib, _memory
 from ._lib import HAS_VULKAN, Closable, ffi, lib
 from .alloc import Buffer, BufferType
 from .core import Graph, Tensor
@@ -37,9 +37,13 @@ class Backend(Closable):
         return self._h
 
     def close(self) -> None:
-        """Frees the backend (its threads, its device queue). Idempotent."""
-        self._closed = True
-        self._h = None
+        """Frees the backend (its threads, its device queue). Idempotent. Waits for a compute
+        running on it in another thread to return."""
+        if self._closed:
+            return
+        with _memory.hold(exclusive=[self]):
+            self._closed = True
+            self._h = None
 
     @property
     def name(self) -> str:
@@ -76,11 +80,20 @@ class Backend(Closable):
 
     def compute(self, g: Graph) -> None:
         """Runs the graph; returns when it is done. Raises ComputeError (naming the node) if the
-        graph cannot run, ClosedError if memory of one of its tensors is gone."""
-        h = self._live()
-        gp = g._live()
-        g._check_memory()
-        _lib.status(lib.ggml_backend_graph_compute, h, gp, exc=ComputeError, what=f"{self.name} cannot compute {g!r}")
+        graph cannot run, ClosedError if memory of one of its tensors is gone.
+
+        Threads: computes on one backend run one at a time (a second waits for the first);
+        closing the backend, the graph, its contexts, or what holds its memory (a Buffer, a
+        GraphAllocator) from another thread waits until the compute returns, and re-planning
+        the graph or that allocator does too."""
+        with _memory.hold(shared=[g, *g._contexts()], exclusive=[self]):
+            h = self._live()
+            gp = g._live()
+            users = _memory.check_graph(g)
+            with _memory.hold(shared=users):
+                _memory.check_graph(g)
+                _lib.status(lib.ggml_backend_graph_compute, h, gp, exc=ComputeError,
+                            what=f"{self.name} cannot compute {g!r}")
 
     def synchronize(self) -> None:
         """Waits until queued work is done."""

@@ -42,7 +42,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _memory
 from ._lib import Closable, ffi, lib
 from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError,
                      ArgumentTypeError, OutOfRangeError, UnsupportedOperationError, ValueOverflowError)
@@ -231,8 +231,8 @@ class Context(Closable):
         self._cache: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
         # numpy ranks by tensor address: ggml records four extents, not how many axes a shape had
         self._ranks: Dict[int, int] = {}
-        # data owners of tensors placed by allocators, by tensor address
-        self._owners: Dict[int, Any] = {}
+        # owner records of the memory of this context's tensors (ggalloc/_memory.py)
+        self._table = _memory.Table(self._base, mem_size)
         # other contexts whose tensors this context's tensors use as sources
         self._uses: Set["Context"] = set()
 
@@ -251,8 +251,14 @@ class Context(Closable):
         until the last numpy view of it is gone). Idempotent."""
         if self._closed:
             return
+        with _memory.hold(exclusive=[self]):   # waits for computes using the context
+            self._close()
+
+    def _close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
-        self._owners.clear()
+        self._table.owners.clear()
         self._cache.clear()
         self._ranks.clear()
         self._h = None
@@ -266,7 +272,11 @@ class Context(Closable):
         return self._h
 
     def _contains(self, addr: int) -> bool:
-        return self._base <= addr < self._base + self._mem_size
+        return self._table.contains(addr)
+
+    def _mem_tables(self) -> List[_memory.Table]:
+        """The owner tables of this context and of the contexts it uses (_memory.Holder)."""
+        return [self._table, *(c._table for c in self._uses)]
 
     # facts --------------------------------------------------------------------------------
 
@@ -414,22 +424,13 @@ class Tensor:
     def _addr(self) -> int:
         return int(ffi.cast("uintptr_t", self._ptr))
 
-    def _owner(self) -> Any:
-        """What placed this tensor's data: a Buffer, an allocator placement, the Context, or
-        None when the tensor has no data."""
-        p = self._live()
-        root = p
-        while root.view_src != ffi.NULL:
-            root = root.view_src
-        raddr = int(ffi.cast("uintptr_t", root))
-        for ctx in (self._ctx, *self._ctx._uses):
-            if raddr in ctx._owners:
-                return ctx._owners[raddr]
-        if p.data == ffi.NULL:
-            return None
-        if self._ctx._contains(int(ffi.cast("uintptr_t", p.data))):
-            return self._ctx
-        return _FOREIGN
+    def _mem_tables(self) -> List[_memory.Table]:
+        return self._ctx._mem_tables()
+
+    def _owner(self) -> Optional[_memory.Owner]:
+        """The record of what placed this tensor's data (ggalloc/_memory.py); None when the
+        tensor has no data."""
+        return _memory.owner_of(self, self._live(), _ArenaMem(self._ctx))
 
     def _data(self) -> Any:
         """The tensor pointer, after checking that its data exists and is still alive."""
@@ -438,8 +439,8 @@ class Tensor:
         if owner is None or p.data == ffi.NULL:
             raise GgallocError(f"tensor {self._label()} has no memory yet: place it first "
                                "(GraphAllocator.alloc_graph, gg.alloc_ctx_tensors, TensorAllocator.alloc)")
-        if owner is not self._ctx and owner is not _FOREIGN and not owner._alive():
-            raise ClosedError(f"the memory of tensor {self._label()} was freed or re-planned ({owner._why()})")
+        if not owner.alive():
+            raise ClosedError(f"the memory of tensor {self._label()} was freed or re-planned ({owner.why()})")
         return p
 
     def _label(self) -> str:
@@ -644,18 +645,16 @@ class Tensor:
         if p.data == ffi.NULL:
             return False
         owner = self._owner()
-        return owner is self._ctx or owner is _FOREIGN or (owner is not None and owner._alive())
+        return owner is not None and owner.alive()
 
     @property
     def buffer(self) -> Optional[Any]:
         """What holds the tensor's data: a Buffer, a GraphAllocator or the (allocating) Context;
         None when unplaced or placed by something outside the package."""
-        if not self.is_allocated:
-            return None
         owner = self._owner()
-        if owner is _FOREIGN:
+        if owner is None or not owner.alive():
             return None
-        return getattr(owner, "_public", owner)
+        return owner.public()
 
     @property
     def offset(self) -> Optional[int]:
@@ -761,14 +760,16 @@ class Tensor:
             raise BadInputError(f"tensor {self._label()} is bf16, which numpy cannot view: use array(raw=True) "
                                 "for the uint16 bits or numpy() for a float32 copy")
         owner = self._owner()
-        keep = owner._keepalive() if hasattr(owner, "_keepalive") else self._ctx._h
+        keep = owner.keepalive() if owner is not None else None
+        if keep is None:
+            keep = self._ctx._h
         shape, strides = self.shape, self.strides
         if lib.ggml_is_quantized(p.type):
             # the blocks of each row as bytes
             shape, strides = self._block_shape(), tuple(strides[:-1]) + (1,)
         view = _HostView(int(ffi.cast("uintptr_t", p.data)), shape, strides, dt, keep)
-        if hasattr(owner, "_track_view"):
-            owner._track_view(view)
+        if owner is not None:
+            owner.track_view(view)
         return np.asarray(view)
 
     def set(self, arr: Any, raw: bool = False) -> "Tensor":
@@ -887,7 +888,7 @@ class Tensor:
             placed = False
         if placed:
             owner = self._owner()
-            where = getattr(owner, "_label", lambda: "host")()
+            where = owner.label() if owner is not None else "host"
             off = self.offset
             parts.append(f"buffer={where!r}" + (f", offset={off}" if off is not None else ""))
         return f"Tensor({', '.join(parts)})"
@@ -946,20 +947,31 @@ class Tensor:
         return _op(lib.ggml_transpose, "transpose", self)
 
 
-class _Foreign:
-    """Data that something outside the package placed; assumed alive."""
+class _ArenaMem(_memory.Owner):
+    """The record of data in an allocating Context's own arena: alive while the context is."""
 
-    def _alive(self) -> bool:
-        return True
+    __slots__ = ("ctx",)
 
-    def _why(self) -> str:
-        return ""
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
-    def _label(self) -> str:
-        return "external"
+    def alive(self) -> bool:
+        return not self.ctx._closed
 
+    def why(self) -> str:
+        return "its Context was closed"
 
-_FOREIGN = _Foreign()
+    def label(self) -> str:
+        return "host"
+
+    def keepalive(self) -> Any:
+        return self.ctx._h
+
+    def public(self) -> Any:
+        return self.ctx
+
+    def users(self) -> Tuple[Any, ...]:
+        return (self.ctx,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1158,7 +1170,14 @@ class Graph(Closable):
         return self._g
 
     def close(self) -> None:
-        """Frees the graph's own memory (not its tensors). Idempotent."""
+        """Frees the graph's own memory (not its tensors). Idempotent. Waits for a compute of the
+        graph in another thread to return."""
+        if self._closed:
+            return
+        with _memory.hold(exclusive=[self]):
+            self._close()
+
+    def _close(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -1180,31 +1199,14 @@ class Graph(Closable):
         return ([lib.ggalloc_graph_leaf(g, i) for i in range(int(lib.ggalloc_graph_n_leafs(g)))] +
                 [nodes[i] for i in range(int(lib.ggml_graph_n_nodes(g)))])
 
-    def _record(self, p: Any) -> Tuple[int, Any]:
-        """The root address of tensor p and the owner record of its memory (None if none)."""
-        root = p
-        while root.view_src != ffi.NULL:
-            root = root.view_src
-        addr = int(ffi.cast("uintptr_t", root))
-        for c in self._ctxs:
-            rec = c._owners.get(addr)
-            if rec is not None:
-                return addr, rec
-        return addr, None
+    _mem_ptrs = _ptrs
 
-    def _check_memory(self) -> None:
-        """Raises ClosedError if a tensor of the graph has data whose owner freed it."""
-        seen: Set[int] = set()
-        for p in self._ptrs():
-            if p.data == ffi.NULL:
-                continue
-            _, rec = self._record(p)
-            if rec is None or id(rec) in seen:
-                continue
-            if not rec._alive():
-                raise ClosedError(f"the memory of tensor {_lib.string(p.name)!r} was freed or re-planned "
-                                  f"({rec._why()})")
-            seen.add(id(rec))
+    def _mem_tables(self) -> List[_memory.Table]:
+        """The owner tables of the graph's contexts (_memory.Holder)."""
+        return [c._table for c in self._ctxs]
+
+    def _contexts(self) -> List[Context]:
+        return list(self._ctxs)
 
     def _wrap(self, p: Any) -> Tensor:
         addr = int(ffi.cast("uintptr_t", p))
