@@ -4,8 +4,9 @@ module that decides.
     >>> _memory.register(t, p, BufferMem(buf))     # after placing p (or a view of it) in buf
     >>> _memory.owner_of(t, p)                      # that record (None: no data; FOREIGN: not ours)
     >>> unplaced = _memory.forget_stale(g)          # before planning g again
-    >>> with _memory.hold(shared=[g], exclusive=[backend]):
-    ...     users = _memory.check_graph(g)          # ClosedError if some tensor's memory is gone
+    >>> with _memory.computing(g, [backend]):     # marks in use; ClosedError if memory is gone
+    ...     lib.ggml_backend_graph_compute(...)
+    >>> with _memory.hold(exclusive=[self]):        # in close(): waits for those computes
 
 Owners. A tensor's data is placed by an *owner*: a Buffer (TensorAllocator, alloc_ctx_tensors),
 a GraphAllocator's or Scheduler's plan, an allocating Context's arena, a mapped GGUF file, or
@@ -38,6 +39,7 @@ real time the computing thread gets.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from contextlib import contextmanager
@@ -46,8 +48,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol, Sequ
 from ._lib import ffi
 from .errors import ClosedError
 
-__all__ = ["Owner", "Table", "FOREIGN", "PlanState", "PlanMem", "root", "register", "owner_of", "forget_stale",
-           "check_graph", "hold"]
+__all__ = ["Owner", "Table", "FOREIGN", "PlanState", "PlanMem", "root", "register", "register_placed", "owner_of",
+           "forget_stale", "check_graph", "hold", "computing"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +331,9 @@ class _Use:
 
 _cond = threading.Condition(threading.Lock())
 _uses: Dict[int, _Use] = {}
+# requests waiting for their marks: ticket -> (thread, ids of the objects)
+_queue: Dict[int, Tuple[int, Set[int]]] = {}
+_tickets = itertools.count()
 
 
 def _name(obj: Any) -> str:
@@ -362,17 +367,38 @@ def _unique(objs: Iterable[Any], skip: Sequence[Any] = ()) -> List[Any]:
     return out
 
 
+def _holds_any(me: int) -> bool:
+    return any(u.owner == me or me in u.shared for u in _uses.values())
+
+
+def _queued_before(me: int, ticket: int, ids: Set[int]) -> bool:
+    return any(t < ticket and th != me and not ids.isdisjoint(oids) for t, (th, oids) in _queue.items())
+
+
 @contextmanager
 def hold(shared: Iterable[Any] = (), exclusive: Iterable[Any] = ()) -> Iterator[None]:
-    """Marks objects in use by the calling thread for the block: exclusive ones waits until no
+    """Marks objects in use by the calling thread for the block: exclusive ones wait until no
     other thread uses them, shared ones until no other thread holds them exclusively. Taken
-    all at once (no circular wait); re-entrant within a thread."""
+    all at once (no circular wait), first come first served among waiters on one object (a
+    close() is not starved by a loop of computes), re-entrant within a thread."""
     me = threading.get_ident()
     ex = _unique(exclusive)
     sh = _unique(shared, ex)
     with _cond:
-        while _blocked(me, sh, ex):
-            _cond.wait()
+        ticket = next(_tickets)
+        ids = {id(o) for o in (*ex, *sh)}
+        # a thread that holds marks already is never queued behind others: they may wait for it
+        nested = _holds_any(me)
+        _queue[ticket] = (me, ids)
+        waited = False
+        try:
+            while _blocked(me, sh, ex) or (not nested and _queued_before(me, ticket, ids)):
+                waited = True
+                _cond.wait()
+        finally:
+            del _queue[ticket]
+            if waited:
+                _cond.notify_all()
         for o in ex:
             u = _uses.get(id(o))
             if u is None:
@@ -405,3 +431,18 @@ def hold(shared: Iterable[Any] = (), exclusive: Iterable[Any] = ()) -> Iterator[
                 if u.owner is None and not u.shared:
                     del _uses[id(o)]
             _cond.notify_all()
+
+
+@contextmanager
+def computing(g: Any, runners: Sequence[Any]) -> Iterator[None]:
+    """The marks of one compute of g by runners (a backend, or a scheduler and its backends):
+    runners exclusive, g and its contexts shared (taken at once; only then are its tensors
+    read), then what holds its memory shared. Inside the block every tensor's memory is
+    checked alive (ClosedError otherwise)."""
+    with hold(shared=[g, *g._contexts()], exclusive=runners):
+        g._live()
+        users = check_graph(g)
+        # nested: waits only while a close() of one of them is running, never behind queued ones
+        with hold(shared=[u for u in users if all(u is not r for r in runners)]):
+            check_graph(g)
+            yield

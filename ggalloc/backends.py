@@ -86,14 +86,9 @@ class Backend(Closable):
         closing the backend, the graph, its contexts, or what holds its memory (a Buffer, a
         GraphAllocator) from another thread waits until the compute returns, and re-planning
         the graph or that allocator does too."""
-        with _memory.hold(shared=[g, *g._contexts()], exclusive=[self]):
-            h = self._live()
-            gp = g._live()
-            users = _memory.check_graph(g)
-            with _memory.hold(shared=users):
-                _memory.check_graph(g)
-                _lib.status(lib.ggml_backend_graph_compute, h, gp, exc=ComputeError,
-                            what=f"{self.name} cannot compute {g!r}")
+        with _memory.computing(g, [self]):
+            _lib.status(lib.ggml_backend_graph_compute, self._live(), g._live(), exc=ComputeError,
+                        what=f"{self.name} cannot compute {g!r}")
 
     def synchronize(self) -> None:
         """Waits until queued work is done."""

@@ -189,17 +189,14 @@ class Scheduler(Closable):
         """Runs g, which this scheduler must have placed last (alloc_graph, then the inputs).
         Raises GraphError if it did not, ComputeError naming what failed. Threads: as
         Backend.compute (one compute at a time on the scheduler and each of its backends)."""
-        with _memory.hold(shared=[g, *g._contexts()], exclusive=[self, *self._backends]):
+        with _memory.computing(g, [self, *self._backends]):
             h = self._live()
             placed_by = g._placed_by
             if self._allocated is not g or placed_by is None or placed_by() is not self:
                 raise GraphError(f"{g!r} is not placed by this scheduler now: call alloc_graph (and set the inputs) "
                                  "first")
-            users = _memory.check_graph(g)
-            with _memory.hold(shared=[u for u in users if u is not self]):
-                _memory.check_graph(g)
-                _lib.status(lib.ggml_backend_sched_graph_compute, h, g._live(), exc=ComputeError,
-                            what=f"the scheduler cannot compute {g!r}")
+            _lib.status(lib.ggml_backend_sched_graph_compute, h, g._live(), exc=ComputeError,
+                        what=f"the scheduler cannot compute {g!r}")
 
     # queries ------------------------------------------------------------------------------
 
