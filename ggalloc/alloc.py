@@ -25,7 +25,7 @@ import numpy as np
 from . import _lib, _memory
 from ._lib import Closable, ffi, lib
 from .core import _SIZE_MAX, Context, Graph, Tensor, _describe, _Keep
-from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError, OutOfRangeError)
+from .errors import (AllocationError, ArgumentTypeError, BadInputError, ClosedError, GgallocError, GraphError, OutOfRangeError)
 
 __all__ = [
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry",
@@ -76,12 +76,12 @@ class BufferType:
 
     def alloc_size(self, t: Tensor) -> int:
         """Bytes the type needs for tensor t."""
+        _lib.expect(t, Tensor, "alloc_size()'s argument")
         return int(lib.ggml_backend_buft_get_alloc_size(self._live(), t._live()))
 
     def alloc_buffer(self, size: int) -> "Buffer":
         """A new buffer of size bytes. ``gg.cpu_buffer_type().alloc_buffer(1 << 20)``"""
-        if size < 0:
-            raise BadInputError(f"buffer size must be >= 0, got {size}")
+        size = _lib.as_int(size, "buffer size", 0, _lib.SIZE_MAX)
         ptr = _lib.new(lib.ggml_backend_buft_alloc_buffer, self._live(), int(size), exc=AllocationError,
                        what=f"cannot allocate a {self.name} buffer of {size} bytes")
         return Buffer._adopt(ptr, self)
@@ -118,8 +118,10 @@ def cpu_buffer_type() -> BufferType:
 def failing_buffer_type(budget: int, alignment: int = 32, max_size: Optional[int] = None) -> BufferType:
     """A host buffer type whose allocations fail once more than budget bytes are outstanding
     (for testing failure paths). ``gg.failing_buffer_type(0)`` fails every allocation."""
-    ms = _SIZE_MAX if max_size is None else int(max_size)
-    ptr = _lib.new(lib.ggalloc_failing_buffer_type_new, int(alignment), ms, int(budget), exc=AllocationError,
+    ms = _SIZE_MAX if max_size is None else _lib.as_int(max_size, "max_size", 1, _SIZE_MAX)
+    alignment = _lib.as_int(alignment, "alignment", 1, _SIZE_MAX)
+    budget = _lib.as_int(budget, "budget", 0, _SIZE_MAX)
+    ptr = _lib.new(lib.ggalloc_failing_buffer_type_new, alignment, ms, budget, exc=AllocationError,
                    what="cannot make a failing buffer type")
     handle = ffi.gc(ptr, lib.ggalloc_failing_buffer_type_free)
     return BufferType(handle, keep=_Owned(handle))
@@ -146,6 +148,7 @@ class Buffer(Closable):
     _closed: bool
 
     def __init__(self, buffer_type: BufferType, size: int) -> None:
+        _lib.expect(buffer_type, BufferType, "buffer_type")
         other = buffer_type.alloc_buffer(size)
         self.__dict__.update(other.__dict__)
 
@@ -216,6 +219,7 @@ class Buffer(Closable):
 
     @usage.setter
     def usage(self, value: str) -> None:
+        _lib.as_str(value, "usage")
         u = {"any": lib.GGML_BACKEND_BUFFER_USAGE_ANY, "weights": lib.GGML_BACKEND_BUFFER_USAGE_WEIGHTS,
              "compute": lib.GGML_BACKEND_BUFFER_USAGE_COMPUTE}.get(value)
         if u is None:
@@ -224,7 +228,7 @@ class Buffer(Closable):
 
     def clear(self, value: int = 0) -> None:
         """Sets every byte to value."""
-        lib.ggml_backend_buffer_clear(self._live(), int(value) & 0xFF)
+        lib.ggml_backend_buffer_clear(self._live(), _lib.as_int(value, "byte value", 0, 255))
 
     def array(self) -> "np.ndarray[Any, Any]":
         """The bytes of a host buffer as a zero-copy uint8 view (keeps the memory alive)."""
@@ -275,6 +279,7 @@ class TensorAllocator:
     """
 
     def __init__(self, buffer: Buffer) -> None:
+        _lib.expect(buffer, Buffer, "TensorAllocator's buffer")
         self._buffer = buffer
         self._t = ffi.new("struct ggml_tallocr *")
         self._t[0] = lib.ggml_tallocr_new(buffer._live())
@@ -292,6 +297,7 @@ class TensorAllocator:
 
     def alloc(self, t: Tensor) -> Tensor:
         """Places t at the next aligned offset; returns t."""
+        _lib.expect(t, Tensor, "alloc()'s argument")
         self._buffer._live()
         p = t._live()
         _lib.status(lib.ggml_tallocr_alloc, self._t, p, exc=AllocationError,
@@ -377,6 +383,8 @@ class Plan:
 
     def __init__(self, galloc: "GraphAllocator", graph: Graph, entries: List[PlanEntry], tensor_ptrs: List[Any],
                  buffer_sizes: List[int], lower_bounds: List[int], planner: str, epoch: int) -> None:
+        if not isinstance(galloc, Closable) or not isinstance(graph, Graph):
+            raise ArgumentTypeError("plans are made by GraphAllocator.plan() and Scheduler.plan()")
         self._galloc = galloc
         self._graph = graph
         self.entries: List[PlanEntry] = entries
@@ -539,11 +547,13 @@ class GraphAllocator(Closable):
         """Visits the nodes in this order (a dependency-respecting permutation) at the next
         reserve; None restores graph order."""
         h = self._live()
+        if order is not None and not isinstance(order, (list, tuple, range, np.ndarray)):
+            raise ArgumentTypeError(f"a node order is a list of node indices, got {type(order).__name__}")
         self._allocated = None
         if order is None or len(order) == 0:
             _lib.ok(lib.ggalloc_gallocr_set_node_order, h, ffi.NULL, 0, exc=BadInputError, what="cannot reset the order")
             return
-        arr = ffi.new("int[]", [int(i) for i in order])
+        arr = ffi.new("int[]", [_lib.as_int(i, "node index", 0, _lib.INT_MAX) for i in order])
         _lib.ok(lib.ggalloc_gallocr_set_node_order, h, arr, len(order), exc=BadInputError,
                 what=f"node order of length {len(order)} is not a permutation")
 
@@ -598,6 +608,7 @@ class GraphAllocator(Closable):
 
     def reserve(self, g: Graph) -> "GraphAllocator":
         """Plans g and allocates buffers that fit it (tensors are not placed)."""
+        _lib.expect(g, Graph, "reserve()'s argument")
         with _memory.hold(exclusive=[self, g]):
             return self._reserve(g)
 
@@ -611,7 +622,9 @@ class GraphAllocator(Closable):
     def _ids(self, ids: Optional[Sequence[int]], n: int, what: str) -> Any:
         if ids is None:
             return ffi.NULL
-        ids = [int(i) for i in ids]
+        if not isinstance(ids, (list, tuple, range, np.ndarray)):
+            raise ArgumentTypeError(f"{what} must be a list of buffer ids, got {type(ids).__name__}")
+        ids = [_lib.as_int(i, f"an entry of {what}") for i in ids]
         if len(ids) != n:
             raise BadInputError(f"{what} has {len(ids)} entries; the graph has {n}")
         for i, b in enumerate(ids):
@@ -621,6 +634,7 @@ class GraphAllocator(Closable):
 
     def reserve_n(self, g: Graph, node_ids: Optional[Sequence[int]], leaf_ids: Optional[Sequence[int]]) -> "GraphAllocator":
         """Plans g with node i in buffer node_ids[i] and leaf j in buffer leaf_ids[j]."""
+        _lib.expect(g, Graph, "reserve_n()'s graph")
         with _memory.hold(exclusive=[self, g]):
             return self._reserve_n(g, node_ids, leaf_ids)
 
@@ -637,6 +651,7 @@ class GraphAllocator(Closable):
     def reserve_n_size(self, g: Graph, node_ids: Optional[Sequence[int]] = None,
                        leaf_ids: Optional[Sequence[int]] = None) -> List[int]:
         """Plans g without allocating: the size each buffer would have."""
+        _lib.expect(g, Graph, "reserve_n_size()'s graph")
         h = self._live()
         gp = g._live()
         nid = self._ids(node_ids, g.n_nodes, "node_ids")
@@ -651,6 +666,7 @@ class GraphAllocator(Closable):
         raises AllocationError when memory cannot be had, GraphError when an allocator of
         several buffers needs reserve_n first. Waits for a compute using this allocator's memory
         or g in another thread to return."""
+        _lib.expect(g, Graph, "alloc_graph()'s argument")
         with _memory.hold(exclusive=[self, g]):
             return self._alloc_graph(g)
 
@@ -676,16 +692,18 @@ class GraphAllocator(Closable):
     def buffer_size(self, i: int = 0) -> int:
         """Bytes of buffer i."""
         h = self._live()
+        i = _lib.as_int(i, "buffer id")
         if not 0 <= i < len(self._bufts):
             raise OutOfRangeError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
-        return int(lib.ggml_gallocr_get_buffer_size(h, int(i)))
+        return int(lib.ggml_gallocr_get_buffer_size(h, i))
 
     def lower_bound(self, i: int = 0) -> int:
         """The liveness lower bound of the last planned graph for buffer i."""
         h = self._live()
+        i = _lib.as_int(i, "buffer id")
         if not 0 <= i < len(self._bufts):
             raise OutOfRangeError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
-        return int(lib.ggalloc_gallocr_lower_bound(h, int(i)))
+        return int(lib.ggalloc_gallocr_lower_bound(h, i))
 
     def plan(self) -> Plan:
         """The last plan as data (after reserve or alloc_graph)."""
@@ -715,7 +733,10 @@ class GraphAllocator(Closable):
     def __repr__(self) -> str:
         if self._closed:
             return "GraphAllocator(<closed>)"
-        types = [b.name for b in self._bufts]
+        try:
+            types = [b.name for b in self._bufts]
+        except GgallocError:
+            return "GraphAllocator(<a backend of its buffer types was closed>)"
         return (f"GraphAllocator({types[0] if len(types) == 1 else types!r}, planner={self.planner!r}, "
                 f"buffer_sizes={self._sizes()})")
 

@@ -72,10 +72,12 @@ class Backend(Closable):
 
     def supports_op(self, t: Tensor) -> bool:
         """Whether the backend can compute node t."""
+        _lib.expect(t, Tensor, "supports_op()'s argument")
         return bool(lib.ggml_backend_supports_op(self._live(), t._live()))
 
     def supports_buffer_type(self, buft: BufferType) -> bool:
         """Whether the backend can compute on tensors in buffers of buft."""
+        _lib.expect(buft, BufferType, "supports_buffer_type()'s argument")
         return bool(lib.ggml_backend_supports_buft(self._live(), buft._live()))
 
     def compute(self, g: Graph) -> None:
@@ -86,6 +88,8 @@ class Backend(Closable):
         closing the backend, the graph, its contexts, or what holds its memory (a Buffer, a
         GraphAllocator) from another thread waits until the compute returns, and re-planning
         the graph or that allocator does too."""
+        _lib.expect(g, Graph, "compute()'s argument")
+        self._live()
         with _memory.computing(g, [self]):
             _lib.status(lib.ggml_backend_graph_compute, self._live(), g._live(), exc=ComputeError,
                         what=f"{self.name} cannot compute {g!r}")
@@ -121,9 +125,7 @@ class CPUBackend(Backend):
 
     @n_threads.setter
     def n_threads(self, n: int) -> None:
-        n = int(n)
-        if n < 1:
-            raise BadInputError(f"n_threads must be >= 1, got {n}")
+        n = _lib.as_int(n, "n_threads", 1, _lib.INT_MAX)
         lib.ggml_backend_cpu_set_n_threads(self._live(), n)
         self._n_threads = n
 

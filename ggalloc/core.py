@@ -37,6 +37,7 @@ numpy strides are the reversed ``nb``.
 
 from __future__ import annotations
 
+import os
 import weakref
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
@@ -210,11 +211,11 @@ class Context(Closable):
 
     def __init__(self, mem_size: Optional[int] = None, *, no_alloc: bool = True,
                  max_tensors: int = _DEFAULT_MAX_TENSORS) -> None:
+        max_tensors = _lib.as_int(max_tensors, "max_tensors", 1, _lib.INT_MAX)
         overhead = int(lib.ggml_tensor_overhead()) * max_tensors + int(lib.ggml_graph_overhead())
         if mem_size is None:
             mem_size = overhead if no_alloc else overhead + (16 << 20)
-        if mem_size <= 0:
-            raise BadInputError(f"mem_size must be positive, got {mem_size}")
+        mem_size = _lib.as_int(mem_size, "mem_size", 1, _lib.SIZE_MAX)
         params = ffi.new("struct ggml_init_params *")
         params.mem_size = mem_size
         params.mem_buffer = ffi.NULL
@@ -355,6 +356,7 @@ class Context(Closable):
 
     def dup_tensor(self, src: "Tensor") -> "Tensor":
         """A new tensor with src's type and shape (no data copied)."""
+        _lib.expect(src, Tensor, "src")
         h = self._check()
         p = _lib.new(lib.ggml_dup_tensor, h, src._live(), exc=BadInputError, what=f"cannot duplicate {src!r}")
         self._link(src)
@@ -362,6 +364,7 @@ class Context(Closable):
 
     def view_tensor(self, src: "Tensor") -> "Tensor":
         """A view of all of src."""
+        _lib.expect(src, Tensor, "src")
         h = self._check()
         p = _lib.new(lib.ggml_view_tensor, h, src._live(), exc=BadInputError, what=f"cannot view {src!r}")
         self._link(src)
@@ -369,18 +372,19 @@ class Context(Closable):
 
     def get_tensor(self, name: str) -> Optional["Tensor"]:
         """The first tensor with that name, or None."""
-        p = lib.ggml_get_tensor(self._check(), name.encode())
+        p = lib.ggml_get_tensor(self._check(), _lib.as_str(name, "a tensor name").encode("utf-8", "replace"))
         return None if p == ffi.NULL else self._wrap(p)
 
     def new_f32(self, value: float) -> "Tensor":
         """A one-element f32 tensor holding value (needs an allocating context)."""
-        p = _lib.new(lib.ggml_new_f32, self._check(), float(value), exc=BadInputError,
+        p = _lib.new(lib.ggml_new_f32, self._check(), _lib.as_float(value, "new_f32's value"), exc=BadInputError,
                      what="cannot create an f32 scalar (the context must allocate: no_alloc=False)")
         return self._set_rank(self._wrap(p), 0)
 
     def new_i32(self, value: int) -> "Tensor":
         """A one-element i32 tensor holding value (needs an allocating context)."""
-        p = _lib.new(lib.ggml_new_i32, self._check(), int(value), exc=BadInputError,
+        p = _lib.new(lib.ggml_new_i32, self._check(), _lib.as_int(value, "new_i32's value", -2**31, 2**31 - 1),
+                     exc=BadInputError,
                      what="cannot create an i32 scalar (the context must allocate: no_alloc=False)")
         return self._set_rank(self._wrap(p), 0)
 
@@ -516,12 +520,13 @@ class Tensor:
 
     @property
     def name(self) -> str:
-        """The tensor's name ('' if none); settable (truncated to 63 bytes)."""
+        """The tensor's name ('' if none); settable with a str (cut to 63 bytes at a character
+        boundary; ArgumentTypeError for a non-str, BadInputError for a NUL in it)."""
         return ffi.string(self._live().name).decode("utf-8", "replace")
 
     @name.setter
     def name(self, value: str) -> None:
-        lib.ggml_set_name(self._live(), str(value).encode())
+        lib.ggml_set_name(self._live(), _lib.c_name(value, "a tensor name", int(lib.GGML_MAX_NAME)))
 
     @property
     def op(self) -> str:
@@ -990,6 +995,23 @@ def _describe(x: Any) -> str:
     return repr(x)
 
 
+_TENSOR_PARAMS: Dict[str, Tuple[bool, ...]] = {}
+
+
+def _tensor_params(fn: Any) -> Tuple[bool, ...]:
+    """For each parameter of the C op after its context: whether it takes a tensor."""
+    key = getattr(fn, "__name__", "")
+    kinds = _TENSOR_PARAMS.get(key)
+    if kinds is None:
+        try:
+            ctype = ffi.typeof(ffi.addressof(lib, key))
+            kinds = tuple(a.cname == "struct ggml_tensor *" for a in ctype.args[1:])
+        except (AttributeError, TypeError, ffi.error):
+            kinds = ()
+        _TENSOR_PARAMS[key] = kinds
+    return kinds
+
+
 def _op(fn: Any, name: str, *args: Any, ctx: Optional[Context] = None,
         rank: Union[int, Callable[[], int], None] = None) -> Tensor:
     """Builds one node: args are Tensors, None (an empty optional source) or scalars; the
@@ -1001,7 +1023,11 @@ def _op(fn: Any, name: str, *args: Any, ctx: Optional[Context] = None,
     first: Optional[Context] = None
     cargs: List[Any] = []
     in_rank = 0
-    for a in args:
+    kinds = _tensor_params(fn)
+    for i, a in enumerate(args):
+        if i < len(kinds) and kinds[i] != (isinstance(a, Tensor) or a is None):
+            want = "a Tensor" if kinds[i] else "a number"
+            raise ArgumentTypeError(f"{name}(): argument {i + 1} must be {want}, got {type(a).__name__} {_describe(a)}")
         if isinstance(a, Tensor):
             a._live()
             if first is None:
@@ -1128,6 +1154,8 @@ class Graph(Closable):
                 if c not in ctxs:
                     ctxs.append(c)
         n = _reach(outputs)
+        if size is not None:
+            size = _lib.as_int(size, "graph size", 0, _lib.INT_MAX)
         if size is None:
             size = max(int(lib.GGML_DEFAULT_GRAPH_SIZE), n + 16)
         if size < n:
@@ -1217,6 +1245,7 @@ class Graph(Closable):
 
     def expand(self, t: Tensor) -> "Graph":
         """Adds t and everything it depends on (ggml_build_forward_expand)."""
+        _lib.expect(t, Tensor, "expand()'s argument")
         g = self._live()
         t._live()
         for c in (t._ctx, *t._ctx._uses):
@@ -1246,14 +1275,16 @@ class Graph(Closable):
 
     def node(self, i: int) -> Tensor:
         """Node i (negative counts from the end)."""
-        p = lib.ggml_graph_node(self._live(), int(i))
+        i = _lib.as_index(i, self.n_nodes, "node")
+        p = lib.ggml_graph_node(self._live(), i)
         if p == ffi.NULL:
             raise OutOfRangeError(f"node {i} out of range ({self.n_nodes} nodes)")
         return self._wrap(p)
 
     def leaf(self, i: int) -> Tensor:
-        """Leaf i."""
-        p = lib.ggalloc_graph_leaf(self._live(), int(i))
+        """Leaf i (negative counts from the end)."""
+        i = _lib.as_index(i, self.n_leafs, "leaf")
+        p = lib.ggalloc_graph_leaf(self._live(), i)
         if p == ffi.NULL:
             raise OutOfRangeError(f"leaf {i} out of range ({self.n_leafs} leafs)")
         return self._wrap(p)
@@ -1297,7 +1328,7 @@ class Graph(Closable):
 
     def get_tensor(self, name: str) -> Optional[Tensor]:
         """The node or leaf with that name, or None."""
-        p = lib.ggml_graph_get_tensor(self._live(), str(name).encode())
+        p = lib.ggml_graph_get_tensor(self._live(), _lib.as_str(name, "a tensor name").encode("utf-8", "replace"))
         return None if p == ffi.NULL else self._wrap(p)
 
     __getitem__ = node
@@ -1317,7 +1348,12 @@ class Graph(Closable):
         """Writes the graph as a ggalloc.graph/1 JSON document, with the buffer of each node and
         leaf when given (as reserve_n takes them; else null). ``g.save("g.json")``"""
         from .graphio import save_graph
-        save_graph(self, path, name, node_buffer_ids, leaf_buffer_ids)
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise ArgumentTypeError(f"save() takes a path (str, bytes or os.PathLike), got {type(path).__name__}")
+        if name is not None:
+            _lib.as_str(name, "the graph's name")
+        target: Any = path
+        save_graph(self, target, name, node_buffer_ids, leaf_buffer_ids)
 
     def print(self) -> None:
         """Logs the nodes and leafs (logger "ggalloc", level INFO)."""

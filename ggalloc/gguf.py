@@ -28,7 +28,7 @@ import numpy as np
 from . import _lib, _memory
 from ._lib import Closable, ffi, lib
 from .core import Context, Tensor, _HostView, numpy_dtype, type_id, type_name
-from .errors import BadFileError, BadInputError, ClosedError, FileError, GgallocError
+from .errors import ArgumentTypeError, BadFileError, BadInputError, ClosedError, FileError, GgallocError
 
 __all__ = ["GGUF", "GGUFTensor", "GGUFWriter", "gguf_type_names"]
 
@@ -59,7 +59,10 @@ def gguf_type_names() -> List[str]:
 
 
 def _fspath(path: PathLike) -> str:
-    p = os.fspath(path)
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise ArgumentTypeError(f"a path must be a str, bytes or os.PathLike, got {type(path).__name__}") from None
     return p if isinstance(p, str) else os.fsdecode(p)
 
 

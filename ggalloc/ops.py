@@ -1089,3 +1089,9 @@ def timestep_embedding(timesteps: Tensor, dim: int, max_period: int = 10000, *,
     """Sinusoidal embeddings (N, dim) of float32 timesteps (N,): cos then sin of t * max_period^(-j/half).
     ``gg.timestep_embedding(t, 320)``"""
     return _op(lib.ggml_timestep_embedding, "timestep_embedding", timesteps, int(dim), int(max_period), ctx=ctx, rank=2)
+
+
+# every op reports a bad argument (int(None), float("x"), a non-Tensor) as a GgallocError
+for _name in __all__:
+    globals()[_name] = _lib.checked_arguments(globals()[_name])
+del _name

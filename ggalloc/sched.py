@@ -60,7 +60,7 @@ class Scheduler(Closable):
 
     def __init__(self, backends: Sequence[Backend], planner: str = "best", parallel: bool = False,
                  op_offload: bool = True, graph_size: int = _DEFAULT_GRAPH_SIZE) -> None:
-        items = list(backends)
+        items = list(backends) if isinstance(backends, (list, tuple)) else []
         if not items or not all(isinstance(b, Backend) for b in items):
             raise BadInputError("Scheduler takes a non-empty list of Backends (the CPU last)")
         arr = ffi.new("ggml_backend_t[]", [b._live() for b in items])
@@ -146,6 +146,7 @@ class Scheduler(Closable):
         self._allocated = None
 
     def _index(self, backend: Backend) -> int:
+        _lib.expect(backend, Backend, "backend")
         for i, b in enumerate(self._backends):
             if b is backend:
                 return i
@@ -155,6 +156,7 @@ class Scheduler(Closable):
 
     def reserve(self, g: Graph) -> "Scheduler":
         """Plans buffers for g (the largest graph to come) and allocates them."""
+        _lib.expect(g, Graph, "reserve()'s argument")
         with _memory.hold(exclusive=[self, g]):
             return self._reserve(g)
 
@@ -169,6 +171,7 @@ class Scheduler(Closable):
     def alloc_graph(self, g: Graph) -> bool:
         """Assigns g's nodes to backends, splits it and places every tensor (planning again when
         g changed). Returns True; raises AllocationError when memory cannot be had."""
+        _lib.expect(g, Graph, "alloc_graph()'s argument")
         with _memory.hold(exclusive=[self, g]):
             return self._alloc_graph(g)
 
@@ -189,6 +192,7 @@ class Scheduler(Closable):
         """Runs g, which this scheduler must have placed last (alloc_graph, then the inputs).
         Raises GraphError if it did not, ComputeError naming what failed. Threads: as
         Backend.compute (one compute at a time on the scheduler and each of its backends)."""
+        _lib.expect(g, Graph, "compute()'s argument")
         with _memory.computing(g, [self, *self._backends]):
             h = self._live()
             placed_by = g._placed_by
@@ -223,6 +227,7 @@ class Scheduler(Closable):
     def set_tensor_backend(self, t: Tensor, backend: Backend) -> None:
         """Runs node t on backend at the next alloc_graph (assignments made before it count
         for it; the one after forgets them)."""
+        _lib.expect(t, Tensor, "set_tensor_backend()'s tensor")
         h = self._live()
         self._index(backend)
         if self._needs_reset:
@@ -233,6 +238,7 @@ class Scheduler(Closable):
 
     def tensor_backend(self, t: Tensor) -> Optional[Backend]:
         """The backend the last split gave t (None if it has none)."""
+        _lib.expect(t, Tensor, "tensor_backend()'s argument")
         i = int(lib.ggalloc_backend_sched_get_tensor_backend_id(self._live(), t._live()))
         return self._backends[i] if 0 <= i < len(self._backends) else None
 
@@ -273,4 +279,4 @@ class Scheduler(Closable):
     def __repr__(self) -> str:
         if self._closed:
             return "Scheduler(<closed>)"
-        return f"Scheduler({[b.name for b in self._backends]!r}, planner={self._planner!r})"
+        return f"Scheduler({[repr(b) for b in self._backends]!r}, planner={self._planner!r})"
