@@ -292,13 +292,13 @@ def register_placed(g: Holder, unplaced: Iterable[Any], owner: Owner) -> None:
                 tables[0].owners[addr] = owner
 
 
-def check_graph(g: GraphLike) -> List[Any]:
+def check_graph(g: GraphLike) -> List[Owner]:
     """Before a compute: raises ClosedError if the memory of a tensor of g is gone; returns the
-    objects the compute must hold (hold(shared=...)) so that it stays."""
+    records of its memory (each once)."""
     NULL = ffi.NULL
     tables = g._mem_tables()
     seen: Set[int] = set()
-    users: List[Any] = []
+    records: List[Owner] = []
     for p in g._mem_ptrs():
         if p.data == NULL:
             continue
@@ -309,10 +309,8 @@ def check_graph(g: GraphLike) -> List[Any]:
             raise ClosedError(f"the memory of tensor {ffi.string(p.name).decode('utf-8', 'replace')!r} was freed "
                               f"or re-planned ({rec.why()})")
         seen.add(id(rec))
-        for u in rec.users():
-            if all(u is not x for x in users):
-                users.append(u)
-    return users
+        records.append(rec)
+    return records
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,8 +439,11 @@ def computing(g: Any, runners: Sequence[Any]) -> Iterator[None]:
     checked alive (ClosedError otherwise)."""
     with hold(shared=[g, *g._contexts()], exclusive=runners):
         g._live()
-        users = check_graph(g)
+        records = check_graph(g)
+        users = [u for rec in records for u in rec.users() if all(u is not r for r in runners)]
         # nested: waits only while a close() of one of them is running, never behind queued ones
-        with hold(shared=[u for u in users if all(u is not r for r in runners)]):
-            check_graph(g)
+        with hold(shared=users):
+            for rec in records:     # a close() that ran between the check and the marks
+                if not rec.alive():
+                    raise ClosedError(f"the memory of a tensor of the graph was freed or re-planned ({rec.why()})")
             yield

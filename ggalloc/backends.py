@@ -8,6 +8,22 @@
 
 ``gg.HAS_VULKAN`` says whether Vulkan was compiled in; ``gg.vulkan_devices()`` lists its
 devices (empty without it).
+
+Threads. In Python, any object may be used from several threads:
+
+- computes on one backend run one at a time (``compute`` of a second thread waits for the
+  first); a Scheduler's compute also holds each of its backends;
+- ``close()`` of anything a running compute uses (the backend or scheduler, the graph, the
+  contexts of its tensors, a Buffer or GraphAllocator holding their memory) waits until that
+  compute returns, and so do ``alloc_graph``/``reserve`` on that allocator or graph; afterwards
+  the computing thread's next use raises ClosedError. Called from the computing thread itself
+  (a log handler), such a close raises ClosedError instead of waiting for itself;
+- computes on different backends run in parallel, also on one graph (the results are then
+  the last writer's: give each thread its own graph and allocator).
+
+In C, as in ggml, a backend, a graph allocator, a scheduler and a graph are used by one
+thread at a time (the caller serialises); different objects may be used from different
+threads at once, and the log callback may be called from a backend's worker threads.
 """
 
 from __future__ import annotations
