@@ -296,13 +296,22 @@ def check_graph(g: GraphLike) -> List[Owner]:
     """Before a compute: raises ClosedError if the memory of a tensor of g is gone; returns the
     records of its memory (each once)."""
     NULL = ffi.NULL
-    tables = g._mem_tables()
+    cast = ffi.cast
+    maps = [t.owners for t in g._mem_tables()]
     seen: Set[int] = set()
     records: List[Owner] = []
+    # runs before every compute: the walk is inlined
     for p in g._mem_ptrs():
         if p.data == NULL:
             continue
-        rec = _find(tables, _addr(root(p)))
+        while p.view_src != NULL:
+            p = p.view_src
+        addr = int(cast("uintptr_t", p))
+        rec = None
+        for m in maps:
+            rec = m.get(addr)
+            if rec is not None:
+                break
         if rec is None or id(rec) in seen:
             continue
         if not rec.alive():
