@@ -37,9 +37,10 @@ numpy strides are the reversed ``nb``.
 
 from __future__ import annotations
 
+import functools
 import os
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -403,6 +404,20 @@ class Context(Closable):
 # ---------------------------------------------------------------------------------------------
 # tensors
 
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _using_memory(method: _M) -> _M:
+    """A Tensor method that reads or writes the tensor's memory: the memory's owners are marked
+    in use meanwhile, so that a close() in another thread waits instead of freeing it."""
+    @functools.wraps(method)
+    def wrapper(self: "Tensor", *args: Any, **kwargs: Any) -> Any:
+        owner = self._owner()
+        with _memory.hold(shared=[self._ctx, *(owner.users() if owner is not None else ())]):
+            return method(self, *args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
 
 class Tensor:
     """A tensor of a Context. Made by ``ctx.tensor(...)`` or by an op, never directly.
@@ -716,6 +731,7 @@ class Tensor:
                 ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
         return tmp
 
+    @_using_memory
     def numpy(self, raw: bool = False) -> "np.ndarray[Any, Any]":
         """A copy of the tensor's data as a numpy array of shape ``self.shape``.
 
@@ -777,6 +793,7 @@ class Tensor:
             owner.track_view(view)
         return np.asarray(view)
 
+    @_using_memory
     def set(self, arr: Any, raw: bool = False) -> "Tensor":
         """Copies a numpy array into the tensor. The array must have the tensor's numpy dtype and
         shape (up to leading 1s) and be C-contiguous (bf16: float32, rounded to nearest even; raw=True: uint16 bits).

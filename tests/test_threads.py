@@ -42,9 +42,10 @@ _PRELUDE = textwrap.dedent("""
         return y
 
     def runner(fn, errors, done):
+        # runs fn until it raises: after the close, the next call must raise ClosedError
         def run():
             try:
-                while not done.is_set():
+                while True:
                     fn()
             except gg.ClosedError as e:
                 errors.append(e)
@@ -168,6 +169,29 @@ def test_close_while_a_scheduler_computes_waits(target):
         x.set(np.full((N, N), 2.0, np.float32))
         errors, done = [], threading.Event()
         t = runner(lambda: sched.compute(g), errors, done)
+        time.sleep(0.05)
+        {target}.close()
+        done.set()
+        t.join(60)
+        print(t.is_alive(), [type(e).__name__ for e in errors])
+    """)
+    assert out.split() == ["False", "['ClosedError']"], out
+
+
+@pytest.mark.parametrize("target", ["ga", "ctx", "wbuf"])
+def test_close_while_another_thread_reads_and_writes_tensors_waits(target):
+    """numpy() and set() mark the memory they copy in use, as compute does."""
+    out = _run(f"""
+        ctx, wctx = gg.Context(), gg.Context()
+        w, x, y, g = build(ctx, wctx)
+        wbuf = gg.alloc_ctx_tensors(wctx, gg.cpu_buffer_type())
+        ga = gg.GraphAllocator(gg.cpu_buffer_type())
+        ga.alloc_graph(g)
+        big = np.ones((N, N), np.float32)
+        def rw():
+            w.set(big); x.set(big); y.numpy(); w.numpy()
+        errors, done = [], threading.Event()
+        t = runner(rw, errors, done)
         time.sleep(0.05)
         {target}.close()
         done.set()
