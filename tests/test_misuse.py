@@ -39,8 +39,10 @@ _SETUP = textwrap.dedent("""
         ga.alloc_graph(g)
         buf = cpu.buffer_type.alloc_buffer(256)
         sched = gg.Scheduler([gg.CPUBackend(n_threads=1)])
+        gguf = gg.GGUF(GGUF_PATH)
         return dict(ctx=ctx, w=w, x=x, y=y, g=g, cpu=cpu, ga=ga, buf=buf, bt=cpu.buffer_type, plan=ga.plan(),
-                    sched=sched, talloc=gg.TensorAllocator(buf))
+                    sched=sched, talloc=gg.TensorAllocator(buf), gguf=gguf, gguf_tensor=gguf.tensors[0],
+                    writer=gg.GGUFWriter())
 
     objs = fresh()
     # good values by parameter name, for calls that vary one argument at a time
@@ -117,8 +119,11 @@ _REPORT = textwrap.dedent("""
 """)
 
 
+GGUF_PATH = os.path.join(ROOT, "tests", "data", "gguf", "tiny-gpt2-f16.gguf")
+
+
 def _run(body: str, tmp_path, timeout: float = 300):
-    code = _SETUP + textwrap.dedent(body) + _REPORT
+    code = f"GGUF_PATH = {GGUF_PATH!r}\n" + _SETUP + textwrap.dedent(body) + _REPORT
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
                        cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": ROOT})
     assert r.returncode == 0, f"the process died (exit {r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
@@ -181,7 +186,10 @@ def test_constructors_reject_bad_arguments(cls, tmp_path):
     """, tmp_path)
 
 
-_OBJECTS = ["ctx", "x", "y", "g", "bt", "buf", "talloc", "ga", "plan", "cpu", "sched"]
+# GGUF.tensor("x") and .value_type("x") raise KeyError, GGUFWriter.set(None, ...) AttributeError
+_GGUF_UNCHECKED = pytest.mark.xfail(strict=True, reason="GGUF lookups and GGUFWriter keys are not checked yet")
+_OBJECTS = ["ctx", "x", "y", "g", "bt", "buf", "talloc", "ga", "plan", "cpu", "sched", "gguf_tensor",
+            pytest.param("gguf", marks=_GGUF_UNCHECKED), pytest.param("writer", marks=_GGUF_UNCHECKED)]
 
 
 @pytest.mark.parametrize("obj", _OBJECTS)
@@ -200,6 +208,8 @@ _CLOSED = {
     "buf": ["buf", "talloc"],
     "cpu": ["cpu", "bt"],
     "sched": ["sched"],
+    "gguf": ["gguf", "gguf_tensor"],
+    "writer": ["writer"],
 }
 
 
