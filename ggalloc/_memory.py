@@ -1,12 +1,17 @@
 """Who owns the memory of a tensor, whether it is still there, and who may free it now: the one
 module that decides.
 
-    >>> _memory.register(t, p, BufferMem(buf))     # after placing p (or a view of it) in buf
-    >>> _memory.owner_of(t, p)                      # that record (None: no data; FOREIGN: not ours)
+    >>> _memory.register(t, p, _BufferMem(buf))    # after placing p (or a view of it) in buf
+    >>> _memory.owner_of(t, p, arena)               # that record (None: no data; FOREIGN: not ours)
     >>> unplaced = _memory.forget_stale(g)          # before planning g again
-    >>> with _memory.computing(g, [backend]):     # marks in use; ClosedError if memory is gone
+    >>> _memory.register_placed(g, unplaced, _memory.PlanMem(state))   # after placing it
+    >>> with _memory.computing(g, [backend]):       # marks in use; ClosedError if memory is gone
     ...     lib.ggml_backend_graph_compute(...)
     >>> with _memory.hold(exclusive=[self]):        # in close(): waits for those computes
+
+Imports point one way: _lib <- _memory <- core, alloc, sched, backends, gguf. The objects
+that keep records (Tensor, Graph, Context) implement the protocols `Holder` and `GraphLike`
+below, so this module never needs theirs.
 
 Owners. A tensor's data is placed by an *owner*: a Buffer (TensorAllocator, alloc_ctx_tensors),
 a GraphAllocator's or Scheduler's plan, an allocating Context's arena, a mapped GGUF file, or
@@ -33,8 +38,13 @@ One condition variable guards every object's marks, and a block takes all its ma
 so two blocks never wait on each other in a circle: an exclusive block waits until no other
 thread uses the object, a shared block waits while another thread holds it exclusively. A
 thread that would wait on itself (closing, from a log handler, what its own compute uses) gets
-ClosedError instead of a deadlock. C calls release the GIL, so the waiting thread's wait is
-real time the computing thread gets.
+ClosedError instead of a deadlock. Waiters are served first come first served per object, so
+a loop of computes cannot starve a close(). A compute takes its marks in two steps (first the
+graph and its contexts, whose tensors it must read to find the owners of their memory, then
+those owners); the second step skips the queue and waits only on running closes and
+re-plans, which take their marks at once and wait for nothing while holding them, so it
+cannot close a circle either. Tensor.numpy() and set() do the same with the tensor's context. C calls release the GIL, so the waiting
+thread's wait is real time the computing thread gets.
 """
 
 from __future__ import annotations

@@ -412,9 +412,10 @@ def _using_memory(method: _M) -> _M:
     in use meanwhile, so that a close() in another thread waits instead of freeing it."""
     @functools.wraps(method)
     def wrapper(self: "Tensor", *args: Any, **kwargs: Any) -> Any:
-        owner = self._owner()
-        with _memory.hold(shared=[self._ctx, *(owner.users() if owner is not None else ())]):
-            return method(self, *args, **kwargs)
+        with _memory.hold(shared=[self._ctx, *self._ctx._uses]):
+            owner = self._owner()
+            with _memory.hold(shared=owner.users() if owner is not None else ()):
+                return method(self, *args, **kwargs)
     return wrapper  # type: ignore[return-value]
 
 
