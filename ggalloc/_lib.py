@@ -19,7 +19,8 @@ import logging
 import threading
 from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar
 
-from .errors import (AllocationError, ArgumentTypeError, ComputeError, GgallocError, ValueOverflowError)
+from .errors import (AllocationError, ArgumentTypeError, BadInputError, ComputeError, GgallocError, OutOfRangeError,
+                     ValueOverflowError)
 
 try:
     from ._ggalloc import ffi, lib  # type: ignore[import-not-found]
@@ -257,3 +258,97 @@ class Closable:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# arguments: Python values checked before they reach a C type
+
+def as_int(value: Any, what: str, lo: Optional[int] = None, hi: Optional[int] = None) -> int:
+    """value as an int in [lo, hi]: ArgumentTypeError for anything but an integer (a float, a
+    bool, a str), BadInputError below lo, ValueOverflowError above hi (the C type's limit)."""
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{what} must be an integer, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if lo is not None and v < lo:
+        raise BadInputError(f"{what} must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise ValueOverflowError(f"{what} = {v} does not fit (at most {hi})")
+    return v
+
+
+def as_float(value: Any, what: str) -> float:
+    """value as a float: ArgumentTypeError for anything but a real number (a bool, a str)."""
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def as_index(value: Any, n: int, what: str) -> int:
+    """value as an index in [-n, n) (negative counts from the end): OutOfRangeError outside."""
+    i = as_int(value, what)
+    if not -n <= i < n:
+        raise OutOfRangeError(f"{what} {i} out of range ({n})")
+    return i + n if i < 0 else i
+
+
+def as_str(value: Any, what: str) -> str:
+    """value as a str: ArgumentTypeError for anything else."""
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{what} must be a str, got {type(value).__name__}")
+    return value
+
+
+def c_name(value: Any, what: str, limit: int) -> bytes:
+    """A name for a C char[limit] field: UTF-8, no NUL, cut at a character boundary to fit
+    limit - 1 bytes."""
+    s = as_str(value, what)
+    if "\0" in s:
+        raise BadInputError(f"{what} {s!r} contains a NUL character")
+    try:
+        b = s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInputError(f"{what} {s!r} cannot be encoded as UTF-8") from None
+    if len(b) >= limit:
+        b = b[:limit - 1].decode("utf-8", "ignore").encode("utf-8")
+    return b
+
+
+INT_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+SIZE_MAX = 2**64 - 1
+
+
+def expect(value: Any, cls: Any, what: str) -> Any:
+    """value when it is an instance of cls (a class or a tuple of them); ArgumentTypeError
+    naming what was expected otherwise."""
+    if not isinstance(value, cls):
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise ArgumentTypeError(f"{what} must be a {names}, got {type(value).__name__}")
+    return value
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def checked_arguments(fn: _F) -> _F:
+    """fn, with the errors Python's own conversions raise on a bad argument (int(None),
+    float("x"), a missing attribute of a non-Tensor, a value over a C type) turned into the
+    package's: ArgumentTypeError, BadInputError, ValueOverflowError. GgallocErrors pass."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        name = getattr(fn, "__name__", "call")
+        try:
+            return fn(*args, **kwargs)
+        except GgallocError:
+            raise
+        except OverflowError as e:
+            raise ValueOverflowError(f"{name}(): a value does not fit its C type ({e})") from None
+        except (TypeError, AttributeError) as e:
+            raise ArgumentTypeError(f"{name}(): an argument has the wrong type ({e})") from None
+        except ValueError as e:
+            raise BadInputError(f"{name}(): an argument has a wrong value ({e})") from None
+    return wrapper  # type: ignore[return-value]

@@ -18,14 +18,14 @@ that memory is gone.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _memory
 from ._lib import Closable, ffi, lib
 from .core import _SIZE_MAX, Context, Graph, Tensor, _describe, _Keep
-from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError, OutOfRangeError)
+from .errors import (AllocationError, ArgumentTypeError, BadInputError, ClosedError, GgallocError, GraphError, OutOfRangeError)
 
 __all__ = [
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry",
@@ -76,12 +76,12 @@ class BufferType:
 
     def alloc_size(self, t: Tensor) -> int:
         """Bytes the type needs for tensor t."""
+        _lib.expect(t, Tensor, "alloc_size()'s argument")
         return int(lib.ggml_backend_buft_get_alloc_size(self._live(), t._live()))
 
     def alloc_buffer(self, size: int) -> "Buffer":
         """A new buffer of size bytes. ``gg.cpu_buffer_type().alloc_buffer(1 << 20)``"""
-        if size < 0:
-            raise BadInputError(f"buffer size must be >= 0, got {size}")
+        size = _lib.as_int(size, "buffer size", 0, _lib.SIZE_MAX)
         ptr = _lib.new(lib.ggml_backend_buft_alloc_buffer, self._live(), int(size), exc=AllocationError,
                        what=f"cannot allocate a {self.name} buffer of {size} bytes")
         return Buffer._adopt(ptr, self)
@@ -123,8 +123,10 @@ def cpu_buffer_type() -> BufferType:
 def failing_buffer_type(budget: int, alignment: int = 32, max_size: Optional[int] = None) -> BufferType:
     """A host buffer type whose allocations fail once more than budget bytes are outstanding
     (for testing failure paths). ``gg.failing_buffer_type(0)`` fails every allocation."""
-    ms = _SIZE_MAX if max_size is None else int(max_size)
-    ptr = _lib.new(lib.ggalloc_failing_buffer_type_new, int(alignment), ms, int(budget), exc=AllocationError,
+    ms = _SIZE_MAX if max_size is None else _lib.as_int(max_size, "max_size", 1, _SIZE_MAX)
+    alignment = _lib.as_int(alignment, "alignment", 1, _SIZE_MAX)
+    budget = _lib.as_int(budget, "budget", 0, _SIZE_MAX)
+    ptr = _lib.new(lib.ggalloc_failing_buffer_type_new, alignment, ms, budget, exc=AllocationError,
                    what="cannot make a failing buffer type")
     handle = ffi.gc(ptr, lib.ggalloc_failing_buffer_type_free)
     return BufferType(handle, keep=_Owned(handle))
@@ -151,6 +153,7 @@ class Buffer(Closable):
     _closed: bool
 
     def __init__(self, buffer_type: BufferType, size: int) -> None:
+        _lib.expect(buffer_type, BufferType, "buffer_type")
         other = buffer_type.alloc_buffer(size)
         self.__dict__.update(other.__dict__)
 
@@ -164,32 +167,19 @@ class Buffer(Closable):
         self._closed = False
         return self
 
-    # the owner protocol of core.Tensor
-    def _alive(self) -> bool:
-        return not self._closed
-
-    def _why(self) -> str:
-        return "its Buffer was closed"
-
-    def _label(self) -> str:
-        return self.name if not self._closed else "<closed buffer>"
-
-    def _keepalive(self) -> Any:
-        return _Keep(self._h, self._buft)
-
-    @property
-    def _public(self) -> "Buffer":
-        return self
-
     def _live(self) -> Any:
         if self._closed:
             raise ClosedError("the Buffer was closed")
         return self._h
 
     def close(self) -> None:
-        """Frees the buffer (once no numpy view of it is left). Idempotent."""
-        self._closed = True
-        self._h = None
+        """Frees the buffer (once no numpy view of it is left). Idempotent. Waits for a compute
+        using it in another thread to return."""
+        if self._closed:
+            return
+        with _memory.hold(exclusive=[self]):
+            self._closed = True
+            self._h = None
 
     def __del__(self) -> None:
         self._h = None      # the buffer before its buffer type
@@ -234,6 +224,7 @@ class Buffer(Closable):
 
     @usage.setter
     def usage(self, value: str) -> None:
+        _lib.as_str(value, "usage")
         u = {"any": lib.GGML_BACKEND_BUFFER_USAGE_ANY, "weights": lib.GGML_BACKEND_BUFFER_USAGE_WEIGHTS,
              "compute": lib.GGML_BACKEND_BUFFER_USAGE_COMPUTE}.get(value)
         if u is None:
@@ -242,7 +233,7 @@ class Buffer(Closable):
 
     def clear(self, value: int = 0) -> None:
         """Sets every byte to value."""
-        lib.ggml_backend_buffer_clear(self._live(), int(value) & 0xFF)
+        lib.ggml_backend_buffer_clear(self._live(), _lib.as_int(value, "byte value", 0, 255))
 
     def array(self) -> "np.ndarray[Any, Any]":
         """The bytes of a host buffer as a zero-copy uint8 view (keeps the memory alive)."""
@@ -258,16 +249,31 @@ class Buffer(Closable):
         return f"Buffer({self.name!r}, size={self.size}, host={self.is_host})"
 
 
-def _record(t_ptr: Any, ctx: Context, owner: Any) -> None:
-    root = t_ptr
-    while root.view_src != ffi.NULL:
-        root = root.view_src
-    addr = int(ffi.cast("uintptr_t", root))
-    for c in (ctx, *ctx._uses):
-        if c._contains(addr):
-            c._owners[addr] = owner
-            return
-    ctx._owners[addr] = owner
+class _BufferMem(_memory.Owner):
+    """The record of tensors placed in a Buffer: alive until it is closed."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self, buf: Buffer) -> None:
+        self.buf = buf
+
+    def alive(self) -> bool:
+        return not self.buf._closed
+
+    def why(self) -> str:
+        return "its Buffer was closed"
+
+    def label(self) -> str:
+        return self.buf.name if not self.buf._closed else "<closed buffer>"
+
+    def keepalive(self) -> Any:
+        return _Keep(self.buf._h, self.buf._buft)
+
+    def public(self) -> Any:
+        return self.buf
+
+    def users(self) -> Tuple[Any, ...]:
+        return (self.buf,)
 
 
 class TensorAllocator:
@@ -278,6 +284,7 @@ class TensorAllocator:
     """
 
     def __init__(self, buffer: Buffer) -> None:
+        _lib.expect(buffer, Buffer, "TensorAllocator's buffer")
         self._buffer = buffer
         self._t = ffi.new("struct ggml_tallocr *")
         self._t[0] = lib.ggml_tallocr_new(buffer._live())
@@ -295,11 +302,12 @@ class TensorAllocator:
 
     def alloc(self, t: Tensor) -> Tensor:
         """Places t at the next aligned offset; returns t."""
+        _lib.expect(t, Tensor, "alloc()'s argument")
         self._buffer._live()
         p = t._live()
         _lib.status(lib.ggml_tallocr_alloc, self._t, p, exc=AllocationError,
                     what=f"cannot place {_describe(t)} in {self._buffer!r}")
-        _record(p, t._ctx, self._buffer)
+        _memory.register(t, p, _BufferMem(self._buffer))
         return t
 
     def __repr__(self) -> str:
@@ -329,9 +337,10 @@ def alloc_ctx_tensors(ctx: Context, backend_or_buffer_type: Any) -> Optional[Buf
         return None
     cap.flush()
     buf = Buffer._adopt(ptr, buft)
+    rec = _BufferMem(buf)
     for t in before:
         if t._ptr.data != ffi.NULL:
-            _record(t._ptr, ctx, buf)
+            _memory.register(t, t._ptr, rec)
     return buf
 
 
@@ -339,54 +348,6 @@ def alloc_ctx_tensors(ctx: Context, backend_or_buffer_type: Any) -> Optional[Buf
 # graph allocator and plans
 
 _PLANNERS = {"ggml": "GGALLOC_PLANNER_GGML", "best": "GGALLOC_PLANNER_BEST"}
-
-
-class _GallocMem:
-    """The owner record of tensors a GraphAllocator placed: valid while the allocator is open
-    and has not re-planned its buffers since."""
-
-    __slots__ = ("galloc", "epoch")
-
-    def __init__(self, galloc: "GraphAllocator", epoch: int) -> None:
-        self.galloc = galloc
-        self.epoch = epoch
-
-    def _alive(self) -> bool:
-        return not self.galloc._closed and self.galloc._epoch == self.epoch
-
-    def _why(self) -> str:
-        if self.galloc._closed:
-            return "its GraphAllocator was closed"
-        return "its GraphAllocator re-planned for another graph; call alloc_graph again"
-
-    def _label(self) -> str:
-        return "GraphAllocator"
-
-    def _keepalive(self) -> Any:
-        return self.galloc._holder
-
-    def _track_view(self, view: Any) -> None:
-        self.galloc._views.add(view)
-
-    @property
-    def _public(self) -> "GraphAllocator":
-        return self.galloc
-
-
-def _record_placed(g: Graph, unplaced: List[Any], rec: Any) -> None:
-    """Notes rec as the owner of the memory of g's tensors that were unplaced and now have some."""
-    NULL = ffi.NULL
-    cast = ffi.cast
-    ctxs = g._ctxs
-    for p in unplaced:
-        if p.data != NULL:
-            addr = int(cast("uintptr_t", p))
-            for c in ctxs:
-                if c._base <= addr < c._base + c._mem_size:
-                    c._owners[addr] = rec
-                    break
-            else:
-                ctxs[0]._owners[addr] = rec
 
 
 class _Holder:
@@ -427,6 +388,8 @@ class Plan:
 
     def __init__(self, galloc: "GraphAllocator", graph: Graph, entries: List[PlanEntry], tensor_ptrs: List[Any],
                  buffer_sizes: List[int], lower_bounds: List[int], planner: str, epoch: int) -> None:
+        if not isinstance(galloc, Closable) or not isinstance(graph, Graph):
+            raise ArgumentTypeError("plans are made by GraphAllocator.plan() and Scheduler.plan()")
         self._galloc = galloc
         self._graph = graph
         self.entries: List[PlanEntry] = entries
@@ -535,12 +498,10 @@ class GraphAllocator(Closable):
         ptr = _lib.new(lib.ggml_gallocr_new_n, arr, len(bufts), exc=AllocationError,
                        what="cannot create a graph allocator")
         self._bufts = bufts
-        self._holder = _Holder(ffi.gc(ptr, lib.ggml_gallocr_free), tuple(bufts))
+        self._mem = _memory.PlanState(self, _Holder(ffi.gc(ptr, lib.ggml_gallocr_free), tuple(bufts)))
         self._closed = False
-        self._epoch = 0
         self._graph: Optional[Graph] = None      # the graph of the last plan
         self._allocated: Optional[Graph] = None  # the graph last placed by alloc_graph
-        self._views: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._registered_size = 0
         self.planner = planner
 
@@ -552,12 +513,14 @@ class GraphAllocator(Closable):
         return self._holder.h
 
     def close(self) -> None:
-        """Frees the allocator and its buffers (once no numpy view of them is left). Idempotent."""
+        """Frees the allocator and its buffers (once no numpy view of them is left). Idempotent.
+        Waits for a compute using its memory in another thread to return."""
         if self._closed:
             return
-        self._closed = True
-        self._holder = None  # type: ignore[assignment]
-        self._graph = self._allocated = None
+        with _memory.hold(exclusive=[self]):
+            self._closed = True
+            self._mem.close()
+            self._graph = self._allocated = None
 
     # settings -----------------------------------------------------------------------------
 
@@ -589,61 +552,48 @@ class GraphAllocator(Closable):
         """Visits the nodes in this order (a dependency-respecting permutation) at the next
         reserve; None restores graph order."""
         h = self._live()
+        if order is not None and not isinstance(order, (list, tuple, range, np.ndarray)):
+            raise ArgumentTypeError(f"a node order is a list of node indices, got {type(order).__name__}")
         self._allocated = None
         if order is None or len(order) == 0:
             _lib.ok(lib.ggalloc_gallocr_set_node_order, h, ffi.NULL, 0, exc=BadInputError, what="cannot reset the order")
             return
-        arr = ffi.new("int[]", [int(i) for i in order])
+        arr = ffi.new("int[]", [_lib.as_int(i, "node index", 0, _lib.INT_MAX) for i in order])
         _lib.ok(lib.ggalloc_gallocr_set_node_order, h, arr, len(order), exc=BadInputError,
                 what=f"node order of length {len(order)} is not a permutation")
 
     # planning -----------------------------------------------------------------------------
 
     def _prepare(self, g: Graph, replan: bool) -> Tuple[Any, Any, List[Any]]:
-        """Checks the graph and forgets placements the package knows are gone (made by a graph
-        allocator, or in a closed buffer), so that the C allocator places those tensors again
-        instead of keeping stale pointers. Returns the handles and the unplaced root tensors."""
+        """Checks the graph and forgets placements that planning replaces or that are gone
+        (_memory.forget_stale). Returns the handles and the unplaced root tensors."""
         h = self._live()
         gp = g._live()
         if replan and len(self._views):
             raise GgallocError("numpy views from Tensor.array() of tensors this GraphAllocator placed are still "
                                "alive; delete them before planning another graph (re-planning may free that memory)")
-        unplaced: List[Any] = []
-        reset: Set[int] = set()
-        NULL = ffi.NULL
-        cast = ffi.cast
-        ctxs = g._ctxs
-        owner_maps = [c._owners for c in ctxs]
-        for p in g._ptrs():
-            if p.view_src != NULL:
-                if p.data != NULL and reset:
-                    root = p.view_src
-                    while root.view_src != NULL:
-                        root = root.view_src
-                    if int(cast("uintptr_t", root)) in reset:
-                        p.data = NULL
-                        p.buffer = NULL
-                        p.extra = NULL
-                continue
-            if p.data == NULL:
-                unplaced.append(p)
-                continue
-            # a root tensor: its owner record is under its own address
-            addr = int(cast("uintptr_t", p))
-            owner = None
-            for m in owner_maps:
-                owner = m.get(addr)
-                if owner is not None:
-                    break
-            if isinstance(owner, _GallocMem) or (isinstance(owner, Buffer) and not owner._alive()):
-                p.data = NULL
-                p.buffer = NULL
-                p.extra = NULL
-                for m in owner_maps:
-                    m.pop(addr, None)
-                reset.add(addr)
-                unplaced.append(p)
-        return h, gp, unplaced
+        return h, gp, _memory.forget_stale(g)
+
+    # what the records of its tensors share (_memory.PlanState)
+    @property
+    def _epoch(self) -> int:
+        return self._mem.epoch
+
+    @_epoch.setter
+    def _epoch(self, v: int) -> None:
+        self._mem.epoch = v
+
+    @property
+    def _holder(self) -> Any:
+        return self._mem.holder
+
+    @_holder.setter
+    def _holder(self, v: Any) -> None:
+        self._mem.holder = v
+
+    @property
+    def _views(self) -> "weakref.WeakSet[Any]":
+        return self._mem.views
 
     def _sizes(self) -> List[int]:
         h = self._holder.h
@@ -663,6 +613,11 @@ class GraphAllocator(Closable):
 
     def reserve(self, g: Graph) -> "GraphAllocator":
         """Plans g and allocates buffers that fit it (tensors are not placed)."""
+        _lib.expect(g, Graph, "reserve()'s argument")
+        with _memory.hold(exclusive=[self, g]):
+            return self._reserve(g)
+
+    def _reserve(self, g: Graph) -> "GraphAllocator":
         h, gp, _ = self._prepare(g, True)
         _lib.ok(lib.ggml_gallocr_reserve, h, gp, exc=AllocationError, what=f"cannot reserve for {g!r}")
         self._allocated = None
@@ -672,7 +627,9 @@ class GraphAllocator(Closable):
     def _ids(self, ids: Optional[Sequence[int]], n: int, what: str) -> Any:
         if ids is None:
             return ffi.NULL
-        ids = [int(i) for i in ids]
+        if not isinstance(ids, (list, tuple, range, np.ndarray)):
+            raise ArgumentTypeError(f"{what} must be a list of buffer ids, got {type(ids).__name__}")
+        ids = [_lib.as_int(i, f"an entry of {what}") for i in ids]
         if len(ids) != n:
             raise BadInputError(f"{what} has {len(ids)} entries; the graph has {n}")
         for i, b in enumerate(ids):
@@ -682,6 +639,12 @@ class GraphAllocator(Closable):
 
     def reserve_n(self, g: Graph, node_ids: Optional[Sequence[int]], leaf_ids: Optional[Sequence[int]]) -> "GraphAllocator":
         """Plans g with node i in buffer node_ids[i] and leaf j in buffer leaf_ids[j]."""
+        _lib.expect(g, Graph, "reserve_n()'s graph")
+        with _memory.hold(exclusive=[self, g]):
+            return self._reserve_n(g, node_ids, leaf_ids)
+
+    def _reserve_n(self, g: Graph, node_ids: Optional[Sequence[int]],
+                   leaf_ids: Optional[Sequence[int]]) -> "GraphAllocator":
         h, gp, _ = self._prepare(g, True)
         nid = self._ids(node_ids, g.n_nodes, "node_ids")
         lid = self._ids(leaf_ids, g.n_leafs, "leaf_ids")
@@ -693,6 +656,7 @@ class GraphAllocator(Closable):
     def reserve_n_size(self, g: Graph, node_ids: Optional[Sequence[int]] = None,
                        leaf_ids: Optional[Sequence[int]] = None) -> List[int]:
         """Plans g without allocating: the size each buffer would have."""
+        _lib.expect(g, Graph, "reserve_n_size()'s graph")
         h = self._live()
         gp = g._live()
         nid = self._ids(node_ids, g.n_nodes, "node_ids")
@@ -705,7 +669,13 @@ class GraphAllocator(Closable):
     def alloc_graph(self, g: Graph) -> bool:
         """Places every tensor of g (re-using the reserved plan when g fits it). Returns True;
         raises AllocationError when memory cannot be had, GraphError when an allocator of
-        several buffers needs reserve_n first."""
+        several buffers needs reserve_n first. Waits for a compute using this allocator's memory
+        or g in another thread to return."""
+        _lib.expect(g, Graph, "alloc_graph()'s argument")
+        with _memory.hold(exclusive=[self, g]):
+            return self._alloc_graph(g)
+
+    def _alloc_graph(self, g: Graph) -> bool:
         same = self._allocated is g
         h, gp, unplaced = self._prepare(g, not same)
         before = self._sizes()
@@ -718,23 +688,25 @@ class GraphAllocator(Closable):
         cap.flush()
         self._after_plan(g, (not same) or self._sizes() != before)
         self._allocated = g
-        g._placed_by = weakref.ref(self)  # type: ignore[attr-defined]  # the last to place g (see Scheduler.compute)
-        _record_placed(g, unplaced, _GallocMem(self, self._epoch))
+        g._placed_by = weakref.ref(self)  # the last to place g (a Scheduler computes only what it placed)
+        _memory.register_placed(g, unplaced, _memory.PlanMem(self._mem))
         return True
 
     def buffer_size(self, i: int = 0) -> int:
         """Bytes of buffer i."""
         h = self._live()
+        i = _lib.as_int(i, "buffer id")
         if not 0 <= i < len(self._bufts):
             raise OutOfRangeError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
-        return int(lib.ggml_gallocr_get_buffer_size(h, int(i)))
+        return int(lib.ggml_gallocr_get_buffer_size(h, i))
 
     def lower_bound(self, i: int = 0) -> int:
         """The liveness lower bound of the last planned graph for buffer i."""
         h = self._live()
+        i = _lib.as_int(i, "buffer id")
         if not 0 <= i < len(self._bufts):
             raise OutOfRangeError(f"buffer {i} out of range ({len(self._bufts)} buffers)")
-        return int(lib.ggalloc_gallocr_lower_bound(h, int(i)))
+        return int(lib.ggalloc_gallocr_lower_bound(h, i))
 
     def plan(self) -> Plan:
         """The last plan as data (after reserve or alloc_graph)."""
@@ -764,7 +736,10 @@ class GraphAllocator(Closable):
     def __repr__(self) -> str:
         if self._closed:
             return "GraphAllocator(<closed>)"
-        types = [b.name for b in self._bufts]
+        try:
+            types = [b.name for b in self._bufts]
+        except GgallocError:
+            return "GraphAllocator(<a backend of its buffer types was closed>)"
         return (f"GraphAllocator({types[0] if len(types) == 1 else types!r}, planner={self.planner!r}, "
                 f"buffer_sizes={self._sizes()})")
 

@@ -8,6 +8,22 @@
 
 ``gg.HAS_VULKAN`` says whether Vulkan was compiled in; ``gg.vulkan_devices()`` lists its
 devices (empty without it).
+
+Threads. In Python, any object may be used from several threads:
+
+- computes on one backend run one at a time (``compute`` of a second thread waits for the
+  first); a Scheduler's compute also holds each of its backends;
+- ``close()`` of anything a running compute uses (the backend or scheduler, the graph, the
+  contexts of its tensors, a Buffer or GraphAllocator holding their memory) waits until that
+  compute returns, and so do ``alloc_graph``/``reserve`` on that allocator or graph; afterwards
+  the computing thread's next use raises ClosedError. Called from the computing thread itself
+  (a log handler), such a close raises ClosedError instead of waiting for itself;
+- computes on different backends run in parallel, also on one graph (the results are then
+  the last writer's: give each thread its own graph and allocator).
+
+In C, as in ggml, a backend, a graph allocator, a scheduler and a graph are used by one
+thread at a time (the caller serialises); different objects may be used from different
+threads at once, and the log callback may be called from a backend's worker threads.
 """
 
 from __future__ import annotations
@@ -15,7 +31,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional
 
-from . import _lib
+from . import _lib, _memory
 from ._lib import HAS_VULKAN, Closable, ffi, lib
 from .alloc import Buffer, BufferType
 from .core import Graph, Tensor
@@ -37,9 +53,13 @@ class Backend(Closable):
         return self._h
 
     def close(self) -> None:
-        """Frees the backend (its threads, its device queue). Idempotent."""
-        self._closed = True
-        self._h = None
+        """Frees the backend (its threads, its device queue). Idempotent. Waits for a compute
+        running on it in another thread to return."""
+        if self._closed:
+            return
+        with _memory.hold(exclusive=[self]):
+            self._closed = True
+            self._h = None
 
     @property
     def name(self) -> str:
@@ -68,19 +88,27 @@ class Backend(Closable):
 
     def supports_op(self, t: Tensor) -> bool:
         """Whether the backend can compute node t."""
+        _lib.expect(t, Tensor, "supports_op()'s argument")
         return bool(lib.ggml_backend_supports_op(self._live(), t._live()))
 
     def supports_buffer_type(self, buft: BufferType) -> bool:
         """Whether the backend can compute on tensors in buffers of buft."""
+        _lib.expect(buft, BufferType, "supports_buffer_type()'s argument")
         return bool(lib.ggml_backend_supports_buft(self._live(), buft._live()))
 
     def compute(self, g: Graph) -> None:
         """Runs the graph; returns when it is done. Raises ComputeError (naming the node) if the
-        graph cannot run, ClosedError if memory of one of its tensors is gone."""
-        h = self._live()
-        gp = g._live()
-        g._check_memory()
-        _lib.status(lib.ggml_backend_graph_compute, h, gp, exc=ComputeError, what=f"{self.name} cannot compute {g!r}")
+        graph cannot run, ClosedError if memory of one of its tensors is gone.
+
+        Threads: computes on one backend run one at a time (a second waits for the first);
+        closing the backend, the graph, its contexts, or what holds its memory (a Buffer, a
+        GraphAllocator) from another thread waits until the compute returns, and re-planning
+        the graph or that allocator does too."""
+        _lib.expect(g, Graph, "compute()'s argument")
+        self._live()
+        with _memory.computing(g, [self]):
+            _lib.status(lib.ggml_backend_graph_compute, self._live(), g._live(), exc=ComputeError,
+                        what=f"{self.name} cannot compute {g!r}")
 
     def synchronize(self) -> None:
         """Waits until queued work is done."""
@@ -113,9 +141,7 @@ class CPUBackend(Backend):
 
     @n_threads.setter
     def n_threads(self, n: int) -> None:
-        n = int(n)
-        if n < 1:
-            raise BadInputError(f"n_threads must be >= 1, got {n}")
+        n = _lib.as_int(n, "n_threads", 1, _lib.INT_MAX)
         lib.ggml_backend_cpu_set_n_threads(self._live(), n)
         self._n_threads = n
 

@@ -37,12 +37,14 @@ numpy strides are the reversed ``nb``.
 
 from __future__ import annotations
 
+import functools
+import os
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar, Union
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _memory
 from ._lib import Closable, ffi, lib
 from .errors import (AllocationError, BadInputError, ClosedError, GgallocError, GraphError,
                      ArgumentTypeError, OutOfRangeError, UnsupportedOperationError, ValueOverflowError)
@@ -210,11 +212,11 @@ class Context(Closable):
 
     def __init__(self, mem_size: Optional[int] = None, *, no_alloc: bool = True,
                  max_tensors: int = _DEFAULT_MAX_TENSORS) -> None:
+        max_tensors = _lib.as_int(max_tensors, "max_tensors", 1, _lib.INT_MAX)
         overhead = int(lib.ggml_tensor_overhead()) * max_tensors + int(lib.ggml_graph_overhead())
         if mem_size is None:
             mem_size = overhead if no_alloc else overhead + (16 << 20)
-        if mem_size <= 0:
-            raise BadInputError(f"mem_size must be positive, got {mem_size}")
+        mem_size = _lib.as_int(mem_size, "mem_size", 1, _lib.SIZE_MAX)
         params = ffi.new("struct ggml_init_params *")
         params.mem_size = mem_size
         params.mem_buffer = ffi.NULL
@@ -231,8 +233,8 @@ class Context(Closable):
         self._cache: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
         # numpy ranks by tensor address: ggml records four extents, not how many axes a shape had
         self._ranks: Dict[int, int] = {}
-        # data owners of tensors placed by allocators, by tensor address
-        self._owners: Dict[int, Any] = {}
+        # owner records of the memory of this context's tensors (ggalloc/_memory.py)
+        self._table = _memory.Table(self._base, mem_size)
         # other contexts whose tensors this context's tensors use as sources
         self._uses: Set["Context"] = set()
 
@@ -251,8 +253,14 @@ class Context(Closable):
         until the last numpy view of it is gone). Idempotent."""
         if self._closed:
             return
+        with _memory.hold(exclusive=[self]):   # waits for computes using the context
+            self._close()
+
+    def _close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
-        self._owners.clear()
+        self._table.owners.clear()
         self._cache.clear()
         self._ranks.clear()
         self._h = None
@@ -266,7 +274,11 @@ class Context(Closable):
         return self._h
 
     def _contains(self, addr: int) -> bool:
-        return self._base <= addr < self._base + self._mem_size
+        return self._table.contains(addr)
+
+    def _mem_tables(self) -> List[_memory.Table]:
+        """The owner tables of this context and of the contexts it uses (_memory.Holder)."""
+        return [self._table, *(c._table for c in self._uses)]
 
     # facts --------------------------------------------------------------------------------
 
@@ -345,6 +357,7 @@ class Context(Closable):
 
     def dup_tensor(self, src: "Tensor") -> "Tensor":
         """A new tensor with src's type and shape (no data copied)."""
+        _lib.expect(src, Tensor, "src")
         h = self._check()
         p = _lib.new(lib.ggml_dup_tensor, h, src._live(), exc=BadInputError, what=f"cannot duplicate {src!r}")
         self._link(src)
@@ -352,6 +365,7 @@ class Context(Closable):
 
     def view_tensor(self, src: "Tensor") -> "Tensor":
         """A view of all of src."""
+        _lib.expect(src, Tensor, "src")
         h = self._check()
         p = _lib.new(lib.ggml_view_tensor, h, src._live(), exc=BadInputError, what=f"cannot view {src!r}")
         self._link(src)
@@ -359,18 +373,19 @@ class Context(Closable):
 
     def get_tensor(self, name: str) -> Optional["Tensor"]:
         """The first tensor with that name, or None."""
-        p = lib.ggml_get_tensor(self._check(), name.encode())
+        p = lib.ggml_get_tensor(self._check(), _lib.as_str(name, "a tensor name").encode("utf-8", "replace"))
         return None if p == ffi.NULL else self._wrap(p)
 
     def new_f32(self, value: float) -> "Tensor":
         """A one-element f32 tensor holding value (needs an allocating context)."""
-        p = _lib.new(lib.ggml_new_f32, self._check(), float(value), exc=BadInputError,
+        p = _lib.new(lib.ggml_new_f32, self._check(), _lib.as_float(value, "new_f32's value"), exc=BadInputError,
                      what="cannot create an f32 scalar (the context must allocate: no_alloc=False)")
         return self._set_rank(self._wrap(p), 0)
 
     def new_i32(self, value: int) -> "Tensor":
         """A one-element i32 tensor holding value (needs an allocating context)."""
-        p = _lib.new(lib.ggml_new_i32, self._check(), int(value), exc=BadInputError,
+        p = _lib.new(lib.ggml_new_i32, self._check(), _lib.as_int(value, "new_i32's value", -2**31, 2**31 - 1),
+                     exc=BadInputError,
                      what="cannot create an i32 scalar (the context must allocate: no_alloc=False)")
         return self._set_rank(self._wrap(p), 0)
 
@@ -388,6 +403,21 @@ class Context(Closable):
 
 # ---------------------------------------------------------------------------------------------
 # tensors
+
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _using_memory(method: _M) -> _M:
+    """A Tensor method that reads or writes the tensor's memory: the memory's owners are marked
+    in use meanwhile, so that a close() in another thread waits instead of freeing it."""
+    @functools.wraps(method)
+    def wrapper(self: "Tensor", *args: Any, **kwargs: Any) -> Any:
+        with _memory.hold(shared=[self._ctx, *self._ctx._uses]):
+            owner = self._owner()
+            with _memory.hold(shared=owner.users() if owner is not None else ()):
+                return method(self, *args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
 
 
 class Tensor:
@@ -414,22 +444,13 @@ class Tensor:
     def _addr(self) -> int:
         return int(ffi.cast("uintptr_t", self._ptr))
 
-    def _owner(self) -> Any:
-        """What placed this tensor's data: a Buffer, an allocator placement, the Context, or
-        None when the tensor has no data."""
-        p = self._live()
-        root = p
-        while root.view_src != ffi.NULL:
-            root = root.view_src
-        raddr = int(ffi.cast("uintptr_t", root))
-        for ctx in (self._ctx, *self._ctx._uses):
-            if raddr in ctx._owners:
-                return ctx._owners[raddr]
-        if p.data == ffi.NULL:
-            return None
-        if self._ctx._contains(int(ffi.cast("uintptr_t", p.data))):
-            return self._ctx
-        return _FOREIGN
+    def _mem_tables(self) -> List[_memory.Table]:
+        return self._ctx._mem_tables()
+
+    def _owner(self) -> Optional[_memory.Owner]:
+        """The record of what placed this tensor's data (ggalloc/_memory.py); None when the
+        tensor has no data."""
+        return _memory.owner_of(self, self._live(), _ArenaMem(self._ctx))
 
     def _data(self) -> Any:
         """The tensor pointer, after checking that its data exists and is still alive."""
@@ -438,8 +459,8 @@ class Tensor:
         if owner is None or p.data == ffi.NULL:
             raise GgallocError(f"tensor {self._label()} has no memory yet: place it first "
                                "(GraphAllocator.alloc_graph, gg.alloc_ctx_tensors, TensorAllocator.alloc)")
-        if owner is not self._ctx and owner is not _FOREIGN and not owner._alive():
-            raise ClosedError(f"the memory of tensor {self._label()} was freed or re-planned ({owner._why()})")
+        if not owner.alive():
+            raise ClosedError(f"the memory of tensor {self._label()} was freed or re-planned ({owner.why()})")
         return p
 
     def _label(self) -> str:
@@ -515,12 +536,13 @@ class Tensor:
 
     @property
     def name(self) -> str:
-        """The tensor's name ('' if none); settable (truncated to 63 bytes)."""
+        """The tensor's name ('' if none); settable with a str (cut to 63 bytes at a character
+        boundary; ArgumentTypeError for a non-str, BadInputError for a NUL in it)."""
         return ffi.string(self._live().name).decode("utf-8", "replace")
 
     @name.setter
     def name(self, value: str) -> None:
-        lib.ggml_set_name(self._live(), str(value).encode())
+        lib.ggml_set_name(self._live(), _lib.c_name(value, "a tensor name", int(lib.GGML_MAX_NAME)))
 
     @property
     def op(self) -> str:
@@ -644,18 +666,16 @@ class Tensor:
         if p.data == ffi.NULL:
             return False
         owner = self._owner()
-        return owner is self._ctx or owner is _FOREIGN or (owner is not None and owner._alive())
+        return owner is not None and owner.alive()
 
     @property
     def buffer(self) -> Optional[Any]:
         """What holds the tensor's data: a Buffer, a GraphAllocator or the (allocating) Context;
         None when unplaced or placed by something outside the package."""
-        if not self.is_allocated:
-            return None
         owner = self._owner()
-        if owner is _FOREIGN:
+        if owner is None or not owner.alive():
             return None
-        return getattr(owner, "_public", owner)
+        return owner.public()
 
     @property
     def offset(self) -> Optional[int]:
@@ -712,6 +732,7 @@ class Tensor:
                 ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
         return tmp
 
+    @_using_memory
     def numpy(self, raw: bool = False) -> "np.ndarray[Any, Any]":
         """A copy of the tensor's data as a numpy array of shape ``self.shape``.
 
@@ -761,16 +782,19 @@ class Tensor:
             raise BadInputError(f"tensor {self._label()} is bf16, which numpy cannot view: use array(raw=True) "
                                 "for the uint16 bits or numpy() for a float32 copy")
         owner = self._owner()
-        keep = owner._keepalive() if hasattr(owner, "_keepalive") else self._ctx._h
+        keep = owner.keepalive() if owner is not None else None
+        if keep is None:
+            keep = self._ctx._h
         shape, strides = self.shape, self.strides
         if lib.ggml_is_quantized(p.type):
             # the blocks of each row as bytes
             shape, strides = self._block_shape(), tuple(strides[:-1]) + (1,)
         view = _HostView(int(ffi.cast("uintptr_t", p.data)), shape, strides, dt, keep)
-        if hasattr(owner, "_track_view"):
-            owner._track_view(view)
+        if owner is not None:
+            owner.track_view(view)
         return np.asarray(view)
 
+    @_using_memory
     def set(self, arr: Any, raw: bool = False) -> "Tensor":
         """Copies a numpy array into the tensor. The array must have the tensor's numpy dtype and
         shape (up to leading 1s) and be C-contiguous (bf16: float32, rounded to nearest even; raw=True: uint16 bits).
@@ -887,7 +911,7 @@ class Tensor:
             placed = False
         if placed:
             owner = self._owner()
-            where = getattr(owner, "_label", lambda: "host")()
+            where = owner.label() if owner is not None else "host"
             off = self.offset
             parts.append(f"buffer={where!r}" + (f", offset={off}" if off is not None else ""))
         return f"Tensor({', '.join(parts)})"
@@ -946,20 +970,31 @@ class Tensor:
         return _op(lib.ggml_transpose, "transpose", self)
 
 
-class _Foreign:
-    """Data that something outside the package placed; assumed alive."""
+class _ArenaMem(_memory.Owner):
+    """The record of data in an allocating Context's own arena: alive while the context is."""
 
-    def _alive(self) -> bool:
-        return True
+    __slots__ = ("ctx",)
 
-    def _why(self) -> str:
-        return ""
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
-    def _label(self) -> str:
-        return "external"
+    def alive(self) -> bool:
+        return not self.ctx._closed
 
+    def why(self) -> str:
+        return "its Context was closed"
 
-_FOREIGN = _Foreign()
+    def label(self) -> str:
+        return "host"
+
+    def keepalive(self) -> Any:
+        return self.ctx._h
+
+    def public(self) -> Any:
+        return self.ctx
+
+    def users(self) -> Tuple[Any, ...]:
+        return (self.ctx,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -978,6 +1013,23 @@ def _describe(x: Any) -> str:
     return repr(x)
 
 
+_TENSOR_PARAMS: Dict[str, Tuple[bool, ...]] = {}
+
+
+def _tensor_params(fn: Any) -> Tuple[bool, ...]:
+    """For each parameter of the C op after its context: whether it takes a tensor."""
+    key = getattr(fn, "__name__", "")
+    kinds = _TENSOR_PARAMS.get(key)
+    if kinds is None:
+        try:
+            ctype = ffi.typeof(ffi.addressof(lib, key))
+            kinds = tuple(a.cname == "struct ggml_tensor *" for a in ctype.args[1:])
+        except (AttributeError, TypeError, ffi.error):
+            kinds = ()
+        _TENSOR_PARAMS[key] = kinds
+    return kinds
+
+
 def _op(fn: Any, name: str, *args: Any, ctx: Optional[Context] = None,
         rank: Union[int, Callable[[], int], None] = None) -> Tensor:
     """Builds one node: args are Tensors, None (an empty optional source) or scalars; the
@@ -989,7 +1041,11 @@ def _op(fn: Any, name: str, *args: Any, ctx: Optional[Context] = None,
     first: Optional[Context] = None
     cargs: List[Any] = []
     in_rank = 0
-    for a in args:
+    kinds = _tensor_params(fn)
+    for i, a in enumerate(args):
+        if i < len(kinds) and kinds[i] != (isinstance(a, Tensor) or a is None):
+            want = "a Tensor" if kinds[i] else "a number"
+            raise ArgumentTypeError(f"{name}(): argument {i + 1} must be {want}, got {type(a).__name__} {_describe(a)}")
         if isinstance(a, Tensor):
             a._live()
             if first is None:
@@ -1116,6 +1172,8 @@ class Graph(Closable):
                 if c not in ctxs:
                     ctxs.append(c)
         n = _reach(outputs)
+        if size is not None:
+            size = _lib.as_int(size, "graph size", 0, _lib.INT_MAX)
         if size is None:
             size = max(int(lib.GGML_DEFAULT_GRAPH_SIZE), n + 16)
         if size < n:
@@ -1158,7 +1216,14 @@ class Graph(Closable):
         return self._g
 
     def close(self) -> None:
-        """Frees the graph's own memory (not its tensors). Idempotent."""
+        """Frees the graph's own memory (not its tensors). Idempotent. Waits for a compute of the
+        graph in another thread to return."""
+        if self._closed:
+            return
+        with _memory.hold(exclusive=[self]):
+            self._close()
+
+    def _close(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -1180,31 +1245,14 @@ class Graph(Closable):
         return ([lib.ggalloc_graph_leaf(g, i) for i in range(int(lib.ggalloc_graph_n_leafs(g)))] +
                 [nodes[i] for i in range(int(lib.ggml_graph_n_nodes(g)))])
 
-    def _record(self, p: Any) -> Tuple[int, Any]:
-        """The root address of tensor p and the owner record of its memory (None if none)."""
-        root = p
-        while root.view_src != ffi.NULL:
-            root = root.view_src
-        addr = int(ffi.cast("uintptr_t", root))
-        for c in self._ctxs:
-            rec = c._owners.get(addr)
-            if rec is not None:
-                return addr, rec
-        return addr, None
+    _mem_ptrs = _ptrs
 
-    def _check_memory(self) -> None:
-        """Raises ClosedError if a tensor of the graph has data whose owner freed it."""
-        seen: Set[int] = set()
-        for p in self._ptrs():
-            if p.data == ffi.NULL:
-                continue
-            _, rec = self._record(p)
-            if rec is None or id(rec) in seen:
-                continue
-            if not rec._alive():
-                raise ClosedError(f"the memory of tensor {_lib.string(p.name)!r} was freed or re-planned "
-                                  f"({rec._why()})")
-            seen.add(id(rec))
+    def _mem_tables(self) -> List[_memory.Table]:
+        """The owner tables of the graph's contexts (_memory.Holder)."""
+        return [c._table for c in self._ctxs]
+
+    def _contexts(self) -> List[Context]:
+        return list(self._ctxs)
 
     def _wrap(self, p: Any) -> Tensor:
         addr = int(ffi.cast("uintptr_t", p))
@@ -1215,6 +1263,7 @@ class Graph(Closable):
 
     def expand(self, t: Tensor) -> "Graph":
         """Adds t and everything it depends on (ggml_build_forward_expand)."""
+        _lib.expect(t, Tensor, "expand()'s argument")
         g = self._live()
         t._live()
         for c in (t._ctx, *t._ctx._uses):
@@ -1244,14 +1293,16 @@ class Graph(Closable):
 
     def node(self, i: int) -> Tensor:
         """Node i (negative counts from the end)."""
-        p = lib.ggml_graph_node(self._live(), int(i))
+        i = _lib.as_index(i, self.n_nodes, "node")
+        p = lib.ggml_graph_node(self._live(), i)
         if p == ffi.NULL:
             raise OutOfRangeError(f"node {i} out of range ({self.n_nodes} nodes)")
         return self._wrap(p)
 
     def leaf(self, i: int) -> Tensor:
-        """Leaf i."""
-        p = lib.ggalloc_graph_leaf(self._live(), int(i))
+        """Leaf i (negative counts from the end)."""
+        i = _lib.as_index(i, self.n_leafs, "leaf")
+        p = lib.ggalloc_graph_leaf(self._live(), i)
         if p == ffi.NULL:
             raise OutOfRangeError(f"leaf {i} out of range ({self.n_leafs} leafs)")
         return self._wrap(p)
@@ -1295,7 +1346,7 @@ class Graph(Closable):
 
     def get_tensor(self, name: str) -> Optional[Tensor]:
         """The node or leaf with that name, or None."""
-        p = lib.ggml_graph_get_tensor(self._live(), str(name).encode())
+        p = lib.ggml_graph_get_tensor(self._live(), _lib.as_str(name, "a tensor name").encode("utf-8", "replace"))
         return None if p == ffi.NULL else self._wrap(p)
 
     __getitem__ = node
@@ -1315,7 +1366,12 @@ class Graph(Closable):
         """Writes the graph as a ggalloc.graph/1 JSON document, with the buffer of each node and
         leaf when given (as reserve_n takes them; else null). ``g.save("g.json")``"""
         from .graphio import save_graph
-        save_graph(self, path, name, node_buffer_ids, leaf_buffer_ids)
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise ArgumentTypeError(f"save() takes a path (str, bytes or os.PathLike), got {type(path).__name__}")
+        if name is not None:
+            _lib.as_str(name, "the graph's name")
+        target: Any = path
+        save_graph(self, target, name, node_buffer_ids, leaf_buffer_ids)
 
     def print(self) -> None:
         """Logs the nodes and leafs (logger "ggalloc", level INFO)."""

@@ -25,10 +25,10 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _memory
 from ._lib import Closable, ffi, lib
 from .core import Context, Tensor, _HostView, numpy_dtype, type_id, type_name
-from .errors import BadFileError, BadInputError, ClosedError, FileError, GgallocError
+from .errors import ArgumentTypeError, BadFileError, BadInputError, ClosedError, FileError, GgallocError
 
 __all__ = ["GGUF", "GGUFTensor", "GGUFWriter", "gguf_type_names"]
 
@@ -59,11 +59,14 @@ def gguf_type_names() -> List[str]:
 
 
 def _fspath(path: PathLike) -> str:
-    p = os.fspath(path)
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise ArgumentTypeError(f"a path must be a str, bytes or os.PathLike, got {type(path).__name__}") from None
     return p if isinstance(p, str) else os.fsdecode(p)
 
 
-class _Mapping:
+class _Mapping(_memory.Owner):
     """The mapped file as the owner of the tensors' data: tensors of the file keep it mapped,
     numpy views of them too."""
 
@@ -73,13 +76,13 @@ class _Mapping:
         self.h = h
         self.path = path
 
-    def _alive(self) -> bool:
+    def alive(self) -> bool:
         return self.h is not None
 
-    def _why(self) -> str:
+    def why(self) -> str:
         return f"the GGUF file {self.path!r} was closed"
 
-    def _keepalive(self) -> Any:
+    def keepalive(self) -> Any:
         return self
 
 
@@ -141,14 +144,14 @@ class GGUFTensor:
             strides.append(step)
             step *= s
         view = _HostView(int(ffi.cast("uintptr_t", p)), self.shape, tuple(reversed(strides)), dt,
-                         self._file._mapping._keepalive(), readonly=True)
+                         self._file._mapping.keepalive(), readonly=True)
         return np.asarray(view)
 
     def raw(self) -> "np.ndarray[Any, Any]":
         """The bytes of the tensor as stored (for any type), a read-only uint8 view."""
         p = self._ptr()
         view = _HostView(int(ffi.cast("uintptr_t", p)), (self.nbytes,), (1,), np.dtype(np.uint8),
-                         self._file._mapping._keepalive(), readonly=True)
+                         self._file._mapping.keepalive(), readonly=True)
         return np.asarray(view)
 
 
@@ -204,7 +207,7 @@ class GGUF(Closable):
         # the tensors' data is the mapping's: they (and numpy views of them) keep it mapped
         for t in self.context.tensors():
             if t._ptr.data != ffi.NULL:
-                self.context._owners[t._addr] = self._mapping
+                _memory.register(t, t._ptr, self._mapping)
 
     @staticmethod
     def _value(g: Any, i: int) -> Any:

@@ -10,7 +10,7 @@ ops take theirs explicitly; by default it is the context of the first tensor arg
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 from . import _lib
 from ._lib import lib
@@ -1206,7 +1206,7 @@ def _scale_mode(mode: Union[str, int], align_corners: bool) -> int:
     return int(mode) | (int(lib.GGML_SCALE_FLAG_ALIGN_CORNERS) if align_corners else 0)
 
 
-def interpolate(a: Tensor, shape, mode: Union[str, int] = "nearest", align_corners: bool = False, *,
+def interpolate(a: Tensor, shape: Sequence[int], mode: Union[str, int] = "nearest", align_corners: bool = False, *,
                 ctx: Optional[Context] = None) -> Tensor:
     """a resampled to shape (numpy order, up to 4 axes): "nearest", "bilinear" or "bicubic".
     ``gg.interpolate(img, (1, 3, 64, 64), "bilinear")``"""
@@ -1331,3 +1331,9 @@ def set_2d_inplace(a: Tensor, b: Tensor, nb1: int, offset: int = 0, *, ctx: Opti
 def out_prod(a: Tensor, b: Tensor, *, ctx: Optional[Context] = None) -> Tensor:
     """Outer products summed: a (n, m) and b (n, p) -> (p, m) = b^T a in numpy terms. ``gg.out_prod(x, y)``"""
     return _op(lib.ggml_out_prod, "out_prod", a, b, ctx=ctx)
+
+
+# every op reports a bad argument (int(None), float("x"), a non-Tensor) as a GgallocError
+for _name in __all__:
+    globals()[_name] = _lib.checked_arguments(globals()[_name])
+del _name

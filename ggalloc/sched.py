@@ -17,12 +17,12 @@ from __future__ import annotations
 import weakref
 from typing import Any, List, Optional, Sequence
 
-from . import _lib
+from . import _lib, _memory
 from ._lib import Closable, ffi, lib
-from .alloc import _PLANNERS, BufferType, GraphAllocator, Plan, PlanEntry, _GallocMem, _Holder, _record_placed
+from .alloc import _PLANNERS, BufferType, Plan, PlanEntry, _Holder
 from .backends import Backend
 from .core import Graph, Tensor
-from .errors import AllocationError, BadInputError, ClosedError, ComputeError, GraphError
+from .errors import AllocationError, BadInputError, ClosedError, ComputeError, GgallocError, GraphError
 
 __all__ = ["Scheduler", "SchedulerPlan"]
 
@@ -60,7 +60,7 @@ class Scheduler(Closable):
 
     def __init__(self, backends: Sequence[Backend], planner: str = "best", parallel: bool = False,
                  op_offload: bool = True, graph_size: int = _DEFAULT_GRAPH_SIZE) -> None:
-        items = list(backends)
+        items = list(backends) if isinstance(backends, (list, tuple)) else []
         if not items or not all(isinstance(b, Backend) for b in items):
             raise BadInputError("Scheduler takes a non-empty list of Backends (the CPU last)")
         arr = ffi.new("ggml_backend_t[]", [b._live() for b in items])
@@ -68,12 +68,10 @@ class Scheduler(Closable):
                        bool(op_offload), exc=BadInputError, what="cannot create a scheduler over these backends")
         self._backends: List[Backend] = items
         self._bufts: List[BufferType] = [b.buffer_type for b in items]
-        self._holder = _Holder(ffi.gc(ptr, lib.ggml_backend_sched_free), tuple(items))
+        self._mem = _memory.PlanState(self, _Holder(ffi.gc(ptr, lib.ggml_backend_sched_free), tuple(items)))
         self._closed = False
-        self._epoch = 0
         self._graph: Optional[Graph] = None
         self._allocated: Optional[Graph] = None
-        self._views: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._planner = "best"
         self._needs_reset = False  # a graph is allocated: reset before the next assignment
         self.planner = planner
@@ -88,12 +86,43 @@ class Scheduler(Closable):
         return self._holder.h
 
     def close(self) -> None:
-        """Frees the scheduler and its buffers (once no numpy view of them is left). Idempotent."""
+        """Frees the scheduler and its buffers (once no numpy view of them is left). Idempotent.
+        Waits for a compute of the scheduler in another thread to return."""
         if self._closed:
             return
-        self._closed = True
-        self._holder = None  # type: ignore[assignment]
-        self._graph = self._allocated = None
+        with _memory.hold(exclusive=[self]):
+            self._closed = True
+            self._mem.close()
+            self._graph = self._allocated = None
+
+    # what the records of its tensors share (_memory.PlanState)
+    @property
+    def _epoch(self) -> int:
+        return self._mem.epoch
+
+    @_epoch.setter
+    def _epoch(self, v: int) -> None:
+        self._mem.epoch = v
+
+    @property
+    def _holder(self) -> Any:
+        return self._mem.holder
+
+    @_holder.setter
+    def _holder(self, v: Any) -> None:
+        self._mem.holder = v
+
+    @property
+    def _views(self) -> "weakref.WeakSet[Any]":
+        return self._mem.views
+
+    def _prepare(self, g: Graph) -> Any:
+        h = self._live()
+        gp = g._live()
+        if len(self._views):
+            raise GgallocError("numpy views from Tensor.array() of tensors this Scheduler placed are still "
+                               "alive; delete them before planning another graph (re-planning may free that memory)")
+        return h, gp, _memory.forget_stale(g)
 
     # settings -----------------------------------------------------------------------------
 
@@ -117,6 +146,7 @@ class Scheduler(Closable):
         self._allocated = None
 
     def _index(self, backend: Backend) -> int:
+        _lib.expect(backend, Backend, "backend")
         for i, b in enumerate(self._backends):
             if b is backend:
                 return i
@@ -126,7 +156,12 @@ class Scheduler(Closable):
 
     def reserve(self, g: Graph) -> "Scheduler":
         """Plans buffers for g (the largest graph to come) and allocates them."""
-        h, gp, _ = GraphAllocator._prepare(self, g, True)  # type: ignore[arg-type]
+        _lib.expect(g, Graph, "reserve()'s argument")
+        with _memory.hold(exclusive=[self, g]):
+            return self._reserve(g)
+
+    def _reserve(self, g: Graph) -> "Scheduler":
+        h, gp, _ = self._prepare(g)
         _lib.ok(lib.ggml_backend_sched_reserve, h, gp, exc=AllocationError, what=f"cannot reserve for {g!r}")
         self._epoch += 1
         self._allocated = None
@@ -136,7 +171,12 @@ class Scheduler(Closable):
     def alloc_graph(self, g: Graph) -> bool:
         """Assigns g's nodes to backends, splits it and places every tensor (planning again when
         g changed). Returns True; raises AllocationError when memory cannot be had."""
-        h, gp, unplaced = GraphAllocator._prepare(self, g, True)  # type: ignore[arg-type]
+        _lib.expect(g, Graph, "alloc_graph()'s argument")
+        with _memory.hold(exclusive=[self, g]):
+            return self._alloc_graph(g)
+
+    def _alloc_graph(self, g: Graph) -> bool:
+        h, gp, unplaced = self._prepare(g)
         if self._needs_reset:
             lib.ggml_backend_sched_reset(h)
         self._needs_reset = True
@@ -145,19 +185,22 @@ class Scheduler(Closable):
         self._graph = g
         self._allocated = g
         g._placed_by = weakref.ref(self)
-        _record_placed(g, unplaced, _GallocMem(self, self._epoch))  # type: ignore[arg-type]
+        _memory.register_placed(g, unplaced, _memory.PlanMem(self._mem))
         return True
 
     def compute(self, g: Graph) -> None:
         """Runs g, which this scheduler must have placed last (alloc_graph, then the inputs).
-        Raises GraphError if it did not, ComputeError naming what failed."""
-        h = self._live()
-        placed_by = getattr(g, "_placed_by", None)
-        if self._allocated is not g or placed_by is None or placed_by() is not self:
-            raise GraphError(f"{g!r} is not placed by this scheduler now: call alloc_graph (and set the inputs) first")
-        g._check_memory()
-        _lib.status(lib.ggml_backend_sched_graph_compute, h, g._live(), exc=ComputeError,
-                    what=f"the scheduler cannot compute {g!r}")
+        Raises GraphError if it did not, ComputeError naming what failed. Threads: as
+        Backend.compute (one compute at a time on the scheduler and each of its backends)."""
+        _lib.expect(g, Graph, "compute()'s argument")
+        with _memory.computing(g, [self, *self._backends]):
+            h = self._live()
+            placed_by = g._placed_by
+            if self._allocated is not g or placed_by is None or placed_by() is not self:
+                raise GraphError(f"{g!r} is not placed by this scheduler now: call alloc_graph (and set the inputs) "
+                                 "first")
+            _lib.status(lib.ggml_backend_sched_graph_compute, h, g._live(), exc=ComputeError,
+                        what=f"the scheduler cannot compute {g!r}")
 
     # queries ------------------------------------------------------------------------------
 
@@ -184,6 +227,7 @@ class Scheduler(Closable):
     def set_tensor_backend(self, t: Tensor, backend: Backend) -> None:
         """Runs node t on backend at the next alloc_graph (assignments made before it count
         for it; the one after forgets them)."""
+        _lib.expect(t, Tensor, "set_tensor_backend()'s tensor")
         h = self._live()
         self._index(backend)
         if self._needs_reset:
@@ -194,6 +238,7 @@ class Scheduler(Closable):
 
     def tensor_backend(self, t: Tensor) -> Optional[Backend]:
         """The backend the last split gave t (None if it has none)."""
+        _lib.expect(t, Tensor, "tensor_backend()'s argument")
         i = int(lib.ggalloc_backend_sched_get_tensor_backend_id(self._live(), t._live()))
         return self._backends[i] if 0 <= i < len(self._backends) else None
 
@@ -234,4 +279,4 @@ class Scheduler(Closable):
     def __repr__(self) -> str:
         if self._closed:
             return "Scheduler(<closed>)"
-        return f"Scheduler({[b.name for b in self._backends]!r}, planner={self._planner!r})"
+        return f"Scheduler({[repr(b) for b in self._backends]!r}, planner={self._planner!r})"
