@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._lib import HAS_VULKAN
 from .errors import (AllocationError, ArgumentTypeError, BadGraphError, BadInputError, ClosedError, ComputeError,
                      DeviceError, MissingFileError, OutOfRangeError, UnsupportedOperationError, ValueOverflowError,
-                     GgallocError, GraphError, FileError, BadFileError)
+                     GgallocError, GraphError, FileError, BadFileError, NotFoundError)
 from .core import Context, Graph, Tensor, ggml_type_names, numpy_dtype, type_id, type_name
 from . import ops
 from .ops import *  # noqa: F401,F403  (the op functions; ops.__all__ is their one list)
@@ -44,7 +44,7 @@ __all__ = [
     "HAS_VULKAN", "__version__", "OPS",
     "GgallocError", "ClosedError", "BadInputError", "AllocationError", "GraphError", "BadGraphError",
     "ComputeError", "DeviceError", "ArgumentTypeError", "ValueOverflowError", "UnsupportedOperationError",
-    "OutOfRangeError", "MissingFileError",
+    "OutOfRangeError", "MissingFileError", "NotFoundError",
     "Context", "Tensor", "Graph", "type_id", "type_name", "numpy_dtype", "ggml_type_names",
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry", "alloc_ctx_tensors",
     "host_buffer_type", "cpu_buffer_type", "failing_buffer_type", "plan_intervals", "intervals_lower_bound",

@@ -80,6 +80,9 @@ _BF16 = int(lib.GGML_TYPE_BF16)
 
 def type_id(dtype: DTypeLike) -> int:
     """The ggml type id of a numpy dtype or a ggml type name: ``type_id("f16") == 1``."""
+    if dtype is None:
+        # np.dtype(None) would be float64: say what is missing instead
+        raise ArgumentTypeError("a dtype is needed: a numpy dtype or a ggml type name such as \"f32\"")
     if isinstance(dtype, str) and dtype.lower() in _TYPE_IDS:
         return _TYPE_IDS[dtype.lower()]
     dt: Optional["np.dtype[Any]"]
@@ -94,9 +97,22 @@ def type_id(dtype: DTypeLike) -> int:
                         f"int8, int16, int64, float64 or a ggml type name ({known})")
 
 
-def type_name(t: int) -> str:
-    """The ggml name of a type id: ``type_name(0) == "f32"``."""
-    return _TYPE_NAMES.get(int(t), f"type{int(t)}")
+def type_of(t: Any) -> int:
+    """The ggml type id of a type id (checked), a numpy dtype or a ggml type name."""
+    if isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_)):
+        return type_id(type_name(int(t)))
+    return type_id(t)  # type: ignore[arg-type]  # type_id says what it does not take
+
+
+def type_name(t: Any) -> str:
+    """The ggml name of a type id: ``type_name(0) == "f32"``; OutOfRangeError for an id ggml
+    does not use."""
+    tid = _lib.as_int(t, "type id")
+    name = _TYPE_NAMES.get(tid)
+    if name is None:
+        raise OutOfRangeError(f"unknown type id {tid}: ggml's ids are 0..{int(lib.GGML_TYPE_COUNT) - 1}, "
+                              "some of them unused")
+    return name
 
 
 def _dequantizable(tid: int) -> bool:
@@ -106,7 +122,7 @@ def _dequantizable(tid: int) -> bool:
 def numpy_dtype(t: Union[DTypeLike, int]) -> Optional["np.dtype[Any]"]:
     """The numpy dtype numpy() returns for a ggml type (float32 for bf16 and for the quantized
     types that can be dequantized here; None for the others)."""
-    tid = t if isinstance(t, int) else type_id(t)
+    tid = type_of(t)
     if tid == _BF16 or _dequantizable(int(tid)):
         return np.dtype(np.float32)
     return _NUMPY_OF.get(int(tid))

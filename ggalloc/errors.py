@@ -32,6 +32,7 @@ __all__ = [
     "MissingFileError",
     "FileError",
     "BadFileError",
+    "NotFoundError",
 ]
 
 
@@ -109,3 +110,10 @@ class OutOfRangeError(BadInputError, IndexError):
 
 class MissingFileError(FileError, FileNotFoundError):
     """A file that does not exist (a graph document, a trace, a model)."""
+
+
+class NotFoundError(GgallocError, KeyError):
+    """A name that is not there: a key or tensor of a GGUF file."""
+
+    def __str__(self) -> str:  # KeyError's str() would quote the message
+        return Exception.__str__(self)

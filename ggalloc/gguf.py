@@ -28,7 +28,7 @@ import numpy as np
 from . import _lib, _memory
 from ._lib import Closable, ffi, lib
 from .core import Context, Tensor, _HostView, numpy_dtype, type_id, type_name
-from .errors import ArgumentTypeError, BadFileError, BadInputError, ClosedError, FileError, GgallocError
+from .errors import ArgumentTypeError, BadFileError, BadInputError, ClosedError, FileError, GgallocError, NotFoundError
 
 __all__ = ["GGUF", "GGUFTensor", "GGUFWriter", "gguf_type_names"]
 
@@ -229,9 +229,9 @@ class GGUF(Closable):
     def value_type(self, key: str) -> str:
         """The GGUF type name of a key's value ("u32", "str", ...; "arr[f32]" for arrays)."""
         g = self._check()
-        i = int(lib.gguf_find_key(g, key.encode("utf-8")))
+        i = int(lib.gguf_find_key(g, _lib.as_str(key, "a key").encode("utf-8")))
         if i < 0:
-            raise KeyError(key)
+            raise NotFoundError(f"no key {key!r} in {self.path!r}")
         t = int(lib.gguf_get_kv_type(g, i))
         name = ffi.string(lib.gguf_type_name(t)).decode()
         if t == _ARR:
@@ -247,9 +247,9 @@ class GGUF(Closable):
         """The tensor record of that name (KeyError if there is none)."""
         self._check()
         try:
-            return self._by_name[name]
+            return self._by_name[_lib.as_str(name, "a tensor name")]
         except KeyError:
-            raise KeyError(f"no tensor {name!r} in {self.path!r}") from None
+            raise NotFoundError(f"no tensor {name!r} in {self.path!r}") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -318,7 +318,7 @@ class GGUFWriter(Closable):
     def set(self, key: str, value: Any, type: Optional[str] = None) -> "GGUFWriter":
         """Sets a key (replacing its value; the key then comes last). Returns self."""
         g = self._check()
-        k = key.encode("utf-8")
+        k = _lib.as_str(key, "a key").encode("utf-8")
         if type is None:
             type = self._infer(key, value)
         if type.startswith("arr[") and type.endswith("]"):
@@ -382,7 +382,7 @@ class GGUFWriter(Closable):
 
     def remove(self, key: str) -> bool:
         """Removes a key; True if it was there."""
-        return int(lib.gguf_remove_key(self._check(), key.encode("utf-8"))) >= 0
+        return int(lib.gguf_remove_key(self._check(), _lib.as_str(key, "a key").encode("utf-8"))) >= 0
 
     def add_tensor(self, name: str, data: Any, type: Optional[str] = None,
                    shape: Optional[Sequence[int]] = None) -> "GGUFWriter":

@@ -40,6 +40,13 @@ def _adopt(g: Any, ctxp: Any, nids: Any, lids: Any, path: Optional[str]) -> Grap
     return graph
 
 
+def _fspath(path: Any) -> str:
+    """A path argument as str: ArgumentTypeError for anything but a str, bytes or os.PathLike."""
+    _lib.expect(path, (str, bytes, os.PathLike), "a path")
+    p = os.fspath(path)
+    return p if isinstance(p, str) else os.fsdecode(p)
+
+
 def load_graph(path: PathLike) -> Graph:
     """Reads a graph file into a new Graph (with its own no_alloc Context, ``g.context``).
     Tensors marked external get no memory and are left alone by allocators. The document's
@@ -48,9 +55,7 @@ def load_graph(path: PathLike) -> Graph:
 
         >>> g = gg.load_graph("split.json"); g.node_buffer_ids     # [0, 0, 1, ...] or None
     """
-    fspath = os.fspath(path)
-    if not isinstance(fspath, str):
-        fspath = os.fsdecode(fspath)
+    fspath = _fspath(path)
     if not os.path.exists(fspath):
         raise MissingFileError(f"cannot load graph {fspath!r}: no such file")
     ctxp = ffi.new("struct ggml_context **")
@@ -62,6 +67,7 @@ def load_graph(path: PathLike) -> Graph:
 
 def loads_graph(text: Union[str, bytes]) -> Graph:
     """Reads a graph from a JSON string (buffer ids as load_graph). ``gg.loads_graph(open(p).read())``"""
+    _lib.expect(text, (str, bytes, bytearray, memoryview), "a graph document")
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
     ctxp = ffi.new("struct ggml_context **")
     nids, lids = ffi.new("int **"), ffi.new("int **")
@@ -89,9 +95,8 @@ def save_graph(g: Graph, path: PathLike, name: Optional[str] = None,
     """Writes g as a ggalloc.graph/1 document; name defaults to the file's stem. The buffer id
     lists (one id per node / leaf, as ``GraphAllocator.reserve_n`` takes them) are written when
     given, else null."""
-    fspath = os.fspath(path)
-    if not isinstance(fspath, str):
-        fspath = os.fsdecode(fspath)
+    _lib.expect(g, Graph, "the graph to save")
+    fspath = _fspath(path)
     if name is None:
         name = os.path.splitext(os.path.basename(fspath))[0]
     gp = g._live()

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import ffi, lib
-from .core import DTypeLike, type_id, type_name
+from .core import DTypeLike, type_name, type_of
 from .errors import BadInputError
 
 __all__ = ["TypeInfo", "type_info", "type_infos", "quantize", "dequantize"]
@@ -49,9 +49,7 @@ def _traits(tid: int) -> Any:
 
 def type_info(dtype: Union[DTypeLike, int]) -> TypeInfo:
     """The block layout of a type, by name (``"q4_k"``, any case), numpy dtype or id."""
-    tid = int(dtype) if isinstance(dtype, (int, np.integer)) else type_id(dtype)
-    if lib.ggml_type_name(tid) == ffi.NULL:
-        raise BadInputError(f"unknown type id {tid}")
+    tid = type_of(dtype)
     tt = _traits(tid)
     blck, size = int(tt.blck_size), int(tt.type_size)
     can_q = tt.from_float_ref != ffi.NULL or tid in (int(lib.GGML_TYPE_F32),)

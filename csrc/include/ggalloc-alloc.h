@@ -36,8 +36,9 @@ GGML_API enum ggalloc_planner ggalloc_gallocr_get_planner(ggml_gallocr_t galloc)
 GGML_API size_t ggalloc_gallocr_lower_bound(ggml_gallocr_t galloc, int buffer_id);
 
 // Visits the nodes in this order (a permutation of 0..n_nodes-1 that respects dependencies)
-// instead of graph order at the next reserve; NULL / n = 0 restores graph order. Returns false
-// (and logs) if order is not a permutation. The order is checked against the graph at reserve.
+// instead of graph order at the next reserve; NULL and n = 0 restore graph order. Returns false
+// (and logs) if order is not a permutation of 0..n-1, or for n < 0 or one of NULL / 0 without
+// the other. The order is checked against the graph at reserve.
 GGML_API bool ggalloc_gallocr_set_node_order(ggml_gallocr_t galloc, const int * order, int n);
 
 // ggml_gallocr_alloc_graph with its outcome told apart.

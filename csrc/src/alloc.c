@@ -216,8 +216,13 @@ bool ggalloc_gallocr_set_node_order(ggml_gallocr_t galloc, const int * order, in
     if (galloc == NULL) {
         return false;
     }
+    if (n < 0 || (order != NULL && n == 0) || (order == NULL && n != 0)) {
+        GGML_LOG_ERROR("%s: an order of %d entries%s: give NULL and 0 for graph order, or a permutation\n",
+                __func__, n, order == NULL ? " without the entries" : "");
+        return false;
+    }
     galloc->reusable = false; // a plan made in another order is another plan
-    if (order == NULL || n <= 0) {
+    if (order == NULL) {
         free(galloc->order);
         galloc->order = NULL;
         galloc->n_order = 0;

@@ -642,6 +642,16 @@ static void test_node_order(void) {
     log_capture_begin();
     CHECK(!ggml_gallocr_reserve(galloc, g));
     log_capture_end();
+    // a negative or missing length is refused, the order in place stays
+    log_capture_begin();
+    CHECK(!ggalloc_gallocr_set_node_order(galloc, four, -3));
+    CHECK(!ggalloc_gallocr_set_node_order(galloc, four, 0));
+    CHECK(!ggalloc_gallocr_set_node_order(galloc, NULL, 4));
+    ggalloc_gallocr_set_planner(galloc, (enum ggalloc_planner) 77);
+    log_capture_end();
+    CHECK(log_captured("an order of -3 entries"));
+    CHECK(log_captured("unknown planner 77"));
+    CHECK(ggalloc_gallocr_get_planner(galloc) == GGALLOC_PLANNER_BEST);
     // graph order again
     CHECK(ggalloc_gallocr_set_node_order(galloc, NULL, 0));
     CHECK(ggml_gallocr_reserve(galloc, g));
