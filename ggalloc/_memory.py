@@ -55,8 +55,8 @@ import weakref
 from contextlib import contextmanager
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Set, Tuple
 
-from ._lib import ffi
-from .errors import ClosedError
+from ._lib import Closable, ffi
+from .errors import ClosedError, GgallocError
 
 __all__ = ["Owner", "Table", "FOREIGN", "PlanState", "PlanMem", "root", "register", "register_placed", "owner_of",
            "forget_stale", "check_graph", "hold", "computing"]
@@ -174,6 +174,61 @@ class PlanMem(Owner):
     def users(self) -> Tuple[Any, ...]:
         p = self.state.planner()
         return () if p is None else (p,)
+
+
+class Placer(Closable):
+    """What a GraphAllocator and a Scheduler share as owners of the memory they place: the
+    PlanState (``_mem``) the records of their tensors hold, and close(), which waits for a
+    compute using that memory and leaves every record of it invalid."""
+
+    _mem: PlanState
+    _closed: bool
+    _graph: Any
+    _allocated: Any
+
+    def close(self) -> None:
+        """Frees it and its buffers (once no numpy view of them is left). Idempotent. Waits for
+        a compute using its memory in another thread to return."""
+        if self._closed:
+            return
+        with hold(exclusive=[self]):
+            self._closed = True
+            self._mem.close()
+            self._graph = self._allocated = None
+
+    @property
+    def _epoch(self) -> int:
+        return self._mem.epoch
+
+    @_epoch.setter
+    def _epoch(self, v: int) -> None:
+        self._mem.epoch = v
+
+    @property
+    def _holder(self) -> Any:
+        return self._mem.holder
+
+    @_holder.setter
+    def _holder(self, v: Any) -> None:
+        self._mem.holder = v
+
+    @property
+    def _views(self) -> "weakref.WeakSet[Any]":
+        return self._mem.views
+
+    def _live(self) -> Any:
+        raise NotImplementedError
+
+    def _prepare(self, g: Any, replan: bool = True) -> Tuple[Any, Any, List[Any]]:
+        """Checks the graph before planning or placing it and forgets placements that planning
+        replaces or that are gone (forget_stale). Returns the handles and the unplaced roots."""
+        h = self._live()
+        gp = g._live()
+        if replan and len(self._views):
+            raise GgallocError(f"numpy views from Tensor.array() of tensors this {type(self).__name__} placed are "
+                               "still alive; delete them before planning another graph (re-planning may free that "
+                               "memory)")
+        return h, gp, forget_stale(g)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -469,7 +469,7 @@ class Plan:
                 f"lower_bound={self.lower_bound})")
 
 
-class GraphAllocator(Closable):
+class GraphAllocator(_memory.Placer):
     """Plans where every tensor of a graph lives and places it (ggml_gallocr).
 
         >>> galloc = gg.GraphAllocator(gg.cpu_buffer_type(), planner="ggml")
@@ -512,16 +512,6 @@ class GraphAllocator(Closable):
             raise ClosedError("the GraphAllocator was closed")
         return self._holder.h
 
-    def close(self) -> None:
-        """Frees the allocator and its buffers (once no numpy view of them is left). Idempotent.
-        Waits for a compute using its memory in another thread to return."""
-        if self._closed:
-            return
-        with _memory.hold(exclusive=[self]):
-            self._closed = True
-            self._mem.close()
-            self._graph = self._allocated = None
-
     # settings -----------------------------------------------------------------------------
 
     @property
@@ -563,37 +553,6 @@ class GraphAllocator(Closable):
                 what=f"node order of length {len(order)} is not a permutation")
 
     # planning -----------------------------------------------------------------------------
-
-    def _prepare(self, g: Graph, replan: bool) -> Tuple[Any, Any, List[Any]]:
-        """Checks the graph and forgets placements that planning replaces or that are gone
-        (_memory.forget_stale). Returns the handles and the unplaced root tensors."""
-        h = self._live()
-        gp = g._live()
-        if replan and len(self._views):
-            raise GgallocError("numpy views from Tensor.array() of tensors this GraphAllocator placed are still "
-                               "alive; delete them before planning another graph (re-planning may free that memory)")
-        return h, gp, _memory.forget_stale(g)
-
-    # what the records of its tensors share (_memory.PlanState)
-    @property
-    def _epoch(self) -> int:
-        return self._mem.epoch
-
-    @_epoch.setter
-    def _epoch(self, v: int) -> None:
-        self._mem.epoch = v
-
-    @property
-    def _holder(self) -> Any:
-        return self._mem.holder
-
-    @_holder.setter
-    def _holder(self, v: Any) -> None:
-        self._mem.holder = v
-
-    @property
-    def _views(self) -> "weakref.WeakSet[Any]":
-        return self._mem.views
 
     def _sizes(self) -> List[int]:
         h = self._holder.h

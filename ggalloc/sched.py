@@ -18,11 +18,11 @@ import weakref
 from typing import Any, List, Optional, Sequence
 
 from . import _lib, _memory
-from ._lib import Closable, ffi, lib
+from ._lib import ffi, lib
 from .alloc import _PLANNERS, BufferType, Plan, PlanEntry, _Holder
 from .backends import Backend
 from .core import Graph, Tensor
-from .errors import AllocationError, BadInputError, ClosedError, ComputeError, GgallocError, GraphError
+from .errors import AllocationError, BadInputError, ClosedError, ComputeError, GraphError
 
 __all__ = ["Scheduler", "SchedulerPlan"]
 
@@ -50,7 +50,7 @@ class SchedulerPlan(Plan):
         return n
 
 
-class Scheduler(Closable):
+class Scheduler(_memory.Placer):
     """Runs graphs over several backends (ggml_backend_sched).
 
     backends: Backends in priority order, the last one a CPUBackend; planner: "best" (default)
@@ -84,45 +84,6 @@ class Scheduler(Closable):
         for b in self._backends:
             b._live()
         return self._holder.h
-
-    def close(self) -> None:
-        """Frees the scheduler and its buffers (once no numpy view of them is left). Idempotent.
-        Waits for a compute of the scheduler in another thread to return."""
-        if self._closed:
-            return
-        with _memory.hold(exclusive=[self]):
-            self._closed = True
-            self._mem.close()
-            self._graph = self._allocated = None
-
-    # what the records of its tensors share (_memory.PlanState)
-    @property
-    def _epoch(self) -> int:
-        return self._mem.epoch
-
-    @_epoch.setter
-    def _epoch(self, v: int) -> None:
-        self._mem.epoch = v
-
-    @property
-    def _holder(self) -> Any:
-        return self._mem.holder
-
-    @_holder.setter
-    def _holder(self, v: Any) -> None:
-        self._mem.holder = v
-
-    @property
-    def _views(self) -> "weakref.WeakSet[Any]":
-        return self._mem.views
-
-    def _prepare(self, g: Graph) -> Any:
-        h = self._live()
-        gp = g._live()
-        if len(self._views):
-            raise GgallocError("numpy views from Tensor.array() of tensors this Scheduler placed are still "
-                               "alive; delete them before planning another graph (re-planning may free that memory)")
-        return h, gp, _memory.forget_stale(g)
 
     # settings -----------------------------------------------------------------------------
 
