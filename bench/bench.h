@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,4 +91,23 @@ static inline void bench_write_results(const char * source_file, const char * na
     }
     fputs(text, f);
     fclose(f);
+}
+
+// A benchmark's table: each line printed to stdout and kept, for bench_write_results.
+static char   bench_out[32768];
+static size_t bench_out_len = 0;
+
+static inline void bench_emit(const char * fmt, ...) GGML_ATTRIBUTE_FORMAT(1, 2);
+static inline void bench_emit(const char * fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fputs(line, stdout);
+    const size_t n = strlen(line);
+    if (bench_out_len + n < sizeof(bench_out)) {
+        memcpy(bench_out + bench_out_len, line, n + 1);
+        bench_out_len += n;
+    }
 }

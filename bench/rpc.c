@@ -33,24 +33,6 @@
 #define NBYTES (64 * MIB)
 #define RUNS   5
 
-static char out[8192];
-static size_t out_len = 0;
-
-static void emit(const char * fmt, ...) GGML_ATTRIBUTE_FORMAT(1, 2);
-static void emit(const char * fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    fputs(line, stdout);
-    size_t n = strlen(line);
-    if (out_len + n < sizeof(out)) {
-        memcpy(out + out_len, line, n + 1);
-        out_len += n;
-    }
-}
-
 static double gbps(double s) {
     return (double) NBYTES / s / 1e9;
 }
@@ -165,23 +147,23 @@ int main(void) {
         }
     }
 
-    emit("## RPC transfers on loopback (64 MiB f32 tensor, median of %d)\n\n", RUNS);
-    emit("| path | seconds | GB/s | vs memcpy |\n|---|---:|---:|---:|\n");
+    bench_emit("## RPC transfers on loopback (64 MiB f32 tensor, median of %d)\n\n", RUNS);
+    bench_emit("| path | seconds | GB/s | vs memcpy |\n|---|---:|---:|---:|\n");
     const double tm = memcpy_s();
-    emit("| memcpy (same process) | %.4f | %.2f | 1.00 |\n", tm, gbps(tm));
+    bench_emit("| memcpy (same process) | %.4f | %.2f | 1.00 |\n", tm, gbps(tm));
     const double th = hash_s();
-    emit("| FNV-1a hash (client, part of each upload) | %.4f | %.2f | %.2f |\n", th, gbps(th), tm / th);
+    bench_emit("| FNV-1a hash (client, part of each upload) | %.4f | %.2f | %.2f |\n", th, gbps(th), tm / th);
     const char * eps[2] = { ep_ours, ep_peer };
     const char * names[2] = { "ggalloc's server", "ggml's server" };
     for (int s = 0; s < 2; s++) {
         double up = 0, down = 0;
         if (eps[s][0] == 0) {
-            emit("| %s | (peer program absent) | | |\n", names[s]);
+            bench_emit("| %s | (peer program absent) | | |\n", names[s]);
         } else if (!transfer(eps[s], &up, &down)) {
-            emit("| %s | (failed) | | |\n", names[s]);
+            bench_emit("| %s | (failed) | | |\n", names[s]);
         } else {
-            emit("| upload to %s | %.4f | %.2f | %.2f |\n", names[s], up, gbps(up), tm / up);
-            emit("| download from %s | %.4f | %.2f | %.2f |\n", names[s], down, gbps(down), tm / down);
+            bench_emit("| upload to %s | %.4f | %.2f | %.2f |\n", names[s], up, gbps(up), tm / up);
+            bench_emit("| download from %s | %.4f | %.2f | %.2f |\n", names[s], down, gbps(down), tm / down);
         }
     }
 
@@ -202,22 +184,22 @@ int main(void) {
     if (a != NULL && b != NULL && gpt_model_init(&m, dims, bufts, device, false) &&
         sched_sizes(backends, &m, n_tok, GGALLOC_PLANNER_BEST, best, lb) &&
         sched_sizes(backends, &m, n_tok, GGALLOC_PLANNER_GGML, ggml, lb2)) {
-        emit("\n## Scheduler: GPT-2-small-shaped forward pass (%d tokens), layers 0-5 on %s, 6-11 on ggalloc's server, "
+        bench_emit("\n## Scheduler: GPT-2-small-shaped forward pass (%d tokens), layers 0-5 on %s, 6-11 on ggalloc's server, "
              "embeddings and head on the CPU\n\n", n_tok, ep_peer[0] ? "ggml's server" : "a second ggalloc server");
-        emit("| device | BEST (bytes) | ggml's planner (bytes) | lower bound | BEST / ggml |\n|---|---:|---:|---:|---:|\n");
+        bench_emit("| device | BEST (bytes) | ggml's planner (bytes) | lower bound | BEST / ggml |\n|---|---:|---:|---:|---:|\n");
         for (int d = 0; d < 3; d++) {
-            emit("| %s | %zu | %zu | %zu | %.3f |\n", ggml_backend_name(backends[d]), best[d], ggml[d], lb[d],
+            bench_emit("| %s | %zu | %zu | %zu | %.3f |\n", ggml_backend_name(backends[d]), best[d], ggml[d], lb[d],
                  ggml[d] ? (double) best[d] / (double) ggml[d] : 0.0);
         }
         gpt_model_free(&m);
     } else {
-        emit("\n(scheduler comparison failed: see the log)\n");
+        bench_emit("\n(scheduler comparison failed: see the log)\n");
     }
     double load[3] = { 0, 0, 0 };
     if (getloadavg(load, 3) > 0) {
-        emit("\nLoad average during the run: %.1f (on this machine's cores, shared: times vary).\n", load[0]);
+        bench_emit("\nLoad average during the run: %.1f (on this machine's cores, shared: times vary).\n", load[0]);
     }
-    bench_write_results(__FILE__, "rpc.md", out);
+    bench_write_results(__FILE__, "rpc.md", bench_out);
     ggml_backend_free(a);
     ggml_backend_free(b);
     rpc_peer_stop(pid);

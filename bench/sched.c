@@ -21,24 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char out[16384];
-static size_t out_len = 0;
-
-static void emit(const char * fmt, ...) __attribute__((format(printf, 1, 2)));
-static void emit(const char * fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char line[1024];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    fputs(line, stdout);
-    size_t n = strlen(line);
-    if (out_len + n < sizeof(out)) {
-        memcpy(out + out_len, line, n + 1);
-        out_len += n;
-    }
-}
-
 int main(void) {
     ggml_log_set(NULL, NULL);
     ggml_backend_t cpu = ggml_backend_cpu_init();
@@ -61,13 +43,13 @@ int main(void) {
     ggml_backend_t backends[2] = { first, cpu };
     const char * names[2] = { ggml_backend_name(first), ggml_backend_name(cpu) };
 
-    emit("# Backend scheduler: GPT-2 small over two backends\n\n");
-    emit("First half of the nodes on %s (buffer type %s), the rest on %s (%s). Buffer sizes in bytes\n"
+    bench_emit("# Backend scheduler: GPT-2 small over two backends\n\n");
+    bench_emit("First half of the nodes on %s (buffer type %s), the rest on %s (%s). Buffer sizes in bytes\n"
          "after ggml_backend_sched_reserve (exact); lower bound = the most bytes live at once in that\n"
          "backend's buffer, input copies included.\n\n",
          names[0], ggml_backend_buft_name(bufts[0]), names[1], ggml_backend_buft_name(bufts[1]));
-    emit("| graph | splits | backend | ggml B | best B | lower bound B | ggml/LB | best/LB | best/ggml |\n");
-    emit("|---|---|---|---|---|---|---|---|---|\n");
+    bench_emit("| graph | splits | backend | ggml B | best B | lower bound B | ggml/LB | best/LB | best/ggml |\n");
+    bench_emit("|---|---|---|---|---|---|---|---|---|\n");
 
     const char * graphs[] = { "gpt2-small-prefill-512", "gpt2-small-decode-1" };
     int rc = 0;
@@ -107,12 +89,12 @@ int main(void) {
         }
         for (int b = 0; b < 2; b++) {
             const double l = lb[1][b] > 0 ? (double) lb[1][b] : 1.0;
-            emit("| %s | %d | %s | %zu | %zu | %zu | %.4f | %.4f | %.4f |\n", graphs[k], n_splits, names[b], size[0][b],
+            bench_emit("| %s | %d | %s | %zu | %zu | %zu | %.4f | %.4f | %.4f |\n", graphs[k], n_splits, names[b], size[0][b],
                  size[1][b], lb[1][b], (double) size[0][b] / l, (double) size[1][b] / l,
                  size[0][b] > 0 ? (double) size[1][b] / (double) size[0][b] : 1.0);
         }
     }
-    bench_write_results(__FILE__, "sched.md", out);
+    bench_write_results(__FILE__, "sched.md", bench_out);
     ggml_backend_free(first);
     ggml_backend_free(cpu);
     return rc;
