@@ -53,3 +53,16 @@ def test_demo_runs_small(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "PASS: logits match numpy" in p.stdout
     assert png.exists() and png.stat().st_size > 10000
+
+
+def test_make_demo_builds_only_the_extension_and_names_the_interpreter():
+    """`make demo` needs the Python extension only: no CMake build of the tests and
+    benchmarks, no make chatter; and make says which Python it uses."""
+    import shutil
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    p = subprocess.run(["make", "-n", "demo"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "cmake" not in p.stdout and "Entering directory" not in p.stdout
+    assert "Python: /usr/bin/python3" in p.stdout
+    assert "-m ggalloc demo" in p.stdout
