@@ -62,9 +62,10 @@ fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGGALLOC_FUZZ=ON -DGGALLOC_TESTS=OFF \
 		-DGGALLOC_BENCH=OFF -DGGALLOC_VULKAN=OFF >/dev/null
 	cmake --build $(FUZZ) -j $(JOBS) --target fuzz-all
-	@mkdir -p $(FUZZ)/corpus-intervals $(FUZZ)/corpus-gguf
+	@mkdir -p $(FUZZ)/corpus-intervals $(FUZZ)/corpus-gguf $(FUZZ)/corpus-graph-json
 	$(FUZZ)/fuzz-intervals -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus-intervals
 	$(FUZZ)/fuzz-gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ)/corpus-gguf tests/data/gguf
+	$(FUZZ)/fuzz-graph-json -max_total_time=$(FUZZ_SECONDS) -max_len=262144 $(FUZZ)/corpus-graph-json tests/data/graphs
 
 bench: build python
 	@for b in $(BUILD)/bench-*; do echo "== $$b"; $$b || exit 1; done

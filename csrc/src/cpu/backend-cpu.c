@@ -616,21 +616,6 @@ static bool cpu_dev_supports_buft(ggml_backend_dev_t dev, ggml_backend_buffer_ty
     return buft != NULL && ggml_backend_buft_is_host(buft);
 }
 
-static const struct ggml_backend_device_i cpu_device_i = {
-    .get_name             = cpu_dev_get_name,
-    .get_description      = cpu_dev_get_description,
-    .get_memory           = cpu_dev_get_memory,
-    .get_type             = cpu_dev_get_type,
-    .get_props            = cpu_dev_get_props,
-    .init_backend         = cpu_dev_init_backend,
-    .get_buffer_type      = cpu_dev_get_buffer_type,
-    .get_host_buffer_type = NULL,
-    .buffer_from_host_ptr = cpu_dev_buffer_from_host_ptr,
-    .supports_op          = cpu_dev_supports_op,
-    .supports_buft        = cpu_dev_supports_buft,
-    .offload_op           = NULL,
-};
-
 //
 // Registry
 //
@@ -664,20 +649,32 @@ static void * cpu_reg_get_proc_address(ggml_backend_reg_t reg, const char * name
     return NULL;
 }
 
-static const struct ggml_backend_reg_i cpu_reg_i = {
-    .get_name         = cpu_reg_get_name,
-    .get_device_count = cpu_reg_get_device_count,
-    .get_device       = cpu_reg_get_device,
-    .get_proc_address = cpu_reg_get_proc_address,
-};
-
+// the vtables written in place: a static object's initializer may not copy another's
 static struct ggml_backend_reg cpu_reg = {
-    .iface   = cpu_reg_i,
+    .iface = {
+        .get_name         = cpu_reg_get_name,
+        .get_device_count = cpu_reg_get_device_count,
+        .get_device       = cpu_reg_get_device,
+        .get_proc_address = cpu_reg_get_proc_address,
+    },
     .context = NULL,
 };
 
 static struct ggml_backend_device cpu_dev = {
-    .iface   = cpu_device_i,
+    .iface = {
+        .get_name             = cpu_dev_get_name,
+        .get_description      = cpu_dev_get_description,
+        .get_memory           = cpu_dev_get_memory,
+        .get_type             = cpu_dev_get_type,
+        .get_props            = cpu_dev_get_props,
+        .init_backend         = cpu_dev_init_backend,
+        .get_buffer_type      = cpu_dev_get_buffer_type,
+        .get_host_buffer_type = NULL,
+        .buffer_from_host_ptr = cpu_dev_buffer_from_host_ptr,
+        .supports_op          = cpu_dev_supports_op,
+        .supports_buft        = cpu_dev_supports_buft,
+        .offload_op           = NULL,
+    },
     .reg     = &cpu_reg,
     .context = NULL,
 };
