@@ -6,7 +6,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD  ?= build
 ASAN   ?= build-asan
 FUZZ   ?= build-fuzz
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 0  # 0: until stopped
 
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 MAKEFLAGS += --no-print-directory
@@ -56,16 +56,18 @@ test-long: build python
 	GGALLOC_LONG=1 $(PYTHON) -m pytest -q tests
 	cd $(BUILD) && GGALLOC_LONG=1 ctest --output-on-failure
 
-# libFuzzer targets (csrc/fuzz/fuzz-*.c), built with clang, each run for FUZZ_SECONDS; a
-# crash leaves its input in the working directory.
+# libFuzzer targets (csrc/fuzz/fuzz-*.c: bare lifetimes, GGUF files, graph documents), built
+# with clang, ASan and UBSan, all three at once, until stopped (Ctrl-C) or for FUZZ_SECONDS
+# each; a finding leaves its input in the working directory.
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DGGALLOC_FUZZ=ON -DGGALLOC_TESTS=OFF \
 		-DGGALLOC_BENCH=OFF -DGGALLOC_VULKAN=OFF >/dev/null
 	cmake --build $(FUZZ) -j $(JOBS) --target fuzz-all
 	@mkdir -p $(FUZZ)/corpus-intervals $(FUZZ)/corpus-gguf $(FUZZ)/corpus-graph-json
-	$(FUZZ)/fuzz-intervals -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus-intervals
-	$(FUZZ)/fuzz-gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ)/corpus-gguf tests/data/gguf
-	$(FUZZ)/fuzz-graph-json -max_total_time=$(FUZZ_SECONDS) -max_len=262144 $(FUZZ)/corpus-graph-json tests/data/graphs
+	$(FUZZ)/fuzz-intervals -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus-intervals & \
+	$(FUZZ)/fuzz-gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ)/corpus-gguf tests/data/gguf & \
+	$(FUZZ)/fuzz-graph-json -max_total_time=$(FUZZ_SECONDS) -max_len=262144 $(FUZZ)/corpus-graph-json tests/data/graphs & \
+	wait
 
 bench: build python
 	@for b in $(BUILD)/bench-*; do echo "== $$b"; $$b || exit 1; done
