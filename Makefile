@@ -6,7 +6,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD  ?= build
 ASAN   ?= build-asan
 FUZZ   ?= build-fuzz
-FUZZ_SECONDS ?= 0  # 0: until stopped
+FUZZ_SECONDS ?= 0
 
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 MAKEFLAGS += --no-print-directory
