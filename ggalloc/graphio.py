@@ -33,10 +33,16 @@ def _take_ids(arr: Any, n: int) -> Optional[List[int]]:
         lib.free(arr)
 
 
-def _adopt(g: Any, ctxp: Any, nids: Any, lids: Any, path: Optional[str]) -> Graph:
-    graph = Graph._adopt(g, Context._adopt(ctxp[0]), path)
+def _adopt(g: Any, ctxp: Any, nids: Any, lids: Any, ndims: Any, path: Optional[str]) -> Graph:
+    ctx = Context._adopt(ctxp[0])
+    graph = Graph._adopt(g, ctx, path)
     graph.node_buffer_ids = _take_ids(nids[0], int(lib.ggml_graph_n_nodes(g)))
     graph.leaf_buffer_ids = _take_ids(lids[0], int(lib.ggalloc_graph_n_leafs(g)))
+    # the ranks the document gives, per tensor in the context's order
+    ranks = ffi.gc(ndims[0], lib.free)
+    for i, t in enumerate(ctx.tensors()):
+        if ranks[i] >= 0:
+            ctx._set_rank(t, int(ranks[i]))
     return graph
 
 
@@ -59,10 +65,10 @@ def load_graph(path: PathLike) -> Graph:
     if not os.path.exists(fspath):
         raise MissingFileError(f"cannot load graph {fspath!r}: no such file")
     ctxp = ffi.new("struct ggml_context **")
-    nids, lids = ffi.new("int **"), ffi.new("int **")
-    g = _lib.new(lib.ggalloc_graph_load_json_ex, os.fsencode(fspath), ctxp, nids, lids, exc=BadGraphError,
+    nids, lids, ndims = ffi.new("int **"), ffi.new("int **"), ffi.new("int **")
+    g = _lib.new(lib.ggalloc_graph_load_json_ex, os.fsencode(fspath), ctxp, nids, lids, ndims, exc=BadGraphError,
                  what=f"cannot load graph {fspath!r}")
-    return _adopt(g, ctxp, nids, lids, fspath)
+    return _adopt(g, ctxp, nids, lids, ndims, fspath)
 
 
 def loads_graph(text: Union[str, bytes]) -> Graph:
@@ -70,11 +76,11 @@ def loads_graph(text: Union[str, bytes]) -> Graph:
     _lib.expect(text, (str, bytes, bytearray, memoryview), "a graph document")
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
     ctxp = ffi.new("struct ggml_context **")
-    nids, lids = ffi.new("int **"), ffi.new("int **")
+    nids, lids, ndims = ffi.new("int **"), ffi.new("int **"), ffi.new("int **")
     buf = ffi.from_buffer(data) if data else ffi.new("char[1]")
-    g = _lib.new(lib.ggalloc_graph_load_json_string_ex, buf, len(data), ctxp, nids, lids, exc=BadGraphError,
+    g = _lib.new(lib.ggalloc_graph_load_json_string_ex, buf, len(data), ctxp, nids, lids, ndims, exc=BadGraphError,
                  what="cannot load the graph document")
-    return _adopt(g, ctxp, nids, lids, None)
+    return _adopt(g, ctxp, nids, lids, ndims, None)
 
 
 def _id_array(ids: Optional[Sequence[int]], n: int, what: str) -> Any:
@@ -94,7 +100,8 @@ def save_graph(g: Graph, path: PathLike, name: Optional[str] = None,
                leaf_buffer_ids: Optional[Sequence[int]] = None) -> None:
     """Writes g as a ggalloc.graph/1 document; name defaults to the file's stem. The buffer id
     lists (one id per node / leaf, as ``GraphAllocator.reserve_n`` takes them) are written when
-    given, else null."""
+    given, else null. Each tensor's numpy rank is written too, so a (1, 256) tensor loads back
+    as (1, 256)."""
     _lib.expect(g, Graph, "the graph to save")
     fspath = _fspath(path)
     if name is None:
@@ -102,5 +109,8 @@ def save_graph(g: Graph, path: PathLike, name: Optional[str] = None,
     gp = g._live()
     nid = _id_array(node_buffer_ids, int(lib.ggml_graph_n_nodes(gp)), "node_buffer_ids")
     lid = _id_array(leaf_buffer_ids, int(lib.ggalloc_graph_n_leafs(gp)), "leaf_buffer_ids")
+    ranked = [(t._ptr, t.ndim) for c in (g.context, *g.context._uses) for t in c.tensors()]
+    tensors = ffi.new("const struct ggml_tensor *[]", [p for p, _ in ranked] or [ffi.NULL])
+    ndims = ffi.new("int[]", [r for _, r in ranked] or [0])
     _lib.ok(lib.ggalloc_graph_save_json_ex, gp, os.fsencode(fspath), name.encode("utf-8"), nid, lid,
-            exc=GgallocError, what=f"cannot write graph {fspath!r}")
+            tensors, ndims, len(ranked), exc=GgallocError, what=f"cannot write graph {fspath!r}")

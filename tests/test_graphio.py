@@ -245,3 +245,31 @@ def test_random_bytes_only_raise_ggalloc_errors(data):
         gg.loads_graph(data)
     except gg.GgallocError:
         pass
+
+
+def test_tensors_keep_their_rank_through_graph_files(tmp_path):
+    ctx = gg.Context()
+    x = ctx.tensor(np.float32, (1, 256), name="x").set_input()
+    w = ctx.tensor(np.float32, (512, 256), name="w")
+    y = gg.gelu(gg.mul_mat(w, x)).set_output()                  # (1, 512)
+    s = gg.sum(y).set_output()                                   # ()
+    g = gg.Graph(y, s)
+    path = tmp_path / "ranks.json"
+    g.save(path)
+    g2 = gg.load_graph(path)
+    by_name = {t.name: t for t in g2.context.tensors()}
+    assert by_name["x"].shape == (1, 256)
+    assert by_name["w"].shape == (512, 256)
+    assert g2.nodes[-1].shape == () and g2.nodes[-2].shape == y.shape == (1, 512)
+    # documents without ranks load as ggml's extents say (the shared graphs have none)
+    with open(path) as f:
+        doc = json.load(f)
+    for t in doc["tensors"]:
+        t.pop("ndim", None)
+    g3 = gg.loads_graph(json.dumps(doc))
+    assert {t.name: t for t in g3.context.tensors()}["x"].shape == (256,)
+    # a rank that hides an extent is refused
+    (wdoc,) = [t for t in doc["tensors"] if t["name"] == "w"]
+    wdoc["ndim"] = 1                                             # w is (512, 256)
+    with pytest.raises(gg.BadGraphError, match="ndim 1, but ne.1. = 512"):
+        gg.loads_graph(json.dumps(doc))

@@ -27,9 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     struct ggml_context * ctx = NULL;
     int * nids = NULL;
     int * lids = NULL;
-    struct ggml_cgraph * g = ggalloc_graph_load_json_string_ex((const char *) data, size, &ctx, &nids, &lids);
+    int * ndims = NULL;
+    struct ggml_cgraph * g = ggalloc_graph_load_json_string_ex((const char *) data, size, &ctx, &nids, &lids, &ndims);
     if (g == NULL) {
-        check(ctx == NULL && nids == NULL && lids == NULL, "was refused but left results behind");
+        check(ctx == NULL && nids == NULL && lids == NULL && ndims == NULL, "was refused but left results behind");
         return 0;
     }
     const int n_nodes = ggml_graph_n_nodes(g);
@@ -46,8 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         check(ggalloc_graph_leaf(g, i) != NULL, "has a missing leaf");
         check(lids == NULL || (lids[i] >= 0 && lids[i] < GGALLOC_GRAPH_MAX_BUFFERS), "has a leaf buffer id out of range");
     }
+    int k = 0;
+    for (struct ggml_tensor * t = ggml_get_first_tensor(ctx); t != NULL; t = ggml_get_next_tensor(ctx, t), k++) {
+        check(ndims[k] >= -1 && ndims[k] <= GGML_MAX_DIMS && (ndims[k] < 0 || ggml_n_dims(t) <= (ndims[k] ? ndims[k] : 1)),
+              "has a rank that does not fit its extents");
+    }
     free(nids);
     free(lids);
+    free(ndims);
     ggml_free(ctx);
     return 0;
 }

@@ -53,18 +53,24 @@ GGML_API struct ggml_cgraph * ggalloc_graph_load_json_string(const char * text, 
 // not from a compute buffer. false (and a log line) if the file cannot be written or the graph
 // lists a tensor twice.
 GGML_API bool ggalloc_graph_save_json(const struct ggml_cgraph * graph, const char * path, const char * name);
-// Like the two loaders above, also giving the document's node_buffer_ids / leaf_buffer_ids (the
-// buffer of each node and leaf, as ggml_gallocr_reserve_n takes them). Each is an array of
-// ggml_graph_n_nodes resp. ggalloc_graph_n_leafs ints allocated with malloc and owned by the
-// caller (free()), or NULL where the document has null or no such field. Either pointer may be
-// NULL to ignore that list; both are set to NULL when loading fails.
+// Like the two loaders above, also giving what a document carries beyond ggml's tensors:
+// - node_buffer_ids / leaf_buffer_ids, the buffer of each node and leaf as ggml_gallocr_reserve_n
+//   takes them: arrays of ggml_graph_n_nodes resp. ggalloc_graph_n_leafs ints, or NULL where the
+//   document has null or no such field;
+// - ndims, the numpy rank of each tensor of *ctx, in the context's order (ggml records four
+//   extents, not how many axes a shape had): -1 where the document gives none.
+// Each array is allocated with malloc and owned by the caller (free()). Any of the three pointers
+// may be NULL to ignore that list; all are set to NULL when loading fails.
 GGML_API struct ggml_cgraph * ggalloc_graph_load_json_ex(const char * path, struct ggml_context ** ctx,
-        int ** node_buffer_ids, int ** leaf_buffer_ids);
+        int ** node_buffer_ids, int ** leaf_buffer_ids, int ** ndims);
 GGML_API struct ggml_cgraph * ggalloc_graph_load_json_string_ex(const char * text, size_t len, struct ggml_context ** ctx,
-        int ** node_buffer_ids, int ** leaf_buffer_ids);
-// Writes the buffer id lists too (NULL: written as null); arrays of n_nodes resp. n_leafs ints.
+        int ** node_buffer_ids, int ** leaf_buffer_ids, int ** ndims);
+// Writes the buffer id lists too (NULL: written as null; arrays of n_nodes resp. n_leafs ints),
+// and the rank ndims[i] of each tensor ranked[i] of the graph (n_ranked of them; 0 for none).
+// false (and a log line) on a rank outside 0..4 or a NULL tensor, besides the save's own errors.
 GGML_API bool ggalloc_graph_save_json_ex(const struct ggml_cgraph * graph, const char * path, const char * name,
-        const int * node_buffer_ids, const int * leaf_buffer_ids);
+        const int * node_buffer_ids, const int * leaf_buffer_ids,
+        const struct ggml_tensor * const * ranked, const int * ndims, int n_ranked);
 
 #ifdef __cplusplus
 }

@@ -168,6 +168,7 @@ struct gj_tensor {
     int32_t        flags;
     bool           external;
     size_t         nbytes;
+    int            ndim;              // -1: the document does not say
 };
 
 struct gj_loader {
@@ -182,6 +183,18 @@ struct gj_loader {
     int *                   node_buffer_ids; // NULL: none in the document
     int *                   leaf_buffer_ids;
 };
+
+// The "ndim" of each tensor in id order (the order gj_build creates them in), -1 where the
+// document gives none; NULL when out of memory.
+static int * gj_ndims(const struct gj_loader * L) {
+    int * out = malloc((size_t) (L->n_tensors > 0 ? L->n_tensors : 1) * sizeof(int));
+    if (out != NULL) {
+        for (int i = 0; i < L->n_tensors; i++) {
+            out[i] = L->tensors[i].ndim;
+        }
+    }
+    return out;
+}
 
 // Logs the one error of a rejected document: where, which tensor (id < 0: none), what.
 #if defined(__GNUC__)
@@ -214,7 +227,7 @@ static void gj_error(const struct gj_loader * L, const struct json_value * at, i
 // Fields a tensor may have: "unary" only for UNARY, every other one always.
 static const char * const gj_tensor_fields[] = {
     "id", "name", "type", "ne", "nb", "op", "unary", "op_params", "src", "view_src", "view_offs",
-    "flags", "external", "nbytes",
+    "flags", "external", "nbytes", "ndim",
 };
 static const char * const gj_doc_fields[] = {
     "format", "name", "source", "tensors", "nodes", "leafs", "node_buffer_ids", "leaf_buffer_ids",
@@ -596,6 +609,21 @@ static bool gj_read_tensor(struct gj_loader * L, int id) {
         t->flags |= gj_flag_bits[which];
     }
 
+    // the numpy rank, optional: the extents past it must be 1
+    t->ndim = -1;
+    if ((v = ggalloc_json_object_get(obj, "ndim")) != NULL) {
+        if (!gj_int(L, v, id, "ndim", 0, GGML_MAX_DIMS, &x)) {
+            return false;
+        }
+        for (int k = (int) x; k < GGML_MAX_DIMS; k++) {
+            if (t->ne[k] != 1) {
+                gj_error(L, v, id, "ndim %d, but ne[%d] = %" PRId64 " (the extents past the rank are 1)", (int) x, k, t->ne[k]);
+                return false;
+            }
+        }
+        t->ndim = (int) x;
+    }
+
     if ((v = gj_field(L, obj, id, "external")) == NULL || !gj_expect(L, v, id, "external", JSON_BOOL)) {
         return false;
     }
@@ -923,7 +951,7 @@ static struct ggml_cgraph * gj_build(const struct gj_loader * L, struct ggml_con
 }
 
 static struct ggml_cgraph * gj_load(const char * label, const char * text, size_t len, struct ggml_context ** ctx,
-        int ** node_buffer_ids, int ** leaf_buffer_ids) {
+        int ** node_buffer_ids, int ** leaf_buffer_ids, int ** ndims) {
     struct gj_loader L;
     memset(&L, 0, sizeof(L));
     L.label = label;
@@ -946,6 +974,11 @@ static struct ggml_cgraph * gj_load(const char * label, const char * text, size_
     if (gj_read_document(&L, ggalloc_json_doc_root(doc))) {
         struct ggml_context * built = NULL;
         graph = gj_build(&L, &built);
+        if (graph != NULL && ndims != NULL && (*ndims = gj_ndims(&L)) == NULL) {
+            gj_error(&L, NULL, -1, "out of memory listing the ranks of %d tensors", L.n_tensors);
+            ggml_free(built);
+            graph = NULL;
+        }
         if (graph != NULL) {
             *ctx = built;
             if (node_buffer_ids != NULL) {
@@ -968,14 +1001,15 @@ static struct ggml_cgraph * gj_load(const char * label, const char * text, size_
 }
 
 struct ggml_cgraph * ggalloc_graph_load_json_string_ex(const char * text, size_t len, struct ggml_context ** ctx,
-        int ** node_buffer_ids, int ** leaf_buffer_ids) {
+        int ** node_buffer_ids, int ** leaf_buffer_ids, int ** ndims) {
     if (node_buffer_ids != NULL) *node_buffer_ids = NULL;
     if (leaf_buffer_ids != NULL) *leaf_buffer_ids = NULL;
-    return gj_load("graph.json", text, len, ctx, node_buffer_ids, leaf_buffer_ids);
+    if (ndims != NULL) *ndims = NULL;
+    return gj_load("graph.json", text, len, ctx, node_buffer_ids, leaf_buffer_ids, ndims);
 }
 
 struct ggml_cgraph * ggalloc_graph_load_json_string(const char * text, size_t len, struct ggml_context ** ctx) {
-    return ggalloc_graph_load_json_string_ex(text, len, ctx, NULL, NULL);
+    return ggalloc_graph_load_json_string_ex(text, len, ctx, NULL, NULL, NULL);
 }
 
 // Reads a whole file (a pipe too: no seeking). NULL and a message on failure.
@@ -1015,9 +1049,10 @@ static char * gj_read_file(const char * path, size_t * len) {
 }
 
 struct ggml_cgraph * ggalloc_graph_load_json_ex(const char * path, struct ggml_context ** ctx,
-        int ** node_buffer_ids, int ** leaf_buffer_ids) {
+        int ** node_buffer_ids, int ** leaf_buffer_ids, int ** ndims) {
     if (node_buffer_ids != NULL) *node_buffer_ids = NULL;
     if (leaf_buffer_ids != NULL) *leaf_buffer_ids = NULL;
+    if (ndims != NULL) *ndims = NULL;
     if (path == NULL) {
         GGML_LOG_ERROR("ggalloc_graph_load_json: path is NULL\n");
         return NULL;
@@ -1031,13 +1066,13 @@ struct ggml_cgraph * ggalloc_graph_load_json_ex(const char * path, struct ggml_c
     if (text == NULL) {
         return NULL;
     }
-    struct ggml_cgraph * graph = gj_load(path, text, len, ctx, node_buffer_ids, leaf_buffer_ids);
+    struct ggml_cgraph * graph = gj_load(path, text, len, ctx, node_buffer_ids, leaf_buffer_ids, ndims);
     free(text);
     return graph;
 }
 
 struct ggml_cgraph * ggalloc_graph_load_json(const char * path, struct ggml_context ** ctx) {
-    return ggalloc_graph_load_json_ex(path, ctx, NULL, NULL);
+    return ggalloc_graph_load_json_ex(path, ctx, NULL, NULL, NULL);
 }
 
 //
@@ -1051,6 +1086,7 @@ static int gj_id(const struct gga_ptrmap * m, const struct ggml_tensor * t) {
 }
 
 struct gj_saver {
+    struct gga_ptrmap            ndims;  // tensor -> numpy rank, the ones the caller gave
     struct gga_ptrmap            map;    // tensor -> id
     const struct ggml_tensor **  list;   // by id
     int                          n;
@@ -1077,6 +1113,7 @@ static bool gj_saver_add(struct gj_saver * S, const struct ggml_tensor * t) {
 
 static void gj_saver_free(struct gj_saver * S) {
     gga_ptrmap_free(&S->map);
+    gga_ptrmap_free(&S->ndims);
     free(S->list);
 }
 
@@ -1154,7 +1191,12 @@ static bool gj_write_tensor(struct json_buf * b, const struct gj_saver * S, int 
             first = false;
         }
     }
-    ggalloc_json_buf_printf(b, "], \"external\": %s, \"nbytes\": %zu}", gj_is_external(t) ? "true" : "false", ggml_nbytes(t));
+    ggalloc_json_buf_printf(b, "], \"external\": %s, \"nbytes\": %zu", gj_is_external(t) ? "true" : "false", ggml_nbytes(t));
+    const int * ndim = gga_ptrmap_find(&S->ndims, t);
+    if (ndim != NULL) {
+        ggalloc_json_buf_printf(b, ", \"ndim\": %d", *ndim);
+    }
+    ggalloc_json_buf_puts(b, "}");
     return true;
 }
 
@@ -1173,7 +1215,8 @@ static void gj_write_ids(struct json_buf * b, const char * key, const int * ids,
 }
 
 bool ggalloc_graph_save_json_ex(const struct ggml_cgraph * graph_c, const char * path, const char * name,
-        const int * node_buffer_ids, const int * leaf_buffer_ids) {
+        const int * node_buffer_ids, const int * leaf_buffer_ids,
+        const struct ggml_tensor * const * ranked, const int * ndims, int n_ranked) {
     if (graph_c == NULL || path == NULL) {
         GGML_LOG_ERROR("ggalloc_graph_save_json: %s is NULL\n", graph_c == NULL ? "graph" : "path");
         return false;
@@ -1186,6 +1229,22 @@ bool ggalloc_graph_save_json_ex(const struct ggml_cgraph * graph_c, const char *
     struct gj_saver S;
     memset(&S, 0, sizeof(S));
     bool ok = true;
+    if (n_ranked < 0 || (n_ranked > 0 && (ranked == NULL || ndims == NULL))) {
+        GGML_LOG_ERROR("ggalloc_graph_save_json: %d ranks given without their tensors or values\n", n_ranked);
+        return false;
+    }
+    for (int i = 0; i < n_ranked && ok; i++) {
+        int * slot;
+        if (ranked[i] == NULL || ndims[i] < 0 || ndims[i] > GGML_MAX_DIMS) {
+            GGML_LOG_ERROR("ggalloc_graph_save_json: rank %d: %s\n", i, ranked[i] == NULL ? "the tensor is NULL" : "not 0..4");
+            ok = false;
+        } else if ((slot = gga_ptrmap_get(&S.ndims, ranked[i], ndims[i])) == NULL) {
+            GGML_LOG_ERROR("ggalloc_graph_save_json: out of memory\n");
+            ok = false;
+        } else {
+            *slot = ndims[i];
+        }
+    }
     // leafs, then nodes, each in graph order, then the rest breadth first
     for (int pass = 0; pass < 2 && ok; pass++) {
         const int n = pass == 0 ? n_leafs : n_nodes;
@@ -1265,5 +1324,5 @@ bool ggalloc_graph_save_json_ex(const struct ggml_cgraph * graph_c, const char *
 }
 
 bool ggalloc_graph_save_json(const struct ggml_cgraph * graph, const char * path, const char * name) {
-    return ggalloc_graph_save_json_ex(graph, path, name, NULL, NULL);
+    return ggalloc_graph_save_json_ex(graph, path, name, NULL, NULL, NULL, NULL, 0);
 }

@@ -514,7 +514,7 @@ static void test_small_document(void) {
     struct ggml_context * ctx = NULL;
     int * node_ids = NULL;
     int * leaf_ids = (int *) &ctx; // must be reset to NULL: the document has null
-    struct ggml_cgraph * g = ggalloc_graph_load_json_string_ex(small_doc, strlen(small_doc), &ctx, &node_ids, &leaf_ids);
+    struct ggml_cgraph * g = ggalloc_graph_load_json_string_ex(small_doc, strlen(small_doc), &ctx, &node_ids, &leaf_ids, NULL);
     CHECK(g != NULL);
     if (g == NULL) return;
     CHECK_EQ_INT(ggml_graph_n_nodes(g), 3);
@@ -530,13 +530,31 @@ static void test_small_document(void) {
     char path[512];
     tmp_path(path, sizeof(path), "small.json");
     const int leaf_in[2] = { 1, 0 };
-    CHECK(ggalloc_graph_save_json_ex(g, path, "small", node_ids, leaf_in));
+    // and so do the ranks given for some tensors (a leading axis of 1 is still an axis)
+    const struct ggml_tensor * ranked[2] = { ggml_graph_node(g, 2), ggalloc_graph_leaf(g, 0) };
+    const int ranks[2] = { 3, 4 };
+    CHECK(ggalloc_graph_save_json_ex(g, path, "small", node_ids, leaf_in, ranked, ranks, 2));
     struct ggml_context * ctx2 = NULL;
-    int * node_ids2 = NULL, * leaf_ids2 = NULL;
-    struct ggml_cgraph * g2 = ggalloc_graph_load_json_ex(path, &ctx2, &node_ids2, &leaf_ids2);
+    int * node_ids2 = NULL, * leaf_ids2 = NULL, * ndims2 = NULL;
+    struct ggml_cgraph * g2 = ggalloc_graph_load_json_ex(path, &ctx2, &node_ids2, &leaf_ids2, &ndims2);
     CHECK(g2 != NULL && same_graph(g, g2));
     CHECK(node_ids2 != NULL && memcmp(node_ids2, node_ids, 3 * sizeof(int)) == 0);
     CHECK(leaf_ids2 != NULL && leaf_ids2[0] == 1 && leaf_ids2[1] == 0);
+    if (g2 != NULL && ndims2 != NULL) {
+        int k = 0, seen = 0;
+        for (struct ggml_tensor * t = ggml_get_first_tensor(ctx2); t != NULL; t = ggml_get_next_tensor(ctx2, t), k++) {
+            const int want = t == ggml_graph_node(g2, 2) ? 3 : t == ggalloc_graph_leaf(g2, 0) ? 4 : -1;
+            CHECK_EQ_INT(ndims2[k], want);
+            seen += want >= 0;
+        }
+        CHECK_EQ_INT(seen, 2);
+    }
+    free(ndims2);
+    log_capture_begin();
+    const int bad_rank[1] = { 5 };
+    CHECK(!ggalloc_graph_save_json_ex(g, path, "small", NULL, NULL, ranked, bad_rank, 1));
+    log_capture_end();
+    CHECK(log_captured("not 0..4"));
     // the plain loader ignores them
     struct ggml_context * ctx3 = NULL;
     struct ggml_cgraph * g3 = ggalloc_graph_load_json(path, &ctx3);
@@ -654,6 +672,8 @@ static void test_bad_documents(void) {
     reject_mutation("node and leaf", "\"leafs\": [0, 1]", "\"leafs\": [0, 2]", PIECES("tensor 2 \"sum\"", "listed as leafs[1] but already as nodes[0]"));
     reject_mutation("buffer ids length", "\"node_buffer_ids\": [0, 0, 1]", "\"node_buffer_ids\": [0, 0]", PIECES("\"node_buffer_ids\" has 2 entries, but there are 3 nodes"));
     reject_mutation("buffer id negative", "\"node_buffer_ids\": [0, 0, 1]", "\"node_buffer_ids\": [0, -1, 1]", PIECES("node_buffer_ids[1]: -1 is out of range"));
+    reject_mutation("rank too small", "\"nbytes\": 32}", "\"nbytes\": 32, \"ndim\": 0}", PIECES("ndim 0, but ne[0] = "));
+    reject_mutation("rank not a number", "\"nbytes\": 32}", "\"nbytes\": 32, \"ndim\": \"2\"}", PIECES("ndim"));
     reject_mutation("buffer id huge", "\"node_buffer_ids\": [0, 0, 1]", "\"node_buffer_ids\": [0, 2147483647, 0]", PIECES("node_buffer_ids[1]: 2147483647 is out of range [0, 255]"));
     reject_mutation("unknown top field", "\"name\": \"small\"", "\"nmae\": \"small\"", PIECES("unknown field \"nmae\""));
     reject_mutation("missing nodes", "\"nodes\": [2, 3, 4],", "", PIECES("missing field \"nodes\""));
