@@ -29,10 +29,21 @@ from cffi import FFI
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 COMMON_ARGS = ["-std=c11", "-O2", "-fvisibility=hidden", "-fno-strict-aliasing"]
-ISA_ARGS = {
-    "-avx512.c": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-mf16c"],
-    "-avx2.c": ["-mavx2", "-mfma", "-mf16c"],
-}
+
+
+def _read_isa_args() -> "dict[str, List[str]]":
+    """The flags of the kernel files for one ISA, by file-name ending (csrc/src/cpu/isa-flags.txt,
+    which CMakeLists.txt reads too)."""
+    out = {}
+    with open(os.path.join(ROOT, "csrc", "src", "cpu", "isa-flags.txt")) as f:
+        for line in f:
+            words = line.split()
+            if words and words[0].startswith("-"):
+                out[words[0]] = words[1:]
+    return out
+
+
+ISA_ARGS = _read_isa_args()
 
 CDEF_TYPES = r"""
 typedef uint16_t ggml_fp16_t;
