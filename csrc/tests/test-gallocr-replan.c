@@ -204,8 +204,11 @@ static void test_random_replans(void) {
     CHECK(cpu != NULL);
     if (cpu == NULL) return;
     ggml_backend_cpu_set_n_threads(cpu, 1); // graphs of a few small nodes
+    // GGALLOC_REPLAN_SECONDS: as long as asked (for runs of a million pairs and more)
     const bool long_run = getenv("GGALLOC_LONG") != NULL;
-    const double budget = long_run ? 120.0 : (CHECK_SMALL_RUN ? 1.0 : 2.0);
+    const char * asked = getenv("GGALLOC_REPLAN_SECONDS");
+    const double budget = asked != NULL && atof(asked) > 0 ? atof(asked) :
+                          long_run ? 120.0 : (CHECK_SMALL_RUN ? 1.0 : 2.0);
     struct replan_stats st = { 0 };
     const double t0 = now_s();
     while (now_s() - t0 < budget || st.pairs < 200) {
