@@ -38,8 +38,12 @@ The graphs mirror the real architectures node for node:
 cache), used by the demo and the tests to check what the CPU backend computes.
 """
 
+from __future__ import annotations
+
 import math
 import zlib
+
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -68,8 +72,11 @@ class Model:
         inputs, outputs, weights, cache: dicts name -> Tensor.
     """
 
-    def __init__(self, name, hparams, ctx, wctx, graph, inputs, outputs, weights, cache,
-                 input_maker, weight_init):
+    def __init__(self, name: str, hparams: Mapping[str, Any], ctx: Any, wctx: Any, graph: Any,
+                 inputs: Dict[str, Any], outputs: Dict[str, Any], weights: Dict[str, Any],
+                 cache: Dict[str, Any],
+                 input_maker: Callable[[np.random.Generator], Dict[str, "np.ndarray[Any, Any]"]],
+                 weight_init: Callable[[str, Tuple[int, ...], int], "np.ndarray[Any, Any]"]) -> None:
         self.name = name
         self.hparams = dict(hparams)
         self.ctx = ctx
@@ -81,30 +88,30 @@ class Model:
         self.cache = cache
         self._input_maker = input_maker
         self._weight_init = weight_init
-        self._wbufs = []
+        self._wbufs: List[Any] = []
         # weight name -> the weight whose values it shares (GPT-2's output projection)
-        self.tied = {}
+        self.tied: Dict[str, str] = {}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         dims = ", ".join(f"{k}={v}" for k, v in self.hparams.items())
         return f"<Model {self.name}: {self.n_nodes} nodes, {len(self.weights)} weights; {dims}>"
 
     @property
-    def n_nodes(self):
+    def n_nodes(self) -> int:
         return self.graph.n_nodes
 
     @property
-    def weight_bytes(self):
+    def weight_bytes(self) -> int:
         """Bytes of the weights and cache (what lives outside the planned buffer)."""
         return sum(t.nbytes for t in self.weights.values()) + sum(t.nbytes for t in self.cache.values())
 
     # -- values ----------------------------------------------------------------------------
 
-    def weight_values(self, seed=0):
+    def weight_values(self, seed: int = 0) -> Dict[str, "np.ndarray[Any, Any]"]:
         """Fixed-seed random values for every weight and cache tensor, as numpy arrays in the
         tensors' numpy shapes and dtypes. Each tensor's values depend only on the seed and its
         name, so two models with the same dimensions get the same weights."""
-        out = {}
+        out: Dict[str, "np.ndarray[Any, Any]"] = {}
         for name, t in list(self.weights.items()) + list(self.cache.items()):
             if name in self.tied and self.tied[name] in out:
                 out[name] = out[self.tied[name]].copy()
@@ -112,13 +119,13 @@ class Model:
             out[name] = self._weight_init(name, t.shape, seed).astype(t.dtype)
         return out
 
-    def input_values(self, seed=0):
+    def input_values(self, seed: int = 0) -> Dict[str, "np.ndarray[Any, Any]"]:
         """Fixed-seed values for the inputs (token ids, positions, masks, images)."""
         return self._input_maker(np.random.default_rng([seed, 0x5EED]))
 
     # -- running ---------------------------------------------------------------------------
 
-    def allocate(self, backend):
+    def allocate(self, backend: Any) -> List[Any]:
         """Gives the weights and the cache memory on a backend (or a BufferType) with
         ``gg.alloc_ctx_tensors(self.wctx, backend)``, as ggml programs place their weights: the
         library cuts the context into as many buffers as the max buffer size needs (one Buffer
@@ -132,14 +139,14 @@ class Model:
             self._wbufs = [buf]
         return list(self._wbufs)
 
-    def fill(self, seed=0):
+    def fill(self, seed: int = 0) -> Dict[str, "np.ndarray[Any, Any]"]:
         """Writes :meth:`weight_values` into the (allocated) weights; returns them."""
         values = self.weight_values(seed)
         for name, t in list(self.weights.items()) + list(self.cache.items()):
             t.set(values[name])
         return values
 
-    def set_inputs(self, values):
+    def set_inputs(self, values: Mapping[str, Any]) -> None:
         """Writes input values (a dict name -> array, as :meth:`input_values` returns) into the
         allocated inputs; call after the graph allocator has placed the graph."""
         for name, v in values.items():
@@ -150,17 +157,17 @@ class Model:
 # helpers
 
 
-def _weight_rng(seed, name):
+def _weight_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def _contexts():
+def _contexts() -> Tuple[Any, Any]:
     # Graph tensors get no memory until the graph allocator places them; the weights context
     # gets memory only when a model is run (Model.allocate).
     return gg.Context(no_alloc=True), gg.Context(no_alloc=True)
 
 
-def _w(wctx, weights, dtype, shape, name):
+def _w(wctx: Any, weights: Dict[str, Any], dtype: str, shape: Tuple[int, ...], name: str) -> Any:
     # Until a model is run its weights have no memory at all; the mark makes the graph
     # allocator treat them as ggml treats weights loaded into their own buffer: never placed.
     t = wctx.tensor(dtype, shape, name=name).set_external()
@@ -168,14 +175,14 @@ def _w(wctx, weights, dtype, shape, name):
     return t
 
 
-def _input(ctx, inputs, dtype, shape, name):
+def _input(ctx: Any, inputs: Dict[str, Any], dtype: str, shape: Tuple[int, ...], name: str) -> Any:
     t = ctx.tensor(dtype, shape, name=name)
     t.set_input()
     inputs[name] = t
     return t
 
 
-def _name(t, name):
+def _name(t: Any, name: str) -> Any:
     t.name = name
     return t
 
@@ -184,8 +191,9 @@ def _name(t, name):
 # GPT-2
 
 
-def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32, n_past=0,
-         batch=1, wtype="f16", name=None, n_pos=None, wctx=None):
+def gpt2(n_layer: int = 12, n_embd: int = 768, n_head: int = 12, n_vocab: int = 50257,
+         n_ctx: int = 1024, tokens: int = 32, n_past: int = 0, batch: int = 1, wtype: str = "f16",
+         name: Optional[str] = None, n_pos: Optional[int] = None, wctx: Any = None) -> Model:
     """GPT-2 as ggml's examples/gpt-2 builds it.
 
     Args:
@@ -209,7 +217,9 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
     n_kv = n_past + N
     ctx, own_wctx = _contexts()
     wctx = own_wctx if wctx is None else wctx
-    weights, cache, inputs = {}, {}, {}
+    weights: Dict[str, Any] = {}
+    cache: Dict[str, Any] = {}
+    inputs: Dict[str, Any] = {}
 
     wte = _w(wctx, weights, wtype, (n_vocab, n_embd), "model/wte")
     wpe = _w(wctx, weights, "f32", (n_ctx if n_pos is None else n_pos, n_embd), "model/wpe")
@@ -316,12 +326,12 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
     hp = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_vocab=n_vocab, n_ctx=n_ctx,
               tokens=N, n_past=n_past, batch=B, wtype=wtype)
 
-    def make_inputs(rng):
+    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
         tok = rng.integers(0, n_vocab, size=shp, dtype=np.int32)
         pos = np.tile(np.arange(n_past, n_kv, dtype=np.int32), B)
         return {"embd": tok, "position": pos}
 
-    def init(wname, shape, seed):
+    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
         if wname == "model/lm_head":
             wname = "model/wte"  # tied
         rng = _weight_rng(seed, wname)
@@ -342,13 +352,13 @@ def gpt2(n_layer=12, n_embd=768, n_head=12, n_vocab=50257, n_ctx=1024, tokens=32
     return model
 
 
-def gpt2_small(tokens=32, n_past=0, batch=1, layers=12, **kw):
+def gpt2_small(tokens: int = 32, n_past: int = 0, batch: int = 1, layers: int = 12, **kw: Any) -> Model:
     """GPT-2 small (124M): 12 layers, n_embd 768, 12 heads."""
     return gpt2(n_layer=layers, n_embd=768, n_head=12, tokens=tokens, n_past=n_past, batch=batch,
                 name="gpt2-small", **kw)
 
 
-def gpt2_medium(tokens=32, n_past=0, batch=1, layers=24, **kw):
+def gpt2_medium(tokens: int = 32, n_past: int = 0, batch: int = 1, layers: int = 24, **kw: Any) -> Model:
     """GPT-2 medium (355M): 24 layers, n_embd 1024, 16 heads."""
     return gpt2(n_layer=layers, n_embd=1024, n_head=16, tokens=tokens, n_past=n_past, batch=batch,
                 name="gpt2-medium", **kw)
@@ -358,28 +368,32 @@ class _Float64:
     """The weights as float64 arrays, converted when first used (an embedding table is only
     indexed, so it is never converted whole)."""
 
-    def __init__(self, weights):
-        self._w, self._cache = weights, {}
+    def __init__(self, weights: Mapping[str, Any]) -> None:
+        self._w = weights
+        self._cache: Dict[str, "np.ndarray[Any, Any]"] = {}
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> "np.ndarray[Any, Any]":
         if name not in self._cache:
             self._cache[name] = np.asarray(self._w[name], dtype=np.float64)
         return self._cache[name]
 
 
-def gelu_reference(x):
+def gelu_reference(x: Any) -> "np.ndarray[Any, Any]":
     """GELU with the tanh approximation, as GPT-2 and ggml's gelu use it."""
     x = np.asarray(x, dtype=np.float64)
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def _layer_norm(x, g, b, eps=GPT2_EPS):
+def _layer_norm(x: "np.ndarray[Any, Any]", g: "np.ndarray[Any, Any]", b: "np.ndarray[Any, Any]",
+                eps: float = GPT2_EPS) -> "np.ndarray[Any, Any]":
     mu = x.mean(axis=-1, keepdims=True)
     var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
     return (x - mu) / np.sqrt(var + eps) * g + b
 
 
-def gpt2_reference(hparams, weights, inputs, progress=None):
+def gpt2_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any], inputs: Mapping[str, Any],
+                   progress: Optional[Callable[[], Any]] = None
+                   ) -> Tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]", "np.ndarray[Any, Any]"]:
     """numpy forward pass of :func:`gpt2` (float64 arithmetic on the same weight values).
 
     Args:
@@ -432,9 +446,10 @@ def gpt2_reference(hparams, weights, inputs, progress=None):
 # LLaMA
 
 
-def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_vocab=32000,
-          n_ctx=2048, tokens=32, n_past=0, wtype="f16", rope_base=10000.0, name=None, eps=LLAMA_EPS,
-          wctx=None):
+def llama(n_layer: int = 32, n_embd: int = 4096, n_head: int = 32, n_head_kv: Optional[int] = None,
+          n_ff: int = 11008, n_vocab: int = 32000, n_ctx: int = 2048, tokens: int = 32, n_past: int = 0,
+          wtype: str = "f16", rope_base: float = 10000.0, name: Optional[str] = None,
+          eps: float = LLAMA_EPS, wctx: Any = None) -> Model:
     """LLaMA as llama.cpp builds it (one sequence; grouped-query attention when
     n_head_kv < n_head).
 
@@ -456,7 +471,9 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
     n_kv = n_past + N
     ctx, own_wctx = _contexts()
     wctx = own_wctx if wctx is None else wctx
-    weights, cache, inputs = {}, {}, {}
+    weights: Dict[str, Any] = {}
+    cache: Dict[str, Any] = {}
+    inputs: Dict[str, Any] = {}
 
     tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
     layers = []
@@ -488,8 +505,8 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
     kq_mask = _input(ctx, inputs, "f32", (N, n_kv), "kq_mask")
 
     es = 2
-    rope = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
-                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
+    rope: Dict[str, Any] = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
+                                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
     inpL = gg.get_rows(tok_embd, inp_tokens, ctx=ctx)
     roots = []
     for il, Ly in enumerate(layers):
@@ -529,14 +546,14 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
     if eps != LLAMA_EPS:
         hp["eps"] = eps
 
-    def make_inputs(rng):
+    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
         q = np.arange(n_past, n_kv)[:, None]
         mask = np.where(np.arange(n_kv)[None, :] > q, -np.inf, 0.0).astype(np.float32)
         return {"inp_tokens": rng.integers(0, n_vocab, size=(N,), dtype=np.int32),
                 "inp_pos": np.arange(n_past, n_kv, dtype=np.int32),
                 "kq_mask": mask}
 
-    def init(wname, shape, seed):
+    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
         rng = _weight_rng(seed, wname)
         if wname.endswith("norm.weight"):
             return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
@@ -548,17 +565,17 @@ def llama(n_layer=32, n_embd=4096, n_head=32, n_head_kv=None, n_ff=11008, n_voca
                  make_inputs, init)
 
 
-def llama_7b(tokens=32, n_past=0, layers=32, **kw):
+def llama_7b(tokens: int = 32, n_past: int = 0, layers: int = 32, **kw: Any) -> Model:
     """LLaMA-7B's dimensions: 32 layers, n_embd 4096, 32 heads, n_ff 11008, 32000 tokens."""
     return llama(n_layer=layers, n_embd=4096, n_head=32, n_ff=11008, n_vocab=32000, n_ctx=2048,
                  tokens=tokens, n_past=n_past, name="llama-7b", **kw)
 
 
-def _rms_norm(x, eps):
+def _rms_norm(x: "np.ndarray[Any, Any]", eps: float) -> "np.ndarray[Any, Any]":
     return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
 
 
-def _rope_normal(x, pos, base):
+def _rope_normal(x: "np.ndarray[Any, Any]", pos: "np.ndarray[Any, Any]", base: float) -> "np.ndarray[Any, Any]":
     """RoPE in ggml's normal mode (0): channel pairs (2i, 2i+1) of each head are rotated by
     pos * base^(-2i/head_dim). x: [N, heads, head_dim]."""
     hd = x.shape[-1]
@@ -571,7 +588,9 @@ def _rope_normal(x, pos, base):
     return out
 
 
-def llama_reference(hparams, weights, inputs, rope_base=10000.0):
+def llama_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any], inputs: Mapping[str, Any],
+                    rope_base: float = 10000.0
+                    ) -> Tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]", "np.ndarray[Any, Any]"]:
     """numpy forward pass of :func:`llama` (float64 arithmetic on the same values; the cache
     rows written in this pass are rounded to f16 as the f16 cache stores them).
 
@@ -617,8 +636,10 @@ def llama_reference(hparams, weights, inputs, rope_base=10000.0):
 # LLaMA-3 style: GQA, SwiGLU, flash attention, optional mixture of experts
 
 
-def llama3(n_layer=2, n_embd=256, n_head=8, n_head_kv=2, n_ff=512, n_vocab=1000, n_ctx=128,
-           tokens=16, n_past=0, n_expert=0, n_expert_used=2, wtype="f16", rope_base=500000.0, name=None):
+def llama3(n_layer: int = 2, n_embd: int = 256, n_head: int = 8, n_head_kv: int = 2, n_ff: int = 512,
+           n_vocab: int = 1000, n_ctx: int = 128, tokens: int = 16, n_past: int = 0, n_expert: int = 0,
+           n_expert_used: int = 2, wtype: str = "f16", rope_base: float = 500000.0,
+           name: Optional[str] = None) -> Model:
     """A LLaMA-3-style graph as llama.cpp builds it with flash attention on: grouped-query
     attention through ``flash_attn_ext`` over an f16 KV cache (K and V both stored row per
     position), an f16 causal mask input, RoPE base 500000 and a SwiGLU MLP (``swiglu_split``).
@@ -637,7 +658,9 @@ def llama3(n_layer=2, n_embd=256, n_head=8, n_head_kv=2, n_ff=512, n_vocab=1000,
     n_gqa = hd * n_head_kv
     n_kv = n_past + N
     ctx, wctx = _contexts()
-    weights, cache, inputs = {}, {}, {}
+    weights: Dict[str, Any] = {}
+    cache: Dict[str, Any] = {}
+    inputs: Dict[str, Any] = {}
 
     tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
     layers = []
@@ -674,8 +697,8 @@ def llama3(n_layer=2, n_embd=256, n_head=8, n_head_kv=2, n_ff=512, n_vocab=1000,
     kq_mask = _input(ctx, inputs, "f16", (N, n_kv), "kq_mask")
 
     es = 2
-    rope = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
-                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
+    rope: Dict[str, Any] = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
+                                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
     inpL = gg.get_rows(tok_embd, inp_tokens, ctx=ctx)
     roots = []
     for il, Ly in enumerate(layers):
@@ -712,14 +735,14 @@ def llama3(n_layer=2, n_embd=256, n_head=8, n_head_kv=2, n_ff=512, n_vocab=1000,
               n_vocab=n_vocab, n_ctx=n_ctx, tokens=N, n_past=n_past, n_expert=n_expert,
               n_expert_used=n_expert_used, wtype=wtype, rope_base=rope_base)
 
-    def make_inputs(rng):
+    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
         qpos = np.arange(n_past, n_kv)[:, None]
         mask = np.where(np.arange(n_kv)[None, :] > qpos, -np.inf, 0.0).astype(np.float16)
         return {"inp_tokens": rng.integers(0, n_vocab, size=(N,), dtype=np.int32),
                 "inp_pos": np.arange(n_past, n_kv, dtype=np.int32),
                 "kq_mask": mask}
 
-    def init(wname, shape, seed):
+    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
         rng = _weight_rng(seed, wname)
         if wname.endswith("norm.weight"):
             return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
@@ -733,14 +756,14 @@ def llama3(n_layer=2, n_embd=256, n_head=8, n_head_kv=2, n_ff=512, n_vocab=1000,
                  {"logits": logits}, weights, cache, make_inputs, init)
 
 
-def llama3_8b(tokens=32, n_past=0, layers=32, **kw):
+def llama3_8b(tokens: int = 32, n_past: int = 0, layers: int = 32, **kw: Any) -> Model:
     """LLaMA-3-8B's dimensions: 32 layers, n_embd 4096, 32 heads over 8 KV heads, n_ff 14336,
     128256 tokens."""
     return llama3(n_layer=layers, n_embd=4096, n_head=32, n_head_kv=8, n_ff=14336, n_vocab=128256,
                   n_ctx=8192, tokens=tokens, n_past=n_past, name="llama3-8b", **kw)
 
 
-def mixtral_8x7b(tokens=32, n_past=0, layers=32, **kw):
+def mixtral_8x7b(tokens: int = 32, n_past: int = 0, layers: int = 32, **kw: Any) -> Model:
     """Mixtral-8x7B's dimensions: the LLaMA-3-style graph with 8 experts of n_ff 14336, 2 used
     per token, 32 heads over 8 KV heads, 32000 tokens."""
     return llama3(n_layer=layers, n_embd=4096, n_head=32, n_head_kv=8, n_ff=14336, n_vocab=32000,
@@ -748,7 +771,8 @@ def mixtral_8x7b(tokens=32, n_past=0, layers=32, **kw):
                   rope_base=1e6, name="mixtral-8x7b", **kw)
 
 
-def _moe_ffn(ctx, cur, Ly, n_embd, n_expert, n_used, N):
+def _moe_ffn(ctx: Any, cur: Any, Ly: Mapping[str, Any], n_embd: int, n_expert: int, n_used: int,
+             N: int) -> Any:
     # router: softmax over the experts, the n_used best per token, their weights renormalized
     probs = gg.soft_max(gg.mul_mat(Ly["router"], cur, ctx=ctx), ctx=ctx)           # [n_expert, N]
     selected = gg.top_k(probs, n_used, ctx=ctx)                                     # i32 [n_used, N]
@@ -761,14 +785,15 @@ def _moe_ffn(ctx, cur, Ly, n_embd, n_expert, n_used, N):
     experts = gg.mul_mat_id(Ly["down_exps"], gg.swiglu_split(gate, up, ctx=ctx), selected, ctx=ctx)  # [n_embd, n_used, N]
     experts = gg.mul(experts, w, ctx=ctx)
     es = 4
-    out = None
+    out: Any = None
     for i in range(n_used):
         e = gg.view_2d(experts, n_embd, N, es * n_embd * n_used, es * n_embd * i, ctx=ctx)
         out = e if out is None else gg.add(out, e, ctx=ctx)
     return out if n_used > 1 else gg.cont(out, ctx=ctx)
 
 
-def llama3_reference(hparams, weights, inputs):
+def llama3_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any],
+                     inputs: Mapping[str, Any]) -> "np.ndarray[Any, Any]":
     """numpy forward pass of :func:`llama3` (float64 on the same values; the cache rows written
     in this pass rounded to f16 as the cache stores them). Returns logits [tokens, n_vocab]."""
     L, E, H, Hkv = hparams["n_layer"], hparams["n_embd"], hparams["n_head"], hparams["n_head_kv"]
@@ -825,7 +850,8 @@ def llama3_reference(hparams, weights, inputs):
 # MLP and CNN
 
 
-def mlp(n_layers=4, width=1024, batch=256, n_in=None, n_out=None, name=None):
+def mlp(n_layers: int = 4, width: int = 1024, batch: int = 256, n_in: Optional[int] = None,
+        n_out: Optional[int] = None, name: Optional[str] = None) -> Model:
     """A multilayer perceptron: n_layers x (mul_mat + bias + gelu) on a [batch, n_in] input.
     With the defaults it is graphs/mlp-4x1024-b256.json."""
     n_in = width if n_in is None else n_in
@@ -833,7 +859,8 @@ def mlp(n_layers=4, width=1024, batch=256, n_in=None, n_out=None, name=None):
     if n_layers < 1 or batch < 1 or width < 1:
         raise ValueError(f"mlp: n_layers {n_layers}, width {width}, batch {batch} must be >= 1")
     ctx, wctx = _contexts()
-    weights, inputs = {}, {}
+    weights: Dict[str, Any] = {}
+    inputs: Dict[str, Any] = {}
     dims = [n_in] + [width] * (n_layers - 1) + [n_out]
     ws, bs = [], []
     for i in reversed(range(n_layers)):
@@ -849,11 +876,12 @@ def mlp(n_layers=4, width=1024, batch=256, n_in=None, n_out=None, name=None):
     x.set_output()
     graph = gg.Graph(x, size=_graph_size(4 * n_layers + 8))
     hp = dict(n_layers=n_layers, width=width, batch=batch, n_in=n_in, n_out=n_out)
+    in_shape = (batch, n_in)
 
-    def make_inputs(rng):
-        return {"inp_x": rng.standard_normal((batch, n_in), dtype=np.float32)}
+    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
+        return {"inp_x": rng.standard_normal(in_shape, dtype=np.float32)}
 
-    def init(wname, shape, seed):
+    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
         rng = _weight_rng(seed, wname)
         fan_in = shape[-1] if len(shape) == 2 else width
         return rng.standard_normal(shape, dtype=np.float32) / np.float32(math.sqrt(fan_in))
@@ -862,8 +890,8 @@ def mlp(n_layers=4, width=1024, batch=256, n_in=None, n_out=None, name=None):
                  make_inputs, init)
 
 
-def cnn(batch=8, image=64, channels=(3, 32, 64, 128), n_classes=10, hidden=256, wtype="f32",
-        name=None):
+def cnn(batch: int = 8, image: int = 64, channels: Sequence[int] = (3, 32, 64, 128), n_classes: int = 10,
+        hidden: int = 256, wtype: str = "f32", name: Optional[str] = None) -> Model:
     """A small CNN: per block a 3x3 conv_2d (stride 1, padding 1) + bias + relu + 2x2 max
     pool_2d, then flatten and an MLP head (mul_mat + bias + relu, mul_mat + bias).
 
@@ -872,7 +900,8 @@ def cnn(batch=8, image=64, channels=(3, 32, 64, 128), n_classes=10, hidden=256, 
     if image % (2 ** (len(channels) - 1)):
         raise ValueError(f"cnn: image {image} must be divisible by 2^{len(channels) - 1}")
     ctx, wctx = _contexts()
-    weights, inputs = {}, {}
+    weights: Dict[str, Any] = {}
+    inputs: Dict[str, Any] = {}
     x = _input(ctx, inputs, "f32", (batch, channels[0], image, image), "inp_image")
     side = image
     for i in range(len(channels) - 1):
@@ -897,10 +926,10 @@ def cnn(batch=8, image=64, channels=(3, 32, 64, 128), n_classes=10, hidden=256, 
     hp = dict(batch=batch, image=image, channels=list(channels), n_classes=n_classes, hidden=hidden,
               wtype=wtype)
 
-    def make_inputs(rng):
+    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
         return {"inp_image": rng.standard_normal((batch, channels[0], image, image), dtype=np.float32)}
 
-    def init(wname, shape, seed):
+    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
         rng = _weight_rng(seed, wname)
         fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         std = 0.02 if wname.endswith("bias") else 1.0 / math.sqrt(max(fan_in, 1))
@@ -910,12 +939,12 @@ def cnn(batch=8, image=64, channels=(3, 32, 64, 128), n_classes=10, hidden=256, 
                  make_inputs, init)
 
 
-def _graph_size(n):
+def _graph_size(n: int) -> int:
     return max(2048, int(n))
 
 
 # name -> (builder, the options it takes from the command line)
-BUILTINS = {
+BUILTINS: Dict[str, Callable[..., Model]] = {
     "gpt2-small": gpt2_small,
     "gpt2-medium": gpt2_medium,
     "llama-7b": llama_7b,
@@ -926,12 +955,13 @@ BUILTINS = {
 }
 
 
-def build(name, tokens=None, layers=None, batch=None, n_past=None, wtype=None):
+def build(name: str, tokens: Optional[int] = None, layers: Optional[int] = None, batch: Optional[int] = None,
+          n_past: Optional[int] = None, wtype: Optional[str] = None) -> Model:
     """Builds a built-in model by name with the command line's options (None: the default);
     wtype: the type of the 2-D weights of gpt2/llama ("f16", "q8_0", "q4_0", "q4_k", ...)."""
     if name not in BUILTINS:
         raise ValueError(f"unknown model {name!r}; built-ins: {', '.join(BUILTINS)}")
-    kw = {}
+    kw: Dict[str, Any] = {}
     if wtype is not None:
         if not name.startswith(("gpt2", "llama")):
             raise ValueError("--wtype applies to the gpt2 and llama models")
@@ -964,7 +994,8 @@ def build(name, tokens=None, layers=None, batch=None, n_past=None, wtype=None):
     return BUILTINS[name](**kw)
 
 
-def mlp_reference(hparams, weights, inputs):
+def mlp_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any],
+                  inputs: Mapping[str, Any]) -> "np.ndarray[Any, Any]":
     """numpy forward pass of :func:`mlp`."""
     x = np.asarray(inputs["inp_x"], dtype=np.float64)
     for i in range(hparams["n_layers"]):
@@ -973,14 +1004,16 @@ def mlp_reference(hparams, weights, inputs):
     return x.astype(np.float32)
 
 
-def cnn_reference(hparams, weights, inputs):
+def cnn_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any],
+                  inputs: Mapping[str, Any]) -> "np.ndarray[Any, Any]":
     """numpy forward pass of :func:`cnn` (3x3 convolutions with padding 1, 2x2 max pooling)."""
     x = np.asarray(inputs["inp_image"], dtype=np.float64)
     chans = hparams["channels"]
     for i in range(len(chans) - 1):
         w = np.asarray(weights[f"conv{i}.weight"], dtype=np.float64)      # [cout, cin, 3, 3]
         xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-        win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # [n, cin, H, W, 3, 3]
+        # [n, cin, H, W, 3, 3]; numpy's stubs take one axis, the function a tuple of them
+        win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # type: ignore[call-overload]
         x = np.einsum("nchwij,ocij->nohw", win, w, optimize=True)
         x = np.maximum(x + np.asarray(weights[f"conv{i}.bias"], dtype=np.float64), 0.0)
         n, c, hgt, wid = x.shape

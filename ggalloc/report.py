@@ -358,7 +358,7 @@ def plan_source(source: str, planner: str = "best", alignment: Optional[int] = N
     """Plans a SOURCE (graph file, trace CSV or built-in name); raises UsageError if it cannot."""
     gg = _gg()
     from . import models
-    model_opts = dict(tokens=tokens, layers=layers, batch=batch, n_past=n_past, wtype=wtype)
+    model_opts: Dict[str, Any] = dict(tokens=tokens, layers=layers, batch=batch, n_past=n_past, wtype=wtype)
     given = [f"--{k.replace('_', '-')}" for k, v in model_opts.items() if v is not None]
     if os.path.exists(source):
         if given:
