@@ -296,3 +296,43 @@ def test_conv_2d_direct_matches_im2col(ctx, cpu):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # the im2col path rounds the data to f16 (as ggml's); the direct one does not
     np.testing.assert_allclose(c, d, rtol=5e-3, atol=5e-3)
+
+
+@pytest.mark.parametrize("isa", ["scalar", "auto"])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_flash_attention_ignores_kv_slots_every_query_masks(isa, threads):
+    """A KV cache's unused slots may hold anything (NaN from unwritten memory): keys the mask hides
+    from every query must not reach the result, as in ggml, which never reads them."""
+    D, H, nq, n_kv = 40, 4, 7, 33
+    rng = np.random.default_rng(0)
+    gg.set_cpu_isa(isa)
+    try:
+        ctx = gg.Context()
+        q = ctx.tensor(np.float32, (1, H, nq, D)).set_input()
+        k = ctx.tensor(np.float32, (1, H, n_kv, D)).set_input()
+        v = ctx.tensor(np.float32, (1, H, n_kv, D)).set_input()
+        m = ctx.tensor(np.float16, (1, 1, nq + 1, n_kv)).set_input()
+        o = gg.flash_attn_ext(q, k, v, m, 1 / np.sqrt(D), 0.0, 0.0).set_output()
+        g = gg.Graph(o)
+        gg.GraphAllocator(gg.cpu_buffer_type()).alloc_graph(g)
+        Q = rng.uniform(-1, 1, (1, H, nq, D)).astype(np.float32)
+        K = rng.uniform(-1, 1, (1, H, n_kv, D)).astype(np.float32)
+        V = rng.uniform(-2, 2, (1, H, n_kv, D)).astype(np.float32)
+        M = rng.uniform(-1, 1, (1, 1, nq + 1, n_kv)).astype(np.float16)
+        for i in range(nq + 1):
+            M[0, 0, i, n_kv - 5 - nq + i + 1:] = -np.inf           # causal, and the last 5 slots unused
+        q.set(Q), k.set(K), m.set(M)
+        K[:, :, n_kv - 5:] = np.nan
+        V[:, :, n_kv - 5:] = np.nan
+        k.set(K), v.set(V)
+        gg.CPUBackend(n_threads=threads).compute(g)
+        S = np.einsum("bhqd,bhkd->bhqk", Q.astype(np.float64), np.nan_to_num(K).astype(np.float64)) / np.sqrt(D)
+        S = S + M[:, :, :nq].astype(np.float64)
+        P = np.exp(S - S.max(-1, keepdims=True))
+        P /= P.sum(-1, keepdims=True)
+        want = np.einsum("bhqk,bhkd->bqhd", P, np.nan_to_num(V).astype(np.float64))
+        got = o.numpy()
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-4, atol=1e-5)
+    finally:
+        gg.set_cpu_isa("auto")

@@ -1005,7 +1005,11 @@ static void ref_flash_attn(const struct ggml_tensor * q, const struct ggml_tenso
                 for (int64_t d = 0; d < D; d++) dot += tget(q, d, iq, h, i3) * tget(k, d, j, h / group, i3);
                 double x = dot * scale;
                 if (softcap != 0) x = softcap * tanh(x / softcap);
-                if (mask) x += slope * tget(mask, j, iq, h % mask->ne[2], i3 % mask->ne[3]);
+                if (mask) {
+                    // a hidden key is skipped, whatever its K and V hold (ggml never reads it)
+                    const double mv = tget(mask, j, iq, h % mask->ne[2], i3 % mask->ne[3]);
+                    x = mv == -INFINITY ? -INFINITY : x + slope * mv;
+                }
                 s[j] = x;
                 if (x > mx) mx = x;
             }

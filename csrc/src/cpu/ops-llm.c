@@ -470,6 +470,7 @@ struct llm_fa_layout {
     size_t  pb;               // probabilities packed k-major [kv_pad][nr]
     size_t  ob;               // output tile [nr][dv_pad]
     size_t  mk;               // mask rows [nr][n_kv]
+    size_t  vis;              // whether any query sees each key [n_kv] (0 / 1)
     size_t  total;
 };
 
@@ -489,6 +490,7 @@ static struct llm_fa_layout llm_fa_layout_of(const struct ggml_tensor * dst) {
     l.pb     = off; off += (size_t) (l.kv_pad * nr) + LLM_SLACK;
     l.ob     = off; off += (size_t) (nr * l.dv_pad) + LLM_SLACK;
     l.mk     = off; off += (size_t) (nr * s.n_kv) + LLM_SLACK;
+    l.vis    = off; off += (size_t) s.n_kv + LLM_SLACK;
     l.total  = off;
     return l;
 }
@@ -499,11 +501,36 @@ static size_t llm_fa_floats_per_thread(const struct ggml_tensor * dst) {
 
 // Converts the K and V of one (kv head, batch) to f32 and packs them into micro-kernel panels:
 // K as the a-operand of scores (keys x D), V^T as the a-operand of the output (Dv x keys).
+// Keys the mask hides from every query of these heads are packed as zeros: a KV cache's unused
+// slots may hold anything (NaN included), and the product with their zero weights must stay 0,
+// as ggml, which skips such keys, never reads them.
 static void llm_fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tensor * k, const struct ggml_tensor * v,
-        const struct llm_fa_shape * s, const struct llm_fa_layout * l, float * base, int64_t ihk, int64_t i3) {
+        const struct ggml_tensor * mask, const struct llm_fa_shape * s, const struct llm_fa_layout * l, float * base,
+        int64_t ihk, int64_t i3) {
     const int64_t mr = K->gemm_mr;
     float * rows = base + l->rows;
+    float * vis = base + l->vis;
     for (int64_t j = 0; j < s->n_kv; j++) {
+        vis[j] = mask == NULL ? 1.0f : 0.0f;
+    }
+    if (mask != NULL) {
+        const int64_t group = s->n_head / s->n_head_kv;
+        for (int64_t ih = ihk * group; ih < (ihk + 1) * group; ih++) {
+            for (int64_t iq = 0; iq < s->n_q; iq++) {
+                const char * mr_row = cpu_ptr(mask, 0, iq, ih % mask->ne[2], i3 % mask->ne[3]);
+                for (int64_t j = 0; j < s->n_kv; j++) {
+                    if (vis[j] == 0.0f && cpu_get_f32(mask->type, mr_row + j * mask->nb[0]) != -INFINITY) {
+                        vis[j] = 1.0f;
+                    }
+                }
+            }
+        }
+    }
+    for (int64_t j = 0; j < s->n_kv; j++) {
+        if (vis[j] == 0.0f) {
+            memset(rows + j * s->D, 0, (size_t) s->D * sizeof(float));
+            continue;
+        }
         const float * kr = cpu_load_f32(K, k->type, cpu_ptr(k, 0, j, ihk, i3), k->nb[0], s->D, rows + j * s->D);
         if (kr != rows + j * s->D) {
             memcpy(rows + j * s->D, kr, (size_t) s->D * sizeof(float));
@@ -518,7 +545,7 @@ static void llm_fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tenso
     for (int64_t j = 0; j < s->n_kv; j++) {
         const float * vr = cpu_load_f32(K, v->type, cpu_ptr(v, 0, j, ihk, i3), v->nb[0], s->Dv, base + l->ob);
         for (int64_t d = 0; d < s->Dv; d++) {
-            vt[d * s->n_kv + j] = vr[d];
+            vt[d * s->n_kv + j] = vis[j] != 0.0f ? vr[d] : 0.0f;
         }
     }
     for (int64_t d0 = 0; d0 < l->dv_pad; d0 += mr) {
@@ -565,7 +592,7 @@ static void llm_compute_flash_attn(const struct cpu_compute_params * params, str
             continue;
         }
         if (have_kv != ihk + s.n_head_kv * i3) {
-            llm_fa_pack_kv(K, k, v, &s, &l, base, ihk, i3);
+            llm_fa_pack_kv(K, k, v, mask, &s, &l, base, ihk, i3);
             have_kv = ihk + s.n_head_kv * i3;
         }
         const uint32_t h = (uint32_t) ih;
