@@ -1027,9 +1027,10 @@ static void ref_flash_attn(const struct ggml_tensor * q, const struct ggml_tenso
 }
 
 static void test_flash_attn(void) {
-    for (int variant = 0; variant < 6; variant++) {
+    for (int variant = 0; variant < 7; variant++) {
         // 0 plain f32; 1 f16 K/V + causal f16 mask; 2 GQA + softcap; 3 ALiBi + mask broadcast per head;
-        // 4 sinks + fully masked row; 5 non-contiguous q (a permute) and Dv != D
+        // 4 sinks + fully masked row; 5 non-contiguous q (a permute) and Dv != D; 6 a KV cache whose
+        // last slots, hidden from every query, hold NaN (unwritten memory)
         struct tcase tc = { .name = "flash_attn_ext", .match = CLOSE, .tol = variant == 1 ? 1e-6 : 1e-9 };
         tc.ctx = new_ctx(32);
         const int64_t D = variant == 5 ? 24 : 40, Dv = variant == 5 ? 17 : D, n_kv = variant == 0 ? 67 : 33, n_q = 7;
@@ -1053,11 +1054,16 @@ static void test_flash_attn(void) {
         tc_input(&tc, k);
         tc_input(&tc, v);
         struct ggml_tensor * mask = NULL, * sinks = NULL;
-        if (variant == 1 || variant == 3 || variant == 4) {
+        if (variant == 6) {
+            FOR_EACH(k, i0, i1, i2, i3) { if (i1 >= n_kv - 5) tset(k, i0, i1, i2, i3, NAN); }
+            FOR_EACH(v, i0, i1, i2, i3) { if (i1 >= n_kv - 5) tset(v, i0, i1, i2, i3, NAN); }
+        }
+        if (variant == 1 || variant == 3 || variant == 4 || variant == 6) {
             mask = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F16, n_kv, n_q + 1, variant == 3 ? n_head : 1, 1);
             fill(mask, -1, 1);
             FOR_EACH(mask, i0, i1, i2, i3) {
-                if ((variant == 1 && i0 > n_kv - n_q + i1) || (variant == 4 && i1 == 2)) {
+                if ((variant == 1 && i0 > n_kv - n_q + i1) || (variant == 4 && i1 == 2) ||
+                    (variant == 6 && (i0 >= n_kv - 5 || i0 > n_kv - 5 - n_q + i1))) {
                     tset(mask, i0, i1, i2, i3, -INFINITY);
                 }
             }

@@ -550,7 +550,11 @@ static void llm_fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tenso
     }
     for (int64_t d0 = 0; d0 < l->dv_pad; d0 += mr) {
         const int64_t n = s->Dv - d0 < mr ? s->Dv - d0 : mr;
-        K->pack_a_f32(vt + d0 * s->n_kv, s->n_kv, (int) n, s->n_kv, base + l->vpanel + d0 * l->kv_pad);
+        float * panel = base + l->vpanel + d0 * l->kv_pad;
+        K->pack_a_f32(vt + d0 * s->n_kv, s->n_kv, (int) n, s->n_kv, panel);
+        // the keys past n_kv up to kv_pad are read by the output product (with zero weights):
+        // zeros there, not what the scratch held before
+        memset(panel + s->n_kv * mr, 0, (size_t) ((l->kv_pad - s->n_kv) * mr) * sizeof(float));
     }
 }
 
