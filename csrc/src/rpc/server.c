@@ -18,6 +18,7 @@
 
 #include "ggml-rpc.h"
 #include "ggalloc-rpc.h"
+#include "ggalloc-buffer.h"
 
 #include "backend-impl.h"
 #include "ggml-impl.h"
@@ -239,6 +240,17 @@ static bool srv_range(struct ggalloc_rpc_server * s, const struct ggml_tensor * 
 // Requests
 //
 
+// The tensor record at req, in a context of its own (*ctx, freed by the caller), checked to
+// hold the n bytes at offset: NULL (and a log line) when it does not.
+static struct ggml_tensor * srv_tensor_range(struct ggalloc_rpc_server * s, const uint8_t * req, uint64_t offset,
+        uint64_t n, const char * what, struct ggml_context ** ctx) {
+    struct rpc_tensor r;
+    rpc_tensor_read(&r, req);
+    *ctx = srv_ctx(1, 0);
+    struct ggml_tensor * t = *ctx ? srv_tensor(s, *ctx, &r, what) : NULL;
+    return t != NULL && srv_range(s, t, offset, n, what) ? t : NULL;
+}
+
 static bool srv_set_tensor(struct ggalloc_rpc_server * s, uint64_t size) {
     const char * what = "SET_TENSOR";
     uint8_t hdr[RPC_TENSOR_SIZE + 8];
@@ -249,12 +261,10 @@ static bool srv_set_tensor(struct ggalloc_rpc_server * s, uint64_t size) {
     if (!srv_recv(s, hdr, sizeof(hdr), what)) {
         return false;
     }
-    struct rpc_tensor r;
-    rpc_tensor_read(&r, hdr);
     const uint64_t offset = rpc_get_u64(hdr + RPC_TENSOR_SIZE), n = size - sizeof(hdr);
-    struct ggml_context * ctx = srv_ctx(1, 0);
-    struct ggml_tensor * t = ctx ? srv_tensor(s, ctx, &r, what) : NULL;
-    bool ok = t != NULL && srv_range(s, t, offset, n, what);
+    struct ggml_context * ctx = NULL;
+    struct ggml_tensor * t = srv_tensor_range(s, hdr, offset, n, what, &ctx);
+    bool ok = t != NULL;
     if (ok && ggml_backend_buffer_is_host(t->buffer)) {
         ok = srv_recv(s, (char *) t->data + offset, n, what);
     } else if (ok) {
@@ -262,10 +272,8 @@ static bool srv_set_tensor(struct ggalloc_rpc_server * s, uint64_t size) {
         ok = bounce != NULL;
         for (uint64_t k = 0; ok && k < n; k += SRV_BOUNCE) {
             size_t m = n - k < SRV_BOUNCE ? (size_t) (n - k) : SRV_BOUNCE;
-            ok = srv_recv(s, bounce, m, what);
-            if (ok) {
-                ggml_backend_tensor_set(t, bounce, offset + k, m);
-            }
+            ok = srv_recv(s, bounce, m, what) &&
+                 ggalloc_backend_tensor_set(t, bounce, offset + k, m) == GGML_STATUS_SUCCESS;
         }
         free(bounce);
     }
@@ -275,12 +283,10 @@ static bool srv_set_tensor(struct ggalloc_rpc_server * s, uint64_t size) {
 
 static bool srv_get_tensor(struct ggalloc_rpc_server * s, const uint8_t * req) {
     const char * what = "GET_TENSOR";
-    struct rpc_tensor r;
-    rpc_tensor_read(&r, req);
     const uint64_t offset = rpc_get_u64(req + RPC_TENSOR_SIZE), n = rpc_get_u64(req + RPC_TENSOR_SIZE + 8);
-    struct ggml_context * ctx = srv_ctx(1, 0);
-    struct ggml_tensor * t = ctx ? srv_tensor(s, ctx, &r, what) : NULL;
-    bool ok = t != NULL && srv_range(s, t, offset, n, what);
+    struct ggml_context * ctx = NULL;
+    struct ggml_tensor * t = srv_tensor_range(s, req, offset, n, what, &ctx);
+    bool ok = t != NULL;
     uint8_t hdr[8];
     rpc_put_u64(hdr, n);
     ok = ok && srv_send(s, hdr, 8, what);
@@ -291,8 +297,8 @@ static bool srv_get_tensor(struct ggalloc_rpc_server * s, const uint8_t * req) {
         ok = bounce != NULL;
         for (uint64_t k = 0; ok && k < n; k += SRV_BOUNCE) {
             size_t m = n - k < SRV_BOUNCE ? (size_t) (n - k) : SRV_BOUNCE;
-            ggml_backend_tensor_get(t, bounce, offset + k, m);
-            ok = srv_send(s, bounce, m, what);
+            ok = ggalloc_backend_tensor_get(t, bounce, offset + k, m) == GGML_STATUS_SUCCESS &&
+                 srv_send(s, bounce, m, what);
         }
         free(bounce);
     }
@@ -302,15 +308,10 @@ static bool srv_get_tensor(struct ggalloc_rpc_server * s, const uint8_t * req) {
 
 static bool srv_memset_tensor(struct ggalloc_rpc_server * s, const uint8_t * req) {
     const char * what = "MEMSET_TENSOR";
-    struct rpc_tensor r;
-    rpc_tensor_read(&r, req);
     const uint64_t offset = rpc_get_u64(req + RPC_TENSOR_SIZE), n = rpc_get_u64(req + RPC_TENSOR_SIZE + 8);
-    struct ggml_context * ctx = srv_ctx(1, 0);
-    struct ggml_tensor * t = ctx ? srv_tensor(s, ctx, &r, what) : NULL;
-    bool ok = t != NULL && srv_range(s, t, offset, n, what);
-    if (ok) {
-        ggml_backend_tensor_memset(t, req[RPC_TENSOR_SIZE + 16], offset, n);
-    }
+    struct ggml_context * ctx = NULL;
+    struct ggml_tensor * t = srv_tensor_range(s, req, offset, n, what, &ctx);
+    bool ok = t != NULL && ggalloc_backend_tensor_memset(t, req[RPC_TENSOR_SIZE + 16], offset, n) == GGML_STATUS_SUCCESS;
     ggml_free(ctx);
     return ok && srv_reply(s, NULL, 0, what);
 }
