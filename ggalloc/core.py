@@ -743,7 +743,7 @@ class Tensor:
         if nbytes:
             if p.buffer != ffi.NULL:
                 _lib.status(lib.ggalloc_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
-                          what=f"cannot read tensor {self._label()}")
+                            what=f"cannot read tensor {self._label()}")
             else:
                 ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
         return tmp
@@ -767,13 +767,7 @@ class Tensor:
             return blocks
         dt, to_f32 = self._np_layout(raw)
         nbytes = int(lib.ggml_nbytes(p))
-        tmp = np.empty(nbytes, dtype=np.uint8)
-        if nbytes:
-            if p.buffer != ffi.NULL:
-                _lib.status(lib.ggalloc_backend_tensor_get, p, ffi.from_buffer(tmp), 0, nbytes,
-                          what=f"cannot read tensor {self._label()}")
-            else:
-                ffi.memmove(ffi.from_buffer(tmp), p.data, nbytes)
+        tmp = self._read_bytes(p, nbytes)
         if dt == np.uint8 and int(p.type) not in _NUMPY_OF and int(p.type) != _BF16:
             return tmp
         arr = np.ndarray(self.shape, dtype=dt, buffer=tmp, strides=self.strides).copy() if nbytes else \
