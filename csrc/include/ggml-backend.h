@@ -182,6 +182,10 @@ GGML_API size_t             ggml_backend_reg_dev_count(ggml_backend_reg_t reg);
 GGML_API ggml_backend_dev_t ggml_backend_reg_dev_get(ggml_backend_reg_t reg, size_t index); // NULL if out of range
 GGML_API void *             ggml_backend_reg_get_proc_address(ggml_backend_reg_t reg, const char * name); // NULL if unknown
 
+// The functions get_proc_address hands out, by the name asked for: cast its result to these.
+typedef void (*ggml_backend_set_n_threads_t)(ggml_backend_t backend, int n_threads);
+typedef void (*ggml_backend_set_abort_callback_t)(ggml_backend_t backend, ggml_abort_callback abort_callback, void * abort_callback_data);
+
 GGML_API size_t             ggml_backend_reg_count(void);
 GGML_API ggml_backend_reg_t ggml_backend_reg_get(size_t index);
 GGML_API ggml_backend_reg_t ggml_backend_reg_by_name(const char * name);
