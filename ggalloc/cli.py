@@ -70,31 +70,29 @@ def _plot_file(text: str) -> str:
     return text
 
 
-def _alignment(text: str) -> int:
+def _integer(text: str) -> int:
     try:
-        v = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+
+
+def _alignment(text: str) -> int:
+    v = _integer(text)
     if v <= 0 or v & (v - 1):
         raise argparse.ArgumentTypeError(f"the alignment must be a power of two, not {v}")
     return v
 
 
 def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+    v = _integer(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, not {v}")
     return v
 
 
 def _nonneg(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+    v = _integer(text)
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, not {v}")
     return v

@@ -446,6 +446,100 @@ def gpt2_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any], input
 # LLaMA
 
 
+def _llama_check(fn: str, n_layer: int, n_embd: int, n_head: int, n_head_kv: int, n_ctx: int,
+                 tokens: int, n_past: int) -> None:
+    if n_embd % n_head or n_head % n_head_kv:
+        raise ValueError(f"{fn}: n_embd {n_embd}, n_head {n_head}, n_head_kv {n_head_kv} do not divide")
+    if tokens < 1 or n_past < 0 or tokens + n_past > n_ctx:
+        raise ValueError(f"{fn}: tokens {tokens} + n_past {n_past} must be in 1..n_ctx {n_ctx}")
+    if n_layer < 1:
+        raise ValueError(f"{fn}: n_layer {n_layer} must be >= 1")
+
+
+def _llama_weights(wctx: Any, weights: Dict[str, Any], wtype: str, n_layer: int, n_embd: int, n_gqa: int,
+                   n_ff: int, n_vocab: int, n_expert: int = 0) -> Tuple[Any, List[Dict[str, Any]], Any, Any]:
+    """llama.cpp's LLaMA weights by their GGUF names: (tok_embd, layers, output_norm, output)."""
+    tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
+    layers = []
+    for il in range(n_layer):
+        p = f"blk.{il}."
+        Ly = dict(
+            attn_norm=_w(wctx, weights, "f32", (n_embd,), p + "attn_norm.weight"),
+            wq=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_q.weight"),
+            wk=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_k.weight"),
+            wv=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_v.weight"),
+            wo=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_output.weight"),
+            ffn_norm=_w(wctx, weights, "f32", (n_embd,), p + "ffn_norm.weight"),
+        )
+        if n_expert:
+            Ly["router"] = _w(wctx, weights, "f32", (n_expert, n_embd), p + "ffn_gate_inp.weight")
+            Ly["gate_exps"] = _w(wctx, weights, wtype, (n_expert, n_ff, n_embd), p + "ffn_gate_exps.weight")
+            Ly["up_exps"] = _w(wctx, weights, wtype, (n_expert, n_ff, n_embd), p + "ffn_up_exps.weight")
+            Ly["down_exps"] = _w(wctx, weights, wtype, (n_expert, n_embd, n_ff), p + "ffn_down_exps.weight")
+        else:
+            Ly["w1"] = _w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_gate.weight")
+            Ly["w3"] = _w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_up.weight")
+            Ly["w2"] = _w(wctx, weights, wtype, (n_embd, n_ff), p + "ffn_down.weight")
+        layers.append(Ly)
+    out_norm = _w(wctx, weights, "f32", (n_embd,), "output_norm.weight")
+    output = _w(wctx, weights, wtype, (n_vocab, n_embd), "output.weight")
+    return tok_embd, layers, out_norm, output
+
+
+def _llama_cache(wctx: Any, cache: Dict[str, Any], n_layer: int, n_ctx: int, n_gqa: int) -> Tuple[Any, Any]:
+    # an f16 cache as llama.cpp keeps it, external like the weights
+    for name in ("cache_k", "cache_v"):
+        cache[name] = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name=name).set_external()
+    return cache["cache_k"], cache["cache_v"]
+
+
+def _llama_input_tensors(ctx: Any, inputs: Dict[str, Any], N: int, n_kv: int, mask_type: str
+                         ) -> Tuple[Any, Any, Any]:
+    """The token ids, their positions and the causal mask [N, n_kv] of the LLaMA graphs."""
+    return (_input(ctx, inputs, "i32", (N,), "inp_tokens"), _input(ctx, inputs, "i32", (N,), "inp_pos"),
+            _input(ctx, inputs, mask_type, (N, n_kv), "kq_mask"))
+
+
+def _llama_qkv(ctx: Any, cur: Any, Ly: Mapping[str, Any], inp_pos: Any, hd: int, n_head: int, n_head_kv: int,
+               n_ctx: int, rope_base: float) -> Tuple[Any, Any, Any]:
+    """The Q, K, V projections, Q and K rotated by RoPE (normal mode) as llama.cpp builds them."""
+    N = cur.shape[0]
+    rope: Dict[str, Any] = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
+                                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
+    Qcur = gg.mul_mat(Ly["wq"], cur, ctx=ctx)
+    Kcur = gg.mul_mat(Ly["wk"], cur, ctx=ctx)
+    Vcur = gg.mul_mat(Ly["wv"], cur, ctx=ctx)
+    Qcur = gg.rope_ext(gg.reshape_3d(Qcur, hd, n_head, N, ctx=ctx), inp_pos, None, **rope, ctx=ctx)
+    Kcur = gg.rope_ext(gg.reshape_3d(Kcur, hd, n_head_kv, N, ctx=ctx), inp_pos, None, **rope, ctx=ctx)
+    return Qcur, Kcur, Vcur
+
+
+def _llama_inputs_and_init(n_vocab: int, N: int, n_past: int, mask_dtype: Any, scale: float
+                           ) -> Tuple[Callable[..., Dict[str, Any]], Callable[..., Any]]:
+    """The input values (random tokens, positions, a causal mask) and weight initializer of the
+    LLaMA graphs."""
+    n_kv = n_past + N
+
+    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
+        qpos = np.arange(n_past, n_kv)[:, None]
+        mask = np.where(np.arange(n_kv)[None, :] > qpos, -np.inf, 0.0).astype(mask_dtype)
+        return {"inp_tokens": rng.integers(0, n_vocab, size=(N,), dtype=np.int32),
+                "inp_pos": np.arange(n_past, n_kv, dtype=np.int32),
+                "kq_mask": mask}
+
+    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
+        rng = _weight_rng(seed, wname)
+        if wname.endswith("norm.weight"):
+            return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
+        if wname.startswith("cache_"):
+            return rng.standard_normal(shape, dtype=np.float32)
+        if wname.endswith("gate_inp.weight"):
+            return rng.standard_normal(shape, dtype=np.float32)  # routers that tell the experts apart
+        return scale * rng.standard_normal(shape, dtype=np.float32)
+
+    return make_inputs, init
+
+
 def llama(n_layer: int = 32, n_embd: int = 4096, n_head: int = 32, n_head_kv: Optional[int] = None,
           n_ff: int = 11008, n_vocab: int = 32000, n_ctx: int = 2048, tokens: int = 32, n_past: int = 0,
           wtype: str = "f16", rope_base: float = 10000.0, name: Optional[str] = None,
@@ -460,12 +554,7 @@ def llama(n_layer: int = 32, n_embd: int = 4096, n_head: int = 32, n_head_kv: Op
             ``tensor(dtype, shape, name=)``, such as the weights of a model file.
     """
     n_head_kv = n_head if n_head_kv is None else n_head_kv
-    if n_embd % n_head or n_head % n_head_kv:
-        raise ValueError(f"llama: n_embd {n_embd}, n_head {n_head}, n_head_kv {n_head_kv} do not divide")
-    if tokens < 1 or n_past < 0 or tokens + n_past > n_ctx:
-        raise ValueError(f"llama: tokens {tokens} + n_past {n_past} must be in 1..n_ctx {n_ctx}")
-    if n_layer < 1:
-        raise ValueError(f"llama: n_layer {n_layer} must be >= 1")
+    _llama_check("llama", n_layer, n_embd, n_head, n_head_kv, n_ctx, tokens, n_past)
     N, hd = tokens, n_embd // n_head
     n_gqa = hd * n_head_kv
     n_kv = n_past + N
@@ -475,48 +564,20 @@ def llama(n_layer: int = 32, n_embd: int = 4096, n_head: int = 32, n_head_kv: Op
     cache: Dict[str, Any] = {}
     inputs: Dict[str, Any] = {}
 
-    tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
-    layers = []
-    for il in range(n_layer):
-        p = f"blk.{il}."
-        layers.append(dict(
-            attn_norm=_w(wctx, weights, "f32", (n_embd,), p + "attn_norm.weight"),
-            wq=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_q.weight"),
-            wk=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_k.weight"),
-            wv=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_v.weight"),
-            wo=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_output.weight"),
-            ffn_norm=_w(wctx, weights, "f32", (n_embd,), p + "ffn_norm.weight"),
-            w1=_w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_gate.weight"),
-            w3=_w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_up.weight"),
-            w2=_w(wctx, weights, wtype, (n_embd, n_ff), p + "ffn_down.weight"),
-        ))
-    out_norm = _w(wctx, weights, "f32", (n_embd,), "output_norm.weight")
-    output = _w(wctx, weights, wtype, (n_vocab, n_embd), "output.weight")
-    # f16 cache as llama.cpp keeps it: K rows of n_gqa per position; V transposed (per layer a
-    # [n_gqa, n_ctx] block whose rows are positions of one channel) so that KQV needs no copy.
-    cache_k = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_k")
-    cache_v = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_v")
-    cache["cache_k"], cache["cache_v"] = cache_k, cache_v
-    cache_k.set_external()
-    cache_v.set_external()
+    tok_embd, layers, out_norm, output = _llama_weights(wctx, weights, wtype, n_layer, n_embd, n_gqa, n_ff, n_vocab)
+    # K rows of n_gqa per position; V transposed (per layer a [n_gqa, n_ctx] block whose rows
+    # are positions of one channel) so that KQV needs no copy.
+    cache_k, cache_v = _llama_cache(wctx, cache, n_layer, n_ctx, n_gqa)
 
-    inp_tokens = _input(ctx, inputs, "i32", (N,), "inp_tokens")
-    inp_pos = _input(ctx, inputs, "i32", (N,), "inp_pos")
-    kq_mask = _input(ctx, inputs, "f32", (N, n_kv), "kq_mask")
+    inp_tokens, inp_pos, kq_mask = _llama_input_tensors(ctx, inputs, N, n_kv, "f32")
 
     es = 2
-    rope: Dict[str, Any] = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
-                                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
     inpL = gg.get_rows(tok_embd, inp_tokens, ctx=ctx)
     roots = []
     for il, Ly in enumerate(layers):
         inpSA = inpL
         cur = gg.mul(gg.rms_norm(inpL, eps, ctx=ctx), Ly["attn_norm"], ctx=ctx)
-        Qcur = gg.mul_mat(Ly["wq"], cur, ctx=ctx)
-        Kcur = gg.mul_mat(Ly["wk"], cur, ctx=ctx)
-        Vcur = gg.mul_mat(Ly["wv"], cur, ctx=ctx)
-        Qcur = gg.rope_ext(gg.reshape_3d(Qcur, hd, n_head, N, ctx=ctx), inp_pos, None, **rope, ctx=ctx)
-        Kcur = gg.rope_ext(gg.reshape_3d(Kcur, hd, n_head_kv, N, ctx=ctx), inp_pos, None, **rope, ctx=ctx)
+        Qcur, Kcur, Vcur = _llama_qkv(ctx, cur, Ly, inp_pos, hd, n_head, n_head_kv, n_ctx, rope_base)
         kbase = es * n_gqa * n_ctx * il
         k_view = gg.view_1d(cache_k, N * n_gqa, kbase + es * n_gqa * n_past, ctx=ctx)
         v_view = gg.view_2d(cache_v, N, n_gqa, es * n_ctx, kbase + es * n_past, ctx=ctx)
@@ -545,22 +606,7 @@ def llama(n_layer: int = 32, n_embd: int = 4096, n_head: int = 32, n_head_kv: Op
               n_vocab=n_vocab, n_ctx=n_ctx, tokens=N, n_past=n_past, wtype=wtype)
     if eps != LLAMA_EPS:
         hp["eps"] = eps
-
-    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
-        q = np.arange(n_past, n_kv)[:, None]
-        mask = np.where(np.arange(n_kv)[None, :] > q, -np.inf, 0.0).astype(np.float32)
-        return {"inp_tokens": rng.integers(0, n_vocab, size=(N,), dtype=np.int32),
-                "inp_pos": np.arange(n_past, n_kv, dtype=np.int32),
-                "kq_mask": mask}
-
-    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
-        rng = _weight_rng(seed, wname)
-        if wname.endswith("norm.weight"):
-            return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
-        if wname.startswith("cache_"):
-            return rng.standard_normal(shape, dtype=np.float32)
-        return 0.02 * rng.standard_normal(shape, dtype=np.float32)
-
+    make_inputs, init = _llama_inputs_and_init(n_vocab, N, n_past, np.float32, 0.02)
     return Model(name or "llama", hp, ctx, wctx, graph, inputs, {"logits": logits}, weights, cache,
                  make_inputs, init)
 
@@ -588,21 +634,47 @@ def _rope_normal(x: "np.ndarray[Any, Any]", pos: "np.ndarray[Any, Any]", base: f
     return out
 
 
-def llama_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any], inputs: Mapping[str, Any],
-                    rope_base: float = 10000.0
-                    ) -> Tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]", "np.ndarray[Any, Any]"]:
-    """numpy forward pass of :func:`llama` (float64 arithmetic on the same values; the cache
-    rows written in this pass are rounded to f16 as the f16 cache stores them).
+def _gqa_attention(q: "np.ndarray[Any, Any]", K: "np.ndarray[Any, Any]", V: "np.ndarray[Any, Any]",
+                   mask: "np.ndarray[Any, Any]") -> "np.ndarray[Any, Any]":
+    """Scaled softmax attention of q [N, H, hd] over K, V [n_kv, Hkv, hd], query head h reading
+    KV head h // (H / Hkv). Returns [N, H * hd]."""
+    N, H, hd = q.shape
+    rep = H // K.shape[1]
+    out = np.empty((N, H, hd))
+    for hh in range(H):
+        s = q[:, hh, :] @ K[:, hh // rep, :].T / math.sqrt(hd) + mask
+        s = np.exp(s - s.max(axis=-1, keepdims=True))
+        out[:, hh, :] = (s / s.sum(axis=-1, keepdims=True)) @ V[:, hh // rep, :]
+    return out.reshape(N, H * hd)
 
-    Returns (logits [tokens, n_vocab] float32, the updated cache_k, cache_v as float16)."""
+
+def _silu(g: "np.ndarray[Any, Any]") -> "np.ndarray[Any, Any]":
+    return g / (1.0 + np.exp(-g))
+
+
+def _swiglu(h: "np.ndarray[Any, Any]", W: Any, p: str) -> "np.ndarray[Any, Any]":
+    """The SiLU-gated MLP of layer prefix p."""
+    g = h @ W[p + "ffn_gate.weight"].T
+    return (_silu(g) * (h @ W[p + "ffn_up.weight"].T)) @ W[p + "ffn_down.weight"].T
+
+
+def _llama_forward(hparams: Mapping[str, Any], weights: Mapping[str, Any], inputs: Mapping[str, Any],
+                   eps: float, rope_base: float, v_transposed: bool
+                   ) -> Tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]", "np.ndarray[Any, Any]"]:
+    """numpy forward pass of the LLaMA graphs (float64 on the same values; the cache rows
+    written in this pass rounded to f16 as the cache stores them). The V cache holds rows per
+    position, or per channel where ``v_transposed``. Returns (logits [tokens, n_vocab] float32,
+    the updated cache_k, cache_v as float16)."""
     L, E, H, Hkv = hparams["n_layer"], hparams["n_embd"], hparams["n_head"], hparams["n_head_kv"]
     n_ctx, N, n_past = hparams["n_ctx"], hparams["tokens"], hparams["n_past"]
-    eps = hparams.get("eps", LLAMA_EPS)
+    n_exp, n_used = hparams.get("n_expert", 0), hparams.get("n_expert_used", 0)
     hd, n_kv = E // H, n_past + N
     n_gqa = hd * Hkv
     W = _Float64(weights)
     ck = np.array(weights["cache_k"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
-    cv = np.array(weights["cache_v"], dtype=np.float16).reshape(L, n_gqa, n_ctx)
+    cv = np.array(weights["cache_v"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
+    if v_transposed:
+        cv = cv.reshape(L, n_gqa, n_ctx).transpose(0, 2, 1)   # a view: writes land in the transposed layout
     pos = np.asarray(inputs["inp_pos"])
     mask = np.asarray(inputs["kq_mask"], dtype=np.float64)
     x = np.asarray(weights["token_embd.weight"])[np.asarray(inputs["inp_tokens"])].astype(np.float64)
@@ -611,25 +683,41 @@ def llama_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any], inpu
         h = _rms_norm(x, eps) * W[p + "attn_norm.weight"]
         q = _rope_normal((h @ W[p + "attn_q.weight"].T).reshape(N, H, hd), pos, rope_base)
         k = _rope_normal((h @ W[p + "attn_k.weight"].T).reshape(N, Hkv, hd), pos, rope_base)
-        v = h @ W[p + "attn_v.weight"].T
         ck[il, n_past:n_kv] = k.reshape(N, n_gqa).astype(np.float16)
-        cv[il, :, n_past:n_kv] = v.T.astype(np.float16)
+        cv[il, n_past:n_kv] = (h @ W[p + "attn_v.weight"].T).astype(np.float16)
         K = ck[il, :n_kv].astype(np.float64).reshape(n_kv, Hkv, hd)
-        V = cv[il, :, :n_kv].astype(np.float64).reshape(Hkv, hd, n_kv)
-        rep = H // Hkv
-        out = np.empty((N, H, hd))
-        for hh in range(H):
-            s = q[:, hh, :] @ K[:, hh // rep, :].T / math.sqrt(hd) + mask
-            s = np.exp(s - s.max(axis=-1, keepdims=True))
-            s /= s.sum(axis=-1, keepdims=True)
-            out[:, hh, :] = s @ V[hh // rep].T
-        x = x + out.reshape(N, E) @ W[p + "attn_output.weight"].T
+        V = cv[il, :n_kv].astype(np.float64).reshape(n_kv, Hkv, hd)
+        x = x + _gqa_attention(q, K, V, mask) @ W[p + "attn_output.weight"].T
         h = _rms_norm(x, eps) * W[p + "ffn_norm.weight"]
-        g = h @ W[p + "ffn_gate.weight"].T
-        u = h @ W[p + "ffn_up.weight"].T
-        x = x + (g / (1.0 + np.exp(-g)) * u) @ W[p + "ffn_down.weight"].T
+        if n_exp:
+            logits = h @ W[p + "ffn_gate_inp.weight"].T
+            pr = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            pr /= pr.sum(axis=-1, keepdims=True)
+            sel = np.argsort(-pr, axis=-1, kind="stable")[:, :n_used]
+            y = np.zeros_like(h)
+            for t in range(N):
+                wsel = pr[t, sel[t]] / pr[t, sel[t]].sum()
+                for j, e in enumerate(sel[t]):
+                    g = W[p + "ffn_gate_exps.weight"][e] @ h[t]
+                    u = W[p + "ffn_up_exps.weight"][e] @ h[t]
+                    y[t] += wsel[j] * (W[p + "ffn_down_exps.weight"][e] @ (_silu(g) * u))
+            x = x + y
+        else:
+            x = x + _swiglu(h, W, p)
     x = _rms_norm(x, eps) * W["output_norm.weight"]
-    return (x @ W["output.weight"].T).astype(np.float32), ck.ravel(), cv.ravel()
+    if v_transposed:
+        cv = cv.transpose(0, 2, 1)
+    return (x @ W["output.weight"].T).astype(np.float32), ck.ravel(), np.ascontiguousarray(cv).ravel()
+
+
+def llama_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any], inputs: Mapping[str, Any],
+                    rope_base: float = 10000.0
+                    ) -> Tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]", "np.ndarray[Any, Any]"]:
+    """numpy forward pass of :func:`llama` (float64 arithmetic on the same values; the cache
+    rows written in this pass are rounded to f16 as the f16 cache stores them).
+
+    Returns (logits [tokens, n_vocab] float32, the updated cache_k, cache_v as float16)."""
+    return _llama_forward(hparams, weights, inputs, hparams.get("eps", LLAMA_EPS), rope_base, True)
 
 
 # ----------------------------------------------------------------------------------------
@@ -648,12 +736,9 @@ def llama3(n_layer: int = 2, n_embd: int = 256, n_head: int = 8, n_head_kv: int 
     router (``mul_mat`` + ``soft_max``), ``top_k`` routing of ``n_expert_used`` experts per token,
     their weights gathered with ``get_rows`` and normalized, the experts run by ``mul_mat_id``
     (gate, up, SwiGLU, down), weighted and summed over the used experts."""
-    if n_embd % n_head or n_head % n_head_kv:
-        raise ValueError(f"llama3: n_embd {n_embd}, n_head {n_head}, n_head_kv {n_head_kv} do not divide")
-    if tokens < 1 or n_past < 0 or tokens + n_past > n_ctx:
-        raise ValueError(f"llama3: tokens {tokens} + n_past {n_past} must be in 1..n_ctx {n_ctx}")
-    if n_layer < 1 or n_expert < 0 or (n_expert and not 1 <= n_expert_used <= n_expert):
-        raise ValueError(f"llama3: n_layer {n_layer}, n_expert {n_expert}, n_expert_used {n_expert_used} do not fit")
+    if n_expert < 0 or (n_expert and not 1 <= n_expert_used <= n_expert):
+        raise ValueError(f"llama3: n_expert {n_expert}, n_expert_used {n_expert_used} do not fit")
+    _llama_check("llama3", n_layer, n_embd, n_head, n_head_kv, n_ctx, tokens, n_past)
     N, hd = tokens, n_embd // n_head
     n_gqa = hd * n_head_kv
     n_kv = n_past + N
@@ -662,53 +747,19 @@ def llama3(n_layer: int = 2, n_embd: int = 256, n_head: int = 8, n_head_kv: int 
     cache: Dict[str, Any] = {}
     inputs: Dict[str, Any] = {}
 
-    tok_embd = _w(wctx, weights, wtype, (n_vocab, n_embd), "token_embd.weight")
-    layers = []
-    for il in range(n_layer):
-        p = f"blk.{il}."
-        Ly = dict(
-            attn_norm=_w(wctx, weights, "f32", (n_embd,), p + "attn_norm.weight"),
-            wq=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_q.weight"),
-            wk=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_k.weight"),
-            wv=_w(wctx, weights, wtype, (n_gqa, n_embd), p + "attn_v.weight"),
-            wo=_w(wctx, weights, wtype, (n_embd, n_embd), p + "attn_output.weight"),
-            ffn_norm=_w(wctx, weights, "f32", (n_embd,), p + "ffn_norm.weight"),
-        )
-        if n_expert:
-            Ly["router"] = _w(wctx, weights, "f32", (n_expert, n_embd), p + "ffn_gate_inp.weight")
-            Ly["gate_exps"] = _w(wctx, weights, wtype, (n_expert, n_ff, n_embd), p + "ffn_gate_exps.weight")
-            Ly["up_exps"] = _w(wctx, weights, wtype, (n_expert, n_ff, n_embd), p + "ffn_up_exps.weight")
-            Ly["down_exps"] = _w(wctx, weights, wtype, (n_expert, n_embd, n_ff), p + "ffn_down_exps.weight")
-        else:
-            Ly["w1"] = _w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_gate.weight")
-            Ly["w3"] = _w(wctx, weights, wtype, (n_ff, n_embd), p + "ffn_up.weight")
-            Ly["w2"] = _w(wctx, weights, wtype, (n_embd, n_ff), p + "ffn_down.weight")
-        layers.append(Ly)
-    out_norm = _w(wctx, weights, "f32", (n_embd,), "output_norm.weight")
-    output = _w(wctx, weights, wtype, (n_vocab, n_embd), "output.weight")
-    cache_k = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_k")
-    cache_v = wctx.tensor("f16", (n_layer * n_ctx * n_gqa,), name="cache_v")
-    cache["cache_k"], cache["cache_v"] = cache_k, cache_v
-    cache_k.set_external()
-    cache_v.set_external()
+    tok_embd, layers, out_norm, output = _llama_weights(wctx, weights, wtype, n_layer, n_embd, n_gqa, n_ff,
+                                                        n_vocab, n_expert)
+    cache_k, cache_v = _llama_cache(wctx, cache, n_layer, n_ctx, n_gqa)   # K and V rows per position
 
-    inp_tokens = _input(ctx, inputs, "i32", (N,), "inp_tokens")
-    inp_pos = _input(ctx, inputs, "i32", (N,), "inp_pos")
-    kq_mask = _input(ctx, inputs, "f16", (N, n_kv), "kq_mask")
+    inp_tokens, inp_pos, kq_mask = _llama_input_tensors(ctx, inputs, N, n_kv, "f16")
 
     es = 2
-    rope: Dict[str, Any] = dict(n_dims=hd, mode=0, n_ctx_orig=n_ctx, freq_base=rope_base, freq_scale=1.0,
-                                ext_factor=0.0, attn_factor=1.0, beta_fast=32.0, beta_slow=1.0)
     inpL = gg.get_rows(tok_embd, inp_tokens, ctx=ctx)
     roots = []
     for il, Ly in enumerate(layers):
         inpSA = inpL
         cur = gg.mul(gg.rms_norm(inpL, LLAMA_EPS, ctx=ctx), Ly["attn_norm"], ctx=ctx)
-        Qcur = gg.rope_ext(gg.reshape_3d(gg.mul_mat(Ly["wq"], cur, ctx=ctx), hd, n_head, N, ctx=ctx),
-                           inp_pos, None, **rope, ctx=ctx)
-        Kcur = gg.rope_ext(gg.reshape_3d(gg.mul_mat(Ly["wk"], cur, ctx=ctx), hd, n_head_kv, N, ctx=ctx),
-                           inp_pos, None, **rope, ctx=ctx)
-        Vcur = gg.mul_mat(Ly["wv"], cur, ctx=ctx)
+        Qcur, Kcur, Vcur = _llama_qkv(ctx, cur, Ly, inp_pos, hd, n_head, n_head_kv, n_ctx, rope_base)
         kbase = es * n_gqa * n_ctx * il
         roots.append(gg.cpy(Kcur, gg.view_1d(cache_k, N * n_gqa, kbase + es * n_gqa * n_past, ctx=ctx), ctx=ctx))
         roots.append(gg.cpy(Vcur, gg.view_1d(cache_v, N * n_gqa, kbase + es * n_gqa * n_past, ctx=ctx), ctx=ctx))
@@ -734,24 +785,7 @@ def llama3(n_layer: int = 2, n_embd: int = 256, n_head: int = 8, n_head_kv: int 
     hp = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ff=n_ff,
               n_vocab=n_vocab, n_ctx=n_ctx, tokens=N, n_past=n_past, n_expert=n_expert,
               n_expert_used=n_expert_used, wtype=wtype, rope_base=rope_base)
-
-    def make_inputs(rng: np.random.Generator) -> Dict[str, "np.ndarray[Any, Any]"]:
-        qpos = np.arange(n_past, n_kv)[:, None]
-        mask = np.where(np.arange(n_kv)[None, :] > qpos, -np.inf, 0.0).astype(np.float16)
-        return {"inp_tokens": rng.integers(0, n_vocab, size=(N,), dtype=np.int32),
-                "inp_pos": np.arange(n_past, n_kv, dtype=np.int32),
-                "kq_mask": mask}
-
-    def init(wname: str, shape: Tuple[int, ...], seed: int) -> "np.ndarray[Any, Any]":
-        rng = _weight_rng(seed, wname)
-        if wname.endswith("norm.weight"):
-            return 1.0 + 0.1 * rng.standard_normal(shape, dtype=np.float32)
-        if wname.startswith("cache_"):
-            return rng.standard_normal(shape, dtype=np.float32)
-        if wname.endswith("gate_inp.weight"):
-            return rng.standard_normal(shape, dtype=np.float32)  # routers that tell the experts apart
-        return 0.05 * rng.standard_normal(shape, dtype=np.float32)
-
+    make_inputs, init = _llama_inputs_and_init(n_vocab, N, n_past, np.float16, 0.05)
     return Model(name or ("llama3-moe" if n_expert else "llama3"), hp, ctx, wctx, graph, inputs,
                  {"logits": logits}, weights, cache, make_inputs, init)
 
@@ -796,54 +830,7 @@ def llama3_reference(hparams: Mapping[str, Any], weights: Mapping[str, Any],
                      inputs: Mapping[str, Any]) -> "np.ndarray[Any, Any]":
     """numpy forward pass of :func:`llama3` (float64 on the same values; the cache rows written
     in this pass rounded to f16 as the cache stores them). Returns logits [tokens, n_vocab]."""
-    L, E, H, Hkv = hparams["n_layer"], hparams["n_embd"], hparams["n_head"], hparams["n_head_kv"]
-    n_ctx, N, n_past = hparams["n_ctx"], hparams["tokens"], hparams["n_past"]
-    n_exp, n_used, base = hparams["n_expert"], hparams["n_expert_used"], hparams["rope_base"]
-    hd, n_kv = E // H, n_past + N
-    n_gqa = hd * Hkv
-    W = _Float64(weights)
-    ck = np.array(weights["cache_k"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
-    cv = np.array(weights["cache_v"], dtype=np.float16).reshape(L, n_ctx, n_gqa)
-    pos = np.asarray(inputs["inp_pos"])
-    mask = np.asarray(inputs["kq_mask"], dtype=np.float64)
-    x = np.asarray(weights["token_embd.weight"])[np.asarray(inputs["inp_tokens"])].astype(np.float64)
-    silu = lambda g: g / (1.0 + np.exp(-g))  # noqa: E731
-    for il in range(L):
-        p = f"blk.{il}."
-        h = _rms_norm(x, LLAMA_EPS) * W[p + "attn_norm.weight"]
-        q = _rope_normal((h @ W[p + "attn_q.weight"].T).reshape(N, H, hd), pos, base)
-        k = _rope_normal((h @ W[p + "attn_k.weight"].T).reshape(N, Hkv, hd), pos, base)
-        ck[il, n_past:n_kv] = k.reshape(N, n_gqa).astype(np.float16)
-        cv[il, n_past:n_kv] = (h @ W[p + "attn_v.weight"].T).astype(np.float16)
-        K = ck[il, :n_kv].astype(np.float64).reshape(n_kv, Hkv, hd)
-        V = cv[il, :n_kv].astype(np.float64).reshape(n_kv, Hkv, hd)
-        rep = H // Hkv
-        out = np.empty((N, H, hd))
-        for hh in range(H):
-            s = q[:, hh, :] @ K[:, hh // rep, :].T / math.sqrt(hd) + mask
-            s = np.exp(s - s.max(axis=-1, keepdims=True))
-            out[:, hh, :] = (s / s.sum(axis=-1, keepdims=True)) @ V[:, hh // rep, :]
-        x = x + out.reshape(N, E) @ W[p + "attn_output.weight"].T
-        h = _rms_norm(x, LLAMA_EPS) * W[p + "ffn_norm.weight"]
-        if n_exp:
-            logits = h @ W[p + "ffn_gate_inp.weight"].T
-            pr = np.exp(logits - logits.max(axis=-1, keepdims=True))
-            pr /= pr.sum(axis=-1, keepdims=True)
-            sel = np.argsort(-pr, axis=-1, kind="stable")[:, :n_used]
-            y = np.zeros_like(h)
-            for t in range(N):
-                wsel = pr[t, sel[t]] / pr[t, sel[t]].sum()
-                for j, e in enumerate(sel[t]):
-                    g = W[p + "ffn_gate_exps.weight"][e] @ h[t]
-                    u = W[p + "ffn_up_exps.weight"][e] @ h[t]
-                    y[t] += wsel[j] * (W[p + "ffn_down_exps.weight"][e] @ (silu(g) * u))
-            x = x + y
-        else:
-            g = h @ W[p + "ffn_gate.weight"].T
-            u = h @ W[p + "ffn_up.weight"].T
-            x = x + (silu(g) * u) @ W[p + "ffn_down.weight"].T
-    x = _rms_norm(x, LLAMA_EPS) * W["output_norm.weight"]
-    return (x @ W["output.weight"].T).astype(np.float32)
+    return _llama_forward(hparams, weights, inputs, LLAMA_EPS, hparams["rope_base"], False)[0]
 
 
 # ----------------------------------------------------------------------------------------
