@@ -55,37 +55,43 @@ static struct fa_shape fa_shape_of(const struct ggml_tensor * dst) {
     return (struct fa_shape) { q->ne[0], v->ne[0], k->ne[1], q->ne[1], q->ne[2], k->ne[2], q->ne[3] };
 }
 
-// The per-thread scratch of flash attention, in floats, laid out by fa_layout.
+// The per-thread scratch, in floats. Sized for the largest micro-kernel of any table (mr and nr
+// at their maxima, every table's mr dividing CPU_GEMM_MR_MAX), so the layout does not depend on
+// the table in use: a table switch between planning and compute cannot overrun it.
 struct fa_layout {
-    int64_t kv_pad, dv_pad;   // n_kv and Dv rounded up to the micro-kernel's mr
-    size_t  kpanel, vpanel;   // packed K (kv_pad x D) and V^T (dv_pad x n_kv) panels
-    size_t  rows;             // one converted K or V row
+    int64_t kv_pad, dv_pad;   // n_kv and Dv rounded up to CPU_GEMM_MR_MAX
+    size_t  kpanel, vpanel;   // packed K (kv_pad x D, mr keys per panel), V (dv_pad / mr panels of kv_pad x mr)
+    size_t  stage;            // mr K rows and mr V rows converted to f32
+    size_t  bad;              // int32: the keys whose K or V row is not finite
+    size_t  qrow;             // one query row converted to f32
     size_t  qb;               // nr queries, packed k-major
     size_t  sc;               // scores of nr queries [nr][kv_pad]
     size_t  pb;               // probabilities packed k-major [kv_pad][nr]
     size_t  ob;               // output tile [nr][dv_pad]
     size_t  mk;               // mask rows [nr][n_kv]
-    size_t  vis;              // whether any query sees each key [n_kv] (0 / 1)
+    size_t  tiles;            // uint8: whether any query of the block sees a tile of mr keys
     size_t  total;
 };
 
 static struct fa_layout fa_layout_of(const struct ggml_tensor * dst) {
-    const struct cpu_kernels * K = cpu_kernels_get();
     const struct fa_shape s = fa_shape_of(dst);
-    const int64_t mr = K->gemm_mr, nr = K->gemm_nr;
+    const int64_t mr = CPU_GEMM_MR_MAX, nr = CPU_GEMM_NR_MAX;
+    const int64_t dmax = s.D > s.Dv ? s.D : s.Dv;
     struct fa_layout l;
     l.kv_pad = gga_round_up(s.n_kv > 0 ? s.n_kv : 1, mr);
-    l.dv_pad = gga_round_up(s.Dv, mr);
+    l.dv_pad = gga_round_up(s.Dv > 0 ? s.Dv : 1, mr);
     size_t off = 0;
     l.kpanel = off; off += (size_t) (l.kv_pad * s.D) + FA_SLACK;
     l.vpanel = off; off += (size_t) (l.dv_pad * l.kv_pad) + FA_SLACK;
-    l.rows   = off; off += (size_t) (s.n_kv * (s.D > s.Dv ? s.D : s.Dv)) + FA_SLACK;
+    l.stage  = off; off += (size_t) (mr * (s.D + s.Dv)) + FA_SLACK;
+    l.bad    = off; off += (size_t) l.kv_pad + FA_SLACK;
+    l.qrow   = off; off += (size_t) dmax + FA_SLACK;
     l.qb     = off; off += (size_t) (s.D * nr) + FA_SLACK;
     l.sc     = off; off += (size_t) (nr * l.kv_pad) + FA_SLACK;
     l.pb     = off; off += (size_t) (l.kv_pad * nr) + FA_SLACK;
     l.ob     = off; off += (size_t) (nr * l.dv_pad) + FA_SLACK;
     l.mk     = off; off += (size_t) (nr * s.n_kv) + FA_SLACK;
-    l.vis    = off; off += (size_t) s.n_kv + FA_SLACK;
+    l.tiles  = off; off += (size_t) l.kv_pad / sizeof(float) + FA_SLACK;
     l.total  = off;
     return l;
 }
@@ -94,184 +100,243 @@ size_t cpu_flash_attn_work_size(const struct ggml_tensor * node, int nth) {
     return (size_t) nth * fa_layout_of(node).total * sizeof(float);
 }
 
-// Converts the K and V of one (kv head, batch) to f32 and packs them into micro-kernel panels:
-// K as the a-operand of scores (keys x D), V^T as the a-operand of the output (Dv x keys).
-// Keys the mask hides from every query of these heads are packed as zeros: a KV cache's unused
-// slots may hold anything (NaN included), and the product with their zero weights must stay 0,
-// as ggml, which skips such keys, never reads them.
-static void fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tensor * k, const struct ggml_tensor * v,
-        const struct ggml_tensor * mask, const struct fa_shape * s, const struct fa_layout * l, float * base,
-        int64_t ihk, int64_t i3) {
-    const int64_t mr = K->gemm_mr;
-    float * rows = base + l->rows;
-    float * vis = base + l->vis;
-    for (int64_t j = 0; j < s->n_kv; j++) {
-        vis[j] = mask == NULL ? 1.0f : 0.0f;
+// true if every value is finite (no exponent of all ones); written with integer operations so
+// that the compiler vectorises it.
+static bool fa_finite(const float * x, int64_t n) {
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof(b));
+        bad |= (b & 0x7f800000u) == 0x7f800000u;
     }
-    if (mask != NULL) {
-        const int64_t group = s->n_head / s->n_head_kv;
-        for (int64_t ih = ihk * group; ih < (ihk + 1) * group; ih++) {
-            for (int64_t iq = 0; iq < s->n_q; iq++) {
-                const char * mr_row = cpu_ptr(mask, 0, iq, ih % mask->ne[2], i3 % mask->ne[3]);
-                for (int64_t j = 0; j < s->n_kv; j++) {
-                    if (vis[j] == 0.0f && cpu_get_f32(mask->type, mr_row + j * mask->nb[0]) != -INFINITY) {
-                        vis[j] = 1.0f;
-                    }
+    return bad == 0;
+}
+
+// Converts the K and V of one (kv head, batch) to f32 and packs them into micro-kernel panels:
+// K as the a-operand of the scores (mr keys x D per panel), V as the a-operand of the output
+// (for each mr values of d, the keys in order, mr floats each: V's own rows, so no transpose).
+// Keys up to the tile boundary past n_kv are zeros. A key whose K or V row holds a NaN or an
+// infinity (a KV cache's unused slot may hold anything) is packed as zeros and listed in bad,
+// so it cannot reach a query that does not see it; returns how many there are.
+static int64_t fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tensor * k, const struct ggml_tensor * v,
+        const struct fa_shape * s, const struct fa_layout * l, float * base, int64_t ihk, int64_t i3) {
+    const int64_t mr = K->gemm_mr;
+    const int64_t D = s->D, Dv = s->Dv;
+    float * kst = base + l->stage, * vst = kst + mr * D;
+    int32_t * bad = (int32_t *) (base + l->bad);
+    int64_t n_bad = 0;
+    const int64_t kv_end = gga_round_up(s->n_kv, mr);
+    for (int64_t j0 = 0; j0 < kv_end; j0 += mr) {
+        const int64_t n = s->n_kv - j0 < mr ? s->n_kv - j0 : mr;
+        for (int64_t r = 0; r < n; r++) {
+            const int64_t j = j0 + r;
+            float * kr = kst + r * D, * vr = vst + r * Dv;
+            const float * kx = cpu_load_f32(K, k->type, cpu_ptr(k, 0, j, ihk, i3), k->nb[0], D, kr);
+            if (kx != kr) {
+                memcpy(kr, kx, (size_t) D * sizeof(float));
+            }
+            const float * vx = cpu_load_f32(K, v->type, cpu_ptr(v, 0, j, ihk, i3), v->nb[0], Dv, vr);
+            if (vx != vr) {
+                memcpy(vr, vx, (size_t) Dv * sizeof(float));
+            }
+            if (!fa_finite(kr, D) || !fa_finite(vr, Dv)) {
+                memset(kr, 0, (size_t) D * sizeof(float));
+                memset(vr, 0, (size_t) Dv * sizeof(float));
+                bad[n_bad++] = (int32_t) j;
+            }
+        }
+        K->pack_a_f32(kst, D, (int) n, D, base + l->kpanel + j0 * D);
+        for (int64_t d0 = 0; d0 < Dv; d0 += mr) {
+            const int64_t nd = Dv - d0 < mr ? Dv - d0 : mr;
+            float * panel = base + l->vpanel + d0 * l->kv_pad + j0 * mr;
+            for (int64_t r = 0; r < mr; r++) {
+                if (r < n) {
+                    memcpy(panel + r * mr, vst + r * Dv + d0, (size_t) nd * sizeof(float));
+                    memset(panel + r * mr + nd, 0, (size_t) (mr - nd) * sizeof(float));
+                } else {
+                    memset(panel + r * mr, 0, (size_t) mr * sizeof(float));
                 }
             }
         }
     }
-    for (int64_t j = 0; j < s->n_kv; j++) {
-        if (vis[j] == 0.0f) {
-            memset(rows + j * s->D, 0, (size_t) s->D * sizeof(float));
-            continue;
+    return n_bad;
+}
+
+// What one block of queries needs besides the packed K and V.
+struct fa_head {
+    int64_t ih, i3;
+    float   slope, sink;
+};
+
+// One block of nq (<= nr) queries of one head: scores tile by tile, softmax per row, output.
+static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * dst, const struct fa_shape * s,
+        const struct fa_layout * l, float * base, const struct fa_head * h, int64_t qs, int64_t nq, int64_t n_bad) {
+    const struct ggml_tensor * q = dst->src[0], * mask = dst->src[3];
+    const bool has_sink = dst->src[4] != NULL;
+    const int64_t mr = K->gemm_mr, nr = K->gemm_nr, D = s->D, n_kv = s->n_kv, kv_pad = l->kv_pad;
+    float scale = cpu_param_f32(dst, 0);
+    const float softcap = cpu_param_f32(dst, 2);
+    if (softcap != 0.0f) {
+        scale /= softcap;
+    }
+    float * qb = base + l->qb, * sc = base + l->sc, * pb = base + l->pb, * ob = base + l->ob, * mk = base + l->mk;
+    uint8_t * tiles = (uint8_t *) (base + l->tiles);
+    const int32_t * bad = (const int32_t *) (base + l->bad);
+    float inv[CPU_GEMM_NR_MAX];
+
+    // queries, packed k-major and pre-scaled; the mask rows as f32
+    memset(qb, 0, (size_t) (D * nr) * sizeof(float));
+    for (int64_t j = 0; j < nq; j++) {
+        const float * qr = cpu_load_f32(K, q->type, cpu_ptr(q, 0, qs + j, h->ih, h->i3), q->nb[0], D, base + l->qrow);
+        for (int64_t d = 0; d < D; d++) {
+            qb[d * nr + j] = qr[d] * scale;
         }
-        const float * kr = cpu_load_f32(K, k->type, cpu_ptr(k, 0, j, ihk, i3), k->nb[0], s->D, rows + j * s->D);
-        if (kr != rows + j * s->D) {
-            memcpy(rows + j * s->D, kr, (size_t) s->D * sizeof(float));
+        if (mask != NULL) {
+            float * mrow = mk + j * n_kv;
+            const float * m = cpu_load_f32(K, mask->type, cpu_ptr(mask, 0, qs + j, h->ih % mask->ne[2], h->i3 % mask->ne[3]),
+                    mask->nb[0], n_kv, mrow);
+            if (m != mrow) {
+                memcpy(mrow, m, (size_t) n_kv * sizeof(float));
+            }
         }
     }
-    for (int64_t j0 = 0; j0 < l->kv_pad; j0 += mr) {
-        const int64_t n = s->n_kv - j0 < mr ? s->n_kv - j0 : mr;
-        K->pack_a_f32(rows + j0 * s->D, s->D, (int) (n > 0 ? n : 0), s->D, base + l->kpanel + j0 * s->D);
-    }
-    // V transposed: row d holds V[.][d] over the keys (rows is reused: it is free again)
-    float * vt = rows;
-    for (int64_t j = 0; j < s->n_kv; j++) {
-        const float * vr = cpu_load_f32(K, v->type, cpu_ptr(v, 0, j, ihk, i3), v->nb[0], s->Dv, base + l->ob);
-        for (int64_t d = 0; d < s->Dv; d++) {
-            vt[d * s->n_kv + j] = vis[j] != 0.0f ? vr[d] : 0.0f;
+    // which tiles of mr keys any query of the block sees: the others are skipped
+    const int64_t n_tiles = (n_kv + mr - 1) / mr;
+    int64_t t_first = -1, t_last = -1;
+    for (int64_t t = 0; t < n_tiles; t++) {
+        uint8_t seen = mask == NULL;
+        const int64_t i0 = t * mr, i1 = i0 + mr < n_kv ? i0 + mr : n_kv;
+        for (int64_t j = 0; j < nq && !seen; j++) {
+            const float * m = mk + j * n_kv;
+            for (int64_t i = i0; i < i1; i++) {
+                seen |= m[i] != -INFINITY;
+            }
+        }
+        tiles[t] = seen;
+        if (seen) {
+            t_first = t_first < 0 ? t : t_first;
+            t_last = t;
         }
     }
-    for (int64_t d0 = 0; d0 < l->dv_pad; d0 += mr) {
-        const int64_t n = s->Dv - d0 < mr ? s->Dv - d0 : mr;
-        float * panel = base + l->vpanel + d0 * l->kv_pad;
-        K->pack_a_f32(vt + d0 * s->n_kv, s->n_kv, (int) n, s->n_kv, panel);
-        // the keys past n_kv up to kv_pad are read by the output product (with zero weights):
-        // zeros there, not what the scratch held before
-        memset(panel + s->n_kv * mr, 0, (size_t) ((l->kv_pad - s->n_kv) * mr) * sizeof(float));
+    for (int64_t j = 0; j < nq; j++) {
+        float * o = (float *) cpu_ptr(dst, 0, h->ih, qs + j, h->i3);
+        if (t_first < 0) {
+            memset(o, 0, (size_t) s->Dv * sizeof(float)); // nothing visible: 0 (as ggml), not NaN
+        }
+    }
+    if (t_first < 0) {
+        return;
+    }
+    const int64_t s0 = t_first * mr, s_end = (t_last + 1) * mr;
+    const int64_t n = (s_end < n_kv ? s_end : n_kv) - s0;
+    // scores: sc[j][i] = k_i . (scale q_j), mr keys by nr queries a tile
+    for (int64_t t = t_first; t <= t_last; t++) {
+        if (tiles[t]) {
+            K->gemm_tile(D, base + l->kpanel + t * mr * D, qb, sc + t * mr, kv_pad, false);
+        } else {
+            for (int64_t j = 0; j < nq; j++) {
+                for (int64_t i = 0; i < mr; i++) {
+                    sc[j * kv_pad + t * mr + i] = -INFINITY;
+                }
+            }
+        }
+    }
+    // softmax numerators per query row, then packed k-major for the second product
+    for (int64_t j = 0; j < nq; j++) {
+        float * row = sc + j * kv_pad + s0;
+        if (softcap != 0.0f) {
+            for (int64_t i = 0; i < n; i++) {
+                row[i] = softcap * tanhf(row[i]);
+            }
+        }
+        float mx = h->sink;
+        double sum = K->attn_softmax_f32(n, row, mask != NULL ? mk + j * n_kv + s0 : NULL, h->slope, &mx);
+        if (has_sink && mx != -INFINITY) {
+            sum += exp((double) h->sink - (double) mx);
+        }
+        inv[j] = sum > 0.0 ? (float) (1.0 / sum) : 0.0f;
+        // keys past n_kv in the last tile take no weight
+        memset(row + n, 0, (size_t) (s_end - s0 - n) * sizeof(float));
+    }
+    K->pack_b_f32(sc + s0, kv_pad, (int) nq, s_end - s0, pb);
+    // output: ob[j][d] = sum_i V[i][d] p_j[i], mr values of d by nr queries, over each run of
+    // visible tiles
+    for (int64_t d0 = 0; d0 < s->Dv; d0 += mr) {
+        const float * vpanel = base + l->vpanel + d0 * kv_pad;
+        bool first = true;
+        for (int64_t t = t_first; t <= t_last;) {
+            if (!tiles[t]) {
+                t++;
+                continue;
+            }
+            int64_t t1 = t;
+            while (t1 <= t_last && tiles[t1]) {
+                t1++;
+            }
+            K->gemm_tile((t1 - t) * mr, vpanel + t * mr * mr, pb + (t * mr - s0) * nr, ob + d0, l->dv_pad, !first);
+            first = false;
+            t = t1;
+        }
+    }
+    for (int64_t j = 0; j < nq; j++) {
+        float * o = (float *) cpu_ptr(dst, 0, h->ih, qs + j, h->i3);
+        K->scale_f32(s->Dv, o, ob + j * l->dv_pad, inv[j]);
+        // a key whose K or V is not finite makes the result of a query that sees it NaN
+        for (int64_t b = 0; b < n_bad; b++) {
+            if (mask == NULL || mk[j * n_kv + bad[b]] != -INFINITY) {
+                for (int64_t d = 0; d < s->Dv; d++) {
+                    o[d] = NAN;
+                }
+                break;
+            }
+        }
     }
 }
 
 void cpu_flash_attn_compute(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
     const struct cpu_kernels * K = cpu_kernels_get();
-    const struct ggml_tensor * q = dst->src[0], * k = dst->src[1], * v = dst->src[2];
-    const struct ggml_tensor * mask = dst->src[3], * sinks = dst->src[4];
+    const struct ggml_tensor * k = dst->src[1], * v = dst->src[2], * sinks = dst->src[4];
     const struct fa_shape s = fa_shape_of(dst);
     const struct fa_layout l = fa_layout_of(dst);
-    const int64_t mr = K->gemm_mr, nr = K->gemm_nr;
-    float scale = cpu_param_f32(dst, 0);
-    const float max_bias = cpu_param_f32(dst, 1), softcap = cpu_param_f32(dst, 2);
-    if (softcap != 0.0f) {
-        scale /= softcap;
-    }
+    const int64_t nr = K->gemm_nr;
+    const float max_bias = cpu_param_f32(dst, 1);
     const uint32_t n_head = (uint32_t) s.n_head;
     const uint32_t n_head_log2 = n_head > 0 ? 1u << (uint32_t) floor(log2((double) n_head)) : 1;
     const float m0 = powf(2.0f, -(max_bias)        / (float) n_head_log2);
     const float m1 = powf(2.0f, -(max_bias / 2.0f) / (float) n_head_log2);
-
     float * base = (float *) params->wdata + (size_t) params->ith * l.total;
-    float * qb = base + l.qb, * sc = base + l.sc, * pb = base + l.pb, * ob = base + l.ob, * mk = base + l.mk;
-    float inv[CPU_GEMM_NR_MAX];
-    int64_t n_vis[CPU_GEMM_NR_MAX];
 
-    // units are (head, batch); split queries when units are fewer than threads
-    const int64_t n_units = s.n_head * s.ne3;
-    const int64_t q_parts = n_units >= params->nth ? 1 : (params->nth + n_units - 1) / n_units;
-    int64_t w0, w1;
-    cpu_split(params, n_units * q_parts, &w0, &w1);
-    int64_t have_kv = -1; // which (kv head, batch) is packed
-    for (int64_t w = w0; w < w1; w++) {
-        const int64_t unit = w / q_parts, part = w % q_parts;
-        const int64_t ih = unit % s.n_head, i3 = unit / s.n_head;
+    // Units are (head, batch). With as many units per thread (or many), each thread takes a
+    // contiguous range of whole units and packs each kv head once. With fewer, the query blocks
+    // of every unit are dealt out in turn, so a causal mask's short and long blocks go to all
+    // threads alike.
+    const int64_t n_units = s.n_head * s.ne3, n_qb = (s.n_q + nr - 1) / nr;
+    const bool whole_units = n_units % params->nth == 0 || n_units >= 4 * (int64_t) params->nth;
+    int64_t u0 = 0, u1 = n_units;
+    if (whole_units) {
+        cpu_split(params, n_units, &u0, &u1);
+    }
+    int64_t have_kv = -1, n_bad = 0; // which (kv head, batch) is packed
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t ih = u % s.n_head, i3 = u / s.n_head;
         const int64_t ihk = ih / (s.n_head / s.n_head_kv);
-        const int64_t per = (s.n_q + q_parts - 1) / q_parts;
-        const int64_t q0 = part * per, q1 = q0 + per < s.n_q ? q0 + per : s.n_q;
-        if (q0 >= q1) {
-            continue;
-        }
-        if (have_kv != ihk + s.n_head_kv * i3) {
-            fa_pack_kv(K, k, v, mask, &s, &l, base, ihk, i3);
-            have_kv = ihk + s.n_head_kv * i3;
-        }
-        const uint32_t h = (uint32_t) ih;
-        const float slope = max_bias > 0.0f
-            ? (h < n_head_log2 ? powf(m0, (float) (h + 1)) : powf(m1, (float) (2 * (h - n_head_log2) + 1))) : 1.0f;
-        const float sink = sinks != NULL ? *(const float *) cpu_ptr(sinks, ih, 0, 0, 0) : -INFINITY;
-        for (int64_t qs = q0; qs < q1; qs += nr) {
-            const int64_t nq = q1 - qs < nr ? q1 - qs : nr;
-            // queries, packed k-major and pre-scaled; mask rows and how far each row sees
-            memset(qb, 0, (size_t) (s.D * nr) * sizeof(float));
-            int64_t n_end = 0;
-            for (int64_t j = 0; j < nq; j++) {
-                const float * qr = cpu_load_f32(K, q->type, cpu_ptr(q, 0, qs + j, ih, i3), q->nb[0], s.D, ob);
-                for (int64_t d = 0; d < s.D; d++) {
-                    qb[d * nr + j] = qr[d] * scale;
-                }
-                n_vis[j] = s.n_kv;
-                if (mask != NULL) {
-                    const float * m = cpu_load_f32(K, mask->type, cpu_ptr(mask, 0, qs + j, ih % mask->ne[2], i3 % mask->ne[3]),
-                            mask->nb[0], s.n_kv, mk + j * s.n_kv);
-                    if (m != mk + j * s.n_kv) {
-                        memcpy(mk + j * s.n_kv, m, (size_t) s.n_kv * sizeof(float));
-                    }
-                    while (n_vis[j] > 0 && mk[j * s.n_kv + n_vis[j] - 1] == -INFINITY) {
-                        n_vis[j]--;
-                    }
-                }
-                n_end = n_vis[j] > n_end ? n_vis[j] : n_end;
+        const uint32_t hh = (uint32_t) ih;
+        const struct fa_head h = {
+            .ih = ih, .i3 = i3,
+            .slope = max_bias > 0.0f
+                ? (hh < n_head_log2 ? powf(m0, (float) (hh + 1)) : powf(m1, (float) (2 * (hh - n_head_log2) + 1))) : 1.0f,
+            .sink = sinks != NULL ? *(const float *) cpu_ptr(sinks, ih, 0, 0, 0) : -INFINITY,
+        };
+        for (int64_t b = 0; b < n_qb; b++) {
+            if (!whole_units && (u * n_qb + b) % params->nth != params->ith) {
+                continue;
             }
-            const int64_t kc_end = gga_round_up(n_end > 0 ? n_end : 1, mr);
-            // scores: sc[j][i] = k_i . (scale q_j), a tile of mr keys by nr queries at a time
-            for (int64_t i0 = 0; i0 < kc_end; i0 += mr) {
-                K->gemm_tile(s.D, base + l.kpanel + i0 * s.D, qb, sc + i0, l.kv_pad, false);
+            if (have_kv != ihk + s.n_head_kv * i3) {
+                n_bad = fa_pack_kv(K, k, v, &s, &l, base, ihk, i3);
+                have_kv = ihk + s.n_head_kv * i3;
             }
-            // softmax per query row, written k-major into pb for the second product
-            for (int64_t j = 0; j < nq; j++) {
-                float * row = sc + j * l.kv_pad;
-                const float * m = mask != NULL ? mk + j * s.n_kv : NULL;
-                float mx = sink;
-                for (int64_t i = 0; i < n_vis[j]; i++) {
-                    float x = row[i];
-                    if (softcap != 0.0f) {
-                        x = softcap * tanhf(x);
-                    }
-                    if (m != NULL) {
-                        x = m[i] == -INFINITY ? -INFINITY : x + slope * m[i];
-                    }
-                    row[i] = x;
-                    mx = x > mx ? x : mx;
-                }
-                double sum = 0.0;
-                if (mx == -INFINITY) {
-                    inv[j] = 0.0f; // nothing visible: 0 (as ggml), not NaN
-                    memset(row, 0, (size_t) n_vis[j] * sizeof(float));
-                } else {
-                    if (n_vis[j] > 0) {
-                        sum = K->exp_sum_f32(n_vis[j], row, row, mx);
-                    }
-                    if (sinks != NULL) {
-                        sum += exp((double) sink - (double) mx);
-                    }
-                    inv[j] = sum > 0.0 ? (float) (1.0 / sum) : 0.0f;
-                }
-                for (int64_t i = 0; i < kc_end; i++) {
-                    pb[i * nr + j] = i < n_vis[j] && (m == NULL || m[i] != -INFINITY) ? row[i] : 0.0f;
-                }
-            }
-            for (int64_t j = nq; j < nr; j++) {
-                for (int64_t i = 0; i < kc_end; i++) {
-                    pb[i * nr + j] = 0.0f;
-                }
-            }
-            // output: ob[j][d] = sum_i V[i][d] p_j[i], mr values of d by nr queries at a time
-            for (int64_t d0 = 0; d0 < l.dv_pad; d0 += mr) {
-                K->gemm_tile(kc_end, base + l.vpanel + d0 * l.kv_pad, pb, ob + d0, l.dv_pad, false);
-            }
-            for (int64_t j = 0; j < nq; j++) {
-                float * o = (float *) cpu_ptr(dst, 0, ih, qs + j, i3);
-                K->scale_f32(s.Dv, o, ob + j * l.dv_pad, inv[j]);
-            }
+            const int64_t qs = b * nr, nq = s.n_q - qs < nr ? s.n_q - qs : nr;
+            fa_block(K, dst, &s, &l, base, &h, qs, nq, n_bad);
         }
     }
 }

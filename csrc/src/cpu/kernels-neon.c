@@ -311,6 +311,10 @@ static void neon_gelu_f32(int64_t n, float * y, const float * x) {
     }
 }
 
+static void neon_pack_b_f32(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel) {
+    cpu_pack_b_f32_scalar(x, row_stride, nrows, kc, panel, NR);
+}
+
 const struct cpu_kernels cpu_kernels_neon = {
     .isa          = GGALLOC_CPU_ISA_NEON,
     .name         = "neon",
@@ -336,6 +340,8 @@ const struct cpu_kernels cpu_kernels_neon = {
     .sums_f32     = neon_sums_f32,
     .silu_f32     = neon_silu_f32,
     .gelu_f32     = neon_gelu_f32,
+    .attn_softmax_f32 = cpu_attn_softmax_scalar,
+    .pack_b_f32   = neon_pack_b_f32,
 };
 
 #endif // __aarch64__
