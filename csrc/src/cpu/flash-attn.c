@@ -3,14 +3,39 @@
 // head, with ggml's extras (ALiBi slopes, tanh softcap, per-head sinks, GQA broadcast of K/V
 // heads, mask broadcast over heads and batches).
 //
-// Flash attention works per (head, batch) unit: the unit's K and V are converted to f32 once and
-// packed into the matrix-multiply micro-kernel's panels (K as keys x D, V transposed as D x keys),
-// so both halves of attention run on the gemm tile of the ISA table: scores for a block of nr
-// queries against mr keys at a time, then the output from the probabilities the same way. With
-// every score of a query block known before any exp, softmax needs no online rescaling: one max,
-// one vector exp-and-sum, one division per row. A causal mask ends each block at its last visible
-// key, so the masked half of a causal attention is not computed. Units are spread over the
-// threads; when there are fewer units than threads, a unit's queries are split instead.
+// The work is cut into blocks of nr queries (the micro-kernel's nr) of one (head, batch), and
+// the keys into tiles of mr (its mr). For each (kv head, batch) a thread converts K and V to f32
+// once and packs them into the micro-kernel's a-operand panels: K as tiles of mr keys x D, V as
+// its own rows cut into strips of mr values of d (keys x mr), so neither needs a transpose.
+// A block then runs as two small GEMMs around a softmax:
+//
+// 1. Mask rows of the block are read as f32 and each key tile is classified: a tile whose mask
+//    entries are -inf for every query of the block is skipped, found from the mask values
+//    themselves (never from an assumption of causality), so any pattern (causal, sliding
+//    window, padding, holes) skips exactly what it hides. For a causal 512 x 512 mask that is
+//    about half the work.
+// 2. Scores: the micro-kernel multiplies each visible K tile by the block's queries (packed
+//    k-major and pre-scaled), giving an mr x nr tile of q.k per call. Hidden tiles between the
+//    first and last visible one are filled with -inf.
+// 3. Softmax per query row over the span of visible tiles: the tanh softcap when one is set,
+//    then attn_softmax_f32 of the ISA table (mask times the ALiBi slope added, the max taken
+//    with the sink's score, exp in SIMD; -inf gives exactly 0). With every score of the block's rows at hand, no online rescaling
+//    is needed: one max, one exp-and-sum, one scale of the output per row.
+// 4. The probabilities are packed k-major (pack_b_f32) and the output is the micro-kernel again,
+//    V strips by probabilities, over each run of visible tiles (later runs accumulate), then
+//    scaled by 1 / sum into dst.
+//
+// Everything is computed in f32, so either precision setting gets f32 accuracy.
+//
+// Non-finite K or V rows (a KV cache's unused slots may hold NaN) are packed as zeros and
+// listed, so they never reach a query the mask hides them from, and a query that does see one
+// gets NaN, as it would by computing with it. Padding keys of the last tile are zeros, never
+// old scratch.
+//
+// Threads: with at least as many (head, batch) units as threads in equal shares (or many of
+// them), each thread takes a contiguous range of whole units and packs each kv head once; with
+// fewer, every thread deals itself query blocks in turn, so the short and long blocks of a
+// causal mask spread evenly, at the price of each thread packing the K/V it needs.
 //
 
 #include "flash-attn.h"
