@@ -321,18 +321,24 @@ static double avx512_attn_softmax_f32(int64_t n, float * x, const float * mask, 
         return 0.0;
     }
     const __m512 vmax = _mm512_set1_ps(m);
-    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 t = n - i >= 16 ? 0xffff : avx512_tail(n - i);
-        const __m512 v = _mm512_maskz_loadu_ps(t, x + i);
-        // -inf (a hidden key) gives exactly 0, not the polynomial's tiny remainder
-        const __mmask16 live = t & ~_mm512_cmp_ps_mask(v, ninf, _CMP_EQ_OQ);
-        const __m512 e = _mm512_maskz_mov_ps(live, avx512_exp(_mm512_sub_ps(v, vmax)));
-        _mm512_mask_storeu_ps(x + i, t, e);
-        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    // the exps are at most 1: summed in f32 over chunks of 1024 (64 per lane), then in double
+    double sum = 0.0;
+    for (int64_t c = 0; c < n; c += 1024) {
+        const int64_t c1 = n - c < 1024 ? n : c + 1024;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = c; i < c1; i += 16) {
+            const __mmask16 t = c1 - i >= 16 ? 0xffff : avx512_tail(c1 - i);
+            const __m512 v = _mm512_maskz_loadu_ps(t, x + i);
+            // -inf (a hidden key) gives exactly 0, not the polynomial's tiny remainder
+            const __mmask16 live = t & ~_mm512_cmp_ps_mask(v, ninf, _CMP_EQ_OQ);
+            const __m512 e = _mm512_maskz_mov_ps(live, avx512_exp(_mm512_sub_ps(v, vmax)));
+            _mm512_mask_storeu_ps(x + i, t, e);
+            acc = _mm512_add_ps(acc, e);
+        }
+        sum += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(acc)),
+                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
     }
-    return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    return sum;
 }
 
 // Rows of NR (12) through the 16 x 16 transpose: four rows of zeros, and the stores keep the
