@@ -93,7 +93,7 @@ struct fa_layout {
     size_t  sc;               // scores of nr queries [nr][kv_pad]
     size_t  pb;               // probabilities packed k-major [kv_pad][nr]
     size_t  ob;               // output tile [nr][dv_pad]
-    size_t  mk;               // mask rows [nr][n_kv]
+    size_t  mk;               // mask rows as f32 [nr][n_kv]
     size_t  tiles;            // uint8: whether any query of the block sees a tile of mr keys
     size_t  total;
 };
@@ -187,6 +187,25 @@ static int64_t fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tensor
     return n_bad;
 }
 
+// true if a mask row (as stored: f32, f16 or bf16) is not -inf somewhere in [i0, i1). Compares
+// the stored bits, as converting a whole row first would cost more than the test.
+static bool fa_any_visible(enum ggml_type type, const char * row, int64_t i0, int64_t i1) {
+    uint32_t seen = 0;
+    if (type == GGML_TYPE_F32) {
+        const float * r = (const float *) row;
+        for (int64_t i = i0; i < i1; i++) {
+            seen |= r[i] != -INFINITY;
+        }
+    } else {
+        const uint16_t ninf = type == GGML_TYPE_F16 ? 0xfc00 : 0xff80; // -inf in f16 / bf16
+        const uint16_t * r = (const uint16_t *) row;
+        for (int64_t i = i0; i < i1; i++) {
+            seen |= r[i] != ninf;
+        }
+    }
+    return seen != 0;
+}
+
 // What one block of queries needs besides the packed K and V.
 struct fa_head {
     int64_t ih, i3;
@@ -209,33 +228,27 @@ static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * ds
     const int32_t * bad = (const int32_t *) (base + l->bad);
     float inv[CPU_GEMM_NR_MAX];
 
-    // queries, packed k-major and pre-scaled; the mask rows as f32
+    // queries, packed k-major and pre-scaled
     memset(qb, 0, (size_t) (D * nr) * sizeof(float));
     for (int64_t j = 0; j < nq; j++) {
         const float * qr = cpu_load_f32(K, q->type, cpu_ptr(q, 0, qs + j, h->ih, h->i3), q->nb[0], D, base + l->qrow);
         for (int64_t d = 0; d < D; d++) {
             qb[d * nr + j] = qr[d] * scale;
         }
-        if (mask != NULL) {
-            float * mrow = mk + j * n_kv;
-            const float * m = cpu_load_f32(K, mask->type, cpu_ptr(mask, 0, qs + j, h->ih % mask->ne[2], h->i3 % mask->ne[3]),
-                    mask->nb[0], n_kv, mrow);
-            if (m != mrow) {
-                memcpy(mrow, m, (size_t) n_kv * sizeof(float));
-            }
-        }
     }
-    // which tiles of mr keys any query of the block sees: the others are skipped
+    // which tiles of mr keys any query of the block sees, from the mask as stored: the others
+    // are skipped, and only the span of visible tiles is converted to f32 below
+    const char * mraw[CPU_GEMM_NR_MAX];
+    for (int64_t j = 0; mask != NULL && j < nq; j++) {
+        mraw[j] = cpu_ptr(mask, 0, qs + j, h->ih % mask->ne[2], h->i3 % mask->ne[3]);
+    }
     const int64_t n_tiles = (n_kv + mr - 1) / mr;
     int64_t t_first = -1, t_last = -1;
     for (int64_t t = 0; t < n_tiles; t++) {
-        uint8_t seen = mask == NULL;
         const int64_t i0 = t * mr, i1 = i0 + mr < n_kv ? i0 + mr : n_kv;
+        bool seen = mask == NULL;
         for (int64_t j = 0; j < nq && !seen; j++) {
-            const float * m = mk + j * n_kv;
-            for (int64_t i = i0; i < i1; i++) {
-                seen |= m[i] != -INFINITY;
-            }
+            seen = fa_any_visible(mask->type, mraw[j], i0, i1);
         }
         tiles[t] = seen;
         if (seen) {
@@ -254,6 +267,11 @@ static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * ds
     }
     const int64_t s0 = t_first * mr, s_end = (t_last + 1) * mr;
     const int64_t n = (s_end < n_kv ? s_end : n_kv) - s0;
+    // the mask rows over the span as f32 (an f32 mask is read in place); mrow[j][i] is key s0 + i
+    const float * mrow[CPU_GEMM_NR_MAX];
+    for (int64_t j = 0; mask != NULL && j < nq; j++) {
+        mrow[j] = cpu_load_f32(K, mask->type, mraw[j] + s0 * mask->nb[0], mask->nb[0], n, mk + j * n_kv);
+    }
     // scores: sc[j][i] = k_i . (scale q_j), mr keys by nr queries a tile
     for (int64_t t = t_first; t <= t_last; t++) {
         if (tiles[t]) {
@@ -275,7 +293,7 @@ static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * ds
             }
         }
         float mx = h->sink;
-        double sum = K->attn_softmax_f32(n, row, mask != NULL ? mk + j * n_kv + s0 : NULL, h->slope, &mx);
+        double sum = K->attn_softmax_f32(n, row, mask != NULL ? mrow[j] : NULL, h->slope, &mx);
         if (has_sink && mx != -INFINITY) {
             sum += exp((double) h->sink - (double) mx);
         }
@@ -308,7 +326,8 @@ static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * ds
         K->scale_f32(s->Dv, o, ob + j * l->dv_pad, inv[j]);
         // a key whose K or V is not finite makes the result of a query that sees it NaN
         for (int64_t b = 0; b < n_bad; b++) {
-            if (mask == NULL || mk[j * n_kv + bad[b]] != -INFINITY) {
+            // a key outside the span is hidden from the whole block
+            if (mask == NULL || (bad[b] >= s0 && bad[b] < s0 + n && mrow[j][bad[b] - s0] != -INFINITY)) {
                 for (int64_t d = 0; d < s->Dv; d++) {
                     o[d] = NAN;
                 }
