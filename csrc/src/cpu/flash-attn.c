@@ -236,6 +236,13 @@ static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * ds
             qb[d * nr + j] = qr[d] * scale;
         }
     }
+    // the next block's queries are read from memory while this block computes
+    for (int64_t j = qs + nq; j < qs + 2 * nq && j < s->n_q; j++) {
+        const char * p = cpu_ptr(q, 0, j, h->ih, h->i3);
+        for (int64_t b = 0; b < D * (int64_t) q->nb[0]; b += 64) {
+            __builtin_prefetch(p + b);
+        }
+    }
     // which tiles of mr keys any query of the block sees, from the mask as stored: the others
     // are skipped, and only the span of visible tiles is converted to f32 below
     const char * mraw[CPU_GEMM_NR_MAX];
