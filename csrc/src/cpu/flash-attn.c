@@ -32,22 +32,24 @@
 // gets NaN, as it would by computing with it. Padding keys of the last tile are zeros, never
 // old scratch.
 //
-// Threads: with at least as many (head, batch) units as threads in equal shares (or many of
-// them), each thread takes a contiguous range of whole units and packs each kv head once; with
-// fewer, every thread deals itself query blocks in turn, so the short and long blocks of a
-// causal mask spread evenly, at the price of each thread packing the K/V it needs.
+// Threads claim work from a shared counter (a thread the OS holds back leaves its share to the
+// others): whole (head, batch) units when there are at least two per thread, each kv head then
+// packed once per thread and head group; with fewer units, single query blocks, the last first,
+// since under a causal mask they are the longest, so the short ones fill in at the end.
 //
 
 #include "flash-attn.h"
 #include "ops-impl.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "align.h"
 
-#define FA_SLACK 64
+#define FA_SLACK  64
+#define FA_SHARED 16 // floats before the threads' scratch: the work counter
 
 static bool fa_float(const struct ggml_tensor * t) {
     return t != NULL && cpu_type_is_float(t->type);
@@ -122,7 +124,7 @@ static struct fa_layout fa_layout_of(const struct ggml_tensor * dst) {
 }
 
 size_t cpu_flash_attn_work_size(const struct ggml_tensor * node, int nth) {
-    return (size_t) nth * fa_layout_of(node).total * sizeof(float);
+    return (FA_SHARED + (size_t) nth * fa_layout_of(node).total) * sizeof(float);
 }
 
 // true if every value is finite (no exponent of all ones); written with integer operations so
@@ -355,20 +357,23 @@ void cpu_flash_attn_compute(const struct cpu_compute_params * params, struct ggm
     const uint32_t n_head_log2 = n_head > 0 ? 1u << (uint32_t) floor(log2((double) n_head)) : 1;
     const float m0 = powf(2.0f, -(max_bias)        / (float) n_head_log2);
     const float m1 = powf(2.0f, -(max_bias / 2.0f) / (float) n_head_log2);
-    float * base = (float *) params->wdata + (size_t) params->ith * l.total;
+    atomic_int * counter = (atomic_int *) params->wdata;
+    float * base = (float *) params->wdata + FA_SHARED + (size_t) params->ith * l.total;
 
-    // Units are (head, batch). With as many units per thread (or many), each thread takes a
-    // contiguous range of whole units and packs each kv head once. With fewer, the query blocks
-    // of every unit are dealt out in turn, so a causal mask's short and long blocks go to all
-    // threads alike.
+    // Work items are claimed from a shared counter, so a thread the OS holds back does not hold
+    // up the node: whole (head, batch) units when there are at least two per thread, else
+    // single query blocks, the last (under a causal mask the longest) first.
     const int64_t n_units = s.n_head * s.ne3, n_qb = (s.n_q + nr - 1) / nr;
-    const bool whole_units = n_units % params->nth == 0 || n_units >= 4 * (int64_t) params->nth;
-    int64_t u0 = 0, u1 = n_units;
-    if (whole_units) {
-        cpu_split(params, n_units, &u0, &u1);
+    const bool whole_units = n_units >= 2 * (int64_t) params->nth;
+    const int64_t n_items = whole_units ? n_units : n_units * n_qb;
+    if (params->ith == 0) {
+        atomic_store(counter, params->nth);
     }
+    cpu_op_barrier(params);
     int64_t have_kv = -1, n_bad = 0; // which (kv head, batch) is packed
-    for (int64_t u = u0; u < u1; u++) {
+    for (int64_t w = params->ith; w < n_items; w = atomic_fetch_add(counter, 1)) {
+        const int64_t u = whole_units ? w : w / n_qb;
+        const int64_t b0 = whole_units ? 0 : n_qb - 1 - w % n_qb, b1 = whole_units ? n_qb : b0 + 1;
         const int64_t ih = u % s.n_head, i3 = u / s.n_head;
         const int64_t ihk = ih / (s.n_head / s.n_head_kv);
         const uint32_t hh = (uint32_t) ih;
@@ -378,14 +383,11 @@ void cpu_flash_attn_compute(const struct cpu_compute_params * params, struct ggm
                 ? (hh < n_head_log2 ? powf(m0, (float) (hh + 1)) : powf(m1, (float) (2 * (hh - n_head_log2) + 1))) : 1.0f,
             .sink = sinks != NULL ? *(const float *) cpu_ptr(sinks, ih, 0, 0, 0) : -INFINITY,
         };
-        for (int64_t b = 0; b < n_qb; b++) {
-            if (!whole_units && (u * n_qb + b) % params->nth != params->ith) {
-                continue;
-            }
-            if (have_kv != ihk + s.n_head_kv * i3) {
-                n_bad = fa_pack_kv(K, k, v, &s, &l, base, ihk, i3);
-                have_kv = ihk + s.n_head_kv * i3;
-            }
+        if (have_kv != ihk + s.n_head_kv * i3) {
+            n_bad = fa_pack_kv(K, k, v, &s, &l, base, ihk, i3);
+            have_kv = ihk + s.n_head_kv * i3;
+        }
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t qs = b * nr, nq = s.n_q - qs < nr ? s.n_q - qs : nr;
             fa_block(K, dst, &s, &l, base, &h, qs, nq, n_bad);
         }
