@@ -90,7 +90,7 @@ struct fa_layout {
     size_t  kpanel, vpanel;   // packed K (kv_pad x D, mr keys per panel), V (dv_pad / mr panels of kv_pad x mr)
     size_t  stage;            // mr K rows and mr V rows converted to f32
     size_t  bad;              // int32: the keys whose K or V row is not finite
-    size_t  qrow;             // one query row converted to f32
+    size_t  qrow;             // nr query rows as f32, scaled
     size_t  qb;               // nr queries, packed k-major
     size_t  sc;               // scores of nr queries [nr][kv_pad]
     size_t  pb;               // probabilities packed k-major [kv_pad][nr]
@@ -103,7 +103,6 @@ struct fa_layout {
 static struct fa_layout fa_layout_of(const struct ggml_tensor * dst) {
     const struct fa_shape s = fa_shape_of(dst);
     const int64_t mr = CPU_GEMM_MR_MAX, nr = CPU_GEMM_NR_MAX;
-    const int64_t dmax = s.D > s.Dv ? s.D : s.Dv;
     struct fa_layout l;
     l.kv_pad = gga_round_up(s.n_kv > 0 ? s.n_kv : 1, mr);
     l.dv_pad = gga_round_up(s.Dv > 0 ? s.Dv : 1, mr);
@@ -112,7 +111,7 @@ static struct fa_layout fa_layout_of(const struct ggml_tensor * dst) {
     l.vpanel = off; off += (size_t) (l.dv_pad * l.kv_pad) + FA_SLACK;
     l.stage  = off; off += (size_t) (mr * (s.D + s.Dv)) + FA_SLACK;
     l.bad    = off; off += (size_t) l.kv_pad + FA_SLACK;
-    l.qrow   = off; off += (size_t) dmax + FA_SLACK;
+    l.qrow   = off; off += (size_t) (nr * s.D) + FA_SLACK;
     l.qb     = off; off += (size_t) (s.D * nr) + FA_SLACK;
     l.sc     = off; off += (size_t) (nr * l.kv_pad) + FA_SLACK;
     l.pb     = off; off += (size_t) (l.kv_pad * nr) + FA_SLACK;
@@ -230,14 +229,13 @@ static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * ds
     const int32_t * bad = (const int32_t *) (base + l->bad);
     float inv[CPU_GEMM_NR_MAX];
 
-    // queries, packed k-major and pre-scaled
-    memset(qb, 0, (size_t) (D * nr) * sizeof(float));
+    // queries, pre-scaled, then packed k-major
+    float * qrows = base + l->qrow;
     for (int64_t j = 0; j < nq; j++) {
-        const float * qr = cpu_load_f32(K, q->type, cpu_ptr(q, 0, qs + j, h->ih, h->i3), q->nb[0], D, base + l->qrow);
-        for (int64_t d = 0; d < D; d++) {
-            qb[d * nr + j] = qr[d] * scale;
-        }
+        const float * qr = cpu_load_f32(K, q->type, cpu_ptr(q, 0, qs + j, h->ih, h->i3), q->nb[0], D, qrows + j * D);
+        K->scale_f32(D, qrows + j * D, qr, scale);
     }
+    K->pack_b_f32(qrows, D, (int) nq, D, qb);
     // the next block's queries are read from memory while this block computes
     for (int64_t j = qs + nq; j < qs + 2 * nq && j < s->n_q; j++) {
         const char * p = cpu_ptr(q, 0, j, h->ih, h->i3);
