@@ -49,7 +49,7 @@
 #include "align.h"
 
 #define FA_SLACK  64
-#define FA_SHARED 16 // floats before the threads' scratch: the work counter
+#define FA_GROUP  16 // keys per visibility bit: every table's mr is a multiple of it
 
 static bool fa_float(const struct ggml_tensor * t) {
     return t != NULL && cpu_type_is_float(t->type);
@@ -98,6 +98,11 @@ struct fa_layout {
     size_t  mk;               // mask rows as f32 [nr][n_kv]
     size_t  tiles;            // uint8: whether any query of the block sees a tile of mr keys
     size_t  total;
+    // shared by the threads, before their scratch: the work counter, then per mask row
+    // (n_q rows of each mask slice) a bitmap of which groups of FA_GROUP keys it sees
+    int64_t words;            // uint64 words per mask row
+    size_t  bits;             // floats to the bitmaps
+    size_t  shared;           // floats of the shared part
 };
 
 static struct fa_layout fa_layout_of(const struct ggml_tensor * dst) {
@@ -119,11 +124,17 @@ static struct fa_layout fa_layout_of(const struct ggml_tensor * dst) {
     l.mk     = off; off += (size_t) (nr * s.n_kv) + FA_SLACK;
     l.tiles  = off; off += (size_t) l.kv_pad / sizeof(float) + FA_SLACK;
     l.total  = off;
+    const struct ggml_tensor * mask = dst->src[3];
+    const int64_t n_rows = mask != NULL ? s.n_q * mask->ne[2] * mask->ne[3] : 0;
+    l.words  = (l.kv_pad / FA_GROUP + 63) / 64;
+    l.bits   = 16;
+    l.shared = l.bits + (size_t) (n_rows * l.words) * 2 + FA_SLACK;
     return l;
 }
 
 size_t cpu_flash_attn_work_size(const struct ggml_tensor * node, int nth) {
-    return (FA_SHARED + (size_t) nth * fa_layout_of(node).total) * sizeof(float);
+    const struct fa_layout l = fa_layout_of(node);
+    return (l.shared + (size_t) nth * l.total) * sizeof(float);
 }
 
 // true if every value is finite (no exponent of all ones); written with integer operations so
@@ -215,7 +226,8 @@ struct fa_head {
 
 // One block of nq (<= nr) queries of one head: scores tile by tile, softmax per row, output.
 static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * dst, const struct fa_shape * s,
-        const struct fa_layout * l, float * base, const struct fa_head * h, int64_t qs, int64_t nq, int64_t n_bad) {
+        const struct fa_layout * l, const uint64_t * bits, float * base, const struct fa_head * h, int64_t qs, int64_t nq,
+        int64_t n_bad) {
     const struct ggml_tensor * q = dst->src[0], * mask = dst->src[3];
     const bool has_sink = dst->src[4] != NULL;
     const int64_t mr = K->gemm_mr, nr = K->gemm_nr, D = s->D, n_kv = s->n_kv, kv_pad = l->kv_pad;
@@ -243,19 +255,25 @@ static void fa_block(const struct cpu_kernels * K, const struct ggml_tensor * ds
             __builtin_prefetch(p + b);
         }
     }
-    // which tiles of mr keys any query of the block sees, from the mask as stored: the others
-    // are skipped, and only the span of visible tiles is converted to f32 below
+    // which tiles of mr keys any query of the block sees (the union of its rows' bitmaps): the
+    // others are skipped, and only the span of visible tiles is converted to f32 below
     const char * mraw[CPU_GEMM_NR_MAX];
+    const uint64_t * rbits[CPU_GEMM_NR_MAX];
     for (int64_t j = 0; mask != NULL && j < nq; j++) {
-        mraw[j] = cpu_ptr(mask, 0, qs + j, h->ih % mask->ne[2], h->i3 % mask->ne[3]);
+        const int64_t im2 = h->ih % mask->ne[2], im3 = h->i3 % mask->ne[3];
+        mraw[j] = cpu_ptr(mask, 0, qs + j, im2, im3);
+        rbits[j] = bits + ((im3 * mask->ne[2] + im2) * s->n_q + qs + j) * l->words;
     }
-    const int64_t n_tiles = (n_kv + mr - 1) / mr;
+    const int64_t n_tiles = (n_kv + mr - 1) / mr, per = mr / FA_GROUP;
     int64_t t_first = -1, t_last = -1;
     for (int64_t t = 0; t < n_tiles; t++) {
-        const int64_t i0 = t * mr, i1 = i0 + mr < n_kv ? i0 + mr : n_kv;
         bool seen = mask == NULL;
-        for (int64_t j = 0; j < nq && !seen; j++) {
-            seen = fa_any_visible(mask->type, mraw[j], i0, i1);
+        for (int64_t g = t * per; g < (t + 1) * per && !seen; g++) {
+            uint64_t any = 0;
+            for (int64_t j = 0; j < nq; j++) {
+                any |= rbits[j][g / 64];
+            }
+            seen = (any >> (g % 64)) & 1;
         }
         tiles[t] = seen;
         if (seen) {
@@ -356,7 +374,8 @@ void cpu_flash_attn_compute(const struct cpu_compute_params * params, struct ggm
     const float m0 = powf(2.0f, -(max_bias)        / (float) n_head_log2);
     const float m1 = powf(2.0f, -(max_bias / 2.0f) / (float) n_head_log2);
     atomic_int * counter = (atomic_int *) params->wdata;
-    float * base = (float *) params->wdata + FA_SHARED + (size_t) params->ith * l.total;
+    uint64_t * bits = (uint64_t *) ((float *) params->wdata + l.bits);
+    float * base = (float *) params->wdata + l.shared + (size_t) params->ith * l.total;
 
     // Work items are claimed from a shared counter, so a thread the OS holds back does not hold
     // up the node: whole (head, batch) units when there are at least two per thread, else
@@ -366,6 +385,25 @@ void cpu_flash_attn_compute(const struct cpu_compute_params * params, struct ggm
     const int64_t n_items = whole_units ? n_units : n_units * n_qb;
     if (params->ith == 0) {
         atomic_store(counter, params->nth);
+    }
+    // the mask's bitmaps, its rows shared out: each row is read once here, not once per head
+    // and block
+    const struct ggml_tensor * mask = dst->src[3];
+    if (mask != NULL) {
+        int64_t r0, r1;
+        cpu_split(params, s.n_q * mask->ne[2] * mask->ne[3], &r0, &r1);
+        for (int64_t r = r0; r < r1; r++) {
+            const int64_t iq = r % s.n_q, im2 = r / s.n_q % mask->ne[2], im3 = r / s.n_q / mask->ne[2];
+            const char * row = cpu_ptr(mask, 0, iq, im2, im3);
+            uint64_t * w = bits + r * l.words;
+            memset(w, 0, (size_t) l.words * sizeof(uint64_t));
+            for (int64_t g = 0; g * FA_GROUP < s.n_kv; g++) {
+                const int64_t i0 = g * FA_GROUP, i1 = i0 + FA_GROUP < s.n_kv ? i0 + FA_GROUP : s.n_kv;
+                if (fa_any_visible(mask->type, row, i0, i1)) {
+                    w[g / 64] |= (uint64_t) 1 << (g % 64);
+                }
+            }
+        }
     }
     cpu_op_barrier(params);
     int64_t have_kv = -1, n_bad = 0; // which (kv head, batch) is packed
@@ -387,7 +425,7 @@ void cpu_flash_attn_compute(const struct cpu_compute_params * params, struct ggm
         }
         for (int64_t b = b0; b < b1; b++) {
             const int64_t qs = b * nr, nq = s.n_q - qs < nr ? s.n_q - qs : nr;
-            fa_block(K, dst, &s, &l, base, &h, qs, nq, n_bad);
+            fa_block(K, dst, &s, &l, bits, base, &h, qs, nq, n_bad);
         }
     }
 }
