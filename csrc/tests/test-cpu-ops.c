@@ -1101,7 +1101,7 @@ static void test_flash_attn(void) {
 // gives. Odd D, Dv, key and query counts leave partial tiles and blocks; the head counts make
 // threads take whole heads or deal out query blocks.
 static void test_flash_attn_tiles(void) {
-    for (int variant = 0; variant < 5; variant++) {
+    for (int variant = 0; variant < 6; variant++) {
         // 0 an irregular mask: hidden tiles between visible ones, a key hidden from half the
         //   queries, a fully hidden row, the last partial tile partly hidden; f32 K/V
         // 1 GQA (6 heads over 2) + sinks + a sliding window per head (mask per head), f16 K/V
@@ -1109,16 +1109,19 @@ static void test_flash_attn_tiles(void) {
         // 3 non-finite K/V rows: a NaN key seen by one query only, a NaN key seen by the first
         //   five, an infinite V hidden from all
         // 4 one query over 200 keys (decoding), 8 heads over 2, no mask
+        // 5 1100 keys (more than 64 groups of 16: several words of visibility bits per mask
+        //   row), 2 batches with a mask each (mask ne[3] = 2), hiding different ranges
         struct tcase tc = { .name = "flash_attn_ext (tiles)", .match = CLOSE, .tol = variant == 0 || variant == 3 ? 1e-9 : 1e-7 };
         tc.ctx = new_ctx(32);
-        static const int64_t Ds[] = { 37, 64, 48, 16, 40 }, Dvs[] = { 23, 64, 48, 16, 40 };
-        static const int64_t n_kvs[] = { 150, 97, 70, 80, 200 }, n_qs[] = { 29, 40, 33, 9, 1 };
-        static const int64_t heads[] = { 3, 6, 5, 2, 8 }, kv_heads[] = { 3, 2, 5, 2, 2 };
+        static const int64_t Ds[] = { 37, 64, 48, 16, 40, 8 }, Dvs[] = { 23, 64, 48, 16, 40, 8 };
+        static const int64_t n_kvs[] = { 150, 97, 70, 80, 200, 1100 }, n_qs[] = { 29, 40, 33, 9, 1, 5 };
+        static const int64_t heads[] = { 3, 6, 5, 2, 8, 2 }, kv_heads[] = { 3, 2, 5, 2, 2, 2 };
+        const int64_t ne3 = variant == 5 ? 2 : 1;
         const int64_t D = Ds[variant], Dv = Dvs[variant], n_kv = n_kvs[variant], n_q = n_qs[variant];
         const int64_t n_head = heads[variant], n_head_kv = kv_heads[variant];
         const enum ggml_type kt = variant == 1 || variant == 4 ? GGML_TYPE_F16 : variant == 2 ? GGML_TYPE_BF16 : GGML_TYPE_F32;
         const enum ggml_type vt = variant == 1 || variant == 2 || variant == 4 ? GGML_TYPE_F16 : GGML_TYPE_F32;
-        struct ggml_tensor * q = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, D, n_q, n_head);
+        struct ggml_tensor * q = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, D, n_q, n_head, ne3);
         fill(q, -1, 1);
         tc_input(&tc, q);
         struct ggml_tensor * k;
@@ -1128,10 +1131,10 @@ static void test_flash_attn_tiles(void) {
             tc_input(&tc, kp);
             k = ggml_permute(tc.ctx, kp, 0, 2, 1, 3);
         } else {
-            k = ggml_new_tensor_3d(tc.ctx, kt, D, n_kv, n_head_kv);
+            k = ggml_new_tensor_4d(tc.ctx, kt, D, n_kv, n_head_kv, ne3);
             fill(k, -1, 1);
         }
-        struct ggml_tensor * v = ggml_new_tensor_3d(tc.ctx, vt, Dv, n_kv, n_head_kv);
+        struct ggml_tensor * v = ggml_new_tensor_4d(tc.ctx, vt, Dv, n_kv, n_head_kv, ne3);
         fill(v, -2, 2);
         if (variant == 3) {
             for (int64_t h = 0; h < n_head_kv; h++) {
@@ -1150,7 +1153,7 @@ static void test_flash_attn_tiles(void) {
         tc_input(&tc, v);
         struct ggml_tensor * mask = NULL, * sinks = NULL;
         if (variant != 4) {
-            mask = ggml_new_tensor_3d(tc.ctx, variant == 2 ? GGML_TYPE_F32 : GGML_TYPE_F16, n_kv, n_q, variant == 1 ? n_head : 1);
+            mask = ggml_new_tensor_4d(tc.ctx, variant == 2 ? GGML_TYPE_F32 : GGML_TYPE_F16, n_kv, n_q, variant == 1 ? n_head : 1, ne3);
             fill(mask, -1, 1);
             FOR_EACH(mask, i0, i1, i2, i3) {
                 bool hide = false;
@@ -1162,8 +1165,10 @@ static void test_flash_attn_tiles(void) {
                     hide = i0 > pos || i0 <= pos - w;
                 } else if (variant == 2) {
                     hide = i0 > n_kv - n_q + i1;
-                } else {
+                } else if (variant == 3) {
                     hide = (i0 == 40 && i1 != 3) || (i0 == 5 && i1 >= 5) || i0 == 70 || i0 > 60 + i1;
+                } else {
+                    hide = i3 == 0 ? i0 < 600 && !(i0 == 10 && i1 == 2) : i0 >= 1030 || (i0 >= 300 && i0 < 900);
                 }
                 if (hide) {
                     tset(mask, i0, i1, i2, i3, -INFINITY);
