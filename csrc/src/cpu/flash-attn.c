@@ -123,12 +123,12 @@ static struct fa_layout fa_layout_of(const struct ggml_tensor * dst) {
     l.ob     = off; off += (size_t) (nr * l.dv_pad) + FA_SLACK;
     l.mk     = off; off += (size_t) (nr * s.n_kv) + FA_SLACK;
     l.tiles  = off; off += (size_t) l.kv_pad / sizeof(float) + FA_SLACK;
-    l.total  = off;
+    l.total  = (size_t) gga_round_up((int64_t) off, 16); // each thread's scratch on 64 bytes
     const struct ggml_tensor * mask = dst->src[3];
     const int64_t n_rows = mask != NULL ? s.n_q * mask->ne[2] * mask->ne[3] : 0;
     l.words  = (l.kv_pad / FA_GROUP + 63) / 64;
     l.bits   = 16;
-    l.shared = l.bits + (size_t) (n_rows * l.words) * 2 + FA_SLACK;
+    l.shared = (size_t) gga_round_up((int64_t) l.bits + n_rows * l.words * 2 + FA_SLACK, 16);
     return l;
 }
 
@@ -199,11 +199,16 @@ static int64_t fa_pack_kv(const struct cpu_kernels * K, const struct ggml_tensor
     return n_bad;
 }
 
-// true if a mask row (as stored: f32, f16 or bf16) is not -inf somewhere in [i0, i1). Compares
-// the stored bits, as converting a whole row first would cost more than the test.
-static bool fa_any_visible(enum ggml_type type, const char * row, int64_t i0, int64_t i1) {
+// true if a mask row (as stored: f32, f16 or bf16, elements nb0 bytes apart) is not -inf
+// somewhere in [i0, i1). Compares the stored bits, as converting a whole row first would cost
+// more than the test.
+static bool fa_any_visible(enum ggml_type type, const char * row, size_t nb0, int64_t i0, int64_t i1) {
     uint32_t seen = 0;
-    if (type == GGML_TYPE_F32) {
+    if (nb0 != ggml_type_size(type)) {
+        for (int64_t i = i0; i < i1; i++) {
+            seen |= cpu_get_f32(type, row + i * nb0) != -INFINITY;
+        }
+    } else if (type == GGML_TYPE_F32) {
         const float * r = (const float *) row;
         for (int64_t i = i0; i < i1; i++) {
             seen |= r[i] != -INFINITY;
@@ -399,7 +404,7 @@ void cpu_flash_attn_compute(const struct cpu_compute_params * params, struct ggm
             memset(w, 0, (size_t) l.words * sizeof(uint64_t));
             for (int64_t g = 0; g * FA_GROUP < s.n_kv; g++) {
                 const int64_t i0 = g * FA_GROUP, i1 = i0 + FA_GROUP < s.n_kv ? i0 + FA_GROUP : s.n_kv;
-                if (fa_any_visible(mask->type, row, i0, i1)) {
+                if (fa_any_visible(mask->type, row, mask->nb[0], i0, i1)) {
                     w[g / 64] |= (uint64_t) 1 << (g % 64);
                 }
             }
