@@ -9,18 +9,22 @@
 // its own rows cut into strips of mr values of d (keys x mr), so neither needs a transpose.
 // A block then runs as two small GEMMs around a softmax:
 //
-// 1. Mask rows of the block are read as f32 and each key tile is classified: a tile whose mask
-//    entries are -inf for every query of the block is skipped, found from the mask values
-//    themselves (never from an assumption of causality), so any pattern (causal, sliding
-//    window, padding, holes) skips exactly what it hides. For a causal 512 x 512 mask that is
-//    about half the work.
+// 1. Which key tiles a block sees. Before the threads meet, they read the mask once, row by
+//    row as stored (the bits of f16 -inf, not converted values), into a bitmap per mask row:
+//    one bit per group of 16 keys that the row does not hide entirely. A block's visible tiles
+//    are the union of its rows' bits; a tile hidden from every query of the block is skipped.
+//    This comes from the mask values themselves, never from an assumption of causality, so any
+//    pattern (causal, sliding window, padding, holes) skips exactly what it hides: for a
+//    causal 512 x 512 mask about half the work. Only the span of visible tiles of the block's
+//    mask rows is then converted to f32.
 // 2. Scores: the micro-kernel multiplies each visible K tile by the block's queries (packed
 //    k-major and pre-scaled), giving an mr x nr tile of q.k per call. Hidden tiles between the
 //    first and last visible one are filled with -inf.
 // 3. Softmax per query row over the span of visible tiles: the tanh softcap when one is set,
 //    then attn_softmax_f32 of the ISA table (mask times the ALiBi slope added, the max taken
-//    with the sink's score, exp in SIMD; -inf gives exactly 0). With every score of the block's rows at hand, no online rescaling
-//    is needed: one max, one exp-and-sum, one scale of the output per row.
+//    with the sink's score, exp in SIMD; -inf gives exactly 0). With every score of the block's
+//    rows at hand, no online rescaling is needed: one max, one exp-and-sum, one scale of the
+//    output per row.
 // 4. The probabilities are packed k-major (pack_b_f32) and the output is the micro-kernel again,
 //    V strips by probabilities, over each run of visible tiles (later runs accumulate), then
 //    scaled by 1 / sum into dst.
