@@ -1096,6 +1096,113 @@ static void test_flash_attn(void) {
     ggml_free(ctx);
 }
 
+// Flash attention where whole tiles of keys are hidden: the kernel skips a tile of mr keys that
+// the mask hides from every query of a block of nr, which has to give exactly what computing it
+// gives. Odd D, Dv, key and query counts leave partial tiles and blocks; the head counts make
+// threads take whole heads or deal out query blocks.
+static void test_flash_attn_tiles(void) {
+    for (int variant = 0; variant < 6; variant++) {
+        // 0 an irregular mask: hidden tiles between visible ones, a key hidden from half the
+        //   queries, a fully hidden row, the last partial tile partly hidden; f32 K/V
+        // 1 GQA (6 heads over 2) + sinks + a sliding window per head (mask per head), f16 K/V
+        // 2 ALiBi + softcap, 5 heads, bf16 K as a permuted view, f16 V, f32 causal mask
+        // 3 non-finite K/V rows: a NaN key seen by one query only, a NaN key seen by the first
+        //   five, an infinite V hidden from all
+        // 4 one query over 200 keys (decoding), 8 heads over 2, no mask
+        // 5 1100 keys (more than 64 groups of 16: several words of visibility bits per mask
+        //   row), 2 batches with a mask each (mask ne[3] = 2), hiding different ranges
+        struct tcase tc = { .name = "flash_attn_ext (tiles)", .match = CLOSE, .tol = variant == 0 || variant == 3 ? 1e-9 : 1e-7 };
+        tc.ctx = new_ctx(32);
+        static const int64_t Ds[] = { 37, 64, 48, 16, 40, 8 }, Dvs[] = { 23, 64, 48, 16, 40, 8 };
+        static const int64_t n_kvs[] = { 150, 97, 70, 80, 200, 1100 }, n_qs[] = { 29, 40, 33, 9, 1, 5 };
+        static const int64_t heads[] = { 3, 6, 5, 2, 8, 2 }, kv_heads[] = { 3, 2, 5, 2, 2, 2 };
+        const int64_t ne3 = variant == 5 ? 2 : 1;
+        const int64_t D = Ds[variant], Dv = Dvs[variant], n_kv = n_kvs[variant], n_q = n_qs[variant];
+        const int64_t n_head = heads[variant], n_head_kv = kv_heads[variant];
+        const enum ggml_type kt = variant == 1 || variant == 4 ? GGML_TYPE_F16 : variant == 2 ? GGML_TYPE_BF16 : GGML_TYPE_F32;
+        const enum ggml_type vt = variant == 1 || variant == 2 || variant == 4 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        struct ggml_tensor * q = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, D, n_q, n_head, ne3);
+        fill(q, -1, 1);
+        tc_input(&tc, q);
+        struct ggml_tensor * k;
+        if (variant == 2) {
+            struct ggml_tensor * kp = ggml_new_tensor_3d(tc.ctx, kt, D, n_head_kv, n_kv);
+            fill(kp, -1, 1);
+            tc_input(&tc, kp);
+            k = ggml_permute(tc.ctx, kp, 0, 2, 1, 3);
+        } else {
+            k = ggml_new_tensor_4d(tc.ctx, kt, D, n_kv, n_head_kv, ne3);
+            fill(k, -1, 1);
+        }
+        struct ggml_tensor * v = ggml_new_tensor_4d(tc.ctx, vt, Dv, n_kv, n_head_kv, ne3);
+        fill(v, -2, 2);
+        if (variant == 3) {
+            for (int64_t h = 0; h < n_head_kv; h++) {
+                for (int64_t d = 0; d < D; d++) {
+                    tset(k, d, 40, h, 0, NAN);
+                    tset(k, d, 5, h, 0, d == 3 ? NAN : 0.5);
+                }
+                for (int64_t d = 0; d < Dv; d++) {
+                    tset(v, d, 70, h, 0, INFINITY);
+                }
+            }
+        }
+        if (variant != 2) {
+            tc_input(&tc, k);
+        }
+        tc_input(&tc, v);
+        struct ggml_tensor * mask = NULL, * sinks = NULL;
+        if (variant != 4) {
+            mask = ggml_new_tensor_4d(tc.ctx, variant == 2 ? GGML_TYPE_F32 : GGML_TYPE_F16, n_kv, n_q, variant == 1 ? n_head : 1, ne3);
+            fill(mask, -1, 1);
+            FOR_EACH(mask, i0, i1, i2, i3) {
+                bool hide = false;
+                if (variant == 0) {
+                    hide = (i0 >= 32 && i0 < 64) || (i0 >= 80 && i0 < 96) || (i0 >= 100 && i0 < 141 && i1 < 14) ||
+                           i0 == n_kv - 1 || i1 == 20;
+                } else if (variant == 1) {
+                    const int64_t pos = n_kv - n_q + i1, w = 8 + 20 * i2;
+                    hide = i0 > pos || i0 <= pos - w;
+                } else if (variant == 2) {
+                    hide = i0 > n_kv - n_q + i1;
+                } else if (variant == 3) {
+                    hide = (i0 == 40 && i1 != 3) || (i0 == 5 && i1 >= 5) || i0 == 70 || i0 > 60 + i1;
+                } else {
+                    hide = i3 == 0 ? i0 < 600 && !(i0 == 10 && i1 == 2) : i0 >= 1030 || (i0 >= 300 && i0 < 900);
+                }
+                if (hide) {
+                    tset(mask, i0, i1, i2, i3, -INFINITY);
+                }
+            }
+            tc_input(&tc, mask);
+        }
+        if (variant == 1) {
+            sinks = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_F32, n_head);
+            fill(sinks, -1, 3);
+        }
+        const float scale = 1.0f / sqrtf((float) D), max_bias = variant == 2 ? 8.0f : 0.0f, softcap = variant == 2 ? 3.0f : 0.0f;
+        struct ggml_tensor * out = ggml_flash_attn_ext(tc.ctx, q, k, v, mask, scale, max_bias, softcap);
+        CHECK(out != NULL);
+        if (out == NULL) {
+            tc_free(&tc);
+            continue;
+        }
+        if (sinks) {
+            ggml_flash_attn_ext_add_sinks(out, sinks);
+        }
+        double * ref = tc_ref(&tc, out);
+        ref_flash_attn(q, k, v, mask, sinks, scale, max_bias, softcap, out, ref);
+        if (variant == 3) {
+            // the reference itself: NaN exactly for the queries that see a NaN key
+            for (int64_t iq = 0; iq < n_q; iq++) {
+                CHECK(isnan(ref[lin(out, 0, 0, iq, 0)]) == (iq < 5 || iq == 3));
+            }
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
 static void test_experts(void) {
     // mul_mat_id with f32 and f16 experts, broadcast activations (n_b = 1) and add_id
     for (int variant = 0; variant < 3; variant++) {
@@ -1622,6 +1729,7 @@ int main(void) {
     test_glu();
     test_soft_max_sinks();
     test_flash_attn();
+    test_flash_attn_tiles();
     test_experts();
     test_misc_elementwise();
     test_conv_image();

@@ -298,6 +298,60 @@ static void avx2_gelu_f32(int64_t n, float * y, const float * x) {
     }
 }
 
+static double avx2_attn_softmax_f32(int64_t n, float * x, const float * mask, float slope, float * max) {
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), vs = _mm256_set1_ps(slope);
+    __m256 vm = ninf;
+    float m = *max;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        if (mask != NULL) {
+            const __m256 mk = _mm256_loadu_ps(mask + i);
+            v = _mm256_blendv_ps(_mm256_fmadd_ps(vs, mk, v), ninf, _mm256_cmp_ps(mk, ninf, _CMP_EQ_OQ));
+            _mm256_storeu_ps(x + i, v);
+        }
+        vm = _mm256_max_ps(vm, v);
+    }
+    for (; i < n; i++) {
+        if (mask != NULL) {
+            x[i] = mask[i] == -INFINITY ? -INFINITY : x[i] + slope * mask[i];
+        }
+        m = x[i] > m ? x[i] : m;
+    }
+    float t[8];
+    _mm256_storeu_ps(t, vm);
+    for (int j = 0; j < 8; j++) {
+        m = t[j] > m ? t[j] : m;
+    }
+    *max = m;
+    if (m == -INFINITY) {
+        memset(x, 0, (size_t) n * sizeof(float));
+        return 0.0;
+    }
+    const __m256 vmax = _mm256_set1_ps(m);
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 e = _mm256_andnot_ps(_mm256_cmp_ps(v, ninf, _CMP_EQ_OQ), avx2_exp(_mm256_sub_ps(v, vmax)));
+        _mm256_storeu_ps(x + i, e);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double d[4];
+    _mm256_storeu_pd(d, _mm256_add_pd(s0, s1));
+    double s = (d[0] + d[1]) + (d[2] + d[3]);
+    for (; i < n; i++) {
+        const float e = x[i] == -INFINITY ? 0.0f : expf(x[i] - m);
+        x[i] = e;
+        s += e;
+    }
+    return s;
+}
+
+static void avx2_pack_b_f32(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel) {
+    cpu_pack_b_f32_scalar(x, row_stride, nrows, kc, panel, NR);
+}
+
 const struct cpu_kernels cpu_kernels_avx2 = {
     .isa          = GGALLOC_CPU_ISA_AVX2,
     .name         = "avx2",
@@ -323,6 +377,8 @@ const struct cpu_kernels cpu_kernels_avx2 = {
     .sums_f32     = avx2_sums_f32,
     .silu_f32     = avx2_silu_f32,
     .gelu_f32     = avx2_gelu_f32,
+    .attn_softmax_f32 = avx2_attn_softmax_f32,
+    .pack_b_f32   = avx2_pack_b_f32,
 };
 
 #endif // __x86_64__

@@ -300,6 +300,65 @@ static void avx512_gelu_f32(int64_t n, float * y, const float * x) {
     }
 }
 
+static double avx512_attn_softmax_f32(int64_t n, float * x, const float * mask, float slope, float * max) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY), vs = _mm512_set1_ps(slope);
+    __m512 vm = ninf;
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 t = n - i >= 16 ? 0xffff : avx512_tail(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(t, x + i);
+        if (mask != NULL) {
+            const __m512 mk = _mm512_maskz_loadu_ps(t, mask + i);
+            v = _mm512_mask_mov_ps(_mm512_fmadd_ps(vs, mk, v), _mm512_cmp_ps_mask(mk, ninf, _CMP_EQ_OQ), ninf);
+            _mm512_mask_storeu_ps(x + i, t, v);
+        }
+        vm = _mm512_mask_max_ps(vm, t, vm, v);
+    }
+    float m = _mm512_reduce_max_ps(vm);
+    m = *max > m ? *max : m;
+    *max = m;
+    if (m == -INFINITY) {
+        memset(x, 0, (size_t) n * sizeof(float));
+        return 0.0;
+    }
+    const __m512 vmax = _mm512_set1_ps(m);
+    // the exps are at most 1: summed in f32 over chunks of 1024 (64 per lane), then in double
+    double sum = 0.0;
+    for (int64_t c = 0; c < n; c += 1024) {
+        const int64_t c1 = n - c < 1024 ? n : c + 1024;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = c; i < c1; i += 16) {
+            const __mmask16 t = c1 - i >= 16 ? 0xffff : avx512_tail(c1 - i);
+            const __m512 v = _mm512_maskz_loadu_ps(t, x + i);
+            // -inf (a hidden key) gives exactly 0, not the polynomial's tiny remainder
+            const __mmask16 live = t & ~_mm512_cmp_ps_mask(v, ninf, _CMP_EQ_OQ);
+            const __m512 e = _mm512_maskz_mov_ps(live, avx512_exp(_mm512_sub_ps(v, vmax)));
+            _mm512_mask_storeu_ps(x + i, t, e);
+            acc = _mm512_add_ps(acc, e);
+        }
+        sum += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(acc)),
+                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+    }
+    return sum;
+}
+
+// Rows of NR (12) through the 16 x 16 transpose: four rows of zeros, and the stores keep the
+// first NR lanes of each transposed column.
+static void avx512_pack_b_f32(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel) {
+    const __mmask16 keep = avx512_tail(NR);
+    __m512 r[16];
+    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+        const int64_t nk = kc - k0 < 16 ? kc - k0 : 16;
+        const __mmask16 m = nk == 16 ? 0xffff : avx512_tail(nk);
+        for (int i = 0; i < 16; i++) {
+            r[i] = i < nrows && i < NR ? _mm512_maskz_loadu_ps(m, x + i * row_stride + k0) : _mm512_setzero_ps();
+        }
+        avx512_transpose16(r);
+        for (int64_t j = 0; j < nk; j++) {
+            _mm512_mask_storeu_ps(panel + (k0 + j) * NR, keep, r[j]);
+        }
+    }
+}
+
 const struct cpu_kernels cpu_kernels_avx512 = {
     .isa          = GGALLOC_CPU_ISA_AVX512,
     .name         = "avx512",
@@ -325,6 +384,8 @@ const struct cpu_kernels cpu_kernels_avx512 = {
     .sums_f32     = avx512_sums_f32,
     .silu_f32     = avx512_silu_f32,
     .gelu_f32     = avx512_gelu_f32,
+    .attn_softmax_f32 = avx512_attn_softmax_f32,
+    .pack_b_f32   = avx512_pack_b_f32,
 };
 
 #endif // __x86_64__

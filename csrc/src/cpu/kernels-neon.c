@@ -311,6 +311,57 @@ static void neon_gelu_f32(int64_t n, float * y, const float * x) {
     }
 }
 
+static double neon_attn_softmax_f32(int64_t n, float * x, const float * mask, float slope, float * max) {
+    const float32x4_t ninf = vdupq_n_f32(-INFINITY), vs = vdupq_n_f32(slope);
+    float32x4_t vm = ninf;
+    float m = *max;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = vld1q_f32(x + i);
+        if (mask != NULL) {
+            const float32x4_t mk = vld1q_f32(mask + i);
+            v = vbslq_f32(vceqq_f32(mk, ninf), ninf, vfmaq_f32(v, vs, mk));
+            vst1q_f32(x + i, v);
+        }
+        vm = vmaxq_f32(vm, v);
+    }
+    for (; i < n; i++) {
+        if (mask != NULL) {
+            x[i] = mask[i] == -INFINITY ? -INFINITY : x[i] + slope * mask[i];
+        }
+        m = x[i] > m ? x[i] : m;
+    }
+    const float mv = vmaxvq_f32(vm);
+    m = mv > m ? mv : m;
+    *max = m;
+    if (m == -INFINITY) {
+        memset(x, 0, (size_t) n * sizeof(float));
+        return 0.0;
+    }
+    const float32x4_t vmax = vdupq_n_f32(m);
+    float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+    for (i = 0; i + 4 <= n; i += 4) {
+        const float32x4_t v = vld1q_f32(x + i);
+        // -inf (a hidden key) gives exactly 0
+        const uint32x4_t hidden = vceqq_f32(v, ninf);
+        const float32x4_t e = vbslq_f32(hidden, vdupq_n_f32(0.0f), neon_exp(vsubq_f32(v, vmax)));
+        vst1q_f32(x + i, e);
+        s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(e)));
+        s1 = vaddq_f64(s1, vcvt_high_f64_f32(e));
+    }
+    double s = vaddvq_f64(vaddq_f64(s0, s1));
+    for (; i < n; i++) {
+        const float e = x[i] == -INFINITY ? 0.0f : expf(x[i] - m);
+        x[i] = e;
+        s += e;
+    }
+    return s;
+}
+
+static void neon_pack_b_f32(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel) {
+    cpu_pack_b_f32_scalar(x, row_stride, nrows, kc, panel, NR);
+}
+
 const struct cpu_kernels cpu_kernels_neon = {
     .isa          = GGALLOC_CPU_ISA_NEON,
     .name         = "neon",
@@ -336,6 +387,8 @@ const struct cpu_kernels cpu_kernels_neon = {
     .sums_f32     = neon_sums_f32,
     .silu_f32     = neon_silu_f32,
     .gelu_f32     = neon_gelu_f32,
+    .attn_softmax_f32 = neon_attn_softmax_f32,
+    .pack_b_f32   = neon_pack_b_f32,
 };
 
 #endif // __aarch64__

@@ -192,6 +192,38 @@ static void scalar_gelu_f32(int64_t n, float * y, const float * x) {
     }
 }
 
+double cpu_attn_softmax_scalar(int64_t n, float * x, const float * mask, float slope, float * max) {
+    float m = *max;
+    for (int64_t i = 0; i < n; i++) {
+        if (mask != NULL) {
+            // an explicit select: slope * -inf would be NaN for a slope that underflowed to 0
+            x[i] = mask[i] == -INFINITY ? -INFINITY : x[i] + slope * mask[i];
+        }
+        m = x[i] > m ? x[i] : m;
+    }
+    *max = m;
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float e = m == -INFINITY || x[i] == -INFINITY ? 0.0f : expf(x[i] - m);
+        x[i] = e;
+        s += e;
+    }
+    return s;
+}
+
+void cpu_pack_b_f32_scalar(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel, int nr) {
+    for (int j = 0; j < nr; j++) {
+        const float * r = x + j * row_stride;
+        for (int64_t k = 0; k < kc; k++) {
+            panel[k * nr + j] = j < nrows ? r[k] : 0.0f;
+        }
+    }
+}
+
+static void scalar_pack_b_f32(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel) {
+    cpu_pack_b_f32_scalar(x, row_stride, nrows, kc, panel, SCALAR_NR);
+}
+
 const struct cpu_kernels cpu_kernels_scalar = {
     .isa          = GGALLOC_CPU_ISA_SCALAR,
     .name         = "scalar",
@@ -217,4 +249,6 @@ const struct cpu_kernels cpu_kernels_scalar = {
     .sums_f32     = scalar_sums_f32,
     .silu_f32     = scalar_silu_f32,
     .gelu_f32     = scalar_gelu_f32,
+    .attn_softmax_f32 = cpu_attn_softmax_scalar,
+    .pack_b_f32   = scalar_pack_b_f32,
 };

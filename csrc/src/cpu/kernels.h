@@ -57,6 +57,16 @@ struct cpu_kernels {
 
     void (*silu_f32)(int64_t n, float * y, const float * x);
     void (*gelu_f32)(int64_t n, float * y, const float * x);
+
+    // Flash attention (flash-attn.c).
+    // One row of scores x[0, n) becomes its softmax numerators: x' = x + slope * mask[i], or -inf
+    // where mask[i] is -inf (mask may be NULL: x' = x); with M the largest of *max (on entry: a
+    // sink's score or -inf) and every x', x[i] = exp(x' - M), exactly 0 where x' is -inf. *max
+    // is set to M; returns the sum of the exps (0, every x 0, when M is -inf).
+    double (*attn_softmax_f32)(int64_t n, float * x, const float * mask, float slope, float * max);
+    // Packs rows [0, nr) of x (row r at x + r*row_stride), columns [0, kc), into a k-major panel
+    // of nr floats per k (the micro-kernel's b operand); rows >= nrows are zero.
+    void   (*pack_b_f32)(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel);
 };
 
 extern const struct cpu_kernels cpu_kernels_scalar;
@@ -77,3 +87,6 @@ void cpu_kernels_init(void);
 // Scalar definitions shared by the tables (kernels.c).
 float cpu_gelu_scalar(float x);
 float cpu_silu_scalar(float x);
+// The portable attention kernels, for tables without their own.
+double cpu_attn_softmax_scalar(int64_t n, float * x, const float * mask, float slope, float * max);
+void   cpu_pack_b_f32_scalar(const float * x, int64_t row_stride, int nrows, int64_t kc, float * panel, int nr);
