@@ -93,9 +93,11 @@ struct ggml_gallocr {
     bool in_order;                     // every source and view source is a leaf or an earlier node
     struct gga_lifetimes lt;
     struct gallocr_sig * sig;          // per node, then per leaf: what the plan depends on
+    int cap_sig;                       // entries sig has room for (kept between plans)
     struct gga_walk_scratch * scratch; // the walk's working memory, kept between plans
     struct ggalloc_placement * placements;
     int n_placements;
+    int cap_placements;                // entries placements has room for (kept between plans)
 
     int n_chunk_buffers;               // backend buffers held, in all slots
     ggml_backend_buffer_t last_owned;  // the last buffer found among them (NULL when freed)
@@ -112,21 +114,20 @@ ggml_gallocr_t ggml_gallocr_new_n(ggml_backend_buffer_type_t * bufts, int n_bufs
             return NULL;
         }
     }
-    ggml_gallocr_t galloc = calloc(1, sizeof(*galloc));
-    if (galloc == NULL) {
+    // the allocator, its slots, buffer types and slot map in one allocation (in order of alignment)
+    const size_t n = (size_t) n_bufs;
+    char * mem = calloc(1, sizeof(struct ggml_gallocr) + n * (sizeof(struct gallocr_slot) +
+            sizeof(ggml_backend_buffer_type_t) + sizeof(int)));
+    if (mem == NULL) {
         GGML_LOG_ERROR("%s: out of memory\n", __func__);
         return NULL;
     }
+    ggml_gallocr_t galloc = (ggml_gallocr_t) mem;
+    galloc->slots = (struct gallocr_slot *) (mem + sizeof(struct ggml_gallocr));
+    galloc->bufts = (ggml_backend_buffer_type_t *) (galloc->slots + n);
+    galloc->slot_of_buffer = (int *) (galloc->bufts + n);
     galloc->n_buffers = n_bufs;
-    galloc->bufts = malloc(sizeof(*galloc->bufts) * n_bufs);
-    galloc->slot_of_buffer = malloc(sizeof(int) * n_bufs);
-    galloc->slots = calloc(n_bufs, sizeof(struct gallocr_slot));
     galloc->planner = GGALLOC_PLANNER_BEST;
-    if (!galloc->bufts || !galloc->slot_of_buffer || !galloc->slots) {
-        GGML_LOG_ERROR("%s: out of memory\n", __func__);
-        ggml_gallocr_free(galloc);
-        return NULL;
-    }
     for (int i = 0; i < n_bufs; i++) {
         galloc->bufts[i] = bufts[i];
         int s = 0;
@@ -158,11 +159,8 @@ static void gallocr_drop_plan(ggml_gallocr_t galloc) {
         sl->lower_bound_known = false;
         memset(sl->chunk_size, 0, sizeof(sl->chunk_size));
     }
-    gga_lifetimes_release(&galloc->lt);
-    free(galloc->sig);
-    galloc->sig = NULL;
-    free(galloc->placements);
-    galloc->placements = NULL;
+    // the walk's arrays, the signature and the placements are kept for the next plan
+    gga_lifetimes_clear(&galloc->lt);
     galloc->n_placements = 0;
     galloc->have_plan = false;
 }
@@ -189,12 +187,13 @@ void ggml_gallocr_free(ggml_gallocr_t galloc) {
             gga_plan_memo_release(&galloc->slots[s].memo);
         }
     }
-    free(galloc->slots);
-    free(galloc->bufts);
-    free(galloc->slot_of_buffer);
+    gga_lifetimes_release(&galloc->lt);
+    free(galloc->sig);
+    free(galloc->placements);
     free(galloc->order);
     gga_walk_scratch_free(galloc->scratch);
-    free(galloc);
+    free(galloc); // and bufts, slot_of_buffer and slots
+
 }
 
 void ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner planner) {
@@ -386,10 +385,15 @@ static inline uint32_t gallocr_sig_inplace(const struct ggml_tensor * t) {
 static bool gallocr_sign(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
     const int n_nodes = ggml_graph_n_nodes(graph);
     const int n_leafs = ggalloc_graph_n_leafs(graph);
-    galloc->sig = malloc(sizeof(struct gallocr_sig) * (size_t) (n_nodes + n_leafs + 1));
-    if (galloc->sig == NULL) {
-        GGML_LOG_ERROR("%s: out of memory\n", "ggml_gallocr_reserve");
-        return false;
+    if (n_nodes + n_leafs + 1 > galloc->cap_sig) {
+        struct gallocr_sig * sig = malloc(sizeof(struct gallocr_sig) * (size_t) (n_nodes + n_leafs + 1));
+        if (sig == NULL) {
+            GGML_LOG_ERROR("%s: out of memory\n", "ggml_gallocr_reserve");
+            return false;
+        }
+        free(galloc->sig);
+        galloc->sig = sig;
+        galloc->cap_sig = n_nodes + n_leafs + 1;
     }
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
     for (int i = 0; i < n_nodes; i++) {
@@ -466,11 +470,16 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         n_placements += sb->n;
     }
 
-    galloc->placements = malloc(sizeof(struct ggalloc_placement) * (n_placements > 0 ? n_placements : 1));
-    if (galloc->placements == NULL) {
-        GGML_LOG_ERROR("%s: out of memory for %d placements\n", "ggml_gallocr_reserve", n_placements);
-        gallocr_drop_plan(galloc);
-        return false;
+    if (n_placements > galloc->cap_placements) {
+        struct ggalloc_placement * pl = malloc(sizeof(struct ggalloc_placement) * (size_t) n_placements);
+        if (pl == NULL) {
+            GGML_LOG_ERROR("%s: out of memory for %d placements\n", "ggml_gallocr_reserve", n_placements);
+            gallocr_drop_plan(galloc);
+            return false;
+        }
+        free(galloc->placements);
+        galloc->placements = pl;
+        galloc->cap_placements = n_placements;
     }
     int k = 0;
     for (int s = 0; s < galloc->n_slots; s++) {
@@ -847,7 +856,7 @@ size_t ggalloc_graph_peak_bytes(struct ggml_cgraph * graph, size_t alignment) {
         .n_slots        = 1,
         .alloc_size     = nbytes_size,
     };
-    struct gga_lifetimes lt;
+    struct gga_lifetimes lt = { 0 };
     if (!gga_lifetimes_build(graph, &wp, &lt)) {
         return 0;
     }

@@ -20,7 +20,7 @@ struct gga_ref {
 };
 
 // The blocks of one slot (one allocator: buffer ids with the same buffer type share one), in
-// the order ggml would allocate them.
+// the order ggml would allocate them. The five arrays are one allocation, at blocks.
 struct gga_slot_blocks {
     int                   n;
     int                   cap;
@@ -48,6 +48,10 @@ struct gga_lifetimes {
     int32_t * view_pos; // per node, then per leaf
     int32_t * node_leaf; // per node: the leaf index of the same tensor (a node that is also a leaf), or -1
     bool      pos_other; // some source or view source is neither a node nor a leaf of the graph
+
+    // leaf, node, src, src_pos, view_pos and node_leaf are one allocation (at leaf) of this many
+    // bytes, which the next walk into the same struct reuses when it is large enough
+    size_t    mem_size;
 };
 
 #define GGA_POS_NONE    (-1)
@@ -85,9 +89,14 @@ bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b)
 // Whether the allocator leaves t alone: its memory is provided elsewhere.
 bool gga_tensor_is_external(const struct ggml_tensor * t);
 
-// Walks graph. False (and a log line naming what is wrong) on a bad buffer id, a bad order or
-// out of memory; out is then empty. Release a successful result with gga_lifetimes_release.
+// Walks graph into out, which is zero-initialised or holds an earlier walk's result: its memory
+// is then reused (an allocator that plans again and again allocates nothing once its arrays are
+// large enough). False (and a log line naming what is wrong) on a bad buffer id, a bad order or
+// out of memory; out is then empty. gga_lifetimes_release frees out's memory.
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * params, struct gga_lifetimes * out);
+// Empties lt (no slots' blocks, no nodes, no leafs) and keeps its memory for the next walk.
+void gga_lifetimes_clear(struct gga_lifetimes * lt);
+// Frees lt's memory; lt is then zero-initialised. NULL is a no-op.
 void gga_lifetimes_release(struct gga_lifetimes * lt);
 
 #ifdef __cplusplus
