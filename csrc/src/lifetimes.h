@@ -7,6 +7,7 @@
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "planner.h"
+#include "ggalloc-graph.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,13 +82,53 @@ struct gga_walk_scratch;
 struct gga_walk_scratch * gga_walk_scratch_new(void);
 void gga_walk_scratch_free(struct gga_walk_scratch * scratch);
 
-// ggml's list of ops that may write their result over a source of the same layout.
-bool gga_op_can_inplace(enum ggml_op op);
+// ggml's list of ops that may write their result over a source of the same layout. (Inline, as
+// are the two below: the walk and alloc_graph's re-use check call them for every tensor.)
+static inline bool gga_op_can_inplace(enum ggml_op op) {
+    switch (op) {
+        case GGML_OP_SCALE:
+        case GGML_OP_DIAG_MASK_ZERO:
+        case GGML_OP_DIAG_MASK_INF:
+        case GGML_OP_ADD:
+        case GGML_OP_ADD_ID:
+        case GGML_OP_ADD1:
+        case GGML_OP_SUB:
+        case GGML_OP_MUL:
+        case GGML_OP_DIV:
+        case GGML_OP_SQR:
+        case GGML_OP_SQRT:
+        case GGML_OP_LOG:
+        case GGML_OP_UNARY:
+        case GGML_OP_ROPE:
+        case GGML_OP_ROPE_BACK:
+        case GGML_OP_SILU_BACK:
+        case GGML_OP_RMS_NORM:
+        case GGML_OP_RMS_NORM_BACK:
+        case GGML_OP_SOFT_MAX:
+        case GGML_OP_SOFT_MAX_BACK:
+            return true;
+        default:
+            return false;
+    }
+}
+
 // Same type, shape and strides: what a node must share with a source to run in place over it.
-bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b);
+static inline bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b) {
+    if (a->type != b->type) {
+        return false;
+    }
+    for (int i = 0; i < GGML_MAX_DIMS; i++) {
+        if (a->ne[i] != b->ne[i] || a->nb[i] != b->nb[i]) {
+            return false;
+        }
+    }
+    return true;
+}
 
 // Whether the allocator leaves t alone: its memory is provided elsewhere.
-bool gga_tensor_is_external(const struct ggml_tensor * t);
+static inline bool gga_tensor_is_external(const struct ggml_tensor * t) {
+    return t->data != NULL || t->buffer != NULL || (t->flags & GGALLOC_TENSOR_FLAG_EXTERNAL) != 0;
+}
 
 // Walks graph into out, which is zero-initialised or holds an earlier walk's result: its memory
 // is then reused (an allocator that plans again and again allocates nothing once its arrays are
