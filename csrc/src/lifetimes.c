@@ -16,7 +16,7 @@
 // byte for byte, and its offline strategies may place the same lifetimes better.
 //
 // Tensors are found through the library's pointer map (ptrmap.h: open addressing, linear
-// probing, sized for a quarter full, one probe to find or insert), which maps each tensor to its
+// probing, at most half full, one probe to find or insert), which maps each tensor to its
 // record, so the walk costs O(nodes * sources) with small constants. Every tensor is looked up
 // once, before the walk: its record notes its view source and whether it is a view or external,
 // so that the walk reads the (large, cold) tensor structs as little as it can, and each node
@@ -54,10 +54,6 @@ struct rec {
     bool view_known;  // view_src_idx is set (or the tensor is no view)
     bool skip;        // a view or external: never placed (read once from the tensor, which is cold)
 };
-
-// The walk's map holds about the graph's nodes and leafs (and the few sources and view sources
-// outside them); sized for this many times their number it stays at most a quarter full.
-#define GGA_WALK_MAP_FILL 2
 
 struct walk {
     const struct gga_walk_params * p;
@@ -453,9 +449,10 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     const int n_max = n_nodes > 0 ? n_nodes : 1;
     const int l_max = n_leafs > 0 ? n_leafs : 1;
     // the map is used up to the size this graph needs (it may be larger from an earlier walk);
-    // the tensors it holds are about the nodes and leafs: sized for them it stays under half full
+    // the tensors it holds are about the nodes and leafs (and the few sources and view sources
+    // outside them): sized for those it stays at most half full, and grows if it must
     bool ok = scratch_reserve(sc, n_max, l_max, (n_nodes + n_leafs) * 2 + 16) &&
-              gga_ptrmap_reset(&sc->map, (size_t) (n_nodes + n_leafs) * GGA_WALK_MAP_FILL);
+              gga_ptrmap_reset(&sc->map, (size_t) (n_nodes + n_leafs));
     w.map = &sc->map;
     w.cap_recs = sc->cap_recs;
     w.recs = sc->recs;

@@ -1,11 +1,14 @@
 // A pointer -> int map: open addressing with linear probing over a power-of-two table of
-// (key, value) slots, grown (doubled and rehashed) before it passes half full, so probes stay
-// short and each reads one cache line. Keys are hashed with a 64-bit finaliser, since pointers
-// share their low bits.
+// (key, value, epoch) slots, grown (doubled and rehashed) before it passes half full, so probes
+// stay short and each reads one cache line. Keys are hashed with a 64-bit finaliser, since
+// pointers share their low bits.
 //
-// The table may use fewer slots than it holds (mask + 1 <= cap): reset sizes the part in use to
-// the keys expected and clears only that, so a map filled again and again for graphs of varying
-// size (the allocator's graph walk) neither allocates nor clears more than the graph needs.
+// Maps that are filled again and again (the allocator's graph walk, the scheduler's tensor
+// table) are emptied by starting a new epoch: a slot holds a key only while its epoch is the
+// map's, so emptying touches no slot (the table is zeroed only when the 32-bit epoch wraps). The
+// table may also use fewer slots than it holds (mask + 1 <= cap): reset sizes the part in use to
+// the keys expected, so a map refilled for graphs of varying size neither allocates nor probes
+// more than the graph needs.
 
 #include "ptrmap.h"
 
@@ -31,12 +34,24 @@ static bool ptrmap_alloc(struct gga_ptrmap * m, size_t slots) {
     m->mask = slots - 1;
     m->cap = slots;
     m->n = 0;
+    m->epoch = 1;
     return true;
 }
 
 bool gga_ptrmap_init(struct gga_ptrmap * m, size_t expected) {
     memset(m, 0, sizeof(*m));
     return ptrmap_alloc(m, ptrmap_slots_for(expected));
+}
+
+void gga_ptrmap_clear(struct gga_ptrmap * m) {
+    m->n = 0;
+    if (++m->epoch == 0) {
+        // after 2^32 - 1 epochs: slots of an old epoch could pass for the new one
+        if (m->slots != NULL) {
+            memset(m->slots, 0, m->cap * sizeof(*m->slots));
+        }
+        m->epoch = 1;
+    }
 }
 
 bool gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected) {
@@ -48,9 +63,8 @@ bool gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected) {
         }
         return true;
     }
+    gga_ptrmap_clear(m);
     m->mask = slots - 1;
-    m->n = 0;
-    memset(m->slots, 0, slots * sizeof(*m->slots));
     return true;
 }
 
@@ -61,18 +75,12 @@ void gga_ptrmap_free(struct gga_ptrmap * m) {
     }
 }
 
-void gga_ptrmap_clear(struct gga_ptrmap * m) {
-    if (m->slots != NULL) {
-        memset(m->slots, 0, (m->mask + 1) * sizeof(*m->slots));
-    }
-    m->n = 0;
-}
-
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key) {
     if (m->slots == NULL || key == NULL) {
         return NULL;
     }
-    for (size_t h = gga_ptr_hash(key) & m->mask; m->slots[h].key != NULL; h = (h + 1) & m->mask) {
+    const uint32_t e = m->epoch;
+    for (size_t h = gga_ptr_hash(key) & m->mask; m->slots[h].epoch == e; h = (h + 1) & m->mask) {
         if (m->slots[h].key == key) {
             return &m->slots[h].val;
         }
@@ -80,8 +88,8 @@ int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key) {
     return NULL;
 }
 
-// Doubles the part of the table in use (allocating a larger one when it is all in use) and
-// places the keys again; false (m untouched) when out of memory.
+// Doubles the part of the table in use (in a new table) and places the keys again; false (m
+// untouched) when out of memory.
 static bool ptrmap_grow(struct gga_ptrmap * m) {
     const size_t slots = m->slots != NULL ? (m->mask + 1) * 2 : 16;
     struct gga_ptrmap_slot * s = calloc(slots, sizeof(*s));
@@ -89,16 +97,18 @@ static bool ptrmap_grow(struct gga_ptrmap * m) {
         return false;
     }
     for (size_t i = 0; m->slots != NULL && i <= m->mask; i++) {
-        if (m->slots[i].key != NULL) {
+        if (m->slots[i].epoch == m->epoch) {
             size_t h = gga_ptr_hash(m->slots[i].key) & (slots - 1);
-            while (s[h].key != NULL) h = (h + 1) & (slots - 1);
+            while (s[h].epoch != 0) h = (h + 1) & (slots - 1);
             s[h] = m->slots[i];
+            s[h].epoch = 1;
         }
     }
     free(m->slots);
     m->slots = s;
     m->mask = slots - 1;
     m->cap = slots;
+    m->epoch = 1;
     return true;
 }
 
@@ -110,7 +120,7 @@ int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
         return NULL;
     }
     size_t h = gga_ptr_hash(key) & m->mask;
-    for (; m->slots[h].key != NULL; h = (h + 1) & m->mask) {
+    for (; m->slots[h].epoch == m->epoch; h = (h + 1) & m->mask) {
         if (m->slots[h].key == key) {
             return &m->slots[h].val;
         }
@@ -120,10 +130,11 @@ int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
             return NULL;
         }
         h = gga_ptr_hash(key) & m->mask;
-        while (m->slots[h].key != NULL) h = (h + 1) & m->mask;
+        while (m->slots[h].epoch == m->epoch) h = (h + 1) & m->mask;
     }
     m->slots[h].key = key;
     m->slots[h].val = init;
+    m->slots[h].epoch = m->epoch;
     m->n++;
     return &m->slots[h].val;
 }

@@ -23,29 +23,32 @@ static inline size_t gga_ptr_hash(const void * p) {
     return (size_t) x;
 }
 
-// A key and its value side by side, so that a probe reads one cache line.
+// A key and its value side by side, so that a probe reads one cache line. A slot holds a key
+// only while its epoch is the map's: emptying the map is a new epoch, not a pass over the table.
 struct gga_ptrmap_slot {
-    const void * key; // NULL: empty
+    const void * key;
     int          val;
+    uint32_t     epoch;
 };
 
 struct gga_ptrmap {
     struct gga_ptrmap_slot * slots;
-    size_t                   mask; // slots in use - 1 (a power of two)
-    size_t                   cap;  // slots allocated (>= mask + 1): reset reuses them
+    size_t                   mask;  // slots in use - 1 (a power of two)
+    size_t                   cap;   // slots allocated (>= mask + 1): reset reuses them
     size_t                   n;
+    uint32_t                 epoch; // the slots of this epoch hold keys (never 0: a zeroed slot is empty)
 };
 
 // An empty map with room for `expected` keys. false when out of memory (the map is then empty
 // and valid).
 bool  gga_ptrmap_init(struct gga_ptrmap * m, size_t expected);
 // Empties m and gives it room for `expected` keys without growing, reusing its memory (it
-// allocates only when that is too small, and clears only the part it will use), for a map that
-// is filled again and again. false when out of memory (the map is then empty and valid).
+// allocates only when that is too small; emptying costs O(1)), for a map that is filled again
+// and again. false when out of memory (the map is then empty and valid).
 bool  gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected);
 // Releases m's memory; m is then an empty map. NULL is a no-op.
 void  gga_ptrmap_free(struct gga_ptrmap * m);
-// Empties m, keeping its size.
+// Empties m, keeping its size: O(1).
 void  gga_ptrmap_clear(struct gga_ptrmap * m);
 // The value of key, or NULL if it has none. The pointer is valid until the next insertion.
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key);
