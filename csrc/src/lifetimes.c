@@ -53,6 +53,8 @@ struct rec {
     int  view_src_idx;// index + 1 of the record of its view_src, once known (0: not yet)
     bool view_known;  // view_src_idx is set (or the tensor is no view)
     bool skip;        // a view or external: never placed (read once from the tensor, which is cold)
+    int32_t op;       // the tensor's op and flags, read with the rest
+    int32_t flags;
 };
 
 struct walk {
@@ -126,6 +128,8 @@ static int rec_index(struct walk * w, struct ggml_tensor * t) {
             t->data = NULL;
         }
         w->recs[i].skip = t->view_src != NULL || gga_tensor_is_external(t);
+        w->recs[i].op = t->op;
+        w->recs[i].flags = t->flags;
     }
     return i + 1;
 }
@@ -185,7 +189,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
     struct ggml_tensor * t = r->t;
     int first = pos < 0 ? 0 : pos;
 
-    if (r->src != NULL && gga_op_can_inplace(t->op)) {
+    if (r->src != NULL && gga_op_can_inplace((enum ggml_op) r->op)) {
         for (int i = 0; i < r->n_src; i++) {
             struct ggml_tensor * parent = t->src[i];
             if (parent == NULL) {
@@ -198,7 +202,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
             if (!pr->allocated) {
                 continue;
             }
-            if ((parent->flags & GGML_TENSOR_FLAG_OUTPUT) || pr->output_view) {
+            if ((pr->flags & GGML_TENSOR_FLAG_OUTPUT) || pr->output_view) {
                 continue;
             }
             if (!gga_same_layout(t, parent)) {
@@ -246,7 +250,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
 
 // ggml_gallocr_free_node, at the end of visit position pos.
 static void walk_free(struct walk * w, struct rec * r, int pos) {
-    if ((r->t->flags & GGML_TENSOR_FLAG_OUTPUT) || r->output_view) {
+    if ((r->flags & GGML_TENSOR_FLAG_OUTPUT) || r->output_view) {
         return;
     }
     struct gga_slot_blocks * sb = &w->lt->slots[r->slot];
@@ -501,6 +505,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                 struct ggml_tensor * vs = r->t->view_src;
                 r->view_src = vs ? rec_get(&w, vs) : NULL;
                 r->skip = vs != NULL || gga_tensor_is_external(r->t);
+                r->op = r->t->op;
+                r->flags = r->t->flags;
             }
         }
         for (int i = 0; i < n_leafs; i++) {
@@ -567,18 +573,18 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             int i = order[k];
             struct rec * nr = node_rec[i];
             int buffer_id = p->node_buffer_ids ? p->node_buffer_ids[i] : 0;
-            if (nr->view_src != NULL && nr->t->op != GGML_OP_NONE) {
+            if (nr->view_src != NULL && nr->op != GGML_OP_NONE) {
                 nr->view_src->n_views++;
-                if (nr->t->flags & GGML_TENSOR_FLAG_OUTPUT) nr->view_src->output_view = true;
+                if (nr->flags & GGML_TENSOR_FLAG_OUTPUT) nr->view_src->output_view = true;
             }
-            if (nr->t->flags & GGML_TENSOR_FLAG_INPUT) {
+            if (nr->flags & GGML_TENSOR_FLAG_INPUT) {
                 walk_allocate(&w, nr, buffer_id, 0, -1);
             }
             for (int j = 0; j < nr->n_src; j++) {
                 struct rec * sr = nr->src[j];
                 if (sr == NULL) continue;
                 sr->n_children++;
-                if (sr->t->flags & GGML_TENSOR_FLAG_INPUT) {
+                if (sr->flags & GGML_TENSOR_FLAG_INPUT) {
                     walk_allocate(&w, sr, buffer_id, 0, -1);
                 }
             }
@@ -627,11 +633,13 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             }
         }
         bool other = false;
+        // GGA_POS_NONE is all ones too
+        memset(out->src_pos, 0xff, sizeof(int32_t) * (size_t) n_nodes * GGML_MAX_SRC);
         for (int i = 0; i < n_nodes; i++) {
             const struct rec * r = node_rec[i];
             int32_t * sp = &out->src_pos[i * GGML_MAX_SRC];
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
-                sp[j] = j < r->n_src ? pos_of(r->src[j], &other) : GGA_POS_NONE;
+            for (int j = 0; j < r->n_src; j++) {
+                sp[j] = pos_of(r->src[j], &other);
             }
             out->view_pos[i] = pos_of(r->view_src, &other);
             out->node_leaf[i] = r->leaf_index;
