@@ -29,9 +29,12 @@
 // sources before the node. A graph the plan does not fit is planned again by a single-buffer
 // allocator; a multi-buffer one returns false (reserve_n first), as ggml's does.
 //
-// The walk's working memory (hash table, records, per-node arrays) stays with the allocator
-// between plans (gga_walk_scratch), grown to the largest graph seen: re-planning then allocates
-// only the plan itself, which keeps reserve fast on graphs that are planned again and again.
+// The walk's working memory (pointer map, records, per-node arrays: gga_walk_scratch) and the
+// plan's own arrays (the walk's results, the signature, the placements) stay with the allocator
+// between plans, grown to the largest graph seen: re-planning then allocates only what the
+// planner returns, and touches no fresh pages (a C library that hands large freed blocks back to
+// the system would otherwise fault them in again at every reserve), which keeps reserve fast on
+// graphs that are planned again and again.
 //
 // Tensors of the graph that point into this allocator's own buffers (from an earlier
 // alloc_graph of the same graph) are taken back at reserve: ggml would count them as external
@@ -195,7 +198,6 @@ void ggml_gallocr_free(ggml_gallocr_t galloc) {
     free(galloc->order);
     gga_walk_scratch_free(galloc->scratch);
     free(galloc); // and bufts, slot_of_buffer and slots
-
 }
 
 void ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner planner) {

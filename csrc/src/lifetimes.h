@@ -2,7 +2,15 @@
 
 // From a graph to the planner's blocks (lifetimes.c): the walk ggml's graph allocator makes over
 // a graph, recording for every tensor it would place a block (size, first step, end step, in-place
-// group) instead of an address. Internal to the allocators (alloc.c, alloc-legacy.c).
+// group) instead of an address. Internal to the graph allocator (alloc.c) and reorder.c.
+//
+//     struct gga_lifetimes lt = { 0 };
+//     struct gga_walk_params wp = { .n_buffers = 1, .slot_of_buffer = &zero, .n_slots = 1,
+//                                   .alloc_size = size_of };
+//     if (gga_lifetimes_build(graph, &wp, &lt)) {   // again on the same lt: its memory is reused
+//         gga_plan_blocks(lt.slots[0].blocks, lt.slots[0].n, ...);
+//     }
+//     gga_lifetimes_release(&lt);
 
 #include "ggml.h"
 #include "ggml-alloc.h"
