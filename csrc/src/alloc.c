@@ -29,9 +29,12 @@
 // sources before the node. A graph the plan does not fit is planned again by a single-buffer
 // allocator; a multi-buffer one returns false (reserve_n first), as ggml's does.
 //
-// The walk's working memory (hash table, records, per-node arrays) stays with the allocator
-// between plans (gga_walk_scratch), grown to the largest graph seen: re-planning then allocates
-// only the plan itself, which keeps reserve fast on graphs that are planned again and again.
+// The walk's working memory (pointer map, records, per-node arrays: gga_walk_scratch) and the
+// plan's own arrays (the walk's results, the signature, the placements) stay with the allocator
+// between plans, grown to the largest graph seen: re-planning then allocates only what the
+// planner returns, and touches no fresh pages (a C library that hands large freed blocks back to
+// the system would otherwise fault them in again at every reserve), which keeps reserve fast on
+// graphs that are planned again and again.
 //
 // Tensors of the graph that point into this allocator's own buffers (from an earlier
 // alloc_graph of the same graph) are taken back at reserve: ggml would count them as external
@@ -72,6 +75,7 @@ struct gallocr_sig {
     int32_t  op;
     uint32_t flags;   // the graph flags the walk reads, and SIG_EXTERNAL
     uint32_t inplace; // bit j: source j has the tensor's layout (for ops that may run in place)
+    int32_t  n_src;   // nodes: sources from this one on are NULL (leafs: GGML_MAX_SRC)
 };
 
 #define SIG_FLAGS      (GGML_TENSOR_FLAG_INPUT | GGML_TENSOR_FLAG_OUTPUT | GGALLOC_TENSOR_FLAG_EXTERNAL)
@@ -93,9 +97,12 @@ struct ggml_gallocr {
     bool in_order;                     // every source and view source is a leaf or an earlier node
     struct gga_lifetimes lt;
     struct gallocr_sig * sig;          // per node, then per leaf: what the plan depends on
+    struct ggml_tensor ** leafs;       // room for the graph's leafs, which the re-use check reads once
+    int cap_sig;                       // entries sig and leafs have room for (one allocation, kept between plans)
     struct gga_walk_scratch * scratch; // the walk's working memory, kept between plans
     struct ggalloc_placement * placements;
     int n_placements;
+    int cap_placements;                // entries placements has room for (kept between plans)
 
     int n_chunk_buffers;               // backend buffers held, in all slots
     ggml_backend_buffer_t last_owned;  // the last buffer found among them (NULL when freed)
@@ -112,21 +119,20 @@ ggml_gallocr_t ggml_gallocr_new_n(ggml_backend_buffer_type_t * bufts, int n_bufs
             return NULL;
         }
     }
-    ggml_gallocr_t galloc = calloc(1, sizeof(*galloc));
-    if (galloc == NULL) {
+    // the allocator, its slots, buffer types and slot map in one allocation (in order of alignment)
+    const size_t n = (size_t) n_bufs;
+    char * mem = calloc(1, sizeof(struct ggml_gallocr) + n * (sizeof(struct gallocr_slot) +
+            sizeof(ggml_backend_buffer_type_t) + sizeof(int)));
+    if (mem == NULL) {
         GGML_LOG_ERROR("%s: out of memory\n", __func__);
         return NULL;
     }
+    ggml_gallocr_t galloc = (ggml_gallocr_t) mem;
+    galloc->slots = (struct gallocr_slot *) (mem + sizeof(struct ggml_gallocr));
+    galloc->bufts = (ggml_backend_buffer_type_t *) (galloc->slots + n);
+    galloc->slot_of_buffer = (int *) (galloc->bufts + n);
     galloc->n_buffers = n_bufs;
-    galloc->bufts = malloc(sizeof(*galloc->bufts) * n_bufs);
-    galloc->slot_of_buffer = malloc(sizeof(int) * n_bufs);
-    galloc->slots = calloc(n_bufs, sizeof(struct gallocr_slot));
     galloc->planner = GGALLOC_PLANNER_BEST;
-    if (!galloc->bufts || !galloc->slot_of_buffer || !galloc->slots) {
-        GGML_LOG_ERROR("%s: out of memory\n", __func__);
-        ggml_gallocr_free(galloc);
-        return NULL;
-    }
     for (int i = 0; i < n_bufs; i++) {
         galloc->bufts[i] = bufts[i];
         int s = 0;
@@ -158,11 +164,8 @@ static void gallocr_drop_plan(ggml_gallocr_t galloc) {
         sl->lower_bound_known = false;
         memset(sl->chunk_size, 0, sizeof(sl->chunk_size));
     }
-    gga_lifetimes_release(&galloc->lt);
-    free(galloc->sig);
-    galloc->sig = NULL;
-    free(galloc->placements);
-    galloc->placements = NULL;
+    // the walk's arrays, the signature and the placements are kept for the next plan
+    gga_lifetimes_clear(&galloc->lt);
     galloc->n_placements = 0;
     galloc->have_plan = false;
 }
@@ -189,12 +192,12 @@ void ggml_gallocr_free(ggml_gallocr_t galloc) {
             gga_plan_memo_release(&galloc->slots[s].memo);
         }
     }
-    free(galloc->slots);
-    free(galloc->bufts);
-    free(galloc->slot_of_buffer);
+    gga_lifetimes_release(&galloc->lt);
+    free(galloc->sig);
+    free(galloc->placements);
     free(galloc->order);
     gga_walk_scratch_free(galloc->scratch);
-    free(galloc);
+    free(galloc); // and bufts, slot_of_buffer and slots
 }
 
 void ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner planner) {
@@ -369,12 +372,12 @@ static inline uint32_t gallocr_sig_flags(ggml_gallocr_t galloc, const struct ggm
     return f;
 }
 
-static inline uint32_t gallocr_sig_inplace(const struct ggml_tensor * t) {
+static inline uint32_t gallocr_sig_inplace(const struct ggml_tensor * t, int n_src) {
     if (!gga_op_can_inplace(t->op)) {
         return 0;
     }
     uint32_t m = 0;
-    for (int j = 0; j < GGML_MAX_SRC; j++) {
+    for (int j = 0; j < n_src; j++) {
         if (t->src[j] != NULL && gga_same_layout(t, t->src[j])) {
             m |= 1u << j;
         }
@@ -386,24 +389,38 @@ static inline uint32_t gallocr_sig_inplace(const struct ggml_tensor * t) {
 static bool gallocr_sign(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
     const int n_nodes = ggml_graph_n_nodes(graph);
     const int n_leafs = ggalloc_graph_n_leafs(graph);
-    galloc->sig = malloc(sizeof(struct gallocr_sig) * (size_t) (n_nodes + n_leafs + 1));
-    if (galloc->sig == NULL) {
-        GGML_LOG_ERROR("%s: out of memory\n", "ggml_gallocr_reserve");
-        return false;
+    const size_t cap = (size_t) (n_nodes + n_leafs + 1);
+    if (cap > (size_t) galloc->cap_sig) {
+        struct gallocr_sig * sig = malloc((sizeof(struct gallocr_sig) + sizeof(struct ggml_tensor *)) * cap);
+        if (sig == NULL) {
+            GGML_LOG_ERROR("%s: out of memory\n", "ggml_gallocr_reserve");
+            return false;
+        }
+        free(galloc->sig);
+        galloc->sig = sig;
+        galloc->leafs = (struct ggml_tensor **) (sig + cap);
+        galloc->cap_sig = (int) cap;
     }
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
     for (int i = 0; i < n_nodes; i++) {
         struct gallocr_sig * sg = &galloc->sig[i];
+        sg->n_src = 0;
+        for (int j = 0; j < GGML_MAX_SRC; j++) {
+            if (nodes[i]->src[j] != NULL) {
+                sg->n_src = j + 1;
+            }
+        }
         sg->op = nodes[i]->op;
         sg->flags = gallocr_sig_flags(galloc, nodes[i]);
-        sg->inplace = gallocr_sig_inplace(nodes[i]);
+        sg->inplace = gallocr_sig_inplace(nodes[i], sg->n_src);
     }
     for (int i = 0; i < n_leafs; i++) {
         struct ggml_tensor * t = ggalloc_graph_leaf(graph, i);
         struct gallocr_sig * sg = &galloc->sig[n_nodes + i];
+        sg->n_src = GGML_MAX_SRC;
         sg->op = t->op;
         sg->flags = gallocr_sig_flags(galloc, t);
-        sg->inplace = gallocr_sig_inplace(t);
+        sg->inplace = gallocr_sig_inplace(t, GGML_MAX_SRC);
     }
     return true;
 }
@@ -466,11 +483,16 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         n_placements += sb->n;
     }
 
-    galloc->placements = malloc(sizeof(struct ggalloc_placement) * (n_placements > 0 ? n_placements : 1));
-    if (galloc->placements == NULL) {
-        GGML_LOG_ERROR("%s: out of memory for %d placements\n", "ggml_gallocr_reserve", n_placements);
-        gallocr_drop_plan(galloc);
-        return false;
+    if (n_placements > galloc->cap_placements) {
+        struct ggalloc_placement * pl = malloc(sizeof(struct ggalloc_placement) * (size_t) n_placements);
+        if (pl == NULL) {
+            GGML_LOG_ERROR("%s: out of memory for %d placements\n", "ggml_gallocr_reserve", n_placements);
+            gallocr_drop_plan(galloc);
+            return false;
+        }
+        free(galloc->placements);
+        galloc->placements = pl;
+        galloc->cap_placements = n_placements;
     }
     int k = 0;
     for (int s = 0; s < galloc->n_slots; s++) {
@@ -570,29 +592,28 @@ static inline bool gallocr_fits(ggml_gallocr_t galloc, const struct ggml_tensor 
     return ggml_backend_buft_get_alloc_size(galloc->bufts[sb->buffer_id[ref.block]], t) <= sb->blocks[ref.block].size;
 }
 
-// The tensor at a recorded position of graph (NULL for none).
-static inline struct ggml_tensor * gallocr_at(struct ggml_cgraph * graph, struct ggml_tensor ** nodes, int32_t pos) {
+// The tensor at a recorded position of the graph (NULL for none), its leafs read into leafs.
+static inline struct ggml_tensor * gallocr_at(struct ggml_tensor ** nodes, struct ggml_tensor ** leafs, int32_t pos) {
     if (pos >= 0) {
         return nodes[pos];
     }
-    return pos == GGA_POS_NONE ? NULL : ggalloc_graph_leaf(graph, GGA_POS_LEAF(0) - pos);
+    return pos == GGA_POS_NONE ? NULL : leafs[GGA_POS_LEAF(0) - pos];
 }
 
-// Whether t is among graph's leafs (for the rare node of op NONE: nodes are ops).
-static bool gallocr_is_leaf(struct ggml_cgraph * graph, const struct ggml_tensor * t) {
-    const int n_leafs = ggalloc_graph_n_leafs(graph);
+// Whether t is among the graph's n_leafs leafs (for the rare node of op NONE: nodes are ops).
+static bool gallocr_is_leaf(struct ggml_tensor ** leafs, int n_leafs, const struct ggml_tensor * t) {
     for (int k = 0; k < n_leafs; k++) {
-        if (ggalloc_graph_leaf(graph, k) == t) {
+        if (leafs[k] == t) {
             return true;
         }
     }
     return false;
 }
 
-static bool gallocr_same_tensor(ggml_gallocr_t galloc, const struct ggml_tensor * t, const struct gallocr_sig * sg,
+static inline bool gallocr_same_tensor(ggml_gallocr_t galloc, const struct ggml_tensor * t, const struct gallocr_sig * sg,
         struct ggml_tensor * view_src) {
     return (int32_t) t->op == sg->op && t->view_src == view_src && gallocr_sig_flags(galloc, t) == sg->flags &&
-           gallocr_sig_inplace(t) == sg->inplace;
+           gallocr_sig_inplace(t, sg->n_src) == sg->inplace;
 }
 
 // Whether graph is not one the recorded plan can be re-applied to (see the top of the file).
@@ -606,29 +627,40 @@ static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph
         return true;
     }
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    struct ggml_tensor ** leafs = galloc->leafs; // room for n_leafs since the plan was signed
+    for (int i = 0; i < n_leafs; i++) {
+        leafs[i] = ggalloc_graph_leaf(graph, i);
+    }
     const int32_t * view_pos = galloc->lt.view_pos;
     for (int i = 0; i < n_leafs; i++) {
-        const struct ggml_tensor * t = ggalloc_graph_leaf(graph, i);
-        if (!gallocr_same_tensor(galloc, t, &galloc->sig[n_nodes + i], gallocr_at(graph, nodes, view_pos[n_nodes + i])) ||
+        const struct ggml_tensor * t = leafs[i];
+        if (!gallocr_same_tensor(galloc, t, &galloc->sig[n_nodes + i], gallocr_at(nodes, leafs, view_pos[n_nodes + i])) ||
             !gallocr_fits(galloc, t, galloc->lt.leaf[i])) {
             return true;
         }
     }
     for (int i = 0; i < n_nodes; i++) {
         const struct ggml_tensor * t = nodes[i];
+        const struct gallocr_sig * sg = &galloc->sig[i];
         const int32_t * sp = &galloc->lt.src_pos[i * GGML_MAX_SRC];
-        for (int j = 0; j < GGML_MAX_SRC; j++) {
-            if (t->src[j] != gallocr_at(graph, nodes, sp[j])) {
+        int j = 0;
+        for (; j < sg->n_src; j++) {
+            if (t->src[j] != gallocr_at(nodes, leafs, sp[j])) {
                 return true;
             }
         }
-        if (!gallocr_same_tensor(galloc, t, &galloc->sig[i], gallocr_at(graph, nodes, view_pos[i])) ||
+        for (; j < GGML_MAX_SRC; j++) {
+            if (t->src[j] != NULL) {
+                return true;
+            }
+        }
+        if (!gallocr_same_tensor(galloc, t, sg, gallocr_at(nodes, leafs, view_pos[i])) ||
             !gallocr_fits(galloc, t, galloc->lt.node[i])) {
             return true;
         }
         // a node that is also a leaf (the scheduler's input copies) is one tensor, one block
         const int32_t k = galloc->lt.node_leaf[i];
-        if (k >= 0 ? ggalloc_graph_leaf(graph, k) != t : t->op == GGML_OP_NONE && gallocr_is_leaf(graph, t)) {
+        if (k >= 0 ? leafs[k] != t : t->op == GGML_OP_NONE && gallocr_is_leaf(leafs, n_leafs, t)) {
             return true;
         }
     }
@@ -847,7 +879,7 @@ size_t ggalloc_graph_peak_bytes(struct ggml_cgraph * graph, size_t alignment) {
         .n_slots        = 1,
         .alloc_size     = nbytes_size,
     };
-    struct gga_lifetimes lt;
+    struct gga_lifetimes lt = { 0 };
     if (!gga_lifetimes_build(graph, &wp, &lt)) {
         return 0;
     }

@@ -15,14 +15,15 @@
 // With the blocks in this order, the planner's online strategy reproduces ggml's placement
 // byte for byte, and its offline strategies may place the same lifetimes better.
 //
-// Tensors are found through an open-addressing hash table keyed by pointer (linear probing,
-// sized for a quarter full and grown past half full, the keys in a dense array of their own so
-// probes stay in cache), so the walk costs O(nodes * sources) with small constants. Every tensor is looked up once, before
-// the walk: its record notes its view source and whether it is a view or external, so that the
-// walk reads the (large, cold) tensor structs as little as it can, and each node notes how many
-// source slots it uses, so loops stop there instead of at GGML_MAX_SRC. Its working memory (the
-// table, the records, the per-node arrays) can be kept between walks (gga_walk_scratch, which
-// gallocr holds): a re-plan then allocates only its results, and touches no fresh pages.
+// Tensors are found through the library's pointer map (ptrmap.h: open addressing, linear
+// probing, at most half full, one probe to find or insert), which maps each tensor to its
+// record, so the walk costs O(nodes * sources) with small constants. Every tensor is looked up
+// once, before the walk: its record notes its view source and whether it is a view or external,
+// so that the walk reads the (large, cold) tensor structs as little as it can, and each node
+// notes how many source slots it uses, so loops stop there instead of at GGML_MAX_SRC. Its
+// working memory (the map, the records, the per-node arrays) can be kept between walks
+// (gga_walk_scratch, which gallocr holds): a re-plan then allocates only its results, and
+// touches no fresh pages.
 //
 // One deliberate difference from ggml: a tensor that has an output view (a view flagged as an
 // output) is never freed either, so nothing overwrites what the caller reads through the view.
@@ -34,50 +35,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-bool gga_op_can_inplace(enum ggml_op op) {
-    switch (op) {
-        case GGML_OP_SCALE:
-        case GGML_OP_DIAG_MASK_ZERO:
-        case GGML_OP_DIAG_MASK_INF:
-        case GGML_OP_ADD:
-        case GGML_OP_ADD_ID:
-        case GGML_OP_ADD1:
-        case GGML_OP_SUB:
-        case GGML_OP_MUL:
-        case GGML_OP_DIV:
-        case GGML_OP_SQR:
-        case GGML_OP_SQRT:
-        case GGML_OP_LOG:
-        case GGML_OP_UNARY:
-        case GGML_OP_ROPE:
-        case GGML_OP_ROPE_BACK:
-        case GGML_OP_SILU_BACK:
-        case GGML_OP_RMS_NORM:
-        case GGML_OP_RMS_NORM_BACK:
-        case GGML_OP_SOFT_MAX:
-        case GGML_OP_SOFT_MAX_BACK:
-            return true;
-        default:
-            return false;
-    }
-}
-
-bool gga_tensor_is_external(const struct ggml_tensor * t) {
-    return t->data != NULL || t->buffer != NULL || (t->flags & GGALLOC_TENSOR_FLAG_EXTERNAL) != 0;
-}
-
-bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b) {
-    if (a->type != b->type) {
-        return false;
-    }
-    for (int i = 0; i < GGML_MAX_DIMS; i++) {
-        if (a->ne[i] != b->ne[i] || a->nb[i] != b->nb[i]) {
-            return false;
-        }
-    }
-    return true;
-}
 
 struct rec {
     struct ggml_tensor * t;
@@ -96,19 +53,18 @@ struct rec {
     int  view_src_idx;// index + 1 of the record of its view_src, once known (0: not yet)
     bool view_known;  // view_src_idx is set (or the tensor is no view)
     bool skip;        // a view or external: never placed (read once from the tensor, which is cold)
+    int32_t op;       // the tensor's op and flags, read with the rest
+    int32_t flags;
 };
 
 struct walk {
     const struct gga_walk_params * p;
     struct gga_lifetimes * lt;
 
-    // hash table: slot -> rec index + 1 (0 = empty)
-    int    * table;
-    size_t   table_mask;
+    struct gga_ptrmap * map; // tensor -> index of its record
     struct rec * recs;
     int      n_recs;
     int      cap_recs;
-    struct ggml_tensor ** keys; // keys[i] = recs[i].t: probes compare these, a small dense array
 
     int      n_steps_end; // the end of blocks never freed
     int      n_nodes;
@@ -116,69 +72,34 @@ struct walk {
     bool     oom;
 };
 
-static bool table_grow(struct walk * w) {
-    size_t new_size = (w->table_mask + 1) * 2;
-    int * table = calloc(new_size, sizeof(int));
-    if (table == NULL) {
-        return false;
-    }
-    for (int i = 0; i < w->n_recs; i++) {
-        size_t h = gga_ptr_hash(w->keys[i]) & (new_size - 1);
-        while (table[h] != 0) {
-            h = (h + 1) & (new_size - 1);
-        }
-        table[h] = i + 1;
-    }
-    free(w->table);
-    w->table = table;
-    w->table_mask = new_size - 1;
-    return true;
-}
-
 // The record of t, created on first sight. NULL only when out of memory.
 static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
-    size_t h = gga_ptr_hash(t) & w->table_mask;
-    while (w->table[h] != 0) {
-        const int i = w->table[h] - 1;
-        if (w->keys[i] == t) {
-            return &w->recs[i];
-        }
-        h = (h + 1) & w->table_mask;
+    // one probe finds or inserts: a new key gets the next index, which no record has yet
+    int * v = gga_ptrmap_get(w->map, t, w->n_recs);
+    if (v == NULL) {
+        w->oom = true;
+        return NULL;
     }
-    if ((size_t) (w->n_recs + 1) * 2 > w->table_mask + 1) {
-        if (!table_grow(w)) {
-            w->oom = true;
-            return NULL;
-        }
-        return rec_get(w, t);
+    if (*v < w->n_recs) {
+        return &w->recs[*v];
     }
     if (w->n_recs == w->cap_recs) {
         int cap = w->cap_recs * 2;
         struct rec * recs = realloc(w->recs, sizeof(*recs) * cap);
-        if (recs != NULL) {
-            w->recs = recs;
-        }
-        struct ggml_tensor ** keys = realloc(w->keys, sizeof(*keys) * cap);
-        if (keys != NULL) {
-            w->keys = keys;
-        }
-        if (recs == NULL || keys == NULL) {
+        if (recs == NULL) {
             w->oom = true;
             return NULL;
         }
+        w->recs = recs;
         w->cap_recs = cap;
     }
-    struct rec * r = &w->recs[w->n_recs];
+    struct rec * r = &w->recs[w->n_recs++];
     memset(r, 0, sizeof(*r));
     r->t = t;
-    w->keys[w->n_recs] = t;
     r->block = -1;
     r->slot = -1;
     r->node_index = -1;
     r->leaf_index = -1;
-    r->view_src = NULL;
-    r->src = NULL;
-    w->table[h] = ++w->n_recs;
     return r;
 }
 
@@ -207,30 +128,42 @@ static int rec_index(struct walk * w, struct ggml_tensor * t) {
             t->data = NULL;
         }
         w->recs[i].skip = t->view_src != NULL || gga_tensor_is_external(t);
+        w->recs[i].op = t->op;
+        w->recs[i].flags = t->flags;
     }
     return i + 1;
+}
+
+// Gives sb room for cap blocks, keeping its n blocks; false (sb untouched) when out of memory.
+static bool slot_grow(struct gga_slot_blocks * sb, int cap) {
+    const size_t c = (size_t) cap;
+    char * mem = malloc(c * (sizeof(*sb->blocks) + sizeof(*sb->tensor) + 3 * sizeof(int)));
+    if (mem == NULL) {
+        return false;
+    }
+    struct gga_slot_blocks g = { .n = sb->n, .cap = cap, .blocks = (struct gga_block *) mem };
+    g.tensor    = (struct ggml_tensor **) (mem + c * sizeof(*g.blocks));
+    g.buffer_id = (int *) (g.tensor + c);
+    g.first     = g.buffer_id + c;
+    g.last      = g.first + c;
+    if (sb->n > 0) {
+        memcpy(g.blocks, sb->blocks, sizeof(*g.blocks) * (size_t) sb->n);
+        memcpy(g.tensor, sb->tensor, sizeof(*g.tensor) * (size_t) sb->n);
+        memcpy(g.buffer_id, sb->buffer_id, sizeof(int) * (size_t) sb->n);
+        memcpy(g.first, sb->first, sizeof(int) * (size_t) sb->n);
+        memcpy(g.last, sb->last, sizeof(int) * (size_t) sb->n);
+    }
+    free(sb->blocks);
+    *sb = g;
+    return true;
 }
 
 // Appends a block to slot s; its index, or -1 when out of memory.
 static int block_push(struct walk * w, int s, size_t size, int64_t start, struct ggml_tensor * t, int buffer_id, int first) {
     struct gga_slot_blocks * sb = &w->lt->slots[s];
-    if (sb->n == sb->cap) {
-        int cap = sb->cap ? sb->cap * 2 : w->n_nodes + w->n_leafs + 16;
-        struct gga_block * blocks = realloc(sb->blocks, sizeof(*blocks) * cap);
-        if (blocks) sb->blocks = blocks;
-        struct ggml_tensor ** tensor = realloc(sb->tensor, sizeof(*tensor) * cap);
-        if (tensor) sb->tensor = tensor;
-        int * buffer_id_arr = realloc(sb->buffer_id, sizeof(int) * cap);
-        if (buffer_id_arr) sb->buffer_id = buffer_id_arr;
-        int * first_arr = realloc(sb->first, sizeof(int) * cap);
-        if (first_arr) sb->first = first_arr;
-        int * last_arr = realloc(sb->last, sizeof(int) * cap);
-        if (last_arr) sb->last = last_arr;
-        if (!blocks || !tensor || !buffer_id_arr || !first_arr || !last_arr) {
-            w->oom = true;
-            return -1;
-        }
-        sb->cap = cap;
+    if (sb->n == sb->cap && !slot_grow(sb, sb->cap ? sb->cap * 2 : w->n_nodes + w->n_leafs + 16)) {
+        w->oom = true;
+        return -1;
     }
     int i = sb->n++;
     sb->blocks[i].size = size;
@@ -256,7 +189,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
     struct ggml_tensor * t = r->t;
     int first = pos < 0 ? 0 : pos;
 
-    if (r->src != NULL && gga_op_can_inplace(t->op)) {
+    if (r->src != NULL && gga_op_can_inplace((enum ggml_op) r->op)) {
         for (int i = 0; i < r->n_src; i++) {
             struct ggml_tensor * parent = t->src[i];
             if (parent == NULL) {
@@ -269,7 +202,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
             if (!pr->allocated) {
                 continue;
             }
-            if ((parent->flags & GGML_TENSOR_FLAG_OUTPUT) || pr->output_view) {
+            if ((pr->flags & GGML_TENSOR_FLAG_OUTPUT) || pr->output_view) {
                 continue;
             }
             if (!gga_same_layout(t, parent)) {
@@ -317,7 +250,7 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
 
 // ggml_gallocr_free_node, at the end of visit position pos.
 static void walk_free(struct walk * w, struct rec * r, int pos) {
-    if ((r->t->flags & GGML_TENSOR_FLAG_OUTPUT) || r->output_view) {
+    if ((r->flags & GGML_TENSOR_FLAG_OUTPUT) || r->output_view) {
         return;
     }
     struct gga_slot_blocks * sb = &w->lt->slots[r->slot];
@@ -337,25 +270,60 @@ static bool check_buffer_id(const struct gga_walk_params * p, const int * ids, i
     return true;
 }
 
+void gga_lifetimes_clear(struct gga_lifetimes * lt) {
+    for (int s = 0; s < lt->n_slots && lt->slots; s++) {
+        lt->slots[s].n = 0;
+    }
+    lt->n_nodes = 0;
+    lt->n_leafs = 0;
+    lt->pos_other = false;
+}
+
 void gga_lifetimes_release(struct gga_lifetimes * lt) {
     if (lt == NULL) {
         return;
     }
     for (int s = 0; s < lt->n_slots && lt->slots; s++) {
-        free(lt->slots[s].blocks);
-        free(lt->slots[s].tensor);
-        free(lt->slots[s].buffer_id);
-        free(lt->slots[s].first);
-        free(lt->slots[s].last);
+        free(lt->slots[s].blocks); // and the slot's other arrays
     }
     free(lt->slots);
-    free(lt->leaf);
-    free(lt->node);
-    free(lt->src);
-    free(lt->src_pos);
-    free(lt->view_pos);
-    free(lt->node_leaf);
+    free(lt->leaf); // and the other per-node and per-leaf arrays
     memset(lt, 0, sizeof(*lt));
+}
+
+// Room in lt for a walk of n_slots slots, n_nodes nodes and n_leafs leafs, reusing what it holds;
+// false when out of memory.
+static bool lifetimes_reserve(struct gga_lifetimes * lt, int n_slots, int n_nodes, int n_leafs) {
+    if (lt->slots == NULL || lt->n_slots != n_slots) {
+        for (int s = 0; s < lt->n_slots && lt->slots; s++) {
+            free(lt->slots[s].blocks);
+        }
+        free(lt->slots);
+        lt->n_slots = n_slots;
+        lt->slots = calloc(n_slots > 0 ? n_slots : 1, sizeof(struct gga_slot_blocks));
+        if (lt->slots == NULL) {
+            return false;
+        }
+    }
+    const size_t nn = (size_t) (n_nodes > 0 ? n_nodes : 1);
+    const size_t nl = (size_t) (n_leafs > 0 ? n_leafs : 1);
+    const size_t size = sizeof(struct gga_ref) * (nl + nn + nn * GGML_MAX_SRC) +
+                        sizeof(int32_t) * (nn * GGML_MAX_SRC + (size_t) n_nodes + (size_t) n_leafs + 1 + nn);
+    if (size > lt->mem_size) {
+        void * mem = malloc(size);
+        if (mem == NULL) {
+            return false;
+        }
+        free(lt->leaf);
+        lt->leaf = mem;
+        lt->mem_size = size;
+    }
+    lt->node      = lt->leaf + nl;
+    lt->src       = lt->node + nn;
+    lt->src_pos   = (int32_t *) (lt->src + nn * GGML_MAX_SRC);
+    lt->view_pos  = lt->src_pos + nn * GGML_MAX_SRC;
+    lt->node_leaf = lt->view_pos + (size_t) n_nodes + (size_t) n_leafs + 1;
+    return true;
 }
 
 static int32_t pos_of(const struct rec * r, bool * other) {
@@ -385,21 +353,20 @@ static struct gga_ref ref_of(const struct rec * r) {
 }
 
 // What a walk needs only while it runs, kept between walks by an allocator that plans again and
-// again: no allocation, and memory that is already mapped and warm.
+// again: no allocation, and memory that is already mapped and warm. The per-node and per-leaf
+// arrays are one allocation (at node_rec), rewritten by every walk.
 struct gga_walk_scratch {
-    int         * table;
-    size_t        table_size;
+    struct gga_ptrmap map; // tensor -> record
     struct rec  * recs;
-    struct ggml_tensor ** keys;
     int           cap_recs;
-    int         * order;     // per node
     struct rec ** node_rec;  // per node
-    int         * node_idx;  // per node
     struct rec ** src_rec;   // per node and source
-    int         * src_idx;   // per node and source
-    int           cap_nodes;
     struct rec ** leaf_rec;  // per leaf
+    int         * order;     // per node
+    int         * node_idx;  // per node
+    int         * src_idx;   // per node and source
     int         * leaf_idx;  // per leaf
+    int           cap_nodes;
     int           cap_leafs;
 };
 
@@ -407,58 +374,55 @@ struct gga_walk_scratch * gga_walk_scratch_new(void) {
     return calloc(1, sizeof(struct gga_walk_scratch));
 }
 
-void gga_walk_scratch_free(struct gga_walk_scratch * sc) {
-    if (sc == NULL) {
-        return;
-    }
-    free(sc->table);
+static void scratch_release(struct gga_walk_scratch * sc) {
+    gga_ptrmap_free(&sc->map);
     free(sc->recs);
-    free(sc->keys);
-    free(sc->order);
-    free(sc->node_rec);
-    free(sc->node_idx);
-    free(sc->src_rec);
-    free(sc->src_idx);
-    free(sc->leaf_rec);
-    free(sc->leaf_idx);
-    free(sc);
+    free(sc->node_rec); // and the other per-node and per-leaf arrays
 }
 
-// Room for a graph of n_nodes and n_leafs; false when out of memory (what was there stays valid).
-static bool scratch_reserve(struct gga_walk_scratch * sc, int n_nodes, int n_leafs, size_t table_size, int cap_recs) {
-    bool ok = true;
-#define GROW(field, count) do {                                              \
-        void * q_ = realloc(sc->field, sizeof(*sc->field) * (size_t) (count)); \
-        if (q_ != NULL) sc->field = q_; else ok = false;                     \
-    } while (0)
-    if (n_nodes > sc->cap_nodes) {
-        GROW(order, n_nodes);
-        GROW(node_rec, n_nodes);
-        GROW(node_idx, n_nodes);
-        GROW(src_rec, (size_t) n_nodes * GGML_MAX_SRC);
-        GROW(src_idx, (size_t) n_nodes * GGML_MAX_SRC);
-        if (ok) sc->cap_nodes = n_nodes;
+void gga_walk_scratch_free(struct gga_walk_scratch * sc) {
+    if (sc != NULL) {
+        scratch_release(sc);
+        free(sc);
     }
-    if (n_leafs > sc->cap_leafs) {
-        GROW(leaf_rec, n_leafs);
-        GROW(leaf_idx, n_leafs);
-        if (ok) sc->cap_leafs = n_leafs;
+}
+
+// Room for a graph of n_nodes and n_leafs (at least 1 each) and cap_recs records; false when out
+// of memory (what was there stays valid).
+static bool scratch_reserve(struct gga_walk_scratch * sc, int n_nodes, int n_leafs, int cap_recs) {
+    if (n_nodes > sc->cap_nodes || n_leafs > sc->cap_leafs) {
+        const size_t nn = (size_t) (n_nodes > sc->cap_nodes ? n_nodes : sc->cap_nodes);
+        const size_t nl = (size_t) (n_leafs > sc->cap_leafs ? n_leafs : sc->cap_leafs);
+        const size_t n_ptr = nn + nn * GGML_MAX_SRC + nl;
+        const size_t n_int = nn + nn + nn * GGML_MAX_SRC + nl;
+        struct rec ** mem = malloc(sizeof(struct rec *) * n_ptr + sizeof(int) * n_int);
+        if (mem == NULL) {
+            return false;
+        }
+        free(sc->node_rec);
+        sc->node_rec  = mem;
+        sc->src_rec   = sc->node_rec + nn;
+        sc->leaf_rec  = sc->src_rec + nn * GGML_MAX_SRC;
+        sc->order     = (int *) (sc->leaf_rec + nl);
+        sc->node_idx  = sc->order + nn;
+        sc->src_idx   = sc->node_idx + nn;
+        sc->leaf_idx  = sc->src_idx + nn * GGML_MAX_SRC;
+        sc->cap_nodes = (int) nn;
+        sc->cap_leafs = (int) nl;
     }
     if (cap_recs > sc->cap_recs) {
-        GROW(recs, cap_recs);
-        GROW(keys, cap_recs);
-        if (ok) sc->cap_recs = cap_recs;
+        struct rec * recs = realloc(sc->recs, sizeof(*recs) * (size_t) cap_recs);
+        if (recs == NULL) {
+            return false;
+        }
+        sc->recs = recs;
+        sc->cap_recs = cap_recs;
     }
-    if (table_size > sc->table_size) {
-        GROW(table, table_size);
-        if (ok) sc->table_size = table_size;
-    }
-#undef GROW
-    return ok;
+    return true;
 }
 
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * p, struct gga_lifetimes * out) {
-    memset(out, 0, sizeof(*out));
+    gga_lifetimes_clear(out);
     if (graph == NULL) {
         GGML_LOG_ERROR("%s: graph is NULL\n", "ggml_gallocr_reserve");
         return false;
@@ -486,33 +450,20 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     w.n_nodes = n_nodes;
     w.n_leafs = n_leafs;
     w.n_steps_end = n_nodes + 2;
-    size_t tsize = 64;
-    while (tsize < (size_t) (n_nodes + n_leafs) * 4) tsize *= 2;
     const int n_max = n_nodes > 0 ? n_nodes : 1;
     const int l_max = n_leafs > 0 ? n_leafs : 1;
-    bool ok = scratch_reserve(sc, n_max, l_max, tsize, (n_nodes + n_leafs) * 2 + 16);
-    // the table is used up to the size this graph needs (it may be larger from an earlier walk)
-    const bool table_ready = ok;
-    if (ok) {
-        memset(sc->table, 0, tsize * sizeof(int));
-    }
-    w.table = sc->table;
-    w.table_mask = tsize - 1;
+    // the map is used up to the size this graph needs (it may be larger from an earlier walk);
+    // the tensors it holds are about the nodes and leafs (and the few sources and view sources
+    // outside them): sized for those it stays at most half full, and grows if it must
+    bool ok = scratch_reserve(sc, n_max, l_max, (n_nodes + n_leafs) * 2 + 16) &&
+              gga_ptrmap_reset(&sc->map, (size_t) (n_nodes + n_leafs));
+    w.map = &sc->map;
     w.cap_recs = sc->cap_recs;
     w.recs = sc->recs;
-    w.keys = sc->keys;
     int * order = sc->order;
-    out->n_slots = p->n_slots;
-    out->slots = calloc(p->n_slots > 0 ? p->n_slots : 1, sizeof(struct gga_slot_blocks));
+    ok = ok && lifetimes_reserve(out, p->n_slots, n_nodes, n_leafs);
     out->n_nodes = n_nodes;
     out->n_leafs = n_leafs;
-    out->leaf = malloc(sizeof(struct gga_ref) * (n_leafs > 0 ? n_leafs : 1));
-    out->node = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1));
-    out->src = malloc(sizeof(struct gga_ref) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
-    out->src_pos = malloc(sizeof(int32_t) * (n_nodes > 0 ? n_nodes : 1) * GGML_MAX_SRC);
-    out->view_pos = malloc(sizeof(int32_t) * (size_t) (n_nodes + n_leafs + 1));
-    out->node_leaf = malloc(sizeof(int32_t) * (n_nodes > 0 ? n_nodes : 1));
-    ok = ok && out->slots && out->leaf && out->node && out->src && out->src_pos && out->view_pos && out->node_leaf;
 
     // every tensor the walk meets gets its record now (first pass), and then each record the
     // records of its view_src and sources (second pass, once no record moves any more)
@@ -554,6 +505,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                 struct ggml_tensor * vs = r->t->view_src;
                 r->view_src = vs ? rec_get(&w, vs) : NULL;
                 r->skip = vs != NULL || gga_tensor_is_external(r->t);
+                r->op = r->t->op;
+                r->flags = r->t->flags;
             }
         }
         for (int i = 0; i < n_leafs; i++) {
@@ -620,18 +573,18 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             int i = order[k];
             struct rec * nr = node_rec[i];
             int buffer_id = p->node_buffer_ids ? p->node_buffer_ids[i] : 0;
-            if (nr->view_src != NULL && nr->t->op != GGML_OP_NONE) {
+            if (nr->view_src != NULL && nr->op != GGML_OP_NONE) {
                 nr->view_src->n_views++;
-                if (nr->t->flags & GGML_TENSOR_FLAG_OUTPUT) nr->view_src->output_view = true;
+                if (nr->flags & GGML_TENSOR_FLAG_OUTPUT) nr->view_src->output_view = true;
             }
-            if (nr->t->flags & GGML_TENSOR_FLAG_INPUT) {
+            if (nr->flags & GGML_TENSOR_FLAG_INPUT) {
                 walk_allocate(&w, nr, buffer_id, 0, -1);
             }
             for (int j = 0; j < nr->n_src; j++) {
                 struct rec * sr = nr->src[j];
                 if (sr == NULL) continue;
                 sr->n_children++;
-                if (sr->t->flags & GGML_TENSOR_FLAG_INPUT) {
+                if (sr->flags & GGML_TENSOR_FLAG_INPUT) {
                     walk_allocate(&w, sr, buffer_id, 0, -1);
                 }
             }
@@ -680,11 +633,13 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             }
         }
         bool other = false;
+        // GGA_POS_NONE is all ones too
+        memset(out->src_pos, 0xff, sizeof(int32_t) * (size_t) n_nodes * GGML_MAX_SRC);
         for (int i = 0; i < n_nodes; i++) {
             const struct rec * r = node_rec[i];
             int32_t * sp = &out->src_pos[i * GGML_MAX_SRC];
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
-                sp[j] = j < r->n_src ? pos_of(r->src[j], &other) : GGA_POS_NONE;
+            for (int j = 0; j < r->n_src; j++) {
+                sp[j] = pos_of(r->src[j], &other);
             }
             out->view_pos[i] = pos_of(r->view_src, &other);
             out->node_leaf[i] = r->leaf_index;
@@ -695,30 +650,15 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
         out->pos_other = other;
     }
 
-    if (w.oom || !w.table || !w.recs || !w.keys) {
+    if (w.oom || !ok) {
         GGML_LOG_ERROR("%s: out of memory walking a graph of %d nodes and %d leafs\n", "ggml_gallocr_reserve", n_nodes, n_leafs);
         ok = false;
     }
-    // the records and the table may have moved while growing
+    // the records may have moved while growing
     sc->recs = w.recs;
-    sc->keys = w.keys;
     sc->cap_recs = w.cap_recs;
-    if (table_ready && w.table != sc->table) {
-        // table_grow replaced it (and freed the old one)
-        sc->table = w.table;
-        sc->table_size = w.table_mask + 1;
-    }
     if (sc == &local) {
-        free(local.table);
-        free(local.recs);
-        free(local.keys);
-        free(local.order);
-        free(local.node_rec);
-        free(local.node_idx);
-        free(local.src_rec);
-        free(local.src_idx);
-        free(local.leaf_rec);
-        free(local.leaf_idx);
+        scratch_release(&local);
     }
     if (!ok) {
         gga_lifetimes_release(out);

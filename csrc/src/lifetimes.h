@@ -2,11 +2,20 @@
 
 // From a graph to the planner's blocks (lifetimes.c): the walk ggml's graph allocator makes over
 // a graph, recording for every tensor it would place a block (size, first step, end step, in-place
-// group) instead of an address. Internal to the allocators (alloc.c, alloc-legacy.c).
+// group) instead of an address. Internal to the graph allocator (alloc.c) and reorder.c.
+//
+//     struct gga_lifetimes lt = { 0 };
+//     struct gga_walk_params wp = { .n_buffers = 1, .slot_of_buffer = &zero, .n_slots = 1,
+//                                   .alloc_size = size_of };
+//     if (gga_lifetimes_build(graph, &wp, &lt)) {   // again on the same lt: its memory is reused
+//         gga_plan_blocks(lt.slots[0].blocks, lt.slots[0].n, ...);
+//     }
+//     gga_lifetimes_release(&lt);
 
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "planner.h"
+#include "ggalloc-graph.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,7 +29,7 @@ struct gga_ref {
 };
 
 // The blocks of one slot (one allocator: buffer ids with the same buffer type share one), in
-// the order ggml would allocate them.
+// the order ggml would allocate them. The five arrays are one allocation, at blocks.
 struct gga_slot_blocks {
     int                   n;
     int                   cap;
@@ -48,6 +57,10 @@ struct gga_lifetimes {
     int32_t * view_pos; // per node, then per leaf
     int32_t * node_leaf; // per node: the leaf index of the same tensor (a node that is also a leaf), or -1
     bool      pos_other; // some source or view source is neither a node nor a leaf of the graph
+
+    // leaf, node, src, src_pos, view_pos and node_leaf are one allocation (at leaf) of this many
+    // bytes, which the next walk into the same struct reuses when it is large enough
+    size_t    mem_size;
 };
 
 #define GGA_POS_NONE    (-1)
@@ -77,17 +90,62 @@ struct gga_walk_scratch;
 struct gga_walk_scratch * gga_walk_scratch_new(void);
 void gga_walk_scratch_free(struct gga_walk_scratch * scratch);
 
-// ggml's list of ops that may write their result over a source of the same layout.
-bool gga_op_can_inplace(enum ggml_op op);
+// ggml's list of ops that may write their result over a source of the same layout. (Inline, as
+// are the two below: the walk and alloc_graph's re-use check call them for every tensor.)
+static inline bool gga_op_can_inplace(enum ggml_op op) {
+    switch (op) {
+        case GGML_OP_SCALE:
+        case GGML_OP_DIAG_MASK_ZERO:
+        case GGML_OP_DIAG_MASK_INF:
+        case GGML_OP_ADD:
+        case GGML_OP_ADD_ID:
+        case GGML_OP_ADD1:
+        case GGML_OP_SUB:
+        case GGML_OP_MUL:
+        case GGML_OP_DIV:
+        case GGML_OP_SQR:
+        case GGML_OP_SQRT:
+        case GGML_OP_LOG:
+        case GGML_OP_UNARY:
+        case GGML_OP_ROPE:
+        case GGML_OP_ROPE_BACK:
+        case GGML_OP_SILU_BACK:
+        case GGML_OP_RMS_NORM:
+        case GGML_OP_RMS_NORM_BACK:
+        case GGML_OP_SOFT_MAX:
+        case GGML_OP_SOFT_MAX_BACK:
+            return true;
+        default:
+            return false;
+    }
+}
+
 // Same type, shape and strides: what a node must share with a source to run in place over it.
-bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b);
+static inline bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b) {
+    if (a->type != b->type) {
+        return false;
+    }
+    for (int i = 0; i < GGML_MAX_DIMS; i++) {
+        if (a->ne[i] != b->ne[i] || a->nb[i] != b->nb[i]) {
+            return false;
+        }
+    }
+    return true;
+}
 
 // Whether the allocator leaves t alone: its memory is provided elsewhere.
-bool gga_tensor_is_external(const struct ggml_tensor * t);
+static inline bool gga_tensor_is_external(const struct ggml_tensor * t) {
+    return t->data != NULL || t->buffer != NULL || (t->flags & GGALLOC_TENSOR_FLAG_EXTERNAL) != 0;
+}
 
-// Walks graph. False (and a log line naming what is wrong) on a bad buffer id, a bad order or
-// out of memory; out is then empty. Release a successful result with gga_lifetimes_release.
+// Walks graph into out, which is zero-initialised or holds an earlier walk's result: its memory
+// is then reused (an allocator that plans again and again allocates nothing once its arrays are
+// large enough). False (and a log line naming what is wrong) on a bad buffer id, a bad order or
+// out of memory; out is then empty. gga_lifetimes_release frees out's memory.
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * params, struct gga_lifetimes * out);
+// Empties lt (no slots' blocks, no nodes, no leafs) and keeps its memory for the next walk.
+void gga_lifetimes_clear(struct gga_lifetimes * lt);
+// Frees lt's memory; lt is then zero-initialised. NULL is a no-op.
 void gga_lifetimes_release(struct gga_lifetimes * lt);
 
 #ifdef __cplusplus

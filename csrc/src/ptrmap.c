@@ -1,6 +1,14 @@
-// A pointer -> int map: open addressing with linear probing over a power-of-two table, grown
-// (doubled and rehashed) before it passes half full, so probes stay short. Keys are hashed with
-// a 64-bit finaliser, since pointers share their low bits.
+// A pointer -> int map: open addressing with linear probing over a power-of-two table of
+// (key, value, epoch) slots, grown (doubled and rehashed) before it passes half full, so probes
+// stay short and each reads one cache line. Keys are hashed with a 64-bit finaliser, since
+// pointers share their low bits.
+//
+// Maps that are filled again and again (the allocator's graph walk, the scheduler's tensor
+// table) are emptied by starting a new epoch: a slot holds a key only while its epoch is the
+// map's, so emptying touches no slot (the table is zeroed only when the 32-bit epoch wraps). The
+// table may also use fewer slots than it holds (mask + 1 <= cap): reset sizes the part in use to
+// the keys expected, so a map refilled for graphs of varying size neither allocates nor probes
+// more than the graph needs.
 
 #include "ptrmap.h"
 
@@ -8,76 +16,125 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool ptrmap_alloc(struct gga_ptrmap * m, size_t cap) {
-    m->keys = calloc(cap, sizeof(*m->keys));
-    m->vals = malloc(cap * sizeof(*m->vals));
-    if (m->keys == NULL || m->vals == NULL) {
-        free(m->keys);
-        free(m->vals);
-        memset(m, 0, sizeof(*m));
+// The number of slots for `expected` keys: a power of two, at least twice as many.
+static size_t ptrmap_slots_for(size_t expected) {
+    size_t cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    return cap;
+}
+
+// Replaces m's table by an empty one of `slots` slots; false (m untouched) when out of memory.
+static bool ptrmap_alloc(struct gga_ptrmap * m, size_t slots) {
+    struct gga_ptrmap_slot * s = calloc(slots, sizeof(*s));
+    if (s == NULL) {
         return false;
     }
-    m->mask = cap - 1;
+    free(m->slots);
+    m->slots = s;
+    m->mask = slots - 1;
+    m->cap = slots;
     m->n = 0;
+    m->epoch = 1;
     return true;
 }
 
 bool gga_ptrmap_init(struct gga_ptrmap * m, size_t expected) {
-    size_t cap = 16;
-    while (cap < expected * 2) cap *= 2;
-    return ptrmap_alloc(m, cap);
+    memset(m, 0, sizeof(*m));
+    return ptrmap_alloc(m, ptrmap_slots_for(expected));
+}
+
+void gga_ptrmap_clear(struct gga_ptrmap * m) {
+    m->n = 0;
+    if (++m->epoch == 0) {
+        // after 2^32 - 1 epochs: slots of an old epoch could pass for the new one
+        if (m->slots != NULL) {
+            memset(m->slots, 0, m->cap * sizeof(*m->slots));
+        }
+        m->epoch = 1;
+    }
+}
+
+bool gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected) {
+    const size_t slots = ptrmap_slots_for(expected);
+    if (slots > m->cap) {
+        if (!ptrmap_alloc(m, slots)) {
+            gga_ptrmap_clear(m);
+            return false;
+        }
+        return true;
+    }
+    gga_ptrmap_clear(m);
+    m->mask = slots - 1;
+    return true;
 }
 
 void gga_ptrmap_free(struct gga_ptrmap * m) {
     if (m != NULL) {
-        free(m->keys);
-        free(m->vals);
+        free(m->slots);
         memset(m, 0, sizeof(*m));
     }
 }
 
-void gga_ptrmap_clear(struct gga_ptrmap * m) {
-    if (m->keys != NULL) {
-        memset(m->keys, 0, (m->mask + 1) * sizeof(*m->keys));
-    }
-    m->n = 0;
-}
-
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key) {
-    if (m->keys == NULL || key == NULL) {
+    if (m->slots == NULL || key == NULL) {
         return NULL;
     }
-    for (size_t h = gga_ptr_hash(key) & m->mask; m->keys[h] != NULL; h = (h + 1) & m->mask) {
-        if (m->keys[h] == key) {
-            return &m->vals[h];
+    const uint32_t e = m->epoch;
+    for (size_t h = gga_ptr_hash(key) & m->mask; m->slots[h].epoch == e; h = (h + 1) & m->mask) {
+        if (m->slots[h].key == key) {
+            return &m->slots[h].val;
         }
     }
     return NULL;
 }
 
-int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
-    int * v = gga_ptrmap_find(m, key);
-    if (v != NULL || key == NULL) {
-        return v;
+// Doubles the part of the table in use (in a new table) and places the keys again; false (m
+// untouched) when out of memory.
+static bool ptrmap_grow(struct gga_ptrmap * m) {
+    const size_t slots = m->slots != NULL ? (m->mask + 1) * 2 : 16;
+    struct gga_ptrmap_slot * s = calloc(slots, sizeof(*s));
+    if (s == NULL) {
+        return false;
     }
-    if (m->keys == NULL || (m->n + 1) * 2 > m->mask + 1) {
-        struct gga_ptrmap old = *m;
-        if (!ptrmap_alloc(m, old.keys ? (old.mask + 1) * 2 : 16)) {
-            *m = old;
-            return NULL;
+    for (size_t i = 0; m->slots != NULL && i <= m->mask; i++) {
+        if (m->slots[i].epoch == m->epoch) {
+            size_t h = gga_ptr_hash(m->slots[i].key) & (slots - 1);
+            while (s[h].epoch != 0) h = (h + 1) & (slots - 1);
+            s[h] = m->slots[i];
+            s[h].epoch = 1;
         }
-        for (size_t i = 0; old.keys && i <= old.mask; i++) {
-            if (old.keys[i] != NULL) {
-                *gga_ptrmap_get(m, old.keys[i], 0) = old.vals[i];
-            }
-        }
-        free(old.keys);
-        free(old.vals);
+    }
+    free(m->slots);
+    m->slots = s;
+    m->mask = slots - 1;
+    m->cap = slots;
+    m->epoch = 1;
+    return true;
+}
+
+int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
+    if (key == NULL) {
+        return NULL;
+    }
+    if (m->slots == NULL && !ptrmap_grow(m)) {
+        return NULL;
     }
     size_t h = gga_ptr_hash(key) & m->mask;
-    while (m->keys[h] != NULL) h = (h + 1) & m->mask;
-    m->keys[h] = key;
-    m->vals[h] = init;
+    for (; m->slots[h].epoch == m->epoch; h = (h + 1) & m->mask) {
+        if (m->slots[h].key == key) {
+            return &m->slots[h].val;
+        }
+    }
+    if ((m->n + 1) * 2 > m->mask + 1) {
+        if (!ptrmap_grow(m)) {
+            return NULL;
+        }
+        h = gga_ptr_hash(key) & m->mask;
+        while (m->slots[h].epoch == m->epoch) h = (h + 1) & m->mask;
+    }
+    m->slots[h].key = key;
+    m->slots[h].val = init;
+    m->slots[h].epoch = m->epoch;
     m->n++;
-    return &m->vals[h];
+    return &m->slots[h].val;
 }

@@ -1,15 +1,20 @@
 #pragma once
 
-// A map from pointers to ints (open addressing, linear probing, at most half full), for the
-// modules that look tensors up by pointer (the scheduler, graph copies, graph files, reorder).
-// Internal.
+// The one map from pointers to ints in the library (open addressing, linear probing, at most
+// half full), for every module that looks tensors up by pointer: the graph walk of the
+// allocators (lifetimes.c), the scheduler, graph copies, graph files and reorder. Internal.
+//
+//     struct gga_ptrmap m = { 0 };              // an empty map: find returns NULL
+//     if (!gga_ptrmap_reset(&m, n)) ...          // room for n keys without growing
+//     int * v = gga_ptrmap_get(&m, t, -1);       // t's value, inserted as -1 if absent
+//     gga_ptrmap_free(&m);
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 // The hash of a pointer for power-of-two tables: a 64-bit finaliser, since pointers share their
-// low bits. (lifetimes.c's walk table, which keeps its keys in a dense array, hashes with it too.)
+// low bits.
 static inline size_t gga_ptr_hash(const void * p) {
     uint64_t x = (uint64_t) (uintptr_t) p;
     x ^= x >> 33;
@@ -18,18 +23,36 @@ static inline size_t gga_ptr_hash(const void * p) {
     return (size_t) x;
 }
 
-struct gga_ptrmap {
-    const void ** keys;
-    int *         vals;
-    size_t        mask; // capacity - 1 (a power of two)
-    size_t        n;
+// A key and its value side by side, so that a probe reads one cache line. A slot holds a key
+// only while its epoch is the map's: emptying the map is a new epoch, not a pass over the table.
+struct gga_ptrmap_slot {
+    const void * key;
+    int          val;
+    uint32_t     epoch;
 };
 
-// false when out of memory (the map is then empty and valid).
+struct gga_ptrmap {
+    struct gga_ptrmap_slot * slots;
+    size_t                   mask;  // slots in use - 1 (a power of two)
+    size_t                   cap;   // slots allocated (>= mask + 1): reset reuses them
+    size_t                   n;
+    uint32_t                 epoch; // the slots of this epoch hold keys (never 0: a zeroed slot is empty)
+};
+
+// An empty map with room for `expected` keys. false when out of memory (the map is then empty
+// and valid).
 bool  gga_ptrmap_init(struct gga_ptrmap * m, size_t expected);
+// Empties m and gives it room for `expected` keys without growing, reusing its memory (it
+// allocates only when that is too small; emptying costs O(1)), for a map that is filled again
+// and again. false when out of memory (the map is then empty and valid).
+bool  gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected);
+// Releases m's memory; m is then an empty map. NULL is a no-op.
 void  gga_ptrmap_free(struct gga_ptrmap * m);
+// Empties m, keeping its size: O(1).
 void  gga_ptrmap_clear(struct gga_ptrmap * m);
-// The value of key, or NULL if it has none.
+// The value of key, or NULL if it has none. The pointer is valid until the next insertion.
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key);
-// The value of key, inserted as `init` if absent; NULL when out of memory.
+// The value of key, inserted as `init` if absent (one probe either way: a caller that needs to
+// know whether it was inserted passes an init no present value has); NULL when out of memory or
+// key is NULL. The pointer is valid until the next insertion.
 int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init);

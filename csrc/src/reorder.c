@@ -398,7 +398,7 @@ static bool gga_reorder_peak(struct ggml_cgraph * graph, size_t * peak) {
         .n_slots        = 1,
         .alloc_size     = gga_nbytes_size,
     };
-    struct gga_lifetimes lt;
+    struct gga_lifetimes lt = { 0 };
     if (!gga_lifetimes_build(graph, &wp, &lt)) {
         return false;
     }

@@ -1,0 +1,106 @@
+// The pointer map (ptrmap.h), alone: insertion and lookup against a plain array of the same
+// pairs, growth past the size asked for, emptying by reset (to a smaller and a larger size
+// within its table, and past it) and by clear, the 32-bit epoch wrapping around, NULL keys,
+// and get's one-probe find-or-insert.
+
+#include "check.h"
+#include "ptrmap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define N_KEYS 5000
+
+// Distinct, non-NULL keys with the low bits pointers share: addresses in one array.
+static char key_base[N_KEYS * 64];
+static const void * key(int i) {
+    return &key_base[(size_t) i * 64];
+}
+
+// Inserts keys [0, n) with value 3i + 1 through get and checks every one is found with it and
+// that keys [n, N_KEYS) are not.
+static void fill_and_check(struct gga_ptrmap * m, int n) {
+    for (int i = 0; i < n; i++) {
+        int * v = gga_ptrmap_get(m, key(i), 3 * i + 1);
+        CHECK(v != NULL && *v == 3 * i + 1);
+    }
+    CHECK_EQ_INT(m->n, n);
+    int wrong = 0;
+    for (int i = 0; i < N_KEYS; i++) {
+        const int * v = gga_ptrmap_find(m, key(i));
+        if (i < n ? (v == NULL || *v != 3 * i + 1) : v != NULL) {
+            wrong++;
+        }
+    }
+    CHECK_EQ_INT(wrong, 0);
+    CHECK(m->n * 2 <= m->mask + 1); // at most half full
+}
+
+int main(void) {
+    // an empty map finds nothing, and get on it allocates
+    struct gga_ptrmap m = { 0 };
+    CHECK(gga_ptrmap_find(&m, key(0)) == NULL);
+    int * v = gga_ptrmap_get(&m, key(0), 7);
+    CHECK(v != NULL && *v == 7);
+    // get finds a present key without overwriting its value
+    *v = 9;
+    v = gga_ptrmap_get(&m, key(0), 7);
+    CHECK(v != NULL && *v == 9);
+    CHECK_EQ_INT(m.n, 1);
+    // NULL is no key
+    CHECK(gga_ptrmap_get(&m, NULL, 1) == NULL);
+    CHECK(gga_ptrmap_find(&m, NULL) == NULL);
+    gga_ptrmap_free(&m);
+    gga_ptrmap_free(&m); // twice: a freed map is empty
+    gga_ptrmap_free(NULL);
+
+    // sized for 10, filled with thousands: it grows
+    CHECK(gga_ptrmap_init(&m, 10));
+    fill_and_check(&m, N_KEYS);
+    const size_t cap = m.cap;
+
+    // reset to fewer keys reuses the table, empty, using a smaller part of it
+    CHECK(gga_ptrmap_reset(&m, 100));
+    CHECK_EQ_INT(m.cap, cap);
+    CHECK(m.mask + 1 < cap);
+    CHECK_EQ_INT(m.n, 0);
+    fill_and_check(&m, 100);
+    // and past the part in use: it grows again
+    fill_and_check(&m, 3000);
+    // reset to as many keys as it held before: the same table, every old key gone
+    CHECK(gga_ptrmap_reset(&m, N_KEYS));
+    fill_and_check(&m, 0);
+    fill_and_check(&m, 1234);
+    // reset past its table: a larger one
+    CHECK(gga_ptrmap_reset(&m, 4 * (size_t) N_KEYS));
+    CHECK(m.cap > cap);
+    fill_and_check(&m, N_KEYS);
+
+    // clear keeps the size and forgets the keys
+    const size_t mask = m.mask;
+    gga_ptrmap_clear(&m);
+    CHECK_EQ_INT(m.mask, mask);
+    fill_and_check(&m, 0);
+    fill_and_check(&m, 777);
+
+    gga_ptrmap_free(&m);
+
+    // the epoch wraps: a fresh map fills its slots in epoch 1; after 2^32 - 1 clears (the
+    // epoch set by hand) the next epoch would be 1 again, and those keys must not come back
+    CHECK(gga_ptrmap_init(&m, 500));
+    fill_and_check(&m, 500);
+    CHECK_EQ_INT(m.epoch, 1);
+    m.epoch = UINT32_MAX;
+    gga_ptrmap_clear(&m);
+    CHECK_EQ_INT(m.epoch, 1);
+    fill_and_check(&m, 0);
+    fill_and_check(&m, 300);
+    gga_ptrmap_free(&m);
+
+    // reset on a never-used map allocates
+    struct gga_ptrmap r = { 0 };
+    CHECK(gga_ptrmap_reset(&r, 3));
+    fill_and_check(&r, 40);
+    gga_ptrmap_free(&r);
+    return check_report("test-ptrmap");
+}
