@@ -113,6 +113,9 @@ __all__ = [
     "rope_ext",
     "rope_ext_inplace",
     "rope",
+    "rope_inplace",
+    "rope_multi",
+    "rope_multi_inplace",
     "im2col",
     "conv_2d",
     "pool_2d",
@@ -724,6 +727,54 @@ def rope_ext_inplace(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: i
 def rope(a: Tensor, b: Tensor, n_dims: int, mode: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
     """Rotary position embedding over the first n_dims of each row. ``gg.rope(q, pos, 64)``"""
     return _op(lib.ggml_rope, "rope", a, b, int(n_dims), int(mode), ctx=ctx)
+
+
+def rope_inplace(a: Tensor, b: Tensor, n_dims: int, mode: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place rope (a view of a)."""
+    return _op(lib.ggml_rope_inplace, "rope_inplace", a, b, int(n_dims), int(mode), ctx=ctx)
+
+
+_ROPE_MODES = {"normal": "", "neox": "NEOX", "mrope": "MROPE", "imrope": "IMROPE", "vision": "VISION"}
+
+
+def _rope_mode(mode: Union[str, int]) -> int:
+    if isinstance(mode, str):
+        key = _ROPE_MODES.get(mode.lower())
+        if key is None:
+            raise BadInputError(f"unknown rope mode {mode!r}: expected one of {sorted(_ROPE_MODES)}")
+        return int(getattr(lib, "GGML_ROPE_TYPE_" + key)) if key else 0
+    return int(mode)
+
+
+def _sections(sections: Sequence[int]) -> Any:
+    sec = [int(s) for s in sections]
+    if len(sec) != 4:
+        raise BadInputError(f"rope_multi: sections {sec} must have 4 entries")
+    return _lib.ffi.new("int[4]", sec)
+
+
+def rope_multi(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0,
+               sections: Sequence[int] = (0, 0, 0, 0), mode: Union[str, int] = "mrope", n_ctx_orig: int = 0,
+               freq_base: float = 10000.0, freq_scale: float = 1.0, ext_factor: float = 0.0,
+               attn_factor: float = 1.0, beta_fast: float = 32.0, beta_slow: float = 1.0, *,
+               ctx: Optional[Context] = None) -> Tensor:
+    """Multi-section rotary embedding: b holds 4 i32 position streams (4 * a.ne[2]), sections
+    splits the rotated pairs among them; mode "mrope", "imrope", "vision" (or a ggml rope type).
+    ``gg.rope_multi(q, pos4, None, 128, (24, 20, 20, 0), "imrope")``"""
+    return _op(lib.ggml_rope_multi, "rope_multi", a, b, c, int(n_dims), _sections(sections), _rope_mode(mode),
+               int(n_ctx_orig), float(freq_base), float(freq_scale), float(ext_factor), float(attn_factor),
+               float(beta_fast), float(beta_slow), ctx=ctx)
+
+
+def rope_multi_inplace(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0,
+                       sections: Sequence[int] = (0, 0, 0, 0), mode: Union[str, int] = "mrope",
+                       n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0,
+                       ext_factor: float = 0.0, attn_factor: float = 1.0, beta_fast: float = 32.0,
+                       beta_slow: float = 1.0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place rope_multi (a view of a)."""
+    return _op(lib.ggml_rope_multi_inplace, "rope_multi_inplace", a, b, c, int(n_dims), _sections(sections),
+               _rope_mode(mode), int(n_ctx_orig), float(freq_base), float(freq_scale), float(ext_factor),
+               float(attn_factor), float(beta_fast), float(beta_slow), ctx=ctx)
 
 
 def im2col(a: Tensor, b: Tensor, s0: int, s1: int, p0: int, p1: int, d0: int, d1: int, is_2D: bool = True,

@@ -77,6 +77,9 @@
 #define GGML_ROPE_TYPE_NEOX   2
 #define GGML_ROPE_TYPE_MROPE  8
 #define GGML_ROPE_TYPE_VISION 24
+#define GGML_ROPE_TYPE_IMROPE 40 // multi-section, sections interleaved pair by pair
+
+#define GGML_MROPE_SECTIONS   4
 
 #define GGML_UNUSED(x) (void)(x)
 #define GGML_PAD(x, n) (((x) + (n) - 1) & ~((n) - 1))
@@ -762,7 +765,7 @@ GGML_API struct ggml_tensor * ggml_soft_max_ext_inplace(struct ggml_context * ct
         float scale, float max_bias);
 
 // rotary position embedding; b: i32 positions [a->ne[2]]; c: optional frequency factors (NULL);
-// mode 0 (normal) or GGML_ROPE_TYPE_NEOX
+// mode 0 (normal) or GGML_ROPE_TYPE_NEOX (the multi-section modes need ggml_rope_multi's sections)
 GGML_API struct ggml_tensor * ggml_rope_ext(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale,
         float ext_factor, float attn_factor, float beta_fast, float beta_slow);
@@ -771,6 +774,19 @@ GGML_API struct ggml_tensor * ggml_rope_ext_inplace(struct ggml_context * ctx, s
         float ext_factor, float attn_factor, float beta_fast, float beta_slow);
 // shorthand for ggml_rope_ext without frequency factors or context extension
 GGML_API struct ggml_tensor * ggml_rope(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int n_dims, int mode);
+GGML_API struct ggml_tensor * ggml_rope_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int n_dims, int mode);
+// multi-section rope: b holds 4 i32 position streams [4 * a->ne[2]] (all of stream 0, then 1, 2, 3);
+// rotation pair i takes its position from the stream its section (sections[0..3] pairs each,
+// repeating) names. mode: GGML_ROPE_TYPE_MROPE (halves as NeoX), GGML_ROPE_TYPE_IMROPE (sections
+// interleaved) or GGML_ROPE_TYPE_VISION (n_dims == ne0/2, every pair rotated, each section's
+// frequencies restarting). NULL and a logged reason on a bad mode, shape or section split.
+GGML_API struct ggml_tensor * ggml_rope_multi(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+GGML_API struct ggml_tensor * ggml_rope_multi_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
 
 // a: convolution kernel, b: data; the result is the im2col matrix (dst_type: f32 or f16)
 GGML_API struct ggml_tensor * ggml_im2col(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,

@@ -746,6 +746,109 @@ static void test_rope(void) {
     }
 }
 
+// The multi-section modes, with the reference computing each pair's angle from its section
+// directly: stream k's angle at pair i is pos_k * base^(-2 e / n_dims), e being i for MROPE and
+// IMROPE and the pair's index inside its section for VISION.
+static int ref_rope_stream(int mode, const int sec[4], int sector) {
+    if (mode == GGML_ROPE_TYPE_IMROPE) {
+        if (sector % 3 == 1 && sector < 3 * sec[1]) return 1;
+        if (sector % 3 == 2 && sector < 3 * sec[2]) return 2;
+        if (sector % 3 == 0 && sector < 3 * sec[0]) return 0;
+        return 3;
+    }
+    int start = 0;
+    for (int k = 0; k < 3; k++) {
+        if (sector < start + sec[k]) return k;
+        start += sec[k];
+    }
+    return 3;
+}
+
+static void test_rope_multi(void) {
+    static const struct { int mode, ne0, n_dims, sec[4], ff, ext, inplace, view; } cases[] = {
+        { GGML_ROPE_TYPE_MROPE,  18, 12, { 2, 3, 1, 1 }, 0, 0, 0, 0 },
+        { GGML_ROPE_TYPE_MROPE,  14, 14, { 1, 1, 1, 0 }, 1, 1, 1, 1 }, // sections repeat over 7 pairs
+        { GGML_ROPE_TYPE_IMROPE, 16, 16, { 3, 2, 2, 0 }, 0, 0, 0, 1 },
+        { GGML_ROPE_TYPE_IMROPE, 22, 18, { 4, 3, 2, 1 }, 1, 1, 0, 0 },
+        { GGML_ROPE_TYPE_VISION, 20, 10, { 3, 2, 0, 0 }, 0, 0, 0, 0 },
+        { GGML_ROPE_TYPE_VISION, 12,  6, { 2, 1, 0, 0 }, 1, 1, 1, 1 },
+        { GGML_ROPE_TYPE_NEOX,   10,  8, { 0, 0, 0, 0 }, 0, 0, 0, 0 }, // stream 0 only
+    };
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+        struct tcase tc = { .name = "rope_multi", .match = CLOSE, .tol = 1e-7 };
+        tc.ctx = new_ctx(16);
+        const int mode = cases[ci].mode, n_dims = cases[ci].n_dims;
+        const int64_t ne0 = cases[ci].ne0, n_head = 3, n_tok = 5;
+        int sec[4];
+        memcpy(sec, cases[ci].sec, sizeof(sec));
+        const float freq_base = 10000.0f, freq_scale = cases[ci].ext ? 0.5f : 1.0f;
+        const float ext_factor = cases[ci].ext ? 1.0f : 0.0f, attn_factor = 0.9f, beta_fast = 32.0f, beta_slow = 1.0f;
+        const int n_ctx_orig = 512;
+        struct ggml_tensor * a;
+        if (cases[ci].view) { // rows padded by 3 elements, heads and tokens swapped in memory
+            struct ggml_tensor * big = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, ne0 + 3, n_tok, n_head);
+            fill(big, -1, 1);
+            tc_input(&tc, big);
+            a = ggml_permute(tc.ctx, ggml_view_3d(tc.ctx, big, ne0, n_tok, n_head, big->nb[1], big->nb[2], 0), 0, 2, 1, 3);
+        } else {
+            a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, ne0, n_head, n_tok);
+            fill(a, -1, 1);
+            tc_input(&tc, a);
+        }
+        struct ggml_tensor * pos = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_I32, 4 * n_tok);
+        for (int i = 0; i < 4 * n_tok; i++) tset(pos, i, 0, 0, 0, rng_int(0, 300));
+        const bool vision = mode == GGML_ROPE_TYPE_VISION;
+        const int n_pairs = vision ? (int) ne0 / 2 : n_dims / 2;
+        struct ggml_tensor * ff = NULL;
+        if (cases[ci].ff) {
+            ff = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_F32, n_pairs);
+            fill(ff, 1, 4);
+        }
+        struct ggml_tensor * out = cases[ci].inplace
+            ? ggml_rope_multi_inplace(tc.ctx, a, pos, ff, n_dims, sec, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow)
+            : ggml_rope_multi(tc.ctx, a, pos, ff, n_dims, sec, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow);
+        CHECK(out != NULL);
+        if (out == NULL) {
+            tc_free(&tc);
+            continue;
+        }
+        double * ref = tc_ref(&tc, out);
+        const double lo = fmax(0, floor(ref_corr_dim(n_dims, n_ctx_orig, beta_fast, freq_base)));
+        const double hi = fmin(n_dims - 1, ceil(ref_corr_dim(n_dims, n_ctx_orig, beta_slow, freq_base)));
+        const int sect_dims = sec[0] + sec[1] + sec[2] + sec[3];
+        const int starts[4] = { 0, sec[0], sec[0] + sec[1], sec[0] + sec[1] + sec[2] };
+        for (int64_t t = 0; t < n_tok; t++) {
+            for (int64_t h = 0; h < n_head; h++) {
+                for (int64_t i0 = 0; i0 < ne0; i0++) ref[lin(out, i0, h, t, 0)] = tget(a, i0, h, t, 0);
+                for (int i = 0; i < n_pairs; i++) {
+                    int k = 0, e = i;
+                    if (mode & GGML_ROPE_TYPE_MROPE) {
+                        const int sector = i % sect_dims;
+                        k = ref_rope_stream(mode, sec, sector);
+                        if (vision) e = sector - starts[k];
+                    }
+                    const double p = tget(pos, t + k * n_tok, 0, 0, 0);
+                    const double f = ff ? tget(ff, i, 0, 0, 0) : 1.0;
+                    const double theta_extrap = p * pow(freq_base, -2.0 * e / n_dims) / f;
+                    double theta = freq_scale * theta_extrap, ms = attn_factor;
+                    if (ext_factor != 0) {
+                        const double y = (i - lo) / fmax(0.001, hi - lo);
+                        const double ramp = (1 - fmin(1, fmax(0, y))) * ext_factor;
+                        theta = theta * (1 - ramp) + theta_extrap * ramp;
+                        ms *= 1 + 0.1 * log(1 / freq_scale);
+                    }
+                    const int64_t j0 = i, j1 = i + (vision ? n_dims : n_dims / 2);
+                    const double x0 = tget(a, j0, h, t, 0), x1 = tget(a, j1, h, t, 0);
+                    ref[lin(out, j0, h, t, 0)] = (x0 * cos(theta) - x1 * sin(theta)) * ms;
+                    ref[lin(out, j1, h, t, 0)] = (x0 * sin(theta) + x1 * cos(theta)) * ms;
+                }
+            }
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
 //
 // mul_mat
 //
@@ -1617,6 +1720,7 @@ int main(void) {
     test_diag_mask();
     test_soft_max();
     test_rope();
+    test_rope_multi();
     test_mul_mat();
     test_conv();
     test_glu();

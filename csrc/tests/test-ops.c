@@ -506,6 +506,39 @@ static void test_masks_softmax_rope(void) {
     log_capture_end();
     CHECK_EQ_INT(log_capture_errors, 4);
     CHECK(log_captured("positions b must be an i32 vector") && log_captured("'q' f32 [64, 8, 5, 1]"));
+
+    // rope_multi: 4 position streams, the sections at words 11..14
+    struct ggml_tensor * pos4 = named(ggml_new_tensor_1d(ctx, GGML_TYPE_I32, 20), "pos4");
+    int sec[GGML_MROPE_SECTIONS] = { 11, 11, 10, 0 };
+    struct ggml_tensor * rm = ggml_rope_multi(ctx, q, pos4, NULL, 64, sec, GGML_ROPE_TYPE_IMROPE, 4096,
+            5000000.0f, 1.0f, 0.0f, 1.0f, 32.0f, 1.0f);
+    check_like(rm, GGML_OP_ROPE, q, pos4);
+    CHECK(rm->op_params[1] == 64 && rm->op_params[2] == GGML_ROPE_TYPE_IMROPE && rm->op_params[4] == 4096);
+    CHECK(rm->op_params[11] == 11 && rm->op_params[12] == 11 && rm->op_params[13] == 10 && rm->op_params[14] == 0);
+    check_inplace(ggml_rope_multi_inplace(ctx, q, pos4, NULL, 64, sec, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0),
+                  GGML_OP_ROPE, q);
+    int vsec[GGML_MROPE_SECTIONS] = { 16, 16, 0, 0 };
+    CHECK(ggml_rope_multi(ctx, q, pos4, ff, 32, vsec, GGML_ROPE_TYPE_VISION, 0, 1e4f, 1, 0, 1, 0, 0) != NULL);
+    check_inplace(ggml_rope_inplace(ctx, q, pos, 16, GGML_ROPE_TYPE_NEOX), GGML_OP_ROPE, q);
+    int zero[GGML_MROPE_SECTIONS] = { 0, 0, 0, 0 }, neg[GGML_MROPE_SECTIONS] = { 8, -1, 0, 0 };
+    int big[GGML_MROPE_SECTIONS] = { 40, 40, 0, 0 };
+    log_capture_begin();
+    CHECK(ggml_rope_multi(ctx, q, pos, NULL, 64, sec, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, zero, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, neg, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, big, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, vsec, GGML_ROPE_TYPE_VISION, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 62, sec, 12, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, NULL, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_ext(ctx, q, pos4, NULL, 64, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    // vision rotates ne0/2 pairs: 16 frequency factors are too few for n_dims 32
+    CHECK(ggml_rope_multi(ctx, q, pos4, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 16), 32, vsec, GGML_ROPE_TYPE_VISION,
+                          0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 9);
+    CHECK(log_captured("b must hold 4 positions per a->ne[2]") && log_captured("sections {0, 0, 0, 0}"));
+    CHECK(log_captured("need sections: use ggml_rope_multi") && log_captured("n_dims == ne[0]/2"));
+    CHECK(log_captured("mode 12 is not a rope type"));
 }
 
 static void test_conv_pool_pad(void) {

@@ -1,0 +1,119 @@
+"""Multi-section rope (MROPE, IMROPE, VISION), 3D im2col / convolution, col2im_1d and
+antialiased interpolation, built from Python and computed on the CPU backend against numpy
+written here; rope_multi also through the scheduler with a Vulkan device beside the CPU."""
+
+import numpy as np
+import pytest
+
+import ggalloc as gg
+from ggalloc._lib import lib
+from test_ops import f32, run
+
+BASE = 10000.0
+
+
+def rope_multi_ref(x, pos, n_dims, sections, mode, attn_factor=1.0):
+    """x: numpy (T, H, D); pos: (4 * T,) position streams. Pair i's angle is the position of its
+    section's stream times BASE^(-2 e / n_dims), e = i, or i's place in its section for vision."""
+    T, H, D = x.shape
+    vision = mode == "vision"
+    n_pairs = D // 2 if vision else n_dims // 2
+    off = n_dims if vision else n_dims // 2
+    starts = np.cumsum([0] + list(sections))
+    out = x.astype(np.float64).copy()
+    for i in range(n_pairs):
+        sector = i % sum(sections)
+        if mode == "imrope":
+            k = next((s for s in (1, 2, 0) if sector % 3 == s and sector < 3 * sections[s]), 3)
+        else:
+            k = int(np.searchsorted(starts[1:], sector, side="right"))
+        e = sector - starts[k] if vision else i
+        theta = pos[k * T:(k + 1) * T].astype(np.float64) * BASE ** (-2.0 * e / n_dims)   # (T,)
+        c, s = np.cos(theta)[:, None] * attn_factor, np.sin(theta)[:, None] * attn_factor
+        x0, x1 = x[:, :, i].astype(np.float64), x[:, :, i + off].astype(np.float64)
+        out[:, :, i], out[:, :, i + off] = x0 * c - x1 * s, x0 * s + x1 * c
+    return out
+
+
+CASES = [  # mode, D, n_dims, sections
+    ("mrope", 18, 12, (2, 3, 1, 0)),
+    ("mrope", 14, 14, (1, 1, 1, 0)),
+    ("imrope", 22, 20, (4, 3, 2, 1)),
+    ("vision", 20, 10, (3, 2, 0, 0)),
+]
+
+
+@pytest.mark.parametrize("mode,D,n_dims,sections", CASES)
+def test_rope_multi_against_numpy(mode, D, n_dims, sections, ctx, cpu):
+    T, H = 5, 3
+    # non-contiguous input: a (H, T, D) tensor seen as (T, H, D)
+    base = ctx.tensor(np.float32, (H, T, D))
+    x = gg.permute(base, 0, 2, 1, 3)
+    pos = ctx.tensor(np.int32, (4 * T,))
+    y = gg.rope_multi(x, pos, None, n_dims, sections, mode, attn_factor=0.8)
+    assert y.shape == (T, H, D)
+    xv = f32(H, T, D)
+    pv = np.random.default_rng(5).integers(0, 300, size=4 * T).astype(np.int32)
+    (yo,) = run([y], {base: xv, pos: pv}, cpu)
+    ref = rope_multi_ref(xv.transpose(1, 0, 2), pv, n_dims, sections, mode, 0.8)
+    np.testing.assert_allclose(yo, ref, rtol=2e-4, atol=2e-4)
+
+
+def test_rope_multi_inplace_and_refusals(ctx, cpu):
+    T, H, D = 3, 2, 16
+    x = ctx.tensor(np.float32, (T, H, D))
+    pos = ctx.tensor(np.int32, (4 * T,))
+    y = gg.rope_multi_inplace(x, pos, None, 16, (3, 3, 2, 0), lib.GGML_ROPE_TYPE_IMROPE)
+    assert y.is_view
+    xv, pv = f32(T, H, D), np.arange(4 * T, dtype=np.int32) * 7
+    (yo,) = run([y], {x: xv, pos: pv}, cpu)
+    np.testing.assert_allclose(yo, rope_multi_ref(xv, pv, 16, (3, 3, 2, 0), "imrope"), rtol=2e-4, atol=2e-4)
+    p1 = ctx.tensor(np.int32, (T,))
+    with pytest.raises(ValueError, match="4 positions"):
+        gg.rope_multi(x, p1, None, 16, (3, 3, 2, 0))
+    with pytest.raises(ValueError, match="sections"):
+        gg.rope_multi(x, pos, None, 16, (0, 0, 0, 0))
+    with pytest.raises(gg.GgallocError):
+        gg.rope_multi(x, pos, None, 16, (1, 2, 3))
+    with pytest.raises(gg.GgallocError):
+        gg.rope_multi(x, pos, None, 6, (2, 2, 0, 0), "vision")  # n_dims must be D / 2
+    with pytest.raises(gg.GgallocError):
+        gg.rope_multi(x, pos, None, 16, (2, 2, 0, 0), "sideways")
+
+
+def test_rope_multi_through_the_scheduler_with_vulkan():
+    if not gg.HAS_VULKAN:
+        pytest.skip("built without Vulkan")
+    if not gg.vulkan_devices():
+        pytest.skip("no Vulkan device")
+    vk, cpu = gg.VulkanBackend(0), gg.CPUBackend(n_threads=2)
+    T, H, D = 7, 4, 24
+    wctx = gg.Context()
+    w = wctx.tensor(np.float32, (D, D), name="w")
+    wbuf = gg.alloc_ctx_tensors(wctx, vk.buffer_type)
+    W = f32(D, D) * 0.3
+    w.set(W)
+    ctx = gg.Context()
+    x = ctx.tensor(np.float32, (T * H, D), name="x")
+    pos = ctx.tensor(np.int32, (4 * T,), name="pos")
+    x.set_input()
+    pos.set_input()
+    h = gg.reshape_3d(gg.mul_mat(w, x), D, H, T)
+    r = gg.rope_multi(h, pos, None, 16, (4, 2, 2, 0), "mrope")
+    y = gg.scale(r, 0.5)
+    y.set_output()
+    g = gg.Graph(y)
+    sched = gg.Scheduler([vk, cpu])
+    sched.alloc_graph(g)
+    # the Vulkan rope shader knows the normal and NeoX modes only: the node falls back to the CPU
+    assert sched.tensor_backend(h.src[0]) is vk and sched.tensor_backend(r) is cpu
+    assert sched.n_splits >= 2
+    xv = f32(T * H, D)
+    pv = np.random.default_rng(9).integers(0, 500, size=4 * T).astype(np.int32)
+    x.set(xv)
+    pos.set(pv)
+    sched.compute(g)
+    ref = 0.5 * rope_multi_ref((xv @ W.T).reshape(T, H, D), pv, 16, (4, 2, 2, 0), "mrope")
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-3, atol=1e-3)
+    assert sched.plan(vk).verify() == 0 and sched.plan(cpu).verify() == 0
+    del wbuf
