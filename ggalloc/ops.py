@@ -117,6 +117,9 @@ __all__ = [
     "rope_multi",
     "rope_multi_inplace",
     "im2col",
+    "im2col_3d",
+    "conv_3d",
+    "col2im_1d",
     "conv_2d",
     "pool_2d",
     "pad",
@@ -782,6 +785,29 @@ def im2col(a: Tensor, b: Tensor, s0: int, s1: int, p0: int, p1: int, d0: int, d1
     """The im2col matrix of data b for kernel a."""
     return _op(lib.ggml_im2col, "im2col", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
                bool(is_2D), type_id(dst_type), ctx=ctx)
+
+
+def im2col_3d(a: Tensor, b: Tensor, IC: int, s0: int = 1, s1: int = 1, s2: int = 1, p0: int = 0, p1: int = 0,
+              p2: int = 0, d0: int = 1, d1: int = 1, d2: int = 1, dst_type: DTypeLike = "f32", *,
+              ctx: Optional[Context] = None) -> Tensor:
+    """The 3D im2col matrix of data b (ggml [IW, IH, ID, N*IC]) for kernel a ([KW, KH, KD, OC*IC]):
+    ggml [KW*KH*KD*IC, OW, OH, OD*N]. ``gg.im2col_3d(k, x, 3, 1, 1, 1, 1, 1, 1)``"""
+    return _op(lib.ggml_im2col_3d, "im2col_3d", a, b, int(IC), int(s0), int(s1), int(s2), int(p0), int(p1), int(p2),
+               int(d0), int(d1), int(d2), type_id(dst_type), ctx=ctx, rank=4)
+
+
+def conv_3d(a: Tensor, b: Tensor, IC: int, s0: int = 1, s1: int = 1, s2: int = 1, p0: int = 0, p1: int = 0,
+            p2: int = 0, d0: int = 1, d1: int = 1, d2: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """3D convolution (im2col_3d + mul_mat): kernel a numpy (OC*IC, KD, KH, KW), data b
+    (N*IC, ID, IH, IW) -> (N*OC, OD, OH, OW). ``gg.conv_3d(k, x, 3, p0=1, p1=1, p2=1)``"""
+    return _op(lib.ggml_conv_3d, "conv_3d", a, b, int(IC), int(s0), int(s1), int(s2), int(p0), int(p1), int(p2),
+               int(d0), int(d1), int(d2), ctx=ctx, rank=4)
+
+
+def col2im_1d(a: Tensor, s0: int, oc: int, p0: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """Overlap-add of transposed-convolution columns a (numpy (T_in, K*OC)) with stride s0:
+    (OC, (T_in - 1)*s0 + K - 2*p0). ``gg.col2im_1d(cols, 2, 16, 1)``"""
+    return _op(lib.ggml_col2im_1d, "col2im_1d", a, int(s0), int(oc), int(p0), ctx=ctx)
 
 
 def conv_2d(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1,

@@ -117,3 +117,46 @@ def test_rope_multi_through_the_scheduler_with_vulkan():
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-3, atol=1e-3)
     assert sched.plan(vk).verify() == 0 and sched.plan(cpu).verify() == 0
     del wbuf
+
+
+def test_conv_3d_against_numpy(ctx, cpu):
+    N, IC, OC, KD, KH, KW, ID, IH, IW = 2, 3, 4, 2, 3, 3, 4, 6, 7
+    s, p = (2, 1, 1), (1, 1, 0)   # (w, h, d)
+    k = ctx.tensor(np.float32, (OC * IC, KD, KH, KW))
+    x = ctx.tensor(np.float32, (N * IC, ID, IH, IW))
+    y = gg.conv_3d(k, x, IC, s[0], s[1], s[2], p[0], p[1], p[2])
+    cols = gg.im2col_3d(k, x, IC, s[0], s[1], s[2], p[0], p[1], p[2], dst_type="f16")
+    OD, OH, OW = (ID + 2 * p[2] - KD) // s[2] + 1, (IH + 2 * p[1] - KH) // s[1] + 1, (IW + 2 * p[0] - KW) // s[0] + 1
+    assert y.shape == (N * OC, OD, OH, OW) and cols.shape == (OD * N, OH, OW, IC * KD * KH * KW)
+    kv, xv = f32(OC * IC, KD, KH, KW), f32(N * IC, ID, IH, IW)
+    yo, co = run([y, cols], {k: kv, x: xv}, cpu)
+    xp = np.pad(xv.reshape(N, IC, ID, IH, IW).astype(np.float64), ((0, 0), (0, 0), (p[2],) * 2, (p[1],) * 2, (p[0],) * 2))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (KD, KH, KW), axis=(2, 3, 4))
+    win = win[:, :, ::s[2], ::s[1], ::s[0]]                              # (N, IC, OD, OH, OW, KD, KH, KW)
+    ref = np.einsum("ncdhwijk,ocijk->nodhw", win, kv.reshape(OC, IC, KD, KH, KW).astype(np.float64))
+    np.testing.assert_allclose(yo, ref.reshape(N * OC, OD, OH, OW), rtol=1e-4, atol=1e-4)
+    # the columns: row (n*OD + od, oh, ow), channel-major patches, rounded to f16
+    patches = win.transpose(0, 2, 3, 4, 1, 5, 6, 7).reshape(N * OD, OH, OW, -1)
+    np.testing.assert_array_equal(co, patches.astype(np.float16).astype(np.float32))
+
+
+def test_col2im_1d_is_conv_transpose_1d(ctx, cpu):
+    IC, OC, K, T = 3, 4, 5, 6
+    for s0 in (1, 2, 3, 7):
+        wt = ctx.tensor(np.float32, (IC, OC, K))         # conv_transpose_1d's kernel [K, OC, IC]
+        xt = ctx.tensor(np.float32, (IC, T))
+        ref_node = gg.conv_transpose_1d(wt, xt, s0)
+        w = ctx.tensor(np.float32, (OC * K, IC))         # the same weights, one GEMM row per (oc, k)
+        x = ctx.tensor(np.float32, (T, IC))
+        cols = gg.mul_mat(w, x)                          # numpy (T, OC*K)
+        y = gg.col2im_1d(cols, s0, OC)
+        yp = gg.col2im_1d(cols, s0, OC, 1)               # cropped by one sample at each end
+        wv, xv = f32(IC, OC, K), f32(IC, T)
+        ro, yo, ypo = run([ref_node, y, yp], {wt: wv, xt: xv, w: np.ascontiguousarray(wv.transpose(1, 2, 0).reshape(OC * K, IC)),
+                                         x: np.ascontiguousarray(xv.T)},
+                          cpu)
+        assert yo.shape == (OC, (T - 1) * s0 + K) and ypo.shape == (OC, (T - 1) * s0 + K - 2)
+        np.testing.assert_allclose(yo, ro, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ypo, ro[:, 1:-1], rtol=1e-5, atol=1e-5)
+    with pytest.raises(gg.GgallocError):
+        gg.col2im_1d(cols, 2, 3)                         # 3 does not divide OC*K = 20

@@ -941,6 +941,18 @@ GGML_API struct ggml_tensor * ggml_conv_2d_direct(struct ggml_context * ctx, str
         int s0, int s1, int p0, int p1, int d0, int d1);
 GGML_API struct ggml_tensor * ggml_conv_2d_dw_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int stride0, int stride1, int pad0, int pad1, int dilation0, int dilation1);
+// 3D im2col: kernel a [KW, KH, KD, OC*IC], data b [IW, IH, ID, N*IC] (channels and batch share
+// ne[3]; IC says how) -> [KW*KH*KD*IC, OW, OH, OD*N] of dst_type (f32 or f16); NULL on bad extents
+GGML_API struct ggml_tensor * ggml_im2col_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, enum ggml_type dst_type);
+// 3D convolution as ggml builds it (im2col_3d, then mul_mat): a and b as for ggml_im2col_3d
+// -> [OW, OH, OD, N*OC]
+GGML_API struct ggml_tensor * ggml_conv_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2);
+// the overlap-add of a transposed 1D convolution done as GEMM: columns a [K*OC, T_in] (f32, f16 or
+// bf16; k fastest within each channel) -> [(T_in-1)*s0 + K - 2*p0, OC] of a's type, p0 cropped
+// from both ends; NULL when the crop leaves nothing or oc does not divide a->ne[0]
+GGML_API struct ggml_tensor * ggml_col2im_1d(struct ggml_context * ctx, struct ggml_tensor * a, int s0, int oc, int p0);
 // transposed: kernel a [K, Cout, Cin], data b [L, Cin] -> [(L-1)*s0 + K, Cout] (p0 = 0, d0 = 1 only, as ggml)
 GGML_API struct ggml_tensor * ggml_conv_transpose_1d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int s0, int p0, int d0);

@@ -971,6 +971,111 @@ static void test_conv(void) {
     }
 }
 
+// 3D: im2col_3d on a padded (non-contiguous) view, conv_3d against the direct sum, and col2im_1d
+// against the scatter (overlap-add) definition, on odd sizes.
+static void test_conv_3d(void) {
+    for (int variant = 0; variant < 3; variant++) {
+        struct tcase tc = { .name = "im2col_3d", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        const int64_t IC = 2, N = 2, KW = 3, KH = 2, KD = 2, IW = 7, IH = 5, ID = 4, OC = 3;
+        const int s[3] = { 2, 1, 1 + variant % 2 }, p[3] = { 1, variant, 1 }, d[3] = { 1, 2, 1 };
+        const enum ggml_type dt = variant == 1 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F16, KW, KH, KD, OC * IC);
+        struct ggml_tensor * big = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, IW + 2, IH, ID, N * IC);
+        fill(big, -2, 2);
+        struct ggml_tensor * b = ggml_view_4d(tc.ctx, big, IW, IH, ID, N * IC, big->nb[1], big->nb[2], big->nb[3], sizeof(float));
+        struct ggml_tensor * out = ggml_im2col_3d(tc.ctx, k, b, IC, s[0], s[1], s[2], p[0], p[1], p[2], d[0], d[1], d[2], dt);
+        CHECK(out != NULL);
+        if (out == NULL) { ggml_free(tc.ctx); continue; }
+        const int64_t OW = (IW + 2 * p[0] - d[0] * (KW - 1) - 1) / s[0] + 1;
+        const int64_t OH = (IH + 2 * p[1] - d[1] * (KH - 1) - 1) / s[1] + 1;
+        const int64_t OD = (ID + 2 * p[2] - d[2] * (KD - 1) - 1) / s[2] + 1;
+        CHECK(out->ne[0] == KW * KH * KD * IC && out->ne[1] == OW && out->ne[2] == OH && out->ne[3] == OD * N);
+        double * ref = tc_ref(&tc, out);
+        for (int64_t n = 0; n < N; n++)
+        for (int64_t od = 0; od < OD; od++)
+        for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++)
+        for (int64_t ic = 0; ic < IC; ic++)
+        for (int64_t kd = 0; kd < KD; kd++)
+        for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t iw = ow * s[0] + kw * d[0] - p[0], ih = oh * s[1] + kh * d[1] - p[1], id = od * s[2] + kd * d[2] - p[2];
+            double v = 0;
+            if (iw >= 0 && iw < IW && ih >= 0 && ih < IH && id >= 0 && id < ID) v = tget(b, iw, ih, id, n * IC + ic);
+            ref[lin(out, ((ic * KD + kd) * KH + kh) * KW + kw, ow, oh, n * OD + od)] = round_to(dt, v);
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    for (int variant = 0; variant < 2; variant++) {
+        struct tcase tc = { .name = "conv_3d", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(16);
+        const int64_t IC = 3, N = 1 + variant, OC = 2, KW = 3, KH = 3, KD = 2, IW = 6, IH = 5, IDp = 3;
+        const int s0 = 1 + variant, s1 = 1, s2 = 1, p0 = 1, p1 = 1, p2 = variant, d0 = 1, d1 = 1 + variant, d2 = 1;
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, KW, KH, KD, OC * IC);
+        struct ggml_tensor * b = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, IW, IH, IDp, N * IC);
+        fill(k, -1, 1);
+        fill(b, -1, 1);
+        struct ggml_tensor * out = ggml_conv_3d(tc.ctx, k, b, IC, s0, s1, s2, p0, p1, p2, d0, d1, d2);
+        CHECK(out != NULL);
+        if (out == NULL) { ggml_free(tc.ctx); continue; }
+        const int64_t OW = out->ne[0], OH = out->ne[1], OD = out->ne[2];
+        CHECK(out->ne[3] == N * OC && OW == (IW + 2 * p0 - (KW - 1) - 1) / s0 + 1 && OH == (IH + 2 - d1 * 2 - 1) + 1);
+        double * ref = tc_ref(&tc, out);
+        for (int64_t n = 0; n < N; n++)
+        for (int64_t oc = 0; oc < OC; oc++)
+        for (int64_t od = 0; od < OD; od++)
+        for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+            double acc = 0;
+            for (int64_t ic = 0; ic < IC; ic++)
+            for (int64_t kd = 0; kd < KD; kd++)
+            for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const int64_t iw = ow * s0 + kw * d0 - p0, ih = oh * s1 + kh * d1 - p1, id = od * s2 + kd * d2 - p2;
+                if (iw < 0 || iw >= IW || ih < 0 || ih >= IH || id < 0 || id >= IDp) continue;
+                acc += tget(k, kw, kh, kd, oc * IC + ic) * tget(b, iw, ih, id, n * IC + ic);
+            }
+            ref[lin(out, ow, oh, od, n * OC + oc)] = acc;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    static const struct { int s0, oc, p0, K, T; enum ggml_type type; } c2i[] = {
+        { 1, 1, 0, 1, 1, GGML_TYPE_F32 }, { 2, 3, 0, 4, 5, GGML_TYPE_F32 }, { 3, 2, 1, 5, 7, GGML_TYPE_F32 },
+        { 4, 5, 2, 3, 6, GGML_TYPE_F32 }, // K < s0: gaps that sum nothing
+        { 2, 3, 1, 4, 9, GGML_TYPE_F16 },
+    };
+    for (size_t ci = 0; ci < sizeof(c2i) / sizeof(c2i[0]); ci++) {
+        struct tcase tc = { .name = "col2im_1d", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(8);
+        const int s0 = c2i[ci].s0, oc = c2i[ci].oc, p0 = c2i[ci].p0, K = c2i[ci].K, T = c2i[ci].T;
+        // a transposed view: [K*OC, T] read from a [T, K*OC] tensor
+        struct ggml_tensor * base = ggml_new_tensor_3d(tc.ctx, c2i[ci].type, T, K * oc, 2);
+        fill(base, -1, 1);
+        struct ggml_tensor * a = ggml_transpose(tc.ctx, base);
+        struct ggml_tensor * out = ggml_col2im_1d(tc.ctx, a, s0, oc, p0);
+        CHECK(out != NULL && out->type == c2i[ci].type);
+        if (out == NULL) { ggml_free(tc.ctx); continue; }
+        const int64_t T_out = (int64_t) (T - 1) * s0 + K - 2 * p0;
+        CHECK(out->ne[0] == T_out && out->ne[1] == oc && out->ne[2] == 2);
+        double * ref = tc_ref(&tc, out);
+        for (int64_t i2 = 0; i2 < 2; i2++)
+        for (int64_t c = 0; c < oc; c++) {
+            for (int64_t t = 0; t < T; t++)
+            for (int64_t kk = 0; kk < K; kk++) {
+                const int64_t o = t * s0 + kk - p0;
+                if (o >= 0 && o < T_out) ref[lin(out, o, c, i2, 0)] += tget(a, c * K + kk, t, i2, 0);
+            }
+            for (int64_t o = 0; o < T_out; o++) ref[lin(out, o, c, i2, 0)] = round_to(c2i[ci].type, ref[lin(out, o, c, i2, 0)]);
+        }
+        if (c2i[ci].type == GGML_TYPE_F16) tc.tol = 1e-6;
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
 //
 // The transformer ops: glu, sinks, flash attention, expert routing, extra element-wise ops
 //
@@ -1723,6 +1828,7 @@ int main(void) {
     test_rope_multi();
     test_mul_mat();
     test_conv();
+    test_conv_3d();
     test_glu();
     test_soft_max_sinks();
     test_flash_attn();

@@ -603,6 +603,42 @@ static void test_conv_pool_pad(void) {
     CHECK(log_captured("negative padding (-1, 0, 0, 0)"));
 }
 
+static void test_conv_3d_col2im(void) {
+    // im2col_3d: kernel [KW, KH, KD, OC*IC], data [IW, IH, ID, N*IC]; params s, p, d per axis, IC
+    struct ggml_tensor * k = named(ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 3, 3, 2, 4 * 3), "k3");
+    struct ggml_tensor * x = named(ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 9, 8, 5, 2 * 3), "x3");
+    struct ggml_tensor * ic = ggml_im2col_3d(ctx, k, x, 3, 2, 1, 1, 1, 0, 1, 1, 2, 1, GGML_TYPE_F32);
+    // OW = (9 + 2 - 2 - 1)/2 + 1 = 5; OH = (8 - 4 - 1)/1 + 1 = 4; OD = (5 + 2 - 1 - 1) + 1 = 6
+    CHECK(shape_is(ic, 54, 5, 4, 12) && ic->op == GGML_OP_IM2COL_3D && ic->src[0] == k && ic->src[1] == x);
+    const int32_t want[10] = { 2, 1, 1, 1, 0, 1, 1, 2, 1, 3 };
+    CHECK(memcmp(ic->op_params, want, sizeof(want)) == 0);
+    // conv_3d: im2col_3d in the kernel's type, mul_mat, and back to [OW, OH, OD, N*OC]
+    struct ggml_tensor * c = ggml_conv_3d(ctx, k, x, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1);
+    CHECK(shape_is(c, 9, 8, 4, 8) && c->type == GGML_TYPE_F32);
+    log_capture_begin();
+    CHECK(ggml_im2col_3d(ctx, k, x, 5, 1, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_F32) == NULL);  // 5 divides neither
+    CHECK(ggml_im2col_3d(ctx, k, x, 3, 0, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_F32) == NULL);
+    CHECK(ggml_im2col_3d(ctx, k, x, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_I32) == NULL);
+    CHECK(ggml_conv_3d(ctx, k, ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 9, 8, 1, 3), 3, 1, 1, 1, 0, 0, 0, 1, 1, 1) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 4);
+    CHECK(log_captured("IC 5 must divide") && log_captured("'k3' f16 [3, 3, 2, 12]") && log_captured("too small"));
+
+    // col2im_1d: [K*OC, T_in] -> [(T_in-1)*s0 + K - 2*p0, OC], params s0, oc, p0
+    struct ggml_tensor * col = named(ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4 * 6, 10), "col");
+    struct ggml_tensor * y = ggml_col2im_1d(ctx, col, 2, 6, 1);
+    CHECK(shape_is(y, 9 * 2 + 4 - 2, 6, 1, 1) && y->op == GGML_OP_COL2IM_1D && y->src[0] == col && y->type == GGML_TYPE_F32);
+    CHECK(y->op_params[0] == 2 && y->op_params[1] == 6 && y->op_params[2] == 1);
+    log_capture_begin();
+    CHECK(ggml_col2im_1d(ctx, col, 2, 5, 0) == NULL);
+    CHECK(ggml_col2im_1d(ctx, col, 0, 6, 0) == NULL);
+    CHECK(ggml_col2im_1d(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 1), 1, 1, 2) == NULL);
+    CHECK(ggml_col2im_1d(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_I32, 4, 3), 1, 1, 0) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 4);
+    CHECK(log_captured("oc 5") && log_captured("leaves no output"));
+}
+
 static void test_full_context_ops(void) {
     // an op in a full context returns NULL and says so
     struct ggml_init_params ip = { 2 * ggml_tensor_overhead(), NULL, true };
@@ -707,6 +743,7 @@ int main(void) {
     test_rows();
     test_masks_softmax_rope();
     test_conv_pool_pad();
+    test_conv_3d_col2im();
     test_full_context_ops();
     ggml_free(ctx);
     return check_report("test-ops");

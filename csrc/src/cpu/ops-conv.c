@@ -26,6 +26,76 @@ static float conv_get(const struct ggml_tensor * t, int64_t i0, int64_t i1, int6
 }
 
 //
+// im2col_3d and col2im_1d
+//
+
+// Each output row (n, od, oh, ow) is one patch: for every input channel the KD x KH x KW window
+// of data it covers, zeros where the window hangs over the padding.
+static void conv_compute_im2col_3d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int32_t * op = dst->op_params;
+    const int s0 = op[0], s1 = op[1], s2 = op[2], p0 = op[3], p1 = op[4], p2 = op[5];
+    const int d0 = op[6], d1 = op[7], d2 = op[8];
+    const int64_t IC = op[9];
+    const int64_t KW = k->ne[0], KH = k->ne[1], KD = k->ne[2];
+    const int64_t IW = b->ne[0], IH = b->ne[1], ID = b->ne[2];
+    const int64_t OW = dst->ne[1], OH = dst->ne[2], N = b->ne[3] / IC, OD = dst->ne[3] / N;
+    int64_t r0, r1;
+    cpu_split(params, OW * OH * dst->ne[3], &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t iow = r % OW, ioh = (r / OW) % OH, i3 = r / (OW * OH);
+        const int64_t in = i3 / OD, iod = i3 % OD;
+        char * out = cpu_ptr(dst, 0, iow, ioh, i3);
+        int64_t col = 0;
+        for (int64_t ic = 0; ic < IC; ic++) {
+            for (int64_t ikd = 0; ikd < KD; ikd++) {
+                const int64_t iid = iod * s2 + ikd * d2 - p2;
+                for (int64_t ikh = 0; ikh < KH; ikh++) {
+                    const int64_t iih = ioh * s1 + ikh * d1 - p1;
+                    for (int64_t ikw = 0; ikw < KW; ikw++, col++) {
+                        const int64_t iiw = iow * s0 + ikw * d0 - p0;
+                        float v = 0.0f;
+                        if (iid >= 0 && iid < ID && iih >= 0 && iih < IH && iiw >= 0 && iiw < IW) {
+                            v = conv_get(b, iiw, iih, iid, in * IC + ic);
+                        }
+                        cpu_set_f32(dst->type, out + col * dst->nb[0], v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// The overlap-add after a transposed convolution's GEMM, as a gather: output sample t of channel
+// oc sums column (oc*K + k) of every input step i with i*s0 + k == t + p0, so threads own
+// disjoint output rows.
+static void conv_compute_col2im_1d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t s0 = dst->op_params[0], OC = dst->op_params[1], p0 = dst->op_params[2];
+    const int64_t K = a->ne[0] / OC, T_in = a->ne[1];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oc, i2, i3;
+        cpu_unravel(dst, r, &oc, &i2, &i3);
+        for (int64_t t = 0; t < dst->ne[0]; t++) {
+            const int64_t ta = t + p0;
+            // i in [ceil((ta - K + 1) / s0), floor(ta / s0)] within [0, T_in)
+            int64_t lo = ta - K + 1 <= 0 ? 0 : (ta - K + 1 + s0 - 1) / s0;
+            int64_t hi = ta / s0;
+            if (hi > T_in - 1) {
+                hi = T_in - 1;
+            }
+            float sum = 0.0f;
+            for (int64_t i = lo; i <= hi; i++) {
+                sum += conv_get(a, oc * K + (ta - i * s0), i, i2, i3);
+            }
+            cpu_set_f32(dst->type, cpu_ptr(dst, t, oc, i2, i3), sum);
+        }
+    }
+}
+
+//
 // Transposed convolutions
 //
 
@@ -355,10 +425,15 @@ bool cpu_conv_handles(const struct ggml_tensor * node) {
         case GGML_OP_PAD_REFLECT_1D: case GGML_OP_ROLL: case GGML_OP_GET_REL_POS: case GGML_OP_ADD_REL_POS:
         case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM:
         case GGML_OP_WIN_PART: case GGML_OP_WIN_UNPART: case GGML_OP_CONV_2D: case GGML_OP_CONV_2D_DW:
+        case GGML_OP_IM2COL_3D: case GGML_OP_COL2IM_1D:
             return true;
         default:
             return false;
     }
+}
+
+static int64_t conv_output_size_cpu(int64_t ins, int64_t ks, int s, int p, int d) {
+    return (ins + 2 * (int64_t) p - (int64_t) d * (ks - 1) - 1) / s + 1;
 }
 
 static bool conv_float(const struct ggml_tensor * t) {
@@ -372,6 +447,30 @@ bool cpu_conv_supported(const struct ggml_tensor * node) {
             return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && a->ne[2] == b->ne[1] &&
                    node->ne[1] == a->ne[1] && node->op_params[0] >= 1 &&
                    node->ne[0] == (b->ne[0] - 1) * node->op_params[0] + a->ne[0];
+        case GGML_OP_IM2COL_3D: {
+            // the shape is all a graph from a file or the wire brings: check what the kernel indexes
+            const int32_t * op = node->op_params;
+            const int64_t IC = op[9];
+            if (a == NULL || !conv_float(b) || (node->type != GGML_TYPE_F32 && node->type != GGML_TYPE_F16) || IC < 1 ||
+                b->ne[3] % IC != 0 || b->ne[3] == 0 || node->ne[3] % (b->ne[3] / IC) != 0 ||
+                node->ne[0] != a->ne[0] * a->ne[1] * a->ne[2] * IC) {
+                return false;
+            }
+            for (int i = 0; i < 3; i++) {
+                if (op[i] < 1 || op[3 + i] < 0 || op[6 + i] < 1) {
+                    return false;
+                }
+            }
+            return node->ne[1] == conv_output_size_cpu(b->ne[0], a->ne[0], op[0], op[3], op[6]) &&
+                   node->ne[2] == conv_output_size_cpu(b->ne[1], a->ne[1], op[1], op[4], op[7]) &&
+                   node->ne[3] == (b->ne[3] / IC) * conv_output_size_cpu(b->ne[2], a->ne[2], op[2], op[5], op[8]);
+        }
+        case GGML_OP_COL2IM_1D: {
+            const int64_t s0 = node->op_params[0], oc = node->op_params[1], p0 = node->op_params[2];
+            return conv_float(a) && cpu_type_is_float(node->type) && s0 >= 1 && oc >= 1 && p0 >= 0 && a->ne[0] % oc == 0 &&
+                   node->ne[1] == oc && node->ne[2] == a->ne[2] && node->ne[3] == a->ne[3] &&
+                   node->ne[0] == (a->ne[1] - 1) * s0 + a->ne[0] / oc - 2 * p0;
+        }
         case GGML_OP_CONV_TRANSPOSE_2D:
             return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && a->ne[3] == b->ne[2] &&
                    node->op_params[0] >= 1 && node->ne[2] == a->ne[2] && node->ne[3] == b->ne[3];
@@ -445,6 +544,8 @@ void cpu_conv_compute(const struct cpu_compute_params * params, struct ggml_tens
         case GGML_OP_CONV_2D:
         case GGML_OP_CONV_2D_DW:        conv_compute_2d_direct(params, node); break;
         case GGML_OP_WIN_UNPART:        conv_compute_win_unpart(params, node); break;
+        case GGML_OP_IM2COL_3D:         conv_compute_im2col_3d(params, node); break;
+        case GGML_OP_COL2IM_1D:         conv_compute_col2im_1d(params, node); break;
         default:                        conv_compute_custom(params, node); break;
     }
 }
