@@ -1274,25 +1274,27 @@ def pool_1d(a: Tensor, op: str, k0: int, s0: int, p0: int = 0, *, ctx: Optional[
 _SCALE_MODES = {"nearest": "NEAREST", "bilinear": "BILINEAR", "bicubic": "BICUBIC"}
 
 
-def _scale_mode(mode: Union[str, int], align_corners: bool) -> int:
+def _scale_mode(mode: Union[str, int], align_corners: bool, antialias: bool = False) -> int:
     if isinstance(mode, str):
         key = _SCALE_MODES.get(mode.lower())
         if key is None:
             raise BadInputError(f"unknown scale mode {mode!r}: expected one of {sorted(_SCALE_MODES)}")
         mode = getattr(lib, "GGML_SCALE_MODE_" + key)
-    return int(mode) | (int(lib.GGML_SCALE_FLAG_ALIGN_CORNERS) if align_corners else 0)
+    return (int(mode) | (int(lib.GGML_SCALE_FLAG_ALIGN_CORNERS) if align_corners else 0)
+            | (int(lib.GGML_SCALE_FLAG_ANTIALIAS) if antialias else 0))
 
 
-def interpolate(a: Tensor, shape: Sequence[int], mode: Union[str, int] = "nearest", align_corners: bool = False, *,
-                ctx: Optional[Context] = None) -> Tensor:
-    """a resampled to shape (numpy order, up to 4 axes): "nearest", "bilinear" or "bicubic".
+def interpolate(a: Tensor, shape: Sequence[int], mode: Union[str, int] = "nearest", align_corners: bool = False,
+                antialias: bool = False, *, ctx: Optional[Context] = None) -> Tensor:
+    """a resampled to shape (numpy order, up to 4 axes): "nearest", "bilinear" or "bicubic";
+    antialias (bilinear only, as ggml) averages over every input pixel an output pixel covers.
     ``gg.interpolate(img, (1, 3, 64, 64), "bilinear")``"""
     shape = tuple(int(n) for n in shape)
     if not 1 <= len(shape) <= 4:
         raise BadInputError(f"interpolate: shape {shape} must have 1 to 4 axes")
     ne = list(reversed(shape)) + [1] * (4 - len(shape))
-    return _op(lib.ggml_interpolate, "interpolate", a, ne[0], ne[1], ne[2], ne[3], _scale_mode(mode, align_corners),
-               ctx=ctx, rank=max(a.ndim, len(shape)))
+    return _op(lib.ggml_interpolate, "interpolate", a, ne[0], ne[1], ne[2], ne[3],
+               _scale_mode(mode, align_corners, antialias), ctx=ctx, rank=max(a.ndim, len(shape)))
 
 
 def upscale(a: Tensor, scale_factor: int, mode: Union[str, int] = "nearest", *, ctx: Optional[Context] = None) -> Tensor:

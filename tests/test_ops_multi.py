@@ -160,3 +160,22 @@ def test_col2im_1d_is_conv_transpose_1d(ctx, cpu):
         np.testing.assert_allclose(ypo, ro[:, 1:-1], rtol=1e-5, atol=1e-5)
     with pytest.raises(gg.GgallocError):
         gg.col2im_1d(cols, 2, 3)                         # 3 does not divide OC*K = 20
+
+
+def test_interpolate_antialias(ctx, cpu):
+    img = ctx.tensor(np.float32, (2, 12, 16))
+    down = gg.interpolate(img, (2, 6, 8), "bilinear", antialias=True)
+    up = gg.interpolate(img, (2, 15, 21), "bilinear", antialias=True)
+    near = gg.interpolate(img, (2, 6, 8), "nearest", antialias=True)   # the flag only changes bilinear
+    near_ref = gg.interpolate(img, (2, 6, 8), "nearest")
+    iv = np.zeros((2, 12, 16), np.float32)
+    iv[0, 5, 7] = 1.0                        # a delta: the result is the filter itself
+    iv[1] = 3.0                              # a constant stays constant, edges included
+    do, uo, no, nro = run([down, up, near, near_ref], {img: iv}, cpu)
+    # halving: an interior output pixel weighs its 4 nearest inputs per axis as 1/8, 3/8, 3/8, 1/8
+    taps = np.array([1, 3, 3, 1]) / 8
+    np.testing.assert_allclose(do[0, 2:4, 3:5], np.outer(taps[[2, 0]], taps[[2, 0]]), rtol=1e-6)
+    assert do[0].sum() == pytest.approx(0.25, rel=1e-6) and np.count_nonzero(do[0]) == 4
+    np.testing.assert_allclose(do[1], 3.0, rtol=1e-6)
+    np.testing.assert_allclose(uo[1], 3.0, rtol=1e-6)
+    np.testing.assert_array_equal(no, nro)

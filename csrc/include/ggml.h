@@ -965,6 +965,7 @@ GGML_API struct ggml_tensor * ggml_pool_1d(struct ggml_context * ctx, struct ggm
         int k0, int s0, int p0);
 
 // resampling to [ne0, ne1, ne2, ne3]; mode: a ggml_scale_mode, optionally | GGML_SCALE_FLAG_ALIGN_CORNERS
+// and | GGML_SCALE_FLAG_ANTIALIAS (bilinear only, as in ggml: a tent filter as wide as the scale)
 GGML_API struct ggml_tensor * ggml_interpolate(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
         int64_t ne2, int64_t ne3, uint32_t mode);
 // ne0 and ne1 times scale_factor

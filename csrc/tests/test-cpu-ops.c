@@ -1631,6 +1631,44 @@ static void test_conv_image(void) {
         tc_run(&tc);
         tc_free(&tc);
     }
+    for (int variant = 0; variant < 4; variant++) {
+        // antialiased bilinear, down by non-integer and integer factors, up, and corners aligned:
+        // per axis, output i blends input j with tent((j + off - c) / support), c = (i + off) / sf the
+        // output pixel's centre in input pixels and support = max(1, 1/sf), normalised over the image
+        static const int64_t sizes[4][4] = { { 11, 9, 4, 3 }, { 12, 8, 6, 4 }, { 5, 4, 8, 7 }, { 11, 9, 4, 3 } };
+        const int64_t IW = sizes[variant][0], IH = sizes[variant][1], W = sizes[variant][2], H = sizes[variant][3];
+        const bool corners = variant == 3;
+        struct tcase tc = { .name = "interpolate antialias", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, IW, IH, 2, 1);
+        fill(a, -2, 2);
+        tc_input(&tc, a);
+        const uint32_t m = GGML_SCALE_MODE_BILINEAR | GGML_SCALE_FLAG_ANTIALIAS | (corners ? GGML_SCALE_FLAG_ALIGN_CORNERS : 0);
+        struct ggml_tensor * out = ggml_interpolate(tc.ctx, a, W, H, 2, 1, m);
+        double * ref = tc_ref(&tc, out);
+        const double off = corners ? 0.0 : 0.5;
+        const double sf[2] = { corners ? (double) (W - 1) / (IW - 1) : (double) W / IW, corners ? (double) (H - 1) / (IH - 1) : (double) H / IH };
+        FOR_EACH(out, i0, i1, i2, i3) {
+            double wsum[2] = { 0, 0 }, acc = 0;
+            const int64_t io[2] = { i0, i1 }, in[2] = { IW, IH };
+            double w[2][32];
+            for (int d = 0; d < 2; d++) {
+                const double c = (io[d] + off) / sf[d], support = fmax(1.0, 1.0 / sf[d]);
+                // ggml's window: input pixels trunc(c - support + off) <= j < trunc(c + support + off),
+                // which with corners aligned (off 0) leaves out the tent's last sliver
+                const double lo = trunc(c - support + off), hi = trunc(c + support + off);
+                for (int64_t j = 0; j < in[d]; j++) {
+                    w[d][j] = j >= lo && j < hi ? fmax(0.0, 1.0 - fabs((j + off - c) / support)) : 0.0;
+                    wsum[d] += w[d][j];
+                }
+            }
+            for (int64_t y = 0; y < IH; y++) for (int64_t x = 0; x < IW; x++) acc += w[0][x] * w[1][y] * tget(a, x, y, i2, 0);
+            ref[lin(out, i0, i1, i2, i3)] = acc / (wsum[0] * wsum[1]);
+        }
+        tc.tol = 1e-9;
+        tc_run(&tc);
+        tc_free(&tc);
+    }
     {
         // direct 2D convolutions (plain and depthwise) with stride, padding and dilation, on a permuted input
         struct tcase tc = { .name = "conv_2d_direct, conv_2d_dw_direct", .match = CLOSE, .tol = 1e-10 };

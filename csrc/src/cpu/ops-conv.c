@@ -7,7 +7,8 @@
 // pairs that land on it, so threads own disjoint output rows and need no reduction. Resampling
 // maps each output pixel back to input coordinates (half-pixel centres, or corners aligned),
 // and takes the nearest pixel, a bilinear blend of 2x2, or a bicubic blend of 4x4 (a = -0.75)
-// with clamped edges.
+// with clamped edges; antialiased bilinear widens the blend to a tent over all the input pixels
+// an output pixel covers.
 //
 
 #include "ops.h"
@@ -214,6 +215,34 @@ static int64_t conv_clamp(int64_t i, int64_t n) {
     return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
+static float conv_tent(float x) {
+    return fmaxf(1.0f - fabsf(x), 0.0f);
+}
+
+// Antialiased bilinear sample centred at input coordinates (x, y) (pixel centres at + off): a
+// separable tent filter `support` pixels wide on each side, its weights normalised by the sum of
+// the weights that fall inside the image, so edges keep their level.
+static float conv_antialias(const struct ggml_tensor * a, float x, float y, float off, float support0, float support1,
+                            int64_t j2, int64_t j3) {
+    const int64_t x_lo = (int64_t) (x - support0 + off) > 0 ? (int64_t) (x - support0 + off) : 0;
+    const int64_t y_lo = (int64_t) (y - support1 + off) > 0 ? (int64_t) (y - support1 + off) : 0;
+    int64_t x_hi = (int64_t) (x + support0 + off), y_hi = (int64_t) (y + support1 + off);
+    x_hi = x_hi < a->ne[0] ? x_hi : a->ne[0];
+    y_hi = y_hi < a->ne[1] ? y_hi : a->ne[1];
+    float sum = 0.0f, total = 0.0f;
+    for (int64_t sy = y_lo; sy < y_hi; sy++) {
+        const float wy = conv_tent(((float) sy - y + off) / support1);
+        for (int64_t sx = x_lo; sx < x_hi; sx++) {
+            const float w = conv_tent(((float) sx - x + off) / support0) * wy;
+            if (w > 0.0f) {
+                sum += w * conv_get(a, sx, sy, j2, j3);
+                total += w;
+            }
+        }
+    }
+    return total > 0.0f ? sum / total : 0.0f;
+}
+
 static void conv_compute_upscale(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
     const struct ggml_tensor * a = dst->src[0];
     const uint32_t mode_flags = (uint32_t) dst->op_params[0];
@@ -227,6 +256,10 @@ static void conv_compute_upscale(const struct cpu_compute_params * params, struc
         sf0 = dst->ne[0] > 1 && a->ne[0] > 1 ? (float) (dst->ne[0] - 1) / (float) (a->ne[0] - 1) : sf0;
         sf1 = dst->ne[1] > 1 && a->ne[1] > 1 ? (float) (dst->ne[1] - 1) / (float) (a->ne[1] - 1) : sf1;
     }
+    // antialiasing applies to bilinear only (as in ggml): the tent widens to 1/scale input pixels
+    // when downsampling
+    const bool antialias = mode == GGML_SCALE_MODE_BILINEAR && (mode_flags & GGML_SCALE_FLAG_ANTIALIAS) != 0;
+    const float support0 = fmaxf(1.0f, 1.0f / sf0), support1 = fmaxf(1.0f, 1.0f / sf1);
     int64_t r0, r1;
     cpu_split(params, ggml_nrows(dst), &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
@@ -237,6 +270,8 @@ static void conv_compute_upscale(const struct cpu_compute_params * params, struc
             float v;
             if (mode == GGML_SCALE_MODE_NEAREST) {
                 v = conv_get(a, (int64_t) ((float) i0 / sf0), (int64_t) ((float) i1 / sf1), j2, j3);
+            } else if (antialias) {
+                v = conv_antialias(a, ((float) i0 + off) / sf0, ((float) i1 + off) / sf1, off, support0, support1, j2, j3);
             } else {
                 const float x = ((float) i0 + off) / sf0 - off, y = ((float) i1 + off) / sf1 - off;
                 const int64_t x0 = (int64_t) floorf(x), y0 = (int64_t) floorf(y);
@@ -479,9 +514,7 @@ bool cpu_conv_supported(const struct ggml_tensor * node) {
                    (node->op_params[0] == GGML_OP_POOL_MAX || node->op_params[0] == GGML_OP_POOL_AVG) &&
                    node->ne[1] == a->ne[1] && node->ne[2] == a->ne[2] && node->ne[3] == a->ne[3];
         case GGML_OP_UPSCALE:
-            // antialiased downsampling has no kernel here
-            return conv_float(a) && cpu_type_is_float(node->type) && (node->op_params[0] & 0xff) < GGML_SCALE_MODE_COUNT &&
-                   (node->op_params[0] & GGML_SCALE_FLAG_ANTIALIAS) == 0;
+            return conv_float(a) && cpu_type_is_float(node->type) && (node->op_params[0] & 0xff) < GGML_SCALE_MODE_COUNT;
         case GGML_OP_PAD_REFLECT_1D:
             return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->op_params[0] < a->ne[0] &&
                    node->op_params[1] < a->ne[0] && node->ne[0] == a->ne[0] + node->op_params[0] + node->op_params[1];
