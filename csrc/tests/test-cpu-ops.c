@@ -1076,6 +1076,135 @@ static void test_conv_3d(void) {
     }
 }
 
+// Scratch padding: the kernels that pack operands into panels or stage rows in per-thread
+// scratch must never let what the scratch held before reach a result. Every graph here runs
+// with its work buffer filled with zeros and then with NaN bytes (0xff), on sizes that are not
+// multiples of any micro-kernel's panel (and K past one k-block, so the edge tiles accumulate);
+// the results must be bit-identical and free of NaN.
+static void test_scratch_poison(void) {
+    struct ggml_context * ctx = new_ctx(64);
+    struct ggml_tensor * outs[16];
+    int n_out = 0;
+    const int64_t K = 1088, M = 37, N = 19; // K: 34 blocks of 32, past MM_KC = 1024
+    struct ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, K, N);
+    fill(b, -1, 1);
+    static const enum ggml_type wt[3] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0 };
+    for (int t = 0; t < 3; t++) {
+        struct ggml_tensor * w = ggml_new_tensor_2d(ctx, wt[t], K, M);
+        float * src = malloc((size_t) (K * M) * sizeof(float));
+        for (int64_t i = 0; i < K * M; i++) src[i] = rng_f(-1, 1);
+        if (wt[t] == GGML_TYPE_Q8_0) {
+            ggml_quantize_chunk(GGML_TYPE_Q8_0, src, w->data, 0, M, K, NULL);
+        } else {
+            FOR_EACH(w, i0, i1, i2, i3) tset(w, i0, i1, 0, 0, src[i1 * K + i0]);
+        }
+        free(src);
+        outs[n_out++] = ggml_mul_mat(ctx, w, b);
+        if (wt[t] == GGML_TYPE_Q8_0) { // and few activation rows: the dot-product path
+            outs[n_out++] = ggml_mul_mat(ctx, w, ggml_view_2d(ctx, b, K, 3, b->nb[1], b->nb[1]));
+        }
+    }
+    // conv_2d through im2col + mul_mat, odd channel and pixel counts
+    struct ggml_tensor * ck = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 3, 3, 5, 7);
+    struct ggml_tensor * cx = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 13, 11, 5, 2);
+    fill(ck, -1, 1);
+    fill(cx, -1, 1);
+    outs[n_out++] = ggml_conv_2d(ctx, ck, cx, 1, 2, 1, 1, 1, 1);
+    // conv_3d
+    struct ggml_tensor * k3 = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 3, 2, 2, 3 * 5);
+    struct ggml_tensor * x3 = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 9, 7, 5, 2 * 3);
+    fill(k3, -1, 1);
+    fill(x3, -1, 1);
+    outs[n_out++] = ggml_conv_3d(ctx, k3, x3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 1);
+    // experts
+    struct ggml_tensor * as = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, 45, 37, 5);
+    struct ggml_tensor * mb = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 45, 1, 7);
+    struct ggml_tensor * ids = ggml_new_tensor_2d(ctx, GGML_TYPE_I32, 3, 7);
+    fill(as, -1, 1);
+    fill(mb, -1, 1);
+    FOR_EACH(ids, i0, i1, i2, i3) tset(ids, i0, i1, 0, 0, (double) ((i0 * 2 + i1) % 5));
+    outs[n_out++] = ggml_mul_mat_id(ctx, as, mb, ids);
+    // out_prod
+    struct ggml_tensor * oa = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 37, 19);
+    struct ggml_tensor * ob = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 13, 19);
+    fill(oa, -1, 1);
+    fill(ob, -1, 1);
+    outs[n_out++] = ggml_out_prod(ctx, oa, ob);
+    // rows staged in scratch: softmax, norm, rope (multi), glu, argsort
+    struct ggml_tensor * r = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 37, 3, 5);
+    fill(r, -3, 3);
+    outs[n_out++] = ggml_soft_max_ext(ctx, r, NULL, 0.7f, 0.0f);
+    outs[n_out++] = ggml_rms_norm(ctx, r, 1e-5f);
+    outs[n_out++] = ggml_argsort(ctx, r, GGML_SORT_ORDER_DESC);
+    struct ggml_tensor * g = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 2 * 37, 5);
+    fill(g, -2, 2);
+    outs[n_out++] = ggml_swiglu(ctx, g);
+    struct ggml_tensor * q = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 22, 3, 5);
+    struct ggml_tensor * pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, 20);
+    fill(q, -1, 1);
+    for (int i = 0; i < 20; i++) tset(pos, i, 0, 0, 0, i * 3);
+    int sec[4] = { 4, 3, 2, 1 };
+    outs[n_out++] = ggml_rope_multi(ctx, q, pos, NULL, 20, sec, GGML_ROPE_TYPE_IMROPE, 0, 1e4f, 1, 0, 1, 0, 0);
+    // attention with key and value panels that do not fill the last panel
+    struct ggml_tensor * fq = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 40, 5, 4, 1);
+    struct ggml_tensor * fk = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 40, 37, 2, 1);
+    struct ggml_tensor * fv = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 24, 37, 2, 1);
+    struct ggml_tensor * fm = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 37, 5);
+    fill(fq, -1, 1);
+    fill(fk, -1, 1);
+    fill(fv, -1, 1);
+    FOR_EACH(fm, i0, i1, i2, i3) tset(fm, i0, i1, 0, 0, i0 > 30 + 2 * i1 ? -INFINITY : 0.0); // the last query sees every key
+    outs[n_out++] = ggml_flash_attn_ext(ctx, fq, fk, fv, fm, 0.15f, 0.0f, 0.0f);
+    static const char * const names[] = { "mul_mat f32", "mul_mat f16", "mul_mat q8_0", "mul_mat q8_0 N=3", "conv_2d", "conv_3d",
+        "mul_mat_id", "out_prod", "soft_max_ext", "rms_norm", "argsort", "swiglu", "rope_multi", "flash_attn_ext" };
+
+    // one graph per op: an earlier node would overwrite the poison with finite values
+    struct ggml_cgraph * graphs[16];
+    for (int i = 0; i < n_out; i++) {
+        CHECK(outs[i] != NULL);
+        if (outs[i] == NULL) { ggml_free(ctx); return; }
+        graphs[i] = ggml_new_graph(ctx);
+        ggml_build_forward_expand(graphs[i], outs[i]);
+    }
+    void * first = NULL;
+    for (size_t k = 0; k < sizeof(all_isas) / sizeof(all_isas[0]); k++) {
+        if (!isa_available(all_isas[k])) {
+            continue;
+        }
+        for (int nth = 1; nth <= 3; nth++) {
+            for (int i = 0; i < n_out; i++) {
+                const size_t nb = ggml_nbytes(outs[i]);
+                for (int poison = 0; poison < 2; poison++) {
+                    struct ggml_cplan plan = ggml_graph_plan(graphs[i], nth, NULL);
+                    uint8_t * work = malloc(plan.work_size + 1);
+                    memset(work, poison ? 0xff : 0x00, plan.work_size + 1);
+                    plan.work_data = work;
+                    CHECK(ggml_graph_compute(graphs[i], &plan) == GGML_STATUS_SUCCESS);
+                    free(work);
+                    if (!poison) {
+                        free(first);
+                        first = malloc(nb);
+                        memcpy(first, outs[i]->data, nb);
+                        bool finite = true;
+                        if (outs[i]->type == GGML_TYPE_F32) {
+                            FOR_EACH(outs[i], i0, i1, i2, i3) finite &= isfinite(tget(outs[i], i0, i1, i2, i3)) != 0;
+                        }
+                        if (!finite) fprintf(stderr, "scratch poison: %s [%s, %d threads] is not finite\n", names[i], isa_names[all_isas[k]], nth);
+                        CHECK(finite);
+                    } else {
+                        const bool same = memcmp(first, outs[i]->data, nb) == 0;
+                        if (!same) fprintf(stderr, "scratch poison: %s [%s, %d threads] reads its scratch's old contents\n", names[i], isa_names[all_isas[k]], nth);
+                        CHECK(same);
+                    }
+                }
+            }
+        }
+    }
+    ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AUTO);
+    free(first);
+    ggml_free(ctx);
+}
+
 //
 // The transformer ops: glu, sinks, flash attention, expert routing, extra element-wise ops
 //
@@ -1867,6 +1996,7 @@ int main(void) {
     test_mul_mat();
     test_conv();
     test_conv_3d();
+    test_scratch_poison();
     test_glu();
     test_soft_max_sinks();
     test_flash_attn();
