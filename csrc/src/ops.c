@@ -30,6 +30,7 @@
 #include "ops-impl.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 //
@@ -1052,6 +1053,17 @@ struct ggml_tensor * ggml_soft_max_ext_inplace(struct ggml_context * ctx, struct
 //
 // RoPE
 //
+
+// The rotation dimension whose wavelength fits n_rot times into the original context.
+static float rope_yarn_corr_dim(int n_dims, int n_ctx_orig, float n_rot, float base) {
+    return (float) n_dims * logf((float) n_ctx_orig / (n_rot * 2.0f * 3.14159265358979323846f)) / (2.0f * logf(base));
+}
+
+void ggml_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow,
+        float dims[2]) {
+    dims[0] = fmaxf(0.0f, floorf(rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_fast, freq_base)));
+    dims[1] = fminf((float) (n_dims - 1), ceilf(rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_slow, freq_base)));
+}
 
 // One constructor for every rope form. The multi-section modes (ggml_rope_multi) read 4 position
 // streams and a split of the rotated pairs into sections; the kernel divides by the sections' sum,

@@ -539,6 +539,13 @@ static void test_masks_softmax_rope(void) {
     CHECK(log_captured("b must hold 4 positions per a->ne[2]") && log_captured("sections {0, 0, 0, 0}"));
     CHECK(log_captured("need sections: use ggml_rope_multi") && log_captured("n_dims == ne[0]/2"));
     CHECK(log_captured("mode 12 is not a rope type"));
+
+    // YaRN's correction dims: 128 dims, 4096 context, base 1e4, betas 32 and 1 -> [20, 46]
+    float dims[2] = { -1, -1 };
+    ggml_rope_yarn_corr_dims(128, 4096, 10000.0f, 32.0f, 1.0f, dims);
+    CHECK(dims[0] == 20.0f && dims[1] == 46.0f);
+    ggml_rope_yarn_corr_dims(16, 8, 10000.0f, 32.0f, 1.0f, dims); // a tiny context: the start clamps to 0
+    CHECK(dims[0] == 0.0f && dims[1] == 1.0f);
 }
 
 static void test_conv_pool_pad(void) {
@@ -723,8 +730,10 @@ static void test_unsupported_ops(void) {
     CHECK(ggml_ssm_scan(ctx, a, a, a, a, a, a, a) == NULL);
     CHECK(ggml_rwkv_wkv7(ctx, a, a, a, a, a, a, a) == NULL);
     CHECK(ggml_solve_tri(ctx, a, a, true, true, false) == NULL);
+    int sec[4] = { 1, 1, 0, 0 };
+    CHECK(ggml_rope_multi_back(ctx, a, a, NULL, 4, sec, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
     log_capture_end();
-    CHECK_EQ_INT(log_capture_errors, 7);
+    CHECK_EQ_INT(log_capture_errors, 8);
     CHECK(log_captured("ggml_ssm_scan: this op is not supported"));
     ggml_free(ctx);
 }

@@ -676,10 +676,6 @@ static void cpu_compute_soft_max(const struct cpu_compute_params * params, struc
     }
 }
 
-static float cpu_rope_yarn_corr_dim(int n_dims, int n_ctx_orig, float n_rot, float base) {
-    return n_dims * logf((float) n_ctx_orig / (n_rot * 2.0f * (float) M_PI)) / (2.0f * logf(base));
-}
-
 static float cpu_rope_yarn_ramp(float low, float high, int i0) {
     const float y = ((float) (i0 / 2) - low) / fmaxf(0.001f, high - low);
     return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
@@ -767,8 +763,7 @@ static void cpu_compute_rope(const struct cpu_compute_params * params, struct gg
     const bool four_streams = pos->ne[0] == 4 * a->ne[2];
 
     float corr[2];
-    corr[0] = fmaxf(0.0f, floorf(cpu_rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_fast, freq_base)));
-    corr[1] = fminf((float) (n_dims - 1), ceilf(cpu_rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_slow, freq_base)));
+    ggml_rope_yarn_corr_dims(n_dims, n_ctx_orig, freq_base, beta_fast, beta_slow, corr);
     const float theta_scale = powf(freq_base, -2.0f / (float) n_dims);
 
     const int64_t ne0 = a->ne[0];
