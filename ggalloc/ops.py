@@ -119,6 +119,7 @@ __all__ = [
     "im2col",
     "im2col_3d",
     "conv_3d",
+    "conv_3d_direct",
     "col2im_1d",
     "conv_2d",
     "pool_2d",
@@ -802,6 +803,15 @@ def conv_3d(a: Tensor, b: Tensor, IC: int, s0: int = 1, s1: int = 1, s2: int = 1
     (N*IC, ID, IH, IW) -> (N*OC, OD, OH, OW). ``gg.conv_3d(k, x, 3, p0=1, p1=1, p2=1)``"""
     return _op(lib.ggml_conv_3d, "conv_3d", a, b, int(IC), int(s0), int(s1), int(s2), int(p0), int(p1), int(p2),
                int(d0), int(d1), int(d2), ctx=ctx, rank=4)
+
+
+def conv_3d_direct(a: Tensor, b: Tensor, n_channels: int, n_batch: int, n_channels_out: int, s0: int = 1, s1: int = 1,
+                   s2: int = 1, p0: int = 0, p1: int = 0, p2: int = 0, d0: int = 1, d1: int = 1, d2: int = 1, *,
+                   ctx: Optional[Context] = None) -> Tensor:
+    """3D convolution without the im2col buffer: shapes as conv_3d, f32 result.
+    ``gg.conv_3d_direct(k, x, 3, 1, 8, p0=1, p1=1, p2=1)``"""
+    return _op(lib.ggml_conv_3d_direct, "conv_3d_direct", a, b, int(s0), int(s1), int(s2), int(p0), int(p1), int(p2),
+               int(d0), int(d1), int(d2), int(n_channels), int(n_batch), int(n_channels_out), ctx=ctx, rank=4)
 
 
 def col2im_1d(a: Tensor, s0: int, oc: int, p0: int = 0, *, ctx: Optional[Context] = None) -> Tensor:

@@ -953,6 +953,11 @@ GGML_API struct ggml_tensor * ggml_im2col_3d(struct ggml_context * ctx, struct g
 // -> [OW, OH, OD, N*OC]
 GGML_API struct ggml_tensor * ggml_conv_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2);
+// direct 3D convolution (no im2col buffer): kernel a [KW, KH, KD, n_channels*n_channels_out], data
+// b [IW, IH, ID, n_channels*n_batch] -> f32 [OW, OH, OD, n_batch*n_channels_out]
+GGML_API struct ggml_tensor * ggml_conv_3d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, int n_channels, int n_batch,
+        int n_channels_out);
 // the overlap-add of a transposed 1D convolution done as GEMM: columns a [K*OC, T_in] (f32, f16 or
 // bf16; k fastest within each channel) -> [(T_in-1)*s0 + K - 2*p0, OC] of a's type, p0 cropped
 // from both ends; NULL when the crop leaves nothing or oc does not divide a->ne[0]

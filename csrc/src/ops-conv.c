@@ -5,6 +5,8 @@
 // Shapes and op_params are ggml's:
 //   IM2COL_3D          int s0, s1, s2, p0, p1, p2, d0, d1, d2, IC; src = kernel [KW, KH, KD, OC*IC],
 //                      data [IW, IH, ID, N*IC]; result [KW*KH*KD*IC, OW, OH, OD*N]
+//   CONV_3D            int s0, s1, s2, p0, p1, p2, d0, d1, d2, c, n, oc (ggml_conv_3d_direct); src as IM2COL_3D,
+//                      result f32 [OW, OH, OD, N*OC]
 //   COL2IM_1D          int s0, oc, p0; src = columns [K*OC, T_in]; result [(T_in-1)*s0 + K - 2*p0, OC]
 //   CONV_TRANSPOSE_1D  int s0, p0, d0; src = kernel [K, Cout, Cin], data [L, Cin]
 //   CONV_TRANSPOSE_2D  int stride; src = kernel [Kw, Kh, Cout, Cin], data [W, H, Cin, N]
@@ -200,6 +202,47 @@ struct ggml_tensor * ggml_conv_3d(struct ggml_context * ctx, struct ggml_tensor 
     return ggml_reshape_4d(ctx, r, OW, OH, OD, OC * N);                   // [OW, OH, OD, N*OC]
 }
 
+struct ggml_tensor * ggml_conv_3d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, int n_channels, int n_batch,
+        int n_channels_out) {
+    const char * fn = "ggml_conv_3d_direct";
+    if (!args_ok(ctx, fn, 2, a, b, NULL)) {
+        return NULL;
+    }
+    const int64_t c = n_channels, n = n_batch, oc = n_channels_out;
+    if (c < 1 || n < 1 || oc < 1 || a->ne[3] != c * oc || b->ne[3] != c * n) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "the kernel's ne[3] must be n_channels * n_channels_out and the data's n_channels * "
+                 "n_batch (%d, %d, %d)", n_channels, n_batch, n_channels_out);
+        err2(fn, msg, a, b);
+        return NULL;
+    }
+    if (s0 < 1 || s1 < 1 || s2 < 1 || d0 < 1 || d1 < 1 || d2 < 1 || p0 < 0 || p1 < 0 || p2 < 0) {
+        err2(fn, "strides and dilations must be > 0 and paddings >= 0", a, b);
+        return NULL;
+    }
+    const int64_t ne[4] = {
+        conv_output_size(b->ne[0], a->ne[0], s0, p0, d0),
+        conv_output_size(b->ne[1], a->ne[1], s1, p1, d1),
+        conv_output_size(b->ne[2], a->ne[2], s2, p2, d2),
+        oc * n,
+    };
+    if (ne[0] <= 0 || ne[1] <= 0 || ne[2] <= 0) {
+        err2(fn, "the data b is too small for the kernel a", a, b);
+        return NULL;
+    }
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, GGML_TYPE_F32, 4, ne, NULL, 0, fn);
+    if (r == NULL) {
+        return NULL;
+    }
+    const int32_t params[12] = { s0, s1, s2, p0, p1, p2, d0, d1, d2, n_channels, n_batch, n_channels_out };
+    set_op_params(r, params, sizeof(params));
+    r->op     = GGML_OP_CONV_3D;
+    r->src[0] = a;
+    r->src[1] = b;
+    return r;
+}
+
 struct ggml_tensor * ggml_col2im_1d(struct ggml_context * ctx, struct ggml_tensor * a, int s0, int oc, int p0) {
     const char * fn = "ggml_col2im_1d";
     if (!args_ok(ctx, fn, 1, a, NULL, NULL)) {
@@ -317,6 +360,10 @@ struct ggml_tensor * ggml_interpolate(struct ggml_context * ctx, struct ggml_ten
     }
     if ((mode & 0xff) >= GGML_SCALE_MODE_COUNT || ne0 < 1 || ne1 < 1 || ne2 < 1 || ne3 < 1) {
         err1("ggml_interpolate", "unknown scale mode or an extent below 1", a);
+        return NULL;
+    }
+    if ((mode & GGML_SCALE_FLAG_ANTIALIAS) && (mode & 0xff) != GGML_SCALE_MODE_BILINEAR) {
+        err1("ggml_interpolate", "GGML_SCALE_FLAG_ANTIALIAS exists for the bilinear mode only (as in ggml)", a);
         return NULL;
     }
     const int64_t ne[4] = { ne0, ne1, ne2, ne3 };

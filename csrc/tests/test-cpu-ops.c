@@ -1008,16 +1008,18 @@ static void test_conv_3d(void) {
         tc_run(&tc);
         tc_free(&tc);
     }
-    for (int variant = 0; variant < 2; variant++) {
-        struct tcase tc = { .name = "conv_3d", .match = CLOSE, .tol = 1e-10 };
+    for (int variant = 0; variant < 4; variant++) { // 0, 1: im2col_3d + mul_mat; 2, 3: direct
+        struct tcase tc = { .name = variant < 2 ? "conv_3d" : "conv_3d_direct", .match = CLOSE, .tol = 1e-10 };
         tc.ctx = new_ctx(16);
-        const int64_t IC = 3, N = 1 + variant, OC = 2, KW = 3, KH = 3, KD = 2, IW = 6, IH = 5, IDp = 3;
-        const int s0 = 1 + variant, s1 = 1, s2 = 1, p0 = 1, p1 = 1, p2 = variant, d0 = 1, d1 = 1 + variant, d2 = 1;
-        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, KW, KH, KD, OC * IC);
+        const int v = variant % 2;
+        const int64_t IC = 3, N = 1 + v, OC = 2, KW = 3, KH = 3, KD = 2, IW = 6, IH = 5, IDp = 3;
+        const int s0 = 1 + v, s1 = 1, s2 = 1, p0 = 1, p1 = 1, p2 = v, d0 = 1, d1 = 1 + v, d2 = 1;
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, variant == 3 ? GGML_TYPE_F16 : GGML_TYPE_F32, KW, KH, KD, OC * IC);
         struct ggml_tensor * b = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, IW, IH, IDp, N * IC);
         fill(k, -1, 1);
         fill(b, -1, 1);
-        struct ggml_tensor * out = ggml_conv_3d(tc.ctx, k, b, IC, s0, s1, s2, p0, p1, p2, d0, d1, d2);
+        struct ggml_tensor * out = variant < 2 ? ggml_conv_3d(tc.ctx, k, b, IC, s0, s1, s2, p0, p1, p2, d0, d1, d2)
+                                               : ggml_conv_3d_direct(tc.ctx, k, b, s0, s1, s2, p0, p1, p2, d0, d1, d2, (int) IC, (int) N, (int) OC);
         CHECK(out != NULL);
         if (out == NULL) { ggml_free(tc.ctx); continue; }
         const int64_t OW = out->ne[0], OH = out->ne[1], OD = out->ne[2];

@@ -622,13 +622,18 @@ static void test_conv_3d_col2im(void) {
     // conv_3d: im2col_3d in the kernel's type, mul_mat, and back to [OW, OH, OD, N*OC]
     struct ggml_tensor * c = ggml_conv_3d(ctx, k, x, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1);
     CHECK(shape_is(c, 9, 8, 4, 8) && c->type == GGML_TYPE_F32);
+    struct ggml_tensor * cd = ggml_conv_3d_direct(ctx, k, x, 1, 1, 1, 1, 1, 0, 1, 1, 1, 3, 2, 4);
+    CHECK(shape_is(cd, 9, 8, 4, 8) && cd->type == GGML_TYPE_F32 && cd->op == GGML_OP_CONV_3D);
+    const int32_t wantd[12] = { 1, 1, 1, 1, 1, 0, 1, 1, 1, 3, 2, 4 };
+    CHECK(memcmp(cd->op_params, wantd, sizeof(wantd)) == 0);
     log_capture_begin();
     CHECK(ggml_im2col_3d(ctx, k, x, 5, 1, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_F32) == NULL);  // 5 divides neither
     CHECK(ggml_im2col_3d(ctx, k, x, 3, 0, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_F32) == NULL);
     CHECK(ggml_im2col_3d(ctx, k, x, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_I32) == NULL);
     CHECK(ggml_conv_3d(ctx, k, ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 9, 8, 1, 3), 3, 1, 1, 1, 0, 0, 0, 1, 1, 1) == NULL);
+    CHECK(ggml_conv_3d_direct(ctx, k, x, 1, 1, 1, 0, 0, 0, 1, 1, 1, 3, 2, 5) == NULL);   // 3 * 5 != 12
     log_capture_end();
-    CHECK_EQ_INT(log_capture_errors, 4);
+    CHECK_EQ_INT(log_capture_errors, 5);
     CHECK(log_captured("IC 5 must divide") && log_captured("'k3' f16 [3, 3, 2, 12]") && log_captured("too small"));
 
     // col2im_1d: [K*OC, T_in] -> [(T_in-1)*s0 + K - 2*p0, OC], params s0, oc, p0
@@ -641,8 +646,12 @@ static void test_conv_3d_col2im(void) {
     CHECK(ggml_col2im_1d(ctx, col, 0, 6, 0) == NULL);
     CHECK(ggml_col2im_1d(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 1), 1, 1, 2) == NULL);
     CHECK(ggml_col2im_1d(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_I32, 4, 3), 1, 1, 0) == NULL);
+    // antialiasing is the bilinear mode's only
+    CHECK(ggml_interpolate(ctx, col, 4, 4, 1, 1, GGML_SCALE_MODE_BICUBIC | GGML_SCALE_FLAG_ANTIALIAS) == NULL);
     log_capture_end();
-    CHECK_EQ_INT(log_capture_errors, 4);
+    CHECK_EQ_INT(log_capture_errors, 5);
+    struct ggml_tensor * aa = ggml_interpolate(ctx, col, 4, 4, 1, 1, GGML_SCALE_MODE_BILINEAR | GGML_SCALE_FLAG_ANTIALIAS);
+    CHECK(aa != NULL && aa->op_params[0] == (int32_t) (GGML_SCALE_MODE_BILINEAR | GGML_SCALE_FLAG_ANTIALIAS));
     CHECK(log_captured("oc 5") && log_captured("leaves no output"));
 }
 

@@ -67,6 +67,41 @@ static void conv_compute_im2col_3d(const struct cpu_compute_params * params, str
     }
 }
 
+// Direct 3D convolution: each output element sums its window over every input channel.
+static void conv_compute_3d_direct(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int32_t * op = dst->op_params;
+    const int64_t IC = op[9], OC = op[11];
+    const int64_t KW = k->ne[0], KH = k->ne[1], KD = k->ne[2];
+    const int64_t IW = b->ne[0], IH = b->ne[1], ID = b->ne[2];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oh, od, i3;
+        cpu_unravel(dst, r, &oh, &od, &i3);
+        const int64_t n = i3 / OC, oc = i3 % OC;
+        for (int64_t ow = 0; ow < dst->ne[0]; ow++) {
+            float sum = 0.0f;
+            for (int64_t ic = 0; ic < IC; ic++) {
+                for (int64_t kd = 0; kd < KD; kd++) {
+                    const int64_t id = od * op[2] + kd * op[8] - op[5];
+                    if (id < 0 || id >= ID) continue;
+                    for (int64_t kh = 0; kh < KH; kh++) {
+                        const int64_t ih = oh * op[1] + kh * op[7] - op[4];
+                        if (ih < 0 || ih >= IH) continue;
+                        for (int64_t kw = 0; kw < KW; kw++) {
+                            const int64_t iw = ow * op[0] + kw * op[6] - op[3];
+                            if (iw < 0 || iw >= IW) continue;
+                            sum += conv_get(k, kw, kh, kd, oc * IC + ic) * conv_get(b, iw, ih, id, n * IC + ic);
+                        }
+                    }
+                }
+            }
+            *(float *) cpu_ptr(dst, ow, oh, od, i3) = sum;
+        }
+    }
+}
+
 // The overlap-add after a transposed convolution's GEMM, as a gather: output sample t of channel
 // oc sums column (oc*K + k) of every input step i with i*s0 + k == t + p0, so threads own
 // disjoint output rows.
@@ -460,7 +495,7 @@ bool cpu_conv_handles(const struct ggml_tensor * node) {
         case GGML_OP_PAD_REFLECT_1D: case GGML_OP_ROLL: case GGML_OP_GET_REL_POS: case GGML_OP_ADD_REL_POS:
         case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM:
         case GGML_OP_WIN_PART: case GGML_OP_WIN_UNPART: case GGML_OP_CONV_2D: case GGML_OP_CONV_2D_DW:
-        case GGML_OP_IM2COL_3D: case GGML_OP_COL2IM_1D:
+        case GGML_OP_IM2COL_3D: case GGML_OP_COL2IM_1D: case GGML_OP_CONV_3D:
             return true;
         default:
             return false;
@@ -499,6 +534,20 @@ bool cpu_conv_supported(const struct ggml_tensor * node) {
             return node->ne[1] == conv_output_size_cpu(b->ne[0], a->ne[0], op[0], op[3], op[6]) &&
                    node->ne[2] == conv_output_size_cpu(b->ne[1], a->ne[1], op[1], op[4], op[7]) &&
                    node->ne[3] == (b->ne[3] / IC) * conv_output_size_cpu(b->ne[2], a->ne[2], op[2], op[5], op[8]);
+        }
+        case GGML_OP_CONV_3D: {
+            const int32_t * op = node->op_params;
+            const int64_t c = op[9], n = op[10], oc = op[11];
+            if (!conv_float(a) || !conv_float(b) || node->type != GGML_TYPE_F32 || c < 1 || n < 1 || oc < 1 ||
+                a->ne[3] != c * oc || b->ne[3] != c * n || node->ne[3] != n * oc) {
+                return false;
+            }
+            for (int i = 0; i < 3; i++) {
+                if (op[i] < 1 || op[3 + i] < 0 || op[6 + i] < 1) {
+                    return false;
+                }
+            }
+            return true; // windows are bounds-checked against b, whatever the output extents
         }
         case GGML_OP_COL2IM_1D: {
             const int64_t s0 = node->op_params[0], oc = node->op_params[1], p0 = node->op_params[2];
@@ -579,6 +628,7 @@ void cpu_conv_compute(const struct cpu_compute_params * params, struct ggml_tens
         case GGML_OP_WIN_UNPART:        conv_compute_win_unpart(params, node); break;
         case GGML_OP_IM2COL_3D:         conv_compute_im2col_3d(params, node); break;
         case GGML_OP_COL2IM_1D:         conv_compute_col2im_1d(params, node); break;
+        case GGML_OP_CONV_3D:           conv_compute_3d_direct(params, node); break;
         default:                        conv_compute_custom(params, node); break;
     }
 }
