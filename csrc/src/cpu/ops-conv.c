@@ -1,7 +1,8 @@
 //
 // ops-conv.c — the CPU kernels of the convolution and image ops that are not im2col + mul_mat
-// (transposed convolutions, pool_1d, upscale / interpolate, pad_reflect_1d, roll, SAM's relative
-// positions) and the custom ops, whose kernel is the program's own function.
+// (im2col_3d, direct 3D convolution, col2im_1d, transposed convolutions, pool_1d, upscale /
+// interpolate, pad_reflect_1d, roll, SAM's relative positions) and the custom ops, whose kernel is
+// the program's own function.
 //
 // Transposed convolutions are computed as gathers: each output element sums the (input, kernel)
 // pairs that land on it, so threads own disjoint output rows and need no reduction. Resampling

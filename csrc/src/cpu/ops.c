@@ -692,15 +692,14 @@ static float cpu_rope_yarn_ramp(float low, float high, int i0) {
 // restarts each section's frequencies at its first pair. The angle of every stream advances by
 // the same factor per pair whichever stream a pair uses, as ggml computes it.
 static void cpu_rope_cache(float * cache, int64_t rot_len, const float pos[4], const int32_t * sections, int mode,
-                           int n_dims, const struct ggml_tensor * ff, float theta_scale, float freq_scale,
-                           float ext_factor, float attn_factor, const float corr[2]) {
+                           const struct ggml_tensor * ff, float theta_scale, float freq_scale, float ext_factor,
+                           float attn_factor, const float corr[2]) {
     const bool multi = (mode & GGML_ROPE_TYPE_MROPE) != 0;
     const bool imrope = mode == GGML_ROPE_TYPE_IMROPE, vision = mode == GGML_ROPE_TYPE_VISION;
     const int s0 = multi ? sections[0] : 0, s1 = multi ? sections[1] : 0, s2 = multi ? sections[2] : 0;
     const int sect_dims = multi ? s0 + s1 + s2 + sections[3] : 1;
     const int sec_w = s0 + s1, sec_e = sec_w + s2;
     float theta[4] = { pos[0], pos[1], pos[2], pos[3] };
-    (void) n_dims;
     for (int64_t i0 = 0; i0 < rot_len; i0 += 2) {
         int k = 0;
         if (multi) {
@@ -784,8 +783,8 @@ static void cpu_compute_rope(const struct cpu_compute_params * params, struct gg
         for (int k = 0; k < (four_streams ? 4 : 1); k++) {
             positions[k] = (float) *(const int32_t *) cpu_ptr(pos, i2 + k * a->ne[2], 0, 0, 0);
         }
-        cpu_rope_cache(cache, rot_len, positions, sections, mode, n_dims, ff, theta_scale, freq_scale, ext_factor,
-                       attn_factor, corr);
+        cpu_rope_cache(cache, rot_len, positions, sections, mode, ff, theta_scale, freq_scale, ext_factor, attn_factor,
+                       corr);
         const int64_t off = vision ? n_dims : halves ? n_dims / 2 : 1;
         for (int64_t i1 = 0; i1 < a->ne[1]; i1++) {
             const float * x = cpu_load_f32(K, a->type, cpu_ptr(a, 0, i1, i2, i3), a->nb[0], ne0, row);
