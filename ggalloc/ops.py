@@ -116,6 +116,7 @@ __all__ = [
     "rope_inplace",
     "rope_multi",
     "rope_multi_inplace",
+    "rope_set_offset",
     "im2col",
     "im2col_3d",
     "conv_3d",
@@ -779,6 +780,14 @@ def rope_multi_inplace(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims:
     return _op(lib.ggml_rope_multi_inplace, "rope_multi_inplace", a, b, c, int(n_dims), _sections(sections),
                _rope_mode(mode), int(n_ctx_orig), float(freq_base), float(freq_scale), float(ext_factor),
                float(attn_factor), float(beta_fast), float(beta_slow), ctx=ctx)
+
+
+def rope_set_offset(a: Tensor, n_offs: int) -> Tensor:
+    """Moves the rotated channels of a rope node to [n_offs, n_offs + n_dims) (the others are
+    copied); returns a. ``gg.rope_set_offset(gg.rope_ext(k, pos, None, 64), 448)``"""
+    _lib.ok(lib.ggml_rope_set_offset, a._live(), int(n_offs), exc=BadInputError,
+            what=f"rope_set_offset({a!r}, {n_offs})")
+    return a
 
 
 def im2col(a: Tensor, b: Tensor, s0: int, s1: int, p0: int, p1: int, d0: int, d1: int, is_2D: bool = True,

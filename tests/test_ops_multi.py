@@ -81,6 +81,24 @@ def test_rope_multi_inplace_and_refusals(ctx, cpu):
         gg.rope_multi(x, pos, None, 16, (2, 2, 0, 0), "sideways")
 
 
+def test_rope_set_offset(ctx, cpu):
+    T, H, D = 4, 3, 30
+    x = ctx.tensor(np.float32, (T, H, D))
+    pos = ctx.tensor(np.int32, (4 * T,))
+    y = gg.rope_multi(x, pos, None, 12, (3, 2, 1, 0), "mrope")
+    assert gg.rope_set_offset(y, 14) is y
+    xv = f32(T, H, D)
+    pv = np.arange(4 * T, dtype=np.int32) * 11
+    (yo,) = run([y], {x: xv, pos: pv}, cpu)
+    ref = xv.astype(np.float64).copy()
+    ref[:, :, 14:26] = rope_multi_ref(xv[:, :, 14:26], pv, 12, (3, 2, 1, 0), "mrope")
+    np.testing.assert_allclose(yo, ref, rtol=2e-4, atol=2e-4)
+    with pytest.raises(ValueError, match="offset"):
+        gg.rope_set_offset(y, 20)                       # 20 + 12 > 30
+    with pytest.raises(ValueError):
+        gg.rope_set_offset(x, 2)                        # not a rope node
+
+
 def test_rope_multi_through_the_scheduler_with_vulkan():
     if not gg.HAS_VULKAN:
         pytest.skip("built without Vulkan")
@@ -102,19 +120,37 @@ def test_rope_multi_through_the_scheduler_with_vulkan():
     r = gg.rope_multi(h, pos, None, 16, (4, 2, 2, 0), "mrope")
     y = gg.scale(r, 0.5)
     y.set_output()
-    g = gg.Graph(y)
+    # the same rope on the first 8 channels (the shader's), and on a window that starts at 8
+    pos1 = ctx.tensor(np.int32, (T,), name="pos1")
+    pos1.set_input()
+    r0 = gg.rope_ext(h, pos1, None, 8, lib.GGML_ROPE_TYPE_NEOX)
+    r8 = gg.rope_set_offset(gg.rope_ext(h, pos1, None, 8, lib.GGML_ROPE_TYPE_NEOX), 8)
+    r0.set_output()
+    r8.set_output()
+    g = gg.Graph(y, r0, r8)
     sched = gg.Scheduler([vk, cpu])
     sched.alloc_graph(g)
-    # the Vulkan rope shader knows the normal and NeoX modes only: the node falls back to the CPU
+    # the Vulkan rope shader knows the normal and NeoX modes from channel 0 only: the other
+    # nodes fall back to the CPU
     assert sched.tensor_backend(h.src[0]) is vk and sched.tensor_backend(r) is cpu
+    assert sched.tensor_backend(r0) is vk and sched.tensor_backend(r8) is cpu
     assert sched.n_splits >= 2
     xv = f32(T * H, D)
     pv = np.random.default_rng(9).integers(0, 500, size=4 * T).astype(np.int32)
     x.set(xv)
     pos.set(pv)
+    pos1.set(pv[:T])
     sched.compute(g)
-    ref = 0.5 * rope_multi_ref((xv @ W.T).reshape(T, H, D), pv, 16, (4, 2, 2, 0), "mrope")
+    hv = (xv @ W.T).reshape(T, H, D)
+    ref = 0.5 * rope_multi_ref(hv, pv, 16, (4, 2, 2, 0), "mrope")
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-3, atol=1e-3)
+    # NeoX is the multi-section rope with one section: stream 0 everywhere
+    ref0 = hv.astype(np.float64).copy()
+    ref0[:, :, :8] = rope_multi_ref(hv[:, :, :8], pv, 8, (4, 0, 0, 0), "mrope")
+    ref8 = hv.astype(np.float64).copy()
+    ref8[:, :, 8:16] = rope_multi_ref(hv[:, :, 8:16], pv, 8, (4, 0, 0, 0), "mrope")
+    np.testing.assert_allclose(r0.numpy(), ref0, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(r8.numpy(), ref8, rtol=1e-3, atol=1e-3)
     assert sched.plan(vk).verify() == 0 and sched.plan(cpu).verify() == 0
     del wbuf
 

@@ -74,6 +74,7 @@
 #define GGML_EXIT_SUCCESS 0
 #define GGML_EXIT_ABORTED 1
 
+#define GGML_ROPE_TYPE_NORMAL 0
 #define GGML_ROPE_TYPE_NEOX   2
 #define GGML_ROPE_TYPE_MROPE  8
 #define GGML_ROPE_TYPE_VISION 24
@@ -776,6 +777,10 @@ GGML_API struct ggml_tensor * ggml_rope_ext_inplace(struct ggml_context * ctx, s
 GGML_API struct ggml_tensor * ggml_rope(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int n_dims, int mode);
 GGML_API struct ggml_tensor * ggml_rope_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int n_dims, int mode);
+// Moves the rotated window of a ROPE node to channels [n_offs, n_offs + n_dims) (the others are
+// copied); returns a, or NULL and a log line when a is not a ROPE node or the window does not fit
+// (n_offs even, >= 0; 0 in the vision mode).
+GGML_API struct ggml_tensor * ggml_rope_set_offset(struct ggml_tensor * a, int n_offs);
 // YaRN's correction range: the first and last rotation dimensions (clamped to 0..n_dims-1) between
 // which the context-extension ramp blends interpolated and extrapolated angles
 GGML_API void ggml_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow,

@@ -1197,6 +1197,22 @@ struct ggml_tensor * ggml_rope_multi_inplace(struct ggml_context * ctx, struct g
             attn_factor, beta_fast, beta_slow, true, "ggml_rope_multi_inplace");
 }
 
+struct ggml_tensor * ggml_rope_set_offset(struct ggml_tensor * a, int n_offs) {
+    if (a == NULL || a->op != GGML_OP_ROPE) {
+        GGML_LOG_ERROR("ggml_rope_set_offset: %s is not a ROPE node\n", a ? a->name : "(null)");
+        return NULL;
+    }
+    const int n_dims = a->op_params[1], mode = a->op_params[2];
+    if (n_offs < 0 || n_offs % 2 != 0 || (int64_t) n_offs + n_dims > a->ne[0] ||
+        (mode == GGML_ROPE_TYPE_VISION && n_offs != 0)) {
+        GGML_LOG_ERROR("ggml_rope_set_offset: '%s': offset %d must be even, >= 0, and leave the %d rotated channels "
+                       "inside ne[0] = %" PRId64 " (0 in the vision mode)\n", a->name, n_offs, n_dims, a->ne[0]);
+        return NULL;
+    }
+    a->op_params[15] = n_offs;
+    return a;
+}
+
 struct ggml_tensor * ggml_rope(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int n_dims, int mode) {
     return rope_impl(ctx, a, b, NULL, n_dims, NULL, mode, 0, 10000.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, false, "ggml_rope");
 }

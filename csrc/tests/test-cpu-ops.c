@@ -765,14 +765,18 @@ static int ref_rope_stream(int mode, const int sec[4], int sector) {
 }
 
 static void test_rope_multi(void) {
-    static const struct { int mode, ne0, n_dims, sec[4], ff, ext, inplace, view; } cases[] = {
-        { GGML_ROPE_TYPE_MROPE,  18, 12, { 2, 3, 1, 1 }, 0, 0, 0, 0 },
-        { GGML_ROPE_TYPE_MROPE,  14, 14, { 1, 1, 1, 0 }, 1, 1, 1, 1 }, // sections repeat over 7 pairs
-        { GGML_ROPE_TYPE_IMROPE, 16, 16, { 3, 2, 2, 0 }, 0, 0, 0, 1 },
-        { GGML_ROPE_TYPE_IMROPE, 22, 18, { 4, 3, 2, 1 }, 1, 1, 0, 0 },
-        { GGML_ROPE_TYPE_VISION, 20, 10, { 3, 2, 0, 0 }, 0, 0, 0, 0 },
-        { GGML_ROPE_TYPE_VISION, 12,  6, { 2, 1, 0, 0 }, 1, 1, 1, 1 },
-        { GGML_ROPE_TYPE_NEOX,   10,  8, { 0, 0, 0, 0 }, 0, 0, 0, 0 }, // stream 0 only
+    // offs: the rotated window's first channel (ggml_rope_set_offset)
+    static const struct { int mode, ne0, n_dims, sec[4], ff, ext, inplace, view, offs; } cases[] = {
+        { GGML_ROPE_TYPE_MROPE,  18, 12, { 2, 3, 1, 1 }, 0, 0, 0, 0, 0 },
+        { GGML_ROPE_TYPE_MROPE,  14, 14, { 1, 1, 1, 0 }, 1, 1, 1, 1, 0 }, // sections repeat over 7 pairs
+        { GGML_ROPE_TYPE_IMROPE, 16, 16, { 3, 2, 2, 0 }, 0, 0, 0, 1, 0 },
+        { GGML_ROPE_TYPE_IMROPE, 22, 18, { 4, 3, 2, 1 }, 1, 1, 0, 0, 0 },
+        { GGML_ROPE_TYPE_VISION, 20, 10, { 3, 2, 0, 0 }, 0, 0, 0, 0, 0 },
+        { GGML_ROPE_TYPE_VISION, 12,  6, { 2, 1, 0, 0 }, 1, 1, 1, 1, 0 },
+        { GGML_ROPE_TYPE_NEOX,   10,  8, { 0, 0, 0, 0 }, 0, 0, 0, 0, 0 }, // stream 0 only
+        { GGML_ROPE_TYPE_MROPE,  26, 12, { 2, 3, 1, 0 }, 1, 1, 0, 1, 6 },
+        { GGML_ROPE_TYPE_NEOX,   18,  8, { 0, 0, 0, 0 }, 0, 0, 1, 0, 10 }, // the last 8 channels
+        { GGML_ROPE_TYPE_NORMAL, 15,  6, { 0, 0, 0, 0 }, 1, 1, 0, 1, 4 },
     };
     for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
         struct tcase tc = { .name = "rope_multi", .match = CLOSE, .tol = 1e-7 };
@@ -807,6 +811,10 @@ static void test_rope_multi(void) {
         struct ggml_tensor * out = cases[ci].inplace
             ? ggml_rope_multi_inplace(tc.ctx, a, pos, ff, n_dims, sec, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow)
             : ggml_rope_multi(tc.ctx, a, pos, ff, n_dims, sec, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow);
+        const int offs = cases[ci].offs;
+        if (offs != 0) {
+            CHECK(ggml_rope_set_offset(out, offs) == out && out->op_params[15] == offs);
+        }
         CHECK(out != NULL);
         if (out == NULL) {
             tc_free(&tc);
@@ -837,7 +845,8 @@ static void test_rope_multi(void) {
                         theta = theta * (1 - ramp) + theta_extrap * ramp;
                         ms *= 1 + 0.1 * log(1 / freq_scale);
                     }
-                    const int64_t j0 = i, j1 = i + (vision ? n_dims : n_dims / 2);
+                    const int64_t j0 = offs + (mode == GGML_ROPE_TYPE_NORMAL ? 2 * i : i);
+                    const int64_t j1 = j0 + (mode == GGML_ROPE_TYPE_NORMAL ? 1 : vision ? n_dims : n_dims / 2);
                     const double x0 = tget(a, j0, h, t, 0), x1 = tget(a, j1, h, t, 0);
                     ref[lin(out, j0, h, t, 0)] = (x0 * cos(theta) - x1 * sin(theta)) * ms;
                     ref[lin(out, j1, h, t, 0)] = (x0 * sin(theta) + x1 * cos(theta)) * ms;

@@ -540,6 +540,18 @@ static void test_masks_softmax_rope(void) {
     CHECK(log_captured("need sections: use ggml_rope_multi") && log_captured("n_dims == ne[0]/2"));
     CHECK(log_captured("mode 12 is not a rope type"));
 
+    // ggml_rope_set_offset: word 15, an even offset keeping the window inside the row
+    struct ggml_tensor * ro = ggml_rope_ext(ctx, q, pos, NULL, 16, 0, 0, 1e4f, 1, 0, 1, 0, 0);
+    CHECK(ggml_rope_set_offset(ro, 48) == ro && ro->op_params[15] == 48);
+    log_capture_begin();
+    CHECK(ggml_rope_set_offset(ro, 50) == NULL);
+    CHECK(ggml_rope_set_offset(ro, 3) == NULL);
+    CHECK(ggml_rope_set_offset(q, 0) == NULL);
+    CHECK(ggml_rope_set_offset(ggml_rope_multi(ctx, q, pos4, NULL, 32, vsec, GGML_ROPE_TYPE_VISION, 0, 1e4f, 1, 0, 1, 0, 0), 2) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 4);
+    CHECK(ro->op_params[15] == 48 && log_captured("is not a ROPE node"));
+
     // YaRN's correction dims: 128 dims, 4096 context, base 1e4, betas 32 and 1 -> [20, 46]
     float dims[2] = { -1, -1 };
     ggml_rope_yarn_corr_dims(128, 4096, 10000.0f, 32.0f, 1.0f, dims);

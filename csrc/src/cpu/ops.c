@@ -756,6 +756,7 @@ static void cpu_compute_rope(const struct cpu_compute_params * params, struct gg
     const float beta_fast   = cpu_param_f32(dst, 9);
     const float beta_slow   = cpu_param_f32(dst, 10);
     const int32_t * sections = dst->op_params + 11;
+    const int64_t n_offs = dst->op_params[15]; // ggml_rope_set_offset: the window's first channel
     const bool vision = mode == GGML_ROPE_TYPE_VISION;
     const bool halves = (mode & (GGML_ROPE_TYPE_NEOX | GGML_ROPE_TYPE_MROPE)) != 0 && !vision;
     // ggml_rope_multi's b holds 4 streams, whatever the mode; stream 0 is the plain position
@@ -792,16 +793,16 @@ static void cpu_compute_rope(const struct cpu_compute_params * params, struct gg
                 memcpy(row, x, (size_t) ne0 * sizeof(float)); // dst may alias a
                 x = row;
             }
+            if (!vision) {
+                memcpy(out, x, (size_t) ne0 * sizeof(float)); // the channels outside the window
+            }
             for (int64_t i0 = 0; i0 < rot_len; i0 += 2) {
                 const float c = cache[i0], s = cache[i0 + 1];
-                const int64_t j0 = halves || vision ? i0 / 2 : i0;
+                const int64_t j0 = n_offs + (halves || vision ? i0 / 2 : i0);
                 const int64_t j1 = j0 + off;
                 const float v0 = x[j0], v1 = x[j1];
                 out[j0] = v0 * c - v1 * s;
                 out[j1] = v0 * s + v1 * c;
-            }
-            for (int64_t i0 = vision ? ne0 : n_dims; i0 < ne0; i0++) {
-                out[i0] = x[i0];
             }
             cpu_store_f32(K, dst->type, cpu_ptr(dst, 0, i1, i2, i3), dst->nb[0], ne0, out);
         }
@@ -1053,6 +1054,10 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
                 return false;
             }
             const bool vision = mode == GGML_ROPE_TYPE_VISION;
+            const int32_t n_offs = node->op_params[15];
+            if (n_offs < 0 || n_offs % 2 != 0 || (int64_t) n_offs + n_dims > a->ne[0] || (vision && n_offs != 0)) {
+                return false;
+            }
             if (mode == GGML_ROPE_TYPE_MROPE || mode == GGML_ROPE_TYPE_IMROPE || vision) {
                 // a graph from a file or the wire carries any op_params: the kernel divides by
                 // the sections' sum and indexes by them
