@@ -723,6 +723,21 @@ struct ggml_tensor * ggml_add_rel_pos (struct ggml_context * ctx, struct ggml_te
 struct ggml_tensor * ggml_add_rel_pos_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * pw, struct ggml_tensor * ph);
 """
 
+CDEF_OPS_MULTI = r"""
+#define GGML_ROPE_TYPE_MROPE ...
+#define GGML_ROPE_TYPE_VISION ...
+#define GGML_ROPE_TYPE_IMROPE ...
+#define GGML_MROPE_SECTIONS ...
+struct ggml_tensor * ggml_rope_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int n_dims, int mode);
+struct ggml_tensor * ggml_rope_multi(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c, int n_dims, int sections[4], int mode, int n_ctx_orig, float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+struct ggml_tensor * ggml_im2col_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, enum ggml_type dst_type);
+struct ggml_tensor * ggml_conv_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2);
+struct ggml_tensor * ggml_conv_3d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, int n_channels, int n_batch, int n_channels_out);
+struct ggml_tensor * ggml_col2im_1d(struct ggml_context * ctx, struct ggml_tensor * a, int s0, int oc, int p0);
+struct ggml_tensor * ggml_rope_set_offset(struct ggml_tensor * a, int n_offs);
+struct ggml_tensor * ggml_rope_multi_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c, int n_dims, int sections[4], int mode, int n_ctx_orig, float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+"""
+
 CDEF_VULKAN = r"""
 ggml_backend_t             ggml_backend_vk_init(size_t dev_num);
 bool                       ggml_backend_is_vk(ggml_backend_t backend);
@@ -892,7 +907,7 @@ VULKAN = vulkan_available()
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF_TYPES + CDEF_FUNCTIONS + CDEF_PLANNER + CDEF_GGUF + CDEF_QUANT + CDEF_OPS + CDEF_SCHED
-                + CDEF_RPC + (CDEF_VULKAN if VULKAN else ""))
+                + CDEF_RPC + CDEF_OPS_MULTI + (CDEF_VULKAN if VULKAN else ""))
 
 _plain_sources = [s for s in core_sources() if not _isa_flags(s)]
 _isa_sources = [s for s in core_sources() if _isa_flags(s)]

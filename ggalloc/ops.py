@@ -113,7 +113,15 @@ __all__ = [
     "rope_ext",
     "rope_ext_inplace",
     "rope",
+    "rope_inplace",
+    "rope_multi",
+    "rope_multi_inplace",
+    "rope_set_offset",
     "im2col",
+    "im2col_3d",
+    "conv_3d",
+    "conv_3d_direct",
+    "col2im_1d",
     "conv_2d",
     "pool_2d",
     "pad",
@@ -726,11 +734,99 @@ def rope(a: Tensor, b: Tensor, n_dims: int, mode: int = 0, *, ctx: Optional[Cont
     return _op(lib.ggml_rope, "rope", a, b, int(n_dims), int(mode), ctx=ctx)
 
 
+def rope_inplace(a: Tensor, b: Tensor, n_dims: int, mode: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place rope (a view of a)."""
+    return _op(lib.ggml_rope_inplace, "rope_inplace", a, b, int(n_dims), int(mode), ctx=ctx)
+
+
+_ROPE_MODES = {"normal": "", "neox": "NEOX", "mrope": "MROPE", "imrope": "IMROPE", "vision": "VISION"}
+
+
+def _rope_mode(mode: Union[str, int]) -> int:
+    if isinstance(mode, str):
+        key = _ROPE_MODES.get(mode.lower())
+        if key is None:
+            raise BadInputError(f"unknown rope mode {mode!r}: expected one of {sorted(_ROPE_MODES)}")
+        return int(getattr(lib, "GGML_ROPE_TYPE_" + key)) if key else 0
+    return int(mode)
+
+
+def _sections(sections: Sequence[int]) -> Any:
+    sec = [int(s) for s in sections]
+    if len(sec) != 4:
+        raise BadInputError(f"rope_multi: sections {sec} must have 4 entries")
+    return _lib.ffi.new("int[4]", sec)
+
+
+def rope_multi(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0,
+               sections: Sequence[int] = (0, 0, 0, 0), mode: Union[str, int] = "mrope", n_ctx_orig: int = 0,
+               freq_base: float = 10000.0, freq_scale: float = 1.0, ext_factor: float = 0.0,
+               attn_factor: float = 1.0, beta_fast: float = 32.0, beta_slow: float = 1.0, *,
+               ctx: Optional[Context] = None) -> Tensor:
+    """Multi-section rotary embedding: b holds 4 i32 position streams (4 * a.ne[2]), sections
+    splits the rotated pairs among them; mode "mrope", "imrope", "vision" (or a ggml rope type).
+    ``gg.rope_multi(q, pos4, None, 128, (24, 20, 20, 0), "imrope")``"""
+    return _op(lib.ggml_rope_multi, "rope_multi", a, b, c, int(n_dims), _sections(sections), _rope_mode(mode),
+               int(n_ctx_orig), float(freq_base), float(freq_scale), float(ext_factor), float(attn_factor),
+               float(beta_fast), float(beta_slow), ctx=ctx)
+
+
+def rope_multi_inplace(a: Tensor, b: Tensor, c: Optional[Tensor] = None, n_dims: int = 0,
+                       sections: Sequence[int] = (0, 0, 0, 0), mode: Union[str, int] = "mrope",
+                       n_ctx_orig: int = 0, freq_base: float = 10000.0, freq_scale: float = 1.0,
+                       ext_factor: float = 0.0, attn_factor: float = 1.0, beta_fast: float = 32.0,
+                       beta_slow: float = 1.0, *, ctx: Optional[Context] = None) -> Tensor:
+    """In-place rope_multi (a view of a)."""
+    return _op(lib.ggml_rope_multi_inplace, "rope_multi_inplace", a, b, c, int(n_dims), _sections(sections),
+               _rope_mode(mode), int(n_ctx_orig), float(freq_base), float(freq_scale), float(ext_factor),
+               float(attn_factor), float(beta_fast), float(beta_slow), ctx=ctx)
+
+
+def rope_set_offset(a: Tensor, n_offs: int) -> Tensor:
+    """Moves the rotated channels of a rope node to [n_offs, n_offs + n_dims) (the others are
+    copied); returns a. ``gg.rope_set_offset(gg.rope_ext(k, pos, None, 64), 448)``"""
+    _lib.ok(lib.ggml_rope_set_offset, a._live(), int(n_offs), exc=BadInputError,
+            what=f"rope_set_offset({a!r}, {n_offs})")
+    return a
+
+
 def im2col(a: Tensor, b: Tensor, s0: int, s1: int, p0: int, p1: int, d0: int, d1: int, is_2D: bool = True,
            dst_type: DTypeLike = "f32", *, ctx: Optional[Context] = None) -> Tensor:
     """The im2col matrix of data b for kernel a."""
     return _op(lib.ggml_im2col, "im2col", a, b, int(s0), int(s1), int(p0), int(p1), int(d0), int(d1),
                bool(is_2D), type_id(dst_type), ctx=ctx)
+
+
+def im2col_3d(a: Tensor, b: Tensor, IC: int, s0: int = 1, s1: int = 1, s2: int = 1, p0: int = 0, p1: int = 0,
+              p2: int = 0, d0: int = 1, d1: int = 1, d2: int = 1, dst_type: DTypeLike = "f32", *,
+              ctx: Optional[Context] = None) -> Tensor:
+    """The 3D im2col matrix of data b (ggml [IW, IH, ID, N*IC]) for kernel a ([KW, KH, KD, OC*IC]):
+    ggml [KW*KH*KD*IC, OW, OH, OD*N]. ``gg.im2col_3d(k, x, 3, 1, 1, 1, 1, 1, 1)``"""
+    return _op(lib.ggml_im2col_3d, "im2col_3d", a, b, int(IC), int(s0), int(s1), int(s2), int(p0), int(p1), int(p2),
+               int(d0), int(d1), int(d2), type_id(dst_type), ctx=ctx, rank=4)
+
+
+def conv_3d(a: Tensor, b: Tensor, IC: int, s0: int = 1, s1: int = 1, s2: int = 1, p0: int = 0, p1: int = 0,
+            p2: int = 0, d0: int = 1, d1: int = 1, d2: int = 1, *, ctx: Optional[Context] = None) -> Tensor:
+    """3D convolution (im2col_3d + mul_mat): kernel a numpy (OC*IC, KD, KH, KW), data b
+    (N*IC, ID, IH, IW) -> (N*OC, OD, OH, OW). ``gg.conv_3d(k, x, 3, p0=1, p1=1, p2=1)``"""
+    return _op(lib.ggml_conv_3d, "conv_3d", a, b, int(IC), int(s0), int(s1), int(s2), int(p0), int(p1), int(p2),
+               int(d0), int(d1), int(d2), ctx=ctx, rank=4)
+
+
+def conv_3d_direct(a: Tensor, b: Tensor, n_channels: int, n_batch: int, n_channels_out: int, s0: int = 1, s1: int = 1,
+                   s2: int = 1, p0: int = 0, p1: int = 0, p2: int = 0, d0: int = 1, d1: int = 1, d2: int = 1, *,
+                   ctx: Optional[Context] = None) -> Tensor:
+    """3D convolution without the im2col buffer: shapes as conv_3d, f32 result.
+    ``gg.conv_3d_direct(k, x, 3, 1, 8, p0=1, p1=1, p2=1)``"""
+    return _op(lib.ggml_conv_3d_direct, "conv_3d_direct", a, b, int(s0), int(s1), int(s2), int(p0), int(p1), int(p2),
+               int(d0), int(d1), int(d2), int(n_channels), int(n_batch), int(n_channels_out), ctx=ctx, rank=4)
+
+
+def col2im_1d(a: Tensor, s0: int, oc: int, p0: int = 0, *, ctx: Optional[Context] = None) -> Tensor:
+    """Overlap-add of transposed-convolution columns a (numpy (T_in, K*OC)) with stride s0:
+    (OC, (T_in - 1)*s0 + K - 2*p0). ``gg.col2im_1d(cols, 2, 16, 1)``"""
+    return _op(lib.ggml_col2im_1d, "col2im_1d", a, int(s0), int(oc), int(p0), ctx=ctx)
 
 
 def conv_2d(a: Tensor, b: Tensor, s0: int = 1, s1: int = 1, p0: int = 0, p1: int = 0, d0: int = 1,
@@ -1197,25 +1293,27 @@ def pool_1d(a: Tensor, op: str, k0: int, s0: int, p0: int = 0, *, ctx: Optional[
 _SCALE_MODES = {"nearest": "NEAREST", "bilinear": "BILINEAR", "bicubic": "BICUBIC"}
 
 
-def _scale_mode(mode: Union[str, int], align_corners: bool) -> int:
+def _scale_mode(mode: Union[str, int], align_corners: bool, antialias: bool = False) -> int:
     if isinstance(mode, str):
         key = _SCALE_MODES.get(mode.lower())
         if key is None:
             raise BadInputError(f"unknown scale mode {mode!r}: expected one of {sorted(_SCALE_MODES)}")
         mode = getattr(lib, "GGML_SCALE_MODE_" + key)
-    return int(mode) | (int(lib.GGML_SCALE_FLAG_ALIGN_CORNERS) if align_corners else 0)
+    return (int(mode) | (int(lib.GGML_SCALE_FLAG_ALIGN_CORNERS) if align_corners else 0)
+            | (int(lib.GGML_SCALE_FLAG_ANTIALIAS) if antialias else 0))
 
 
-def interpolate(a: Tensor, shape: Sequence[int], mode: Union[str, int] = "nearest", align_corners: bool = False, *,
-                ctx: Optional[Context] = None) -> Tensor:
-    """a resampled to shape (numpy order, up to 4 axes): "nearest", "bilinear" or "bicubic".
+def interpolate(a: Tensor, shape: Sequence[int], mode: Union[str, int] = "nearest", align_corners: bool = False,
+                antialias: bool = False, *, ctx: Optional[Context] = None) -> Tensor:
+    """a resampled to shape (numpy order, up to 4 axes): "nearest", "bilinear" or "bicubic";
+    antialias (bilinear only, as ggml) averages over every input pixel an output pixel covers.
     ``gg.interpolate(img, (1, 3, 64, 64), "bilinear")``"""
     shape = tuple(int(n) for n in shape)
     if not 1 <= len(shape) <= 4:
         raise BadInputError(f"interpolate: shape {shape} must have 1 to 4 axes")
     ne = list(reversed(shape)) + [1] * (4 - len(shape))
-    return _op(lib.ggml_interpolate, "interpolate", a, ne[0], ne[1], ne[2], ne[3], _scale_mode(mode, align_corners),
-               ctx=ctx, rank=max(a.ndim, len(shape)))
+    return _op(lib.ggml_interpolate, "interpolate", a, ne[0], ne[1], ne[2], ne[3],
+               _scale_mode(mode, align_corners, antialias), ctx=ctx, rank=max(a.ndim, len(shape)))
 
 
 def upscale(a: Tensor, scale_factor: int, mode: Union[str, int] = "nearest", *, ctx: Optional[Context] = None) -> Tensor:

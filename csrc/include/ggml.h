@@ -74,9 +74,13 @@
 #define GGML_EXIT_SUCCESS 0
 #define GGML_EXIT_ABORTED 1
 
+#define GGML_ROPE_TYPE_NORMAL 0
 #define GGML_ROPE_TYPE_NEOX   2
 #define GGML_ROPE_TYPE_MROPE  8
 #define GGML_ROPE_TYPE_VISION 24
+#define GGML_ROPE_TYPE_IMROPE 40 // multi-section, sections interleaved pair by pair
+
+#define GGML_MROPE_SECTIONS   4
 
 #define GGML_UNUSED(x) (void)(x)
 #define GGML_PAD(x, n) (((x) + (n) - 1) & ~((n) - 1))
@@ -762,7 +766,7 @@ GGML_API struct ggml_tensor * ggml_soft_max_ext_inplace(struct ggml_context * ct
         float scale, float max_bias);
 
 // rotary position embedding; b: i32 positions [a->ne[2]]; c: optional frequency factors (NULL);
-// mode 0 (normal) or GGML_ROPE_TYPE_NEOX
+// mode 0 (normal) or GGML_ROPE_TYPE_NEOX (the multi-section modes need ggml_rope_multi's sections)
 GGML_API struct ggml_tensor * ggml_rope_ext(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale,
         float ext_factor, float attn_factor, float beta_fast, float beta_slow);
@@ -771,6 +775,27 @@ GGML_API struct ggml_tensor * ggml_rope_ext_inplace(struct ggml_context * ctx, s
         float ext_factor, float attn_factor, float beta_fast, float beta_slow);
 // shorthand for ggml_rope_ext without frequency factors or context extension
 GGML_API struct ggml_tensor * ggml_rope(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int n_dims, int mode);
+GGML_API struct ggml_tensor * ggml_rope_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int n_dims, int mode);
+// Moves the rotated window of a ROPE node to channels [n_offs, n_offs + n_dims) (the others are
+// copied); returns a, or NULL and a log line when a is not a ROPE node or the window does not fit
+// (n_offs even, >= 0; 0 in the vision mode).
+GGML_API struct ggml_tensor * ggml_rope_set_offset(struct ggml_tensor * a, int n_offs);
+// YaRN's correction range: the first and last rotation dimensions (clamped to 0..n_dims-1) between
+// which the context-extension ramp blends interpolated and extrapolated angles
+GGML_API void ggml_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow,
+        float dims[2]);
+// multi-section rope: b holds 4 i32 position streams [4 * a->ne[2]] (all of stream 0, then 1, 2, 3);
+// rotation pair i takes its position from the stream its section (sections[0..3] pairs each,
+// repeating) names. mode: GGML_ROPE_TYPE_MROPE (halves as NeoX), GGML_ROPE_TYPE_IMROPE (sections
+// interleaved) or GGML_ROPE_TYPE_VISION (n_dims == ne0/2, every pair rotated, each section's
+// frequencies restarting). NULL and a logged reason on a bad mode, shape or section split.
+GGML_API struct ggml_tensor * ggml_rope_multi(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+GGML_API struct ggml_tensor * ggml_rope_multi_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
 
 // a: convolution kernel, b: data; the result is the im2col matrix (dst_type: f32 or f16)
 GGML_API struct ggml_tensor * ggml_im2col(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
@@ -925,6 +950,23 @@ GGML_API struct ggml_tensor * ggml_conv_2d_direct(struct ggml_context * ctx, str
         int s0, int s1, int p0, int p1, int d0, int d1);
 GGML_API struct ggml_tensor * ggml_conv_2d_dw_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int stride0, int stride1, int pad0, int pad1, int dilation0, int dilation1);
+// 3D im2col: kernel a [KW, KH, KD, OC*IC], data b [IW, IH, ID, N*IC] (channels and batch share
+// ne[3]; IC says how) -> [KW*KH*KD*IC, OW, OH, OD*N] of dst_type (f32 or f16); NULL on bad extents
+GGML_API struct ggml_tensor * ggml_im2col_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, enum ggml_type dst_type);
+// 3D convolution as ggml builds it (im2col_3d, then mul_mat): a and b as for ggml_im2col_3d
+// -> [OW, OH, OD, N*OC]
+GGML_API struct ggml_tensor * ggml_conv_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2);
+// direct 3D convolution (no im2col buffer): kernel a [KW, KH, KD, n_channels*n_channels_out], data
+// b [IW, IH, ID, n_channels*n_batch] -> f32 [OW, OH, OD, n_batch*n_channels_out]
+GGML_API struct ggml_tensor * ggml_conv_3d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, int n_channels, int n_batch,
+        int n_channels_out);
+// the overlap-add of a transposed 1D convolution done as GEMM: columns a [K*OC, T_in] (f32, f16 or
+// bf16; k fastest within each channel) -> [(T_in-1)*s0 + K - 2*p0, OC] of a's type, p0 cropped
+// from both ends; NULL when the crop leaves nothing or oc does not divide a->ne[0]
+GGML_API struct ggml_tensor * ggml_col2im_1d(struct ggml_context * ctx, struct ggml_tensor * a, int s0, int oc, int p0);
 // transposed: kernel a [K, Cout, Cin], data b [L, Cin] -> [(L-1)*s0 + K, Cout] (p0 = 0, d0 = 1 only, as ggml)
 GGML_API struct ggml_tensor * ggml_conv_transpose_1d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         int s0, int p0, int d0);
@@ -937,6 +979,7 @@ GGML_API struct ggml_tensor * ggml_pool_1d(struct ggml_context * ctx, struct ggm
         int k0, int s0, int p0);
 
 // resampling to [ne0, ne1, ne2, ne3]; mode: a ggml_scale_mode, optionally | GGML_SCALE_FLAG_ALIGN_CORNERS
+// and | GGML_SCALE_FLAG_ANTIALIAS (bilinear only, as in ggml: a tent filter as wide as the scale)
 GGML_API struct ggml_tensor * ggml_interpolate(struct ggml_context * ctx, struct ggml_tensor * a, int64_t ne0, int64_t ne1,
         int64_t ne2, int64_t ne3, uint32_t mode);
 // ne0 and ne1 times scale_factor
@@ -1009,6 +1052,7 @@ GGML_API struct ggml_tensor * ggml_get_rows_back(struct ggml_context * ctx, stru
 GGML_API struct ggml_tensor * ggml_soft_max_ext_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, float scale, float max_bias);
 GGML_API struct ggml_tensor * ggml_soft_max_ext_back_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, float scale, float max_bias);
 GGML_API struct ggml_tensor * ggml_rope_ext_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
+GGML_API struct ggml_tensor * ggml_rope_multi_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, struct ggml_tensor * c, int n_dims, int sections[4], int mode, int n_ctx_orig, float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow);
 GGML_API struct ggml_tensor * ggml_pool_2d_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * af, enum ggml_op_pool op, int k0, int k1, int s0, int s1, float p0, float p1);
 GGML_API struct ggml_tensor * ggml_flash_attn_back(struct ggml_context * ctx, struct ggml_tensor * q, struct ggml_tensor * k, struct ggml_tensor * v, struct ggml_tensor * d, bool masked);
 GGML_API struct ggml_tensor * ggml_cross_entropy_loss(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b);

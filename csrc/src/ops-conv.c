@@ -3,6 +3,11 @@
 // paddings, roll, relative positions) and of the custom ops that call back into the program.
 //
 // Shapes and op_params are ggml's:
+//   IM2COL_3D          int s0, s1, s2, p0, p1, p2, d0, d1, d2, IC; src = kernel [KW, KH, KD, OC*IC],
+//                      data [IW, IH, ID, N*IC]; result [KW*KH*KD*IC, OW, OH, OD*N]
+//   CONV_3D            int s0, s1, s2, p0, p1, p2, d0, d1, d2, c, n, oc (ggml_conv_3d_direct); src as IM2COL_3D,
+//                      result f32 [OW, OH, OD, N*OC]
+//   COL2IM_1D          int s0, oc, p0; src = columns [K*OC, T_in]; result [(T_in-1)*s0 + K - 2*p0, OC]
 //   CONV_TRANSPOSE_1D  int s0, p0, d0; src = kernel [K, Cout, Cin], data [L, Cin]
 //   CONV_TRANSPOSE_2D  int stride; src = kernel [Kw, Kh, Cout, Cin], data [W, H, Cin, N]
 //   POOL_1D            int op, k0, s0, p0
@@ -123,6 +128,157 @@ struct ggml_tensor * ggml_conv_2d_dw_direct(struct ggml_context * ctx, struct gg
 }
 
 //
+// 3D convolution (im2col_3d + mul_mat) and col2im_1d
+//
+
+struct ggml_tensor * ggml_im2col_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, enum ggml_type dst_type) {
+    const char * fn = "ggml_im2col_3d";
+    if (!args_ok(ctx, fn, 2, a, b, NULL)) {
+        return NULL;
+    }
+    if (s0 < 1 || s1 < 1 || s2 < 1 || d0 < 1 || d1 < 1 || d2 < 1 || p0 < 0 || p1 < 0 || p2 < 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "strides and dilations must be > 0 and paddings >= 0 (s %d %d %d, p %d %d %d, d %d %d %d)",
+                 s0, s1, s2, p0, p1, p2, d0, d1, d2);
+        err2(fn, msg, a, b);
+        return NULL;
+    }
+    // channels ride in ne[3] of both: kernel [KW, KH, KD, OC*IC], data [IW, IH, ID, N*IC]
+    if (IC < 1 || IC > INT32_MAX || a->ne[3] % IC != 0 || b->ne[3] % IC != 0) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "IC %lld must divide the kernel's and the data's ne[3]", (long long) IC);
+        err2(fn, msg, a, b);
+        return NULL;
+    }
+    if (dst_type != GGML_TYPE_F32 && dst_type != GGML_TYPE_F16) {
+        err2(fn, "dst_type must be f32 or f16", a, b);
+        return NULL;
+    }
+    const int64_t N = b->ne[3] / IC;
+    const int64_t OW = conv_output_size(b->ne[0], a->ne[0], s0, p0, d0);
+    const int64_t OH = conv_output_size(b->ne[1], a->ne[1], s1, p1, d1);
+    const int64_t OD = conv_output_size(b->ne[2], a->ne[2], s2, p2, d2);
+    if (OW <= 0 || OH <= 0 || OD <= 0) {
+        err2(fn, "the data b is too small for the kernel a", a, b);
+        return NULL;
+    }
+    int64_t patch = 0, rows = 0;
+    if (__builtin_mul_overflow(a->ne[0], a->ne[1], &patch) || __builtin_mul_overflow(patch, a->ne[2], &patch) ||
+        __builtin_mul_overflow(patch, IC, &patch) || __builtin_mul_overflow(OD, N, &rows)) {
+        err2(fn, "the patch size overflows", a, b);
+        return NULL;
+    }
+    const int64_t ne[4] = { patch, OW, OH, rows };
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, dst_type, 4, ne, NULL, 0, fn);
+    if (r == NULL) {
+        return NULL;
+    }
+    const int32_t params[10] = { s0, s1, s2, p0, p1, p2, d0, d1, d2, (int32_t) IC };
+    set_op_params(r, params, sizeof(params));
+    r->op     = GGML_OP_IM2COL_3D;
+    r->src[0] = a;
+    r->src[1] = b;
+    return r;
+}
+
+struct ggml_tensor * ggml_conv_3d(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int64_t IC, int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2) {
+    // [KW*KH*KD*IC, OW, OH, OD*N]
+    struct ggml_tensor * cols = ggml_im2col_3d(ctx, a, b, IC, s0, s1, s2, p0, p1, p2, d0, d1, d2, a ? a->type : GGML_TYPE_F32);
+    if (cols == NULL) {
+        return NULL;
+    }
+    const int64_t OC = a->ne[3] / IC, N = b->ne[3] / IC;
+    const int64_t OW = cols->ne[1], OH = cols->ne[2], OD = cols->ne[3] / N;
+    struct ggml_tensor * r = ggml_mul_mat(ctx,
+            ggml_reshape_2d(ctx, cols, cols->ne[0], OW * OH * cols->ne[3]),
+            ggml_reshape_2d(ctx, a, cols->ne[0], OC));                    // [N*OD*OH*OW, OC]
+    if (r == NULL) {
+        return NULL;
+    }
+    r = ggml_reshape_4d(ctx, r, OW * OH, OD, N, OC);                      // [OH*OW, OD, N, OC]
+    r = ggml_cont(ctx, ggml_permute(ctx, r, 0, 1, 3, 2));                 // [OH*OW, OD, OC, N]
+    return ggml_reshape_4d(ctx, r, OW, OH, OD, OC * N);                   // [OW, OH, OD, N*OC]
+}
+
+struct ggml_tensor * ggml_conv_3d_direct(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int s0, int s1, int s2, int p0, int p1, int p2, int d0, int d1, int d2, int n_channels, int n_batch,
+        int n_channels_out) {
+    const char * fn = "ggml_conv_3d_direct";
+    if (!args_ok(ctx, fn, 2, a, b, NULL)) {
+        return NULL;
+    }
+    const int64_t c = n_channels, n = n_batch, oc = n_channels_out;
+    if (c < 1 || n < 1 || oc < 1 || a->ne[3] != c * oc || b->ne[3] != c * n) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "the kernel's ne[3] must be n_channels * n_channels_out and the data's n_channels * "
+                 "n_batch (%d, %d, %d)", n_channels, n_batch, n_channels_out);
+        err2(fn, msg, a, b);
+        return NULL;
+    }
+    if (s0 < 1 || s1 < 1 || s2 < 1 || d0 < 1 || d1 < 1 || d2 < 1 || p0 < 0 || p1 < 0 || p2 < 0) {
+        err2(fn, "strides and dilations must be > 0 and paddings >= 0", a, b);
+        return NULL;
+    }
+    const int64_t ne[4] = {
+        conv_output_size(b->ne[0], a->ne[0], s0, p0, d0),
+        conv_output_size(b->ne[1], a->ne[1], s1, p1, d1),
+        conv_output_size(b->ne[2], a->ne[2], s2, p2, d2),
+        oc * n,
+    };
+    if (ne[0] <= 0 || ne[1] <= 0 || ne[2] <= 0) {
+        err2(fn, "the data b is too small for the kernel a", a, b);
+        return NULL;
+    }
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, GGML_TYPE_F32, 4, ne, NULL, 0, fn);
+    if (r == NULL) {
+        return NULL;
+    }
+    const int32_t params[12] = { s0, s1, s2, p0, p1, p2, d0, d1, d2, n_channels, n_batch, n_channels_out };
+    set_op_params(r, params, sizeof(params));
+    r->op     = GGML_OP_CONV_3D;
+    r->src[0] = a;
+    r->src[1] = b;
+    return r;
+}
+
+struct ggml_tensor * ggml_col2im_1d(struct ggml_context * ctx, struct ggml_tensor * a, int s0, int oc, int p0) {
+    const char * fn = "ggml_col2im_1d";
+    if (!args_ok(ctx, fn, 1, a, NULL, NULL)) {
+        return NULL;
+    }
+    if (s0 < 1 || oc < 1 || p0 < 0 || a->ne[0] % oc != 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "needs stride >= 1, oc >= 1 dividing ne[0] and padding >= 0 (s0 %d, oc %d, p0 %d)",
+                 s0, oc, p0);
+        err1(fn, msg, a);
+        return NULL;
+    }
+    if (a->type != GGML_TYPE_F32 && a->type != GGML_TYPE_F16 && a->type != GGML_TYPE_BF16) {
+        err1(fn, "the columns must be f32, f16 or bf16", a);
+        return NULL;
+    }
+    // a: [K*OC, T_in] columns, K taps per output channel -> [(T_in - 1)*s0 + K - 2*p0, OC]
+    const int64_t K = a->ne[0] / oc;
+    int64_t span = 0;
+    if (__builtin_mul_overflow(a->ne[1] - 1, (int64_t) s0, &span) || span + K - 2 * (int64_t) p0 < 1) {
+        err1(fn, "the padding leaves no output", a);
+        return NULL;
+    }
+    const int64_t ne[4] = { span + K - 2 * (int64_t) p0, oc, a->ne[2], a->ne[3] };
+    struct ggml_tensor * r = ggalloc_new_tensor_impl(ctx, a->type, 4, ne, NULL, 0, fn);
+    if (r == NULL) {
+        return NULL;
+    }
+    const int32_t params[3] = { s0, oc, p0 };
+    set_op_params(r, params, sizeof(params));
+    r->op     = GGML_OP_COL2IM_1D;
+    r->src[0] = a;
+    return r;
+}
+
+//
 // Transposed convolutions
 //
 
@@ -204,6 +360,10 @@ struct ggml_tensor * ggml_interpolate(struct ggml_context * ctx, struct ggml_ten
     }
     if ((mode & 0xff) >= GGML_SCALE_MODE_COUNT || ne0 < 1 || ne1 < 1 || ne2 < 1 || ne3 < 1) {
         err1("ggml_interpolate", "unknown scale mode or an extent below 1", a);
+        return NULL;
+    }
+    if ((mode & GGML_SCALE_FLAG_ANTIALIAS) && (mode & 0xff) != GGML_SCALE_MODE_BILINEAR) {
+        err1("ggml_interpolate", "GGML_SCALE_FLAG_ANTIALIAS exists for the bilinear mode only (as in ggml)", a);
         return NULL;
     }
     const int64_t ne[4] = { ne0, ne1, ne2, ne3 };

@@ -53,6 +53,14 @@ struct ggml_tensor * ggml_rope_ext_back(struct ggml_context * ctx, struct ggml_t
     return unsupported("ggml_rope_ext_back");
 }
 
+struct ggml_tensor * ggml_rope_multi_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[4], int mode, int n_ctx_orig, float freq_base, float freq_scale,
+        float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
+    (void) ctx; (void) a; (void) b; (void) c; (void) n_dims; (void) sections; (void) mode; (void) n_ctx_orig;
+    (void) freq_base; (void) freq_scale; (void) ext_factor; (void) attn_factor; (void) beta_fast; (void) beta_slow;
+    return unsupported("ggml_rope_multi_back");
+}
+
 struct ggml_tensor * ggml_pool_2d_back(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * af,
         enum ggml_op_pool op, int k0, int k1, int s0, int s1, float p0, float p1) {
     (void) ctx; (void) a; (void) af; (void) op; (void) k0; (void) k1; (void) s0; (void) s1; (void) p0; (void) p1;

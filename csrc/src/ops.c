@@ -30,6 +30,7 @@
 #include "ops-impl.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 //
@@ -1053,9 +1054,24 @@ struct ggml_tensor * ggml_soft_max_ext_inplace(struct ggml_context * ctx, struct
 // RoPE
 //
 
+// The rotation dimension whose wavelength fits n_rot times into the original context.
+static float rope_yarn_corr_dim(int n_dims, int n_ctx_orig, float n_rot, float base) {
+    return (float) n_dims * logf((float) n_ctx_orig / (n_rot * 2.0f * 3.14159265358979323846f)) / (2.0f * logf(base));
+}
+
+void ggml_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow,
+        float dims[2]) {
+    dims[0] = fmaxf(0.0f, floorf(rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_fast, freq_base)));
+    dims[1] = fminf((float) (n_dims - 1), ceilf(rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_slow, freq_base)));
+}
+
+// One constructor for every rope form. The multi-section modes (ggml_rope_multi) read 4 position
+// streams and a split of the rotated pairs into sections; the kernel divides by the sections' sum,
+// so a multi mode without sections (as ggml_rope_ext would give it) is refused here.
 static struct ggml_tensor * rope_impl(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
-        struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale,
-        float ext_factor, float attn_factor, float beta_fast, float beta_slow, bool inplace, const char * fn) {
+        struct ggml_tensor * c, int n_dims, const int * sections, int mode, int n_ctx_orig, float freq_base,
+        float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow, bool inplace,
+        const char * fn) {
     if (!args_ok(ctx, fn, 2, a, b, NULL)) {
         return NULL;
     }
@@ -1063,13 +1079,29 @@ static struct ggml_tensor * rope_impl(struct ggml_context * ctx, struct ggml_ten
         err2(fn, "mode & 1 is not supported (as in ggml)", a, b);
         return NULL;
     }
+    const bool mrope  = (mode & GGML_ROPE_TYPE_MROPE) != 0;
+    const bool vision = mode == GGML_ROPE_TYPE_VISION;
+    if (mode != 0 && mode != GGML_ROPE_TYPE_NEOX && mode != GGML_ROPE_TYPE_MROPE && mode != GGML_ROPE_TYPE_IMROPE &&
+        !vision) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "mode %d is not a rope type (0, NEOX %d, MROPE %d, IMROPE %d, VISION %d)", mode,
+                 GGML_ROPE_TYPE_NEOX, GGML_ROPE_TYPE_MROPE, GGML_ROPE_TYPE_IMROPE, GGML_ROPE_TYPE_VISION);
+        err1(fn, msg, a);
+        return NULL;
+    }
+    if (mrope && sections == NULL) {
+        err1(fn, "the multi-section modes need sections: use ggml_rope_multi", a);
+        return NULL;
+    }
     if (!ggml_is_vector(b) || b->type != GGML_TYPE_I32) {
         err2(fn, "the positions b must be an i32 vector", a, b);
         return NULL;
     }
-    const bool mrope = (mode & GGML_ROPE_TYPE_MROPE) != 0;
-    if (b->ne[0] != (mrope ? a->ne[2] * 4 : a->ne[2])) {
-        err2(fn, mrope ? "b must hold 4 positions per a->ne[2]" : "b must hold one position per a->ne[2]", a, b);
+    // ggml_rope_multi always takes 4 streams, whatever the mode
+    const int64_t n_pos = sections != NULL ? a->ne[2] * 4 : a->ne[2];
+    if (b->ne[0] != n_pos) {
+        err2(fn, sections != NULL ? "b must hold 4 positions per a->ne[2]" : "b must hold one position per a->ne[2]",
+             a, b);
         return NULL;
     }
     if (n_dims < 0 || n_dims > a->ne[0]) {
@@ -1078,8 +1110,33 @@ static struct ggml_tensor * rope_impl(struct ggml_context * ctx, struct ggml_ten
         err1(fn, msg, a);
         return NULL;
     }
-    if (c != NULL && (c->type != GGML_TYPE_F32 || c->ne[0] < n_dims / 2)) {
-        err2(fn, "the frequency factors (as b) must be f32 with at least n_dims/2 elements", a, c);
+    if (mrope) {
+        int64_t sum = 0;
+        bool neg = false;
+        for (int i = 0; i < GGML_MROPE_SECTIONS; i++) {
+            neg |= sections[i] < 0;
+            sum += sections[i];
+        }
+        if (neg || sum <= 0 || sum > a->ne[0] || n_dims % 2 != 0) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "sections {%d, %d, %d, %d} must be >= 0 with a sum in 1..ne[0], n_dims %d even",
+                     sections[0], sections[1], sections[2], sections[3], n_dims);
+            err1(fn, msg, a);
+            return NULL;
+        }
+        if (vision && (a->ne[0] % 2 != 0 || n_dims != a->ne[0] / 2)) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "the vision mode needs an even ne[0] and n_dims == ne[0]/2 (n_dims %d)", n_dims);
+            err1(fn, msg, a);
+            return NULL;
+        }
+    }
+    // the vision mode rotates ne[0]/2 == n_dims pairs, the others n_dims/2
+    const int64_t n_ff = vision ? n_dims : n_dims / 2;
+    if (c != NULL && (c->type != GGML_TYPE_F32 || c->ne[0] < n_ff)) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "the frequency factors (as b) must be f32 with at least %lld elements", (long long) n_ff);
+        err2(fn, msg, a, c);
         return NULL;
     }
     struct ggml_tensor * r = like(ctx, a, inplace);
@@ -1093,6 +1150,9 @@ static struct ggml_tensor * rope_impl(struct ggml_context * ctx, struct ggml_ten
     memcpy(params +  8, &attn_factor, sizeof(float));
     memcpy(params +  9, &beta_fast,   sizeof(float));
     memcpy(params + 10, &beta_slow,   sizeof(float));
+    if (sections != NULL) {
+        memcpy(params + 11, sections, GGML_MROPE_SECTIONS * sizeof(int32_t));
+    }
     set_op_params(r, params, sizeof(params));
     r->op     = GGML_OP_ROPE;
     r->src[0] = a;
@@ -1104,19 +1164,63 @@ static struct ggml_tensor * rope_impl(struct ggml_context * ctx, struct ggml_ten
 struct ggml_tensor * ggml_rope_ext(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale,
         float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
-    return rope_impl(ctx, a, b, c, n_dims, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor,
+    return rope_impl(ctx, a, b, c, n_dims, NULL, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor,
             beta_fast, beta_slow, false, "ggml_rope_ext");
 }
 
 struct ggml_tensor * ggml_rope_ext_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         struct ggml_tensor * c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale,
         float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
-    return rope_impl(ctx, a, b, c, n_dims, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor,
+    return rope_impl(ctx, a, b, c, n_dims, NULL, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor,
             beta_fast, beta_slow, true, "ggml_rope_ext_inplace");
 }
 
+struct ggml_tensor * ggml_rope_multi(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
+    if (sections == NULL) {
+        GGML_LOG_ERROR("ggml_rope_multi: sections is NULL\n");
+        return NULL;
+    }
+    return rope_impl(ctx, a, b, c, n_dims, sections, mode, n_ctx_orig, freq_base, freq_scale, ext_factor,
+            attn_factor, beta_fast, beta_slow, false, "ggml_rope_multi");
+}
+
+struct ggml_tensor * ggml_rope_multi_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
+    if (sections == NULL) {
+        GGML_LOG_ERROR("ggml_rope_multi_inplace: sections is NULL\n");
+        return NULL;
+    }
+    return rope_impl(ctx, a, b, c, n_dims, sections, mode, n_ctx_orig, freq_base, freq_scale, ext_factor,
+            attn_factor, beta_fast, beta_slow, true, "ggml_rope_multi_inplace");
+}
+
+struct ggml_tensor * ggml_rope_set_offset(struct ggml_tensor * a, int n_offs) {
+    if (a == NULL || a->op != GGML_OP_ROPE) {
+        GGML_LOG_ERROR("ggml_rope_set_offset: %s is not a ROPE node\n", a ? a->name : "(null)");
+        return NULL;
+    }
+    const int n_dims = a->op_params[1], mode = a->op_params[2];
+    if (n_offs < 0 || n_offs % 2 != 0 || (int64_t) n_offs + n_dims > a->ne[0] ||
+        (mode == GGML_ROPE_TYPE_VISION && n_offs != 0)) {
+        GGML_LOG_ERROR("ggml_rope_set_offset: '%s': offset %d must be even, >= 0, and leave the %d rotated channels "
+                       "inside ne[0] = %" PRId64 " (0 in the vision mode)\n", a->name, n_offs, n_dims, a->ne[0]);
+        return NULL;
+    }
+    a->op_params[15] = n_offs;
+    return a;
+}
+
 struct ggml_tensor * ggml_rope(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int n_dims, int mode) {
-    return rope_impl(ctx, a, b, NULL, n_dims, mode, 0, 10000.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, false, "ggml_rope");
+    return rope_impl(ctx, a, b, NULL, n_dims, NULL, mode, 0, 10000.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, false, "ggml_rope");
+}
+
+struct ggml_tensor * ggml_rope_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        int n_dims, int mode) {
+    return rope_impl(ctx, a, b, NULL, n_dims, NULL, mode, 0, 10000.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, true,
+            "ggml_rope_inplace");
 }
 
 //

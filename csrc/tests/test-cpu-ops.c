@@ -746,6 +746,118 @@ static void test_rope(void) {
     }
 }
 
+// The multi-section modes, with the reference computing each pair's angle from its section
+// directly: stream k's angle at pair i is pos_k * base^(-2 e / n_dims), e being i for MROPE and
+// IMROPE and the pair's index inside its section for VISION.
+static int ref_rope_stream(int mode, const int sec[4], int sector) {
+    if (mode == GGML_ROPE_TYPE_IMROPE) {
+        if (sector % 3 == 1 && sector < 3 * sec[1]) return 1;
+        if (sector % 3 == 2 && sector < 3 * sec[2]) return 2;
+        if (sector % 3 == 0 && sector < 3 * sec[0]) return 0;
+        return 3;
+    }
+    int start = 0;
+    for (int k = 0; k < 3; k++) {
+        if (sector < start + sec[k]) return k;
+        start += sec[k];
+    }
+    return 3;
+}
+
+static void test_rope_multi(void) {
+    // offs: the rotated window's first channel (ggml_rope_set_offset)
+    static const struct { int mode, ne0, n_dims, sec[4], ff, ext, inplace, view, offs; } cases[] = {
+        { GGML_ROPE_TYPE_MROPE,  18, 12, { 2, 3, 1, 1 }, 0, 0, 0, 0, 0 },
+        { GGML_ROPE_TYPE_MROPE,  14, 14, { 1, 1, 1, 0 }, 1, 1, 1, 1, 0 }, // sections repeat over 7 pairs
+        { GGML_ROPE_TYPE_IMROPE, 16, 16, { 3, 2, 2, 0 }, 0, 0, 0, 1, 0 },
+        { GGML_ROPE_TYPE_IMROPE, 22, 18, { 4, 3, 2, 1 }, 1, 1, 0, 0, 0 },
+        { GGML_ROPE_TYPE_VISION, 20, 10, { 3, 2, 0, 0 }, 0, 0, 0, 0, 0 },
+        { GGML_ROPE_TYPE_VISION, 12,  6, { 2, 1, 0, 0 }, 1, 1, 1, 1, 0 },
+        { GGML_ROPE_TYPE_NEOX,   10,  8, { 0, 0, 0, 0 }, 0, 0, 0, 0, 0 }, // stream 0 only
+        { GGML_ROPE_TYPE_MROPE,  26, 12, { 2, 3, 1, 0 }, 1, 1, 0, 1, 6 },
+        { GGML_ROPE_TYPE_NEOX,   18,  8, { 0, 0, 0, 0 }, 0, 0, 1, 0, 10 }, // the last 8 channels
+        { GGML_ROPE_TYPE_NORMAL, 15,  6, { 0, 0, 0, 0 }, 1, 1, 0, 1, 4 },
+    };
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+        struct tcase tc = { .name = "rope_multi", .match = CLOSE, .tol = 1e-7 };
+        tc.ctx = new_ctx(16);
+        const int mode = cases[ci].mode, n_dims = cases[ci].n_dims;
+        const int64_t ne0 = cases[ci].ne0, n_head = 3, n_tok = 5;
+        int sec[4];
+        memcpy(sec, cases[ci].sec, sizeof(sec));
+        const float freq_base = 10000.0f, freq_scale = cases[ci].ext ? 0.5f : 1.0f;
+        const float ext_factor = cases[ci].ext ? 1.0f : 0.0f, attn_factor = 0.9f, beta_fast = 32.0f, beta_slow = 1.0f;
+        const int n_ctx_orig = 512;
+        struct ggml_tensor * a;
+        if (cases[ci].view) { // rows padded by 3 elements, heads and tokens swapped in memory
+            struct ggml_tensor * big = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, ne0 + 3, n_tok, n_head);
+            fill(big, -1, 1);
+            tc_input(&tc, big);
+            a = ggml_permute(tc.ctx, ggml_view_3d(tc.ctx, big, ne0, n_tok, n_head, big->nb[1], big->nb[2], 0), 0, 2, 1, 3);
+        } else {
+            a = ggml_new_tensor_3d(tc.ctx, GGML_TYPE_F32, ne0, n_head, n_tok);
+            fill(a, -1, 1);
+            tc_input(&tc, a);
+        }
+        struct ggml_tensor * pos = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_I32, 4 * n_tok);
+        for (int i = 0; i < 4 * n_tok; i++) tset(pos, i, 0, 0, 0, rng_int(0, 300));
+        const bool vision = mode == GGML_ROPE_TYPE_VISION;
+        const int n_pairs = vision ? (int) ne0 / 2 : n_dims / 2;
+        struct ggml_tensor * ff = NULL;
+        if (cases[ci].ff) {
+            ff = ggml_new_tensor_1d(tc.ctx, GGML_TYPE_F32, n_pairs);
+            fill(ff, 1, 4);
+        }
+        struct ggml_tensor * out = cases[ci].inplace
+            ? ggml_rope_multi_inplace(tc.ctx, a, pos, ff, n_dims, sec, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow)
+            : ggml_rope_multi(tc.ctx, a, pos, ff, n_dims, sec, mode, n_ctx_orig, freq_base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow);
+        const int offs = cases[ci].offs;
+        if (offs != 0) {
+            CHECK(ggml_rope_set_offset(out, offs) == out && out->op_params[15] == offs);
+        }
+        CHECK(out != NULL);
+        if (out == NULL) {
+            tc_free(&tc);
+            continue;
+        }
+        double * ref = tc_ref(&tc, out);
+        const double lo = fmax(0, floor(ref_corr_dim(n_dims, n_ctx_orig, beta_fast, freq_base)));
+        const double hi = fmin(n_dims - 1, ceil(ref_corr_dim(n_dims, n_ctx_orig, beta_slow, freq_base)));
+        const int sect_dims = sec[0] + sec[1] + sec[2] + sec[3];
+        const int starts[4] = { 0, sec[0], sec[0] + sec[1], sec[0] + sec[1] + sec[2] };
+        for (int64_t t = 0; t < n_tok; t++) {
+            for (int64_t h = 0; h < n_head; h++) {
+                for (int64_t i0 = 0; i0 < ne0; i0++) ref[lin(out, i0, h, t, 0)] = tget(a, i0, h, t, 0);
+                for (int i = 0; i < n_pairs; i++) {
+                    int k = 0, e = i;
+                    if (mode & GGML_ROPE_TYPE_MROPE) {
+                        const int sector = i % sect_dims;
+                        k = ref_rope_stream(mode, sec, sector);
+                        if (vision) e = sector - starts[k];
+                    }
+                    const double p = tget(pos, t + k * n_tok, 0, 0, 0);
+                    const double f = ff ? tget(ff, i, 0, 0, 0) : 1.0;
+                    const double theta_extrap = p * pow(freq_base, -2.0 * e / n_dims) / f;
+                    double theta = freq_scale * theta_extrap, ms = attn_factor;
+                    if (ext_factor != 0) {
+                        const double y = (i - lo) / fmax(0.001, hi - lo);
+                        const double ramp = (1 - fmin(1, fmax(0, y))) * ext_factor;
+                        theta = theta * (1 - ramp) + theta_extrap * ramp;
+                        ms *= 1 + 0.1 * log(1 / freq_scale);
+                    }
+                    const int64_t j0 = offs + (mode == GGML_ROPE_TYPE_NORMAL ? 2 * i : i);
+                    const int64_t j1 = j0 + (mode == GGML_ROPE_TYPE_NORMAL ? 1 : vision ? n_dims : n_dims / 2);
+                    const double x0 = tget(a, j0, h, t, 0), x1 = tget(a, j1, h, t, 0);
+                    ref[lin(out, j0, h, t, 0)] = (x0 * cos(theta) - x1 * sin(theta)) * ms;
+                    ref[lin(out, j1, h, t, 0)] = (x0 * sin(theta) + x1 * cos(theta)) * ms;
+                }
+            }
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
 //
 // mul_mat
 //
@@ -866,6 +978,242 @@ static void test_conv(void) {
         tc_run(&tc);
         tc_free(&tc);
     }
+}
+
+// 3D: im2col_3d on a padded (non-contiguous) view, conv_3d against the direct sum, and col2im_1d
+// against the scatter (overlap-add) definition, on odd sizes.
+static void test_conv_3d(void) {
+    for (int variant = 0; variant < 3; variant++) {
+        struct tcase tc = { .name = "im2col_3d", .match = EXACT };
+        tc.ctx = new_ctx(16);
+        const int64_t IC = 2, N = 2, KW = 3, KH = 2, KD = 2, IW = 7, IH = 5, ID = 4, OC = 3;
+        const int s[3] = { 2, 1, 1 + variant % 2 }, p[3] = { 1, variant, 1 }, d[3] = { 1, 2, 1 };
+        const enum ggml_type dt = variant == 1 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F16, KW, KH, KD, OC * IC);
+        struct ggml_tensor * big = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, IW + 2, IH, ID, N * IC);
+        fill(big, -2, 2);
+        struct ggml_tensor * b = ggml_view_4d(tc.ctx, big, IW, IH, ID, N * IC, big->nb[1], big->nb[2], big->nb[3], sizeof(float));
+        struct ggml_tensor * out = ggml_im2col_3d(tc.ctx, k, b, IC, s[0], s[1], s[2], p[0], p[1], p[2], d[0], d[1], d[2], dt);
+        CHECK(out != NULL);
+        if (out == NULL) { ggml_free(tc.ctx); continue; }
+        const int64_t OW = (IW + 2 * p[0] - d[0] * (KW - 1) - 1) / s[0] + 1;
+        const int64_t OH = (IH + 2 * p[1] - d[1] * (KH - 1) - 1) / s[1] + 1;
+        const int64_t OD = (ID + 2 * p[2] - d[2] * (KD - 1) - 1) / s[2] + 1;
+        CHECK(out->ne[0] == KW * KH * KD * IC && out->ne[1] == OW && out->ne[2] == OH && out->ne[3] == OD * N);
+        double * ref = tc_ref(&tc, out);
+        for (int64_t n = 0; n < N; n++)
+        for (int64_t od = 0; od < OD; od++)
+        for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++)
+        for (int64_t ic = 0; ic < IC; ic++)
+        for (int64_t kd = 0; kd < KD; kd++)
+        for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t iw = ow * s[0] + kw * d[0] - p[0], ih = oh * s[1] + kh * d[1] - p[1], id = od * s[2] + kd * d[2] - p[2];
+            double v = 0;
+            if (iw >= 0 && iw < IW && ih >= 0 && ih < IH && id >= 0 && id < ID) v = tget(b, iw, ih, id, n * IC + ic);
+            ref[lin(out, ((ic * KD + kd) * KH + kh) * KW + kw, ow, oh, n * OD + od)] = round_to(dt, v);
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    for (int variant = 0; variant < 4; variant++) { // 0, 1: im2col_3d + mul_mat; 2, 3: direct
+        struct tcase tc = { .name = variant < 2 ? "conv_3d" : "conv_3d_direct", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(16);
+        const int v = variant % 2;
+        const int64_t IC = 3, N = 1 + v, OC = 2, KW = 3, KH = 3, KD = 2, IW = 6, IH = 5, IDp = 3;
+        const int s0 = 1 + v, s1 = 1, s2 = 1, p0 = 1, p1 = 1, p2 = v, d0 = 1, d1 = 1 + v, d2 = 1;
+        struct ggml_tensor * k = ggml_new_tensor_4d(tc.ctx, variant == 3 ? GGML_TYPE_F16 : GGML_TYPE_F32, KW, KH, KD, OC * IC);
+        struct ggml_tensor * b = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, IW, IH, IDp, N * IC);
+        fill(k, -1, 1);
+        fill(b, -1, 1);
+        struct ggml_tensor * out = variant < 2 ? ggml_conv_3d(tc.ctx, k, b, IC, s0, s1, s2, p0, p1, p2, d0, d1, d2)
+                                               : ggml_conv_3d_direct(tc.ctx, k, b, s0, s1, s2, p0, p1, p2, d0, d1, d2, (int) IC, (int) N, (int) OC);
+        CHECK(out != NULL);
+        if (out == NULL) { ggml_free(tc.ctx); continue; }
+        const int64_t OW = out->ne[0], OH = out->ne[1], OD = out->ne[2];
+        CHECK(out->ne[3] == N * OC && OW == (IW + 2 * p0 - (KW - 1) - 1) / s0 + 1 && OH == (IH + 2 - d1 * 2 - 1) + 1);
+        double * ref = tc_ref(&tc, out);
+        for (int64_t n = 0; n < N; n++)
+        for (int64_t oc = 0; oc < OC; oc++)
+        for (int64_t od = 0; od < OD; od++)
+        for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+            double acc = 0;
+            for (int64_t ic = 0; ic < IC; ic++)
+            for (int64_t kd = 0; kd < KD; kd++)
+            for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const int64_t iw = ow * s0 + kw * d0 - p0, ih = oh * s1 + kh * d1 - p1, id = od * s2 + kd * d2 - p2;
+                if (iw < 0 || iw >= IW || ih < 0 || ih >= IH || id < 0 || id >= IDp) continue;
+                acc += tget(k, kw, kh, kd, oc * IC + ic) * tget(b, iw, ih, id, n * IC + ic);
+            }
+            ref[lin(out, ow, oh, od, n * OC + oc)] = acc;
+        }
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+    static const struct { int s0, oc, p0, K, T; enum ggml_type type; } c2i[] = {
+        { 1, 1, 0, 1, 1, GGML_TYPE_F32 }, { 2, 3, 0, 4, 5, GGML_TYPE_F32 }, { 3, 2, 1, 5, 7, GGML_TYPE_F32 },
+        { 4, 5, 2, 3, 6, GGML_TYPE_F32 }, // K < s0: gaps that sum nothing
+        { 2, 3, 1, 4, 9, GGML_TYPE_F16 },
+    };
+    for (size_t ci = 0; ci < sizeof(c2i) / sizeof(c2i[0]); ci++) {
+        struct tcase tc = { .name = "col2im_1d", .match = CLOSE, .tol = 1e-12 };
+        tc.ctx = new_ctx(8);
+        const int s0 = c2i[ci].s0, oc = c2i[ci].oc, p0 = c2i[ci].p0, K = c2i[ci].K, T = c2i[ci].T;
+        // a transposed view: [K*OC, T] read from a [T, K*OC] tensor
+        struct ggml_tensor * base = ggml_new_tensor_3d(tc.ctx, c2i[ci].type, T, K * oc, 2);
+        fill(base, -1, 1);
+        struct ggml_tensor * a = ggml_transpose(tc.ctx, base);
+        struct ggml_tensor * out = ggml_col2im_1d(tc.ctx, a, s0, oc, p0);
+        CHECK(out != NULL && out->type == c2i[ci].type);
+        if (out == NULL) { ggml_free(tc.ctx); continue; }
+        const int64_t T_out = (int64_t) (T - 1) * s0 + K - 2 * p0;
+        CHECK(out->ne[0] == T_out && out->ne[1] == oc && out->ne[2] == 2);
+        double * ref = tc_ref(&tc, out);
+        for (int64_t i2 = 0; i2 < 2; i2++)
+        for (int64_t c = 0; c < oc; c++) {
+            for (int64_t t = 0; t < T; t++)
+            for (int64_t kk = 0; kk < K; kk++) {
+                const int64_t o = t * s0 + kk - p0;
+                if (o >= 0 && o < T_out) ref[lin(out, o, c, i2, 0)] += tget(a, c * K + kk, t, i2, 0);
+            }
+            for (int64_t o = 0; o < T_out; o++) ref[lin(out, o, c, i2, 0)] = round_to(c2i[ci].type, ref[lin(out, o, c, i2, 0)]);
+        }
+        if (c2i[ci].type == GGML_TYPE_F16) tc.tol = 1e-6;
+        tc_run(&tc);
+        tc_free(&tc);
+    }
+}
+
+// Scratch padding: the kernels that pack operands into panels or stage rows in per-thread
+// scratch must never let what the scratch held before reach a result. Every graph here runs
+// with its work buffer filled with zeros and then with NaN bytes (0xff), on sizes that are not
+// multiples of any micro-kernel's panel (and K past one k-block, so the edge tiles accumulate);
+// the results must be bit-identical and free of NaN.
+static void test_scratch_poison(void) {
+    struct ggml_context * ctx = new_ctx(64);
+    struct ggml_tensor * outs[16];
+    int n_out = 0;
+    const int64_t K = 1088, M = 37, N = 19; // K: 34 blocks of 32, past MM_KC = 1024
+    struct ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, K, N);
+    fill(b, -1, 1);
+    static const enum ggml_type wt[3] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0 };
+    for (int t = 0; t < 3; t++) {
+        struct ggml_tensor * w = ggml_new_tensor_2d(ctx, wt[t], K, M);
+        float * src = malloc((size_t) (K * M) * sizeof(float));
+        for (int64_t i = 0; i < K * M; i++) src[i] = rng_f(-1, 1);
+        if (wt[t] == GGML_TYPE_Q8_0) {
+            ggml_quantize_chunk(GGML_TYPE_Q8_0, src, w->data, 0, M, K, NULL);
+        } else {
+            FOR_EACH(w, i0, i1, i2, i3) tset(w, i0, i1, 0, 0, src[i1 * K + i0]);
+        }
+        free(src);
+        outs[n_out++] = ggml_mul_mat(ctx, w, b);
+        if (wt[t] == GGML_TYPE_Q8_0) { // and few activation rows: the dot-product path
+            outs[n_out++] = ggml_mul_mat(ctx, w, ggml_view_2d(ctx, b, K, 3, b->nb[1], b->nb[1]));
+        }
+    }
+    // conv_2d through im2col + mul_mat, odd channel and pixel counts
+    struct ggml_tensor * ck = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 3, 3, 5, 7);
+    struct ggml_tensor * cx = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 13, 11, 5, 2);
+    fill(ck, -1, 1);
+    fill(cx, -1, 1);
+    outs[n_out++] = ggml_conv_2d(ctx, ck, cx, 1, 2, 1, 1, 1, 1);
+    // conv_3d
+    struct ggml_tensor * k3 = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 3, 2, 2, 3 * 5);
+    struct ggml_tensor * x3 = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 9, 7, 5, 2 * 3);
+    fill(k3, -1, 1);
+    fill(x3, -1, 1);
+    outs[n_out++] = ggml_conv_3d(ctx, k3, x3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 1);
+    // experts
+    struct ggml_tensor * as = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, 45, 37, 5);
+    struct ggml_tensor * mb = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 45, 1, 7);
+    struct ggml_tensor * ids = ggml_new_tensor_2d(ctx, GGML_TYPE_I32, 3, 7);
+    fill(as, -1, 1);
+    fill(mb, -1, 1);
+    FOR_EACH(ids, i0, i1, i2, i3) tset(ids, i0, i1, 0, 0, (double) ((i0 * 2 + i1) % 5));
+    outs[n_out++] = ggml_mul_mat_id(ctx, as, mb, ids);
+    // out_prod
+    struct ggml_tensor * oa = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 37, 19);
+    struct ggml_tensor * ob = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 13, 19);
+    fill(oa, -1, 1);
+    fill(ob, -1, 1);
+    outs[n_out++] = ggml_out_prod(ctx, oa, ob);
+    // rows staged in scratch: softmax, norm, rope (multi), glu, argsort
+    struct ggml_tensor * r = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 37, 3, 5);
+    fill(r, -3, 3);
+    outs[n_out++] = ggml_soft_max_ext(ctx, r, NULL, 0.7f, 0.0f);
+    outs[n_out++] = ggml_rms_norm(ctx, r, 1e-5f);
+    outs[n_out++] = ggml_argsort(ctx, r, GGML_SORT_ORDER_DESC);
+    struct ggml_tensor * g = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 2 * 37, 5);
+    fill(g, -2, 2);
+    outs[n_out++] = ggml_swiglu(ctx, g);
+    struct ggml_tensor * q = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 22, 3, 5);
+    struct ggml_tensor * pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, 20);
+    fill(q, -1, 1);
+    for (int i = 0; i < 20; i++) tset(pos, i, 0, 0, 0, i * 3);
+    int sec[4] = { 4, 3, 2, 1 };
+    outs[n_out++] = ggml_rope_multi(ctx, q, pos, NULL, 20, sec, GGML_ROPE_TYPE_IMROPE, 0, 1e4f, 1, 0, 1, 0, 0);
+    // attention with key and value panels that do not fill the last panel
+    struct ggml_tensor * fq = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 40, 5, 4, 1);
+    struct ggml_tensor * fk = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 40, 37, 2, 1);
+    struct ggml_tensor * fv = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 24, 37, 2, 1);
+    struct ggml_tensor * fm = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 37, 5);
+    fill(fq, -1, 1);
+    fill(fk, -1, 1);
+    fill(fv, -1, 1);
+    FOR_EACH(fm, i0, i1, i2, i3) tset(fm, i0, i1, 0, 0, i0 > 30 + 2 * i1 ? -INFINITY : 0.0); // the last query sees every key
+    outs[n_out++] = ggml_flash_attn_ext(ctx, fq, fk, fv, fm, 0.15f, 0.0f, 0.0f);
+    static const char * const names[] = { "mul_mat f32", "mul_mat f16", "mul_mat q8_0", "mul_mat q8_0 N=3", "conv_2d", "conv_3d",
+        "mul_mat_id", "out_prod", "soft_max_ext", "rms_norm", "argsort", "swiglu", "rope_multi", "flash_attn_ext" };
+
+    // one graph per op: an earlier node would overwrite the poison with finite values
+    struct ggml_cgraph * graphs[16];
+    for (int i = 0; i < n_out; i++) {
+        CHECK(outs[i] != NULL);
+        if (outs[i] == NULL) { ggml_free(ctx); return; }
+        graphs[i] = ggml_new_graph(ctx);
+        ggml_build_forward_expand(graphs[i], outs[i]);
+    }
+    void * first = NULL;
+    for (size_t k = 0; k < sizeof(all_isas) / sizeof(all_isas[0]); k++) {
+        if (!isa_available(all_isas[k])) {
+            continue;
+        }
+        for (int nth = 1; nth <= 3; nth++) {
+            for (int i = 0; i < n_out; i++) {
+                const size_t nb = ggml_nbytes(outs[i]);
+                for (int poison = 0; poison < 2; poison++) {
+                    struct ggml_cplan plan = ggml_graph_plan(graphs[i], nth, NULL);
+                    uint8_t * work = malloc(plan.work_size + 1);
+                    memset(work, poison ? 0xff : 0x00, plan.work_size + 1);
+                    plan.work_data = work;
+                    CHECK(ggml_graph_compute(graphs[i], &plan) == GGML_STATUS_SUCCESS);
+                    free(work);
+                    if (!poison) {
+                        free(first);
+                        first = malloc(nb);
+                        memcpy(first, outs[i]->data, nb);
+                        bool finite = true;
+                        if (outs[i]->type == GGML_TYPE_F32) {
+                            FOR_EACH(outs[i], i0, i1, i2, i3) finite &= isfinite(tget(outs[i], i0, i1, i2, i3)) != 0;
+                        }
+                        if (!finite) fprintf(stderr, "scratch poison: %s [%s, %d threads] is not finite\n", names[i], isa_names[all_isas[k]], nth);
+                        CHECK(finite);
+                    } else {
+                        const bool same = memcmp(first, outs[i]->data, nb) == 0;
+                        if (!same) fprintf(stderr, "scratch poison: %s [%s, %d threads] reads its scratch's old contents\n", names[i], isa_names[all_isas[k]], nth);
+                        CHECK(same);
+                    }
+                }
+            }
+        }
+    }
+    ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AUTO);
+    free(first);
+    ggml_free(ctx);
 }
 
 //
@@ -1530,6 +1878,44 @@ static void test_conv_image(void) {
         tc_run(&tc);
         tc_free(&tc);
     }
+    for (int variant = 0; variant < 4; variant++) {
+        // antialiased bilinear, down by non-integer and integer factors, up, and corners aligned:
+        // per axis, output i blends input j with tent((j + off - c) / support), c = (i + off) / sf the
+        // output pixel's centre in input pixels and support = max(1, 1/sf), normalised over the image
+        static const int64_t sizes[4][4] = { { 11, 9, 4, 3 }, { 12, 8, 6, 4 }, { 5, 4, 8, 7 }, { 11, 9, 4, 3 } };
+        const int64_t IW = sizes[variant][0], IH = sizes[variant][1], W = sizes[variant][2], H = sizes[variant][3];
+        const bool corners = variant == 3;
+        struct tcase tc = { .name = "interpolate antialias", .match = CLOSE, .tol = 1e-10 };
+        tc.ctx = new_ctx(4);
+        struct ggml_tensor * a = ggml_new_tensor_4d(tc.ctx, GGML_TYPE_F32, IW, IH, 2, 1);
+        fill(a, -2, 2);
+        tc_input(&tc, a);
+        const uint32_t m = GGML_SCALE_MODE_BILINEAR | GGML_SCALE_FLAG_ANTIALIAS | (corners ? GGML_SCALE_FLAG_ALIGN_CORNERS : 0);
+        struct ggml_tensor * out = ggml_interpolate(tc.ctx, a, W, H, 2, 1, m);
+        double * ref = tc_ref(&tc, out);
+        const double off = corners ? 0.0 : 0.5;
+        const double sf[2] = { corners ? (double) (W - 1) / (IW - 1) : (double) W / IW, corners ? (double) (H - 1) / (IH - 1) : (double) H / IH };
+        FOR_EACH(out, i0, i1, i2, i3) {
+            double wsum[2] = { 0, 0 }, acc = 0;
+            const int64_t io[2] = { i0, i1 }, in[2] = { IW, IH };
+            double w[2][32];
+            for (int d = 0; d < 2; d++) {
+                const double c = (io[d] + off) / sf[d], support = fmax(1.0, 1.0 / sf[d]);
+                // ggml's window: input pixels trunc(c - support + off) <= j < trunc(c + support + off),
+                // which with corners aligned (off 0) leaves out the tent's last sliver
+                const double lo = trunc(c - support + off), hi = trunc(c + support + off);
+                for (int64_t j = 0; j < in[d]; j++) {
+                    w[d][j] = j >= lo && j < hi ? fmax(0.0, 1.0 - fabs((j + off - c) / support)) : 0.0;
+                    wsum[d] += w[d][j];
+                }
+            }
+            for (int64_t y = 0; y < IH; y++) for (int64_t x = 0; x < IW; x++) acc += w[0][x] * w[1][y] * tget(a, x, y, i2, 0);
+            ref[lin(out, i0, i1, i2, i3)] = acc / (wsum[0] * wsum[1]);
+        }
+        tc.tol = 1e-9;
+        tc_run(&tc);
+        tc_free(&tc);
+    }
     {
         // direct 2D convolutions (plain and depthwise) with stride, padding and dilation, on a permuted input
         struct tcase tc = { .name = "conv_2d_direct, conv_2d_dw_direct", .match = CLOSE, .tol = 1e-10 };
@@ -1724,8 +2110,11 @@ int main(void) {
     test_diag_mask();
     test_soft_max();
     test_rope();
+    test_rope_multi();
     test_mul_mat();
     test_conv();
+    test_conv_3d();
+    test_scratch_poison();
     test_glu();
     test_soft_max_sinks();
     test_flash_attn();

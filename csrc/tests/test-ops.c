@@ -506,6 +506,58 @@ static void test_masks_softmax_rope(void) {
     log_capture_end();
     CHECK_EQ_INT(log_capture_errors, 4);
     CHECK(log_captured("positions b must be an i32 vector") && log_captured("'q' f32 [64, 8, 5, 1]"));
+
+    // rope_multi: 4 position streams, the sections at words 11..14
+    struct ggml_tensor * pos4 = named(ggml_new_tensor_1d(ctx, GGML_TYPE_I32, 20), "pos4");
+    int sec[GGML_MROPE_SECTIONS] = { 11, 11, 10, 0 };
+    struct ggml_tensor * rm = ggml_rope_multi(ctx, q, pos4, NULL, 64, sec, GGML_ROPE_TYPE_IMROPE, 4096,
+            5000000.0f, 1.0f, 0.0f, 1.0f, 32.0f, 1.0f);
+    check_like(rm, GGML_OP_ROPE, q, pos4);
+    CHECK(rm->op_params[1] == 64 && rm->op_params[2] == GGML_ROPE_TYPE_IMROPE && rm->op_params[4] == 4096);
+    CHECK(rm->op_params[11] == 11 && rm->op_params[12] == 11 && rm->op_params[13] == 10 && rm->op_params[14] == 0);
+    check_inplace(ggml_rope_multi_inplace(ctx, q, pos4, NULL, 64, sec, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0),
+                  GGML_OP_ROPE, q);
+    int vsec[GGML_MROPE_SECTIONS] = { 16, 16, 0, 0 };
+    CHECK(ggml_rope_multi(ctx, q, pos4, ff, 32, vsec, GGML_ROPE_TYPE_VISION, 0, 1e4f, 1, 0, 1, 0, 0) != NULL);
+    check_inplace(ggml_rope_inplace(ctx, q, pos, 16, GGML_ROPE_TYPE_NEOX), GGML_OP_ROPE, q);
+    int zero[GGML_MROPE_SECTIONS] = { 0, 0, 0, 0 }, neg[GGML_MROPE_SECTIONS] = { 8, -1, 0, 0 };
+    int big[GGML_MROPE_SECTIONS] = { 40, 40, 0, 0 };
+    log_capture_begin();
+    CHECK(ggml_rope_multi(ctx, q, pos, NULL, 64, sec, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, zero, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, neg, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, big, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, vsec, GGML_ROPE_TYPE_VISION, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 62, sec, 12, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_multi(ctx, q, pos4, NULL, 64, NULL, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    CHECK(ggml_rope_ext(ctx, q, pos4, NULL, 64, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    // vision rotates ne0/2 pairs: 16 frequency factors are too few for n_dims 32
+    CHECK(ggml_rope_multi(ctx, q, pos4, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 16), 32, vsec, GGML_ROPE_TYPE_VISION,
+                          0, 1e4f, 1, 0, 1, 0, 0) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 9);
+    CHECK(log_captured("b must hold 4 positions per a->ne[2]") && log_captured("sections {0, 0, 0, 0}"));
+    CHECK(log_captured("need sections: use ggml_rope_multi") && log_captured("n_dims == ne[0]/2"));
+    CHECK(log_captured("mode 12 is not a rope type"));
+
+    // ggml_rope_set_offset: word 15, an even offset keeping the window inside the row
+    struct ggml_tensor * ro = ggml_rope_ext(ctx, q, pos, NULL, 16, 0, 0, 1e4f, 1, 0, 1, 0, 0);
+    CHECK(ggml_rope_set_offset(ro, 48) == ro && ro->op_params[15] == 48);
+    log_capture_begin();
+    CHECK(ggml_rope_set_offset(ro, 50) == NULL);
+    CHECK(ggml_rope_set_offset(ro, 3) == NULL);
+    CHECK(ggml_rope_set_offset(q, 0) == NULL);
+    CHECK(ggml_rope_set_offset(ggml_rope_multi(ctx, q, pos4, NULL, 32, vsec, GGML_ROPE_TYPE_VISION, 0, 1e4f, 1, 0, 1, 0, 0), 2) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 4);
+    CHECK(ro->op_params[15] == 48 && log_captured("is not a ROPE node"));
+
+    // YaRN's correction dims: 128 dims, 4096 context, base 1e4, betas 32 and 1 -> [20, 46]
+    float dims[2] = { -1, -1 };
+    ggml_rope_yarn_corr_dims(128, 4096, 10000.0f, 32.0f, 1.0f, dims);
+    CHECK(dims[0] == 20.0f && dims[1] == 46.0f);
+    ggml_rope_yarn_corr_dims(16, 8, 10000.0f, 32.0f, 1.0f, dims); // a tiny context: the start clamps to 0
+    CHECK(dims[0] == 0.0f && dims[1] == 1.0f);
 }
 
 static void test_conv_pool_pad(void) {
@@ -568,6 +620,51 @@ static void test_conv_pool_pad(void) {
     CHECK(ggml_pad(ctx, pin, -1, 0, 0, 0) == NULL);
     log_capture_end();
     CHECK(log_captured("negative padding (-1, 0, 0, 0)"));
+}
+
+static void test_conv_3d_col2im(void) {
+    // im2col_3d: kernel [KW, KH, KD, OC*IC], data [IW, IH, ID, N*IC]; params s, p, d per axis, IC
+    struct ggml_tensor * k = named(ggml_new_tensor_4d(ctx, GGML_TYPE_F16, 3, 3, 2, 4 * 3), "k3");
+    struct ggml_tensor * x = named(ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 9, 8, 5, 2 * 3), "x3");
+    struct ggml_tensor * ic = ggml_im2col_3d(ctx, k, x, 3, 2, 1, 1, 1, 0, 1, 1, 2, 1, GGML_TYPE_F32);
+    // OW = (9 + 2 - 2 - 1)/2 + 1 = 5; OH = (8 - 4 - 1)/1 + 1 = 4; OD = (5 + 2 - 1 - 1) + 1 = 6
+    CHECK(shape_is(ic, 54, 5, 4, 12) && ic->op == GGML_OP_IM2COL_3D && ic->src[0] == k && ic->src[1] == x);
+    const int32_t want[10] = { 2, 1, 1, 1, 0, 1, 1, 2, 1, 3 };
+    CHECK(memcmp(ic->op_params, want, sizeof(want)) == 0);
+    // conv_3d: im2col_3d in the kernel's type, mul_mat, and back to [OW, OH, OD, N*OC]
+    struct ggml_tensor * c = ggml_conv_3d(ctx, k, x, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1);
+    CHECK(shape_is(c, 9, 8, 4, 8) && c->type == GGML_TYPE_F32);
+    struct ggml_tensor * cd = ggml_conv_3d_direct(ctx, k, x, 1, 1, 1, 1, 1, 0, 1, 1, 1, 3, 2, 4);
+    CHECK(shape_is(cd, 9, 8, 4, 8) && cd->type == GGML_TYPE_F32 && cd->op == GGML_OP_CONV_3D);
+    const int32_t wantd[12] = { 1, 1, 1, 1, 1, 0, 1, 1, 1, 3, 2, 4 };
+    CHECK(memcmp(cd->op_params, wantd, sizeof(wantd)) == 0);
+    log_capture_begin();
+    CHECK(ggml_im2col_3d(ctx, k, x, 5, 1, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_F32) == NULL);  // 5 divides neither
+    CHECK(ggml_im2col_3d(ctx, k, x, 3, 0, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_F32) == NULL);
+    CHECK(ggml_im2col_3d(ctx, k, x, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, GGML_TYPE_I32) == NULL);
+    CHECK(ggml_conv_3d(ctx, k, ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 9, 8, 1, 3), 3, 1, 1, 1, 0, 0, 0, 1, 1, 1) == NULL);
+    CHECK(ggml_conv_3d_direct(ctx, k, x, 1, 1, 1, 0, 0, 0, 1, 1, 1, 3, 2, 5) == NULL);   // 3 * 5 != 12
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 5);
+    CHECK(log_captured("IC 5 must divide") && log_captured("'k3' f16 [3, 3, 2, 12]") && log_captured("too small"));
+
+    // col2im_1d: [K*OC, T_in] -> [(T_in-1)*s0 + K - 2*p0, OC], params s0, oc, p0
+    struct ggml_tensor * col = named(ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4 * 6, 10), "col");
+    struct ggml_tensor * y = ggml_col2im_1d(ctx, col, 2, 6, 1);
+    CHECK(shape_is(y, 9 * 2 + 4 - 2, 6, 1, 1) && y->op == GGML_OP_COL2IM_1D && y->src[0] == col && y->type == GGML_TYPE_F32);
+    CHECK(y->op_params[0] == 2 && y->op_params[1] == 6 && y->op_params[2] == 1);
+    log_capture_begin();
+    CHECK(ggml_col2im_1d(ctx, col, 2, 5, 0) == NULL);
+    CHECK(ggml_col2im_1d(ctx, col, 0, 6, 0) == NULL);
+    CHECK(ggml_col2im_1d(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 1), 1, 1, 2) == NULL);
+    CHECK(ggml_col2im_1d(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_I32, 4, 3), 1, 1, 0) == NULL);
+    // antialiasing is the bilinear mode's only
+    CHECK(ggml_interpolate(ctx, col, 4, 4, 1, 1, GGML_SCALE_MODE_BICUBIC | GGML_SCALE_FLAG_ANTIALIAS) == NULL);
+    log_capture_end();
+    CHECK_EQ_INT(log_capture_errors, 5);
+    struct ggml_tensor * aa = ggml_interpolate(ctx, col, 4, 4, 1, 1, GGML_SCALE_MODE_BILINEAR | GGML_SCALE_FLAG_ANTIALIAS);
+    CHECK(aa != NULL && aa->op_params[0] == (int32_t) (GGML_SCALE_MODE_BILINEAR | GGML_SCALE_FLAG_ANTIALIAS));
+    CHECK(log_captured("oc 5") && log_captured("leaves no output"));
 }
 
 static void test_full_context_ops(void) {
@@ -654,8 +751,10 @@ static void test_unsupported_ops(void) {
     CHECK(ggml_ssm_scan(ctx, a, a, a, a, a, a, a) == NULL);
     CHECK(ggml_rwkv_wkv7(ctx, a, a, a, a, a, a, a) == NULL);
     CHECK(ggml_solve_tri(ctx, a, a, true, true, false) == NULL);
+    int sec[4] = { 1, 1, 0, 0 };
+    CHECK(ggml_rope_multi_back(ctx, a, a, NULL, 4, sec, GGML_ROPE_TYPE_MROPE, 0, 1e4f, 1, 0, 1, 0, 0) == NULL);
     log_capture_end();
-    CHECK_EQ_INT(log_capture_errors, 7);
+    CHECK_EQ_INT(log_capture_errors, 8);
     CHECK(log_captured("ggml_ssm_scan: this op is not supported"));
     ggml_free(ctx);
 }
@@ -674,6 +773,7 @@ int main(void) {
     test_rows();
     test_masks_softmax_rope();
     test_conv_pool_pad();
+    test_conv_3d_col2im();
     test_full_context_ops();
     ggml_free(ctx);
     return check_report("test-ops");

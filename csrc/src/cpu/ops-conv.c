@@ -1,13 +1,15 @@
 //
 // ops-conv.c — the CPU kernels of the convolution and image ops that are not im2col + mul_mat
-// (transposed convolutions, pool_1d, upscale / interpolate, pad_reflect_1d, roll, SAM's relative
-// positions) and the custom ops, whose kernel is the program's own function.
+// (im2col_3d, direct 3D convolution, col2im_1d, transposed convolutions, pool_1d, upscale /
+// interpolate, pad_reflect_1d, roll, SAM's relative positions) and the custom ops, whose kernel is
+// the program's own function.
 //
 // Transposed convolutions are computed as gathers: each output element sums the (input, kernel)
 // pairs that land on it, so threads own disjoint output rows and need no reduction. Resampling
 // maps each output pixel back to input coordinates (half-pixel centres, or corners aligned),
 // and takes the nearest pixel, a bilinear blend of 2x2, or a bicubic blend of 4x4 (a = -0.75)
-// with clamped edges.
+// with clamped edges; antialiased bilinear widens the blend to a tent over all the input pixels
+// an output pixel covers.
 //
 
 #include "ops.h"
@@ -23,6 +25,111 @@
 
 static float conv_get(const struct ggml_tensor * t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
     return cpu_get_f32(t->type, cpu_ptr(t, i0, i1, i2, i3));
+}
+
+//
+// im2col_3d and col2im_1d
+//
+
+// Each output row (n, od, oh, ow) is one patch: for every input channel the KD x KH x KW window
+// of data it covers, zeros where the window hangs over the padding.
+static void conv_compute_im2col_3d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int32_t * op = dst->op_params;
+    const int s0 = op[0], s1 = op[1], s2 = op[2], p0 = op[3], p1 = op[4], p2 = op[5];
+    const int d0 = op[6], d1 = op[7], d2 = op[8];
+    const int64_t IC = op[9];
+    const int64_t KW = k->ne[0], KH = k->ne[1], KD = k->ne[2];
+    const int64_t IW = b->ne[0], IH = b->ne[1], ID = b->ne[2];
+    const int64_t OW = dst->ne[1], OH = dst->ne[2], N = b->ne[3] / IC, OD = dst->ne[3] / N;
+    int64_t r0, r1;
+    cpu_split(params, OW * OH * dst->ne[3], &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t iow = r % OW, ioh = (r / OW) % OH, i3 = r / (OW * OH);
+        const int64_t in = i3 / OD, iod = i3 % OD;
+        char * out = cpu_ptr(dst, 0, iow, ioh, i3);
+        int64_t col = 0;
+        for (int64_t ic = 0; ic < IC; ic++) {
+            for (int64_t ikd = 0; ikd < KD; ikd++) {
+                const int64_t iid = iod * s2 + ikd * d2 - p2;
+                for (int64_t ikh = 0; ikh < KH; ikh++) {
+                    const int64_t iih = ioh * s1 + ikh * d1 - p1;
+                    for (int64_t ikw = 0; ikw < KW; ikw++, col++) {
+                        const int64_t iiw = iow * s0 + ikw * d0 - p0;
+                        float v = 0.0f;
+                        if (iid >= 0 && iid < ID && iih >= 0 && iih < IH && iiw >= 0 && iiw < IW) {
+                            v = conv_get(b, iiw, iih, iid, in * IC + ic);
+                        }
+                        cpu_set_f32(dst->type, out + col * dst->nb[0], v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Direct 3D convolution: each output element sums its window over every input channel.
+static void conv_compute_3d_direct(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * k = dst->src[0], * b = dst->src[1];
+    const int32_t * op = dst->op_params;
+    const int64_t IC = op[9], OC = op[11];
+    const int64_t KW = k->ne[0], KH = k->ne[1], KD = k->ne[2];
+    const int64_t IW = b->ne[0], IH = b->ne[1], ID = b->ne[2];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oh, od, i3;
+        cpu_unravel(dst, r, &oh, &od, &i3);
+        const int64_t n = i3 / OC, oc = i3 % OC;
+        for (int64_t ow = 0; ow < dst->ne[0]; ow++) {
+            float sum = 0.0f;
+            for (int64_t ic = 0; ic < IC; ic++) {
+                for (int64_t kd = 0; kd < KD; kd++) {
+                    const int64_t id = od * op[2] + kd * op[8] - op[5];
+                    if (id < 0 || id >= ID) continue;
+                    for (int64_t kh = 0; kh < KH; kh++) {
+                        const int64_t ih = oh * op[1] + kh * op[7] - op[4];
+                        if (ih < 0 || ih >= IH) continue;
+                        for (int64_t kw = 0; kw < KW; kw++) {
+                            const int64_t iw = ow * op[0] + kw * op[6] - op[3];
+                            if (iw < 0 || iw >= IW) continue;
+                            sum += conv_get(k, kw, kh, kd, oc * IC + ic) * conv_get(b, iw, ih, id, n * IC + ic);
+                        }
+                    }
+                }
+            }
+            *(float *) cpu_ptr(dst, ow, oh, od, i3) = sum;
+        }
+    }
+}
+
+// The overlap-add after a transposed convolution's GEMM, as a gather: output sample t of channel
+// oc sums column (oc*K + k) of every input step i with i*s0 + k == t + p0, so threads own
+// disjoint output rows.
+static void conv_compute_col2im_1d(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
+    const struct ggml_tensor * a = dst->src[0];
+    const int64_t s0 = dst->op_params[0], OC = dst->op_params[1], p0 = dst->op_params[2];
+    const int64_t K = a->ne[0] / OC, T_in = a->ne[1];
+    int64_t r0, r1;
+    cpu_split(params, ggml_nrows(dst), &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oc, i2, i3;
+        cpu_unravel(dst, r, &oc, &i2, &i3);
+        for (int64_t t = 0; t < dst->ne[0]; t++) {
+            const int64_t ta = t + p0;
+            // i in [ceil((ta - K + 1) / s0), floor(ta / s0)] within [0, T_in)
+            int64_t lo = ta - K + 1 <= 0 ? 0 : (ta - K + 1 + s0 - 1) / s0;
+            int64_t hi = ta / s0;
+            if (hi > T_in - 1) {
+                hi = T_in - 1;
+            }
+            float sum = 0.0f;
+            for (int64_t i = lo; i <= hi; i++) {
+                sum += conv_get(a, oc * K + (ta - i * s0), i, i2, i3);
+            }
+            cpu_set_f32(dst->type, cpu_ptr(dst, t, oc, i2, i3), sum);
+        }
+    }
 }
 
 //
@@ -144,6 +251,34 @@ static int64_t conv_clamp(int64_t i, int64_t n) {
     return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
+static float conv_tent(float x) {
+    return fmaxf(1.0f - fabsf(x), 0.0f);
+}
+
+// Antialiased bilinear sample centred at input coordinates (x, y) (pixel centres at + off): a
+// separable tent filter `support` pixels wide on each side, its weights normalised by the sum of
+// the weights that fall inside the image, so edges keep their level.
+static float conv_antialias(const struct ggml_tensor * a, float x, float y, float off, float support0, float support1,
+                            int64_t j2, int64_t j3) {
+    const int64_t x_lo = (int64_t) (x - support0 + off) > 0 ? (int64_t) (x - support0 + off) : 0;
+    const int64_t y_lo = (int64_t) (y - support1 + off) > 0 ? (int64_t) (y - support1 + off) : 0;
+    int64_t x_hi = (int64_t) (x + support0 + off), y_hi = (int64_t) (y + support1 + off);
+    x_hi = x_hi < a->ne[0] ? x_hi : a->ne[0];
+    y_hi = y_hi < a->ne[1] ? y_hi : a->ne[1];
+    float sum = 0.0f, total = 0.0f;
+    for (int64_t sy = y_lo; sy < y_hi; sy++) {
+        const float wy = conv_tent(((float) sy - y + off) / support1);
+        for (int64_t sx = x_lo; sx < x_hi; sx++) {
+            const float w = conv_tent(((float) sx - x + off) / support0) * wy;
+            if (w > 0.0f) {
+                sum += w * conv_get(a, sx, sy, j2, j3);
+                total += w;
+            }
+        }
+    }
+    return total > 0.0f ? sum / total : 0.0f;
+}
+
 static void conv_compute_upscale(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
     const struct ggml_tensor * a = dst->src[0];
     const uint32_t mode_flags = (uint32_t) dst->op_params[0];
@@ -157,6 +292,10 @@ static void conv_compute_upscale(const struct cpu_compute_params * params, struc
         sf0 = dst->ne[0] > 1 && a->ne[0] > 1 ? (float) (dst->ne[0] - 1) / (float) (a->ne[0] - 1) : sf0;
         sf1 = dst->ne[1] > 1 && a->ne[1] > 1 ? (float) (dst->ne[1] - 1) / (float) (a->ne[1] - 1) : sf1;
     }
+    // antialiasing applies to bilinear only (as in ggml): the tent widens to 1/scale input pixels
+    // when downsampling
+    const bool antialias = mode == GGML_SCALE_MODE_BILINEAR && (mode_flags & GGML_SCALE_FLAG_ANTIALIAS) != 0;
+    const float support0 = fmaxf(1.0f, 1.0f / sf0), support1 = fmaxf(1.0f, 1.0f / sf1);
     int64_t r0, r1;
     cpu_split(params, ggml_nrows(dst), &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
@@ -167,6 +306,8 @@ static void conv_compute_upscale(const struct cpu_compute_params * params, struc
             float v;
             if (mode == GGML_SCALE_MODE_NEAREST) {
                 v = conv_get(a, (int64_t) ((float) i0 / sf0), (int64_t) ((float) i1 / sf1), j2, j3);
+            } else if (antialias) {
+                v = conv_antialias(a, ((float) i0 + off) / sf0, ((float) i1 + off) / sf1, off, support0, support1, j2, j3);
             } else {
                 const float x = ((float) i0 + off) / sf0 - off, y = ((float) i1 + off) / sf1 - off;
                 const int64_t x0 = (int64_t) floorf(x), y0 = (int64_t) floorf(y);
@@ -355,10 +496,15 @@ bool cpu_conv_handles(const struct ggml_tensor * node) {
         case GGML_OP_PAD_REFLECT_1D: case GGML_OP_ROLL: case GGML_OP_GET_REL_POS: case GGML_OP_ADD_REL_POS:
         case GGML_OP_MAP_CUSTOM1: case GGML_OP_MAP_CUSTOM2: case GGML_OP_MAP_CUSTOM3: case GGML_OP_CUSTOM:
         case GGML_OP_WIN_PART: case GGML_OP_WIN_UNPART: case GGML_OP_CONV_2D: case GGML_OP_CONV_2D_DW:
+        case GGML_OP_IM2COL_3D: case GGML_OP_COL2IM_1D: case GGML_OP_CONV_3D:
             return true;
         default:
             return false;
     }
+}
+
+static int64_t conv_output_size_cpu(int64_t ins, int64_t ks, int s, int p, int d) {
+    return (ins + 2 * (int64_t) p - (int64_t) d * (ks - 1) - 1) / s + 1;
 }
 
 static bool conv_float(const struct ggml_tensor * t) {
@@ -372,6 +518,44 @@ bool cpu_conv_supported(const struct ggml_tensor * node) {
             return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && a->ne[2] == b->ne[1] &&
                    node->ne[1] == a->ne[1] && node->op_params[0] >= 1 &&
                    node->ne[0] == (b->ne[0] - 1) * node->op_params[0] + a->ne[0];
+        case GGML_OP_IM2COL_3D: {
+            // the shape is all a graph from a file or the wire brings: check what the kernel indexes
+            const int32_t * op = node->op_params;
+            const int64_t IC = op[9];
+            if (a == NULL || !conv_float(b) || (node->type != GGML_TYPE_F32 && node->type != GGML_TYPE_F16) || IC < 1 ||
+                b->ne[3] % IC != 0 || b->ne[3] == 0 || node->ne[3] % (b->ne[3] / IC) != 0 ||
+                node->ne[0] != a->ne[0] * a->ne[1] * a->ne[2] * IC) {
+                return false;
+            }
+            for (int i = 0; i < 3; i++) {
+                if (op[i] < 1 || op[3 + i] < 0 || op[6 + i] < 1) {
+                    return false;
+                }
+            }
+            return node->ne[1] == conv_output_size_cpu(b->ne[0], a->ne[0], op[0], op[3], op[6]) &&
+                   node->ne[2] == conv_output_size_cpu(b->ne[1], a->ne[1], op[1], op[4], op[7]) &&
+                   node->ne[3] == (b->ne[3] / IC) * conv_output_size_cpu(b->ne[2], a->ne[2], op[2], op[5], op[8]);
+        }
+        case GGML_OP_CONV_3D: {
+            const int32_t * op = node->op_params;
+            const int64_t c = op[9], n = op[10], oc = op[11];
+            if (!conv_float(a) || !conv_float(b) || node->type != GGML_TYPE_F32 || c < 1 || n < 1 || oc < 1 ||
+                a->ne[3] != c * oc || b->ne[3] != c * n || node->ne[3] != n * oc) {
+                return false;
+            }
+            for (int i = 0; i < 3; i++) {
+                if (op[i] < 1 || op[3 + i] < 0 || op[6 + i] < 1) {
+                    return false;
+                }
+            }
+            return true; // windows are bounds-checked against b, whatever the output extents
+        }
+        case GGML_OP_COL2IM_1D: {
+            const int64_t s0 = node->op_params[0], oc = node->op_params[1], p0 = node->op_params[2];
+            return conv_float(a) && cpu_type_is_float(node->type) && s0 >= 1 && oc >= 1 && p0 >= 0 && a->ne[0] % oc == 0 &&
+                   node->ne[1] == oc && node->ne[2] == a->ne[2] && node->ne[3] == a->ne[3] &&
+                   node->ne[0] == (a->ne[1] - 1) * s0 + a->ne[0] / oc - 2 * p0;
+        }
         case GGML_OP_CONV_TRANSPOSE_2D:
             return conv_float(a) && conv_float(b) && node->type == GGML_TYPE_F32 && a->ne[3] == b->ne[2] &&
                    node->op_params[0] >= 1 && node->ne[2] == a->ne[2] && node->ne[3] == b->ne[3];
@@ -380,9 +564,7 @@ bool cpu_conv_supported(const struct ggml_tensor * node) {
                    (node->op_params[0] == GGML_OP_POOL_MAX || node->op_params[0] == GGML_OP_POOL_AVG) &&
                    node->ne[1] == a->ne[1] && node->ne[2] == a->ne[2] && node->ne[3] == a->ne[3];
         case GGML_OP_UPSCALE:
-            // antialiased downsampling has no kernel here
-            return conv_float(a) && cpu_type_is_float(node->type) && (node->op_params[0] & 0xff) < GGML_SCALE_MODE_COUNT &&
-                   (node->op_params[0] & GGML_SCALE_FLAG_ANTIALIAS) == 0;
+            return conv_float(a) && cpu_type_is_float(node->type) && (node->op_params[0] & 0xff) < GGML_SCALE_MODE_COUNT;
         case GGML_OP_PAD_REFLECT_1D:
             return a != NULL && a->type == GGML_TYPE_F32 && node->type == GGML_TYPE_F32 && node->op_params[0] < a->ne[0] &&
                    node->op_params[1] < a->ne[0] && node->ne[0] == a->ne[0] + node->op_params[0] + node->op_params[1];
@@ -445,6 +627,9 @@ void cpu_conv_compute(const struct cpu_compute_params * params, struct ggml_tens
         case GGML_OP_CONV_2D:
         case GGML_OP_CONV_2D_DW:        conv_compute_2d_direct(params, node); break;
         case GGML_OP_WIN_UNPART:        conv_compute_win_unpart(params, node); break;
+        case GGML_OP_IM2COL_3D:         conv_compute_im2col_3d(params, node); break;
+        case GGML_OP_COL2IM_1D:         conv_compute_col2im_1d(params, node); break;
+        case GGML_OP_CONV_3D:           conv_compute_3d_direct(params, node); break;
         default:                        conv_compute_custom(params, node); break;
     }
 }

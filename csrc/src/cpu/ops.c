@@ -676,13 +676,69 @@ static void cpu_compute_soft_max(const struct cpu_compute_params * params, struc
     }
 }
 
-static float cpu_rope_yarn_corr_dim(int n_dims, int n_ctx_orig, float n_rot, float base) {
-    return n_dims * logf((float) n_ctx_orig / (n_rot * 2.0f * (float) M_PI)) / (2.0f * logf(base));
-}
-
 static float cpu_rope_yarn_ramp(float low, float high, int i0) {
     const float y = ((float) (i0 / 2) - low) / fmaxf(0.001f, high - low);
     return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+}
+
+// RoPE rotates pairs of a row by angles theta_i = pos * base^(-2i/n_dims) (with YaRN's blend and
+// the optional frequency factors). The modes differ only in which elements form pair i and where
+// its position comes from:
+//   normal: (2i, 2i+1); NeoX and both multi-section modes: (i, i + n_dims/2);
+//   vision: (i, i + n_dims) over the whole row (n_dims == ne0/2).
+// In the multi-section modes b holds 4 position streams, and pair i reads the stream of its
+// sector i % sum(sections): MROPE lays the sections out one after another, IMROPE interleaves
+// them (sector % 3 picks stream 0, 1 or 2 while that section lasts, stream 3 after), and VISION
+// restarts each section's frequencies at its first pair. The angle of every stream advances by
+// the same factor per pair whichever stream a pair uses, as ggml computes it.
+static void cpu_rope_cache(float * cache, int64_t rot_len, const float pos[4], const int32_t * sections, int mode,
+                           const struct ggml_tensor * ff, float theta_scale, float freq_scale, float ext_factor,
+                           float attn_factor, const float corr[2]) {
+    const bool multi = (mode & GGML_ROPE_TYPE_MROPE) != 0;
+    const bool imrope = mode == GGML_ROPE_TYPE_IMROPE, vision = mode == GGML_ROPE_TYPE_VISION;
+    const int s0 = multi ? sections[0] : 0, s1 = multi ? sections[1] : 0, s2 = multi ? sections[2] : 0;
+    const int sect_dims = multi ? s0 + s1 + s2 + sections[3] : 1;
+    const int sec_w = s0 + s1, sec_e = sec_w + s2;
+    float theta[4] = { pos[0], pos[1], pos[2], pos[3] };
+    for (int64_t i0 = 0; i0 < rot_len; i0 += 2) {
+        int k = 0;
+        if (multi) {
+            const int sector = (int) ((i0 / 2) % sect_dims);
+            if (vision) {
+                if (sector == 0) {
+                    theta[0] = pos[0];
+                } else if (sector == s0) {
+                    theta[1] = pos[1];
+                } else if (sector == sec_w) {
+                    theta[2] = pos[2];
+                } else if (sector == sec_e) {
+                    theta[3] = pos[3];
+                }
+            }
+            if (imrope) {
+                k = sector % 3 == 1 && sector < 3 * s1 ? 1
+                  : sector % 3 == 2 && sector < 3 * s2 ? 2
+                  : sector % 3 == 0 && sector < 3 * s0 ? 0 : 3;
+            } else {
+                k = sector < s0 ? 0 : sector < sec_w ? 1 : sector < sec_e ? 2 : 3;
+            }
+        }
+        const float f = ff ? *(const float *) cpu_ptr(ff, i0 / 2, 0, 0, 0) : 1.0f;
+        const float theta_extrap = theta[k] / f;
+        const float theta_interp = freq_scale * theta_extrap;
+        float th = theta_interp;
+        float mscale = attn_factor;
+        if (ext_factor != 0.0f) {
+            const float ramp_mix = cpu_rope_yarn_ramp(corr[0], corr[1], (int) i0) * ext_factor;
+            th = theta_interp * (1.0f - ramp_mix) + theta_extrap * ramp_mix;
+            mscale *= 1.0f + 0.1f * logf(1.0f / freq_scale);
+        }
+        cache[i0]     = cosf(th) * mscale;
+        cache[i0 + 1] = sinf(th) * mscale;
+        for (int j = 0; j < 4; j++) {
+            theta[j] *= theta_scale;
+        }
+    }
 }
 
 static void cpu_compute_rope(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
@@ -699,14 +755,20 @@ static void cpu_compute_rope(const struct cpu_compute_params * params, struct gg
     const float attn_factor = cpu_param_f32(dst, 8);
     const float beta_fast   = cpu_param_f32(dst, 9);
     const float beta_slow   = cpu_param_f32(dst, 10);
-    const bool neox = (mode & GGML_ROPE_TYPE_NEOX) != 0;
+    const int32_t * sections = dst->op_params + 11;
+    const int64_t n_offs = dst->op_params[15]; // ggml_rope_set_offset: the window's first channel
+    const bool vision = mode == GGML_ROPE_TYPE_VISION;
+    const bool halves = (mode & (GGML_ROPE_TYPE_NEOX | GGML_ROPE_TYPE_MROPE)) != 0 && !vision;
+    // ggml_rope_multi's b holds 4 streams, whatever the mode; stream 0 is the plain position
+    const bool four_streams = pos->ne[0] == 4 * a->ne[2];
 
     float corr[2];
-    corr[0] = fmaxf(0.0f, floorf(cpu_rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_fast, freq_base)));
-    corr[1] = fminf((float) (n_dims - 1), ceilf(cpu_rope_yarn_corr_dim(n_dims, n_ctx_orig, beta_slow, freq_base)));
+    ggml_rope_yarn_corr_dims(n_dims, n_ctx_orig, freq_base, beta_fast, beta_slow, corr);
     const float theta_scale = powf(freq_base, -2.0f / (float) n_dims);
 
     const int64_t ne0 = a->ne[0];
+    // elements whose pairs are rotated (counted as cache entries: 2 per pair)
+    const int64_t rot_len = vision ? ne0 : (n_dims < ne0 ? n_dims : ne0 - (ne0 & 1));
     float * tmp = cpu_scratch(params, dst);
     float * cache = tmp;                          // cos, sin per pair
     float * row = tmp + ne0 + CPU_SLACK / 4;      // source row
@@ -718,39 +780,29 @@ static void cpu_compute_rope(const struct cpu_compute_params * params, struct gg
     cpu_split(params, a->ne[2] * a->ne[3], &p0, &p1);
     for (int64_t p = p0; p < p1; p++) {
         const int64_t i2 = p % a->ne[2], i3 = p / a->ne[2];
-        const float position = (float) *(const int32_t *) cpu_ptr(pos, i2, 0, 0, 0);
-        float theta = position;
-        for (int64_t i0 = 0; i0 + 1 < ne0 && i0 < n_dims; i0 += 2) {
-            const float f = ff ? *(const float *) cpu_ptr(ff, i0 / 2, 0, 0, 0) : 1.0f;
-            const float theta_extrap = theta / f;
-            const float theta_interp = freq_scale * theta_extrap;
-            float th = theta_interp;
-            float mscale = attn_factor;
-            if (ext_factor != 0.0f) {
-                const float ramp_mix = cpu_rope_yarn_ramp(corr[0], corr[1], (int) i0) * ext_factor;
-                th = theta_interp * (1.0f - ramp_mix) + theta_extrap * ramp_mix;
-                mscale *= 1.0f + 0.1f * logf(1.0f / freq_scale);
-            }
-            cache[i0]     = cosf(th) * mscale;
-            cache[i0 + 1] = sinf(th) * mscale;
-            theta *= theta_scale;
+        float positions[4] = { 0, 0, 0, 0 };
+        for (int k = 0; k < (four_streams ? 4 : 1); k++) {
+            positions[k] = (float) *(const int32_t *) cpu_ptr(pos, i2 + k * a->ne[2], 0, 0, 0);
         }
+        cpu_rope_cache(cache, rot_len, positions, sections, mode, ff, theta_scale, freq_scale, ext_factor, attn_factor,
+                       corr);
+        const int64_t off = vision ? n_dims : halves ? n_dims / 2 : 1;
         for (int64_t i1 = 0; i1 < a->ne[1]; i1++) {
             const float * x = cpu_load_f32(K, a->type, cpu_ptr(a, 0, i1, i2, i3), a->nb[0], ne0, row);
             if (x != row) {
                 memcpy(row, x, (size_t) ne0 * sizeof(float)); // dst may alias a
                 x = row;
             }
-            for (int64_t i0 = 0; i0 + 1 < ne0 && i0 < n_dims; i0 += 2) {
+            if (!vision) {
+                memcpy(out, x, (size_t) ne0 * sizeof(float)); // the channels outside the window
+            }
+            for (int64_t i0 = 0; i0 < rot_len; i0 += 2) {
                 const float c = cache[i0], s = cache[i0 + 1];
-                const int64_t j0 = neox ? i0 / 2 : i0;
-                const int64_t j1 = neox ? i0 / 2 + n_dims / 2 : i0 + 1;
+                const int64_t j0 = n_offs + (halves || vision ? i0 / 2 : i0);
+                const int64_t j1 = j0 + off;
                 const float v0 = x[j0], v1 = x[j1];
                 out[j0] = v0 * c - v1 * s;
                 out[j1] = v0 * s + v1 * c;
-            }
-            for (int64_t i0 = n_dims; i0 < ne0; i0++) {
-                out[i0] = x[i0];
             }
             cpu_store_f32(K, dst->type, cpu_ptr(dst, 0, i1, i2, i3), dst->nb[0], ne0, out);
         }
@@ -997,10 +1049,29 @@ bool cpu_op_supported(const struct ggml_tensor * node) {
             const int n_dims = node->op_params[1];
             const int mode = node->op_params[2];
             const struct ggml_tensor * ff = node->src[2];
-            return a != NULL && b != NULL && cpu_type_is_float(a->type) && cpu_type_is_float(t) && cpu_same_shape(a, node) &&
-                   b->type == GGML_TYPE_I32 && b->ne[0] >= a->ne[2] && (mode == 0 || mode == GGML_ROPE_TYPE_NEOX) &&
-                   n_dims > 0 && n_dims % 2 == 0 && n_dims <= a->ne[0] &&
-                   (ff == NULL || (ff->type == GGML_TYPE_F32 && ff->ne[0] >= n_dims / 2));
+            if (a == NULL || b == NULL || !cpu_type_is_float(a->type) || !cpu_type_is_float(t) || !cpu_same_shape(a, node) ||
+                b->type != GGML_TYPE_I32 || b->ne[0] < a->ne[2] || n_dims <= 0 || n_dims % 2 != 0 || n_dims > a->ne[0]) {
+                return false;
+            }
+            const bool vision = mode == GGML_ROPE_TYPE_VISION;
+            const int32_t n_offs = node->op_params[15];
+            if (n_offs < 0 || n_offs % 2 != 0 || (int64_t) n_offs + n_dims > a->ne[0] || (vision && n_offs != 0)) {
+                return false;
+            }
+            if (mode == GGML_ROPE_TYPE_MROPE || mode == GGML_ROPE_TYPE_IMROPE || vision) {
+                // a graph from a file or the wire carries any op_params: the kernel divides by
+                // the sections' sum and indexes by them
+                const int32_t * sec = node->op_params + 11;
+                if (sec[0] < 0 || sec[1] < 0 || sec[2] < 0 || sec[3] < 0 ||
+                    (int64_t) sec[0] + sec[1] + sec[2] + sec[3] <= 0 ||
+                    (int64_t) sec[0] + sec[1] + sec[2] + sec[3] > a->ne[0] || b->ne[0] < 4 * a->ne[2] ||
+                    (vision && (a->ne[0] % 2 != 0 || n_dims != a->ne[0] / 2))) {
+                    return false;
+                }
+            } else if (mode != 0 && mode != GGML_ROPE_TYPE_NEOX) {
+                return false;
+            }
+            return ff == NULL || (ff->type == GGML_TYPE_F32 && ff->ne[0] >= (vision ? n_dims : n_dims / 2));
         }
         case GGML_OP_IM2COL: {
             if (a == NULL || b == NULL || !cpu_type_is_float(b->type) || (t != GGML_TYPE_F32 && t != GGML_TYPE_F16)) {

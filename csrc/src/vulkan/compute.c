@@ -225,7 +225,8 @@ bool ggalloc_vk_supports_op(struct vk_device * d, const struct ggml_tensor * op)
             const int n_dims = op->op_params[1];
             return vk_f32(op) && vk_f32(a) && ggml_are_same_shape(op, a) && b != NULL && b->type == GGML_TYPE_I32 &&
                    (c == NULL || vk_f32(c)) && (mode & ~GGML_ROPE_TYPE_NEOX) == 0 &&
-                   op->ne[0] % 2 == 0 && n_dims % 2 == 0 && n_dims >= 0 && n_dims <= op->ne[0];
+                   op->ne[0] % 2 == 0 && n_dims % 2 == 0 && n_dims >= 0 && n_dims <= op->ne[0] &&
+                   op->op_params[15] == 0; // the shader rotates from channel 0 (no ggml_rope_set_offset)
         }
         default:
             return false;
