@@ -287,7 +287,7 @@ static void conv_compute_upscale(const struct cpu_compute_params * params, struc
     float sf0 = (float) dst->ne[0] / (float) a->ne[0], sf1 = (float) dst->ne[1] / (float) a->ne[1];
     const float sf2 = (float) dst->ne[2] / (float) a->ne[2], sf3 = (float) dst->ne[3] / (float) a->ne[3];
     float off = 0.5f;
-    if (corners && mode != GGML_SCALE_MODE_NEAREST) {
+    if (corners) { // nearest too: its source index i / sf uses the corner-aligned scale
         off = 0.0f;
         sf0 = dst->ne[0] > 1 && a->ne[0] > 1 ? (float) (dst->ne[0] - 1) / (float) (a->ne[0] - 1) : sf0;
         sf1 = dst->ne[1] > 1 && a->ne[1] > 1 ? (float) (dst->ne[1] - 1) / (float) (a->ne[1] - 1) : sf1;
