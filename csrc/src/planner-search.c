@@ -96,6 +96,9 @@
 
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
+#define GGA_EXACT_MAX_ITEMS   4096
+#define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 24)
+#define GGA_EXACT_SHARE       0.6
 #define GGA_DEFAULT_WORK_FACTOR 1
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
@@ -518,7 +521,7 @@ struct gga_search {
     bool      stop;       // the deadline passed or the caller cancelled
 };
 
-static double gga_now(void) {
+double gga_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
@@ -908,7 +911,7 @@ static const enum gga_order gga_first_orders[GGA_N_ORDERS] = {
 };
 
 bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
-        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
+        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound) {
     const int n = it->n_items;
     const size_t alignment = params->alignment;
     const size_t max_size = params->max_size;
@@ -969,14 +972,35 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             }
         }
     }
-    if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
-        struct gga_search_limits lim = { params->search_work, deadline, params->seed, params->cancel };
+    // the exact search first, with GGA_EXACT_SHARE of what is left of the budget: it packs at
+    // the bound where the bounded search below stalls a few percent above it, and its failures
+    // are proofs that raise the bound; then the bounded search improves the plan with the rest.
+    // Not inside gallocr (no budget of its own given: search_work 0 and no clock)
+    size_t proven = lower_bound;
+    int64_t exact_work = 0;
+    const bool searchable = ok && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size);
+    if (ok && best > proven && n <= GGA_EXACT_MAX_ITEMS && (max_chunks == 1 || best <= max_size) &&
+        (deadline > 0 || params->search_work > 0)) {
+        struct gga_exact_limits xl = { INT64_MAX, 0, params->seed, params->cancel, GGA_EXACT_MAX_ADJ };
+        if (deadline > 0) {
+            const double now = gga_now();
+            xl.deadline = now + GGA_EXACT_SHARE * (deadline - now);
+        } else {
+            xl.work = (int64_t) (GGA_EXACT_SHARE * (double) params->search_work);
+        }
+        int64_t used = 0;
+        best = gga_exact_search(it, alignment, best, &xl, item_offset, &proven, &used);
+        exact_work = used;
+    }
+    if (searchable && best > proven && !(params->cancel != NULL && *params->cancel != 0)) {
+        const int64_t work_left = params->search_work > exact_work ? params->search_work - exact_work : 0;
+        struct gga_search_limits lim = { work_left, deadline, params->seed, params->cancel };
         if (deadline > 0) {
             lim.work = INT64_MAX;
-        } else if (lim.work == 0) {
+        } else if (params->search_work == 0) {
             lim.work = GGA_DEFAULT_WORK_FACTOR * (it->n_pieces + g.n_edges);
         }
-        best = gga_search_run(it, orders, alignment, lower_bound, best, &lim, item_offset);
+        if (lim.work > 0) best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
     }
 
     if (ok && max_chunks > 1 && best > max_size) {
@@ -1010,6 +1034,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         chunk_size[0] = best;
         *n_chunks = 1;
     }
+    *bound = proven;
     free(pk.ranges);
     free(off); // and chunk
     for (int o = 0; o < GGA_N_ORDERS; o++) {

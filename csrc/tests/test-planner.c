@@ -13,7 +13,7 @@
 #include <string.h>
 
 // enough search for the traces to come well below greedy, small enough for sanitizer builds
-#define TRACE_SEARCH_WORK ((int64_t) 100000000)
+#define TRACE_SEARCH_WORK ((int64_t) 300000000)
 
 #define B(size, start, end) { (size), (start), (end), -1 }
 #define G(size, start, end, group) { (size), (start), (end), (group) }
@@ -744,7 +744,7 @@ static void test_plan_intervals_ex(void) {
     o.time_budget = 100; // the flag, not the clock, must end it
     size_t cancelled = 0;
     CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &cancelled));
-    struct gga_plan check = { n, NULL, offsets, 1, { cancelled }, cancelled };
+    struct gga_plan check = { n, NULL, offsets, 1, { cancelled }, cancelled, 0 };
     int * chunk0 = calloc((size_t) n, sizeof(int));
     check.chunk = chunk0;
     CHECK_EQ_INT(plan_violations(b, n, &check, 1, SIZE_MAX, 1), 0);
@@ -757,7 +757,7 @@ static void test_plan_intervals_ex(void) {
         o.seed = seed;
         size_t p = 0;
         CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 1, &o, offsets, &p));
-        struct gga_plan c2 = { n, chunk0, offsets, 1, { p }, p };
+        struct gga_plan c2 = { n, chunk0, offsets, 1, { p }, p, 0 };
         CHECK_EQ_INT(plan_violations(b, n, &c2, 1, SIZE_MAX, 1), 0);
         CHECK(p >= lb && p <= cancelled);
     }
