@@ -637,7 +637,7 @@ size_t gga_exact_search(const struct gga_items * it, size_t alignment, size_t be
     e.seed = lim->seed;
     e.work_limit = lim->work;
 
-    e.next_check = GGA_EXACT_CHECK;
+    e.next_check = 0; // the first node reads the clock and the flag
     // rounds of the three orders, the node limit doubling each round
     for (int64_t t = 0; *proven < best && !e.stop; t++) {
         const int64_t round = t / GGA_EXACT_N_RANKS;
