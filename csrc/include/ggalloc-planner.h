@@ -48,9 +48,9 @@ GGML_API size_t ggalloc_intervals_lower_bound(int n, const size_t * sizes, const
 struct ggalloc_plan_options {
     enum ggalloc_planner planner; // GGALLOC_PLANNER_BEST (offline, searched) or _GGML (ggml's online best fit)
     double time_budget;           // BEST: seconds the whole plan may take while it is above the lower
-                                  // bound, the exact search taking the first 60% of what the greedy
-                                  // passes leave (it stops at once on meeting the bound, or a bound
-                                  // the exact search proved; the first greedy pass over
+                                  // bound, shared by a bounded search and an exact one (it stops at
+                                  // once on meeting the bound, or a bound the exact search proved;
+                                  // the first greedy pass over
                                   // a huge instance always completes); 0: a fixed amount of work, as
                                   // ggalloc_plan_intervals, with the same plan on every run and machine
     uint64_t seed;                // BEST: varies the search's branching orders; plans differ by seed

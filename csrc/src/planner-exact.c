@@ -221,7 +221,7 @@ static bool gga_exact_place(struct gga_exact * e, int b, size_t o) {
     for (int s = e->s0[b]; s + 1 < e->s1[b]; s++) {
         e->cut[s]--;
     }
-    e->work += need + 2 * (e->s1[b] - e->s0[b]);
+    e->work += (e->adj_first[b + 1] - e->adj_first[b]) + 2 * (e->s1[b] - e->s0[b]);
     return true;
 }
 

@@ -85,6 +85,15 @@
 // (eight passes' worth per order made BEST's reserve 15x ggml's on a 2,000-node random DAG).
 // Nothing is searched when a greedy plan meets the lower bound (model graphs). A node costs
 // O(n + T + the steps spanned by the unplaced items).
+//
+// Exact search. When the caller gives a budget of its own (a time budget, or search_work: bare
+// lifetimes, never gallocr's reserve, which gives neither), instances of up to
+// GGA_EXACT_MAX_ITEMS items also get the exact search of planner-exact.c, which packs at the
+// bound where this search stalls a few percent above it (three of the eleven traces) and proves
+// bounds above the max-live one. The budget is split in three phases: this search with
+// GGA_FIRST_SHARE of it (it meets the bound within milliseconds on the instances it suits), the
+// exact search with GGA_EXACT_SHARE of what is left, then this search again, from the best plan,
+// with the rest. Each phase ends as soon as the plan meets the bound, proven or not.
 
 #define _POSIX_C_SOURCE 200809L // clock_gettime with -std=c11
 
@@ -98,7 +107,8 @@
 #define GGA_SEARCH_MAX_ITEMS  1024
 #define GGA_EXACT_MAX_ITEMS   4096
 #define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 24)
-#define GGA_EXACT_SHARE       0.6
+#define GGA_FIRST_SHARE       0.35
+#define GGA_EXACT_SHARE       0.5
 #define GGA_DEFAULT_WORK_FACTOR 1
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
@@ -972,35 +982,46 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             }
         }
     }
-    // the exact search first, with GGA_EXACT_SHARE of what is left of the budget: it packs at
-    // the bound where the bounded search below stalls a few percent above it, and its failures
-    // are proofs that raise the bound; then the bounded search improves the plan with the rest.
-    // Not inside gallocr (no budget of its own given: search_work 0 and no clock)
+    // Within the budget: the bounded search first (GGA_FIRST_SHARE of it), which reaches the
+    // bound quickly where it can; then the exact search (GGA_EXACT_SHARE of what is left), which
+    // packs at the bound where the bounded search stalls a few percent above it, and whose
+    // failures are proofs that raise the bound; then the bounded search again with the rest,
+    // from the best plan. Not inside gallocr (no budget given there: search_work 0, no clock):
+    // only the bounded search's few greedy passes' worth of work.
     size_t proven = lower_bound;
-    int64_t exact_work = 0;
     const bool searchable = ok && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size);
-    if (ok && best > proven && n <= GGA_EXACT_MAX_ITEMS && (max_chunks == 1 || best <= max_size) &&
-        (deadline > 0 || params->search_work > 0)) {
-        struct gga_exact_limits xl = { INT64_MAX, 0, params->seed, params->cancel, GGA_EXACT_MAX_ADJ };
-        if (deadline > 0) {
-            const double now = gga_now();
-            xl.deadline = now + GGA_EXACT_SHARE * (deadline - now);
-        } else {
-            xl.work = (int64_t) (GGA_EXACT_SHARE * (double) params->search_work);
+    const bool exact = ok && n <= GGA_EXACT_MAX_ITEMS && (max_chunks == 1 || best <= max_size) &&
+        (deadline > 0 || params->search_work > 0);
+    int64_t work_left = params->search_work;
+    for (int phase = 0; phase < 3 && ok && best > proven && !(params->cancel != NULL && *params->cancel != 0); phase++) {
+        const double share = phase == 0 ? (exact ? GGA_FIRST_SHARE : 1.0) : phase == 1 ? GGA_EXACT_SHARE : 1.0;
+        const double now = deadline > 0 ? gga_now() : 0;
+        const double until = deadline > 0 ? now + share * (deadline - now) : 0;
+        const int64_t work = (int64_t) (share * (double) work_left);
+        if (phase == 1) {
+            if (!exact) {
+                continue;
+            }
+            struct gga_exact_limits xl = { deadline > 0 ? INT64_MAX : work, until, params->seed, params->cancel,
+                                           GGA_EXACT_MAX_ADJ };
+            int64_t used = 0;
+            best = gga_exact_search(it, alignment, best, &xl, item_offset, &proven, &used);
+            work_left -= used < work_left ? used : work_left;
+        } else if (searchable) {
+            struct gga_search_limits lim = { work, until, params->seed, params->cancel };
+            if (deadline > 0) {
+                lim.work = INT64_MAX;
+            } else if (params->search_work == 0) {
+                lim.work = GGA_DEFAULT_WORK_FACTOR * (it->n_pieces + g.n_edges);
+            }
+            if (lim.work > 0) {
+                best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
+            }
+            work_left -= work;
         }
-        int64_t used = 0;
-        best = gga_exact_search(it, alignment, best, &xl, item_offset, &proven, &used);
-        exact_work = used;
-    }
-    if (searchable && best > proven && !(params->cancel != NULL && *params->cancel != 0)) {
-        const int64_t work_left = params->search_work > exact_work ? params->search_work - exact_work : 0;
-        struct gga_search_limits lim = { work_left, deadline, params->seed, params->cancel };
-        if (deadline > 0) {
-            lim.work = INT64_MAX;
-        } else if (params->search_work == 0) {
-            lim.work = GGA_DEFAULT_WORK_FACTOR * (it->n_pieces + g.n_edges);
+        if (!exact) {
+            break; // gallocr: one run of the bounded search, as before
         }
-        if (lim.work > 0) best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
     }
 
     if (ok && max_chunks > 1 && best > max_size) {
