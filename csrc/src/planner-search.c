@@ -115,6 +115,13 @@
 #define GGA_RESTARTS          16
 #define GGA_DIVES             2
 #define GGA_UNPLACED          SIZE_MAX // greedy: the offset of an item not yet placed
+// Pieces swept or items placed between two readings of the clock and the cancel flag, in the
+// graph's sweep and the greedy passes
+#define GGA_GREEDY_CHECK_EVERY 1024
+
+static bool gga_expired(double deadline, const volatile int * cancel) {
+    return (cancel != NULL && *cancel != 0) || (deadline > 0 && gga_now() >= deadline);
+}
 
 // Pieces of nonzero size in sweep order (by start, then index). A piece's neighbours are its
 // earlier ones (listed by the sweep) and its later ones, which are exactly the pieces after it
@@ -183,8 +190,9 @@ struct gga_skey {
                              (x)->c != (y)->c ? (x)->c < (y)->c : (x)->idx < (y)->idx)
 GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 
-// false: too many edges or out of memory
-static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, struct gga_graph * g) {
+// false: too many edges, out of memory, or the deadline passed / the cancel flag was set
+static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, double deadline, const volatile int * cancel,
+        struct gga_graph * g) {
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
@@ -259,6 +267,10 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, stru
         if (2 * n_early > max_edges) {
             ok = false;
         }
+        if (k % GGA_GREEDY_CHECK_EVERY == GGA_GREEDY_CHECK_EVERY - 1 && (deadline > 0 || cancel != NULL) &&
+            gga_expired(deadline, cancel)) {
+            ok = false;
+        }
     }
     if (ok) {
         g->early_first[g->n_ord] = (int) n_early;
@@ -298,7 +310,11 @@ struct gga_packer {
     const struct gga_items * it;
     const struct gga_graph * g;
     struct gga_range       * ranges; // scratch: the largest item degree
+    double                   deadline; // gga_now() seconds (0: none) ...
+    const volatile int     * cancel;   // ... and the caller's flag: a pass they end is dropped
+    bool                     expired;
 };
+
 
 // The lowest offset >= from where item i overlaps no placed neighbour in chunk c (chunk ==
 // NULL: one space).
@@ -363,6 +379,11 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         chunk_size[c] = 0;
     }
     for (int k = 0; k < it->n_items; k++) {
+        if (k % GGA_GREEDY_CHECK_EVERY == GGA_GREEDY_CHECK_EVERY - 1 && (pk->deadline > 0 || pk->cancel != NULL) &&
+            gga_expired(pk->deadline, pk->cancel)) {
+            pk->expired = true;
+            return SIZE_MAX;
+        }
         const int i = order[k];
         const size_t s = it->size[i];
         int c = 0;
@@ -929,7 +950,8 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     // the clock starts before the greedy passes, so the budget covers the whole plan
     const double deadline = params->time_budget > 0 ? gga_now() + params->time_budget : 0;
     struct gga_graph g;
-    if (n == 0 || !gga_graph_build(it, params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES, &g)) {
+    if (n == 0 || !gga_graph_build(it, params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES, deadline,
+                                   params->cancel, &g)) {
         return false;
     }
     // an item's ranges come from all its pieces' neighbours
@@ -945,7 +967,8 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         }
         n_ranges = d > n_ranges ? d : n_ranges;
     }
-    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)) };
+    // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
+    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)), deadline, params->cancel, false };
     // offsets and chunks in one allocation; each order gets its own when first made, so that a
     // plan met by its first order holds one, not six (less memory held, less for the C library
     // to hand back to the system and take again at every plan)
@@ -968,6 +991,12 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             break;
         }
         const size_t peak = gga_greedy(&pk, orders[o], off, NULL, 0, 1, cs, &nc);
+        if (pk.expired) {
+            // out of time in a pass: the plans of the passes done stand; with none, the caller's
+            // online plan
+            ok = best != SIZE_MAX;
+            break;
+        }
         if (peak < best) {
             best = peak;
             memcpy(item_offset, off, (size_t) n * sizeof(*off));
@@ -994,7 +1023,8 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         (deadline > 0 || params->search_work > 0);
     int64_t work_left = params->search_work;
     for (int phase = 0; phase < 3 && ok && best > proven && !(params->cancel != NULL && *params->cancel != 0); phase++) {
-        const double share = phase == 0 ? (exact ? GGA_FIRST_SHARE : 1.0) : phase == 1 ? GGA_EXACT_SHARE : 1.0;
+        const double share = phase == 0 ? (exact ? GGA_FIRST_SHARE : 1.0) :
+                             phase == 1 ? (searchable ? GGA_EXACT_SHARE : 1.0) : 1.0;
         const double now = deadline > 0 ? gga_now() : 0;
         const double until = deadline > 0 ? now + share * (deadline - now) : 0;
         const int64_t work = (int64_t) (share * (double) work_left);
@@ -1025,7 +1055,10 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     }
 
     if (ok && max_chunks > 1 && best > max_size) {
-        // chunks: the same orders, filling each chunk up to max_size
+        // chunks: the same orders, filling each chunk up to max_size (never under a clock: only
+        // gallocr plans chunks)
+        pk.deadline = 0;
+        pk.cancel = NULL;
         best = SIZE_MAX;
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
