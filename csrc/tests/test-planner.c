@@ -1096,6 +1096,45 @@ static void test_exact_proofs(void) {
     CHECK(!ggalloc_plan_intervals_bound(4, sizes, starts, ends, 1, &o, offsets, &peak, NULL));
 }
 
+static void test_cancel_ends_greedy(void) {
+    // a flag set before the plan ends the conflict sweep and the greedy passes too: a large dense
+    // instance gets ggml's online plan, valid, instead of passes that may take seconds
+    const int n = 20000;
+    size_t * sizes = malloc((size_t) n * sizeof(*sizes));
+    int64_t * starts = malloc((size_t) n * sizeof(*starts));
+    int64_t * ends = malloc((size_t) n * sizeof(*ends));
+    size_t * offsets = malloc((size_t) n * sizeof(*offsets));
+    struct gga_block * b = malloc((size_t) n * sizeof(*b));
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        starts[i] = i / 8;
+        ends[i] = starts[i] + 1 + (int64_t) (x % 300);
+        sizes[i] = 64 * (1 + (size_t) ((x >> 16) % 64));
+        b[i] = (struct gga_block) { sizes[i], starts[i], ends[i], -1 };
+    }
+    volatile int cancel = 1;
+    struct ggalloc_plan_options o = ggalloc_plan_options_default();
+    o.cancel = &cancel;
+    size_t peak = 0, online = 0, bound = 0;
+    CHECK(ggalloc_plan_intervals_bound(n, sizes, starts, ends, 64, &o, offsets, &peak, &bound));
+    struct gga_plan p = { n, NULL, offsets, 1, { peak }, peak, 0 };
+    int * chunk0 = calloc((size_t) n, sizeof(int));
+    p.chunk = chunk0;
+    CHECK_EQ_INT(plan_violations(b, n, &p, 64, SIZE_MAX, 1), 0);
+    CHECK_EQ_INT(bound, gga_lower_bound(b, n, 64));
+    o = ggalloc_plan_options_default();
+    o.planner = GGALLOC_PLANNER_GGML;
+    CHECK(ggalloc_plan_intervals_ex(n, sizes, starts, ends, 64, &o, offsets, &online));
+    CHECK_EQ_INT(peak, online);
+    free(chunk0);
+    free(sizes);
+    free(starts);
+    free(ends);
+    free(offsets);
+    free(b);
+}
+
 int main(void) {
     test_online_reuse();
     test_online_ties();
@@ -1118,5 +1157,6 @@ int main(void) {
     test_plan_memo();
     test_exact_tiny();
     test_exact_proofs();
+    test_cancel_ends_greedy();
     return check_report("test-planner");
 }
