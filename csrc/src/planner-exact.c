@@ -1,6 +1,6 @@
 // Exact packing for GGA_STRATEGY_BEST on instances of up to a few thousand items: a complete
 // decision search "is there a plan of at most C bytes?", run at C = the lower bound first.
-// It either finds such a plan, proves that none exists (then C + 1 is a proven lower bound), or
+// It either finds such a plan, proves that none exists (then C + alignment is a proven lower bound), or
 // runs out of the work / time it was given. The method is the one of MiniMalloc (Moffitt,
 // ASPLOS 2023), written here for the planner's items (lone blocks, or in-place chains whose
 // pieces share one offset).
@@ -19,11 +19,16 @@
 // branch, so such a node is cut: a candidate at offset x is tried only when x is below every
 // unplaced item's lowest top.
 //
-// Section inference. Per step of the compressed time (a section: no block starts or ends inside
-// it) the unplaced items live there will all lie above the lowest of their lowest offsets (and
-// above x), so that level plus the sum of their sizes must stay within C; and each unplaced item
-// must still fit below C. Either failing cuts the node. At the lower bound these cuts are tight:
-// a section live at the peak has no slack at all.
+// Section inference. Sections are the steps just before a block ends (every other step's live
+// set is a subset of the next such step's, up to blocks starting in between, so these carry the
+// check; fewer sections make the per-node work smaller). In each, the unplaced items live there
+// will all lie above the lowest of their lowest offsets, fl[s] (and above x), so that level plus
+// the sum of their sizes must stay within C; and each unplaced item must still fit below C.
+// Either failing cuts the node. At the lower bound these cuts are tight: a section live at the
+// peak has no slack at all. fl is kept up to date as items are placed: a placement marks the
+// sections where the placed item or a neighbour it raised held the floor, and only those are
+// recomputed from their member lists (the full recomputation, over every unplaced item's span,
+// took 75% of the time).
 //
 // Decomposition. cut[s] counts the unplaced items live across the border of sections s and s+1.
 // When a placement brings it to 0, the unplaced items left and right of it never meet again:
@@ -38,8 +43,10 @@
 // instance ends the search early, and a proof of infeasibility (which does not depend on the
 // order) comes from whichever round completes first. Work is counted in units of one inner-loop
 // step (about a nanosecond), and the clock and cancel flag are read every GGA_EXACT_CHECK units.
-// A node costs O(m + S + the steps spanned by the m unplaced items of its sub-problem) plus the
-// sort of its candidates, S its steps.
+// A node costs O(m + S) for the m unplaced items and S sections of its sub-problem, the sort of
+// its candidates, and a placement: the item's neighbours, the spans of those it raises and the
+// members of the sections whose floor it may raise. On the traces that is about a microsecond:
+// A, I and K (154 to 454 blocks) pack at their bound after 20k to 35k nodes.
 
 #include "planner-impl.h"
 

@@ -106,7 +106,7 @@
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
 #define GGA_EXACT_MAX_ITEMS   4096
-#define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 24)
+#define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 22) // 64 MiB of adjacency at most
 #define GGA_FIRST_SHARE       0.35
 #define GGA_EXACT_SHARE       0.5
 #define GGA_DEFAULT_WORK_FACTOR 1
