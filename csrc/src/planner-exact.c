@@ -180,7 +180,7 @@ static void gga_exact_mark(struct gga_exact * e, int i, size_t old) {
 // sections' members (all logged for undo).
 static bool gga_exact_place(struct gga_exact * e, int b, size_t o) {
     const struct gga_items * it = e->it;
-    const int64_t need = (e->adj_first[b + 1] - e->adj_first[b]) + (int64_t) e->S;
+    const int64_t need = (e->adj_first[b + 1] - e->adj_first[b]) + (int64_t) e->S + 1;
     if (e->n_undo + need > e->cap_undo) {
         const int64_t cap = 2 * e->cap_undo > e->n_undo + need ? 2 * e->cap_undo : e->n_undo + need;
         struct gga_undo * u = realloc(e->undo, (size_t) cap * sizeof(*u));
@@ -196,6 +196,10 @@ static bool gga_exact_place(struct gga_exact * e, int b, size_t o) {
     e->placed[b] = true;
     e->result[b] = o;
     gga_exact_mark(e, b, e->minoff[b]);
+    // a placed item holds no floor: its lowest offset reads as none (restored on undo), so
+    // that the recomputation below needs no test of placed[]
+    e->undo[e->n_undo++] = (struct gga_undo) { b, e->minoff[b] };
+    e->minoff[b] = SIZE_MAX;
     for (int k = e->adj_first[b]; k < e->adj_first[b + 1]; k++) {
         const int c = e->adj[k].other;
         const size_t top = o + e->adj[k].top;
@@ -209,10 +213,8 @@ static bool gga_exact_place(struct gga_exact * e, int b, size_t o) {
         const int s = e->marked[k];
         size_t f = SIZE_MAX;
         for (int j = e->sec_first[s]; j < e->sec_first[s + 1]; j++) {
-            const int i = e->sec_item[j];
-            if (!e->placed[i] && e->minoff[i] < f) {
-                f = e->minoff[i];
-            }
+            const size_t m = e->minoff[e->sec_item[j]];
+            f = m < f ? m : f;
         }
         e->work += e->sec_first[s + 1] - e->sec_first[s];
         if (f != e->fl[s]) {
@@ -631,10 +633,11 @@ static void gga_exact_release(struct gga_exact * e) {
 }
 
 size_t gga_exact_search(const struct gga_items * it, size_t alignment, size_t best, const struct gga_exact_limits * lim,
-        size_t * item_offset, size_t * proven, int64_t * work_used) {
+        size_t * item_offset, size_t * proven, int64_t * work_used, int64_t * next_try) {
     struct gga_exact e;
     memset(&e, 0, sizeof(e));
     *work_used = 0;
+    *next_try = lim->first_try;
     if (*proven >= best || !gga_exact_init(&e, it, lim->max_adj)) {
         gga_exact_release(&e);
         return best;
@@ -646,7 +649,8 @@ size_t gga_exact_search(const struct gga_items * it, size_t alignment, size_t be
 
     e.next_check = 0; // the first node reads the clock and the flag
     // rounds of the three orders, the node limit doubling each round
-    for (int64_t t = 0; *proven < best && !e.stop; t++) {
+    int64_t t = lim->first_try;
+    for (; *proven < best && !e.stop; t++) {
         const int64_t round = t / GGA_EXACT_N_RANKS;
         const int64_t limit = round < 40 ? ((int64_t) 2 * (e.n + 1)) << round : INT64_MAX;
         const size_t cap = *proven;
@@ -670,6 +674,7 @@ size_t gga_exact_search(const struct gga_items * it, size_t alignment, size_t be
         }
     }
     *work_used = e.work;
+    *next_try = e.stop && t > lim->first_try ? t - 1 : t; // the try the limits cut is done again
     gga_exact_release(&e);
     return best;
 }

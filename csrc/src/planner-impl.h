@@ -112,11 +112,13 @@ struct gga_exact_limits {
     uint64_t seed;      // breaks ties in the branching orders (0: by index)
     const volatile int * cancel;
     int64_t  max_adj;   // more overlapping pairs (x2) than this: no search (memory: 16 bytes each)
+    int64_t  first_try; // where the schedule of tries starts: a later call resumes an earlier one
 };
 
 // Exact search for a plan of one chunk with a peak of *proven bytes (a lower bound: no plan is
 // smaller), raising *proven each time it proves that no plan fits within it, until it finds one
 // or the limits end it. best is the peak of the plan in item_offset; returns the best peak known
-// (item_offset rewritten when smaller). *work_used: the work units spent.
+// (item_offset rewritten when smaller). *work_used: the work units spent; *next_try: the try
+// to resume from (lim->first_try of the next call).
 size_t gga_exact_search(const struct gga_items * items, size_t alignment, size_t best, const struct gga_exact_limits * lim,
-        size_t * item_offset, size_t * proven, int64_t * work_used);
+        size_t * item_offset, size_t * proven, int64_t * work_used, int64_t * next_try);

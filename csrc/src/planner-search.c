@@ -90,10 +90,13 @@
 // lifetimes, never gallocr's reserve, which gives neither), instances of up to
 // GGA_EXACT_MAX_ITEMS items also get the exact search of planner-exact.c, which packs at the
 // bound where this search stalls a few percent above it (three of the eleven traces) and proves
-// bounds above the max-live one. The budget is split in three phases: this search with
-// GGA_FIRST_SHARE of it (it meets the bound within milliseconds on the instances it suits), the
-// exact search with GGA_EXACT_SHARE of what is left, then this search again, from the best plan,
-// with the rest. Each phase ends as soon as the plan meets the bound, proven or not.
+// bounds above the max-live one. The two take turns of doubling length, the first turn of this
+// search GGA_FIRST_SLICE of the budget and each turn of the exact search GGA_EXACT_WEIGHT times
+// the turn before it (the shares were chosen on the traces under fixed work budgets of 0.6 and
+// 1.3 G units: this search alone first loses A and I, the exact search first loses F, G and H).
+// Greedy passes and the conflict sweep read the clock (and the cancel flag) every
+// GGA_GREEDY_CHECK_EVERY items too: on a huge dense instance one pass can take seconds, and when
+// the budget ends the first one, the offline plan is dropped for ggml's online plan.
 
 #define _POSIX_C_SOURCE 200809L // clock_gettime with -std=c11
 
@@ -107,8 +110,8 @@
 #define GGA_SEARCH_MAX_ITEMS  1024
 #define GGA_EXACT_MAX_ITEMS   4096
 #define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 22) // 64 MiB of adjacency at most
-#define GGA_FIRST_SHARE       0.35
-#define GGA_EXACT_SHARE       0.5
+#define GGA_FIRST_SLICE       0.2
+#define GGA_EXACT_WEIGHT      1.5
 #define GGA_DEFAULT_WORK_FACTOR 1
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
@@ -1011,47 +1014,55 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             }
         }
     }
-    // Within the budget: the bounded search first (GGA_FIRST_SHARE of it), which reaches the
-    // bound quickly where it can; then the exact search (GGA_EXACT_SHARE of what is left), which
-    // packs at the bound where the bounded search stalls a few percent above it, and whose
-    // failures are proofs that raise the bound; then the bounded search again with the rest,
-    // from the best plan. Not inside gallocr (no budget given there: search_work 0, no clock):
-    // only the bounded search's few greedy passes' worth of work.
+    // Within the budget: the bounded search and the exact search in turns, each turn twice as
+    // long as the one before (the first, GGA_FIRST_SLICE of the budget), the exact search taking
+    // GGA_EXACT_WEIGHT times the bounded search's time in each and resuming its schedule of tries
+    // where the last turn cut it. The bounded search reaches the bound within milliseconds on
+    // the instances it suits; the exact search packs at the bound where the bounded one stalls a
+    // few percent above it, and its failures are proofs that raise the bound. Both stop as soon
+    // as the plan meets the bound, proven or not. Not inside gallocr (no budget given there:
+    // search_work 0, no clock): one run of the bounded search, a few greedy passes' worth of work.
     size_t proven = lower_bound;
     const bool searchable = ok && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size);
     const bool exact = ok && n <= GGA_EXACT_MAX_ITEMS && (max_chunks == 1 || best <= max_size) &&
         (deadline > 0 || params->search_work > 0);
+    if (!exact && searchable && best > proven) {
+        struct gga_search_limits lim = { params->search_work, deadline, params->seed, params->cancel };
+        if (deadline > 0) {
+            lim.work = INT64_MAX;
+        } else if (params->search_work == 0) {
+            lim.work = GGA_DEFAULT_WORK_FACTOR * (it->n_pieces + g.n_edges);
+        }
+        best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
+    }
+    const double start = deadline > 0 ? gga_now() : 0;
+    double slice = deadline > 0 ? GGA_FIRST_SLICE * (deadline - start) : GGA_FIRST_SLICE * (double) params->search_work;
     int64_t work_left = params->search_work;
-    for (int phase = 0; phase < 3 && ok && best > proven && !(params->cancel != NULL && *params->cancel != 0); phase++) {
-        const double share = phase == 0 ? (exact ? GGA_FIRST_SHARE : 1.0) :
-                             phase == 1 ? (searchable ? GGA_EXACT_SHARE : 1.0) : 1.0;
-        const double now = deadline > 0 ? gga_now() : 0;
-        const double until = deadline > 0 ? now + share * (deadline - now) : 0;
-        const int64_t work = (int64_t) (share * (double) work_left);
-        if (phase == 1) {
-            if (!exact) {
-                continue;
+    int64_t next_try = 0;
+    while (exact && best > proven && !(params->cancel != NULL && *params->cancel != 0) &&
+           (deadline > 0 ? gga_now() < deadline : work_left > 0)) {
+        for (int turn = searchable ? 0 : 1; turn < 2 && best > proven; turn++) {
+            const double length = turn == 0 ? slice : (searchable ? GGA_EXACT_WEIGHT * slice : 3 * slice);
+            const double now = deadline > 0 ? gga_now() : 0;
+            const double until = deadline > 0 ? (now + length < deadline ? now + length : deadline) : 0;
+            const int64_t work = deadline > 0 ? INT64_MAX : (length < (double) work_left ? (int64_t) length : work_left);
+            if (deadline > 0 ? now >= deadline : work <= 0) {
+                break;
             }
-            struct gga_exact_limits xl = { deadline > 0 ? INT64_MAX : work, until, params->seed, params->cancel,
-                                           GGA_EXACT_MAX_ADJ };
-            int64_t used = 0;
-            best = gga_exact_search(it, alignment, best, &xl, item_offset, &proven, &used);
-            work_left -= used < work_left ? used : work_left;
-        } else if (searchable) {
-            struct gga_search_limits lim = { work, until, params->seed, params->cancel };
-            if (deadline > 0) {
-                lim.work = INT64_MAX;
-            } else if (params->search_work == 0) {
-                lim.work = GGA_DEFAULT_WORK_FACTOR * (it->n_pieces + g.n_edges);
-            }
-            if (lim.work > 0) {
+            if (turn == 0) {
+                const struct gga_search_limits lim = { work, until, params->seed, params->cancel };
                 best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
+                work_left -= work < work_left ? work : work_left; // it may stop early: counted whole
+            } else {
+                const struct gga_exact_limits xl = { work, until, params->seed, params->cancel, GGA_EXACT_MAX_ADJ, next_try };
+                int64_t used = 0;
+                best = gga_exact_search(it, alignment, best, &xl, item_offset, &proven, &used, &next_try);
+                // a search that ends for want of memory or items leaves the rest to the turns of
+                // the bounded search
+                work_left -= used > 0 ? (used < work_left ? used : work_left) : (work < work_left ? work : work_left);
             }
-            work_left -= work;
         }
-        if (!exact) {
-            break; // gallocr: one run of the bounded search, as before
-        }
+        slice *= 2;
     }
 
     if (ok && max_chunks > 1 && best > max_size) {

@@ -1042,8 +1042,9 @@ static void test_exact_proofs(void) {
     size_t off[4] = { 0, 4, 6, 8 }; // a plan of 12 bytes
     size_t proven = 5;
     int64_t used = 0;
-    const struct gga_exact_limits lim = { INT64_MAX, 0, 0, NULL, 1 << 20 };
-    const size_t best = gga_exact_search(&it, 1, 12, &lim, off, &proven, &used);
+    const struct gga_exact_limits lim = { INT64_MAX, 0, 0, NULL, 1 << 20, 0 };
+    int64_t next = 0;
+    const size_t best = gga_exact_search(&it, 1, 12, &lim, off, &proven, &used, &next);
     CHECK_EQ_INT(best, 8);
     CHECK_EQ_INT(proven, 8);
     CHECK(used > 0);
@@ -1058,24 +1059,31 @@ static void test_exact_proofs(void) {
     // with alignment 4 the refutations step by 4: 4 is refuted, 8 found
     proven = 4;
     off[0] = 0; off[1] = 4; off[2] = 6; off[3] = 8;
-    CHECK_EQ_INT(gga_exact_search(&it, 4, 12, &lim, off, &proven, &used), 8);
+    CHECK_EQ_INT(gga_exact_search(&it, 4, 12, &lim, off, &proven, &used, &next), 8);
     CHECK_EQ_INT(proven, 8);
     // a work limit of one unit: nothing is proven or found, the given plan stands
-    const struct gga_exact_limits tiny = { 1, 0, 0, NULL, 1 << 20 };
+    const struct gga_exact_limits tiny = { 1, 0, 0, NULL, 1 << 20, 0 };
     proven = 5;
     off[0] = 0; off[1] = 4; off[2] = 6; off[3] = 8;
-    CHECK_EQ_INT(gga_exact_search(&it, 1, 12, &tiny, off, &proven, &used), 12);
+    CHECK_EQ_INT(gga_exact_search(&it, 1, 12, &tiny, off, &proven, &used, &next), 12);
     CHECK(proven <= 8);
     CHECK_EQ_INT(off[3], 8);
+    // the try the limit cut is the one a later call resumes from, and resuming finds the plan
+    CHECK_EQ_INT(next, 0);
+    const struct gga_exact_limits resume = { INT64_MAX, 0, 0, NULL, 1 << 20, 4 };
+    CHECK_EQ_INT(gga_exact_search(&it, 1, 12, &resume, off, &proven, &used, &next), 8);
+    CHECK(next > 4);
+    proven = 5;
+    off[0] = 0; off[1] = 4; off[2] = 6; off[3] = 8;
     // a cancel flag already set: the same
     volatile int cancel = 1;
-    const struct gga_exact_limits cancelled = { INT64_MAX, 0, 0, &cancel, 1 << 20 };
+    const struct gga_exact_limits cancelled = { INT64_MAX, 0, 0, &cancel, 1 << 20, 0 };
     proven = 8;
-    CHECK_EQ_INT(gga_exact_search(&it, 1, 12, &cancelled, off, &proven, &used), 12);
+    CHECK_EQ_INT(gga_exact_search(&it, 1, 12, &cancelled, off, &proven, &used, &next), 12);
     CHECK_EQ_INT(proven, 8);
     // too many overlapping pairs for max_adj: no search at all
-    const struct gga_exact_limits narrow = { INT64_MAX, 0, 0, NULL, 2 };
-    CHECK_EQ_INT(gga_exact_search(&it, 1, 12, &narrow, off, &proven, &used), 12);
+    const struct gga_exact_limits narrow = { INT64_MAX, 0, 0, NULL, 2, 0 };
+    CHECK_EQ_INT(gga_exact_search(&it, 1, 12, &narrow, off, &proven, &used, &next), 12);
     CHECK_EQ_INT(used, 0);
 
     // the public entry point: the bound for both planners, and a NULL bound refused
