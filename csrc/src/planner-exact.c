@@ -1,4 +1,6 @@
-// Exact packing for GGA_STRATEGY_BEST on instances of up to a few thousand items: a complete
+// Exact packing for GGA_STRATEGY_BEST on instances of up to a few thousand items (the search is
+// recursive, one node frame per placement and one more per split: depth at most twice the
+// items, so the caller caps the items, GGA_EXACT_MAX_ITEMS in planner-search.c): a complete
 // decision search "is there a plan of at most C bytes?", run at C = the lower bound first.
 // It either finds such a plan, proves that none exists (then C + alignment is a proven lower bound), or
 // runs out of the work / time it was given. The method is the one of MiniMalloc (Moffitt,

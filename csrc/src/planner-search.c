@@ -108,7 +108,7 @@
 
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
-#define GGA_EXACT_MAX_ITEMS   4096
+#define GGA_EXACT_MAX_ITEMS   2048 // the exact search recurses once or twice per placement: 4096 frames of about 256 bytes at most
 #define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 22) // 64 MiB of adjacency at most
 #define GGA_FIRST_SLICE       0.2
 #define GGA_EXACT_WEIGHT      1.5
