@@ -268,23 +268,36 @@ static enum gga_exact_status gga_exact_node(struct gga_exact * e, int64_t m0, in
     if (gga_exact_halt(e)) {
         return GGA_EXACT_STOP;
     }
-    // every member must still fit; the lowest top of the unplaced ones bounds the candidates
+    // one pass over the members: every unplaced one (a placed one reads SIZE_MAX) must still
+    // fit; the canonical ones (not below the last placement) are gathered as candidates, and the
+    // lowest top of them all then drops the dominated ones
+    if (!gga_exact_push(e, m1 - m0)) {
+        return GGA_EXACT_STOP;
+    }
+    const int64_t c0 = e->n_stack;
     size_t min_top = SIZE_MAX;
     int n_left = 0;
     for (int64_t k = m0; k < m1; k++) {
         const int i = e->stack[k].item;
-        if (e->placed[i]) {
+        const size_t mo = e->minoff[i];
+        if (mo == SIZE_MAX) {
             continue;
         }
         n_left++;
-        const size_t top = e->minoff[i] + it->size[i];
+        const size_t top = mo + it->size[i];
         if (top > e->cap) {
+            e->n_stack = c0;
             return GGA_EXACT_FAIL;
         }
         min_top = top < min_top ? top : min_top;
+        const int64_t r = e->stack[k].rank;
+        if (mo > x || (mo == x && r > xr)) {
+            e->stack[e->n_stack++] = (struct gga_xkey) { mo, r, i };
+        }
     }
     e->work += (m1 - m0) + (c - a);
     if (n_left == 0) {
+        e->n_stack = c0;
         return GGA_EXACT_FOUND;
     }
     // per section, the unplaced items all go above x and above the lowest of their lowest
@@ -293,26 +306,18 @@ static enum gga_exact_status gga_exact_node(struct gga_exact * e, int64_t m0, in
         if (e->total[s] > 0) {
             const size_t f = e->fl[s] > x ? e->fl[s] : x;
             if (f + e->total[s] > e->cap) {
+                e->n_stack = c0;
                 return GGA_EXACT_FAIL;
             }
         }
     }
-    // the candidates: canonical (not below the last placement) and not dominated
-    if (!gga_exact_push(e, n_left)) {
-        return GGA_EXACT_STOP;
-    }
-    const int64_t c0 = e->n_stack;
-    for (int64_t k = m0; k < m1; k++) {
-        const int i = e->stack[k].item;
-        if (e->placed[i]) {
-            continue;
-        }
-        const size_t mo = e->minoff[i];
-        const int64_t r = e->stack[k].rank;
-        if (mo < min_top && (mo > x || (mo == x && r > xr))) {
-            e->stack[e->n_stack++] = (struct gga_xkey) { mo, r, i };
+    int64_t kept = c0;
+    for (int64_t k = c0; k < e->n_stack; k++) {
+        if (e->stack[k].off < min_top) {
+            e->stack[kept++] = e->stack[k];
         }
     }
+    e->n_stack = kept;
     const int64_t c1 = e->n_stack;
     gga_xkey_sort(e->stack + c0, c1 - c0);
     e->work += 4 * (c1 - c0);
