@@ -48,9 +48,13 @@ GGML_API size_t ggalloc_intervals_lower_bound(int n, const size_t * sizes, const
 struct ggalloc_plan_options {
     enum ggalloc_planner planner; // GGALLOC_PLANNER_BEST (offline, searched) or _GGML (ggml's online best fit)
     double time_budget;           // BEST: seconds the whole plan may take while it is above the lower
-                                  // bound (it stops at once on meeting it; the first greedy pass over
-                                  // a huge instance always completes); 0: a fixed amount of work, as
-                                  // ggalloc_plan_intervals, with the same plan on every run and machine
+                                  // bound, shared by greedy passes, a bounded search and an exact one
+                                  // (it stops at once on meeting the bound, or a bound the exact
+                                  // search proved; when the budget ends the first greedy pass over a
+                                  // huge instance, ggml's online plan is returned, and the checks and
+                                  // that plan, O(n log n), may pass a tiny budget); 0: a fixed amount
+                                  // of work, as ggalloc_plan_intervals, with the same plan on every
+                                  // run and machine
     uint64_t seed;                // BEST: varies the search's branching orders; plans differ by seed
     const volatile int * cancel;  // NULL, or a flag that, once set nonzero (by another thread or a
                                   // signal handler), ends the search at its next check (well under a
@@ -67,6 +71,13 @@ GGML_API struct ggalloc_plan_options ggalloc_plan_options_default(void);
 // returns true with a valid plan.
 GGML_API bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
         size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak);
+
+// ggalloc_plan_intervals_ex that also writes *bound: no plan of these blocks needs fewer bytes.
+// It is ggalloc_intervals_lower_bound's figure, or more where BEST's exact search proved within
+// the budget that nothing smaller fits; *peak == *bound means the plan is optimal (BEST stops
+// searching as soon as it is). Fails as ggalloc_plan_intervals_ex does, and when bound is NULL.
+GGML_API bool ggalloc_plan_intervals_bound(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak, size_t * bound);
 
 #ifdef __cplusplus
 }

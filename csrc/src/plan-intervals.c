@@ -5,7 +5,6 @@
 
 #include "align.h"
 #include "ggalloc-planner.h"
-#include "ggalloc-planner.h"
 #include "log.h"
 #include "planner.h"
 
@@ -77,7 +76,8 @@ struct ggalloc_plan_options ggalloc_plan_options_default(void) {
 }
 
 static bool ggalloc_intervals_plan(const char * func, int n, const size_t * sizes, const int64_t * starts,
-        const int64_t * ends, size_t alignment, const struct gga_plan_params * params, size_t * offsets, size_t * peak) {
+        const int64_t * ends, size_t alignment, const struct gga_plan_params * params, size_t * offsets, size_t * peak,
+        size_t * bound) {
     if (!ggalloc_intervals_check(func, n, sizes, starts, ends, alignment)) {
         return false;
     }
@@ -98,6 +98,10 @@ static bool ggalloc_intervals_plan(const char * func, int n, const size_t * size
             offsets[i] = plan.offset[i];
         }
         *peak = plan.peak;
+        if (bound != NULL) {
+            // ggml's planner computes no bound: the most bytes live at a step
+            *bound = plan.bound > 0 || n == 0 ? plan.bound : gga_lower_bound(blocks, n, alignment);
+        }
     } else {
         GGML_LOG_ERROR("%s: %s\n", func, err);
     }
@@ -115,18 +119,19 @@ bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts,
         .strategy    = GGA_STRATEGY_BEST,
         .search_work = GGALLOC_INTERVALS_SEARCH_WORK,
     };
-    return ggalloc_intervals_plan(__func__, n, sizes, starts, ends, alignment, &params, offsets, peak);
+    return ggalloc_intervals_plan(__func__, n, sizes, starts, ends, alignment, &params, offsets, peak, NULL);
 }
 
-bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
-        size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak) {
+static bool ggalloc_intervals_plan_opt(const char * func, int n, const size_t * sizes, const int64_t * starts,
+        const int64_t * ends, size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets,
+        size_t * peak, size_t * bound) {
     const struct ggalloc_plan_options o = options != NULL ? *options : ggalloc_plan_options_default();
     if (o.planner != GGALLOC_PLANNER_BEST && o.planner != GGALLOC_PLANNER_GGML) {
-        GGML_LOG_ERROR("%s: unknown planner %d (GGALLOC_PLANNER_BEST or GGALLOC_PLANNER_GGML)\n", __func__, (int) o.planner);
+        GGML_LOG_ERROR("%s: unknown planner %d (GGALLOC_PLANNER_BEST or GGALLOC_PLANNER_GGML)\n", func, (int) o.planner);
         return false;
     }
     if (!(o.time_budget >= 0) || o.time_budget > 1e9) {
-        GGML_LOG_ERROR("%s: time_budget %g is not a number of seconds >= 0\n", __func__, o.time_budget);
+        GGML_LOG_ERROR("%s: time_budget %g is not a number of seconds >= 0\n", func, o.time_budget);
         return false;
     }
     const struct gga_plan_params params = {
@@ -143,7 +148,21 @@ bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * star
         // density) instead of the 4M kept for graphs
         .max_conflicts = o.time_budget > 0 ? (int64_t) 1 << 27 : 0,
     };
-    return ggalloc_intervals_plan(__func__, n, sizes, starts, ends, alignment, &params, offsets, peak);
+    return ggalloc_intervals_plan(func, n, sizes, starts, ends, alignment, &params, offsets, peak, bound);
+}
+
+bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak) {
+    return ggalloc_intervals_plan_opt(__func__, n, sizes, starts, ends, alignment, options, offsets, peak, NULL);
+}
+
+bool ggalloc_plan_intervals_bound(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak, size_t * bound) {
+    if (bound == NULL) {
+        GGML_LOG_ERROR("%s: bound is NULL\n", __func__);
+        return false;
+    }
+    return ggalloc_intervals_plan_opt(__func__, n, sizes, starts, ends, alignment, options, offsets, peak, bound);
 }
 
 size_t ggalloc_intervals_lower_bound(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,

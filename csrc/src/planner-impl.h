@@ -91,11 +91,34 @@ struct gga_items {
     int              * first;      // n_items + 1
     size_t           * size;       // per item: its largest piece
     int                n_times;    // number of compressed steps
+    int64_t          * time_at;    // n_times: the caller's step value of each compressed step
 };
 
-// Offline placement of the items. Writes item offsets and chunks, the chunk sizes and returns
-// true; false when the instance is too large for offline packing (the caller keeps the online
-// plan) or out of memory. The budget of the search comes from params (search_work, time_budget,
-// seed, cancel).
+// Seconds on the monotonic clock: what the time budgets are measured against.
+double gga_now(void);
+
+// Offline placement of the items. Writes item offsets and chunks, the chunk sizes, *bound (a
+// lower bound on any plan's peak: lower_bound, or more where the exact search proved that nothing
+// smaller fits) and returns true; false when the instance is too large for offline packing (the
+// caller keeps the online plan) or out of memory. The budget of the search comes from params
+// (search_work, time_budget, seed, cancel).
 bool gga_search_plan(const struct gga_items * items, const struct gga_plan_params * params, size_t lower_bound,
-        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks);
+        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound);
+
+// What bounds the exact search (planner-exact.c).
+struct gga_exact_limits {
+    int64_t  work;      // work units at most (about a nanosecond each)
+    double   deadline;  // gga_now() seconds; 0: none
+    uint64_t seed;      // breaks ties in the branching orders (0: by index)
+    const volatile int * cancel;
+    int64_t  max_adj;   // more overlapping pairs (x2) than this: no search (memory: 16 bytes each)
+    int64_t  first_try; // where the schedule of tries starts: a later call resumes an earlier one
+};
+
+// Exact search for a plan of one chunk with a peak of *proven bytes (a lower bound: no plan is
+// smaller), raising *proven each time it proves that no plan fits within it, until it finds one
+// or the limits end it. best is the peak of the plan in item_offset; returns the best peak known
+// (item_offset rewritten when smaller). *work_used: the work units spent; *next_try: the try
+// to resume from (lim->first_try of the next call).
+size_t gga_exact_search(const struct gga_items * items, size_t alignment, size_t best, const struct gga_exact_limits * lim,
+        size_t * item_offset, size_t * proven, int64_t * work_used, int64_t * next_try);

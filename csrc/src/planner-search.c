@@ -85,6 +85,18 @@
 // (eight passes' worth per order made BEST's reserve 15x ggml's on a 2,000-node random DAG).
 // Nothing is searched when a greedy plan meets the lower bound (model graphs). A node costs
 // O(n + T + the steps spanned by the unplaced items).
+//
+// Exact search. When the caller gives a budget of its own (a time budget, or search_work: bare
+// lifetimes, never gallocr's reserve, which gives neither), instances of up to
+// GGA_EXACT_MAX_ITEMS items also get the exact search of planner-exact.c, which packs at the
+// bound where this search stalls a few percent above it (three of the eleven traces) and proves
+// bounds above the max-live one. The two take turns of doubling length, the first turn of this
+// search GGA_FIRST_SLICE of the budget and each turn of the exact search GGA_EXACT_WEIGHT times
+// the turn before it (the shares were chosen on the traces under fixed work budgets of 0.6 and
+// 1.3 G units: this search alone first loses A and I, the exact search first loses F, G and H).
+// Greedy passes and the conflict sweep read the clock (and the cancel flag) every
+// GGA_GREEDY_CHECK_EVERY items too: on a huge dense instance one pass can take seconds, and when
+// the budget ends the first one, the offline plan is dropped for ggml's online plan.
 
 #define _POSIX_C_SOURCE 200809L // clock_gettime with -std=c11
 
@@ -96,12 +108,23 @@
 
 #define GGA_MAX_EDGES         ((int64_t) 1 << 22)
 #define GGA_SEARCH_MAX_ITEMS  1024
+#define GGA_EXACT_MAX_ITEMS   2048 // the exact search recurses once or twice per placement: 4096 frames of about 256 bytes at most
+#define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 22) // 64 MiB of adjacency at most
+#define GGA_FIRST_SLICE       0.2
+#define GGA_EXACT_WEIGHT      1.5
 #define GGA_DEFAULT_WORK_FACTOR 1
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
 #define GGA_RESTARTS          16
 #define GGA_DIVES             2
 #define GGA_UNPLACED          SIZE_MAX // greedy: the offset of an item not yet placed
+// Pieces swept or items placed between two readings of the clock and the cancel flag, in the
+// graph's sweep and the greedy passes
+#define GGA_GREEDY_CHECK_EVERY 1024
+
+static bool gga_expired(double deadline, const volatile int * cancel) {
+    return (cancel != NULL && *cancel != 0) || (deadline > 0 && gga_now() >= deadline);
+}
 
 // Pieces of nonzero size in sweep order (by start, then index). A piece's neighbours are its
 // earlier ones (listed by the sweep) and its later ones, which are exactly the pieces after it
@@ -170,8 +193,9 @@ struct gga_skey {
                              (x)->c != (y)->c ? (x)->c < (y)->c : (x)->idx < (y)->idx)
 GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 
-// false: too many edges or out of memory
-static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, struct gga_graph * g) {
+// false: too many edges, out of memory, or the deadline passed / the cancel flag was set
+static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, double deadline, const volatile int * cancel,
+        struct gga_graph * g) {
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
@@ -246,6 +270,10 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, stru
         if (2 * n_early > max_edges) {
             ok = false;
         }
+        if (k % GGA_GREEDY_CHECK_EVERY == GGA_GREEDY_CHECK_EVERY - 1 && (deadline > 0 || cancel != NULL) &&
+            gga_expired(deadline, cancel)) {
+            ok = false;
+        }
     }
     if (ok) {
         g->early_first[g->n_ord] = (int) n_early;
@@ -285,7 +313,11 @@ struct gga_packer {
     const struct gga_items * it;
     const struct gga_graph * g;
     struct gga_range       * ranges; // scratch: the largest item degree
+    double                   deadline; // gga_now() seconds (0: none) ...
+    const volatile int     * cancel;   // ... and the caller's flag: a pass they end is dropped
+    bool                     expired;
 };
+
 
 // The lowest offset >= from where item i overlaps no placed neighbour in chunk c (chunk ==
 // NULL: one space).
@@ -350,6 +382,11 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         chunk_size[c] = 0;
     }
     for (int k = 0; k < it->n_items; k++) {
+        if (k % GGA_GREEDY_CHECK_EVERY == GGA_GREEDY_CHECK_EVERY - 1 && (pk->deadline > 0 || pk->cancel != NULL) &&
+            gga_expired(pk->deadline, pk->cancel)) {
+            pk->expired = true;
+            return SIZE_MAX;
+        }
         const int i = order[k];
         const size_t s = it->size[i];
         int c = 0;
@@ -518,7 +555,7 @@ struct gga_search {
     bool      stop;       // the deadline passed or the caller cancelled
 };
 
-static double gga_now(void) {
+double gga_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
@@ -908,7 +945,7 @@ static const enum gga_order gga_first_orders[GGA_N_ORDERS] = {
 };
 
 bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
-        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks) {
+        size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound) {
     const int n = it->n_items;
     const size_t alignment = params->alignment;
     const size_t max_size = params->max_size;
@@ -916,7 +953,8 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     // the clock starts before the greedy passes, so the budget covers the whole plan
     const double deadline = params->time_budget > 0 ? gga_now() + params->time_budget : 0;
     struct gga_graph g;
-    if (n == 0 || !gga_graph_build(it, params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES, &g)) {
+    if (n == 0 || !gga_graph_build(it, params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES, deadline,
+                                   params->cancel, &g)) {
         return false;
     }
     // an item's ranges come from all its pieces' neighbours
@@ -932,7 +970,8 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         }
         n_ranges = d > n_ranges ? d : n_ranges;
     }
-    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)) };
+    // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
+    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)), deadline, params->cancel, false };
     // offsets and chunks in one allocation; each order gets its own when first made, so that a
     // plan met by its first order holds one, not six (less memory held, less for the C library
     // to hand back to the system and take again at every plan)
@@ -955,6 +994,12 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             break;
         }
         const size_t peak = gga_greedy(&pk, orders[o], off, NULL, 0, 1, cs, &nc);
+        if (pk.expired) {
+            // out of time in a pass: the plans of the passes done stand; with none, the caller's
+            // online plan
+            ok = best != SIZE_MAX;
+            break;
+        }
         if (peak < best) {
             best = peak;
             memcpy(item_offset, off, (size_t) n * sizeof(*off));
@@ -969,18 +1014,62 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             }
         }
     }
-    if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
+    // Within the budget: the bounded search and the exact search in turns, each turn twice as
+    // long as the one before (the first, GGA_FIRST_SLICE of the budget), the exact search taking
+    // GGA_EXACT_WEIGHT times the bounded search's time in each and resuming its schedule of tries
+    // where the last turn cut it. The bounded search reaches the bound within milliseconds on
+    // the instances it suits; the exact search packs at the bound where the bounded one stalls a
+    // few percent above it, and its failures are proofs that raise the bound. Both stop as soon
+    // as the plan meets the bound, proven or not. Not inside gallocr (no budget given there:
+    // search_work 0, no clock): one run of the bounded search, a few greedy passes' worth of work.
+    size_t proven = lower_bound;
+    const bool searchable = ok && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size);
+    const bool exact = ok && n <= GGA_EXACT_MAX_ITEMS && (max_chunks == 1 || best <= max_size) &&
+        (deadline > 0 || params->search_work > 0);
+    if (!exact && searchable && best > proven) {
         struct gga_search_limits lim = { params->search_work, deadline, params->seed, params->cancel };
         if (deadline > 0) {
             lim.work = INT64_MAX;
-        } else if (lim.work == 0) {
+        } else if (params->search_work == 0) {
             lim.work = GGA_DEFAULT_WORK_FACTOR * (it->n_pieces + g.n_edges);
         }
-        best = gga_search_run(it, orders, alignment, lower_bound, best, &lim, item_offset);
+        best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
+    }
+    const double start = deadline > 0 ? gga_now() : 0;
+    double slice = deadline > 0 ? GGA_FIRST_SLICE * (deadline - start) : GGA_FIRST_SLICE * (double) params->search_work;
+    int64_t work_left = params->search_work;
+    int64_t next_try = 0;
+    while (exact && best > proven && !(params->cancel != NULL && *params->cancel != 0) &&
+           (deadline > 0 ? gga_now() < deadline : work_left > 0)) {
+        for (int turn = searchable ? 0 : 1; turn < 2 && best > proven; turn++) {
+            const double length = turn == 0 ? slice : (searchable ? GGA_EXACT_WEIGHT * slice : 3 * slice);
+            const double now = deadline > 0 ? gga_now() : 0;
+            const double until = deadline > 0 ? (now + length < deadline ? now + length : deadline) : 0;
+            const int64_t work = deadline > 0 ? INT64_MAX : (length < (double) work_left ? (int64_t) length : work_left);
+            if (deadline > 0 ? now >= deadline : work <= 0) {
+                break;
+            }
+            if (turn == 0) {
+                const struct gga_search_limits lim = { work, until, params->seed, params->cancel };
+                best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
+                work_left -= work < work_left ? work : work_left; // it may stop early: counted whole
+            } else {
+                const struct gga_exact_limits xl = { work, until, params->seed, params->cancel, GGA_EXACT_MAX_ADJ, next_try };
+                int64_t used = 0;
+                best = gga_exact_search(it, alignment, best, &xl, item_offset, &proven, &used, &next_try);
+                // a search that ends for want of memory or items leaves the rest to the turns of
+                // the bounded search
+                work_left -= used > 0 ? (used < work_left ? used : work_left) : (work < work_left ? work : work_left);
+            }
+        }
+        slice *= 2;
     }
 
     if (ok && max_chunks > 1 && best > max_size) {
-        // chunks: the same orders, filling each chunk up to max_size
+        // chunks: the same orders, filling each chunk up to max_size (never under a clock: only
+        // gallocr plans chunks)
+        pk.deadline = 0;
+        pk.cancel = NULL;
         best = SIZE_MAX;
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
@@ -1010,6 +1099,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         chunk_size[0] = best;
         *n_chunks = 1;
     }
+    *bound = proven;
     free(pk.ranges);
     free(off); // and chunk
     for (int o = 0; o < GGA_N_ORDERS; o++) {

@@ -592,6 +592,7 @@ static void gga_items_release(struct gga_items * it) {
     free(it->pieces);
     free(it->first);
     free(it->size);
+    free(it->time_at);
     memset(it, 0, sizeof(*it));
 }
 
@@ -604,7 +605,8 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
     it->pieces = malloc((size_t) n * sizeof(*it->pieces));
     it->first = malloc((size_t) (n + 1) * sizeof(*it->first));
     it->size = malloc((size_t) n * sizeof(*it->size));
-    bool ok = next && (st->small || (times && rank_of)) && it->pieces && it->first && it->size;
+    it->time_at = malloc((size_t) (2 * n + 1) * sizeof(*it->time_at));
+    bool ok = next && (st->small || (times && rank_of)) && it->pieces && it->first && it->size && it->time_at;
     if (ok) {
         for (int i = 0; i < n; i++) {
             next[i] = -1;
@@ -657,6 +659,8 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
                 const int t0 = st->small ? r[gga_step_at(st, blocks[b].start)] : rank_of[2*b + 0];
                 const int t1 = st->small ? r[gga_step_at(st, blocks[b].end)] : rank_of[2*b + 1];
                 it->pieces[np] = (struct gga_piece) { asize[b], t0, t1, ni, b };
+                it->time_at[t0] = blocks[b].start;
+                it->time_at[t1] = blocks[b].end;
                 np++;
             }
             ni++;
@@ -795,6 +799,7 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     // BEST: the lower bound, then the offline packing; a packing that meets the bound is optimal
     // and the online pass is skipped, otherwise the online plan is made and the smaller kept
     size_t lb = 0;
+    size_t bound = 0; // lb, or more where the exact search proved it
     size_t offline_peak = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS] = { 0 };
     int nc = 0;
@@ -802,11 +807,12 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
         ev = gga_lower_bound_scratch(&st, n);
         if (ev != NULL && gga_items_build(blocks, n, asize, pred, &st, &items)) {
             lb = gga_lower_bound_sized(blocks, asize, n, &st, ev, ev);
+            bound = lb;
             item_offset = malloc((size_t) items.n_items * (sizeof(*item_offset) + sizeof(*item_chunk)));
             item_chunk  = item_offset != NULL ? (int *) (item_offset + items.n_items) : NULL;
             if (item_offset != NULL && item_chunk != NULL &&
                 gga_search_plan(&items, params, lb,
-                                item_offset, item_chunk, cs, &nc)) {
+                                item_offset, item_chunk, cs, &nc, &bound)) {
                 offline_peak = 0;
                 for (int c = 0; c < nc; c++) {
                     offline_peak += cs[c];
@@ -816,7 +822,7 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
         // out of memory in the offline packing: the online plan stands
     }
     size_t online_peak = SIZE_MAX;
-    if (offline_peak > lb) {
+    if (offline_peak > bound) {
         if (!gga_plan_online(blocks, n, asize, pred, params, &st, chunk, offset, chunk_size, &n_chunks)) {
             gga_err(err, err_size, "out of memory planning %d blocks", n);
             goto done;
@@ -843,6 +849,7 @@ done:
         plan->chunk = chunk;
         plan->offset = offset;
         plan->n_chunks = n_chunks;
+        plan->bound = bound;
         plan->peak = 0;
         for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
             plan->chunk_size[c] = c < n_chunks ? chunk_size[c] : 0;

@@ -55,6 +55,9 @@ struct gga_plan {
     int      n_chunks;
     size_t   chunk_size[GGALLOC_MAX_CHUNKS]; // high-water mark of each chunk
     size_t   peak;                           // sum of chunk_size
+    size_t   bound;                          // BEST: no plan of these blocks is smaller (the most
+                                             // bytes live at a step, or more where the exact
+                                             // search proved it; peak == bound: optimal); else 0
 };
 
 // Plans blocks[0..n). Returns false (plan untouched, a message in err) on bad input or out of
