@@ -549,15 +549,26 @@ static void bench_generated(void) {
 }
 
 int main(int argc, char ** argv) {
-    // `bench-plan traces` or `bench-plan generated`: that section alone, printed only
+    // `bench-plan traces`, `generated` or `fresh`: that section alone, printed only
     if (argc > 1) {
         ggml_log_set(NULL, NULL);
         if (strcmp(argv[1], "traces") == 0) {
             bench_traces();
         } else if (strcmp(argv[1], "generated") == 0) {
             bench_generated();
+        } else if (strcmp(argv[1], "fresh") == 0) {
+            // a fresh allocator's first reserve on random-dag-2000-s0, many times: for a profiler
+            const int reps = argc > 2 ? atoi(argv[2]) : 200;
+            rng = 0x9e3779b97f4a7c15ull;
+            struct ggml_context * ctx = dag_ctx(2000);
+            struct ggml_cgraph * g = random_dag(ctx, 2000);
+            const ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
+            printf("first reserve, random-dag-2000-s0, median of %d: best %.1f us, ggml planner %.1f us\n", reps,
+                   time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, g, reps > 0 ? reps : 1),
+                   time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, g, reps > 0 ? reps : 1));
+            ggml_free(ctx);
         } else {
-            fprintf(stderr, "usage: bench-plan [traces | generated]\n");
+            fprintf(stderr, "usage: bench-plan [traces | generated | fresh [reps]]\n");
             return 2;
         }
         return 0;
