@@ -1175,25 +1175,29 @@ struct ggml_tensor * ggml_rope_ext_inplace(struct ggml_context * ctx, struct ggm
             beta_fast, beta_slow, true, "ggml_rope_ext_inplace");
 }
 
-struct ggml_tensor * ggml_rope_multi(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+static struct ggml_tensor * rope_multi_impl(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
-        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow,
+        bool inplace, const char * fn) {
     if (sections == NULL) {
-        GGML_LOG_ERROR("ggml_rope_multi: sections is NULL\n");
+        GGML_LOG_ERROR("%s: sections is NULL\n", fn);
         return NULL;
     }
     return rope_impl(ctx, a, b, c, n_dims, sections, mode, n_ctx_orig, freq_base, freq_scale, ext_factor,
+            attn_factor, beta_fast, beta_slow, inplace, fn);
+}
+
+struct ggml_tensor * ggml_rope_multi(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
+        struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
+        float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
+    return rope_multi_impl(ctx, a, b, c, n_dims, sections, mode, n_ctx_orig, freq_base, freq_scale, ext_factor,
             attn_factor, beta_fast, beta_slow, false, "ggml_rope_multi");
 }
 
 struct ggml_tensor * ggml_rope_multi_inplace(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b,
         struct ggml_tensor * c, int n_dims, int sections[GGML_MROPE_SECTIONS], int mode, int n_ctx_orig,
         float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow) {
-    if (sections == NULL) {
-        GGML_LOG_ERROR("ggml_rope_multi_inplace: sections is NULL\n");
-        return NULL;
-    }
-    return rope_impl(ctx, a, b, c, n_dims, sections, mode, n_ctx_orig, freq_base, freq_scale, ext_factor,
+    return rope_multi_impl(ctx, a, b, c, n_dims, sections, mode, n_ctx_orig, freq_base, freq_scale, ext_factor,
             attn_factor, beta_fast, beta_slow, true, "ggml_rope_multi_inplace");
 }
 
