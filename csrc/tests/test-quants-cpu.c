@@ -18,6 +18,7 @@
 #include "ggalloc.h"
 #include "ggml-cpu.h"
 #include "ggml.h"
+#include "cpu/quant-dot.h"
 #include "quants.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
@@ -284,6 +285,19 @@ int main(void) {
             test_get_rows(t, K_odd, nth);
             test_copies(t, K_odd, nth);
         }
+    }
+    // AVX-512 CPUs without VNNI: its kernels spell the fused products as two instructions each
+    if (ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AVX512)) {
+        const bool had_vnni = cpu_qdot_set_vnni(true);
+        CHECK(!cpu_qdot_set_vnni(false));
+        const enum ggml_type fast[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K };
+        for (int k = 0; k < 3; k++) {
+            const int64_t blck = ggml_blck_size(fast[k]);
+            test_mul_mat(fast[k], blck == 32 ? 32 * 13 : blck * 3, 37, 1, false, 2);
+            test_mul_mat(fast[k], blck == 32 ? 32 * 13 : blck * 3, 37, 3, true, 3);
+        }
+        test_traits_cpu();
+        CHECK_EQ_INT(cpu_qdot_set_vnni(true), had_vnni);
     }
     ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AUTO);
     test_unsupported();

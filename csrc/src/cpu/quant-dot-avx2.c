@@ -170,7 +170,7 @@ static void dot_q6_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t b
     *s = hsum_ps(acc) + acc_offs;
 }
 
-const struct cpu_qdot_table cpu_qdot_avx2 = { {
+const struct cpu_qdot_table cpu_qdot_avx2 = { .dot = {
     [GGML_TYPE_Q4_0] = dot_q4_0_q8_0,
     [GGML_TYPE_Q8_0] = dot_q8_0_q8_0,
     [GGML_TYPE_Q4_K] = dot_q4_K_q8_K,
