@@ -91,7 +91,12 @@ def quantize_rows(tid: int, x: "np.ndarray[Any, Any]") -> "np.ndarray[Any, Any]"
     nrows = int(x.size // n_per_row) if n_per_row else 0
     row_bytes = n_per_row // info.block_size * info.type_size
     out = np.zeros(x.shape[:-1] + (row_bytes,), dtype=np.uint8)
-    if nrows and n_per_row:
+    if nrows and n_per_row and not info.can_dequantize:
+        # the activation formats (q8_1, q8_K): ggml_quantize_chunk does not take them (nor does
+        # ggml's), their traits' reference quantizer does; rows are whole blocks, so one call
+        fn = _traits(tid).from_float_ref
+        fn(ffi.cast("const float *", ffi.from_buffer(x)), ffi.from_buffer(out), int(x.size))
+    elif nrows and n_per_row:
         src = ffi.cast("const float *", ffi.from_buffer(x))
         done = _lib.void(lib.ggml_quantize_chunk, tid, src, ffi.from_buffer(out), 0, nrows, n_per_row, ffi.NULL,
                          exc=BadInputError, what=f"cannot quantize to {info.name}")
