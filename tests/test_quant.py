@@ -295,3 +295,24 @@ def test_quantize_activation_formats_match_ggml_bytes(name):
     assert info.can_quantize and not info.can_dequantize
     with pytest.raises(gg.BadInputError, match="no dequantizer"):
         gg.dequantize(q, name)
+
+
+@pytest.mark.parametrize("name", ["q4_0", "q5_0"])
+def test_quantize_with_imatrix(name):
+    x = ggml_input()
+    imatrix = np.random.default_rng(3).uniform(0.05, 4.0, x.shape[1]).astype(np.float32)
+
+    def werr(q):
+        w = imatrix[None, :] * np.sqrt((x ** 2).mean(1, keepdims=True) + x ** 2)
+        return float((w * (gg.dequantize(q, name) - x) ** 2).sum())
+
+    ref = gg.quantize(x, name)
+    q = gg.quantize(x, name, imatrix=imatrix)
+    assert q.shape == ref.shape and not np.array_equal(q, ref)
+    assert werr(q) < 0.97 * werr(ref)
+    assert np.array_equal(gg.quantize(x, name, imatrix=None), ref)
+    with pytest.raises(gg.BadInputError, match="one weight per column"):
+        gg.quantize(x, name, imatrix=imatrix[:-1])
+    with pytest.raises(gg.BadInputError, match="importance matrix is not supported"):
+        gg.quantize(x[:, :256], "q4_K", imatrix=imatrix[:256])
+    assert np.array_equal(gg.quantize(x, "q8_0", imatrix=imatrix), gg.quantize(x, "q8_0"))
