@@ -25,8 +25,10 @@
 // Q4_K: a super-block's 128 bytes are two registers; masking the low and high nibbles gives
 // the sub-block pairs (0, 2), (1, 3), (4, 6), (5, 7), and the activations are rearranged once
 // into the same pairs. The byte products are summed into words and multiplied by each sub-
-// block's 6-bit scale (a word per lane) in the word product; the minimums go through the Q8_K
-// block sums, as in the single-row kernel.
+// block's 6-bit scale (a word per lane) in the word product. The scales and minimums are
+// unpacked straight into a register, and the minimums' part (mins times the Q8_K sums of each
+// 32 activations) stays in four float lanes until the row ends, so no block pays a horizontal
+// sum.
 
 #define QG_INLINE QG_FN static inline __attribute__((always_inline))
 
@@ -147,27 +149,41 @@ QG_INLINE __m512i QG_NAME(words2)(short a, short b) {
     return _mm512_inserti64x4(_mm512_set1_epi16(a), _mm256_set1_epi16(b), 1);
 }
 
+// A Q4_K block's 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of 6 bits, unpacked from the
+// three 32-bit words of its 12 bytes as k4_unpack does, into one register
+QG_INLINE __m128i QG_NAME(k4_scales_mins)(const uint8_t * q) {
+    uint32_t u[3];
+    memcpy(u, q, 12);
+    return _mm_setr_epi32((int) (u[0] & 0x3f3f3f3fu),
+                          (int) ((u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4)),
+                          (int) (u[1] & 0x3f3f3f3fu),
+                          (int) (((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4)));
+}
+
 QG_INLINE void QG_NAME(q4_K_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_K * y, const int R) {
     const __m512i m4 = _mm512_set1_epi8(15);
     const __m512i p02 = QG_NAME(words2)(0, 2), p13 = QG_NAME(words2)(1, 3);
     const __m512i p46 = QG_NAME(words2)(4, 6), p57 = QG_NAME(words2)(5, 7);
     __m512 acc[4];
-    float acc_m[4];
+    __m128 acc_m[4]; // the minimums' part, kept in 4 lanes until the end
     for (int r = 0; r < R; r++) {
         acc[r] = _mm512_setzero_ps();
-        acc_m[r] = 0.0f;
+        acc_m[r] = _mm_setzero_ps();
     }
     for (int i = 0; i < nb; i++) {
         const int8_t * q8 = y[i].qs;
         const __m512i ya0 = QG_NAME(halves2)(q8, q8 + 64), yb0 = QG_NAME(halves2)(q8 + 32, q8 + 96);
         const __m512i ya1 = QG_NAME(halves2)(q8 + 128, q8 + 192), yb1 = QG_NAME(halves2)(q8 + 160, q8 + 224);
+        // the sums of each 32 activations (sub-block j's), from the sums of 16
+        const __m256i bs = _mm256_loadu_si256((const __m256i *) y[i].bsums);
+        const __m128i bsum32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
         for (int r = 0; r < R; r++) {
             const block_q4_K * xb = (const block_q4_K *) (x + (size_t) r * bx) + i;
             QG_PREFETCH(xb, 144, R);
-            uint8_t sc[8], m[8];
-            k4_unpack(xb->scales, sc, m);
-            acc_m[r] -= y[i].d * _cvtsh_ss(xb->dmin) * (float) k4_mins_dot(m, y[i].bsums);
-            const __m512i scw = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc)));
+            const __m128i scm = QG_NAME(k4_scales_mins)(xb->scales);
+            const __m512i scw = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scm));
+            const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(scm, 8));
+            acc_m[r] = _mm_fmadd_ps(_mm_set1_ps(-y[i].d * _cvtsh_ss(xb->dmin)), _mm_cvtepi32_ps(_mm_madd_epi16(bsum32, mins)), acc_m[r]);
             const __m512i bits0 = _mm512_loadu_si512((const void *) xb->qs);
             const __m512i bits1 = _mm512_loadu_si512((const void *) (xb->qs + 64));
             const __m512i lo0 = _mm512_and_si512(bits0, m4), hi0 = _mm512_and_si512(_mm512_srli_epi16(bits0, 4), m4);
@@ -180,7 +196,9 @@ QG_INLINE void QG_NAME(q4_K_rows)(int nb, float * s, const char * x, size_t bx, 
         }
     }
     for (int r = 0; r < R; r++) {
-        s[r] = _mm512_reduce_add_ps(acc[r]) + acc_m[r];
+        __m128 m = _mm_add_ps(acc_m[r], _mm_movehl_ps(acc_m[r], acc_m[r]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        s[r] = _mm512_reduce_add_ps(acc[r]) + _mm_cvtss_f32(m);
     }
 }
 
