@@ -453,7 +453,7 @@ bool cpu_qdot_set_vnni(bool on) {
 #endif
 }
 
-// the widest kernels of an ISA's tables for t: wide[0] first, falling back along the list
+// the kernel tables of an ISA, widest first: a type missing from one is looked up in the next
 static const struct cpu_qdot_table * const * qdot_tables(enum ggalloc_cpu_isa isa, bool vnni) {
 #if defined(__x86_64__)
     static const struct cpu_qdot_table * const avx512_vnni[] = { &cpu_qdot_avx512_vnni, &cpu_qdot_avx512, &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
@@ -464,6 +464,7 @@ static const struct cpu_qdot_table * const * qdot_tables(enum ggalloc_cpu_isa is
     static const struct cpu_qdot_table * const neon[] = { &cpu_qdot_neon, &cpu_qdot_scalar, NULL };
 #endif
     static const struct cpu_qdot_table * const scalar[] = { &cpu_qdot_scalar, NULL };
+    (void) vnni; // x86 only
     switch (isa) {
 #if defined(__x86_64__)
         case GGALLOC_CPU_ISA_AVX512: return vnni ? avx512_vnni : avx512;
