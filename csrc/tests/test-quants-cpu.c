@@ -183,6 +183,20 @@ static void test_copies(enum ggml_type t, int64_t K, int nth) {
     ggml_free(ctx);
 }
 
+// No rows of weights, in the few-rows path: an empty result, no work.
+static void test_mul_mat_empty(enum ggml_type t) {
+    struct ggml_context * ctx = new_ctx(4);
+    struct ggml_tensor * a = ggml_new_tensor_3d(ctx, t, 256, 0, 2);
+    struct ggml_tensor * b = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 256, 1, 2);
+    fill_f32(b, -1.0f, 1.0f);
+    struct ggml_tensor * c = ggml_mul_mat(ctx, a, b);
+    CHECK(c != NULL && c->ne[0] == 0 && c->ne[1] == 1);
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, c);
+    CHECK_EQ_INT(ggml_graph_compute_with_ctx(ctx, gf, 3), GGML_STATUS_SUCCESS);
+    ggml_free(ctx);
+}
+
 // What the CPU cannot compute is a failed status and a log line naming the node, not a crash.
 static void test_unsupported(void) {
     struct ggml_context * ctx = new_ctx(4);
@@ -361,6 +375,8 @@ int main(void) {
         CHECK_EQ_INT(cpu_qdot_set_vnni(true), had_vnni);
     }
     ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AUTO);
+    test_mul_mat_empty(GGML_TYPE_Q4_0);
+    test_mul_mat_empty(GGML_TYPE_Q4_K);
     test_copies_activation(GGML_TYPE_Q8_1, 32 * 5, 2);
     test_copies_activation(GGML_TYPE_Q8_K, 256 * 2, 3);
     test_unsupported();

@@ -222,7 +222,7 @@ static void mm_q_compute_small(const struct cpu_compute_params * params, struct 
     // holds back leaves its share to the others; enough units for that, few enough that
     // claiming costs nothing beside a unit's dot products
     int64_t run = (M + 4 * params->nth - 1) / (4 * params->nth);
-    run = run > MM_Q_RUN ? MM_Q_RUN : (run + 3) / 4 * 4;
+    run = run > MM_Q_RUN ? MM_Q_RUN : run < 4 ? 4 : (run + 3) / 4 * 4;
     const int64_t n_runs = (M + run - 1) / run;
     const int64_t n_units = n_batch * n_runs;
     if (params->ith == 0) {
