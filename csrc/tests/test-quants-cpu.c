@@ -361,8 +361,16 @@ int main(void) {
             test_copies(t, K_odd, nth);
         }
     }
-    // AVX-512 CPUs without VNNI: its kernels spell the fused products as two instructions each
-    if (ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AVX512)) {
+    // x86 CPUs without VNNI (AVX512-VNNI, AVX-VNNI): their kernels spell the fused products as
+    // two instructions each
+    const enum ggalloc_cpu_isa x86[2] = { GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512 };
+    for (int s = 0; s < 2; s++) {
+        log_capture_begin();
+        const bool have = ggalloc_cpu_set_isa(x86[s]);
+        log_capture_end();
+        if (!have) {
+            continue;
+        }
         const bool had_vnni = cpu_qdot_set_vnni(true);
         CHECK(!cpu_qdot_set_vnni(false));
         const enum ggml_type fast[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K };

@@ -22,6 +22,7 @@ struct cpu_qdot_table {
 extern const struct cpu_qdot_table cpu_qdot_scalar;
 #if defined(__x86_64__)
 extern const struct cpu_qdot_table cpu_qdot_avx2;
+extern const struct cpu_qdot_table cpu_qdot_avx2_vnni;   // AVX-VNNI (vpdpbusd, vpdpwssd on 256 bits)
 extern const struct cpu_qdot_table cpu_qdot_avx512;
 extern const struct cpu_qdot_table cpu_qdot_avx512_vnni; // AVX-512 VNNI (vpdpbusd, vpdpwssd)
 #endif
@@ -36,8 +37,9 @@ ggml_vec_dot_t cpu_qdot_get(enum ggml_type t);
 // The several-rows kernel of t for the ISA in use, or NULL (then use cpu_qdot_get row by row).
 cpu_qgemv_t cpu_qgemv_get(enum ggml_type t);
 
-// Whether the AVX-512 table may use VNNI where the CPU has it (the default); tests turn it off
-// to reach the kernels of AVX-512 CPUs without it. Returns whether VNNI is in use afterwards.
+// Whether the AVX-512 and AVX2 tables may use VNNI (AVX512-VNNI, AVX-VNNI) where the CPU has
+// it (the default); tests turn it off to reach the kernels of CPUs without it. Returns whether
+// either is in use afterwards.
 bool cpu_qdot_set_vnni(bool on);
 
 // The type activations are quantized to for t (GGML_TYPE_COUNT if none).
