@@ -135,9 +135,9 @@ def quantize(array: Any, dtype: Union[DTypeLike, int], imatrix: Any = None) -> "
     """Quantizes a float array along its last axis with ggml's reference quantizer: uint8 blocks of
     shape ``array.shape[:-1] + (row_bytes,)``. ``gg.quantize(w, "q4_0")``
 
-    ``imatrix`` (one weight per column, ggml_quantize_chunk's importance matrix): q4_0 and q5_0
-    fit each block by weighted least squares under it; types that ignore one in ggml (q8_0, ...)
-    ignore it; the others raise."""
+    ``imatrix`` (one weight per column, ggml_quantize_chunk's importance matrix): q4_0, q5_0,
+    q4_1 and q5_1 fit each block by weighted least squares under it; types that ignore one in
+    ggml (q8_0, ...) ignore it; the others raise."""
     info = _quantized_info(dtype, "quantize")
     x = np.asarray(array)
     if x.dtype.kind != "f":

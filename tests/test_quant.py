@@ -297,7 +297,7 @@ def test_quantize_activation_formats_match_ggml_bytes(name):
         gg.dequantize(q, name)
 
 
-@pytest.mark.parametrize("name", ["q4_0", "q5_0"])
+@pytest.mark.parametrize("name", ["q4_0", "q5_0", "q4_1", "q5_1"])
 def test_quantize_with_imatrix(name):
     x = ggml_input()
     imatrix = np.random.default_rng(3).uniform(0.05, 4.0, x.shape[1]).astype(np.float32)

@@ -247,10 +247,10 @@ static void test_iq4_nl_chunk(void) {
     free(a); free(b); free(ya); free(yb); free(x);
 }
 
-// Q4_0 and Q5_0 with an importance matrix: the weighted squared error (under the weights the
+// Q4_0, Q5_0, Q4_1, Q5_1 with an importance matrix: the weighted squared error (under the weights the
 // quantizer is given: imatrix[j] * sqrt(sigma2 + x_j^2)) is no worse than the reference
-// quantizer's, block by block up to the f16 rounding of the scale, and clearly better in
-// total; weight on a few columns moves the error off them; NULL gives the reference bytes.
+// quantizer's, block by block up to the f16 rounding of the scale (and minimum), and clearly
+// better in total; weight on a few columns moves the error off them; NULL gives the reference bytes.
 static double weighted_err(enum ggml_type t, const float * x, const uint8_t * q, const float * imatrix, int64_t nrow, int64_t n,
                            double * per_block) {
     float * y = malloc(sizeof(float) * (size_t) (nrow * n));
@@ -282,9 +282,9 @@ static void test_imatrix(void) {
         imatrix[j] = 0.05f + (float) (st >> 40) / (float) (1u << 24) * 4.0f; // 0.05 .. 4.05
         flat[j] = 1.0f;
     }
-    const enum ggml_type types[2] = { GGML_TYPE_Q4_0, GGML_TYPE_Q5_0 };
+    const enum ggml_type types[4] = { GGML_TYPE_Q4_0, GGML_TYPE_Q5_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_1 };
     const int nblk = NE0 * NROWS / 32;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 4; k++) {
         const enum ggml_type t = types[k];
         const size_t n = ggml_row_size(t, NE0) * NROWS;
         uint8_t * ref = malloc(n), * wq = malloc(n), * nul = malloc(n);
@@ -298,7 +298,9 @@ static void test_imatrix(void) {
         const double e_ref = weighted_err(t, x, ref, imatrix, NROWS, NE0, eb_ref);
         const double e_w = weighted_err(t, x, wq, imatrix, NROWS, NE0, eb_w);
         int worse = 0;
-        for (int b = 0; b < nblk; b++) worse += !(eb_w[b] <= eb_ref[b] * 1.002 + 1e-12);
+        // (1%: the f16 rounding of the scale and minimum, which the search cannot see, moves
+        // a block of large equal-signed values by up to a tenth of a Q5_1 step)
+        for (int b = 0; b < nblk; b++) worse += !(eb_w[b] <= eb_ref[b] * 1.01 + 1e-12);
         CHECK_EQ_INT(worse, 0);
         if (!(e_w < e_ref * 0.97)) fprintf(stderr, "%s: weighted error %g, reference %g\n", ggml_type_name(t), e_w, e_ref);
         CHECK(e_w < e_ref * 0.97);
@@ -333,9 +335,9 @@ static void test_imatrix(void) {
     // the types whose weighted quantizer is not here still refuse one
     uint8_t y[1024];
     log_capture_begin();
-    CHECK_EQ_INT(ggml_quantize_chunk(GGML_TYPE_Q4_1, x, y, 0, 1, 32, imatrix), 0);
+    CHECK_EQ_INT(ggml_quantize_chunk(GGML_TYPE_Q5_K, x, y, 0, 1, 256, imatrix), 0);
     log_capture_end();
-    CHECK(log_captured("q4_1 with an importance matrix is not supported"));
+    CHECK(log_captured("q5_K with an importance matrix is not supported"));
     // and those that ignore it give the same bytes with it or without
     uint8_t a8[2 * 34], b8[2 * 34];
     CHECK_EQ_INT(ggml_quantize_chunk(GGML_TYPE_Q8_0, x, a8, 0, 1, 64, NULL), sizeof(a8));
