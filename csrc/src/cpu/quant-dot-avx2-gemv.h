@@ -6,9 +6,10 @@
 //
 // Q4_0: two blocks per register (their 2 x 16 bytes of nibbles in the two 128-bit lanes; the
 // activations' first and second halves rearranged to match once per step for all rows), four
-// blocks per step. Q8_0: |x| against y with x's signs. Q4_K: per 64 weights, the low and high
-// nibbles against 32 activations each, summed into words and multiplied by the sub-block's
-// scale in the word product; the minimums' part stays in four float lanes to the row's end.
+// blocks per step. Q8_0: |x| against y with x's signs. Q4_K (and Q5_K, whose fifth bits join
+// the nibbles): per 64 weights, the low and high nibbles against 32 activations each, summed
+// into words and multiplied by the sub-block's scale in the word product; the minimums' part
+// stays in four float lanes to the row's end.
 
 #define QG_INLINE QG_FN static inline __attribute__((always_inline))
 
@@ -155,6 +156,51 @@ QG_INLINE void QG_NAME(q4_K_rows)(int nb, float * s, const char * x, size_t bx, 
     }
 }
 
+// Q5_K: Q4_K's nibbles with a fifth bit from qh (bit 2j of byte l for the low nibble of byte l
+// of chunk j, bit 2j + 1 for its high nibble), the same scales and minimums
+QG_INLINE void QG_NAME(q5_K_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_K * y, const int R) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m256i bit4 = _mm256_set1_epi8(16);
+    __m256 acc[4];
+    __m128 acc_m[4];
+    for (int r = 0; r < R; r++) {
+        acc[r] = _mm256_setzero_ps();
+        acc_m[r] = _mm_setzero_ps();
+    }
+    for (int i = 0; i < nb; i++) {
+        const int8_t * q8 = y[i].qs;
+        const __m256i bs = _mm256_loadu_si256((const __m256i *) y[i].bsums);
+        const __m128i bsum32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        for (int r = 0; r < R; r++) {
+            const block_q5_K * xb = (const block_q5_K *) (x + (size_t) r * bx) + i;
+            QG_PREFETCH(xb, 176, R);
+            uint8_t sc[8], m[8];
+            k4_unpack(xb->scales, sc, m);
+            const __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) m));
+            acc_m[r] = _mm_fmadd_ps(_mm_set1_ps(-y[i].d * _cvtsh_ss(xb->dmin)), _mm_cvtepi32_ps(_mm_madd_epi16(bsum32, mins)), acc_m[r]);
+            // the fifth bits, moved to bit 4 of each byte: chunk j's low nibbles take bit 2j
+            __m256i hb = _mm256_loadu_si256((const __m256i *) xb->qh);
+            __m256i sumi = _mm256_setzero_si256();
+            for (int j = 0; j < 4; j++) {
+                const __m256i bits = _mm256_loadu_si256((const __m256i *) (xb->qs + 32 * j));
+                const __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), bit4));
+                const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), _mm256_and_si256(_mm256_slli_epi16(hb, 3), bit4));
+                hb = _mm256_srli_epi16(hb, 2);
+                const __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (q8 + 64 * j)));
+                const __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (q8 + 64 * j + 32)));
+                sumi = QG_DPWSSD(sumi, p0, _mm256_set1_epi16(sc[2 * j]));
+                sumi = QG_DPWSSD(sumi, p1, _mm256_set1_epi16(sc[2 * j + 1]));
+            }
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * _cvtsh_ss(xb->d)), _mm256_cvtepi32_ps(sumi), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        __m128 mm = _mm_add_ps(acc_m[r], _mm_movehl_ps(acc_m[r], acc_m[r]));
+        mm = _mm_add_ss(mm, _mm_movehdup_ps(mm));
+        s[r] = QG_NAME(hsum)(acc[r]) + _mm_cvtss_f32(mm);
+    }
+}
+
 #define QG_ENTRIES(T, BLK, YT, RG)                                                                                 \
     QG_FN static void QG_NAME(gemv_##T)(int n, float * s, const void * x, size_t bx, int nr, const void * y) {      \
         int r = 0;                                                                                                  \
@@ -170,6 +216,7 @@ QG_INLINE void QG_NAME(q4_K_rows)(int nb, float * s, const char * x, size_t bx, 
 QG_ENTRIES(q4_0, QK8_0, block_q8_0, QG_R_Q4_0)
 QG_ENTRIES(q8_0, QK8_0, block_q8_0, QG_R_Q8_0)
 QG_ENTRIES(q4_K, QK_K, block_q8_K, QG_R_Q4_K)
+QG_ENTRIES(q5_K, QK_K, block_q8_K, 1)
 
 #undef QG_ENTRIES
 #undef QG_INLINE
