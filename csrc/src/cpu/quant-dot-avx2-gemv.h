@@ -156,6 +156,70 @@ QG_INLINE void QG_NAME(q4_K_rows)(int nb, float * s, const char * x, size_t bx, 
     }
 }
 
+// The 32 nibbles of a 32-weight block as bytes, in weight order (low nibbles: weights 0-15)
+QG_INLINE __m256i QG_NAME(nib32)(const uint8_t * qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *) qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
+}
+
+// 16 in byte j where bit j of the block's 32-bit qh is set: the fifth bits of Q5_0 and Q5_1
+QG_INLINE __m256i QG_NAME(bit5)(const uint8_t * qh) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int) h),
+                                               _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x((long long) 0x8040201008040201ull);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(16));
+}
+
+// Q4_1, Q5_0, Q5_1: one block per step; the quants go unsigned into the byte product. Q5_0's
+// offset of 16 comes off with 16 * (the activation block's sum); Q4_1's and Q5_1's minimum
+// multiplies Q8_1's stored s = d * sum(q), outside the vector sum.
+QG_INLINE void QG_NAME(q4_1_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_1 * y, const int R) {
+    for (int r = 0; r < R; r++) {
+        const block_q4_1 * xr = (const block_q4_1 *) (x + (size_t) r * bx);
+        __m256 acc = _mm256_setzero_ps();
+        float acc_m = 0.0f;
+        for (int i = 0; i < nb; i++) {
+            const __m256i sumi = QG_DPBUSD(_mm256_setzero_si256(), QG_NAME(nib32)(xr[i].qs), _mm256_loadu_si256((const __m256i *) y[i].qs));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(xr[i].d) * _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+            acc_m += _cvtsh_ss(xr[i].m) * _cvtsh_ss(y[i].s);
+        }
+        s[r] = QG_NAME(hsum)(acc) + acc_m;
+    }
+}
+
+QG_INLINE void QG_NAME(q5_0_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_0 * y, const int R) {
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    for (int r = 0; r < R; r++) {
+        const block_q5_0 * xr = (const block_q5_0 *) (x + (size_t) r * bx);
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < nb; i++) {
+            const __m256i qy = _mm256_loadu_si256((const __m256i *) y[i].qs);
+            const __m256i q = _mm256_or_si256(QG_NAME(nib32)(xr[i].qs), QG_NAME(bit5)(xr[i].qh));
+            const __m256i sumi = _mm256_sub_epi32(QG_DPBUSD(_mm256_setzero_si256(), q, qy), QG_DPBUSD(_mm256_setzero_si256(), sixteen, qy));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(xr[i].d) * _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        }
+        s[r] = QG_NAME(hsum)(acc);
+    }
+}
+
+QG_INLINE void QG_NAME(q5_1_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_1 * y, const int R) {
+    for (int r = 0; r < R; r++) {
+        const block_q5_1 * xr = (const block_q5_1 *) (x + (size_t) r * bx);
+        __m256 acc = _mm256_setzero_ps();
+        float acc_m = 0.0f;
+        for (int i = 0; i < nb; i++) {
+            const __m256i q = _mm256_or_si256(QG_NAME(nib32)(xr[i].qs), QG_NAME(bit5)(xr[i].qh));
+            const __m256i sumi = QG_DPBUSD(_mm256_setzero_si256(), q, _mm256_loadu_si256((const __m256i *) y[i].qs));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(xr[i].d) * _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+            acc_m += _cvtsh_ss(xr[i].m) * _cvtsh_ss(y[i].s);
+        }
+        s[r] = QG_NAME(hsum)(acc) + acc_m;
+    }
+}
+
 // Q5_K: Q4_K's nibbles with a fifth bit from qh (bit 2j of byte l for the low nibble of byte l
 // of chunk j, bit 2j + 1 for its high nibble), the same scales and minimums
 QG_INLINE void QG_NAME(q5_K_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_K * y, const int R) {
@@ -217,6 +281,9 @@ QG_ENTRIES(q4_0, QK8_0, block_q8_0, QG_R_Q4_0)
 QG_ENTRIES(q8_0, QK8_0, block_q8_0, QG_R_Q8_0)
 QG_ENTRIES(q4_K, QK_K, block_q8_K, QG_R_Q4_K)
 QG_ENTRIES(q5_K, QK_K, block_q8_K, 1)
+QG_ENTRIES(q4_1, QK8_1, block_q8_1, 1)
+QG_ENTRIES(q5_0, QK8_0, block_q8_0, 1)
+QG_ENTRIES(q5_1, QK8_1, block_q8_1, 1)
 
 #undef QG_ENTRIES
 #undef QG_INLINE
