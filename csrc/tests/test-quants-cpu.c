@@ -373,9 +373,9 @@ int main(void) {
         }
         const bool had_vnni = cpu_qdot_set_vnni(true);
         CHECK(!cpu_qdot_set_vnni(false));
-        const enum ggml_type fast[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,
-                                        GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K };
-        for (int k = 0; k < 7; k++) {
+        const enum ggml_type fast[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
+                                        GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_IQ4_NL, GGML_TYPE_MXFP4 };
+        for (int k = 0; k < 9; k++) {
             const int64_t blck = ggml_blck_size(fast[k]);
             test_mul_mat(fast[k], blck == 32 ? 32 * 13 : blck * 3, 37, 1, false, 2);
             test_mul_mat(fast[k], blck == 32 ? 32 * 13 : blck * 3, 37, 3, true, 3);

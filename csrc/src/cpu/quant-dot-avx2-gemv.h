@@ -220,6 +220,47 @@ QG_INLINE void QG_NAME(q5_1_rows)(int nb, float * s, const char * x, size_t bx, 
     }
 }
 
+// IQ4_NL and MXFP4: each nibble indexes a table of 16 signed values (one byte shuffle looks up
+// 32), then |v| against y with v's signs
+QG_INLINE __m256i QG_NAME(lut_dot)(const uint8_t * qs, __m256i table, __m256i qy) {
+    const __m256i v = _mm256_shuffle_epi8(table, QG_NAME(nib32)(qs));
+    return QG_DPBUSD(_mm256_setzero_si256(), _mm256_sign_epi8(v, v), _mm256_sign_epi8(qy, v));
+}
+
+QG_INLINE void QG_NAME(iq4_nl_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_0 * y, const int R) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *) ggalloc_kvalues_iq4nl));
+    for (int r = 0; r < R; r++) {
+        const block_iq4_nl * xr = (const block_iq4_nl *) (x + (size_t) r * bx);
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < nb; i++) {
+            const __m256i sumi = QG_NAME(lut_dot)(xr[i].qs, table, _mm256_loadu_si256((const __m256i *) y[i].qs));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(xr[i].d) * _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        }
+        s[r] = QG_NAME(hsum)(acc);
+    }
+}
+
+// MXFP4's scale 2^(e - 128), built from its bits (e = 0 is the subnormal 2^-128)
+QG_INLINE float QG_NAME(e8m0_half)(uint8_t e) {
+    const uint32_t bits = e >= 1 ? (uint32_t) (e - 1) << 23 : 0x00200000u;
+    float f;
+    memcpy(&f, &bits, sizeof(f));
+    return f;
+}
+
+QG_INLINE void QG_NAME(mxfp4_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_0 * y, const int R) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *) ggalloc_kvalues_mxfp4));
+    for (int r = 0; r < R; r++) {
+        const block_mxfp4 * xr = (const block_mxfp4 *) (x + (size_t) r * bx);
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < nb; i++) {
+            const __m256i sumi = QG_NAME(lut_dot)(xr[i].qs, table, _mm256_loadu_si256((const __m256i *) y[i].qs));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(QG_NAME(e8m0_half)(xr[i].e) * _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        }
+        s[r] = QG_NAME(hsum)(acc);
+    }
+}
+
 // Q5_K: Q4_K's nibbles with a fifth bit from qh (bit 2j of byte l for the low nibble of byte l
 // of chunk j, bit 2j + 1 for its high nibble), the same scales and minimums
 QG_INLINE void QG_NAME(q5_K_rows)(int nb, float * s, const char * x, size_t bx, const block_q8_K * y, const int R) {
@@ -284,6 +325,8 @@ QG_ENTRIES(q5_K, QK_K, block_q8_K, 1)
 QG_ENTRIES(q4_1, QK8_1, block_q8_1, 1)
 QG_ENTRIES(q5_0, QK8_0, block_q8_0, 1)
 QG_ENTRIES(q5_1, QK8_1, block_q8_1, 1)
+QG_ENTRIES(iq4_nl, QK8_0, block_q8_0, 1)
+QG_ENTRIES(mxfp4, QK8_0, block_q8_0, 1)
 
 #undef QG_ENTRIES
 #undef QG_INLINE

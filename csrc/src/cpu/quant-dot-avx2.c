@@ -1,7 +1,7 @@
 //
 // quant-dot-avx2.c — dot products of quantized rows with AVX2 (this file alone is compiled with
 // -mavx2 -mfma -mf16c), with and without AVX-VNNI. The AVX-512 table falls back to these for
-// the types it has no kernel of its own for (Q4_1, Q5_0, Q5_1, Q5_K, Q6_K).
+// the types it has no kernel of its own for (Q4_1, Q5_0, Q5_1, Q5_K, Q6_K, IQ4_NL, MXFP4).
 //
 // The 8-bit products: _mm256_maddubs_epi16 multiplies unsigned by signed bytes and adds
 // neighbouring pairs into 16 bits. For two signed operands, the first is made non-negative
@@ -32,9 +32,9 @@ static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(r);
 }
 
-// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and Q5_K, one row or several at a time, are in
-// quant-dot-avx2-gemv.h, compiled twice: for CPUs with AVX-VNNI (those functions carry its
-// target; quant-dot.c picks them only where the CPU has it), and with each fused product
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, IQ4_NL and MXFP4, one row or several at a time,
+// are in quant-dot-avx2-gemv.h, compiled twice: for CPUs with AVX-VNNI (those functions carry
+// its target; quant-dot.c picks them only where the CPU has it), and with each fused product
 // spelled as two instructions.
 
 #define QG_FN __attribute__((target("avxvnni")))
@@ -111,6 +111,8 @@ const struct cpu_qdot_table cpu_qdot_avx2 = {
         [GGML_TYPE_Q4_1] = dot_q4_1_plain,
         [GGML_TYPE_Q5_0] = dot_q5_0_plain,
         [GGML_TYPE_Q5_1] = dot_q5_1_plain,
+        [GGML_TYPE_IQ4_NL] = dot_iq4_nl_plain,
+        [GGML_TYPE_MXFP4] = dot_mxfp4_plain,
         [GGML_TYPE_Q6_K] = dot_q6_K_q8_K,
     },
     .gemv = {
@@ -121,6 +123,8 @@ const struct cpu_qdot_table cpu_qdot_avx2 = {
         [GGML_TYPE_Q4_1] = gemv_q4_1_plain,
         [GGML_TYPE_Q5_0] = gemv_q5_0_plain,
         [GGML_TYPE_Q5_1] = gemv_q5_1_plain,
+        [GGML_TYPE_IQ4_NL] = gemv_iq4_nl_plain,
+        [GGML_TYPE_MXFP4] = gemv_mxfp4_plain,
     },
 };
 
@@ -133,6 +137,8 @@ const struct cpu_qdot_table cpu_qdot_avx2_vnni = {
         [GGML_TYPE_Q4_1] = dot_q4_1_vnni,
         [GGML_TYPE_Q5_0] = dot_q5_0_vnni,
         [GGML_TYPE_Q5_1] = dot_q5_1_vnni,
+        [GGML_TYPE_IQ4_NL] = dot_iq4_nl_vnni,
+        [GGML_TYPE_MXFP4] = dot_mxfp4_vnni,
     },
     .gemv = {
         [GGML_TYPE_Q4_0] = gemv_q4_0_vnni,
@@ -142,6 +148,8 @@ const struct cpu_qdot_table cpu_qdot_avx2_vnni = {
         [GGML_TYPE_Q4_1] = gemv_q4_1_vnni,
         [GGML_TYPE_Q5_0] = gemv_q5_0_vnni,
         [GGML_TYPE_Q5_1] = gemv_q5_1_vnni,
+        [GGML_TYPE_IQ4_NL] = gemv_iq4_nl_vnni,
+        [GGML_TYPE_MXFP4] = gemv_mxfp4_vnni,
     },
 };
 
