@@ -456,6 +456,9 @@ bool cpu_qdot_set_vnni(bool on) {
 // the kernel tables of an ISA, widest first: a type missing from one is looked up in the next
 static const struct cpu_qdot_table * const * qdot_tables(enum ggalloc_cpu_isa isa, bool vnni) {
 #if defined(__x86_64__)
+    // with AVX512-VNNI, the AVX2 fallbacks use AVX-VNNI where the CPU has that too
+    static const struct cpu_qdot_table * const avx512_vnni2[] = { &cpu_qdot_avx512_vnni, &cpu_qdot_avx512, &cpu_qdot_avx2_vnni,
+                                                                  &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
     static const struct cpu_qdot_table * const avx512_vnni[] = { &cpu_qdot_avx512_vnni, &cpu_qdot_avx512, &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
     static const struct cpu_qdot_table * const avx512[] = { &cpu_qdot_avx512, &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
     static const struct cpu_qdot_table * const avx2_vnni[] = { &cpu_qdot_avx2_vnni, &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
@@ -468,7 +471,7 @@ static const struct cpu_qdot_table * const * qdot_tables(enum ggalloc_cpu_isa is
     (void) vnni; // x86 only
     switch (isa) {
 #if defined(__x86_64__)
-        case GGALLOC_CPU_ISA_AVX512: return vnni ? avx512_vnni : avx512;
+        case GGALLOC_CPU_ISA_AVX512: return !vnni ? avx512 : qdot_vnni(false) ? avx512_vnni2 : avx512_vnni;
         case GGALLOC_CPU_ISA_AVX2:   return vnni ? avx2_vnni : avx2;
 #endif
 #if defined(__aarch64__)
