@@ -243,7 +243,7 @@ static double bench_flash_attn(ggml_backend_t be, bool causal) {
 }
 
 int main(int argc, char ** argv) {
-    const char * only = argc > 1 ? argv[1] : NULL; // "mm", "mm16", "q", "add", "gpt2", "dec", "fa"
+    const char * only = argc > 1 ? argv[1] : NULL; // "mm", "mm16", "q", "qd" (q's decode rows), "add", "gpt2", "dec", "fa"
     ggml_backend_t be = ggml_backend_cpu_init();
     if (be == NULL) return 1;
     const char * env = getenv("GGALLOC_BENCH_THREADS"); // for experiments; the table is for N_THREADS
@@ -267,7 +267,7 @@ int main(int argc, char ** argv) {
     for (int i = 0; i < 6; i++) {
         q_gflops[i] = q_gbs[i] = -1;
         q_util[i] = 0;
-        if (!only || !strcmp(only, "q")) {
+        if (!only || !strcmp(only, "q") || (!strcmp(only, "qd") && qrows[i].n == 1)) {
             q_gflops[i] = bench_mul_mat_q(be, qrows[i].type, qrows[i].n, &q_gbs[i]);
             q_util[i] = last_util;
         }

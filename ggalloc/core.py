@@ -722,14 +722,17 @@ class Tensor:
                                 "dtype and no dequantizer here: use raw=True for its bytes")
         return dt, False
 
-    def _quantized(self, raw: bool) -> bool:
-        """True when numpy()/set() go through the quantizer (a quantized type, raw=False)."""
+    def _quantized(self, raw: bool, write: bool = False) -> bool:
+        """True when numpy() (write=False) / set() (write=True) go through the dequantizer /
+        quantizer (a quantized type, raw=False). The activation formats (q8_1, q8_K) have a
+        quantizer and, as in ggml, no dequantizer."""
         tid = int(self._ptr.type)
         if raw or not lib.ggml_is_quantized(tid):
             return False
-        if not _dequantizable(tid):
-            raise BadInputError(f"tensor {self._label()} has type {type_name(tid)}, which cannot be quantized or "
-                                "dequantized here: use raw=True for its bytes")
+        tt = lib.ggml_get_type_traits(tid)
+        if (tt.from_float_ref if write else tt.to_float) == ffi.NULL:
+            raise BadInputError(f"tensor {self._label()} has type {type_name(tid)}, which cannot be "
+                                f"{'quantized' if write else 'dequantized'} here: use raw=True for its bytes")
         return True
 
     def _block_shape(self) -> Tuple[int, ...]:
@@ -852,7 +855,7 @@ class Tensor:
             raise BadInputError(f"set() of the non-contiguous quantized tensor {self._label()}")
         if not isinstance(arr, np.ndarray):
             raise BadInputError(f"set() of tensor {self._label()} expects a numpy array, got {type(arr).__name__}")
-        if self._quantized(raw):
+        if self._quantized(raw, write=True):
             if arr.dtype != np.float32:
                 raise BadInputError(f"set() of tensor {self._label()} ({self.type}) expects float32 values to quantize, "
                                     f"got {arr.dtype} (raw=True takes its uint8 blocks)")

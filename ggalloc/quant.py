@@ -76,10 +76,19 @@ def _quantized_info(dtype: Union[DTypeLike, int], what: str) -> TypeInfo:
     return info
 
 
-def quantize_rows(tid: int, x: "np.ndarray[Any, Any]") -> "np.ndarray[Any, Any]":
+def quantize_rows(tid: int, x: "np.ndarray[Any, Any]", imatrix: Any = None) -> "np.ndarray[Any, Any]":
     """Rows of float32 (the last axis, a multiple of the block size) into blocks:
-    uint8 of shape ``x.shape[:-1] + (row_bytes,)``."""
+    uint8 of shape ``x.shape[:-1] + (row_bytes,)``; imatrix: None or one weight per column."""
     info = type_info(tid)
+    imat = ffi.NULL
+    if imatrix is not None:
+        im = np.ascontiguousarray(imatrix, dtype=np.float32)
+        if im.ndim != 1 or x.ndim == 0 or im.shape[0] != x.shape[-1]:
+            raise BadInputError(f"quantize to {info.name}: imatrix must be one weight per column "
+                                f"({x.shape[-1] if x.ndim else 0}), got shape {im.shape}")
+        if not info.can_dequantize:
+            raise BadInputError(f"quantize to {info.name}: an activation format takes no importance matrix")
+        imat = ffi.cast("const float *", ffi.from_buffer(im))
     if x.ndim == 0 or x.shape[-1] % info.block_size != 0:
         raise BadInputError(f"quantize to {info.name}: the last axis ({x.shape[-1] if x.ndim else 0}) must be a "
                             f"multiple of the block size {info.block_size}")
@@ -91,9 +100,14 @@ def quantize_rows(tid: int, x: "np.ndarray[Any, Any]") -> "np.ndarray[Any, Any]"
     nrows = int(x.size // n_per_row) if n_per_row else 0
     row_bytes = n_per_row // info.block_size * info.type_size
     out = np.zeros(x.shape[:-1] + (row_bytes,), dtype=np.uint8)
-    if nrows and n_per_row:
+    if nrows and n_per_row and not info.can_dequantize:
+        # the activation formats (q8_1, q8_K): ggml_quantize_chunk does not take them (nor does
+        # ggml's), their traits' reference quantizer does; rows are whole blocks, so one call
+        fn = _traits(tid).from_float_ref
+        fn(ffi.cast("const float *", ffi.from_buffer(x)), ffi.from_buffer(out), int(x.size))
+    elif nrows and n_per_row:
         src = ffi.cast("const float *", ffi.from_buffer(x))
-        done = _lib.void(lib.ggml_quantize_chunk, tid, src, ffi.from_buffer(out), 0, nrows, n_per_row, ffi.NULL,
+        done = _lib.void(lib.ggml_quantize_chunk, tid, src, ffi.from_buffer(out), 0, nrows, n_per_row, imat,
                          exc=BadInputError, what=f"cannot quantize to {info.name}")
         if int(done) != out.nbytes:
             raise BadInputError(f"cannot quantize to {info.name}")
@@ -117,14 +131,18 @@ def dequantize_rows(tid: int, blocks: "np.ndarray[Any, Any]") -> "np.ndarray[Any
     return out
 
 
-def quantize(array: Any, dtype: Union[DTypeLike, int]) -> "np.ndarray[Any, Any]":
+def quantize(array: Any, dtype: Union[DTypeLike, int], imatrix: Any = None) -> "np.ndarray[Any, Any]":
     """Quantizes a float array along its last axis with ggml's reference quantizer: uint8 blocks of
-    shape ``array.shape[:-1] + (row_bytes,)``. ``gg.quantize(w, "q4_0")``"""
+    shape ``array.shape[:-1] + (row_bytes,)``. ``gg.quantize(w, "q4_0")``
+
+    ``imatrix`` (one weight per column, ggml_quantize_chunk's importance matrix): q4_0, q5_0,
+    q4_1 and q5_1 fit each block by weighted least squares under it; types that ignore one in
+    ggml (q8_0, ...) ignore it; the others raise."""
     info = _quantized_info(dtype, "quantize")
     x = np.asarray(array)
     if x.dtype.kind != "f":
         raise BadInputError(f"quantize expects a float array, got {x.dtype}")
-    return quantize_rows(info.id, x.astype(np.float32, copy=False))
+    return quantize_rows(info.id, x.astype(np.float32, copy=False), imatrix)
 
 
 def dequantize(blocks: Any, dtype: Union[DTypeLike, int]) -> "np.ndarray[Any, Any]":

@@ -246,3 +246,73 @@ def test_q8_0_blocks_of_a_ggml_written_gguf_requantize_to_themselves():
     for name, blocks in tensors.items():
         again = gg.quantize(gg.dequantize(blocks, "q8_0"), "q8_0")
         assert np.array_equal(again, blocks), name
+
+
+# every type the CPU can quantize into (the activation formats q8_1 and q8_K included): cpy and
+# dup from f32 give the bytes of ggml's reference quantizer, as does Tensor.set
+@pytest.mark.parametrize("name", GGML_TYPES + ["q8_1", "q8_K", "iq4_nl"])
+def test_cpy_from_f32_into_quantized(name):
+    X = ggml_input()[:3].copy()
+    expect = gg.quantize(X, name)
+    with gg.Context() as ctx, gg.CPUBackend(n_threads=2) as cpu:
+        x = ctx.tensor(np.float32, (3, 512), name="x").set_input()
+        q = ctx.tensor(name, (3, 512), name="q")
+        c = gg.cpy(x, q).set_output()
+        xt = ctx.tensor(np.float32, (512, 3), name="xt").set_input()
+        c2 = gg.cpy(gg.transpose(xt), ctx.tensor(name, (3, 512), name="q2")).set_output()
+        g = gg.Graph(c, c2)
+        galloc = gg.GraphAllocator(cpu.buffer_type)
+        galloc.alloc_graph(g)
+        x.set(X)
+        xt.set(np.ascontiguousarray(X.T))
+        cpu.compute(g)
+        assert np.array_equal(c2.numpy(raw=True), c.numpy(raw=True))
+        if name == "iq4_nl":
+            # cpy quantizes with the row reference (ggml's CPU from_float), which tries one scale
+            # per block; ggml_quantize_chunk searches more: same format, a fit no better
+            err = ((gg.dequantize(c.numpy(raw=True), name) - X) ** 2 * X ** 2).sum()
+            assert err >= ((gg.dequantize(expect, name) - X) ** 2 * X ** 2).sum() * 0.9999
+            assert np.abs(gg.dequantize(c.numpy(raw=True), name) - X).max() <= np.abs(X).max() / 7
+        else:
+            assert np.array_equal(c.numpy(raw=True), expect)
+    with gg.Context(1 << 20, no_alloc=False) as ctx:
+        t = ctx.tensor(name, (3, 512)).set(X)
+        assert np.array_equal(t.numpy(raw=True), expect)
+        if gg.type_info(name).can_dequantize:
+            assert np.array_equal(t.numpy(), gg.dequantize(expect, name))
+        else:
+            with pytest.raises(gg.BadInputError, match="cannot be dequantized here: use raw=True"):
+                t.numpy()
+
+
+@pytest.mark.parametrize("name", ["q8_1", "q8_K"])
+def test_quantize_activation_formats_match_ggml_bytes(name):
+    # ggml_quantize_chunk does not take them; gg.quantize uses their traits' reference quantizer
+    q = gg.quantize(ggml_input(), name)
+    expect = np.fromfile(os.path.join(DATA, f"{name}.bin"), dtype=np.uint8).reshape(8, -1)
+    assert np.array_equal(q, expect)
+    info = gg.type_info(name)
+    assert info.can_quantize and not info.can_dequantize
+    with pytest.raises(gg.BadInputError, match="no dequantizer"):
+        gg.dequantize(q, name)
+
+
+@pytest.mark.parametrize("name", ["q4_0", "q5_0", "q4_1", "q5_1"])
+def test_quantize_with_imatrix(name):
+    x = ggml_input()
+    imatrix = np.random.default_rng(3).uniform(0.05, 4.0, x.shape[1]).astype(np.float32)
+
+    def werr(q):
+        w = imatrix[None, :] * np.sqrt((x ** 2).mean(1, keepdims=True) + x ** 2)
+        return float((w * (gg.dequantize(q, name) - x) ** 2).sum())
+
+    ref = gg.quantize(x, name)
+    q = gg.quantize(x, name, imatrix=imatrix)
+    assert q.shape == ref.shape and not np.array_equal(q, ref)
+    assert werr(q) < 0.97 * werr(ref)
+    assert np.array_equal(gg.quantize(x, name, imatrix=None), ref)
+    with pytest.raises(gg.BadInputError, match="one weight per column"):
+        gg.quantize(x, name, imatrix=imatrix[:-1])
+    with pytest.raises(gg.BadInputError, match="importance matrix is not supported"):
+        gg.quantize(x[:, :256], "q4_K", imatrix=imatrix[:256])
+    assert np.array_equal(gg.quantize(x, "q8_0", imatrix=imatrix), gg.quantize(x, "q8_0"))

@@ -1135,8 +1135,11 @@ GGML_API bool ggml_quantize_requires_imatrix(enum ggml_type type);
 // Quantizes nrows rows of n_per_row floats, src + start, into dst at the matching row (start must
 // be a whole number of rows). Returns the bytes written. Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0,
 // Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4, NVFP4, Q1_0.
-// Returns 0 and logs on: a NULL pointer, an unknown type or one without a quantizer, a type
-// that needs an importance matrix (see above) or an imatrix given (not supported here),
+// imatrix (NULL, or n_per_row weights, one per column): Q4_0, Q5_0, Q4_1 and Q5_1 fit each
+// block by weighted least squares under it; Q8_0, MXFP4, TQ1_0, TQ2_0, Q1_0 and the float types
+// ignore it, as ggml's do. Returns 0 and logs on: a NULL pointer, an unknown type or one without
+// a quantizer, a type that needs an importance matrix (see above), an imatrix given for a type
+// whose weighted quantizer is not available here (the K and IQ types),
 // n_per_row not a multiple of the block size, start not at a row boundary, negative counts.
 GGML_API size_t ggml_quantize_chunk(
         enum ggml_type   type,

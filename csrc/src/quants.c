@@ -479,9 +479,11 @@ static float make_q3_quants(int n, int nmax, const float * x, int8_t * L) {
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-// Asymmetric: quants in [0, nmax], x ~ scale * l - the_min. Returns the scale.
+// Asymmetric: quants in [0, nmax], x ~ scale * l - the_min. Returns the scale. min_le_zero: the
+// minimum is kept <= 0 (the K-quants store it as a subtracted unsigned value); otherwise a block
+// of positive values may keep its own minimum (Q4_1 and Q5_1 store it signed).
 static float make_qkx2_quants(int n, int nmax, const float * x, const float * weights, uint8_t * L, float * the_min,
-                              uint8_t * Laux, float rmin, float rdelta, int nstep, bool use_mad) {
+                              uint8_t * Laux, float rmin, float rdelta, int nstep, bool use_mad, bool min_le_zero) {
     float min = x[0], max = x[0];
     float sum_w = weights[0];
     float sum_x = sum_w * x[0];
@@ -492,7 +494,7 @@ static float make_qkx2_quants(int n, int nmax, const float * x, const float * we
         sum_w += w;
         sum_x += w * x[i];
     }
-    if (min > 0) {
+    if (min > 0 && min_le_zero) {
         min = 0;
     }
     if (max == min) {
@@ -526,7 +528,7 @@ static float make_qkx2_quants(int n, int nmax, const float * x, const float * we
         if (D > 0) {
             float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
             float this_min   = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
+            if (this_min > 0 && min_le_zero) {
                 this_min = 0;
                 this_scale = sum_xl / sum_l2;
             }
@@ -588,7 +590,7 @@ void quantize_row_q2_K_ref(const float * GGML_RESTRICT x, block_q2_K * GGML_REST
         float max_scale = 0, max_min = 0;
         for (int j = 0; j < QK_K / 16; j++) {
             for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+            scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -732,7 +734,7 @@ static void q45k_scales(const float * x, int nmax, float rmin, int nstep, uint8_
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
+        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false, true);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -1170,6 +1172,105 @@ void dequantize_row_tq2_0(const block_tq2_0 * GGML_RESTRICT x, float * GGML_REST
 }
 
 //
+// Q4_0, Q5_0, Q4_1 and Q5_1 with an importance matrix (ggml_quantize_chunk's imatrix)
+//
+// An importance matrix gives each column of the weights a weight (how much its errors cost the
+// model's outputs: mean squared activations, from calibration). A block's values are then fitted
+// by weighted least squares instead of mapping the largest value to the end of the range: value
+// j weighs imatrix[j] * sqrt(sigma2 + x_j^2), sigma2 being the row's mean square (so that small
+// values still count), and make_qx_quants tries 19 scales around nmax / max, solving the best
+// scale for each choice of quants. Its first candidate is the reference quantizer's quants with
+// the best scale for them, so the weighted error is never above the reference's (up to the f16
+// rounding of the scale).
+
+// the weights of one row's values: w[j] = imatrix[j] * sqrt(sigma2 + x[j]^2)
+static void q_row_weights(const float * x, const float * imatrix, int64_t n_per_row, float * w) {
+    double sum_x2 = 0.0;
+    for (int64_t j = 0; j < n_per_row; j++) sum_x2 += (double) x[j] * x[j];
+    const float sigma2 = (float) (sum_x2 / (double) n_per_row);
+    for (int64_t j = 0; j < n_per_row; j++) w[j] = imatrix[j] * sqrtf(sigma2 + x[j] * x[j]);
+}
+
+// nrow rows of n_per_row values into Q4_0 (nmax 8) or Q5_0 (nmax 16) blocks, weighted; false if
+// the scratch row could not be allocated
+static bool q_0_rows_imatrix(enum ggml_type type, const float * src, void * dst, int64_t nrow, int64_t n_per_row,
+                             const float * imatrix) {
+    float * w = malloc(sizeof(float) * (size_t) n_per_row);
+    if (w == NULL) {
+        return false;
+    }
+    const int nmax = type == GGML_TYPE_Q4_0 ? 8 : 16;
+    int8_t L[32];
+    for (int64_t r = 0; r < nrow; r++) {
+        const float * x = src + r * n_per_row;
+        q_row_weights(x, imatrix, n_per_row, w);
+        for (int64_t ib = 0; ib < n_per_row / 32; ib++) {
+            const float d = make_qx_quants(32, nmax, x + 32 * ib, L, w + 32 * ib);
+            if (type == GGML_TYPE_Q4_0) {
+                block_q4_0 * y = (block_q4_0 *) dst + r * (n_per_row / 32) + ib;
+                y->d = FP16(d);
+                for (int j = 0; j < 16; j++) y->qs[j] = (uint8_t) (L[j] | (L[j + 16] << 4));
+            } else {
+                block_q5_0 * y = (block_q5_0 *) dst + r * (n_per_row / 32) + ib;
+                y->d = FP16(d);
+                uint32_t qh = 0;
+                for (int j = 0; j < 16; j++) {
+                    y->qs[j] = (uint8_t) ((L[j] & 15) | ((L[j + 16] & 15) << 4));
+                    qh |= (uint32_t) ((L[j] >> 4) & 1) << j;
+                    qh |= (uint32_t) ((L[j + 16] >> 4) & 1) << (j + 16);
+                }
+                memcpy(y->qh, &qh, sizeof(qh));
+            }
+        }
+    }
+    free(w);
+    return true;
+}
+
+// Q4_1 and Q5_1 (a scale and a minimum): the same weights, and make_qkx2_quants's search (the
+// reference's scale and minimum first, then 37 trial scales each solved for scale and minimum
+// by weighted least squares), keeping the least weighted squared error. Unlike ggml's search
+// the minimum is not forced to <= 0: these formats store it signed, and a block of positive
+// values fitted from zero would lose most of its bits (ggml's errors on such blocks are tens of
+// times the reference's).
+static bool q_1_rows_imatrix(enum ggml_type type, const float * src, void * dst, int64_t nrow, int64_t n_per_row,
+                             const float * imatrix) {
+    float * w = malloc(sizeof(float) * (size_t) n_per_row);
+    if (w == NULL) {
+        return false;
+    }
+    const int nmax = type == GGML_TYPE_Q4_1 ? 15 : 31;
+    uint8_t L[32], Laux[32];
+    for (int64_t r = 0; r < nrow; r++) {
+        const float * x = src + r * n_per_row;
+        q_row_weights(x, imatrix, n_per_row, w);
+        for (int64_t ib = 0; ib < n_per_row / 32; ib++) {
+            float the_min;
+            const float d = make_qkx2_quants(32, nmax, x + 32 * ib, w + 32 * ib, L, &the_min, Laux, -0.9f, 0.05f, 36, false, false);
+            if (type == GGML_TYPE_Q4_1) {
+                block_q4_1 * y = (block_q4_1 *) dst + r * (n_per_row / 32) + ib;
+                y->d = FP16(d);
+                y->m = FP16(-the_min);
+                for (int j = 0; j < 16; j++) y->qs[j] = (uint8_t) (L[j] | (L[j + 16] << 4));
+            } else {
+                block_q5_1 * y = (block_q5_1 *) dst + r * (n_per_row / 32) + ib;
+                y->d = FP16(d);
+                y->m = FP16(-the_min);
+                uint32_t qh = 0;
+                for (int j = 0; j < 16; j++) {
+                    y->qs[j] = (uint8_t) ((L[j] & 15) | ((L[j + 16] & 15) << 4));
+                    qh |= (uint32_t) ((L[j] >> 4) & 1) << j;
+                    qh |= (uint32_t) ((L[j + 16] >> 4) & 1) << (j + 16);
+                }
+                memcpy(y->qh, &qh, sizeof(qh));
+            }
+        }
+    }
+    free(w);
+    return true;
+}
+
+//
 // Whole rows, as ggml_quantize_chunk does them
 //
 
@@ -1215,9 +1316,11 @@ bool ggml_quantize_requires_imatrix(enum ggml_type type) {
     return type == GGML_TYPE_IQ2_XXS || type == GGML_TYPE_IQ2_XS || type == GGML_TYPE_IQ1_S;
 }
 
-// types whose quantizer would use an importance matrix when given one
+// types whose ggml quantizer uses an importance matrix and this library's does not (yet): given
+// one, they are refused rather than quantized without it (Q4_0, Q5_0, Q4_1, Q5_1 use it, below)
 static bool q_uses_imatrix(enum ggml_type type) {
     switch (type) {
+        case GGML_TYPE_Q4_0: case GGML_TYPE_Q5_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_1:
         case GGML_TYPE_Q8_0: case GGML_TYPE_MXFP4: case GGML_TYPE_TQ1_0: case GGML_TYPE_TQ2_0: case GGML_TYPE_Q1_0:
         case GGML_TYPE_F32: case GGML_TYPE_F16: case GGML_TYPE_BF16:
             return false;
@@ -1259,6 +1362,16 @@ size_t ggml_quantize_chunk(enum ggml_type type, const float * src, void * dst, i
         return 0;
     }
     const size_t row_size = ggml_row_size(type, n_per_row);
+    if (imatrix != NULL && (type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q5_0 || type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1)) {
+        void * out = (char *) dst + (size_t) (start / n_per_row) * row_size;
+        const bool ok = type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q5_0 ? q_0_rows_imatrix(type, src + start, out, nrows, n_per_row, imatrix)
+                                                                       : q_1_rows_imatrix(type, src + start, out, nrows, n_per_row, imatrix);
+        if (!ok) {
+            GGML_LOG_ERROR("ggml_quantize_chunk: out of memory for a row of %lld weights\n", (long long) n_per_row);
+            return 0;
+        }
+        return (size_t) nrows * row_size;
+    }
     const size_t done = ggalloc_quantize_rows(type, src + start, (char *) dst + (size_t) (start / n_per_row) * row_size, nrows, n_per_row);
     if (done == 0) {
         GGML_LOG_ERROR("ggml_quantize_chunk: no quantizer for type %s\n", name);

@@ -18,6 +18,7 @@
 #include "ggalloc.h"
 #include "ggml-cpu.h"
 #include "ggml.h"
+#include "cpu/quant-dot.h"
 #include "quants.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
@@ -182,6 +183,20 @@ static void test_copies(enum ggml_type t, int64_t K, int nth) {
     ggml_free(ctx);
 }
 
+// No rows of weights, in the few-rows path: an empty result, no work.
+static void test_mul_mat_empty(enum ggml_type t) {
+    struct ggml_context * ctx = new_ctx(4);
+    struct ggml_tensor * a = ggml_new_tensor_3d(ctx, t, 256, 0, 2);
+    struct ggml_tensor * b = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 256, 1, 2);
+    fill_f32(b, -1.0f, 1.0f);
+    struct ggml_tensor * c = ggml_mul_mat(ctx, a, b);
+    CHECK(c != NULL && c->ne[0] == 0 && c->ne[1] == 1);
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, c);
+    CHECK_EQ_INT(ggml_graph_compute_with_ctx(ctx, gf, 3), GGML_STATUS_SUCCESS);
+    ggml_free(ctx);
+}
+
 // What the CPU cannot compute is a failed status and a log line naming the node, not a crash.
 static void test_unsupported(void) {
     struct ggml_context * ctx = new_ctx(4);
@@ -210,6 +225,67 @@ static void to_f32(enum ggml_type t, const void * q, float * y, int n) {
     } else {
         ggml_get_type_traits(t)->to_float(q, y, n);
     }
+}
+
+// The activation formats (Q8_1, Q8_K) as copy destinations, as ggml's CPU allows: f32 and f16
+// rows, contiguous or strided, quantized with the type's reference quantizer; blocks duplicated
+// as they are. Reading them back as floats has no dequantizer in the traits (as in ggml): a
+// failed status and a log line naming the node.
+static void test_copies_activation(enum ggml_type t, int64_t K, int nth) {
+    struct ggml_context * ctx = new_ctx(16);
+    const int64_t R = 3;
+    struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, K, R);
+    fill_f32(x, -3.0f, 3.0f);
+    struct ggml_tensor * xt_src = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, R, K);
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < K; k++) ((float *) xt_src->data)[k * R + r] = ((float *) x->data)[r * K + k];
+    struct ggml_tensor * x16 = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, K, R);
+    for (int64_t i = 0; i < K * R; i++) ((ggml_fp16_t *) x16->data)[i] = ggml_fp32_to_fp16(((float *) x->data)[i]);
+    struct ggml_tensor * c1 = ggml_cpy(ctx, x, ggml_new_tensor_2d(ctx, t, K, R));
+    struct ggml_tensor * c2 = ggml_cpy(ctx, ggml_transpose(ctx, xt_src), ggml_new_tensor_2d(ctx, t, K, R));
+    struct ggml_tensor * c3 = ggml_cpy(ctx, x16, ggml_new_tensor_2d(ctx, t, K, R));
+    struct ggml_tensor * d1 = ggml_dup(ctx, c1);
+    CHECK(c1 && c2 && c3 && d1 && c1->type == t && d1->type == t);
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, c2);
+    ggml_build_forward_expand(gf, c3);
+    ggml_build_forward_expand(gf, d1);
+    CHECK_EQ_INT(ggml_graph_compute_with_ctx(ctx, gf, nth), GGML_STATUS_SUCCESS);
+    const size_t n = ggml_nbytes(c1);
+    uint8_t * expect = malloc(n);
+    uint8_t * expect16 = malloc(n);
+    float * x16f = malloc(sizeof(float) * (size_t) (K * R));
+    ggml_get_type_traits(t)->from_float_ref(x->data, expect, K * R);
+    for (int64_t i = 0; i < K * R; i++) x16f[i] = ggml_fp16_to_fp32(((ggml_fp16_t *) x16->data)[i]);
+    ggml_get_type_traits(t)->from_float_ref(x16f, expect16, K * R);
+    CHECK(memcmp(c1->data, expect, n) == 0);
+    CHECK(memcmp(c2->data, expect, n) == 0);
+    CHECK(memcmp(d1->data, expect, n) == 0);
+    CHECK(memcmp(c3->data, expect16, n) == 0);
+    // the blocks hold the values: within 8-bit rounding of the block's largest
+    float * y = malloc(sizeof(float) * (size_t) (K * R));
+    to_f32(t, c1->data, y, (int) (K * R));
+    int bad = 0;
+    for (int64_t i = 0; i < K * R; i++) bad += !(fabsf(y[i] - ((float *) x->data)[i]) <= 3.0f / 127.0f * 0.5f + 1e-3f);
+    CHECK_EQ_INT(bad, 0);
+    // no way back to floats
+    struct ggml_context * ctx2 = new_ctx(4);
+    struct ggml_tensor * q = ggml_new_tensor_2d(ctx2, t, K, R);
+    memcpy(q->data, expect, n);
+    struct ggml_tensor * back = ggml_cpy(ctx2, q, ggml_new_tensor_2d(ctx2, GGML_TYPE_F32, K, R));
+    ggml_set_name(back, "activation_back");
+    struct ggml_cgraph * gb = ggml_new_graph(ctx2);
+    ggml_build_forward_expand(gb, back);
+    log_capture_begin();
+    CHECK(ggml_graph_compute_with_ctx(ctx2, gb, nth) != GGML_STATUS_SUCCESS);
+    log_capture_end();
+    CHECK(log_captured("activation_back"));
+    free(y);
+    free(x16f);
+    free(expect16);
+    free(expect);
+    ggml_free(ctx2);
+    ggml_free(ctx);
 }
 
 // ggml's CPU traits: the activation type of each weight type, and a vec_dot that agrees with
@@ -285,7 +361,33 @@ int main(void) {
             test_copies(t, K_odd, nth);
         }
     }
+    // x86 CPUs without VNNI (AVX512-VNNI, AVX-VNNI): their kernels spell the fused products as
+    // two instructions each
+    const enum ggalloc_cpu_isa x86[2] = { GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512 };
+    for (int s = 0; s < 2; s++) {
+        log_capture_begin();
+        const bool have = ggalloc_cpu_set_isa(x86[s]);
+        log_capture_end();
+        if (!have) {
+            continue;
+        }
+        const bool had_vnni = cpu_qdot_set_vnni(true);
+        CHECK(!cpu_qdot_set_vnni(false));
+        const enum ggml_type fast[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
+                                        GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_IQ4_NL, GGML_TYPE_MXFP4 };
+        for (int k = 0; k < 9; k++) {
+            const int64_t blck = ggml_blck_size(fast[k]);
+            test_mul_mat(fast[k], blck == 32 ? 32 * 13 : blck * 3, 37, 1, false, 2);
+            test_mul_mat(fast[k], blck == 32 ? 32 * 13 : blck * 3, 37, 3, true, 3);
+        }
+        test_traits_cpu();
+        CHECK_EQ_INT(cpu_qdot_set_vnni(true), had_vnni);
+    }
     ggalloc_cpu_set_isa(GGALLOC_CPU_ISA_AUTO);
+    test_mul_mat_empty(GGML_TYPE_Q4_0);
+    test_mul_mat_empty(GGML_TYPE_Q4_K);
+    test_copies_activation(GGML_TYPE_Q8_1, 32 * 5, 2);
+    test_copies_activation(GGML_TYPE_Q8_K, 256 * 2, 3);
     test_unsupported();
     return check_report("test-quants-cpu");
 }

@@ -32,9 +32,12 @@
 //
 // Quantized weights (any type with a CPU dot product, quant-dot.c):
 // - few activation rows: the rows of B are quantized once to the weight type's vec_dot_type
-//   (all threads share the work, then meet at a barrier) and every output is a quantized dot
-//   product, as in ggml; this path reads the weights in their compact form, which is what
-//   bounds it.
+//   (all threads share the work, a single row included, then meet at the node's one barrier)
+//   and every output is a quantized dot product, as in ggml. Threads then claim runs of up to
+//   32 weight rows from a shared counter (a thread the OS holds back leaves its runs to the
+//   others), and a run goes through the type's several-rows kernel where it has one, which
+//   loads each activation block once for 4 weight rows. This path reads the weights in their
+//   compact form once, which is what bounds it.
 // - many rows: the weights are dequantized while their panels are packed (once per panel and
 //   k block, O(M*K) beside the O(M*N*K) arithmetic) and go through the f32 micro-kernel. This
 //   is more exact than quantizing the activations, and on CPUs whose f32 FMA rate is the
@@ -55,6 +58,8 @@
 #define MM_GROUP     4
 #define MM_ALIGN     16     // floats (64 bytes)
 #define MM_N_SMALL   4
+#define MM_Q_RUN     32     // most rows of quantized weights in one unit of the few-rows path
+#define MM_Q_HEAD    64     // bytes before the quantized activations: the unit counter
 
 struct mm_layout {
     int64_t K, M, N, n_batch;
@@ -101,7 +106,7 @@ static size_t mm_q_rows_bytes(const struct ggml_tensor * node) {
 
 size_t cpu_mul_mat_work_size(const struct ggml_tensor * node, int nth) {
     if (mm_small(node) && ggml_is_quantized(node->src[0]->type)) {
-        return mm_q_rows_bytes(node) + (size_t) nth * (size_t) gga_round_up(node->src[0]->ne[0] + MM_ALIGN, MM_ALIGN) * sizeof(float);
+        return MM_Q_HEAD + mm_q_rows_bytes(node) + (size_t) nth * (size_t) gga_round_up(node->src[0]->ne[0] + MM_ALIGN, MM_ALIGN) * sizeof(float);
     }
     if (mm_small(node)) {
         const int64_t K = node->src[0]->ne[0];
@@ -175,7 +180,7 @@ static void mm_compute_small(const struct cpu_compute_params * params, struct gg
     }
 }
 
-// Few activation rows, quantized weights: quantize B, then one quantized dot product per output.
+// Few activation rows, quantized weights: quantize B, then the rows of A against it.
 static void mm_q_compute_small(const struct cpu_compute_params * params, struct ggml_tensor * dst) {
     const struct ggml_tensor * a = dst->src[0];
     const struct ggml_tensor * b = dst->src[1];
@@ -183,42 +188,65 @@ static void mm_q_compute_small(const struct cpu_compute_params * params, struct 
     const enum ggml_type vt = cpu_vec_dot_type(a->type);
     const ggml_from_float_t quantize = ggml_get_type_traits(vt)->from_float_ref;
     const ggml_vec_dot_t dot = cpu_qdot_get(a->type);
+    const cpu_qgemv_t gemv = cpu_qgemv_get(a->type);
     const size_t qrow = ggml_row_size(vt, KK);
-    char * qb = (char *) params->wdata;
+    atomic_int * counter = (atomic_int *) params->wdata;
+    char * qb = (char *) params->wdata + MM_Q_HEAD;
     float * tmp = (float *) (qb + mm_q_rows_bytes(dst)) + (size_t) params->ith * (size_t) gga_round_up(KK + MM_ALIGN, MM_ALIGN);
     const int64_t n_batch = b->ne[2] * b->ne[3];
 
-    // 1. B rows, in (batch, row) order
+    // 1. B rows, in (batch, row) order, cut into equal runs of blocks, one per thread: a single
+    //    row (one token) is shared too
     {
-        const int64_t total = n_batch * N;
-        int64_t per = (total + params->nth - 1) / params->nth;
-        int64_t u0 = per * params->ith, u1 = u0 + per < total ? u0 + per : total;
-        for (int64_t u = u0; u < u1; u++) {
+        const int64_t vblck = ggml_blck_size(vt);
+        const int64_t nblk = KK / vblck;
+        const int64_t total = n_batch * N * nblk;
+        const int64_t per = (total + params->nth - 1) / params->nth;
+        int64_t g = per * params->ith;
+        const int64_t g1 = g + per < total ? g + per : total;
+        while (g < g1) {
+            const int64_t u = g / nblk, b0 = g % nblk;
+            const int64_t b1 = nblk - b0 < g1 - g ? nblk : b0 + (g1 - g);
             const int64_t batch = u / N, i11 = u % N;
             const char * brow = (const char *) b->data + i11 * b->nb[1] + (batch % b->ne[2]) * b->nb[2] + (batch / b->ne[2]) * b->nb[3];
-            const float * x = (const float *) brow;
+            const float * x = (const float *) brow + b0 * vblck;
             if (b->nb[0] != sizeof(float)) {
-                for (int64_t k = 0; k < KK; k++) tmp[k] = *(const float *) (brow + k * b->nb[0]);
+                for (int64_t k = b0 * vblck; k < b1 * vblck; k++) tmp[k - b0 * vblck] = *(const float *) (brow + k * b->nb[0]);
                 x = tmp;
             }
-            quantize(x, qb + (size_t) u * qrow, KK);
+            quantize(x, qb + (size_t) u * qrow + (size_t) b0 * ggml_type_size(vt), (b1 - b0) * vblck);
+            g += b1 - b0;
         }
+    }
+    // units of (batch, run of rows of A), claimed from a shared counter so that a thread the OS
+    // holds back leaves its share to the others; enough units for that, few enough that
+    // claiming costs nothing beside a unit's dot products
+    int64_t run = (M + 4 * params->nth - 1) / (4 * params->nth);
+    run = run > MM_Q_RUN ? MM_Q_RUN : run < 4 ? 4 : (run + 3) / 4 * 4;
+    const int64_t n_runs = (M + run - 1) / run;
+    const int64_t n_units = n_batch * n_runs;
+    if (params->ith == 0) {
+        atomic_store(counter, params->nth);
     }
     cpu_op_barrier(params);
 
     // 2. outputs
     const int64_t r2 = b->ne[2] / a->ne[2], r3 = b->ne[3] / a->ne[3];
-    const int64_t total = n_batch * M;
-    int64_t per = (total + params->nth - 1) / params->nth;
-    int64_t u0 = per * params->ith, u1 = u0 + per < total ? u0 + per : total;
-    for (int64_t u = u0; u < u1; u++) {
-        const int64_t batch = u / M, i01 = u % M;
+    float out[MM_Q_RUN];
+    for (int64_t u = params->ith; u < n_units; u = atomic_fetch_add(counter, 1)) {
+        const int64_t batch = u / n_runs, i0 = (u % n_runs) * run;
+        const int nr = (int) (M - i0 < run ? M - i0 : run);
         const int64_t i12 = batch % b->ne[2], i13 = batch / b->ne[2];
-        const char * arow = (const char *) a->data + i01 * a->nb[1] + (i12 / r2) * a->nb[2] + (i13 / r3) * a->nb[3];
+        const char * arow = (const char *) a->data + i0 * a->nb[1] + (i12 / r2) * a->nb[2] + (i13 / r3) * a->nb[3];
         for (int64_t i11 = 0; i11 < N; i11++) {
-            float v;
-            dot((int) KK, &v, 0, arow, 0, qb + (size_t) (batch * N + i11) * qrow, 0, 1);
-            *(float *) ((char *) dst->data + i01 * dst->nb[0] + i11 * dst->nb[1] + i12 * dst->nb[2] + i13 * dst->nb[3]) = v;
+            const char * q = qb + (size_t) (batch * N + i11) * qrow;
+            if (gemv != NULL) {
+                gemv((int) KK, out, arow, a->nb[1], nr, q);
+            } else {
+                for (int r = 0; r < nr; r++) dot((int) KK, &out[r], 0, arow + r * a->nb[1], 0, q, 0, 1);
+            }
+            char * d = (char *) dst->data + i0 * dst->nb[0] + i11 * dst->nb[1] + i12 * dst->nb[2] + i13 * dst->nb[3];
+            for (int r = 0; r < nr; r++) *(float *) (d + r * dst->nb[0]) = out[r];
         }
     }
 }

@@ -915,12 +915,22 @@ static bool cpu_srcs_plain(const struct ggml_tensor * node, int n) {
 
 // Copies with a quantized side: same shape, both quantized sides with whole blocks in each row
 // (the element order of a row is the block's, so rows cannot be strided), float sides of any
-// stride.
+// stride. A quantized destination needs its type's quantizer (the activation formats Q8_1 and
+// Q8_K have one, as in ggml), a quantized source its dequantizer (which they lack); blocks
+// copied into their own type need neither.
 static bool cpu_quant_copy_ok(const struct ggml_tensor * a, const struct ggml_tensor * node) {
     const struct ggml_tensor * sides[2] = { a, node };
     for (int i = 0; i < 2; i++) {
         const enum ggml_type t = sides[i]->type;
-        if (ggml_is_quantized(t) ? !cpu_type_is_quant(t) || sides[i]->nb[0] != ggml_type_size(t) : !cpu_type_is_float(t)) {
+        if (!ggml_is_quantized(t)) {
+            if (!cpu_type_is_float(t)) {
+                return false;
+            }
+            continue;
+        }
+        const struct ggml_type_traits * tt = ggml_get_type_traits(t);
+        const bool converts = a->type != node->type && (i == 0 ? tt->to_float == NULL : tt->from_float_ref == NULL);
+        if (converts || sides[i]->nb[0] != ggml_type_size(t)) {
             return false;
         }
     }

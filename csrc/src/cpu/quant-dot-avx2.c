@@ -1,7 +1,7 @@
 //
 // quant-dot-avx2.c — dot products of quantized rows with AVX2 (this file alone is compiled with
-// -mavx2 -mfma -mf16c). The AVX-512 table falls back to these for the types it has no kernel of
-// its own for (Q6_K).
+// -mavx2 -mfma -mf16c), with and without AVX-VNNI. The AVX-512 table falls back to these for
+// the types it has no kernel of its own for (Q4_1, Q5_0, Q5_1, Q5_K, Q6_K, IQ4_NL, MXFP4).
 //
 // The 8-bit products: _mm256_maddubs_epi16 multiplies unsigned by signed bytes and adds
 // neighbouring pairs into 16 bits. For two signed operands, the first is made non-negative
@@ -32,98 +32,30 @@ static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(r);
 }
 
-// 8 sums of 4 products of signed bytes, as floats
-static inline __m256 dot_i8(__m256i x, __m256i y) {
-    const __m256i ax = _mm256_sign_epi8(x, x);
-    const __m256i sy = _mm256_sign_epi8(y, x);
-    const __m256i p16 = _mm256_maddubs_epi16(ax, sy);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
-}
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, IQ4_NL and MXFP4, one row or several at a time,
+// are in quant-dot-avx2-gemv.h, compiled twice: for CPUs with AVX-VNNI (those functions carry
+// its target; quant-dot.c picks them only where the CPU has it), and with each fused product
+// spelled as two instructions.
 
-// the 32 nibbles of 16 bytes as bytes: low nibbles in the lower half, high ones in the upper
-static inline __m256i nibbles(const uint8_t * p) {
-    const __m128i b = _mm_loadu_si128((const __m128i *) p);
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
-    return _mm256_and_si256(both, _mm256_set1_epi8(15));
-}
+#define QG_FN __attribute__((target("avxvnni")))
+#define QG_NAME(x) x##_vnni
+#define QG_DPBUSD(acc, u8, s8) _mm256_dpbusd_avx_epi32((acc), (u8), (s8))
+#define QG_DPWSSD(acc, a, b) _mm256_dpwssd_avx_epi32((acc), (a), (b))
+#include "quant-dot-avx2-gemv.h"
+#undef QG_FN
+#undef QG_NAME
+#undef QG_DPBUSD
+#undef QG_DPWSSD
 
-static void dot_q4_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
-    (void) bs; (void) bx; (void) by; (void) nrc;
-    const block_q4_0 * x = vx;
-    const block_q8_0 * y = vy;
-    const int nb = n / QK8_0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const __m256i eight = _mm256_set1_epi8(8);
-    int i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i qx0 = _mm256_sub_epi8(nibbles(x[i].qs), eight);
-        const __m256i qx1 = _mm256_sub_epi8(nibbles(x[i + 1].qs), eight);
-        const __m256i qy0 = _mm256_loadu_si256((const __m256i *) y[i].qs);
-        const __m256i qy1 = _mm256_loadu_si256((const __m256i *) y[i + 1].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx0, qy0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), dot_i8(qx1, qy1), acc1);
-    }
-    for (; i < nb; i++) {
-        const __m256i qx = _mm256_sub_epi8(nibbles(x[i].qs), eight);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *) y[i].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx, qy), acc0);
-    }
-    *s = hsum_ps(_mm256_add_ps(acc0, acc1));
-}
-
-static void dot_q8_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
-    (void) bs; (void) bx; (void) by; (void) nrc;
-    const block_q8_0 * x = vx;
-    const block_q8_0 * y = vy;
-    const int nb = n / QK8_0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i qx0 = _mm256_loadu_si256((const __m256i *) x[i].qs);
-        const __m256i qx1 = _mm256_loadu_si256((const __m256i *) x[i + 1].qs);
-        const __m256i qy0 = _mm256_loadu_si256((const __m256i *) y[i].qs);
-        const __m256i qy1 = _mm256_loadu_si256((const __m256i *) y[i + 1].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx0, qy0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), dot_i8(qx1, qy1), acc1);
-    }
-    for (; i < nb; i++) {
-        const __m256i qx = _mm256_loadu_si256((const __m256i *) x[i].qs);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *) y[i].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), dot_i8(qx, qy), acc0);
-    }
-    *s = hsum_ps(_mm256_add_ps(acc0, acc1));
-}
-
-// Q4_K: per 64 weights, the low nibbles (32 weights, scale sc[2j]) and the high ones (the next
-// 32, sc[2j+1]) against 64 bytes of Q8_K; nibbles are unsigned, so maddubs takes them as they are.
-static void dot_q4_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy, size_t by, int nrc) {
-    (void) bs; (void) bx; (void) by; (void) nrc;
-    const block_q4_K * x = vx;
-    const block_q8_K * y = vy;
-    const __m256i m4 = _mm256_set1_epi8(15);
-    __m256 acc = _mm256_setzero_ps();
-    float acc_m = 0.0f;
-    for (int i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], m[8];
-        k4_unpack(x[i].scales, sc, m);
-        acc_m -= y[i].d * h2f(x[i].dmin) * (float) k4_mins_dot(m, y[i].bsums);
-        const uint8_t * q4 = x[i].qs;
-        const int8_t * q8 = y[i].qs;
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
-            const __m256i bits = _mm256_loadu_si256((const __m256i *) q4);
-            const __m256i lo = _mm256_and_si256(bits, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-            const __m256i y0 = _mm256_loadu_si256((const __m256i *) q8);
-            const __m256i y1 = _mm256_loadu_si256((const __m256i *) (q8 + 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j]), _mm256_maddubs_epi16(lo, y0));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j + 1]), _mm256_maddubs_epi16(hi, y1));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
-    }
-    *s = hsum_ps(acc) + acc_m;
-}
+#define QG_FN
+#define QG_NAME(x) x##_plain
+#define QG_DPBUSD(acc, u8, s8) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u8), (s8)), _mm256_set1_epi16(1)))
+#define QG_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
+#include "quant-dot-avx2-gemv.h"
+#undef QG_FN
+#undef QG_NAME
+#undef QG_DPBUSD
+#undef QG_DPWSSD
 
 // Q6_K: quants are 6 bits (0..63) with an offset of 32; the offset is taken out with the Q8_K
 // block sums (sum of (q - 32) * y = sum q * y - 32 * sum y), so maddubs sees unsigned quants.
@@ -170,11 +102,55 @@ static void dot_q6_K_q8_K(int n, float * s, size_t bs, const void * vx, size_t b
     *s = hsum_ps(acc) + acc_offs;
 }
 
-const struct cpu_qdot_table cpu_qdot_avx2 = { {
-    [GGML_TYPE_Q4_0] = dot_q4_0_q8_0,
-    [GGML_TYPE_Q8_0] = dot_q8_0_q8_0,
-    [GGML_TYPE_Q4_K] = dot_q4_K_q8_K,
-    [GGML_TYPE_Q6_K] = dot_q6_K_q8_K,
-} };
+const struct cpu_qdot_table cpu_qdot_avx2 = {
+    .dot = {
+        [GGML_TYPE_Q4_0] = dot_q4_0_plain,
+        [GGML_TYPE_Q8_0] = dot_q8_0_plain,
+        [GGML_TYPE_Q4_K] = dot_q4_K_plain,
+        [GGML_TYPE_Q5_K] = dot_q5_K_plain,
+        [GGML_TYPE_Q4_1] = dot_q4_1_plain,
+        [GGML_TYPE_Q5_0] = dot_q5_0_plain,
+        [GGML_TYPE_Q5_1] = dot_q5_1_plain,
+        [GGML_TYPE_IQ4_NL] = dot_iq4_nl_plain,
+        [GGML_TYPE_MXFP4] = dot_mxfp4_plain,
+        [GGML_TYPE_Q6_K] = dot_q6_K_q8_K,
+    },
+    .gemv = {
+        [GGML_TYPE_Q4_0] = gemv_q4_0_plain,
+        [GGML_TYPE_Q8_0] = gemv_q8_0_plain,
+        [GGML_TYPE_Q4_K] = gemv_q4_K_plain,
+        [GGML_TYPE_Q5_K] = gemv_q5_K_plain,
+        [GGML_TYPE_Q4_1] = gemv_q4_1_plain,
+        [GGML_TYPE_Q5_0] = gemv_q5_0_plain,
+        [GGML_TYPE_Q5_1] = gemv_q5_1_plain,
+        [GGML_TYPE_IQ4_NL] = gemv_iq4_nl_plain,
+        [GGML_TYPE_MXFP4] = gemv_mxfp4_plain,
+    },
+};
+
+const struct cpu_qdot_table cpu_qdot_avx2_vnni = {
+    .dot = {
+        [GGML_TYPE_Q4_0] = dot_q4_0_vnni,
+        [GGML_TYPE_Q8_0] = dot_q8_0_vnni,
+        [GGML_TYPE_Q4_K] = dot_q4_K_vnni,
+        [GGML_TYPE_Q5_K] = dot_q5_K_vnni,
+        [GGML_TYPE_Q4_1] = dot_q4_1_vnni,
+        [GGML_TYPE_Q5_0] = dot_q5_0_vnni,
+        [GGML_TYPE_Q5_1] = dot_q5_1_vnni,
+        [GGML_TYPE_IQ4_NL] = dot_iq4_nl_vnni,
+        [GGML_TYPE_MXFP4] = dot_mxfp4_vnni,
+    },
+    .gemv = {
+        [GGML_TYPE_Q4_0] = gemv_q4_0_vnni,
+        [GGML_TYPE_Q8_0] = gemv_q8_0_vnni,
+        [GGML_TYPE_Q4_K] = gemv_q4_K_vnni,
+        [GGML_TYPE_Q5_K] = gemv_q5_K_vnni,
+        [GGML_TYPE_Q4_1] = gemv_q4_1_vnni,
+        [GGML_TYPE_Q5_0] = gemv_q5_0_vnni,
+        [GGML_TYPE_Q5_1] = gemv_q5_1_vnni,
+        [GGML_TYPE_IQ4_NL] = gemv_iq4_nl_vnni,
+        [GGML_TYPE_MXFP4] = gemv_mxfp4_vnni,
+    },
+};
 
 #endif

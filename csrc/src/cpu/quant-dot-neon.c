@@ -55,7 +55,7 @@ static void dot_q4_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t b
     *s = sum;
 }
 
-const struct cpu_qdot_table cpu_qdot_neon = { {
+const struct cpu_qdot_table cpu_qdot_neon = { .dot = {
     [GGML_TYPE_Q4_0] = dot_q4_0_q8_0,
     [GGML_TYPE_Q8_0] = dot_q8_0_q8_0,
 } };

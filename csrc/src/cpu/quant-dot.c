@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ggalloc-cpu.h"
@@ -373,7 +374,7 @@ static void dot_bf16(int n, float * s, size_t bs, const void * vx, size_t bx, co
     *s = (float) sum;
 }
 
-const struct cpu_qdot_table cpu_qdot_scalar = { {
+const struct cpu_qdot_table cpu_qdot_scalar = { .dot = {
     [GGML_TYPE_F32]    = dot_f32,
     [GGML_TYPE_F16]    = dot_f16,
     [GGML_TYPE_BF16]   = dot_bf16,
@@ -417,35 +418,99 @@ bool cpu_type_is_quant(enum ggml_type t) {
            ggml_get_type_traits(t)->from_float_ref != NULL;
 }
 
-// the widest kernel of an ISA's tables for t
-static ggml_vec_dot_t qdot_pick(enum ggalloc_cpu_isa isa, enum ggml_type t) {
-    ggml_vec_dot_t f = NULL;
-    switch (isa) {
 #if defined(__x86_64__)
-        case GGALLOC_CPU_ISA_AVX512:
-            f = cpu_qdot_avx512.dot[t];
-            if (f == NULL) f = cpu_qdot_avx2.dot[t];
-            break;
-        case GGALLOC_CPU_ISA_AVX2:
-            f = cpu_qdot_avx2.dot[t];
-            break;
+// VNNI is asked of the CPU once; the AVX-512 and AVX2 tables are only in use where the OS saves
+// their registers (isa.c), and VNNI needs nothing more.
+static atomic_int qdot_vnni_allowed = 1;
+static int qdot_cpu_vnni(bool avx512) {
+    static atomic_int has[2] = { -1, -1 }; // AVX2 (AVX-VNNI), AVX-512 (AVX512-VNNI); -1: not asked
+    int v = atomic_load(&has[avx512]);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = (avx512 ? __builtin_cpu_supports("avx512vnni") : __builtin_cpu_supports("avxvnni")) ? 1 : 0;
+        atomic_store(&has[avx512], v);
+    }
+    return v;
+}
+#endif
+
+// whether the AVX-512 (avx512 true) or AVX2 kernels may use VNNI now
+static bool qdot_vnni(bool avx512) {
+#if defined(__x86_64__)
+    return atomic_load(&qdot_vnni_allowed) && qdot_cpu_vnni(avx512);
+#else
+    (void) avx512;
+    return false;
+#endif
+}
+
+bool cpu_qdot_set_vnni(bool on) {
+#if defined(__x86_64__)
+    atomic_store(&qdot_vnni_allowed, on ? 1 : 0);
+#else
+    (void) on;
+#endif
+    return qdot_vnni(true) || qdot_vnni(false);
+}
+
+// the kernel tables of an ISA, widest first: a type missing from one is looked up in the next
+static const struct cpu_qdot_table * const * qdot_tables(enum ggalloc_cpu_isa isa, bool vnni) {
+#if defined(__x86_64__)
+    // with AVX512-VNNI, the AVX2 fallbacks use AVX-VNNI where the CPU has that too
+    static const struct cpu_qdot_table * const avx512_vnni2[] = { &cpu_qdot_avx512_vnni, &cpu_qdot_avx512, &cpu_qdot_avx2_vnni,
+                                                                  &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
+    static const struct cpu_qdot_table * const avx512_vnni[] = { &cpu_qdot_avx512_vnni, &cpu_qdot_avx512, &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
+    static const struct cpu_qdot_table * const avx512[] = { &cpu_qdot_avx512, &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
+    static const struct cpu_qdot_table * const avx2_vnni[] = { &cpu_qdot_avx2_vnni, &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
+    static const struct cpu_qdot_table * const avx2[] = { &cpu_qdot_avx2, &cpu_qdot_scalar, NULL };
 #endif
 #if defined(__aarch64__)
-        case GGALLOC_CPU_ISA_NEON:
-            f = cpu_qdot_neon.dot[t];
-            break;
+    static const struct cpu_qdot_table * const neon[] = { &cpu_qdot_neon, &cpu_qdot_scalar, NULL };
 #endif
-        default:
-            break;
+    static const struct cpu_qdot_table * const scalar[] = { &cpu_qdot_scalar, NULL };
+    (void) vnni; // x86 only
+    switch (isa) {
+#if defined(__x86_64__)
+        case GGALLOC_CPU_ISA_AVX512: return !vnni ? avx512 : qdot_vnni(false) ? avx512_vnni2 : avx512_vnni;
+        case GGALLOC_CPU_ISA_AVX2:   return vnni ? avx2_vnni : avx2;
+#endif
+#if defined(__aarch64__)
+        case GGALLOC_CPU_ISA_NEON:   return neon;
+#endif
+        default:                     return scalar;
     }
-    return f != NULL ? f : cpu_qdot_scalar.dot[t];
+}
+
+static ggml_vec_dot_t qdot_pick(enum ggalloc_cpu_isa isa, bool vnni, enum ggml_type t) {
+    for (const struct cpu_qdot_table * const * tab = qdot_tables(isa, vnni); *tab != NULL; tab++) {
+        if ((*tab)->dot[t] != NULL) {
+            return (*tab)->dot[t];
+        }
+    }
+    return NULL;
 }
 
 ggml_vec_dot_t cpu_qdot_get(enum ggml_type t) {
     if ((int) t < 0 || (int) t >= GGML_TYPE_COUNT) {
         return NULL;
     }
-    return qdot_pick(cpu_kernels_get()->isa, t);
+    const enum ggalloc_cpu_isa isa = cpu_kernels_get()->isa;
+    return qdot_pick(isa, qdot_vnni(isa == GGALLOC_CPU_ISA_AVX512), t);
+}
+
+cpu_qgemv_t cpu_qgemv_get(enum ggml_type t) {
+    if ((int) t < 0 || (int) t >= GGML_TYPE_COUNT) {
+        return NULL;
+    }
+    // only the table that has the type's widest dot: a narrower table's several-rows kernel
+    // would be slower than the wider single-row one
+    const enum ggalloc_cpu_isa isa = cpu_kernels_get()->isa;
+    for (const struct cpu_qdot_table * const * tab = qdot_tables(isa, qdot_vnni(isa == GGALLOC_CPU_ISA_AVX512)); *tab != NULL; tab++) {
+        if ((*tab)->dot[t] != NULL) {
+            return (*tab)->gemv[t];
+        }
+    }
+    return NULL;
 }
 
 static void from_f32(const float * GGML_RESTRICT x, void * GGML_RESTRICT y, int64_t k) {
@@ -454,12 +519,13 @@ static void from_f32(const float * GGML_RESTRICT x, void * GGML_RESTRICT y, int6
 
 // one table of traits per kernel table, filled once; the entry returned follows the ISA in use
 // (which tests can switch), and stays valid for the life of the process
-enum { QT_SCALAR, QT_AVX2, QT_AVX512, QT_NEON, QT_N };
+enum { QT_SCALAR, QT_AVX2, QT_AVX2_VNNI, QT_AVX512, QT_AVX512_VNNI, QT_NEON, QT_N };
 static struct ggml_type_traits_cpu qtraits[QT_N][GGML_TYPE_COUNT];
 static pthread_once_t qtraits_once = PTHREAD_ONCE_INIT;
 
 static void qtraits_fill(void) {
-    const enum ggalloc_cpu_isa isas[QT_N] = { GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX512, GGALLOC_CPU_ISA_NEON };
+    const enum ggalloc_cpu_isa isas[QT_N] = { GGALLOC_CPU_ISA_SCALAR, GGALLOC_CPU_ISA_AVX2, GGALLOC_CPU_ISA_AVX2,
+                                              GGALLOC_CPU_ISA_AVX512, GGALLOC_CPU_ISA_AVX512, GGALLOC_CPU_ISA_NEON };
     for (int i = 0; i < QT_N; i++) {
         for (int t = 0; t < GGML_TYPE_COUNT; t++) {
             struct ggml_type_traits_cpu * e = &qtraits[i][t];
@@ -469,7 +535,7 @@ static void qtraits_fill(void) {
                 continue;
             }
             e->from_float = t == GGML_TYPE_F32 ? from_f32 : ggml_get_type_traits((enum ggml_type) t)->from_float_ref;
-            e->vec_dot = qdot_pick(isas[i], (enum ggml_type) t);
+            e->vec_dot = qdot_pick(isas[i], i == QT_AVX2_VNNI || i == QT_AVX512_VNNI, (enum ggml_type) t);
         }
     }
     // activation formats: a quantizer, no dot of their own
@@ -486,8 +552,8 @@ const struct ggml_type_traits_cpu * ggml_get_type_traits_cpu(enum ggml_type type
     }
     pthread_once(&qtraits_once, qtraits_fill);
     switch (cpu_kernels_get()->isa) {
-        case GGALLOC_CPU_ISA_AVX2:   return &qtraits[QT_AVX2][type];
-        case GGALLOC_CPU_ISA_AVX512: return &qtraits[QT_AVX512][type];
+        case GGALLOC_CPU_ISA_AVX2:   return &qtraits[qdot_vnni(false) ? QT_AVX2_VNNI : QT_AVX2][type];
+        case GGALLOC_CPU_ISA_AVX512: return &qtraits[qdot_vnni(true) ? QT_AVX512_VNNI : QT_AVX512][type];
         case GGALLOC_CPU_ISA_NEON:   return &qtraits[QT_NEON][type];
         default:                     return &qtraits[QT_SCALAR][type];
     }
