@@ -1136,7 +1136,9 @@ GGML_API bool ggml_quantize_requires_imatrix(enum ggml_type type);
 // be a whole number of rows). Returns the bytes written. Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0,
 // Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4, NVFP4, Q1_0.
 // imatrix (NULL, or n_per_row weights, one per column): Q4_0, Q5_0, Q4_1 and Q5_1 fit each
-// block by weighted least squares under it; Q8_0, MXFP4, TQ1_0, TQ2_0, Q1_0 and the float types
+// block by weighted least squares under it (a fit of our own: same format, but not the bytes
+// ggml's weighted quantizers write; without one, the bytes are ggml's reference quantizers');
+// Q8_0, MXFP4, TQ1_0, TQ2_0, Q1_0 and the float types
 // ignore it, as ggml's do. Returns 0 and logs on: a NULL pointer, an unknown type or one without
 // a quantizer, a type that needs an importance matrix (see above), an imatrix given for a type
 // whose weighted quantizer is not available here (the K and IQ types),
