@@ -181,58 +181,94 @@ struct graph_row {
     int    violations;
 };
 
-// Planning alone, as ggml's figure in anchors.md is measured: ggml_gallocr_reserve_n_size
-// (graph walk and plan, no buffer allocation).
-static double time_reserve(ggml_gallocr_t galloc, struct ggml_cgraph * g, int reps) {
+static void graph_clear_data(struct ggml_cgraph * g);
+
+struct timed_call {
+    ggml_gallocr_t             galloc;
+    struct ggml_cgraph       * g;
+    ggml_backend_buffer_type_t buft;
+    enum ggalloc_planner       planner;
+};
+
+// The median over reps of one call's CPU time, in µs. Calls are timed in batches of about 50 µs,
+// since one read of the clock costs about 1 µs here, as much as a whole alloc_graph of a 12-node
+// graph; `prep` (NULL: none) runs before each call, and its own time, measured alike, is taken off.
+static double time_op(void (*op)(struct timed_call *), void (*prep)(struct timed_call *), struct timed_call * c,
+        int reps) {
+    if (prep) {
+        prep(c);
+    }
+    double t0 = now_s();
+    op(c);
+    const double one = now_s() - t0;
+    const int batch = one <= 50e-6 / 1024 ? 1024 : one >= 50e-6 ? 1 : (int) (50e-6 / one);
     double * t = malloc((size_t) reps * sizeof(double));
     for (int r = 0; r < reps; r++) {
-        size_t size = 0;
-        const double t0 = now_s();
-        ggml_gallocr_reserve_n_size(galloc, g, NULL, NULL, &size);
-        t[r] = now_s() - t0;
+        double p = 0.0;
+        if (prep) {
+            t0 = now_s();
+            for (int k = 0; k < batch; k++) {
+                prep(c);
+            }
+            p = now_s() - t0;
+        }
+        t0 = now_s();
+        for (int k = 0; k < batch; k++) {
+            if (prep) {
+                prep(c);
+            }
+            op(c);
+        }
+        t[r] = (now_s() - t0 - p) / batch;
     }
     const double m = median(t, reps);
     free(t);
     return m * 1e6;
 }
 
-static void graph_clear_data(struct ggml_cgraph * g);
+static void op_clear(struct timed_call * c) {
+    graph_clear_data(c->g);
+}
+
+// Planning alone, as ggml's figure in anchors.md is measured: ggml_gallocr_reserve_n_size
+// (graph walk and plan, no buffer allocation).
+static void op_reserve(struct timed_call * c) {
+    size_t size = 0;
+    ggml_gallocr_reserve_n_size(c->galloc, c->g, NULL, NULL, &size);
+}
 
 // A fresh allocator's first reserve, as a program that makes one per graph pays it (the
-// planner's remembered plan does not help here): new + reserve + free.
+// planner's remembered plan does not help here): new + reserve + free, on a graph that the
+// previous allocator's placements are cleared from.
+static void op_fresh_reserve(struct timed_call * c) {
+    ggml_gallocr_t galloc = ggml_gallocr_new(c->buft);
+    ggalloc_gallocr_set_planner(galloc, c->planner);
+    ggml_gallocr_reserve(galloc, c->g);
+    ggml_gallocr_free(galloc);
+}
+
+static void op_alloc(struct timed_call * c) {
+    ggml_gallocr_alloc_graph(c->galloc, c->g);
+}
+
+static double time_reserve(ggml_gallocr_t galloc, struct ggml_cgraph * g, int reps) {
+    struct timed_call c = { .galloc = galloc, .g = g };
+    return time_op(op_reserve, NULL, &c, reps);
+}
+
 static double time_fresh_reserve(ggml_backend_buffer_type_t buft, enum ggalloc_planner planner,
         struct ggml_cgraph * g, int reps) {
-    double * t = malloc((size_t) reps * sizeof(double));
-    for (int r = 0; r < reps; r++) {
-        graph_clear_data(g);
-        const double t0 = now_s();
-        ggml_gallocr_t galloc = ggml_gallocr_new(buft);
-        ggalloc_gallocr_set_planner(galloc, planner);
-        ggml_gallocr_reserve(galloc, g);
-        ggml_gallocr_free(galloc);
-        t[r] = now_s() - t0;
-    }
+    struct timed_call c = { .g = g, .buft = buft, .planner = planner };
+    const double us = time_op(op_fresh_reserve, op_clear, &c, reps);
     graph_clear_data(g);
-    const double m = median(t, reps);
-    free(t);
-    return m * 1e6;
+    return us;
 }
 
 // alloc_graph re-using the plan; with `rebuilt`, on a graph whose tensors have no memory yet (as
 // a graph built again for the next step is: anchors.md measures it so).
 static double time_alloc(ggml_gallocr_t galloc, struct ggml_cgraph * g, int reps, bool rebuilt) {
-    double * t = malloc((size_t) reps * sizeof(double));
-    for (int r = 0; r < reps; r++) {
-        if (rebuilt) {
-            graph_clear_data(g);
-        }
-        const double t0 = now_s();
-        ggml_gallocr_alloc_graph(galloc, g);
-        t[r] = now_s() - t0;
-    }
-    const double m = median(t, reps);
-    free(t);
-    return m * 1e6;
+    struct timed_call c = { .galloc = galloc, .g = g };
+    return time_op(op_alloc, rebuilt ? op_clear : NULL, &c, reps);
 }
 
 // Forgets where a previous allocator put the graph's tensors (whose buffers are gone with it),
@@ -580,7 +616,8 @@ int main(int argc, char ** argv) {
     ggml_log_set(NULL, NULL);
     emit("# Memory planners: ggml's online placement vs ggalloc BEST\n\n");
     emit("CPU host buffer type, alignment %d, one buffer. Sizes in bytes (exact); times are medians of the\n"
-         "process's CPU time (planning is single-threaded; CPU time stays steady on a shared machine).\n"
+         "process's CPU time (planning is single-threaded; CPU time stays steady on a shared machine), per call,\n"
+         "timed in batches of about 50 µs so that the clock's own cost (about 1 µs a read) stays out of them.\n"
          "ggml planner = our reproduction of ggml's online placement (same sizes as ggml); best = GGALLOC_PLANNER_BEST.\n\n", ALIGNMENT);
 
     emit("## Graphs\n\n");
