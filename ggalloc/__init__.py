@@ -26,7 +26,8 @@ from .core import Context, Graph, Tensor, ggml_type_names, numpy_dtype, type_id,
 from . import ops
 from .ops import *  # noqa: F401,F403  (the op functions; ops.__all__ is their one list)
 from .alloc import (Buffer, BufferType, GraphAllocator, Plan, PlanEntry, TensorAllocator, alloc_ctx_tensors,
-                    cpu_buffer_type, failing_buffer_type, host_buffer_type, intervals_lower_bound, plan_intervals)
+                    cpu_buffer_type, failing_buffer_type, host_buffer_type, intervals_lower_bound, plan_intervals,
+                    plan_intervals_bound)
 from .backends import (Backend, CPUBackend, VulkanBackend, cpu_isa, devices, set_cpu_isa, vulkan_buffer_type,
                        vulkan_devices)
 from .graphio import load_graph, loads_graph, save_graph
@@ -47,7 +48,7 @@ __all__ = [
     "OutOfRangeError", "MissingFileError", "NotFoundError",
     "Context", "Tensor", "Graph", "type_id", "type_name", "numpy_dtype", "ggml_type_names",
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry", "alloc_ctx_tensors",
-    "host_buffer_type", "cpu_buffer_type", "failing_buffer_type", "plan_intervals", "intervals_lower_bound",
+    "host_buffer_type", "cpu_buffer_type", "failing_buffer_type", "plan_intervals", "plan_intervals_bound", "intervals_lower_bound",
     "Backend", "CPUBackend", "VulkanBackend", "vulkan_devices", "vulkan_buffer_type", "devices", "cpu_isa",
     "set_cpu_isa",
     "load_graph", "loads_graph", "save_graph",

@@ -583,6 +583,7 @@ struct ggalloc_plan_options {
 };
 struct ggalloc_plan_options ggalloc_plan_options_default(void);
 bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends, size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak);
+bool ggalloc_plan_intervals_bound(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends, size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak, size_t * bound);
 """
 
 CDEF_QUANT = r"""

@@ -30,7 +30,7 @@ from .errors import (AllocationError, ArgumentTypeError, BadInputError, ClosedEr
 __all__ = [
     "BufferType", "Buffer", "TensorAllocator", "GraphAllocator", "Plan", "PlanEntry",
     "host_buffer_type", "cpu_buffer_type", "failing_buffer_type", "alloc_ctx_tensors",
-    "plan_intervals", "intervals_lower_bound",
+    "plan_intervals", "plan_intervals_bound", "intervals_lower_bound",
 ]
 
 
@@ -765,6 +765,26 @@ def plan_intervals(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[i
         >>> offs, peak = gg.plan_intervals([64, 64, 64], [0, 1, 2], [1, 2, 3])   # peak == 64
         >>> offs, peak = gg.plan_intervals(sizes, starts, ends, time_budget=2.0)
     """
+    offsets, peak, _ = _plan_intervals(sizes, starts, ends, alignment, planner, time_budget, seed, False)
+    return offsets, peak
+
+
+def plan_intervals_bound(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[int],
+                         alignment: int = 1, *, planner: str = "best", time_budget: Optional[float] = None,
+                         seed: int = 0) -> Tuple["np.ndarray[Any, Any]", int, int]:
+    """:func:`plan_intervals` that also returns a bound no plan of these blocks can beat:
+    (offsets, peak, bound). The bound is :func:`intervals_lower_bound`'s, or more where the best
+    planner's exact search proved within the budget that nothing smaller fits; ``peak == bound``
+    means the plan is optimal.
+
+        >>> offs, peak, bound = gg.plan_intervals_bound(sizes, starts, ends, time_budget=1.0)
+    """
+    return _plan_intervals(sizes, starts, ends, alignment, planner, time_budget, seed, True)
+
+
+def _plan_intervals(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[int], alignment: int,
+                    planner: str, time_budget: Optional[float], seed: int,
+                    want_bound: bool) -> Tuple["np.ndarray[Any, Any]", int, int]:
     s, a, e, n = _interval_arrays(sizes, starts, ends)
     alignment = _alignment(alignment)
     if planner not in _PLANNERS:
@@ -777,18 +797,24 @@ def plan_intervals(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[i
         raise BadInputError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     out = np.zeros(n, dtype=np.uint64)
     peak = ffi.new("size_t *")
+    bound = ffi.new("size_t *")
     what = f"cannot plan {n} intervals with alignment {alignment}"
-    if planner == "best" and time_budget is None and int(seed) == 0:
-        _lib.ok(lib.ggalloc_plan_intervals, n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
-                int(alignment), _ptr(out, "size_t"), peak, exc=BadInputError, what=what)
-        return out, int(peak[0])
+    args = (n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"), int(alignment))
+    if planner == "best" and time_budget is None and int(seed) == 0 and not want_bound:
+        _lib.ok(lib.ggalloc_plan_intervals, *args, _ptr(out, "size_t"), peak, exc=BadInputError, what=what)
+        return out, int(peak[0]), 0
     opt = ffi.new("struct ggalloc_plan_options *", lib.ggalloc_plan_options_default())
     opt.planner = getattr(lib, _PLANNERS[planner])
     opt.time_budget = 0.0 if time_budget is None else float(time_budget)
     opt.seed = int(seed)
-    _lib.ok(lib.ggalloc_plan_intervals_ex, n, _ptr(s, "size_t"), _ptr(a, "int64_t"), _ptr(e, "int64_t"),
-            int(alignment), opt, _ptr(out, "size_t"), peak, exc=BadInputError, what=what)
-    return out, int(peak[0])
+    if want_bound:
+        _lib.ok(lib.ggalloc_plan_intervals_bound, *args, opt, _ptr(out, "size_t"), peak, bound,
+                exc=BadInputError, what=what)
+    else:
+        _lib.ok(lib.ggalloc_plan_intervals_ex, *args, opt, _ptr(out, "size_t"), peak, exc=BadInputError, what=what)
+    return out, int(peak[0]), int(bound[0])
+
+
 def intervals_lower_bound(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[int], alignment: int = 1) -> int:
     """The most bytes (each size rounded up to alignment) live at any step."""
     s, a, e, n = _interval_arrays(sizes, starts, ends)

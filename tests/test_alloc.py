@@ -358,6 +358,30 @@ def test_plan_intervals_on_random_lifetimes():
         assert not share.any(), f"block {i} shares bytes with a block live at the same time"
 
 
+def test_plan_intervals_bound():
+    rng = np.random.default_rng(11)
+    n = 120
+    starts = rng.integers(0, 40, n)
+    ends = starts + rng.integers(1, 12, n)
+    sizes = rng.integers(1, 9, n) * 64
+    lb = gg.intervals_lower_bound(sizes, starts, ends)
+    for planner in ("best", "ggml"):
+        offs, peak, bound = gg.plan_intervals_bound(sizes, starts, ends, planner=planner, time_budget=0.2)
+        assert lb <= bound <= peak
+        assert (offs + sizes <= peak).all()
+        for i in range(n):
+            live = (starts < ends[i]) & (starts[i] < ends)
+            live[i] = False
+            assert not (live & (offs < offs[i] + sizes[i]) & (offs[i] < offs + sizes)).any()
+        if planner == "ggml":
+            assert bound == lb  # the online planner proves nothing beyond the live bytes
+    # a chain of handovers packs at its bound: the plan is proven optimal
+    offs, peak, bound = gg.plan_intervals_bound([64, 64, 64], [0, 1, 2], [1, 2, 3])
+    assert peak == bound == 64
+    with pytest.raises(gg.BadInputError, match="planner"):
+        gg.plan_intervals_bound([1], [0], [1], planner="fast")
+
+
 def test_buffer_constructor_and_plot(tmp_path):
     buf = gg.Buffer(gg.host_buffer_type(64), 640)
     assert buf.size == 640 and buf.alignment == 64 and buf.base % 64 == 0
