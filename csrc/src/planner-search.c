@@ -306,6 +306,9 @@ struct gga_range {
     int64_t hi;  // ... or at or above hi
 };
 
+// passes of the lowest-fit scan before it sorts what is left (see gga_lowest_fit)
+#define GGA_FIT_PASSES 8
+
 #define GGA_RANGE_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi < (y)->hi)
 GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 
@@ -343,23 +346,33 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const s
             }
         }
     }
+    // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
+    // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
+    // (x only rises) and is dropped, so the passes shrink; a few passes settle it on model graphs
+    // and random DAGs, far cheaper than sorting every neighbour's range. Past GGA_FIT_PASSES
+    // (a tall stack of neighbours, as on the traces) the ranges left are sorted and swept once.
     int64_t x = (int64_t) from;
-    if (nr <= 8) {
-        // few ranges (model graphs): raising x out of any range it falls in until none holds it
-        // reaches the same lowest fit as the sorted sweep, with no sort
-        for (bool moved = true; moved;) {
-            moved = false;
-            for (int r = 0; r < nr; r++) {
-                if (pk->ranges[r].lo < x && x < pk->ranges[r].hi) {
-                    x = pk->ranges[r].hi;
+    int m = nr;
+    for (int pass = 0; pass < GGA_FIT_PASSES; pass++) {
+        bool moved = false;
+        for (int r = 0; r < m;) {
+            const struct gga_range rg = pk->ranges[r];
+            if (rg.hi <= x || rg.lo < x) {
+                if (rg.hi > x) {
+                    x = rg.hi; // x was inside: the range's top is the next candidate
                     moved = true;
                 }
+                pk->ranges[r] = pk->ranges[--m]; // at or below x from now on
+                continue;
             }
+            r++;
         }
-        return (size_t) x;
+        if (!moved) {
+            return (size_t) x;
+        }
     }
-    gga_range_sort(pk->ranges, nr);
-    for (int r = 0; r < nr; r++) {
+    gga_range_sort(pk->ranges, m);
+    for (int r = 0; r < m; r++) {
         if (x <= pk->ranges[r].lo) {
             break;
         }
