@@ -13,24 +13,6 @@
 
 #define QG_INLINE QG_FN static inline __attribute__((always_inline))
 
-// rows at a time, by type (as for AVX-512: Q4_0 gains from sharing its rearranged activations)
-#define QG_R_Q4_0 4
-#define QG_R_Q8_0 1
-#define QG_R_Q4_K 1
-
-#define QG_PREFETCH(p, bytes, R)                                                          \
-    do {                                                                                  \
-        if ((R) > 1) {                                                                    \
-            for (int pf_ = 0; pf_ < (bytes); pf_ += 64) {                                 \
-                _mm_prefetch((const char *) (p) + 512 + pf_, _MM_HINT_T0);                \
-            }                                                                             \
-        }                                                                                 \
-    } while (0)
-
-QG_INLINE __m128 QG_NAME(halves4)(ggml_half a, ggml_half b, ggml_half c, ggml_half d) {
-    return _mm_cvtph_ps(_mm_setr_epi16((short) a, (short) b, (short) c, (short) d, 0, 0, 0, 0));
-}
-
 QG_INLINE __m256i QG_NAME(lanes2)(const void * p0, const void * p1) {
     return _mm256_set_m128i(_mm_loadu_si128((const __m128i *) p1), _mm_loadu_si128((const __m128i *) p0));
 }
@@ -57,7 +39,7 @@ QG_INLINE void QG_NAME(q4_0_rows)(int nb, float * s, const char * x, size_t bx, 
         const __m256i yh1 = QG_NAME(lanes2)(y[i + 2].qs + 16, y[i + 3].qs + 16);
         const __m256i corr0 = QG_DPBUSD(QG_DPBUSD(_mm256_setzero_si256(), eight, yl0), eight, yh0);
         const __m256i corr1 = QG_DPBUSD(QG_DPBUSD(_mm256_setzero_si256(), eight, yl1), eight, yh1);
-        const __m128 dy = QG_NAME(halves4)(y[i].d, y[i + 1].d, y[i + 2].d, y[i + 3].d);
+        const __m128 dy = qg_halves4(y[i].d, y[i + 1].d, y[i + 2].d, y[i + 3].d);
         for (int r = 0; r < R; r++) {
             const block_q4_0 * xb = (const block_q4_0 *) (x + (size_t) r * bx) + i;
             QG_PREFETCH(xb, 72, R);
@@ -67,7 +49,7 @@ QG_INLINE void QG_NAME(q4_0_rows)(int nb, float * s, const char * x, size_t bx, 
             s0 = QG_DPBUSD(s0, _mm256_and_si256(_mm256_srli_epi16(b0, 4), m4), yh0);
             __m256i s1 = QG_DPBUSD(_mm256_setzero_si256(), _mm256_and_si256(b1, m4), yl1);
             s1 = QG_DPBUSD(s1, _mm256_and_si256(_mm256_srli_epi16(b1, 4), m4), yh1);
-            const __m256 d = _mm256_castps128_ps256(_mm_mul_ps(QG_NAME(halves4)(xb[0].d, xb[1].d, xb[2].d, xb[3].d), dy));
+            const __m256 d = _mm256_castps128_ps256(_mm_mul_ps(qg_halves4(xb[0].d, xb[1].d, xb[2].d, xb[3].d), dy));
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s0, corr0)), _mm256_permutevar8x32_ps(d, lane01), acc[r]);
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s1, corr1)), _mm256_permutevar8x32_ps(d, lane23), acc[r]);
         }
@@ -330,7 +312,3 @@ QG_ENTRIES(mxfp4, QK8_0, block_q8_0, 1)
 
 #undef QG_ENTRIES
 #undef QG_INLINE
-#undef QG_PREFETCH
-#undef QG_R_Q4_0
-#undef QG_R_Q8_0
-#undef QG_R_Q4_K

@@ -32,31 +32,6 @@
 
 #define QG_INLINE QG_FN static inline __attribute__((always_inline))
 
-// Rows taken at a time, by type. Measured on 4096 x 4096 weights against one activation row,
-// one thread (AVX-512 with VNNI): Q4_0 gains most from sharing its rearranged activations (4
-// rows: about 100 GFLOP/s against 75 one row at a time); Q8_0 and Q4_K, whose activations need
-// no rearranging, run as fast or faster one row at a time once the weights come from memory
-// rather than L2 (a single sequential stream is what the hardware prefetchers follow best).
-#define QG_R_Q4_0 4
-#define QG_R_Q8_0 1
-#define QG_R_Q4_K 1
-
-// With several rows: the lines of each row a step will read, 512 bytes ahead, as the
-// prefetchers follow four interleaved streams less well than one.
-#define QG_PREFETCH(p, bytes, R)                                                          \
-    do {                                                                                  \
-        if ((R) > 1) {                                                                    \
-            for (int pf_ = 0; pf_ < (bytes); pf_ += 64) {                                 \
-                _mm_prefetch((const char *) (p) + 512 + pf_, _MM_HINT_T0);                \
-            }                                                                             \
-        }                                                                                 \
-    } while (0)
-
-// four f16 scales as floats
-QG_INLINE __m128 QG_NAME(halves4)(ggml_half a, ggml_half b, ggml_half c, ggml_half d) {
-    return _mm_cvtph_ps(_mm_setr_epi16((short) a, (short) b, (short) c, (short) d, 0, 0, 0, 0));
-}
-
 QG_INLINE __m512i QG_NAME(lanes4)(const uint8_t * p0, const uint8_t * p1, const uint8_t * p2, const uint8_t * p3) {
     __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *) p0));
     v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *) p1), 1);
@@ -82,7 +57,7 @@ QG_INLINE void QG_NAME(q4_0_rows)(int nb, float * s, const char * x, size_t bx, 
         const __m512i yh = QG_NAME(lanes4)((const uint8_t *) y[i].qs + 16, (const uint8_t *) y[i + 1].qs + 16,
                                            (const uint8_t *) y[i + 2].qs + 16, (const uint8_t *) y[i + 3].qs + 16);
         const __m512i corr = QG_DPBUSD(QG_DPBUSD(_mm512_setzero_si512(), eight, yl), eight, yh);
-        const __m128 dy = QG_NAME(halves4)(y[i].d, y[i + 1].d, y[i + 2].d, y[i + 3].d);
+        const __m128 dy = qg_halves4(y[i].d, y[i + 1].d, y[i + 2].d, y[i + 3].d);
         for (int r = 0; r < R; r++) {
             const block_q4_0 * xb = (const block_q4_0 *) (x + (size_t) r * bx) + i;
             QG_PREFETCH(xb, 72, R);
@@ -90,7 +65,7 @@ QG_INLINE void QG_NAME(q4_0_rows)(int nb, float * s, const char * x, size_t bx, 
             const __m512i lo = _mm512_and_si512(bits, m4);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4);
             const __m512i sumi = _mm512_sub_epi32(QG_DPBUSD(QG_DPBUSD(_mm512_setzero_si512(), lo, yl), hi, yh), corr);
-            const __m128 d = _mm_mul_ps(QG_NAME(halves4)(xb[0].d, xb[1].d, xb[2].d, xb[3].d), dy);
+            const __m128 d = _mm_mul_ps(qg_halves4(xb[0].d, xb[1].d, xb[2].d, xb[3].d), dy);
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_permutexvar_ps(lane_of, _mm512_castps128_ps512(d)), acc[r]);
         }
     }
@@ -117,7 +92,7 @@ QG_INLINE void QG_NAME(q8_0_rows)(int nb, float * s, const char * x, size_t bx, 
     for (; i + 3 < nb; i += 4) {
         const __m512i y0 = QG_NAME(halves2)(y[i].qs, y[i + 1].qs);
         const __m512i y1 = QG_NAME(halves2)(y[i + 2].qs, y[i + 3].qs);
-        const __m128 dy = QG_NAME(halves4)(y[i].d, y[i + 1].d, y[i + 2].d, y[i + 3].d);
+        const __m128 dy = qg_halves4(y[i].d, y[i + 1].d, y[i + 2].d, y[i + 3].d);
         for (int r = 0; r < R; r++) {
             const block_q8_0 * xb = (const block_q8_0 *) (x + (size_t) r * bx) + i;
             QG_PREFETCH(xb, 136, R);
@@ -127,7 +102,7 @@ QG_INLINE void QG_NAME(q8_0_rows)(int nb, float * s, const char * x, size_t bx, 
                                          _mm512_mask_sub_epi8(y0, _mm512_movepi8_mask(x0), _mm512_setzero_si512(), y0));
             const __m512i s1 = QG_DPBUSD(_mm512_setzero_si512(), _mm512_abs_epi8(x1),
                                          _mm512_mask_sub_epi8(y1, _mm512_movepi8_mask(x1), _mm512_setzero_si512(), y1));
-            const __m512 d = _mm512_castps128_ps512(_mm_mul_ps(QG_NAME(halves4)(xb[0].d, xb[1].d, xb[2].d, xb[3].d), dy));
+            const __m512 d = _mm512_castps128_ps512(_mm_mul_ps(qg_halves4(xb[0].d, xb[1].d, xb[2].d, xb[3].d), dy));
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_permutexvar_ps(lane_lo, d), acc[r]);
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_permutexvar_ps(lane_hi, d), acc[r]);
         }
@@ -220,7 +195,3 @@ QG_ENTRIES(q4_K, QK_K, block_q8_K, QG_R_Q4_K)
 
 #undef QG_ENTRIES
 #undef QG_INLINE
-#undef QG_PREFETCH
-#undef QG_R_Q4_0
-#undef QG_R_Q8_0
-#undef QG_R_Q4_K
