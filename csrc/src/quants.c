@@ -1191,6 +1191,20 @@ static void q_row_weights(const float * x, const float * imatrix, int64_t n_per_
     for (int64_t j = 0; j < n_per_row; j++) w[j] = imatrix[j] * sqrtf(sigma2 + x[j] * x[j]);
 }
 
+// 32 levels of a Q4/Q5 block into its nibbles (level j low, j + 16 high) and, where qh is not
+// NULL, the fifth bits (bit j of qh for level j)
+static void q_pack_levels(const uint8_t * L, uint8_t qs[16], uint8_t * qh) {
+    uint32_t h = 0;
+    for (int j = 0; j < 16; j++) {
+        qs[j] = (uint8_t) ((L[j] & 15) | ((L[j + 16] & 15) << 4));
+        h |= (uint32_t) ((L[j] >> 4) & 1) << j;
+        h |= (uint32_t) ((L[j + 16] >> 4) & 1) << (j + 16);
+    }
+    if (qh != NULL) {
+        memcpy(qh, &h, sizeof(h));
+    }
+}
+
 // nrow rows of n_per_row values into Q4_0 (nmax 8) or Q5_0 (nmax 16) blocks, weighted; false if
 // the scratch row could not be allocated
 static bool q_0_rows_imatrix(enum ggml_type type, const float * src, void * dst, int64_t nrow, int64_t n_per_row,
@@ -1209,17 +1223,11 @@ static bool q_0_rows_imatrix(enum ggml_type type, const float * src, void * dst,
             if (type == GGML_TYPE_Q4_0) {
                 block_q4_0 * y = (block_q4_0 *) dst + r * (n_per_row / 32) + ib;
                 y->d = FP16(d);
-                for (int j = 0; j < 16; j++) y->qs[j] = (uint8_t) (L[j] | (L[j + 16] << 4));
+                q_pack_levels((const uint8_t *) L, y->qs, NULL); // levels are 0..2*nmax-1
             } else {
                 block_q5_0 * y = (block_q5_0 *) dst + r * (n_per_row / 32) + ib;
                 y->d = FP16(d);
-                uint32_t qh = 0;
-                for (int j = 0; j < 16; j++) {
-                    y->qs[j] = (uint8_t) ((L[j] & 15) | ((L[j + 16] & 15) << 4));
-                    qh |= (uint32_t) ((L[j] >> 4) & 1) << j;
-                    qh |= (uint32_t) ((L[j + 16] >> 4) & 1) << (j + 16);
-                }
-                memcpy(y->qh, &qh, sizeof(qh));
+                q_pack_levels((const uint8_t *) L, y->qs, y->qh);
             }
         }
     }
@@ -1251,18 +1259,12 @@ static bool q_1_rows_imatrix(enum ggml_type type, const float * src, void * dst,
                 block_q4_1 * y = (block_q4_1 *) dst + r * (n_per_row / 32) + ib;
                 y->d = FP16(d);
                 y->m = FP16(-the_min);
-                for (int j = 0; j < 16; j++) y->qs[j] = (uint8_t) (L[j] | (L[j + 16] << 4));
+                q_pack_levels(L, y->qs, NULL);
             } else {
                 block_q5_1 * y = (block_q5_1 *) dst + r * (n_per_row / 32) + ib;
                 y->d = FP16(d);
                 y->m = FP16(-the_min);
-                uint32_t qh = 0;
-                for (int j = 0; j < 16; j++) {
-                    y->qs[j] = (uint8_t) ((L[j] & 15) | ((L[j + 16] & 15) << 4));
-                    qh |= (uint32_t) ((L[j] >> 4) & 1) << j;
-                    qh |= (uint32_t) ((L[j + 16] >> 4) & 1) << (j + 16);
-                }
-                memcpy(y->qh, &qh, sizeof(qh));
+                q_pack_levels(L, y->qs, y->qh);
             }
         }
     }
