@@ -11,8 +11,6 @@
 // into words and multiplied by the sub-block's scale in the word product; the minimums' part
 // stays in four float lanes to the row's end.
 
-#define QG_INLINE QG_FN static inline __attribute__((always_inline))
-
 QG_INLINE __m256i QG_NAME(lanes2)(const void * p0, const void * p1) {
     return _mm256_set_m128i(_mm_loadu_si128((const __m128i *) p1), _mm_loadu_si128((const __m128i *) p0));
 }
@@ -288,18 +286,6 @@ QG_INLINE void QG_NAME(q5_K_rows)(int nb, float * s, const char * x, size_t bx, 
     }
 }
 
-#define QG_ENTRIES(T, BLK, YT, RG)                                                                                 \
-    QG_FN static void QG_NAME(gemv_##T)(int n, float * s, const void * x, size_t bx, int nr, const void * y) {      \
-        int r = 0;                                                                                                  \
-        for (; r + (RG) <= nr; r += (RG)) QG_NAME(T##_rows)(n / (BLK), s + r, (const char *) x + (size_t) r * bx, bx, y, (RG)); \
-        for (; r < nr; r++) QG_NAME(T##_rows)(n / (BLK), s + r, (const char *) x + (size_t) r * bx, bx, y, 1);      \
-    }                                                                                                               \
-    QG_FN static void QG_NAME(dot_##T)(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy,   \
-                                       size_t by, int nrc) {                                                        \
-        (void) bs; (void) bx; (void) by; (void) nrc;                                                                \
-        QG_NAME(T##_rows)(n / (BLK), s, vx, 0, (const YT *) vy, 1);                                                 \
-    }
-
 QG_ENTRIES(q4_0, QK8_0, block_q8_0, QG_R_Q4_0)
 QG_ENTRIES(q8_0, QK8_0, block_q8_0, QG_R_Q8_0)
 QG_ENTRIES(q4_K, QK_K, block_q8_K, QG_R_Q4_K)
@@ -310,5 +296,3 @@ QG_ENTRIES(q5_1, QK8_1, block_q8_1, 1)
 QG_ENTRIES(iq4_nl, QK8_0, block_q8_0, 1)
 QG_ENTRIES(mxfp4, QK8_0, block_q8_0, 1)
 
-#undef QG_ENTRIES
-#undef QG_INLINE

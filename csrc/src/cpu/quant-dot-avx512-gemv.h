@@ -30,8 +30,6 @@
 // 32 activations) stays in four float lanes until the row ends, so no block pays a horizontal
 // sum.
 
-#define QG_INLINE QG_FN static inline __attribute__((always_inline))
-
 QG_INLINE __m512i QG_NAME(lanes4)(const uint8_t * p0, const uint8_t * p1, const uint8_t * p2, const uint8_t * p3) {
     __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *) p0));
     v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *) p1), 1);
@@ -177,21 +175,7 @@ QG_INLINE void QG_NAME(q4_K_rows)(int nb, float * s, const char * x, size_t bx, 
     }
 }
 
-#define QG_ENTRIES(T, BLK, YT, RG)                                                                                 \
-    QG_FN static void QG_NAME(gemv_##T)(int n, float * s, const void * x, size_t bx, int nr, const void * y) {      \
-        int r = 0;                                                                                                  \
-        for (; r + (RG) <= nr; r += (RG)) QG_NAME(T##_rows)(n / (BLK), s + r, (const char *) x + (size_t) r * bx, bx, y, (RG)); \
-        for (; r < nr; r++) QG_NAME(T##_rows)(n / (BLK), s + r, (const char *) x + (size_t) r * bx, bx, y, 1);      \
-    }                                                                                                               \
-    QG_FN static void QG_NAME(dot_##T)(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy,   \
-                                       size_t by, int nrc) {                                                        \
-        (void) bs; (void) bx; (void) by; (void) nrc;                                                                \
-        QG_NAME(T##_rows)(n / (BLK), s, vx, 0, (const YT *) vy, 1);                                                 \
-    }
-
 QG_ENTRIES(q4_0, QK8_0, block_q8_0, QG_R_Q4_0)
 QG_ENTRIES(q8_0, QK8_0, block_q8_0, QG_R_Q8_0)
 QG_ENTRIES(q4_K, QK_K, block_q8_K, QG_R_Q4_K)
 
-#undef QG_ENTRIES
-#undef QG_INLINE

@@ -37,6 +37,24 @@ static inline int k4_mins_dot(const uint8_t m[8], const int16_t * bsums) {
 // The one-row GEMV kernels (quant-dot-avx512-gemv.h, quant-dot-avx2-gemv.h)
 //
 
+// Each includer of a GEMV header defines QG_FN (the functions' target attribute) and QG_NAME(x)
+// (their names' suffix) first; these expand them where they are used.
+#define QG_INLINE QG_FN static inline __attribute__((always_inline))
+
+// The two entry points of type T: R rows at a time against one activation row, then the rest one
+// by one, and ggml's vec_dot signature over one row.
+#define QG_ENTRIES(T, BLK, YT, RG)                                                                                 \
+    QG_FN static void QG_NAME(gemv_##T)(int n, float * s, const void * x, size_t bx, int nr, const void * y) {      \
+        int r = 0;                                                                                                  \
+        for (; r + (RG) <= nr; r += (RG)) QG_NAME(T##_rows)(n / (BLK), s + r, (const char *) x + (size_t) r * bx, bx, y, (RG)); \
+        for (; r < nr; r++) QG_NAME(T##_rows)(n / (BLK), s + r, (const char *) x + (size_t) r * bx, bx, y, 1);      \
+    }                                                                                                               \
+    QG_FN static void QG_NAME(dot_##T)(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy,   \
+                                       size_t by, int nrc) {                                                        \
+        (void) bs; (void) bx; (void) by; (void) nrc;                                                                \
+        QG_NAME(T##_rows)(n / (BLK), s, vx, 0, (const YT *) vy, 1);                                                 \
+    }
+
 // Rows taken at a time, by type. Measured on 4096 x 4096 weights against one activation row,
 // one thread (AVX-512 with VNNI): Q4_0 gains most from sharing its rearranged activations (4
 // rows: about 100 GFLOP/s against 75 one row at a time); Q8_0 and Q4_K, whose activations need
