@@ -593,18 +593,34 @@ int main(int argc, char ** argv) {
         } else if (strcmp(argv[1], "generated") == 0) {
             bench_generated();
         } else if (strcmp(argv[1], "fresh") == 0) {
-            // a fresh allocator's first reserve on random-dag-2000-s0, many times: for a profiler
-            const int reps = argc > 2 ? atoi(argv[2]) : 200;
-            rng = 0x9e3779b97f4a7c15ull;
-            struct ggml_context * ctx = dag_ctx(2000);
-            struct ggml_cgraph * g = random_dag(ctx, 2000);
+            // a fresh allocator's first reserve, many times, for a profiler: on random-dag-2000-s0,
+            // or on the graph of tests/data/graphs named by the fourth argument; a third argument,
+            // best or ggml, times that planner alone
+            const int reps = argc > 2 && atoi(argv[2]) > 0 ? atoi(argv[2]) : 200;
+            const char * only = argc > 3 ? argv[3] : "";
+            const char * name = argc > 4 ? argv[4] : "random-dag-2000-s0";
+            struct ggml_context * ctx = NULL;
+            struct ggml_cgraph * g = NULL;
+            if (argc > 4) {
+                char path[512];
+                snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, name);
+                g = ggalloc_graph_load_json(path, &ctx);
+                if (g == NULL) {
+                    fprintf(stderr, "bench-plan: cannot load %s\n", path);
+                    return 1;
+                }
+            } else {
+                rng = 0x9e3779b97f4a7c15ull;
+                ctx = dag_ctx(2000);
+                g = random_dag(ctx, 2000);
+            }
             const ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
-            printf("first reserve, random-dag-2000-s0, median of %d: best %.1f us, ggml planner %.1f us\n", reps,
-                   time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, g, reps > 0 ? reps : 1),
-                   time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, g, reps > 0 ? reps : 1));
+            const double best_us = strcmp(only, "ggml") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, g, reps);
+            const double ggml_us = strcmp(only, "best") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, g, reps);
+            printf("first reserve, %s, median of %d: best %.1f us, ggml planner %.1f us\n", name, reps, best_us, ggml_us);
             ggml_free(ctx);
         } else {
-            fprintf(stderr, "usage: bench-plan [traces | generated | fresh [reps]]\n");
+            fprintf(stderr, "usage: bench-plan [traces | generated | fresh [reps [best | ggml | both [graph]]]]\n");
             return 2;
         }
         return 0;
