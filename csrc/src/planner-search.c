@@ -17,10 +17,14 @@
 // graph: memory and time stay bounded on huge dense instances.
 //
 // Greedy placement. Items are taken in a given order; each goes to the lowest offset where it
-// overlaps none of its already placed neighbours. The neighbours' forbidden ranges are sorted by
-// their low end and swept once (up to 8 ranges, as on model graphs, x is raised out of any range
-// holding it until none does: the same lowest fit, with no sort), so an item of degree d costs
-// O(d log d), and a whole pass O(E log E). Several orders are tried, each computed only when
+// overlaps none of its already placed neighbours: x starts at 0 and is raised out of any
+// neighbour's forbidden range holding it, while the neighbours are read, and then in a few passes
+// over the ranges still above x (a pass that moves nothing ends it); past GGA_FIT_PASSES, as on
+// a tall stack of neighbours, the ranges left are sorted by their low end and swept once. An
+// item of degree d costs O(d) on model graphs and random DAGs and O(d log d) at worst, a pass
+// O(E log E). Offsets are kept as signed figures with a sentinel for "not placed" that lies
+// below every candidate, so a neighbour costs two loads and one compare before it is dropped
+// (most are: not placed yet, or below x). Several orders are tried, each computed only when
 // the previous ones left a gap to the lower bound (so a graph whose first pass meets the bound
 // costs one pass), each with its own merit; they are tried in this order:
 //   - by size, largest first, ties by start step: among items of one size, lowest offset in
@@ -102,6 +106,7 @@
 
 #include "planner-impl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -117,7 +122,6 @@
 #define GGA_FEW_ORDERS_ITEMS  4096
 #define GGA_RESTARTS          16
 #define GGA_DIVES             2
-#define GGA_UNPLACED          SIZE_MAX // greedy: the offset of an item not yet placed
 // Pieces swept or items placed between two readings of the clock and the cancel flag, in the
 // graph's sweep and the greedy passes
 #define GGA_GREEDY_CHECK_EVERY 1024
@@ -129,26 +133,33 @@ static bool gga_expired(double deadline, const volatile int * cancel) {
 // Pieces of nonzero size in sweep order (by start, then index). A piece's neighbours are its
 // earlier ones (listed by the sweep) and its later ones, which are exactly the pieces after it
 // in sweep order that start before it ends: a range of the order, found with start_at.
+// What a neighbour scan reads of a piece, in one place: neighbours are met by position, and a
+// scan reads a piece's item (whose offset it looks up) and its size, nothing else.
+struct gga_opiece {
+    size_t size;
+    int    item;
+    int    piece;
+};
+
 struct gga_graph {
-    int     * ord;         // n_ord pieces by (start, index)
+    struct gga_opiece * ord; // n_ord pieces by (start, index)
     int       n_ord;
     int     * pos;         // per piece: its position in ord (-1: size 0, in no conflict)
     int     * start_at;    // n_times + 2: first position in ord of a piece starting at or after t
     int     * early_first; // n_ord + 1: per position, its earlier neighbours in early
-    int     * early;       // earlier neighbours (pieces), by position
-    int     * ord_item;    // n_ord: the item of each piece of ord, read in order by the range
+    int     * early;       // earlier neighbours (their positions in ord), by position
     int64_t   n_edges;     // both directions
 };
 
 static void gga_graph_release(struct gga_graph * g) {
-    free(g->ord); // and pos, early_first, ord_item, start_at
+    free(g->ord); // and pos, early_first, start_at
     free(g->early);
     memset(g, 0, sizeof(*g));
 }
 
 // The neighbours of piece p (of nonzero size): its earlier ones from the list, then its later
 // ones from the sweep order, pieces of p's own item skipped. Used as
-//     for (gga_nbr_begin(g, it, p, &x); gga_nbr_next(g, it, &x, &q, &iq);) { ... }
+//     for (gga_nbr_begin(g, it, p, &x); gga_nbr_next(g, &x, &q);) { ... g->ord[q] ... }
 // which compiles to the two plain loops.
 struct gga_nbr_iter {
     int e, e_end; // position in the earlier list
@@ -165,18 +176,16 @@ static inline void gga_nbr_begin(const struct gga_graph * g, const struct gga_it
     x->ip = it->pieces[p].item;
 }
 
-static inline bool gga_nbr_next(const struct gga_graph * g, const struct gga_items * it, struct gga_nbr_iter * x,
-        int * q, int * iq) {
+// *q: the neighbour's position in g->ord
+static inline bool gga_nbr_next(const struct gga_graph * g, struct gga_nbr_iter * x, int * q) {
     if (x->e < x->e_end) {
         *q = g->early[x->e++];
-        *iq = it->pieces[*q].item;
         return true;
     }
     while (x->j < x->j_end) {
         const int j = x->j++;
-        if (g->ord_item[j] != x->ip) {
-            *q = g->ord[j];
-            *iq = g->ord_item[j];
+        if (g->ord[j].item != x->ip) {
+            *q = j;
             return true;
         }
     }
@@ -193,23 +202,82 @@ struct gga_skey {
                              (x)->c != (y)->c ? (x)->c < (y)->c : (x)->idx < (y)->idx)
 GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 
+// Below this many keys the comparison sort is cheaper than the radix passes' counters.
+#define GGA_RADIX_MIN 64
+
+// The figure at byte offset off of a key, in signed order as an unsigned number.
+static inline uint64_t gga_skey_field(const struct gga_skey * k, size_t off) {
+    int64_t v;
+    memcpy(&v, (const char *) k + off, sizeof(v));
+    return (uint64_t) v ^ ((uint64_t) 1 << 63);
+}
+
+// The radix passes of one figure (at byte offset off) from *src, swapping *src and *dst after each.
+static inline void gga_skey_radix_field(struct gga_skey ** src, struct gga_skey ** dst, int n, size_t off) {
+    const uint64_t first = gga_skey_field(&(*src)[0], off);
+    uint64_t differ = 0;
+    for (int i = 1; i < n; i++) {
+        differ |= gga_skey_field(&(*src)[i], off) ^ first;
+    }
+    for (int shift = 0; shift < 64; shift += 8) {
+        if (((differ >> shift) & 0xff) == 0) {
+            continue;
+        }
+        const struct gga_skey * from = *src;
+        struct gga_skey * to = *dst;
+        int count[257] = { 0 };
+        for (int i = 0; i < n; i++) {
+            count[((gga_skey_field(&from[i], off) >> shift) & 0xff) + 1]++;
+        }
+        for (int d = 0; d < 256; d++) {
+            count[d + 1] += count[d];
+        }
+        for (int i = 0; i < n; i++) {
+            to[count[(gga_skey_field(&from[i], off) >> shift) & 0xff]++] = from[i];
+        }
+        *dst = *src;
+        *src = to;
+    }
+}
+
+// Sorts n keys that come in index order as gga_skey_sort does, into keys, with tmp (n more) as
+// scratch: a stable least-significant-digit radix sort, one counting pass per byte of c, b and
+// then a that differs between the keys (a stable sort keeps the index order among equal keys).
+// The orders' figures vary in few bytes (sizes that are multiples of the alignment, steps below
+// the graph's size), so this takes a few linear passes with no unpredictable branch, where the
+// comparison sort's n log n comparisons of three figures were a fifth of a greedy pass on random
+// DAGs.
+static void gga_skey_radix(struct gga_skey * keys, struct gga_skey * tmp, int n) {
+    if (n < GGA_RADIX_MIN) {
+        gga_skey_sort(keys, n);
+        return;
+    }
+    struct gga_skey * src = keys;
+    struct gga_skey * dst = tmp;
+    gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, c));
+    gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, b));
+    gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, a));
+    if (src != keys) {
+        memcpy(keys, src, (size_t) n * sizeof(*keys));
+    }
+}
+
 // false: too many edges, out of memory, or the deadline passed / the cancel flag was set
 static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, double deadline, const volatile int * cancel,
         struct gga_graph * g) {
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
-    // ord, pos, early_first, ord_item and start_at share one allocation
-    g->ord = malloc(((size_t) 4 * ((size_t) np + 1) + (size_t) T + 2) * sizeof(int));
-    g->pos = g->ord != NULL ? g->ord + np + 1 : NULL;
+    // ord, pos, early_first and start_at share one allocation
+    g->ord = malloc(((size_t) np + 1) * sizeof(*g->ord) + ((size_t) 2 * ((size_t) np + 1) + (size_t) T + 2) * sizeof(int));
+    g->pos = g->ord != NULL ? (int *) (g->ord + np + 1) : NULL;
     g->early_first = g->ord != NULL ? g->pos + np + 1 : NULL;
-    g->ord_item = g->ord != NULL ? g->early_first + np + 1 : NULL;
-    g->start_at = g->ord != NULL ? g->ord_item + np + 1 : NULL;
+    g->start_at = g->ord != NULL ? g->early_first + np + 1 : NULL;
     if (g->start_at != NULL) {
         memset(g->start_at, 0, ((size_t) T + 2) * sizeof(*g->start_at));
     }
     // the live pieces, with what the sweep tests copied in, so that it reads one dense array
-    struct gga_live { int t1, item, p; } * active = malloc(((size_t) np + 1) * sizeof(*active));
+    struct gga_live { int t1, item, k; } * active = malloc(((size_t) np + 1) * sizeof(*active));
     int64_t cap_early = 2 * (int64_t) np + 16;
     g->early = malloc((size_t) cap_early * sizeof(*g->early));
     bool ok = g->ord && g->pos && g->start_at && g->early_first && active && g->early;
@@ -229,8 +297,7 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
         for (int p = 0; p < np; p++) {
             if (it->pieces[p].size > 0) {
                 const int k = c[it->pieces[p].t0 + 1]++;
-                g->ord[k] = p;
-                g->ord_item[k] = it->pieces[p].item;
+                g->ord[k] = (struct gga_opiece) { it->pieces[p].size, it->pieces[p].item, p };
                 g->pos[p] = k;
             }
         }
@@ -240,8 +307,7 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
     int64_t n_early = 0;
     int n_active = 0;
     for (int k = 0; k < g->n_ord && ok; k++) {
-        const int p = g->ord[k];
-        const struct gga_piece * pp = &it->pieces[p];
+        const struct gga_piece * pp = &it->pieces[g->ord[k].piece];
         if (n_early + n_active > cap_early) {
             // at most max_edges / 2 are kept, so this stays under that plus n pieces
             const int64_t cap = 2 * cap_early > n_early + n_active ? 2 * cap_early : n_early + n_active;
@@ -262,11 +328,11 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
             }
             active[a2++] = lq;
             if (lq.item != pp->item) {
-                g->early[n_early++] = lq.p;
+                g->early[n_early++] = lq.k;
             }
         }
         n_active = a2;
-        active[n_active++] = (struct gga_live) { pp->t1, pp->item, p };
+        active[n_active++] = (struct gga_live) { pp->t1, pp->item, k };
         if (2 * n_early > max_edges) {
             ok = false;
         }
@@ -316,50 +382,73 @@ struct gga_packer {
     const struct gga_items * it;
     const struct gga_graph * g;
     struct gga_range       * ranges; // scratch: the largest item degree
+    int64_t                * at;     // per item: its offset in the pass, GGA_AT_NONE until placed
     double                   deadline; // gga_now() seconds (0: none) ...
     const volatile int     * cancel;   // ... and the caller's flag: a pass they end is dropped
     bool                     expired;
 };
 
 
-// The lowest offset >= from where item i overlaps no placed neighbour in chunk c (chunk ==
-// NULL: one space).
-static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const size_t * off,
-        const int * chunk, int c) {
+// The greedy passes' offset of an item not placed yet (or in another chunk): the ranges it gives
+// lie below every candidate offset, so it needs no test of its own.
+#define GGA_AT_NONE INT64_MIN
+
+// One neighbour q of a piece of sp bytes, in the first pass of the lowest fit: placed (in chunk
+// c), it forbids the offsets in (lo, hi); x is raised out of that range when inside it, and a
+// range above x is kept for the next passes.
+static inline void gga_fit_visit(const struct gga_opiece * q, const int64_t * at, const int * chunk, int c,
+        int64_t sp, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
+    const int64_t o = chunk == NULL || chunk[q->item] == c ? at[q->item] : GGA_AT_NONE;
+    const int64_t hi = o + (int64_t) q->size; // below 0 for GGA_AT_NONE (sizes stay below 2^63)
+    if (hi <= *x) {
+        return; // wholly below x (or not placed): can never hold it
+    }
+    const int64_t lo = o - sp;
+    if (lo < *x) {
+        *x = hi; // x was inside: the range's top is the next candidate
+        *moved = true;
+    } else {
+        ranges[(*m)++] = (struct gga_range) { lo, hi };
+    }
+}
+
+// The lowest offset where item i overlaps no placed neighbour in chunk c (chunk == NULL: one
+// space).
+static size_t gga_lowest_fit(struct gga_packer * pk, int i, const int * chunk, int c) {
     const struct gga_items * it = pk->it;
-    int nr = 0;
+    const struct gga_graph * g = pk->g;
+    // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
+    // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
+    // (x only rises) and is dropped. The first pass runs as the neighbours are read, keeping only
+    // the ranges above x; a few more passes over those settle it on model graphs and random DAGs,
+    // far cheaper than sorting every neighbour's range. Past GGA_FIT_PASSES (a tall stack of
+    // neighbours, as on the traces) the ranges left are sorted and swept once.
+    int64_t x = 0;
+    int m = 0;
+    bool moved = false;
     for (int p = it->first[i]; p < it->first[i + 1]; p++) {
-        const size_t sp = it->pieces[p].size;
+        const int64_t sp = (int64_t) it->pieces[p].size;
         if (sp == 0) {
             continue;
         }
-        struct gga_nbr_iter nb;
-        int q, iq;
-        for (gga_nbr_begin(pk->g, it, p, &nb); gga_nbr_next(pk->g, it, &nb, &q, &iq);) {
-            if (off[iq] != GGA_UNPLACED && (chunk == NULL || chunk[iq] == c)) {
-                const int64_t oq = (int64_t) off[iq];
-                const int64_t hi = oq + (int64_t) it->pieces[q].size;
-                // entirely below the search start: cannot matter
-                if (hi > (int64_t) from) {
-                    pk->ranges[nr++] = (struct gga_range) { oq - (int64_t) sp, hi };
-                }
+        const int k = g->pos[p];
+        for (int e = g->early_first[k]; e < g->early_first[k + 1]; e++) {
+            gga_fit_visit(&g->ord[g->early[e]], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
+        }
+        const int j_end = g->start_at[it->pieces[p].t1];
+        for (int j = k + 1; j < j_end; j++) {
+            if (g->ord[j].item != i) {
+                gga_fit_visit(&g->ord[j], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
             }
         }
     }
-    // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
-    // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
-    // (x only rises) and is dropped, so the passes shrink; a few passes settle it on model graphs
-    // and random DAGs, far cheaper than sorting every neighbour's range. Past GGA_FIT_PASSES
-    // (a tall stack of neighbours, as on the traces) the ranges left are sorted and swept once.
-    int64_t x = (int64_t) from;
-    int m = nr;
-    for (int pass = 0; pass < GGA_FIT_PASSES; pass++) {
-        bool moved = false;
+    for (int pass = 1; moved && pass < GGA_FIT_PASSES; pass++) {
+        moved = false;
         for (int r = 0; r < m;) {
             const struct gga_range rg = pk->ranges[r];
             if (rg.hi <= x || rg.lo < x) {
                 if (rg.hi > x) {
-                    x = rg.hi; // x was inside: the range's top is the next candidate
+                    x = rg.hi;
                     moved = true;
                 }
                 pk->ranges[r] = pk->ranges[--m]; // at or below x from now on
@@ -367,9 +456,9 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, size_t from, const s
             }
             r++;
         }
-        if (!moved) {
-            return (size_t) x;
-        }
+    }
+    if (!moved) {
+        return (size_t) x;
     }
     gga_range_sort(pk->ranges, m);
     for (int r = 0; r < m; r++) {
@@ -389,7 +478,12 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         int * chunk, size_t max_size, int max_chunks, size_t * chunk_size, int * n_chunks) {
     const struct gga_items * it = pk->it;
     size_t chunk_cap[GGALLOC_MAX_CHUNKS] = { 0 };
-    memset(off, 0xff, (size_t) it->n_items * sizeof(*off)); // all GGA_UNPLACED
+    for (int i = 0; i < it->n_items; i++) {
+        pk->at[i] = GGA_AT_NONE;
+        if (chunk != NULL) {
+            chunk[i] = -1; // read for every neighbour, placed or not
+        }
+    }
     int nc = chunk == NULL ? 1 : 0;
     for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
         chunk_size[c] = 0;
@@ -405,10 +499,10 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         int c = 0;
         size_t o = 0;
         if (chunk == NULL) {
-            o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, off, NULL, 0);
+            o = s == 0 ? 0 : gga_lowest_fit(pk, i, NULL, 0);
         } else {
             for (c = 0; c < nc; c++) {
-                o = s == 0 ? 0 : gga_lowest_fit(pk, i, 0, off, chunk, c);
+                o = s == 0 ? 0 : gga_lowest_fit(pk, i, chunk, c);
                 if (o + s <= chunk_cap[c]) {
                     break;
                 }
@@ -425,6 +519,7 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
             chunk[i] = c;
         }
         off[i] = o;
+        pk->at[i] = (int64_t) o;
         if (o + s > chunk_size[c]) {
             chunk_size[c] = o + s;
         }
@@ -443,7 +538,7 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 
 // Writes order o (a permutation of the items) into out. Each order computes only what it needs:
 // the breadth order a max segment tree over the steps (O(T), then O(log T) per item), the conflicts
-// order one pass over the edges; then one sort, O(n log n).
+// order one pass over the edges; then one radix sort, a few linear passes.
 static bool gga_make_order(const struct gga_items * it, const struct gga_graph * g, enum gga_order o, int * out) {
     const int n = it->n_items;
     const int T = it->n_times > 0 ? it->n_times : 1;
@@ -451,7 +546,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
     while (leaves < T) {
         leaves *= 2;
     }
-    struct gga_skey * keys = malloc((size_t) n * sizeof(*keys));
+    struct gga_skey * keys = malloc((size_t) 2 * n * sizeof(*keys)); // and the radix sort's scratch
     int64_t * tree = o == GGA_ORDER_BREADTH ? calloc(2 * (size_t) leaves + 1, sizeof(*tree)) : NULL;
     int64_t * weight = o == GGA_ORDER_CONFLICTS ? calloc((size_t) n, sizeof(*weight)) : NULL;
     bool ok = keys && (o != GGA_ORDER_BREADTH || tree) && (o != GGA_ORDER_CONFLICTS || weight);
@@ -478,9 +573,9 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             }
             int64_t * w = &weight[it->pieces[p].item];
             struct gga_nbr_iter nb;
-            int q, iq;
-            for (gga_nbr_begin(g, it, p, &nb); gga_nbr_next(g, it, &nb, &q, &iq);) {
-                *w += (int64_t) it->pieces[q].size;
+            int q;
+            for (gga_nbr_begin(g, it, p, &nb); gga_nbr_next(g, &nb, &q);) {
+                *w += (int64_t) g->ord[q].size;
             }
         }
     }
@@ -511,7 +606,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             }
             keys[i] = o == GGA_ORDER_SIZE_START ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
         }
-        gga_skey_sort(keys, n);
+        gga_skey_radix(keys, keys + n, n);
         for (int k = 0; k < n; k++) {
             out[k] = keys[k].idx;
         }
@@ -984,14 +1079,15 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         n_ranges = d > n_ranges ? d : n_ranges;
     }
     // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
-    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)), deadline, params->cancel, false };
+    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)),
+                             malloc((size_t) n * sizeof(int64_t)), deadline, params->cancel, false };
     // offsets and chunks in one allocation; each order gets its own when first made, so that a
     // plan met by its first order holds one, not six (less memory held, less for the C library
     // to hand back to the system and take again at every plan)
     size_t * off = malloc((size_t) n * (sizeof(size_t) + sizeof(int)));
     int * chunk = off != NULL ? (int *) (off + n) : NULL;
     int * orders[GGA_N_ORDERS] = { NULL };
-    bool ok = pk.ranges && off;
+    bool ok = pk.ranges && pk.at && off;
     bool made[GGA_N_ORDERS] = { false };
     size_t best = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS];
@@ -1114,6 +1210,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     }
     *bound = proven;
     free(pk.ranges);
+    free(pk.at);
     free(off); // and chunk
     for (int o = 0; o < GGA_N_ORDERS; o++) {
         free(orders[o]);
