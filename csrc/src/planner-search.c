@@ -134,11 +134,12 @@ static bool gga_expired(double deadline, const volatile int * cancel) {
 // earlier ones (listed by the sweep) and its later ones, which are exactly the pieces after it
 // in sweep order that start before it ends: a range of the order, found with start_at.
 // What a neighbour scan reads of a piece, in one place: neighbours are met by position, and a
-// scan reads a piece's item (whose offset it looks up) and its size, nothing else.
+// scan reads a piece's item (whose offset it looks up) and its size; the graph's sweep reads the
+// item and the end, and nothing of the (larger) piece records.
 struct gga_opiece {
     size_t size;
     int    item;
-    int    piece;
+    int    t1;
 };
 
 struct gga_graph {
@@ -278,7 +279,7 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
     }
     // the live pieces, with what the sweep tests copied in, so that it reads one dense array
     struct gga_live { int t1, item, k; } * active = malloc(((size_t) np + 1) * sizeof(*active));
-    int64_t cap_early = 2 * (int64_t) np + 16;
+    int64_t cap_early = 4 * (int64_t) np + 16; // model graphs and random DAGs have a few neighbours per piece
     g->early = malloc((size_t) cap_early * sizeof(*g->early));
     bool ok = g->ord && g->pos && g->start_at && g->early_first && active && g->early;
     if (ok) {
@@ -297,7 +298,7 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
         for (int p = 0; p < np; p++) {
             if (it->pieces[p].size > 0) {
                 const int k = c[it->pieces[p].t0 + 1]++;
-                g->ord[k] = (struct gga_opiece) { it->pieces[p].size, it->pieces[p].item, p };
+                g->ord[k] = (struct gga_opiece) { it->pieces[p].size, it->pieces[p].item, it->pieces[p].t1 };
                 g->pos[p] = k;
             }
         }
@@ -306,8 +307,12 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
     // one sweep lists each piece's earlier neighbours, in the order it meets them
     int64_t n_early = 0;
     int n_active = 0;
+    int t0 = 0; // the start of the piece at k: the last step t with start_at[t] <= k
     for (int k = 0; k < g->n_ord && ok; k++) {
-        const struct gga_piece * pp = &it->pieces[g->ord[k].piece];
+        const struct gga_opiece * pp = &g->ord[k];
+        while (g->start_at[t0 + 1] <= k) {
+            t0++;
+        }
         if (n_early + n_active > cap_early) {
             // at most max_edges / 2 are kept, so this stays under that plus n pieces
             const int64_t cap = 2 * cap_early > n_early + n_active ? 2 * cap_early : n_early + n_active;
@@ -323,7 +328,7 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
         int a2 = 0;
         for (int a = 0; a < n_active; a++) {
             const struct gga_live lq = active[a];
-            if (lq.t1 <= pp->t0) {
+            if (lq.t1 <= t0) {
                 continue;
             }
             active[a2++] = lq;
@@ -393,23 +398,27 @@ struct gga_packer {
 // lie below every candidate offset, so it needs no test of its own.
 #define GGA_AT_NONE INT64_MIN
 
+// One range (lo, hi) of forbidden offsets met at x: a range around x raises x to its top, one
+// above x is kept in ranges[*m] for the next pass, one at or below x is dropped (x only rises, so
+// it can never hold x again). Written without branches on the data (selects and an
+// unconditional store): whether a range lies below, around or above x is a coin toss, and the
+// mispredictions cost more than the rest of the scan.
+static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
+    const bool above = hi > *x;
+    const bool inside = above & (lo < *x);
+    ranges[*m] = (struct gga_range) { lo, hi };
+    *m += above & !inside;
+    *x = inside ? hi : *x;
+    *moved |= inside;
+}
+
 // One neighbour q of a piece of sp bytes, in the first pass of the lowest fit: placed (in chunk
-// c), it forbids the offsets in (lo, hi); x is raised out of that range when inside it, and a
-// range above x is kept for the next passes.
+// c), it forbids the offsets in (lo, hi). Not placed (GGA_AT_NONE), its range lies below 0.
 static inline void gga_fit_visit(const struct gga_opiece * q, const int64_t * at, const int * chunk, int c,
         int64_t sp, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
     const int64_t o = chunk == NULL || chunk[q->item] == c ? at[q->item] : GGA_AT_NONE;
-    const int64_t hi = o + (int64_t) q->size; // below 0 for GGA_AT_NONE (sizes stay below 2^63)
-    if (hi <= *x) {
-        return; // wholly below x (or not placed): can never hold it
-    }
-    const int64_t lo = o - sp;
-    if (lo < *x) {
-        *x = hi; // x was inside: the range's top is the next candidate
-        *moved = true;
-    } else {
-        ranges[(*m)++] = (struct gga_range) { lo, hi };
-    }
+    // hi below 0 for GGA_AT_NONE (sizes stay below 2^63); lo wraps then, and is never read
+    gga_fit_range((int64_t) ((uint64_t) o - (uint64_t) sp), o + (int64_t) q->size, x, moved, ranges, m);
 }
 
 // The lowest offset where item i overlaps no placed neighbour in chunk c (chunk == NULL: one
@@ -444,17 +453,10 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, const int * chunk, i
     }
     for (int pass = 1; moved && pass < GGA_FIT_PASSES; pass++) {
         moved = false;
-        for (int r = 0; r < m;) {
-            const struct gga_range rg = pk->ranges[r];
-            if (rg.hi <= x || rg.lo < x) {
-                if (rg.hi > x) {
-                    x = rg.hi;
-                    moved = true;
-                }
-                pk->ranges[r] = pk->ranges[--m]; // at or below x from now on
-                continue;
-            }
-            r++;
+        const int n_ranges = m;
+        m = 0;
+        for (int r = 0; r < n_ranges; r++) {
+            gga_fit_range(pk->ranges[r].lo, pk->ranges[r].hi, &x, &moved, pk->ranges, &m); // m <= r: in place
         }
     }
     if (!moved) {
