@@ -23,8 +23,9 @@
 // a tall stack of neighbours, the ranges left are sorted by their low end and swept once. An
 // item of degree d costs O(d) on model graphs and random DAGs and O(d log d) at worst, a pass
 // O(E log E). Offsets are kept as signed figures with a sentinel for "not placed" that lies
-// below every candidate, so a neighbour costs two loads and one compare before it is dropped
-// (most are: not placed yet, or below x). Several orders are tried, each computed only when
+// below every candidate, and a neighbour's range is dropped, kept or raises x by selects, with
+// no branch on the data (half the neighbours are not placed yet, and where the others lie is a
+// coin toss: the mispredictions cost more than the scan). Several orders are tried, each computed only when
 // the previous ones left a gap to the lower bound (so a graph whose first pass meets the bound
 // costs one pass), each with its own merit; they are tried in this order:
 //   - by size, largest first, ties by start step: among items of one size, lowest offset in
