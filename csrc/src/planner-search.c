@@ -154,7 +154,7 @@ struct gga_graph {
 };
 
 static void gga_graph_release(struct gga_graph * g) {
-    free(g->ord); // and pos, early_first, start_at
+    free(g->ord); // and pos, early_first, start_at and the sweep's scratch
     free(g->early);
     memset(g, 0, sizeof(*g));
 }
@@ -270,16 +270,18 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
-    // ord, pos, early_first and start_at share one allocation
-    g->ord = malloc(((size_t) np + 1) * sizeof(*g->ord) + ((size_t) 2 * ((size_t) np + 1) + (size_t) T + 2) * sizeof(int));
+    // ord, pos, early_first, start_at and the sweep's live pieces (with what it tests copied in,
+    // so that it reads one dense array) share one allocation
+    struct gga_live { int t1, item, k; };
+    g->ord = malloc(((size_t) np + 1) * (sizeof(*g->ord) + sizeof(struct gga_live)) +
+                    ((size_t) 2 * ((size_t) np + 1) + (size_t) T + 2) * sizeof(int));
     g->pos = g->ord != NULL ? (int *) (g->ord + np + 1) : NULL;
     g->early_first = g->ord != NULL ? g->pos + np + 1 : NULL;
     g->start_at = g->ord != NULL ? g->early_first + np + 1 : NULL;
+    struct gga_live * active = g->ord != NULL ? (struct gga_live *) (g->start_at + T + 2) : NULL;
     if (g->start_at != NULL) {
         memset(g->start_at, 0, ((size_t) T + 2) * sizeof(*g->start_at));
     }
-    // the live pieces, with what the sweep tests copied in, so that it reads one dense array
-    struct gga_live { int t1, item, k; } * active = malloc(((size_t) np + 1) * sizeof(*active));
     int64_t cap_early = 4 * (int64_t) np + 16; // model graphs and random DAGs have a few neighbours per piece
     g->early = malloc((size_t) cap_early * sizeof(*g->early));
     bool ok = g->ord && g->pos && g->start_at && g->early_first && active && g->early;
@@ -351,7 +353,6 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
         g->early_first[g->n_ord] = (int) n_early;
         g->n_edges = 2 * n_early;
     }
-    free(active);
     if (!ok) {
         gga_graph_release(g);
     }
@@ -1081,16 +1082,19 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         }
         n_ranges = d > n_ranges ? d : n_ranges;
     }
-    // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
-    struct gga_packer pk = { it, &g, malloc((size_t) n_ranges * sizeof(struct gga_range)),
-                             malloc((size_t) n * sizeof(int64_t)), deadline, params->cancel, false };
-    // offsets and chunks in one allocation; each order gets its own when first made, so that a
-    // plan met by its first order holds one, not six (less memory held, less for the C library
-    // to hand back to the system and take again at every plan)
-    size_t * off = malloc((size_t) n * (sizeof(size_t) + sizeof(int)));
+    // the passes' ranges, their offsets (signed and as results) and chunks in one allocation; each
+    // order gets its own when first made, so that a plan met by its first order holds one, not
+    // six (less memory held, less for the C library to hand back to the system and take again at
+    // every plan)
+    struct gga_range * ranges = malloc((size_t) n_ranges * sizeof(*ranges) +
+                                       (size_t) n * (sizeof(int64_t) + sizeof(size_t) + sizeof(int)));
+    int64_t * at = ranges != NULL ? (int64_t *) (ranges + n_ranges) : NULL;
+    size_t * off = ranges != NULL ? (size_t *) (at + n) : NULL;
     int * chunk = off != NULL ? (int *) (off + n) : NULL;
+    // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
+    struct gga_packer pk = { it, &g, ranges, at, deadline, params->cancel, false };
     int * orders[GGA_N_ORDERS] = { NULL };
-    bool ok = pk.ranges && pk.at && off;
+    bool ok = ranges != NULL;
     bool made[GGA_N_ORDERS] = { false };
     size_t best = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS];
@@ -1212,9 +1216,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         *n_chunks = 1;
     }
     *bound = proven;
-    free(pk.ranges);
-    free(pk.at);
-    free(off); // and chunk
+    free(ranges); // and at, off and chunk
     for (int o = 0; o < GGA_N_ORDERS; o++) {
         free(orders[o]);
     }

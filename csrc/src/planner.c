@@ -589,24 +589,24 @@ static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t
 //
 
 static void gga_items_release(struct gga_items * it) {
-    free(it->pieces);
-    free(it->first);
-    free(it->size);
-    free(it->time_at);
+    free(it->pieces); // and first, size and time_at
     memset(it, 0, sizeof(*it));
 }
 
 static bool gga_items_build(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
         struct gga_steps * st, struct gga_items * it) {
     memset(it, 0, sizeof(*it));
-    int * next = malloc((size_t) n * sizeof(*next));
     struct gga_key * times = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*times));
     int * rank_of = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*rank_of)); // per block: t0, t1
-    it->pieces = malloc((size_t) n * sizeof(*it->pieces));
-    it->first = malloc((size_t) (n + 1) * sizeof(*it->first));
-    it->size = malloc((size_t) n * sizeof(*it->size));
-    it->time_at = malloc((size_t) (2 * n + 1) * sizeof(*it->time_at));
-    bool ok = next && (st->small || (times && rank_of)) && it->pieces && it->first && it->size && it->time_at;
+    // pieces, sizes, steps, first and the chains' links in one allocation, the 8-byte figures first
+    const size_t nn = (size_t) n;
+    it->pieces = malloc(nn * sizeof(*it->pieces) + nn * sizeof(*it->size) + (2 * nn + 1) * sizeof(*it->time_at) +
+                        (nn + 1) * sizeof(*it->first) + nn * sizeof(int));
+    it->size = it->pieces != NULL ? (size_t *) (it->pieces + nn) : NULL;
+    it->time_at = it->pieces != NULL ? (int64_t *) (it->size + nn) : NULL;
+    it->first = it->pieces != NULL ? (int *) (it->time_at + 2 * nn + 1) : NULL;
+    int * next = it->pieces != NULL ? it->first + nn + 1 : NULL;
+    bool ok = it->pieces && (st->small || (times && rank_of));
     if (ok) {
         for (int i = 0; i < n; i++) {
             next[i] = -1;
@@ -669,7 +669,6 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
         it->n_items = ni;
         it->n_pieces = np;
     }
-    free(next);
     free(times);
     free(rank_of);
     if (!ok) {
