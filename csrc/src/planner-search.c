@@ -385,11 +385,25 @@ struct gga_range {
 #define GGA_RANGE_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi < (y)->hi)
 GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 
+// What the lowest fit reads of one piece (of nonzero size): its size and where its neighbours
+// are, gathered for a pass in the pass's order, so that the pass reads them in sequence. Read
+// where they lie (piece, position, list, step: four dependent loads in four arrays), they were
+// cache misses that the pass could not overlap, as its work per item stands between them; a
+// loop that only gathers them overlaps them (a first reserve on a 2,000-node random DAG took
+// about 25 us less, a fifth of its greedy pass).
+struct gga_fitp {
+    int64_t size;
+    int     e0, e1; // its earlier neighbours: positions early[e0 .. e1)
+    int     j0, j1; // its later ones: positions j0 .. j1 of the sweep order
+};
+
 struct gga_packer {
     const struct gga_items * it;
     const struct gga_graph * g;
     struct gga_range       * ranges; // scratch: the largest item degree
     int64_t                * at;     // per item: its offset in the pass, GGA_AT_NONE until placed
+    struct gga_fitp        * seq;    // the pieces in the pass's order
+    int                    * seq_n;  // per position in the order: how many pieces of seq it has
     double                   deadline; // gga_now() seconds (0: none) ...
     const volatile int     * cancel;   // ... and the caller's flag: a pass they end is dropped
     bool                     expired;
@@ -425,8 +439,8 @@ static inline void gga_fit_visit(const struct gga_opiece * q, const int64_t * at
 
 // The lowest offset where item i overlaps no placed neighbour in chunk c (chunk == NULL: one
 // space).
-static size_t gga_lowest_fit(struct gga_packer * pk, int i, const int * chunk, int c) {
-    const struct gga_items * it = pk->it;
+static size_t gga_lowest_fit(struct gga_packer * pk, int i, const struct gga_fitp * fp, int n_fp,
+        const int * chunk, int c) {
     const struct gga_graph * g = pk->g;
     // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
     // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
@@ -437,17 +451,12 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, const int * chunk, i
     int64_t x = 0;
     int m = 0;
     bool moved = false;
-    for (int p = it->first[i]; p < it->first[i + 1]; p++) {
-        const int64_t sp = (int64_t) it->pieces[p].size;
-        if (sp == 0) {
-            continue;
-        }
-        const int k = g->pos[p];
-        for (int e = g->early_first[k]; e < g->early_first[k + 1]; e++) {
+    for (int f = 0; f < n_fp; f++) {
+        const int64_t sp = fp[f].size;
+        for (int e = fp[f].e0; e < fp[f].e1; e++) {
             gga_fit_visit(&g->ord[g->early[e]], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
         }
-        const int j_end = g->start_at[it->pieces[p].t1];
-        for (int j = k + 1; j < j_end; j++) {
+        for (int j = fp[f].j0; j < fp[f].j1; j++) {
             if (g->ord[j].item != i) {
                 gga_fit_visit(&g->ord[j], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
             }
@@ -481,6 +490,7 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, const int * chunk, i
 static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off,
         int * chunk, size_t max_size, int max_chunks, size_t * chunk_size, int * n_chunks) {
     const struct gga_items * it = pk->it;
+    const struct gga_graph * g = pk->g;
     size_t chunk_cap[GGALLOC_MAX_CHUNKS] = { 0 };
     for (int i = 0; i < it->n_items; i++) {
         pk->at[i] = GGA_AT_NONE;
@@ -488,6 +498,20 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
             chunk[i] = -1; // read for every neighbour, placed or not
         }
     }
+    int n_seq = 0;
+    for (int k = 0; k < it->n_items; k++) {
+        const int i = order[k];
+        const int n0 = n_seq;
+        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+            const int q = g->pos[p];
+            if (q >= 0) { // size 0: in no conflict
+                pk->seq[n_seq++] = (struct gga_fitp) { (int64_t) it->pieces[p].size, g->early_first[q],
+                                                       g->early_first[q + 1], q + 1, g->start_at[it->pieces[p].t1] };
+            }
+        }
+        pk->seq_n[k] = n_seq - n0;
+    }
+    const struct gga_fitp * fp = pk->seq;
     int nc = chunk == NULL ? 1 : 0;
     for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
         chunk_size[c] = 0;
@@ -500,13 +524,14 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         }
         const int i = order[k];
         const size_t s = it->size[i];
+        const int n_fp = pk->seq_n[k];
         int c = 0;
         size_t o = 0;
         if (chunk == NULL) {
-            o = s == 0 ? 0 : gga_lowest_fit(pk, i, NULL, 0);
+            o = s == 0 ? 0 : gga_lowest_fit(pk, i, fp, n_fp, NULL, 0);
         } else {
             for (c = 0; c < nc; c++) {
-                o = s == 0 ? 0 : gga_lowest_fit(pk, i, chunk, c);
+                o = s == 0 ? 0 : gga_lowest_fit(pk, i, fp, n_fp, chunk, c);
                 if (o + s <= chunk_cap[c]) {
                     break;
                 }
@@ -522,6 +547,7 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
             }
             chunk[i] = c;
         }
+        fp += n_fp;
         off[i] = o;
         pk->at[i] = (int64_t) o;
         if (o + s > chunk_size[c]) {
@@ -1086,13 +1112,15 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     // order gets its own when first made, so that a plan met by its first order holds one, not
     // six (less memory held, less for the C library to hand back to the system and take again at
     // every plan)
-    struct gga_range * ranges = malloc((size_t) n_ranges * sizeof(*ranges) +
-                                       (size_t) n * (sizeof(int64_t) + sizeof(size_t) + sizeof(int)));
-    int64_t * at = ranges != NULL ? (int64_t *) (ranges + n_ranges) : NULL;
+    struct gga_range * ranges = malloc((size_t) n_ranges * sizeof(*ranges) + (size_t) g.n_ord * sizeof(struct gga_fitp) +
+                                       (size_t) n * (sizeof(int64_t) + sizeof(size_t) + 2 * sizeof(int)));
+    struct gga_fitp * seq = ranges != NULL ? (struct gga_fitp *) (ranges + n_ranges) : NULL;
+    int64_t * at = ranges != NULL ? (int64_t *) (seq + g.n_ord) : NULL;
     size_t * off = ranges != NULL ? (size_t *) (at + n) : NULL;
     int * chunk = off != NULL ? (int *) (off + n) : NULL;
+    int * seq_n = chunk != NULL ? chunk + n : NULL;
     // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
-    struct gga_packer pk = { it, &g, ranges, at, deadline, params->cancel, false };
+    struct gga_packer pk = { it, &g, ranges, at, seq, seq_n, deadline, params->cancel, false };
     int * orders[GGA_N_ORDERS] = { NULL };
     bool ok = ranges != NULL;
     bool made[GGA_N_ORDERS] = { false };
