@@ -328,16 +328,16 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
             cap_early = cap;
         }
         g->early_first[k] = (int) n_early;
+        // without branches on the data, as in the lowest fit: which live pieces end here is a
+        // coin toss (the stores past the counts are overwritten or never read)
         int a2 = 0;
         for (int a = 0; a < n_active; a++) {
             const struct gga_live lq = active[a];
-            if (lq.t1 <= t0) {
-                continue;
-            }
-            active[a2++] = lq;
-            if (lq.item != pp->item) {
-                g->early[n_early++] = lq.k;
-            }
+            const bool live = lq.t1 > t0;
+            active[a2] = lq;
+            a2 += live;
+            g->early[n_early] = lq.k;
+            n_early += live & (lq.item != pp->item);
         }
         n_active = a2;
         active[n_active++] = (struct gga_live) { pp->t1, pp->item, k };
