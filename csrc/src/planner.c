@@ -157,6 +157,8 @@ static void gga_order_by_step(const struct gga_block * blocks, int n, bool by_en
 static bool gga_validate(const struct gga_block * blocks, int n, size_t alignment, size_t * asize, int * pred,
         char * err, size_t err_size) {
     size_t total = 0;
+    int n_grouped = 0;
+    int32_t max_group = 0;
     for (int i = 0; i < n; i++) {
         const struct gga_block * b = &blocks[i];
         if (b->end <= b->start) {
@@ -178,13 +180,8 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         }
         total += asize[i];
         pred[i] = -1;
-    }
-
-    int n_grouped = 0;
-    int32_t max_group = 0;
-    for (int i = 0; i < n; i++) {
-        n_grouped += blocks[i].group >= 0;
-        max_group = blocks[i].group > max_group ? blocks[i].group : max_group;
+        n_grouped += b->group >= 0;
+        max_group = b->group > max_group ? b->group : max_group;
     }
     if (n_grouped == 0) {
         return true;
@@ -874,8 +871,7 @@ void gga_plan_memo_release(struct gga_plan_memo * memo) {
     if (memo == NULL) {
         return;
     }
-    free(memo->blocks);
-    gga_plan_release(&memo->plan);
+    free(memo->blocks); // and the plan's offsets and chunks
     memset(memo, 0, sizeof(*memo));
 }
 
@@ -932,16 +928,21 @@ bool gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * 
     }
     const bool reproducible = params->time_budget == 0 && params->cancel == NULL;
     if (reproducible) {
-        memo->blocks = malloc((size_t) (n > 0 ? n : 1) * sizeof(*memo->blocks));
-        if (memo->blocks != NULL && gga_plan_copy(plan, &memo->plan)) {
+        // the blocks and the plan in one allocation (remembering is optional: without memory, not)
+        const size_t m = (size_t) (n > 0 ? n : 1);
+        memo->blocks = malloc(m * (sizeof(*memo->blocks) + sizeof(*plan->offset) + sizeof(*plan->chunk)));
+        if (memo->blocks != NULL) {
+            memo->plan = *plan;
+            memo->plan.offset = (size_t *) (memo->blocks + m);
+            memo->plan.chunk = (int *) (memo->plan.offset + m);
             if (n > 0) {
                 memcpy(memo->blocks, blocks, (size_t) n * sizeof(*blocks));
+                memcpy(memo->plan.offset, plan->offset, (size_t) n * sizeof(*plan->offset));
+                memcpy(memo->plan.chunk, plan->chunk, (size_t) n * sizeof(*plan->chunk));
             }
             memo->n = n;
             memo->params = *params;
             memo->valid = true;
-        } else {
-            gga_plan_memo_release(memo); // remembering is optional
         }
     }
     return true;

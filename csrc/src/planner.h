@@ -75,7 +75,7 @@ void gga_plan_release(struct gga_plan * plan);
 struct gga_plan_memo {
     bool                   valid;
     int                    n;
-    struct gga_block     * blocks;
+    struct gga_block     * blocks; // one allocation with the plan's offsets and chunks
     struct gga_plan_params params;
     struct gga_plan        plan;
 };
