@@ -151,6 +151,8 @@ struct gga_graph {
     int     * early_first; // n_ord + 1: per position, its earlier neighbours in early
     int     * early;       // earlier neighbours (their positions in ord), by position
     int64_t   n_edges;     // both directions
+    int64_t   max_degree;  // the most neighbours of an item's pieces, counted per piece (the
+                           // later range may hold pieces of the item itself: at most)
 };
 
 static void gga_graph_release(struct gga_graph * g) {
@@ -270,17 +272,20 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
-    // ord, pos, early_first, start_at and the sweep's live pieces (with what it tests copied in,
-    // so that it reads one dense array) share one allocation
+    // ord, the items' degrees, pos, early_first, start_at and the sweep's live pieces (with what
+    // it tests copied in, so that it reads one dense array) share one allocation, widest first
     struct gga_live { int t1, item, k; };
-    g->ord = malloc(((size_t) np + 1) * (sizeof(*g->ord) + sizeof(struct gga_live)) +
+    const size_t ni = (size_t) it->n_items;
+    g->ord = malloc(((size_t) np + 1) * (sizeof(*g->ord) + sizeof(struct gga_live)) + ni * sizeof(int64_t) +
                     ((size_t) 2 * ((size_t) np + 1) + (size_t) T + 2) * sizeof(int));
-    g->pos = g->ord != NULL ? (int *) (g->ord + np + 1) : NULL;
+    int64_t * degree = g->ord != NULL ? (int64_t *) (g->ord + np + 1) : NULL; // per item: its pieces' neighbours
+    g->pos = g->ord != NULL ? (int *) (degree + ni) : NULL;
     g->early_first = g->ord != NULL ? g->pos + np + 1 : NULL;
     g->start_at = g->ord != NULL ? g->early_first + np + 1 : NULL;
     struct gga_live * active = g->ord != NULL ? (struct gga_live *) (g->start_at + T + 2) : NULL;
-    if (g->start_at != NULL) {
+    if (g->ord != NULL) {
         memset(g->start_at, 0, ((size_t) T + 2) * sizeof(*g->start_at));
+        memset(degree, 0, ni * sizeof(*degree));
     }
     int64_t cap_early = 4 * (int64_t) np + 16; // model graphs and random DAGs have a few neighbours per piece
     g->early = malloc((size_t) cap_early * sizeof(*g->early));
@@ -341,6 +346,8 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
         }
         n_active = a2;
         active[n_active++] = (struct gga_live) { pp->t1, pp->item, k };
+        degree[pp->item] += n_early - g->early_first[k] + g->start_at[pp->t1] - k - 1;
+        g->max_degree = degree[pp->item] > g->max_degree ? degree[pp->item] : g->max_degree;
         if (2 * n_early > max_edges) {
             ok = false;
         }
@@ -1095,19 +1102,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
                                    params->cancel, &g)) {
         return false;
     }
-    // an item's ranges come from all its pieces' neighbours
-    int64_t n_ranges = 1;
-    for (int i = 0; i < n; i++) {
-        // at most: the later range may hold pieces of the item itself, which are skipped
-        int64_t d = 0;
-        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
-            const int k = g.pos[p];
-            if (k >= 0) {
-                d += g.early_first[k + 1] - g.early_first[k] + g.start_at[it->pieces[p].t1] - k - 1;
-            }
-        }
-        n_ranges = d > n_ranges ? d : n_ranges;
-    }
+    const int64_t n_ranges = g.max_degree > 0 ? g.max_degree : 1;
     // the passes' ranges, their offsets (signed and as results) and chunks in one allocation; each
     // order gets its own when first made, so that a plan met by its first order holds one, not
     // six (less memory held, less for the C library to hand back to the system and take again at
