@@ -118,6 +118,7 @@
 #define GGA_EXACT_MAX_ADJ     ((int64_t) 1 << 22) // 64 MiB of adjacency at most
 #define GGA_FIRST_SLICE       0.2
 #define GGA_EXACT_WEIGHT      1.5
+#define GGA_EXACT_FIRST_ITEMS 64 // up to this many items the exact search takes the first turn
 #define GGA_DEFAULT_WORK_FACTOR 1
 #define GGA_MAX_DESCENTS      8
 #define GGA_FEW_ORDERS_ITEMS  4096
@@ -1180,7 +1181,13 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     int64_t next_try = 0;
     while (exact && best > proven && !(params->cancel != NULL && *params->cancel != 0) &&
            (deadline > 0 ? gga_now() < deadline : work_left > 0)) {
-        for (int turn = searchable ? 0 : 1; turn < 2 && best > proven; turn++) {
+        // on a few dozen items the exact search settles the instance at once, where the bounded
+        // one can spend its whole turn a few percent above the bound: the exact search goes first
+        for (int step = 0; step < 2 && best > proven; step++) {
+            const int turn = n <= GGA_EXACT_FIRST_ITEMS ? 1 - step : step;
+            if (turn == 0 && !searchable) {
+                continue;
+            }
             const double length = turn == 0 ? slice : (searchable ? GGA_EXACT_WEIGHT * slice : 3 * slice);
             const double now = deadline > 0 ? gga_now() : 0;
             const double until = deadline > 0 ? (now + length < deadline ? now + length : deadline) : 0;

@@ -723,6 +723,30 @@ static void test_plan_intervals_extreme_steps(void) {
     o.planner = GGALLOC_PLANNER_GGML;
     CHECK(ggalloc_plan_intervals_ex(4, sizes, starts, ends, 8, &o, offsets, &peak));
     CHECK(peak >= 16 + 32 + 40);
+    // nine blocks near INT64_MIN and around 0 (found by fuzz-intervals): the first greedy plan is
+    // 279 bytes, and the bounded search alone spent its whole turn near there; the exact search
+    // takes the first turn on so few items and packs them at the bound
+    {
+        const int64_t m = INT64_MIN;
+        const size_t s9[] = { 139, 139, 33, 104, 117, 36, 139, 3, 96 };
+        const int64_t a9[] = { -104, 139, m + 138, m + 106, 17780, m + 139, m + 108, m + 104, 104 };
+        const int64_t e9[] = { -93, 140, m + 146, m + 140, 17823, 192, m + 116, m + 112, 113 };
+        size_t off9[9];
+        size_t bound = 0;
+        o = ggalloc_plan_options_default();
+        o.time_budget = 0;
+        o.seed = 2;
+        CHECK(ggalloc_plan_intervals_bound(9, s9, a9, e9, 1, &o, off9, &peak, &bound));
+        CHECK_EQ_INT(ggalloc_intervals_lower_bound(9, s9, a9, e9, 1), 246);
+        CHECK_EQ_INT(peak, 246);
+        CHECK_EQ_INT(bound, 246);
+        for (int i = 0; i < 9; i++) {
+            CHECK(off9[i] + s9[i] <= peak);
+            for (int j = i + 1; j < 9; j++) {
+                CHECK(!(a9[i] < e9[j] && a9[j] < e9[i] && off9[i] < off9[j] + s9[j] && off9[j] < off9[i] + s9[i]));
+            }
+        }
+    }
     // an empty range at the very end is still empty
     const int64_t e_bad[] = { INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX - 1 };
     log_capture_begin();
