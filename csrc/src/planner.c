@@ -590,8 +590,10 @@ static void gga_items_release(struct gga_items * it) {
     memset(it, 0, sizeof(*it));
 }
 
+// Also the lower bound when the span is small (*lb; live_at: st->range + 1 entries of scratch),
+// from the same passes over the blocks and the steps.
 static bool gga_items_build(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
-        struct gga_steps * st, struct gga_items * it) {
+        struct gga_steps * st, struct gga_items * it, size_t * live_at, size_t * lb) {
     memset(it, 0, sizeof(*it));
     struct gga_key * times = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*times));
     int * rank_of = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*rank_of)); // per block: t0, t1
@@ -607,26 +609,35 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
     if (ok) {
         for (int i = 0; i < n; i++) {
             next[i] = -1;
-        }
-        for (int i = 0; i < n; i++) {
             if (pred[i] >= 0) {
-                next[pred[i]] = i;
+                next[pred[i]] = i; // a predecessor comes first in the chain's order, so it is set
             }
         }
         // compressed steps: rank of each distinct start/end value
         int rank = -1;
         if (st->small) {
-            // mark the values in use, then rank them in one pass over the span
+            // mark the values in use, then rank them in one pass over the span; the bytes live
+            // at each step come with them (as in gga_lower_bound_sized)
             int * r = st->count;
             memset(r, 0, ((size_t) st->range + 1) * sizeof(*r));
+            memset(live_at, 0, ((size_t) st->range + 1) * sizeof(*live_at));
             for (int i = 0; i < n; i++) {
-                r[gga_step_at(st, blocks[i].start)] = 1;
-                r[gga_step_at(st, blocks[i].end)] = 1;
+                const int t0 = gga_step_at(st, blocks[i].start);
+                const int t1 = gga_step_at(st, blocks[i].end);
+                r[t0] = 1;
+                r[t1] = 1;
+                live_at[t0] += asize[i];
+                live_at[t1] -= asize[i];
             }
+            size_t live = 0;
+            size_t peak = 0;
             for (int t = 0; t < st->range; t++) {
                 rank += r[t];
                 r[t] = rank;
+                live += live_at[t];
+                peak = live > peak ? live : peak;
             }
+            *lb = peak;
         } else {
             for (int i = 0; i < n; i++) {
                 times[2*i + 0] = (struct gga_key) { blocks[i].start, 0, 2*i + 0 };
@@ -801,8 +812,10 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     int nc = 0;
     if (params->strategy == GGA_STRATEGY_BEST && n > 0) {
         ev = gga_lower_bound_scratch(&st, n);
-        if (ev != NULL && gga_items_build(blocks, n, asize, pred, &st, &items)) {
-            lb = gga_lower_bound_sized(blocks, asize, n, &st, ev, ev);
+        if (ev != NULL && gga_items_build(blocks, n, asize, pred, &st, &items, ev, &lb)) {
+            if (!st.small) {
+                lb = gga_lower_bound_sized(blocks, asize, n, &st, ev, ev);
+            }
             bound = lb;
             item_offset = malloc((size_t) items.n_items * (sizeof(*item_offset) + sizeof(*item_chunk)));
             item_chunk  = item_offset != NULL ? (int *) (item_offset + items.n_items) : NULL;
