@@ -224,7 +224,13 @@ static inline void gga_skey_radix_field(struct gga_skey ** src, struct gga_skey 
     for (int i = 1; i < n; i++) {
         differ |= gga_skey_field(&(*src)[i], off) ^ first;
     }
-    for (int shift = 0; shift < 64; shift += 8) {
+    // digits of 8 bits from the lowest bit that differs (sizes, multiples of the alignment, have
+    // low bits that all share) up to the highest
+    int low = 0;
+    while (low < 64 && ((differ >> low) & 1) == 0) {
+        low++;
+    }
+    for (int shift = low; shift < 64; shift += 8) {
         if (((differ >> shift) & 0xff) == 0) {
             continue;
         }
@@ -246,8 +252,8 @@ static inline void gga_skey_radix_field(struct gga_skey ** src, struct gga_skey 
 }
 
 // Sorts n keys that come in index order as gga_skey_sort does, into keys, with tmp (n more) as
-// scratch: a stable least-significant-digit radix sort, one counting pass per byte of c, b and
-// then a that differs between the keys (a stable sort keeps the index order among equal keys).
+// scratch: a stable least-significant-digit radix sort, one counting pass per 8 bits of c, b and
+// then a that differ between the keys (a stable sort keeps the index order among equal keys).
 // The orders' figures vary in few bytes (sizes that are multiples of the alignment, steps below
 // the graph's size), so this takes a few linear passes with no unpredictable branch, where the
 // comparison sort's n log n comparisons of three figures were a fifth of a greedy pass on random
