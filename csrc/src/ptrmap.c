@@ -112,7 +112,7 @@ static bool ptrmap_grow(struct gga_ptrmap * m) {
     return true;
 }
 
-int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
+int * gga_ptrmap_get_grow(struct gga_ptrmap * m, const void * key, int init) {
     if (key == NULL) {
         return NULL;
     }
