@@ -24,13 +24,14 @@
 // flags, in-place candidates) is written in the same read.
 //
 // Tensors are found through the library's pointer map (ptrmap.h: open addressing, linear
-// probing, at most half full, one probe to find or insert). The graph's leafs, then its nodes,
-// are entered first, reading only the pointer arrays, so that records are numbered leafs first
-// and a node that is also a leaf finds its leaf; the one read of each node then looks up its
-// sources and view source, which are almost always entered already. The walk costs O(nodes *
-// sources) with small constants. Its working memory (the map, the records, the per-node
-// arrays) is one allocation besides the map, and can be kept between walks (gga_walk_scratch,
-// which gallocr holds): a re-plan then allocates nothing, and touches no fresh pages.
+// probing, at most half full, one probe to find or insert). The leafs are read first, so that a
+// node that is also a leaf finds its leaf's record; then each node in graph order, and with it
+// its sources, which are mostly nodes read a few steps before (their slots of the map are still
+// in cache) or leafs. A source that is a later node, or outside the graph, is read when first
+// met. The walk costs O(nodes * sources) with small constants. Its working memory (the map, the
+// records, the per-node arrays) is one allocation besides the map, and can be kept between walks
+// (gga_walk_scratch, which gallocr holds): a re-plan then allocates nothing, and touches no fresh
+// pages.
 //
 // One deliberate difference from ggml: a tensor that has an output view (a view flagged as an
 // output) is never freed either, so nothing overwrites what the caller reads through the view.
@@ -113,7 +114,7 @@ static int rec_new(struct walk * w, struct ggml_tensor * t) {
 }
 
 // The index of t's record, created (not read) on first sight; -1 when out of memory.
-static int rec_of(struct walk * w, struct ggml_tensor * t) {
+static inline int rec_of(struct walk * w, struct ggml_tensor * t) {
     // one probe finds or inserts: a new key gets the next index, which no record has yet
     int * v = gga_ptrmap_get(&w->sc->map, t, w->n_recs);
     if (v == NULL) {
@@ -527,26 +528,17 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     out->n_leafs = n_leafs;
 
     if (ok) {
-        // the leafs, then the nodes, get their records, in this order and without reading them
+        // the one read of every tensor: the leafs, then the nodes in order, each with its sources
+        // (the records of leafs come first, so that a node that is also a leaf finds its leaf)
         for (int i = 0; i < n_leafs && !w.oom; i++) {
-            const int r = rec_of(&w, ggalloc_graph_leaf(graph, i));
-            leaf_rec[i] = r;
-            if (r >= 0 && w.recs[r].leaf_index < 0) {
-                w.recs[r].leaf_index = i;
+            const int ri = rec_of(&w, ggalloc_graph_leaf(graph, i));
+            if (ri < 0) {
+                break;
             }
-        }
-        for (int i = 0; i < n_nodes && !w.oom; i++) {
-            const int r = rec_of(&w, nodes[i]);
-            node_rec[i] = r;
-            if (r >= 0) {
-                w.recs[r].node_index = i;
+            leaf_rec[i] = ri;
+            if (w.recs[ri].leaf_index < 0) {
+                w.recs[ri].leaf_index = i;
             }
-        }
-    }
-    if (ok && !w.oom) {
-        // the one read of every tensor (sources outside the graph's nodes and leafs included)
-        for (int i = 0; i < n_leafs && !w.oom; i++) {
-            const int ri = leaf_rec[i];
             if (!w.recs[ri].scanned) {
                 rec_scan(&w, ri);
             }
@@ -562,7 +554,12 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
         int32_t n_src_all = 0;
         for (int i = 0; i < n_nodes && !w.oom; i++) {
             struct ggml_tensor * t = nodes[i];
-            const int ri = node_rec[i];
+            const int ri = rec_of(&w, t);
+            if (ri < 0) {
+                break;
+            }
+            node_rec[i] = ri;
+            w.recs[ri].node_index = i; // (the last index, for a node that is there twice)
             if (!w.recs[ri].scanned) {
                 rec_scan(&w, ri);
             }
@@ -572,7 +569,6 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             uint32_t inplace = 0;
             for (int j = 0; j < GGML_MAX_SRC; j++) {
                 struct ggml_tensor * s = t->src[j];
-                src[j] = -1;
                 if (s == NULL) {
                     continue;
                 }
@@ -582,6 +578,9 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                 }
                 if (!w.recs[si].scanned) {
                     rec_scan(&w, si);
+                }
+                for (; n_src < j; n_src++) {
+                    src[n_src] = -1; // a NULL source before this one
                 }
                 src[j] = si;
                 n_src = j + 1;
