@@ -78,6 +78,7 @@ struct walk {
     int      n_nodes;
     int      n_leafs;
     bool     oom;
+    bool     replaced;    // a tensor was placed a second time (the graph lists it twice)
 };
 
 // A new record for t (not yet read); its index, or -1 when out of memory. The records move when
@@ -209,6 +210,9 @@ static int block_push(struct walk * w, int s, size_t size, int64_t start, struct
 static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_t step, int pos) {
     if (r->allocated || r->skip) {
         return;
+    }
+    if (r->block >= 0) {
+        w->replaced = true;
     }
     const int first = pos < 0 ? 0 : pos;
 
@@ -437,6 +441,59 @@ static uint32_t inplace_mask(const struct ggml_tensor * t, int n_src) {
     return m;
 }
 
+// Writes where node i (record ri) and its sources went, and where they are in the graph; whether
+// they are all leafs or earlier nodes. Final once the walk has visited node i: what is placed is
+// never placed again (but for a tensor the graph lists twice, w->replaced).
+static bool out_node(struct walk * w, int i, int ri, bool * other) {
+    struct gga_lifetimes * out = w->lt;
+    const struct rec * r = &w->recs[ri];
+    bool in_order = true;
+    out->node[i] = ref_of(w, ri);
+    for (int32_t j = out->src_off[i]; j < out->src_off[i + 1]; j++) {
+        const int si = w->src_rec[j];
+        out->src[j] = ref_of(w, si);
+        const int32_t sp = pos_of(w, si, other);
+        out->src_pos[j] = sp;
+        in_order = in_order && sp < i;
+    }
+    const int32_t v = pos_of(w, r->view_src, other);
+    out->view_pos[i] = v;
+    out->node_leaf[i] = r->leaf_index;
+    return in_order && v < i;
+}
+
+// out_node for leaf i (record ri).
+static bool out_leaf(struct walk * w, int i, int ri, bool * other) {
+    struct gga_lifetimes * out = w->lt;
+    out->leaf[i] = ref_of(w, ri);
+    const int32_t v = pos_of(w, w->recs[ri].view_src, other);
+    out->view_pos[w->n_nodes + i] = v;
+    // leafs are placed before every node: a leaf may view only an earlier leaf
+    return v == GGA_POS_NONE || (v < GGA_POS_NONE && GGA_POS_LEAF(0) - v < i);
+}
+
+// The first pass's visit of node i (record nr): count its children and views (unless the scan
+// did), place it and its sources if they are inputs.
+static void walk_first(struct walk * w, int i, struct rec * nr, int buffer_id, bool count) {
+    struct rec * recs = w->recs;
+    if (count && nr->view_src >= 0 && nr->op != GGML_OP_NONE) {
+        struct rec * vr = &recs[nr->view_src];
+        vr->n_views++;
+        if (nr->sflags & GGML_TENSOR_FLAG_OUTPUT) vr->keep = 1;
+    }
+    if (nr->sflags & GGML_TENSOR_FLAG_INPUT) {
+        walk_allocate(w, nr, buffer_id, 0, -1);
+    }
+    for (int32_t j = w->lt->src_off[i]; j < w->lt->src_off[i + 1]; j++) {
+        if (w->src_rec[j] < 0) continue;
+        struct rec * sr = &recs[w->src_rec[j]];
+        if (count) sr->n_children++;
+        if (sr->sflags & GGML_TENSOR_FLAG_INPUT) {
+            walk_allocate(w, sr, buffer_id, 0, -1);
+        }
+    }
+}
+
 // Checks a custom visiting order (a permutation in which every node comes after the nodes it
 // reads) and writes it to order; false, with a log line, when it is not one.
 static bool walk_order(struct walk * w, struct ggml_cgraph * graph, const int32_t * node_rec, int * order) {
@@ -524,6 +581,15 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     int32_t * leaf_rec = a.leaf_rec;
     int * order = a.order;
     bool bad_order = false;
+    // The first pass counts every tensor's children and views, and places the inputs (and what
+    // they take over in place) as it goes, in the visiting order. Counting does not depend on
+    // the order, so the scan counts, while it has the records at hand, and notes the nodes with
+    // inputs; the first pass then visits only those. Not when the order is another, nor when
+    // an input could be placed over a source (it would see the counts so far): the first pass
+    // then counts itself.
+    bool counted = p->order == NULL;
+    int * inputs = order; // with no order of the caller's, order is free
+    int n_inputs = 0;
     out->n_nodes = n_nodes;
     out->n_leafs = n_leafs;
 
@@ -598,15 +664,32 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             sg->op = r->op;
             sg->flags = r->sflags;
             sg->inplace = inplace;
+            if (counted) {
+                // the first pass's counting, here while the records are in cache
+                bool input = (r->sflags & GGML_TENSOR_FLAG_INPUT) != 0;
+                counted = !input || inplace == 0;
+                if (r->view_src >= 0 && r->op != GGML_OP_NONE) {
+                    struct rec * vr = &w.recs[r->view_src];
+                    vr->n_views++;
+                    if (r->sflags & GGML_TENSOR_FLAG_OUTPUT) vr->keep = 1;
+                }
+                for (int j = 0; j < n_src; j++) {
+                    if (src[j] < 0) continue;
+                    struct rec * sr = &w.recs[src[j]];
+                    sr->n_children++;
+                    input = input || (sr->sflags & GGML_TENSOR_FLAG_INPUT) != 0;
+                }
+                if (input) {
+                    inputs[n_inputs++] = i;
+                }
+            }
         }
         out->src_off[n_nodes] = n_src_all;
     }
 
     if (ok && !w.oom) {
         // the visiting order: a permutation in which every node comes after the nodes it reads
-        if (p->order == NULL) {
-            for (int i = 0; i < n_nodes; i++) order[i] = i;
-        } else {
+        if (p->order != NULL) {
             ok = walk_order(&w, graph, node_rec, order);
             bad_order = !ok && !w.oom; // it has logged why
         }
@@ -614,37 +697,41 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
 
     if (ok && !w.oom) {
         struct rec * recs = w.recs; // no record is added from here on
+        const int * p_order = p->order != NULL ? order : NULL;
         const int32_t * src_off = out->src_off;
         const int32_t * src_rec = w.src_rec;
+        // where each tensor went, and where the sources are in the graph, is written as soon as
+        // it is final
+        bool other = false;
+        bool in_order = true;
         // leafs
         for (int i = 0; i < n_leafs; i++) {
             walk_allocate(&w, &recs[leaf_rec[i]], leaf_bids ? leaf_bids[i] : 0, 0, -1);
+            in_order = out_leaf(&w, i, leaf_rec[i], &other) && in_order;
         }
         // first pass: count children and views, place inputs
-        for (int k = 0; k < n_nodes && !w.oom; k++) {
-            const int i = order[k];
-            struct rec * nr = &recs[node_rec[i]];
-            const int buffer_id = node_bids ? node_bids[i] : 0;
-            if (nr->view_src >= 0 && nr->op != GGML_OP_NONE) {
-                struct rec * vr = &recs[nr->view_src];
-                vr->n_views++;
-                if (nr->sflags & GGML_TENSOR_FLAG_OUTPUT) vr->keep = 1;
+        if (counted) {
+            for (int q = 0; q < n_inputs && !w.oom; q++) {
+                const int i = inputs[q];
+                walk_first(&w, i, &recs[node_rec[i]], node_bids ? node_bids[i] : 0, false);
             }
-            if (nr->sflags & GGML_TENSOR_FLAG_INPUT) {
-                walk_allocate(&w, nr, buffer_id, 0, -1);
-            }
-            for (int32_t j = src_off[i]; j < src_off[i + 1]; j++) {
-                if (src_rec[j] < 0) continue;
-                struct rec * sr = &recs[src_rec[j]];
-                sr->n_children++;
-                if (sr->sflags & GGML_TENSOR_FLAG_INPUT) {
-                    walk_allocate(&w, sr, buffer_id, 0, -1);
+        } else {
+            if (p->order == NULL) {
+                // the scan counted part of the graph
+                for (int r = 0; r < w.n_recs; r++) {
+                    recs[r].n_children = 0;
+                    recs[r].n_views = 0;
+                    recs[r].keep = (recs[r].sflags & GGML_TENSOR_FLAG_OUTPUT) != 0;
                 }
+            }
+            for (int k = 0; k < n_nodes && !w.oom; k++) {
+                const int i = p_order ? p_order[k] : k;
+                walk_first(&w, i, &recs[node_rec[i]], node_bids ? node_bids[i] : 0, true);
             }
         }
         // second pass: place, then free what died
         for (int k = 0; k < n_nodes && !w.oom; k++) {
-            const int i = order[k];
+            const int i = p_order ? p_order[k] : k;
             struct rec * nr = &recs[node_rec[i]];
             const int buffer_id = node_bids ? node_bids[i] : 0;
             for (int32_t j = src_off[i]; j < src_off[i + 1]; j++) {
@@ -672,34 +759,19 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                     walk_free(&w, pr, k);
                 }
             }
+            in_order = out_node(&w, i, node_rec[i], &other) && in_order;
         }
-    }
-
-    if (ok && !w.oom) {
-        // where each tensor of the graph went, and where its sources are in the graph
-        bool other = false;
-        bool in_order = true;
-        for (int i = 0; i < n_leafs; i++) {
-            const struct rec * r = &w.recs[leaf_rec[i]];
-            out->leaf[i] = ref_of(&w, leaf_rec[i]);
-            const int32_t v = pos_of(&w, r->view_src, &other);
-            out->view_pos[n_nodes + i] = v;
-            // leafs are placed before every node: a leaf may view only an earlier leaf
-            in_order = in_order && (v == GGA_POS_NONE || (v < GGA_POS_NONE && GGA_POS_LEAF(0) - v < i));
-        }
-        for (int i = 0; i < n_nodes; i++) {
-            const struct rec * r = &w.recs[node_rec[i]];
-            out->node[i] = ref_of(&w, node_rec[i]);
-            for (int32_t j = out->src_off[i]; j < out->src_off[i + 1]; j++) {
-                out->src[j] = ref_of(&w, w.src_rec[j]);
-                const int32_t sp = pos_of(&w, w.src_rec[j], &other);
-                out->src_pos[j] = sp;
-                in_order = in_order && sp < i;
+        if (w.replaced) {
+            // a tensor the graph lists twice was placed again after its first visit: its last
+            // placement is the one recorded
+            other = false;
+            in_order = true;
+            for (int i = 0; i < n_leafs; i++) {
+                in_order = out_leaf(&w, i, leaf_rec[i], &other) && in_order;
             }
-            const int32_t v = pos_of(&w, r->view_src, &other);
-            out->view_pos[i] = v;
-            out->node_leaf[i] = r->leaf_index;
-            in_order = in_order && v < i;
+            for (int i = 0; i < n_nodes; i++) {
+                in_order = out_node(&w, i, node_rec[i], &other) && in_order;
+            }
         }
         out->pos_other = other;
         out->in_order = in_order && !other;
