@@ -93,9 +93,7 @@ static int rec_new(struct walk * w, struct ggml_tensor * t) {
             return -1;
         }
         memcpy(recs, w->recs, sizeof(*recs) * (size_t) w->n_recs);
-        if (w->recs == sc->more_recs) {
-            free(sc->more_recs);
-        }
+        free(sc->more_recs); // the records copied, or smaller ones of an earlier walk
         sc->more_recs = recs;
         sc->cap_more_recs = cap;
         w->recs = recs;
