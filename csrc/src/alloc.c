@@ -29,12 +29,20 @@
 // sources before the node. A graph the plan does not fit is planned again by a single-buffer
 // allocator; a multi-buffer one returns false (reserve_n first), as ggml's does.
 //
-// The walk's working memory (pointer map, records, per-node arrays: gga_walk_scratch) and the
-// plan's own arrays (the walk's results, the signature, the placements) stay with the allocator
-// between plans, grown to the largest graph seen: re-planning then allocates only what the
-// planner returns, and touches no fresh pages (a C library that hands large freed blocks back to
-// the system would otherwise fault them in again at every reserve), which keeps reserve fast on
-// graphs that are planned again and again.
+// What the re-use check compares against (the signature: op, flags, in-place candidates of
+// every node and leaf; where the sources are; whether the graph is in order) is written by the
+// walk, which reads every tensor once anyway: planning reads no tensor a second time. The plan
+// as data (ggalloc_gallocr_get_placement) is read from the walk's blocks and the planner's
+// offsets when asked, not copied at every plan.
+//
+// The walk's working memory (pointer map, records, per-node arrays: gga_walk_scratch, held in
+// the allocator itself) and its results stay with the allocator between plans, grown to the
+// largest graph seen: re-planning then allocates only what the planner returns, and touches no
+// fresh pages (a C library that hands large freed blocks back to the system would otherwise
+// fault them in again at every reserve), which keeps reserve fast on graphs that are planned
+// again and again. A fresh allocator's first reserve allocates the allocator, the walk's map,
+// its working memory, its results and one array of blocks per buffer type, besides the
+// planner's and the buffers.
 //
 // Tensors of the graph that point into this allocator's own buffers (from an earlier
 // alloc_graph of the same graph) are taken back at reserve: ggml would count them as external

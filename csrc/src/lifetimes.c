@@ -305,8 +305,7 @@ void gga_lifetimes_release(struct gga_lifetimes * lt) {
     for (int s = 0; s < lt->n_slots && lt->slots; s++) {
         free(lt->slots[s].blocks); // and the slot's other arrays
     }
-    free(lt->slots);
-    free(lt->leaf); // and the other per-node and per-leaf arrays
+    free(lt->slots); // and the per-node and per-leaf arrays
     memset(lt, 0, sizeof(*lt));
 }
 
@@ -314,31 +313,38 @@ void gga_lifetimes_release(struct gga_lifetimes * lt) {
 // false when out of memory. The packed sources get room for GGML_MAX_SRC per node, of which a
 // walk writes (and so touches) only what the nodes use.
 static bool lifetimes_reserve(struct gga_lifetimes * lt, int n_slots, int n_nodes, int n_leafs) {
-    if (lt->slots == NULL || lt->n_slots != n_slots) {
+    const bool same_slots = lt->slots != NULL && lt->n_slots == n_slots;
+    if (!same_slots) {
+        // a walk for another number of slots: their blocks go, the memory stays
         for (int s = 0; s < lt->n_slots && lt->slots; s++) {
             free(lt->slots[s].blocks);
         }
-        free(lt->slots);
-        lt->n_slots = n_slots;
-        lt->slots = calloc(n_slots > 0 ? n_slots : 1, sizeof(struct gga_slot_blocks));
-        if (lt->slots == NULL) {
-            return false;
-        }
+        lt->n_slots = 0;
     }
+    const size_t nss = (size_t) (n_slots > 0 ? n_slots : 1);
     const size_t nn = (size_t) n_nodes;
     const size_t nl = (size_t) n_leafs;
     const size_t ns = nn * GGML_MAX_SRC;
-    const size_t size = sizeof(struct gga_ref) * (nl + nn + ns) + sizeof(struct ggml_tensor *) * nl +
-                        sizeof(struct gga_sig) * (nn + nl) + sizeof(int32_t) * ((nn + 1) + ns + (nn + nl + 1) + nn);
+    const size_t size = sizeof(struct gga_slot_blocks) * nss + sizeof(struct gga_ref) * (nl + nn + ns) +
+                        sizeof(struct ggml_tensor *) * nl + sizeof(struct gga_sig) * (nn + nl) +
+                        sizeof(int32_t) * ((nn + 1) + ns + (nn + nl + 1) + nn);
     if (size > lt->mem_size) {
-        void * mem = malloc(size);
+        struct gga_slot_blocks * mem = malloc(size);
         if (mem == NULL) {
             return false;
         }
-        free(lt->leaf);
-        lt->leaf = mem;
+        if (same_slots) {
+            memcpy(mem, lt->slots, sizeof(*mem) * nss); // their blocks are kept
+        }
+        free(lt->slots);
+        lt->slots = mem;
         lt->mem_size = size;
     }
+    if (!same_slots) {
+        memset(lt->slots, 0, sizeof(struct gga_slot_blocks) * nss);
+    }
+    lt->n_slots     = n_slots;
+    lt->leaf        = (struct gga_ref *) (lt->slots + nss);
     lt->node        = lt->leaf + nl;
     lt->src         = lt->node + nn;
     lt->leaf_tensor = (struct ggml_tensor **) (lt->src + ns);

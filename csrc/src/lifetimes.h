@@ -78,8 +78,8 @@ struct gga_lifetimes {
     struct gga_sig * sig; // per node, then per leaf
     struct ggml_tensor ** leaf_tensor; // per leaf: room for the caller (the walk leaves it alone)
 
-    // the per-node and per-leaf arrays are one allocation (at leaf) of this many bytes, which
-    // the next walk into the same struct reuses when it is large enough
+    // the slots and the per-node and per-leaf arrays are one allocation (at slots) of this many
+    // bytes, which the next walk into the same struct reuses when it is large enough
     size_t    mem_size;
 };
 

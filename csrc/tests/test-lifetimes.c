@@ -1,7 +1,8 @@
 // The graph walk (lifetimes.h), alone: its blocks and results are the same whether its working
 // memory is fresh or kept from walks of other graphs (larger, smaller, with many tensors outside
 // the graph's nodes and leafs), whether the visiting order is given or not; sources outside the
-// graph are placed and flagged; a node the graph lists twice is recorded where it was placed
+// graph are placed and flagged; the result struct is reused for another number of buffer types;
+// a node the graph lists twice is recorded where it was placed
 // last; and an input node placed in the first pass sees the children counted so far, as ggml's
 // allocator does (the one case where the walk cannot count ahead).
 
@@ -37,20 +38,30 @@ static struct gga_walk_params params(struct gga_walk_scratch * sc, const int * o
     return wp;
 }
 
+// Whether two slots hold the same blocks (field by field: a block has padding).
+static bool same_blocks(const struct gga_slot_blocks * x, const struct gga_slot_blocks * y) {
+    if (x->n != y->n) {
+        return false;
+    }
+    for (int i = 0; i < x->n; i++) {
+        if (x->blocks[i].size != y->blocks[i].size || x->blocks[i].start != y->blocks[i].start ||
+            x->blocks[i].end != y->blocks[i].end || x->blocks[i].group != y->blocks[i].group ||
+            x->tensor[i] != y->tensor[i] || x->buffer_id[i] != y->buffer_id[i] || x->first[i] != y->first[i] ||
+            x->last[i] != y->last[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // Whether two walks of the same graph recorded the same blocks and results.
 static bool same_walk(const struct gga_lifetimes * a, const struct gga_lifetimes * b) {
     if (a->n_nodes != b->n_nodes || a->n_leafs != b->n_leafs || a->slots[0].n != b->slots[0].n ||
         a->pos_other != b->pos_other || a->in_order != b->in_order) {
         return false;
     }
-    const struct gga_slot_blocks * x = &a->slots[0];
-    const struct gga_slot_blocks * y = &b->slots[0];
-    for (int i = 0; i < x->n; i++) {
-        if (x->blocks[i].size != y->blocks[i].size || x->blocks[i].start != y->blocks[i].start ||
-            x->blocks[i].end != y->blocks[i].end || x->blocks[i].group != y->blocks[i].group ||
-            x->tensor[i] != y->tensor[i] || x->first[i] != y->first[i] || x->last[i] != y->last[i]) {
-            return false;
-        }
+    if (!same_blocks(&a->slots[0], &b->slots[0])) {
+        return false;
     }
     if (memcmp(a->src_off, b->src_off, sizeof(int32_t) * (size_t) (a->n_nodes + 1)) != 0) {
         return false;
@@ -232,7 +243,43 @@ static void test_input_sees_partial_counts(void) {
     ggml_free(ctx);
 }
 
+// One result struct walked for 1, then 3, then 1 slots (buffer types), with the graph's nodes
+// spread over three buffers: each walk is the same as into a fresh struct.
+static void test_slot_counts(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_cgraph * g = random_graph(ctx, 60, false);
+    const int n = ggml_graph_n_nodes(g);
+    int * node_ids = malloc(sizeof(int) * (size_t) n);
+    for (int i = 0; i < n; i++) node_ids[i] = i % 3;
+    const int slot_of[3] = { 0, 1, 2 };
+    struct gga_lifetimes kept = { 0 };
+    const int n_slots[3] = { 1, 3, 1 };
+    for (int k = 0; k < 3; k++) {
+        struct gga_walk_params wp = params(NULL, NULL, 0);
+        if (n_slots[k] == 3) {
+            wp.n_buffers = 3;
+            wp.slot_of_buffer = slot_of;
+            wp.n_slots = 3;
+            wp.node_buffer_ids = node_ids;
+        }
+        struct gga_lifetimes lt = { 0 };
+        CHECK(gga_lifetimes_build(g, &wp, &kept));
+        CHECK(gga_lifetimes_build(g, &wp, &lt));
+        CHECK_EQ_INT(kept.n_slots, n_slots[k]);
+        for (int s = 0; s < n_slots[k]; s++) {
+            CHECK_EQ_INT(kept.slots[s].n, lt.slots[s].n);
+            CHECK(same_blocks(&kept.slots[s], &lt.slots[s]));
+        }
+        CHECK(n_slots[k] == 1 || (kept.slots[1].n > 0 && kept.slots[2].n > 0));
+        gga_lifetimes_release(&lt);
+    }
+    gga_lifetimes_release(&kept);
+    free(node_ids);
+    ggml_free(ctx);
+}
+
 int main(void) {
+    test_slot_counts();
     test_scratch_kept();
     test_order_identity();
     test_node_listed_twice();
