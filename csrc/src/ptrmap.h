@@ -52,7 +52,7 @@ void  gga_ptrmap_free(struct gga_ptrmap * m);
 void  gga_ptrmap_clear(struct gga_ptrmap * m);
 // The value of key, or NULL if it has none. The pointer is valid until the next insertion.
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key);
-// gga_ptrmap_get when the table must grow first (or key is NULL).
+// gga_ptrmap_get's way out when the table must grow before key goes in (or key is NULL).
 int * gga_ptrmap_get_grow(struct gga_ptrmap * m, const void * key, int init);
 
 // The value of key, inserted as `init` if absent (one probe either way: a caller that needs to
