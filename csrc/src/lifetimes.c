@@ -44,6 +44,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The walk's allocations go through here, so that tests can make one of them fail and check
+// that every out-of-memory path returns false, with a message, and leaks nothing.
+static int walk_fail_at = -1;
+
+void gga_lifetimes_fail_after(int k) {
+    walk_fail_at = k;
+}
+
+static void * walk_malloc(size_t size) {
+    if (walk_fail_at >= 0 && walk_fail_at-- == 0) {
+        return NULL;
+    }
+    return malloc(size);
+}
+
 struct rec {
     struct ggml_tensor * t;
     size_t   size;       // bytes t takes in buffer size_bid, when size_bid >= 0
@@ -87,7 +102,7 @@ static int rec_new(struct walk * w, struct ggml_tensor * t) {
     if (w->n_recs == w->cap_recs) {
         struct gga_walk_scratch * sc = w->sc;
         const int cap = w->cap_recs * 2;
-        struct rec * recs = malloc(sizeof(*recs) * (size_t) cap);
+        struct rec * recs = walk_malloc(sizeof(*recs) * (size_t) cap);
         if (recs == NULL) {
             w->oom = true;
             return -1;
@@ -162,7 +177,7 @@ static size_t rec_size(struct walk * w, struct rec * r, int buffer_id) {
 // Gives sb room for cap blocks, keeping its n blocks; false (sb untouched) when out of memory.
 static bool slot_grow(struct gga_slot_blocks * sb, int cap) {
     const size_t c = (size_t) cap;
-    char * mem = malloc(c * (sizeof(*sb->blocks) + sizeof(*sb->tensor) + 3 * sizeof(int)));
+    char * mem = walk_malloc(c * (sizeof(*sb->blocks) + sizeof(*sb->tensor) + 3 * sizeof(int)));
     if (mem == NULL) {
         return false;
     }
@@ -329,7 +344,7 @@ static bool lifetimes_reserve(struct gga_lifetimes * lt, int n_slots, int n_node
                         sizeof(struct ggml_tensor *) * nl + sizeof(struct gga_sig) * (nn + nl) +
                         sizeof(int32_t) * ((nn + 1) + ns + (nn + nl + 1) + nn);
     if (size > lt->mem_size) {
-        struct gga_slot_blocks * mem = malloc(size);
+        struct gga_slot_blocks * mem = walk_malloc(size);
         if (mem == NULL) {
             return false;
         }
@@ -383,7 +398,7 @@ static bool scratch_reserve(struct gga_walk_scratch * sc, int n_nodes, int n_lea
     const size_t nr = nn + nl + 16;
     const size_t size = sizeof(struct rec) * nr + sizeof(int32_t) * (nn + nl + nn * GGML_MAX_SRC + nn);
     if (size > sc->mem_size) {
-        void * mem = malloc(size);
+        void * mem = walk_malloc(size);
         if (mem == NULL) {
             return false;
         }
@@ -504,7 +519,7 @@ static bool walk_order(struct walk * w, struct ggml_cgraph * graph, const int32_
     const int n_nodes = w->n_nodes;
     const int * p_order = w->p->order;
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
-    int * pos = malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
+    int * pos = walk_malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
     if (pos == NULL) {
         w->oom = true;
         return false;

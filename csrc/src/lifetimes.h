@@ -175,6 +175,10 @@ void gga_lifetimes_clear(struct gga_lifetimes * lt);
 // Frees lt's memory; lt is then zero-initialised. NULL is a no-op.
 void gga_lifetimes_release(struct gga_lifetimes * lt);
 
+// Makes the walk's allocation after the next k fail, once (k < 0: none fails), so that tests
+// reach every out-of-memory path of the walk.
+void gga_lifetimes_fail_after(int k);
+
 #ifdef __cplusplus
 }
 #endif

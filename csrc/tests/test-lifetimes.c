@@ -4,9 +4,12 @@
 // graph are placed and flagged; the result struct is reused for another number of buffer types;
 // a node the graph lists twice is recorded where it was placed
 // last; and an input node placed in the first pass sees the children counted so far, as ggml's
-// allocator does (the one case where the walk cannot count ahead).
+// allocator does (the one case where the walk cannot count ahead); and every allocation of the
+// walk, failing, makes it (and reserve) return false with a message and leak nothing.
 
 #include "check.h"
+#include "ggalloc.h"
+#include "ggml-backend.h"
 #include "lifetimes.h"
 
 #include <stdlib.h>
@@ -278,7 +281,88 @@ static void test_slot_counts(void) {
     ggml_free(ctx);
 }
 
+// Each allocation of the walk made to fail in turn: the walk returns false, says it ran out of
+// memory and leaves its results empty, and the same structs then walk the graph as a fresh walk
+// does. Through an allocator: reserve returns false, the graph stays unallocated, and the next
+// reserve places it.
+static void test_out_of_memory(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_cgraph * g = random_graph(ctx, 60, true); // sources outside: the records grow
+    const int n = ggml_graph_n_nodes(g);
+    int * order = malloc(sizeof(int) * (size_t) n);
+    for (int i = 0; i < n; i++) order[i] = i;
+    struct gga_lifetimes ref = { 0 };
+    struct gga_walk_params fresh = params(NULL, order, n);
+    CHECK(gga_lifetimes_build(g, &fresh, &ref));
+    int n_failed = 0;
+    for (int k = 0; k < 64; k++) {
+        struct gga_walk_scratch sc = { 0 };
+        struct gga_lifetimes lt = { 0 };
+        struct gga_walk_params wp = params(&sc, order, n);
+        gga_lifetimes_fail_after(k);
+        log_capture_begin();
+        const bool ok = gga_lifetimes_build(g, &wp, &lt);
+        log_capture_end();
+        gga_lifetimes_fail_after(-1);
+        if (!ok) {
+            n_failed++;
+            CHECK(log_captured("out of memory"));
+            CHECK(lt.n_nodes == 0 && lt.slots == NULL && lt.leaf == NULL);
+            CHECK(gga_lifetimes_build(g, &wp, &lt));
+        }
+        CHECK(same_walk(&lt, &ref));
+        gga_lifetimes_release(&lt);
+        gga_walk_scratch_release(&sc);
+        if (ok) {
+            break;
+        }
+    }
+    // the scratch and the results, records twice, blocks, the order's check
+    CHECK(n_failed >= 6);
+    gga_lifetimes_release(&ref);
+    free(order);
+
+    struct ggml_cgraph * h = random_graph(ctx, 100, false);
+    n_failed = 0;
+    for (int k = 0; k < 64; k++) {
+        ggml_gallocr_t galloc = ggml_gallocr_new(ggalloc_host_buffer_type(32, SIZE_MAX));
+        gga_lifetimes_fail_after(k);
+        log_capture_begin();
+        const bool ok = ggml_gallocr_reserve(galloc, h) && ggml_gallocr_alloc_graph(galloc, h);
+        log_capture_end();
+        gga_lifetimes_fail_after(-1);
+        if (!ok) {
+            n_failed++;
+            CHECK(log_captured("out of memory"));
+            CHECK_EQ_INT(ggalloc_gallocr_n_placements(galloc), 0);
+            bool unallocated = true;
+            for (int i = 0; i < ggml_graph_n_nodes(h); i++) {
+                unallocated = unallocated && ggml_graph_node(h, i)->data == NULL;
+            }
+            CHECK(unallocated);
+            CHECK(ggml_gallocr_reserve(galloc, h) && ggml_gallocr_alloc_graph(galloc, h));
+        }
+        CHECK(ggalloc_gallocr_n_placements(galloc) > 0);
+        CHECK_EQ_INT(ggalloc_graph_verify(h), 0);
+        ggml_gallocr_free(galloc);
+        for (int i = 0; i < ggml_graph_n_nodes(h); i++) {
+            ggml_graph_node(h, i)->data = NULL;
+            ggml_graph_node(h, i)->buffer = NULL;
+        }
+        for (int i = 0; i < ggalloc_graph_n_leafs(h); i++) {
+            ggalloc_graph_leaf(h, i)->data = NULL;
+            ggalloc_graph_leaf(h, i)->buffer = NULL;
+        }
+        if (ok) {
+            break;
+        }
+    }
+    CHECK(n_failed >= 3); // the scratch, the results, the blocks
+    ggml_free(ctx);
+}
+
 int main(void) {
+    test_out_of_memory();
     test_slot_counts();
     test_scratch_kept();
     test_order_identity();
