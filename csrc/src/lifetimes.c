@@ -33,6 +33,15 @@
 // (gga_walk_scratch, which gallocr holds): a re-plan then allocates nothing, and touches no fresh
 // pages.
 //
+// Counting children and views does not depend on the order the nodes are visited in, so the
+// scan counts each node's reads as it reads the node, and the first pass visits only the nodes
+// that place inputs. Not where the caller gives an order, nor where an input could be placed
+// over a source: ggml's first pass places it having counted the reads of the nodes before it
+// only, and the walk then counts in its first pass too. Where each tensor went, and where a
+// node's sources are in the graph, is written as soon as the walk has visited the node: what
+// is placed is never placed again, but for a tensor the graph lists twice (whose last placement
+// is then written again at the end).
+//
 // One deliberate difference from ggml: a tensor that has an output view (a view flagged as an
 // output) is never freed either, so nothing overwrites what the caller reads through the view.
 
@@ -78,6 +87,7 @@ struct rec {
     uint8_t  skip;       // a view or external: never placed
     uint8_t  scanned;    // the tensor has been read (the records only of a view source are not)
 };
+_Static_assert(sizeof(struct rec) <= 64, "a record is one cache line");
 
 struct walk {
     const struct gga_walk_params * p;
