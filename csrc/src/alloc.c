@@ -29,12 +29,20 @@
 // sources before the node. A graph the plan does not fit is planned again by a single-buffer
 // allocator; a multi-buffer one returns false (reserve_n first), as ggml's does.
 //
-// The walk's working memory (pointer map, records, per-node arrays: gga_walk_scratch) and the
-// plan's own arrays (the walk's results, the signature, the placements) stay with the allocator
-// between plans, grown to the largest graph seen: re-planning then allocates only what the
-// planner returns, and touches no fresh pages (a C library that hands large freed blocks back to
-// the system would otherwise fault them in again at every reserve), which keeps reserve fast on
-// graphs that are planned again and again.
+// What the re-use check compares against (the signature: op, flags, in-place candidates of
+// every node and leaf; where the sources are; whether the graph is in order) is written by the
+// walk, which reads every tensor once anyway: planning reads no tensor a second time. The plan
+// as data (ggalloc_gallocr_get_placement) is read from the walk's blocks and the planner's
+// offsets when asked, not copied at every plan.
+//
+// The walk's working memory (pointer map, records, per-node arrays: gga_walk_scratch, held in
+// the allocator itself) and its results stay with the allocator between plans, grown to the
+// largest graph seen: re-planning then allocates only what the planner returns, and touches no
+// fresh pages (a C library that hands large freed blocks back to the system would otherwise
+// fault them in again at every reserve), which keeps reserve fast on graphs that are planned
+// again and again. A fresh allocator's first reserve allocates the allocator, the walk's map,
+// its working memory, its results and one array of blocks per buffer type, besides the
+// planner's and the buffers.
 //
 // Tensors of the graph that point into this allocator's own buffers (from an earlier
 // alloc_graph of the same graph) are taken back at reserve: ggml would count them as external
@@ -70,17 +78,6 @@ struct gallocr_slot {
     struct gga_plan_memo memo; // the planner's last plan, reused for the same blocks
 };
 
-// What a plan depends on, per tensor of the graph, besides positions and sizes.
-struct gallocr_sig {
-    int32_t  op;
-    uint32_t flags;   // the graph flags the walk reads, and SIG_EXTERNAL
-    uint32_t inplace; // bit j: source j has the tensor's layout (for ops that may run in place)
-    int32_t  n_src;   // nodes: sources from this one on are NULL (leafs: GGML_MAX_SRC)
-};
-
-#define SIG_FLAGS      (GGML_TENSOR_FLAG_INPUT | GGML_TENSOR_FLAG_OUTPUT | GGALLOC_TENSOR_FLAG_EXTERNAL)
-#define SIG_EXTERNAL   (1u << 31) // its memory is provided elsewhere
-
 struct ggml_gallocr {
     int n_buffers;
     ggml_backend_buffer_type_t * bufts;
@@ -95,14 +92,9 @@ struct ggml_gallocr {
     bool have_plan;
     bool reusable;                     // alloc_graph may re-apply the plan (to a graph of its shape)
     bool in_order;                     // every source and view source is a leaf or an earlier node
-    struct gga_lifetimes lt;
-    struct gallocr_sig * sig;          // per node, then per leaf: what the plan depends on
-    struct ggml_tensor ** leafs;       // room for the graph's leafs, which the re-use check reads once
-    int cap_sig;                       // entries sig and leafs have room for (one allocation, kept between plans)
-    struct gga_walk_scratch * scratch; // the walk's working memory, kept between plans
-    struct ggalloc_placement * placements;
-    int n_placements;
-    int cap_placements;                // entries placements has room for (kept between plans)
+    struct gga_lifetimes lt;           // the walk's results, with what the plan depends on (lt.sig)
+    struct gga_walk_scratch scratch;   // the walk's working memory, kept between plans
+    int n_placements;                  // the placements are read from lt and the slots when asked
 
     int n_chunk_buffers;               // backend buffers held, in all slots
     ggml_backend_buffer_t last_owned;  // the last buffer found among them (NULL when freed)
@@ -164,7 +156,7 @@ static void gallocr_drop_plan(ggml_gallocr_t galloc) {
         sl->lower_bound_known = false;
         memset(sl->chunk_size, 0, sizeof(sl->chunk_size));
     }
-    // the walk's arrays, the signature and the placements are kept for the next plan
+    // the walk's arrays and working memory are kept for the next plan
     gga_lifetimes_clear(&galloc->lt);
     galloc->n_placements = 0;
     galloc->have_plan = false;
@@ -193,10 +185,8 @@ void ggml_gallocr_free(ggml_gallocr_t galloc) {
         }
     }
     gga_lifetimes_release(&galloc->lt);
-    free(galloc->sig);
-    free(galloc->placements);
     free(galloc->order);
-    gga_walk_scratch_free(galloc->scratch);
+    gga_walk_scratch_release(&galloc->scratch);
     free(galloc); // and bufts, slot_of_buffer and slots
 }
 
@@ -365,9 +355,9 @@ static bool gallocr_owns_buffer_cb(void * user, struct ggml_backend_buffer * buf
 
 // The part of a tensor's signature read from the tensor itself.
 static inline uint32_t gallocr_sig_flags(ggml_gallocr_t galloc, const struct ggml_tensor * t) {
-    uint32_t f = (uint32_t) t->flags & SIG_FLAGS;
+    uint32_t f = (uint32_t) t->flags & GGA_SIG_FLAGS;
     if ((t->data != NULL || t->buffer != NULL) && !gallocr_owns_buffer(galloc, t->buffer)) {
-        f |= SIG_EXTERNAL;
+        f |= GGA_SIG_EXTERNAL;
     }
     return f;
 }
@@ -385,46 +375,6 @@ static inline uint32_t gallocr_sig_inplace(const struct ggml_tensor * t, int n_s
     return m;
 }
 
-// Records what the plan just made for graph depends on (besides what the walk recorded).
-static bool gallocr_sign(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
-    const int n_nodes = ggml_graph_n_nodes(graph);
-    const int n_leafs = ggalloc_graph_n_leafs(graph);
-    const size_t cap = (size_t) (n_nodes + n_leafs + 1);
-    if (cap > (size_t) galloc->cap_sig) {
-        struct gallocr_sig * sig = malloc((sizeof(struct gallocr_sig) + sizeof(struct ggml_tensor *)) * cap);
-        if (sig == NULL) {
-            GGML_LOG_ERROR("%s: out of memory\n", "ggml_gallocr_reserve");
-            return false;
-        }
-        free(galloc->sig);
-        galloc->sig = sig;
-        galloc->leafs = (struct ggml_tensor **) (sig + cap);
-        galloc->cap_sig = (int) cap;
-    }
-    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
-    for (int i = 0; i < n_nodes; i++) {
-        struct gallocr_sig * sg = &galloc->sig[i];
-        sg->n_src = 0;
-        for (int j = 0; j < GGML_MAX_SRC; j++) {
-            if (nodes[i]->src[j] != NULL) {
-                sg->n_src = j + 1;
-            }
-        }
-        sg->op = nodes[i]->op;
-        sg->flags = gallocr_sig_flags(galloc, nodes[i]);
-        sg->inplace = gallocr_sig_inplace(nodes[i], sg->n_src);
-    }
-    for (int i = 0; i < n_leafs; i++) {
-        struct ggml_tensor * t = ggalloc_graph_leaf(graph, i);
-        struct gallocr_sig * sg = &galloc->sig[n_nodes + i];
-        sg->n_src = GGML_MAX_SRC;
-        sg->op = t->op;
-        sg->flags = gallocr_sig_flags(galloc, t);
-        sg->inplace = gallocr_sig_inplace(t, GGML_MAX_SRC);
-    }
-    return true;
-}
-
 static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
         const int * leaf_buffer_ids) {
     gallocr_drop_plan(galloc);
@@ -434,9 +384,6 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
     }
     // tensors left in this allocator's buffers by an earlier plan are taken back by the walk
     // itself (owns_buffer), as it reads each tensor once anyway
-    if (galloc->scratch == NULL) {
-        galloc->scratch = gga_walk_scratch_new(); // NULL: the walk allocates its own
-    }
 
     struct gga_walk_params wp = {
         .n_buffers       = galloc->n_buffers,
@@ -448,7 +395,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         .leaf_buffer_ids = leaf_buffer_ids,
         .order           = galloc->order,
         .n_order         = galloc->n_order,
-        .scratch         = galloc->scratch,
+        .scratch         = &galloc->scratch,
         .owns_buffer     = gallocr_owns_buffer_cb,
     };
     if (!gga_lifetimes_build(graph, &wp, &galloc->lt)) {
@@ -480,57 +427,14 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         sl->chunk = plan.chunk;
         sl->n_chunks = plan.n_chunks;
         memcpy(sl->chunk_size, plan.chunk_size, sizeof(sl->chunk_size));
+        sl->first_placement = n_placements;
         n_placements += sb->n;
     }
 
-    if (n_placements > galloc->cap_placements) {
-        struct ggalloc_placement * pl = malloc(sizeof(struct ggalloc_placement) * (size_t) n_placements);
-        if (pl == NULL) {
-            GGML_LOG_ERROR("%s: out of memory for %d placements\n", "ggml_gallocr_reserve", n_placements);
-            gallocr_drop_plan(galloc);
-            return false;
-        }
-        free(galloc->placements);
-        galloc->placements = pl;
-        galloc->cap_placements = n_placements;
-    }
-    int k = 0;
-    for (int s = 0; s < galloc->n_slots; s++) {
-        struct gallocr_slot * sl = &galloc->slots[s];
-        struct gga_slot_blocks * sb = &galloc->lt.slots[s];
-        size_t alignment = ggml_backend_buft_get_alignment(sl->buft);
-        sl->first_placement = k;
-        for (int b = 0; b < sb->n; b++) {
-            struct ggalloc_placement * p = &galloc->placements[k++];
-            p->tensor = sb->tensor[b];
-            p->buffer_id = sb->buffer_id[b];
-            p->chunk = sl->chunk[b];
-            p->offset = sl->offset[b];
-            p->size = gga_align_up(sb->blocks[b].size, alignment);
-            p->first = sb->first[b];
-            p->last = sb->last[b];
-        }
-    }
     galloc->n_placements = n_placements;
-    if (!gallocr_sign(galloc, graph)) {
-        gallocr_drop_plan(galloc);
-        return false;
-    }
     galloc->have_plan = true;
     galloc->reusable = !galloc->lt.pos_other;
-    galloc->in_order = galloc->reusable;
-    const int n_nodes = galloc->lt.n_nodes;
-    for (int i = 0; i < n_nodes && galloc->in_order; i++) {
-        for (int j = 0; j < GGML_MAX_SRC; j++) {
-            galloc->in_order = galloc->in_order && galloc->lt.src_pos[i * GGML_MAX_SRC + j] < i;
-        }
-        galloc->in_order = galloc->in_order && galloc->lt.view_pos[i] < i;
-    }
-    // leafs are placed before every node: a leaf may view only an earlier leaf
-    for (int i = 0; i < galloc->lt.n_leafs && galloc->in_order; i++) {
-        const int32_t v = galloc->lt.view_pos[n_nodes + i];
-        galloc->in_order = v == GGA_POS_NONE || (v < GGA_POS_NONE && GGA_POS_LEAF(0) - v < i);
-    }
+    galloc->in_order = galloc->lt.in_order;
     return true;
 }
 
@@ -610,10 +514,10 @@ static bool gallocr_is_leaf(struct ggml_tensor ** leafs, int n_leafs, const stru
     return false;
 }
 
-static inline bool gallocr_same_tensor(ggml_gallocr_t galloc, const struct ggml_tensor * t, const struct gallocr_sig * sg,
-        struct ggml_tensor * view_src) {
+static inline bool gallocr_same_tensor(ggml_gallocr_t galloc, const struct ggml_tensor * t, const struct gga_sig * sg,
+        int n_src, struct ggml_tensor * view_src) {
     return (int32_t) t->op == sg->op && t->view_src == view_src && gallocr_sig_flags(galloc, t) == sg->flags &&
-           gallocr_sig_inplace(t, sg->n_src) == sg->inplace;
+           gallocr_sig_inplace(t, n_src) == sg->inplace;
 }
 
 // Whether graph is not one the recorded plan can be re-applied to (see the top of the file).
@@ -627,24 +531,25 @@ static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph
         return true;
     }
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
-    struct ggml_tensor ** leafs = galloc->leafs; // room for n_leafs since the plan was signed
+    struct ggml_tensor ** leafs = galloc->lt.leaf_tensor; // room for n_leafs since the plan
     for (int i = 0; i < n_leafs; i++) {
         leafs[i] = ggalloc_graph_leaf(graph, i);
     }
     const int32_t * view_pos = galloc->lt.view_pos;
     for (int i = 0; i < n_leafs; i++) {
         const struct ggml_tensor * t = leafs[i];
-        if (!gallocr_same_tensor(galloc, t, &galloc->sig[n_nodes + i], gallocr_at(nodes, leafs, view_pos[n_nodes + i])) ||
+        if (!gallocr_same_tensor(galloc, t, &galloc->lt.sig[n_nodes + i], GGML_MAX_SRC, gallocr_at(nodes, leafs, view_pos[n_nodes + i])) ||
             !gallocr_fits(galloc, t, galloc->lt.leaf[i])) {
             return true;
         }
     }
     for (int i = 0; i < n_nodes; i++) {
         const struct ggml_tensor * t = nodes[i];
-        const struct gallocr_sig * sg = &galloc->sig[i];
-        const int32_t * sp = &galloc->lt.src_pos[i * GGML_MAX_SRC];
+        const struct gga_sig * sg = &galloc->lt.sig[i];
+        const int32_t * sp = &galloc->lt.src_pos[galloc->lt.src_off[i]];
+        const int n_src = galloc->lt.src_off[i + 1] - galloc->lt.src_off[i];
         int j = 0;
-        for (; j < sg->n_src; j++) {
+        for (; j < n_src; j++) {
             if (t->src[j] != gallocr_at(nodes, leafs, sp[j])) {
                 return true;
             }
@@ -654,7 +559,7 @@ static bool gallocr_needs_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph
                 return true;
             }
         }
-        if (!gallocr_same_tensor(galloc, t, sg, gallocr_at(nodes, leafs, view_pos[i])) ||
+        if (!gallocr_same_tensor(galloc, t, sg, n_src, gallocr_at(nodes, leafs, view_pos[i])) ||
             !gallocr_fits(galloc, t, galloc->lt.node[i])) {
             return true;
         }
@@ -707,7 +612,6 @@ static void gallocr_rebind_one(ggml_gallocr_t galloc, struct ggml_tensor * t, st
         return;
     }
     galloc->lt.slots[ref.slot].tensor[ref.block] = t;
-    galloc->placements[galloc->slots[ref.slot].first_placement + ref.block].tensor = t;
 }
 
 // A re-applied plan now describes this graph's tensors: the plan read back names them, not the
@@ -721,8 +625,11 @@ static void gallocr_rebind(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
     for (int i = 0; i < n_nodes; i++) {
         gallocr_rebind_one(galloc, nodes[i], galloc->lt.node[i]);
-        for (int j = 0; j < GGML_MAX_SRC; j++) {
-            gallocr_rebind_one(galloc, nodes[i]->src[j], galloc->lt.src[i * GGML_MAX_SRC + j]);
+        // the graph matched the plan: its sources past the recorded ones are NULL
+        const struct gga_ref * src = &galloc->lt.src[galloc->lt.src_off[i]];
+        const int n_src = galloc->lt.src_off[i + 1] - galloc->lt.src_off[i];
+        for (int j = 0; j < n_src; j++) {
+            gallocr_rebind_one(galloc, nodes[i]->src[j], src[j]);
         }
     }
 }
@@ -772,9 +679,11 @@ static enum ggalloc_alloc_status gallocr_alloc_graph(const char * fn, ggml_gallo
             ok = gallocr_place(galloc, ggalloc_graph_leaf(graph, i), galloc->lt.leaf[i]) && ok;
         }
         for (int i = 0; i < n_nodes; i++) {
-            for (int j = 0; j < GGML_MAX_SRC; j++) {
+            const struct gga_ref * src = &galloc->lt.src[galloc->lt.src_off[i]];
+            const int n_src = galloc->lt.src_off[i + 1] - galloc->lt.src_off[i];
+            for (int j = 0; j < n_src; j++) {
                 if (nodes[i]->src[j] != NULL) {
-                    ok = gallocr_place(galloc, nodes[i]->src[j], galloc->lt.src[i * GGML_MAX_SRC + j]) && ok;
+                    ok = gallocr_place(galloc, nodes[i]->src[j], src[j]) && ok;
                 }
             }
             ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i]) && ok;
@@ -853,7 +762,18 @@ bool ggalloc_gallocr_get_placement(ggml_gallocr_t galloc, int i, struct ggalloc_
     if (galloc == NULL || out == NULL || i < 0 || i >= galloc->n_placements) {
         return false;
     }
-    *out = galloc->placements[i];
+    int s = galloc->n_slots - 1;
+    while (galloc->slots[s].first_placement > i) s--;
+    const struct gallocr_slot * sl = &galloc->slots[s];
+    const struct gga_slot_blocks * sb = &galloc->lt.slots[s];
+    const int b = i - sl->first_placement;
+    out->tensor = sb->tensor[b];
+    out->buffer_id = sb->buffer_id[b];
+    out->chunk = sl->chunk[b];
+    out->offset = sl->offset[b];
+    out->size = gga_align_up(sb->blocks[b].size, ggml_backend_buft_get_alignment(sl->buft));
+    out->first = sb->first[b];
+    out->last = sb->last[b];
     return true;
 }
 

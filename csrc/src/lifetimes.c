@@ -15,15 +15,32 @@
 // With the blocks in this order, the planner's online strategy reproduces ggml's placement
 // byte for byte, and its offline strategies may place the same lifetimes better.
 //
+// The tensors are large structs spread over memory, and the walk would read each of them many
+// times; so it reads each exactly once, up front, into a small record (64 bytes, one cache
+// line): its view source, flags, op, whether it is placed at all, its size, and for a node the
+// indices of its sources' records (packed: nodes use 2 or 3 of their GGML_MAX_SRC slots) and
+// which of them it could take over in place (same layout). The walk itself then touches only
+// records and these packed arrays, and what a re-use check compares later (the signature: op,
+// flags, in-place candidates) is written in the same read.
+//
 // Tensors are found through the library's pointer map (ptrmap.h: open addressing, linear
-// probing, at most half full, one probe to find or insert), which maps each tensor to its
-// record, so the walk costs O(nodes * sources) with small constants. Every tensor is looked up
-// once, before the walk: its record notes its view source and whether it is a view or external,
-// so that the walk reads the (large, cold) tensor structs as little as it can, and each node
-// notes how many source slots it uses, so loops stop there instead of at GGML_MAX_SRC. Its
-// working memory (the map, the records, the per-node arrays) can be kept between walks
-// (gga_walk_scratch, which gallocr holds): a re-plan then allocates only its results, and
-// touches no fresh pages.
+// probing, at most half full, one probe to find or insert). The leafs are read first, so that a
+// node that is also a leaf finds its leaf's record; then each node in graph order, and with it
+// its sources, which are mostly nodes read a few steps before (their slots of the map are still
+// in cache) or leafs. A source that is a later node, or outside the graph, is read when first
+// met. The walk costs O(nodes * sources) with small constants. Its working memory (the map, the
+// records, the per-node arrays) is one allocation besides the map, and can be kept between walks
+// (gga_walk_scratch, which gallocr holds): a re-plan then allocates nothing, and touches no fresh
+// pages.
+//
+// Counting children and views does not depend on the order the nodes are visited in, so the
+// scan counts each node's reads as it reads the node, and the first pass visits only the nodes
+// that place inputs. Not where the caller gives an order, nor where an input could be placed
+// over a source: ggml's first pass places it having counted the reads of the nodes before it
+// only, and the walk then counts in its first pass too. Where each tensor went, and where a
+// node's sources are in the graph, is written as soon as the walk has visited the node: what
+// is placed is never placed again, but for a tensor the graph lists twice (whose last placement
+// is then written again at the end).
 //
 // One deliberate difference from ggml: a tensor that has an output view (a view flagged as an
 // output) is never freed either, so nothing overwrites what the caller reads through the view.
@@ -36,108 +53,141 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The walk's allocations go through here, so that tests can make one of them fail and check
+// that every out-of-memory path returns false, with a message, and leaks nothing.
+static int walk_fail_at = -1;
+
+void gga_lifetimes_fail_after(int k) {
+    walk_fail_at = k;
+}
+
+static void * walk_malloc(size_t size) {
+    if (walk_fail_at >= 0 && walk_fail_at-- == 0) {
+        return NULL;
+    }
+    return malloc(size);
+}
+
 struct rec {
     struct ggml_tensor * t;
-    int  n_children;
-    int  n_views;
-    int  buffer_id;
-    int  slot;
-    int  block;       // its latest block, -1 if never placed
-    int  node_index;  // index among the graph's nodes, -1 if not a node
-    int  leaf_index;  // index among the graph's leafs, -1 if not a leaf
-    bool allocated;   // placed by this walk and not yet freed or taken over
-    bool output_view; // some view of it is an output
-    struct rec * view_src;  // the record of its view_src, if any
-    struct rec ** src;      // for nodes: the records of its sources (GGML_MAX_SRC entries)
-    int  n_src;       // for nodes: sources past this index are all NULL
-    int  view_src_idx;// index + 1 of the record of its view_src, once known (0: not yet)
-    bool view_known;  // view_src_idx is set (or the tensor is no view)
-    bool skip;        // a view or external: never placed (read once from the tensor, which is cold)
-    int32_t op;       // the tensor's op and flags, read with the rest
-    int32_t flags;
+    size_t   size;       // bytes t takes in buffer size_bid, when size_bid >= 0
+    int32_t  size_bid;
+    int32_t  n_children;
+    int32_t  n_views;
+    int32_t  slot;       // with block: its latest block, -1 if never placed
+    int32_t  block;
+    int32_t  buffer_id;
+    int32_t  view_src;   // the index of its view_src's record, -1 for none
+    int32_t  node_index; // index among the graph's nodes (the last if it is there twice), -1 if none
+    int32_t  leaf_index; // index among the graph's leafs (the first), -1 if none
+    int32_t  op;
+    uint32_t sflags;     // its flags & GGA_SIG_FLAGS, and GGA_SIG_EXTERNAL
+    uint8_t  allocated;  // placed by this walk and not yet freed or taken over
+    uint8_t  keep;       // an output, or some view of it is one: never freed or taken over
+    uint8_t  skip;       // a view or external: never placed
+    uint8_t  scanned;    // the tensor has been read (the records only of a view source are not)
 };
+_Static_assert(sizeof(struct rec) <= 64, "a record is one cache line");
 
 struct walk {
     const struct gga_walk_params * p;
     struct gga_lifetimes * lt;
+    struct gga_walk_scratch * sc;
 
-    struct gga_ptrmap * map; // tensor -> index of its record
     struct rec * recs;
     int      n_recs;
     int      cap_recs;
+    int32_t * src_rec;   // per source of a node, packed as lt->src_off says: a record index or -1
 
     int      n_steps_end; // the end of blocks never freed
     int      n_nodes;
     int      n_leafs;
     bool     oom;
+    bool     replaced;    // a tensor was placed a second time (the graph lists it twice)
 };
 
-// The record of t, created on first sight. NULL only when out of memory.
-static struct rec * rec_get(struct walk * w, struct ggml_tensor * t) {
-    // one probe finds or inserts: a new key gets the next index, which no record has yet
-    int * v = gga_ptrmap_get(w->map, t, w->n_recs);
-    if (v == NULL) {
-        w->oom = true;
-        return NULL;
-    }
-    if (*v < w->n_recs) {
-        return &w->recs[*v];
-    }
+// A new record for t (not yet read); its index, or -1 when out of memory. The records move when
+// they outgrow the scratch memory: callers hold indices across this call, not pointers.
+static int rec_new(struct walk * w, struct ggml_tensor * t) {
     if (w->n_recs == w->cap_recs) {
-        int cap = w->cap_recs * 2;
-        struct rec * recs = realloc(w->recs, sizeof(*recs) * cap);
+        struct gga_walk_scratch * sc = w->sc;
+        const int cap = w->cap_recs * 2;
+        struct rec * recs = walk_malloc(sizeof(*recs) * (size_t) cap);
         if (recs == NULL) {
             w->oom = true;
-            return NULL;
+            return -1;
         }
+        memcpy(recs, w->recs, sizeof(*recs) * (size_t) w->n_recs);
+        free(sc->more_recs); // the records copied, or smaller ones of an earlier walk
+        sc->more_recs = recs;
+        sc->cap_more_recs = cap;
         w->recs = recs;
         w->cap_recs = cap;
     }
-    struct rec * r = &w->recs[w->n_recs++];
+    const int i = w->n_recs++;
+    struct rec * r = &w->recs[i];
     memset(r, 0, sizeof(*r));
     r->t = t;
-    r->block = -1;
+    r->size_bid = -1;
     r->slot = -1;
+    r->block = -1;
+    r->view_src = -1;
     r->node_index = -1;
     r->leaf_index = -1;
-    return r;
+    return i;
 }
 
-// The index + 1 of t's record (0 when out of memory), with the record of its view_src noted.
-static int rec_index(struct walk * w, struct ggml_tensor * t) {
-    struct rec * r = rec_get(w, t);
-    if (r == NULL) {
-        return 0;
+// The index of t's record, created (not read) on first sight; -1 when out of memory.
+static inline int rec_of(struct walk * w, struct ggml_tensor * t) {
+    // one probe finds or inserts: a new key gets the next index, which no record has yet
+    int * v = gga_ptrmap_get(&w->sc->map, t, w->n_recs);
+    if (v == NULL) {
+        w->oom = true;
+        return -1;
     }
-    const int i = (int) (r - w->recs);
-    if (!r->view_known) {
-        int v = 0;
-        if (t->view_src != NULL) {
-            struct rec * vr = rec_get(w, t->view_src); // may move the records: r is stale after
-            if (vr == NULL) {
-                return 0;
-            }
-            v = (int) (vr - w->recs) + 1;
-        }
-        w->recs[i].view_src_idx = v;
-        w->recs[i].view_known = true;
-        // taken back here, on the one read of the tensor before the walk, rather than in a pass
-        // of its own over the graph
-        if (t->buffer != NULL && w->p->owns_buffer != NULL && w->p->owns_buffer(w->p->user, t->buffer)) {
-            t->buffer = NULL;
-            t->data = NULL;
-        }
-        w->recs[i].skip = t->view_src != NULL || gga_tensor_is_external(t);
-        w->recs[i].op = t->op;
-        w->recs[i].flags = t->flags;
+    return *v < w->n_recs ? *v : rec_new(w, t);
+}
+
+// The one read of record i's tensor: what the walk and the signature need of it. Tensors in the
+// caller's own buffers are taken back here, rather than in a pass of their own over the graph.
+static void rec_scan(struct walk * w, int i) {
+    struct ggml_tensor * t = w->recs[i].t;
+    if (t->buffer != NULL && w->p->owns_buffer != NULL && w->p->owns_buffer(w->p->user, t->buffer)) {
+        t->buffer = NULL;
+        t->data = NULL;
     }
-    return i + 1;
+    const bool has_memory = t->data != NULL || t->buffer != NULL;
+    const int32_t flags = t->flags;
+    int vs = -1;
+    if (t->view_src != NULL) {
+        vs = rec_of(w, t->view_src); // may move the records
+    }
+    struct rec * r = &w->recs[i];
+    r->scanned = 1;
+    r->view_src = vs;
+    r->op = t->op;
+    r->sflags = ((uint32_t) flags & GGA_SIG_FLAGS) | (has_memory ? GGA_SIG_EXTERNAL : 0);
+    r->keep = (flags & GGML_TENSOR_FLAG_OUTPUT) != 0;
+    r->skip = t->view_src != NULL || has_memory || (flags & GGALLOC_TENSOR_FLAG_EXTERNAL) != 0;
+}
+
+// The bytes record r's tensor takes in buffer_id, remembered for the buffer it was asked first.
+static size_t rec_size(struct walk * w, struct rec * r, int buffer_id) {
+    if (r->size_bid == buffer_id) {
+        return r->size;
+    }
+    const size_t size = w->p->alloc_size(w->p->user, buffer_id, r->t);
+    if (r->size_bid < 0) {
+        r->size = size;
+        r->size_bid = buffer_id;
+    }
+    return size;
 }
 
 // Gives sb room for cap blocks, keeping its n blocks; false (sb untouched) when out of memory.
 static bool slot_grow(struct gga_slot_blocks * sb, int cap) {
     const size_t c = (size_t) cap;
-    char * mem = malloc(c * (sizeof(*sb->blocks) + sizeof(*sb->tensor) + 3 * sizeof(int)));
+    char * mem = walk_malloc(c * (sizeof(*sb->blocks) + sizeof(*sb->tensor) + 3 * sizeof(int)));
     if (mem == NULL) {
         return false;
     }
@@ -177,46 +227,36 @@ static int block_push(struct walk * w, int s, size_t size, int64_t start, struct
     return i;
 }
 
-// ggml_gallocr_allocate_node: place t for buffer_id at step (visit position pos, -1 before the
-// nodes), in place over a source when it can.
-// Records are found once, before the walk (every tensor of a node or leaf, and the sources of
-// every node), so that the walk itself does no lookups. A tensor that is not a node has no
-// source records and is never placed in place (ggml graphs have no such tensor with sources).
+// ggml_gallocr_allocate_node: place record r for buffer_id at step (visit position pos, -1 before
+// the nodes), in place over a source when it can. Only a node has sources to take over (ggml
+// graphs have no other tensor with sources); which of them have its layout was read with it.
 static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_t step, int pos) {
     if (r->allocated || r->skip) {
         return;
     }
-    struct ggml_tensor * t = r->t;
-    int first = pos < 0 ? 0 : pos;
+    if (r->block >= 0) {
+        w->replaced = true;
+    }
+    const int first = pos < 0 ? 0 : pos;
 
-    if (r->src != NULL && gga_op_can_inplace((enum ggml_op) r->op)) {
-        for (int i = 0; i < r->n_src; i++) {
-            struct ggml_tensor * parent = t->src[i];
-            if (parent == NULL) {
-                continue;
-            }
-            struct rec * pr = r->src[i];
+    if (r->node_index >= 0) {
+        const int i = r->node_index;
+        uint32_t cand = w->lt->sig[i].inplace; // 0 unless the op may run in place
+        const int32_t * src = &w->src_rec[w->lt->src_off[i]];
+        for (; cand != 0; cand &= cand - 1) {
+            struct rec * pr = &w->recs[src[__builtin_ctz(cand)]];
             // only memory this walk placed can be taken over: not external tensors, and never a
             // view (views are not placed; ggml checks this before its view case, which is thus
             // never taken)
-            if (!pr->allocated) {
+            if (!pr->allocated || pr->keep || pr->n_children != 1 || pr->n_views != 0) {
                 continue;
             }
-            if ((pr->flags & GGML_TENSOR_FLAG_OUTPUT) || pr->output_view) {
-                continue;
-            }
-            if (!gga_same_layout(t, parent)) {
-                continue;
-            }
-            if (pr->n_children != 1 || pr->n_views != 0) {
-                continue;
-            }
-            size_t size = w->p->alloc_size(w->p->user, pr->buffer_id, t);
+            const size_t size = rec_size(w, r, pr->buffer_id);
             struct gga_slot_blocks * sb = &w->lt->slots[pr->slot];
             if (size > sb->blocks[pr->block].size) {
                 continue; // a group never grows along its chain
             }
-            int b = block_push(w, pr->slot, size, step, t, pr->buffer_id, first);
+            const int b = block_push(w, pr->slot, size, step, r->t, pr->buffer_id, first);
             if (b < 0) {
                 return;
             }
@@ -227,8 +267,8 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
             pb->end = step;
             sb->last[pr->block] = pos;
             sb->blocks[b].group = pb->group;
-            pr->allocated = false; // handed over: never freed by itself
-            r->allocated = true;
+            pr->allocated = 0; // handed over: never freed by itself
+            r->allocated = 1;
             r->slot = pr->slot;
             r->block = b;
             r->buffer_id = pr->buffer_id;
@@ -236,13 +276,12 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
         }
     }
 
-    int s = w->p->slot_of_buffer[buffer_id];
-    size_t size = w->p->alloc_size(w->p->user, buffer_id, t);
-    int b = block_push(w, s, size, step, t, buffer_id, first);
+    const int s = w->p->slot_of_buffer[buffer_id];
+    const int b = block_push(w, s, rec_size(w, r, buffer_id), step, r->t, buffer_id, first);
     if (b < 0) {
         return;
     }
-    r->allocated = true;
+    r->allocated = 1;
     r->slot = s;
     r->block = b;
     r->buffer_id = buffer_id;
@@ -250,17 +289,21 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
 
 // ggml_gallocr_free_node, at the end of visit position pos.
 static void walk_free(struct walk * w, struct rec * r, int pos) {
-    if ((r->flags & GGML_TENSOR_FLAG_OUTPUT) || r->output_view) {
+    if (r->keep) {
         return;
     }
     struct gga_slot_blocks * sb = &w->lt->slots[r->slot];
     sb->blocks[r->block].end = (int64_t) pos + 2;
     sb->last[r->block] = pos;
-    r->allocated = false;
+    r->allocated = 0;
 }
 
-static bool check_buffer_id(const struct gga_walk_params * p, const int * ids, int i, const char * what,
+static bool check_tensor(const struct gga_walk_params * p, const int * ids, int i, const char * what,
         const struct ggml_tensor * t) {
+    if (t == NULL) {
+        GGML_LOG_ERROR("%s: %s %d is NULL\n", "ggml_gallocr_reserve_n", what, i);
+        return false;
+    }
     int id = ids ? ids[i] : 0;
     if (id < 0 || id >= p->n_buffers) {
         GGML_LOG_ERROR("%s: %s %d (%s) has buffer id %d, but there are %d buffers\n", "ggml_gallocr_reserve_n", what, i,
@@ -277,6 +320,7 @@ void gga_lifetimes_clear(struct gga_lifetimes * lt) {
     lt->n_nodes = 0;
     lt->n_leafs = 0;
     lt->pos_other = false;
+    lt->in_order = false;
 }
 
 void gga_lifetimes_release(struct gga_lifetimes * lt) {
@@ -286,50 +330,112 @@ void gga_lifetimes_release(struct gga_lifetimes * lt) {
     for (int s = 0; s < lt->n_slots && lt->slots; s++) {
         free(lt->slots[s].blocks); // and the slot's other arrays
     }
-    free(lt->slots);
-    free(lt->leaf); // and the other per-node and per-leaf arrays
+    free(lt->slots); // and the per-node and per-leaf arrays
     memset(lt, 0, sizeof(*lt));
 }
 
 // Room in lt for a walk of n_slots slots, n_nodes nodes and n_leafs leafs, reusing what it holds;
-// false when out of memory.
+// false when out of memory. The packed sources get room for GGML_MAX_SRC per node, of which a
+// walk writes (and so touches) only what the nodes use.
 static bool lifetimes_reserve(struct gga_lifetimes * lt, int n_slots, int n_nodes, int n_leafs) {
-    if (lt->slots == NULL || lt->n_slots != n_slots) {
+    const bool same_slots = lt->slots != NULL && lt->n_slots == n_slots;
+    if (!same_slots) {
+        // a walk for another number of slots: their blocks go, the memory stays
         for (int s = 0; s < lt->n_slots && lt->slots; s++) {
             free(lt->slots[s].blocks);
         }
-        free(lt->slots);
-        lt->n_slots = n_slots;
-        lt->slots = calloc(n_slots > 0 ? n_slots : 1, sizeof(struct gga_slot_blocks));
-        if (lt->slots == NULL) {
-            return false;
-        }
+        lt->n_slots = 0;
     }
-    const size_t nn = (size_t) (n_nodes > 0 ? n_nodes : 1);
-    const size_t nl = (size_t) (n_leafs > 0 ? n_leafs : 1);
-    const size_t size = sizeof(struct gga_ref) * (nl + nn + nn * GGML_MAX_SRC) +
-                        sizeof(int32_t) * (nn * GGML_MAX_SRC + (size_t) n_nodes + (size_t) n_leafs + 1 + nn);
+    const size_t nss = (size_t) (n_slots > 0 ? n_slots : 1);
+    const size_t nn = (size_t) n_nodes;
+    const size_t nl = (size_t) n_leafs;
+    const size_t ns = nn * GGML_MAX_SRC;
+    const size_t size = sizeof(struct gga_slot_blocks) * nss + sizeof(struct gga_ref) * (nl + nn + ns) +
+                        sizeof(struct ggml_tensor *) * nl + sizeof(struct gga_sig) * (nn + nl) +
+                        sizeof(int32_t) * ((nn + 1) + ns + (nn + nl + 1) + nn);
     if (size > lt->mem_size) {
-        void * mem = malloc(size);
+        struct gga_slot_blocks * mem = walk_malloc(size);
         if (mem == NULL) {
             return false;
         }
-        free(lt->leaf);
-        lt->leaf = mem;
+        if (same_slots) {
+            memcpy(mem, lt->slots, sizeof(*mem) * nss); // their blocks are kept
+        }
+        free(lt->slots);
+        lt->slots = mem;
         lt->mem_size = size;
     }
-    lt->node      = lt->leaf + nl;
-    lt->src       = lt->node + nn;
-    lt->src_pos   = (int32_t *) (lt->src + nn * GGML_MAX_SRC);
-    lt->view_pos  = lt->src_pos + nn * GGML_MAX_SRC;
-    lt->node_leaf = lt->view_pos + (size_t) n_nodes + (size_t) n_leafs + 1;
+    if (!same_slots) {
+        memset(lt->slots, 0, sizeof(struct gga_slot_blocks) * nss);
+    }
+    lt->n_slots     = n_slots;
+    lt->leaf        = (struct gga_ref *) (lt->slots + nss);
+    lt->node        = lt->leaf + nl;
+    lt->src         = lt->node + nn;
+    lt->leaf_tensor = (struct ggml_tensor **) (lt->src + ns);
+    lt->sig         = (struct gga_sig *) (lt->leaf_tensor + nl);
+    lt->src_off     = (int32_t *) (lt->sig + nn + nl);
+    lt->src_pos     = lt->src_off + nn + 1;
+    lt->view_pos    = lt->src_pos + ns;
+    lt->node_leaf   = lt->view_pos + nn + nl + 1;
     return true;
 }
 
-static int32_t pos_of(const struct rec * r, bool * other) {
-    if (r == NULL) {
+void gga_walk_scratch_release(struct gga_walk_scratch * sc) {
+    if (sc != NULL) {
+        gga_ptrmap_free(&sc->map);
+        free(sc->mem);
+        free(sc->more_recs);
+        memset(sc, 0, sizeof(*sc));
+    }
+}
+
+// The scratch arrays of a walk of n_nodes and n_leafs, carved from sc's memory (grown when too
+// small; false when out of memory).
+struct scratch_arrays {
+    struct rec * recs;
+    int          cap_recs;
+    int32_t    * node_rec; // per node: its record
+    int32_t    * leaf_rec; // per leaf: its record
+    int32_t    * src_rec;  // per source of a node (room for GGML_MAX_SRC per node)
+    int32_t    * order;    // per node: the visiting order
+};
+
+static bool scratch_reserve(struct gga_walk_scratch * sc, int n_nodes, int n_leafs, struct scratch_arrays * a) {
+    const size_t nn = (size_t) n_nodes;
+    const size_t nl = (size_t) n_leafs;
+    // the records of the nodes and leafs, and of a few sources and view sources outside them
+    const size_t nr = nn + nl + 16;
+    const size_t size = sizeof(struct rec) * nr + sizeof(int32_t) * (nn + nl + nn * GGML_MAX_SRC + nn);
+    if (size > sc->mem_size) {
+        void * mem = walk_malloc(size);
+        if (mem == NULL) {
+            return false;
+        }
+        free(sc->mem);
+        sc->mem = mem;
+        sc->mem_size = size;
+    }
+    if (sc->more_recs != NULL && (size_t) sc->cap_more_recs > nr) {
+        a->recs = sc->more_recs; // a graph with many tensors outside its nodes and leafs came before
+        a->cap_recs = sc->cap_more_recs;
+    } else {
+        a->recs = sc->mem;
+        a->cap_recs = (int) nr;
+    }
+    a->node_rec = (int32_t *) ((struct rec *) sc->mem + nr);
+    a->leaf_rec = a->node_rec + nn;
+    a->src_rec  = a->leaf_rec + nl;
+    a->order    = a->src_rec + nn * GGML_MAX_SRC;
+    return true;
+}
+
+// Where record i is in the graph, as lt->src_pos says it.
+static int32_t pos_of(const struct walk * w, int i, bool * other) {
+    if (i < 0) {
         return GGA_POS_NONE;
     }
+    const struct rec * r = &w->recs[i];
     if (r->node_index >= 0) {
         return r->node_index;
     }
@@ -340,85 +446,123 @@ static int32_t pos_of(const struct rec * r, bool * other) {
     return GGA_POS_NONE;
 }
 
-static struct gga_ref ref_of(const struct rec * r) {
+static inline struct gga_ref ref_of(const struct walk * w, int i) {
+    // a record never placed (a view, an external tensor) has slot and block -1
     struct gga_ref ref = { -1, -1 };
-    if (r == NULL || r->skip) {
-        return ref;
-    }
-    if (r->block >= 0) {
-        ref.slot = r->slot;
-        ref.block = r->block;
+    if (i >= 0) {
+        ref.slot = w->recs[i].slot;
+        ref.block = w->recs[i].block;
     }
     return ref;
 }
 
-// What a walk needs only while it runs, kept between walks by an allocator that plans again and
-// again: no allocation, and memory that is already mapped and warm. The per-node and per-leaf
-// arrays are one allocation (at node_rec), rewritten by every walk.
-struct gga_walk_scratch {
-    struct gga_ptrmap map; // tensor -> record
-    struct rec  * recs;
-    int           cap_recs;
-    struct rec ** node_rec;  // per node
-    struct rec ** src_rec;   // per node and source
-    struct rec ** leaf_rec;  // per leaf
-    int         * order;     // per node
-    int         * node_idx;  // per node
-    int         * src_idx;   // per node and source
-    int         * leaf_idx;  // per leaf
-    int           cap_nodes;
-    int           cap_leafs;
-};
-
-struct gga_walk_scratch * gga_walk_scratch_new(void) {
-    return calloc(1, sizeof(struct gga_walk_scratch));
-}
-
-static void scratch_release(struct gga_walk_scratch * sc) {
-    gga_ptrmap_free(&sc->map);
-    free(sc->recs);
-    free(sc->node_rec); // and the other per-node and per-leaf arrays
-}
-
-void gga_walk_scratch_free(struct gga_walk_scratch * sc) {
-    if (sc != NULL) {
-        scratch_release(sc);
-        free(sc);
+// The in-place candidates of t (see struct gga_sig), among its first n_src sources.
+static uint32_t inplace_mask(const struct ggml_tensor * t, int n_src) {
+    if (!gga_op_can_inplace(t->op)) {
+        return 0;
     }
-}
-
-// Room for a graph of n_nodes and n_leafs (at least 1 each) and cap_recs records; false when out
-// of memory (what was there stays valid).
-static bool scratch_reserve(struct gga_walk_scratch * sc, int n_nodes, int n_leafs, int cap_recs) {
-    if (n_nodes > sc->cap_nodes || n_leafs > sc->cap_leafs) {
-        const size_t nn = (size_t) (n_nodes > sc->cap_nodes ? n_nodes : sc->cap_nodes);
-        const size_t nl = (size_t) (n_leafs > sc->cap_leafs ? n_leafs : sc->cap_leafs);
-        const size_t n_ptr = nn + nn * GGML_MAX_SRC + nl;
-        const size_t n_int = nn + nn + nn * GGML_MAX_SRC + nl;
-        struct rec ** mem = malloc(sizeof(struct rec *) * n_ptr + sizeof(int) * n_int);
-        if (mem == NULL) {
-            return false;
+    uint32_t m = 0;
+    for (int j = 0; j < n_src; j++) {
+        if (t->src[j] != NULL && gga_same_layout(t, t->src[j])) {
+            m |= 1u << j;
         }
-        free(sc->node_rec);
-        sc->node_rec  = mem;
-        sc->src_rec   = sc->node_rec + nn;
-        sc->leaf_rec  = sc->src_rec + nn * GGML_MAX_SRC;
-        sc->order     = (int *) (sc->leaf_rec + nl);
-        sc->node_idx  = sc->order + nn;
-        sc->src_idx   = sc->node_idx + nn;
-        sc->leaf_idx  = sc->src_idx + nn * GGML_MAX_SRC;
-        sc->cap_nodes = (int) nn;
-        sc->cap_leafs = (int) nl;
     }
-    if (cap_recs > sc->cap_recs) {
-        struct rec * recs = realloc(sc->recs, sizeof(*recs) * (size_t) cap_recs);
-        if (recs == NULL) {
-            return false;
+    return m;
+}
+
+// Writes where node i (record ri) and its sources went, and where they are in the graph; whether
+// they are all leafs or earlier nodes. Final once the walk has visited node i: what is placed is
+// never placed again (but for a tensor the graph lists twice, w->replaced).
+static bool out_node(struct walk * w, int i, int ri, bool * other) {
+    struct gga_lifetimes * out = w->lt;
+    const struct rec * r = &w->recs[ri];
+    bool in_order = true;
+    out->node[i] = ref_of(w, ri);
+    for (int32_t j = out->src_off[i]; j < out->src_off[i + 1]; j++) {
+        const int si = w->src_rec[j];
+        out->src[j] = ref_of(w, si);
+        const int32_t sp = pos_of(w, si, other);
+        out->src_pos[j] = sp;
+        in_order = in_order && sp < i;
+    }
+    const int32_t v = pos_of(w, r->view_src, other);
+    out->view_pos[i] = v;
+    out->node_leaf[i] = r->leaf_index;
+    return in_order && v < i;
+}
+
+// out_node for leaf i (record ri).
+static bool out_leaf(struct walk * w, int i, int ri, bool * other) {
+    struct gga_lifetimes * out = w->lt;
+    out->leaf[i] = ref_of(w, ri);
+    const int32_t v = pos_of(w, w->recs[ri].view_src, other);
+    out->view_pos[w->n_nodes + i] = v;
+    // leafs are placed before every node: a leaf may view only an earlier leaf
+    return v == GGA_POS_NONE || (v < GGA_POS_NONE && GGA_POS_LEAF(0) - v < i);
+}
+
+// The first pass's visit of node i (record nr): count its children and views (unless the scan
+// did), place it and its sources if they are inputs.
+static void walk_first(struct walk * w, int i, struct rec * nr, int buffer_id, bool count) {
+    struct rec * recs = w->recs;
+    if (count && nr->view_src >= 0 && nr->op != GGML_OP_NONE) {
+        struct rec * vr = &recs[nr->view_src];
+        vr->n_views++;
+        if (nr->sflags & GGML_TENSOR_FLAG_OUTPUT) vr->keep = 1;
+    }
+    if (nr->sflags & GGML_TENSOR_FLAG_INPUT) {
+        walk_allocate(w, nr, buffer_id, 0, -1);
+    }
+    for (int32_t j = w->lt->src_off[i]; j < w->lt->src_off[i + 1]; j++) {
+        if (w->src_rec[j] < 0) continue;
+        struct rec * sr = &recs[w->src_rec[j]];
+        if (count) sr->n_children++;
+        if (sr->sflags & GGML_TENSOR_FLAG_INPUT) {
+            walk_allocate(w, sr, buffer_id, 0, -1);
         }
-        sc->recs = recs;
-        sc->cap_recs = cap_recs;
     }
-    return true;
+}
+
+// Checks a custom visiting order (a permutation in which every node comes after the nodes it
+// reads) and writes it to order; false, with a log line, when it is not one.
+static bool walk_order(struct walk * w, struct ggml_cgraph * graph, const int32_t * node_rec, int * order) {
+    const int n_nodes = w->n_nodes;
+    const int * p_order = w->p->order;
+    struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    int * pos = walk_malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
+    if (pos == NULL) {
+        w->oom = true;
+        return false;
+    }
+    bool ok = true;
+    for (int i = 0; i < n_nodes; i++) pos[i] = -1;
+    for (int k = 0; k < n_nodes && ok; k++) {
+        int i = p_order[k];
+        if (i < 0 || i >= n_nodes || pos[i] >= 0) {
+            GGML_LOG_ERROR("%s: node order entry %d is %d: not a permutation of 0..%d\n", "ggml_gallocr_reserve", k, i, n_nodes - 1);
+            ok = false;
+            break;
+        }
+        pos[i] = k;
+        order[k] = i;
+    }
+    for (int i = 0; i < n_nodes && ok; i++) {
+        const struct rec * nr = &w->recs[node_rec[i]];
+        const int n = nr->node_index; // the sources are the same at every index of the tensor
+        const int n_src = w->lt->src_off[n + 1] - w->lt->src_off[n];
+        for (int j = 0; j <= n_src; j++) {
+            const int si = j < n_src ? w->src_rec[w->lt->src_off[n] + j] : nr->view_src;
+            const struct rec * sr = si >= 0 ? &w->recs[si] : NULL;
+            if (sr && sr->node_index >= 0 && pos[sr->node_index] > pos[i]) {
+                GGML_LOG_ERROR("%s: node order visits %s (node %d) before its source %s (node %d)\n", "ggml_gallocr_reserve",
+                        nodes[i]->name, i, sr->t->name, sr->node_index);
+                ok = false;
+                break;
+            }
+        }
+    }
+    free(pos);
+    return ok;
 }
 
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * p, struct gga_lifetimes * out) {
@@ -430,12 +574,14 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     const int n_nodes = ggml_graph_n_nodes(graph);
     const int n_leafs = ggalloc_graph_n_leafs(graph);
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    const int * node_bids = p->node_buffer_ids;
+    const int * leaf_bids = p->leaf_buffer_ids;
 
     for (int i = 0; i < n_leafs; i++) {
-        if (!check_buffer_id(p, p->leaf_buffer_ids, i, "leaf", ggalloc_graph_leaf(graph, i))) return false;
+        if (!check_tensor(p, leaf_bids, i, "leaf", ggalloc_graph_leaf(graph, i))) return false;
     }
     for (int i = 0; i < n_nodes; i++) {
-        if (!check_buffer_id(p, p->node_buffer_ids, i, "node", nodes[i])) return false;
+        if (!check_tensor(p, node_bids, i, "node", nodes[i])) return false;
     }
     if (p->order != NULL && p->n_order != n_nodes) {
         GGML_LOG_ERROR("%s: the node order has %d entries, but the graph has %d nodes\n", "ggml_gallocr_reserve", p->n_order, n_nodes);
@@ -444,172 +590,195 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
 
     struct gga_walk_scratch local = { 0 };
     struct gga_walk_scratch * sc = p->scratch != NULL ? p->scratch : &local;
+    struct scratch_arrays a = { 0 };
     struct walk w = { 0 };
     w.p = p;
     w.lt = out;
+    w.sc = sc;
     w.n_nodes = n_nodes;
     w.n_leafs = n_leafs;
     w.n_steps_end = n_nodes + 2;
-    const int n_max = n_nodes > 0 ? n_nodes : 1;
-    const int l_max = n_leafs > 0 ? n_leafs : 1;
     // the map is used up to the size this graph needs (it may be larger from an earlier walk);
     // the tensors it holds are about the nodes and leafs (and the few sources and view sources
     // outside them): sized for those it stays at most half full, and grows if it must
-    bool ok = scratch_reserve(sc, n_max, l_max, (n_nodes + n_leafs) * 2 + 16) &&
-              gga_ptrmap_reset(&sc->map, (size_t) (n_nodes + n_leafs));
-    w.map = &sc->map;
-    w.cap_recs = sc->cap_recs;
-    w.recs = sc->recs;
-    int * order = sc->order;
-    ok = ok && lifetimes_reserve(out, p->n_slots, n_nodes, n_leafs);
+    bool ok = scratch_reserve(sc, n_nodes, n_leafs, &a) && gga_ptrmap_reset(&sc->map, (size_t) (n_nodes + n_leafs)) &&
+              lifetimes_reserve(out, p->n_slots, n_nodes, n_leafs);
+    w.recs = a.recs;
+    w.cap_recs = a.cap_recs;
+    w.src_rec = a.src_rec;
+    int32_t * node_rec = a.node_rec;
+    int32_t * leaf_rec = a.leaf_rec;
+    int * order = a.order;
+    bool bad_order = false;
+    // The first pass counts every tensor's children and views, and places the inputs (and what
+    // they take over in place) as it goes, in the visiting order. Counting does not depend on
+    // the order, so the scan counts, while it has the records at hand, and notes the nodes with
+    // inputs; the first pass then visits only those. Not when the order is another, nor when
+    // an input could be placed over a source (it would see the counts so far): the first pass
+    // then counts itself.
+    bool counted = p->order == NULL;
+    int * inputs = order; // with no order of the caller's, order is free
+    int n_inputs = 0;
     out->n_nodes = n_nodes;
     out->n_leafs = n_leafs;
 
-    // every tensor the walk meets gets its record now (first pass), and then each record the
-    // records of its view_src and sources (second pass, once no record moves any more)
-    struct rec ** node_rec = sc->node_rec;
-    struct rec ** leaf_rec = sc->leaf_rec;
-    struct rec ** src_rec = sc->src_rec;
-    // records are found by index while they may still move (index + 1, 0 for none), and turned
-    // into pointers once every one exists; only entries below a node's n_src are read
-    int * leaf_idx = sc->leaf_idx;
-    int * node_idx = sc->node_idx;
-    int * src_idx = sc->src_idx;
     if (ok) {
+        // the one read of every tensor: the leafs, then the nodes in order, each with its sources
+        // (the records of leafs come first, so that a node that is also a leaf finds its leaf)
         for (int i = 0; i < n_leafs && !w.oom; i++) {
-            leaf_idx[i] = rec_index(&w, ggalloc_graph_leaf(graph, i));
+            const int ri = rec_of(&w, ggalloc_graph_leaf(graph, i));
+            if (ri < 0) {
+                break;
+            }
+            leaf_rec[i] = ri;
+            if (w.recs[ri].leaf_index < 0) {
+                w.recs[ri].leaf_index = i;
+            }
+            if (!w.recs[ri].scanned) {
+                rec_scan(&w, ri);
+            }
+            struct rec * r = &w.recs[ri];
+            if (!r->skip) {
+                rec_size(&w, r, leaf_bids ? leaf_bids[i] : 0);
+            }
+            struct gga_sig * sg = &out->sig[n_nodes + i];
+            sg->op = r->op;
+            sg->flags = r->sflags;
+            sg->inplace = gga_op_can_inplace((enum ggml_op) r->op) ? inplace_mask(r->t, GGML_MAX_SRC) : 0;
         }
+        int32_t n_src_all = 0;
         for (int i = 0; i < n_nodes && !w.oom; i++) {
-            const int ni = rec_index(&w, nodes[i]);
-            node_idx[i] = ni;
+            struct ggml_tensor * t = nodes[i];
+            const int ri = rec_of(&w, t);
+            if (ri < 0) {
+                break;
+            }
+            node_rec[i] = ri;
+            w.recs[ri].node_index = i; // (the last index, for a node that is there twice)
+            if (!w.recs[ri].scanned) {
+                rec_scan(&w, ri);
+            }
+            const bool can_inplace = gga_op_can_inplace((enum ggml_op) w.recs[ri].op);
+            int32_t * src = &w.src_rec[n_src_all];
             int n_src = 0;
-            for (int j = 0; j < GGML_MAX_SRC && !w.oom; j++) {
-                struct ggml_tensor * s = nodes[i]->src[j];
-                src_idx[i * GGML_MAX_SRC + j] = 0;
-                if (s == NULL) continue;
-                src_idx[i * GGML_MAX_SRC + j] = rec_index(&w, s);
+            uint32_t inplace = 0;
+            for (int j = 0; j < GGML_MAX_SRC; j++) {
+                struct ggml_tensor * s = t->src[j];
+                if (s == NULL) {
+                    continue;
+                }
+                const int si = rec_of(&w, s);
+                if (si < 0) {
+                    break;
+                }
+                if (!w.recs[si].scanned) {
+                    rec_scan(&w, si);
+                }
+                for (; n_src < j; n_src++) {
+                    src[n_src] = -1; // a NULL source before this one
+                }
+                src[j] = si;
                 n_src = j + 1;
+                if (can_inplace && gga_same_layout(t, s)) {
+                    inplace |= 1u << j;
+                }
             }
-            if (ni > 0) {
-                w.recs[ni - 1].n_src = n_src;
+            out->src_off[i] = n_src_all;
+            n_src_all += n_src;
+            struct rec * r = &w.recs[ri];
+            if (!r->skip) {
+                rec_size(&w, r, node_bids ? node_bids[i] : 0);
             }
-        }
-    }
-    if (ok && !w.oom) {
-        // every view source is registered by now: these lookups insert nothing
-        for (int i = 0; i < w.n_recs; i++) {
-            struct rec * r = &w.recs[i];
-            if (r->view_known) {
-                r->view_src = r->view_src_idx ? &w.recs[r->view_src_idx - 1] : NULL;
-            } else {
-                struct ggml_tensor * vs = r->t->view_src;
-                r->view_src = vs ? rec_get(&w, vs) : NULL;
-                r->skip = vs != NULL || gga_tensor_is_external(r->t);
-                r->op = r->t->op;
-                r->flags = r->t->flags;
-            }
-        }
-        for (int i = 0; i < n_leafs; i++) {
-            leaf_rec[i] = &w.recs[leaf_idx[i] - 1];
-            if (leaf_rec[i]->leaf_index < 0) {
-                leaf_rec[i]->leaf_index = i;
-            }
-        }
-        for (int i = 0; i < n_nodes; i++) {
-            struct rec * r = &w.recs[node_idx[i] - 1];
-            node_rec[i] = r;
-            r->node_index = i;
-            r->src = &src_rec[i * GGML_MAX_SRC];
-            for (int j = 0; j < r->n_src; j++) {
-                int k = src_idx[i * GGML_MAX_SRC + j];
-                r->src[j] = k ? &w.recs[k - 1] : NULL;
+            struct gga_sig * sg = &out->sig[i];
+            sg->op = r->op;
+            sg->flags = r->sflags;
+            sg->inplace = inplace;
+            if (counted) {
+                // the first pass's counting, here while the records are in cache
+                bool input = (r->sflags & GGML_TENSOR_FLAG_INPUT) != 0;
+                counted = !input || inplace == 0;
+                if (r->view_src >= 0 && r->op != GGML_OP_NONE) {
+                    struct rec * vr = &w.recs[r->view_src];
+                    vr->n_views++;
+                    if (r->sflags & GGML_TENSOR_FLAG_OUTPUT) vr->keep = 1;
+                }
+                for (int j = 0; j < n_src; j++) {
+                    if (src[j] < 0) continue;
+                    struct rec * sr = &w.recs[src[j]];
+                    sr->n_children++;
+                    input = input || (sr->sflags & GGML_TENSOR_FLAG_INPUT) != 0;
+                }
+                if (input) {
+                    inputs[n_inputs++] = i;
+                }
             }
         }
+        out->src_off[n_nodes] = n_src_all;
     }
 
-    // the visiting order: a permutation in which every node comes after the nodes it reads
     if (ok && !w.oom) {
-        if (p->order == NULL) {
-            for (int i = 0; i < n_nodes; i++) order[i] = i;
-        } else {
-            int * pos = malloc(sizeof(int) * (n_nodes > 0 ? n_nodes : 1));
-            if (pos == NULL) {
-                w.oom = true;
-            } else {
-                for (int i = 0; i < n_nodes; i++) pos[i] = -1;
-                for (int k = 0; k < n_nodes && ok; k++) {
-                    int i = p->order[k];
-                    if (i < 0 || i >= n_nodes || pos[i] >= 0) {
-                        GGML_LOG_ERROR("%s: node order entry %d is %d: not a permutation of 0..%d\n", "ggml_gallocr_reserve", k, i, n_nodes - 1);
-                        ok = false;
-                        break;
-                    }
-                    pos[i] = k;
-                    order[k] = i;
-                }
-                for (int i = 0; i < n_nodes && ok; i++) {
-                    for (int j = 0; j <= node_rec[i]->n_src; j++) {
-                        struct rec * sr = j < node_rec[i]->n_src ? node_rec[i]->src[j] : node_rec[i]->view_src;
-                        if (sr && sr->node_index >= 0 && pos[sr->node_index] > pos[i]) {
-                            GGML_LOG_ERROR("%s: node order visits %s (node %d) before its source %s (node %d)\n", "ggml_gallocr_reserve",
-                                    nodes[i]->name, i, sr->t->name, sr->node_index);
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                free(pos);
-            }
+        // the visiting order: a permutation in which every node comes after the nodes it reads
+        if (p->order != NULL) {
+            ok = walk_order(&w, graph, node_rec, order);
+            bad_order = !ok && !w.oom; // it has logged why
         }
     }
 
     if (ok && !w.oom) {
+        struct rec * recs = w.recs; // no record is added from here on
+        const int * p_order = p->order != NULL ? order : NULL;
+        const int32_t * src_off = out->src_off;
+        const int32_t * src_rec = w.src_rec;
+        // where each tensor went, and where the sources are in the graph, is written as soon as
+        // it is final
+        bool other = false;
+        bool in_order = true;
         // leafs
         for (int i = 0; i < n_leafs; i++) {
-            walk_allocate(&w, leaf_rec[i], p->leaf_buffer_ids ? p->leaf_buffer_ids[i] : 0, 0, -1);
+            walk_allocate(&w, &recs[leaf_rec[i]], leaf_bids ? leaf_bids[i] : 0, 0, -1);
+            in_order = out_leaf(&w, i, leaf_rec[i], &other) && in_order;
         }
         // first pass: count children and views, place inputs
-        for (int k = 0; k < n_nodes && !w.oom; k++) {
-            int i = order[k];
-            struct rec * nr = node_rec[i];
-            int buffer_id = p->node_buffer_ids ? p->node_buffer_ids[i] : 0;
-            if (nr->view_src != NULL && nr->op != GGML_OP_NONE) {
-                nr->view_src->n_views++;
-                if (nr->flags & GGML_TENSOR_FLAG_OUTPUT) nr->view_src->output_view = true;
+        if (counted) {
+            for (int q = 0; q < n_inputs && !w.oom; q++) {
+                const int i = inputs[q];
+                walk_first(&w, i, &recs[node_rec[i]], node_bids ? node_bids[i] : 0, false);
             }
-            if (nr->flags & GGML_TENSOR_FLAG_INPUT) {
-                walk_allocate(&w, nr, buffer_id, 0, -1);
-            }
-            for (int j = 0; j < nr->n_src; j++) {
-                struct rec * sr = nr->src[j];
-                if (sr == NULL) continue;
-                sr->n_children++;
-                if (sr->flags & GGML_TENSOR_FLAG_INPUT) {
-                    walk_allocate(&w, sr, buffer_id, 0, -1);
+        } else {
+            if (p->order == NULL) {
+                // the scan counted part of the graph
+                for (int r = 0; r < w.n_recs; r++) {
+                    recs[r].n_children = 0;
+                    recs[r].n_views = 0;
+                    recs[r].keep = (recs[r].sflags & GGML_TENSOR_FLAG_OUTPUT) != 0;
                 }
+            }
+            for (int k = 0; k < n_nodes && !w.oom; k++) {
+                const int i = p_order ? p_order[k] : k;
+                walk_first(&w, i, &recs[node_rec[i]], node_bids ? node_bids[i] : 0, true);
             }
         }
         // second pass: place, then free what died
         for (int k = 0; k < n_nodes && !w.oom; k++) {
-            int i = order[k];
-            struct rec * nr = node_rec[i];
-            int buffer_id = p->node_buffer_ids ? p->node_buffer_ids[i] : 0;
-            for (int j = 0; j < nr->n_src; j++) {
-                if (nr->src[j] != NULL) {
-                    walk_allocate(&w, nr->src[j], buffer_id, k + 1, k);
+            const int i = p_order ? p_order[k] : k;
+            struct rec * nr = &recs[node_rec[i]];
+            const int buffer_id = node_bids ? node_bids[i] : 0;
+            for (int32_t j = src_off[i]; j < src_off[i + 1]; j++) {
+                if (src_rec[j] >= 0) {
+                    walk_allocate(&w, &recs[src_rec[j]], buffer_id, k + 1, k);
                 }
             }
             walk_allocate(&w, nr, buffer_id, k + 1, k);
-            for (int j = 0; j < nr->n_src; j++) {
-                struct rec * pr = nr->src[j];
-                if (pr == NULL) continue;
+            for (int32_t j = src_off[i]; j < src_off[i + 1]; j++) {
+                if (src_rec[j] < 0) continue;
+                struct rec * pr = &recs[src_rec[j]];
                 // the count goes through a local: re-reading it next to n_views right after the
                 // store would stall on store-to-load forwarding
                 const int n_children = pr->n_children - 1;
                 pr->n_children = n_children;
                 if (n_children != 0 || pr->n_views != 0) continue;
-                if (pr->view_src != NULL) {
-                    struct rec * vr = pr->view_src;
+                if (pr->view_src >= 0) {
+                    struct rec * vr = &recs[pr->view_src];
                     const int n_views = vr->n_views - 1;
                     vr->n_views = n_views;
                     if (n_views == 0 && vr->n_children == 0 && vr->allocated) {
@@ -619,46 +788,30 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                     walk_free(&w, pr, k);
                 }
             }
+            in_order = out_node(&w, i, node_rec[i], &other) && in_order;
         }
-        // where each tensor of the graph went
-        // {-1, -1} (no placement) is all ones: sources past n_src take it in one memset
-        memset(out->src, 0xff, sizeof(struct gga_ref) * (size_t) n_nodes * GGML_MAX_SRC);
-        for (int i = 0; i < n_leafs; i++) {
-            out->leaf[i] = ref_of(leaf_rec[i]);
-        }
-        for (int i = 0; i < n_nodes; i++) {
-            out->node[i] = ref_of(node_rec[i]);
-            for (int j = 0; j < node_rec[i]->n_src; j++) {
-                out->src[i * GGML_MAX_SRC + j] = ref_of(node_rec[i]->src[j]);
+        if (w.replaced) {
+            // a tensor the graph lists twice was placed again after its first visit: its last
+            // placement is the one recorded
+            other = false;
+            in_order = true;
+            for (int i = 0; i < n_leafs; i++) {
+                in_order = out_leaf(&w, i, leaf_rec[i], &other) && in_order;
             }
-        }
-        bool other = false;
-        // GGA_POS_NONE is all ones too
-        memset(out->src_pos, 0xff, sizeof(int32_t) * (size_t) n_nodes * GGML_MAX_SRC);
-        for (int i = 0; i < n_nodes; i++) {
-            const struct rec * r = node_rec[i];
-            int32_t * sp = &out->src_pos[i * GGML_MAX_SRC];
-            for (int j = 0; j < r->n_src; j++) {
-                sp[j] = pos_of(r->src[j], &other);
+            for (int i = 0; i < n_nodes; i++) {
+                in_order = out_node(&w, i, node_rec[i], &other) && in_order;
             }
-            out->view_pos[i] = pos_of(r->view_src, &other);
-            out->node_leaf[i] = r->leaf_index;
-        }
-        for (int i = 0; i < n_leafs; i++) {
-            out->view_pos[n_nodes + i] = pos_of(leaf_rec[i]->view_src, &other);
         }
         out->pos_other = other;
+        out->in_order = in_order && !other;
     }
 
-    if (w.oom || !ok) {
+    if (w.oom || (!ok && !bad_order)) {
         GGML_LOG_ERROR("%s: out of memory walking a graph of %d nodes and %d leafs\n", "ggml_gallocr_reserve", n_nodes, n_leafs);
         ok = false;
     }
-    // the records may have moved while growing
-    sc->recs = w.recs;
-    sc->cap_recs = w.cap_recs;
     if (sc == &local) {
-        scratch_release(&local);
+        gga_walk_scratch_release(&local);
     }
     if (!ok) {
         gga_lifetimes_release(out);

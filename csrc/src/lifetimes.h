@@ -15,6 +15,7 @@
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "planner.h"
+#include "ptrmap.h"
 #include "ggalloc-graph.h"
 
 #ifdef __cplusplus
@@ -40,6 +41,17 @@ struct gga_slot_blocks {
     int                 * last;      // per block: last node step it is read
 };
 
+// What a plan depends on, per tensor of the graph, besides positions and sizes (read by the walk,
+// which reads every tensor once anyway, so that a re-use check can compare a later graph to it).
+struct gga_sig {
+    int32_t  op;
+    uint32_t flags;   // the tensor's flags & GGA_SIG_FLAGS, and GGA_SIG_EXTERNAL
+    uint32_t inplace; // bit j: source j has the tensor's layout (for ops that may run in place)
+};
+
+#define GGA_SIG_FLAGS    (GGML_TENSOR_FLAG_INPUT | GGML_TENSOR_FLAG_OUTPUT | GGALLOC_TENSOR_FLAG_EXTERNAL)
+#define GGA_SIG_EXTERNAL (1u << 31) // it has memory (data or buffer) the walk did not take back
+
 struct gga_lifetimes {
     int n_slots;
     struct gga_slot_blocks * slots;
@@ -48,17 +60,25 @@ struct gga_lifetimes {
     int n_leafs;
     struct gga_ref * leaf; // per leaf
     struct gga_ref * node; // per node, by graph index
-    struct gga_ref * src;  // per node and source: src[i*GGML_MAX_SRC + j]
+    // Node i's sources are its src[0 .. src_off[i + 1] - src_off[i]) (those past are all NULL), at
+    // src[src_off[i] + j] and src_pos[src_off[i] + j]: packed, since nodes use 2 or 3 of their
+    // GGML_MAX_SRC slots.
+    int32_t        * src_off; // per node, and one more
+    struct gga_ref * src;     // per source of a node
 
     // The graph's shape as the walk saw it, so that a later graph can be checked against it
     // without a lookup: where each source and view source is in the graph, as a node index
     // (>= 0), GGA_POS_LEAF(leaf index), or GGA_POS_NONE.
-    int32_t * src_pos;  // per node and source
+    int32_t * src_pos;  // per source of a node
     int32_t * view_pos; // per node, then per leaf
     int32_t * node_leaf; // per node: the leaf index of the same tensor (a node that is also a leaf), or -1
     bool      pos_other; // some source or view source is neither a node nor a leaf of the graph
+    bool      in_order;  // every source and view source of a node is a leaf or an earlier node, and
+                         // every view source of a leaf an earlier leaf
+    struct gga_sig * sig; // per node, then per leaf
+    struct ggml_tensor ** leaf_tensor; // per leaf: room for the caller (the walk leaves it alone)
 
-    // leaf, node, src, src_pos, view_pos and node_leaf are one allocation (at leaf) of this many
+    // the slots and the per-node and per-leaf arrays are one allocation (at slots) of this many
     // bytes, which the next walk into the same struct reuses when it is large enough
     size_t    mem_size;
 };
@@ -86,9 +106,16 @@ struct gga_walk_params {
 
 // Working memory of the walk, for callers that walk graphs again and again (gallocr keeps one):
 // it is grown to the largest graph seen and reused, so a walk allocates only its results.
-struct gga_walk_scratch;
-struct gga_walk_scratch * gga_walk_scratch_new(void);
-void gga_walk_scratch_free(struct gga_walk_scratch * scratch);
+// Zero-initialise; gga_walk_scratch_release frees its memory.
+struct gga_walk_scratch {
+    struct gga_ptrmap map;  // tensor -> index of its record
+    void   * mem;           // the records and the per-node and per-leaf arrays, in one allocation
+    size_t   mem_size;
+    void   * more_recs;     // the records, when a graph has more tensors than mem has room for
+    int      cap_more_recs;
+};
+// Frees sc's memory; sc is then zero-initialised. NULL is a no-op.
+void gga_walk_scratch_release(struct gga_walk_scratch * sc);
 
 // ggml's list of ops that may write their result over a source of the same layout. (Inline, as
 // are the two below: the walk and alloc_graph's re-use check call them for every tensor.)
@@ -147,6 +174,10 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
 void gga_lifetimes_clear(struct gga_lifetimes * lt);
 // Frees lt's memory; lt is then zero-initialised. NULL is a no-op.
 void gga_lifetimes_release(struct gga_lifetimes * lt);
+
+// Makes the walk's allocation after the next k fail, once (k < 0: none fails), so that tests
+// reach every out-of-memory path of the walk.
+void gga_lifetimes_fail_after(int k);
 
 #ifdef __cplusplus
 }

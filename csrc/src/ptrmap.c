@@ -112,29 +112,12 @@ static bool ptrmap_grow(struct gga_ptrmap * m) {
     return true;
 }
 
-int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
+int * gga_ptrmap_get_grow(struct gga_ptrmap * m, const void * key, int init) {
     if (key == NULL) {
         return NULL;
     }
-    if (m->slots == NULL && !ptrmap_grow(m)) {
+    if ((m->slots == NULL || (m->n + 1) * 2 > m->mask + 1) && !ptrmap_grow(m)) {
         return NULL;
     }
-    size_t h = gga_ptr_hash(key) & m->mask;
-    for (; m->slots[h].epoch == m->epoch; h = (h + 1) & m->mask) {
-        if (m->slots[h].key == key) {
-            return &m->slots[h].val;
-        }
-    }
-    if ((m->n + 1) * 2 > m->mask + 1) {
-        if (!ptrmap_grow(m)) {
-            return NULL;
-        }
-        h = gga_ptr_hash(key) & m->mask;
-        while (m->slots[h].epoch == m->epoch) h = (h + 1) & m->mask;
-    }
-    m->slots[h].key = key;
-    m->slots[h].val = init;
-    m->slots[h].epoch = m->epoch;
-    m->n++;
-    return &m->slots[h].val;
+    return gga_ptrmap_get(m, key, init); // room now: it inserts without coming back here
 }

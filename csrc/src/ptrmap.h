@@ -52,7 +52,32 @@ void  gga_ptrmap_free(struct gga_ptrmap * m);
 void  gga_ptrmap_clear(struct gga_ptrmap * m);
 // The value of key, or NULL if it has none. The pointer is valid until the next insertion.
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key);
+// gga_ptrmap_get's way out when the table must grow before key goes in (or key is NULL).
+int * gga_ptrmap_get_grow(struct gga_ptrmap * m, const void * key, int init);
+
 // The value of key, inserted as `init` if absent (one probe either way: a caller that needs to
 // know whether it was inserted passes an init no present value has); NULL when out of memory or
-// key is NULL. The pointer is valid until the next insertion.
-int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init);
+// key is NULL. The pointer is valid until the next insertion. (Inline: the allocators' graph
+// walk calls it for every tensor and source.)
+static inline int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
+    if (key == NULL || m->slots == NULL) {
+        return gga_ptrmap_get_grow(m, key, init);
+    }
+    struct gga_ptrmap_slot * slots = m->slots;
+    const size_t mask = m->mask;
+    const uint32_t e = m->epoch;
+    size_t h = gga_ptr_hash(key) & mask;
+    for (; slots[h].epoch == e; h = (h + 1) & mask) {
+        if (slots[h].key == key) {
+            return &slots[h].val;
+        }
+    }
+    if ((m->n + 1) * 2 > mask + 1) {
+        return gga_ptrmap_get_grow(m, key, init);
+    }
+    slots[h].key = key;
+    slots[h].val = init;
+    slots[h].epoch = e;
+    m->n++;
+    return &slots[h].val;
+}

@@ -1,0 +1,372 @@
+// The graph walk (lifetimes.h), alone: its blocks and results are the same whether its working
+// memory is fresh or kept from walks of other graphs (larger, smaller, with many tensors outside
+// the graph's nodes and leafs), whether the visiting order is given or not; sources outside the
+// graph are placed and flagged; the result struct is reused for another number of buffer types;
+// a node the graph lists twice is recorded where it was placed
+// last; and an input node placed in the first pass sees the children counted so far, as ggml's
+// allocator does (the one case where the walk cannot count ahead); and every allocation of the
+// walk, failing, makes it (and reserve) return false with a message and leak nothing.
+
+#include "check.h"
+#include "ggalloc.h"
+#include "ggml-backend.h"
+#include "lifetimes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t nbytes_size(void * user, int buffer_id, const struct ggml_tensor * t) {
+    (void) user;
+    (void) buffer_id;
+    return ggml_nbytes(t);
+}
+
+static struct ggml_context * new_ctx(void) {
+    struct ggml_init_params ip = { 16 * 1024 * 1024, NULL, true };
+    return ggml_init(ip);
+}
+
+static int slot0 = 0;
+
+static struct gga_walk_params params(struct gga_walk_scratch * sc, const int * order, int n_order) {
+    struct gga_walk_params wp = {
+        .n_buffers      = 1,
+        .slot_of_buffer = &slot0,
+        .n_slots        = 1,
+        .alloc_size     = nbytes_size,
+        .order          = order,
+        .n_order        = n_order,
+        .scratch        = sc,
+    };
+    return wp;
+}
+
+// Whether two slots hold the same blocks (field by field: a block has padding).
+static bool same_blocks(const struct gga_slot_blocks * x, const struct gga_slot_blocks * y) {
+    if (x->n != y->n) {
+        return false;
+    }
+    for (int i = 0; i < x->n; i++) {
+        if (x->blocks[i].size != y->blocks[i].size || x->blocks[i].start != y->blocks[i].start ||
+            x->blocks[i].end != y->blocks[i].end || x->blocks[i].group != y->blocks[i].group ||
+            x->tensor[i] != y->tensor[i] || x->buffer_id[i] != y->buffer_id[i] || x->first[i] != y->first[i] ||
+            x->last[i] != y->last[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Whether two walks of the same graph recorded the same blocks and results.
+static bool same_walk(const struct gga_lifetimes * a, const struct gga_lifetimes * b) {
+    if (a->n_nodes != b->n_nodes || a->n_leafs != b->n_leafs || a->slots[0].n != b->slots[0].n ||
+        a->pos_other != b->pos_other || a->in_order != b->in_order) {
+        return false;
+    }
+    if (!same_blocks(&a->slots[0], &b->slots[0])) {
+        return false;
+    }
+    if (memcmp(a->src_off, b->src_off, sizeof(int32_t) * (size_t) (a->n_nodes + 1)) != 0) {
+        return false;
+    }
+    const int n_src = a->src_off[a->n_nodes];
+    return memcmp(a->leaf, b->leaf, sizeof(struct gga_ref) * (size_t) a->n_leafs) == 0 &&
+           memcmp(a->node, b->node, sizeof(struct gga_ref) * (size_t) a->n_nodes) == 0 &&
+           memcmp(a->src, b->src, sizeof(struct gga_ref) * (size_t) n_src) == 0 &&
+           memcmp(a->src_pos, b->src_pos, sizeof(int32_t) * (size_t) n_src) == 0 &&
+           memcmp(a->view_pos, b->view_pos, sizeof(int32_t) * (size_t) (a->n_nodes + a->n_leafs)) == 0 &&
+           memcmp(a->node_leaf, b->node_leaf, sizeof(int32_t) * (size_t) a->n_nodes) == 0 &&
+           memcmp(a->sig, b->sig, sizeof(struct gga_sig) * (size_t) (a->n_nodes + a->n_leafs)) == 0;
+}
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static int rnd(int n) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (int) (rng % (uint64_t) n);
+}
+
+// A chain of n ops over recent results, with views, in-place ops and outputs; with `outside`,
+// each node also reads a tensor of its own that the graph does not list (it is added with
+// ggml_graph_add_node, not expanded).
+static struct ggml_cgraph * random_graph(struct ggml_context * ctx, int n, bool outside) {
+    struct ggml_cgraph * g = ggml_new_graph_custom(ctx, 4096, false);
+    struct ggml_tensor * made[1024];
+    int n_made = 0;
+    struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 32, 4);
+    ggml_set_input(x);
+    made[n_made++] = x;
+    for (int k = 0; k < n && n_made < 1000; k++) {
+        struct ggml_tensor * a = made[n_made - 1 - rnd(n_made < 6 ? n_made : 6)];
+        struct ggml_tensor * t = NULL;
+        switch (rnd(6)) {
+            case 0: t = ggml_scale_inplace(ctx, a, 0.5f); break;
+            case 1: t = ggml_silu(ctx, a); break;
+            case 2: t = ggml_add(ctx, a, made[n_made - 1]->ne[0] == a->ne[0] && made[n_made - 1]->ne[1] == a->ne[1] ? made[n_made - 1] : a); break;
+            case 3: t = ggml_cont(ctx, ggml_transpose(ctx, a)); break;
+            case 4: t = ggml_scale(ctx, ggml_view_2d(ctx, a, a->ne[0], a->ne[1], a->nb[1], 0), 2.0f); break;
+            default: t = ggml_mul(ctx, a, a); if (rnd(4) == 0) ggml_set_output(t); break;
+        }
+        if (outside) {
+            struct ggml_tensor * o = ggml_new_tensor(ctx, GGML_TYPE_F32, 2, t->ne);
+            t = ggml_add(ctx, t, o);
+            // the graph lists the nodes only: o and every leaf are outside it
+            if (t->src[0]->op != GGML_OP_NONE && t->src[0]->view_src == NULL) {
+                ggml_graph_add_node(g, t->src[0]);
+            }
+            ggml_graph_add_node(g, t);
+        }
+        made[n_made++] = t;
+    }
+    ggml_set_output(made[n_made - 1]);
+    if (!outside) {
+        ggml_build_forward_expand(g, made[n_made - 1]);
+    }
+    return g;
+}
+
+static void test_scratch_kept(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_cgraph * graphs[4] = {
+        random_graph(ctx, 300, false),
+        random_graph(ctx, 40, true),   // many sources outside: more records than the scratch holds
+        random_graph(ctx, 12, false),
+        random_graph(ctx, 200, true),
+    };
+    struct gga_walk_scratch sc = { 0 };
+    struct gga_lifetimes kept = { 0 };
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < 4; k++) {
+            struct ggml_cgraph * g = graphs[(k + round) % 4];
+            struct gga_walk_params wp = params(&sc, NULL, 0);
+            struct gga_walk_params fresh = params(NULL, NULL, 0);
+            struct gga_lifetimes lt = { 0 };
+            CHECK(gga_lifetimes_build(g, &wp, &kept));
+            CHECK(gga_lifetimes_build(g, &fresh, &lt));
+            CHECK(same_walk(&kept, &lt));
+            // the graphs built with ggml_graph_add_node read tensors the graph does not list
+            CHECK(kept.pos_other == (g == graphs[1] || g == graphs[3]));
+            CHECK(!kept.in_order || !kept.pos_other);
+            gga_lifetimes_release(&lt);
+        }
+    }
+    // every tensor outside the graph was placed (once, before its first reader)
+    struct gga_walk_params wp = params(&sc, NULL, 0);
+    CHECK(gga_lifetimes_build(graphs[1], &wp, &kept));
+    int n_placed = 0;
+    for (int i = 0; i < kept.n_nodes; i++) {
+        for (int32_t j = kept.src_off[i]; j < kept.src_off[i + 1]; j++) {
+            n_placed += kept.src_pos[j] == GGA_POS_NONE && kept.src[j].block >= 0;
+        }
+    }
+    CHECK(n_placed >= 40);
+    gga_lifetimes_release(&kept);
+    gga_walk_scratch_release(&sc);
+    gga_walk_scratch_release(&sc); // released twice: a no-op
+    gga_walk_scratch_release(NULL);
+    ggml_free(ctx);
+}
+
+// The order given as the identity is the walk without an order (which counts children while it
+// reads the graph, where the given order makes the first pass count them).
+static void test_order_identity(void) {
+    struct ggml_context * ctx = new_ctx();
+    for (int k = 0; k < 20; k++) {
+        struct ggml_cgraph * g = random_graph(ctx, 10 + rnd(200), k % 3 == 0);
+        const int n = ggml_graph_n_nodes(g);
+        int * order = malloc(sizeof(int) * (size_t) n);
+        for (int i = 0; i < n; i++) order[i] = i;
+        struct gga_walk_params a = params(NULL, NULL, 0);
+        struct gga_walk_params b = params(NULL, order, n);
+        struct gga_lifetimes la = { 0 }, lb = { 0 };
+        CHECK(gga_lifetimes_build(g, &a, &la));
+        CHECK(gga_lifetimes_build(g, &b, &lb));
+        CHECK(same_walk(&la, &lb));
+        gga_lifetimes_release(&la);
+        gga_lifetimes_release(&lb);
+        free(order);
+    }
+    ggml_free(ctx);
+}
+
+// x -> a = scale(x) -> b = cont(a), with a listed again after b: a is freed after b reads it
+// and placed again at its second visit, which is where it is recorded (at both indices).
+static void test_node_listed_twice(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_tensor * x = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 64);
+    ggml_set_input(x);
+    struct ggml_tensor * a = ggml_scale(ctx, x, 2.0f);
+    struct ggml_tensor * b = ggml_cont(ctx, a);
+    ggml_set_output(b);
+    struct ggml_cgraph * g = ggml_new_graph(ctx);
+    ggml_build_forward_expand(g, b);
+    ggml_graph_add_node(g, a);
+    CHECK_EQ_INT(ggml_graph_n_nodes(g), 3);
+    struct gga_walk_params wp = params(NULL, NULL, 0);
+    struct gga_lifetimes lt = { 0 };
+    CHECK(gga_lifetimes_build(g, &wp, &lt));
+    const struct gga_slot_blocks * sb = &lt.slots[0];
+    CHECK_EQ_INT(sb->n, 4); // x, a, b, a again
+    CHECK(sb->tensor[3] == a);
+    CHECK_EQ_INT(lt.node[0].block, 3);
+    CHECK_EQ_INT(lt.node[2].block, 3);
+    CHECK_EQ_INT(lt.node[1].block, 2);
+    CHECK_EQ_INT(sb->blocks[1].end, 3); // the first a: freed after step 1 (b)
+    CHECK_EQ_INT(sb->blocks[3].start, 3);
+    gga_lifetimes_release(&lt);
+    ggml_free(ctx);
+}
+
+// p (a leaf) is read by y = sqr(p), then by x = scale(p), an input: the first pass places x
+// having counted y's read of p only, so x takes p over in place (ggml's allocator does the
+// same, and places p again for y); with p's two children counted it could not.
+static void test_input_sees_partial_counts(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_tensor * p = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 64);
+    struct ggml_tensor * y = ggml_sqr(ctx, p);
+    struct ggml_tensor * x = ggml_scale(ctx, p, 2.0f);
+    ggml_set_input(x);
+    ggml_set_output(y);
+    ggml_set_output(x);
+    struct ggml_cgraph * g = ggml_new_graph(ctx);
+    ggml_build_forward_expand(g, y);
+    ggml_build_forward_expand(g, x);
+    struct gga_walk_params wp = params(NULL, NULL, 0);
+    struct gga_lifetimes lt = { 0 };
+    CHECK(gga_lifetimes_build(g, &wp, &lt));
+    const struct gga_slot_blocks * sb = &lt.slots[0];
+    const struct gga_ref rx = lt.node[1];
+    CHECK(rx.block >= 0 && sb->blocks[rx.block].group >= 0);
+    CHECK(rx.block >= 0 && sb->tensor[sb->blocks[rx.block].group] == p);
+    // p, handed over, is placed again when y reads it, and recorded there
+    CHECK(lt.leaf[0].block >= 0 && lt.leaf[0].block != sb->blocks[rx.block].group);
+    CHECK(lt.leaf[0].block >= 0 && sb->tensor[lt.leaf[0].block] == p);
+    gga_lifetimes_release(&lt);
+    ggml_free(ctx);
+}
+
+// One result struct walked for 1, then 3, then 1 slots (buffer types), with the graph's nodes
+// spread over three buffers: each walk is the same as into a fresh struct.
+static void test_slot_counts(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_cgraph * g = random_graph(ctx, 60, false);
+    const int n = ggml_graph_n_nodes(g);
+    int * node_ids = malloc(sizeof(int) * (size_t) n);
+    for (int i = 0; i < n; i++) node_ids[i] = i % 3;
+    const int slot_of[3] = { 0, 1, 2 };
+    struct gga_lifetimes kept = { 0 };
+    const int n_slots[3] = { 1, 3, 1 };
+    for (int k = 0; k < 3; k++) {
+        struct gga_walk_params wp = params(NULL, NULL, 0);
+        if (n_slots[k] == 3) {
+            wp.n_buffers = 3;
+            wp.slot_of_buffer = slot_of;
+            wp.n_slots = 3;
+            wp.node_buffer_ids = node_ids;
+        }
+        struct gga_lifetimes lt = { 0 };
+        CHECK(gga_lifetimes_build(g, &wp, &kept));
+        CHECK(gga_lifetimes_build(g, &wp, &lt));
+        CHECK_EQ_INT(kept.n_slots, n_slots[k]);
+        for (int s = 0; s < n_slots[k]; s++) {
+            CHECK_EQ_INT(kept.slots[s].n, lt.slots[s].n);
+            CHECK(same_blocks(&kept.slots[s], &lt.slots[s]));
+        }
+        CHECK(n_slots[k] == 1 || (kept.slots[1].n > 0 && kept.slots[2].n > 0));
+        gga_lifetimes_release(&lt);
+    }
+    gga_lifetimes_release(&kept);
+    free(node_ids);
+    ggml_free(ctx);
+}
+
+// Each allocation of the walk made to fail in turn: the walk returns false, says it ran out of
+// memory and leaves its results empty, and the same structs then walk the graph as a fresh walk
+// does. Through an allocator: reserve returns false, the graph stays unallocated, and the next
+// reserve places it.
+static void test_out_of_memory(void) {
+    struct ggml_context * ctx = new_ctx();
+    struct ggml_cgraph * g = random_graph(ctx, 60, true); // sources outside: the records grow
+    const int n = ggml_graph_n_nodes(g);
+    int * order = malloc(sizeof(int) * (size_t) n);
+    for (int i = 0; i < n; i++) order[i] = i;
+    struct gga_lifetimes ref = { 0 };
+    struct gga_walk_params fresh = params(NULL, order, n);
+    CHECK(gga_lifetimes_build(g, &fresh, &ref));
+    int n_failed = 0;
+    for (int k = 0; k < 64; k++) {
+        struct gga_walk_scratch sc = { 0 };
+        struct gga_lifetimes lt = { 0 };
+        struct gga_walk_params wp = params(&sc, order, n);
+        gga_lifetimes_fail_after(k);
+        log_capture_begin();
+        const bool ok = gga_lifetimes_build(g, &wp, &lt);
+        log_capture_end();
+        gga_lifetimes_fail_after(-1);
+        if (!ok) {
+            n_failed++;
+            CHECK(log_captured("out of memory"));
+            CHECK(lt.n_nodes == 0 && lt.slots == NULL && lt.leaf == NULL);
+            CHECK(gga_lifetimes_build(g, &wp, &lt));
+        }
+        CHECK(same_walk(&lt, &ref));
+        gga_lifetimes_release(&lt);
+        gga_walk_scratch_release(&sc);
+        if (ok) {
+            break;
+        }
+    }
+    // the scratch and the results, records twice, blocks, the order's check
+    CHECK(n_failed >= 6);
+    gga_lifetimes_release(&ref);
+    free(order);
+
+    struct ggml_cgraph * h = random_graph(ctx, 100, false);
+    n_failed = 0;
+    for (int k = 0; k < 64; k++) {
+        ggml_gallocr_t galloc = ggml_gallocr_new(ggalloc_host_buffer_type(32, SIZE_MAX));
+        gga_lifetimes_fail_after(k);
+        log_capture_begin();
+        const bool ok = ggml_gallocr_reserve(galloc, h) && ggml_gallocr_alloc_graph(galloc, h);
+        log_capture_end();
+        gga_lifetimes_fail_after(-1);
+        if (!ok) {
+            n_failed++;
+            CHECK(log_captured("out of memory"));
+            CHECK_EQ_INT(ggalloc_gallocr_n_placements(galloc), 0);
+            bool unallocated = true;
+            for (int i = 0; i < ggml_graph_n_nodes(h); i++) {
+                unallocated = unallocated && ggml_graph_node(h, i)->data == NULL;
+            }
+            CHECK(unallocated);
+            CHECK(ggml_gallocr_reserve(galloc, h) && ggml_gallocr_alloc_graph(galloc, h));
+        }
+        CHECK(ggalloc_gallocr_n_placements(galloc) > 0);
+        CHECK_EQ_INT(ggalloc_graph_verify(h), 0);
+        ggml_gallocr_free(galloc);
+        for (int i = 0; i < ggml_graph_n_nodes(h); i++) {
+            ggml_graph_node(h, i)->data = NULL;
+            ggml_graph_node(h, i)->buffer = NULL;
+        }
+        for (int i = 0; i < ggalloc_graph_n_leafs(h); i++) {
+            ggalloc_graph_leaf(h, i)->data = NULL;
+            ggalloc_graph_leaf(h, i)->buffer = NULL;
+        }
+        if (ok) {
+            break;
+        }
+    }
+    CHECK(n_failed >= 3); // the scratch, the results, the blocks
+    ggml_free(ctx);
+}
+
+int main(void) {
+    test_out_of_memory();
+    test_slot_counts();
+    test_scratch_kept();
+    test_order_identity();
+    test_node_listed_twice();
+    test_input_sees_partial_counts();
+    return check_report("test-lifetimes");
+}
