@@ -451,9 +451,9 @@ static inline void gga_fit_visit(const struct gga_opiece * q, const int64_t * at
     gga_fit_range((int64_t) ((uint64_t) o - (uint64_t) sp), o + (int64_t) q->size, x, moved, ranges, m);
 }
 
-// The lowest offset where item i overlaps no placed neighbour in chunk c (chunk == NULL: one
-// space).
-static size_t gga_lowest_fit(struct gga_packer * pk, int i, const struct gga_fitp * fp, int n_fp,
+// The lowest offset where the item of the n_fp pieces at fp (gga_fitp) overlaps no placed
+// neighbour in chunk c (chunk == NULL: one space).
+static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp, int n_fp,
         const int * chunk, int c) {
     const struct gga_graph * g = pk->g;
     // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
@@ -470,10 +470,9 @@ static size_t gga_lowest_fit(struct gga_packer * pk, int i, const struct gga_fit
         for (int e = fp[f].e0; e < fp[f].e1; e++) {
             gga_fit_visit(&g->ord[g->early[e]], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
         }
+        // pieces of the item itself may lie in the range: it is not placed yet, so they add nothing
         for (int j = fp[f].j0; j < fp[f].j1; j++) {
-            if (g->ord[j].item != i) {
-                gga_fit_visit(&g->ord[j], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
-            }
+            gga_fit_visit(&g->ord[j], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
         }
     }
     for (int pass = 1; moved && pass < GGA_FIT_PASSES; pass++) {
@@ -542,10 +541,10 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         int c = 0;
         size_t o = 0;
         if (chunk == NULL) {
-            o = s == 0 ? 0 : gga_lowest_fit(pk, i, fp, n_fp, NULL, 0);
+            o = s == 0 ? 0 : gga_lowest_fit(pk, fp, n_fp, NULL, 0);
         } else {
             for (c = 0; c < nc; c++) {
-                o = s == 0 ? 0 : gga_lowest_fit(pk, i, fp, n_fp, chunk, c);
+                o = s == 0 ? 0 : gga_lowest_fit(pk, fp, n_fp, chunk, c);
                 if (o + s <= chunk_cap[c]) {
                     break;
                 }
