@@ -154,6 +154,8 @@ struct gga_graph {
     int64_t   n_edges;     // both directions
     int64_t   max_degree;  // the most neighbours of an item's pieces, counted per piece (the
                            // later range may hold pieces of the item itself: at most)
+    bool      ranked;      // the earlier lists hold only neighbours ranked before their piece
+                           // (those placed before it in one pass's order); the later ranges, all
 };
 
 static void gga_graph_release(struct gga_graph * g) {
@@ -275,13 +277,13 @@ static void gga_skey_radix(struct gga_skey * keys, struct gga_skey * tmp, int n)
 
 // false: too many edges, out of memory, or the deadline passed / the cancel flag was set
 static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, double deadline, const volatile int * cancel,
-        struct gga_graph * g) {
+        const int * rank, struct gga_graph * g) {
     const int np = it->n_pieces;
     const int T = it->n_times;
     memset(g, 0, sizeof(*g));
     // ord, the items' degrees, pos, early_first, start_at and the sweep's live pieces (with what
     // it tests copied in, so that it reads one dense array) share one allocation, widest first
-    struct gga_live { int t1, item, k; };
+    struct gga_live { int t1, item, k, rank; };
     const size_t ni = (size_t) it->n_items;
     g->ord = malloc(((size_t) np + 1) * (sizeof(*g->ord) + sizeof(struct gga_live)) + ni * sizeof(int64_t) +
                     ((size_t) 2 * ((size_t) np + 1) + (size_t) T + 2) * sizeof(int));
@@ -319,8 +321,10 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
         }
         g->n_ord = c[T + 1];
     }
-    // one sweep lists each piece's earlier neighbours, in the order it meets them
+    // one sweep lists each piece's earlier neighbours, in the order it meets them (with a rank:
+    // only those ranked before it), and counts all of them
     int64_t n_early = 0;
+    int64_t n_all = 0;
     int n_active = 0;
     int t0 = 0; // the start of the piece at k: the last step t with start_at[t] <= k
     for (int k = 0; k < g->n_ord && ok; k++) {
@@ -342,20 +346,24 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
         g->early_first[k] = (int) n_early;
         // without branches on the data, as in the lowest fit: which live pieces end here is a
         // coin toss (the stores past the counts are overwritten or never read)
+        const int p_rank = rank != NULL ? rank[pp->item] : 0;
+        const int64_t all0 = n_all;
         int a2 = 0;
         for (int a = 0; a < n_active; a++) {
             const struct gga_live lq = active[a];
             const bool live = lq.t1 > t0;
+            const bool nbr = live & (lq.item != pp->item);
             active[a2] = lq;
             a2 += live;
             g->early[n_early] = lq.k;
-            n_early += live & (lq.item != pp->item);
+            n_early += nbr & (lq.rank < p_rank);
+            n_all += nbr;
         }
         n_active = a2;
-        active[n_active++] = (struct gga_live) { pp->t1, pp->item, k };
-        degree[pp->item] += n_early - g->early_first[k] + g->start_at[pp->t1] - k - 1;
+        active[n_active++] = (struct gga_live) { pp->t1, pp->item, k, rank != NULL ? p_rank : -1 };
+        degree[pp->item] += n_all - all0 + g->start_at[pp->t1] - k - 1;
         g->max_degree = degree[pp->item] > g->max_degree ? degree[pp->item] : g->max_degree;
-        if (2 * n_early > max_edges) {
+        if (2 * n_all > max_edges) {
             ok = false;
         }
         if (k % GGA_GREEDY_CHECK_EVERY == GGA_GREEDY_CHECK_EVERY - 1 && (deadline > 0 || cancel != NULL) &&
@@ -365,12 +373,27 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
     }
     if (ok) {
         g->early_first[g->n_ord] = (int) n_early;
-        g->n_edges = 2 * n_early;
+        g->n_edges = 2 * n_all;
+        g->ranked = rank != NULL;
     }
     if (!ok) {
         gga_graph_release(g);
     }
     return ok;
+}
+
+// The graph built whole (every earlier neighbour listed) when it was built for one order's
+// pass; false when that fails (out of memory or time: the graph is gone then, and stays so).
+static bool gga_graph_whole(const struct gga_items * it, int64_t max_edges, double deadline, const volatile int * cancel,
+        struct gga_graph * g) {
+    if (g->ord == NULL) {
+        return false;
+    }
+    if (!g->ranked) {
+        return true;
+    }
+    gga_graph_release(g);
+    return gga_graph_build(it, max_edges, deadline, cancel, NULL, g);
 }
 
 //
@@ -618,7 +641,9 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             struct gga_nbr_iter nb;
             int q;
             for (gga_nbr_begin(g, it, p, &nb); gga_nbr_next(g, &nb, &q);) {
-                *w += (int64_t) g->ord[q].size;
+                // saturating: a chain's pieces may meet one neighbour many times
+                const int64_t sq = (int64_t) g->ord[q].size;
+                *w = *w > INT64_MAX - sq ? INT64_MAX : *w + sq;
             }
         }
     }
@@ -642,9 +667,14 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
                     k = m;
                     break;
                 }
-                case GGA_ORDER_CONFLICTS: k = weight[i] + size; break;
+                case GGA_ORDER_CONFLICTS: k = weight[i] > INT64_MAX - size ? INT64_MAX : weight[i] + size; break;
                 case GGA_ORDER_LIFETIME: k = span; break;
-                case GGA_ORDER_AREA: k = (int64_t) ((double) size * (double) span); break;
+                case GGA_ORDER_AREA: {
+                    // beyond int64_t (huge sizes over long lifetimes): the largest, not a wrapped figure
+                    const double area = (double) size * (double) span;
+                    k = area >= 0x1p63 ? INT64_MAX : (int64_t) area;
+                    break;
+                }
                 case GGA_N_ORDERS: break;
             }
             keys[i] = o == GGA_ORDER_SIZE_START ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
@@ -1103,9 +1133,28 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     const int max_chunks = params->max_chunks;
     // the clock starts before the greedy passes, so the budget covers the whole plan
     const double deadline = params->time_budget > 0 ? gga_now() + params->time_budget : 0;
+    const int64_t max_edges = params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES;
+    int * orders[GGA_N_ORDERS] = { NULL };
+    bool made[GGA_N_ORDERS] = { false };
+    // The first order needs no graph: it comes first, and the graph is built for its pass alone,
+    // with each piece's earlier list holding only the neighbours placed before it (the rest find
+    // it in their later range): half the list, half the neighbours read in the pass that most
+    // plans stop after. Any other use of the graph builds it whole (gga_graph_whole).
+    const enum gga_order first = gga_first_orders[0];
+    int * rank = n > 0 ? malloc((size_t) n * sizeof(*rank)) : NULL;
+    if (rank == NULL || !(made[first] = gga_make_order_new(it, NULL, first, &orders[first]))) {
+        free(rank);
+        free(orders[first]);
+        return false;
+    }
+    for (int k = 0; k < n; k++) {
+        rank[orders[first][k]] = k;
+    }
     struct gga_graph g;
-    if (n == 0 || !gga_graph_build(it, params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES, deadline,
-                                   params->cancel, &g)) {
+    const bool built = gga_graph_build(it, max_edges, deadline, params->cancel, rank, &g);
+    free(rank);
+    if (!built) {
+        free(orders[first]);
         return false;
     }
     const int64_t n_ranges = g.max_degree > 0 ? g.max_degree : 1;
@@ -1122,9 +1171,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     int * seq_n = chunk != NULL ? chunk + n : NULL;
     // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
     struct gga_packer pk = { it, &g, ranges, at, seq, seq_n, deadline, params->cancel, false };
-    int * orders[GGA_N_ORDERS] = { NULL };
     bool ok = ranges != NULL;
-    bool made[GGA_N_ORDERS] = { false };
     size_t best = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS];
     int nc = 0;
@@ -1134,9 +1181,14 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     const int n_orders = huge ? 1 : n > GGA_SEARCH_MAX_ITEMS ? 3 : GGA_N_ORDERS;
     for (int k = 0; ok && k < n_orders && best > lower_bound; k++) {
         const enum gga_order o = gga_first_orders[k];
-        ok = made[o] = gga_make_order_new(it, &g, o, &orders[o]);
-        if (!ok) {
-            break;
+        if (k > 0) {
+            ok = gga_graph_whole(it, max_edges, deadline, params->cancel, &g) &&
+                 (made[o] = gga_make_order_new(it, &g, o, &orders[o]));
+            if (!ok) {
+                // a pass's plan stands; out of memory or time for more: no more passes
+                ok = best != SIZE_MAX;
+                break;
+            }
         }
         const size_t peak = gga_greedy(&pk, orders[o], off, NULL, 0, 1, cs, &nc);
         if (pk.expired) {
@@ -1151,11 +1203,14 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         }
     }
 
-    // the search, on one space, when the instance is small enough and a gap is left
+    // the search, on one space, when the instance is small enough and a gap is left (with every
+    // order made: without memory or time for them, the passes' plan stands)
+    bool all_made = true;
     if (ok && best > lower_bound && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size)) {
-        for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
+        for (int o = 0; all_made && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
-                ok = made[o] = gga_make_order_new(it, &g, (enum gga_order) o, &orders[o]);
+                all_made = gga_graph_whole(it, max_edges, deadline, params->cancel, &g) &&
+                           (made[o] = gga_make_order_new(it, &g, (enum gga_order) o, &orders[o]));
             }
         }
     }
@@ -1168,7 +1223,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     // as the plan meets the bound, proven or not. Not inside gallocr (no budget given there:
     // search_work 0, no clock): one run of the bounded search, a few greedy passes' worth of work.
     size_t proven = lower_bound;
-    const bool searchable = ok && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size);
+    const bool searchable = ok && all_made && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size);
     const bool exact = ok && n <= GGA_EXACT_MAX_ITEMS && (max_chunks == 1 || best <= max_size) &&
         (deadline > 0 || params->search_work > 0);
     if (!exact && searchable && best > proven) {
@@ -1222,6 +1277,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         pk.deadline = 0;
         pk.cancel = NULL;
         best = SIZE_MAX;
+        ok = gga_graph_whole(it, max_edges, 0, NULL, &g);
         for (int o = 0; ok && o < GGA_N_ORDERS; o++) {
             if (!made[o]) {
                 ok = made[o] = gga_make_order_new(it, &g, (enum gga_order) o, &orders[o]);

@@ -747,6 +747,27 @@ static void test_plan_intervals_extreme_steps(void) {
             }
         }
     }
+    // sizes near 2^60 over lifetimes of several steps, where the first greedy order is above the
+    // bound and the others are tried: size x lifetime passes int64_t and saturates (UBSan checks
+    // this build)
+    {
+        const size_t sz[5] = { 1311673391471656960u, 1518838974330699776u, 1574008069765988352u,
+                               1347702188490620928u, 1540231072560709632u };
+        const int64_t st[5] = { 0, 7, 0, 4, 2 };
+        const int64_t en[5] = { 5, 12, 8, 11, 3 };
+        size_t off[5];
+        size_t bound = 0;
+        o = ggalloc_plan_options_default();
+        o.time_budget = 0;
+        CHECK(ggalloc_plan_intervals_bound(5, sz, st, en, 1, &o, off, &peak, &bound));
+        CHECK(bound >= ggalloc_intervals_lower_bound(5, sz, st, en, 1) && peak >= bound);
+        for (int i = 0; i < 5; i++) {
+            CHECK(off[i] + sz[i] <= peak);
+            for (int j = i + 1; j < 5; j++) {
+                CHECK(!(st[i] < en[j] && st[j] < en[i] && off[i] < off[j] + sz[j] && off[j] < off[i] + sz[i]));
+            }
+        }
+    }
     // an empty range at the very end is still empty
     const int64_t e_bad[] = { INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX - 1 };
     log_capture_begin();
