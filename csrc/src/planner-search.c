@@ -1048,6 +1048,10 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         }
         best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
     }
+    // above the search's reach, the rest of the budget goes to local improvement (planner-improve.c)
+    if (ok && deadline > 0 && best > proven && n > GGA_SEARCH_MAX_ITEMS && !exact && (max_chunks == 1 || best <= max_size)) {
+        best = gga_improve(it, proven, item_offset, deadline, params->cancel, params->seed);
+    }
     const double start = deadline > 0 ? gga_now() : 0;
     double slice = deadline > 0 ? GGA_FIRST_SLICE * (deadline - start) : GGA_FIRST_SLICE * (double) params->search_work;
     int64_t work_left = params->search_work;

@@ -1,0 +1,593 @@
+// Local improvement of a valid plan, for instances too large for the bounded search: it spends
+// the rest of a time budget lowering the peak, one window of time at a time.
+//
+// Why windows. On a long instance (a random graph of 100k buffers: about 40 live at a step, a
+// peak set by a few crowded stretches) the greedy pass by size leaves the plan a percent or two
+// above the bound because of a few places where its one order stacked badly; everywhere else the
+// plan is already below the peak and needs no change. So the work goes where the peak is: take a
+// stretch of steps [a, b) around an item that reaches the peak, free the items whose lifetimes
+// lie wholly inside it, keep every other item where it is (those that cross the stretch's borders
+// are obstacles, with the part of their lifetime that falls inside), and place the freed items
+// again, lowest fit (each at the lowest offset where it overlaps no obstacle and no item placed
+// before it), in several orders: by size (ties: the earlier start), by current offset (a
+// compaction of what is there), by length of lifetime, and orders by size with random jitter,
+// more of them as the level resists. The new placement is kept only when every freed item ends
+// below the peak (and the best of the orders is kept), so the plan never gets worse and the
+// number of items at the peak falls by one at least; when none is left at the peak, the peak
+// has fallen to the next level, and the round starts again there. A window that fails doubles
+// its margin around the item (more room to rearrange, up to GGA_IMPROVE_MAX_FREED freed items);
+// an item that no window lowers stays at the peak for this round, and the next round retries it
+// with new random orders and windows shifted at random, until the budget ends. It stops at once
+// when the peak meets the bound, when the deadline passes or the cancel flag is set (read before
+// every placement order), and the plan in the caller's array is valid after every step.
+//
+// Finding a window's items. Items of nonzero size are sorted by first step (a counting sort over
+// the steps): those starting in [a, b) are one range of that order, freed when they end by b,
+// obstacles otherwise. Those starting before a and ending after it are found in a max segment
+// tree of the last steps over that order: a descent visits only subtrees holding such an item,
+// O((k + 1) log n) for k found. A window's pieces are then sorted by start and swept with a list
+// of the live ones, which lists each freed piece's neighbours (obstacle with obstacle is never
+// needed). One placement order costs O(E log E) for E the window's conflicts; a window O(m log m
+// + E log E) per order for its m pieces, near-linear in m for a bounded number live at a step.
+// Memory: O(n + T) for the sort and the tree (n items, T steps), plus the largest window's.
+//
+// On the generated random graphs of bench/plan (bench-plan generated) this takes the plan of
+// 100k buffers from 1.47% above the bound to within its budget's reach of it, and 1M from 2.9%
+// (figures in bench/results/plan.md); instances already at the bound never get here.
+
+#include "planner-impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// The most items a window frees; larger windows are not tried (a window costs O(m log m) per
+// order, a few milliseconds at this size)
+#define GGA_IMPROVE_MAX_FREED  4096
+// The first margin, in steps, around the item at the peak; doubled at each failure
+#define GGA_IMPROVE_FIRST_MARGIN 2
+// Orders tried per window: the fixed ones, then this many with random jitter (more in later
+// rounds, up to GGA_IMPROVE_MAX_RANDOM)
+#define GGA_IMPROVE_RANDOM     2
+#define GGA_IMPROVE_MAX_RANDOM 16
+#define GGA_IMPROVE_UNPLACED   SIZE_MAX
+// Rounds that leave items at the peak before giving up, when there is no deadline
+#define GGA_IMPROVE_MAX_ROUNDS 4
+
+// A piece inside a window: a freed item's (owner >= 0, the item's local index) or an
+// obstacle's (owner -1, at its fixed offset).
+struct gga_wpiece {
+    size_t size;
+    size_t off;
+    int    t0, t1;
+    int    owner;
+};
+
+struct gga_wedge {
+    int p, q;
+};
+
+struct gga_wrange {
+    int64_t lo, hi; // the item may sit at or below lo or at or above hi
+};
+
+#define GGA_WRANGE_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi < (y)->hi)
+GGA_SORT_DEFINE(gga_wrange_sort, struct gga_wrange, GGA_WRANGE_LESS)
+
+struct gga_ikey {
+    int64_t a, b;
+    int     idx;
+};
+
+#define GGA_IKEY_LESS(x, y) ((x)->a != (y)->a ? (x)->a < (y)->a : (x)->b != (y)->b ? (x)->b < (y)->b : (x)->idx < (y)->idx)
+GGA_SORT_DEFINE(gga_ikey_sort, struct gga_ikey, GGA_IKEY_LESS)
+
+struct gga_imp {
+    const struct gga_items * it;
+    size_t * off;       // the caller's plan, updated in place
+    int      n, T;
+    int    * span0;     // per item: first step ...
+    int    * span1;     // ... and end
+    int    * by_start;  // items of nonzero size by first step
+    int      n_sorted;
+    int    * start_at;  // T + 2: first position in by_start of an item starting at or after t
+    int    * tree;      // max end over by_start positions (leaves from `leaves`)
+    int      leaves;
+    uint64_t rng;
+    double   deadline;
+    const volatile int * cancel;
+    // one window (grown as needed)
+    int               * freed;     // items freed, by local index
+    int                 n_freed, cap_freed;
+    int               * obst;      // obstacle items
+    int                 n_obst, cap_obst;
+    struct gga_wpiece * wp;        // freed items' pieces (grouped by item), then obstacles'
+    int                 n_wp, cap_wp;
+    int               * wfirst;    // per freed item: its first piece in wp (n_freed + 1)
+    struct gga_ikey   * keys;      // sort scratch: pieces by start, then items by an order
+    int                 cap_keys;
+    int               * active;    // sweep: live pieces
+    int               * adj_first; // per freed piece: its neighbours in adj
+    int               * adj;
+    int64_t             n_adj, cap_adj;
+    struct gga_wedge  * edge;      // the sweep's pairs before they become adj
+    int64_t             n_edge, cap_edge;
+    struct gga_wrange * ranges;
+    int               * order;
+    size_t            * try_off;   // per freed item: an order's placement ...
+    size_t            * best_off;  // ... and the best one
+};
+
+static bool gga_imp_expired(const struct gga_imp * w) {
+    return (w->cancel != NULL && *w->cancel != 0) || (w->deadline > 0 && gga_now() >= w->deadline);
+}
+
+static uint64_t gga_imp_rand(struct gga_imp * w) {
+    // splitmix64
+    uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+// Grows *p to hold at least need elements of elem bytes; false when out of memory.
+static bool gga_imp_reserve(void ** p, int64_t * cap, int64_t need, size_t elem) {
+    if (need <= *cap) {
+        return true;
+    }
+    int64_t c = *cap > 0 ? *cap : 64;
+    while (c < need) {
+        c *= 2;
+    }
+    void * q = realloc(*p, (size_t) c * elem);
+    if (q == NULL) {
+        return false;
+    }
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+static bool gga_imp_reserve_int(void ** p, int * cap, int64_t need, size_t elem) {
+    int64_t c = *cap;
+    const bool ok = gga_imp_reserve(p, &c, need, elem);
+    *cap = (int) c;
+    return ok;
+}
+
+static void gga_imp_release(struct gga_imp * w) {
+    free(w->span0); // and span1, by_start, start_at, tree
+    free(w->freed);
+    free(w->obst);
+    free(w->wp);
+    free(w->wfirst);
+    free(w->keys);
+    free(w->active);
+    free(w->adj_first);
+    free(w->adj);
+    free(w->edge);
+    free(w->ranges);
+    free(w->order);
+    free(w->try_off);
+    free(w->best_off);
+}
+
+static bool gga_imp_init(struct gga_imp * w) {
+    const struct gga_items * it = w->it;
+    const int n = w->n;
+    const int T = w->T;
+    w->leaves = 1;
+    while (w->leaves < n) {
+        w->leaves *= 2;
+    }
+    const size_t ints = (size_t) 3 * (size_t) n + (size_t) T + 2 + 2 * (size_t) w->leaves;
+    w->span0 = malloc(ints * sizeof(int));
+    if (w->span0 == NULL) {
+        return false;
+    }
+    w->span1 = w->span0 + n;
+    w->by_start = w->span1 + n;
+    w->start_at = w->by_start + n;
+    w->tree = w->start_at + T + 2;
+    int * c = w->start_at;
+    memset(c, 0, ((size_t) T + 2) * sizeof(*c));
+    for (int i = 0; i < n; i++) {
+        w->span0[i] = it->pieces[it->first[i]].t0;
+        w->span1[i] = it->pieces[it->first[i + 1] - 1].t1;
+        if (it->size[i] > 0) {
+            c[w->span0[i] + 2]++;
+        }
+    }
+    for (int t = 0; t <= T; t++) {
+        c[t + 1] += c[t];
+    }
+    for (int i = 0; i < n; i++) {
+        if (it->size[i] > 0) {
+            w->by_start[c[w->span0[i] + 1]++] = i;
+        }
+    }
+    w->n_sorted = c[T + 1];
+    // now c[t] is the first position of an item starting at or after t
+    for (int k = 0; k < w->leaves; k++) {
+        w->tree[w->leaves + k] = k < w->n_sorted ? w->span1[w->by_start[k]] : -1;
+    }
+    for (int v = w->leaves - 1; v >= 1; v--) {
+        w->tree[v] = w->tree[2 * v] > w->tree[2 * v + 1] ? w->tree[2 * v] : w->tree[2 * v + 1];
+    }
+    return true;
+}
+
+// Obstacles that start before a and end after it: positions below start_at[a] whose end passes a.
+static bool gga_imp_crossing(struct gga_imp * w, int a) {
+    const int lim = w->start_at[a];
+    if (lim == 0) {
+        return true;
+    }
+    // depth-first over the tree, keeping to subtrees that begin below lim and hold an end > a
+    int stack[64];
+    int sp = 0;
+    stack[sp++] = 1;
+    while (sp > 0) {
+        const int v = stack[--sp];
+        if (w->tree[v] <= a) {
+            continue;
+        }
+        // the first leaf position of v's subtree
+        int depth = 0;
+        for (int u = v; u < w->leaves; u *= 2) {
+            depth++;
+        }
+        const int first = (v << depth) - w->leaves;
+        if (first >= lim) {
+            continue;
+        }
+        if (v >= w->leaves) {
+            if (!gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, w->n_obst + 1, sizeof(int))) {
+                return false;
+            }
+            w->obst[w->n_obst++] = w->by_start[first];
+            continue;
+        }
+        stack[sp++] = 2 * v + 1;
+        stack[sp++] = 2 * v;
+    }
+    return true;
+}
+
+// Collects the window [a, b): freed items, obstacles, their pieces and the freed pieces'
+// neighbours. Returns 1 when done, 0 when more than max_freed items would be freed, -1 when out
+// of memory.
+static int gga_imp_collect(struct gga_imp * w, int a, int b, int max_freed) {
+    const struct gga_items * it = w->it;
+    w->n_freed = 0;
+    w->n_obst = 0;
+    const int lo = w->start_at[a];
+    const int end = w->start_at[b]; // b <= T
+    int n_free = 0;
+    for (int k = lo; k < end; k++) {
+        n_free += w->span1[w->by_start[k]] <= b;
+    }
+    if (n_free > max_freed) {
+        return 0;
+    }
+    if (!gga_imp_reserve_int((void **) &w->freed, &w->cap_freed, n_free + 1, sizeof(int)) ||
+        !gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, end - lo + 1, sizeof(int))) {
+        return -1;
+    }
+    for (int k = lo; k < end; k++) {
+        const int i = w->by_start[k];
+        if (w->span1[i] <= b) {
+            w->freed[w->n_freed++] = i;
+        } else {
+            w->obst[w->n_obst++] = i;
+        }
+    }
+    if (!gga_imp_crossing(w, a)) {
+        return -1;
+    }
+    // pieces: the freed items' whole, the obstacles' within [a, b)
+    int64_t np = 0;
+    for (int f = 0; f < w->n_freed; f++) {
+        np += it->first[w->freed[f] + 1] - it->first[w->freed[f]];
+    }
+    for (int k = 0; k < w->n_obst; k++) {
+        np += it->first[w->obst[k] + 1] - it->first[w->obst[k]];
+    }
+    if (!gga_imp_reserve_int((void **) &w->wp, &w->cap_wp, np + 1, sizeof(*w->wp)) ||
+        !gga_imp_reserve_int((void **) &w->keys, &w->cap_keys, (np > w->n_freed ? np : w->n_freed) + 1, sizeof(*w->keys))) {
+        return -1;
+    }
+    free(w->wfirst);
+    free(w->order);
+    free(w->try_off);
+    free(w->best_off);
+    free(w->active);
+    free(w->adj_first);
+    w->wfirst = malloc(((size_t) w->n_freed + 1) * sizeof(int));
+    w->order = malloc(((size_t) w->n_freed + 1) * sizeof(int));
+    w->try_off = malloc(((size_t) w->n_freed + 1) * sizeof(size_t));
+    w->best_off = malloc(((size_t) w->n_freed + 1) * sizeof(size_t));
+    w->active = malloc(((size_t) np + 1) * sizeof(int));
+    w->adj_first = malloc(((size_t) np + 2) * sizeof(int));
+    if (!w->wfirst || !w->order || !w->try_off || !w->best_off || !w->active || !w->adj_first) {
+        return -1;
+    }
+    w->n_wp = 0;
+    for (int f = 0; f < w->n_freed; f++) {
+        const int i = w->freed[f];
+        w->wfirst[f] = w->n_wp;
+        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+            const struct gga_piece * pc = &it->pieces[p];
+            w->wp[w->n_wp++] = (struct gga_wpiece) { pc->size, 0, pc->t0, pc->t1, f };
+        }
+    }
+    w->wfirst[w->n_freed] = w->n_wp;
+    const int n_free_pieces = w->n_wp;
+    for (int k = 0; k < w->n_obst; k++) {
+        const int i = w->obst[k];
+        for (int p = it->first[i]; p < it->first[i + 1]; p++) {
+            const struct gga_piece * pc = &it->pieces[p];
+            if (pc->size > 0 && pc->t0 < b && pc->t1 > a) {
+                w->wp[w->n_wp++] = (struct gga_wpiece) { pc->size, w->off[i], pc->t0, pc->t1, -1 };
+            }
+        }
+    }
+    // sweep by start: each pair of live pieces with a freed one among them is an edge
+    for (int p = 0; p < w->n_wp; p++) {
+        w->keys[p] = (struct gga_ikey) { w->wp[p].t0, 0, p };
+    }
+    gga_ikey_sort(w->keys, w->n_wp);
+    w->n_edge = 0;
+    int n_active = 0;
+    for (int k = 0; k < w->n_wp; k++) {
+        const int p = w->keys[k].idx;
+        const struct gga_wpiece * pp = &w->wp[p];
+        if (!gga_imp_reserve((void **) &w->edge, &w->cap_edge, w->n_edge + n_active + 1, sizeof(*w->edge))) {
+            return -1;
+        }
+        int a2 = 0;
+        for (int x = 0; x < n_active; x++) {
+            const int q = w->active[x];
+            const struct gga_wpiece * qq = &w->wp[q];
+            if (qq->t1 <= pp->t0) {
+                continue;
+            }
+            w->active[a2++] = q;
+            if ((pp->owner >= 0 || qq->owner >= 0) && pp->owner != qq->owner && pp->size > 0 && qq->size > 0) {
+                w->edge[w->n_edge++] = (struct gga_wedge) { p, q };
+            }
+        }
+        n_active = a2;
+        w->active[n_active++] = p;
+    }
+    // adjacency of the freed pieces (the first n_free_pieces of wp)
+    memset(w->adj_first, 0, ((size_t) n_free_pieces + 2) * sizeof(int));
+    for (int64_t e = 0; e < w->n_edge; e++) {
+        if (w->edge[e].p < n_free_pieces) {
+            w->adj_first[w->edge[e].p + 2]++;
+        }
+        if (w->edge[e].q < n_free_pieces) {
+            w->adj_first[w->edge[e].q + 2]++;
+        }
+    }
+    for (int p = 0; p < n_free_pieces; p++) {
+        w->adj_first[p + 2] += w->adj_first[p + 1];
+    }
+    const int64_t n_adj = w->adj_first[n_free_pieces + 1];
+    if (!gga_imp_reserve((void **) &w->adj, &w->cap_adj, n_adj + 1, sizeof(int))) {
+        return -1;
+    }
+    int64_t cap_r = w->cap_adj;
+    free(w->ranges);
+    w->ranges = malloc((size_t) cap_r * sizeof(*w->ranges));
+    if (w->ranges == NULL) {
+        return -1;
+    }
+    for (int64_t e = 0; e < w->n_edge; e++) {
+        const int p = w->edge[e].p, q = w->edge[e].q;
+        if (p < n_free_pieces) {
+            w->adj[w->adj_first[p + 1]++] = q;
+        }
+        if (q < n_free_pieces) {
+            w->adj[w->adj_first[q + 1]++] = p;
+        }
+    }
+    w->n_adj = n_adj;
+    return 1;
+}
+
+// The lowest offset >= 0 outside every range (open at both ends).
+static int64_t gga_imp_lowest(struct gga_wrange * r, int nr) {
+    gga_wrange_sort(r, nr);
+    int64_t x = 0;
+    for (int k = 0; k < nr; k++) {
+        if (x <= r[k].lo) {
+            break;
+        }
+        if (x < r[k].hi) {
+            x = r[k].hi;
+        }
+    }
+    return x;
+}
+
+// Places the freed items lowest fit in w->order into w->try_off; returns the highest top, or
+// SIZE_MAX as soon as an item would reach limit.
+static size_t gga_imp_place(struct gga_imp * w, size_t limit) {
+    const struct gga_items * it = w->it;
+    for (int f = 0; f < w->n_freed; f++) {
+        w->try_off[f] = GGA_IMPROVE_UNPLACED;
+    }
+    size_t top = 0;
+    for (int k = 0; k < w->n_freed; k++) {
+        const int f = w->order[k];
+        int nr = 0;
+        for (int p = w->wfirst[f]; p < w->wfirst[f + 1]; p++) {
+            const int64_t sp = (int64_t) w->wp[p].size;
+            if (sp == 0) {
+                continue;
+            }
+            for (int e = w->adj_first[p]; e < w->adj_first[p + 1]; e++) {
+                const struct gga_wpiece * q = &w->wp[w->adj[e]];
+                const size_t oq = q->owner < 0 ? q->off : w->try_off[q->owner];
+                if (oq != GGA_IMPROVE_UNPLACED) {
+                    w->ranges[nr++] = (struct gga_wrange) { (int64_t) oq - sp, (int64_t) oq + (int64_t) q->size };
+                }
+            }
+        }
+        const size_t x = (size_t) gga_imp_lowest(w->ranges, nr);
+        const size_t t = x + it->size[w->freed[f]];
+        if (t >= limit) {
+            return SIZE_MAX;
+        }
+        w->try_off[f] = x;
+        top = t > top ? t : top;
+    }
+    return top;
+}
+
+enum gga_imp_order {
+    GGA_IMP_SIZE,    // size, largest first, ties: the earlier start
+    GGA_IMP_OFFSET,  // current offset, lowest first: a compaction of the current placement
+    GGA_IMP_SPAN,    // lifetime, longest first, ties: the larger
+    GGA_IMP_RANDOM,  // size with random jitter of up to half of it, random ties
+};
+
+static void gga_imp_make_order(struct gga_imp * w, enum gga_imp_order o) {
+    const struct gga_items * it = w->it;
+    for (int f = 0; f < w->n_freed; f++) {
+        const int i = w->freed[f];
+        const int64_t size = (int64_t) it->size[i];
+        struct gga_ikey k = { 0, 0, f };
+        switch (o) {
+            case GGA_IMP_SIZE:   k.a = -size; k.b = w->span0[i]; break;
+            case GGA_IMP_OFFSET: k.a = (int64_t) w->off[i]; k.b = w->span0[i]; break;
+            case GGA_IMP_SPAN:   k.a = -(int64_t) (w->span1[i] - w->span0[i]); k.b = -size; break;
+            case GGA_IMP_RANDOM: {
+                const uint64_t r = gga_imp_rand(w);
+                k.a = -(size + (int64_t) ((r >> 32) % ((uint64_t) size / 2 + 1)));
+                k.b = (int64_t) (r & 0xffffffff);
+                break;
+            }
+        }
+        w->keys[f] = k;
+    }
+    gga_ikey_sort(w->keys, w->n_freed);
+    for (int f = 0; f < w->n_freed; f++) {
+        w->order[f] = w->keys[f].idx;
+    }
+}
+
+// Tries the window [a, b) against the ceiling P: 1 when its freed items were re-placed all below
+// P (the plan updated), 0 when no order did it, 2 when the window is too large, -1 when out of
+// memory or time.
+static int gga_imp_window(struct gga_imp * w, int a, int b, size_t P, int n_random) {
+    const int r = gga_imp_collect(w, a, b, GGA_IMPROVE_MAX_FREED);
+    if (r <= 0) {
+        return r == 0 ? 2 : -1;
+    }
+    size_t best = P;
+    const int n_orders = GGA_IMP_RANDOM + n_random;
+    for (int k = 0; k < n_orders; k++) {
+        if (gga_imp_expired(w)) {
+            break;
+        }
+        gga_imp_make_order(w, k < GGA_IMP_RANDOM ? (enum gga_imp_order) k : GGA_IMP_RANDOM);
+        const size_t top = gga_imp_place(w, best);
+        if (top < best) {
+            best = top;
+            memcpy(w->best_off, w->try_off, (size_t) w->n_freed * sizeof(size_t));
+        }
+    }
+    if (best >= P) {
+        return gga_imp_expired(w) ? -1 : 0;
+    }
+    for (int f = 0; f < w->n_freed; f++) {
+        w->off[w->freed[f]] = w->best_off[f];
+    }
+    return 1;
+}
+
+static size_t gga_imp_peak(const struct gga_imp * w) {
+    size_t P = 0;
+    for (int i = 0; i < w->n; i++) {
+        const size_t t = w->off[i] + w->it->size[i];
+        P = t > P ? t : P;
+    }
+    return P;
+}
+
+size_t gga_improve(const struct gga_items * it, size_t bound, size_t * item_offset, double deadline,
+        const volatile int * cancel, uint64_t seed) {
+    struct gga_imp w;
+    memset(&w, 0, sizeof(w));
+    w.it = it;
+    w.off = item_offset;
+    w.n = it->n_items;
+    w.T = it->n_times;
+    w.rng = seed ^ 0x5851f42d4c957f2dull;
+    w.deadline = deadline;
+    w.cancel = cancel;
+    size_t P = gga_imp_peak(&w);
+    if (P <= bound || w.n == 0 || gga_imp_expired(&w) || !gga_imp_init(&w)) {
+        gga_imp_release(&w);
+        return P;
+    }
+    int * at_peak = malloc((size_t) w.n * sizeof(int));
+    int round = 0; // rounds in a row that left items at the peak
+    bool live = at_peak != NULL;
+    while (live && P > bound) {
+        int n_peak = 0;
+        for (int i = 0; i < w.n; i++) {
+            if (it->size[i] > 0 && item_offset[i] + it->size[i] == P) {
+                at_peak[n_peak++] = i;
+            }
+        }
+        const int more = GGA_IMPROVE_RANDOM << (round < 3 ? round : 3);
+        const int n_random = more < GGA_IMPROVE_MAX_RANDOM ? more : GGA_IMPROVE_MAX_RANDOM;
+        int stuck = 0;
+        for (int k = 0; k < n_peak && live; k++) {
+            const int i = at_peak[k];
+            if (item_offset[i] + it->size[i] < P) {
+                continue; // lowered with another item's window
+            }
+            int lowered = 0;
+            for (int64_t margin = GGA_IMPROVE_FIRST_MARGIN; ; margin *= 2) {
+                // after the first round the window is shifted at random, so that its borders cut
+                // other obstacles
+                int64_t ml = margin, mr = margin;
+                if (round > 0) {
+                    const uint64_t x = gga_imp_rand(&w);
+                    ml = (int64_t) (x % (uint64_t) (2 * margin + 1));
+                    mr = 2 * margin - ml;
+                }
+                const int a = w.span0[i] - ml > 0 ? (int) (w.span0[i] - ml) : 0;
+                const int b = w.span1[i] + mr < w.T ? (int) (w.span1[i] + mr) : w.T;
+                const int r = gga_imp_window(&w, a, b, P, n_random);
+                if (r < 0) {
+                    live = false;
+                    break;
+                }
+                if (r == 1 || r == 2) {
+                    lowered = r == 1;
+                    break;
+                }
+                if (a == 0 && b == w.T) {
+                    break;
+                }
+            }
+            stuck += !lowered;
+        }
+        if (!live) {
+            break;
+        }
+        if (stuck == 0) {
+            P = gga_imp_peak(&w);
+            round = 0;
+        } else if (++round > GGA_IMPROVE_MAX_ROUNDS && deadline <= 0) {
+            break; // no clock: a bounded number of rounds at one level
+        }
+    }
+    free(at_peak);
+    gga_imp_release(&w);
+    return gga_imp_peak(&w);
+}
