@@ -51,7 +51,7 @@
 #define GGA_IMPROVE_MAX_RANDOM 16
 #define GGA_IMPROVE_UNPLACED   SIZE_MAX
 // Rounds that leave items at the peak before giving up, when there is no deadline
-#define GGA_IMPROVE_MAX_ROUNDS 4
+#define GGA_IMPROVE_MAX_ROUNDS 2
 
 // A piece inside a window: a freed item's (owner >= 0, the item's local index) or an
 // obstacle's (owner -1, at its fixed offset).
@@ -510,7 +510,8 @@ static int gga_imp_window(struct gga_imp * w, int a, int b, size_t P, int n_rand
 static size_t gga_imp_peak(const struct gga_imp * w) {
     size_t P = 0;
     for (int i = 0; i < w->n; i++) {
-        const size_t t = w->off[i] + w->it->size[i];
+        // an item of size 0 holds no byte, wherever it sits
+        const size_t t = w->it->size[i] > 0 ? w->off[i] + w->it->size[i] : 0;
         P = t > P ? t : P;
     }
     return P;
