@@ -42,7 +42,10 @@
 //   - by lifetime, longest first, and by area (size x lifetime).
 // All six run on instances small enough for the search (GGA_SEARCH_MAX_ITEMS); larger ones try
 // the first three; above GGA_FEW_ORDERS_ITEMS items only the first, one pass, so that planning
-// stays within a few times the online strategy's time.
+// stays within a few times the online strategy's time. With a time budget (bare lifetimes), a
+// plan above the bound that neither search below takes (more than GGA_EXACT_MAX_ITEMS items)
+// gets the rest of the budget in local improvement (planner-improve.c): windows of time around
+// the peak re-placed, kept when lower, until the plan meets the bound or the budget ends.
 // The smallest plan wins. With a max buffer size the same orders fill chunks: an item goes to
 // the first chunk where it fits below the chunk's limit (max(max_size, the size of the item that
 // opened it); the last allowed chunk is unbounded), else it opens a new chunk.
