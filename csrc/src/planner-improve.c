@@ -10,8 +10,11 @@
 // are obstacles, with the part of their lifetime that falls inside), and place the freed items
 // again, lowest fit (each at the lowest offset where it overlaps no obstacle and no item placed
 // before it), in several orders: by size (ties: the earlier start), by current offset (a
-// compaction of what is there), by length of lifetime, the items near the top first, and orders
-// with random jitter on size or on current offset, more of them as the level resists. The best
+// compaction of what is there), by length of lifetime, the items near the top first, by breadth
+// (the most bytes live, obstacles included, at a step of the item's lifetime: the items of the
+// tightest steps first; without it the excess over the bound left by the rounds without a clock
+// on six random graphs of 20k buffers summed to 9.8% instead of 8.2%), and orders with random
+// jitter on size or on current offset, more of them as the level resists. The best
 // placement is kept only when every freed item ends below the peak, so the plan never gets worse
 // and the number of items at the peak falls by one at least; when none is left at the peak, the
 // peak has fallen to the next level, and the round starts again there.
@@ -104,6 +107,9 @@ struct gga_imp {
     int    * tree;      // max end over by_start positions (leaves from `leaves`)
     int      leaves;
     int64_t * cross;    // T + 1: bytes of the items live both before step t and at it
+    int64_t * breadth;  // per freed item: the most bytes live at a step of its lifetime
+    int64_t * seg;      // scratch: a max segment tree over the window's steps
+    int64_t   cap_seg, cap_breadth;
     uint64_t rng;
     double   deadline;
     const volatile int * cancel;
@@ -169,6 +175,8 @@ static bool gga_imp_reserve_int(void ** p, int * cap, int64_t need, size_t elem)
 static void gga_imp_release(struct gga_imp * w) {
     free(w->span0); // and span1, by_start, start_at, tree
     free(w->cross);
+    free(w->breadth);
+    free(w->seg);
     free(w->freed);
     free(w->obst);
     free(w->wp);
@@ -418,6 +426,49 @@ static int gga_imp_collect(struct gga_imp * w, int a, int b, int max_freed) {
         }
     }
     w->n_adj = n_adj;
+    // breadth: bytes live per step of [a, b) from a difference array in the leaves of a max
+    // segment tree, then a range maximum per freed item, O(b - a + m log(b - a))
+    int leaves = 1;
+    while (leaves < b - a) {
+        leaves *= 2;
+    }
+    if (!gga_imp_reserve((void **) &w->seg, &w->cap_seg, 2 * (int64_t) leaves, sizeof(int64_t)) ||
+        !gga_imp_reserve((void **) &w->breadth, &w->cap_breadth, w->n_freed + 1, sizeof(int64_t))) {
+        return -1;
+    }
+    int64_t * live = w->seg + leaves;
+    memset(w->seg, 0, 2 * (size_t) leaves * sizeof(int64_t));
+    for (int p = 0; p < w->n_wp; p++) {
+        const int t0 = w->wp[p].t0 > a ? w->wp[p].t0 : a;
+        const int t1 = w->wp[p].t1 < b ? w->wp[p].t1 : b;
+        if (t0 < t1) {
+            live[t0 - a] += (int64_t) w->wp[p].size;
+            if (t1 < b) {
+                live[t1 - a] -= (int64_t) w->wp[p].size;
+            }
+        }
+    }
+    for (int t = 1; t < b - a; t++) {
+        live[t] += live[t - 1];
+    }
+    for (int v = leaves - 1; v >= 1; v--) {
+        w->seg[v] = w->seg[2 * v] > w->seg[2 * v + 1] ? w->seg[2 * v] : w->seg[2 * v + 1];
+    }
+    for (int f = 0; f < w->n_freed; f++) {
+        const int i = w->freed[f];
+        int64_t m = 0;
+        for (int lo = w->span0[i] - a + leaves, hi = w->span1[i] - a + leaves; lo < hi; lo /= 2, hi /= 2) {
+            if (lo & 1) {
+                m = w->seg[lo] > m ? w->seg[lo] : m;
+                lo++;
+            }
+            if (hi & 1) {
+                hi--;
+                m = w->seg[hi] > m ? w->seg[hi] : m;
+            }
+        }
+        w->breadth[f] = m;
+    }
     return 1;
 }
 
@@ -476,6 +527,8 @@ enum gga_imp_order {
     GGA_IMP_OFFSET,  // current offset, lowest first: a compaction of the current placement
     GGA_IMP_SPAN,    // lifetime, longest first, ties: the larger
     GGA_IMP_HIGH_FIRST, // the items with the highest tops first (by size), then by current offset
+    GGA_IMP_BREADTH, // the most bytes live at a step of the item's lifetime (obstacles included)
+                     // first, ties: the larger: the items of the tightest steps first
     GGA_IMP_RANDOM,  // size with random jitter of up to half of it, random ties; every other
                      // one: current offset with random jitter of up to the item's size
 };
@@ -492,6 +545,7 @@ static void gga_imp_make_order(struct gga_imp * w, enum gga_imp_order o, int var
             case GGA_IMP_SIZE:   k.a = -size; k.b = w->span0[i]; break;
             case GGA_IMP_OFFSET: k.a = (int64_t) w->off[i]; k.b = w->span0[i]; break;
             case GGA_IMP_SPAN:   k.a = -(int64_t) (w->span1[i] - w->span0[i]); k.b = -size; break;
+            case GGA_IMP_BREADTH: k.a = -w->breadth[f]; k.b = -size; break;
             case GGA_IMP_HIGH_FIRST: {
                 const int64_t top = (int64_t) (w->off[i] + it->size[i]);
                 k.a = top >= high ? -1 : 0;
