@@ -24,8 +24,8 @@
 // O(n + T), made once): the least crossed step between half the margin and twice it from the
 // item. A window that fails doubles its margin (more room to rearrange), up to a quarter of
 // GGA_IMPROVE_MAX_FREED freed items in the first round, all of it from the third. An item that no window lowers stays at the peak for this
-// round; the next rounds retry it with random weights on the borders' costs, more random orders,
-// and sideways moves: a placement whose top is the peak is kept too when the item leaves the
+// round; the next rounds retry it with random weights on the borders' costs, a random first
+// margin, more random orders, and sideways moves: a placement whose top is the peak is kept too when the item leaves the
 // peak and no more freed items than before reach it, so that the next round works on another
 // item and another stretch. Measured on bench/plan's random graphs of 100k buffers (five seeds,
 // 1 and 4 s budgets; timings make single runs noisy), these took the summed excess over the
@@ -698,7 +698,13 @@ size_t gga_improve(const struct gga_items * it, size_t bound, size_t * item_offs
                 continue; // lowered with another item's window
             }
             int lowered = 0;
-            for (int64_t margin = GGA_IMPROVE_FIRST_MARGIN; ; margin *= 2) {
+            // later rounds start at a random margin (up to 128 times the first): less time on
+            // the small windows that failed before, more on varied mid-sized ones
+            int64_t first_margin = GGA_IMPROVE_FIRST_MARGIN;
+            if (round > 0) {
+                first_margin <<= gga_imp_rand(&w) % 8;
+            }
+            for (int64_t margin = first_margin; ; margin *= 2) {
                 // borders where few bytes cross, between half the margin and twice it from the
                 // item: fewer obstacles, more room to rearrange; after the first round chosen
                 // with random weights, so that other borders are tried
