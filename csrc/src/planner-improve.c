@@ -1,53 +1,53 @@
-// Local improvement of a valid plan, for instances too large for the bounded search: it spends
-// the rest of a time budget lowering the peak, one window of time at a time.
+// Local improvement of a valid plan, for instances too large for the bounded search: it spends the
+// rest of a time budget lowering the peak, one window of time at a time.
 //
-// Why windows. On a long instance (a random graph of 100k buffers: about 40 live at a step, a
-// peak set by a few crowded stretches) the greedy pass by size leaves the plan a percent or two
-// above the bound because of a few places where its one order stacked badly; everywhere else the
-// plan is already below the peak and needs no change. So the work goes where the peak is: take a
-// stretch of steps [a, b) around an item that reaches the peak, free the items whose lifetimes
-// lie wholly inside it, keep every other item where it is (those that cross the stretch's borders
-// are obstacles, with the part of their lifetime that falls inside), and place the freed items
-// again, lowest fit (each at the lowest offset where it overlaps no obstacle and no item placed
-// before it), in several orders: by size (ties: the earlier start), by current offset (a
-// compaction of what is there), by length of lifetime, the items near the top first, by breadth
-// (the most bytes live, obstacles included, at a step of the item's lifetime: the items of the
-// tightest steps first; without it the excess over the bound left by the rounds without a clock
-// on six random graphs of 20k buffers summed to 9.8% instead of 8.2%), and orders with random
-// jitter on size or on current offset, more of them as the level resists. The best
-// placement is kept only when every freed item ends below the peak, so the plan never gets worse
-// and the number of items at the peak falls by one at least; when none is left at the peak, the
-// peak has fallen to the next level, and the round starts again there.
+// Why windows. On a long instance (a random graph of 100k buffers: about 40 live at a step, a peak
+// set by a few crowded stretches) the greedy pass by size leaves the plan a percent or two above
+// the bound because of a few places where its one order stacked badly; everywhere else the plan is
+// already below the peak and needs no change. So the work goes where the peak is: take a stretch of
+// steps [a, b) around an item that reaches the peak, free the items whose lifetimes lie wholly
+// inside it, keep every other item where it is (those that cross the stretch's borders are
+// obstacles, with the part of their lifetime that falls inside), and place the freed items again,
+// lowest fit (each at the lowest offset where it overlaps no obstacle and no item placed before
+// it), in several orders: by size (ties: the earlier start), by current offset (a compaction of
+// what is there), by length of lifetime, the items near the top first, by breadth (the most bytes
+// live, obstacles included, at a step of the item's lifetime: the items of the tightest steps
+// first; without it the excess over the bound left by the rounds without a clock on six random
+// graphs of 20k buffers summed to 9.8% instead of 8.2%), and orders with random jitter on size,
+// more of them as the level resists. The best placement is kept only when every freed item ends
+// below the peak, so the plan never gets worse and the number of items at the peak falls by one at
+// least; when none is left at the peak, the peak has fallen to the next level, and the round starts
+// again there.
 //
-// Borders. Items that cross a border are fixed over the whole window, so borders go where few
-// bytes cross (the bytes crossing each step depend on the lifetimes only: one difference array,
-// O(n + T), made once): the least crossed step between half the margin and twice it from the
-// item. A window that fails doubles its margin (more room to rearrange), up to a quarter of
-// GGA_IMPROVE_MAX_FREED freed items in the first round, all of it from the third. An item that no window lowers stays at the peak for this
-// round; the next rounds retry it with random weights on the borders' costs, a random first
-// margin, more random orders, and sideways moves: a placement whose top is the peak is kept too when the item leaves the
-// peak and no more freed items than before reach it, so that the next round works on another
-// item and another stretch. Measured on bench/plan's random graphs of 100k buffers (five seeds,
-// 1 and 4 s budgets; timings make single runs noisy), these took the summed excess over the
-// bound of the five from 3.0% at 1 s and 1.4% at 4 s (symmetric margins, windows of 4k items at
-// most, no sideways moves) to 1.6% and 0.9%; larger windows or chosen borders alone did not
-// help. On 30k buffers and 1 s the simpler variant was better (4.1% against 7.0% summed).
+// Borders. Items that cross a border are fixed over the whole window, so borders go where few bytes
+// cross (the bytes crossing each step depend on the lifetimes only: one difference array, O(n + T),
+// made once): the least crossed step between half the margin and twice it from the item. A window
+// that fails doubles its margin (more room to rearrange), up to a quarter of GGA_IMPROVE_MAX_FREED
+// freed items in the first round, all of it from the third. An item that no window lowers stays at
+// the peak for this round; the next rounds retry it with random weights on the borders' costs, a
+// random first margin, more random orders, and sideways moves: a placement whose top is the peak is
+// kept too when the item leaves the peak and no more freed items than before reach it, so that the
+// next round works on another item and another stretch. Measured on bench/plan's random graphs
+// (seeds 1, 5, 6, 7 and 8 of 100k buffers, budgets of 1 and 4 s, one run each: timings make single
+// runs noisy), the summed excess over the bound of the five went from 2.6% at 1 s and 1.4% at 4 s
+// with symmetric margins, windows of 4k items at most and the orders by size, offset, lifetime and
+// two random ones, to 1.9% and 0.6% with all of the above; on 30k buffers and 1 s (seeds 1 to 5)
+// the simpler variant did better, 2.8% against 3.7%.
 //
 // It stops at once when the peak meets the bound, when the deadline passes or the cancel flag is
-// set (read every GGA_IMPROVE_CHECK_EVERY placed items), and the plan in the
-// caller's array is valid after every step. Without a deadline it gives up after
-// GGA_IMPROVE_MAX_ROUNDS rounds at one level.
+// set (read every GGA_IMPROVE_CHECK_EVERY placed items), and the plan in the caller's array is
+// valid after every step. Without a deadline it gives up after GGA_IMPROVE_MAX_ROUNDS rounds at one
+// level.
 //
 // Finding a window's items. Items of nonzero size are sorted by first step (a counting sort over
 // the steps): those starting in [a, b) are one range of that order, freed when they end by b,
-// obstacles otherwise. Those starting before a and ending after it are found in a max segment
-// tree of the last steps over that order: a descent visits only subtrees holding such an item,
-// O((k + 1) log n) for k found. A window's pieces are then sorted by start and swept with a list
-// of the live ones, which lists each freed piece's neighbours (obstacle with obstacle is never
-// needed). One placement order costs O(E log E) for E the window's conflicts: a window costs
-// O(m log m + E log E) per order for its m pieces, near-linear in m for a bounded number live at
-// a step. Memory: O(n + T) for the sort, the tree and the crossing bytes (n items, T steps), plus
-// the largest window's.
+// obstacles otherwise. Those starting before a and ending after it are found in a max segment tree
+// of the last steps over that order: a descent visits only subtrees holding such an item, O((k + 1)
+// log n) for k found. A window's pieces are then sorted by start and swept with a list of the live
+// ones, which lists each freed piece's neighbours (obstacle with obstacle is never needed). One
+// placement order costs O(E log E) for E the window's conflicts: a window costs O(m log m + E log
+// E) per order for its m pieces, near-linear in m for a bounded number live at a step. Memory: O(n
+// + T) for the sort, the tree and the crossing bytes (n items, T steps), plus the largest window's.
 
 #include "planner-impl.h"
 
@@ -534,11 +534,12 @@ enum gga_imp_order {
     GGA_IMP_HIGH_FIRST, // the items with the highest tops first (by size), then by current offset
     GGA_IMP_BREADTH, // the most bytes live at a step of the item's lifetime (obstacles included)
                      // first, ties: the larger: the items of the tightest steps first
-    GGA_IMP_RANDOM,  // size with random jitter of up to half of it, random ties; every other
-                     // one: current offset with random jitter of up to the item's size
+    GGA_IMP_RANDOM,  // size with random jitter of up to half of it, random ties (jitter on the
+                     // current offset instead, in every other one, did worse on 30k and 100k
+                     // random graphs)
 };
 
-static void gga_imp_make_order(struct gga_imp * w, enum gga_imp_order o, int variant, size_t P) {
+static void gga_imp_make_order(struct gga_imp * w, enum gga_imp_order o, size_t P) {
     const struct gga_items * it = w->it;
     // the highest tenth of the window's height
     const int64_t high = (int64_t) (P - P / 10);
@@ -559,11 +560,7 @@ static void gga_imp_make_order(struct gga_imp * w, enum gga_imp_order o, int var
             }
             case GGA_IMP_RANDOM: {
                 const uint64_t r = gga_imp_rand(w);
-                if (variant % 2 == 0) {
-                    k.a = -(size + (int64_t) ((r >> 32) % ((uint64_t) size / 2 + 1)));
-                } else {
-                    k.a = (int64_t) w->off[i] + (int64_t) ((r >> 32) % ((uint64_t) size + 1));
-                }
+                k.a = -(size + (int64_t) ((r >> 32) % ((uint64_t) size / 2 + 1)));
                 k.b = (int64_t) (r & 0xffffffff);
                 break;
             }
@@ -598,7 +595,7 @@ static int gga_imp_window(struct gga_imp * w, int a, int b, size_t P, int n_rand
         if (gga_imp_expired(w)) {
             break;
         }
-        gga_imp_make_order(w, k < GGA_IMP_RANDOM ? (enum gga_imp_order) k : GGA_IMP_RANDOM, k, P);
+        gga_imp_make_order(w, k < GGA_IMP_RANDOM ? (enum gga_imp_order) k : GGA_IMP_RANDOM, P);
         const bool may_side = sideways && best == P && !side && fi >= 0;
         const size_t top = gga_imp_place(w, may_side ? P + 1 : best);
         if (top < best) {
