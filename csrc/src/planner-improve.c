@@ -14,10 +14,11 @@
 // live, obstacles included, at a step of the item's lifetime: the items of the tightest steps
 // first; without it the excess over the bound left by the rounds without a clock on six random
 // graphs of 20k buffers summed to 9.8% instead of 8.2%), and orders with random jitter on size,
-// more of them as the level resists. The best placement is kept only when every freed item ends
-// below the peak, so the plan never gets worse and the number of items at the peak falls by one at
-// least; when none is left at the peak, the peak has fallen to the next level, and the round starts
-// again there.
+// more of them as the level resists; the orders by size and by breadth go first with the tightest
+// fit instead (each item in the hole below the ceiling that it fills best). The best placement is
+// kept only when every freed item ends below the peak, so the plan never gets worse and the number
+// of items at the peak falls by one at least; when none is left at the peak, the peak has fallen to
+// the next level, and the round starts again there.
 //
 // Borders. Items that cross a border are fixed over the whole window, so borders go where few bytes
 // cross (the bytes crossing each step depend on the lifetimes only: one difference array, O(n + T),
@@ -489,9 +490,32 @@ static int64_t gga_imp_lowest(struct gga_wrange * r, int nr) {
     return x;
 }
 
-// Places the freed items lowest fit in w->order into w->try_off; returns the highest top, or
-// SIZE_MAX as soon as an item would reach limit.
-static size_t gga_imp_place(struct gga_imp * w, size_t limit) {
+// The offset at or below ceiling, outside every range, that leaves the least room in the hole it
+// takes (ties: the lowest); above ceiling when there is none.
+static int64_t gga_imp_tightest(struct gga_wrange * r, int nr, int64_t ceiling) {
+    gga_wrange_sort(r, nr);
+    int64_t x = 0, best_x = -1, best_slack = INT64_MAX;
+    for (int k = 0; k < nr && x <= ceiling; k++) {
+        if (x <= r[k].lo) {
+            const int64_t slack = r[k].lo - x;
+            if (slack < best_slack) {
+                best_slack = slack;
+                best_x = x;
+            }
+            x = r[k].hi;
+        } else if (x < r[k].hi) {
+            x = r[k].hi;
+        }
+    }
+    if (x <= ceiling && ceiling - x < best_slack) {
+        best_x = x;
+    }
+    return best_x >= 0 ? best_x : x;
+}
+
+// Places the freed items in w->order into w->try_off, lowest fit or (tight) tightest fit below
+// limit; returns the highest top, or SIZE_MAX as soon as an item would reach limit.
+static size_t gga_imp_place(struct gga_imp * w, size_t limit, bool tight) {
     const struct gga_items * it = w->it;
     for (int f = 0; f < w->n_freed; f++) {
         w->try_off[f] = GGA_IMPROVE_UNPLACED;
@@ -516,7 +540,8 @@ static size_t gga_imp_place(struct gga_imp * w, size_t limit) {
                 }
             }
         }
-        const size_t x = (size_t) gga_imp_lowest(w->ranges, nr);
+        const int64_t ceiling = (int64_t) (limit > GGA_UNBOUNDED ? GGA_UNBOUNDED : limit) - 1 - (int64_t) it->size[w->freed[f]];
+        const size_t x = (size_t) (tight ? gga_imp_tightest(w->ranges, nr, ceiling) : gga_imp_lowest(w->ranges, nr));
         const size_t t = x + it->size[w->freed[f]];
         if (t >= limit) {
             return SIZE_MAX;
@@ -576,6 +601,19 @@ static void gga_imp_make_order(struct gga_imp * w, enum gga_imp_order o, size_t 
 // Tries the window [a, b) against the ceiling P: 1 when its freed items were re-placed all below
 // P (the plan updated), 0 when no order did it, 2 when the window is too large, -1 when out of
 // memory or time.
+// The fixed passes of every window, in order, before the random ones (lowest fit). The tightest
+// fit of the first two (each item in the hole below the ceiling that it fills best, keeping the
+// larger holes for larger items) took the summed excess over the bound of five random graphs of
+// 30k buffers at 1 s from 3.6% to 3.2%, and of six of 20k without a clock from 6.2% to 5.9%.
+static const struct {
+    enum gga_imp_order order;
+    bool               tight;
+} gga_imp_passes[] = {
+    { GGA_IMP_SIZE, true }, { GGA_IMP_BREADTH, true }, { GGA_IMP_SIZE, false }, { GGA_IMP_OFFSET, false },
+    { GGA_IMP_SPAN, false }, { GGA_IMP_HIGH_FIRST, false }, { GGA_IMP_BREADTH, false },
+};
+#define GGA_IMP_N_PASSES ((int) (sizeof(gga_imp_passes) / sizeof(gga_imp_passes[0])))
+
 static int gga_imp_window(struct gga_imp * w, int a, int b, size_t P, int n_random, int item, bool sideways, int max_freed) {
     const struct gga_items * it = w->it;
     const int r = gga_imp_collect(w, a, b, max_freed);
@@ -590,14 +628,15 @@ static int gga_imp_window(struct gga_imp * w, int a, int b, size_t P, int n_rand
     }
     size_t best = P;
     bool side = false; // best_off holds a sideways move
-    const int n_orders = GGA_IMP_RANDOM + n_random;
+    const int n_orders = GGA_IMP_N_PASSES + n_random;
     for (int k = 0; k < n_orders; k++) {
         if (gga_imp_expired(w)) {
             break;
         }
-        gga_imp_make_order(w, k < GGA_IMP_RANDOM ? (enum gga_imp_order) k : GGA_IMP_RANDOM, P);
-        const bool may_side = sideways && best == P && !side && fi >= 0;
-        const size_t top = gga_imp_place(w, may_side ? P + 1 : best);
+        const bool fixed = k < GGA_IMP_N_PASSES;
+        gga_imp_make_order(w, fixed ? gga_imp_passes[k].order : GGA_IMP_RANDOM, P);
+        const bool may_side = sideways && best == P && fi >= 0 && !side;
+        const size_t top = gga_imp_place(w, may_side ? P + 1 : best, fixed && gga_imp_passes[k].tight);
         if (top < best) {
             best = top;
             side = false;
