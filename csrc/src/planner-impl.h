@@ -105,6 +105,14 @@ double gga_now(void);
 bool gga_search_plan(const struct gga_items * items, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound);
 
+// Local improvement of a valid one-chunk plan (planner-improve.c): re-places the items of time
+// windows around the peak, keeping only changes that never raise it, until the peak meets bound, the
+// deadline (gga_now() seconds; 0: a few rounds at most) passes or *cancel is set. item_offset is
+// a valid plan on entry and a valid plan no higher on return, after every step; returns its peak.
+// Out of memory leaves the plan as it is.
+size_t gga_improve(const struct gga_items * items, size_t bound, size_t * item_offset, double deadline,
+        const volatile int * cancel, uint64_t seed);
+
 // What bounds the exact search (planner-exact.c).
 struct gga_exact_limits {
     int64_t  work;      // work units at most (about a nanosecond each)

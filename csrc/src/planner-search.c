@@ -47,7 +47,10 @@
 //   - by lifetime, longest first, and by area (size x lifetime).
 // All six run on instances small enough for the search (GGA_SEARCH_MAX_ITEMS); larger ones try
 // the first three; above GGA_FEW_ORDERS_ITEMS items only the first, one pass, so that planning
-// stays within a few times the online strategy's time.
+// stays within a few times the online strategy's time. With a time budget (bare lifetimes), a
+// plan above the bound that neither search below takes (more than GGA_EXACT_MAX_ITEMS items)
+// gets the rest of the budget in local improvement (planner-improve.c): windows of time around
+// the peak re-placed, kept when lower, until the plan meets the bound or the budget ends.
 // The smallest plan wins. With a max buffer size the same orders fill chunks: an item goes to
 // the first chunk where it fits below the chunk's limit (max(max_size, the size of the item that
 // opened it); the last allowed chunk is unbounded), else it opens a new chunk.
@@ -1234,6 +1237,10 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             lim.work = GGA_DEFAULT_WORK_FACTOR * (it->n_pieces + g.n_edges);
         }
         best = gga_search_run(it, orders, alignment, proven, best, &lim, item_offset);
+    }
+    // above the search's reach, the rest of the budget goes to local improvement (planner-improve.c)
+    if (ok && deadline > 0 && best > proven && n > GGA_SEARCH_MAX_ITEMS && !exact && (max_chunks == 1 || best <= max_size)) {
+        best = gga_improve(it, proven, item_offset, deadline, params->cancel, params->seed);
     }
     const double start = deadline > 0 ? gga_now() : 0;
     double slice = deadline > 0 ? GGA_FIRST_SLICE * (deadline - start) : GGA_FIRST_SLICE * (double) params->search_work;
