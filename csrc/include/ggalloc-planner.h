@@ -49,12 +49,13 @@ struct ggalloc_plan_options {
     enum ggalloc_planner planner; // GGALLOC_PLANNER_BEST (offline, searched) or _GGML (ggml's online best fit)
     double time_budget;           // BEST: seconds the whole plan may take while it is above the lower
                                   // bound, shared by greedy passes, a bounded search and an exact one
-                                  // (it stops at once on meeting the bound, or a bound the exact
-                                  // search proved; when the budget ends the first greedy pass over a
-                                  // huge instance, ggml's online plan is returned, and the checks and
-                                  // that plan, O(n log n), may pass a tiny budget); 0: a fixed amount
-                                  // of work, as ggalloc_plan_intervals, with the same plan on every
-                                  // run and machine
+                                  // (above 2048 buffers: local improvement of time windows around
+                                  // the peak instead); it stops at once on meeting the bound, or a
+                                  // bound the exact search proved; when the budget ends the first
+                                  // greedy pass over a huge instance, ggml's online plan is returned,
+                                  // and the checks and that plan, O(n log n), may pass a tiny budget;
+                                  // 0: a fixed amount of work, as ggalloc_plan_intervals, with the
+                                  // same plan on every run and machine (no local improvement)
     uint64_t seed;                // BEST: varies the search's branching orders; plans differ by seed
     const volatile int * cancel;  // NULL, or a flag that, once set nonzero (by another thread or a
                                   // signal handler), ends the search at its next check (well under a
