@@ -362,19 +362,6 @@ static inline uint32_t gallocr_sig_flags(ggml_gallocr_t galloc, const struct ggm
     return f;
 }
 
-static inline uint32_t gallocr_sig_inplace(const struct ggml_tensor * t, int n_src) {
-    if (!gga_op_can_inplace(t->op)) {
-        return 0;
-    }
-    uint32_t m = 0;
-    for (int j = 0; j < n_src; j++) {
-        if (t->src[j] != NULL && gga_same_layout(t, t->src[j])) {
-            m |= 1u << j;
-        }
-    }
-    return m;
-}
-
 static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, const int * node_buffer_ids,
         const int * leaf_buffer_ids) {
     gallocr_drop_plan(galloc);
@@ -517,7 +504,7 @@ static bool gallocr_is_leaf(struct ggml_tensor ** leafs, int n_leafs, const stru
 static inline bool gallocr_same_tensor(ggml_gallocr_t galloc, const struct ggml_tensor * t, const struct gga_sig * sg,
         int n_src, struct ggml_tensor * view_src) {
     return (int32_t) t->op == sg->op && t->view_src == view_src && gallocr_sig_flags(galloc, t) == sg->flags &&
-           gallocr_sig_inplace(t, n_src) == sg->inplace;
+           gga_inplace_mask(t, n_src) == sg->inplace;
 }
 
 // Whether graph is not one the recorded plan can be re-applied to (see the top of the file).

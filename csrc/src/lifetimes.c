@@ -456,20 +456,6 @@ static inline struct gga_ref ref_of(const struct walk * w, int i) {
     return ref;
 }
 
-// The in-place candidates of t (see struct gga_sig), among its first n_src sources.
-static uint32_t inplace_mask(const struct ggml_tensor * t, int n_src) {
-    if (!gga_op_can_inplace(t->op)) {
-        return 0;
-    }
-    uint32_t m = 0;
-    for (int j = 0; j < n_src; j++) {
-        if (t->src[j] != NULL && gga_same_layout(t, t->src[j])) {
-            m |= 1u << j;
-        }
-    }
-    return m;
-}
-
 // Writes where node i (record ri) and its sources went, and where they are in the graph; whether
 // they are all leafs or earlier nodes. Final once the walk has visited node i: what is placed is
 // never placed again (but for a tensor the graph lists twice, w->replaced).
@@ -644,7 +630,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             struct gga_sig * sg = &out->sig[n_nodes + i];
             sg->op = r->op;
             sg->flags = r->sflags;
-            sg->inplace = gga_op_can_inplace((enum ggml_op) r->op) ? inplace_mask(r->t, GGML_MAX_SRC) : 0;
+            sg->inplace = gga_op_can_inplace((enum ggml_op) r->op) ? gga_inplace_mask(r->t, GGML_MAX_SRC) : 0;
         }
         int32_t n_src_all = 0;
         for (int i = 0; i < n_nodes && !w.oom; i++) {

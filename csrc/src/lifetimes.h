@@ -160,6 +160,21 @@ static inline bool gga_same_layout(const struct ggml_tensor * a, const struct gg
     return true;
 }
 
+// The sources of t (among its first n_src) that it could run in place over, as a bit mask: the
+// re-use check compares it with the one the walk recorded (struct gga_sig).
+static inline uint32_t gga_inplace_mask(const struct ggml_tensor * t, int n_src) {
+    if (!gga_op_can_inplace(t->op)) {
+        return 0;
+    }
+    uint32_t m = 0;
+    for (int j = 0; j < n_src; j++) {
+        if (t->src[j] != NULL && gga_same_layout(t, t->src[j])) {
+            m |= 1u << j;
+        }
+    }
+    return m;
+}
+
 // Whether the allocator leaves t alone: its memory is provided elsewhere.
 static inline bool gga_tensor_is_external(const struct ggml_tensor * t) {
     return t->data != NULL || t->buffer != NULL || (t->flags & GGALLOC_TENSOR_FLAG_EXTERNAL) != 0;

@@ -4,6 +4,7 @@
 // check_report() from main, which prints "N passed, N failed" and fails if anything did.
 // log_capture_* collect what the library logs, so tests can assert on error messages.
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,16 @@ static int check_failed = 0;
         else { check_failed++; fprintf(stderr, "%s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", \
                                        __FILE__, __LINE__, #a, #b, va_, vb_); } \
     } while (0)
+
+// A number in [0, n) from a fixed xorshift sequence: tests that draw random instances get the
+// same ones on every run.
+static uint64_t check_rng = 0x2545f4914f6cdd1dull;
+static inline int check_rand(int n) {
+    check_rng ^= check_rng << 13;
+    check_rng ^= check_rng >> 7;
+    check_rng ^= check_rng << 17;
+    return (int) (check_rng % (uint64_t) n);
+}
 
 // 1 in a sanitizer build: every access is checked there, so heavy tests run smaller sizes.
 #if defined(__SANITIZE_ADDRESS__)

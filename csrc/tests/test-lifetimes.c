@@ -79,14 +79,6 @@ static bool same_walk(const struct gga_lifetimes * a, const struct gga_lifetimes
            memcmp(a->sig, b->sig, sizeof(struct gga_sig) * (size_t) (a->n_nodes + a->n_leafs)) == 0;
 }
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-static int rnd(int n) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (int) (rng % (uint64_t) n);
-}
-
 // A chain of n ops over recent results, with views, in-place ops and outputs; with `outside`,
 // each node also reads a tensor of its own that the graph does not list (it is added with
 // ggml_graph_add_node, not expanded).
@@ -98,15 +90,15 @@ static struct ggml_cgraph * random_graph(struct ggml_context * ctx, int n, bool 
     ggml_set_input(x);
     made[n_made++] = x;
     for (int k = 0; k < n && n_made < 1000; k++) {
-        struct ggml_tensor * a = made[n_made - 1 - rnd(n_made < 6 ? n_made : 6)];
+        struct ggml_tensor * a = made[n_made - 1 - check_rand(n_made < 6 ? n_made : 6)];
         struct ggml_tensor * t = NULL;
-        switch (rnd(6)) {
+        switch (check_rand(6)) {
             case 0: t = ggml_scale_inplace(ctx, a, 0.5f); break;
             case 1: t = ggml_silu(ctx, a); break;
             case 2: t = ggml_add(ctx, a, made[n_made - 1]->ne[0] == a->ne[0] && made[n_made - 1]->ne[1] == a->ne[1] ? made[n_made - 1] : a); break;
             case 3: t = ggml_cont(ctx, ggml_transpose(ctx, a)); break;
             case 4: t = ggml_scale(ctx, ggml_view_2d(ctx, a, a->ne[0], a->ne[1], a->nb[1], 0), 2.0f); break;
-            default: t = ggml_mul(ctx, a, a); if (rnd(4) == 0) ggml_set_output(t); break;
+            default: t = ggml_mul(ctx, a, a); if (check_rand(4) == 0) ggml_set_output(t); break;
         }
         if (outside) {
             struct ggml_tensor * o = ggml_new_tensor(ctx, GGML_TYPE_F32, 2, t->ne);
@@ -173,7 +165,7 @@ static void test_scratch_kept(void) {
 static void test_order_identity(void) {
     struct ggml_context * ctx = new_ctx();
     for (int k = 0; k < 20; k++) {
-        struct ggml_cgraph * g = random_graph(ctx, 10 + rnd(200), k % 3 == 0);
+        struct ggml_cgraph * g = random_graph(ctx, 10 + check_rand(200), k % 3 == 0);
         const int n = ggml_graph_n_nodes(g);
         int * order = malloc(sizeof(int) * (size_t) n);
         for (int i = 0; i < n; i++) order[i] = i;

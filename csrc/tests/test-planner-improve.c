@@ -14,15 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static int rnd(int n) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (int) (rng_state % (uint64_t) n);
-}
-
 // Items built by hand: each a chain of 1..max_chain pieces, contiguous in time, sizes that do not
 // grow along the chain (as gga_items promises), steps already compressed.
 struct set {
@@ -51,17 +42,17 @@ static void set_random(struct set * s, int n, int steps, int max_chain, size_t a
     int T = 1;
     for (int i = 0; i < n; i++) {
         s->it.first[i] = np;
-        const int r = rnd(100);
-        const int len = r < 70 ? 1 + rnd(6) : r < 95 ? 6 + rnd(30) : 30 + rnd(200);
-        int t = rnd(steps);
-        const int k = 1 + rnd(max_chain);
-        size_t size = (widths[rnd(5)] + (size_t) rnd(4) * align) / align * align;
-        if (rnd(50) == 0) {
+        const int r = check_rand(100);
+        const int len = r < 70 ? 1 + check_rand(6) : r < 95 ? 6 + check_rand(30) : 30 + check_rand(200);
+        int t = check_rand(steps);
+        const int k = 1 + check_rand(max_chain);
+        size_t size = (widths[check_rand(5)] + (size_t) check_rand(4) * align) / align * align;
+        if (check_rand(50) == 0) {
             size = 0;
         }
         s->it.size[i] = size;
         for (int c = 0; c < k; c++) {
-            const int t1 = t + 1 + (c == k - 1 ? len : rnd(4));
+            const int t1 = t + 1 + (c == k - 1 ? len : check_rand(4));
             s->it.pieces[np++] = (struct gga_piece) { size, t, t1, i, np };
             t = t1;
             T = t1 + 1 > T ? t1 + 1 : T;
@@ -180,7 +171,7 @@ static void test_never_worse(void) {
     // never above it, and valid, for many small random instances with chains
     for (int k = 0; k < 12; k++) {
         struct set s;
-        set_random(&s, 200 + rnd(300), 100 + rnd(150), 1 + rnd(3), 32);
+        set_random(&s, 200 + check_rand(300), 100 + check_rand(150), 1 + check_rand(3), 32);
         // lone blocks, one per piece, so that gga_plan_blocks sees the same lifetimes: items
         // of one piece only here, a chain needs its group ids
         struct gga_block * b = malloc((size_t) s.it.n_pieces * sizeof(*b));
@@ -282,9 +273,9 @@ static void test_stops(void) {
 static void gen_random_graph(int n, size_t * sizes, int64_t * starts, int64_t * ends) {
     static const size_t widths[] = { 4096, 8192, 16384, 65536, 131072 };
     for (int i = 0; i < n; i++) {
-        const int r = rnd(100);
-        const int64_t len = r < 70 ? 1 + rnd(8) : r < 95 ? 8 + rnd(64) : 64 + rnd(1024);
-        sizes[i] = widths[rnd(5)] + (size_t) (rnd(4) * 256);
+        const int r = check_rand(100);
+        const int64_t len = r < 70 ? 1 + check_rand(8) : r < 95 ? 8 + check_rand(64) : 64 + check_rand(1024);
+        sizes[i] = widths[check_rand(5)] + (size_t) (check_rand(4) * 256);
         starts[i] = i;
         ends[i] = i + len;
     }
@@ -322,7 +313,7 @@ static void test_random_graph(void) {
     int64_t * starts = malloc((size_t) n * sizeof(int64_t));
     int64_t * ends = malloc((size_t) n * sizeof(int64_t));
     size_t * offsets = malloc((size_t) n * sizeof(size_t));
-    rng_state = 0xabcdef12345ull + 5;
+    check_rng = 0xabcdef12345ull + 5;
     gen_random_graph(n, sizes, starts, ends);
     const size_t lb = ggalloc_intervals_lower_bound(n, sizes, starts, ends, 256);
     size_t greedy = 0, improved = 0, bound = 0, real = 0;

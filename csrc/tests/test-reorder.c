@@ -125,15 +125,6 @@ static void test_branches(void) {
     ggml_free(ctx);
 }
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-
-static int rnd(int n) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (int) (rng % (uint64_t) n);
-}
-
 // A random DAG on element-wise ops over three shapes, with some in-place writes.
 static struct ggml_cgraph * random_graph(struct ggml_context * ctx, int n_ops) {
     const int64_t rows[3] = { 4, 32, 256 };
@@ -151,12 +142,12 @@ static struct ggml_cgraph * random_graph(struct ggml_context * ctx, int n_ops) {
     struct ggml_cgraph * g = ggml_new_graph(ctx);
     struct ggml_tensor * last[3] = { NULL, NULL, NULL };
     for (int i = 0; i < n_ops; i++) {
-        const int s = rnd(3);
+        const int s = check_rand(3);
         const int np = n_pool[s];
-        struct ggml_tensor * a = pool[s][np - 1 - rnd(np < 6 ? np : 6)];
-        struct ggml_tensor * b = pool[s][rnd(np)];
+        struct ggml_tensor * a = pool[s][np - 1 - check_rand(np < 6 ? np : 6)];
+        struct ggml_tensor * b = pool[s][check_rand(np)];
         struct ggml_tensor * t = NULL;
-        switch (rnd(6)) {
+        switch (check_rand(6)) {
             case 0: t = ggml_add(ctx, a, b); break;
             case 1: t = ggml_mul(ctx, a, b); break;
             case 2: t = ggml_sqr(ctx, a); break;
@@ -255,7 +246,7 @@ static void test_no_planned_reads(void) {
 // was; once none fails, the same result as an unhindered run.
 static void test_out_of_memory(void) {
     struct ggml_context * ctx = new_ctx();
-    rng = 0x9e3779b97f4a7c15ull;
+    check_rng = 0x9e3779b97f4a7c15ull;
     struct ggml_cgraph * g = random_graph(ctx, 80);
     const int n = ggml_graph_n_nodes(g);
     struct ggml_tensor ** was = malloc((size_t) n * sizeof(*was));
