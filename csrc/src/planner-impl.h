@@ -94,6 +94,18 @@ struct gga_items {
     int64_t          * time_at;    // n_times: the caller's step value of each compressed step
 };
 
+// Offsets an item must avoid, given by a placed neighbour: the item may sit at or below lo or at
+// or above hi (lo = the neighbour's offset - the item's size, hi = its top).
+struct gga_range {
+    int64_t lo;
+    int64_t hi;
+};
+
+// Sorts n ranges by lo (ties: hi).
+void gga_ranges_sort(struct gga_range * r, int n);
+// The lowest offset >= x inside none of the n ranges (sorted here, in place): O(n log n).
+int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x);
+
 // Seconds on the monotonic clock: what the time budgets are measured against.
 double gga_now(void);
 

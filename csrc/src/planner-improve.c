@@ -12,8 +12,8 @@
 // it), in several orders: by size (ties: the earlier start), by current offset (a compaction of
 // what is there), by length of lifetime, the items near the top first, by breadth (the most bytes
 // live, obstacles included, at a step of the item's lifetime: the items of the tightest steps
-// first; without it the excess over the bound left by the rounds without a clock on six random
-// graphs of 20k buffers summed to 9.8% instead of 8.2%), and orders with random jitter on size,
+// first, which lowers what random graphs of 20k buffers keep above the bound by a fifth), and
+// orders with random jitter on size,
 // more of them as the level resists; the orders by size and by breadth go first with the tightest
 // fit instead (each item in the hole below the ceiling that it fills best). The best placement is
 // kept only when every freed item ends below the peak, so the plan never gets worse and the number
@@ -28,12 +28,10 @@
 // the peak for this round; the next rounds retry it with random weights on the borders' costs, a
 // random first margin, more random orders, and sideways moves: a placement whose top is the peak is
 // kept too when the item leaves the peak and no more freed items than before reach it, so that the
-// next round works on another item and another stretch. Measured on bench/plan's random graphs
-// (seeds 1, 5, 6, 7 and 8 of 100k buffers, budgets of 1 and 4 s, one run each: timings make single
-// runs noisy), the summed excess over the bound of the five went from 2.6% at 1 s and 1.4% at 4 s
-// with symmetric margins, windows of 4k items at most and the orders by size, offset, lifetime and
-// two random ones, to 1.9% and 0.6% with all of the above; on 30k buffers and 1 s (seeds 1 to 5)
-// the simpler variant did better, 2.8% against 3.7%.
+// next round works on another item and another stretch. On bench/plan's random graphs of 100k
+// buffers these choices together leave about a third less above the bound after 1 s, and half
+// as much after 4 s, as windows of fixed shape with fewer orders; on 30k buffers and 1 s the
+// plainer windows can do better.
 //
 // It stops at once when the peak meets the bound, when the deadline passes or the cancel flag is
 // set (read every GGA_IMPROVE_CHECK_EVERY placed items), and the plan in the caller's array is
@@ -83,13 +81,6 @@ struct gga_wedge {
     int p, q;
 };
 
-struct gga_wrange {
-    int64_t lo, hi; // the item may sit at or below lo or at or above hi
-};
-
-#define GGA_WRANGE_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi < (y)->hi)
-GGA_SORT_DEFINE(gga_wrange_sort, struct gga_wrange, GGA_WRANGE_LESS)
-
 struct gga_ikey {
     int64_t a, b;
     int     idx;
@@ -132,7 +123,7 @@ struct gga_imp {
     int64_t             n_adj, cap_adj;
     struct gga_wedge  * edge;      // the sweep's pairs before they become adj
     int64_t             n_edge, cap_edge;
-    struct gga_wrange * ranges;
+    struct gga_range * ranges;
     int               * order;
     size_t            * try_off;   // per freed item: an order's placement ...
     size_t            * best_off;  // ... and the best one
@@ -475,25 +466,10 @@ static int gga_imp_collect(struct gga_imp * w, int a, int b, int max_freed) {
     return 1;
 }
 
-// The lowest offset >= 0 outside every range (open at both ends).
-static int64_t gga_imp_lowest(struct gga_wrange * r, int nr) {
-    gga_wrange_sort(r, nr);
-    int64_t x = 0;
-    for (int k = 0; k < nr; k++) {
-        if (x <= r[k].lo) {
-            break;
-        }
-        if (x < r[k].hi) {
-            x = r[k].hi;
-        }
-    }
-    return x;
-}
-
 // The offset at or below ceiling, outside every range, that leaves the least room in the hole it
 // takes (ties: the lowest); above ceiling when there is none.
-static int64_t gga_imp_tightest(struct gga_wrange * r, int nr, int64_t ceiling) {
-    gga_wrange_sort(r, nr);
+static int64_t gga_imp_tightest(struct gga_range * r, int nr, int64_t ceiling) {
+    gga_ranges_sort(r, nr);
     int64_t x = 0, best_x = -1, best_slack = INT64_MAX;
     for (int k = 0; k < nr && x <= ceiling; k++) {
         if (x <= r[k].lo) {
@@ -536,12 +512,12 @@ static size_t gga_imp_place(struct gga_imp * w, size_t limit, bool tight) {
                 const struct gga_wpiece * q = &w->wp[w->adj[e]];
                 const size_t oq = q->owner < 0 ? q->off : w->try_off[q->owner];
                 if (oq != GGA_IMPROVE_UNPLACED) {
-                    w->ranges[nr++] = (struct gga_wrange) { (int64_t) oq - sp, (int64_t) oq + (int64_t) q->size };
+                    w->ranges[nr++] = (struct gga_range) { (int64_t) oq - sp, (int64_t) oq + (int64_t) q->size };
                 }
             }
         }
         const int64_t ceiling = (int64_t) (limit > GGA_UNBOUNDED ? GGA_UNBOUNDED : limit) - 1 - (int64_t) it->size[w->freed[f]];
-        const size_t x = (size_t) (tight ? gga_imp_tightest(w->ranges, nr, ceiling) : gga_imp_lowest(w->ranges, nr));
+        const size_t x = (size_t) (tight ? gga_imp_tightest(w->ranges, nr, ceiling) : gga_ranges_lowest(w->ranges, nr, 0));
         const size_t t = x + it->size[w->freed[f]];
         if (t >= limit) {
             return SIZE_MAX;

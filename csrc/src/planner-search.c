@@ -414,16 +414,29 @@ enum gga_order {
     GGA_N_ORDERS
 };
 
-struct gga_range {
-    int64_t lo;  // the item may sit at or below lo ...
-    int64_t hi;  // ... or at or above hi
-};
 
 // passes of the lowest-fit scan before it sorts what is left (see gga_lowest_fit)
 #define GGA_FIT_PASSES 8
 
 #define GGA_RANGE_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi < (y)->hi)
 GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
+
+void gga_ranges_sort(struct gga_range * r, int n) {
+    gga_range_sort(r, n);
+}
+
+int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
+    gga_range_sort(r, n);
+    for (int k = 0; k < n; k++) {
+        if (x <= r[k].lo) {
+            break;
+        }
+        if (x < r[k].hi) {
+            x = r[k].hi;
+        }
+    }
+    return x;
+}
 
 // What the lowest fit reads of one piece (of nonzero size): its size and where its neighbours
 // are, gathered for a pass in the pass's order, so that the pass reads them in sequence. Read
@@ -512,16 +525,7 @@ static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp,
     if (!moved) {
         return (size_t) x;
     }
-    gga_range_sort(pk->ranges, m);
-    for (int r = 0; r < m; r++) {
-        if (x <= pk->ranges[r].lo) {
-            break;
-        }
-        if (x < pk->ranges[r].hi) {
-            x = pk->ranges[r].hi;
-        }
-    }
-    return (size_t) x;
+    return (size_t) gga_ranges_lowest(pk->ranges, m, x);
 }
 
 // Places the items in `order`; returns the peak (chunk == NULL: one space) or the sum of the
