@@ -8,13 +8,17 @@
 // each new piece lists the live ones as its earlier neighbours: O(n + T + n * L + E) for L the
 // most pieces live at once and E the number of conflicts. A piece's later neighbours are not
 // stored: they are exactly the pieces after it in sweep order that start before it ends, a
-// range of the order read off start_at. So the graph is the sweep order (with each piece's item
-// beside it, so that the range reads items in sequence) plus one list of E/2 entries, written
-// as the sweep goes, with no second pass to fill adjacency arrays; the
-// neighbours come in a fixed order, so plans are deterministic. When E would pass GGA_MAX_EDGES
-// (or the caller's gga_plan_params.max_conflicts)
-// the offline strategies are skipped and the caller keeps ggml's online plan, which needs no
-// graph: memory and time stay bounded on huge dense instances.
+// range of the order read off start_at. So the graph is the sweep order (each piece's size, item
+// and end side by side, so that the range reads them in sequence) plus one list of E/2 entries,
+// written as the sweep goes, with no second pass to fill adjacency arrays; the neighbours come
+// in a fixed order, so plans are deterministic. When E would pass GGA_MAX_EDGES (or the
+// caller's gga_plan_params.max_conflicts) the offline strategies are skipped and the caller
+// keeps ggml's online plan, which needs no graph: memory and time stay bounded on huge dense
+// instances. The first greedy order needs no graph, so it is made first and the graph is built
+// for its pass alone: each earlier list keeps only the neighbours placed before its piece (the
+// others meet the piece in their own later range), half the lists and a quarter fewer
+// neighbours read in the pass that most plans end with. Another order or the search builds the
+// graph whole.
 //
 // Greedy placement. Items are taken in a given order; each goes to the lowest offset where it
 // overlaps none of its already placed neighbours: x starts at 0 and is raised out of any
@@ -24,9 +28,9 @@
 // item of degree d costs O(d) on model graphs and random DAGs and O(d log d) at worst, a pass
 // O(E log E). Offsets are kept as signed figures with a sentinel for "not placed" that lies
 // below every candidate, and a neighbour's range is dropped, kept or raises x by selects, with
-// no branch on the data (half the neighbours are not placed yet, and where the others lie is a
-// coin toss: the mispredictions cost more than the scan). Several orders are tried, each computed only when
-// the previous ones left a gap to the lower bound (so a graph whose first pass meets the bound
+// no branch on the data (where a neighbour lies is a coin toss: the mispredictions cost more
+// than the scan). Several orders are tried, each computed only when the previous ones left a
+// gap to the lower bound (so a graph whose first pass meets the bound
 // costs one pass), each with its own merit; they are tried in this order:
 //   - by size, largest first, ties by start step: among items of one size, lowest offset in
 //     order of start is the classic optimal colouring of an interval graph (each item takes the
