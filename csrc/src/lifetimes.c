@@ -256,6 +256,12 @@ static void walk_allocate(struct walk * w, struct rec * r, int buffer_id, int64_
             if (size > sb->blocks[pr->block].size) {
                 continue; // a group never grows along its chain
             }
+            if (sb->blocks[pr->block].start == step) {
+                // placed at this very step (an input of the first pass over a leaf whose reads
+                // were counted only in part): ggml would share the address, but the source's
+                // block would have no lifetime at all; the node gets memory of its own instead
+                continue;
+            }
             const int b = block_push(w, pr->slot, size, step, r->t, pr->buffer_id, first);
             if (b < 0) {
                 return;
