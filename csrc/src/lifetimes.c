@@ -42,8 +42,11 @@
 // is placed is never placed again, but for a tensor the graph lists twice (whose last placement
 // is then written again at the end).
 //
-// One deliberate difference from ggml: a tensor that has an output view (a view flagged as an
-// output) is never freed either, so nothing overwrites what the caller reads through the view.
+// Two deliberate differences from ggml: a tensor that has an output view (a view flagged as an
+// output) is never freed either, so nothing overwrites what the caller reads through the view;
+// and an input of the first pass never takes over a source placed at the same step (see
+// walk_allocate), which ggml does on partial counts and which would leave that source no
+// lifetime at all.
 
 #include "lifetimes.h"
 #include "ptrmap.h"
