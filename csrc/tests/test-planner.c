@@ -571,6 +571,47 @@ static int load_trace(const char * path, struct gga_block ** out) {
     return n;
 }
 
+// Blocks as the interval API takes them: sizes, starts and ends, with room for the offsets (one
+// allocation; NULL when out of memory, free() releases it).
+struct intervals {
+    size_t  * sizes;
+    int64_t * starts;
+    int64_t * ends;
+    size_t  * offsets;
+};
+
+static bool intervals_of(const struct gga_block * b, int n, struct intervals * iv) {
+    const size_t m = (size_t) (n > 0 ? n : 1);
+    iv->sizes = malloc(m * (2 * sizeof(size_t) + 2 * sizeof(int64_t)));
+    if (iv->sizes == NULL) {
+        return false;
+    }
+    iv->offsets = iv->sizes + m;
+    iv->starts = (int64_t *) (iv->offsets + m);
+    iv->ends = iv->starts + m;
+    for (int i = 0; i < n; i++) {
+        iv->sizes[i] = b[i].size;
+        iv->starts[i] = b[i].start;
+        iv->ends[i] = b[i].end;
+    }
+    return true;
+}
+
+// The interval API's oracle: pairs of blocks live at a common step that share a byte, plus blocks
+// that end past the peak.
+static int interval_violations(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        const size_t * offsets, size_t peak) {
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        bad += offsets[i] + sizes[i] > peak;
+        for (int j = i + 1; j < n; j++) {
+            bad += starts[i] < ends[j] && starts[j] < ends[i] && offsets[i] < offsets[j] + sizes[j] &&
+                   offsets[j] < offsets[i] + sizes[i];
+        }
+    }
+    return bad;
+}
+
 static void test_traces(void) {
     // the lower bounds published with the traces (anchors.md)
     const struct { char name; size_t lb; } traces[] = {
@@ -611,25 +652,18 @@ static void test_traces(void) {
         if (traces[k].name == 'K' && !CHECK_SMALL_RUN) {
             // where the bounded search stalls 7% above it, the exact search packs K at its bound
             // within the fixed work of ggalloc_plan_intervals_bound with a time budget of 0
-            size_t * sz = malloc((size_t) n * sizeof(*sz));
-            int64_t * st = malloc((size_t) n * sizeof(*st));
-            int64_t * en = malloc((size_t) n * sizeof(*en));
-            size_t * off = malloc((size_t) n * sizeof(*off));
-            for (int i = 0; i < n; i++) {
-                sz[i] = b[i].size;
-                st[i] = b[i].start;
-                en[i] = b[i].end;
-            }
+            struct intervals iv;
+            const bool made = intervals_of(b, n, &iv);
+            CHECK(made);
             struct ggalloc_plan_options o = ggalloc_plan_options_default();
             o.time_budget = 0;
             size_t peak = 0, bound = 0;
-            CHECK(ggalloc_plan_intervals_bound(n, sz, st, en, 1, &o, off, &peak, &bound));
+            CHECK(made && ggalloc_plan_intervals_bound(n, iv.sizes, iv.starts, iv.ends, 1, &o, iv.offsets, &peak, &bound));
             CHECK_EQ_INT(peak, traces[k].lb);
             CHECK_EQ_INT(bound, traces[k].lb);
-            free(sz);
-            free(st);
-            free(en);
-            free(off);
+            if (made) {
+                free(iv.sizes); // and the rest of iv
+            }
         }
         log_ratio += log((double) best.peak / (double) traces[k].lb);
         n_ratio++;
@@ -706,13 +740,8 @@ static void test_plan_intervals_extreme_steps(void) {
     CHECK_EQ_INT(peak, 16 + 32 + 40);
     for (int i = 0; i < 4; i++) {
         CHECK_EQ_INT(offsets[i] % 8, 0);
-        for (int j = i + 1; j < 4; j++) {
-            const bool live = starts[i] < ends[j] && starts[j] < ends[i];
-            const bool bytes = offsets[i] < offsets[j] + sizes[j] && offsets[j] < offsets[i] + sizes[i];
-            CHECK(!(live && bytes));
-        }
-        CHECK(offsets[i] + sizes[i] <= peak);
     }
+    CHECK_EQ_INT(interval_violations(4, sizes, starts, ends, offsets, peak), 0);
     // one block over everything, alone and with the GGML planner
     const size_t one[] = { 10 };
     const int64_t lo[] = { INT64_MIN };
@@ -740,12 +769,7 @@ static void test_plan_intervals_extreme_steps(void) {
         CHECK_EQ_INT(ggalloc_intervals_lower_bound(9, s9, a9, e9, 1), 246);
         CHECK_EQ_INT(peak, 246);
         CHECK_EQ_INT(bound, 246);
-        for (int i = 0; i < 9; i++) {
-            CHECK(off9[i] + s9[i] <= peak);
-            for (int j = i + 1; j < 9; j++) {
-                CHECK(!(a9[i] < e9[j] && a9[j] < e9[i] && off9[i] < off9[j] + s9[j] && off9[j] < off9[i] + s9[i]));
-            }
-        }
+        CHECK_EQ_INT(interval_violations(9, s9, a9, e9, off9, peak), 0);
     }
     // sizes near 2^60 over lifetimes of several steps, where the first greedy order is above the
     // bound and the others are tried: size x lifetime passes int64_t and saturates (UBSan checks
@@ -761,12 +785,7 @@ static void test_plan_intervals_extreme_steps(void) {
         o.time_budget = 0;
         CHECK(ggalloc_plan_intervals_bound(5, sz, st, en, 1, &o, off, &peak, &bound));
         CHECK(bound >= ggalloc_intervals_lower_bound(5, sz, st, en, 1) && peak >= bound);
-        for (int i = 0; i < 5; i++) {
-            CHECK(off[i] + sz[i] <= peak);
-            for (int j = i + 1; j < 5; j++) {
-                CHECK(!(st[i] < en[j] && st[j] < en[i] && off[i] < off[j] + sz[j] && off[j] < off[i] + sz[i]));
-            }
-        }
+        CHECK_EQ_INT(interval_violations(5, sz, st, en, off, peak), 0);
     }
     // an empty range at the very end is still empty
     const int64_t e_bad[] = { INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX - 1 };
@@ -786,15 +805,16 @@ static void test_plan_intervals_ex(void) {
     if (n <= 0) {
         return;
     }
-    size_t * sizes = malloc((size_t) n * sizeof(*sizes));
-    int64_t * starts = malloc((size_t) n * sizeof(*starts));
-    int64_t * ends = malloc((size_t) n * sizeof(*ends));
-    size_t * offsets = malloc((size_t) n * sizeof(*offsets));
-    for (int i = 0; i < n; i++) {
-        sizes[i] = b[i].size;
-        starts[i] = b[i].start;
-        ends[i] = b[i].end;
+    struct intervals iv;
+    if (!intervals_of(b, n, &iv)) {
+        CHECK(false);
+        free(b);
+        return;
     }
+    const size_t * sizes = iv.sizes;
+    const int64_t * starts = iv.starts;
+    const int64_t * ends = iv.ends;
+    size_t * offsets = iv.offsets;
     struct gga_plan online;
     CHECK(plan(b, n, params_of(1, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &online));
     const size_t lb = gga_lower_bound(b, n, 1);
@@ -866,10 +886,7 @@ static void test_plan_intervals_ex(void) {
 
     gga_plan_release(&online);
     free(chunk0);
-    free(sizes);
-    free(starts);
-    free(ends);
-    free(offsets);
+    free(iv.sizes); // and the rest of iv
     free(b);
 }
 
