@@ -639,7 +639,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             struct gga_sig * sg = &out->sig[n_nodes + i];
             sg->op = r->op;
             sg->flags = r->sflags;
-            sg->inplace = gga_op_can_inplace((enum ggml_op) r->op) ? gga_inplace_mask(r->t, GGML_MAX_SRC) : 0;
+            sg->inplace = gga_inplace_mask(r->t, GGML_MAX_SRC);
         }
         int32_t n_src_all = 0;
         for (int i = 0; i < n_nodes && !w.oom; i++) {
