@@ -53,16 +53,7 @@ QG_INLINE void QG_NAME(q4_0_rows)(int nb, float * s, const char * x, size_t bx, 
         }
     }
     for (int r = 0; r < R; r++) {
-        const block_q4_0 * xr = (const block_q4_0 *) (x + (size_t) r * bx);
-        float sum = QG_NAME(hsum)(acc[r]);
-        for (int b = i; b < nb; b++) {
-            int sumi = 0;
-            for (int j = 0; j < 16; j++) {
-                sumi += ((xr[b].qs[j] & 15) - 8) * y[b].qs[j] + ((xr[b].qs[j] >> 4) - 8) * y[b].qs[j + 16];
-            }
-            sum += (float) sumi * (_cvtsh_ss(xr[b].d) * _cvtsh_ss(y[b].d));
-        }
-        s[r] = sum;
+        s[r] = QG_NAME(hsum)(acc[r]) + qg_tail(GGML_TYPE_Q4_0, QK4_0, i, nb, x + (size_t) r * bx, sizeof(block_q4_0), y, sizeof(block_q8_0));
     }
 }
 

@@ -68,16 +68,7 @@ QG_INLINE void QG_NAME(q4_0_rows)(int nb, float * s, const char * x, size_t bx, 
         }
     }
     for (int r = 0; r < R; r++) {
-        const block_q4_0 * xr = (const block_q4_0 *) (x + (size_t) r * bx);
-        float sum = _mm512_reduce_add_ps(acc[r]);
-        for (int b = i; b < nb; b++) {
-            int sumi = 0;
-            for (int j = 0; j < 16; j++) {
-                sumi += ((xr[b].qs[j] & 15) - 8) * y[b].qs[j] + ((xr[b].qs[j] >> 4) - 8) * y[b].qs[j + 16];
-            }
-            sum += (float) sumi * (_cvtsh_ss(xr[b].d) * _cvtsh_ss(y[b].d));
-        }
-        s[r] = sum;
+        s[r] = _mm512_reduce_add_ps(acc[r]) + qg_tail(GGML_TYPE_Q4_0, QK4_0, i, nb, x + (size_t) r * bx, sizeof(block_q4_0), y, sizeof(block_q8_0));
     }
 }
 
@@ -106,14 +97,7 @@ QG_INLINE void QG_NAME(q8_0_rows)(int nb, float * s, const char * x, size_t bx, 
         }
     }
     for (int r = 0; r < R; r++) {
-        const block_q8_0 * xr = (const block_q8_0 *) (x + (size_t) r * bx);
-        float sum = _mm512_reduce_add_ps(acc[r]);
-        for (int b = i; b < nb; b++) {
-            int sumi = 0;
-            for (int j = 0; j < QK8_0; j++) sumi += xr[b].qs[j] * y[b].qs[j];
-            sum += (float) sumi * (_cvtsh_ss(xr[b].d) * _cvtsh_ss(y[b].d));
-        }
-        s[r] = sum;
+        s[r] = _mm512_reduce_add_ps(acc[r]) + qg_tail(GGML_TYPE_Q8_0, QK8_0, i, nb, x + (size_t) r * bx, sizeof(block_q8_0), y, sizeof(block_q8_0));
     }
 }
 

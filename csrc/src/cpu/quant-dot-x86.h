@@ -3,6 +3,9 @@
 // Helpers of the x86 quantized dot products (quant-dot-avx2.c, quant-dot-avx512.c), inline so
 // that each file compiles them for its own instruction set (both have at least AVX2).
 
+#include "quant-dot.h"
+#include "quants.h"
+
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -36,6 +39,18 @@ static inline int k4_mins_dot(const uint8_t m[8], const int16_t * bsums) {
 //
 // The one-row GEMV kernels (quant-dot-avx512-gemv.h, quant-dot-avx2-gemv.h)
 //
+
+// The blocks from..nb of one weight row x (blocks of xs bytes, BLK weights) against y (blocks of
+// ys bytes), by the portable kernel: the few a kernel's steps of several blocks leave over.
+static inline float qg_tail(enum ggml_type t, int blk, int from, int nb, const void * x, size_t xs, const void * y,
+        size_t ys) {
+    float s = 0.0f;
+    if (from < nb) {
+        cpu_qdot_scalar.dot[t]((nb - from) * blk, &s, 0, (const char *) x + (size_t) from * xs, 0,
+                               (const char *) y + (size_t) from * ys, 0, 1);
+    }
+    return s;
+}
 
 // Each includer of a GEMV header defines QG_FN (the functions' target attribute) and QG_NAME(x)
 // (their names' suffix) first; these expand them where they are used.
