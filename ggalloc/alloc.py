@@ -759,8 +759,8 @@ def plan_intervals(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[i
 
     ``planner`` is ``"best"`` (offline, searched) or ``"ggml"`` (ggml's online best fit).
     ``time_budget``: seconds the best planner may search while its plan is above the lower bound
-    (above 2048 blocks: improve time windows around the peak); it stops at once on meeting the
-    bound. None or 0: a fixed amount of work, the same plan on every run. ``seed`` varies the
+    (above 2048 blocks: improve time windows around the peak; past 2^26 pairs of blocks live at
+    once, a plan by decomposition in time); it stops at once on meeting the bound. None or 0: a fixed amount of work, the same plan on every run. ``seed`` varies the
     search.
 
         >>> offs, peak = gg.plan_intervals([64, 64, 64], [0, 1, 2], [1, 2, 3])   # peak == 64

@@ -50,7 +50,8 @@ struct ggalloc_plan_options {
     double time_budget;           // BEST: seconds the whole plan may take while it is above the lower
                                   // bound, shared by greedy passes, a bounded search and an exact one
                                   // (above 2048 buffers: local improvement of time windows around
-                                  // the peak instead); it stops at once on meeting the bound, or a
+                                  // the peak instead; past 2^26 pairs of buffers live at once, a
+                                  // plan by decomposition in time); it stops at once on meeting the bound, or a
                                   // bound the exact search proved; when the budget ends the first
                                   // greedy pass over a huge instance, ggml's online plan is returned,
                                   // and the checks and that plan, O(n log n), may pass a tiny budget;

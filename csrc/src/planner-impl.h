@@ -103,7 +103,8 @@ struct gga_range {
 
 // Sorts n ranges by lo (ties: hi).
 void gga_ranges_sort(struct gga_range * r, int n);
-// The lowest offset >= x inside none of the n ranges (sorted here, in place): O(n log n).
+// The lowest offset >= x inside none of the n ranges (reordered in place): a few passes over them,
+// O(n) each, then a sort, O(n log n), when they have not settled it.
 int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x);
 
 // Seconds on the monotonic clock: what the time budgets are measured against.
@@ -123,6 +124,13 @@ bool gga_search_plan(const struct gga_items * items, const struct gga_plan_param
 // a valid plan on entry and a valid plan no higher on return, after every step; returns its peak.
 // Out of memory leaves the plan as it is.
 size_t gga_improve(const struct gga_items * items, size_t bound, size_t * item_offset, double deadline,
+        const volatile int * cancel, uint64_t seed);
+
+// A plan by decomposition (planner-improve.c): time split where few bytes cross, each piece's
+// items placed in several orders against the items carried over from the pieces before, the best
+// kept. Writes every item's offset and returns the peak; SIZE_MAX (item_offset then undefined)
+// when the deadline passes, *cancel is set or memory runs out.
+size_t gga_decompose(const struct gga_items * items, size_t bound, size_t * item_offset, double deadline,
         const volatile int * cancel, uint64_t seed);
 
 // What bounds the exact search (planner-exact.c).

@@ -12,9 +12,10 @@
 // and end side by side, so that the range reads them in sequence) plus one list of E/2 entries,
 // written as the sweep goes, with no second pass to fill adjacency arrays; the neighbours come
 // in a fixed order, so plans are deterministic. When E would pass GGA_MAX_EDGES (or the
-// caller's gga_plan_params.max_conflicts) the offline strategies are skipped and the caller
-// keeps ggml's online plan, which needs no graph: memory and time stay bounded on huge dense
-// instances. The first greedy order needs no graph, so it is made first and the graph is built
+// caller's gga_plan_params.max_conflicts) the greedy passes and searches are skipped: with a
+// time budget and one chunk, the plan comes from a decomposition in time (planner-improve.c),
+// which holds one piece's conflicts at a time; otherwise the caller keeps ggml's online plan,
+// which needs no graph. Memory and time stay bounded on huge dense instances. The first greedy order needs no graph, so it is made first and the graph is built
 // for its pass alone: each earlier list keeps only the neighbours placed before its piece (the
 // others meet the piece in their own later range), half the lists and a quarter fewer
 // neighbours read in the pass that most plans end with. Another order or the search builds the
@@ -425,11 +426,42 @@ enum gga_order {
 #define GGA_RANGE_LESS(x, y) ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi < (y)->hi)
 GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 
+// One range (lo, hi) of forbidden offsets met at x: a range around x raises x to its top, one
+// above x is kept in ranges[*m] for the next pass, one at or below x is dropped (x only rises, so
+// it can never hold x again). Written without branches on the data (selects and an
+// unconditional store): whether a range lies below, around or above x is a coin toss, and the
+// mispredictions cost more than the rest of the scan.
+static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
+    const bool above = hi > *x;
+    const bool inside = above & (lo < *x);
+    ranges[*m] = (struct gga_range) { lo, hi };
+    *m += above & !inside;
+    *x = inside ? hi : *x;
+    *moved |= inside;
+}
+
 void gga_ranges_sort(struct gga_range * r, int n) {
     gga_range_sort(r, n);
 }
 
 int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
+    // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
+    // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
+    // (x only rises) and is dropped. A few passes settle it on model graphs and random DAGs, far
+    // cheaper than sorting every range; past GGA_FIT_PASSES (a tall stack of neighbours, as on the
+    // traces) the ranges left are sorted and swept once.
+    bool moved = true;
+    for (int pass = 0; moved && pass < GGA_FIT_PASSES; pass++) {
+        moved = false;
+        const int n_ranges = n;
+        n = 0;
+        for (int k = 0; k < n_ranges; k++) {
+            gga_fit_range(r[k].lo, r[k].hi, &x, &moved, r, &n); // n <= k: in place
+        }
+    }
+    if (!moved) {
+        return x;
+    }
     gga_range_sort(r, n);
     for (int k = 0; k < n; k++) {
         if (x <= r[k].lo) {
@@ -471,20 +503,6 @@ struct gga_packer {
 // lie below every candidate offset, so it needs no test of its own.
 #define GGA_AT_NONE INT64_MIN
 
-// One range (lo, hi) of forbidden offsets met at x: a range around x raises x to its top, one
-// above x is kept in ranges[*m] for the next pass, one at or below x is dropped (x only rises, so
-// it can never hold x again). Written without branches on the data (selects and an
-// unconditional store): whether a range lies below, around or above x is a coin toss, and the
-// mispredictions cost more than the rest of the scan.
-static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
-    const bool above = hi > *x;
-    const bool inside = above & (lo < *x);
-    ranges[*m] = (struct gga_range) { lo, hi };
-    *m += above & !inside;
-    *x = inside ? hi : *x;
-    *moved |= inside;
-}
-
 // One neighbour q of a piece of sp bytes, in the first pass of the lowest fit: placed (in chunk
 // c), it forbids the offsets in (lo, hi). Not placed (GGA_AT_NONE), its range lies below 0.
 static inline void gga_fit_visit(const struct gga_opiece * q, const int64_t * at, const int * chunk, int c,
@@ -499,12 +517,8 @@ static inline void gga_fit_visit(const struct gga_opiece * q, const int64_t * at
 static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp, int n_fp,
         const int * chunk, int c) {
     const struct gga_graph * g = pk->g;
-    // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
-    // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
-    // (x only rises) and is dropped. The first pass runs as the neighbours are read, keeping only
-    // the ranges above x; a few more passes over those settle it on model graphs and random DAGs,
-    // far cheaper than sorting every neighbour's range. Past GGA_FIT_PASSES (a tall stack of
-    // neighbours, as on the traces) the ranges left are sorted and swept once.
+    // The first pass of gga_ranges_lowest runs as the neighbours are read, keeping only the ranges
+    // above x; the rest of it over those.
     int64_t x = 0;
     int m = 0;
     bool moved = false;
@@ -518,18 +532,7 @@ static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp,
             gga_fit_visit(&g->ord[j], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
         }
     }
-    for (int pass = 1; moved && pass < GGA_FIT_PASSES; pass++) {
-        moved = false;
-        const int n_ranges = m;
-        m = 0;
-        for (int r = 0; r < n_ranges; r++) {
-            gga_fit_range(pk->ranges[r].lo, pk->ranges[r].hi, &x, &moved, pk->ranges, &m); // m <= r: in place
-        }
-    }
-    if (!moved) {
-        return (size_t) x;
-    }
-    return (size_t) gga_ranges_lowest(pk->ranges, m, x);
+    return moved ? (size_t) gga_ranges_lowest(pk->ranges, m, x) : (size_t) x;
 }
 
 // Places the items in `order`; returns the peak (chunk == NULL: one space) or the sum of the
@@ -1136,6 +1139,31 @@ static const enum gga_order gga_first_orders[GGA_N_ORDERS] = {
     GGA_ORDER_SIZE_START, GGA_ORDER_BREADTH, GGA_ORDER_SIZE, GGA_ORDER_CONFLICTS, GGA_ORDER_LIFETIME, GGA_ORDER_AREA,
 };
 
+// An instance too dense for the whole conflict graph (or out of memory for it), with a time
+// budget and one chunk: a plan by decomposition, whose memory is one piece's, improved for the
+// rest of the budget; false when that fails too (the caller keeps the online plan).
+static bool gga_split_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
+        double deadline, size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound) {
+    if (deadline <= 0 || params->max_chunks != 1 || gga_expired(deadline, params->cancel)) {
+        return false;
+    }
+    size_t peak = gga_decompose(it, lower_bound, item_offset, deadline, params->cancel, params->seed);
+    if (peak == SIZE_MAX) {
+        return false;
+    }
+    peak = gga_improve(it, lower_bound, item_offset, deadline, params->cancel, params->seed);
+    for (int i = 0; i < it->n_items; i++) {
+        item_chunk[i] = 0;
+    }
+    for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
+        chunk_size[c] = 0;
+    }
+    chunk_size[0] = peak;
+    *n_chunks = 1;
+    *bound = lower_bound;
+    return true;
+}
+
 bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound) {
     const int n = it->n_items;
@@ -1166,7 +1194,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     free(rank);
     if (!built) {
         free(orders[first]);
-        return false;
+        return gga_split_plan(it, params, lower_bound, deadline, item_offset, item_chunk, chunk_size, n_chunks, bound);
     }
     const int64_t n_ranges = g.max_degree > 0 ? g.max_degree : 1;
     // the passes' ranges, their offsets (signed and as results) and chunks in one allocation; each

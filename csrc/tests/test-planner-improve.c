@@ -2,7 +2,8 @@
 // valid (an independent sweep checks every pair of pieces live at once), never rise above the
 // plan it starts from, get lower where the starting plan leaves room, stop at once on meeting the
 // bound, on the cancel flag and on a deadline; and through the public planner with a time budget
-// on a generated random graph above the search's size cap.
+// on a generated random graph above the search's size cap. The decomposition: valid plans below
+// the online plan, taken by the planner when the whole conflict graph is over its cap.
 
 #include "check.h"
 #include "ggalloc.h"
@@ -166,38 +167,49 @@ static void test_stacked_gets_lower(void) {
     }
 }
 
+// The set's pieces as blocks for gga_plan_blocks (a chain's pieces share a group id), and a plan
+// of them copied into s->off by item.
+static struct gga_block * blocks_of(const struct set * s) {
+    struct gga_block * b = malloc((size_t) s->it.n_pieces * sizeof(*b));
+    for (int i = 0; i < s->it.n_items; i++) {
+        for (int p = s->it.first[i]; p < s->it.first[i + 1]; p++) {
+            const struct gga_piece * pc = &s->it.pieces[p];
+            b[p] = (struct gga_block) { pc->size, pc->t0, pc->t1, s->it.first[i + 1] - s->it.first[i] > 1 ? i : -1 };
+        }
+    }
+    return b;
+}
+
+static size_t plan_of(struct set * s, const struct gga_block * b, const struct gga_plan_params * params) {
+    struct gga_plan plan;
+    char err[256] = "";
+    CHECK(gga_plan_blocks(b, s->it.n_pieces, params, &plan, err, sizeof(err)));
+    for (int i = 0; i < s->it.n_items; i++) {
+        s->off[i] = plan.offset[s->it.first[i]];
+    }
+    const size_t peak = plan.peak;
+    gga_plan_release(&plan);
+    return peak;
+}
+
 static void test_never_worse(void) {
     // start from the planner's own plan (greedy, and whatever search it allows): the result is
     // never above it, and valid, for many small random instances with chains
     for (int k = 0; k < 12; k++) {
         struct set s;
         set_random(&s, 200 + check_rand(300), 100 + check_rand(150), 1 + check_rand(3), 32);
-        // lone blocks, one per piece, so that gga_plan_blocks sees the same lifetimes: items
-        // of one piece only here, a chain needs its group ids
-        struct gga_block * b = malloc((size_t) s.it.n_pieces * sizeof(*b));
-        for (int i = 0; i < s.it.n_items; i++) {
-            for (int p = s.it.first[i]; p < s.it.first[i + 1]; p++) {
-                const struct gga_piece * pc = &s.it.pieces[p];
-                b[p] = (struct gga_block) { pc->size, pc->t0, pc->t1, s.it.first[i + 1] - s.it.first[i] > 1 ? i : -1 };
-            }
-        }
-        struct gga_plan_params params = { .alignment = 32, .max_size = SIZE_MAX, .max_chunks = 1,
-                                          .strategy = GGA_STRATEGY_BEST, .search_work = 1000 };
-        struct gga_plan plan;
-        char err[256] = "";
-        CHECK(gga_plan_blocks(b, s.it.n_pieces, &params, &plan, err, sizeof(err)));
-        for (int i = 0; i < s.it.n_items; i++) {
-            s.off[i] = plan.offset[s.it.first[i]];
-        }
+        struct gga_block * b = blocks_of(&s);
+        const struct gga_plan_params params = { .alignment = 32, .max_size = SIZE_MAX, .max_chunks = 1,
+                                                .strategy = GGA_STRATEGY_BEST, .search_work = 1000 };
+        const size_t planned = plan_of(&s, b, &params);
         size_t before = 0, after = 0;
         CHECK_EQ_INT(violations(&s, 32, &before), 0);
-        CHECK_EQ_INT(before, plan.peak);
+        CHECK_EQ_INT(before, planned);
         const size_t peak = gga_improve(&s.it, bound_of(&s), s.off, 0, NULL, (uint64_t) k);
         CHECK_EQ_INT(violations(&s, 32, &after), 0);
         CHECK_EQ_INT(peak, after);
         CHECK(after <= before);
         CHECK(after >= bound_of(&s));
-        gga_plan_release(&plan);
         free(b);
         set_free(&s);
     }
@@ -353,10 +365,94 @@ static void test_random_graph(void) {
     free(offsets);
 }
 
+static void test_decompose(void) {
+    // random instances of several pieces, chains included: valid plans, every item placed, the
+    // peak returned the plan's, below the online plan's (which it stands in for), no clock needed
+    for (int k = 0; k < 4; k++) {
+        struct set s;
+        set_random(&s, 9000 + 1000 * k, 3000 + 1000 * k, 1 + k % 3, 16);
+        const size_t lb = bound_of(&s);
+        struct gga_block * b = blocks_of(&s);
+        const struct gga_plan_params online = { .alignment = 16, .max_size = SIZE_MAX, .max_chunks = 1,
+                                                .strategy = GGA_STRATEGY_ONLINE };
+        const size_t online_peak = plan_of(&s, b, &online);
+        for (int i = 0; i < s.it.n_items; i++) {
+            s.off[i] = SIZE_MAX / 4; // whatever was there is overwritten
+        }
+        const size_t peak = gga_decompose(&s.it, lb, s.off, 0, NULL, (uint64_t) k);
+        size_t real = 0;
+        CHECK_EQ_INT(violations(&s, 16, &real), 0);
+        CHECK_EQ_INT(peak, real);
+        CHECK(peak >= lb);
+        CHECK(peak < online_peak);
+        printf("decomposition of %d items (chains up to %d): %.4f of the bound, online %.4f\n", s.it.n_items,
+               1 + k % 3, (double) peak / (double) lb, (double) online_peak / (double) lb);
+
+        free(b);
+        set_free(&s);
+    }
+
+    // the planner takes it when the whole conflict graph is over its cap, with a budget: layers of
+    // a model, 2,000 of 5 buffers (a residual stream live across the layer and into the next,
+    // activations of 1-4 steps, widths varied by layer), whose peak it packs at the bound, so it
+    // is back long before the budget ends
+    {
+        const int layers = 2000, per = 5;
+        struct set s;
+        memset(&s, 0, sizeof(s));
+        const int n = layers * per;
+        s.it.pieces = malloc((size_t) n * sizeof(*s.it.pieces));
+        s.it.first = malloc(((size_t) n + 1) * sizeof(int));
+        s.it.size = malloc((size_t) n * sizeof(size_t));
+        s.off = malloc((size_t) n * sizeof(size_t));
+        static const int shape[5][3] = { { 4, 0, 5 }, { 2, 0, 2 }, { 8, 1, 3 }, { 8, 2, 4 }, { 2, 3, 5 } };
+        for (int l = 0; l < layers; l++) {
+            for (int k = 0; k < per; k++) {
+                const int i = l * per + k;
+                const size_t size = (size_t) shape[k][0] * (64 + 16 * (size_t) (l % 3));
+                s.it.pieces[i] = (struct gga_piece) { size, 4 * l + shape[k][1], 4 * l + shape[k][2], i, i };
+                s.it.first[i] = i;
+                s.it.size[i] = size;
+            }
+        }
+        s.it.first[n] = n;
+        s.it.n_items = s.it.n_pieces = n;
+        s.it.n_times = 4 * layers + 2;
+        struct gga_block * b = blocks_of(&s);
+        const struct gga_plan_params online = { .alignment = 16, .max_size = SIZE_MAX, .max_chunks = 1,
+                                                .strategy = GGA_STRATEGY_ONLINE };
+        const size_t online_peak = plan_of(&s, b, &online);
+        struct gga_plan_params dense = { .alignment = 16, .max_size = SIZE_MAX, .max_chunks = 1,
+                                         .strategy = GGA_STRATEGY_BEST, .time_budget = 30, .max_conflicts = 1000 };
+        const double t0 = gga_now();
+        const size_t split = plan_of(&s, b, &dense);
+        size_t real = 0;
+        CHECK(gga_now() - t0 < 20);
+        CHECK_EQ_INT(violations(&s, 16, &real), 0);
+        CHECK_EQ_INT(split, real);
+        CHECK_EQ_INT(split, bound_of(&s));
+        CHECK(split < online_peak);
+        // without a budget it keeps the online plan there
+        dense.time_budget = 0;
+        CHECK_EQ_INT(plan_of(&s, b, &dense), online_peak);
+        free(b);
+        set_free(&s);
+    }
+
+    // the cancel flag or a deadline passed: no plan
+    struct set s;
+    set_random(&s, 6000, 2000, 2, 16);
+    volatile int cancel = 1;
+    CHECK(gga_decompose(&s.it, bound_of(&s), s.off, gga_now() + 100, &cancel, 1) == SIZE_MAX);
+    CHECK(gga_decompose(&s.it, bound_of(&s), s.off, gga_now() - 1, NULL, 1) == SIZE_MAX);
+    set_free(&s);
+}
+
 int main(void) {
     test_stacked_gets_lower();
     test_never_worse();
     test_stops();
     test_random_graph();
+    test_decompose();
     return check_report("test-planner-improve");
 }
