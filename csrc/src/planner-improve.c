@@ -25,21 +25,21 @@
 // Improvement (gga_improve), and why windows. On a long instance (a random graph of 100k buffers:
 // about 40 live at a step, a peak set by a few crowded stretches) the greedy pass by size leaves
 // the plan a percent or two above the bound because of a few places where its one order stacked
-// badly; everywhere else the plan is already below the peak and needs no change. So the work goes where the peak is: take a stretch of
-// steps [a, b) around an item that reaches the peak, free the items whose lifetimes lie wholly
-// inside it, keep every other item where it is (those that cross the stretch's borders are
-// obstacles, with the part of their lifetime that falls inside), and place the freed items again,
-// lowest fit (each at the lowest offset where it overlaps no obstacle and no item placed before
-// it), in several orders: by size (ties: the earlier start), by current offset (a compaction of
-// what is there), by length of lifetime, the items near the top first, by breadth (the most bytes
-// live, obstacles included, at a step of the item's lifetime: the items of the tightest steps
-// first, which lowers what random graphs of 20k buffers keep above the bound by a fifth), and
-// orders with random jitter on size,
-// more of them as the level resists; the orders by size and by breadth go first with the tightest
-// fit instead (each item in the hole below the ceiling that it fills best). The best placement is
-// kept only when every freed item ends below the peak, so the plan never gets worse and the number
-// of items at the peak falls by one at least; when none is left at the peak, the peak has fallen to
-// the next level, and the round starts again there.
+// badly; everywhere else the plan is already below the peak and needs no change. So the work goes
+// where the peak is: take a stretch of steps [a, b) around an item that reaches the peak, free
+// the items whose lifetimes lie wholly inside it, keep every other item where it is (those that
+// cross the stretch's borders are obstacles, with the part of their lifetime that falls inside),
+// and place the freed items again, lowest fit (each at the lowest offset where it overlaps no
+// obstacle and no item placed before it), in several orders: by size (ties: the earlier start), by
+// current offset (a compaction of what is there), by length of lifetime, the items near the top
+// first, by breadth (the most bytes live, obstacles included, at a step of the item's lifetime:
+// the items of the tightest steps first, which lowers what random graphs of 20k buffers keep above
+// the bound by a fifth), and orders with random jitter on size, more of them as the level resists;
+// the orders by size and by breadth go first with the tightest fit instead (each item in the hole
+// below the ceiling that it fills best). The best placement is kept only when every freed item
+// ends below the peak, so the plan never gets worse and the number of items at the peak falls by
+// one at least; when none is left at the peak, the peak has fallen to the next level, and the
+// round starts again there.
 //
 // Borders. Items that cross a border are fixed over the whole window, so borders go where few bytes
 // cross (the bytes crossing each step depend on the lifetimes only: one difference array, O(n + T),

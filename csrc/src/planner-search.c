@@ -2,22 +2,22 @@
 // offset) get offsets so that items live at the same step never share a byte, with as small a
 // peak as the budget allows.
 //
-// Conflict graph. Two pieces conflict when their lifetimes overlap. The pieces are sorted by
-// start (a counting sort over the compressed steps, which also gives start_at[t], the first
-// piece in that order starting at or after t) and swept with a list of the pieces still live;
-// each new piece lists the live ones as its earlier neighbours: O(n + T + n * L + E) for L the
-// most pieces live at once and E the number of conflicts. A piece's later neighbours are not
-// stored: they are exactly the pieces after it in sweep order that start before it ends, a
-// range of the order read off start_at. So the graph is the sweep order (each piece's size, item
-// and end side by side, so that the range reads them in sequence) plus one list of E/2 entries,
-// written as the sweep goes, with no second pass to fill adjacency arrays; the neighbours come
-// in a fixed order, so plans are deterministic. When E would pass GGA_MAX_EDGES (or the
-// caller's gga_plan_params.max_conflicts) the greedy passes and searches are skipped: with a
-// time budget and one chunk, the plan comes from a decomposition in time (planner-improve.c),
-// which holds one piece's conflicts at a time; otherwise the caller keeps ggml's online plan,
-// which needs no graph. Memory and time stay bounded on huge dense instances. The first greedy order needs no graph, so it is made first and the graph is built
-// for its pass alone: each earlier list keeps only the neighbours placed before its piece (the
-// others meet the piece in their own later range), half the lists and a quarter fewer
+// Conflict graph. Two pieces conflict when their lifetimes overlap. The pieces are sorted by start
+// (a counting sort over the compressed steps, which also gives start_at[t], the first piece in that
+// order starting at or after t) and swept with a list of the pieces still live; each new piece
+// lists the live ones as its earlier neighbours: O(n + T + n * L + E) for L the most pieces live at
+// once and E the number of conflicts. A piece's later neighbours are not stored: they are exactly
+// the pieces after it in sweep order that start before it ends, a range of the order read off
+// start_at. So the graph is the sweep order (each piece's size, item and end side by side, so that
+// the range reads them in sequence) plus one list of E/2 entries, written as the sweep goes, with
+// no second pass to fill adjacency arrays; the neighbours come in a fixed order, so plans are
+// deterministic. When E would pass GGA_MAX_EDGES (or the caller's gga_plan_params.max_conflicts)
+// the greedy passes and searches are skipped: with a time budget and one chunk, the plan comes from
+// a decomposition in time (planner-improve.c), which holds one piece's conflicts at a time;
+// otherwise the caller keeps ggml's online plan, which needs no graph. Memory and time stay bounded
+// on huge dense instances. The first greedy order needs no graph, so it is made first and the graph
+// is built for its pass alone: each earlier list keeps only the neighbours placed before its piece
+// (the others meet the piece in their own later range), half the lists and a quarter fewer
 // neighbours read in the pass that most plans end with. Another order or the search builds the
 // graph whole.
 //
