@@ -16,10 +16,10 @@
 // placement wins (ties: the one whose items carried into the next piece reach least high) and
 // raises the peak, unless the piece packed again together with the one before it, where the
 // items carried over are free again, does better. The borders keep what the pieces share small.
-// The stitch is the items carried over: each keeps the offset its first piece gave it. On that
-// 200k instance the plan ends 4.8% above the bound in about 4 s, where the online plan is 5.6%
-// above it; on random graphs of 9k-12k buffers, chains included, 2-10% where the online plan is
-// 14-71% above. A piece costs what a window does (below), O(m log m + E log E) per order for its
+// The stitch is the items carried over: each keeps the offset its first piece gave it. On
+// bench/plan's dense graph of that kind the plan ends 5.0% above the bound after about 4 s, where
+// the online plan is 6.8% above it; on random graphs of 9k-12k buffers, chains included, 2-10%
+// where the online plan is 14-71% above. A piece costs what a window does (below), O(m log m + E log E) per order for its
 // m items and E pairs: near-linear in n for a bounded number live at a step.
 //
 // Improvement (gga_improve), and why windows. On a long instance (a random graph of 100k buffers:
