@@ -157,6 +157,19 @@ struct gga_imp {
     size_t            * best_off;  // ... and the best one
 };
 
+// A plan to work on: item_offset (the caller's), nothing allocated yet.
+static void gga_imp_setup(struct gga_imp * w, const struct gga_items * it, size_t * item_offset, double deadline,
+        const volatile int * cancel, uint64_t rng) {
+    memset(w, 0, sizeof(*w));
+    w->it = it;
+    w->off = item_offset;
+    w->n = it->n_items;
+    w->T = it->n_times;
+    w->rng = rng;
+    w->deadline = deadline;
+    w->cancel = cancel;
+}
+
 static bool gga_imp_expired(const struct gga_imp * w) {
     return (w->cancel != NULL && *w->cancel != 0) || (w->deadline > 0 && gga_now() >= w->deadline);
 }
@@ -765,14 +778,7 @@ static size_t gga_split_piece(struct gga_imp * w, int a, int b, size_t peak) {
 size_t gga_decompose(const struct gga_items * it, size_t bound, size_t * item_offset, double deadline,
         const volatile int * cancel, uint64_t seed) {
     struct gga_imp w;
-    memset(&w, 0, sizeof(w));
-    w.it = it;
-    w.off = item_offset;
-    w.n = it->n_items;
-    w.T = it->n_times;
-    w.rng = seed ^ 0x2545f4914f6cdd1dull;
-    w.deadline = deadline;
-    w.cancel = cancel;
+    gga_imp_setup(&w, it, item_offset, deadline, cancel, seed ^ 0x2545f4914f6cdd1dull);
     if (w.n == 0 || !gga_imp_init(&w)) {
         gga_imp_release(&w);
         return SIZE_MAX;
@@ -839,14 +845,7 @@ size_t gga_decompose(const struct gga_items * it, size_t bound, size_t * item_of
 size_t gga_improve(const struct gga_items * it, size_t bound, size_t * item_offset, double deadline,
         const volatile int * cancel, uint64_t seed) {
     struct gga_imp w;
-    memset(&w, 0, sizeof(w));
-    w.it = it;
-    w.off = item_offset;
-    w.n = it->n_items;
-    w.T = it->n_times;
-    w.rng = seed ^ 0x5851f42d4c957f2dull;
-    w.deadline = deadline;
-    w.cancel = cancel;
+    gga_imp_setup(&w, it, item_offset, deadline, cancel, seed ^ 0x5851f42d4c957f2dull);
     size_t P = gga_imp_peak(&w);
     if (P <= bound || w.n == 0 || gga_imp_expired(&w) || !gga_imp_init(&w)) {
         gga_imp_release(&w);
