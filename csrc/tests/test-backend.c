@@ -174,6 +174,26 @@ static void test_buffers(void) {
     CHECK(log_captured("not aligned"));
     free(mem);
 
+    // large buffers (a mapping of their own where the system has one, up to a page's alignment):
+    // aligned, every byte writable, cleared through the buffer like any other
+    const size_t big = ((size_t) 48 << 20) + 100;
+    const size_t aligns[] = { 32, 4096, (size_t) 1 << 16 };
+    for (size_t k = 0; k < sizeof(aligns) / sizeof(aligns[0]); k++) {
+        ggml_backend_buffer_type_t bt = ggalloc_host_buffer_type(aligns[k], SIZE_MAX);
+        ggml_backend_buffer_t large = ggml_backend_buft_alloc_buffer(bt, big);
+        CHECK(large != NULL);
+        unsigned char * base = ggml_backend_buffer_get_base(large);
+        CHECK((uintptr_t) base % aligns[k] == 0);
+        CHECK_EQ_INT(ggml_backend_buffer_get_size(large), big);
+        base[0] = 1;
+        base[big / 2] = 2;
+        base[big - 1] = 3;
+        CHECK(base[0] + base[big / 2] + base[big - 1] == 6);
+        ggml_backend_buffer_clear(large, 0x5A);
+        CHECK(base[0] == 0x5A && base[big - 1] == 0x5A);
+        ggml_backend_buffer_free(large);
+    }
+
     ggml_backend_buffer_free(NULL);
     CHECK(ggml_backend_buffer_get_base(NULL) == NULL);
     CHECK_EQ_INT(ggml_backend_buffer_get_size(NULL), 0);
