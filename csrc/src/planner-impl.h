@@ -8,6 +8,42 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+// The passes of a stable least-significant-digit radix sort on one int64_t field (at byte offset
+// off of T) of the n elements at *src, into *dst, swapping the two after each pass: 8 bits a pass,
+// only over the bits that differ between the elements (sizes and offsets that are multiples of
+// the alignment share their low bits; small figures share the high ones). A few linear passes
+// with no branch on the data, where a comparison sort's n log n comparisons mispredict half the
+// time. Callers sort by several fields by calling it for the least significant one first.
+#define GGA_RADIX_FIELD_DEFINE(name, T)                                                   \
+static inline uint64_t name##_key(const T * e, size_t off) {                              \
+    int64_t v;                                                                            \
+    memcpy(&v, (const char *) e + off, sizeof(v));                                        \
+    return (uint64_t) v ^ ((uint64_t) 1 << 63); /* signed order as unsigned */            \
+}                                                                                         \
+static inline void name(T ** src, T ** dst, int n, size_t off) {                          \
+    if (n <= 1) return;                                                                   \
+    const uint64_t first = name##_key(&(*src)[0], off);                                   \
+    uint64_t differ = 0;                                                                  \
+    for (int i = 1; i < n; i++) differ |= name##_key(&(*src)[i], off) ^ first;           \
+    int low = 0;                                                                          \
+    while (low < 64 && ((differ >> low) & 1) == 0) low++;                                 \
+    for (int shift = low; shift < 64; shift += 8) {                                       \
+        if (((differ >> shift) & 0xff) == 0) continue;                                    \
+        const T * from = *src;                                                            \
+        T * to = *dst;                                                                    \
+        int count[257] = { 0 };                                                           \
+        for (int i = 0; i < n; i++) count[((name##_key(&from[i], off) >> shift) & 0xff) + 1]++; \
+        for (int d = 0; d < 256; d++) count[d + 1] += count[d];                           \
+        for (int i = 0; i < n; i++) to[count[(name##_key(&from[i], off) >> shift) & 0xff]++] = from[i]; \
+        *dst = *src;                                                                      \
+        *src = to;                                                                        \
+    }                                                                                     \
+}
+
+// Below this many elements a comparison sort is cheaper than the radix passes' counters.
+#define GGA_RADIX_MIN 64
 
 // Sizes and capacities at or above this are "no limit": half of SIZE_MAX, so that sums of two
 // of them still fit.

@@ -217,49 +217,7 @@ struct gga_skey {
                              (x)->c != (y)->c ? (x)->c < (y)->c : (x)->idx < (y)->idx)
 GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 
-// Below this many keys the comparison sort is cheaper than the radix passes' counters.
-#define GGA_RADIX_MIN 64
-
-// The figure at byte offset off of a key, in signed order as an unsigned number.
-static inline uint64_t gga_skey_field(const struct gga_skey * k, size_t off) {
-    int64_t v;
-    memcpy(&v, (const char *) k + off, sizeof(v));
-    return (uint64_t) v ^ ((uint64_t) 1 << 63);
-}
-
-// The radix passes of one figure (at byte offset off) from *src, swapping *src and *dst after each.
-static inline void gga_skey_radix_field(struct gga_skey ** src, struct gga_skey ** dst, int n, size_t off) {
-    const uint64_t first = gga_skey_field(&(*src)[0], off);
-    uint64_t differ = 0;
-    for (int i = 1; i < n; i++) {
-        differ |= gga_skey_field(&(*src)[i], off) ^ first;
-    }
-    // digits of 8 bits from the lowest bit that differs (sizes, multiples of the alignment, have
-    // low bits that all share) up to the highest
-    int low = 0;
-    while (low < 64 && ((differ >> low) & 1) == 0) {
-        low++;
-    }
-    for (int shift = low; shift < 64; shift += 8) {
-        if (((differ >> shift) & 0xff) == 0) {
-            continue;
-        }
-        const struct gga_skey * from = *src;
-        struct gga_skey * to = *dst;
-        int count[257] = { 0 };
-        for (int i = 0; i < n; i++) {
-            count[((gga_skey_field(&from[i], off) >> shift) & 0xff) + 1]++;
-        }
-        for (int d = 0; d < 256; d++) {
-            count[d + 1] += count[d];
-        }
-        for (int i = 0; i < n; i++) {
-            to[count[(gga_skey_field(&from[i], off) >> shift) & 0xff]++] = from[i];
-        }
-        *dst = *src;
-        *src = to;
-    }
-}
+GGA_RADIX_FIELD_DEFINE(gga_skey_radix_field, struct gga_skey)
 
 // Sorts n keys that come in index order as gga_skey_sort does, into keys, with tmp (n more) as
 // scratch: a stable least-significant-digit radix sort, one counting pass per 8 bits of c, b and
@@ -440,8 +398,30 @@ static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * mov
     *moved |= inside;
 }
 
+GGA_RADIX_FIELD_DEFINE(gga_range_radix_field, struct gga_range)
+
+// Up to this many ranges are sorted by radix, with scratch on the stack (16 KiB)
+#define GGA_RANGE_RADIX_MAX 1024
+
+// The n ranges at r sorted by lo: in r, or in tmp (room for GGA_RANGE_RADIX_MAX; r then holds
+// them in some other order); returns where.
+static struct gga_range * gga_ranges_order(struct gga_range * r, int n, struct gga_range * tmp) {
+    if (n < GGA_RADIX_MIN || n > GGA_RANGE_RADIX_MAX) {
+        gga_range_sort(r, n);
+        return r;
+    }
+    struct gga_range * src = r;
+    struct gga_range * dst = tmp;
+    gga_range_radix_field(&src, &dst, n, offsetof(struct gga_range, lo));
+    return src;
+}
+
 void gga_ranges_sort(struct gga_range * r, int n) {
-    gga_range_sort(r, n);
+    struct gga_range tmp[GGA_RANGE_RADIX_MAX];
+    const struct gga_range * sorted = gga_ranges_order(r, n, tmp);
+    if (sorted != r) {
+        memcpy(r, sorted, (size_t) n * sizeof(*r));
+    }
 }
 
 int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
@@ -462,13 +442,14 @@ int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
     if (!moved) {
         return x;
     }
-    gga_range_sort(r, n);
+    struct gga_range tmp[GGA_RANGE_RADIX_MAX];
+    const struct gga_range * sorted = gga_ranges_order(r, n, tmp);
     for (int k = 0; k < n; k++) {
-        if (x <= r[k].lo) {
+        if (x <= sorted[k].lo) {
             break;
         }
-        if (x < r[k].hi) {
-            x = r[k].hi;
+        if (x < sorted[k].hi) {
+            x = sorted[k].hi;
         }
     }
     return x;
