@@ -4,23 +4,23 @@
 // of a stretch of time in several orders around the items that cross its borders, which stay
 // where they are, and need memory for one stretch's conflicts only.
 //
-// Decomposition (gga_decompose). The whole conflict graph holds every pair of buffers live at
-// once: on 200k buffers with about 400 live at each step, 80M pairs, past the cap that bounds the
+// Decomposition (gga_decompose). The whole conflict graph holds every pair of buffers live at once:
+// on 200k buffers with about 400 live at each step, 80M pairs, past the cap that bounds the
 // planner's memory, where the greedy passes give way to ggml's online plan. Cut in time, the same
 // instance needs a piece's pairs at a time. Time is cut into pieces of about GGA_SPLIT_ITEMS items
 // (those that start in it), each border at the step that the fewest bytes cross between half and
 // twice that many, and the pieces are packed from the first to the last: a piece's items, whole
-// (those that end in a later piece too), around the items of earlier pieces still live at its
-// first step, in the orders below, with a ceiling at the peak so far (at least the bound). The
-// first order whose items all stay under that ceiling ends the piece; otherwise the lowest
-// placement wins (ties: the one whose items carried into the next piece reach least high) and
-// raises the peak, unless the piece packed again together with the one before it, where the
-// items carried over are free again, does better. The borders keep what the pieces share small.
-// The stitch is the items carried over: each keeps the offset its first piece gave it. On
-// bench/plan's dense graph of that kind the plan ends 5.0% above the bound after about 2.6 s, where
-// the online plan is 6.8% above it; on random graphs of 9k-12k buffers, chains included, 2-10%
-// where the online plan is 14-71% above. A piece costs what a window does (below), O(m log m + E log E) per order for its
-// m items and E pairs: near-linear in n for a bounded number live at a step.
+// (those that end in a later piece too), around the items of earlier pieces still live at its first
+// step, in the orders below, with a ceiling at the peak so far (at least the bound). The first
+// order whose items all stay under that ceiling ends the piece; otherwise the lowest placement wins
+// (ties: the one whose items carried into the next piece reach least high) and raises the peak,
+// unless the piece packed again together with the one before it, where the items carried over are
+// free again, does better. The borders keep what the pieces share small. The stitch is the items
+// carried over: each keeps the offset its first piece gave it. On bench/plan's dense graph of that
+// kind the plan ends 5.0% above the bound after about 2.6 s, where the online plan is 6.8% above
+// it; on random graphs of 9k-12k buffers, chains included, 2-10% where the online plan is 14-71%
+// above. A piece costs what a window does (below), O(m log m + E log E) per order for its m items
+// and E pairs: near-linear in n for a bounded number live at a step.
 //
 // Improvement (gga_improve), and why windows. On a long instance (a random graph of 100k buffers:
 // about 40 live at a step, a peak set by a few crowded stretches) the greedy pass by size leaves
@@ -55,15 +55,15 @@
 // plainer windows can do better.
 //
 // Bands. A long item at the peak (hundreds of steps) needs a window over its whole lifetime, whose
-// borders every other long item crosses: fixed, they leave the freed items too little room, and
-// no window lowers it. So an item no window lowers gets band windows next: over its lifetime, the
+// borders every other long item crosses: fixed, they leave the freed items too little room, and no
+// window lowers it. So an item no window lowers gets band windows next: over its lifetime, the
 // items whose tops pass P - h are freed, whole (long or not), and every other item live at a step
-// of theirs is an obstacle; h starts at twice the item's size and doubles, up to 16 times it in
-// the first round (deeper bands free thousands of items: on 100k buffers of repeated model layers
-// they took 40 ms where the next round's windows settle it in about 1) and up to P after. A band holds a few dozen items where
-// a window holds thousands, and reaches the long ones. On random graphs of 50k and 100k buffers
-// (six and four seeds, 1 s) the excess over the bound fell from 0.75% to 0.62% and from 1.23% to
-// 0.56%.
+// of theirs is an obstacle; h starts at twice the item's size and doubles, up to 16 times it in the
+// first round (deeper bands free thousands of items: on 100k buffers of repeated model layers they
+// took 40 ms where the next round's windows settle it in about 1) and up to P after. A band holds a
+// few dozen items where a window holds thousands, and reaches the long ones. On random graphs of
+// 50k and 100k buffers (six and four seeds, 1 s) the excess over the bound fell from 0.75% to 0.62%
+// and from 1.23% to 0.56%.
 //
 // It stops at once when the peak meets the bound, when the deadline passes or the cancel flag is
 // set (read every GGA_IMPROVE_CHECK_EVERY placed items), and the plan in the caller's array is
