@@ -286,6 +286,27 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
             }
         }
         g->n_ord = c[T + 1];
+        // Under a cap above the default (bare lifetimes with a budget), the pairs the sweep would
+        // list are counted from the steps alone first (O(n + T), the ends per step in the sweep's
+        // memory, not yet in use): an instance past the cap then costs no doomed sweep and none
+        // of the memory it would grow (100 MB on a dense 200k-buffer instance). Under the default
+        // cap that memory is small, and model graphs never come near it.
+        if (max_edges > GGA_MAX_EDGES) {
+            int * ends = (int *) active; // (np + 1) * 4 ints >= T + 2, as T <= 2 * np + 1
+            memset(ends, 0, ((size_t) T + 2) * sizeof(*ends));
+            for (int k = 0; k < g->n_ord; k++) {
+                ends[g->ord[k].t1]++;
+            }
+            int64_t pairs = 0;
+            int64_t live = 0;
+            for (int t = 0; t <= T && 2 * pairs <= max_edges; t++) {
+                const int64_t starting = c[t + 1] - c[t];
+                live -= ends[t];
+                pairs += starting * live + starting * (starting - 1) / 2;
+                live += starting;
+            }
+            ok = 2 * pairs <= max_edges;
+        }
     }
     // one sweep lists each piece's earlier neighbours, in the order it meets them (with a rank:
     // only those ranked before it), and counts all of them

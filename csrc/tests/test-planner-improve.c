@@ -439,6 +439,38 @@ static void test_decompose(void) {
         set_free(&s);
     }
 
+    // a cap above the default is checked from the steps before any sweep: 2,500 buffers all live
+    // at once (3.1M pairs) past a cap of 2M pairs are planned by decomposition, stacked at the bound
+    {
+        const int n = 2500;
+        struct set s;
+        memset(&s, 0, sizeof(s));
+        s.it.pieces = malloc((size_t) n * sizeof(*s.it.pieces));
+        s.it.first = malloc(((size_t) n + 1) * sizeof(int));
+        s.it.size = malloc((size_t) n * sizeof(size_t));
+        s.off = malloc((size_t) n * sizeof(size_t));
+        for (int i = 0; i < n; i++) {
+            const size_t size = 16 * (size_t) (1 + i % 7);
+            s.it.pieces[i] = (struct gga_piece) { size, i % 3, 3 + n, i, i };
+            s.it.first[i] = i;
+            s.it.size[i] = size;
+        }
+        s.it.first[n] = n;
+        s.it.n_items = s.it.n_pieces = n;
+        s.it.n_times = n + 4;
+        struct gga_block * b = blocks_of(&s);
+        const struct gga_plan_params wide = { .alignment = 16, .max_size = SIZE_MAX, .max_chunks = 1,
+                                              .strategy = GGA_STRATEGY_BEST, .time_budget = 30,
+                                              .max_conflicts = ((int64_t) 1 << 22) + 2 };
+        const size_t peak = plan_of(&s, b, &wide);
+        size_t real = 0;
+        CHECK_EQ_INT(violations(&s, 16, &real), 0);
+        CHECK_EQ_INT(peak, real);
+        CHECK_EQ_INT(peak, bound_of(&s));
+        free(b);
+        set_free(&s);
+    }
+
     // the cancel flag or a deadline passed: no plan
     struct set s;
     set_random(&s, 6000, 2000, 2, 16);
