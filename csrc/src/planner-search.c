@@ -445,6 +445,22 @@ void gga_ranges_sort(struct gga_range * r, int n) {
     }
 }
 
+// The lowest fit of gga_ranges_lowest by one sweep of the ranges sorted (apart, so that the sort's
+// scratch on the stack is not part of every call's frame).
+static int64_t gga_ranges_sweep(struct gga_range * r, int n, int64_t x) {
+    struct gga_range tmp[GGA_RANGE_RADIX_MAX];
+    const struct gga_range * sorted = gga_ranges_order(r, n, tmp);
+    for (int k = 0; k < n; k++) {
+        if (x <= sorted[k].lo) {
+            break;
+        }
+        if (x < sorted[k].hi) {
+            x = sorted[k].hi;
+        }
+    }
+    return x;
+}
+
 int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
     // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
     // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
@@ -460,20 +476,7 @@ int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
             gga_fit_range(r[k].lo, r[k].hi, &x, &moved, r, &n); // n <= k: in place
         }
     }
-    if (!moved) {
-        return x;
-    }
-    struct gga_range tmp[GGA_RANGE_RADIX_MAX];
-    const struct gga_range * sorted = gga_ranges_order(r, n, tmp);
-    for (int k = 0; k < n; k++) {
-        if (x <= sorted[k].lo) {
-            break;
-        }
-        if (x < sorted[k].hi) {
-            x = sorted[k].hi;
-        }
-    }
-    return x;
+    return moved ? gga_ranges_sweep(r, n, x) : x;
 }
 
 // What the lowest fit reads of one piece (of nonzero size): its size and where its neighbours
