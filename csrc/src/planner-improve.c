@@ -379,23 +379,31 @@ static int gga_imp_collect(struct gga_imp * w, int a, int b, int max_freed, bool
     return gga_imp_pieces(w, a, ext);
 }
 
+// The items live at a step of [a, b) into w->obst (those crossing a, then those starting in
+// [a, b)); false when out of memory.
+static bool gga_imp_live_in(struct gga_imp * w, int a, int b) {
+    w->n_obst = 0;
+    if (!gga_imp_crossing(w, a)) {
+        return false;
+    }
+    const int lo = w->start_at[a];
+    const int end = w->start_at[b];
+    if (!gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, w->n_obst + end - lo + 1, sizeof(int))) {
+        return false;
+    }
+    for (int k = lo; k < end; k++) {
+        w->obst[w->n_obst++] = w->by_start[k];
+    }
+    return true;
+}
+
 // A band window: the items live at a step of [a, b) whose tops pass floor are freed, whole, and
 // every other item live at a step of their lifetimes is an obstacle. Returns as gga_imp_collect.
 static int gga_imp_collect_band(struct gga_imp * w, int a, int b, size_t floor, int max_freed) {
     const struct gga_items * it = w->it;
     w->n_freed = 0;
-    w->n_obst = 0;
-    // the candidates: the items crossing a (into obst), then those starting in [a, b)
-    if (!gga_imp_crossing(w, a)) {
+    if (!gga_imp_live_in(w, a, b)) { // the candidates
         return -1;
-    }
-    const int lo = w->start_at[a];
-    const int end = w->start_at[b];
-    if (!gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, w->n_obst + end - lo + 1, sizeof(int))) {
-        return -1;
-    }
-    for (int k = lo; k < end; k++) {
-        w->obst[w->n_obst++] = w->by_start[k];
     }
     int n_free = 0;
     for (int k = 0; k < w->n_obst; k++) {
@@ -423,24 +431,13 @@ static int gga_imp_collect_band(struct gga_imp * w, int a, int b, size_t floor, 
         }
     }
     // the obstacles: every other item live in [ea, eb)
-    w->n_obst = 0;
-    if (!gga_imp_crossing(w, ea)) {
-        return -1;
-    }
-    const int lo2 = w->start_at[ea];
-    const int end2 = w->start_at[eb];
-    if (!gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, w->n_obst + end2 - lo2 + 1, sizeof(int))) {
+    if (!gga_imp_live_in(w, ea, eb)) {
         return -1;
     }
     int n_obst = 0;
     for (int k = 0; k < w->n_obst; k++) {
         if (w->mark[w->obst[k]] != stamp) {
             w->obst[n_obst++] = w->obst[k];
-        }
-    }
-    for (int k = lo2; k < end2; k++) {
-        if (w->mark[w->by_start[k]] != stamp) {
-            w->obst[n_obst++] = w->by_start[k];
         }
     }
     w->n_obst = n_obst;
