@@ -465,10 +465,12 @@ int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
     // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
     // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
     // (x only rises) and is dropped. A few passes settle it on model graphs and random DAGs, far
-    // cheaper than sorting every range; past GGA_FIT_PASSES (a tall stack of neighbours, as on the
-    // traces) the ranges left are sorted and swept once.
+    // cheaper than sorting every range; past GGA_FIT_PASSES, or at once when GGA_RADIX_MIN ranges
+    // or more are left after a pass that moved x (a tall stack of neighbours, as on the traces and
+    // dense instances, where each pass clears little: the passes were a quarter of a dense
+    // decomposition's time), the ranges left are sorted and swept once.
     bool moved = true;
-    for (int pass = 0; moved && pass < GGA_FIT_PASSES; pass++) {
+    for (int pass = 0; moved && pass < GGA_FIT_PASSES && (pass == 0 || n < GGA_RADIX_MIN); pass++) {
         moved = false;
         const int n_ranges = n;
         n = 0;
