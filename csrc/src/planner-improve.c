@@ -17,7 +17,7 @@
 // unless the piece packed again together with the one before it, where the items carried over are
 // free again, does better. The borders keep what the pieces share small. The stitch is the items
 // carried over: each keeps the offset its first piece gave it. On bench/plan's dense graph of that
-// kind the plan ends 5.0% above the bound after about 2.6 s, where the online plan is 6.8% above
+// kind the plan ends 5.0% above the bound after about 2.2 s, where the online plan is 6.8% above
 // it; on random graphs of 9k-12k buffers, chains included, 2-10% where the online plan is 14-71%
 // above. A piece costs what a window does (below), O(m log m + E log E) per order for its m items
 // and E pairs: near-linear in n for a bounded number live at a step.
