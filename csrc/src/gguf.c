@@ -23,6 +23,7 @@
 // alignment) whenever a record, a type or the alignment changes.
 
 #include "ggalloc-gguf.h"
+#include "grow.h"
 #include "log.h"
 
 #include <errno.h>
@@ -259,23 +260,6 @@ void gguf_free(struct gguf_context * ctx) {
     free(ctx->kv);
     free(ctx->info);
     free(ctx);
-}
-
-static bool grow(void ** arr, int64_t * cap, int64_t need, size_t elem) {
-    if (need <= *cap) {
-        return true;
-    }
-    int64_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need) {
-        ncap *= 2;
-    }
-    void * p = realloc(*arr, (size_t) ncap * elem);
-    if (p == NULL) {
-        return false;
-    }
-    *arr = p;
-    *cap = ncap;
-    return true;
 }
 
 // The alignment the key gives (when valid), else the default.
@@ -546,7 +530,7 @@ static struct gguf_context * gguf_read(const uint8_t * data, size_t size, const 
     }
 
     // key-value pairs
-    if (!grow((void **) &ctx->kv, &ctx->cap_kv, n_kv, sizeof(struct gguf_kv))) {
+    if (!gga_grow((void **) &ctx->kv, &ctx->cap_kv, n_kv, sizeof(struct gguf_kv))) {
         GGML_LOG_ERROR("gguf: %s: out of memory for %" PRId64 " key-value pairs\n", src, n_kv);
         return read_fail(ctx);
     }
@@ -599,7 +583,7 @@ static struct gguf_context * gguf_read(const uint8_t * data, size_t size, const 
         GGML_LOG_ERROR("gguf: %s: tensor count %" PRId64 " is more than the %zu bytes left can hold\n", src, n_tensors, size - r->pos);
         return read_fail(ctx);
     }
-    if (!grow((void **) &ctx->info, &ctx->cap_info, n_tensors, sizeof(struct gguf_tensor_info))) {
+    if (!gga_grow((void **) &ctx->info, &ctx->cap_info, n_tensors, sizeof(struct gguf_tensor_info))) {
         GGML_LOG_ERROR("gguf: %s: out of memory for %" PRId64 " tensor records\n", src, n_tensors);
         return read_fail(ctx);
     }
@@ -1096,7 +1080,7 @@ static void kv_put(struct gguf_context * ctx, const char * key, bool is_array, e
         }
     }
     char * k = strdup(key);
-    if (k == NULL || !grow((void **) &ctx->kv, &ctx->cap_kv, ctx->n_kv + 1, sizeof(struct gguf_kv))) {
+    if (k == NULL || !gga_grow((void **) &ctx->kv, &ctx->cap_kv, ctx->n_kv + 1, sizeof(struct gguf_kv))) {
         GGML_LOG_ERROR("%s: out of memory for key '%s'\n", fn, key);
         free(k);
         goto fail;
@@ -1283,7 +1267,7 @@ void gguf_add_tensor(struct gguf_context * ctx, const struct ggml_tensor * tenso
         GGML_LOG_ERROR("gguf_add_tensor: '%s': unknown type or a size that overflows; ignored\n", tensor->name);
         return;
     }
-    if (!grow((void **) &ctx->info, &ctx->cap_info, ctx->n_info + 1, sizeof(struct gguf_tensor_info))) {
+    if (!gga_grow((void **) &ctx->info, &ctx->cap_info, ctx->n_info + 1, sizeof(struct gguf_tensor_info))) {
         GGML_LOG_ERROR("gguf_add_tensor: out of memory\n");
         return;
     }

@@ -83,6 +83,7 @@
 // items, T steps), plus the largest window's.
 
 #include "planner-impl.h"
+#include "grow.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -197,31 +198,6 @@ static uint64_t gga_imp_rand(struct gga_imp * w) {
     return z ^ (z >> 31);
 }
 
-// Grows *p to hold at least need elements of elem bytes; false when out of memory.
-static bool gga_imp_reserve(void ** p, int64_t * cap, int64_t need, size_t elem) {
-    if (need <= *cap) {
-        return true;
-    }
-    int64_t c = *cap > 0 ? *cap : 64;
-    while (c < need) {
-        c *= 2;
-    }
-    void * q = realloc(*p, (size_t) c * elem);
-    if (q == NULL) {
-        return false;
-    }
-    *p = q;
-    *cap = c;
-    return true;
-}
-
-static bool gga_imp_reserve_int(void ** p, int * cap, int64_t need, size_t elem) {
-    int64_t c = *cap;
-    const bool ok = gga_imp_reserve(p, &c, need, elem);
-    *cap = (int) c;
-    return ok;
-}
-
 static void gga_imp_release(struct gga_imp * w) {
     free(w->span0); // and span1, by_start, start_at, tree, mark
     free(w->cross);
@@ -327,7 +303,7 @@ static bool gga_imp_crossing(struct gga_imp * w, int a) {
             continue;
         }
         if (v >= w->leaves) {
-            if (!gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, w->n_obst + 1, sizeof(int))) {
+            if (!gga_grow_int((void **) &w->obst, &w->cap_obst, w->n_obst + 1, sizeof(int))) {
                 return false;
             }
             w->obst[w->n_obst++] = w->by_start[first];
@@ -361,8 +337,8 @@ static int gga_imp_collect(struct gga_imp * w, int a, int b, int max_freed, bool
     if (n_free > max_freed) {
         return 0;
     }
-    if (!gga_imp_reserve_int((void **) &w->freed, &w->cap_freed, n_free + 1, sizeof(int)) ||
-        !gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, end - lo + 1, sizeof(int))) {
+    if (!gga_grow_int((void **) &w->freed, &w->cap_freed, n_free + 1, sizeof(int)) ||
+        !gga_grow_int((void **) &w->obst, &w->cap_obst, end - lo + 1, sizeof(int))) {
         return -1;
     }
     for (int k = lo; k < end; k++) {
@@ -388,7 +364,7 @@ static bool gga_imp_live_in(struct gga_imp * w, int a, int b) {
     }
     const int lo = w->start_at[a];
     const int end = w->start_at[b];
-    if (!gga_imp_reserve_int((void **) &w->obst, &w->cap_obst, w->n_obst + end - lo + 1, sizeof(int))) {
+    if (!gga_grow_int((void **) &w->obst, &w->cap_obst, w->n_obst + end - lo + 1, sizeof(int))) {
         return false;
     }
     for (int k = lo; k < end; k++) {
@@ -412,7 +388,7 @@ static int gga_imp_collect_band(struct gga_imp * w, int a, int b, size_t floor, 
     if (n_free > max_freed) {
         return 0;
     }
-    if (!gga_imp_reserve_int((void **) &w->freed, &w->cap_freed, n_free + 1, sizeof(int))) {
+    if (!gga_grow_int((void **) &w->freed, &w->cap_freed, n_free + 1, sizeof(int))) {
         return -1;
     }
     if (w->stamp == INT_MAX) {
@@ -457,8 +433,8 @@ static int gga_imp_pieces(struct gga_imp * w, int a, int ext) {
     for (int k = 0; k < w->n_obst; k++) {
         np += it->first[w->obst[k] + 1] - it->first[w->obst[k]];
     }
-    if (!gga_imp_reserve_int((void **) &w->wp, &w->cap_wp, np + 1, sizeof(*w->wp)) ||
-        !gga_imp_reserve_int((void **) &w->keys, &w->cap_keys, (np > w->n_freed ? np : w->n_freed) + 1, sizeof(*w->keys))) {
+    if (!gga_grow_int((void **) &w->wp, &w->cap_wp, np + 1, sizeof(*w->wp)) ||
+        !gga_grow_int((void **) &w->keys, &w->cap_keys, (np > w->n_freed ? np : w->n_freed) + 1, sizeof(*w->keys))) {
         return -1;
     }
     free(w->wfirst);
@@ -509,7 +485,7 @@ static int gga_imp_pieces(struct gga_imp * w, int a, int ext) {
         if (w->n_edge + n_active > GGA_IMPROVE_MAX_EDGES) {
             return 0;
         }
-        if (!gga_imp_reserve((void **) &w->edge, &w->cap_edge, w->n_edge + n_active + 1, sizeof(*w->edge))) {
+        if (!gga_grow((void **) &w->edge, &w->cap_edge, w->n_edge + n_active + 1, sizeof(*w->edge))) {
             return -1;
         }
         int a2 = 0;
@@ -541,7 +517,7 @@ static int gga_imp_pieces(struct gga_imp * w, int a, int ext) {
         w->adj_first[p + 2] += w->adj_first[p + 1];
     }
     const int64_t n_adj = w->adj_first[n_free_pieces + 1];
-    if (!gga_imp_reserve((void **) &w->adj, &w->cap_adj, n_adj + 1, sizeof(int))) {
+    if (!gga_grow((void **) &w->adj, &w->cap_adj, n_adj + 1, sizeof(int))) {
         return -1;
     }
     // ranges for the freed item with the most neighbours (adj_first[p + 1] is p's first now)
@@ -571,8 +547,8 @@ static int gga_imp_pieces(struct gga_imp * w, int a, int ext) {
     while (leaves < b - a) {
         leaves *= 2;
     }
-    if (!gga_imp_reserve((void **) &w->seg, &w->cap_seg, 2 * (int64_t) leaves, sizeof(int64_t)) ||
-        !gga_imp_reserve((void **) &w->breadth, &w->cap_breadth, w->n_freed + 1, sizeof(int64_t))) {
+    if (!gga_grow((void **) &w->seg, &w->cap_seg, 2 * (int64_t) leaves, sizeof(int64_t)) ||
+        !gga_grow((void **) &w->breadth, &w->cap_breadth, w->n_freed + 1, sizeof(int64_t))) {
         return -1;
     }
     int64_t * live = w->seg + leaves;

@@ -32,6 +32,7 @@
 // copies), cleared by reset.
 
 #include "alloc-impl.h"
+#include "grow.h"
 #include "log.h"
 #include "ptrmap.h"
 #include "ggalloc-alloc.h"
@@ -476,21 +477,6 @@ static void sched_rewrite(ggml_backend_sched_t sched, bool apply) {
     }
 }
 
-static bool sched_grow(void ** p, int * cap, int need, size_t elem) {
-    if (need <= *cap) {
-        return true;
-    }
-    int c = *cap ? *cap : 16;
-    while (c < need) c *= 2;
-    void * q = realloc(*p, elem * (size_t) c);
-    if (q == NULL) {
-        return false;
-    }
-    *p = q;
-    *cap = c;
-    return true;
-}
-
 // The copy c of src in backend b, made on first use (NULL when out of memory).
 static struct ggml_tensor * sched_copy_of(ggml_backend_sched_t sched, struct ggml_tensor * src, int b, int c, bool * created) {
     struct sched_entry * e = sched_find(sched, src, true);
@@ -499,7 +485,7 @@ static struct ggml_tensor * sched_copy_of(ggml_backend_sched_t sched, struct ggm
     }
     const int per = sched->n_backends * sched->n_copies;
     if (e->copy_base < 0) {
-        if (!sched_grow((void **) &sched->copies, &sched->cap_copies, sched->n_copies_used + per, sizeof(struct ggml_tensor *))) {
+        if (!gga_grow_int((void **) &sched->copies, &sched->cap_copies, sched->n_copies_used + per, sizeof(struct ggml_tensor *))) {
             return NULL;
         }
         e->copy_base = sched->n_copies_used;
@@ -561,7 +547,7 @@ static bool sched_split(ggml_backend_sched_t sched, struct ggml_cgraph * graph) 
         int id = sched_backend_of(sched, node);
         if (split == NULL || (!sched_is_view_op(node->op) && id != -1 && id != cur)) {
             if (split != NULL) split->i_end = i;
-            if (!sched_grow((void **) &sched->splits, &sched->cap_splits, sched->n_splits + 1, sizeof(struct sched_split))) {
+            if (!gga_grow_int((void **) &sched->splits, &sched->cap_splits, sched->n_splits + 1, sizeof(struct sched_split))) {
                 return false;
             }
             split = &sched->splits[sched->n_splits++];
@@ -601,13 +587,13 @@ static bool sched_split(ggml_backend_sched_t sched, struct ggml_cgraph * graph) 
             bool listed = false;
             for (int k = split->first_input; k < sched->n_inputs && !listed; k++) listed = sched->inputs[k] == src;
             if (!listed) {
-                if (!sched_grow((void **) &sched->inputs, &sched->cap_inputs, sched->n_inputs + 1, sizeof(struct ggml_tensor *))) {
+                if (!gga_grow_int((void **) &sched->inputs, &sched->cap_inputs, sched->n_inputs + 1, sizeof(struct ggml_tensor *))) {
                     return false;
                 }
                 sched->inputs[sched->n_inputs++] = src;
                 split->n_inputs++;
             }
-            if (!sched_grow((void **) &sched->rewrites, &sched->cap_rewrites, sched->n_rewrites + 1, sizeof(struct sched_rewrite))) {
+            if (!gga_grow_int((void **) &sched->rewrites, &sched->cap_rewrites, sched->n_rewrites + 1, sizeof(struct sched_rewrite))) {
                 return false;
             }
             sched->rewrites[sched->n_rewrites++] = (struct sched_rewrite) { node, j, src, cpy };
