@@ -2,7 +2,7 @@
 // isa.c — which instruction sets the CPU has, and which kernel table the backend uses.
 //
 // The CPU is asked once (cpuid): AVX2, FMA and F16C make the AVX2 table usable, AVX-512F/BW/VL/DQ
-// the AVX-512 one. A feature the CPU has is only usable if the operating system saves the wider
+// the AVX-512 one; VNNI (AVX-VNNI, AVX512-VNNI) is noted for the quantized dots to choose. A feature the CPU has is only usable if the operating system saves the wider
 // registers on a context switch, which xgetbv reports (XCR0: SSE+AVX state for AVX2, plus the
 // opmask and upper-zmm state for AVX-512); without that check a kernel could fault on a CPU
 // whose OS disabled AVX. The best usable table is chosen unless a test forces another
@@ -22,7 +22,7 @@
 #endif
 
 struct cpu_features {
-    bool sse3, avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, neon;
+    bool sse3, avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_vnni, avx_vnni, neon;
 };
 
 static struct cpu_features cpu_feat;
@@ -62,7 +62,9 @@ static void cpu_detect(void) {
         cpu_feat.avx512dq = ((b >> 17) & 1) && os_avx512;
         cpu_feat.avx512bw = ((b >> 30) & 1) && os_avx512;
         cpu_feat.avx512vl = ((b >> 31) & 1) && os_avx512;
+        cpu_feat.avx512_vnni = ((c >> 11) & 1) && os_avx512;
         __cpuid_count(7, 1, a, b, c, d);
+        cpu_feat.avx_vnni    = ((a >> 4) & 1) && os_avx;
         cpu_feat.avx512_bf16 = ((a >> 5) & 1) && os_avx512;
     }
 #elif defined(__aarch64__)
@@ -132,6 +134,11 @@ bool ggalloc_cpu_set_isa(enum ggalloc_cpu_isa isa) {
     }
     atomic_store(&cpu_isa_current, isa);
     return true;
+}
+
+bool cpu_has_vnni(bool avx512) {
+    ggml_cpu_init();
+    return avx512 ? cpu_feat.avx512_vnni : cpu_feat.avx_vnni;
 }
 
 enum ggalloc_cpu_isa ggalloc_cpu_get_isa(void) {

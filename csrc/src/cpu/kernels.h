@@ -81,6 +81,10 @@ extern const struct cpu_kernels cpu_kernels_neon;
 // The table in use (isa.c); never NULL.
 const struct cpu_kernels * cpu_kernels_get(void);
 
+// Whether the CPU has VNNI for the AVX-512 (avx512) or the AVX2 (AVX-VNNI) kernels, with the OS
+// saving their registers (isa.c); false off x86-64.
+bool cpu_has_vnni(bool avx512);
+
 // Fills the portable table's lookup tables; called once by ggml_cpu_init before any kernel runs.
 void cpu_kernels_init(void);
 

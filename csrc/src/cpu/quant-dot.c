@@ -418,38 +418,16 @@ bool cpu_type_is_quant(enum ggml_type t) {
            ggml_get_type_traits(t)->from_float_ref != NULL;
 }
 
-#if defined(__x86_64__)
-// VNNI is asked of the CPU once; the AVX-512 and AVX2 tables are only in use where the OS saves
-// their registers (isa.c), and VNNI needs nothing more.
+// VNNI is in use where the CPU has it (isa.c) unless a test turns it off
 static atomic_int qdot_vnni_allowed = 1;
-static int qdot_cpu_vnni(bool avx512) {
-    static atomic_int has[2] = { -1, -1 }; // AVX2 (AVX-VNNI), AVX-512 (AVX512-VNNI); -1: not asked
-    int v = atomic_load(&has[avx512]);
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = (avx512 ? __builtin_cpu_supports("avx512vnni") : __builtin_cpu_supports("avxvnni")) ? 1 : 0;
-        atomic_store(&has[avx512], v);
-    }
-    return v;
-}
-#endif
 
 // whether the AVX-512 (avx512 true) or AVX2 kernels may use VNNI now
 static bool qdot_vnni(bool avx512) {
-#if defined(__x86_64__)
-    return atomic_load(&qdot_vnni_allowed) && qdot_cpu_vnni(avx512);
-#else
-    (void) avx512;
-    return false;
-#endif
+    return atomic_load(&qdot_vnni_allowed) && cpu_has_vnni(avx512);
 }
 
 bool cpu_qdot_set_vnni(bool on) {
-#if defined(__x86_64__)
     atomic_store(&qdot_vnni_allowed, on ? 1 : 0);
-#else
-    (void) on;
-#endif
     return qdot_vnni(true) || qdot_vnni(false);
 }
 
