@@ -233,8 +233,16 @@ static void gga_skey_radix(struct gga_skey * keys, struct gga_skey * tmp, int n)
     }
     struct gga_skey * src = keys;
     struct gga_skey * dst = tmp;
-    gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, c));
-    gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, b));
+    // keys already in (b, c) order (items come in order of start, and the first order ranks them
+    // by size, then start) need the passes over a alone
+    bool sorted = true;
+    for (int i = 1; i < n; i++) {
+        sorted &= keys[i - 1].b != keys[i].b ? keys[i - 1].b < keys[i].b : keys[i - 1].c <= keys[i].c;
+    }
+    if (!sorted) {
+        gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, c));
+        gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, b));
+    }
     gga_skey_radix_field(&src, &dst, n, offsetof(struct gga_skey, a));
     if (src != keys) {
         memcpy(keys, src, (size_t) n * sizeof(*keys));
@@ -700,7 +708,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
                 }
                 case GGA_N_ORDERS: break;
             }
-            keys[i] = o == GGA_ORDER_SIZE_START ? (struct gga_skey) { -size, t0, -span, i } : (struct gga_skey) { -k, -size, -span, i };
+            keys[i] = o == GGA_ORDER_SIZE_START ? (struct gga_skey) { -size, t0, 0, i } : (struct gga_skey) { -k, -size, -span, i };
         }
         gga_skey_radix(keys, keys + n, n);
         for (int k = 0; k < n; k++) {
