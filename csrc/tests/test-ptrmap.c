@@ -1,12 +1,13 @@
 // The pointer map (ptrmap.h), alone: insertion and lookup against a plain array of the same
 // pairs, growth past the size asked for, emptying by reset (to a smaller and a larger size
 // within its table, and past it) and by clear, the 32-bit epoch wrapping around, NULL keys,
-// and get's one-probe find-or-insert.
+// get's one-probe find-or-insert, and short probes on strided layouts of keys.
 
 #include "check.h"
 #include "ptrmap.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define N_KEYS 5000
@@ -34,6 +35,39 @@ static void fill_and_check(struct gga_ptrmap * m, int n) {
     }
     CHECK_EQ_INT(wrong, 0);
     CHECK(m->n * 2 <= m->mask + 1); // at most half full
+}
+
+// Keys n at base + i * stride (never read: keys are only compared), inserted into a map sized for
+// them; every one found, and the mean and longest distance of a key from its hashed slot held to
+// mean_max and max_max.
+static void check_layout(uintptr_t base, uintptr_t stride, int n, double mean_max, size_t max_max) {
+    struct gga_ptrmap m = { 0 };
+    CHECK(gga_ptrmap_reset(&m, (size_t) n));
+    for (int i = 0; i < n; i++) {
+        int * v = gga_ptrmap_get(&m, (const void *) (base + (uintptr_t) i * stride), i);
+        CHECK(v != NULL && *v == i);
+    }
+    double sum = 0.0;
+    size_t longest = 0;
+    int missing = 0;
+    for (int i = 0; i < n; i++) {
+        const void * k = (const void *) (base + (uintptr_t) i * stride);
+        const int * v = gga_ptrmap_find(&m, k);
+        missing += v == NULL || *v != i;
+        size_t d = 0;
+        for (size_t h = gga_ptr_hash(k) & m.mask; m.slots[h].key != k && d <= m.mask; h = (h + 1) & m.mask) {
+            d++;
+        }
+        sum += (double) d;
+        longest = d > longest ? d : longest;
+    }
+    CHECK_EQ_INT(missing, 0);
+    if (sum / n > mean_max || longest > max_max) {
+        fprintf(stderr, "stride %#zx, %d keys: mean probe distance %.2f (at most %.2f), longest %zu (at most %zu)\n",
+                (size_t) stride, n, sum / n, mean_max, longest, max_max);
+        CHECK(false);
+    }
+    gga_ptrmap_free(&m);
 }
 
 int main(void) {
@@ -102,5 +136,20 @@ int main(void) {
     CHECK(gga_ptrmap_reset(&r, 3));
     fill_and_check(&r, 40);
     gga_ptrmap_free(&r);
+    // probe lengths on the layouts tensors come in: one after another in a context (ggml's
+    // object header and the tensor: 368 bytes), with data between them, one per page, one per
+    // mapping, far apart, and packed denser than tensors can be; a hash that sent such keys to
+    // few slots would show as long runs
+    const uintptr_t base = (uintptr_t) 0x7f3a12345010ull;
+    const int sizes[] = { 100, 3000, 100000 };
+    for (int k = 0; k < 3; k++) {
+        check_layout(base, 368, sizes[k], 1.0, 256);
+        check_layout(base, 368 + 4096 * 3, sizes[k], 1.0, 256);
+        check_layout(base, 4096, sizes[k], 1.0, 256);
+        check_layout(base, (uintptr_t) 1 << 21, sizes[k], 1.0, 256);
+        check_layout(0x100000, (uintptr_t) 1 << 32, sizes[k], 1.0, 256);
+        check_layout(base, 64, sizes[k], 1.0, 256);
+        check_layout(base, 16, sizes[k], 1.0, 256);
+    }
     return check_report("test-ptrmap");
 }
