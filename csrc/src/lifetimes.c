@@ -56,6 +56,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+// How many nodes ahead the scan starts loading a node's slot of the pointer map: most nodes are
+// new to the map, and their slots, spread over it, are cache misses.
+#define GGA_WALK_PREFETCH 8
+
 // The walk's allocations go through here, so that tests can make one of them fail and check
 // that every out-of-memory path returns false, with a message, and leaks nothing.
 static int walk_fail_at = -1;
@@ -644,6 +648,9 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
         int32_t n_src_all = 0;
         for (int i = 0; i < n_nodes && !w.oom; i++) {
             struct ggml_tensor * t = nodes[i];
+            if (i + GGA_WALK_PREFETCH < n_nodes) {
+                gga_ptrmap_prefetch(&w.sc->map, nodes[i + GGA_WALK_PREFETCH]);
+            }
             const int ri = rec_of(&w, t);
             if (ri < 0) {
                 break;

@@ -55,6 +55,14 @@ int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key);
 // gga_ptrmap_get's way out when the table must grow before key goes in (or key is NULL).
 int * gga_ptrmap_get_grow(struct gga_ptrmap * m, const void * key, int init);
 
+// Starts loading the slot where a lookup of key begins, for a caller that knows its next keys
+// ahead of the lookups.
+static inline void gga_ptrmap_prefetch(const struct gga_ptrmap * m, const void * key) {
+    if (m->slots != NULL) {
+        __builtin_prefetch(&m->slots[gga_ptr_hash(key) & m->mask]);
+    }
+}
+
 // The value of key, inserted as `init` if absent (one probe either way: a caller that needs to
 // know whether it was inserted passes an init no present value has); NULL when out of memory or
 // key is NULL. The pointer is valid until the next insertion. (Inline: the allocators' graph
