@@ -1,7 +1,7 @@
 // A pointer -> int map: open addressing with linear probing over a power-of-two table of
-// (key, value, epoch) slots, sized an eighth full (half full for huge maps) and grown (doubled and
-// rehashed) before it passes half full, so probes stay short and each reads one cache line. Keys
-// are hashed with a 64-bit finaliser, since pointers share their low bits.
+// (key, value, epoch) slots, grown (doubled and rehashed) before it passes half full, so probes
+// stay short and each reads one cache line. Keys are hashed with a 64-bit finaliser, since
+// pointers share their low bits.
 //
 // Maps that are filled again and again (the allocator's graph walk, the scheduler's tensor
 // table) are emptied by starting a new epoch: a slot holds a key only while its epoch is the
@@ -16,20 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Up to this many slots (4 MiB) a table is sized at least eight times its keys.
-#define GGA_PTRMAP_SPARSE_SLOTS ((size_t) 1 << 18)
-
-// The number of slots for `expected` keys: a power of two, at least eight times as many while
-// that stays within GGA_PTRMAP_SPARSE_SLOTS, and at least twice as many beyond. At most half
-// full, a quarter of a graph walk's lookups find their home slot taken by another key and probe
-// on (a branch that mispredicts that often, and a longer wait for the walk's next step, which
-// needs the record index found); an eighth full, a twentieth do. On a 2,000-node random DAG a
-// fresh allocator's first reserve took 11% less, for a table of 512 KiB instead of 128 KiB.
-// Huge maps (over 32k keys) stay at most half full: their memory, not their probes, dominates.
+// The number of slots for `expected` keys: a power of two, at least twice as many.
 static size_t ptrmap_slots_for(size_t expected) {
     size_t cap = 16;
-    while (cap < GGA_PTRMAP_SPARSE_SLOTS && cap / 8 < expected) cap *= 2;
-    while (cap <= SIZE_MAX / 4 && cap / 2 < expected) cap *= 2; // past that, the allocation fails
+    while (cap < expected * 2) cap *= 2;
     return cap;
 }
 
