@@ -605,6 +605,27 @@ static void bench_generated(void) {
     }
 }
 
+// Reorders g, with its peak before and after, and the median time of five reorders of its
+// original order (restored between them): a single one measured mostly the C library's first
+// touch of the pages it handed out, which depends on what the process did before.
+static void time_reorder(struct ggml_cgraph * g, size_t * before, size_t * after, double * ms) {
+    const int n = ggml_graph_n_nodes(g);
+    struct ggml_tensor ** nodes = ggml_graph_nodes(g);
+    struct ggml_tensor ** original = malloc((size_t) (n > 0 ? n : 1) * sizeof(*original));
+    memcpy(original, nodes, (size_t) n * sizeof(*nodes));
+    *before = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+    double t[5];
+    for (int r = 0; r < 5; r++) {
+        memcpy(nodes, original, (size_t) n * sizeof(*nodes));
+        const double t0 = now_s();
+        ggalloc_graph_reorder(g);
+        t[r] = (now_s() - t0) * 1e3;
+    }
+    *ms = median(t, 5);
+    *after = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+    free(original);
+}
+
 int main(int argc, char ** argv) {
     // `bench-plan traces`, `generated` or `fresh`: that section alone, printed only
     if (argc > 1) {
@@ -655,6 +676,9 @@ int main(int argc, char ** argv) {
     emit("CPU host buffer type, alignment %d, one buffer. Sizes in bytes (exact); times are medians of the\n"
          "process's CPU time (planning is single-threaded; CPU time stays steady on a shared machine), per call,\n"
          "timed in batches of about 50 µs so that the clock's own cost (about 1 µs a read) stays out of them.\n"
+         "On the two-vCPU machines this runs on, one vCPU may run 1.5-1.6x slower than the other for minutes\n"
+         "at a time, and a process stays on the one it lands on: compare figures of one run, or pin runs\n"
+         "to one vCPU (`taskset -c N build/bench-plan`). ggml's figures in anchors.md come from such machines (two runs).\n"
          "ggml planner = our reproduction of ggml's online placement (same sizes as ggml); best = GGALLOC_PLANNER_BEST.\n\n", ALIGNMENT);
 
     emit("## Graphs\n\n");
@@ -679,11 +703,7 @@ int main(int argc, char ** argv) {
             rows[n_rows++] = row;
         }
         snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", graphs[k]);
-        reord[n_reord].before = ggalloc_graph_peak_bytes(g, ALIGNMENT);
-        const double t0 = now_s();
-        ggalloc_graph_reorder(g);
-        reord[n_reord].ms = (now_s() - t0) * 1e3;
-        reord[n_reord].after = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+        time_reorder(g, &reord[n_reord].before, &reord[n_reord].after, &reord[n_reord].ms);
         n_reord++;
         ggml_free(ctx);
     }
@@ -704,11 +724,7 @@ int main(int argc, char ** argv) {
             }
             if (n_reord < 16) {
                 snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", name);
-                reord[n_reord].before = ggalloc_graph_peak_bytes(g, ALIGNMENT);
-                const double t0 = now_s();
-                ggalloc_graph_reorder(g);
-                reord[n_reord].ms = (now_s() - t0) * 1e3;
-                reord[n_reord].after = ggalloc_graph_peak_bytes(g, ALIGNMENT);
+                time_reorder(g, &reord[n_reord].before, &reord[n_reord].after, &reord[n_reord].ms);
                 n_reord++;
             }
             ggml_free(ctx);
@@ -734,7 +750,7 @@ int main(int argc, char ** argv) {
     }
 
     emit("\n## Reordering the nodes (ggalloc_graph_reorder)\n\n");
-    emit("| graph | lower bound before B | after B | after/before | reorder ms |\n|---|---|---|---|---|\n");
+    emit("| graph | lower bound before B | after B | after/before | reorder ms (median of 5) |\n|---|---|---|---|---|\n");
     for (int k = 0; k < n_reord; k++) {
         emit("| %s | %zu | %zu | %.4f | %.2f |\n", reord[k].name, reord[k].before, reord[k].after,
              (double) reord[k].after / (double) reord[k].before, reord[k].ms);

@@ -602,14 +602,16 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     w.n_steps_end = n_nodes + 2;
     // the map is used up to the size this graph needs (it may be larger from an earlier walk);
     // the tensors it holds are about the nodes and leafs (and the few sources and view sources
-    // outside them). Sized for four times as many, it stays an eighth full, not half: half full,
-    // a quarter of the walk's lookups found their home slot taken by another tensor and probed
-    // on, a mispredicted branch in the walk's critical path each (a fresh allocator's first
-    // reserve on a 2,000-node random DAG took 10% longer); a twentieth do now. Past
-    // GGA_WALK_SPARSE_KEYS tensors the map's memory counts more, and it is sized as usual.
+    // outside them). In scratch that the caller keeps (gallocr's), it is sized for four times as
+    // many and stays an eighth full, not half: half full, a quarter of the walk's lookups found
+    // their home slot taken by another tensor and probed on, a mispredicted branch in the walk's
+    // critical path each (a fresh allocator's first reserve on a 2,000-node random DAG took 10%
+    // longer); a twentieth do now. A walk in scratch of its own (a graph's peak, reorder's
+    // candidates) zeroes its map at every call, which that would make four times the work; and
+    // past GGA_WALK_SPARSE_KEYS tensors the map's memory counts more: both are sized as usual.
     const size_t n_keys = (size_t) n_nodes + (size_t) n_leafs;
-    bool ok = scratch_reserve(sc, n_nodes, n_leafs, &a) &&
-              gga_ptrmap_reset(&sc->map, n_keys <= GGA_WALK_SPARSE_KEYS ? 4 * n_keys : n_keys) &&
+    const bool sparse = sc != &local && n_keys <= GGA_WALK_SPARSE_KEYS;
+    bool ok = scratch_reserve(sc, n_nodes, n_leafs, &a) && gga_ptrmap_reset(&sc->map, sparse ? 4 * n_keys : n_keys) &&
               lifetimes_reserve(out, p->n_slots, n_nodes, n_leafs);
     w.recs = a.recs;
     w.cap_recs = a.cap_recs;

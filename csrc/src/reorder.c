@@ -176,7 +176,7 @@ static bool gga_deps_build(struct ggml_tensor ** nodes, int n, struct gga_deps *
     int n_pending = 0;
     bool ok = last_writer && pending_first && pending_node && pending_next &&
               gga_reorder_may_alloc() && gga_ptrmap_init(&map, (size_t) n) &&
-              gga_reorder_may_alloc() && gga_ptrmap_init(&base_ix, cap_acc);
+              gga_reorder_may_alloc() && gga_ptrmap_init(&base_ix, (size_t) n); // about a base per node; grows past
     for (int i = 0; ok && i < n; i++) {
         ok = gga_index_set(&map, nodes[i], i);
     }
@@ -389,22 +389,21 @@ static size_t gga_nbytes_size(void * user, int buffer_id, const struct ggml_tens
 }
 
 // The peak of live bytes of the graph's current order, by the allocator's lifetime rules (as
-// ggalloc_graph_peak_bytes); false when out of memory.
-static bool gga_reorder_peak(struct ggml_cgraph * graph, size_t * peak) {
+// ggalloc_graph_peak_bytes); false when out of memory. The walk's memory (sc, lt) is kept from
+// one candidate to the next: walks in memory of their own took the C library's fresh pages at
+// every candidate.
+static bool gga_reorder_peak(struct ggml_cgraph * graph, struct gga_walk_scratch * sc, struct gga_lifetimes * lt,
+        size_t * peak) {
     int slot = 0;
     const struct gga_walk_params wp = {
         .n_buffers      = 1,
         .slot_of_buffer = &slot,
         .n_slots        = 1,
         .alloc_size     = gga_nbytes_size,
+        .scratch        = sc,
     };
-    struct gga_lifetimes lt = { 0 };
-    if (!gga_lifetimes_build(graph, &wp, &lt)) {
-        return false;
-    }
-    const bool ok = gga_lower_bound_checked(lt.slots[0].blocks, lt.slots[0].n, GGA_REORDER_ALIGNMENT, peak);
-    gga_lifetimes_release(&lt);
-    return ok;
+    return gga_lifetimes_build(graph, &wp, lt) &&
+           gga_lower_bound_checked(lt->slots[0].blocks, lt->slots[0].n, GGA_REORDER_ALIGNMENT, peak);
 }
 
 bool ggalloc_graph_reorder(struct ggml_cgraph * graph) {
@@ -431,7 +430,9 @@ bool ggalloc_graph_reorder(struct ggml_cgraph * graph) {
     memcpy(original, nodes, (size_t) n * sizeof(*nodes));
     memcpy(best, nodes, (size_t) n * sizeof(*nodes));
     size_t best_peak = 0;
-    bool ok = gga_reorder_peak(graph, &best_peak);
+    struct gga_walk_scratch sc = { 0 };
+    struct gga_lifetimes lt = { 0 };
+    bool ok = gga_reorder_peak(graph, &sc, &lt, &best_peak);
     for (int pick = 0; ok && pick < GGA_PICK_COUNT; pick++) {
         const enum gga_sched_status st = gga_schedule(&d, (enum gga_pick) pick, order);
         if (st == GGA_SCHED_CYCLE) {
@@ -445,7 +446,7 @@ bool ggalloc_graph_reorder(struct ggml_cgraph * graph) {
             nodes[k] = original[order[k]];
         }
         size_t peak = 0;
-        ok = gga_reorder_peak(graph, &peak);
+        ok = gga_reorder_peak(graph, &sc, &lt, &peak);
         if (ok && peak < best_peak) {
             best_peak = peak;
             memcpy(best, nodes, (size_t) n * sizeof(*nodes));
@@ -456,6 +457,8 @@ bool ggalloc_graph_reorder(struct ggml_cgraph * graph) {
     if (!ok) {
         GGML_LOG_ERROR("%s: out of memory for %d nodes; the order is unchanged\n", __func__, n);
     }
+    gga_walk_scratch_release(&sc);
+    gga_lifetimes_release(&lt);
     gga_deps_free(&d);
     free(original);
     free(best);
