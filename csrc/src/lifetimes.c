@@ -606,8 +606,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     // many and stays an eighth full, not half: half full, a quarter of the walk's lookups found
     // their home slot taken by another tensor and probed on, a mispredicted branch in the walk's
     // critical path each (a fresh allocator's first reserve on a 2,000-node random DAG took 10%
-    // longer); a twentieth do now. A walk in scratch of its own (a graph's peak, reorder's
-    // candidates) zeroes its map at every call, which that would make four times the work; and
+    // longer); a twentieth do now. A walk in scratch of its own (a graph's peak) allocates and
+    // zeroes its map at every call, where four times the slots are four times that work; and
     // past GGA_WALK_SPARSE_KEYS tensors the map's memory counts more: both are sized as usual.
     const size_t n_keys = (size_t) n_nodes + (size_t) n_leafs;
     const bool sparse = sc != &local && n_keys <= GGA_WALK_SPARSE_KEYS;
