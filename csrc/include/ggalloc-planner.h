@@ -28,7 +28,9 @@ extern "C" {
 
 enum ggalloc_planner {
     GGALLOC_PLANNER_GGML, // ggml's online best-fit placement: the same buffer sizes as ggml
-    GGALLOC_PLANNER_BEST, // offline: several strategies and a bounded search; the default
+    GGALLOC_PLANNER_BEST, // offline, never larger than GGML; the default. In gallocr one greedy
+                          // pass (and ggml's plan when that is above the bound); on bare
+                          // lifetimes several orders and a bounded search
 };
 
 // The planner on bare lifetimes: n blocks, block i of sizes[i] bytes live over the half-open

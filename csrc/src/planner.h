@@ -36,8 +36,8 @@ struct gga_plan_params {
     size_t max_size;    // chunk limit (SIZE_MAX: one chunk); a block larger than it gets a chunk of its own
     int    max_chunks;  // at most GGALLOC_MAX_CHUNKS; the last chunk is unbounded
     enum gga_strategy strategy;
-    int64_t search_work; // BEST: work units (about a nanosecond each) the search may spend; 0: a
-                         // default of a few times the greedy passes' own work
+    int64_t search_work; // BEST: work units (about a nanosecond each) the search may spend; 0 with
+                         // no time budget (gallocr): the first greedy order alone, no search
     double  time_budget; // BEST: > 0: the search runs until the plan meets the lower bound or
                          // this many seconds have passed (search_work is then not a limit);
                          // 0: search_work alone bounds it, and plans are deterministic
