@@ -30,7 +30,8 @@
 // a wide span falls back to the introsort, O(n log n).
 //
 // BEST: the items (lone blocks, and groups as one item with a staircase of sizes) are packed
-// offline by planner-search.c with several greedy orders and a bounded search. The lower bound
+// offline by planner-search.c: one greedy order without a budget (gallocr), several and a
+// bounded search with one (bare lifetimes). The lower bound
 // comes first; the offline packing follows, and when it meets the bound it is optimal and the
 // online pass is skipped (model graphs: one greedy pass, no online pass). Otherwise the online
 // plan of the same blocks is made too and the offline one kept only when it is smaller, so BEST
