@@ -30,15 +30,15 @@
 // a wide span falls back to the introsort, O(n log n).
 //
 // BEST: the items (lone blocks, and groups as one item with a staircase of sizes) are packed
-// offline by planner-search.c: one greedy order without a budget (gallocr), several and a
-// bounded search with one (bare lifetimes). The lower bound
-// comes first; the offline packing follows, and when it meets the bound it is optimal and the
-// online pass is skipped (model graphs: one greedy pass, no online pass). Otherwise the online
-// plan of the same blocks is made too and the offline one kept only when it is smaller, so BEST
-// is never larger than ONLINE. See planner-search.c for the algorithms and how their time is
-// bounded. Group chains are validated in one pass in block order that keeps the last member seen
-// of each group (the members sorted by the introsort when the names are large); the compressed steps of the items are ranks read off the step span in
-// O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
+// offline by planner-search.c: one greedy order without a budget (gallocr), several and a bounded
+// search with one (bare lifetimes). The lower bound comes first; the offline packing follows, and
+// when it meets the bound it is optimal and the online pass is skipped (model graphs: one greedy
+// pass, no online pass). Otherwise the online plan of the same blocks is made too and the offline
+// one kept only when it is smaller, so BEST is never larger than ONLINE. See planner-search.c for
+// the algorithms and how their time is bounded. Group chains are validated in one pass in block
+// order that keeps the last member seen of each group (the members sorted by the introsort when
+// the names are large); the compressed steps of the items are ranks read off the step span in O(n
+// + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
 
 #include "align.h"
 #include "planner-impl.h"
