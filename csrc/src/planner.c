@@ -37,8 +37,8 @@
 // one kept only when it is smaller, so BEST is never larger than ONLINE. See planner-search.c for
 // the algorithms and how their time is bounded. Group chains are validated in one pass in block
 // order that keeps the last member seen of each group (the members sorted by the introsort when
-// the names are large); the compressed steps of the items are ranks read off the step span in O(n
-// + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
+// the names are large); the compressed steps of the items are ranks read off the step span in
+// O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
 
 #include "align.h"
 #include "planner-impl.h"
