@@ -166,6 +166,13 @@ static struct ggml_context * dag_ctx(int n_nodes) {
     return ggml_init(ip);
 }
 
+// random-dag-N-sK of the graph table: its graph, in a new context (*ctx).
+static struct ggml_cgraph * seeded_dag(int n_nodes, int seed, struct ggml_context ** ctx) {
+    rng = 0x9e3779b97f4a7c15ull + (uint64_t) seed * 7919;
+    *ctx = dag_ctx(n_nodes);
+    return random_dag(*ctx, n_nodes);
+}
+
 //
 // Graph rows
 //
@@ -646,9 +653,7 @@ int main(int argc, char ** argv) {
             int dag_n = 0;
             int dag_seed = 0;
             if (sscanf(name, "random-dag-%d-s%d", &dag_n, &dag_seed) == 2 && dag_n > 0 && dag_n <= 1000000 && dag_seed >= 0) {
-                rng = 0x9e3779b97f4a7c15ull + (uint64_t) dag_seed * 7919;
-                ctx = dag_ctx(dag_n);
-                g = random_dag(ctx, dag_n);
+                g = seeded_dag(dag_n, dag_seed, &ctx);
             } else if (argc > 4) {
                 char path[512];
                 snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, name);
@@ -716,9 +721,8 @@ int main(int argc, char ** argv) {
     for (size_t k = 0; k < sizeof(dag_sizes) / sizeof(dag_sizes[0]); k++) {
         for (int si = 0; si < (dag_sizes[k] == 2000 ? 4 : 3); si++) {
             const int seed = dag_seeds[si];
-            rng = 0x9e3779b97f4a7c15ull + (uint64_t) seed * 7919;
-            struct ggml_context * ctx = dag_ctx(dag_sizes[k]);
-            struct ggml_cgraph * g = random_dag(ctx, dag_sizes[k]);
+            struct ggml_context * ctx = NULL;
+            struct ggml_cgraph * g = seeded_dag(dag_sizes[k], seed, &ctx);
             char name[64];
             snprintf(name, sizeof(name), "random-dag-%d-s%d", dag_sizes[k], seed);
             struct graph_row row;

@@ -54,12 +54,12 @@
 // the first three; above GGA_FEW_ORDERS_ITEMS items only the first, one pass, so that planning
 // stays within a few times the online strategy's time. Without a work or time budget of the
 // caller's (gallocr's reserve, which programs written for ggml call whenever the graph changes,
-// and whose planner costs about one pass) only the first runs too, and nothing is searched:
-// on the random DAGs where it misses the bound (about one in ten), the other orders and the
-// search took a fresh allocator's first reserve to 3-7 times the online strategy's, for plans
-// 0.4% smaller on average over 200 DAGs of 300 to 4,000 nodes (geometric mean 1.0025 of the
-// bound instead of 1.0064; ggml's own plans end 10-30% above it). With a time budget (bare lifetimes), a
-// plan above the bound that neither search below takes (more than GGA_EXACT_MAX_ITEMS items)
+// and whose planner costs about one pass) only the first runs too, and nothing is searched: on
+// the random DAGs where it misses the bound (about one in ten), the other orders and the search
+// took a fresh allocator's first reserve to 3-7 times the online strategy's, for plans 0.4%
+// smaller on average over 200 DAGs of 300 to 4,000 nodes (geometric mean 1.0025 of the bound
+// instead of 1.0064; ggml's own plans end 10-30% above it). With a time budget (bare lifetimes),
+// a plan above the bound that neither search below takes (more than GGA_EXACT_MAX_ITEMS items)
 // gets the rest of the budget in local improvement (planner-improve.c): windows of time around
 // the peak re-placed, kept when lower, until the plan meets the bound or the budget ends.
 // The smallest plan wins. With a max buffer size the same orders fill chunks: an item goes to
