@@ -65,6 +65,7 @@ struct gallocr_slot {
     int first_buffer_id;
 
     ggml_backend_buffer_t chunks[GGALLOC_MAX_CHUNKS]; // the backend buffers; NULL where none yet
+    char * base[GGALLOC_MAX_CHUNKS]; // their base addresses, read once: alloc_graph places every tensor
 
     // the last plan
     int      n_blocks;
@@ -167,6 +168,7 @@ static void gallocr_free_buffers(ggml_gallocr_t galloc) {
         for (int c = 0; c < GGALLOC_MAX_CHUNKS; c++) {
             ggml_backend_buffer_free(galloc->slots[s].chunks[c]);
             galloc->slots[s].chunks[c] = NULL;
+            galloc->slots[s].base[c] = NULL;
         }
     }
     galloc->n_chunk_buffers = 0;
@@ -317,6 +319,7 @@ static bool gallocr_ensure_buffers(ggml_gallocr_t galloc, struct ggml_cgraph * g
             if (sl->chunks[c] != NULL) {
                 ggml_backend_buffer_free(sl->chunks[c]);
                 sl->chunks[c] = NULL;
+                sl->base[c] = NULL;
                 galloc->n_chunk_buffers--;
             }
         }
@@ -334,6 +337,7 @@ static bool gallocr_ensure_buffers(ggml_gallocr_t galloc, struct ggml_cgraph * g
                 return false;
             }
             galloc->n_chunk_buffers++;
+            sl->base[c] = ggml_backend_buffer_get_base(sl->chunks[c]);
             ggml_backend_buffer_set_usage(sl->chunks[c], GGML_BACKEND_BUFFER_USAGE_COMPUTE);
         }
     }
@@ -563,7 +567,10 @@ bool gga_gallocr_can_reuse(ggml_gallocr_t galloc, struct ggml_cgraph * graph) {
     return galloc != NULL && graph != NULL && !gallocr_needs_plan(galloc, graph);
 }
 
-static bool gallocr_place(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {
+// fitted: t's size was checked against its block (gallocr_fits) when the plan was taken for this
+// graph, and the plan keeps every block inside its chunk (checked when it was made), so
+// ggml_backend_tensor_alloc's bounds check (another size computation) is not repeated.
+static bool gallocr_place(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref, bool fitted) {
     if (t->view_src != NULL) {
         if (t->buffer == NULL || gallocr_owns_buffer(galloc, t->buffer)) {
             if (t->view_src->buffer == NULL) {
@@ -579,8 +586,9 @@ static bool gallocr_place(ggml_gallocr_t galloc, struct ggml_tensor * t, struct 
         return true;
     }
     struct gallocr_slot * sl = &galloc->slots[ref.slot];
-    ggml_backend_buffer_t buf = sl->chunks[sl->chunk[ref.block]];
-    char * addr = (char *) ggml_backend_buffer_get_base(buf) + sl->offset[ref.block];
+    const int c = sl->chunk[ref.block];
+    ggml_backend_buffer_t buf = sl->chunks[c];
+    char * addr = (char *) ((uintptr_t) sl->base[c] + sl->offset[ref.block]);
     if (t->data != NULL || t->buffer != NULL) {
         if (t->buffer == buf && t->data == addr) {
             return true; // already there (a source met again, or the same graph allocated again)
@@ -588,10 +596,15 @@ static bool gallocr_place(ggml_gallocr_t galloc, struct ggml_tensor * t, struct 
         if (!gallocr_owns_buffer(galloc, t->buffer)) {
             return true; // became external since the plan
         }
+    }
+    if (!fitted || sl->base[c] == NULL) {
         t->buffer = NULL;
         t->data = NULL;
+        return ggml_backend_tensor_alloc(buf, t, addr) == GGML_STATUS_SUCCESS;
     }
-    return ggml_backend_tensor_alloc(buf, t, addr) == GGML_STATUS_SUCCESS;
+    t->buffer = buf;
+    t->data = addr;
+    return ggml_backend_buffer_init_tensor(buf, t) == GGML_STATUS_SUCCESS;
 }
 
 static void gallocr_rebind_one(ggml_gallocr_t galloc, struct ggml_tensor * t, struct gga_ref ref) {
@@ -654,26 +667,26 @@ static enum ggalloc_alloc_status gallocr_alloc_graph(const char * fn, ggml_gallo
         for (int i = 0; i < n_leafs; i++) {
             struct ggml_tensor * t = ggalloc_graph_leaf(graph, i);
             gallocr_rebind_one(galloc, t, galloc->lt.leaf[i]);
-            ok = gallocr_place(galloc, t, galloc->lt.leaf[i]) && ok;
+            ok = gallocr_place(galloc, t, galloc->lt.leaf[i], true) && ok;
         }
         for (int i = 0; i < n_nodes; i++) {
             gallocr_rebind_one(galloc, nodes[i], galloc->lt.node[i]);
-            ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i]) && ok;
+            ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i], true) && ok;
         }
     } else {
         gallocr_rebind(galloc, graph);
         for (int i = 0; i < n_leafs; i++) {
-            ok = gallocr_place(galloc, ggalloc_graph_leaf(graph, i), galloc->lt.leaf[i]) && ok;
+            ok = gallocr_place(galloc, ggalloc_graph_leaf(graph, i), galloc->lt.leaf[i], false) && ok;
         }
         for (int i = 0; i < n_nodes; i++) {
             const struct gga_ref * src = &galloc->lt.src[galloc->lt.src_off[i]];
             const int n_src = galloc->lt.src_off[i + 1] - galloc->lt.src_off[i];
             for (int j = 0; j < n_src; j++) {
                 if (nodes[i]->src[j] != NULL) {
-                    ok = gallocr_place(galloc, nodes[i]->src[j], src[j]) && ok;
+                    ok = gallocr_place(galloc, nodes[i]->src[j], src[j], false) && ok;
                 }
             }
-            ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i]) && ok;
+            ok = gallocr_place(galloc, nodes[i], galloc->lt.node[i], false) && ok;
         }
     }
     if (!ok) {
