@@ -24,7 +24,9 @@
 // flags, in-place candidates) is written in the same read.
 //
 // Tensors are found through the library's pointer map (ptrmap.h: open addressing, linear
-// probing, at most half full, one probe to find or insert). The leafs are read first, so that a
+// probing, at most half full, one probe to find or insert), with a window over the stretch of
+// memory where the graph's tensors lie packed, as a context makes them (walk_window): inside
+// it a lookup is a subtraction and a shift. The leafs are read first, so that a
 // node that is also a leaf finds its leaf's record; then each node in graph order, and with it
 // its sources, which are mostly nodes read a few steps before (their slots of the map are still
 // in cache) or leafs. A source that is a later node, or outside the graph, is read when first
@@ -62,6 +64,10 @@
 // How many nodes ahead the scan starts loading a node's slot of the pointer map: most nodes are
 // new to the map, and their slots, spread over it, are cache misses.
 #define GGA_WALK_PREFETCH 8
+
+// The granule of the map's window (see walk_window): tensors are at least this far apart.
+#define GGA_WALK_WINDOW_SHIFT 8
+_Static_assert(sizeof(struct ggml_tensor) >= (1u << GGA_WALK_WINDOW_SHIFT), "distinct tensors get distinct window slots");
 
 // The walk's allocations go through here, so that tests can make one of them fail and check
 // that every out-of-memory path returns false, with a message, and leaks nothing.
@@ -567,6 +573,49 @@ static bool walk_order(struct walk * w, struct ggml_cgraph * graph, const int32_
     return ok;
 }
 
+// The window of the walk's map (gga_ptrmap_window): the stretch of memory the graph's tensors
+// lie in, when they lie packed. The tensors of a context made one after another (with no data of
+// their own, as graphs' are) are an object header and a tensor struct apart, so a window of one
+// slot per 2^GGA_WALK_WINDOW_SHIFT bytes holds them at about 1.5 slots each, and a lookup is a
+// subtraction and a shift, with no hash and no probe, in a table a few times smaller than the
+// hashed one would be. Weights in a context of their own, or tensors with their data among
+// them, spread the stretch: then a window over the nodes alone, or none (*lo = 0), and the
+// hashed table serves the rest. Returns about how many keys are left to the hashed table.
+static size_t walk_window(struct ggml_cgraph * graph, struct ggml_tensor ** nodes, int n_nodes, int n_leafs,
+        uintptr_t * lo, uintptr_t * hi) {
+    const size_t n_keys = (size_t) n_nodes + (size_t) n_leafs;
+    *lo = 0;
+    *hi = 0;
+    if (n_nodes == 0) {
+        return n_keys;
+    }
+    uintptr_t nlo = UINTPTR_MAX;
+    uintptr_t nhi = 0;
+    for (int i = 0; i < n_nodes; i++) {
+        const uintptr_t a = (uintptr_t) nodes[i];
+        nlo = a < nlo ? a : nlo;
+        nhi = a > nhi ? a : nhi;
+    }
+    uintptr_t alo = nlo;
+    uintptr_t ahi = nhi;
+    for (int i = 0; i < n_leafs; i++) {
+        const uintptr_t a = (uintptr_t) ggalloc_graph_leaf(graph, i);
+        alo = a < alo ? a : alo;
+        ahi = a > ahi ? a : ahi;
+    }
+    if (((ahi - alo) >> GGA_WALK_WINDOW_SHIFT) <= 2 * n_keys + 64) {
+        *lo = alo;
+        *hi = ahi;
+        return 0;
+    }
+    if (((nhi - nlo) >> GGA_WALK_WINDOW_SHIFT) <= 2 * (size_t) n_nodes + 64) {
+        *lo = nlo;
+        *hi = nhi;
+        return (size_t) n_leafs;
+    }
+    return n_keys;
+}
+
 bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_params * p, struct gga_lifetimes * out) {
     gga_lifetimes_clear(out);
     if (graph == NULL) {
@@ -601,18 +650,24 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     w.n_leafs = n_leafs;
     w.n_steps_end = n_nodes + 2;
     // the map is used up to the size this graph needs (it may be larger from an earlier walk);
-    // the tensors it holds are about the nodes and leafs (and the few sources and view sources
-    // outside them). In scratch that the caller keeps (gallocr's), it is sized for four times as
+    // the tensors its hashed table holds are those outside its window (walk_window), or all of
+    // the nodes and leafs without one (and the few sources and view sources outside them). In scratch that the caller keeps (gallocr's), it is sized for four times as
     // many and stays an eighth full, not half: half full, a quarter of the walk's lookups found
     // their home slot taken by another tensor and probed on, a mispredicted branch in the walk's
     // critical path each (a fresh allocator's first reserve on a 2,000-node random DAG took 10%
     // longer); a twentieth do now. A walk in scratch of its own (a graph's peak) allocates and
     // zeroes its map at every call, where four times the slots are four times that work; and
     // past GGA_WALK_SPARSE_KEYS tensors the map's memory counts more: both are sized as usual.
-    const size_t n_keys = (size_t) n_nodes + (size_t) n_leafs;
+    uintptr_t win_lo;
+    uintptr_t win_hi;
+    const size_t n_keys = walk_window(graph, nodes, n_nodes, n_leafs, &win_lo, &win_hi) + 16;
     const bool sparse = sc != &local && n_keys <= GGA_WALK_SPARSE_KEYS;
     bool ok = scratch_reserve(sc, n_nodes, n_leafs, &a) && gga_ptrmap_reset(&sc->map, sparse ? 4 * n_keys : n_keys) &&
               lifetimes_reserve(out, p->n_slots, n_nodes, n_leafs);
+    if (ok && win_lo != 0) {
+        // without memory for the window, the hashed table takes every key (it grows as it must)
+        gga_ptrmap_window(&sc->map, (const void *) win_lo, (const void *) win_hi, GGA_WALK_WINDOW_SHIFT);
+    }
     w.recs = a.recs;
     w.cap_recs = a.cap_recs;
     w.src_rec = a.src_rec;

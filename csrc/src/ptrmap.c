@@ -35,6 +35,7 @@ static bool ptrmap_alloc(struct gga_ptrmap * m, size_t slots) {
     m->cap = slots;
     m->n = 0;
     m->epoch = 1;
+    m->win_span = 0;
     return true;
 }
 
@@ -45,6 +46,7 @@ bool gga_ptrmap_init(struct gga_ptrmap * m, size_t expected) {
 
 void gga_ptrmap_clear(struct gga_ptrmap * m) {
     m->n = 0;
+    m->win_span = 0;
     if (++m->epoch == 0) {
         // after 2^32 - 1 epochs: slots of an old epoch could pass for the new one
         if (m->slots != NULL) {
@@ -68,14 +70,50 @@ bool gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected) {
     return true;
 }
 
+bool gga_ptrmap_window(struct gga_ptrmap * m, const void * lo, const void * hi, unsigned shift) {
+    m->win_span = 0;
+    if (lo == NULL || (uintptr_t) hi < (uintptr_t) lo || shift >= 8 * sizeof(uintptr_t)) {
+        return false;
+    }
+    const uintptr_t span = (uintptr_t) hi - (uintptr_t) lo;
+    const size_t slots = (size_t) (span >> shift) + 1;
+    if (slots > m->win_cap) {
+        struct gga_ptrmap_slot * w = calloc(slots, sizeof(*w));
+        if (w == NULL) {
+            return false;
+        }
+        free(m->win);
+        m->win = w;
+        m->win_cap = slots;
+        m->win_epoch = 0;
+    }
+    if (++m->win_epoch == 0) {
+        // after 2^32 - 1 windows: slots of an old one could pass for the new one
+        memset(m->win, 0, m->win_cap * sizeof(*m->win));
+        m->win_epoch = 1;
+    }
+    m->win_lo = (uintptr_t) lo;
+    m->win_shift = shift;
+    m->win_span = (size_t) span + 1;
+    return true;
+}
+
 void gga_ptrmap_free(struct gga_ptrmap * m) {
     if (m != NULL) {
+        free(m->win);
         free(m->slots);
         memset(m, 0, sizeof(*m));
     }
 }
 
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key) {
+    const uintptr_t d = (uintptr_t) key - m->win_lo;
+    if (d < m->win_span) {
+        struct gga_ptrmap_slot * w = &m->win[d >> m->win_shift];
+        if (w->epoch == m->win_epoch && w->key == key) {
+            return &w->val;
+        }
+    }
     if (m->slots == NULL || key == NULL) {
         return NULL;
     }

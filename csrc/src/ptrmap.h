@@ -37,6 +37,14 @@ struct gga_ptrmap {
     size_t                   cap;   // slots allocated (>= mask + 1): reset reuses them
     size_t                   n;
     uint32_t                 epoch; // the slots of this epoch hold keys (never 0: a zeroed slot is empty)
+    // the window (gga_ptrmap_window): keys in [win_lo, win_lo + win_span) go to slot
+    // (key - win_lo) >> win_shift of win when it is free or theirs, else to the table
+    uint32_t                 win_epoch;
+    unsigned                 win_shift;
+    uintptr_t                win_lo;
+    size_t                   win_span; // 0: no window
+    struct gga_ptrmap_slot * win;
+    size_t                   win_cap;
 };
 
 // An empty map with room for `expected` keys. false when out of memory (the map is then empty
@@ -46,6 +54,14 @@ bool  gga_ptrmap_init(struct gga_ptrmap * m, size_t expected);
 // allocates only when that is too small; emptying costs O(1)), for a map that is filled again
 // and again. false when out of memory (the map is then empty and valid).
 bool  gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected);
+// Gives m (just emptied by reset or clear, which also drop a window) a window over the keys in
+// [lo, hi]: each of them that is an object of at least 2^shift bytes, not overlapping another
+// key's, then has a slot of its own found without hashing or probing, in a direct table of
+// ((hi - lo) >> shift) + 1 slots. For a caller whose keys are mostly packed in one stretch of
+// memory (tensors made one after another in a context). Other keys, and keys that share a window
+// slot, go to the hashed table as before, so any keys stay correct. false when out of memory or
+// when lo is NULL or above hi (m then has no window, and stays valid).
+bool  gga_ptrmap_window(struct gga_ptrmap * m, const void * lo, const void * hi, unsigned shift);
 // Releases m's memory; m is then an empty map. NULL is a no-op.
 void  gga_ptrmap_free(struct gga_ptrmap * m);
 // Empties m, keeping its size: O(1).
@@ -58,7 +74,10 @@ int * gga_ptrmap_get_grow(struct gga_ptrmap * m, const void * key, int init);
 // Starts loading the slot where a lookup of key begins, for a caller that knows its next keys
 // ahead of the lookups.
 static inline void gga_ptrmap_prefetch(const struct gga_ptrmap * m, const void * key) {
-    if (m->slots != NULL) {
+    const uintptr_t d = (uintptr_t) key - m->win_lo;
+    if (d < m->win_span) {
+        __builtin_prefetch(&m->win[d >> m->win_shift]);
+    } else if (m->slots != NULL) {
         __builtin_prefetch(&m->slots[gga_ptr_hash(key) & m->mask]);
     }
 }
@@ -68,6 +87,20 @@ static inline void gga_ptrmap_prefetch(const struct gga_ptrmap * m, const void *
 // key is NULL. The pointer is valid until the next insertion. (Inline: the allocators' graph
 // walk calls it for every tensor and source.)
 static inline int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
+    const uintptr_t d = (uintptr_t) key - m->win_lo;
+    if (d < m->win_span) {
+        struct gga_ptrmap_slot * w = &m->win[d >> m->win_shift];
+        if (w->epoch != m->win_epoch) {
+            w->key = key;
+            w->val = init;
+            w->epoch = m->win_epoch;
+            return &w->val;
+        }
+        if (w->key == key) {
+            return &w->val;
+        }
+        // the slot is another key's (objects closer than the window's granule): the table's
+    }
     if (key == NULL || m->slots == NULL) {
         return gga_ptrmap_get_grow(m, key, init);
     }

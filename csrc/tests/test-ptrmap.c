@@ -1,7 +1,8 @@
 // The pointer map (ptrmap.h), alone: insertion and lookup against a plain array of the same
 // pairs, growth past the size asked for, emptying by reset (to a smaller and a larger size
 // within its table, and past it) and by clear, the 32-bit epoch wrapping around, NULL keys,
-// get's one-probe find-or-insert, and short probes on strided layouts of keys.
+// get's one-probe find-or-insert, short probes on strided layouts of keys, and the window: keys
+// in it, beside it, and sharing its slots, against the same plain array.
 
 #include "check.h"
 #include "ptrmap.h"
@@ -68,6 +69,64 @@ static void check_layout(uintptr_t base, uintptr_t stride, int n, double mean_ma
         CHECK(false);
     }
     gga_ptrmap_free(&m);
+}
+
+// The window (gga_ptrmap_window) over key(lo_i) .. key(hi_i), granule 2^shift, then keys [0, n)
+// inserted with value 3i + 1 and all of N_KEYS checked as fill_and_check does; keys outside the
+// window, and keys closer than the granule (sharing a slot), go to the hashed table.
+static void window_fill_and_check(struct gga_ptrmap * m, int lo_i, int hi_i, unsigned shift, int n) {
+    CHECK(gga_ptrmap_reset(m, 16));
+    CHECK(gga_ptrmap_window(m, key(lo_i), key(hi_i), shift));
+    for (int i = 0; i < n; i++) {
+        int * v = gga_ptrmap_get(m, key(i), 3 * i + 1);
+        CHECK(v != NULL && *v == 3 * i + 1);
+        v = gga_ptrmap_get(m, key(i), -5); // present: found, not inserted again
+        CHECK(v != NULL && *v == 3 * i + 1);
+    }
+    int wrong = 0;
+    for (int i = 0; i < N_KEYS; i++) {
+        const int * v = gga_ptrmap_find(m, key(i));
+        if (i < n ? (v == NULL || *v != 3 * i + 1) : v != NULL) {
+            wrong++;
+        }
+    }
+    CHECK_EQ_INT(wrong, 0);
+    CHECK(m->n * 2 <= m->mask + 1);
+}
+
+static void check_window(void) {
+    struct gga_ptrmap m = { 0 };
+    // keys 64 bytes apart: a granule of 64 gives each its own slot, and nothing goes to the table
+    window_fill_and_check(&m, 0, N_KEYS - 1, 6, N_KEYS);
+    CHECK_EQ_INT(m.n, 0);
+    // a granule of 256: four keys to a slot, three of each four in the table
+    window_fill_and_check(&m, 0, N_KEYS - 1, 8, N_KEYS);
+    CHECK_EQ_INT(m.n, N_KEYS - (N_KEYS + 3) / 4);
+    // a window over the middle third: the keys on either side in the table
+    window_fill_and_check(&m, N_KEYS / 3, 2 * N_KEYS / 3, 6, N_KEYS);
+    CHECK_EQ_INT(m.n, N_KEYS - (2 * N_KEYS / 3 - N_KEYS / 3 + 1));
+    // a new window (after reset) forgets the old one's keys, in a reused table of slots
+    window_fill_and_check(&m, 0, N_KEYS - 1, 6, 10);
+    window_fill_and_check(&m, 0, N_KEYS - 1, 6, 0);
+    // reset and clear drop the window; keys then go to the table alone
+    CHECK(gga_ptrmap_reset(&m, 16));
+    fill_and_check(&m, 500);
+    CHECK(gga_ptrmap_window(&m, key(0), key(N_KEYS - 1), 6));
+    gga_ptrmap_clear(&m);
+    CHECK_EQ_INT(m.win_span, 0);
+    fill_and_check(&m, 200);
+    // the window's epoch wraps like the table's: keys of the window before must not come back
+    window_fill_and_check(&m, 0, N_KEYS - 1, 6, 300);
+    m.win_epoch = UINT32_MAX;
+    window_fill_and_check(&m, 0, N_KEYS - 1, 6, 0);
+    CHECK_EQ_INT(m.win_epoch, 1);
+    // no window where there is none to make: NULL or an inverted stretch
+    CHECK(!gga_ptrmap_window(&m, NULL, key(3), 6));
+    CHECK(!gga_ptrmap_window(&m, key(9), key(3), 6));
+    CHECK_EQ_INT(m.win_span, 0);
+    fill_and_check(&m, 100);
+    gga_ptrmap_free(&m);
+    CHECK(m.win == NULL && m.win_span == 0);
 }
 
 int main(void) {
@@ -154,5 +213,6 @@ int main(void) {
         check_layout(base, 64, sizes[k], mean_max, 256);
         check_layout(base, 16, sizes[k], mean_max, 256);
     }
+    check_window();
     return check_report("test-ptrmap");
 }
