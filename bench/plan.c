@@ -2,11 +2,13 @@
 // random DAGs, the buffer size with ggml's online placement and with ours (BEST), the liveness
 // lower bound, reserve and alloc_graph times (medians), what reordering the nodes gains; the
 // planning time of random DAGs of 1k, 10k and 100k nodes; and the eleven hard traces of
-// tests/data/traces against their lower bounds. Prints markdown and writes bench/results/plan.md.
+// tests/data/traces against their lower bounds; and ggml's own graph allocator timed on the same
+// graphs in the same run, when ggml can be loaded (bench/ggml-peer.h). Prints markdown and writes
+// bench/results/plan.md.
 //
 // Sizes are exact; times are medians of repeated runs in this one process, in CPU time.
 
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE // dlinfo, for ggml-peer.h
 
 #include <math.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
 #include "ggml.h"
+#include "ggml-peer.h"
 #include "planner.h"
 
 #define ALIGNMENT 32
@@ -195,6 +198,7 @@ struct timed_call {
     struct ggml_cgraph       * g;
     ggml_backend_buffer_type_t buft;
     enum ggalloc_planner       planner;
+    struct peer_graph        * pg; // for the comparison with ggml: a copy of g in pg->lib
 };
 
 // The median over reps of one call's CPU time, in µs. Calls are timed in batches of about 50 µs,
@@ -237,7 +241,7 @@ static void op_clear(struct timed_call * c) {
     graph_clear_data(c->g);
 }
 
-// Planning alone, as ggml's figure in anchors.md is measured: ggml_gallocr_reserve_n_size
+// Planning alone, as ggml's figure is measured: ggml_gallocr_reserve_n_size
 // (graph walk and plan, no buffer allocation).
 static void op_reserve(struct timed_call * c) {
     size_t size = 0;
@@ -272,7 +276,7 @@ static double time_fresh_reserve(ggml_backend_buffer_type_t buft, enum ggalloc_p
 }
 
 // alloc_graph re-using the plan; with `rebuilt`, on a graph whose tensors have no memory yet (as
-// a graph built again for the next step is: anchors.md measures it so).
+// a graph built again for the next step is: ggml's figure is measured so).
 static double time_alloc(ggml_gallocr_t galloc, struct ggml_cgraph * g, int reps, bool rebuilt) {
     struct timed_call c = { .galloc = galloc, .g = g };
     return time_op(op_alloc, rebuilt ? op_clear : NULL, &c, reps);
@@ -344,7 +348,7 @@ static void emit_graph_header(void) {
          "first reserve: ggml_gallocr_new + ggml_gallocr_reserve + ggml_gallocr_free; alloc_graph rebuilt: re-using the "
          "plan on a graph whose tensors have no memory yet.\n\n");
     emit("| graph | nodes | best B | ggml B | lower bound B | best/LB | best/ggml | no reuse B | reserve best µs | reserve ggml µs | first reserve best µs | first reserve ggml µs | alloc_graph best µs | alloc_graph ggml µs | alloc_graph rebuilt best µs | alloc_graph rebuilt ggml µs | verify |\n");
-    emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 }
 
 static void emit_graph_row(const struct graph_row * r) {
@@ -352,6 +356,244 @@ static void emit_graph_row(const struct graph_row * r) {
          r->name, r->n_nodes, r->best, r->ggml, r->lb, (double) r->best / (double) r->lb,
          (double) r->best / (double) r->ggml, r->no_reuse, r->reserve_best_us, r->reserve_ggml_us, r->fresh_best_us,
          r->fresh_ggml_us, r->alloc_best_us, r->alloc_ggml_us, r->rebuilt_best_us, r->rebuilt_ggml_us, r->violations);
+}
+
+//
+// Against ggml itself
+//
+
+// The graphs of the graph table: these of tests/data/graphs, then random DAGs of 500 nodes (seeds
+// 0-2) and of 2,000 nodes (seeds 0-2, and 10: one of the DAGs, about one in ten, where the first
+// greedy order misses the bound, so that BEST makes the online plan as well).
+static const char * const table_graphs[] = { "mlp-4x1024-b256", "gpt2-small-decode-1", "gpt2-small-prefill-512" };
+static const int table_dag_sizes[] = { 500, 2000 };
+static const int table_dag_seeds[] = { 0, 1, 2, 10 };
+
+static int table_dag_n_seeds(int n_nodes) {
+    return n_nodes == 2000 ? 4 : 3;
+}
+
+// The names of the table's graphs, in its order (at most cap); their number.
+static int table_graph_names(char (*names)[64], int cap) {
+    int n = 0;
+    for (size_t k = 0; k < sizeof(table_graphs) / sizeof(table_graphs[0]) && n < cap; k++) {
+        snprintf(names[n++], 64, "%s", table_graphs[k]);
+    }
+    for (size_t k = 0; k < sizeof(table_dag_sizes) / sizeof(table_dag_sizes[0]); k++) {
+        for (int si = 0; si < table_dag_n_seeds(table_dag_sizes[k]) && n < cap; si++) {
+            snprintf(names[n++], 64, "random-dag-%d-s%d", table_dag_sizes[k], table_dag_seeds[si]);
+        }
+    }
+    return n;
+}
+
+// A graph by the name the table gives it: random-dag-N-sK, or a file of tests/data/graphs without
+// its .json. NULL, with a line on stderr, if there is none.
+static struct ggml_cgraph * named_graph(const char * name, struct ggml_context ** ctx) {
+    int dag_n = 0;
+    int dag_seed = 0;
+    if (sscanf(name, "random-dag-%d-s%d", &dag_n, &dag_seed) == 2 && dag_n > 0 && dag_n <= 1000000 && dag_seed >= 0) {
+        return seeded_dag(dag_n, dag_seed, ctx);
+    }
+    char path[512];
+    snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, name);
+    struct ggml_cgraph * g = ggalloc_graph_load_json(path, ctx);
+    if (g == NULL) {
+        fprintf(stderr, "bench-plan: cannot load %s\n", path);
+    }
+    return g;
+}
+
+// ggml's RPC server beside the repository (../shared/peers from the repository's root, two
+// levels above tests/data), or the file GGALLOC_GGML_PEER names.
+static const char * ggml_peer_path(char * buf, size_t size) {
+    const char * env = getenv("GGALLOC_GGML_PEER");
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    const char * data = GGALLOC_DATA_DIR;
+    const char * tail = "/tests/data";
+    const size_t n = strlen(data), m = strlen(tail);
+    if (n >= m && strcmp(data + n - m, tail) == 0) {
+        snprintf(buf, size, "%.*s/../shared/peers/ggml-rpc-server", (int) (n - m), data);
+    } else {
+        snprintf(buf, size, "%s/../../../shared/peers/ggml-rpc-server", data);
+    }
+    return buf;
+}
+
+// The same as the tables name it: the default by its place beside the repository, and with the
+// ggml commit it was built from (../shared/peers/README.md).
+static const char * ggml_peer_name(void) {
+    const char * env = getenv("GGALLOC_GGML_PEER");
+    return env != NULL && env[0] != '\0' ? env : "../shared/peers/ggml-rpc-server, ggml commit d99724f2";
+}
+
+// ggml, loaded once; NULL, with the reason in why, if it cannot be.
+static const struct peer_lib * ggml_peer(const char ** why) {
+    static struct peer_lib lib;
+    static int state = 0; // 0: not tried, 1: loaded, -1: failed
+    static char reason[1024];
+    if (state == 0) {
+        char buf[4096];
+        state = peer_lib_load_ggml(&lib, ggml_peer_path(buf, sizeof(buf)), reason, sizeof(reason)) ? 1 : -1;
+    }
+    *why = reason;
+    return state == 1 ? &lib : NULL;
+}
+
+// The same calls as above, made through a library's functions on a copy of the graph.
+static void op_peer_clear(struct timed_call * c) {
+    peer_graph_clear(c->pg);
+}
+
+static void op_peer_fresh_reserve(struct timed_call * c) {
+    const struct peer_lib * lib = c->pg->lib;
+    ggml_gallocr_t galloc = lib->ggml_gallocr_new(c->buft);
+    lib->ggml_gallocr_reserve(galloc, c->pg->graph);
+    lib->ggml_gallocr_free(galloc);
+}
+
+static void op_peer_reserve(struct timed_call * c) {
+    size_t size = 0;
+    c->pg->lib->ggml_gallocr_reserve_n_size(c->galloc, c->pg->graph, NULL, NULL, &size);
+}
+
+static void op_peer_alloc(struct timed_call * c) {
+    c->pg->lib->ggml_gallocr_alloc_graph(c->galloc, c->pg->graph);
+}
+
+enum { VS_FRESH, VS_RESERVE, VS_REBUILT, VS_N };
+
+struct vs_row {
+    int    n_nodes;
+    double us[2][VS_N]; // [ours, ggml][call]
+    size_t size[2];     // each one's buffer
+};
+
+// The buffer our reproduction of ggml's placement plans for g: ggml's must be the same.
+static size_t ggml_planner_size(struct ggml_cgraph * g) {
+    graph_clear_data(g);
+    ggml_gallocr_t galloc = ggml_gallocr_new(ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX));
+    size_t size = 0;
+    if (galloc != NULL) {
+        ggalloc_gallocr_set_planner(galloc, GGALLOC_PLANNER_GGML);
+        if (ggml_gallocr_reserve(galloc, g)) {
+            size = ggml_gallocr_get_buffer_size(galloc, 0);
+        }
+        ggml_gallocr_free(galloc);
+    }
+    graph_clear_data(g);
+    return size;
+}
+
+// Rounds of the comparison, alternating which library goes first: a vCPU that slows down for
+// minutes during the run then slows both alike, and each library's figure is the lowest of its
+// rounds' medians.
+#define VS_ROUNDS 4
+
+// Copies g into both libraries with the one copying function and times the three calls on each
+// copy, interleaved. false, with the reason in err, if ggml cannot run this graph.
+static bool vs_measure(const struct peer_lib * ggml_lib, struct ggml_cgraph * g, int reps, struct vs_row * row,
+        char * err, size_t err_size) {
+    struct peer_lib ours;
+    peer_lib_ours(&ours);
+    const struct peer_lib * libs[2] = { &ours, ggml_lib };
+    struct peer_graph pg[2];
+    ggml_gallocr_t galloc[2] = { NULL, NULL };
+    memset(pg, 0, sizeof(pg));
+    memset(row, 0, sizeof(*row));
+    row->n_nodes = ggml_graph_n_nodes(g);
+    bool ok = true;
+    for (int l = 0; l < 2 && ok; l++) {
+        ok = peer_graph_copy(libs[l], g, &pg[l], err, err_size);
+        if (ok) {
+            galloc[l] = libs[l]->ggml_gallocr_new(libs[l]->ggml_backend_cpu_buffer_type());
+            ok = galloc[l] != NULL && libs[l]->ggml_gallocr_reserve(galloc[l], pg[l].graph);
+            if (!ok) {
+                snprintf(err, err_size, "%s: ggml_gallocr_reserve failed", libs[l]->name);
+            } else {
+                row->size[l] = libs[l]->ggml_gallocr_get_buffer_size(galloc[l], 0);
+            }
+        }
+    }
+    for (int l = 0; l < 2; l++) {
+        for (int k = 0; k < VS_N; k++) {
+            row->us[l][k] = INFINITY;
+        }
+    }
+    for (int round = 0; round < VS_ROUNDS && ok; round++) {
+        for (int turn = 0; turn < 2; turn++) {
+            const int l = (round + turn) % 2;
+            struct timed_call c = { .galloc = galloc[l], .buft = libs[l]->ggml_backend_cpu_buffer_type(), .pg = &pg[l] };
+            double us[VS_N];
+            peer_graph_clear(&pg[l]);
+            us[VS_FRESH] = time_op(op_peer_fresh_reserve, op_peer_clear, &c, reps);
+            peer_graph_clear(&pg[l]); // the last fresh allocator's placements are gone with it
+            us[VS_RESERVE] = time_op(op_peer_reserve, NULL, &c, reps);
+            us[VS_REBUILT] = time_op(op_peer_alloc, op_peer_clear, &c, reps);
+            peer_graph_clear(&pg[l]);
+            for (int k = 0; k < VS_N; k++) {
+                row->us[l][k] = fmin(row->us[l][k], us[k]);
+            }
+        }
+    }
+    for (int l = 0; l < 2; l++) {
+        if (galloc[l] != NULL) {
+            libs[l]->ggml_gallocr_free(galloc[l]);
+        }
+        if (pg[l].lib != NULL) {
+            peer_graph_free(&pg[l]);
+        }
+    }
+    return ok;
+}
+
+static void emit_vs_header(const char * peer) {
+    emit("ggml itself (%s) loaded into this process. Each graph is copied into each library "
+         "by one function (the same tensors, flags and node order; weights get a dummy data pointer, as weights in "
+         "another buffer have), and the same program runs on both copies: first reserve = ggml_gallocr_new + "
+         "ggml_gallocr_reserve + ggml_gallocr_free; ggml_gallocr_reserve_n_size on a reserved allocator; "
+         "ggml_gallocr_alloc_graph re-using the plan on the graph with its memory cleared (as rebuilt). Both use "
+         "their ggml_backend_cpu_buffer_type (alignment 32), ours its default planner (BEST). Each figure is the "
+         "lowest of %d rounds' medians, the rounds alternating which library goes first. The ggml planner column "
+         "is our reproduction of ggml's placement on the original graph: ggml's buffer must be exactly that.\n\n",
+         peer, VS_ROUNDS);
+    emit("| graph | nodes | first reserve ours µs | ggml µs | ours/ggml | reserve_n_size ours µs | ggml µs | ours/ggml | "
+         "alloc_graph rebuilt ours µs | ggml µs | ours/ggml | ours B | ggml B | our ggml planner B |\n");
+    emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+}
+
+// One graph's row; expected: our ggml planner's buffer for it (0: work it out).
+static void vs_graph(const struct peer_lib * ggml_lib, const char * name, struct ggml_cgraph * g, int reps, size_t expected) {
+    if (expected == 0) {
+        expected = ggml_planner_size(g);
+    }
+    graph_clear_data(g);
+    struct vs_row r;
+    char err[512] = "";
+    if (!vs_measure(ggml_lib, g, reps, &r, err, sizeof(err))) {
+        emit("| %s | %d | ggml not measured: %s | | | | | | | | | | | |\n", name, ggml_graph_n_nodes(g), err);
+        return;
+    }
+    char check[96];
+    if (r.size[1] == expected) {
+        snprintf(check, sizeof(check), "%zu (same)", expected);
+    } else {
+        snprintf(check, sizeof(check), "**%zu: MISMATCH**", expected);
+        fprintf(stderr, "bench-plan: MISMATCH on %s: ggml's buffer is %zu B, our ggml planner's %zu B\n", name, r.size[1],
+                expected);
+    }
+    emit("| %s | %d | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %zu | %zu | %s |\n", name, r.n_nodes,
+         r.us[0][VS_FRESH], r.us[1][VS_FRESH], r.us[0][VS_FRESH] / r.us[1][VS_FRESH], r.us[0][VS_RESERVE],
+         r.us[1][VS_RESERVE], r.us[0][VS_RESERVE] / r.us[1][VS_RESERVE], r.us[0][VS_REBUILT], r.us[1][VS_REBUILT],
+         r.us[0][VS_REBUILT] / r.us[1][VS_REBUILT], r.size[0], r.size[1], check);
+}
+
+// Repetitions per round as the graph table has them: 31 up to the 500-node DAGs (about 800
+// nodes), 11 for the 2,000-node ones.
+static int vs_reps(int n_nodes) {
+    return n_nodes <= 1000 ? 31 : 11;
 }
 
 //
@@ -649,27 +891,52 @@ int main(int argc, char ** argv) {
             const char * only = argc > 3 ? argv[3] : "";
             const char * name = argc > 4 ? argv[4] : "random-dag-2000-s0";
             struct ggml_context * ctx = NULL;
-            struct ggml_cgraph * g = NULL;
-            int dag_n = 0;
-            int dag_seed = 0;
-            if (sscanf(name, "random-dag-%d-s%d", &dag_n, &dag_seed) == 2 && dag_n > 0 && dag_n <= 1000000 && dag_seed >= 0) {
-                g = seeded_dag(dag_n, dag_seed, &ctx);
-            } else if (argc > 4) {
-                char path[512];
-                snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, name);
-                g = ggalloc_graph_load_json(path, &ctx);
-                if (g == NULL) {
-                    fprintf(stderr, "bench-plan: cannot load %s\n", path);
-                    return 1;
-                }
+            struct ggml_cgraph * g = named_graph(name, &ctx);
+            if (g == NULL) {
+                return 1;
             }
             const ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
             const double best_us = strcmp(only, "ggml") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, g, reps);
             const double ggml_us = strcmp(only, "best") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, g, reps);
             printf("first reserve, %s, median of %d: best %.1f us, ggml planner %.1f us\n", name, reps, best_us, ggml_us);
             ggml_free(ctx);
+        } else if (strcmp(argv[1], "vs-ggml") == 0) {
+            // the comparison with ggml itself alone: on every graph of the graph table, or on the
+            // one named by the third argument (as for fresh); the second argument, if above 0,
+            // sets the repetitions per round
+            const int reps = argc > 2 ? atoi(argv[2]) : 0;
+            const char * why = NULL;
+            const struct peer_lib * ggml_lib = ggml_peer(&why);
+            if (ggml_lib == NULL) {
+                printf("ggml not measured: %s\n", why);
+                return 1;
+            }
+            char names[16][64];
+            int n_names = 0;
+            if (argc > 3) {
+                snprintf(names[n_names++], sizeof(names[0]), "%s", argv[3]);
+            } else {
+                n_names = table_graph_names(names, 16);
+            }
+            int rc = 0;
+            bool header = false;
+            for (int k = 0; k < n_names; k++) {
+                struct ggml_context * ctx = NULL;
+                struct ggml_cgraph * g = named_graph(names[k], &ctx);
+                if (g == NULL) {
+                    rc = 1;
+                    continue;
+                }
+                if (!header) {
+                    emit_vs_header(ggml_peer_name());
+                    header = true;
+                }
+                vs_graph(ggml_lib, names[k], g, reps > 0 ? reps : vs_reps(ggml_graph_n_nodes(g)), 0);
+                ggml_free(ctx);
+            }
+            return rc;
         } else {
-            fprintf(stderr, "usage: bench-plan [traces | generated | fresh [reps [best | ggml | both [graph]]]]\n");
+            fprintf(stderr, "usage: bench-plan [traces | generated | fresh [reps [best | ggml | both [graph]]] | vs-ggml [reps [graph]]]\n");
             return 2;
         }
         return 0;
@@ -685,50 +952,46 @@ int main(int argc, char ** argv) {
          "timed in batches of about 50 µs so that the clock's own cost (about 1 µs a read) stays out of them.\n"
          "On the two-vCPU machines this runs on, one vCPU may run 1.5-1.6x slower than the other for minutes\n"
          "at a time, and a process stays on the one it lands on: compare figures of one run, or pin runs\n"
-         "to one vCPU (`taskset -c N build/bench-plan`). ggml's figures in anchors.md come from such machines (two runs).\n"
+         "to one vCPU (`taskset -c N build/bench-plan`). ggml itself, when it can be loaded, is timed in this run,\n"
+         "interleaved with ours (section \"Against ggml itself\").\n"
          "ggml planner = our reproduction of ggml's online placement (same sizes as ggml); best = GGALLOC_PLANNER_BEST.\n\n", ALIGNMENT);
 
     emit("## Graphs\n\n");
     emit_graph_header();
-    const char * graphs[] = { "mlp-4x1024-b256", "gpt2-small-decode-1", "gpt2-small-prefill-512" };
     struct { char name[64]; size_t before, after; double ms; } reord[16];
     struct graph_row rows[16];
     int n_rows = 0;
     int n_reord = 0;
-    for (size_t k = 0; k < sizeof(graphs) / sizeof(graphs[0]); k++) {
+    for (size_t k = 0; k < sizeof(table_graphs) / sizeof(table_graphs[0]); k++) {
         char path[512];
-        snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, graphs[k]);
+        snprintf(path, sizeof(path), "%s/graphs/%s.json", GGALLOC_DATA_DIR, table_graphs[k]);
         struct ggml_context * ctx = NULL;
         struct ggml_cgraph * g = ggalloc_graph_load_json(path, &ctx);
         if (g == NULL) {
-            emit("| %s | cannot load %s | | | | | | | | | | | |\n", graphs[k], path);
+            emit("| %s | cannot load %s | | | | | | | | | | | |\n", table_graphs[k], path);
             continue;
         }
         struct graph_row row;
-        if (measure_graph(g, graphs[k], 31, &row)) {
+        if (measure_graph(g, table_graphs[k], 31, &row)) {
             emit_graph_row(&row);
             rows[n_rows++] = row;
         }
-        snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", graphs[k]);
+        snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", table_graphs[k]);
         time_reorder(g, &reord[n_reord].before, &reord[n_reord].after, &reord[n_reord].ms);
         n_reord++;
         ggml_free(ctx);
     }
-    const int dag_sizes[] = { 500, 2000 };
-    // seeds 0-2, and for 2,000 nodes seed 10 too: one of the DAGs (about one in ten) where the
-    // first greedy order misses the bound, so that BEST makes the online plan as well
-    const int dag_seeds[] = { 0, 1, 2, 10 };
-    for (size_t k = 0; k < sizeof(dag_sizes) / sizeof(dag_sizes[0]); k++) {
-        for (int si = 0; si < (dag_sizes[k] == 2000 ? 4 : 3); si++) {
-            const int seed = dag_seeds[si];
+    for (size_t k = 0; k < sizeof(table_dag_sizes) / sizeof(table_dag_sizes[0]); k++) {
+        for (int si = 0; si < table_dag_n_seeds(table_dag_sizes[k]); si++) {
+            const int seed = table_dag_seeds[si];
             struct ggml_context * ctx = NULL;
-            struct ggml_cgraph * g = seeded_dag(dag_sizes[k], seed, &ctx);
+            struct ggml_cgraph * g = seeded_dag(table_dag_sizes[k], seed, &ctx);
             char name[64];
-            snprintf(name, sizeof(name), "random-dag-%d-s%d", dag_sizes[k], seed);
+            snprintf(name, sizeof(name), "random-dag-%d-s%d", table_dag_sizes[k], seed);
             struct graph_row row;
             // 500-node graphs plan in about 0.1 ms: 31 runs, so that the median is past the first
             // runs after a plan by the other planner (cold caches, the heap being regrown)
-            if (measure_graph(g, name, dag_sizes[k] <= 500 ? 31 : 11, &row)) {
+            if (measure_graph(g, name, table_dag_sizes[k] <= 500 ? 31 : 11, &row)) {
                 emit_graph_row(&row);
                 rows[n_rows++] = row;
             }
@@ -741,10 +1004,26 @@ int main(int argc, char ** argv) {
         }
     }
 
-    emit("\n## Against ggml itself (bench/anchors.md: the same ggml-API program built against ggml, another run)\n\n");
-    emit("| graph | first reserve best µs | ggml's | reserve best µs | ggml's reserve_n_size | alloc_graph best µs | ggml's |\n");
-    emit("|---|---|---|---|---|---|---|\n");
-    for (int k = 0; k < n_rows; k++) {
+    const char * why = NULL;
+    const struct peer_lib * ggml_lib = ggml_peer(&why);
+    if (ggml_lib != NULL) {
+        emit("\n## Against ggml itself (measured in this run)\n\n");
+        emit_vs_header(ggml_peer_name());
+        for (int k = 0; k < n_rows; k++) {
+            struct ggml_context * ctx = NULL;
+            struct ggml_cgraph * g = named_graph(rows[k].name, &ctx);
+            if (g != NULL) {
+                vs_graph(ggml_lib, rows[k].name, g, vs_reps(ggml_graph_n_nodes(g)), rows[k].ggml);
+                ggml_free(ctx);
+            }
+        }
+    } else {
+        emit("\n## Against ggml's figures (bench/anchors.md: the same ggml-API program built against ggml, another run)\n\n");
+        emit("ggml not measured: %s\n\n", why);
+        emit("| graph | first reserve best µs | ggml's | reserve best µs | ggml's reserve_n_size | alloc_graph best µs | ggml's |\n");
+        emit("|---|---|---|---|---|---|---|\n");
+    }
+    for (int k = 0; k < n_rows && ggml_lib == NULL; k++) {
         static const struct { const char * name; const char * fresh, * again, * alloc; } anchor[] = {
             { "mlp-4x1024-b256", "2.3-2.5", "2.0", "0.9" },
             { "gpt2-small-prefill-512", "81-128", "33-55", "15.5-26.0" },
