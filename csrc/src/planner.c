@@ -393,6 +393,7 @@ struct gga_dyn {
     size_t           max_chunk_size;
     int              max_chunks;
     int              n_chunks;
+    size_t           peak; // the chunks' high-water marks, summed
     struct gga_chunk chunks[GGALLOC_MAX_CHUNKS];
 };
 
@@ -486,6 +487,7 @@ static bool gga_dyn_alloc(struct gga_dyn * d, size_t size, int * chunk, size_t *
         gga_chunk_remove(ch, best_block);
     }
     if (*offset + size > ch->max_size) {
+        d->peak += *offset + size - ch->max_size;
         ch->max_size = *offset + size;
     }
     return true;
@@ -521,8 +523,10 @@ static bool gga_dyn_free(struct gga_dyn * d, int chunk, size_t offset, size_t si
 }
 
 // Online placement in ggml's order. has_succ[i]: block i hands its memory to a group member.
+// The pass stops (*gave_up set, no plan) once its chunks reach give_up bytes in all: a plan that
+// large cannot beat the one the caller holds (BEST's offline plan, which then stands).
 static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
-        const struct gga_plan_params * params, struct gga_steps * st,
+        const struct gga_plan_params * params, struct gga_steps * st, size_t give_up, bool * gave_up,
         int * chunk, size_t * offset, size_t * chunk_size, int * n_chunks) {
     int * by_start = malloc((size_t) n * sizeof(*by_start));
     int * by_end   = malloc((size_t) n * sizeof(*by_end));
@@ -566,6 +570,10 @@ static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t
             } else {
                 ok = gga_dyn_alloc(&d, asize[i], &chunk[i], &offset[i]);
             }
+        }
+        if (d.peak >= give_up) {
+            *gave_up = true;
+            break;
         }
     }
     if (ok) {
@@ -833,13 +841,17 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     }
     size_t online_peak = SIZE_MAX;
     if (offline_peak > bound) {
-        if (!gga_plan_online(blocks, n, asize, pred, params, &st, chunk, offset, chunk_size, &n_chunks)) {
+        bool gave_up = false;
+        if (!gga_plan_online(blocks, n, asize, pred, params, &st, offline_peak, &gave_up, chunk, offset, chunk_size,
+                             &n_chunks)) {
             gga_err(err, err_size, "out of memory planning %d blocks", n);
             goto done;
         }
-        online_peak = 0;
-        for (int c = 0; c < n_chunks; c++) {
-            online_peak += chunk_size[c];
+        if (!gave_up) {
+            online_peak = 0;
+            for (int c = 0; c < n_chunks; c++) {
+                online_peak += chunk_size[c];
+            }
         }
     }
     if (offline_peak < online_peak) {
