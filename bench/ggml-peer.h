@@ -40,9 +40,9 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <link.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,14 +85,12 @@ struct peer_lib {
     int op_map[GGML_OP_COUNT]; // our op -> the library's; -1: it has none of that name
 };
 
+// A failure's message into err (err_size bytes; NULL and 0: none).
 static void peer_err(char * err, size_t err_size, const char * fmt, ...) __attribute__((format(printf, 3, 4)));
 static void peer_err(char * err, size_t err_size, const char * fmt, ...) {
-    if (err == NULL || err_size == 0) {
-        return;
-    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
+    vsnprintf(err, err_size, fmt, ap); // (NULL, 0) writes nothing
     va_end(ap);
 }
 

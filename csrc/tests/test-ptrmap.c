@@ -19,14 +19,9 @@ static const void * key(int i) {
     return &key_base[(size_t) i * 64];
 }
 
-// Inserts keys [0, n) with value 3i + 1 through get and checks every one is found with it and
-// that keys [n, N_KEYS) are not.
-static void fill_and_check(struct gga_ptrmap * m, int n) {
-    for (int i = 0; i < n; i++) {
-        int * v = gga_ptrmap_get(m, key(i), 3 * i + 1);
-        CHECK(v != NULL && *v == 3 * i + 1);
-    }
-    CHECK_EQ_INT(m->n, n);
+// Keys [0, n) are found with value 3i + 1, keys [n, N_KEYS) are not, and the table is at most
+// half full.
+static void check_found(const struct gga_ptrmap * m, int n) {
     int wrong = 0;
     for (int i = 0; i < N_KEYS; i++) {
         const int * v = gga_ptrmap_find(m, key(i));
@@ -36,6 +31,16 @@ static void fill_and_check(struct gga_ptrmap * m, int n) {
     }
     CHECK_EQ_INT(wrong, 0);
     CHECK(m->n * 2 <= m->mask + 1); // at most half full
+}
+
+// Inserts keys [0, n) with value 3i + 1 through get, then check_found.
+static void fill_and_check(struct gga_ptrmap * m, int n) {
+    for (int i = 0; i < n; i++) {
+        int * v = gga_ptrmap_get(m, key(i), 3 * i + 1);
+        CHECK(v != NULL && *v == 3 * i + 1);
+    }
+    CHECK_EQ_INT(m->n, n);
+    check_found(m, n);
 }
 
 // Keys n at base + i * stride (never read: keys are only compared), inserted into a map sized for
@@ -72,7 +77,7 @@ static void check_layout(uintptr_t base, uintptr_t stride, int n, double mean_ma
 }
 
 // The window (gga_ptrmap_window) over key(lo_i) .. key(hi_i), granule 2^shift, then keys [0, n)
-// inserted with value 3i + 1 and all of N_KEYS checked as fill_and_check does; keys outside the
+// inserted with value 3i + 1 and all of N_KEYS checked (check_found); keys outside the
 // window, and keys closer than the granule (sharing a slot), go to the hashed table.
 static void window_fill_and_check(struct gga_ptrmap * m, int lo_i, int hi_i, unsigned shift, int n) {
     CHECK(gga_ptrmap_reset(m, 16));
@@ -83,15 +88,7 @@ static void window_fill_and_check(struct gga_ptrmap * m, int lo_i, int hi_i, uns
         v = gga_ptrmap_get(m, key(i), -5); // present: found, not inserted again
         CHECK(v != NULL && *v == 3 * i + 1);
     }
-    int wrong = 0;
-    for (int i = 0; i < N_KEYS; i++) {
-        const int * v = gga_ptrmap_find(m, key(i));
-        if (i < n ? (v == NULL || *v != 3 * i + 1) : v != NULL) {
-            wrong++;
-        }
-    }
-    CHECK_EQ_INT(wrong, 0);
-    CHECK(m->n * 2 <= m->mask + 1);
+    check_found(m, n);
 }
 
 static void check_window(void) {
