@@ -651,8 +651,9 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     w.n_steps_end = n_nodes + 2;
     // the map is used up to the size this graph needs (it may be larger from an earlier walk);
     // the tensors its hashed table holds are those outside its window (walk_window), or all of
-    // the nodes and leafs without one (and the few sources and view sources outside them). In scratch that the caller keeps (gallocr's), it is sized for four times as
-    // many and stays an eighth full, not half: half full, a quarter of the walk's lookups found
+    // the nodes and leafs without one (and the few sources and view sources outside them). In
+    // scratch that the caller keeps (gallocr's), it is sized for four times as many and stays
+    // an eighth full, not half: half full, a quarter of the walk's lookups found
     // their home slot taken by another tensor and probed on, a mispredicted branch in the walk's
     // critical path each (a fresh allocator's first reserve on a 2,000-node random DAG took 10%
     // longer); a twentieth do now. A walk in scratch of its own (a graph's peak) allocates and
