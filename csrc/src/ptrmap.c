@@ -107,12 +107,9 @@ void gga_ptrmap_free(struct gga_ptrmap * m) {
 }
 
 int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key) {
-    const uintptr_t d = (uintptr_t) key - m->win_lo;
-    if (d < m->win_span) {
-        struct gga_ptrmap_slot * w = &m->win[d >> m->win_shift];
-        if (w->epoch == m->win_epoch && w->key == key) {
-            return &w->val;
-        }
+    struct gga_ptrmap_slot * w = gga_ptrmap_win_slot(m, key);
+    if (w != NULL && w->epoch == m->win_epoch && w->key == key) {
+        return &w->val;
     }
     if (m->slots == NULL || key == NULL) {
         return NULL;

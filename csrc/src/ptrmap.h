@@ -71,12 +71,18 @@ int * gga_ptrmap_find(const struct gga_ptrmap * m, const void * key);
 // gga_ptrmap_get's way out when the table must grow before key goes in (or key is NULL).
 int * gga_ptrmap_get_grow(struct gga_ptrmap * m, const void * key, int init);
 
+// key's slot in m's window, or NULL when key lies outside it (or m has none).
+static inline struct gga_ptrmap_slot * gga_ptrmap_win_slot(const struct gga_ptrmap * m, const void * key) {
+    const uintptr_t d = (uintptr_t) key - m->win_lo;
+    return d < m->win_span ? &m->win[d >> m->win_shift] : NULL;
+}
+
 // Starts loading the slot where a lookup of key begins, for a caller that knows its next keys
 // ahead of the lookups.
 static inline void gga_ptrmap_prefetch(const struct gga_ptrmap * m, const void * key) {
-    const uintptr_t d = (uintptr_t) key - m->win_lo;
-    if (d < m->win_span) {
-        __builtin_prefetch(&m->win[d >> m->win_shift]);
+    const struct gga_ptrmap_slot * w = gga_ptrmap_win_slot(m, key);
+    if (w != NULL) {
+        __builtin_prefetch(w);
     } else if (m->slots != NULL) {
         __builtin_prefetch(&m->slots[gga_ptr_hash(key) & m->mask]);
     }
@@ -87,9 +93,8 @@ static inline void gga_ptrmap_prefetch(const struct gga_ptrmap * m, const void *
 // key is NULL. The pointer is valid until the next insertion. (Inline: the allocators' graph
 // walk calls it for every tensor and source.)
 static inline int * gga_ptrmap_get(struct gga_ptrmap * m, const void * key, int init) {
-    const uintptr_t d = (uintptr_t) key - m->win_lo;
-    if (d < m->win_span) {
-        struct gga_ptrmap_slot * w = &m->win[d >> m->win_shift];
+    struct gga_ptrmap_slot * w = gga_ptrmap_win_slot(m, key);
+    if (w != NULL) {
         if (w->epoch != m->win_epoch) {
             w->key = key;
             w->val = init;
