@@ -154,6 +154,20 @@ double gga_now(void);
 bool gga_search_plan(const struct gga_items * items, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound);
 
+// Up to this many blocks, gga_small_plan applies.
+#define GGA_SMALL_MAX_BLOCKS 32
+
+// The offline packer's first greedy pass and the lower bound for an instance of at most
+// GGA_SMALL_MAX_BLOCKS blocks (asize and pred as gga_validate writes them), in one space, with
+// no allocation: the very plan gga_search_plan's first pass makes, and the bound it is given.
+// Writes each block's offset, *peak and *lower_bound and returns true; false (nothing written)
+// when n is above the limit (gga_small_plan_limit).
+bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize, const int * pred, size_t * offset,
+        size_t * peak, size_t * lower_bound);
+// Tests: instances of more than n blocks (0: all) take the general path; clamped to
+// [0, GGA_SMALL_MAX_BLOCKS].
+void gga_small_plan_limit(int n);
+
 // Local improvement of a valid one-chunk plan (planner-improve.c): re-places the items of time
 // windows around the peak, keeping only changes that never raise it, until the peak meets bound, the
 // deadline (gga_now() seconds; 0: a few rounds at most) passes or *cancel is set. item_offset is

@@ -632,6 +632,98 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 }
 
 //
+// Small instances
+//
+// A graph of a few dozen tensors (a fresh allocator's first reserve on a 12-node MLP) spent most
+// of its planning time on the general path's fixed costs: a dozen allocations, counting sorts
+// over the steps, the conflict graph's sweep. Up to GGA_SMALL_MAX_BLOCKS blocks, the first pass
+// runs on the blocks themselves: each block's conflicts are one word of bits (O(n^2) tests of
+// two lifetimes, as is the lower bound: the bytes live at each block's start), the items are
+// the chains' first blocks ordered by an insertion sort, and every array is on the stack. Same
+// order, same lowest fit: the same plan as the general path (test-planner compares the two).
+//
+
+static int gga_small_max = GGA_SMALL_MAX_BLOCKS;
+
+void gga_small_plan_limit(int n) {
+    gga_small_max = n < 0 ? 0 : n > GGA_SMALL_MAX_BLOCKS ? GGA_SMALL_MAX_BLOCKS : n;
+}
+
+bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize, const int * pred, size_t * offset,
+        size_t * peak, size_t * lower_bound) {
+    _Static_assert(GGA_SMALL_MAX_BLOCKS <= 32, "a block's conflicts are one 32-bit word");
+    if (n > gga_small_max) {
+        return false;
+    }
+    int head[GGA_SMALL_MAX_BLOCKS];        // per block: the first block of its chain (its item)
+    uint32_t members[GGA_SMALL_MAX_BLOCKS]; // per item (by its first block): its blocks
+    uint32_t conf[GGA_SMALL_MAX_BLOCKS];    // per block: the blocks of other items live with it
+    int order[GGA_SMALL_MAX_BLOCKS];
+    int n_items = 0;
+    for (int b = 0; b < n; b++) {
+        head[b] = pred[b] >= 0 ? head[pred[b]] : b; // a predecessor has the lower index
+        members[b] = 0;
+        members[head[b]] |= 1u << b;
+    }
+    size_t lb = 0;
+    for (int b = 0; b < n; b++) {
+        uint32_t cb = 0;
+        size_t live = 0; // at b's start
+        for (int c = 0; c < n; c++) {
+            const bool overlap = blocks[c].start < blocks[b].end && blocks[b].start < blocks[c].end;
+            cb |= (uint32_t) (overlap && head[c] != head[b] && asize[c] > 0) << c;
+            live += blocks[c].start <= blocks[b].start && blocks[b].start < blocks[c].end ? asize[c] : 0;
+        }
+        conf[b] = asize[b] > 0 ? cb : 0;
+        lb = live > lb ? live : lb;
+    }
+    // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START)
+    for (int b = 0; b < n; b++) {
+        if (head[b] != b) {
+            continue;
+        }
+        int k = n_items++;
+        for (; k > 0; k--) {
+            const int a = order[k - 1];
+            if (asize[a] > asize[b] || (asize[a] == asize[b] && blocks[a].start <= blocks[b].start)) {
+                break;
+            }
+            order[k] = a;
+        }
+        order[k] = b;
+    }
+    // each item at its lowest fit; the ranges: a piece's placed neighbours, at most
+    // (pieces) x (blocks placed) <= (n / 2)^2
+    struct gga_range ranges[(GGA_SMALL_MAX_BLOCKS / 2) * (GGA_SMALL_MAX_BLOCKS / 2)];
+    uint32_t placed = 0;
+    size_t top = 0;
+    for (int k = 0; k < n_items; k++) {
+        const int h = order[k];
+        int64_t o = 0;
+        if (asize[h] > 0) {
+            int m = 0;
+            for (uint32_t pb = members[h]; pb != 0; pb &= pb - 1) {
+                const int b = __builtin_ctz(pb);
+                for (uint32_t q = conf[b] & placed; q != 0; q &= q - 1) {
+                    const int c = __builtin_ctz(q);
+                    ranges[m++] = (struct gga_range) { (int64_t) offset[c] - (int64_t) asize[b],
+                                                       (int64_t) (offset[c] + asize[c]) };
+                }
+            }
+            o = gga_ranges_lowest(ranges, m, 0);
+        }
+        for (uint32_t pb = members[h]; pb != 0; pb &= pb - 1) {
+            offset[__builtin_ctz(pb)] = (size_t) o;
+        }
+        placed |= members[h];
+        top = (size_t) o + asize[h] > top ? (size_t) o + asize[h] : top;
+    }
+    *peak = top;
+    *lower_bound = lb;
+    return true;
+}
+
+//
 // Orders
 //
 

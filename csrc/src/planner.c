@@ -38,7 +38,9 @@
 // the algorithms and how their time is bounded. Group chains are validated in one pass in block
 // order that keeps the last member seen of each group (the members sorted by the introsort when
 // the names are large); the compressed steps of the items are ranks read off the step span in
-// O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation).
+// O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation). An instance of at
+// most GGA_SMALL_MAX_BLOCKS blocks (a graph of a few dozen tensors) gets the same first pass and
+// bound from gga_small_plan, on the stack, with no steps, items or conflict graph built.
 
 #include "align.h"
 #include "planner-impl.h"
@@ -191,7 +193,9 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
     // its first block) one pass in index order with the last member seen per group, else the
     // members sorted by the introsort and read in that order
     const bool small = (int64_t) max_group <= 4 * (int64_t) n + 64;
-    int * last = small ? malloc(((size_t) max_group + 1) * sizeof(*last)) : NULL;
+    int last_few[64]; // the few names of a small graph's groups, with no allocation
+    const bool few = max_group < 64;
+    int * last = few ? last_few : small ? malloc(((size_t) max_group + 1) * sizeof(*last)) : NULL;
     int * members = small ? NULL : malloc((size_t) n_grouped * sizeof(*members));
     struct gga_key * keys = small ? NULL : malloc((size_t) n_grouped * sizeof(*keys));
     if (small ? last == NULL : (members == NULL || keys == NULL)) {
@@ -247,7 +251,9 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
             pred[i] = p;
         }
     }
-    free(last);
+    if (!few) {
+        free(last);
+    }
     free(members);
     free(keys);
     return ok;
@@ -784,9 +790,13 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     const size_t alignment = params->alignment;
     const size_t cap = (size_t) (n > 0 ? n : 1);
     // the aligned sizes and the group predecessors share one allocation (sizes first, so both
-    // stay aligned)
-    size_t * asize  = malloc(cap * (sizeof(*asize) + sizeof(int)));
-    int    * pred   = asize != NULL ? (int *) (asize + cap) : NULL;
+    // stay aligned), on the stack for a small instance
+    size_t small_asize[GGA_SMALL_MAX_BLOCKS];
+    int    small_pred[GGA_SMALL_MAX_BLOCKS];
+    size_t small_offset[GGA_SMALL_MAX_BLOCKS];
+    const bool small = n <= GGA_SMALL_MAX_BLOCKS;
+    size_t * asize  = small ? small_asize : malloc(cap * (sizeof(*asize) + sizeof(int)));
+    int    * pred   = small ? small_pred : asize != NULL ? (int *) (asize + cap) : NULL;
     int    * chunk  = malloc(cap * sizeof(*chunk));
     size_t * offset = malloc(cap * sizeof(*offset));
     size_t * item_offset = NULL;
@@ -807,10 +817,6 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     if (!gga_validate(blocks, n, alignment, asize, pred, err, err_size)) {
         goto done;
     }
-    if (!gga_steps_init(blocks, n, &st)) {
-        gga_err(err, err_size, "out of memory planning %d blocks", n);
-        goto done;
-    }
 
     // BEST: the lower bound, then the offline packing; a packing that meets the bound is optimal
     // and the online pass is skipped, otherwise the online plan is made and the smaller kept
@@ -819,7 +825,26 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     size_t offline_peak = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS] = { 0 };
     int nc = 0;
-    if (params->strategy == GGA_STRATEGY_BEST && n > 0) {
+    bool small_plan = false; // the offline plan is in small_offset, one chunk
+    if (params->strategy == GGA_STRATEGY_BEST && n > 0 && small) {
+        // the general path's first pass, which is all it does but where the plan misses the
+        // bound under a budget (then it searches on), or outgrows max_size (then it fills chunks)
+        size_t peak = 0;
+        small_plan = gga_small_plan(blocks, n, asize, pred, small_offset, &peak, &lb) &&
+                     (peak <= lb || (params->search_work == 0 && params->time_budget <= 0)) &&
+                     (params->max_chunks == 1 || peak <= params->max_size);
+        if (small_plan) {
+            bound = lb;
+            offline_peak = peak;
+            cs[0] = peak;
+            nc = 1;
+        }
+    }
+    if (!small_plan && !gga_steps_init(blocks, n, &st)) {
+        gga_err(err, err_size, "out of memory planning %d blocks", n);
+        goto done;
+    }
+    if (params->strategy == GGA_STRATEGY_BEST && n > 0 && !small_plan) {
         ev = gga_lower_bound_scratch(&st, n);
         if (ev != NULL && gga_items_build(blocks, n, asize, pred, &st, &items, ev, &lb)) {
             if (!st.small) {
@@ -842,6 +867,10 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     size_t online_peak = SIZE_MAX;
     if (offline_peak > bound) {
         bool gave_up = false;
+        if (small_plan && !gga_steps_init(blocks, n, &st)) {
+            gga_err(err, err_size, "out of memory planning %d blocks", n);
+            goto done;
+        }
         if (!gga_plan_online(blocks, n, asize, pred, params, &st, offline_peak, &gave_up, chunk, offset, chunk_size,
                              &n_chunks)) {
             gga_err(err, err_size, "out of memory planning %d blocks", n);
@@ -854,7 +883,14 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
             }
         }
     }
-    if (offline_peak < online_peak) {
+    if (offline_peak < online_peak && small_plan) {
+        for (int b = 0; b < n; b++) {
+            chunk[b] = 0;
+            offset[b] = small_offset[b];
+        }
+        n_chunks = nc;
+        memcpy(chunk_size, cs, sizeof(cs));
+    } else if (offline_peak < online_peak) {
         for (int p = 0; p < items.n_pieces; p++) {
             const struct gga_piece * pc = &items.pieces[p];
             chunk[pc->block]  = item_chunk[pc->item];
@@ -881,7 +917,9 @@ done:
         free(chunk);
         free(offset);
     }
-    free(asize);       // and pred
+    if (!small) {
+        free(asize);   // and pred
+    }
     free(item_offset); // and item_chunk
     free(ev);
     gga_steps_release(&st);

@@ -325,6 +325,54 @@ static void test_best_random(void) {
     CHECK_EQ_INT(below_lb, 0);
 }
 
+// Small instances take gga_small_plan: it must give the general path's plan exactly, with and
+// without a budget (with one, a miss of the bound goes on to the general path's search) and
+// with chunks (a plan above max_size goes to the general path's chunked passes).
+static void test_best_small_path(void) {
+    struct gga_block b[GGA_SMALL_MAX_BLOCKS];
+    const size_t aligns[] = { 1, 8, 32 };
+    int differ = 0;
+    int bad = 0;
+    int missed = 0;
+    for (int iter = 0; iter < 600; iter++) {
+        const int n = rng_int(1, GGA_SMALL_MAX_BLOCKS);
+        random_blocks(b, n, rng_int(2, 24), (size_t) rng_int(1, 300), iter % 3 != 0);
+        for (int i = 0; i < n; i++) {
+            if (b[i].group < 0 && rng_int(0, 9) == 0) {
+                b[i].size = 0; // (a chain's sizes never grow)
+            }
+        }
+        const size_t al = aligns[iter % 3];
+        struct gga_plan_params pp = params_of(al, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+        if (iter % 4 == 1) {
+            pp.search_work = 100000;
+        } else if (iter % 4 == 2) {
+            pp.max_size = gga_lower_bound(b, n, al) / 2 + 1;
+            pp.max_chunks = GGALLOC_MAX_CHUNKS;
+        }
+        struct gga_plan fast, general;
+        gga_small_plan_limit(GGA_SMALL_MAX_BLOCKS);
+        CHECK(plan(b, n, pp, &fast));
+        gga_small_plan_limit(0);
+        CHECK(plan(b, n, pp, &general));
+        gga_small_plan_limit(GGA_SMALL_MAX_BLOCKS);
+        bool same = fast.n == general.n && fast.n_chunks == general.n_chunks && fast.peak == general.peak &&
+                    fast.bound == general.bound &&
+                    memcmp(fast.chunk_size, general.chunk_size, sizeof(fast.chunk_size)) == 0;
+        for (int i = 0; same && i < n; i++) {
+            same = fast.offset[i] == general.offset[i] && fast.chunk[i] == general.chunk[i];
+        }
+        differ += !same;
+        bad += plan_violations(b, n, &fast, al, pp.max_size, pp.max_chunks);
+        missed += fast.peak > fast.bound;
+        gga_plan_release(&fast);
+        gga_plan_release(&general);
+    }
+    CHECK_EQ_INT(differ, 0);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(missed > 0); // some instances went on past the first pass (online, search or chunks)
+}
+
 static void test_best_reaches_lb(void) {
     struct gga_plan p;
     // nested lifetimes: a stack; ONLINE also reaches it, BEST must
@@ -1215,6 +1263,7 @@ int main(void) {
     test_online_chunks();
     test_online_groups();
     test_best_random();
+    test_best_small_path();
     test_best_reaches_lb();
     test_best_large_equal_sizes();
     test_best_groups();
