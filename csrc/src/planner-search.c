@@ -659,23 +659,37 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
     uint32_t members[GGA_SMALL_MAX_BLOCKS]; // per item (by its first block): its blocks
     uint32_t conf[GGA_SMALL_MAX_BLOCKS];    // per block: the blocks of other items live with it
     int order[GGA_SMALL_MAX_BLOCKS];
+    int64_t start[GGA_SMALL_MAX_BLOCKS];
+    int64_t end[GGA_SMALL_MAX_BLOCKS];
+    size_t live[GGA_SMALL_MAX_BLOCKS];      // per block: the bytes live at its start
+    uint32_t sized = 0;                     // the blocks of nonzero size
     int n_items = 0;
     for (int b = 0; b < n; b++) {
         head[b] = pred[b] >= 0 ? head[pred[b]] : b; // a predecessor has the lower index
         members[b] = 0;
         members[head[b]] |= 1u << b;
+        start[b] = blocks[b].start;
+        end[b] = blocks[b].end;
+        live[b] = asize[b];
+        conf[b] = 0;
+        sized |= (uint32_t) (asize[b] > 0) << b;
+    }
+    // each pair once, with no branch: the blocks of one chain follow one another and never
+    // overlap, so an overlap is a conflict between two items; c is live at b's start when it
+    // overlaps b and starts no later
+    for (int b = 1; b < n; b++) {
+        for (int c = 0; c < b; c++) {
+            const bool overlap = (start[c] < end[b]) & (start[b] < end[c]);
+            conf[b] |= (uint32_t) overlap << c;
+            conf[c] |= (uint32_t) overlap << b;
+            live[b] += asize[c] & -(size_t) (overlap & (start[c] <= start[b]));
+            live[c] += asize[b] & -(size_t) (overlap & (start[b] <= start[c]));
+        }
     }
     size_t lb = 0;
     for (int b = 0; b < n; b++) {
-        uint32_t cb = 0;
-        size_t live = 0; // at b's start
-        for (int c = 0; c < n; c++) {
-            const bool overlap = blocks[c].start < blocks[b].end && blocks[b].start < blocks[c].end;
-            cb |= (uint32_t) (overlap && head[c] != head[b] && asize[c] > 0) << c;
-            live += blocks[c].start <= blocks[b].start && blocks[b].start < blocks[c].end ? asize[c] : 0;
-        }
-        conf[b] = asize[b] > 0 ? cb : 0;
-        lb = live > lb ? live : lb;
+        conf[b] = asize[b] > 0 ? conf[b] & sized : 0;
+        lb = live[b] > lb ? live[b] : lb;
     }
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START)
     for (int b = 0; b < n; b++) {
