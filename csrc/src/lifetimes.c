@@ -53,6 +53,7 @@
 #include "lifetimes.h"
 #include "ptrmap.h"
 #include "ggalloc-graph.h"
+#include "ggml-impl.h" // the graph's leafs as an array
 #include "log.h"
 
 #include <stdlib.h>
@@ -581,7 +582,7 @@ static bool walk_order(struct walk * w, struct ggml_cgraph * graph, const int32_
 // hashed one would be. Weights in a context of their own, or tensors with their data among
 // them, spread the stretch: then a window over the nodes alone, or none (*lo = 0), and the
 // hashed table serves the rest. Returns about how many keys are left to the hashed table.
-static size_t walk_window(struct ggml_cgraph * graph, struct ggml_tensor ** nodes, int n_nodes, int n_leafs,
+static size_t walk_window(struct ggml_tensor ** nodes, int n_nodes, struct ggml_tensor ** leafs, int n_leafs,
         uintptr_t * lo, uintptr_t * hi) {
     const size_t n_keys = (size_t) n_nodes + (size_t) n_leafs;
     *lo = 0;
@@ -599,7 +600,7 @@ static size_t walk_window(struct ggml_cgraph * graph, struct ggml_tensor ** node
     uintptr_t alo = nlo;
     uintptr_t ahi = nhi;
     for (int i = 0; i < n_leafs; i++) {
-        const uintptr_t a = (uintptr_t) ggalloc_graph_leaf(graph, i);
+        const uintptr_t a = (uintptr_t) leafs[i];
         alo = a < alo ? a : alo;
         ahi = a > ahi ? a : ahi;
     }
@@ -625,11 +626,12 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     const int n_nodes = ggml_graph_n_nodes(graph);
     const int n_leafs = ggalloc_graph_n_leafs(graph);
     struct ggml_tensor ** nodes = ggml_graph_nodes(graph);
+    struct ggml_tensor ** leafs = graph->leafs;
     const int * node_bids = p->node_buffer_ids;
     const int * leaf_bids = p->leaf_buffer_ids;
 
     for (int i = 0; i < n_leafs; i++) {
-        if (!check_tensor(p, leaf_bids, i, "leaf", ggalloc_graph_leaf(graph, i))) return false;
+        if (!check_tensor(p, leaf_bids, i, "leaf", leafs[i])) return false;
     }
     for (int i = 0; i < n_nodes; i++) {
         if (!check_tensor(p, node_bids, i, "node", nodes[i])) return false;
@@ -661,7 +663,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     // past GGA_WALK_SPARSE_KEYS tensors the map's memory counts more: both are sized as usual.
     uintptr_t win_lo;
     uintptr_t win_hi;
-    const size_t n_keys = walk_window(graph, nodes, n_nodes, n_leafs, &win_lo, &win_hi) + 16;
+    const size_t n_keys = walk_window(nodes, n_nodes, leafs, n_leafs, &win_lo, &win_hi) + 16;
     const bool sparse = sc != &local && n_keys <= GGA_WALK_SPARSE_KEYS;
     bool ok = scratch_reserve(sc, n_nodes, n_leafs, &a) && gga_ptrmap_reset(&sc->map, sparse ? 4 * n_keys : n_keys) &&
               lifetimes_reserve(out, p->n_slots, n_nodes, n_leafs);
@@ -692,7 +694,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
         // the one read of every tensor: the leafs, then the nodes in order, each with its sources
         // (the records of leafs come first, so that a node that is also a leaf finds its leaf)
         for (int i = 0; i < n_leafs && !w.oom; i++) {
-            const int ri = rec_of(&w, ggalloc_graph_leaf(graph, i));
+            const int ri = rec_of(&w, leafs[i]);
             if (ri < 0) {
                 break;
             }
