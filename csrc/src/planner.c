@@ -612,21 +612,39 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
     memset(it, 0, sizeof(*it));
     struct gga_key * times = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*times));
     int * rank_of = st->small ? NULL : malloc((size_t) 2 * n * sizeof(*rank_of)); // per block: t0, t1
-    // pieces, sizes, steps, first and the chains' links in one allocation, the 8-byte figures first
+    // pieces, sizes, steps, first and per block its item and place in the chain in one
+    // allocation, the 8-byte figures first
     const size_t nn = (size_t) n;
     it->pieces = malloc(nn * sizeof(*it->pieces) + nn * sizeof(*it->size) + (2 * nn + 1) * sizeof(*it->time_at) +
-                        (nn + 1) * sizeof(*it->first) + nn * sizeof(int));
+                        (nn + 1) * sizeof(*it->first) + 2 * nn * sizeof(int));
     it->size = it->pieces != NULL ? (size_t *) (it->pieces + nn) : NULL;
     it->time_at = it->pieces != NULL ? (int64_t *) (it->size + nn) : NULL;
     it->first = it->pieces != NULL ? (int *) (it->time_at + 2 * nn + 1) : NULL;
-    int * next = it->pieces != NULL ? it->first + nn + 1 : NULL;
+    int * item_of = it->pieces != NULL ? it->first + nn + 1 : NULL;
+    int * place = it->pieces != NULL ? item_of + nn : NULL;
     bool ok = it->pieces && (st->small || (times && rank_of));
     if (ok) {
+        // The items in block order: a chain's first block opens one, a member (whose predecessor
+        // comes before it) joins its predecessor's, one place further. Written with selects, not
+        // branches: which blocks continue a chain is a coin toss on graphs (half of a random DAG's
+        // nodes run in place), and following each chain from its first block mispredicted at
+        // every block and every chain's end. An item's size is its first block's (sizes never grow
+        // along a chain): every block writes its size to the slot of the next item to open, which
+        // only a first block keeps, as the first block of that item overwrites it; a chain's
+        // length is its last place + 1, written by each member in turn.
+        int ni = 0;
         for (int i = 0; i < n; i++) {
-            next[i] = -1;
-            if (pred[i] >= 0) {
-                next[pred[i]] = i; // a predecessor comes first in the chain's order, so it is set
-            }
+            const bool opens = pred[i] < 0;
+            const int p = opens ? i : pred[i];
+            it->size[ni] = asize[i];
+            item_of[i] = opens ? ni : item_of[p];
+            place[i] = opens ? 0 : place[p] + 1;
+            it->first[item_of[i] + 1] = place[i] + 1;
+            ni += opens;
+        }
+        it->first[0] = 0;
+        for (int k = 0; k < ni; k++) {
+            it->first[k + 1] += it->first[k];
         }
         // compressed steps: rank of each distinct start/end value
         int rank = -1;
@@ -667,30 +685,18 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
             }
         }
         it->n_times = rank + 1;
-        // pieces grouped by item, each chain followed from its first block; the ranks are read
-        // off the span (small) or the sorted events (wide)
+        // pieces grouped by item, in chain order; the ranks are read off the span (small) or the
+        // sorted events (wide)
         const int * r = st->count;
-        int np = 0;
-        int ni = 0;
-        for (int i = 0; i < n; i++) {
-            if (pred[i] >= 0) {
-                continue;
-            }
-            it->first[ni] = np;
-            it->size[ni] = asize[i];
-            for (int b = i; b >= 0; b = next[b]) {
-                const int t0 = st->small ? r[gga_step_at(st, blocks[b].start)] : rank_of[2*b + 0];
-                const int t1 = st->small ? r[gga_step_at(st, blocks[b].end)] : rank_of[2*b + 1];
-                it->pieces[np] = (struct gga_piece) { asize[b], t0, t1, ni, b };
-                it->time_at[t0] = blocks[b].start;
-                it->time_at[t1] = blocks[b].end;
-                np++;
-            }
-            ni++;
+        for (int b = 0; b < n; b++) {
+            const int t0 = st->small ? r[gga_step_at(st, blocks[b].start)] : rank_of[2*b + 0];
+            const int t1 = st->small ? r[gga_step_at(st, blocks[b].end)] : rank_of[2*b + 1];
+            it->pieces[it->first[item_of[b]] + place[b]] = (struct gga_piece) { asize[b], t0, t1, item_of[b], b };
+            it->time_at[t0] = blocks[b].start;
+            it->time_at[t1] = blocks[b].end;
         }
-        it->first[ni] = np;
         it->n_items = ni;
-        it->n_pieces = np;
+        it->n_pieces = n;
     }
     free(times);
     free(rank_of);
