@@ -534,37 +534,44 @@ static bool gga_dyn_free(struct gga_dyn * d, int chunk, size_t offset, size_t si
 static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
         const struct gga_plan_params * params, struct gga_steps * st, size_t give_up, bool * gave_up,
         int * chunk, size_t * offset, size_t * chunk_size, int * n_chunks) {
-    int * by_start = malloc((size_t) n * sizeof(*by_start));
-    int * by_end   = malloc((size_t) n * sizeof(*by_end));
-    struct gga_key * keys = st->small ? NULL : malloc((size_t) n * sizeof(*keys));
-    bool * has_succ = calloc((size_t) n, sizeof(*has_succ));
+    // the orders, their steps read out in sequence (the event loop then reads no block), and a
+    // spare has_succ entry for blocks with no predecessor, in one allocation
+    const size_t nn = (size_t) n;
+    int64_t * t_start = malloc(nn * (2 * sizeof(int64_t) + 2 * sizeof(int)) + nn + 1);
+    int64_t * t_end = t_start != NULL ? t_start + nn : NULL;
+    int * by_start = t_start != NULL ? (int *) (t_end + nn) : NULL;
+    int * by_end = t_start != NULL ? by_start + nn : NULL;
+    bool * has_succ = t_start != NULL ? (bool *) (by_end + nn) : NULL;
+    struct gga_key * keys = st->small ? NULL : malloc(nn * sizeof(*keys));
     struct gga_dyn d;
     memset(&d, 0, sizeof(d));
     d.max_chunk_size = params->max_size < GGA_UNBOUNDED ? params->max_size : GGA_UNBOUNDED;
     d.max_chunks = params->max_chunks;
-    bool ok = by_start != NULL && by_end != NULL && has_succ != NULL && (st->small || keys != NULL);
+    bool ok = t_start != NULL && (st->small || keys != NULL);
     if (ok) {
+        // without a branch on pred: which blocks run in place is a coin toss on graphs
+        memset(has_succ, 0, nn + 1);
         for (int i = 0; i < n; i++) {
-            if (pred[i] >= 0) {
-                has_succ[pred[i]] = true;
-            }
+            has_succ[pred[i] >= 0 ? pred[i] : n] = true;
         }
         gga_order_by_step(blocks, n, false, st, keys, by_start);
         gga_order_by_step(blocks, n, true,  st, keys, by_end);
+        for (int k = 0; k < n; k++) {
+            t_start[k] = blocks[by_start[k]].start;
+            t_end[k] = blocks[by_end[k]].end;
+        }
     }
     int is = 0;
     int ie = 0;
     while (ok && is < n) {
-        const int64_t ts = blocks[by_start[is]].start;
-        const int64_t te = blocks[by_end[ie]].end;
-        const int64_t t = ts < te ? ts : te;
-        for (; ok && ie < n && blocks[by_end[ie]].end == t; ie++) {
+        const int64_t t = t_start[is] < t_end[ie] ? t_start[is] : t_end[ie];
+        for (; ok && ie < n && t_end[ie] == t; ie++) {
             const int i = by_end[ie];
             if (!has_succ[i]) {
                 ok = gga_dyn_free(&d, chunk[i], offset[i], asize[i]);
             }
         }
-        for (; ok && is < n && blocks[by_start[is]].start == t; is++) {
+        for (; ok && is < n && t_start[is] == t; is++) {
             const int i = by_start[is];
             const int p = pred[i];
             if (p >= 0) {
@@ -589,10 +596,8 @@ static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t
         }
     }
     gga_dyn_release(&d);
-    free(by_start);
-    free(by_end);
+    free(t_start); // and the orders and has_succ
     free(keys);
-    free(has_succ);
     return ok;
 }
 
