@@ -637,11 +637,15 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // A graph of a few dozen tensors (a fresh allocator's first reserve on a 12-node MLP) spent most
 // of its planning time on the general path's fixed costs: a dozen allocations, counting sorts
 // over the steps, the conflict graph's sweep. Up to GGA_SMALL_MAX_BLOCKS blocks, the first pass
-// runs on the blocks themselves: each block's conflicts are one word of bits (O(n^2) tests of
-// two lifetimes, as is the lower bound: the bytes live at each block's start), the items are
-// the chains' first blocks ordered by an insertion sort, and every array is on the stack. Same
-// order, same lowest fit: the same plan as the general path (test-planner compares the two).
+// runs on the blocks themselves: each block's conflicts are one word of bits (read off a word of
+// live blocks per step over a graph's short span, else from O(n^2) tests of two lifetimes, which
+// give the lower bound too), the items are the chains' first blocks ordered by an insertion sort,
+// and every array is on the stack. Same order, same lowest fit: the same plan as the general path
+// (test-planner compares the two, over short spans and wide ones).
 //
+
+// Up to this span of steps, gga_small_plan finds conflicts step by step rather than by pairs.
+#define GGA_SMALL_MAX_STEPS 64
 
 static int gga_small_max = GGA_SMALL_MAX_BLOCKS;
 
@@ -661,7 +665,6 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
     int order[GGA_SMALL_MAX_BLOCKS];
     int64_t start[GGA_SMALL_MAX_BLOCKS];
     int64_t end[GGA_SMALL_MAX_BLOCKS];
-    size_t live[GGA_SMALL_MAX_BLOCKS];      // per block: the bytes live at its start
     uint32_t sized = 0;                     // the blocks of nonzero size
     int n_items = 0;
     for (int b = 0; b < n; b++) {
@@ -670,26 +673,64 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
         members[head[b]] |= 1u << b;
         start[b] = blocks[b].start;
         end[b] = blocks[b].end;
-        live[b] = asize[b];
         conf[b] = 0;
         sized |= (uint32_t) (asize[b] > 0) << b;
     }
-    // each pair once, with no branch: the blocks of one chain follow one another and never
-    // overlap, so an overlap is a conflict between two items; c is live at b's start when it
-    // overlaps b and starts no later
-    for (int b = 1; b < n; b++) {
-        for (int c = 0; c < b; c++) {
-            const bool overlap = (start[c] < end[b]) & (start[b] < end[c]);
-            conf[b] |= (uint32_t) overlap << c;
-            conf[c] |= (uint32_t) overlap << b;
-            live[b] += asize[c] & -(size_t) (overlap & (start[c] <= start[b]));
-            live[c] += asize[b] & -(size_t) (overlap & (start[b] <= start[c]));
+    // The blocks of one chain follow one another and never overlap, so an overlap is a conflict
+    // between two items. Over a span of at most GGA_SMALL_MAX_STEPS steps (a graph's), the
+    // blocks live at each step are a word, and a block's conflicts the OR of the words over its
+    // lifetime, the bytes live at each step prefix sums: O(n + the lifetimes' lengths). Over a
+    // wider one, each pair is tested once, with no branch (c is live at b's start when it
+    // overlaps b and starts no later).
+    size_t lb = 0;
+    int64_t lo = n > 0 ? start[0] : 0;
+    int64_t hi = lo;
+    for (int b = 0; b < n; b++) {
+        lo = start[b] < lo ? start[b] : lo;
+        hi = end[b] > hi ? end[b] : hi;
+    }
+    if ((uint64_t) hi - (uint64_t) lo <= GGA_SMALL_MAX_STEPS) {
+        uint32_t alive[GGA_SMALL_MAX_STEPS] = { 0 };
+        size_t delta[GGA_SMALL_MAX_STEPS + 1] = { 0 }; // wraps below 0 and back: sums are exact
+        for (int b = 0; b < n; b++) {
+            for (int64_t t = start[b] - lo; t < end[b] - lo; t++) {
+                alive[t] |= 1u << b;
+            }
+            delta[start[b] - lo] += asize[b];
+            delta[end[b] - lo] -= asize[b];
+        }
+        for (int b = 0; b < n; b++) {
+            uint32_t m = 0;
+            for (int64_t t = start[b] - lo; t < end[b] - lo; t++) {
+                m |= alive[t];
+            }
+            conf[b] = m & ~(1u << b);
+        }
+        size_t bytes = 0;
+        for (int64_t t = 0; t < hi - lo; t++) {
+            bytes += delta[t];
+            lb = bytes > lb ? bytes : lb;
+        }
+    } else {
+        size_t live[GGA_SMALL_MAX_BLOCKS]; // per block: the bytes live at its start
+        for (int b = 0; b < n; b++) {
+            live[b] = asize[b];
+        }
+        for (int b = 1; b < n; b++) {
+            for (int c = 0; c < b; c++) {
+                const bool overlap = (start[c] < end[b]) & (start[b] < end[c]);
+                conf[b] |= (uint32_t) overlap << c;
+                conf[c] |= (uint32_t) overlap << b;
+                live[b] += asize[c] & -(size_t) (overlap & (start[c] <= start[b]));
+                live[c] += asize[b] & -(size_t) (overlap & (start[b] <= start[c]));
+            }
+        }
+        for (int b = 0; b < n; b++) {
+            lb = live[b] > lb ? live[b] : lb;
         }
     }
-    size_t lb = 0;
     for (int b = 0; b < n; b++) {
         conf[b] = asize[b] > 0 ? conf[b] & sized : 0;
-        lb = live[b] > lb ? live[b] : lb;
     }
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START)
     for (int b = 0; b < n; b++) {

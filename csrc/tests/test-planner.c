@@ -341,6 +341,10 @@ static void test_best_small_path(void) {
             if (b[i].group < 0 && rng_int(0, 9) == 0) {
                 b[i].size = 0; // (a chain's sizes never grow)
             }
+            if (iter % 5 == 4) {
+                b[i].start *= 1000; // a wide span of steps: conflicts found by pairs
+                b[i].end *= 1000;
+            }
         }
         const size_t al = aligns[iter % 3];
         struct gga_plan_params pp = params_of(al, SIZE_MAX, 1, GGA_STRATEGY_BEST);
