@@ -637,14 +637,14 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // A graph of a few dozen tensors (a fresh allocator's first reserve on a 12-node MLP) spent most
 // of its planning time on the general path's fixed costs: a dozen allocations, counting sorts
 // over the steps, the conflict graph's sweep. Up to GGA_SMALL_MAX_BLOCKS blocks, the first pass
-// runs on the blocks themselves: each block's conflicts are one word of bits (read off a word of
-// live blocks per step over a graph's short span, else from O(n^2) tests of two lifetimes, which
-// give the lower bound too), the items are the chains' first blocks ordered by an insertion sort,
+// runs on the blocks themselves: each block's conflicts are one word of bits (two words of
+// prefix ORs over a graph's short span, else O(n^2) tests of two lifetimes, which give the lower
+// bound too), the items are the chains' first blocks ordered by an insertion sort,
 // and every array is on the stack. Same order, same lowest fit: the same plan as the general path
 // (test-planner compares the two, over short spans and wide ones).
 //
 
-// Up to this span of steps, gga_small_plan finds conflicts step by step rather than by pairs.
+// Up to this span of steps, gga_small_plan reads conflicts off words per step rather than pairs.
 #define GGA_SMALL_MAX_STEPS 64
 
 static int gga_small_max = GGA_SMALL_MAX_BLOCKS;
@@ -677,11 +677,12 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
         sized |= (uint32_t) (asize[b] > 0) << b;
     }
     // The blocks of one chain follow one another and never overlap, so an overlap is a conflict
-    // between two items. Over a span of at most GGA_SMALL_MAX_STEPS steps (a graph's), the
-    // blocks live at each step are a word, and a block's conflicts the OR of the words over its
-    // lifetime, the bytes live at each step prefix sums: O(n + the lifetimes' lengths). Over a
-    // wider one, each pair is tested once, with no branch (c is live at b's start when it
-    // overlaps b and starts no later).
+    // between two items. Over a span of at most GGA_SMALL_MAX_STEPS steps (a graph's), with
+    // started[x] the blocks starting before step x and ended[x] those ending before it, the
+    // blocks overlapping b are those started before b ends and not ended by the step after its
+    // start, one word each, and the bytes live at each step are prefix sums: O(n + span), with
+    // no loop per block. Over a wider one, each pair is tested once, with no branch (c is live at
+    // b's start when it overlaps b and starts no later).
     size_t lb = 0;
     int64_t lo = n > 0 ? start[0] : 0;
     int64_t hi = lo;
@@ -690,24 +691,28 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
         hi = end[b] > hi ? end[b] : hi;
     }
     if ((uint64_t) hi - (uint64_t) lo <= GGA_SMALL_MAX_STEPS) {
-        uint32_t alive[GGA_SMALL_MAX_STEPS] = { 0 };
-        size_t delta[GGA_SMALL_MAX_STEPS + 1] = { 0 }; // wraps below 0 and back: sums are exact
+        const int span = (int) (hi - lo);
+        uint32_t started[GGA_SMALL_MAX_STEPS + 2];
+        uint32_t ended[GGA_SMALL_MAX_STEPS + 2];
+        size_t delta[GGA_SMALL_MAX_STEPS + 1]; // wraps below 0 and back: the sums are exact
+        memset(started, 0, (size_t) (span + 2) * sizeof(*started));
+        memset(ended, 0, (size_t) (span + 2) * sizeof(*ended));
+        memset(delta, 0, (size_t) (span + 1) * sizeof(*delta));
         for (int b = 0; b < n; b++) {
-            for (int64_t t = start[b] - lo; t < end[b] - lo; t++) {
-                alive[t] |= 1u << b;
-            }
+            started[start[b] - lo + 1] |= 1u << b;
+            ended[end[b] - lo + 1] |= 1u << b;
             delta[start[b] - lo] += asize[b];
             delta[end[b] - lo] -= asize[b];
         }
+        for (int x = 1; x <= span + 1; x++) {
+            started[x] |= started[x - 1];
+            ended[x] |= ended[x - 1];
+        }
         for (int b = 0; b < n; b++) {
-            uint32_t m = 0;
-            for (int64_t t = start[b] - lo; t < end[b] - lo; t++) {
-                m |= alive[t];
-            }
-            conf[b] = m & ~(1u << b);
+            conf[b] = started[end[b] - lo] & ~ended[start[b] - lo + 1] & ~(1u << b);
         }
         size_t bytes = 0;
-        for (int64_t t = 0; t < hi - lo; t++) {
+        for (int t = 0; t < span; t++) {
             bytes += delta[t];
             lb = bytes > lb ? bytes : lb;
         }
