@@ -582,6 +582,15 @@ static bool walk_order(struct walk * w, struct ggml_cgraph * graph, const int32_
 // hashed one would be. Weights in a context of their own, or tensors with their data among
 // them, spread the stretch: then a window over the nodes alone, or none (*lo = 0), and the
 // hashed table serves the rest. Returns about how many keys are left to the hashed table.
+// Widens [*lo, *hi] to hold the n tensors at t.
+static void walk_span(struct ggml_tensor ** t, int n, uintptr_t * lo, uintptr_t * hi) {
+    for (int i = 0; i < n; i++) {
+        const uintptr_t a = (uintptr_t) t[i];
+        *lo = a < *lo ? a : *lo;
+        *hi = a > *hi ? a : *hi;
+    }
+}
+
 static size_t walk_window(struct ggml_tensor ** nodes, int n_nodes, struct ggml_tensor ** leafs, int n_leafs,
         uintptr_t * lo, uintptr_t * hi) {
     const size_t n_keys = (size_t) n_nodes + (size_t) n_leafs;
@@ -592,18 +601,10 @@ static size_t walk_window(struct ggml_tensor ** nodes, int n_nodes, struct ggml_
     }
     uintptr_t nlo = UINTPTR_MAX;
     uintptr_t nhi = 0;
-    for (int i = 0; i < n_nodes; i++) {
-        const uintptr_t a = (uintptr_t) nodes[i];
-        nlo = a < nlo ? a : nlo;
-        nhi = a > nhi ? a : nhi;
-    }
+    walk_span(nodes, n_nodes, &nlo, &nhi);
     uintptr_t alo = nlo;
     uintptr_t ahi = nhi;
-    for (int i = 0; i < n_leafs; i++) {
-        const uintptr_t a = (uintptr_t) leafs[i];
-        alo = a < alo ? a : alo;
-        ahi = a > ahi ? a : ahi;
-    }
+    walk_span(leafs, n_leafs, &alo, &ahi);
     if (((ahi - alo) >> GGA_WALK_WINDOW_SHIFT) <= 2 * n_keys + 64) {
         *lo = alo;
         *hi = ahi;

@@ -154,6 +154,13 @@ double gga_now(void);
 bool gga_search_plan(const struct gga_items * items, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound);
 
+// Whether the caller gave BEST a budget of its own (bare lifetimes). Without one (gallocr's
+// reserve, called whenever the graph changes) BEST makes its first greedy pass alone and
+// searches nothing.
+static inline bool gga_params_budgeted(const struct gga_plan_params * params) {
+    return params->search_work > 0 || params->time_budget > 0;
+}
+
 // Up to this many blocks, gga_small_plan applies.
 #define GGA_SMALL_MAX_BLOCKS 32
 

@@ -745,7 +745,7 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
         int k = n_items++;
         for (; k > 0; k--) {
             const int a = order[k - 1];
-            if (asize[a] > asize[b] || (asize[a] == asize[b] && blocks[a].start <= blocks[b].start)) {
+            if (asize[a] > asize[b] || (asize[a] == asize[b] && start[a] <= start[b])) {
                 break;
             }
             order[k] = a;
@@ -1388,7 +1388,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     // instances too large for the search try three orders only (the others rarely win there);
     // above GGA_FEW_ORDERS_ITEMS, and without a budget of the caller's (gallocr), a single pass
     // by size and start, so that planning stays within about twice the online strategy's time
-    const bool quick = n > GGA_FEW_ORDERS_ITEMS || (params->search_work == 0 && params->time_budget <= 0);
+    const bool quick = n > GGA_FEW_ORDERS_ITEMS || !gga_params_budgeted(params);
     const int n_orders = quick ? 1 : n > GGA_SEARCH_MAX_ITEMS ? 3 : GGA_N_ORDERS;
     for (int k = 0; ok && k < n_orders && best > lower_bound; k++) {
         const enum gga_order o = gga_first_orders[k];
@@ -1436,7 +1436,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     size_t proven = lower_bound;
     const bool searchable = ok && !quick && all_made && n <= GGA_SEARCH_MAX_ITEMS && (max_chunks == 1 || best <= max_size);
     const bool exact = ok && n <= GGA_EXACT_MAX_ITEMS && (max_chunks == 1 || best <= max_size) &&
-        (deadline > 0 || params->search_work > 0);
+        gga_params_budgeted(params);
     if (!exact && searchable && best > proven) {
         struct gga_search_limits lim = { params->search_work, deadline, params->seed, params->cancel };
         if (deadline > 0) {

@@ -842,7 +842,7 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
         // bound under a budget (then it searches on), or outgrows max_size (then it fills chunks)
         size_t peak = 0;
         small_plan = gga_small_plan(blocks, n, asize, pred, small_offset, &peak, &lb) &&
-                     (peak <= lb || (params->search_work == 0 && params->time_budget <= 0)) &&
+                     (peak <= lb || !gga_params_budgeted(params)) &&
                      (params->max_chunks == 1 || peak <= params->max_size);
         if (small_plan) {
             bound = lb;
@@ -894,15 +894,12 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
             }
         }
     }
-    if (offline_peak < online_peak && small_plan) {
-        for (int b = 0; b < n; b++) {
+    if (offline_peak < online_peak) {
+        for (int b = 0; small_plan && b < n; b++) {
             chunk[b] = 0;
             offset[b] = small_offset[b];
         }
-        n_chunks = nc;
-        memcpy(chunk_size, cs, sizeof(cs));
-    } else if (offline_peak < online_peak) {
-        for (int p = 0; p < items.n_pieces; p++) {
+        for (int p = 0; p < items.n_pieces; p++) { // (none on the small path)
             const struct gga_piece * pc = &items.pieces[p];
             chunk[pc->block]  = item_chunk[pc->item];
             offset[pc->block] = item_offset[pc->item];
