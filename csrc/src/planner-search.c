@@ -423,11 +423,13 @@ GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 // the compiler is free to turn into a branch (gcc 12 did, in both loops of gga_lowest_fit: the
 // branch-free form took a fresh allocator's first reserve on a 2,000-node random DAG 7% lower).
 static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
-    const bool above = hi > *x;
-    const bool inside = above & (lo < *x);
+    const int64_t x0 = *x;
+    const bool above = hi > x0;
+    const bool inside = above & (lo < x0);
     ranges[*m] = (struct gga_range) { lo, hi };
     *m += above & !inside;
-    *x ^= (*x ^ hi) & -(int64_t) inside;
+    const int64_t raised = above ? hi : x0;
+    *x = lo < x0 ? raised : x0;
     *moved |= inside;
 }
 
@@ -505,11 +507,19 @@ struct gga_fitp {
     int     j0, j1; // its later ones: positions j0 .. j1 of the sweep order
 };
 
+// Where the piece at a position of the sweep order lies in a one-space pass (GGA_AT_NONE until its
+// item is placed), with its size: a neighbour is read in one place, not through its item.
+struct gga_span {
+    int64_t o;
+    int64_t size;
+};
+
 struct gga_packer {
     const struct gga_items * it;
     const struct gga_graph * g;
     struct gga_range       * ranges; // scratch: the largest item degree
     int64_t                * at;     // per item: its offset in the pass, GGA_AT_NONE until placed
+    struct gga_span        * span;   // per position in the sweep order
     struct gga_fitp        * seq;    // the pieces in the pass's order
     int                    * seq_n;  // per position in the order: how many pieces of seq it has
     double                   deadline; // gga_now() seconds (0: none) ...
@@ -522,20 +532,22 @@ struct gga_packer {
 // lie below every candidate offset, so it needs no test of its own.
 #define GGA_AT_NONE INT64_MIN
 
-// One neighbour q of a piece of sp bytes, in the first pass of the lowest fit: placed (in chunk
-// c), it forbids the offsets in (lo, hi). Not placed (GGA_AT_NONE), its range lies below 0.
-static inline void gga_fit_visit(const struct gga_opiece * q, const int64_t * at, const int * chunk, int c,
-        int64_t sp, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
-    const int64_t o = chunk == NULL || chunk[q->item] == c ? at[q->item] : GGA_AT_NONE;
+// One neighbour of a piece of sp bytes, in the first pass of the lowest fit: placed at o, with
+// its size bytes, it forbids the offsets in (lo, hi). Not placed (GGA_AT_NONE), its range lies
+// below 0.
+static inline void gga_fit_visit(int64_t o, int64_t size, int64_t sp, int64_t * x, bool * moved,
+        struct gga_range * ranges, int * m) {
     // hi below 0 for GGA_AT_NONE (sizes stay below 2^63); lo wraps then, and is never read
-    gga_fit_range((int64_t) ((uint64_t) o - (uint64_t) sp), o + (int64_t) q->size, x, moved, ranges, m);
+    gga_fit_range((int64_t) ((uint64_t) o - (uint64_t) sp), o + size, x, moved, ranges, m);
 }
 
 // The lowest offset where the item of the n_fp pieces at fp (gga_fitp) overlaps no placed
-// neighbour in chunk c (chunk == NULL: one space).
+// neighbour in chunk c (chunk == NULL: one space, read off the spans).
 static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp, int n_fp,
         const int * chunk, int c) {
     const struct gga_graph * g = pk->g;
+    const struct gga_span * span = pk->span;
+    const int64_t * at = pk->at;
     // The first pass of gga_ranges_lowest runs as the neighbours are read, keeping only the ranges
     // above x; the rest of it over those.
     int64_t x = 0;
@@ -543,12 +555,25 @@ static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp,
     bool moved = false;
     for (int f = 0; f < n_fp; f++) {
         const int64_t sp = fp[f].size;
-        for (int e = fp[f].e0; e < fp[f].e1; e++) {
-            gga_fit_visit(&g->ord[g->early[e]], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
+        // pieces of the item itself may lie in the later range: it is not placed yet, so they
+        // add nothing
+        if (chunk == NULL) {
+            for (int e = fp[f].e0; e < fp[f].e1; e++) {
+                const struct gga_span q = span[g->early[e]];
+                gga_fit_visit(q.o, q.size, sp, &x, &moved, pk->ranges, &m);
+            }
+            for (int j = fp[f].j0; j < fp[f].j1; j++) {
+                gga_fit_visit(span[j].o, span[j].size, sp, &x, &moved, pk->ranges, &m);
+            }
+            continue;
         }
-        // pieces of the item itself may lie in the range: it is not placed yet, so they add nothing
+        for (int e = fp[f].e0; e < fp[f].e1; e++) {
+            const struct gga_opiece * q = &g->ord[g->early[e]];
+            gga_fit_visit(chunk[q->item] == c ? at[q->item] : GGA_AT_NONE, (int64_t) q->size, sp, &x, &moved, pk->ranges, &m);
+        }
         for (int j = fp[f].j0; j < fp[f].j1; j++) {
-            gga_fit_visit(&g->ord[j], pk->at, chunk, c, sp, &x, &moved, pk->ranges, &m);
+            const struct gga_opiece * q = &g->ord[j];
+            gga_fit_visit(chunk[q->item] == c ? at[q->item] : GGA_AT_NONE, (int64_t) q->size, sp, &x, &moved, pk->ranges, &m);
         }
     }
     return moved ? (size_t) gga_ranges_lowest(pk->ranges, m, x) : (size_t) x;
@@ -566,6 +591,9 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         if (chunk != NULL) {
             chunk[i] = -1; // read for every neighbour, placed or not
         }
+    }
+    for (int q = 0; q < g->n_ord; q++) {
+        pk->span[q] = (struct gga_span) { GGA_AT_NONE, (int64_t) g->ord[q].size };
     }
     int n_seq = 0;
     for (int k = 0; k < it->n_items; k++) {
@@ -615,6 +643,9 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
                 o = 0;
             }
             chunk[i] = c;
+        }
+        for (int f = 0; f < n_fp; f++) {
+            pk->span[fp[f].j0 - 1].o = (int64_t) o; // j0: the position after the piece's own
         }
         fp += n_fp;
         off[i] = o;
@@ -1372,15 +1403,17 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     // order gets its own when first made, so that a plan met by its first order holds one, not
     // six (less memory held, less for the C library to hand back to the system and take again at
     // every plan)
-    struct gga_range * ranges = malloc((size_t) n_ranges * sizeof(*ranges) + (size_t) g.n_ord * sizeof(struct gga_fitp) +
+    struct gga_range * ranges = malloc((size_t) n_ranges * sizeof(*ranges) +
+                                       (size_t) g.n_ord * (sizeof(struct gga_span) + sizeof(struct gga_fitp)) +
                                        (size_t) n * (sizeof(int64_t) + sizeof(size_t) + 2 * sizeof(int)));
-    struct gga_fitp * seq = ranges != NULL ? (struct gga_fitp *) (ranges + n_ranges) : NULL;
+    struct gga_span * span = ranges != NULL ? (struct gga_span *) (ranges + n_ranges) : NULL;
+    struct gga_fitp * seq = ranges != NULL ? (struct gga_fitp *) (span + g.n_ord) : NULL;
     int64_t * at = ranges != NULL ? (int64_t *) (seq + g.n_ord) : NULL;
     size_t * off = ranges != NULL ? (size_t *) (at + n) : NULL;
     int * chunk = off != NULL ? (int *) (off + n) : NULL;
     int * seq_n = chunk != NULL ? chunk + n : NULL;
     // a budget ends the greedy passes too: on a huge dense instance one pass may take seconds
-    struct gga_packer pk = { it, &g, ranges, at, seq, seq_n, deadline, params->cancel, false };
+    struct gga_packer pk = { it, &g, ranges, at, span, seq, seq_n, deadline, params->cancel, false };
     bool ok = ranges != NULL;
     size_t best = SIZE_MAX;
     size_t cs[GGALLOC_MAX_CHUNKS];
