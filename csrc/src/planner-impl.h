@@ -110,14 +110,16 @@ static void name(T * a, ptrdiff_t n) {                                          
     name##_part(a, n, depth);                                                             \
 }
 
-// A piece is one block with its size rounded up and its lifetime in compressed steps. An item
-// is what gets one offset: a lone block, or a whole group (its pieces share the offset, and
-// their sizes never grow along the chain, so the item's size is its first piece's).
+// A piece is a stretch of time over which an item holds a number of bytes: a block with its size
+// rounded up and its lifetime in compressed steps, or several blocks of one chain that follow
+// each other with one size (an op in place over a tensor of its own size, as most are), merged:
+// they forbid a neighbour the same offsets, and a planner meets the neighbour once, not once per
+// block. An item is what gets one offset: a lone block, or a whole group (its pieces share the
+// offset, and their sizes never grow along the chain, so the item's size is its first piece's).
 struct gga_piece {
     size_t size;    // aligned
     int    t0, t1;  // compressed half-open lifetime
     int    item;
-    int    block;   // index in the caller's array
 };
 
 struct gga_items {
@@ -128,6 +130,7 @@ struct gga_items {
     size_t           * size;       // per item: its largest piece
     int                n_times;    // number of compressed steps
     int64_t          * time_at;    // n_times: the caller's step value of each compressed step
+    int              * item_of;    // per block: its item
 };
 
 // Offsets an item must avoid, given by a placed neighbour: the item may sit at or below lo or at

@@ -635,15 +635,18 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
         // nodes run in place), and following each chain from its first block mispredicted at
         // every block and every chain's end. An item's size is its first block's (sizes never grow
         // along a chain): every block writes its size to the slot of the next item to open, which
-        // only a first block keeps, as the first block of that item overwrites it; a chain's
-        // length is its last place + 1, written by each member in turn.
+        // only a first block keeps, as the first block of that item overwrites it. A member of
+        // its predecessor's size that starts where the predecessor ends extends its piece (same
+        // place); the item's number of pieces is its last place + 1, written by each member in
+        // turn.
         int ni = 0;
         for (int i = 0; i < n; i++) {
             const bool opens = pred[i] < 0;
             const int p = opens ? i : pred[i];
+            const bool extends = !opens & (asize[p] == asize[i]) & (blocks[p].end == blocks[i].start);
             it->size[ni] = asize[i];
             item_of[i] = opens ? ni : item_of[p];
-            place[i] = opens ? 0 : place[p] + 1;
+            place[i] = opens ? 0 : place[p] + !extends;
             it->first[item_of[i] + 1] = place[i] + 1;
             ni += opens;
         }
@@ -691,17 +694,22 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
         }
         it->n_times = rank + 1;
         // pieces grouped by item, in chain order; the ranks are read off the span (small) or the
-        // sorted events (wide)
+        // sorted events (wide). A chain's blocks come in its order, so a block that extends a
+        // piece finds it written, and keeps its start.
         const int * r = st->count;
         for (int b = 0; b < n; b++) {
             const int t0 = st->small ? r[gga_step_at(st, blocks[b].start)] : rank_of[2*b + 0];
             const int t1 = st->small ? r[gga_step_at(st, blocks[b].end)] : rank_of[2*b + 1];
-            it->pieces[it->first[item_of[b]] + place[b]] = (struct gga_piece) { asize[b], t0, t1, item_of[b], b };
+            struct gga_piece * pc = &it->pieces[it->first[item_of[b]] + place[b]];
+            const bool extends = pred[b] >= 0 && place[b] == place[pred[b]];
+            const int start = extends ? pc->t0 : t0;
+            *pc = (struct gga_piece) { asize[b], start, t1, item_of[b] };
             it->time_at[t0] = blocks[b].start;
             it->time_at[t1] = blocks[b].end;
         }
         it->n_items = ni;
-        it->n_pieces = n;
+        it->n_pieces = it->first[ni];
+        it->item_of = item_of;
     }
     free(times);
     free(rank_of);
@@ -899,10 +907,9 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
             chunk[b] = 0;
             offset[b] = small_offset[b];
         }
-        for (int p = 0; p < items.n_pieces; p++) { // (none on the small path)
-            const struct gga_piece * pc = &items.pieces[p];
-            chunk[pc->block]  = item_chunk[pc->item];
-            offset[pc->block] = item_offset[pc->item];
+        for (int b = 0; items.item_of != NULL && b < n; b++) { // (no items on the small path)
+            chunk[b]  = item_chunk[items.item_of[b]];
+            offset[b] = item_offset[items.item_of[b]];
         }
         n_chunks = nc;
         memcpy(chunk_size, cs, sizeof(cs));

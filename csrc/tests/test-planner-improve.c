@@ -54,7 +54,7 @@ static void set_random(struct set * s, int n, int steps, int max_chain, size_t a
         s->it.size[i] = size;
         for (int c = 0; c < k; c++) {
             const int t1 = t + 1 + (c == k - 1 ? len : check_rand(4));
-            s->it.pieces[np++] = (struct gga_piece) { size, t, t1, i, np };
+            s->it.pieces[np++] = (struct gga_piece) { size, t, t1, i };
             t = t1;
             T = t1 + 1 > T ? t1 + 1 : T;
             // the next piece of the chain is no larger
@@ -253,7 +253,7 @@ static void test_stops(void) {
     s.off = malloc((size_t) n * sizeof(size_t));
     for (int i = 0; i < n; i++) {
         // two items live at every step, 64 bytes each: 128 is the bound
-        s.it.pieces[i] = (struct gga_piece) { 64, i, i + 2, i, i };
+        s.it.pieces[i] = (struct gga_piece) { 64, i, i + 2, i };
         s.it.first[i] = i;
         s.it.size[i] = 64;
         s.off[i] = (size_t) (i % 2) * 64;
@@ -304,7 +304,7 @@ static void set_of_blocks(struct set * s, int n, const size_t * sizes, const int
     int T = 1;
     for (int i = 0; i < n; i++) {
         const size_t sz = (sizes[i] + align - 1) / align * align;
-        s->it.pieces[i] = (struct gga_piece) { sz, (int) starts[i], (int) ends[i], i, i };
+        s->it.pieces[i] = (struct gga_piece) { sz, (int) starts[i], (int) ends[i], i };
         s->it.first[i] = i;
         s->it.size[i] = sz;
         s->off[i] = offsets[i];
@@ -410,7 +410,7 @@ static void test_decompose(void) {
             for (int k = 0; k < per; k++) {
                 const int i = l * per + k;
                 const size_t size = (size_t) shape[k][0] * (64 + 16 * (size_t) (l % 3));
-                s.it.pieces[i] = (struct gga_piece) { size, 4 * l + shape[k][1], 4 * l + shape[k][2], i, i };
+                s.it.pieces[i] = (struct gga_piece) { size, 4 * l + shape[k][1], 4 * l + shape[k][2], i };
                 s.it.first[i] = i;
                 s.it.size[i] = size;
             }
@@ -451,7 +451,7 @@ static void test_decompose(void) {
         s.off = malloc((size_t) n * sizeof(size_t));
         for (int i = 0; i < n; i++) {
             const size_t size = 16 * (size_t) (1 + i % 7);
-            s.it.pieces[i] = (struct gga_piece) { size, i % 3, 3 + n, i, i };
+            s.it.pieces[i] = (struct gga_piece) { size, i % 3, 3 + n, i };
             s.it.first[i] = i;
             s.it.size[i] = size;
         }

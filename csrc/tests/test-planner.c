@@ -1149,12 +1149,12 @@ static void test_exact_proofs(void) {
     // then the plan is found at it. Steps 0..3; items: 4 bytes over [0, 2), 2 over [1, 3),
     // 2 over [1, 3), 4 over [2, 3): 8 bytes live at steps 1 and 2.
     struct gga_piece pieces[] = {
-        { 4, 0, 2, 0, 0 }, { 2, 1, 3, 1, 1 }, { 2, 1, 3, 2, 2 }, { 4, 2, 3, 3, 3 },
+        { 4, 0, 2, 0 }, { 2, 1, 3, 1 }, { 2, 1, 3, 2 }, { 4, 2, 3, 3 },
     };
     int first[] = { 0, 1, 2, 3, 4 };
     size_t size[] = { 4, 2, 2, 4 };
     int64_t time_at[] = { 0, 1, 2, 3 };
-    const struct gga_items it = { 4, pieces, 4, first, size, 4, time_at };
+    const struct gga_items it = { 4, pieces, 4, first, size, 4, time_at, NULL };
     size_t off[4] = { 0, 4, 6, 8 }; // a plan of 12 bytes
     size_t proven = 5;
     int64_t used = 0;
