@@ -423,13 +423,11 @@ GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 // the compiler is free to turn into a branch (gcc 12 did, in both loops of gga_lowest_fit: the
 // branch-free form took a fresh allocator's first reserve on a 2,000-node random DAG 7% lower).
 static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
-    const int64_t x0 = *x;
-    const bool above = hi > x0;
-    const bool inside = above & (lo < x0);
+    const bool above = hi > *x;
+    const bool inside = above & (lo < *x);
     ranges[*m] = (struct gga_range) { lo, hi };
     *m += above & !inside;
-    const int64_t raised = above ? hi : x0;
-    *x = lo < x0 ? raised : x0;
+    *x ^= (*x ^ hi) & -(int64_t) inside;
     *moved |= inside;
 }
 
