@@ -419,14 +419,19 @@ static bool gga_chunk_insert(struct gga_chunk * ch, int pos, size_t offset, size
         ch->blocks = nb;
         ch->cap = cap;
     }
-    memmove(ch->blocks + pos + 1, ch->blocks + pos, (size_t) (ch->n_blocks - pos) * sizeof(*ch->blocks));
+    // a few blocks move: a loop, not a call
+    for (int i = ch->n_blocks; i > pos; i--) {
+        ch->blocks[i] = ch->blocks[i - 1];
+    }
     ch->blocks[pos] = (struct gga_free_block) { offset, size };
     ch->n_blocks++;
     return true;
 }
 
 static void gga_chunk_remove(struct gga_chunk * ch, int pos) {
-    memmove(ch->blocks + pos, ch->blocks + pos + 1, (size_t) (ch->n_blocks - pos - 1) * sizeof(*ch->blocks));
+    for (int i = pos; i < ch->n_blocks - 1; i++) {
+        ch->blocks[i] = ch->blocks[i + 1];
+    }
     ch->n_blocks--;
 }
 
@@ -551,13 +556,24 @@ static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t
     if (ok) {
         // without a branch on pred: which blocks run in place is a coin toss on graphs
         memset(has_succ, 0, nn + 1);
+        bool started_in_order = true; // as a graph's walk makes them: no sort by start needed
         for (int i = 0; i < n; i++) {
             has_succ[pred[i] >= 0 ? pred[i] : n] = true;
+            started_in_order &= i == 0 || blocks[i - 1].start <= blocks[i].start;
         }
-        gga_order_by_step(blocks, n, false, st, keys, by_start);
-        gga_order_by_step(blocks, n, true,  st, keys, by_end);
+        if (started_in_order) {
+            for (int k = 0; k < n; k++) {
+                by_start[k] = k;
+                t_start[k] = blocks[k].start;
+            }
+        } else {
+            gga_order_by_step(blocks, n, false, st, keys, by_start);
+            for (int k = 0; k < n; k++) {
+                t_start[k] = blocks[by_start[k]].start;
+            }
+        }
+        gga_order_by_step(blocks, n, true, st, keys, by_end);
         for (int k = 0; k < n; k++) {
-            t_start[k] = blocks[by_start[k]].start;
             t_end[k] = blocks[by_end[k]].end;
         }
     }
