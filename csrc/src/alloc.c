@@ -67,10 +67,10 @@ struct gallocr_slot {
     ggml_backend_buffer_t chunks[GGALLOC_MAX_CHUNKS]; // the backend buffers; NULL where none yet
     char * base[GGALLOC_MAX_CHUNKS]; // their base addresses, read once: alloc_graph places every tensor
 
-    // the last plan
+    // the last plan (its offsets and chunks held by memo)
     int      n_blocks;
-    size_t * offset;
-    int    * chunk;
+    const size_t * offset;
+    const int    * chunk;
     int      n_chunks;
     size_t   chunk_size[GGALLOC_MAX_CHUNKS];
     int      first_placement; // index of its first block among the allocator's placements
@@ -147,9 +147,7 @@ ggml_gallocr_t ggml_gallocr_new(ggml_backend_buffer_type_t buft) {
 static void gallocr_drop_plan(ggml_gallocr_t galloc) {
     for (int s = 0; s < galloc->n_slots; s++) {
         struct gallocr_slot * sl = &galloc->slots[s];
-        free(sl->offset);
-        free(sl->chunk);
-        sl->offset = NULL;
+        sl->offset = NULL; // (the memo's)
         sl->chunk = NULL;
         sl->n_blocks = 0;
         sl->n_chunks = 0;
@@ -404,20 +402,19 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
             .max_chunks = GGALLOC_MAX_CHUNKS,
             .strategy   = galloc->planner == GGALLOC_PLANNER_GGML ? GGA_STRATEGY_ONLINE : GGA_STRATEGY_BEST,
         };
-        struct gga_plan plan;
-        memset(&plan, 0, sizeof(plan));
         char err[256] = "";
-        if (!gga_plan_blocks_memo(&sl->memo, sb->blocks, sb->n, &pp, &plan, err, sizeof(err))) {
+        const struct gga_plan * plan = gga_plan_blocks_memo(&sl->memo, sb->blocks, sb->n, &pp, err, sizeof(err));
+        if (plan == NULL) {
             GGML_LOG_ERROR("%s: planning %d tensors for %s failed: %s\n", "ggml_gallocr_reserve", sb->n,
                     ggml_backend_buft_name(sl->buft), err);
             gallocr_drop_plan(galloc);
             return false;
         }
         sl->n_blocks = sb->n;
-        sl->offset = plan.offset;
-        sl->chunk = plan.chunk;
-        sl->n_chunks = plan.n_chunks;
-        memcpy(sl->chunk_size, plan.chunk_size, sizeof(sl->chunk_size));
+        sl->offset = plan->offset;
+        sl->chunk = plan->chunk;
+        sl->n_chunks = plan->n_chunks;
+        memcpy(sl->chunk_size, plan->chunk_size, sizeof(sl->chunk_size));
         sl->first_placement = n_placements;
         n_placements += sb->n;
     }

@@ -806,8 +806,10 @@ static bool plan_check(const struct gga_block * blocks, int n, const size_t * as
 #endif
 }
 
-bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
-        struct gga_plan * plan, char * err, size_t err_size) {
+// gga_plan_blocks into the caller's arrays of n (at least 1) chunks and offsets, or (NULL) into
+// arrays of its own that the plan then owns.
+static bool plan_blocks_into(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
+        struct gga_plan * plan, int * chunk_mem, size_t * offset_mem, char * err, size_t err_size) {
     if (err != NULL && err_size > 0) {
         err[0] = 0;
     }
@@ -832,8 +834,9 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
     const bool small = n <= GGA_SMALL_MAX_BLOCKS;
     size_t * asize  = small ? small_asize : malloc(cap * (sizeof(*asize) + sizeof(int)));
     int    * pred   = small ? small_pred : asize != NULL ? (int *) (asize + cap) : NULL;
-    int    * chunk  = malloc(cap * sizeof(*chunk));
-    size_t * offset = malloc(cap * sizeof(*offset));
+    const bool own = chunk_mem == NULL;
+    int    * chunk  = own ? malloc(cap * sizeof(*chunk)) : chunk_mem;
+    size_t * offset = own ? malloc(cap * sizeof(*offset)) : offset_mem;
     size_t * item_offset = NULL;
     int    * item_chunk  = NULL;
     void * ev = NULL;
@@ -944,7 +947,7 @@ done:
             plan->chunk_size[c] = c < n_chunks ? chunk_size[c] : 0;
             plan->peak += plan->chunk_size[c];
         }
-    } else {
+    } else if (own) {
         free(chunk);
         free(offset);
     }
@@ -956,6 +959,11 @@ done:
     gga_steps_release(&st);
     gga_items_release(&items);
     return ok;
+}
+
+bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
+        struct gga_plan * plan, char * err, size_t err_size) {
+    return plan_blocks_into(blocks, n, params, plan, NULL, NULL, err, err_size);
 }
 
 //
@@ -976,23 +984,6 @@ static bool gga_params_equal(const struct gga_plan_params * a, const struct gga_
            a->seed == b->seed && a->cancel == b->cancel && a->max_conflicts == b->max_conflicts;
 }
 
-// A copy of src into dst (arrays of its own); false when out of memory.
-static bool gga_plan_copy(const struct gga_plan * src, struct gga_plan * dst) {
-    const size_t n = (size_t) (src->n > 0 ? src->n : 1);
-    *dst = *src;
-    dst->chunk = malloc(n * sizeof(*dst->chunk));
-    dst->offset = malloc(n * sizeof(*dst->offset));
-    if (dst->chunk == NULL || dst->offset == NULL) {
-        gga_plan_release(dst);
-        return false;
-    }
-    if (src->n > 0) {
-        memcpy(dst->chunk, src->chunk, (size_t) src->n * sizeof(*dst->chunk));
-        memcpy(dst->offset, src->offset, (size_t) src->n * sizeof(*dst->offset));
-    }
-    return true;
-}
-
 static bool gga_blocks_equal(const struct gga_block * a, const struct gga_block * b, int n) {
     for (int i = 0; i < n; i++) {
         if (a[i].size != b[i].size || a[i].start != b[i].start || a[i].end != b[i].end || a[i].group != b[i].group) {
@@ -1002,43 +993,46 @@ static bool gga_blocks_equal(const struct gga_block * a, const struct gga_block 
     return true;
 }
 
-bool gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * blocks, int n,
-        const struct gga_plan_params * params, struct gga_plan * plan, char * err, size_t err_size) {
-    if (memo == NULL || params == NULL || plan == NULL || n < 0 || (n > 0 && blocks == NULL)) {
-        return gga_plan_blocks(blocks, n, params, plan, err, err_size);
+const struct gga_plan * gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * blocks, int n,
+        const struct gga_plan_params * params, char * err, size_t err_size) {
+    if (err != NULL && err_size > 0) {
+        err[0] = 0;
+    }
+    if (memo == NULL || params == NULL || n < 0 || (n > 0 && blocks == NULL)) {
+        gga_err(err, err_size, "bad memo, params or block list (n = %d)", n);
+        if (memo != NULL) {
+            memo->valid = false;
+        }
+        return NULL;
     }
     if (memo->valid && memo->n == n && gga_params_equal(&memo->params, params) &&
         gga_blocks_equal(memo->blocks, blocks, n)) {
-        if (err != NULL && err_size > 0) {
-            err[0] = 0;
-        }
-        if (gga_plan_copy(&memo->plan, plan)) {
-            return true;
-        }
-        // out of memory for the copy: plan afresh, which says so if it fails too
+        return &memo->plan;
     }
-    gga_plan_memo_release(memo);
-    if (!gga_plan_blocks(blocks, n, params, plan, err, err_size)) {
-        return false;
-    }
-    const bool reproducible = params->time_budget == 0 && params->cancel == NULL;
-    if (reproducible) {
-        // the blocks and the plan in one allocation (remembering is optional: without memory, not)
-        const size_t m = (size_t) (n > 0 ? n : 1);
-        memo->blocks = malloc(m * (sizeof(*memo->blocks) + sizeof(*plan->offset) + sizeof(*plan->chunk)));
-        if (memo->blocks != NULL) {
-            memo->plan = *plan;
-            memo->plan.offset = (size_t *) (memo->blocks + m);
-            memo->plan.chunk = (int *) (memo->plan.offset + m);
-            if (n > 0) {
-                memcpy(memo->blocks, blocks, (size_t) n * sizeof(*blocks));
-                memcpy(memo->plan.offset, plan->offset, (size_t) n * sizeof(*plan->offset));
-                memcpy(memo->plan.chunk, plan->chunk, (size_t) n * sizeof(*plan->chunk));
-            }
-            memo->n = n;
-            memo->params = *params;
-            memo->valid = true;
+    // the blocks, the offsets and the chunks in one allocation, kept for the next plan when it
+    // is large enough (a graph planned again after a change of shape allocates nothing)
+    memo->valid = false;
+    const size_t m = (size_t) (n > 0 ? n : 1);
+    if (memo->cap < m) {
+        free(memo->blocks);
+        memo->blocks = malloc(m * (sizeof(*memo->blocks) + sizeof(*memo->plan.offset) + sizeof(*memo->plan.chunk)));
+        memo->cap = memo->blocks != NULL ? m : 0;
+        if (memo->blocks == NULL) {
+            gga_err(err, err_size, "out of memory planning %d blocks", n);
+            return NULL;
         }
     }
-    return true;
+    size_t * offset = (size_t *) (memo->blocks + memo->cap);
+    int * chunk = (int *) (offset + memo->cap);
+    if (!plan_blocks_into(blocks, n, params, &memo->plan, chunk, offset, err, err_size)) {
+        return NULL;
+    }
+    if (n > 0) {
+        memcpy(memo->blocks, blocks, (size_t) n * sizeof(*blocks));
+    }
+    memo->n = n;
+    memo->params = *params;
+    // a plan made under the clock or a cancel flag may differ the next time: not reused
+    memo->valid = params->time_budget == 0 && params->cancel == NULL;
+    return &memo->plan;
 }

@@ -69,24 +69,27 @@ bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_pl
         struct gga_plan * plan, char * err, size_t err_size);
 void gga_plan_release(struct gga_plan * plan);
 
-// The last plan made through a memo, so that the same blocks with the same params get the same
-// plan again for the cost of one comparison and one copy, O(n): gallocr re-reserves the same
-// graph at every step, where ggml plans again each time. Zero-initialise; release with
-// gga_plan_memo_release. Plans with a time budget or a cancel flag (not reproducible) are not
-// kept.
+// The last plan made through a memo, which owns it: the same blocks with the same params get it
+// again for the cost of one comparison, O(n) (gallocr re-reserves the same graph at every step,
+// where ggml plans again each time), and a new plan goes into the memory of the last one when it
+// fits. Zero-initialise; release with gga_plan_memo_release. Plans with a time budget or a cancel
+// flag (not reproducible) are held but not reused.
 struct gga_plan_memo {
-    bool                   valid;
+    bool                   valid;  // plan may be returned again for the same blocks and params
     int                    n;
+    size_t                 cap;    // blocks, offsets and chunks there is room for
     struct gga_block     * blocks; // one allocation with the plan's offsets and chunks
     struct gga_plan_params params;
     struct gga_plan        plan;
 };
 void gga_plan_memo_release(struct gga_plan_memo * memo);
 
-// gga_plan_blocks through memo (NULL: none): the remembered plan (a copy, owned by *plan as
-// usual) when blocks and params are the ones it was made for, else a new plan, remembered.
-bool gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * blocks, int n,
-        const struct gga_plan_params * params, struct gga_plan * plan, char * err, size_t err_size);
+// gga_plan_blocks through memo: the remembered plan when blocks and params are the ones it was
+// made for, else a new plan, remembered. Returns the plan, owned by memo and valid until the
+// next call or gga_plan_memo_release (never pass it to gga_plan_release); NULL (with a message
+// in err, and no plan held) on bad input or out of memory.
+const struct gga_plan * gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * blocks, int n,
+        const struct gga_plan_params * params, char * err, size_t err_size);
 
 // The most bytes (each size rounded up to alignment) live at any step: no plan can be smaller.
 // Members of a group count once over their combined lifetime at each member's size.

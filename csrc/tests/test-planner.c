@@ -965,7 +965,7 @@ static void test_max_conflicts(void) {
 }
 
 // The memo gives the same plan for the same blocks and params, and plans afresh when either
-// changes; plans with a time budget are not remembered.
+// changes, in the memory of the last plan when it fits; plans with a time budget are not reused.
 static void test_plan_memo(void) {
     struct gga_block b[40];
     for (int i = 0; i < 40; i++) {
@@ -974,53 +974,64 @@ static void test_plan_memo(void) {
     struct gga_plan_memo memo;
     memset(&memo, 0, sizeof(memo));
     struct gga_plan_params p = params_of(16, SIZE_MAX, 1, GGA_STRATEGY_BEST);
-    struct gga_plan direct, first, again, changed, online;
+    struct gga_plan direct;
     char err[128];
     CHECK(plan(b, 40, p, &direct));
-    CHECK(gga_plan_blocks_memo(&memo, b, 40, &p, &first, err, sizeof(err)));
-    CHECK(memo.valid);
-    CHECK(gga_plan_blocks_memo(&memo, b, 40, &p, &again, err, sizeof(err)));
-    CHECK(first.offset != again.offset); // a copy the caller owns
-    CHECK_EQ_INT(again.peak, direct.peak);
-    CHECK(memcmp(again.offset, direct.offset, 40 * sizeof(size_t)) == 0);
-    CHECK(memcmp(first.offset, direct.offset, 40 * sizeof(size_t)) == 0);
-    // one block grows: a new plan, valid for the new blocks
+    const struct gga_plan * first = gga_plan_blocks_memo(&memo, b, 40, &p, err, sizeof(err));
+    CHECK(first != NULL && memo.valid);
+    CHECK(memcmp(first->offset, direct.offset, 40 * sizeof(size_t)) == 0);
+    const size_t * first_offset = first->offset;
+    const struct gga_plan * again = gga_plan_blocks_memo(&memo, b, 40, &p, err, sizeof(err));
+    CHECK(again == first && again->offset == first_offset); // the same plan, not made again
+    CHECK_EQ_INT(again->peak, direct.peak);
+    CHECK(memcmp(again->offset, direct.offset, 40 * sizeof(size_t)) == 0);
+    // one block grows: a new plan, valid for the new blocks, in the same memory
     b[7].size += 4096;
-    CHECK(gga_plan_blocks_memo(&memo, b, 40, &p, &changed, err, sizeof(err)));
-    CHECK_EQ_INT(plan_violations(b, 40, &changed, 16, SIZE_MAX, 1), 0);
-    CHECK(changed.peak >= gga_lower_bound(b, 40, 16));
-    CHECK(changed.peak != direct.peak);
+    const struct gga_plan * changed = gga_plan_blocks_memo(&memo, b, 40, &p, err, sizeof(err));
+    CHECK(changed != NULL && changed->offset == first_offset);
+    CHECK_EQ_INT(plan_violations(b, 40, changed, 16, SIZE_MAX, 1), 0);
+    CHECK(changed->peak >= gga_lower_bound(b, 40, 16));
+    CHECK(changed->peak != direct.peak);
     // other params: the online plan
     struct gga_plan_params po = params_of(16, SIZE_MAX, 1, GGA_STRATEGY_ONLINE);
     struct gga_plan ref;
     CHECK(plan(b, 40, po, &ref));
-    CHECK(gga_plan_blocks_memo(&memo, b, 40, &po, &online, err, sizeof(err)));
-    CHECK_EQ_INT(online.peak, ref.peak);
-    CHECK(memcmp(online.offset, ref.offset, 40 * sizeof(size_t)) == 0);
-    // a time budget is not remembered
-    struct gga_plan timed;
+    const struct gga_plan * online = gga_plan_blocks_memo(&memo, b, 40, &po, err, sizeof(err));
+    CHECK(online != NULL && online->peak == ref.peak);
+    CHECK(memcmp(online->offset, ref.offset, 40 * sizeof(size_t)) == 0);
+    // bad input: NULL, with a message, and the plan held no more
+    CHECK(memo.valid);
+    CHECK(gga_plan_blocks_memo(&memo, NULL, 5, &po, err, sizeof(err)) == NULL && err[0] != 0);
+    CHECK(!memo.valid);
+    CHECK(gga_plan_blocks_memo(&memo, b, 40, &po, err, sizeof(err)) != NULL && memo.valid);
+    // more blocks than the memory holds: new memory, the same plans as without a memo
+    struct gga_block more[60];
+    for (int i = 0; i < 60; i++) {
+        more[i] = (struct gga_block) { (size_t) (16 + (i * 37) % 500), i / 4, i / 4 + 1 + (i * 3) % 9, -1 };
+    }
+    struct gga_plan more_ref;
+    CHECK(plan(more, 60, p, &more_ref));
+    const struct gga_plan * grown = gga_plan_blocks_memo(&memo, more, 60, &p, err, sizeof(err));
+    CHECK(grown != NULL && grown->n == 60 && grown->peak == more_ref.peak);
+    CHECK(memcmp(grown->offset, more_ref.offset, 60 * sizeof(size_t)) == 0);
+    CHECK(memcmp(grown->chunk, more_ref.chunk, 60 * sizeof(int)) == 0);
+    // a time budget is not reused
     struct gga_plan_params pt = p;
     pt.time_budget = 0.01;
-    CHECK(gga_plan_blocks_memo(&memo, b, 40, &pt, &timed, err, sizeof(err)));
-    CHECK(!memo.valid);
-    CHECK_EQ_INT(plan_violations(b, 40, &timed, 16, SIZE_MAX, 1), 0);
+    const struct gga_plan * timed = gga_plan_blocks_memo(&memo, b, 40, &pt, err, sizeof(err));
+    CHECK(timed != NULL && !memo.valid);
+    CHECK_EQ_INT(plan_violations(b, 40, timed, 16, SIZE_MAX, 1), 0);
     // no blocks at all, twice (the second from the memo)
-    struct gga_plan empty1, empty2;
-    CHECK(gga_plan_blocks_memo(&memo, NULL, 0, &p, &empty1, err, sizeof(err)));
-    CHECK(gga_plan_blocks_memo(&memo, NULL, 0, &p, &empty2, err, sizeof(err)));
-    CHECK(empty1.peak == 0 && empty2.peak == 0 && empty2.n == 0);
-    gga_plan_release(&empty1);
-    gga_plan_release(&empty2);
+    const struct gga_plan * empty1 = gga_plan_blocks_memo(&memo, NULL, 0, &p, err, sizeof(err));
+    CHECK(empty1 != NULL && empty1->peak == 0 && memo.valid);
+    const struct gga_plan * empty2 = gga_plan_blocks_memo(&memo, NULL, 0, &p, err, sizeof(err));
+    CHECK(empty2 == empty1 && empty2->n == 0);
+    gga_plan_release(&direct);
+    gga_plan_release(&ref);
+    gga_plan_release(&more_ref);
     gga_plan_memo_release(&memo);
     gga_plan_memo_release(&memo); // twice is fine
     gga_plan_memo_release(NULL);
-    gga_plan_release(&direct);
-    gga_plan_release(&first);
-    gga_plan_release(&again);
-    gga_plan_release(&changed);
-    gga_plan_release(&online);
-    gga_plan_release(&ref);
-    gga_plan_release(&timed);
 }
 
 
