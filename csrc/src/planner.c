@@ -622,7 +622,7 @@ static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t
 //
 
 static void gga_items_release(struct gga_items * it) {
-    free(it->pieces); // and first, size and time_at
+    free(it->pieces); // and first, size, time_at and item_of
     memset(it, 0, sizeof(*it));
 }
 
