@@ -662,11 +662,15 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     // longer); a twentieth do now. A walk in scratch of its own (a graph's peak) allocates and
     // zeroes its map at every call, where four times the slots are four times that work; and
     // past GGA_WALK_SPARSE_KEYS tensors the map's memory counts more: both are sized as usual.
+    // With every node and leaf in the window, a map with no table yet (a fresh allocator's)
+    // gets one only if some source or view source lies outside.
     uintptr_t win_lo;
     uintptr_t win_hi;
-    const size_t n_keys = walk_window(nodes, n_nodes, leafs, n_leafs, &win_lo, &win_hi) + 16;
+    const size_t outside = walk_window(nodes, n_nodes, leafs, n_leafs, &win_lo, &win_hi);
+    const size_t n_keys = outside + 16;
     const bool sparse = sc != &local && n_keys <= GGA_WALK_SPARSE_KEYS;
-    bool ok = scratch_reserve(sc, n_nodes, n_leafs, &a) && gga_ptrmap_reset(&sc->map, sparse ? 4 * n_keys : n_keys) &&
+    bool ok = scratch_reserve(sc, n_nodes, n_leafs, &a) &&
+              gga_ptrmap_reset(&sc->map, outside == 0 ? 0 : sparse ? 4 * n_keys : n_keys) &&
               lifetimes_reserve(out, p->n_slots, n_nodes, n_leafs);
     if (ok && win_lo != 0) {
         // without memory for the window, the hashed table takes every key (it grows as it must)

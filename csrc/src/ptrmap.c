@@ -57,6 +57,10 @@ void gga_ptrmap_clear(struct gga_ptrmap * m) {
 }
 
 bool gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected) {
+    if (expected == 0 && m->slots == NULL) {
+        gga_ptrmap_clear(m); // the first key outside the window makes the table
+        return true;
+    }
     const size_t slots = ptrmap_slots_for(expected);
     if (slots > m->cap) {
         if (!ptrmap_alloc(m, slots)) {

@@ -52,7 +52,8 @@ struct gga_ptrmap {
 bool  gga_ptrmap_init(struct gga_ptrmap * m, size_t expected);
 // Empties m and gives it room for `expected` keys without growing, reusing its memory (it
 // allocates only when that is too small; emptying costs O(1)), for a map that is filled again
-// and again. false when out of memory (the map is then empty and valid).
+// and again. With expected 0 (a caller whose keys all go to a window), a map with no table yet
+// gets none until a key needs one. false when out of memory (the map is then empty and valid).
 bool  gga_ptrmap_reset(struct gga_ptrmap * m, size_t expected);
 // Gives m (just emptied by reset or clear, which also drop a window) a window over the keys in
 // [lo, hi]: each of them that is an object of at least 2^shift bytes, not overlapping another

@@ -124,6 +124,29 @@ static void check_window(void) {
     fill_and_check(&m, 100);
     gga_ptrmap_free(&m);
     CHECK(m.win == NULL && m.win_span == 0);
+
+    // reset for no keys, on a map with no table: none is made while every key is the window's,
+    // and the first key outside it makes one
+    CHECK(gga_ptrmap_reset(&m, 0));
+    CHECK(gga_ptrmap_window(&m, key(0), key(N_KEYS / 2), 6));
+    for (int i = 0; i <= N_KEYS / 2; i++) {
+        int * v = gga_ptrmap_get(&m, key(i), i);
+        CHECK(v != NULL && *v == i);
+    }
+    CHECK(m.slots == NULL);
+    for (int i = N_KEYS / 2 + 1; i < N_KEYS; i++) {
+        int * v = gga_ptrmap_get(&m, key(i), i);
+        CHECK(v != NULL && *v == i);
+    }
+    CHECK(m.slots != NULL && m.n == N_KEYS - 1 - N_KEYS / 2);
+    for (int i = 0; i < N_KEYS; i++) {
+        const int * v = gga_ptrmap_find(&m, key(i));
+        CHECK(v != NULL && *v == i);
+    }
+    // a map with a table keeps it, emptied
+    CHECK(gga_ptrmap_reset(&m, 0));
+    CHECK(m.slots != NULL && m.n == 0 && gga_ptrmap_find(&m, key(N_KEYS - 1)) == NULL);
+    gga_ptrmap_free(&m);
 }
 
 int main(void) {
