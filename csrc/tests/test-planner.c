@@ -377,6 +377,67 @@ static void test_best_small_path(void) {
     CHECK(missed > 0); // some instances went on past the first pass (online, search or chunks)
 }
 
+// Blocks listed in order of start (as a graph's walk lists them) are ranked for BEST's first pass
+// by a stable sort on size alone; listed in any other order, by the general sort on size, start
+// and index. With no two items of one size starting together, the two rankings must agree, and
+// so must the plans, block for block (the lowest fit does not depend on the order neighbours are
+// met in). Lone blocks and in-place chains whose later members shrink (pieces of their own).
+static void test_best_start_order(void) {
+    enum { N = 400 };
+    static const size_t widths[] = { 64, 128, 256, 512, 1024, 4096 };
+    static struct gga_block b[N], shuffled[N];
+    int perm[N];
+    int differ = 0;
+    for (int iter = 0; iter < 40; iter++) {
+        // starts strictly increasing, so no two items start together; a chain member starts
+        // where its predecessor ends and is no larger
+        int n = 0;
+        int64_t t = 0;
+        while (n < N) {
+            t += 1 + rng_int(0, 1);
+            size_t size = widths[rng_int(0, 5)];
+            const int len = rng_int(1, 3);
+            const int group = len > 1 && n + len <= N ? n : -1;
+            int64_t s = t;
+            for (int k = 0; k < (group >= 0 ? len : 1); k++) {
+                const int64_t e = s + 1 + rng_int(0, 40);
+                b[n++] = (struct gga_block) { size, s, e, group };
+                s = e;
+                size = k % 2 == 0 ? size : size / 2;
+            }
+        }
+        struct gga_plan_params pp = params_of(32, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+        struct gga_plan in_order, other;
+        CHECK(plan(b, n, pp, &in_order));
+        // the same blocks with the items listed last first (a chain moved whole, its members in
+        // their order, named by its new first index)
+        int m = 0;
+        for (int i = n; i > 0;) {
+            int j = i - 1;
+            while (b[j].group >= 0 && b[j].group != j) {
+                j--;
+            }
+            for (int k = j; k < i; k++) {
+                perm[m] = k;
+                shuffled[m] = b[k];
+                shuffled[m].group = b[k].group >= 0 ? m - (k - j) : -1;
+                m++;
+            }
+            i = j;
+        }
+        CHECK(plan(shuffled, n, pp, &other));
+        bool same = in_order.peak == other.peak && in_order.bound == other.bound;
+        for (int k = 0; same && k < n; k++) {
+            same = other.offset[k] == in_order.offset[perm[k]];
+        }
+        differ += !same;
+        CHECK_EQ_INT(plan_violations(b, n, &in_order, 32, SIZE_MAX, 1), 0);
+        gga_plan_release(&in_order);
+        gga_plan_release(&other);
+    }
+    CHECK_EQ_INT(differ, 0);
+}
+
 static void test_best_reaches_lb(void) {
     struct gga_plan p;
     // nested lifetimes: a stack; ONLINE also reaches it, BEST must
@@ -1279,6 +1340,7 @@ int main(void) {
     test_online_groups();
     test_best_random();
     test_best_small_path();
+    test_best_start_order();
     test_best_reaches_lb();
     test_best_large_equal_sizes();
     test_best_groups();
