@@ -573,13 +573,15 @@ static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp,
             }
             continue;
         }
+        // chunks: a neighbour in another chunk is as one not placed
         for (int e = fp[f].e0; e < fp[f].e1; e++) {
             const struct gga_opiece * q = &g->ord[g->early[e]];
-            gga_fit_visit(chunk[q->item] == c ? at[q->item] : GGA_AT_NONE, (int64_t) q->size, sp, &x, &moved, pk->ranges, &m);
+            const int64_t o = chunk[q->item] == c ? at[q->item] : GGA_AT_NONE;
+            gga_fit_visit(o, (int64_t) q->size, sp, &x, &moved, pk->ranges, &m);
         }
         for (int j = fp[f].j0; j < fp[f].j1; j++) {
-            const struct gga_opiece * q = &g->ord[j];
-            gga_fit_visit(chunk[q->item] == c ? at[q->item] : GGA_AT_NONE, (int64_t) q->size, sp, &x, &moved, pk->ranges, &m);
+            const int64_t o = chunk[g->ord[j].item] == c ? at[g->ord[j].item] : GGA_AT_NONE;
+            gga_fit_visit(o, (int64_t) g->ord[j].size, sp, &x, &moved, pk->ranges, &m);
         }
     }
     return moved ? (size_t) gga_ranges_lowest(pk->ranges, m, x) : (size_t) x;

@@ -652,14 +652,14 @@ static bool gga_items_build(const struct gga_block * blocks, int n, const size_t
         // every block and every chain's end. An item's size is its first block's (sizes never grow
         // along a chain): every block writes its size to the slot of the next item to open, which
         // only a first block keeps, as the first block of that item overwrites it. A member of
-        // its predecessor's size that starts where the predecessor ends extends its piece (same
-        // place); the item's number of pieces is its last place + 1, written by each member in
-        // turn.
+        // its predecessor's size (which it starts where the predecessor ends: gga_validate
+        // checks) extends its piece, at the same place; the item's number of pieces is its last
+        // place + 1, written by each member in turn.
         int ni = 0;
         for (int i = 0; i < n; i++) {
             const bool opens = pred[i] < 0;
             const int p = opens ? i : pred[i];
-            const bool extends = !opens & (asize[p] == asize[i]) & (blocks[p].end == blocks[i].start);
+            const bool extends = !opens & (asize[p] == asize[i]);
             it->size[ni] = asize[i];
             item_of[i] = opens ? ni : item_of[p];
             place[i] = opens ? 0 : place[p] + !extends;
