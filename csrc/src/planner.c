@@ -190,12 +190,13 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         return true;
     }
     // members in (group, index) order: when the group names are small (gallocr names a group by
-    // its first block) one pass in index order with the last member seen per group, else the
-    // members sorted by the introsort and read in that order
+    // its first block) one pass in index order with the last member seen per group (and a spare
+    // slot, max_group + 1, for blocks in none), else the members sorted by the introsort and read
+    // in that order
     const bool small = (int64_t) max_group <= 4 * (int64_t) n + 64;
     int last_few[64]; // the few names of a small graph's groups, with no allocation
-    const bool few = max_group < 64;
-    int * last = few ? last_few : small ? malloc(((size_t) max_group + 1) * sizeof(*last)) : NULL;
+    const bool few = max_group < 63;
+    int * last = few ? last_few : small ? malloc(((size_t) max_group + 2) * sizeof(*last)) : NULL;
     int * members = small ? NULL : malloc((size_t) n_grouped * sizeof(*members));
     struct gga_key * keys = small ? NULL : malloc((size_t) n_grouped * sizeof(*keys));
     if (small ? last == NULL : (members == NULL || keys == NULL)) {
@@ -217,7 +218,27 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
             members[j] = keys[j].idx;
         }
     } else {
-        memset(last, 0xff, ((size_t) max_group + 1) * sizeof(*last));
+        memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
+        // with selects, not branches: which blocks are in a group, and which open one, is a coin
+        // toss on graphs; the loop below runs only to name a broken chain
+        bool broken = false;
+        for (int i = 0; i < n; i++) {
+            const int g = blocks[i].group;
+            const int slot = g >= 0 ? g : max_group + 1;
+            const int p = last[slot];
+            last[slot] = i;
+            const bool member = (g >= 0) & (p >= 0);
+            const int q = member ? p : i;
+            broken |= member & ((blocks[i].start != blocks[q].end) | (asize[i] > asize[q]));
+            pred[i] = member ? p : -1;
+        }
+        if (!broken) {
+            if (!few) {
+                free(last);
+            }
+            return true;
+        }
+        memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
     }
     bool ok = true;
     for (int j = small ? 0 : 1; j < (small ? n : n_grouped) && ok; j++) {

@@ -621,6 +621,16 @@ static void test_bad_input(void) {
     CHECK(!gga_plan_blocks(grow, 2, &ok_params, &p, err, sizeof(err)));
     CHECK(strstr(err, "larger") != NULL);
 
+    // the same with group names past the few kept on the stack, among lone blocks: the chain
+    // that breaks is named, after a good one
+    const struct gga_block gap_far[] = { B(8, 0, 9), G(10, 0, 2, 68), B(8, 1, 2), G(10, 2, 3, 68), G(10, 0, 2, 70),
+                                         B(8, 1, 5), G(10, 3, 4, 70) };
+    CHECK(!gga_plan_blocks(gap_far, 7, &ok_params, &p, err, sizeof(err)));
+    CHECK(strstr(err, "block 6") != NULL && strstr(err, "block 4") != NULL);
+    const struct gga_block grow_far[] = { G(10, 0, 2, 70), B(8, 1, 5), G(100, 2, 4, 70) };
+    CHECK(!gga_plan_blocks(grow_far, 3, &ok_params, &p, err, sizeof(err)));
+    CHECK(strstr(err, "larger") != NULL && strstr(err, "block 2") != NULL);
+
     const struct gga_block neg_group[] = { G(10, 0, 2, -3) };
     CHECK(!gga_plan_blocks(neg_group, 1, &ok_params, &p, err, sizeof(err)));
 
