@@ -18,6 +18,8 @@
 #include "ptrmap.h"
 #include "ggalloc-graph.h"
 
+#include <string.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -149,15 +151,8 @@ static inline bool gga_op_can_inplace(enum ggml_op op) {
 
 // Same type, shape and strides: what a node must share with a source to run in place over it.
 static inline bool gga_same_layout(const struct ggml_tensor * a, const struct ggml_tensor * b) {
-    if (a->type != b->type) {
-        return false;
-    }
-    for (int i = 0; i < GGML_MAX_DIMS; i++) {
-        if (a->ne[i] != b->ne[i] || a->nb[i] != b->nb[i]) {
-            return false;
-        }
-    }
-    return true;
+    // whole arrays at once, not element by element: compilers compare them in a few wide loads
+    return a->type == b->type && memcmp(a->ne, b->ne, sizeof(a->ne)) == 0 && memcmp(a->nb, b->nb, sizeof(a->nb)) == 0;
 }
 
 // The sources of t (among its first n_src) that it could run in place over, as a bit mask: the
