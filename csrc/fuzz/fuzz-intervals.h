@@ -7,11 +7,17 @@
 // which no two live blocks share a byte, every offset is aligned, every block ends by the peak,
 // and the peak is at least the lower bound. A valid input is planned a second time through the
 // internal planner with a conflict cap of 2 (one in four), so that the decomposition (or, when its
-// tiny budget runs out, the online plan) makes the plan, which must keep the same promises. Shared by the
-// libFuzzer target (fuzz-intervals.c) and the short run of the C tests (test-fuzz-intervals.c).
+// tiny budget runs out, the online plan) makes the plan, which must keep the same promises; another
+// one in four is made into in-place chains (blocks that continue the one before, no larger, as
+// gallocr's walk makes them) and planned by BEST as gallocr plans, on its small path and on its
+// general one (which merges a chain's blocks of one size), and by the online planner: a chain's
+// blocks must share their offset, the two BEST plans must be the same, BEST must not be above the
+// online plan, and the plans must keep the promises above. Shared by the libFuzzer target (fuzz-intervals.c) and the short
+// run of the C tests (test-fuzz-intervals.c).
 
 #include "ggalloc.h"
 #include "planner.h"
+#include "planner-impl.h" // gga_small_plan_limit
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -77,6 +83,70 @@ static int fuzz_intervals_broken(int n, const size_t * sizes, const int64_t * st
     return bad;
 }
 
+// The valid blocks made into chains: where bit i of links is set (and the block before ends below
+// INT64_MAX), block i continues block i - 1, starting where it ends, for as long as it lived, and
+// no larger. Planned as gallocr plans (BEST with no budget, with and without the small path) and by
+// the online planner; the number of broken promises.
+static int fuzz_intervals_chains(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
+        size_t alignment, uint64_t links, size_t total) {
+    struct gga_block b[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    size_t cs[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    int64_t c0[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    int64_t c1[FUZZ_INTERVALS_MAX_BLOCKS + 1];
+    for (int i = 0; i < n; i++) {
+        b[i] = (struct gga_block) { sizes[i], starts[i], ends[i], -1 };
+        const uint64_t span = (uint64_t) ends[i] - (uint64_t) starts[i];
+        if (i > 0 && (links >> (i % 64) & 1) != 0 && b[i - 1].end < INT64_MAX) {
+            b[i].start = b[i - 1].end;
+            // in unsigned arithmetic: steps span all of int64_t
+            const uint64_t room = (uint64_t) INT64_MAX - (uint64_t) b[i].start;
+            b[i].end = span < room ? (int64_t) ((uint64_t) b[i].start + span) : INT64_MAX;
+            b[i].size = sizes[i] < b[i - 1].size ? sizes[i] : b[i - 1].size;
+            b[i - 1].group = b[i - 1].group >= 0 ? b[i - 1].group : i - 1;
+            b[i].group = b[i - 1].group;
+        }
+        cs[i] = b[i].size;
+        c0[i] = b[i].start;
+        c1[i] = b[i].end;
+    }
+    const struct gga_plan_params best = { .alignment = alignment, .max_size = SIZE_MAX, .max_chunks = 1,
+                                          .strategy = GGA_STRATEGY_BEST };
+    struct gga_plan_params online = best;
+    online.strategy = GGA_STRATEGY_ONLINE;
+    struct gga_plan pb;
+    struct gga_plan pg;
+    struct gga_plan po;
+    char err[256];
+    if (!gga_plan_blocks(b, n, &best, &pb, err, sizeof(err))) {
+        return 1; // no larger than valid blocks, with valid lifetimes: never refused
+    }
+    gga_small_plan_limit(0);
+    const bool general = gga_plan_blocks(b, n, &best, &pg, err, sizeof(err));
+    gga_small_plan_limit(GGA_SMALL_MAX_BLOCKS);
+    if (!general) {
+        gga_plan_release(&pb);
+        return 1;
+    }
+    if (!gga_plan_blocks(b, n, &online, &po, err, sizeof(err))) {
+        gga_plan_release(&pb);
+        gga_plan_release(&pg);
+        return 1;
+    }
+    const size_t lb = gga_lower_bound(b, n, alignment);
+    int bad = fuzz_intervals_broken(n, cs, c0, c1, alignment, pb.offset, pb.peak, lb, total) +
+              fuzz_intervals_broken(n, cs, c0, c1, alignment, po.offset, po.peak, lb, total);
+    for (int i = 0; i < n; i++) {
+        const bool member = i > 0 && b[i].group >= 0 && b[i].group == b[i - 1].group;
+        bad += member && (pb.offset[i] != pb.offset[i - 1] || po.offset[i] != po.offset[i - 1]);
+        bad += pg.offset[i] != pb.offset[i];
+    }
+    bad += pb.peak > po.peak || pg.peak != pb.peak;
+    gga_plan_release(&pb);
+    gga_plan_release(&pg);
+    gga_plan_release(&po);
+    return bad;
+}
+
 // Number of broken promises (0: all kept) for one input.
 static int fuzz_intervals_one(const uint8_t * data, size_t size) {
     struct fuzz_reader r = { data, size };
@@ -132,6 +202,9 @@ static int fuzz_intervals_one(const uint8_t * data, size_t size) {
     }
     fuzz_intervals_planned++;
     int bad = fuzz_intervals_broken(n, sizes, starts, ends, alignment, offsets, peak, lb, total);
+    if (mode % 4 == 3) {
+        return bad + fuzz_intervals_chains(n, sizes, starts, ends, alignment, fuzz_take(&r, 8), total);
+    }
     // one in four: the same blocks past the conflict cap, planned by decomposition (whose
     // improvement may spend the whole millisecond)
     if (mode % 4 != 1) {
