@@ -12,8 +12,8 @@
 // gallocr's walk makes them) and planned by BEST as gallocr plans, on its small path and on its
 // general one (which merges a chain's blocks of one size), and by the online planner: a chain's
 // blocks must share their offset, the two BEST plans must be the same, BEST must not be above the
-// online plan, and the plans must keep the promises above. Shared by the libFuzzer target (fuzz-intervals.c) and the short
-// run of the C tests (test-fuzz-intervals.c).
+// online plan, and the plans must keep the promises above. Shared by the libFuzzer target
+// (fuzz-intervals.c) and the short run of the C tests (test-fuzz-intervals.c).
 
 #include "ggalloc.h"
 #include "planner.h"
