@@ -26,10 +26,10 @@
 // Tensors are found through the library's pointer map (ptrmap.h: open addressing, linear
 // probing, at most half full, one probe to find or insert), with a window over the stretch of
 // memory where the graph's tensors lie packed, as a context makes them (walk_window): inside
-// it a lookup is a subtraction and a shift. The leafs are read first, so that a
-// node that is also a leaf finds its leaf's record; then each node in graph order, and with it
-// its sources, which are mostly nodes read a few steps before (their slots of the map are still
-// in cache) or leafs. A source that is a later node, or outside the graph, is read when first
+// it a lookup is a subtraction and a shift. The leafs are read first, so that a node that is
+// also a leaf finds its leaf's record; then each node in graph order, and with it its sources,
+// which are mostly nodes read a few steps before (their slots of the map are still in cache)
+// or leafs. A source that is a later node, or outside the graph, is read when first
 // met. The walk costs O(nodes * sources) with small constants. Its working memory (the map, the
 // records, the per-node arrays) is one allocation besides the map, and can be kept between walks
 // (gga_walk_scratch, which gallocr holds): a re-plan then allocates nothing, and touches no fresh
@@ -574,14 +574,6 @@ static bool walk_order(struct walk * w, struct ggml_cgraph * graph, const int32_
     return ok;
 }
 
-// The window of the walk's map (gga_ptrmap_window): the stretch of memory the graph's tensors
-// lie in, when they lie packed. The tensors of a context made one after another (with no data of
-// their own, as graphs' are) are an object header and a tensor struct apart, so a window of one
-// slot per 2^GGA_WALK_WINDOW_SHIFT bytes holds them at about 1.5 slots each, and a lookup is a
-// subtraction and a shift, with no hash and no probe, in a table a few times smaller than the
-// hashed one would be. Weights in a context of their own, or tensors with their data among
-// them, spread the stretch: then a window over the nodes alone, or none (*lo = 0), and the
-// hashed table serves the rest. Returns about how many keys are left to the hashed table.
 // Widens [*lo, *hi] to hold the n tensors at t.
 static void walk_span(struct ggml_tensor ** t, int n, uintptr_t * lo, uintptr_t * hi) {
     for (int i = 0; i < n; i++) {
@@ -591,6 +583,14 @@ static void walk_span(struct ggml_tensor ** t, int n, uintptr_t * lo, uintptr_t 
     }
 }
 
+// The window of the walk's map (gga_ptrmap_window): the stretch of memory the graph's tensors
+// lie in, when they lie packed. The tensors of a context made one after another (with no data of
+// their own, as graphs' are) are an object header and a tensor struct apart, so a window of one
+// slot per 2^GGA_WALK_WINDOW_SHIFT bytes holds them at about 1.5 slots each, and a lookup is a
+// subtraction and a shift, with no hash and no probe, in a table a few times smaller than the
+// hashed one would be. Weights in a context of their own, or tensors with their data among
+// them, spread the stretch: then a window over the nodes alone, or none (*lo = 0), and the
+// hashed table serves the rest. Returns about how many keys are left to the hashed table.
 static size_t walk_window(struct ggml_tensor ** nodes, int n_nodes, struct ggml_tensor ** leafs, int n_leafs,
         uintptr_t * lo, uintptr_t * hi) {
     const size_t n_keys = (size_t) n_nodes + (size_t) n_leafs;
@@ -656,9 +656,9 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     // the tensors its hashed table holds are those outside its window (walk_window), or all of
     // the nodes and leafs without one (and the few sources and view sources outside them). In
     // scratch that the caller keeps (gallocr's), it is sized for four times as many and stays
-    // an eighth full, not half: half full, a quarter of the walk's lookups found
-    // their home slot taken by another tensor and probed on, a mispredicted branch in the walk's
-    // critical path each (a fresh allocator's first reserve on a 2,000-node random DAG took 10%
+    // an eighth full, not half: half full, a quarter of the walk's lookups found their home slot
+    // taken by another tensor and probed on, a mispredicted branch in the walk's critical path
+    // each (a fresh allocator's first reserve on a 2,000-node random DAG took 10%
     // longer); a twentieth do now. A walk in scratch of its own (a graph's peak) allocates and
     // zeroes its map at every call, where four times the slots are four times that work; and
     // past GGA_WALK_SPARSE_KEYS tensors the map's memory counts more: both are sized as usual.

@@ -157,6 +157,23 @@ static void gga_order_by_step(const struct gga_block * blocks, int n, bool by_en
 // block, its group predecessor (-1 for none).
 //
 
+// Whether block i cannot follow block p in a chain: it must start where p ends and be no larger.
+static inline bool gga_chain_broken(const struct gga_block * blocks, const size_t * asize, int i, int p) {
+    return (blocks[i].start != blocks[p].end) | (asize[i] > asize[p]);
+}
+
+// The message for a broken link (gga_chain_broken) from p to i.
+static void gga_chain_error(const struct gga_block * blocks, const size_t * asize, int i, int p, char * err,
+        size_t err_size) {
+    if (blocks[i].start != blocks[p].end) {
+        gga_err(err, err_size, "block %d: group %d member starts at %lld but its predecessor (block %d) ends at %lld",
+                i, (int) blocks[i].group, (long long) blocks[i].start, p, (long long) blocks[p].end);
+    } else {
+        gga_err(err, err_size, "block %d: group %d member of %zu bytes is larger than its predecessor (block %d, %zu bytes)",
+                i, (int) blocks[i].group, asize[i], p, asize[p]);
+    }
+}
+
 static bool gga_validate(const struct gga_block * blocks, int n, size_t alignment, size_t * asize, int * pred,
         char * err, size_t err_size) {
     size_t total = 0;
@@ -191,89 +208,70 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
     }
     // members in (group, index) order: when the group names are small (gallocr names a group by
     // its first block) one pass in index order with the last member seen per group (and a spare
-    // slot, max_group + 1, for blocks in none), else the members sorted by the introsort and read
-    // in that order
-    const bool small = (int64_t) max_group <= 4 * (int64_t) n + 64;
-    int last_few[64]; // the few names of a small graph's groups, with no allocation
-    const bool few = max_group < 63;
-    int * last = few ? last_few : small ? malloc(((size_t) max_group + 2) * sizeof(*last)) : NULL;
-    int * members = small ? NULL : malloc((size_t) n_grouped * sizeof(*members));
-    struct gga_key * keys = small ? NULL : malloc((size_t) n_grouped * sizeof(*keys));
-    if (small ? last == NULL : (members == NULL || keys == NULL)) {
-        free(last);
-        free(members);
-        free(keys);
-        gga_err(err, err_size, "out of memory");
-        return false;
-    }
-    if (!small) {
-        int k = 0;
-        for (int i = 0; i < n; i++) {
-            if (blocks[i].group >= 0) {
-                keys[k++] = (struct gga_key) { blocks[i].group, i, i };
-            }
+    // slot, max_group + 1, for blocks in none), with selects, not branches (which blocks are in a
+    // group, and which open one, is a coin toss on graphs); else the members sorted by the
+    // introsort and read in that order. The first broken link is named.
+    if ((int64_t) max_group <= 4 * (int64_t) n + 64) {
+        int last_few[64]; // the few names of a small graph's groups, with no allocation
+        const bool few = max_group < 63;
+        int * last = few ? last_few : malloc(((size_t) max_group + 2) * sizeof(*last));
+        if (last == NULL) {
+            gga_err(err, err_size, "out of memory");
+            return false;
         }
-        gga_key_sort(keys, n_grouped);
-        for (int j = 0; j < n_grouped; j++) {
-            members[j] = keys[j].idx;
-        }
-    } else {
         memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
-        // with selects, not branches: which blocks are in a group, and which open one, is a coin
-        // toss on graphs; the loop below runs only to name a broken chain
-        bool broken = false;
+        int bad = -1;
+        int bad_pred = -1;
         for (int i = 0; i < n; i++) {
             const int g = blocks[i].group;
             const int slot = g >= 0 ? g : max_group + 1;
             const int p = last[slot];
             last[slot] = i;
             const bool member = (g >= 0) & (p >= 0);
-            const int q = member ? p : i;
-            broken |= member & ((blocks[i].start != blocks[q].end) | (asize[i] > asize[q]));
+            const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (bad < 0);
+            bad_pred = first_broken ? p : bad_pred;
+            bad = first_broken ? i : bad;
             pred[i] = member ? p : -1;
         }
-        if (!broken) {
-            if (!few) {
-                free(last);
-            }
-            return true;
+        if (!few) {
+            free(last);
         }
-        memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
+        if (bad >= 0) {
+            gga_chain_error(blocks, asize, bad, bad_pred, err, err_size);
+        }
+        return bad < 0;
+    }
+    int * members = malloc((size_t) n_grouped * sizeof(*members));
+    struct gga_key * keys = malloc((size_t) n_grouped * sizeof(*keys));
+    if (members == NULL || keys == NULL) {
+        free(members);
+        free(keys);
+        gga_err(err, err_size, "out of memory");
+        return false;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (blocks[i].group >= 0) {
+            keys[k++] = (struct gga_key) { blocks[i].group, i, i };
+        }
+    }
+    gga_key_sort(keys, n_grouped);
+    for (int j = 0; j < n_grouped; j++) {
+        members[j] = keys[j].idx;
     }
     bool ok = true;
-    for (int j = small ? 0 : 1; j < (small ? n : n_grouped) && ok; j++) {
-        int p, i;
-        if (small) {
-            i = j;
-            if (blocks[i].group < 0) {
-                continue;
-            }
-            p = last[blocks[i].group];
-            last[blocks[i].group] = i;
-            if (p < 0) {
-                continue;
-            }
-        } else {
-            p = members[j - 1];
-            i = members[j];
-            if (blocks[i].group != blocks[p].group) {
-                continue;
-            }
+    for (int j = 1; j < n_grouped && ok; j++) {
+        const int p = members[j - 1];
+        const int i = members[j];
+        if (blocks[i].group != blocks[p].group) {
+            continue;
         }
-        if (blocks[i].start != blocks[p].end) {
-            gga_err(err, err_size, "block %d: group %d member starts at %lld but its predecessor (block %d) ends at %lld",
-                    i, (int) blocks[i].group, (long long) blocks[i].start, p, (long long) blocks[p].end);
-            ok = false;
-        } else if (asize[i] > asize[p]) {
-            gga_err(err, err_size, "block %d: group %d member of %zu bytes is larger than its predecessor (block %d, %zu bytes)",
-                    i, (int) blocks[i].group, asize[i], p, asize[p]);
+        if (gga_chain_broken(blocks, asize, i, p)) {
+            gga_chain_error(blocks, asize, i, p, err, err_size);
             ok = false;
         } else {
             pred[i] = p;
         }
-    }
-    if (!few) {
-        free(last);
     }
     free(members);
     free(keys);

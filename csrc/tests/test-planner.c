@@ -630,6 +630,10 @@ static void test_bad_input(void) {
     const struct gga_block grow_far[] = { G(10, 0, 2, 70), B(8, 1, 5), G(100, 2, 4, 70) };
     CHECK(!gga_plan_blocks(grow_far, 3, &ok_params, &p, err, sizeof(err)));
     CHECK(strstr(err, "larger") != NULL && strstr(err, "block 2") != NULL);
+    // and names too large to index (members sorted by name)
+    const struct gga_block gap_huge[] = { G(10, 0, 2, 1000000), B(8, 1, 5), G(10, 3, 4, 1000000) };
+    CHECK(!gga_plan_blocks(gap_huge, 3, &ok_params, &p, err, sizeof(err)));
+    CHECK(strstr(err, "block 2") != NULL && strstr(err, "block 0") != NULL && strstr(err, "ends at 2") != NULL);
 
     const struct gga_block neg_group[] = { G(10, 0, 2, -3) };
     CHECK(!gga_plan_blocks(neg_group, 1, &ok_params, &p, err, sizeof(err)));
