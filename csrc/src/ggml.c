@@ -159,42 +159,6 @@ int64_t ggml_nrows(const struct ggml_tensor * t) {
     return t->ne[1] * t->ne[2] * t->ne[3];
 }
 
-size_t ggalloc_extent(enum ggml_type type, const int64_t * ne, const size_t * nb) {
-    const int64_t blck = ggml_blck_size(type);
-    if (blck <= 0) {
-        return 0;
-    }
-    for (int i = 0; i < GGML_MAX_DIMS; i++) {
-        if (ne[i] <= 0) {
-            return 0;
-        }
-    }
-    size_t total;
-    if (blck == 1) {
-        total = ggml_type_size(type);
-        for (int i = 0; i < GGML_MAX_DIMS; i++) {
-            size_t step;
-            if (__builtin_mul_overflow((size_t) (ne[i] - 1), nb[i], &step) ||
-                __builtin_add_overflow(total, step, &total)) {
-                return SIZE_MAX;
-            }
-        }
-    } else {
-        if (__builtin_mul_overflow((size_t) ne[0], nb[0], &total)) {
-            return SIZE_MAX;
-        }
-        total /= (size_t) blck;
-        for (int i = 1; i < GGML_MAX_DIMS; i++) {
-            size_t step;
-            if (__builtin_mul_overflow((size_t) (ne[i] - 1), nb[i], &step) ||
-                __builtin_add_overflow(total, step, &total)) {
-                return SIZE_MAX;
-            }
-        }
-    }
-    return total;
-}
-
 size_t ggml_nbytes(const struct ggml_tensor * t) {
     if (t == NULL) {
         return 0;

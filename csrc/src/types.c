@@ -101,6 +101,44 @@ const struct ggml_type_traits * ggml_get_type_traits(enum ggml_type type) {
     return tt;
 }
 
+// One read of the type's row: this runs for every tensor a graph walk sizes.
+size_t ggalloc_extent(enum ggml_type type, const int64_t * ne, const size_t * nb) {
+    const struct ggml_type_traits * tt = type_traits_get(type);
+    if (tt == NULL || tt->blck_size <= 0) {
+        return 0;
+    }
+    const size_t blck = (size_t) tt->blck_size;
+    bool empty = false;
+    for (int i = 0; i < GGML_MAX_DIMS; i++) {
+        empty |= ne[i] <= 0;
+    }
+    if (empty) {
+        return 0;
+    }
+    // a block type's rows hold ne[0] / blck blocks of nb[0] bytes; any other's last element
+    // ends one element past its offset
+    size_t total;
+    if (blck == 1) {
+        if (__builtin_mul_overflow((size_t) (ne[0] - 1), nb[0], &total) ||
+            __builtin_add_overflow(total, tt->type_size, &total)) {
+            return SIZE_MAX;
+        }
+    } else {
+        if (__builtin_mul_overflow((size_t) ne[0], nb[0], &total)) {
+            return SIZE_MAX;
+        }
+        total /= blck;
+    }
+    for (int i = 1; i < GGML_MAX_DIMS; i++) {
+        size_t step;
+        if (__builtin_mul_overflow((size_t) (ne[i] - 1), nb[i], &step) ||
+            __builtin_add_overflow(total, step, &total)) {
+            return SIZE_MAX;
+        }
+    }
+    return total;
+}
+
 int64_t ggml_blck_size(enum ggml_type type) {
     const struct ggml_type_traits * tt = type_traits_get(type);
     return tt ? tt->blck_size : 0;
