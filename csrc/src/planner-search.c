@@ -874,7 +874,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
             }
         }
     }
-    bool by_start = o == GGA_ORDER_SIZE_START && n >= GGA_RADIX_MIN;
+    bool by_start = o == GGA_ORDER_SIZE_START;
     for (int i = 1; ok && by_start && i < n; i++) {
         by_start = it->pieces[it->first[i - 1]].t0 <= it->pieces[it->first[i]].t0;
     }
@@ -887,7 +887,19 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
         }
         struct gga_akey * src = ak;
         struct gga_akey * dst = ak + n;
-        gga_akey_radix_field(&src, &dst, n, offsetof(struct gga_akey, a));
+        if (n < GGA_RADIX_MIN) {
+            // stable by insertion: fewer steps than the radix passes' counters below this
+            for (int i = 1; i < n; i++) {
+                const struct gga_akey x = ak[i];
+                int j = i;
+                for (; j > 0 && ak[j - 1].a > x.a; j--) {
+                    ak[j] = ak[j - 1];
+                }
+                ak[j] = x;
+            }
+        } else {
+            gga_akey_radix_field(&src, &dst, n, offsetof(struct gga_akey, a));
+        }
         for (int k = 0; k < n; k++) {
             out[k] = src[k].idx;
         }
