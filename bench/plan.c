@@ -362,11 +362,12 @@ static void emit_graph_row(const struct graph_row * r) {
 // Against ggml itself
 //
 
-// The graphs of the graph table: these of tests/data/graphs, then random DAGs of 500 nodes (seeds
-// 0-2) and of 2,000 nodes (seeds 0-2, and 10: one of the DAGs, about one in ten, where the first
-// greedy order misses the bound, so that BEST makes the online plan as well).
+// The graphs of the graph table: these of tests/data/graphs, then random DAGs of 40, 100 and 500
+// ops (about 80, 160 and 750 nodes: a small model's graph up to GPT-2's size; seeds 0-2) and of
+// 2,000 ops (seeds 0-2, and 10: one of the DAGs, about one in ten, where the first greedy order
+// misses the bound, so that BEST makes the online plan as well).
 static const char * const table_graphs[] = { "mlp-4x1024-b256", "gpt2-small-decode-1", "gpt2-small-prefill-512" };
-static const int table_dag_sizes[] = { 500, 2000 };
+static const int table_dag_sizes[] = { 40, 100, 500, 2000 };
 static const int table_dag_seeds[] = { 0, 1, 2, 10 };
 
 static int table_dag_n_seeds(int n_nodes) {
@@ -911,12 +912,12 @@ int main(int argc, char ** argv) {
                 printf("ggml not measured: %s\n", why);
                 return 1;
             }
-            char names[16][64];
+            char names[24][64];
             int n_names = 0;
             if (argc > 3) {
                 snprintf(names[n_names++], sizeof(names[0]), "%s", argv[3]);
             } else {
-                n_names = table_graph_names(names, 16);
+                n_names = table_graph_names(names, 24);
             }
             int rc = 0;
             bool header = false;
@@ -958,8 +959,8 @@ int main(int argc, char ** argv) {
 
     emit("## Graphs\n\n");
     emit_graph_header();
-    struct { char name[64]; size_t before, after; double ms; } reord[16];
-    struct graph_row rows[16];
+    struct { char name[64]; size_t before, after; double ms; } reord[24];
+    struct graph_row rows[24];
     int n_rows = 0;
     int n_reord = 0;
     for (size_t k = 0; k < sizeof(table_graphs) / sizeof(table_graphs[0]); k++) {
@@ -995,7 +996,7 @@ int main(int argc, char ** argv) {
                 emit_graph_row(&row);
                 rows[n_rows++] = row;
             }
-            if (n_reord < 16) {
+            if (n_reord < 24) {
                 snprintf(reord[n_reord].name, sizeof(reord[n_reord].name), "%s", name);
                 time_reorder(g, &reord[n_reord].before, &reord[n_reord].after, &reord[n_reord].ms);
                 n_reord++;
