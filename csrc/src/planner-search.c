@@ -301,6 +301,7 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
                 const int k = c[it->pieces[p].t0 + 1]++;
                 g->ord[k] = (struct gga_opiece) { it->pieces[p].size, it->pieces[p].item, it->pieces[p].t1 };
                 g->pos[p] = k;
+                g->early_first[k] = it->pieces[p].t0; // the sweep's, until it writes the list's start there
             }
         }
         g->n_ord = c[T + 1];
@@ -331,12 +332,11 @@ static bool gga_graph_build(const struct gga_items * it, int64_t max_edges, doub
     int64_t n_early = 0;
     int64_t n_all = 0;
     int n_active = 0;
-    int t0 = 0; // the start of the piece at k: the last step t with start_at[t] <= k
     for (int k = 0; k < g->n_ord && ok; k++) {
         const struct gga_opiece * pp = &g->ord[k];
-        while (g->start_at[t0 + 1] <= k) {
-            t0++;
-        }
+        // its start, as the counting sort left it (stepping t0 on through start_at took a branch
+        // whose trip count is a coin toss)
+        const int t0 = g->early_first[k];
         if (n_early + n_active > cap_early) {
             // at most max_edges / 2 are kept, so this stays under that plus n pieces
             const int64_t cap = 2 * cap_early > n_early + n_active ? 2 * cap_early : n_early + n_active;
