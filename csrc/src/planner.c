@@ -39,7 +39,7 @@
 // order that keeps the last member seen of each group (the members sorted by the introsort when
 // the names are large); the compressed steps of the items are ranks read off the step span in
 // O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation). An instance of at
-// most GGA_SMALL_MAX_BLOCKS blocks (a graph of a few dozen tensors) gets the same first pass and
+// most GGA_SMALL_MAX_BLOCKS blocks (a graph of up to about 80 nodes) gets the same first pass and
 // bound from gga_small_plan, on the stack, with no steps, items or conflict graph built.
 
 #include "align.h"
