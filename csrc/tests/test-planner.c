@@ -377,6 +377,51 @@ static void test_best_small_path(void) {
     CHECK(missed > 0); // some instances went on past the first pass (online, search or chunks)
 }
 
+// The radix sort of planner-impl.h, on both digit widths (below and above GGA_RADIX_NIBBLE_MAX
+// elements), odd and even counts (its scatter takes two at a time), keys of a few values in runs
+// (a counter bumped twice in a row) and keys of any value, negative ones too: sorted, stable,
+// and a permutation of the input.
+struct radix_kv {
+    int64_t a;
+    int     idx;
+};
+GGA_RADIX_FIELD_DEFINE(radix_kv_field, struct radix_kv)
+
+static void test_radix_sort(void) {
+    enum { N = 1500 };
+    static struct radix_kv a[N], b[N];
+    int unsorted = 0;
+    int unstable = 0;
+    int lost = 0;
+    for (int iter = 0; iter < 300; iter++) {
+        const int n = rng_int(1, iter % 2 == 0 ? GGA_RADIX_NIBBLE_MAX + 40 : N);
+        int64_t vals[8];
+        const int n_vals = rng_int(1, 8);
+        for (int v = 0; v < n_vals; v++) {
+            vals[v] = (int64_t) rng_int(-5000, 100000) * ((int64_t) 1 << rng_int(0, 20));
+        }
+        for (int i = 0; i < n; i++) {
+            const bool run = i > 0 && rng_int(0, 2) == 0;
+            a[i].a = run ? a[i - 1].a : rng_int(0, 3) != 0 ? vals[rng_int(0, n_vals - 1)]
+                                                           : (int64_t) rng_next() >> rng_int(0, 63);
+            a[i].idx = i;
+        }
+        struct radix_kv * src = a;
+        struct radix_kv * dst = b;
+        radix_kv_field(&src, &dst, n, offsetof(struct radix_kv, a));
+        int64_t idx_sum = src[0].idx;
+        for (int i = 1; i < n; i++) {
+            unsorted += src[i - 1].a > src[i].a;
+            unstable += src[i - 1].a == src[i].a && src[i - 1].idx > src[i].idx;
+            idx_sum += src[i].idx;
+        }
+        lost += idx_sum != (int64_t) n * (n - 1) / 2;
+    }
+    CHECK_EQ_INT(unsorted, 0);
+    CHECK_EQ_INT(unstable, 0);
+    CHECK_EQ_INT(lost, 0);
+}
+
 // Blocks listed in order of start (as a graph's walk lists them) are ranked for BEST's first pass
 // by a stable sort on size alone; listed in any other order, by the general sort on size, start
 // and index. With no two items of one size starting together, the two rankings must agree, and
@@ -1370,6 +1415,7 @@ int main(void) {
     test_online_chunks();
     test_online_groups();
     test_best_random();
+    test_radix_sort();
     test_best_small_path();
     test_best_start_order();
     test_best_reaches_lb();
