@@ -229,6 +229,27 @@ struct gga_akey {
 
 GGA_RADIX_FIELD_DEFINE(gga_akey_radix_field, struct gga_akey)
 
+// Sorts the n keys at keys by a, stably (equal figures keep their order), with tmp (n more) as
+// scratch; returns where the sorted keys are. Below GGA_RADIX_MIN keys an insertion sort, which
+// takes fewer steps than the radix passes' counters there.
+static struct gga_akey * gga_akey_sort_stable(struct gga_akey * keys, struct gga_akey * tmp, int n) {
+    if (n < GGA_RADIX_MIN) {
+        for (int i = 1; i < n; i++) {
+            const struct gga_akey x = keys[i];
+            int j = i;
+            for (; j > 0 && keys[j - 1].a > x.a; j--) {
+                keys[j] = keys[j - 1];
+            }
+            keys[j] = x;
+        }
+        return keys;
+    }
+    struct gga_akey * src = keys;
+    struct gga_akey * dst = tmp;
+    gga_akey_radix_field(&src, &dst, n, offsetof(struct gga_akey, a));
+    return src;
+}
+
 // Sorts n keys that come in index order as gga_skey_sort does, into keys, with tmp (n more) as
 // scratch: a stable least-significant-digit radix sort, one counting pass per 8 bits of c, b and
 // then a that differ between the keys (a stable sort keeps the index order among equal keys).
@@ -681,9 +702,9 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // bound too), the items are the chains' first blocks ordered by an insertion sort,
 // and every array is on the stack (about 20 KiB, most of it the ranges). Same order, same lowest
 // fit: the same plan as the general path (test-planner compares the two, over short spans and
-// wide ones). One 64-bit word per block: with 32, graphs of 40 to 80 nodes (33 to 64 blocks)
-// took the general path, and a fresh allocator's first reserve ran 1.15-1.25 times ggml's; here
-// it runs 0.87-0.95 times ggml's.
+// wide ones). A block's row is one 64-bit word, so that graphs of up to about 80 nodes take this
+// path: on the general path a fresh allocator's first reserve on them costs 1.15-1.25 times
+// ggml's, here about ggml's.
 //
 
 // Up to this span of steps, gga_small_plan reads conflicts off words per step rather than pairs.
@@ -885,21 +906,7 @@ static bool gga_make_order(const struct gga_items * it, const struct gga_graph *
         for (int i = 0; i < n; i++) {
             ak[i] = (struct gga_akey) { -(int64_t) it->size[i], i };
         }
-        struct gga_akey * src = ak;
-        struct gga_akey * dst = ak + n;
-        if (n < GGA_RADIX_MIN) {
-            // stable by insertion: fewer steps than the radix passes' counters below this
-            for (int i = 1; i < n; i++) {
-                const struct gga_akey x = ak[i];
-                int j = i;
-                for (; j > 0 && ak[j - 1].a > x.a; j--) {
-                    ak[j] = ak[j - 1];
-                }
-                ak[j] = x;
-            }
-        } else {
-            gga_akey_radix_field(&src, &dst, n, offsetof(struct gga_akey, a));
-        }
+        const struct gga_akey * src = gga_akey_sort_stable(ak, ak + n, n);
         for (int k = 0; k < n; k++) {
             out[k] = src[k].idx;
         }
