@@ -159,7 +159,8 @@ struct gga_items {
 };
 
 // Offsets an item must avoid, given by a placed neighbour: the item may sit at or below lo or at
-// or above hi (lo = the neighbour's offset - the item's size, hi = its top).
+// or above hi (lo = the neighbour's offset - the item's size, hi = its top). Never empty: both
+// sizes are above 0, so hi > lo.
 struct gga_range {
     int64_t lo;
     int64_t hi;
