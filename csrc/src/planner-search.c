@@ -445,22 +445,19 @@ enum gga_order {
 GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 
 // One range (lo, hi) of forbidden offsets met at x: a range around x raises x to its top, one
-// above x is kept in ranges[*m] for the next pass, one at or below x is dropped (x only rises, so
-// it can never hold x again). Written without branches on the data (selects and an
+// wholly above x (lo >= x) is kept in ranges[*m] for the next pass, one below x is dropped (x only
+// rises, so it can never hold x again). Written without branches on the data (selects and an
 // unconditional store): whether a range lies below, around or above x is a coin toss, and the
-// mispredictions cost more than the rest of the scan. The scan is one chain through x, so what
-// counts is the latency from one x to the next: "lo < x < hi" is one unsigned compare of x - lo
-// - 1 against hi - lo - 1 (the range is never empty; the width does not depend on x), and x is
-// raised by a conditional move, which gcc makes of this ?: (four steps; the two compares, their
-// and and a mask through which x was raised before took six: a first reserve on a random DAG of
-// 160 nodes spends a tenth of its time here). The differences wrap where lo does (a neighbour not
-// placed, GGA_AT_NONE): they are still the width, and x - lo - 1 lies above it.
-static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, bool * moved, struct gga_range * ranges, int * m) {
+// mispredictions cost more than the rest of the scan. The scan is one chain through x: "lo < x <
+// hi" is one unsigned compare of x - lo - 1 against hi - lo - 1 (the range is never empty, and
+// its width does not depend on x), and x is raised by a conditional move, which gcc makes of this
+// ?:. Whether x moved at all is read off x after the pass, not kept per range. (Before: two
+// compares, their and and a mask raised x, six steps from one x to the next, and the loop was 26
+// instructions a range against 20; the lowest fit is a tenth of a first reserve on a random DAG.)
+static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, struct gga_range * ranges, int * m) {
     const bool inside = (uint64_t) *x - (uint64_t) lo - 1 < (uint64_t) hi - (uint64_t) lo - 1;
-    const bool above = hi > *x;
     ranges[*m] = (struct gga_range) { lo, hi };
-    *m += above & !inside;
-    *moved |= inside;
+    *m += lo >= *x;
     *x = inside ? hi : *x;
 }
 
@@ -516,12 +513,13 @@ int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
     // decomposition's time), the ranges left are sorted and swept once.
     bool moved = true;
     for (int pass = 0; moved && pass < GGA_FIT_PASSES && (pass == 0 || n < GGA_RADIX_MIN); pass++) {
-        moved = false;
+        const int64_t x0 = x;
         const int n_ranges = n;
         n = 0;
         for (int k = 0; k < n_ranges; k++) {
-            gga_fit_range(r[k].lo, r[k].hi, &x, &moved, r, &n); // n <= k: in place
+            gga_fit_range(r[k].lo, r[k].hi, &x, r, &n); // n <= k: in place
         }
+        moved = x != x0;
     }
     return moved ? gga_ranges_sweep(r, n, x) : x;
 }
@@ -538,7 +536,7 @@ struct gga_fitp {
     int     j0, j1; // its later ones: positions j0 .. j1 of the sweep order
 };
 
-// Where the piece at a position of the sweep order lies in a one-space pass (GGA_AT_NONE until its
+// Where the piece at a position of the sweep order lies in a one-space pass (-size until its
 // item is placed), with its size: a neighbour is read in one place, not through its item.
 struct gga_span {
     int64_t o;
@@ -559,17 +557,17 @@ struct gga_packer {
 };
 
 
-// The greedy passes' offset of an item not placed yet (or in another chunk): the ranges it gives
-// lie below every candidate offset, so it needs no test of its own.
+// The greedy passes' offset of an item not placed yet, in at[] (read only for items placed in
+// the chunk at hand).
 #define GGA_AT_NONE INT64_MIN
 
 // One neighbour of a piece of sp bytes, in the first pass of the lowest fit: placed at o, with
-// its size bytes, it forbids the offsets in (lo, hi). Not placed (GGA_AT_NONE), its range lies
-// below 0.
-static inline void gga_fit_visit(int64_t o, int64_t size, int64_t sp, int64_t * x, bool * moved,
-        struct gga_range * ranges, int * m) {
-    // hi below 0 for GGA_AT_NONE (sizes stay below 2^63); lo wraps then, and is never read
-    gga_fit_range((int64_t) ((uint64_t) o - (uint64_t) sp), o + size, x, moved, ranges, m);
+// its size bytes, it forbids the offsets in (lo, hi). One not placed (or in another chunk) is
+// given o = -size: its range (-size - sp, 0) lies below every candidate offset, so it neither
+// raises x nor is kept, with no test of its own (the sizes of a plan sum to below 2^63, so
+// nothing wraps).
+static inline void gga_fit_visit(int64_t o, int64_t size, int64_t sp, int64_t * x, struct gga_range * ranges, int * m) {
+    gga_fit_range(o - sp, o + size, x, ranges, m);
 }
 
 // The lowest offset where the item of the n_fp pieces at fp (gga_fitp) overlaps no placed
@@ -580,10 +578,9 @@ static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp,
     const struct gga_span * span = pk->span;
     const int64_t * at = pk->at;
     // The first pass of gga_ranges_lowest runs as the neighbours are read, keeping only the ranges
-    // above x; the rest of it over those.
+    // above x; the rest of it over those, if x moved (from 0).
     int64_t x = 0;
     int m = 0;
-    bool moved = false;
     for (int f = 0; f < n_fp; f++) {
         const int64_t sp = fp[f].size;
         // pieces of the item itself may lie in the later range: it is not placed yet, so they
@@ -591,25 +588,26 @@ static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp,
         if (chunk == NULL) {
             for (int e = fp[f].e0; e < fp[f].e1; e++) {
                 const struct gga_span q = span[g->early[e]];
-                gga_fit_visit(q.o, q.size, sp, &x, &moved, pk->ranges, &m);
+                gga_fit_visit(q.o, q.size, sp, &x, pk->ranges, &m);
             }
             for (int j = fp[f].j0; j < fp[f].j1; j++) {
-                gga_fit_visit(span[j].o, span[j].size, sp, &x, &moved, pk->ranges, &m);
+                gga_fit_visit(span[j].o, span[j].size, sp, &x, pk->ranges, &m);
             }
             continue;
         }
         // chunks: a neighbour in another chunk is as one not placed
         for (int e = fp[f].e0; e < fp[f].e1; e++) {
             const struct gga_opiece * q = &g->ord[g->early[e]];
-            const int64_t o = chunk[q->item] == c ? at[q->item] : GGA_AT_NONE;
-            gga_fit_visit(o, (int64_t) q->size, sp, &x, &moved, pk->ranges, &m);
+            const int64_t o = chunk[q->item] == c ? at[q->item] : -(int64_t) q->size;
+            gga_fit_visit(o, (int64_t) q->size, sp, &x, pk->ranges, &m);
         }
         for (int j = fp[f].j0; j < fp[f].j1; j++) {
-            const int64_t o = chunk[g->ord[j].item] == c ? at[g->ord[j].item] : GGA_AT_NONE;
-            gga_fit_visit(o, (int64_t) g->ord[j].size, sp, &x, &moved, pk->ranges, &m);
+            const int64_t size = (int64_t) g->ord[j].size;
+            const int64_t o = chunk[g->ord[j].item] == c ? at[g->ord[j].item] : -size;
+            gga_fit_visit(o, size, sp, &x, pk->ranges, &m);
         }
     }
-    return moved ? (size_t) gga_ranges_lowest(pk->ranges, m, x) : (size_t) x;
+    return x != 0 ? (size_t) gga_ranges_lowest(pk->ranges, m, x) : (size_t) x;
 }
 
 // Places the items in `order`; returns the peak (chunk == NULL: one space) or the sum of the
@@ -626,7 +624,7 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
         }
     }
     for (int q = 0; q < g->n_ord; q++) {
-        pk->span[q] = (struct gga_span) { GGA_AT_NONE, (int64_t) g->ord[q].size };
+        pk->span[q] = (struct gga_span) { -(int64_t) g->ord[q].size, (int64_t) g->ord[q].size }; // not placed
     }
     int n_seq = 0;
     for (int k = 0; k < it->n_items; k++) {
