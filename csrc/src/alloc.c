@@ -50,6 +50,7 @@
 
 #include "align.h"
 #include "alloc-impl.h"
+#include "backend-impl.h"
 #include "lifetimes.h"
 #include "log.h"
 #include "ggalloc-alloc.h"
@@ -372,13 +373,17 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
         return false;
     }
     // tensors left in this allocator's buffers by an earlier plan are taken back by the walk
-    // itself (owns_buffer), as it reads each tensor once anyway
-
+    // itself (owns_buffer), as it reads each tensor once anyway; buffer types that size tensors
+    // as ggml_nbytes does (the CPU's) leave the walk to call that directly
+    bool plain_sizes = true;
+    for (int i = 0; i < galloc->n_buffers; i++) {
+        plain_sizes &= galloc->bufts[i]->iface.get_alloc_size == NULL;
+    }
     struct gga_walk_params wp = {
         .n_buffers       = galloc->n_buffers,
         .slot_of_buffer  = galloc->slot_of_buffer,
         .n_slots         = galloc->n_slots,
-        .alloc_size      = gallocr_alloc_size,
+        .alloc_size      = plain_sizes ? NULL : gallocr_alloc_size,
         .user            = galloc,
         .node_buffer_ids = node_buffer_ids,
         .leaf_buffer_ids = leaf_buffer_ids,
@@ -774,12 +779,6 @@ bool ggalloc_gallocr_get_placement(ggml_gallocr_t galloc, int i, struct ggalloc_
     return true;
 }
 
-static size_t nbytes_size(void * user, int buffer_id, const struct ggml_tensor * t) {
-    (void) user;
-    (void) buffer_id;
-    return ggml_nbytes(t);
-}
-
 size_t ggalloc_graph_peak_bytes(struct ggml_cgraph * graph, size_t alignment) {
     if (graph == NULL) {
         GGML_LOG_ERROR("%s: graph is NULL\n", __func__);
@@ -794,7 +793,6 @@ size_t ggalloc_graph_peak_bytes(struct ggml_cgraph * graph, size_t alignment) {
         .n_buffers      = 1,
         .slot_of_buffer = &slot,
         .n_slots        = 1,
-        .alloc_size     = nbytes_size,
     };
     struct gga_lifetimes lt = { 0 };
     if (!gga_lifetimes_build(graph, &wp, &lt)) {

@@ -193,7 +193,9 @@ static size_t rec_size(struct walk * w, struct rec * r, int buffer_id) {
     if (r->size_bid == buffer_id) {
         return r->size;
     }
-    const size_t size = w->p->alloc_size(w->p->user, buffer_id, r->t);
+    // (without an alloc size of the caller's, no call through a pointer and two more: this runs
+    // for every tensor)
+    const size_t size = w->p->alloc_size != NULL ? w->p->alloc_size(w->p->user, buffer_id, r->t) : ggml_nbytes(r->t);
     if (r->size_bid < 0) {
         r->size = size;
         r->size_bid = buffer_id;

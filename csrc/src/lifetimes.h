@@ -6,7 +6,7 @@
 //
 //     struct gga_lifetimes lt = { 0 };
 //     struct gga_walk_params wp = { .n_buffers = 1, .slot_of_buffer = &zero, .n_slots = 1,
-//                                   .alloc_size = size_of };
+//                                   .alloc_size = NULL };       // (sizes: ggml_nbytes)
 //     if (gga_lifetimes_build(graph, &wp, &lt)) {   // again on the same lt: its memory is reused
 //         gga_plan_blocks(lt.slots[0].blocks, lt.slots[0].n, ...);
 //     }
@@ -92,7 +92,7 @@ struct gga_walk_params {
     int         n_buffers;
     const int * slot_of_buffer;  // n_buffers entries, each in [0, n_slots)
     int         n_slots;
-    // bytes tensor t takes in buffer buffer_id (the buffer type's alloc size)
+    // bytes tensor t takes in buffer buffer_id (the buffer type's alloc size); NULL: ggml_nbytes
     size_t   (* alloc_size)(void * user, int buffer_id, const struct ggml_tensor * t);
     void      * user;
     const int * node_buffer_ids; // NULL: every node in buffer 0

@@ -382,12 +382,6 @@ static enum gga_sched_status gga_schedule(const struct gga_deps * d, enum gga_pi
     return GGA_SCHED_OK;
 }
 
-static size_t gga_nbytes_size(void * user, int buffer_id, const struct ggml_tensor * t) {
-    (void) user;
-    (void) buffer_id;
-    return ggml_nbytes(t);
-}
-
 // The peak of live bytes of the graph's current order, by the allocator's lifetime rules (as
 // ggalloc_graph_peak_bytes); false when out of memory. The walk's memory (sc, lt) is kept from
 // one candidate to the next: walks in memory of their own took the C library's fresh pages at
@@ -399,7 +393,6 @@ static bool gga_reorder_peak(struct ggml_cgraph * graph, struct gga_walk_scratch
         .n_buffers      = 1,
         .slot_of_buffer = &slot,
         .n_slots        = 1,
-        .alloc_size     = gga_nbytes_size,
         .scratch        = sc,
     };
     return gga_lifetimes_build(graph, &wp, lt) &&
