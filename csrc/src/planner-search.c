@@ -826,16 +826,17 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
         const int h = order[k];
         int64_t o = 0;
         if (asize[h] > 0) {
+            // the first pass of the lowest fit as the neighbours are met (as in gga_lowest_fit)
             int m = 0;
             for (uint64_t pb = members[h]; pb != 0; pb &= pb - 1) {
                 const int b = __builtin_ctzll(pb);
+                const int64_t sp = (int64_t) asize[b];
                 for (uint64_t q = conf[b] & placed; q != 0; q &= q - 1) {
                     const int c = __builtin_ctzll(q);
-                    ranges[m++] = (struct gga_range) { (int64_t) offset[c] - (int64_t) asize[b],
-                                                       (int64_t) (offset[c] + asize[c]) };
+                    gga_fit_range((int64_t) offset[c] - sp, (int64_t) (offset[c] + asize[c]), &o, ranges, &m);
                 }
             }
-            o = gga_ranges_lowest(ranges, m, 0);
+            o = o != 0 ? gga_ranges_lowest(ranges, m, o) : 0;
         }
         for (uint64_t pb = members[h]; pb != 0; pb &= pb - 1) {
             offset[__builtin_ctzll(pb)] = (size_t) o;
