@@ -191,7 +191,7 @@ static inline bool gga_params_budgeted(const struct gga_plan_params * params) {
 }
 
 // Up to this many blocks, gga_small_plan applies.
-#define GGA_SMALL_MAX_BLOCKS 64
+#define GGA_SMALL_MAX_BLOCKS 256
 
 // The offline packer's first greedy pass and the lower bound for an instance of at most
 // GGA_SMALL_MAX_BLOCKS blocks (asize and pred as gga_validate writes them), in one space, with

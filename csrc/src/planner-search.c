@@ -699,18 +699,29 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // A graph of a few dozen tensors (a fresh allocator's first reserve on a 12-node MLP) spent most
 // of its planning time on the general path's fixed costs: a dozen allocations, counting sorts
 // over the steps, the conflict graph's sweep. Up to GGA_SMALL_MAX_BLOCKS blocks, the first pass
-// runs on the blocks themselves: each block's conflicts are one word of bits (two words of
-// prefix ORs over a graph's short span, else O(n^2) tests of two lifetimes, which give the lower
-// bound too), the items are the chains' first blocks ordered by an insertion sort,
-// and every array is on the stack (about 20 KiB, most of it the ranges). Same order, same lowest
-// fit: the same plan as the general path (test-planner compares the two, over short spans and
-// wide ones). A block's row is one 64-bit word, so that graphs of up to about 80 nodes take this
-// path: on the general path a fresh allocator's first reserve on them costs 1.15-1.25 times
-// ggml's, here about ggml's.
+// runs on the blocks themselves, with each block's conflicts as a row of bits: W = n / 64 words
+// (rounded up). Over a graph's short span of steps the rows come from prefix ORs per step (the
+// blocks started before a step, and those ended before it), O(W (n + span)); the bytes live at
+// each step, summed over the same span, give the lower bound. The items are the chains' first
+// blocks, by size and then start (an insertion sort up to 64 blocks, else the general path's
+// radix sort); each is placed at its lowest fit among the blocks placed before it, read off its
+// chain's rows ANDed with the placed set, the lowest fit's first pass running as each is met.
+// Same order, same lowest fit: the same plan as the general path (test-planner compares the
+// two). Against it, no items, compressed steps or neighbour lists are built, and a neighbour not
+// yet placed costs nothing (the general path reads every piece that starts within an item's
+// lifetime, placed or not). Up to 64 blocks every array is on the stack (about 20 KiB, most of
+// it the ranges), with a span of up to GGA_SMALL_MAX_STEPS or else O(n^2) tests of two
+// lifetimes, which give the bound too; beyond, one allocation, and a span of up to
+// GGA_SMALL_WIDE_STEPS (past it the general path). A fresh allocator's first reserve on random
+// DAGs of 80 nodes cost 1.15-1.25 times ggml's on the general path, about ggml's here; on 160
+// nodes (130 blocks, three words a row) 1.16 times ggml's there, 1.03-1.07 here.
 //
 
-// Up to this span of steps, gga_small_plan reads conflicts off words per step rather than pairs.
+// Up to this span of steps, the single-word path reads conflicts off words per step rather than
+// pairs.
 #define GGA_SMALL_MAX_STEPS 128
+// Up to this span of steps, the multi-word path applies (its step tables are O(span * W)).
+#define GGA_SMALL_WIDE_STEPS (4 * GGA_SMALL_MAX_BLOCKS)
 
 static int gga_small_max = GGA_SMALL_MAX_BLOCKS;
 
@@ -718,73 +729,153 @@ void gga_small_plan_limit(int n) {
     gga_small_max = n < 0 ? 0 : n > GGA_SMALL_MAX_BLOCKS ? GGA_SMALL_MAX_BLOCKS : n;
 }
 
-bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize, const int * pred, size_t * offset,
-        size_t * peak, size_t * lower_bound) {
-    _Static_assert(GGA_SMALL_MAX_BLOCKS <= 64, "a block's conflicts are one 64-bit word");
-    if (n > gga_small_max) {
-        return false;
-    }
-    int head[GGA_SMALL_MAX_BLOCKS];        // per block: the first block of its chain (its item)
-    uint64_t members[GGA_SMALL_MAX_BLOCKS]; // per item (by its first block): its blocks
-    uint64_t conf[GGA_SMALL_MAX_BLOCKS];    // per block: the blocks of other items live with it
-    int order[GGA_SMALL_MAX_BLOCKS];
-    int64_t start[GGA_SMALL_MAX_BLOCKS];
-    int64_t end[GGA_SMALL_MAX_BLOCKS];
-    uint64_t sized = 0;                     // the blocks of nonzero size
-    int n_items = 0;
+// The working arrays of a small plan of n blocks in rows of W words.
+struct gga_small {
+    int              * next;    // per block: the next block of its chain, -1 at its end
+    int              * order;   // the items (first blocks) in placing order
+    int64_t          * start;
+    int64_t          * end;
+    uint64_t         * conf;    // per block, W words: the blocks of other items live with it
+    uint64_t         * started; // (span + 2) * W words, see gga_small_conflicts
+    uint64_t         * ended;
+    size_t           * delta;   // span + 1
+    uint64_t         * placed;  // W words
+    uint64_t         * sized;   // W words: the blocks of nonzero size
+    struct gga_range * ranges;
+    struct gga_akey  * keys;    // 2 * n: the first order's sort (multi-word only)
+};
+
+// The conflict rows and the lower bound over a span of steps of at most GGA_SMALL_MAX_STEPS (one
+// word) or GGA_SMALL_WIDE_STEPS: with started[x] the blocks starting before step lo + x and
+// ended[x] those ending before it, the blocks overlapping b are those started before b ends and
+// not ended by the step after its start (the blocks of one chain follow one another and never
+// overlap, so an overlap is a conflict between two items), and the bytes live at each step are
+// prefix sums: O(W (n + span)), with no loop per pair. Inlined for W = 1, where the prefix ORs
+// stay in registers.
+static inline __attribute__((always_inline)) size_t gga_small_conflicts(struct gga_small * sm, int n, int W,
+        int64_t lo, int span, const size_t * asize) {
+    uint64_t * started = sm->started;
+    uint64_t * ended = sm->ended;
+    size_t * delta = sm->delta;
+    memset(started, 0, (size_t) (span + 2) * W * sizeof(*started));
+    memset(ended, 0, (size_t) (span + 2) * W * sizeof(*ended));
+    memset(delta, 0, (size_t) (span + 1) * sizeof(*delta));
     for (int b = 0; b < n; b++) {
-        head[b] = pred[b] >= 0 ? head[pred[b]] : b; // a predecessor has the lower index
-        members[b] = 0;
-        members[head[b]] |= (uint64_t) 1 << b;
+        const uint64_t bit = (uint64_t) 1 << (b % 64);
+        started[(sm->start[b] - lo + 1) * W + b / 64] |= bit;
+        ended[(sm->end[b] - lo + 1) * W + b / 64] |= bit;
+        delta[sm->start[b] - lo] += asize[b];
+        delta[sm->end[b] - lo] -= asize[b];
+    }
+    // the prefix ORs carried in registers (W is a constant here: see gga_small_plan_words)
+    uint64_t s_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
+    uint64_t e_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
+    for (int x = 0; x <= span + 1; x++) {
+        for (int w = 0; w < W; w++) {
+            s_acc[w] |= started[x * W + w];
+            e_acc[w] |= ended[x * W + w];
+            started[x * W + w] = s_acc[w];
+            ended[x * W + w] = e_acc[w];
+        }
+    }
+    for (int b = 0; b < n; b++) {
+        const uint64_t * s = &started[(sm->end[b] - lo) * W];
+        const uint64_t * e = &ended[(sm->start[b] - lo + 1) * W];
+        uint64_t * c = &sm->conf[(size_t) b * W];
+        for (int w = 0; w < W; w++) {
+            c[w] = s[w] & ~e[w];
+        }
+        c[b / 64] &= ~((uint64_t) 1 << (b % 64));
+    }
+    size_t lb = 0;
+    size_t bytes = 0; // wraps below 0 and back: the sums are exact
+    for (int t = 0; t < span; t++) {
+        bytes += delta[t];
+        lb = bytes > lb ? bytes : lb;
+    }
+    return lb;
+}
+
+// The first pass over the items in sm->order (n_items of them): each at its lowest fit among the
+// blocks placed before it; returns the peak.
+static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_small * sm, int n_items, int W,
+        const size_t * asize, size_t * offset) {
+    const uint64_t * conf = sm->conf;
+    uint64_t * placed = sm->placed;
+    for (int w = 0; w < W; w++) {
+        placed[w] = 0;
+    }
+    size_t top = 0;
+    for (int k = 0; k < n_items; k++) {
+        const int h = sm->order[k];
+        int64_t o = 0;
+        if (asize[h] > 0) {
+            // the first pass of the lowest fit as the neighbours are met (as in gga_lowest_fit)
+            int m = 0;
+            for (int b = h; b >= 0; b = sm->next[b]) {
+                const int64_t sp = (int64_t) asize[b];
+                for (int w = 0; w < W; w++) {
+                    for (uint64_t q = conf[(size_t) b * W + w] & placed[w]; q != 0; q &= q - 1) {
+                        const int c = w * 64 + __builtin_ctzll(q);
+                        gga_fit_range((int64_t) offset[c] - sp, (int64_t) (offset[c] + asize[c]), &o, sm->ranges, &m);
+                    }
+                }
+            }
+            o = o != 0 ? gga_ranges_lowest(sm->ranges, m, o) : 0;
+        }
+        for (int b = h; b >= 0; b = sm->next[b]) {
+            offset[b] = (size_t) o;
+            placed[b / 64] |= (uint64_t) 1 << (b % 64);
+        }
+        top = (size_t) o + asize[h] > top ? (size_t) o + asize[h] : top;
+    }
+    return top;
+}
+
+// Up to 64 blocks: every array on the stack, one word per row.
+static bool gga_small_plan_word(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
+        size_t * offset, size_t * peak, size_t * lower_bound) {
+    int next[64];
+    int order[64];
+    int64_t start[64];
+    int64_t end[64];
+    uint64_t conf[64];
+    uint64_t placed[1];
+    uint64_t sized[1] = { 0 };
+    // each item's ranges: a piece's placed neighbours, at most (pieces) x (blocks placed) <= (n / 2)^2
+    struct gga_range ranges[32 * 32];
+    struct gga_small sm = { next, order, start, end, conf, NULL, NULL, NULL, placed, sized, ranges, NULL };
+    for (int b = 0; b < n; b++) {
+        next[b] = -1;
+        if (pred[b] >= 0) {
+            next[pred[b]] = b; // a predecessor has the lower index
+        }
         start[b] = blocks[b].start;
         end[b] = blocks[b].end;
-        conf[b] = 0;
-        sized |= (uint64_t) (asize[b] > 0) << b;
+        sized[0] |= (uint64_t) (asize[b] > 0) << b;
     }
-    // The blocks of one chain follow one another and never overlap, so an overlap is a conflict
-    // between two items. Over a span of at most GGA_SMALL_MAX_STEPS steps (a graph's), with
-    // started[x] the blocks starting before step x and ended[x] those ending before it, the
-    // blocks overlapping b are those started before b ends and not ended by the step after its
-    // start, one word each, and the bytes live at each step are prefix sums: O(n + span), with
-    // no loop per block. Over a wider one, each pair is tested once, with no branch (c is live at
-    // b's start when it overlaps b and starts no later).
-    size_t lb = 0;
     int64_t lo = n > 0 ? start[0] : 0;
     int64_t hi = lo;
     for (int b = 0; b < n; b++) {
         lo = start[b] < lo ? start[b] : lo;
         hi = end[b] > hi ? end[b] : hi;
     }
+    size_t lb = 0;
     if ((uint64_t) hi - (uint64_t) lo <= GGA_SMALL_MAX_STEPS) {
-        const int span = (int) (hi - lo);
         uint64_t started[GGA_SMALL_MAX_STEPS + 2];
         uint64_t ended[GGA_SMALL_MAX_STEPS + 2];
-        size_t delta[GGA_SMALL_MAX_STEPS + 1]; // wraps below 0 and back: the sums are exact
-        memset(started, 0, (size_t) (span + 2) * sizeof(*started));
-        memset(ended, 0, (size_t) (span + 2) * sizeof(*ended));
-        memset(delta, 0, (size_t) (span + 1) * sizeof(*delta));
-        for (int b = 0; b < n; b++) {
-            started[start[b] - lo + 1] |= (uint64_t) 1 << b;
-            ended[end[b] - lo + 1] |= (uint64_t) 1 << b;
-            delta[start[b] - lo] += asize[b];
-            delta[end[b] - lo] -= asize[b];
-        }
-        for (int x = 1; x <= span + 1; x++) {
-            started[x] |= started[x - 1];
-            ended[x] |= ended[x - 1];
-        }
-        for (int b = 0; b < n; b++) {
-            conf[b] = started[end[b] - lo] & ~ended[start[b] - lo + 1] & ~((uint64_t) 1 << b);
-        }
-        size_t bytes = 0;
-        for (int t = 0; t < span; t++) {
-            bytes += delta[t];
-            lb = bytes > lb ? bytes : lb;
-        }
+        size_t delta[GGA_SMALL_MAX_STEPS + 1];
+        sm.started = started;
+        sm.ended = ended;
+        sm.delta = delta;
+        lb = gga_small_conflicts(&sm, n, 1, lo, (int) (hi - lo), asize);
     } else {
-        size_t live[GGA_SMALL_MAX_BLOCKS]; // per block: the bytes live at its start
+        // a wide span: each pair tested once, with no branch (c is live at b's start when it
+        // overlaps b and starts no later)
+        size_t live[64]; // per block: the bytes live at its start
         for (int b = 0; b < n; b++) {
             live[b] = asize[b];
+            conf[b] = 0;
         }
         for (int b = 1; b < n; b++) {
             for (int c = 0; c < b; c++) {
@@ -800,11 +891,12 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
         }
     }
     for (int b = 0; b < n; b++) {
-        conf[b] = asize[b] > 0 ? conf[b] & sized : 0;
+        conf[b] = asize[b] > 0 ? conf[b] & sized[0] : 0;
     }
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START)
+    int n_items = 0;
     for (int b = 0; b < n; b++) {
-        if (head[b] != b) {
+        if (pred[b] >= 0) {
             continue;
         }
         int k = n_items++;
@@ -817,36 +909,134 @@ bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize
         }
         order[k] = b;
     }
-    // each item at its lowest fit; the ranges: a piece's placed neighbours, at most
-    // (pieces) x (blocks placed) <= (n / 2)^2
-    struct gga_range ranges[(GGA_SMALL_MAX_BLOCKS / 2) * (GGA_SMALL_MAX_BLOCKS / 2)];
-    uint64_t placed = 0;
-    size_t top = 0;
-    for (int k = 0; k < n_items; k++) {
-        const int h = order[k];
-        int64_t o = 0;
-        if (asize[h] > 0) {
-            // the first pass of the lowest fit as the neighbours are met (as in gga_lowest_fit)
-            int m = 0;
-            for (uint64_t pb = members[h]; pb != 0; pb &= pb - 1) {
-                const int b = __builtin_ctzll(pb);
-                const int64_t sp = (int64_t) asize[b];
-                for (uint64_t q = conf[b] & placed; q != 0; q &= q - 1) {
-                    const int c = __builtin_ctzll(q);
-                    gga_fit_range((int64_t) offset[c] - sp, (int64_t) (offset[c] + asize[c]), &o, ranges, &m);
-                }
-            }
-            o = o != 0 ? gga_ranges_lowest(ranges, m, o) : 0;
-        }
-        for (uint64_t pb = members[h]; pb != 0; pb &= pb - 1) {
-            offset[__builtin_ctzll(pb)] = (size_t) o;
-        }
-        placed |= members[h];
-        top = (size_t) o + asize[h] > top ? (size_t) o + asize[h] : top;
-    }
-    *peak = top;
+    *peak = gga_small_greedy(&sm, n_items, 1, asize, offset);
     *lower_bound = lb;
     return true;
+}
+
+// gga_small_plan_words past its setup, for a constant W (so that each row's words are unrolled
+// and carried in registers): the conflicts, the bound and the first pass.
+static inline __attribute__((always_inline)) void gga_small_words_run(struct gga_small * sm, int n, const size_t * asize,
+        size_t * offset, size_t * peak, size_t * lower_bound, int64_t lo, int span, int n_items, const int W) {
+    *lower_bound = gga_small_conflicts(sm, n, W, lo, span, asize);
+    for (int b = 0; b < n; b++) {
+        uint64_t * c = &sm->conf[(size_t) b * W];
+        for (int w = 0; w < W; w++) {
+            c[w] = asize[b] > 0 ? c[w] & sm->sized[w] : 0;
+        }
+    }
+    *peak = gga_small_greedy(sm, n_items, W, asize, offset);
+}
+
+// Beyond 64 blocks: rows of W words, the arrays in one allocation; false (nothing written) when
+// the span is too wide or out of memory.
+static bool gga_small_plan_words(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
+        size_t * offset, size_t * peak, size_t * lower_bound) {
+    const int W = (n + 63) / 64;
+    int64_t lo = blocks[0].start;
+    int64_t hi = lo;
+    int n_items = 0;
+    bool in_start_order = true;
+    int64_t last_start = INT64_MIN;
+    for (int b = 0; b < n; b++) {
+        lo = blocks[b].start < lo ? blocks[b].start : lo;
+        hi = blocks[b].end > hi ? blocks[b].end : hi;
+        if (pred[b] < 0) {
+            n_items++;
+            in_start_order &= blocks[b].start >= last_start;
+            last_start = blocks[b].start;
+        }
+    }
+    if ((uint64_t) hi - (uint64_t) lo > GGA_SMALL_WIDE_STEPS) {
+        return false;
+    }
+    const int span = (int) (hi - lo);
+    const size_t nn = (size_t) n;
+    const size_t nw = (size_t) W;
+    const size_t n_steps = (size_t) span + 2;
+    // the chains' lengths bound each item's ranges: each of its blocks meets at most every other
+    // block once (the offsets, not yet written, hold each block's place in its chain)
+    int longest = 1;
+    for (int b = 0; b < n; b++) {
+        offset[b] = pred[b] >= 0 ? offset[pred[b]] + 1 : 1;
+        longest = (int) offset[b] > longest ? (int) offset[b] : longest;
+    }
+    const size_t n_ranges = (size_t) longest * nn;
+    // the 8-byte figures first, so that every array is aligned; the first order's keys are
+    // gga_skey wide (with room for the radix sort's scratch) where the items need sorting by start too
+    const size_t key_bytes = 2 * (size_t) n_items * (in_start_order ? sizeof(struct gga_akey) : sizeof(struct gga_skey));
+    char * mem = malloc(key_bytes + n_ranges * sizeof(struct gga_range) +
+                        (2 * nn + nn * nw + 2 * n_steps * nw + 2 * nw + n_steps) * sizeof(uint64_t) + 2 * nn * sizeof(int));
+    if (mem == NULL) {
+        return false;
+    }
+    struct gga_small sm;
+    sm.keys    = (struct gga_akey *) mem;
+    sm.ranges  = (struct gga_range *) (mem + key_bytes);
+    sm.start   = (int64_t *) (sm.ranges + n_ranges);
+    sm.end     = sm.start + nn;
+    sm.conf    = (uint64_t *) (sm.end + nn);
+    sm.started = sm.conf + nn * nw;
+    sm.ended   = sm.started + n_steps * nw;
+    sm.placed  = sm.ended + n_steps * nw;
+    sm.sized   = sm.placed + nw;
+    sm.delta   = (size_t *) (sm.sized + nw);
+    sm.next    = (int *) (sm.delta + n_steps);
+    sm.order   = sm.next + nn;
+    for (int w = 0; w < W; w++) {
+        sm.sized[w] = 0;
+    }
+    for (int b = 0; b < n; b++) {
+        sm.next[b] = -1;
+        if (pred[b] >= 0) {
+            sm.next[pred[b]] = b;
+        }
+        sm.start[b] = blocks[b].start;
+        sm.end[b] = blocks[b].end;
+        sm.sized[b / 64] |= (uint64_t) (asize[b] > 0) << (b % 64);
+    }
+    // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START): items
+    // that come in order of start (a graph's walk makes them so) by a stable sort on size alone
+    int k = 0;
+    if (in_start_order) {
+        for (int b = 0; b < n; b++) {
+            if (pred[b] < 0) {
+                sm.keys[k++] = (struct gga_akey) { -(int64_t) asize[b], b };
+            }
+        }
+        const struct gga_akey * sorted = gga_akey_sort_stable(sm.keys, sm.keys + n_items, n_items);
+        for (k = 0; k < n_items; k++) {
+            sm.order[k] = sorted[k].idx;
+        }
+    } else {
+        struct gga_skey * keys = (struct gga_skey *) mem;
+        for (int b = 0; b < n; b++) {
+            if (pred[b] < 0) {
+                keys[k++] = (struct gga_skey) { -(int64_t) asize[b], blocks[b].start, 0, b };
+            }
+        }
+        gga_skey_radix(keys, keys + n_items, n_items);
+        for (k = 0; k < n_items; k++) {
+            sm.order[k] = keys[k].idx;
+        }
+    }
+    _Static_assert(GGA_SMALL_MAX_BLOCKS <= 4 * 64, "rows of up to four words");
+    switch (W) {
+        case 2:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, lo, span, n_items, 2); break;
+        case 3:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, lo, span, n_items, 3); break;
+        default: gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, lo, span, n_items, 4); break;
+    }
+    free(mem);
+    return true;
+}
+
+bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize, const int * pred, size_t * offset,
+        size_t * peak, size_t * lower_bound) {
+    if (n > gga_small_max) {
+        return false;
+    }
+    return n <= 64 ? gga_small_plan_word(blocks, n, asize, pred, offset, peak, lower_bound)
+                   : gga_small_plan_words(blocks, n, asize, pred, offset, peak, lower_bound);
 }
 
 //

@@ -39,8 +39,9 @@
 // order that keeps the last member seen of each group (the members sorted by the introsort when
 // the names are large); the compressed steps of the items are ranks read off the step span in
 // O(n + R). Sorts are planner-impl.h's introsort (O(n log n), no allocation). An instance of at
-// most GGA_SMALL_MAX_BLOCKS blocks (a graph of up to about 80 nodes) gets the same first pass and
-// bound from gga_small_plan, on the stack, with no steps, items or conflict graph built.
+// most GGA_SMALL_MAX_BLOCKS blocks (a graph of up to about 300 nodes) gets the same first pass and
+// bound from gga_small_plan, with no steps, items or conflict graph built (and up to 64 blocks,
+// no allocation).
 
 #include "align.h"
 #include "planner-impl.h"
@@ -847,14 +848,17 @@ static bool plan_blocks_into(const struct gga_block * blocks, int n, const struc
     }
     const size_t alignment = params->alignment;
     const size_t cap = (size_t) (n > 0 ? n : 1);
-    // the aligned sizes and the group predecessors share one allocation (sizes first, so both
-    // stay aligned), on the stack for a small instance
-    size_t small_asize[GGA_SMALL_MAX_BLOCKS];
-    int    small_pred[GGA_SMALL_MAX_BLOCKS];
-    size_t small_offset[GGA_SMALL_MAX_BLOCKS];
-    const bool small = n <= GGA_SMALL_MAX_BLOCKS;
-    size_t * asize  = small ? small_asize : malloc(cap * (sizeof(*asize) + sizeof(int)));
-    int    * pred   = small ? small_pred : asize != NULL ? (int *) (asize + cap) : NULL;
+    // the aligned sizes, the small path's offsets and the group predecessors share one
+    // allocation (the 8-byte figures first, so that all stay aligned), on the stack for a
+    // few dozen blocks
+    enum { STACK_BLOCKS = 64 };
+    size_t stack_asize[STACK_BLOCKS];
+    size_t stack_offset[STACK_BLOCKS];
+    int    stack_pred[STACK_BLOCKS];
+    const bool on_stack = n <= STACK_BLOCKS;
+    size_t * asize  = on_stack ? stack_asize : malloc(cap * (2 * sizeof(*asize) + sizeof(int)));
+    size_t * small_offset = on_stack ? stack_offset : asize != NULL ? asize + cap : NULL;
+    int    * pred   = on_stack ? stack_pred : asize != NULL ? (int *) (small_offset + cap) : NULL;
     const bool own = chunk_mem == NULL;
     int    * chunk  = own ? malloc(cap * sizeof(*chunk)) : chunk_mem;
     size_t * offset = own ? malloc(cap * sizeof(*offset)) : offset_mem;
@@ -885,7 +889,7 @@ static bool plan_blocks_into(const struct gga_block * blocks, int n, const struc
     size_t cs[GGALLOC_MAX_CHUNKS] = { 0 };
     int nc = 0;
     bool small_plan = false; // the offline plan is in small_offset, one chunk
-    if (params->strategy == GGA_STRATEGY_BEST && n > 0 && small) {
+    if (params->strategy == GGA_STRATEGY_BEST && n > 0 && n <= GGA_SMALL_MAX_BLOCKS) {
         // the general path's first pass, which is all it does but where the plan misses the
         // bound under a budget (then it searches on), or outgrows max_size (then it fills chunks)
         size_t peak = 0;
@@ -972,8 +976,8 @@ done:
         free(chunk);
         free(offset);
     }
-    if (!small) {
-        free(asize);   // and pred
+    if (!on_stack) {
+        free(asize);   // and the small path's offsets and pred
     }
     free(item_offset); // and item_chunk
     free(ev);

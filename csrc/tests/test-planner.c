@@ -327,16 +327,26 @@ static void test_best_random(void) {
 
 // Small instances take gga_small_plan: it must give the general path's plan exactly, with and
 // without a budget (with one, a miss of the bound goes on to the general path's search) and
-// with chunks (a plan above max_size goes to the general path's chunked passes).
+// with chunks (a plan above max_size goes to the general path's chunked passes). Up to 64 blocks
+// one word of conflicts per block, beyond that up to four; spans of steps short (prefix ORs) and
+// wide (pairs, or the general path beyond 64 blocks); blocks in any order, or in order of start
+// as a graph's walk makes them (the first order's sort by size alone).
+static int cmp_block_start(const void * a, const void * b) {
+    const struct gga_block * x = a;
+    const struct gga_block * y = b;
+    return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
+}
+
 static void test_best_small_path(void) {
     struct gga_block b[GGA_SMALL_MAX_BLOCKS];
     const size_t aligns[] = { 1, 8, 32 };
     int differ = 0;
     int bad = 0;
     int missed = 0;
-    for (int iter = 0; iter < 600; iter++) {
-        const int n = rng_int(1, GGA_SMALL_MAX_BLOCKS);
-        random_blocks(b, n, rng_int(2, 120), (size_t) rng_int(1, 300), iter % 3 != 0);
+    int multi_word = 0;
+    for (int iter = 0; iter < 900; iter++) {
+        const int n = iter % 2 ? rng_int(1, 64) : rng_int(1, GGA_SMALL_MAX_BLOCKS);
+        random_blocks(b, n, rng_int(2, iter % 6 == 3 ? 900 : 120), (size_t) rng_int(1, 300), iter % 3 != 0);
         for (int i = 0; i < n; i++) {
             if (b[i].group < 0 && rng_int(0, 9) == 0) {
                 b[i].size = 0; // (a chain's sizes never grow)
@@ -346,6 +356,11 @@ static void test_best_small_path(void) {
                 b[i].end *= 1000;
             }
         }
+        if (iter % 3 == 2) {
+            // a chain's blocks keep their order: each starts where the one before it ends
+            qsort(b, (size_t) n, sizeof(*b), cmp_block_start);
+        }
+        multi_word += n > 64;
         const size_t al = aligns[iter % 3];
         struct gga_plan_params pp = params_of(al, SIZE_MAX, 1, GGA_STRATEGY_BEST);
         if (iter % 4 == 1) {
@@ -375,6 +390,7 @@ static void test_best_small_path(void) {
     CHECK_EQ_INT(differ, 0);
     CHECK_EQ_INT(bad, 0);
     CHECK(missed > 0); // some instances went on past the first pass (online, search or chunks)
+    CHECK(multi_word > 300);
 }
 
 // The radix sort of planner-impl.h, on both digit widths (below and above GGA_RADIX_NIBBLE_MAX
