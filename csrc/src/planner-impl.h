@@ -70,6 +70,19 @@ static inline void name(T ** src, T ** dst, int n, size_t off) {                
 // Below this many elements a comparison sort is cheaper than the radix passes' counters.
 #define GGA_RADIX_MIN 64
 
+// One figure and the index: what a stable sort by a single figure moves.
+struct gga_akey {
+    int64_t a;
+    int     idx;
+};
+
+// Up to this many distinct figures, gga_akey_sort_stable counts them rather than sorting by radix.
+#define GGA_FEW_FIGURES 16
+
+// Sorts the n keys at keys by a, stably (equal figures keep their order), with tmp (n more) as
+// scratch; returns where the sorted keys are (keys or tmp). (planner-search.c)
+struct gga_akey * gga_akey_sort_stable(struct gga_akey * keys, struct gga_akey * tmp, int n);
+
 // Sizes and capacities at or above this are "no limit": half of SIZE_MAX, so that sums of two
 // of them still fit.
 #define GGA_UNBOUNDED (SIZE_MAX / 2)

@@ -221,18 +221,26 @@ GGA_SORT_DEFINE(gga_skey_sort, struct gga_skey, GGA_SKEY_LESS)
 
 GGA_RADIX_FIELD_DEFINE(gga_skey_radix_field, struct gga_skey)
 
-// One figure and the index: what a stable sort by a single figure moves (half a gga_skey).
-struct gga_akey {
-    int64_t a;
-    int     idx;
-};
-
 GGA_RADIX_FIELD_DEFINE(gga_akey_radix_field, struct gga_akey)
 
-// Sorts the n keys at keys by a, stably (equal figures keep their order), with tmp (n more) as
-// scratch; returns where the sorted keys are. Below GGA_RADIX_MIN keys an insertion sort, which
-// takes fewer steps than the radix passes' counters there.
-static struct gga_akey * gga_akey_sort_stable(struct gga_akey * keys, struct gga_akey * tmp, int n) {
+// The slot of figure a in gga_akey_sort_stable's table of 2 * GGA_FEW_FIGURES: its own, or the
+// first free one after its hash (multiplicative: sizes share their low bits).
+static inline int gga_few_slot(const int64_t * val, const bool * used, int64_t a) {
+    int h = (int) (((uint64_t) a * 0x9e3779b97f4a7c15ull) >> 59);
+    while (used[h] && val[h] != a) {
+        h = (h + 1) & (2 * GGA_FEW_FIGURES - 1);
+    }
+    return h;
+}
+
+// Below GGA_RADIX_MIN keys an insertion sort, which
+// takes fewer steps than the radix passes' counters there. Keys of at most GGA_FEW_FIGURES
+// distinct figures (a graph's sizes: a few shapes, repeated) are counted in a small hash table,
+// the figures sorted, and the keys scattered once: two passes over them, where the radix sort
+// made one to count and one to move per 4 bits in which the figures differ (three or four
+// pairs of passes for a graph's sizes). More figures than that: the radix sort.
+_Static_assert(2 * GGA_FEW_FIGURES == 32, "gga_few_slot hashes to 5 bits");
+struct gga_akey * gga_akey_sort_stable(struct gga_akey * keys, struct gga_akey * tmp, int n) {
     if (n < GGA_RADIX_MIN) {
         for (int i = 1; i < n; i++) {
             const struct gga_akey x = keys[i];
@@ -243,6 +251,45 @@ static struct gga_akey * gga_akey_sort_stable(struct gga_akey * keys, struct gga
             keys[j] = x;
         }
         return keys;
+    }
+    int64_t val[2 * GGA_FEW_FIGURES];
+    int pos[2 * GGA_FEW_FIGURES];
+    bool used[2 * GGA_FEW_FIGURES] = { false };
+    int figures[GGA_FEW_FIGURES]; // the slots in use, then by figure
+    int n_figures = 0;
+    bool few = true;
+    for (int i = 0; i < n && few; i++) {
+        const int h = gga_few_slot(val, used, keys[i].a);
+        if (!used[h]) {
+            few = n_figures < GGA_FEW_FIGURES;
+            if (few) {
+                used[h] = true;
+                val[h] = keys[i].a;
+                pos[h] = 0;
+                figures[n_figures++] = h;
+            }
+        }
+        pos[h] += few;
+    }
+    if (few) {
+        for (int f = 1; f < n_figures; f++) {
+            const int h = figures[f];
+            int g = f;
+            for (; g > 0 && val[figures[g - 1]] > val[h]; g--) {
+                figures[g] = figures[g - 1];
+            }
+            figures[g] = h;
+        }
+        int at = 0;
+        for (int f = 0; f < n_figures; f++) {
+            const int count = pos[figures[f]];
+            pos[figures[f]] = at;
+            at += count;
+        }
+        for (int i = 0; i < n; i++) {
+            tmp[pos[gga_few_slot(val, used, keys[i].a)]++] = keys[i];
+        }
+        return tmp;
     }
     struct gga_akey * src = keys;
     struct gga_akey * dst = tmp;

@@ -438,6 +438,52 @@ static void test_radix_sort(void) {
     CHECK_EQ_INT(lost, 0);
 }
 
+// gga_akey_sort_stable, the first order's sort, on each of its ways: insertion (below
+// GGA_RADIX_MIN keys), counting a few figures (up to GGA_FEW_FIGURES distinct ones: all of them,
+// exactly that many, and one more, which goes on to the radix sort after the count gives up) and
+// the radix sort: the very order of a sort by (figure, index).
+static int cmp_akey(const void * x, const void * y) {
+    const struct gga_akey * a = x;
+    const struct gga_akey * b = y;
+    return a->a != b->a ? (a->a < b->a ? -1 : 1) : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+static void test_akey_sort_stable(void) {
+    enum { N = 700 };
+    static struct gga_akey keys[2 * N], want[N];
+    int wrong = 0;
+    const int n_figures[] = { 1, 2, 5, GGA_FEW_FIGURES - 1, GGA_FEW_FIGURES, GGA_FEW_FIGURES + 1, 40, 1000 };
+    for (int iter = 0; iter < 400; iter++) {
+        const int n = iter % 4 == 0 ? rng_int(1, GGA_RADIX_MIN) : rng_int(GGA_RADIX_MIN, N);
+        const int nf = n_figures[iter % 8];
+        int64_t figs[1000];
+        for (int f = 0; f < nf; f++) {
+            // sizes as a graph's are (multiples of an alignment), negated as the order has them,
+            // and figures of any sign
+            figs[f] = iter % 3 ? -(int64_t) rng_int(1, 5000) * 32 : (int64_t) rng_next() >> rng_int(0, 63);
+        }
+        for (int i = 0; i < n; i++) {
+            // every figure at least once where there is room (the count's limit is met exactly)
+            keys[i] = (struct gga_akey) { figs[i < nf ? i : rng_int(0, nf - 1)], i };
+        }
+        for (int i = n - 1; i > 0; i--) { // shuffled, with each key's place as its index
+            const int j = rng_int(0, i);
+            const int64_t t = keys[i].a;
+            keys[i].a = keys[j].a;
+            keys[j].a = t;
+        }
+        memcpy(want, keys, (size_t) n * sizeof(*keys));
+        qsort(want, (size_t) n, sizeof(*want), cmp_akey);
+        const struct gga_akey * got = gga_akey_sort_stable(keys, keys + n, n);
+        bool same = true;
+        for (int i = 0; i < n; i++) {
+            same = same && got[i].a == want[i].a && got[i].idx == want[i].idx;
+        }
+        wrong += !same;
+    }
+    CHECK_EQ_INT(wrong, 0);
+}
+
 // Blocks listed in order of start (as a graph's walk lists them) are ranked for BEST's first pass
 // by a stable sort on size alone; listed in any other order, by the general sort on size, start
 // and index. With no two items of one size starting together, the two rankings must agree, and
@@ -1433,6 +1479,7 @@ int main(void) {
     test_best_random();
     test_radix_sort();
     test_best_small_path();
+    test_akey_sort_stable();
     test_best_start_order();
     test_best_reaches_lb();
     test_best_large_equal_sizes();
