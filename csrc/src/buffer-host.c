@@ -77,8 +77,8 @@ static bool host_buft_is_ours(ggml_backend_buffer_type_t buft);
 static void * host_memory_alloc(size_t bytes, size_t align, size_t * mapped) {
     *mapped = 0;
 #ifdef HOST_HAVE_MMAP
-    const long page = sysconf(_SC_PAGESIZE);
-    if (bytes >= HOST_MAP_MIN && page > 0 && align <= (size_t) page) {
+    const long page = bytes >= HOST_MAP_MIN ? sysconf(_SC_PAGESIZE) : 0; // (asked only where it matters)
+    if (page > 0 && align <= (size_t) page) {
         void * p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p != MAP_FAILED) {
             *mapped = bytes;
