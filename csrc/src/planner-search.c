@@ -763,18 +763,19 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // (rounded up). Over a graph's short span of steps the rows come from prefix ORs per step (the
 // blocks started before a step, and those ended before it), O(W (n + span)); the bytes live at
 // each step, summed over the same span, give the lower bound. The items are the chains' first
-// blocks, by size and then start (an insertion sort up to 64 blocks, else the general path's
-// radix sort); each is placed at its lowest fit among the blocks placed before it, read off its
+// blocks, by size and then start (an insertion sort up to 64 blocks, else the first order's
+// stable sort by size, or the radix sort on three figures where the items do not come in order
+// of start); each is placed at its lowest fit among the blocks placed before it, read off its
 // chain's rows ANDed with the placed set, the lowest fit's first pass running as each is met.
 // Same order, same lowest fit: the same plan as the general path (test-planner compares the
-// two). Against it, no items, compressed steps or neighbour lists are built, and a neighbour not
-// yet placed costs nothing (the general path reads every piece that starts within an item's
-// lifetime, placed or not). Up to 64 blocks every array is on the stack (about 20 KiB, most of
-// it the ranges), with a span of up to GGA_SMALL_MAX_STEPS or else O(n^2) tests of two
-// lifetimes, which give the bound too; beyond, one allocation, and a span of up to
-// GGA_SMALL_WIDE_STEPS (past it the general path). A fresh allocator's first reserve on random
-// DAGs of 80 nodes cost 1.15-1.25 times ggml's on the general path, about ggml's here; on 160
-// nodes (130 blocks, three words a row) 1.16 times ggml's there, 1.03-1.07 here.
+// two), with no items, compressed steps or neighbour lists built. Up to 64 blocks every array is
+// on the stack (about 20 KiB, most of it the ranges), with a span of up to GGA_SMALL_MAX_STEPS or
+// else O(n^2) tests of two lifetimes, which give the bound too; beyond, one allocation, and a
+// span of up to GGA_SMALL_WIDE_STEPS (past it the general path). A fresh allocator's first
+// reserve on random DAGs of 80 nodes cost 1.15-1.25 times ggml's on the general path, about
+// ggml's here; on 160 nodes (130 blocks, three words a row) 1.16 times ggml's there, 1.0-1.07
+// here. Past 256 blocks the rows' O(n^2 / 64) words cost more than the neighbour lists save
+// (GPT-2's 487 nodes: no faster; a 750-node DAG: 3-6% slower).
 //
 
 // Up to this span of steps, the single-word path reads conflicts off words per step rather than
