@@ -24,7 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_INTERVALS_MAX_BLOCKS 48
+// (past 64, the small path's rows of several words; it takes up to GGA_SMALL_MAX_BLOCKS)
+#define FUZZ_INTERVALS_MAX_BLOCKS 200
 
 struct fuzz_reader {
     const uint8_t * p;
@@ -152,14 +153,23 @@ static int fuzz_intervals_one(const uint8_t * data, size_t size) {
     struct fuzz_reader r = { data, size };
     const size_t alignment = (size_t) 1 << (fuzz_take(&r, 1) % 13);
     const uint64_t mode = fuzz_take(&r, 1);
-    // mostly a few blocks (each may make the input invalid), sometimes many
+    // mostly a few blocks (each may make the input invalid), sometimes dozens, sometimes more
     const uint64_t nb = fuzz_take(&r, 1);
-    const int n = (int) (nb < 192 ? nb % 10 : nb % (FUZZ_INTERVALS_MAX_BLOCKS + 1));
+    const int n = (int) (nb < 160 ? nb % 10 : nb < 224 ? nb % 49 : 49 + fuzz_take(&r, 1) % (FUZZ_INTERVALS_MAX_BLOCKS - 48));
+    // blocks as a graph's walk gives them (a few hundred steps, lifetimes of a few, sizes a graph's
+    // tensors have: all valid, so that many of them reach the planners), or any
+    const bool graph_like = (mode >> 3) & 1;
     size_t sizes[FUZZ_INTERVALS_MAX_BLOCKS + 1];
     int64_t starts[FUZZ_INTERVALS_MAX_BLOCKS + 1];
     int64_t ends[FUZZ_INTERVALS_MAX_BLOCKS + 1];
     size_t offsets[FUZZ_INTERVALS_MAX_BLOCKS + 1];
     for (int i = 0; i < n; i++) {
+        if (graph_like) {
+            sizes[i] = (size_t) fuzz_take(&r, 2) << (fuzz_take(&r, 1) % 12);
+            starts[i] = (int64_t) (fuzz_take(&r, 2) % 700);
+            ends[i] = starts[i] + 1 + (int64_t) (fuzz_take(&r, 1) % 64);
+            continue;
+        }
         sizes[i] = (size_t) fuzz_value(&r, false);
         starts[i] = (int64_t) fuzz_value(&r, true);
         // mostly a short lifetime after the start (when it does not overflow; sometimes empty)
