@@ -207,10 +207,12 @@ static inline bool gga_params_budgeted(const struct gga_plan_params * params) {
 #define GGA_SMALL_MAX_BLOCKS 256
 
 // The offline packer's first greedy pass and the lower bound for an instance of at most
-// GGA_SMALL_MAX_BLOCKS blocks (asize and pred as gga_validate writes them), in one space, with
-// no allocation: the very plan gga_search_plan's first pass makes, and the bound it is given.
-// Writes each block's offset, *peak and *lower_bound and returns true; false (nothing written)
-// when n is above the limit (gga_small_plan_limit).
+// GGA_SMALL_MAX_BLOCKS blocks (asize and pred as gga_validate writes them), in one space (with
+// no allocation up to 64 blocks): the very plan gga_search_plan's first pass makes, and the bound
+// it is given. Writes each block's offset, *peak and *lower_bound and returns true; false (the
+// offsets then hold nothing of use) when n is above the limit (gga_small_plan_limit), the span of
+// steps of more than 64 blocks is wider than the path takes, or out of memory: the caller then
+// plans on the general path.
 bool gga_small_plan(const struct gga_block * blocks, int n, const size_t * asize, const int * pred, size_t * offset,
         size_t * peak, size_t * lower_bound);
 // Tests: instances of more than n blocks (0: all) take the general path; clamped to

@@ -233,12 +233,12 @@ static inline int gga_few_slot(const int64_t * val, const bool * used, int64_t a
     return h;
 }
 
-// Below GGA_RADIX_MIN keys an insertion sort, which
-// takes fewer steps than the radix passes' counters there. Keys of at most GGA_FEW_FIGURES
-// distinct figures (a graph's sizes: a few shapes, repeated) are counted in a small hash table,
-// the figures sorted, and the keys scattered once: two passes over them, where the radix sort
-// made one to count and one to move per 4 bits in which the figures differ (three or four
-// pairs of passes for a graph's sizes). More figures than that: the radix sort.
+// Below GGA_RADIX_MIN keys an insertion sort, which takes fewer steps than the radix passes'
+// counters there. Keys of at most GGA_FEW_FIGURES distinct figures (a graph's sizes: a few
+// shapes, repeated) are counted in a small hash table, the figures sorted, and the keys scattered
+// once: two passes over them, where the radix sort made one to count and one to move per 4 bits
+// in which the figures differ (three or four pairs of passes for a graph's sizes). More figures
+// than that: the radix sort, after the pass that found them.
 _Static_assert(2 * GGA_FEW_FIGURES == 32, "gga_few_slot hashes to 5 bits");
 struct gga_akey * gga_akey_sort_stable(struct gga_akey * keys, struct gga_akey * tmp, int n) {
     if (n < GGA_RADIX_MIN) {
@@ -803,7 +803,7 @@ struct gga_small {
     uint64_t         * placed;  // W words
     uint64_t         * sized;   // W words: the blocks of nonzero size
     struct gga_range * ranges;
-    struct gga_akey  * keys;    // 2 * n: the first order's sort (multi-word only)
+    struct gga_akey  * keys;    // 2 per item: the first order's sort (multi-word only)
 };
 
 // The conflict rows and the lower bound over a span of steps of at most GGA_SMALL_MAX_STEPS (one
@@ -811,8 +811,8 @@ struct gga_small {
 // ended[x] those ending before it, the blocks overlapping b are those started before b ends and
 // not ended by the step after its start (the blocks of one chain follow one another and never
 // overlap, so an overlap is a conflict between two items), and the bytes live at each step are
-// prefix sums: O(W (n + span)), with no loop per pair. Inlined for W = 1, where the prefix ORs
-// stay in registers.
+// prefix sums: O(W (n + span)), with no loop per pair. Inlined with W a constant (1 to 4), so
+// that a row's words are unrolled and the prefix ORs stay in registers.
 static inline __attribute__((always_inline)) size_t gga_small_conflicts(struct gga_small * sm, int n, int W,
         int64_t lo, int span, const size_t * asize) {
     uint64_t * started = sm->started;
