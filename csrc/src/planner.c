@@ -213,8 +213,8 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
     // group, and which open one, is a coin toss on graphs); else the members sorted by the
     // introsort and read in that order. The first broken link is named.
     if ((int64_t) max_group <= 4 * (int64_t) n + 64) {
-        int last_few[64]; // the few names of a small graph's groups, with no allocation
-        const bool few = max_group < 63;
+        int last_few[512]; // the names of a graph of a few hundred blocks' groups, with no allocation
+        const bool few = max_group < 511;
         int * last = few ? last_few : malloc(((size_t) max_group + 2) * sizeof(*last));
         if (last == NULL) {
             gga_err(err, err_size, "out of memory");
