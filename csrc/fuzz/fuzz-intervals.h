@@ -153,12 +153,16 @@ static int fuzz_intervals_one(const uint8_t * data, size_t size) {
     struct fuzz_reader r = { data, size };
     const size_t alignment = (size_t) 1 << (fuzz_take(&r, 1) % 13);
     const uint64_t mode = fuzz_take(&r, 1);
-    // mostly a few blocks (each may make the input invalid), sometimes dozens, sometimes more
+    // One input in eight: blocks as a graph's walk gives them (a few hundred steps, lifetimes of a
+    // few, sizes a graph's tensors have), all valid, planned as gallocr plans them only
+    // (fuzz_intervals_chains: with and without the small path, and online), not searched (the
+    // other inputs reach the search). The rest: any figures.
+    const bool graph_like = (mode & 0x38) == 0x38;
+    // mostly a few blocks (each may make the input invalid), sometimes dozens; graph-like ones now
+    // and then more, up to FUZZ_INTERVALS_MAX_BLOCKS (their checks are O(n^2))
     const uint64_t nb = fuzz_take(&r, 1);
-    const int n = (int) (nb < 160 ? nb % 10 : nb < 224 ? nb % 49 : 49 + fuzz_take(&r, 1) % (FUZZ_INTERVALS_MAX_BLOCKS - 48));
-    // blocks as a graph's walk gives them (a few hundred steps, lifetimes of a few, sizes a graph's
-    // tensors have: all valid, so that many of them reach the planners), or any
-    const bool graph_like = (mode >> 3) & 1;
+    const int n = (int) (nb < 192 ? nb % 10 : nb < 248 || !graph_like ? nb % 49
+                                            : 49 + fuzz_take(&r, 1) % (FUZZ_INTERVALS_MAX_BLOCKS - 48));
     size_t sizes[FUZZ_INTERVALS_MAX_BLOCKS + 1];
     int64_t starts[FUZZ_INTERVALS_MAX_BLOCKS + 1];
     int64_t ends[FUZZ_INTERVALS_MAX_BLOCKS + 1];
@@ -195,6 +199,13 @@ static int fuzz_intervals_one(const uint8_t * data, size_t size) {
             break;
         }
         total += a;
+    }
+    if (graph_like) {
+        if (!valid) {
+            return 1; // valid by construction
+        }
+        fuzz_intervals_planned++;
+        return fuzz_intervals_chains(n, sizes, starts, ends, alignment, fuzz_take(&r, 8), total);
     }
     struct ggalloc_plan_options opt = ggalloc_plan_options_default();
     opt.planner = mode % 3 == 0 ? GGALLOC_PLANNER_GGML : GGALLOC_PLANNER_BEST;
