@@ -5,8 +5,7 @@
 // group) instead of an address. Internal to the graph allocator (alloc.c) and reorder.c.
 //
 //     struct gga_lifetimes lt = { 0 };
-//     struct gga_walk_params wp = { .n_buffers = 1, .slot_of_buffer = &zero, .n_slots = 1,
-//                                   .alloc_size = NULL };       // (sizes: ggml_nbytes)
+//     struct gga_walk_params wp = { .n_buffers = 1, .slot_of_buffer = &zero, .n_slots = 1 }; // ggml_nbytes
 //     if (gga_lifetimes_build(graph, &wp, &lt)) {   // again on the same lt: its memory is reused
 //         gga_plan_blocks(lt.slots[0].blocks, lt.slots[0].n, ...);
 //     }

@@ -893,6 +893,23 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
     return top;
 }
 
+// The blocks' chains (next), steps and nonzero sizes (sized, W words) into sm.
+static inline __attribute__((always_inline)) void gga_small_blocks(struct gga_small * sm, const struct gga_block * blocks,
+        int n, const size_t * asize, const int * pred, int W) {
+    for (int w = 0; w < W; w++) {
+        sm->sized[w] = 0;
+    }
+    for (int b = 0; b < n; b++) {
+        sm->next[b] = -1;
+        if (pred[b] >= 0) {
+            sm->next[pred[b]] = b; // a predecessor has the lower index
+        }
+        sm->start[b] = blocks[b].start;
+        sm->end[b] = blocks[b].end;
+        sm->sized[b / 64] |= (uint64_t) (asize[b] > 0) << (b % 64);
+    }
+}
+
 // Up to 64 blocks: every array on the stack, one word per row.
 static bool gga_small_plan_word(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
         size_t * offset, size_t * peak, size_t * lower_bound) {
@@ -902,19 +919,11 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
     int64_t end[64];
     uint64_t conf[64];
     uint64_t placed[1];
-    uint64_t sized[1] = { 0 };
+    uint64_t sized[1];
     // each item's ranges: a piece's placed neighbours, at most (pieces) x (blocks placed) <= (n / 2)^2
     struct gga_range ranges[32 * 32];
     struct gga_small sm = { next, order, start, end, conf, NULL, NULL, NULL, placed, sized, ranges, NULL };
-    for (int b = 0; b < n; b++) {
-        next[b] = -1;
-        if (pred[b] >= 0) {
-            next[pred[b]] = b; // a predecessor has the lower index
-        }
-        start[b] = blocks[b].start;
-        end[b] = blocks[b].end;
-        sized[0] |= (uint64_t) (asize[b] > 0) << b;
-    }
+    gga_small_blocks(&sm, blocks, n, asize, pred, 1);
     int64_t lo = n > 0 ? start[0] : 0;
     int64_t hi = lo;
     for (int b = 0; b < n; b++) {
@@ -1044,18 +1053,7 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     sm.delta   = (size_t *) (sm.sized + nw);
     sm.next    = (int *) (sm.delta + n_steps);
     sm.order   = sm.next + nn;
-    for (int w = 0; w < W; w++) {
-        sm.sized[w] = 0;
-    }
-    for (int b = 0; b < n; b++) {
-        sm.next[b] = -1;
-        if (pred[b] >= 0) {
-            sm.next[pred[b]] = b;
-        }
-        sm.start[b] = blocks[b].start;
-        sm.end[b] = blocks[b].end;
-        sm.sized[b / 64] |= (uint64_t) (asize[b] > 0) << (b % 64);
-    }
+    gga_small_blocks(&sm, blocks, n, asize, pred, W);
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START): items
     // that come in order of start (a graph's walk makes them so) by a stable sort on size alone
     int k = 0;
