@@ -551,6 +551,8 @@ ggml_backend_buffer_type_t ggalloc_failing_buffer_type_new(size_t alignment, siz
 void ggalloc_failing_buffer_type_free(ggml_backend_buffer_type_t buft);
 void ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner planner);
 enum ggalloc_planner ggalloc_gallocr_get_planner(ggml_gallocr_t galloc);
+bool ggalloc_gallocr_set_time_budget(ggml_gallocr_t galloc, double seconds);
+double ggalloc_gallocr_get_time_budget(ggml_gallocr_t galloc);
 size_t ggalloc_gallocr_lower_bound(ggml_gallocr_t galloc, int buffer_id);
 bool ggalloc_gallocr_set_node_order(ggml_gallocr_t galloc, const int * order, int n);
 bool ggalloc_plan_intervals(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends, size_t alignment, size_t * offsets, size_t * peak);
@@ -826,6 +828,7 @@ bool ggml_backend_sched_alloc_graph(ggml_backend_sched_t sched, struct ggml_cgra
 enum ggml_status ggml_backend_sched_graph_compute(ggml_backend_sched_t sched, struct ggml_cgraph * graph);
 void ggml_backend_sched_reset(ggml_backend_sched_t sched);
 void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum ggalloc_planner planner);
+bool ggalloc_backend_sched_set_time_budget(ggml_backend_sched_t sched, double seconds);
 ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched);
 struct ggml_cgraph * ggalloc_backend_sched_get_graph(ggml_backend_sched_t sched);
 int ggalloc_backend_sched_verify(ggml_backend_sched_t sched);

@@ -477,10 +477,12 @@ class GraphAllocator(_memory.Placer):
         >>> galloc.buffer_size(), galloc.lower_bound()
 
     buffer_types: one BufferType (or backend) or a list of them (a type given twice shares one
-    buffer); planner: "best" (the default, offline) or "ggml" (ggml's placement).
+    buffer); planner: "best" (the default, offline) or "ggml" (ggml's placement); time_budget:
+    seconds "best" may search for smaller buffers at each plan (see the property).
     """
 
-    def __init__(self, buffer_types: Union[BufferType, Any, Sequence[Any]], planner: str = "best") -> None:
+    def __init__(self, buffer_types: Union[BufferType, Any, Sequence[Any]], planner: str = "best",
+                 time_budget: float = 0.0) -> None:
         if isinstance(buffer_types, (list, tuple)):
             items = list(buffer_types)
         else:
@@ -504,6 +506,7 @@ class GraphAllocator(_memory.Placer):
         self._allocated: Optional[Graph] = None  # the graph last placed by alloc_graph
         self._registered_size = 0
         self.planner = planner
+        self.time_budget = time_budget
 
     # lifetime -----------------------------------------------------------------------------
 
@@ -536,6 +539,21 @@ class GraphAllocator(_memory.Placer):
         if key is None:
             raise BadInputError(f"unknown planner {value!r}: expected 'ggml' or 'best'")
         lib.ggalloc_gallocr_set_planner(self._live(), getattr(lib, key))
+        self._allocated = None    # the next alloc_graph re-plans (and may move memory)
+
+    @property
+    def time_budget(self) -> float:
+        """Seconds the "best" planner may search at each plan for a smaller plan of a buffer whose
+        first greedy pass is above its lower bound (several orders, then a search, as
+        plan_intervals does); it stops at once on meeting the bound. 0 (the default): that pass
+        alone, a reserve as fast as ggml's. Takes effect at the next reserve / alloc_graph."""
+        return float(lib.ggalloc_gallocr_get_time_budget(self._live()))
+
+    @time_budget.setter
+    def time_budget(self, value: float) -> None:
+        seconds = _lib.as_float(value, "time_budget")
+        _lib.ok(lib.ggalloc_gallocr_set_time_budget, self._live(), seconds, exc=BadInputError,
+                what=f"bad time_budget {value!r}")
         self._allocated = None    # the next alloc_graph re-plans (and may move memory)
 
     def set_node_order(self, order: Optional[Sequence[int]]) -> None:

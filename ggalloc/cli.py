@@ -16,6 +16,10 @@ the tensors live at the peak. SOURCE is one of:
 * a built-in model name (gpt2-small, gpt2-medium, llama-7b, llama3-8b, mixtral-8x7b, mlp,
   cnn) with ``--tokens``, ``--layers``, ``--batch``, ``--n-past``.
 
+A graph, a built-in model or a GGUF file is planned as ``ggml_gallocr_reserve`` plans it: the
+best planner makes one greedy pass; with ``--time-budget SECONDS`` it searches that long for a
+smaller plan of a buffer whose pass is above the lower bound (stopping at once on reaching it).
+
 Exit status: 0 on success, 2 for a SOURCE or option that cannot be used (with a one-line
 message on stderr), 1 if a plan fails verification.
 """
@@ -139,8 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--alignment", type=_alignment, default=None, metavar="N",
                     help="buffer alignment, a power of two (default 32 for graphs, 1 for traces)")
     pl.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
-                    help="traces: how long the best planner may search while above the lower bound "
-                         "(default 1; 0: a fixed amount of work, the same plan on every run)")
+                    help="how long the best planner may search while above the lower bound: traces "
+                         "(default 1; 0: a fixed amount of work, the same plan on every run), graphs, "
+                         "built-in models and GGUF files (default 0: one greedy pass, as fast as ggml)")
     pl.add_argument("--plot", type=_plot_file, metavar="FILE.png", help="draw the plan into a PNG (or .pdf, .svg)")
     pl.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     pl.add_argument("--reorder", action="store_true",

@@ -288,11 +288,12 @@ class ModelPlan:
 
 
 def plan_model(path: Union[GGUF, PathLike], ctx: Optional[int] = None, batch: int = 512, device: str = "cpu",
-               planner: Optional[str] = None, wtype: Optional[str] = None) -> ModelPlan:
+               planner: Optional[str] = None, wtype: Optional[str] = None, time_budget: float = 0.0) -> ModelPlan:
     """The memory a model file needs: weights by type (``wtype``: with the 2-D weights counted
     as that type instead), the KV cache for ``ctx`` positions, the compute buffer for ``batch``
-    tokens with both planners (``planner``: the one the total uses, default "best") and its
-    lower bound, against the device's memory."""
+    tokens with both planners (``planner``: the one the total uses, default "best"; the best
+    planner searching up to ``time_budget`` seconds, GraphAllocator's) and its lower bound,
+    against the device's memory."""
     f = _open(path)
     model, w = build(f, ctx=ctx, batch=batch)
     _, buft, mem_total, mem_free = _device(device)
@@ -303,7 +304,7 @@ def plan_model(path: Union[GGUF, PathLike], ctx: Optional[int] = None, batch: in
     compute: Dict[str, int] = {}
     lower = 0
     for p in ("best", "ggml"):
-        galloc = gg.GraphAllocator(buft, planner=p)
+        galloc = gg.GraphAllocator(buft, planner=p, time_budget=time_budget)  # (ggml's ignores it)
         galloc.reserve(model.graph)
         compute[p] = galloc.buffer_size()
         lower = galloc.lower_bound()
@@ -406,11 +407,12 @@ def cli_plan(args: Any, prog: str) -> int:
                 for tid, text, logit in out["top"]:
                     print(f"  {tid:6d}  {logit:10.4f}  {text!r}")
             return 0
+        budget = 0.0 if args.time_budget is None else args.time_budget
         rep = plan_model(args.source, ctx=args.ctx, batch=args.batch or 512, device=args.device,
-                         planner=args.planner, wtype=args.wtype)
+                         planner=args.planner, wtype=args.wtype, time_budget=budget)
         if args.plot:
             model, _ = build(args.source, ctx=args.ctx, batch=args.batch or 512)
-            galloc = gg.GraphAllocator(_device(args.device)[1], planner=args.planner)
+            galloc = gg.GraphAllocator(_device(args.device)[1], planner=args.planner, time_budget=budget)
             galloc.reserve(model.graph)
             galloc.plan().plot(args.plot)
     except ValueError as e:  # a bad number in --prompt, or a BadInputError / BadFileError

@@ -159,6 +159,7 @@ def plan_trace(path: str, alignment: int = 1, progress: Optional[bool] = None,
                peak_step=int(best_t), peak_bytes=int(best_live), live_at_peak=live_at_peak)
     return dict(source=path, kind="trace", name=os.path.splitext(os.path.basename(path))[0],
                 planner="best", other_planner="ggml", alignment=alignment, max_size=None, n_blocks=len(ids),
+                time_budget=time_budget,
                 ggml_planner="best-fit in time order (ggml's policy)",
                 buffers=[buf], violations=violations)
 
@@ -196,12 +197,12 @@ def _entry(e: Any, key: str, default: Any = None) -> Any:
 
 
 def _time_reserve(gg: Any, graph: Any, buft: Any, planner: str, repeat: int,
-                  ids: Optional[Tuple[Any, Any]] = None) -> Tuple[Any, float]:
+                  ids: Optional[Tuple[Any, Any]] = None, time_budget: float = 0.0) -> Tuple[Any, float]:
     """Plans with a fresh allocator `repeat` times (reserve_n with ids = (node ids, leaf ids)
-    when given); returns (the last allocator, median s)."""
+    when given; the best planner with time_budget); returns (the last allocator, median s)."""
     times, galloc = [], None
     for _ in range(max(1, repeat)):
-        galloc = gg.GraphAllocator(buft, planner=planner)
+        galloc = gg.GraphAllocator(buft, planner=planner, time_budget=time_budget)  # (ggml's ignores it)
         t0 = time.perf_counter()
         if ids is None:
             galloc.reserve(graph)
@@ -243,11 +244,13 @@ def plan_graph(graph: Any, name: str = "graph", source: Optional[str] = None, pl
                plot: Optional[str] = None, progress: Optional[bool] = None, repeat: Optional[int] = None,
                kind: str = "graph", extra: Optional[Dict[str, Any]] = None,
                node_buffer_ids: Optional[Sequence[int]] = None,
-               leaf_buffer_ids: Optional[Sequence[int]] = None) -> Report:
+               leaf_buffer_ids: Optional[Sequence[int]] = None, time_budget: Optional[float] = None) -> Report:
     """Plans a graph with the chosen planner and with ggml's; returns the report (a dict).
 
     With buffer id lists (one id per node / leaf, as a graph file may carry them) the graph is
-    planned with reserve_n over as many host buffers as the ids name, and each is reported."""
+    planned with reserve_n over as many host buffers as the ids name, and each is reported.
+    time_budget: seconds the best planner may search for smaller buffers (GraphAllocator's;
+    default 0, one greedy pass); its planning time is then one reserve's."""
     gg = _gg()
     ids = None
     if node_buffer_ids is not None or leaf_buffer_ids is not None:
@@ -260,15 +263,16 @@ def plan_graph(graph: Any, name: str = "graph", source: Optional[str] = None, pl
     else:
         buft = gg.host_buffer_type(alignment, max_size)
     n_nodes = graph.n_nodes
+    budget = 0.0 if time_budget is None else time_budget
     if repeat is None:
-        repeat = 5 if n_nodes <= 2000 else 1
+        repeat = 5 if n_nodes <= 2000 and budget == 0 else 1
     other = "ggml" if planner == "best" else "best"
     bar = _progress(3 + (2 if reorder else 0) + (1 if plot else 0), name, progress)
     bar.set_postfix_str(f"planning ({planner})")
-    galloc, t_plan = _time_reserve(gg, graph, buft, planner, repeat, ids)
+    galloc, t_plan = _time_reserve(gg, graph, buft, planner, repeat, ids, budget)
     bar.update()
     bar.set_postfix_str(f"planning ({other})")
-    galloc_o, t_other = _time_reserve(gg, graph, buft, other, repeat, ids)
+    galloc_o, t_other = _time_reserve(gg, graph, buft, other, repeat, ids, budget)
     bar.update()
     ggml_alloc, t_ggml = (galloc, t_plan) if planner == "ggml" else (galloc_o, t_other)
     best_alloc = galloc if planner == "best" else galloc_o
@@ -305,7 +309,7 @@ def plan_graph(graph: Any, name: str = "graph", source: Optional[str] = None, pl
 
     report = dict(source=source or name, kind=kind, name=name, planner=planner,
                   alignment=alignment, max_size=max_size, n_nodes=n_nodes,
-                  n_leafs=graph.n_leafs, plan_time_repeats=repeat,
+                  n_leafs=graph.n_leafs, plan_time_repeats=repeat, time_budget=budget,
                   other_planner=other,
                   ggml_planner="ggml_gallocr (GGALLOC_PLANNER_GGML)", buffers=buffers,
                   violations=violations, warnings=warnings)
@@ -321,7 +325,7 @@ def plan_graph(graph: Any, name: str = "graph", source: Optional[str] = None, pl
         graph.reorder()
         bar.update()
         bar.set_postfix_str(f"planning the new order ({planner})")
-        g2, t2 = _time_reserve(gg, graph, buft, planner, 1)
+        g2, t2 = _time_reserve(gg, graph, buft, planner, 1, None, budget)
         bar.update()
         report["reorder"] = dict(
             lower_bound_before=before,
@@ -363,8 +367,6 @@ def plan_source(source: str, planner: str = "best", alignment: Optional[int] = N
     if os.path.exists(source):
         if given:
             raise UsageError(f"{', '.join(given)} apply to built-in models only, not to the file {source}")
-        if time_budget is not None and not source.lower().endswith(".csv"):
-            raise UsageError("--time-budget applies to traces only")
         if os.path.isdir(source):
             raise UsageError(f"{source} is a directory, not a graph JSON file or trace CSV")
         if source.lower().endswith(".csv"):
@@ -381,9 +383,8 @@ def plan_source(source: str, planner: str = "best", alignment: Optional[int] = N
         return plan_graph(graph, name=name, source=source, planner=planner,
                           alignment=alignment or 32, max_size=max_size, reorder=reorder,
                           plot=plot, progress=progress, kind="graph",
-                          node_buffer_ids=graph.node_buffer_ids, leaf_buffer_ids=graph.leaf_buffer_ids)
-    if time_budget is not None:
-        raise UsageError("--time-budget applies to traces only")
+                          node_buffer_ids=graph.node_buffer_ids, leaf_buffer_ids=graph.leaf_buffer_ids,
+                          time_budget=time_budget)
     if source in models.BUILTINS:
         bar = _progress(1, source, progress)
         bar.set_postfix_str("building the graph")
@@ -396,7 +397,8 @@ def plan_source(source: str, planner: str = "best", alignment: Optional[int] = N
         return plan_graph(m.graph, name=m.name, source=source, planner=planner,
                           alignment=alignment or 32, max_size=max_size, reorder=reorder,
                           plot=plot, progress=progress, kind="model",
-                          extra=dict(hparams=m.hparams, weight_bytes=int(m.weight_bytes)))
+                          extra=dict(hparams=m.hparams, weight_bytes=int(m.weight_bytes)),
+                          time_budget=time_budget)
     raise UsageError(f"{source!r} is neither a file nor a built-in model "
                      f"({', '.join(models.BUILTINS)})")
 
@@ -449,6 +451,8 @@ def format_report(rep: Report, top: int = 8) -> str:
             else f"one {call} call from Python"
         other = rep.get("other_planner", "ggml")
         t_other = b.get("other_plan_time_ms", b["ggml_plan_time_ms"])
+        if rep.get("time_budget"):
+            how += f"; best searched up to {rep['time_budget']:g} s above the bound"
         lines.append(f"  planning time   {b['plan_time_ms']:.3f} ms ({rep['planner']}), "
                      f"{t_other:.3f} ms ({other}); {how}")
         if other != "ggml":

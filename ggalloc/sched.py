@@ -54,12 +54,14 @@ class Scheduler(_memory.Placer):
     """Runs graphs over several backends (ggml_backend_sched).
 
     backends: Backends in priority order, the last one a CPUBackend; planner: "best" (default)
-    or "ggml"; parallel: keep GGML_SCHED_MAX_COPIES copies of split inputs (pipelining).
-    The Scheduler keeps its backends alive.
+    or "ggml"; parallel: keep GGML_SCHED_MAX_COPIES copies of split inputs (pipelining);
+    time_budget: seconds "best" may search for smaller buffers at each plan (see
+    GraphAllocator.time_budget). The Scheduler keeps its backends alive.
     """
 
     def __init__(self, backends: Sequence[Backend], planner: str = "best", parallel: bool = False,
-                 op_offload: bool = True, graph_size: int = _DEFAULT_GRAPH_SIZE) -> None:
+                 op_offload: bool = True, graph_size: int = _DEFAULT_GRAPH_SIZE,
+                 time_budget: float = 0.0) -> None:
         items = list(backends) if isinstance(backends, (list, tuple)) else []
         if not items or not all(isinstance(b, Backend) for b in items):
             raise BadInputError("Scheduler takes a non-empty list of Backends (the CPU last)")
@@ -75,6 +77,7 @@ class Scheduler(_memory.Placer):
         self._planner = "best"
         self._needs_reset = False  # a graph is allocated: reset before the next assignment
         self.planner = planner
+        self.time_budget = time_budget
 
     # lifetime -----------------------------------------------------------------------------
 
@@ -104,6 +107,19 @@ class Scheduler(_memory.Placer):
             raise BadInputError(f"unknown planner {value!r}: expected 'ggml' or 'best'")
         lib.ggalloc_backend_sched_set_planner(self._live(), getattr(lib, key))
         self._planner = str(value).lower()
+        self._allocated = None
+
+    @property
+    def time_budget(self) -> float:
+        """Seconds "best" may search for smaller buffers at each plan (GraphAllocator.time_budget);
+        takes effect at the next plan."""
+        return float(lib.ggalloc_gallocr_get_time_budget(lib.ggalloc_backend_sched_get_gallocr(self._live())))
+
+    @time_budget.setter
+    def time_budget(self, value: float) -> None:
+        seconds = _lib.as_float(value, "time_budget")
+        _lib.ok(lib.ggalloc_backend_sched_set_time_budget, self._live(), seconds, exc=BadInputError,
+                what=f"bad time_budget {value!r}")
         self._allocated = None
 
     def _index(self, backend: Backend) -> int:

@@ -442,3 +442,71 @@ def test_planning_wraps_no_tensors(data_dir):
     ts = plan.tensors
     assert len(ts) == len(plan.entries) and [t.name for t in ts] == [e.tensor for e in plan.entries]
     assert plan.tensors is ts and len(cache) > 0
+
+
+def random_dag(ctx, rng, n_ops):
+    """A random graph as test-gallocr.c makes them: element-wise ops, adds, concats, halves of
+    vectors (views made contiguous) and soft_max over vectors of 8 to 4096 floats."""
+    pool = []
+    for i in range(3):
+        t = ctx.tensor(np.float32, (8 * int(rng.integers(1, 9)),), name=f"in{i}")
+        pool.append(t.set_input() if rng.integers(0, 2) else t)
+    outputs = []
+    for k in range(n_ops):
+        a = pool[-1 - int(rng.integers(0, min(len(pool), 6)))]
+        n = a.shape[0]
+        op = int(rng.integers(0, 9))
+        if op == 0:
+            r = gg.scale(a, 0.5)
+        elif op == 1:
+            r = gg.gelu(a)
+        elif op == 2:
+            r = gg.sqr(a)
+        elif op == 3:
+            b = pool[int(rng.integers(0, len(pool)))]
+            r = gg.add(a, b) if b.shape == a.shape else gg.cont(a)
+        elif op == 4 and 2 * n <= 4096:
+            r = gg.concat(a, a, 0)
+        elif op in (5, 6) and n >= 16:
+            r = gg.cont(gg.view_1d(a, n // 2, (op - 5) * (n // 2) * 4))
+        elif op == 8:
+            r = gg.soft_max(a)
+        else:
+            r = gg.cont(a)
+        r.name = f"r{k}"
+        if rng.integers(0, 10) == 0:
+            outputs.append(r.set_output())
+        pool.append(r)
+    outputs.append(pool[-1].set_output())
+    return gg.Graph(*outputs)
+
+
+def test_time_budget_searches_graphs_to_their_bound():
+    galloc = gg.GraphAllocator(gg.host_buffer_type(32))
+    assert galloc.time_budget == 0
+    for bad in (-1, float("nan"), 2e9):
+        with pytest.raises(gg.BadInputError, match="time budget"):
+            galloc.time_budget = bad
+    with pytest.raises(gg.ArgumentTypeError):
+        galloc.time_budget = "1"
+    assert galloc.time_budget == 0
+    missed = reached = 0
+    for seed in range(40):
+        with gg.Context() as ctx:
+            g = random_dag(ctx, np.random.default_rng(seed), 120)
+            first = gg.GraphAllocator(gg.host_buffer_type(32))
+            first.reserve(g)
+            size0, lb = first.buffer_size(), first.lower_bound()
+            if size0 == lb:
+                continue
+            missed += 1
+            searched = gg.GraphAllocator(gg.host_buffer_type(32), time_budget=0.2)
+            assert searched.time_budget == 0.2
+            searched.alloc_graph(g)
+            assert searched.plan().verify() == 0
+            size1 = searched.buffer_size()
+            assert lb <= size1 <= size0 and searched.lower_bound() == lb
+            reached += size1 == lb
+            if missed == 4:
+                break
+    assert missed >= 2 and reached >= (missed + 1) // 2

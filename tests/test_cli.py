@@ -97,8 +97,35 @@ def test_trace_time_budget(capsys):
         with pytest.raises(SystemExit) as e:
             cli.main(["plan", path, "--time-budget", bad])
         assert e.value.code == 2 and "seconds" in capsys.readouterr().err
-    code, _, err = run_main(capsys, "plan", "mlp", "--time-budget", "1")
-    assert code == 2 and "traces only" in err
+
+
+def test_graph_time_budget(tmp_path, capsys):
+    """Graphs and built-in models take --time-budget too: the best planner searches a graph
+    whose greedy pass is above the lower bound for up to that long (to the bound here)."""
+    from test_alloc import random_dag
+    import numpy as np
+    path = None
+    with gg.Context() as ctx:
+        for seed in range(40):
+            g = random_dag(ctx, np.random.default_rng(seed), 120)
+            ga = gg.GraphAllocator(gg.host_buffer_type(32))
+            ga.reserve(g)
+            if ga.buffer_size() > ga.lower_bound():
+                path = tmp_path / "dag.json"
+                g.save(path)
+                break
+    assert path is not None
+    sizes = {}
+    for budget in (None, "0.5"):
+        code, out, _ = run_main(capsys, "plan", str(path), "--json", *(("--time-budget", budget) if budget else ()))
+        assert code == 0
+        rep = json.loads(out)
+        b = rep["buffers"][0]
+        assert rep["violations"] == 0 and rep["time_budget"] == (float(budget) if budget else 0)
+        sizes[budget] = (b["size"], b["lower_bound"])
+    assert sizes[None][0] > sizes[None][1] and sizes["0.5"][0] == sizes["0.5"][1] == sizes[None][1]
+    code, out, _ = run_main(capsys, "plan", "mlp", "--time-budget", "0.1")
+    assert code == 0 and "best searched up to 0.1 s" in out
 
 
 def test_plot_and_reorder(tmp_path, capsys):

@@ -365,7 +365,7 @@ def test_cli_plan_and_run(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "next tokens" in r.stdout and len([ln for ln in r.stdout.splitlines() if "'t" in ln]) == 2
     png = tmp_path / "plan.png"
-    r = _cli("plan", TINY_GPT2, "--ctx", "256", "--batch", "64", "--plot", str(png))
+    r = _cli("plan", TINY_GPT2, "--ctx", "256", "--batch", "64", "--plot", str(png), "--time-budget", "0.1")
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = _cli("plan", str(tmp_path / "missing.gguf"))

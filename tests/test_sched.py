@@ -45,8 +45,10 @@ def test_two_cpu_backends_and_user_assignment():
     cpu0, cpu1 = gg.CPUBackend(n_threads=1), gg.CPUBackend(n_threads=1)
     (wctx, buf, w1, w2), W1, W2 = _weights(gg.cpu_buffer_type())
     for planner in ("best", "ggml"):
-        sched = gg.Scheduler([cpu0, cpu1], planner=planner)
+        # the best planner with a search budget: the same outputs, a valid plan
+        sched = gg.Scheduler([cpu0, cpu1], planner=planner, time_budget=0.05 if planner == "best" else 0)
         assert sched.planner == planner and sched.n_copies == 1
+        assert sched.time_budget == (0.05 if planner == "best" else 0)
         ctx, g, x, h, s, y = _graph(w1, w2, 5)
         sched.set_tensor_backend(s, cpu1)
         assert sched.alloc_graph(g)
@@ -78,7 +80,13 @@ def test_refusals():
         gg.Scheduler([])
     with pytest.raises(gg.BadInputError):
         gg.Scheduler([cpu], planner="fastest")
+    with pytest.raises(gg.BadInputError, match="time budget"):
+        gg.Scheduler([cpu], time_budget=-1)
     sched = gg.Scheduler([cpu])
+    with pytest.raises(gg.ArgumentTypeError):
+        sched.time_budget = None
+    sched.time_budget = 2
+    assert sched.time_budget == 2
     with pytest.raises(gg.BadInputError):
         sched.buffer_size(gg.CPUBackend(n_threads=1))
     with pytest.raises(gg.GraphError):

@@ -8,6 +8,7 @@
 //
 //   ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
 //   ggalloc_gallocr_set_planner(galloc, GGALLOC_PLANNER_BEST);            // the default
+//   ggalloc_gallocr_set_time_budget(galloc, 0.5);                        // search for smaller buffers
 //   if (ggalloc_gallocr_alloc_graph_ex(galloc, g) == GGALLOC_ALLOC_OK) {
 //       size_t lb = ggalloc_gallocr_lower_bound(galloc, 0);              // <= the buffer's size
 //       struct ggalloc_placement p;
@@ -29,6 +30,18 @@ extern "C" {
 // Takes effect at the next reserve / alloc_graph. NULL galloc: no-op.
 GGML_API void                 ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner planner);
 GGML_API enum ggalloc_planner ggalloc_gallocr_get_planner(ggml_gallocr_t galloc);
+
+// Seconds the BEST planner may search for a smaller plan of each buffer whose first greedy pass
+// is above its lower bound, as ggalloc_plan_intervals_ex does on bare lifetimes: several orders,
+// a bounded search, an exact one for a few hundred tensors, local improvement for more. It stops
+// at once on meeting the bound, so a graph planned at its bound costs no more. 0 (the default):
+// the first pass alone, a reserve as fast as ggml's. Takes effect at the next plan (reserve, or an
+// alloc_graph that must plan again); the same graph planned again keeps the plan it got. Returns
+// false (and logs) for a NULL galloc or a budget that is negative, not a number or above 1e9 s;
+// the budget is then unchanged.
+GGML_API bool   ggalloc_gallocr_set_time_budget(ggml_gallocr_t galloc, double seconds);
+// 0 for a NULL galloc.
+GGML_API double ggalloc_gallocr_get_time_budget(ggml_gallocr_t galloc);
 
 // Liveness lower bound of the last planned graph for that buffer: the most bytes live at any
 // step, given the node order and the in-place decisions, each tensor rounded up to the

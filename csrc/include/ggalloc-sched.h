@@ -7,6 +7,7 @@
 //
 //   ggml_backend_sched_t sched = ggml_backend_sched_new(backends, NULL, 2, GGML_DEFAULT_GRAPH_SIZE, false, true);
 //   ggalloc_backend_sched_set_planner(sched, GGALLOC_PLANNER_GGML);   // before reserve / alloc_graph
+//   ggalloc_backend_sched_set_time_budget(sched, 0.5);                // (BEST: search for smaller buffers)
 //   ggml_backend_sched_alloc_graph(sched, graph);
 //   ggml_gallocr_t galloc = ggalloc_backend_sched_get_gallocr(sched);
 //   for (int i = 0; i < ggalloc_gallocr_n_placements(galloc); i++) { ... } // buffer_id = backend index
@@ -24,6 +25,9 @@ extern "C" {
 
 // Selects the planner of the scheduler's graph allocator (takes effect at the next plan).
 GGML_API void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum ggalloc_planner planner);
+// ggalloc_gallocr_set_time_budget on the scheduler's graph allocator, whose next alloc_graph then
+// plans again. False (and logs) for a NULL sched or a bad budget (see there).
+GGML_API bool ggalloc_backend_sched_set_time_budget(ggml_backend_sched_t sched, double seconds);
 
 // The scheduler's graph allocator: one buffer per backend, buffer id = the backend's index.
 // Read its placements, buffer sizes and lower bounds with the ggalloc_gallocr_* calls; it is

@@ -88,6 +88,7 @@ struct ggml_gallocr {
     struct gallocr_slot * slots;
 
     enum ggalloc_planner planner;
+    double time_budget;                // BEST: seconds of search per buffer's plan above its bound
     int * order;
     int   n_order;
 
@@ -204,6 +205,24 @@ void ggalloc_gallocr_set_planner(ggml_gallocr_t galloc, enum ggalloc_planner pla
 
 enum ggalloc_planner ggalloc_gallocr_get_planner(ggml_gallocr_t galloc) {
     return galloc ? galloc->planner : GGALLOC_PLANNER_BEST;
+}
+
+bool ggalloc_gallocr_set_time_budget(ggml_gallocr_t galloc, double seconds) {
+    if (galloc == NULL) {
+        GGML_LOG_ERROR("%s: NULL allocator\n", __func__);
+        return false;
+    }
+    // (written so that NaN fails too)
+    if (!(seconds >= 0 && seconds <= GGA_MAX_TIME_BUDGET)) {
+        GGML_LOG_ERROR("%s: a time budget is 0 to %g seconds, got %g\n", __func__, GGA_MAX_TIME_BUDGET, seconds);
+        return false;
+    }
+    galloc->time_budget = seconds;
+    return true;
+}
+
+double ggalloc_gallocr_get_time_budget(ggml_gallocr_t galloc) {
+    return galloc ? galloc->time_budget : 0;
 }
 
 bool ggalloc_gallocr_set_node_order(ggml_gallocr_t galloc, const int * order, int n) {
@@ -406,6 +425,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
             .max_size   = ggml_backend_buft_get_max_size(sl->buft),
             .max_chunks = GGALLOC_MAX_CHUNKS,
             .strategy   = galloc->planner == GGALLOC_PLANNER_GGML ? GGA_STRATEGY_ONLINE : GGA_STRATEGY_BEST,
+            .time_budget = galloc->planner == GGALLOC_PLANNER_BEST ? galloc->time_budget : 0,
         };
         char err[256] = "";
         const struct gga_plan * plan = gga_plan_blocks_memo(&sl->memo, sb->blocks, sb->n, &pp, err, sizeof(err));

@@ -1057,7 +1057,7 @@ const struct gga_plan * gga_plan_blocks_memo(struct gga_plan_memo * memo, const 
     }
     memo->n = n;
     memo->params = *params;
-    // a plan made under the clock or a cancel flag may differ the next time: not reused
-    memo->valid = params->time_budget == 0 && params->cancel == NULL;
+    // (see struct gga_plan_memo)
+    memo->valid = params->cancel == NULL;
     return &memo->plan;
 }

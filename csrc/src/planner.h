@@ -31,6 +31,9 @@ enum gga_strategy {
     GGA_STRATEGY_BEST,    // the smallest of several offline strategies, then a bounded search
 };
 
+// The longest time budget a caller may give (seconds; a longer one is refused as a mistake).
+#define GGA_MAX_TIME_BUDGET 1e9
+
 struct gga_plan_params {
     size_t alignment;   // power of two; every size is rounded up to it
     size_t max_size;    // chunk limit (SIZE_MAX: one chunk); a block larger than it gets a chunk of its own
@@ -72,8 +75,10 @@ void gga_plan_release(struct gga_plan * plan);
 // The last plan made through a memo, which owns it: the same blocks with the same params get it
 // again for the cost of one comparison, O(n) (gallocr re-reserves the same graph at every step,
 // where ggml plans again each time), and a new plan goes into the memory of the last one when it
-// fits. Zero-initialise; release with gga_plan_memo_release. Plans with a time budget or a cancel
-// flag (not reproducible) are held but not reused.
+// fits. Zero-initialise; release with gga_plan_memo_release. A plan made under a time budget is
+// reused too (the same graph keeps its buffers, and re-planning it would spend the budget again
+// for a plan no larger); one made with a cancel flag, which may have been cut short, is held but
+// not reused.
 struct gga_plan_memo {
     bool                   valid;  // plan may be returned again for the same blocks and params
     int                    n;

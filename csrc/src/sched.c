@@ -244,6 +244,18 @@ void ggalloc_backend_sched_set_planner(ggml_backend_sched_t sched, enum ggalloc_
     }
 }
 
+bool ggalloc_backend_sched_set_time_budget(ggml_backend_sched_t sched, double seconds) {
+    if (sched == NULL) {
+        GGML_LOG_ERROR("%s: NULL scheduler\n", __func__);
+        return false;
+    }
+    if (!ggalloc_gallocr_set_time_budget(sched->galloc, seconds)) {
+        return false;
+    }
+    sched->n_prev_nodes = -1; // plan again
+    return true;
+}
+
 ggml_gallocr_t ggalloc_backend_sched_get_gallocr(ggml_backend_sched_t sched) {
     return sched ? sched->galloc : NULL;
 }

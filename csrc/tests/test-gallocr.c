@@ -6,6 +6,7 @@
 #include "check.h"
 #include "oracles.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -841,6 +842,74 @@ static void test_random_graphs(void) {
     CHECK_EQ_INT(graphs, 80);
 }
 
+// A time budget for BEST: refused when negative, not a number or too long (and left as it was);
+// with one, a graph whose first pass is above the lower bound gets a plan no larger, valid, and
+// at the bound on some of them; the same graph reserved again keeps its plan.
+static void test_time_budget(void) {
+    CHECK(!ggalloc_gallocr_set_time_budget(NULL, 1.0));
+    CHECK(ggalloc_gallocr_get_time_budget(NULL) == 0);
+    ggml_gallocr_t galloc = ggml_gallocr_new(ggalloc_host_buffer_type(32, SIZE_MAX));
+    CHECK(ggalloc_gallocr_get_time_budget(galloc) == 0);
+    CHECK(ggalloc_gallocr_set_time_budget(galloc, 0.25));
+    CHECK(!ggalloc_gallocr_set_time_budget(galloc, -1.0));
+    CHECK(!ggalloc_gallocr_set_time_budget(galloc, NAN));
+    CHECK(!ggalloc_gallocr_set_time_budget(galloc, 2e9));
+    CHECK(ggalloc_gallocr_get_time_budget(galloc) == 0.25);
+    ggml_gallocr_free(galloc);
+
+    int missed = 0;
+    int reached = 0;
+    for (int trial = 0; trial < 60 && missed < 6; trial++) {
+        struct ggml_context * ctx = new_ctx();
+        struct ggml_cgraph * g = random_graph(ctx, 40 + (int) rnd(80));
+        ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(trial % 2 ? 32 : 1, SIZE_MAX);
+        ggml_gallocr_t first = ggml_gallocr_new(buft);
+        CHECK(ggml_gallocr_reserve(first, g));
+        const size_t size0 = ggml_gallocr_get_buffer_size(first, 0);
+        const size_t lb = ggalloc_gallocr_lower_bound(first, 0);
+        ggml_gallocr_free(first);
+        if (size0 == lb) {
+            ggml_free(ctx);
+            continue;
+        }
+        missed++;
+        ggml_gallocr_t searched = ggml_gallocr_new(buft);
+        CHECK(ggalloc_gallocr_set_time_budget(searched, 0.2));
+        CHECK(ggml_gallocr_alloc_graph(searched, g));
+        oracle_allocated(searched, g);
+        const size_t size1 = ggml_gallocr_get_buffer_size(searched, 0);
+        CHECK(size1 <= size0 && size1 >= lb);
+        CHECK_EQ_INT(ggalloc_gallocr_lower_bound(searched, 0), lb);
+        reached += size1 == lb;
+        // reserved again: the same plan, not a new search
+        struct ggalloc_placement p0;
+        CHECK(ggalloc_gallocr_get_placement(searched, ggalloc_gallocr_n_placements(searched) - 1, &p0));
+        CHECK(ggml_gallocr_reserve(searched, g));
+        struct ggalloc_placement p1;
+        CHECK(ggalloc_gallocr_get_placement(searched, ggalloc_gallocr_n_placements(searched) - 1, &p1));
+        CHECK_EQ_INT(ggml_gallocr_get_buffer_size(searched, 0), size1);
+        CHECK(p0.tensor == p1.tensor && p0.offset == p1.offset);
+        ggml_gallocr_free(searched);
+        // the ggml planner ignores the budget
+        graph_forget(g);
+        size_t ggml_sizes[2];
+        for (int k = 0; k < 2; k++) {
+            ggml_gallocr_t ggml_like = ggml_gallocr_new(buft);
+            ggalloc_gallocr_set_planner(ggml_like, GGALLOC_PLANNER_GGML);
+            CHECK(ggalloc_gallocr_set_time_budget(ggml_like, k * 0.2));
+            CHECK(ggml_gallocr_reserve(ggml_like, g));
+            ggml_sizes[k] = ggml_gallocr_get_buffer_size(ggml_like, 0);
+            ggml_gallocr_free(ggml_like);
+        }
+        CHECK_EQ_INT(ggml_sizes[1], ggml_sizes[0]);
+        CHECK(ggml_sizes[0] >= size0);
+        ggml_free(ctx);
+    }
+    fprintf(stderr, "time budget: %d first passes above the bound, %d searched to it\n", missed, reached);
+    CHECK(missed >= 3);
+    CHECK(reached >= (missed + 1) / 2);
+}
+
 //
 // Plans that compute right: random graphs run on the CPU backend under many plans give the
 // outputs of the same graph run with every tensor in memory of its own
@@ -952,6 +1021,7 @@ int main(void) {
     test_small_things();
     test_verifier_catches();
     test_random_graphs();
+    test_time_budget();
     test_compute_matches();
     return check_report("test-gallocr");
 }

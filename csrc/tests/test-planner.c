@@ -1164,7 +1164,8 @@ static void test_max_conflicts(void) {
 }
 
 // The memo gives the same plan for the same blocks and params, and plans afresh when either
-// changes, in the memory of the last plan when it fits; plans with a time budget are not reused.
+// changes, in the memory of the last plan when it fits; a plan made under a time budget is reused
+// (the same blocks and budget keep their plan), one made with a cancel flag is not.
 static void test_plan_memo(void) {
     struct gga_block b[40];
     for (int i = 0; i < 40; i++) {
@@ -1214,12 +1215,25 @@ static void test_plan_memo(void) {
     CHECK(grown != NULL && grown->n == 60 && grown->peak == more_ref.peak);
     CHECK(memcmp(grown->offset, more_ref.offset, 60 * sizeof(size_t)) == 0);
     CHECK(memcmp(grown->chunk, more_ref.chunk, 60 * sizeof(int)) == 0);
-    // a time budget is not reused
+    // under a time budget: a new plan (other params), then the same one again
     struct gga_plan_params pt = p;
     pt.time_budget = 0.01;
     const struct gga_plan * timed = gga_plan_blocks_memo(&memo, b, 40, &pt, err, sizeof(err));
-    CHECK(timed != NULL && !memo.valid);
+    CHECK(timed != NULL && memo.valid);
     CHECK_EQ_INT(plan_violations(b, 40, timed, 16, SIZE_MAX, 1), 0);
+    const size_t timed_peak = timed->peak;
+    size_t timed_offset[40];
+    memcpy(timed_offset, timed->offset, sizeof(timed_offset));
+    const struct gga_plan * timed_again = gga_plan_blocks_memo(&memo, b, 40, &pt, err, sizeof(err));
+    CHECK(timed_again == timed && timed_again->peak == timed_peak);
+    CHECK(memcmp(timed_again->offset, timed_offset, sizeof(timed_offset)) == 0);
+    // with a cancel flag (the search may have been cut short): planned, not reused
+    static volatile int never = 0;
+    struct gga_plan_params pc = pt;
+    pc.cancel = &never;
+    const struct gga_plan * cancellable = gga_plan_blocks_memo(&memo, b, 40, &pc, err, sizeof(err));
+    CHECK(cancellable != NULL && !memo.valid);
+    CHECK_EQ_INT(plan_violations(b, 40, cancellable, 16, SIZE_MAX, 1), 0);
     // no blocks at all, twice (the second from the memo)
     const struct gga_plan * empty1 = gga_plan_blocks_memo(&memo, NULL, 0, &p, err, sizeof(err));
     CHECK(empty1 != NULL && empty1->peak == 0 && memo.valid);

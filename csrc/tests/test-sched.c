@@ -156,6 +156,11 @@ static void test_cpu_pair(void) {
         ggml_backend_sched_t sched = ggml_backend_sched_new(backends, NULL, 2, GGML_DEFAULT_GRAPH_SIZE, false, true);
         CHECK(sched != NULL);
         ggalloc_backend_sched_set_planner(sched, (enum ggalloc_planner) planner);
+        // BEST with a search budget (the graphs below then compute the same)
+        CHECK(!ggalloc_backend_sched_set_time_budget(NULL, 0.05));
+        CHECK(!ggalloc_backend_sched_set_time_budget(sched, -1.0));
+        CHECK(ggalloc_backend_sched_set_time_budget(sched, planner * 0.05));
+        CHECK(ggalloc_gallocr_get_time_budget(ggalloc_backend_sched_get_gallocr(sched)) == planner * 0.05);
         CHECK_EQ_INT(ggml_backend_sched_get_n_backends(sched), 2);
         CHECK(ggml_backend_sched_get_backend(sched, 1) == cpu1);
         CHECK(ggml_backend_sched_get_backend(sched, 2) == NULL);
