@@ -198,6 +198,7 @@ struct timed_call {
     struct ggml_cgraph       * g;
     ggml_backend_buffer_type_t buft;
     enum ggalloc_planner       planner;
+    double                     time_budget; // of a fresh allocator (op_fresh_reserve)
     struct peer_graph        * pg; // for the comparison with ggml: a copy of g in pg->lib
 };
 
@@ -254,6 +255,7 @@ static void op_reserve(struct timed_call * c) {
 static void op_fresh_reserve(struct timed_call * c) {
     ggml_gallocr_t galloc = ggml_gallocr_new(c->buft);
     ggalloc_gallocr_set_planner(galloc, c->planner);
+    ggalloc_gallocr_set_time_budget(galloc, c->time_budget);
     ggml_gallocr_reserve(galloc, c->g);
     ggml_gallocr_free(galloc);
 }
@@ -267,12 +269,23 @@ static double time_reserve(ggml_gallocr_t galloc, struct ggml_cgraph * g, int re
     return time_op(op_reserve, NULL, &c, reps);
 }
 
-static double time_fresh_reserve(ggml_backend_buffer_type_t buft, enum ggalloc_planner planner,
+// (time_budget: the allocator's, ggalloc_gallocr_set_time_budget)
+static double time_fresh_reserve(ggml_backend_buffer_type_t buft, enum ggalloc_planner planner, double time_budget,
         struct ggml_cgraph * g, int reps) {
-    struct timed_call c = { .g = g, .buft = buft, .planner = planner };
+    struct timed_call c = { .g = g, .buft = buft, .planner = planner, .time_budget = time_budget };
     const double us = time_op(op_fresh_reserve, op_clear, &c, reps);
     graph_clear_data(g);
     return us;
+}
+
+// The buffer size BEST reaches in a fresh allocator given time_budget.
+static size_t budgeted_size(ggml_backend_buffer_type_t buft, double time_budget, struct ggml_cgraph * g) {
+    ggml_gallocr_t galloc = ggml_gallocr_new(buft);
+    ggalloc_gallocr_set_time_budget(galloc, time_budget);
+    const size_t size = ggml_gallocr_reserve(galloc, g) ? ggml_gallocr_get_buffer_size(galloc, 0) : 0;
+    ggml_gallocr_free(galloc);
+    graph_clear_data(g);
+    return size;
 }
 
 // alloc_graph re-using the plan; with `rebuilt`, on a graph whose tensors have no memory yet (as
@@ -300,8 +313,8 @@ static bool measure_graph(struct ggml_cgraph * g, const char * name, int reps, s
     snprintf(row->name, sizeof(row->name), "%s", name);
     row->n_nodes = ggml_graph_n_nodes(g);
     ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
-    row->fresh_ggml_us = time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, g, reps);
-    row->fresh_best_us = time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, g, reps);
+    row->fresh_ggml_us = time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, 0, g, reps);
+    row->fresh_best_us = time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, 0, g, reps);
     for (int planner = 0; planner < 2; planner++) {
         graph_clear_data(g);
         ggml_gallocr_t galloc = ggml_gallocr_new(buft);
@@ -897,8 +910,8 @@ int main(int argc, char ** argv) {
                 return 1;
             }
             const ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
-            const double best_us = strcmp(only, "ggml") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, g, reps);
-            const double ggml_us = strcmp(only, "best") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, g, reps);
+            const double best_us = strcmp(only, "ggml") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, 0, g, reps);
+            const double ggml_us = strcmp(only, "best") == 0 ? 0 : time_fresh_reserve(buft, GGALLOC_PLANNER_GGML, 0, g, reps);
             printf("first reserve, %s, median of %d: best %.1f us, ggml planner %.1f us\n", name, reps, best_us, ggml_us);
             ggml_free(ctx);
         } else if (strcmp(argv[1], "vs-ggml") == 0) {
@@ -1037,6 +1050,32 @@ int main(int argc, char ** argv) {
                      rows[k].reserve_best_us, anchor[a].again, rows[k].alloc_best_us, anchor[a].alloc);
             }
         }
+    }
+
+    // BEST with a time budget in gallocr (ggalloc_gallocr_set_time_budget): what a user who can
+    // spare the time gets where the first greedy pass is above the bound, and what it costs where
+    // it is not (nothing: the search stops at once on meeting the bound)
+    const double budget = 0.01;
+    emit("\n## BEST in gallocr with a time budget (ggalloc_gallocr_set_time_budget, %g s)\n\n", budget);
+    emit("A fresh allocator's first reserve (new + reserve + free, CPU time, median) with the default budget (0: one "
+         "greedy pass, and ggml's plan too when that pass is above the bound) and with %g s, in which a buffer above "
+         "its bound is searched as bare lifetimes are.\n\n", budget);
+    emit("| graph | nodes | best B, no budget | best B, %g s | lower bound B | first reserve µs, no budget | %g s |\n", budget,
+         budget);
+    emit("|---|---|---|---|---|---|---|\n");
+    for (int k = 0; k < n_rows; k++) {
+        struct ggml_context * ctx = NULL;
+        struct ggml_cgraph * g = named_graph(rows[k].name, &ctx);
+        if (g == NULL) {
+            continue;
+        }
+        ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(ALIGNMENT, SIZE_MAX);
+        const int reps = ggml_graph_n_nodes(g) <= 1000 ? 21 : 7;
+        const double t0 = time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, 0, g, reps);
+        const double t1 = time_fresh_reserve(buft, GGALLOC_PLANNER_BEST, budget, g, reps);
+        emit("| %s | %d | %zu | %zu | %zu | %.1f | %.1f |\n", rows[k].name, rows[k].n_nodes, rows[k].best,
+             budgeted_size(buft, budget, g), rows[k].lb, t0, t1);
+        ggml_free(ctx);
     }
 
     emit("\n## Reordering the nodes (ggalloc_graph_reorder)\n\n");
