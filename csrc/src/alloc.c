@@ -214,7 +214,8 @@ bool ggalloc_gallocr_set_time_budget(ggml_gallocr_t galloc, double seconds) {
     }
     // (written so that NaN fails too)
     if (!(seconds >= 0 && seconds <= GGA_MAX_TIME_BUDGET)) {
-        GGML_LOG_ERROR("%s: a time budget is 0 to %g seconds, got %g\n", __func__, GGA_MAX_TIME_BUDGET, seconds);
+        GGML_LOG_ERROR("%s: time budget %g is not a number of seconds from 0 to %g\n", __func__, seconds,
+                GGA_MAX_TIME_BUDGET);
         return false;
     }
     galloc->time_budget = seconds;

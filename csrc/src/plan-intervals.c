@@ -131,7 +131,8 @@ static bool ggalloc_intervals_plan_opt(const char * func, int n, const size_t * 
         return false;
     }
     if (!(o.time_budget >= 0) || o.time_budget > GGA_MAX_TIME_BUDGET) {
-        GGML_LOG_ERROR("%s: time_budget %g is not a number of seconds >= 0\n", func, o.time_budget);
+        GGML_LOG_ERROR("%s: time_budget %g is not a number of seconds from 0 to %g\n", func, o.time_budget,
+                GGA_MAX_TIME_BUDGET);
         return false;
     }
     const struct gga_plan_params params = {

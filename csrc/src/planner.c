@@ -304,8 +304,9 @@ static bool gga_validate_params(const struct gga_plan_params * params, char * er
         gga_err(err, err_size, "search_work %lld is negative", (long long) params->search_work);
         return false;
     }
-    if (!(params->time_budget >= 0) || params->time_budget > 1e9) {
-        gga_err(err, err_size, "time_budget %g is not a number of seconds >= 0", params->time_budget);
+    if (!(params->time_budget >= 0) || params->time_budget > GGA_MAX_TIME_BUDGET) {
+        gga_err(err, err_size, "time_budget %g is not a number of seconds from 0 to %g", params->time_budget,
+                GGA_MAX_TIME_BUDGET);
         return false;
     }
     if (params->strategy != GGA_STRATEGY_ONLINE && params->strategy != GGA_STRATEGY_BEST) {
