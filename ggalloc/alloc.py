@@ -808,8 +808,9 @@ def _plan_intervals(sizes: Sequence[int], starts: Sequence[int], ends: Sequence[
     alignment = _alignment(alignment)
     if planner not in _PLANNERS:
         raise BadInputError(f"unknown planner {planner!r} (expected one of {sorted(_PLANNERS)})")
+    # (the C library checks the budget's range)
     if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))):
-        raise BadInputError(f"time_budget must be a number of seconds, got {time_budget!r}")  # (C checks its range)
+        raise BadInputError(f"time_budget must be a number of seconds, got {time_budget!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**64:
         raise BadInputError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     out = np.zeros(n, dtype=np.uint64)

@@ -71,8 +71,8 @@ GGML_API struct ggalloc_plan_options ggalloc_plan_options_default(void);
 // ggalloc_plan_intervals with options (NULL: the defaults). Any int64_t steps are accepted,
 // INT64_MIN to INT64_MAX. Returns false (and logs which block or option is wrong) on the bad
 // input ggalloc_plan_intervals lists, an unknown planner, or a time budget that is negative, not
-// a number or above 1e9 seconds; offsets and *peak are then untouched. A cancelled or timed-out search still
-// returns true with a valid plan.
+// a number or above 1e9 seconds; offsets and *peak are then untouched. A cancelled or timed-out
+// search still returns true with a valid plan.
 GGML_API bool ggalloc_plan_intervals_ex(int n, const size_t * sizes, const int64_t * starts, const int64_t * ends,
         size_t alignment, const struct ggalloc_plan_options * options, size_t * offsets, size_t * peak);
 

@@ -76,9 +76,9 @@ void gga_plan_release(struct gga_plan * plan);
 // again for the cost of one comparison, O(n) (gallocr re-reserves the same graph at every step,
 // where ggml plans again each time), and a new plan goes into the memory of the last one when it
 // fits. Zero-initialise; release with gga_plan_memo_release. A plan made under a time budget is
-// reused too (the same graph keeps its buffers, and re-planning it would spend the budget again
-// for a plan no larger); one made with a cancel flag, which may have been cut short, is held but
-// not reused.
+// reused too (the same graph keeps its buffers, where planning it again would spend the budget
+// again for a plan little smaller if at all); one made with a cancel flag, which may have been
+// cut short, is held but not reused.
 struct gga_plan_memo {
     bool                   valid;  // plan may be returned again for the same blocks and params
     int                    n;
