@@ -34,9 +34,10 @@ GGML_API enum ggalloc_planner ggalloc_gallocr_get_planner(ggml_gallocr_t galloc)
 // Seconds the BEST planner may search for a smaller plan of each buffer whose first greedy pass
 // is above its lower bound, as ggalloc_plan_intervals_ex does on bare lifetimes: several orders,
 // then a bounded search and an exact one up to about a thousand tensors, or local improvement of
-// time windows around the peak for more. It stops at once on meeting the bound, so a graph
-// planned at its bound costs no more. 0 (the default): the first pass alone, a reserve as fast as
-// ggml's. Takes effect at the next plan (reserve, or an alloc_graph that must plan again); the
+// time windows around the peak for more. The budget starts after that first pass, which always
+// completes: a budget never makes a buffer larger. It stops at once on meeting the bound, so a
+// graph planned at its bound costs no more. 0 (the default): the first pass alone, a reserve as
+// fast as ggml's. Takes effect at the next plan (reserve, or an alloc_graph that must plan again); the
 // same graph planned again keeps the plan it got. Returns false (and logs) for a NULL galloc or a
 // budget that is negative, not a number or above 1e9 s; the budget is then unchanged.
 GGML_API bool   ggalloc_gallocr_set_time_budget(ggml_gallocr_t galloc, double seconds);

@@ -427,6 +427,7 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
             .max_chunks = GGALLOC_MAX_CHUNKS,
             .strategy   = galloc->planner == GGALLOC_PLANNER_GGML ? GGA_STRATEGY_ONLINE : GGA_STRATEGY_BEST,
             .time_budget = galloc->planner == GGALLOC_PLANNER_BEST ? galloc->time_budget : 0,
+            .budget_after_first = true, // a budget never makes a buffer larger
         };
         char err[256] = "";
         const struct gga_plan * plan = gga_plan_blocks_memo(&sl->memo, sb->blocks, sb->n, &pp, err, sizeof(err));

@@ -1671,8 +1671,9 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     const size_t alignment = params->alignment;
     const size_t max_size = params->max_size;
     const int max_chunks = params->max_chunks;
-    // the clock starts before the greedy passes, so the budget covers the whole plan
-    const double deadline = params->time_budget > 0 ? gga_now() + params->time_budget : 0;
+    // the clock starts before the greedy passes, so the budget covers the whole plan; or after the
+    // first (budget_after_first), which the graph's build and that pass then complete
+    double deadline = params->time_budget > 0 && !params->budget_after_first ? gga_now() + params->time_budget : 0;
     const int64_t max_edges = params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES;
     int * orders[GGA_N_ORDERS] = { NULL };
     bool made[GGA_N_ORDERS] = { false };
@@ -1694,7 +1695,11 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     const bool built = gga_graph_build(it, max_edges, deadline, params->cancel, rank, &g);
     free(rank);
     if (!built) {
+        // (no first pass to wait for: the decomposition gets the whole budget)
         free(orders[first]);
+        if (params->time_budget > 0 && params->budget_after_first) {
+            deadline = gga_now() + params->time_budget;
+        }
         return gga_split_plan(it, params, lower_bound, deadline, item_offset, item_chunk, chunk_size, n_chunks, bound);
     }
     const int64_t n_ranges = g.max_degree > 0 ? g.max_degree : 1;
@@ -1746,6 +1751,10 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
         if (peak < best) {
             best = peak;
             memcpy(item_offset, off, (size_t) n * sizeof(*off));
+        }
+        if (k == 0 && best > lower_bound && params->time_budget > 0 && params->budget_after_first) {
+            deadline = gga_now() + params->time_budget;
+            pk.deadline = deadline;
         }
     }
 

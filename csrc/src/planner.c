@@ -1007,7 +1007,8 @@ void gga_plan_memo_release(struct gga_plan_memo * memo) {
 static bool gga_params_equal(const struct gga_plan_params * a, const struct gga_plan_params * b) {
     return a->alignment == b->alignment && a->max_size == b->max_size && a->max_chunks == b->max_chunks &&
            a->strategy == b->strategy && a->search_work == b->search_work && a->time_budget == b->time_budget &&
-           a->seed == b->seed && a->cancel == b->cancel && a->max_conflicts == b->max_conflicts;
+           a->seed == b->seed && a->cancel == b->cancel && a->max_conflicts == b->max_conflicts &&
+           a->budget_after_first == b->budget_after_first;
 }
 
 static bool gga_blocks_equal(const struct gga_block * a, const struct gga_block * b, int n) {

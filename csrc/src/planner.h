@@ -47,6 +47,9 @@ struct gga_plan_params {
     uint64_t seed;       // BEST: perturbs the search's branching orders (0: a fixed default)
     const volatile int * cancel; // NULL, or a flag another thread may set: the search stops at
                                  // its next check (about every 0.1 ms) and keeps the best plan found
+    bool    budget_after_first; // BEST with a time budget: the clock starts once the first greedy
+                                // pass is done (which then always completes), so that the plan is
+                                // never larger than without a budget (gallocr)
     int64_t max_conflicts; // BEST: above this many conflicting pairs (x2) the greedy passes and
                            // searches are skipped (memory: 2 bytes per unit) for a plan by
                            // decomposition (with a time budget and one chunk) or the online

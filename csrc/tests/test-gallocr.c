@@ -822,10 +822,12 @@ static void test_random_graphs(void) {
         size_t align = alignments[trial % 6];
         size_t max_size = max_sizes[(trial / 6) % 5];
         ggml_backend_buffer_type_t buft = ggalloc_host_buffer_type(align, max_size);
-        size_t sizes[2];
-        for (int planner = 0; planner < 2; planner++) {
+        size_t sizes[3];
+        for (int planner = 0; planner < 3; planner++) {
+            // 0: GGML, 1: BEST, 2: BEST with a time budget (chunks under the small max sizes too)
             ggml_gallocr_t galloc = ggml_gallocr_new(buft);
-            ggalloc_gallocr_set_planner(galloc, (enum ggalloc_planner) planner);
+            ggalloc_gallocr_set_planner(galloc, planner == 0 ? GGALLOC_PLANNER_GGML : GGALLOC_PLANNER_BEST);
+            CHECK(ggalloc_gallocr_set_time_budget(galloc, planner == 2 ? 0.02 : 0));
             CHECK(ggml_gallocr_alloc_graph(galloc, g));
             oracle_allocated(galloc, g);
             sizes[planner] = ggml_gallocr_get_buffer_size(galloc, 0);
@@ -837,9 +839,10 @@ static void test_random_graphs(void) {
             graphs++;
         }
         CHECK(sizes[GGALLOC_PLANNER_BEST] <= sizes[GGALLOC_PLANNER_GGML]);
+        CHECK(sizes[2] <= sizes[GGALLOC_PLANNER_BEST]);
         ggml_free(ctx);
     }
-    CHECK_EQ_INT(graphs, 80);
+    CHECK_EQ_INT(graphs, 120);
 }
 
 // A time budget for BEST: refused when negative, not a number or too long (and left as it was);

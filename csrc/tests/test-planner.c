@@ -1483,6 +1483,36 @@ static void test_cancel_ends_greedy(void) {
     free(b);
 }
 
+// A budget too short for the first greedy pass over a large instance: that pass is cut and the
+// online plan stands, unless the budget starts after it (budget_after_first, as gallocr plans):
+// then the plan is the one made with no budget at all, or smaller.
+static void test_budget_after_first(void) {
+    const int n = 6000; // about 240 live at once: the conflict graph is built
+    struct gga_block * b = malloc((size_t) n * sizeof(*b));
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        b[i] = (struct gga_block) { 64 * (1 + (size_t) ((x >> 16) % 64)), i / 8, i / 8 + 1 + (int64_t) (x % 60), -1 };
+    }
+    struct gga_plan none, cut, after, online;
+    CHECK(plan(b, n, params_of(64, SIZE_MAX, 1, GGA_STRATEGY_BEST), &none));
+    CHECK(plan(b, n, params_of(64, SIZE_MAX, 1, GGA_STRATEGY_ONLINE), &online));
+    struct gga_plan_params p = params_of(64, SIZE_MAX, 1, GGA_STRATEGY_BEST);
+    p.time_budget = 1e-9;
+    CHECK(plan(b, n, p, &cut));
+    p.budget_after_first = true;
+    CHECK(plan(b, n, p, &after));
+    CHECK(none.peak < online.peak);      // the first pass wins without a budget
+    CHECK_EQ_INT(cut.peak, online.peak); // cut short: the online plan
+    CHECK(after.peak <= none.peak);
+    CHECK_EQ_INT(plan_violations(b, n, &after, 64, SIZE_MAX, 1), 0);
+    gga_plan_release(&none);
+    gga_plan_release(&cut);
+    gga_plan_release(&after);
+    gga_plan_release(&online);
+    free(b);
+}
+
 int main(void) {
     test_online_reuse();
     test_online_ties();
@@ -1510,5 +1540,6 @@ int main(void) {
     test_exact_tiny();
     test_exact_proofs();
     test_cancel_ends_greedy();
+    test_budget_after_first();
     return check_report("test-planner");
 }
