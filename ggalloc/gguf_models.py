@@ -252,6 +252,7 @@ class ModelPlan:
     fits: bool
     wtype: Optional[str]
     has_data: bool
+    time_budget: float = 0.0          # seconds the best planner could search (0: one greedy pass)
 
     def to_dict(self) -> Dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -274,7 +275,8 @@ class ModelPlan:
                  f"{_fmt(self.kv_cache_bytes)} |")
         for p in ("best", "ggml"):
             if p in self.compute:
-                L.append(f"| compute buffer, planner {p} | {self.compute[p]} | {_fmt(self.compute[p])} |")
+                searched = f", searched up to {self.time_budget:g} s" if p == "best" and self.time_budget else ""
+                L.append(f"| compute buffer, planner {p}{searched} | {self.compute[p]} | {_fmt(self.compute[p])} |")
         L.append(f"| compute lower bound | {self.lower_bound} | {_fmt(self.lower_bound)} |")
         L.append(f"| **total** (planner {self.planner}) | {self.total_bytes} | {_fmt(self.total_bytes)} |")
         L.append(f"| device {self.device} memory | {self.device_memory} | {_fmt(self.device_memory)} |")
@@ -332,7 +334,7 @@ def plan_model(path: Union[GGUF, PathLike], ctx: Optional[int] = None, batch: in
                      cache_type=next(iter(model.cache.values())).type, compute=compute, lower_bound=lower,
                      planner=chosen, total_bytes=total, device=dev_name, device_memory=mem_total,
                      device_memory_free=mem_free, fits=total <= mem_total, wtype=wtype,
-                     has_data=f.has_data)
+                     has_data=f.has_data, time_budget=float(time_budget))
 
 
 # ------------------------------------------------------------------------------------------

@@ -367,6 +367,7 @@ def test_cli_plan_and_run(tmp_path):
     png = tmp_path / "plan.png"
     r = _cli("plan", TINY_GPT2, "--ctx", "256", "--batch", "64", "--plot", str(png), "--time-budget", "0.1")
     assert r.returncode == 0, r.stderr
+    assert "planner best, searched up to 0.1 s" in r.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = _cli("plan", str(tmp_path / "missing.gguf"))
     assert r.returncode == 2 and "no such file" in r.stderr
