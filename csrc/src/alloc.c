@@ -212,8 +212,7 @@ bool ggalloc_gallocr_set_time_budget(ggml_gallocr_t galloc, double seconds) {
         GGML_LOG_ERROR("%s: NULL allocator\n", __func__);
         return false;
     }
-    // (written so that NaN fails too)
-    if (!(seconds >= 0 && seconds <= GGA_MAX_TIME_BUDGET)) {
+    if (!gga_time_budget_valid(seconds)) {
         GGML_LOG_ERROR("%s: time budget %g is not a number of seconds from 0 to %g\n", __func__, seconds,
                 GGA_MAX_TIME_BUDGET);
         return false;

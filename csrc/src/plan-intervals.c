@@ -130,7 +130,7 @@ static bool ggalloc_intervals_plan_opt(const char * func, int n, const size_t * 
         GGML_LOG_ERROR("%s: unknown planner %d (GGALLOC_PLANNER_BEST or GGALLOC_PLANNER_GGML)\n", func, (int) o.planner);
         return false;
     }
-    if (!(o.time_budget >= 0) || o.time_budget > GGA_MAX_TIME_BUDGET) {
+    if (!gga_time_budget_valid(o.time_budget)) {
         GGML_LOG_ERROR("%s: time_budget %g is not a number of seconds from 0 to %g\n", func, o.time_budget,
                 GGA_MAX_TIME_BUDGET);
         return false;

@@ -1665,6 +1665,11 @@ static bool gga_split_plan(const struct gga_items * it, const struct gga_plan_pa
     return true;
 }
 
+// The deadline of params' time budget counted from now (0: no budget).
+static double gga_deadline_from_now(const struct gga_plan_params * params) {
+    return params->time_budget > 0 ? gga_now() + params->time_budget : 0;
+}
+
 bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params * params, size_t lower_bound,
         size_t * item_offset, int * item_chunk, size_t * chunk_size, int * n_chunks, size_t * bound) {
     const int n = it->n_items;
@@ -1673,7 +1678,7 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     const int max_chunks = params->max_chunks;
     // the clock starts before the greedy passes, so the budget covers the whole plan; or after the
     // first (budget_after_first), which the graph's build and that pass then complete
-    double deadline = params->time_budget > 0 && !params->budget_after_first ? gga_now() + params->time_budget : 0;
+    double deadline = params->budget_after_first ? 0 : gga_deadline_from_now(params);
     const int64_t max_edges = params->max_conflicts > 0 ? params->max_conflicts : GGA_MAX_EDGES;
     int * orders[GGA_N_ORDERS] = { NULL };
     bool made[GGA_N_ORDERS] = { false };
@@ -1697,8 +1702,8 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
     if (!built) {
         // (no first pass to wait for: the decomposition gets the whole budget)
         free(orders[first]);
-        if (params->time_budget > 0 && params->budget_after_first) {
-            deadline = gga_now() + params->time_budget;
+        if (params->budget_after_first) {
+            deadline = gga_deadline_from_now(params);
         }
         return gga_split_plan(it, params, lower_bound, deadline, item_offset, item_chunk, chunk_size, n_chunks, bound);
     }
@@ -1752,8 +1757,8 @@ bool gga_search_plan(const struct gga_items * it, const struct gga_plan_params *
             best = peak;
             memcpy(item_offset, off, (size_t) n * sizeof(*off));
         }
-        if (k == 0 && best > lower_bound && params->time_budget > 0 && params->budget_after_first) {
-            deadline = gga_now() + params->time_budget;
+        if (k == 0 && best > lower_bound && params->budget_after_first) {
+            deadline = gga_deadline_from_now(params);
             pk.deadline = deadline;
         }
     }

@@ -304,7 +304,7 @@ static bool gga_validate_params(const struct gga_plan_params * params, char * er
         gga_err(err, err_size, "search_work %lld is negative", (long long) params->search_work);
         return false;
     }
-    if (!(params->time_budget >= 0) || params->time_budget > GGA_MAX_TIME_BUDGET) {
+    if (!gga_time_budget_valid(params->time_budget)) {
         gga_err(err, err_size, "time_budget %g is not a number of seconds from 0 to %g", params->time_budget,
                 GGA_MAX_TIME_BUDGET);
         return false;

@@ -34,6 +34,11 @@ enum gga_strategy {
 // The longest time budget a caller may give (seconds; a longer one is refused as a mistake).
 #define GGA_MAX_TIME_BUDGET 1e9
 
+// Whether seconds is a time budget a caller may give: 0 to GGA_MAX_TIME_BUDGET (NaN is not).
+static inline bool gga_time_budget_valid(double seconds) {
+    return seconds >= 0 && seconds <= GGA_MAX_TIME_BUDGET;
+}
+
 struct gga_plan_params {
     size_t alignment;   // power of two; every size is rounded up to it
     size_t max_size;    // chunk limit (SIZE_MAX: one chunk); a block larger than it gets a chunk of its own
