@@ -481,25 +481,34 @@ static inline struct gga_ref ref_of(const struct walk * w, int i) {
     return ref;
 }
 
-// Writes where node i (record ri) and its sources went, and where they are in the graph; whether
-// they are all leafs or earlier nodes. Final once the walk has visited node i: what is placed is
-// never placed again (but for a tensor the graph lists twice, w->replaced).
-static bool out_node(struct walk * w, int i, int ri, bool * other) {
+// Writes where node i (record ri) went, and where its view source is in the graph; whether that
+// is a leaf or an earlier node. Final once the walk has visited node i: what is placed is never
+// placed again (but for a tensor the graph lists twice, w->replaced).
+static bool out_node_head(struct walk * w, int i, int ri, bool * other) {
     struct gga_lifetimes * out = w->lt;
     const struct rec * r = &w->recs[ri];
-    bool in_order = true;
     out->node[i] = ref_of(w, ri);
-    for (int32_t j = out->src_off[i]; j < out->src_off[i + 1]; j++) {
-        const int si = w->src_rec[j];
-        out->src[j] = ref_of(w, si);
-        const int32_t sp = pos_of(w, si, other);
-        out->src_pos[j] = sp;
-        in_order = in_order && sp < i;
-    }
     const int32_t v = pos_of(w, r->view_src, other);
     out->view_pos[i] = v;
     out->node_leaf[i] = r->leaf_index;
-    return in_order && v < i;
+    return v < i;
+}
+
+// The same for source j (record si) of node i.
+static inline bool out_src(struct walk * w, int i, int32_t j, int si, bool * other) {
+    w->lt->src[j] = ref_of(w, si);
+    const int32_t sp = pos_of(w, si, other);
+    w->lt->src_pos[j] = sp;
+    return sp < i;
+}
+
+// out_node_head and out_src for every source of node i.
+static bool out_node(struct walk * w, int i, int ri, bool * other) {
+    bool in_order = out_node_head(w, i, ri, other);
+    for (int32_t j = w->lt->src_off[i]; j < w->lt->src_off[i + 1]; j++) {
+        in_order = out_src(w, i, j, w->src_rec[j], other) && in_order;
+    }
+    return in_order;
 }
 
 // out_node for leaf i (record ri).
@@ -692,6 +701,12 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
     // an input could be placed over a source (it would see the counts so far): the first pass
     // then counts itself.
     bool counted = p->order == NULL;
+    // Whether some node reads a source that the second pass may meet unplaced: with no order of
+    // the caller's, only a source that is no earlier node and no leaf (leafs are placed first,
+    // and a node when visited; either is freed, or taken over, only after its last reader).
+    // Otherwise the second pass places no source, and has one loop over a node's sources, not
+    // three: on a random DAG, each loop's exit (one to three sources) was a coin toss.
+    bool late = p->order != NULL;
     int * inputs = order; // with no order of the caller's, order is free
     int n_inputs = 0;
     out->n_nodes = n_nodes;
@@ -752,6 +767,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                 if (!w.recs[si].scanned) {
                     rec_scan(&w, si);
                 }
+                // neither an earlier node nor a leaf: a later node, or a tensor outside the graph
+                late |= (w.recs[si].node_index < 0) & (w.recs[si].leaf_index < 0) & !w.recs[si].skip;
                 for (; n_src < j; n_src++) {
                     src[n_src] = -1; // a NULL source before this one
                 }
@@ -841,13 +858,15 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             const int i = p_order ? p_order[k] : k;
             struct rec * nr = &recs[node_rec[i]];
             const int buffer_id = node_bids ? node_bids[i] : 0;
-            for (int32_t j = src_off[i]; j < src_off[i + 1]; j++) {
+            for (int32_t j = src_off[i]; late && j < src_off[i + 1]; j++) {
                 if (src_rec[j] >= 0) {
                     walk_allocate(&w, &recs[src_rec[j]], buffer_id, k + 1, k);
                 }
             }
             walk_allocate(&w, nr, buffer_id, k + 1, k);
+            bool node_in_order = out_node_head(&w, i, node_rec[i], &other);
             for (int32_t j = src_off[i]; j < src_off[i + 1]; j++) {
+                node_in_order = out_src(&w, i, j, src_rec[j], &other) && node_in_order;
                 if (src_rec[j] < 0) continue;
                 struct rec * pr = &recs[src_rec[j]];
                 // the count goes through a local: re-reading it next to n_views right after the
@@ -866,7 +885,7 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
                     walk_free(&w, pr, k);
                 }
             }
-            in_order = out_node(&w, i, node_rec[i], &other) && in_order;
+            in_order = node_in_order && in_order;
         }
         if (w.replaced) {
             // a tensor the graph lists twice was placed again after its first visit: its last
