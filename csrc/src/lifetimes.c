@@ -123,34 +123,36 @@ struct walk {
     bool     replaced;    // a tensor was placed a second time (the graph lists it twice)
 };
 
-// A new record for t (not yet read); its index, or -1 when out of memory. The records move when
-// they outgrow the scratch memory: callers hold indices across this call, not pointers.
-static int rec_new(struct walk * w, struct ggml_tensor * t) {
-    if (w->n_recs == w->cap_recs) {
-        struct gga_walk_scratch * sc = w->sc;
-        const int cap = w->cap_recs * 2;
-        struct rec * recs = walk_malloc(sizeof(*recs) * (size_t) cap);
-        if (recs == NULL) {
-            w->oom = true;
-            return -1;
-        }
-        memcpy(recs, w->recs, sizeof(*recs) * (size_t) w->n_recs);
-        free(sc->more_recs); // the records copied, or smaller ones of an earlier walk
-        sc->more_recs = recs;
-        sc->cap_more_recs = cap;
-        w->recs = recs;
-        w->cap_recs = cap;
+// Doubles the records' room; false (w->oom) when out of memory. The records move when they
+// outgrow the scratch memory: callers hold indices across rec_new, not pointers.
+static bool rec_grow(struct walk * w) {
+    struct gga_walk_scratch * sc = w->sc;
+    const int cap = w->cap_recs * 2;
+    struct rec * recs = walk_malloc(sizeof(*recs) * (size_t) cap);
+    if (recs == NULL) {
+        w->oom = true;
+        return false;
+    }
+    memcpy(recs, w->recs, sizeof(*recs) * (size_t) w->n_recs);
+    free(sc->more_recs); // the records copied, or smaller ones of an earlier walk
+    sc->more_recs = recs;
+    sc->cap_more_recs = cap;
+    w->recs = recs;
+    w->cap_recs = cap;
+    return true;
+}
+
+// A new record for t (not yet read); its index, or -1 when out of memory. (Inlined, as are the
+// other steps of the walk that run for every tensor: the walk is a few hundred instructions a
+// tensor, which the calls' own cost added to by a tenth.)
+static inline __attribute__((always_inline)) int rec_new(struct walk * w, struct ggml_tensor * t) {
+    if (w->n_recs == w->cap_recs && !rec_grow(w)) {
+        return -1;
     }
     const int i = w->n_recs++;
-    struct rec * r = &w->recs[i];
-    memset(r, 0, sizeof(*r));
-    r->t = t;
-    r->size_bid = -1;
-    r->slot = -1;
-    r->block = -1;
-    r->view_src = -1;
-    r->node_index = -1;
-    r->leaf_index = -1;
+    w->recs[i] = (struct rec) {
+        .t = t, .size_bid = -1, .slot = -1, .block = -1, .view_src = -1, .node_index = -1, .leaf_index = -1,
+    };
     return i;
 }
 
@@ -167,7 +169,7 @@ static inline int rec_of(struct walk * w, struct ggml_tensor * t) {
 
 // The one read of record i's tensor: what the walk and the signature need of it. Tensors in the
 // caller's own buffers are taken back here, rather than in a pass of their own over the graph.
-static void rec_scan(struct walk * w, int i) {
+static inline __attribute__((always_inline)) void rec_scan(struct walk * w, int i) {
     struct ggml_tensor * t = w->recs[i].t;
     if (t->buffer != NULL && w->p->owns_buffer != NULL && w->p->owns_buffer(w->p->user, t->buffer)) {
         t->buffer = NULL;
@@ -195,7 +197,7 @@ static size_t rec_size(struct walk * w, struct rec * r, int buffer_id) {
     }
     // (without an alloc size of the caller's, no call through a pointer and two more: this runs
     // for every tensor)
-    const size_t size = w->p->alloc_size != NULL ? w->p->alloc_size(w->p->user, buffer_id, r->t) : ggml_nbytes(r->t);
+    const size_t size = w->p->alloc_size != NULL ? w->p->alloc_size(w->p->user, buffer_id, r->t) : ggalloc_extent(r->t->type, r->t->ne, r->t->nb);
     if (r->size_bid < 0) {
         r->size = size;
         r->size_bid = buffer_id;
@@ -228,7 +230,7 @@ static bool slot_grow(struct gga_slot_blocks * sb, int cap) {
 }
 
 // Appends a block to slot s; its index, or -1 when out of memory.
-static int block_push(struct walk * w, int s, size_t size, int64_t start, struct ggml_tensor * t, int buffer_id, int first) {
+static inline __attribute__((always_inline)) int block_push(struct walk * w, int s, size_t size, int64_t start, struct ggml_tensor * t, int buffer_id, int first) {
     struct gga_slot_blocks * sb = &w->lt->slots[s];
     if (sb->n == sb->cap && !slot_grow(sb, sb->cap ? sb->cap * 2 : w->n_nodes + w->n_leafs + 16)) {
         w->oom = true;
