@@ -757,6 +757,8 @@ bool gga_lifetimes_build(struct ggml_cgraph * graph, const struct gga_walk_param
             int32_t * src = &w.src_rec[n_src_all];
             int n_src = 0;
             uint32_t inplace = 0;
+            // unrolled: most slots are empty, and the loop's own count was half the cost of testing them
+#pragma GCC unroll 16
             for (int j = 0; j < GGML_MAX_SRC; j++) {
                 struct ggml_tensor * s = t->src[j];
                 if (s == NULL) {
