@@ -197,7 +197,8 @@ static size_t rec_size(struct walk * w, struct rec * r, int buffer_id) {
     }
     // (without an alloc size of the caller's, no call through a pointer and two more: this runs
     // for every tensor)
-    const size_t size = w->p->alloc_size != NULL ? w->p->alloc_size(w->p->user, buffer_id, r->t) : ggalloc_extent(r->t->type, r->t->ne, r->t->nb);
+    const struct ggml_tensor * t = r->t;
+    const size_t size = w->p->alloc_size != NULL ? w->p->alloc_size(w->p->user, buffer_id, t) : ggalloc_extent(t->type, t->ne, t->nb);
     if (r->size_bid < 0) {
         r->size = size;
         r->size_bid = buffer_id;
@@ -230,7 +231,8 @@ static bool slot_grow(struct gga_slot_blocks * sb, int cap) {
 }
 
 // Appends a block to slot s; its index, or -1 when out of memory.
-static inline __attribute__((always_inline)) int block_push(struct walk * w, int s, size_t size, int64_t start, struct ggml_tensor * t, int buffer_id, int first) {
+static inline __attribute__((always_inline)) int block_push(struct walk * w, int s, size_t size, int64_t start,
+        struct ggml_tensor * t, int buffer_id, int first) {
     struct gga_slot_blocks * sb = &w->lt->slots[s];
     if (sb->n == sb->cap && !slot_grow(sb, sb->cap ? sb->cap * 2 : w->n_nodes + w->n_leafs + 16)) {
         w->oom = true;
