@@ -195,8 +195,8 @@ static size_t rec_size(struct walk * w, struct rec * r, int buffer_id) {
     if (r->size_bid == buffer_id) {
         return r->size;
     }
-    // (without an alloc size of the caller's, no call through a pointer and two more: this runs
-    // for every tensor)
+    // (without an alloc size of the caller's, no call through a pointer: this runs for every
+    // tensor)
     const struct ggml_tensor * t = r->t;
     const size_t size = w->p->alloc_size != NULL ? w->p->alloc_size(w->p->user, buffer_id, t) : ggalloc_extent(t->type, t->ne, t->nb);
     if (r->size_bid < 0) {

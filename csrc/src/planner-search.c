@@ -878,7 +878,7 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
                 for (int w = 0; w < W; w++) {
                     for (uint64_t q = conf[(size_t) b * W + w] & placed[w]; q != 0; q &= q - 1) {
                         const int c = w * 64 + __builtin_ctzll(q);
-                        gga_fit_range((int64_t) offset[c] - sp, (int64_t) (offset[c] + asize[c]), &o, sm->ranges, &m);
+                        gga_fit_visit((int64_t) offset[c], (int64_t) asize[c], sp, &o, sm->ranges, &m);
                     }
                 }
             }
