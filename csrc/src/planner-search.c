@@ -760,9 +760,10 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // of its planning time on the general path's fixed costs: a dozen allocations, counting sorts
 // over the steps, the conflict graph's sweep. Up to GGA_SMALL_MAX_BLOCKS blocks, the first pass
 // runs on the blocks themselves, with each block's conflicts as a row of bits: W = n / 64 words
-// (rounded up). Over a graph's short span of steps the rows come from prefix ORs per step (the
-// blocks started before a step, and those ended before it), O(W (n + span)); the bytes live at
-// each step, summed over the same span, give the lower bound. The items are the chains' first
+// (rounded up). Over a graph's short span of steps the rows are read off prefix ORs per step (the
+// blocks started before a step, and those ended before it: two words per row word, when the block
+// is placed, with no row stored), O(W (n + span)); the bytes live at each step, summed over the
+// same span, give the lower bound. The items are the chains' first
 // blocks, by size and then start (an insertion sort up to 64 blocks, else the first order's
 // stable sort by size, or the radix sort on three figures where the items do not come in order
 // of start); each is placed at its lowest fit among the blocks placed before it, read off its
@@ -796,28 +797,30 @@ struct gga_small {
     int              * order;   // the items (first blocks) in placing order
     int64_t          * start;
     int64_t          * end;
-    uint64_t         * conf;    // per block, W words: the blocks of other items live with it
+    uint64_t         * conf;    // per block, one word (wide spans of up to 64 blocks): the blocks live with it
     uint64_t         * started; // (span + 2) * W words, see gga_small_conflicts
     uint64_t         * ended;
+    int64_t            lo;      // the first step of the tables
     size_t           * delta;   // span + 1
-    uint64_t         * placed;  // W words
-    uint64_t         * sized;   // W words: the blocks of nonzero size
+    uint64_t         * placed;  // W words: the blocks of nonzero size placed
     struct gga_range * ranges;
     struct gga_akey  * keys;    // 2 per item: the first order's sort (multi-word only)
 };
 
-// The conflict rows and the lower bound over a span of steps of at most GGA_SMALL_MAX_STEPS (one
-// word) or GGA_SMALL_WIDE_STEPS: with started[x] the blocks starting before step lo + x and
-// ended[x] those ending before it, the blocks overlapping b are those started before b ends and
-// not ended by the step after its start (the blocks of one chain follow one another and never
-// overlap, so an overlap is a conflict between two items), and the bytes live at each step are
-// prefix sums: O(W (n + span)), with no loop per pair. Inlined with W a constant (1 to 4), so
-// that a row's words are unrolled and the prefix ORs stay in registers.
-static inline __attribute__((always_inline)) size_t gga_small_conflicts(struct gga_small * sm, int n, int W,
-        int64_t lo, int span, const size_t * asize) {
+// The step tables and the lower bound over a span of steps of at most GGA_SMALL_MAX_STEPS (one
+// word) or GGA_SMALL_WIDE_STEPS: started[x] holds the blocks starting before step lo + x, ended[x]
+// those ending before it. The blocks live with block b are those started before b ends and not
+// ended by the step after its start (the blocks of one chain follow one another and never
+// overlap, so an overlap is a conflict between two items): a row is read off two words of the
+// tables when b is placed (gga_small_row), and no row is stored. The bytes live at each step are
+// prefix sums. O(W (n + span)), with no loop per pair. Inlined with W a constant (1 to 4), so
+// that the prefix ORs stay in registers.
+static inline __attribute__((always_inline)) size_t gga_small_tables(struct gga_small * sm, int n, int W, int span,
+        const size_t * asize) {
     uint64_t * started = sm->started;
     uint64_t * ended = sm->ended;
     size_t * delta = sm->delta;
+    const int64_t lo = sm->lo;
     memset(started, 0, (size_t) (span + 2) * W * sizeof(*started));
     memset(ended, 0, (size_t) (span + 2) * W * sizeof(*ended));
     memset(delta, 0, (size_t) (span + 1) * sizeof(*delta));
@@ -828,7 +831,6 @@ static inline __attribute__((always_inline)) size_t gga_small_conflicts(struct g
         delta[sm->start[b] - lo] += asize[b];
         delta[sm->end[b] - lo] -= asize[b];
     }
-    // the prefix ORs carried in registers (W is a constant here: see gga_small_plan_words)
     uint64_t s_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
     uint64_t e_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
     for (int x = 0; x <= span + 1; x++) {
@@ -839,15 +841,6 @@ static inline __attribute__((always_inline)) size_t gga_small_conflicts(struct g
             ended[x * W + w] = e_acc[w];
         }
     }
-    for (int b = 0; b < n; b++) {
-        const uint64_t * s = &started[(sm->end[b] - lo) * W];
-        const uint64_t * e = &ended[(sm->start[b] - lo + 1) * W];
-        uint64_t * c = &sm->conf[(size_t) b * W];
-        for (int w = 0; w < W; w++) {
-            c[w] = s[w] & ~e[w];
-        }
-        c[b / 64] &= ~((uint64_t) 1 << (b % 64));
-    }
     size_t lb = 0;
     size_t bytes = 0; // wraps below 0 and back: the sums are exact
     for (int t = 0; t < span; t++) {
@@ -857,11 +850,21 @@ static inline __attribute__((always_inline)) size_t gga_small_conflicts(struct g
     return lb;
 }
 
+// Word w of the row of blocks live with block b: from the step tables, or stored (one word: a
+// wide span of at most 64 blocks). The row may hold b itself, never placed when it is read.
+static inline __attribute__((always_inline)) uint64_t gga_small_row(const struct gga_small * sm, int b, int w, int W,
+        bool tables) {
+    if (!tables) {
+        return sm->conf[b];
+    }
+    return sm->started[(sm->end[b] - sm->lo) * W + w] & ~sm->ended[(sm->start[b] - sm->lo + 1) * W + w];
+}
+
 // The first pass over the items in sm->order (n_items of them): each at its lowest fit among the
-// blocks placed before it; returns the peak.
+// blocks placed before it; returns the peak. A block of no bytes is in no conflict: it is never
+// marked placed, and a chain (whose sizes never grow) is read up to its first such block.
 static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_small * sm, int n_items, int W,
-        const size_t * asize, size_t * offset) {
-    const uint64_t * conf = sm->conf;
+        bool tables, const size_t * asize, size_t * offset) {
     uint64_t * placed = sm->placed;
     for (int w = 0; w < W; w++) {
         placed[w] = 0;
@@ -869,36 +872,31 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
     size_t top = 0;
     for (int k = 0; k < n_items; k++) {
         const int h = sm->order[k];
+        // the first pass of the lowest fit as the neighbours are met (as in gga_lowest_fit)
         int64_t o = 0;
-        if (asize[h] > 0) {
-            // the first pass of the lowest fit as the neighbours are met (as in gga_lowest_fit)
-            int m = 0;
-            for (int b = h; b >= 0; b = sm->next[b]) {
-                const int64_t sp = (int64_t) asize[b];
-                for (int w = 0; w < W; w++) {
-                    for (uint64_t q = conf[(size_t) b * W + w] & placed[w]; q != 0; q &= q - 1) {
-                        const int c = w * 64 + __builtin_ctzll(q);
-                        gga_fit_visit((int64_t) offset[c], (int64_t) asize[c], sp, &o, sm->ranges, &m);
-                    }
+        int m = 0;
+        for (int b = h; b >= 0 && asize[b] > 0; b = sm->next[b]) {
+            const int64_t sp = (int64_t) asize[b];
+            for (int w = 0; w < W; w++) {
+                for (uint64_t q = gga_small_row(sm, b, w, W, tables) & placed[w]; q != 0; q &= q - 1) {
+                    const int c = w * 64 + __builtin_ctzll(q);
+                    gga_fit_visit((int64_t) offset[c], (int64_t) asize[c], sp, &o, sm->ranges, &m);
                 }
             }
-            o = o != 0 ? gga_ranges_lowest(sm->ranges, m, o) : 0;
         }
+        o = o != 0 ? gga_ranges_lowest(sm->ranges, m, o) : 0;
         for (int b = h; b >= 0; b = sm->next[b]) {
             offset[b] = (size_t) o;
-            placed[b / 64] |= (uint64_t) 1 << (b % 64);
+            placed[b / 64] |= (uint64_t) (asize[b] > 0) << (b % 64);
         }
         top = (size_t) o + asize[h] > top ? (size_t) o + asize[h] : top;
     }
     return top;
 }
 
-// The blocks' chains (next), steps and nonzero sizes (sized, W words) into sm.
+// The blocks' chains (next) and steps into sm.
 static inline __attribute__((always_inline)) void gga_small_blocks(struct gga_small * sm, const struct gga_block * blocks,
-        int n, const size_t * asize, const int * pred, int W) {
-    for (int w = 0; w < W; w++) {
-        sm->sized[w] = 0;
-    }
+        int n, const int * pred) {
     for (int b = 0; b < n; b++) {
         sm->next[b] = -1;
         if (pred[b] >= 0) {
@@ -906,7 +904,6 @@ static inline __attribute__((always_inline)) void gga_small_blocks(struct gga_sm
         }
         sm->start[b] = blocks[b].start;
         sm->end[b] = blocks[b].end;
-        sm->sized[b / 64] |= (uint64_t) (asize[b] > 0) << (b % 64);
     }
 }
 
@@ -919,26 +916,24 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
     int64_t end[64];
     uint64_t conf[64];
     uint64_t placed[1];
-    uint64_t sized[1];
+    uint64_t started[GGA_SMALL_MAX_STEPS + 2];
+    uint64_t ended[GGA_SMALL_MAX_STEPS + 2];
+    size_t delta[GGA_SMALL_MAX_STEPS + 1];
     // each item's ranges: a piece's placed neighbours, at most (pieces) x (blocks placed) <= (n / 2)^2
     struct gga_range ranges[32 * 32];
-    struct gga_small sm = { next, order, start, end, conf, NULL, NULL, NULL, placed, sized, ranges, NULL };
-    gga_small_blocks(&sm, blocks, n, asize, pred, 1);
+    struct gga_small sm = { next, order, start, end, conf, started, ended, 0, delta, placed, ranges, NULL };
+    gga_small_blocks(&sm, blocks, n, pred);
     int64_t lo = n > 0 ? start[0] : 0;
     int64_t hi = lo;
     for (int b = 0; b < n; b++) {
         lo = start[b] < lo ? start[b] : lo;
         hi = end[b] > hi ? end[b] : hi;
     }
+    sm.lo = lo;
+    const bool tables = (uint64_t) hi - (uint64_t) lo <= GGA_SMALL_MAX_STEPS;
     size_t lb = 0;
-    if ((uint64_t) hi - (uint64_t) lo <= GGA_SMALL_MAX_STEPS) {
-        uint64_t started[GGA_SMALL_MAX_STEPS + 2];
-        uint64_t ended[GGA_SMALL_MAX_STEPS + 2];
-        size_t delta[GGA_SMALL_MAX_STEPS + 1];
-        sm.started = started;
-        sm.ended = ended;
-        sm.delta = delta;
-        lb = gga_small_conflicts(&sm, n, 1, lo, (int) (hi - lo), asize);
+    if (tables) {
+        lb = gga_small_tables(&sm, n, 1, (int) (hi - lo), asize);
     } else {
         // a wide span: each pair tested once, with no branch (c is live at b's start when it
         // overlaps b and starts no later)
@@ -960,9 +955,6 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
             lb = live[b] > lb ? live[b] : lb;
         }
     }
-    for (int b = 0; b < n; b++) {
-        conf[b] = asize[b] > 0 ? conf[b] & sized[0] : 0;
-    }
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START)
     int n_items = 0;
     for (int b = 0; b < n; b++) {
@@ -979,23 +971,18 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
         }
         order[k] = b;
     }
-    *peak = gga_small_greedy(&sm, n_items, 1, asize, offset);
+    *peak = tables ? gga_small_greedy(&sm, n_items, 1, true, asize, offset)
+                   : gga_small_greedy(&sm, n_items, 1, false, asize, offset);
     *lower_bound = lb;
     return true;
 }
 
 // gga_small_plan_words past its setup, for a constant W (so that each row's words are unrolled
-// and carried in registers): the conflicts, the bound and the first pass.
+// and carried in registers): the tables, the bound and the first pass.
 static inline __attribute__((always_inline)) void gga_small_words_run(struct gga_small * sm, int n, const size_t * asize,
-        size_t * offset, size_t * peak, size_t * lower_bound, int64_t lo, int span, int n_items, const int W) {
-    *lower_bound = gga_small_conflicts(sm, n, W, lo, span, asize);
-    for (int b = 0; b < n; b++) {
-        uint64_t * c = &sm->conf[(size_t) b * W];
-        for (int w = 0; w < W; w++) {
-            c[w] = asize[b] > 0 ? c[w] & sm->sized[w] : 0;
-        }
-    }
-    *peak = gga_small_greedy(sm, n_items, W, asize, offset);
+        size_t * offset, size_t * peak, size_t * lower_bound, int span, int n_items, const int W) {
+    *lower_bound = gga_small_tables(sm, n, W, span, asize);
+    *peak = gga_small_greedy(sm, n_items, W, true, asize, offset);
 }
 
 // Beyond 64 blocks: rows of W words, the arrays in one allocation; false (nothing written) when
@@ -1036,7 +1023,7 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     // gga_skey wide (with room for the radix sort's scratch) where the items need sorting by start too
     const size_t key_bytes = 2 * (size_t) n_items * (in_start_order ? sizeof(struct gga_akey) : sizeof(struct gga_skey));
     char * mem = malloc(key_bytes + n_ranges * sizeof(struct gga_range) +
-                        (2 * nn + nn * nw + 2 * n_steps * nw + 2 * nw + n_steps) * sizeof(uint64_t) + 2 * nn * sizeof(int));
+                        (2 * nn + 2 * n_steps * nw + nw + n_steps) * sizeof(uint64_t) + 2 * nn * sizeof(int));
     if (mem == NULL) {
         return false;
     }
@@ -1045,15 +1032,15 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     sm.ranges  = (struct gga_range *) (mem + key_bytes);
     sm.start   = (int64_t *) (sm.ranges + n_ranges);
     sm.end     = sm.start + nn;
-    sm.conf    = (uint64_t *) (sm.end + nn);
-    sm.started = sm.conf + nn * nw;
+    sm.conf    = NULL;
+    sm.started = (uint64_t *) (sm.end + nn);
     sm.ended   = sm.started + n_steps * nw;
     sm.placed  = sm.ended + n_steps * nw;
-    sm.sized   = sm.placed + nw;
-    sm.delta   = (size_t *) (sm.sized + nw);
+    sm.delta   = (size_t *) (sm.placed + nw);
     sm.next    = (int *) (sm.delta + n_steps);
     sm.order   = sm.next + nn;
-    gga_small_blocks(&sm, blocks, n, asize, pred, W);
+    sm.lo      = lo;
+    gga_small_blocks(&sm, blocks, n, pred);
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START): items
     // that come in order of start (a graph's walk makes them so) by a stable sort on size alone
     int k = 0;
@@ -1081,9 +1068,9 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     }
     _Static_assert(GGA_SMALL_MAX_BLOCKS <= 4 * 64, "rows of up to four words");
     switch (W) {
-        case 2:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, lo, span, n_items, 2); break;
-        case 3:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, lo, span, n_items, 3); break;
-        default: gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, lo, span, n_items, 4); break;
+        case 2:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 2); break;
+        case 3:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 3); break;
+        default: gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 4); break;
     }
     free(mem);
     return true;
