@@ -429,7 +429,8 @@ static bool gallocr_plan(ggml_gallocr_t galloc, struct ggml_cgraph * graph, cons
             .budget_after_first = true, // a budget never makes a buffer larger
         };
         char err[256] = "";
-        const struct gga_plan * plan = gga_plan_blocks_memo(&sl->memo, sb->blocks, sb->n, &pp, err, sizeof(err));
+        const struct gga_plan * plan = gga_plan_blocks_memo(&sl->memo, sb->blocks, sb->n, sb->freed, sb->n_freed, &pp, err,
+                                                             sizeof(err));
         if (plan == NULL) {
             GGML_LOG_ERROR("%s: planning %d tensors for %s failed: %s\n", "ggml_gallocr_reserve", sb->n,
                     ggml_backend_buft_name(sl->buft), err);

@@ -209,21 +209,23 @@ static size_t rec_size(struct walk * w, struct rec * r, int buffer_id) {
 // Gives sb room for cap blocks, keeping its n blocks; false (sb untouched) when out of memory.
 static bool slot_grow(struct gga_slot_blocks * sb, int cap) {
     const size_t c = (size_t) cap;
-    char * mem = walk_malloc(c * (sizeof(*sb->blocks) + sizeof(*sb->tensor) + 3 * sizeof(int)));
+    char * mem = walk_malloc(c * (sizeof(*sb->blocks) + sizeof(*sb->tensor) + 4 * sizeof(int)));
     if (mem == NULL) {
         return false;
     }
-    struct gga_slot_blocks g = { .n = sb->n, .cap = cap, .blocks = (struct gga_block *) mem };
+    struct gga_slot_blocks g = { .n = sb->n, .cap = cap, .blocks = (struct gga_block *) mem, .n_freed = sb->n_freed };
     g.tensor    = (struct ggml_tensor **) (mem + c * sizeof(*g.blocks));
     g.buffer_id = (int *) (g.tensor + c);
     g.first     = g.buffer_id + c;
     g.last      = g.first + c;
+    g.freed     = g.last + c;
     if (sb->n > 0) {
         memcpy(g.blocks, sb->blocks, sizeof(*g.blocks) * (size_t) sb->n);
         memcpy(g.tensor, sb->tensor, sizeof(*g.tensor) * (size_t) sb->n);
         memcpy(g.buffer_id, sb->buffer_id, sizeof(int) * (size_t) sb->n);
         memcpy(g.first, sb->first, sizeof(int) * (size_t) sb->n);
         memcpy(g.last, sb->last, sizeof(int) * (size_t) sb->n);
+        memcpy(g.freed, sb->freed, sizeof(int) * (size_t) sb->n_freed);
     }
     free(sb->blocks);
     *sb = g;
@@ -324,6 +326,7 @@ static void walk_free(struct walk * w, struct rec * r, int pos) {
     struct gga_slot_blocks * sb = &w->lt->slots[r->slot];
     sb->blocks[r->block].end = (int64_t) pos + 2;
     sb->last[r->block] = pos;
+    sb->freed[sb->n_freed++] = r->block; // a block is freed once: n_freed <= n
     r->allocated = 0;
 }
 
@@ -345,6 +348,7 @@ static bool check_tensor(const struct gga_walk_params * p, const int * ids, int 
 void gga_lifetimes_clear(struct gga_lifetimes * lt) {
     for (int s = 0; s < lt->n_slots && lt->slots; s++) {
         lt->slots[s].n = 0;
+        lt->slots[s].n_freed = 0;
     }
     lt->n_nodes = 0;
     lt->n_leafs = 0;

@@ -31,7 +31,7 @@ struct gga_ref {
 };
 
 // The blocks of one slot (one allocator: buffer ids with the same buffer type share one), in
-// the order ggml would allocate them. The five arrays are one allocation, at blocks.
+// the order ggml would allocate them. The six arrays are one allocation, at blocks.
 struct gga_slot_blocks {
     int                   n;
     int                   cap;
@@ -40,6 +40,8 @@ struct gga_slot_blocks {
     int                 * buffer_id; // per block: the buffer id the tensor was placed for
     int                 * first;     // per block: first node step (visit position) it is live
     int                 * last;      // per block: last node step it is read
+    int                 * freed;     // the blocks freed, in the order ggml frees them (n_freed)
+    int                   n_freed;
 };
 
 // What a plan depends on, per tensor of the graph, besides positions and sizes (read by the walk,

@@ -554,89 +554,116 @@ static bool gga_dyn_free(struct gga_dyn * d, int chunk, size_t offset, size_t si
     return gga_chunk_insert(ch, pos, offset, size);
 }
 
-// Online placement in ggml's order. has_succ[i]: block i hands its memory to a group member.
-// The pass stops (*gave_up set, no plan) once its chunks reach give_up bytes in all: a plan that
-// large cannot beat the one the caller holds (BEST's offline plan, which then stands).
-static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
-        const struct gga_plan_params * params, struct gga_steps * st, size_t give_up, bool * gave_up,
-        int * chunk, size_t * offset, size_t * chunk_size, int * n_chunks) {
-    // the orders, their steps read out in sequence (the event loop then reads no block), and a
-    // spare has_succ entry for blocks with no predecessor, in one allocation
-    const size_t nn = (size_t) n;
-    int64_t * t_start = malloc(nn * (2 * sizeof(int64_t) + 2 * sizeof(int)) + nn + 1);
-    int64_t * t_end = t_start != NULL ? t_start + nn : NULL;
-    int * by_start = t_start != NULL ? (int *) (t_end + nn) : NULL;
-    int * by_end = t_start != NULL ? by_start + nn : NULL;
-    bool * has_succ = t_start != NULL ? (bool *) (by_end + nn) : NULL;
-    struct gga_key * keys = st->small ? NULL : malloc(nn * sizeof(*keys));
-    struct gga_dyn d;
-    memset(&d, 0, sizeof(d));
-    d.max_chunk_size = params->max_size < GGA_UNBOUNDED ? params->max_size : GGA_UNBOUNDED;
-    d.max_chunks = params->max_chunks;
-    bool ok = t_start != NULL && (st->small || keys != NULL);
-    if (ok) {
-        // without a branch on pred: which blocks run in place is a coin toss on graphs
-        memset(has_succ, 0, nn + 1);
-        bool started_in_order = true; // as a graph's walk makes them: no sort by start needed
-        for (int i = 0; i < n; i++) {
-            has_succ[pred[i] >= 0 ? pred[i] : n] = true;
-            started_in_order &= i == 0 || blocks[i - 1].start <= blocks[i].start;
-        }
-        if (started_in_order) {
-            for (int k = 0; k < n; k++) {
-                by_start[k] = k;
-                t_start[k] = blocks[k].start;
-            }
-        } else {
-            gga_order_by_step(blocks, n, false, st, keys, by_start);
-            for (int k = 0; k < n; k++) {
-                t_start[k] = blocks[by_start[k]].start;
-            }
-        }
-        gga_order_by_step(blocks, n, true, st, keys, by_end);
-        for (int k = 0; k < n; k++) {
-            t_end[k] = blocks[by_end[k]].end;
-        }
-    }
-    // One event at a time, the two orders merged: a free at a step comes before an allocation at
-    // it. The block to start next has not ended, so the ends never run out first. (By steps, with
-    // a loop for each step's frees and one for its allocations, the loops' exits were mispredicted
-    // at almost every step.) The peak grows only at an allocation, where it is tested.
+// The events of the online pass, merged: a free at a step comes before an allocation at it. The
+// next allocation is block (by_start ? by_start[is] : is), at step start(is); the next free is
+// block by_end[ie], at step end(ie): read off t_start and t_end where the orders were sorted (the
+// loop then reads no block), or off the blocks where the caller gave its order of frees (the
+// blocks then come in order of start). n_free: the frees in by_end (the blocks freed at all).
+// (By steps, with a loop for each step's frees and one for its allocations, the loops' exits
+// were mispredicted at almost every step.) The peak grows only at an allocation, where it is
+// tested. Inlined with `given` a constant.
+static inline __attribute__((always_inline)) bool gga_online_events(struct gga_dyn * d, const struct gga_block * blocks,
+        int n, const size_t * asize, const int * pred, bool given, const int * by_start, const int64_t * t_start,
+        const int * by_end, const int64_t * t_end, int n_free, size_t give_up, bool * gave_up, int * chunk,
+        size_t * offset) {
+    bool ok = true;
     int is = 0;
     int ie = 0;
     while (ok && is < n) {
-        if (t_end[ie] <= t_start[is]) {
+        const int64_t next_start = given ? blocks[is].start : t_start[is];
+        if (ie < n_free && (given ? blocks[by_end[ie]].end : t_end[ie]) <= next_start) {
             const int i = by_end[ie++];
-            if (!has_succ[i]) {
-                ok = gga_dyn_free(&d, chunk[i], offset[i], asize[i]);
-            }
+            ok = gga_dyn_free(d, chunk[i], offset[i], asize[i]);
             continue;
         }
-        const int i = by_start[is++];
+        const int i = given ? is : by_start[is];
+        is++;
         const int p = pred[i];
         if (p >= 0) {
             chunk[i] = chunk[p];
             offset[i] = offset[p];
             if (asize[p] > asize[i]) {
-                ok = gga_dyn_free(&d, chunk[i], offset[i] + asize[i], asize[p] - asize[i]);
+                ok = gga_dyn_free(d, chunk[i], offset[i] + asize[i], asize[p] - asize[i]);
             }
         } else {
-            ok = gga_dyn_alloc(&d, asize[i], &chunk[i], &offset[i]);
-            if (d.peak >= give_up) {
+            ok = gga_dyn_alloc(d, asize[i], &chunk[i], &offset[i]);
+            if (d->peak >= give_up) {
                 *gave_up = true;
                 break;
             }
         }
     }
-    if (ok) {
+    return ok;
+}
+
+// Online placement in ggml's order. The frees come in free_order (n_free of them) where the
+// caller gives it, else in order of (end, index), of the blocks that do not hand their memory to
+// a group member. The pass stops (*gave_up set, no plan) once its chunks reach give_up bytes in
+// all: a plan that large cannot beat the one the caller holds (BEST's offline plan, which then
+// stands).
+static bool gga_plan_online(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
+        const struct gga_plan_params * params, struct gga_steps * st, const int * free_order, int n_free,
+        size_t give_up, bool * gave_up, int * chunk, size_t * offset, size_t * chunk_size, int * n_chunks) {
+    struct gga_dyn d;
+    memset(&d, 0, sizeof(d));
+    d.max_chunk_size = params->max_size < GGA_UNBOUNDED ? params->max_size : GGA_UNBOUNDED;
+    d.max_chunks = params->max_chunks;
+    bool ok;
+    if (free_order != NULL) {
+        ok = gga_online_events(&d, blocks, n, asize, pred, true, NULL, NULL, free_order, NULL, n_free, give_up,
+                               gave_up, chunk, offset);
+    } else {
+        // the orders, their steps read out in sequence, and a spare has_succ entry for blocks with
+        // no predecessor, in one allocation
+        const size_t nn = (size_t) n;
+        int64_t * t_start = malloc(nn * (2 * sizeof(int64_t) + 2 * sizeof(int)) + nn + 1);
+        int64_t * t_end = t_start != NULL ? t_start + nn : NULL;
+        int * by_start = t_start != NULL ? (int *) (t_end + nn) : NULL;
+        int * by_end = t_start != NULL ? by_start + nn : NULL;
+        bool * has_succ = t_start != NULL ? (bool *) (by_end + nn) : NULL;
+        struct gga_key * keys = st->small ? NULL : malloc(nn * sizeof(*keys));
+        ok = t_start != NULL && (st->small || keys != NULL);
+        if (ok) {
+            // without a branch on pred: which blocks run in place is a coin toss on graphs
+            memset(has_succ, 0, nn + 1);
+            bool started_in_order = true; // as a graph's walk makes them: no sort by start needed
+            for (int i = 0; i < n; i++) {
+                has_succ[pred[i] >= 0 ? pred[i] : n] = true;
+                started_in_order &= i == 0 || blocks[i - 1].start <= blocks[i].start;
+            }
+            if (started_in_order) {
+                for (int k = 0; k < n; k++) {
+                    by_start[k] = k;
+                    t_start[k] = blocks[k].start;
+                }
+            } else {
+                gga_order_by_step(blocks, n, false, st, keys, by_start);
+                for (int k = 0; k < n; k++) {
+                    t_start[k] = blocks[by_start[k]].start;
+                }
+            }
+            // the blocks freed, in order of end: all but those that hand their memory over
+            gga_order_by_step(blocks, n, true, st, keys, by_end);
+            int m = 0;
+            for (int k = 0; k < n; k++) {
+                const int i = by_end[k];
+                by_end[m] = i;
+                t_end[m] = blocks[i].end;
+                m += !has_succ[i];
+            }
+            ok = gga_online_events(&d, blocks, n, asize, pred, false, by_start, t_start, by_end, t_end, m, give_up,
+                                   gave_up, chunk, offset);
+        }
+        free(t_start); // and the orders and has_succ
+        free(keys);
+    }
+    if (ok && !*gave_up) {
         *n_chunks = d.n_chunks;
         for (int c = 0; c < d.n_chunks; c++) {
             chunk_size[c] = d.chunks[c].max_size;
         }
     }
     gga_dyn_release(&d);
-    free(t_start); // and the orders and has_succ
-    free(keys);
     return ok;
 }
 
@@ -830,9 +857,11 @@ static bool plan_check(const struct gga_block * blocks, int n, const size_t * as
 }
 
 // gga_plan_blocks into the caller's arrays of n (at least 1) chunks and offsets, or (NULL) into
-// arrays of its own that the plan then owns.
-static bool plan_blocks_into(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
-        struct gga_plan * plan, int * chunk_mem, size_t * offset_mem, char * err, size_t err_size) {
+// arrays of its own that the plan then owns; the frees in free_order where it is given (see
+// gga_plan_blocks_memo).
+static bool plan_blocks_into(const struct gga_block * blocks, int n, const int * free_order, int n_free,
+        const struct gga_plan_params * params, struct gga_plan * plan, int * chunk_mem, size_t * offset_mem, char * err,
+        size_t err_size) {
     if (err != NULL && err_size > 0) {
         err[0] = 0;
     }
@@ -931,12 +960,12 @@ static bool plan_blocks_into(const struct gga_block * blocks, int n, const struc
     size_t online_peak = SIZE_MAX;
     if (offline_peak > bound) {
         bool gave_up = false;
-        if (small_plan && !gga_steps_init(blocks, n, &st)) {
+        if (small_plan && free_order == NULL && !gga_steps_init(blocks, n, &st)) {
             gga_err(err, err_size, "out of memory planning %d blocks", n);
             goto done;
         }
-        if (!gga_plan_online(blocks, n, asize, pred, params, &st, offline_peak, &gave_up, chunk, offset, chunk_size,
-                             &n_chunks)) {
+        if (!gga_plan_online(blocks, n, asize, pred, params, &st, free_order, n_free, offline_peak, &gave_up, chunk,
+                             offset, chunk_size, &n_chunks)) {
             gga_err(err, err_size, "out of memory planning %d blocks", n);
             goto done;
         }
@@ -989,7 +1018,7 @@ done:
 
 bool gga_plan_blocks(const struct gga_block * blocks, int n, const struct gga_plan_params * params,
         struct gga_plan * plan, char * err, size_t err_size) {
-    return plan_blocks_into(blocks, n, params, plan, NULL, NULL, err, err_size);
+    return plan_blocks_into(blocks, n, NULL, 0, params, plan, NULL, NULL, err, err_size);
 }
 
 //
@@ -1021,7 +1050,7 @@ static bool gga_blocks_equal(const struct gga_block * a, const struct gga_block 
 }
 
 const struct gga_plan * gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * blocks, int n,
-        const struct gga_plan_params * params, char * err, size_t err_size) {
+        const int * free_order, int n_free, const struct gga_plan_params * params, char * err, size_t err_size) {
     if (err != NULL && err_size > 0) {
         err[0] = 0;
     }
@@ -1051,7 +1080,7 @@ const struct gga_plan * gga_plan_blocks_memo(struct gga_plan_memo * memo, const 
     }
     size_t * offset = (size_t *) (memo->blocks + memo->cap);
     int * chunk = (int *) (offset + memo->cap);
-    if (!plan_blocks_into(blocks, n, params, &memo->plan, chunk, offset, err, err_size)) {
+    if (!plan_blocks_into(blocks, n, free_order, n_free, params, &memo->plan, chunk, offset, err, err_size)) {
         return NULL;
     }
     if (n > 0) {

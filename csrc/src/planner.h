@@ -100,9 +100,14 @@ void gga_plan_memo_release(struct gga_plan_memo * memo);
 // gga_plan_blocks through memo: the remembered plan when blocks and params are the ones it was
 // made for, else a new plan, remembered. Returns the plan, owned by memo and valid until the
 // next call or gga_plan_memo_release (never pass it to gga_plan_release); NULL (with a message
-// in err, and no plan held) on bad input or out of memory.
+// in err, and no plan held) on bad input or out of memory. free_order (NULL: none) is the order
+// a graph walk frees the blocks in, which the online strategy then follows instead of sorting
+// the blocks by end: n_free blocks, each at most once, by nondecreasing end, none that hands its
+// memory to a group member, with the blocks themselves in order of start. (Frees at one step
+// leave ggml's free lists the same in any order: a walk's order and the sorted one give the same
+// plan.)
 const struct gga_plan * gga_plan_blocks_memo(struct gga_plan_memo * memo, const struct gga_block * blocks, int n,
-        const struct gga_plan_params * params, char * err, size_t err_size);
+        const int * free_order, int n_free, const struct gga_plan_params * params, char * err, size_t err_size);
 
 // The most bytes (each size rounded up to alignment) live at any step: no plan can be smaller.
 // Members of a group count once over their combined lifetime at each member's size.

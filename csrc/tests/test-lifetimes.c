@@ -54,7 +54,7 @@ static bool same_blocks(const struct gga_slot_blocks * x, const struct gga_slot_
             return false;
         }
     }
-    return true;
+    return x->n_freed == y->n_freed && memcmp(x->freed, y->freed, sizeof(int) * (size_t) x->n_freed) == 0;
 }
 
 // Whether two walks of the same graph recorded the same blocks and results.
@@ -178,6 +178,74 @@ static void test_order_identity(void) {
         gga_lifetimes_release(&la);
         gga_lifetimes_release(&lb);
         free(order);
+    }
+    ggml_free(ctx);
+}
+
+// The walk's order of frees is one the planner may follow (gga_plan_blocks_memo): every block
+// freed once, by nondecreasing end, and exactly the blocks that end before the last step without
+// handing their memory to a group member; the online plan following it is the one of the blocks
+// sorted by end, byte for byte, and so is BEST's (which makes the online plan too where its own
+// misses the bound). With and without a visiting order, and with sources outside the graph.
+static void test_free_order(void) {
+    struct ggml_context * ctx = new_ctx();
+    for (int k = 0; k < 40; k++) {
+        struct ggml_cgraph * g = random_graph(ctx, 5 + check_rand(300), k % 3 == 0);
+        const int n_nodes = ggml_graph_n_nodes(g);
+        int * order = malloc(sizeof(int) * (size_t) n_nodes);
+        for (int i = 0; i < n_nodes; i++) order[i] = i;
+        struct gga_walk_params wp = params(NULL, k % 2 ? order : NULL, k % 2 ? n_nodes : 0);
+        struct gga_lifetimes lt = { 0 };
+        CHECK(gga_lifetimes_build(g, &wp, &lt));
+        const struct gga_slot_blocks * sb = &lt.slots[0];
+        const int n = sb->n;
+        char * seen = calloc((size_t) n + 1, 1);
+        char * handed = calloc((size_t) n + 1, 1);
+        bool ok = sb->n_freed <= n;
+        for (int b = 0; b < n; b++) {
+            // a group's member follows its predecessor, which hands its memory over
+            for (int c = b + 1; c < n && sb->blocks[b].group >= 0; c++) {
+                if (sb->blocks[c].group == sb->blocks[b].group) {
+                    handed[b] = 1;
+                    break;
+                }
+            }
+            ok = ok && (b == 0 || sb->blocks[b - 1].start <= sb->blocks[b].start);
+        }
+        for (int f = 0; f < sb->n_freed && ok; f++) {
+            const int b = sb->freed[f];
+            ok = b >= 0 && b < n && !seen[b] && !handed[b] &&
+                 (f == 0 || sb->blocks[sb->freed[f - 1]].end <= sb->blocks[b].end);
+            seen[b] = 1;
+        }
+        for (int b = 0; b < n && ok; b++) {
+            ok = seen[b] == (!handed[b] && sb->blocks[b].end < n_nodes + 2);
+        }
+        CHECK(ok);
+        for (int strategy = 0; strategy < 2 && ok; strategy++) {
+            struct gga_plan_params pp = { .alignment = 32, .max_size = strategy ? SIZE_MAX : 4096,
+                                          .max_chunks = GGALLOC_MAX_CHUNKS,
+                                          .strategy = strategy ? GGA_STRATEGY_BEST : GGA_STRATEGY_ONLINE };
+            struct gga_plan sorted;
+            struct gga_plan_memo memo = { 0 };
+            char err[128];
+            CHECK(gga_plan_blocks(sb->blocks, n, &pp, &sorted, err, sizeof(err)));
+            const struct gga_plan * walked = gga_plan_blocks_memo(&memo, sb->blocks, n, sb->freed, sb->n_freed, &pp,
+                                                                  err, sizeof(err));
+            CHECK(walked != NULL);
+            if (walked != NULL) {
+                CHECK_EQ_INT(walked->peak, sorted.peak);
+                CHECK_EQ_INT(walked->n_chunks, sorted.n_chunks);
+                CHECK(memcmp(walked->offset, sorted.offset, sizeof(size_t) * (size_t) n) == 0);
+                CHECK(memcmp(walked->chunk, sorted.chunk, sizeof(int) * (size_t) n) == 0);
+            }
+            gga_plan_release(&sorted);
+            gga_plan_memo_release(&memo);
+        }
+        free(seen);
+        free(handed);
+        free(order);
+        gga_lifetimes_release(&lt);
     }
     ggml_free(ctx);
 }
@@ -369,6 +437,7 @@ int main(void) {
     test_slot_counts();
     test_scratch_kept();
     test_order_identity();
+    test_free_order();
     test_node_listed_twice();
     test_input_sees_partial_counts();
     return check_report("test-lifetimes");

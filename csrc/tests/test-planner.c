@@ -1177,17 +1177,17 @@ static void test_plan_memo(void) {
     struct gga_plan direct;
     char err[128];
     CHECK(plan(b, 40, p, &direct));
-    const struct gga_plan * first = gga_plan_blocks_memo(&memo, b, 40, &p, err, sizeof(err));
+    const struct gga_plan * first = gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &p, err, sizeof(err));
     CHECK(first != NULL && memo.valid);
     CHECK(memcmp(first->offset, direct.offset, 40 * sizeof(size_t)) == 0);
     const size_t * first_offset = first->offset;
-    const struct gga_plan * again = gga_plan_blocks_memo(&memo, b, 40, &p, err, sizeof(err));
+    const struct gga_plan * again = gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &p, err, sizeof(err));
     CHECK(again == first && again->offset == first_offset); // the same plan, not made again
     CHECK_EQ_INT(again->peak, direct.peak);
     CHECK(memcmp(again->offset, direct.offset, 40 * sizeof(size_t)) == 0);
     // one block grows: a new plan, valid for the new blocks, in the same memory
     b[7].size += 4096;
-    const struct gga_plan * changed = gga_plan_blocks_memo(&memo, b, 40, &p, err, sizeof(err));
+    const struct gga_plan * changed = gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &p, err, sizeof(err));
     CHECK(changed != NULL && changed->offset == first_offset);
     CHECK_EQ_INT(plan_violations(b, 40, changed, 16, SIZE_MAX, 1), 0);
     CHECK(changed->peak >= gga_lower_bound(b, 40, 16));
@@ -1196,14 +1196,14 @@ static void test_plan_memo(void) {
     struct gga_plan_params po = params_of(16, SIZE_MAX, 1, GGA_STRATEGY_ONLINE);
     struct gga_plan ref;
     CHECK(plan(b, 40, po, &ref));
-    const struct gga_plan * online = gga_plan_blocks_memo(&memo, b, 40, &po, err, sizeof(err));
+    const struct gga_plan * online = gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &po, err, sizeof(err));
     CHECK(online != NULL && online->peak == ref.peak);
     CHECK(memcmp(online->offset, ref.offset, 40 * sizeof(size_t)) == 0);
     // bad input: NULL, with a message, and the plan held no more
     CHECK(memo.valid);
-    CHECK(gga_plan_blocks_memo(&memo, NULL, 5, &po, err, sizeof(err)) == NULL && err[0] != 0);
+    CHECK(gga_plan_blocks_memo(&memo, NULL, 5, NULL, 0, &po, err, sizeof(err)) == NULL && err[0] != 0);
     CHECK(!memo.valid);
-    CHECK(gga_plan_blocks_memo(&memo, b, 40, &po, err, sizeof(err)) != NULL && memo.valid);
+    CHECK(gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &po, err, sizeof(err)) != NULL && memo.valid);
     // more blocks than the memory holds: new memory, the same plans as without a memo
     struct gga_block more[60];
     for (int i = 0; i < 60; i++) {
@@ -1211,33 +1211,33 @@ static void test_plan_memo(void) {
     }
     struct gga_plan more_ref;
     CHECK(plan(more, 60, p, &more_ref));
-    const struct gga_plan * grown = gga_plan_blocks_memo(&memo, more, 60, &p, err, sizeof(err));
+    const struct gga_plan * grown = gga_plan_blocks_memo(&memo, more, 60, NULL, 0, &p, err, sizeof(err));
     CHECK(grown != NULL && grown->n == 60 && grown->peak == more_ref.peak);
     CHECK(memcmp(grown->offset, more_ref.offset, 60 * sizeof(size_t)) == 0);
     CHECK(memcmp(grown->chunk, more_ref.chunk, 60 * sizeof(int)) == 0);
     // under a time budget: a new plan (other params), then the same one again
     struct gga_plan_params pt = p;
     pt.time_budget = 0.01;
-    const struct gga_plan * timed = gga_plan_blocks_memo(&memo, b, 40, &pt, err, sizeof(err));
+    const struct gga_plan * timed = gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &pt, err, sizeof(err));
     CHECK(timed != NULL && memo.valid);
     CHECK_EQ_INT(plan_violations(b, 40, timed, 16, SIZE_MAX, 1), 0);
     const size_t timed_peak = timed->peak;
     size_t timed_offset[40];
     memcpy(timed_offset, timed->offset, sizeof(timed_offset));
-    const struct gga_plan * timed_again = gga_plan_blocks_memo(&memo, b, 40, &pt, err, sizeof(err));
+    const struct gga_plan * timed_again = gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &pt, err, sizeof(err));
     CHECK(timed_again == timed && timed_again->peak == timed_peak);
     CHECK(memcmp(timed_again->offset, timed_offset, sizeof(timed_offset)) == 0);
     // with a cancel flag (the search may have been cut short): planned, not reused
     static volatile int never = 0;
     struct gga_plan_params pc = pt;
     pc.cancel = &never;
-    const struct gga_plan * cancellable = gga_plan_blocks_memo(&memo, b, 40, &pc, err, sizeof(err));
+    const struct gga_plan * cancellable = gga_plan_blocks_memo(&memo, b, 40, NULL, 0, &pc, err, sizeof(err));
     CHECK(cancellable != NULL && !memo.valid);
     CHECK_EQ_INT(plan_violations(b, 40, cancellable, 16, SIZE_MAX, 1), 0);
     // no blocks at all, twice (the second from the memo)
-    const struct gga_plan * empty1 = gga_plan_blocks_memo(&memo, NULL, 0, &p, err, sizeof(err));
+    const struct gga_plan * empty1 = gga_plan_blocks_memo(&memo, NULL, 0, NULL, 0, &p, err, sizeof(err));
     CHECK(empty1 != NULL && empty1->peak == 0 && memo.valid);
-    const struct gga_plan * empty2 = gga_plan_blocks_memo(&memo, NULL, 0, &p, err, sizeof(err));
+    const struct gga_plan * empty2 = gga_plan_blocks_memo(&memo, NULL, 0, NULL, 0, &p, err, sizeof(err));
     CHECK(empty2 == empty1 && empty2->n == 0);
     gga_plan_release(&direct);
     gga_plan_release(&ref);
