@@ -177,9 +177,18 @@ static void gga_chain_error(const struct gga_block * blocks, const size_t * asiz
 
 static bool gga_validate(const struct gga_block * blocks, int n, size_t alignment, size_t * asize, int * pred,
         char * err, size_t err_size) {
+    // One pass checks the blocks, aligns their sizes and links the chains, with the last member
+    // seen of each group in a table on the stack, while the group names stay below its spare slot
+    // (gallocr names a group by its first block: any graph of a few hundred blocks), which blocks
+    // in no group use. Written with selects, not branches: which blocks are in a group, and which
+    // open one, is a coin toss on graphs. The first broken link is named.
+    int last_few[512];
+    const int spare = n < 511 ? n : 511;
+    memset(last_few, 0xff, ((size_t) spare + 1) * sizeof(*last_few));
     size_t total = 0;
-    int n_grouped = 0;
-    int32_t max_group = 0;
+    bool few = true;
+    int bad = -1;
+    int bad_pred = -1;
     for (int i = 0; i < n; i++) {
         const struct gga_block * b = &blocks[i];
         if (b->end <= b->start) {
@@ -200,47 +209,55 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
             return false;
         }
         total += asize[i];
-        pred[i] = -1;
-        n_grouped += b->group >= 0;
-        max_group = b->group > max_group ? b->group : max_group;
+        const int g = b->group;
+        few &= g < spare;
+        const int slot = g >= 0 && g < spare ? g : spare;
+        const int p = last_few[slot];
+        last_few[slot] = i;
+        const bool member = (g >= 0) & (p >= 0);
+        const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (bad < 0);
+        bad_pred = first_broken ? p : bad_pred;
+        bad = first_broken ? i : bad;
+        pred[i] = member ? p : -1;
     }
-    if (n_grouped == 0) {
-        return true;
-    }
-    // members in (group, index) order: when the group names are small (gallocr names a group by
-    // its first block) one pass in index order with the last member seen per group (and a spare
-    // slot, max_group + 1, for blocks in none), with selects, not branches (which blocks are in a
-    // group, and which open one, is a coin toss on graphs); else the members sorted by the
-    // introsort and read in that order. The first broken link is named.
-    if ((int64_t) max_group <= 4 * (int64_t) n + 64) {
-        int last_few[512]; // the names of a graph of a few hundred blocks' groups, with no allocation
-        const bool few = max_group < 511;
-        int * last = few ? last_few : malloc(((size_t) max_group + 2) * sizeof(*last));
-        if (last == NULL) {
-            gga_err(err, err_size, "out of memory");
-            return false;
-        }
-        memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
-        int bad = -1;
-        int bad_pred = -1;
-        for (int i = 0; i < n; i++) {
-            const int g = blocks[i].group;
-            const int slot = g >= 0 ? g : max_group + 1;
-            const int p = last[slot];
-            last[slot] = i;
-            const bool member = (g >= 0) & (p >= 0);
-            const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (bad < 0);
-            bad_pred = first_broken ? p : bad_pred;
-            bad = first_broken ? i : bad;
-            pred[i] = member ? p : -1;
-        }
-        if (!few) {
-            free(last);
-        }
+    if (few) {
         if (bad >= 0) {
             gga_chain_error(blocks, asize, bad, bad_pred, err, err_size);
         }
         return bad < 0;
+    }
+    // larger names: the members in (group, index) order, when the names are small enough for a
+    // table a pass in index order with one of its own, else sorted by the introsort
+    int32_t max_group = 0;
+    int n_grouped = 0;
+    for (int i = 0; i < n; i++) {
+        pred[i] = -1;
+        n_grouped += blocks[i].group >= 0;
+        max_group = blocks[i].group > max_group ? blocks[i].group : max_group;
+    }
+    if ((int64_t) max_group <= 4 * (int64_t) n + 64) {
+        int * last = malloc(((size_t) max_group + 1) * sizeof(*last));
+        if (last == NULL) {
+            gga_err(err, err_size, "out of memory");
+            return false;
+        }
+        memset(last, 0xff, ((size_t) max_group + 1) * sizeof(*last));
+        bool ok = true;
+        for (int i = 0; i < n && ok; i++) {
+            const int g = blocks[i].group;
+            if (g < 0) {
+                continue;
+            }
+            const int p = last[g];
+            last[g] = i;
+            if (p >= 0 && gga_chain_broken(blocks, asize, i, p)) {
+                gga_chain_error(blocks, asize, i, p, err, err_size);
+                ok = false;
+            }
+            pred[i] = p;
+        }
+        free(last);
+        return ok;
     }
     int * members = malloc((size_t) n_grouped * sizeof(*members));
     struct gga_key * keys = malloc((size_t) n_grouped * sizeof(*keys));
