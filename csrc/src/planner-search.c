@@ -818,7 +818,7 @@ struct gga_small {
 // those ending before it. The blocks live with block b are those started before b ends and not
 // ended by the step after its start (the blocks of one chain follow one another and never
 // overlap, so an overlap is a conflict between two items): a row is read off two words of the
-// tables when b is placed (gga_small_row), and no row is stored. The bytes live at each step are
+// tables when b is placed (gga_small_greedy), and no row is stored. The bytes live at each step are
 // prefix sums. O(W (n + span)), with no loop per pair. Inlined with W a constant (1 to 4), so
 // that the prefix ORs stay in registers.
 static inline __attribute__((always_inline)) size_t gga_small_tables(struct gga_small * sm, int n, int W, int span,
@@ -856,16 +856,6 @@ static inline __attribute__((always_inline)) size_t gga_small_tables(struct gga_
     return lb;
 }
 
-// Word w of the row of blocks live with block b: from the step tables, or stored (one word: a
-// wide span of at most 64 blocks). The row may hold b itself, never placed when it is read.
-static inline __attribute__((always_inline)) uint64_t gga_small_row(const struct gga_small * sm, int b, int w, int W,
-        bool tables) {
-    if (!tables) {
-        return sm->conf[b];
-    }
-    return sm->started[(sm->end[b] - sm->lo) * W + w] & ~sm->ended[(sm->start[b] - sm->lo + 1) * W + w];
-}
-
 // The first pass over the items in sm->order (n_items of them): each at its lowest fit among the
 // blocks placed before it; returns the peak. A block of no bytes is in no conflict: it is never
 // marked placed, and a chain (whose sizes never grow) is read up to its first such block.
@@ -883,8 +873,13 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
         int m = 0;
         for (int b = h; b >= 0 && asize[b] > 0; b = sm->next[b]) {
             const int64_t sp = (int64_t) asize[b];
+            // the blocks live with b: started before it ends, not ended by the step after its
+            // start (from the tables), or its stored row (one word); b itself is not placed yet
+            const uint64_t * s = tables ? &sm->started[(sm->end[b] - sm->lo) * W] : NULL;
+            const uint64_t * e = tables ? &sm->ended[(sm->start[b] - sm->lo + 1) * W] : NULL;
             for (int w = 0; w < W; w++) {
-                for (uint64_t q = gga_small_row(sm, b, w, W, tables) & placed[w]; q != 0; q &= q - 1) {
+                const uint64_t row = tables ? s[w] & ~e[w] : sm->conf[b];
+                for (uint64_t q = row & placed[w]; q != 0; q &= q - 1) {
                     const int c = w * 64 + __builtin_ctzll(q);
                     gga_fit_visit((int64_t) offset[c], (int64_t) asize[c], sp, &o, sm->ranges, &m);
                 }
