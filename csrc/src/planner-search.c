@@ -501,11 +501,18 @@ GGA_SORT_DEFINE(gga_range_sort, struct gga_range, GGA_RANGE_LESS)
 // ?:. Whether x moved at all is read off x after the pass, not kept per range. (Before: two
 // compares, their and and a mask raised x, six steps from one x to the next, and the loop was 26
 // instructions a range against 20; the lowest fit is a tenth of a first reserve on a random DAG.)
-static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, struct gga_range * ranges, int * m) {
-    const bool inside = (uint64_t) *x - (uint64_t) lo - 1 < (uint64_t) hi - (uint64_t) lo - 1;
+// width1 is hi - lo - 1, which a neighbour's visit has at hand as a sum; the count is a size_t,
+// so that it indexes the ranges with no sign extension.
+static inline void gga_fit_range_w(int64_t lo, int64_t hi, uint64_t width1, int64_t * x, struct gga_range * ranges,
+        size_t * m) {
+    const bool inside = (uint64_t) *x - 1 - (uint64_t) lo < width1;
     ranges[*m] = (struct gga_range) { lo, hi };
     *m += lo >= *x;
     *x = inside ? hi : *x;
+}
+
+static inline void gga_fit_range(int64_t lo, int64_t hi, int64_t * x, struct gga_range * ranges, size_t * m) {
+    gga_fit_range_w(lo, hi, (uint64_t) hi - (uint64_t) lo - 1, x, ranges, m);
 }
 
 GGA_RADIX_FIELD_DEFINE(gga_range_radix_field, struct gga_range)
@@ -552,7 +559,7 @@ static int64_t gga_ranges_sweep(struct gga_range * r, int n, int64_t x) {
 
 // gga_ranges_lowest, inlined into the greedy passes (a call per item cost them a tenth: most
 // items need one short pass).
-static inline __attribute__((always_inline)) int64_t gga_ranges_lowest_in(struct gga_range * r, int n, int64_t x) {
+static inline __attribute__((always_inline)) int64_t gga_ranges_lowest_in(struct gga_range * r, size_t n, int64_t x) {
     // Raise x out of any range it falls in until none holds it: every point skipped lies inside a
     // range, so the x reached is the lowest fit. A range wholly below x can never hold it again
     // (x only rises) and is dropped. A few passes settle it on model graphs and random DAGs, far
@@ -563,18 +570,18 @@ static inline __attribute__((always_inline)) int64_t gga_ranges_lowest_in(struct
     bool moved = true;
     for (int pass = 0; moved && pass < GGA_FIT_PASSES && (pass == 0 || n < GGA_RADIX_MIN); pass++) {
         const int64_t x0 = x;
-        const int n_ranges = n;
+        const size_t n_ranges = n;
         n = 0;
-        for (int k = 0; k < n_ranges; k++) {
+        for (size_t k = 0; k < n_ranges; k++) {
             gga_fit_range(r[k].lo, r[k].hi, &x, r, &n); // n <= k: in place
         }
         moved = x != x0;
     }
-    return moved ? gga_ranges_sweep(r, n, x) : x;
+    return moved ? gga_ranges_sweep(r, (int) n, x) : x;
 }
 
 int64_t gga_ranges_lowest(struct gga_range * r, int n, int64_t x) {
-    return gga_ranges_lowest_in(r, n, x);
+    return gga_ranges_lowest_in(r, n > 0 ? (size_t) n : 0, x);
 }
 
 // What the lowest fit reads of one piece (of nonzero size): its size and where its neighbours
@@ -620,8 +627,8 @@ struct gga_packer {
 // given o = -size: its range (-size - sp, 0) lies below every candidate offset, so it neither
 // raises x nor is kept, with no test of its own (the sizes of a plan sum to below 2^63, so
 // nothing wraps).
-static inline void gga_fit_visit(int64_t o, int64_t size, int64_t sp, int64_t * x, struct gga_range * ranges, int * m) {
-    gga_fit_range(o - sp, o + size, x, ranges, m);
+static inline void gga_fit_visit(int64_t o, int64_t size, int64_t sp, int64_t * x, struct gga_range * ranges, size_t * m) {
+    gga_fit_range_w(o - sp, o + size, (uint64_t) size + (uint64_t) sp - 1, x, ranges, m);
 }
 
 // The lowest offset where the item of the n_fp pieces at fp (gga_fitp) overlaps no placed
@@ -634,7 +641,7 @@ static size_t gga_lowest_fit(struct gga_packer * pk, const struct gga_fitp * fp,
     // The first pass of gga_ranges_lowest runs as the neighbours are read, keeping only the ranges
     // above x; the rest of it over those, if x moved (from 0).
     int64_t x = 0;
-    int m = 0;
+    size_t m = 0;
     for (int f = 0; f < n_fp; f++) {
         const int64_t sp = fp[f].size;
         // pieces of the item itself may lie in the later range: it is not placed yet, so they
@@ -870,7 +877,7 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
         const int h = sm->order[k];
         // the first pass of the lowest fit as the neighbours are met (as in gga_lowest_fit)
         int64_t o = 0;
-        int m = 0;
+        size_t m = 0;
         for (int b = h; b >= 0 && asize[b] > 0; b = sm->next[b]) {
             const int64_t sp = (int64_t) asize[b];
             // the blocks live with b: started before it ends, not ended by the step after its
@@ -880,7 +887,7 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
             for (int w = 0; w < W; w++) {
                 const uint64_t row = tables ? s[w] & ~e[w] : sm->conf[b];
                 for (uint64_t q = row & placed[w]; q != 0; q &= q - 1) {
-                    const int c = w * 64 + __builtin_ctzll(q);
+                    const size_t c = (size_t) w * 64 + (size_t) __builtin_ctzll(q);
                     gga_fit_visit((int64_t) offset[c], (int64_t) asize[c], sp, &o, sm->ranges, &m);
                 }
             }
