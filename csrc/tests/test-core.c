@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "ggml.h"
+#include "ggml-impl.h"
 #include "log.h"
 
 #include <math.h>
@@ -810,7 +811,52 @@ static void test_abort(void) {
     CHECK(strstr(buf, "boom 7") != NULL);
 }
 
+// ggalloc_extent (ggml_nbytes, and every tensor a graph walk sizes) against the same sum in 128
+// bits, on small shapes and on large extents and strides, products past 64 bits, empty and
+// negative extents.
+static void test_extent(void) {
+    const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K };
+    const int64_t figures[] = { 1, 2, 3, 7, 64, 1000, ((int64_t) 1 << 30) - 1, (int64_t) 1 << 30,
+                                ((int64_t) 1 << 30) + 1, (int64_t) 1 << 31, (int64_t) 1 << 40, INT64_MAX / 3 };
+    const int n_fig = (int) (sizeof(figures) / sizeof(figures[0]));
+    int bad = 0;
+    for (int k = 0; k < 20000; k++) {
+        const enum ggml_type type = types[check_rand(4)];
+        const size_t ts = ggml_type_size(type);
+        const int64_t bs = ggml_blck_size(type);
+        int64_t ne[4];
+        size_t nb[4];
+        for (int i = 0; i < 4; i++) {
+            const int r = check_rand(16);
+            ne[i] = r == 0 ? 0 : r == 1 ? -check_rand(5) - 1 : r < 10 ? check_rand(9) + 1 : figures[check_rand(n_fig)];
+            nb[i] = check_rand(3) == 0 ? (size_t) figures[check_rand(n_fig)] : (size_t) (check_rand(4096) + 1) * ts;
+        }
+        if (bs > 1 && check_rand(2) == 0) {
+            ne[0] = bs * (check_rand(8) + 1);
+        }
+        bool empty = false;
+        for (int i = 0; i < 4; i++) {
+            empty |= ne[i] <= 0;
+        }
+        unsigned __int128 want = 0;
+        if (!empty) {
+            want = bs == 1 ? (unsigned __int128) (ne[0] - 1) * nb[0] + ts : (unsigned __int128) ne[0] * nb[0] / (uint64_t) bs;
+            for (int i = 1; i < 4; i++) {
+                want += (unsigned __int128) (ne[i] - 1) * nb[i];
+            }
+        }
+        // past 64 bits the extent saturates (a block product past 64 bits, divided, may still fit)
+        const size_t got = ggalloc_extent(type, ne, nb);
+        const bool fits = empty || (want <= (unsigned __int128) SIZE_MAX &&
+                                    (bs == 1 || (unsigned __int128) ne[0] * nb[0] <= SIZE_MAX));
+        bad += fits ? got != (size_t) want : got != SIZE_MAX;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(ggalloc_extent((enum ggml_type) GGML_TYPE_COUNT, (const int64_t[4]) { 1, 1, 1, 1 }, (const size_t[4]) { 4, 4, 4, 4 }), 0);
+}
+
 int main(void) {
+    test_extent();
     test_context_modes();
     test_caller_buffer();
     test_full_context();
