@@ -775,8 +775,10 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // runs on the blocks themselves, with each block's conflicts as a row of bits: W = n / 64 words
 // (rounded up). Over a graph's short span of steps the rows are read off prefix ORs per step (the
 // blocks started before a step, and those ended before it: two words per row word, when the block
-// is placed, with no row stored), O(W (n + span)); the bytes live at each step, summed over the
-// same span, give the lower bound. The items are the chains' first
+// is placed, with no row stored), O(W (n + span)); blocks in order of start (as a graph's walk
+// makes them) are a prefix of the blocks started before a step, which a count per step gives,
+// with no table of words. The bytes live at each step, summed over the same span, give the lower
+// bound. The items are the chains' first
 // blocks, by size and then start (an insertion sort up to 64 blocks, else the first order's
 // stable sort by size, or the radix sort on three figures where the items do not come in order
 // of start); each is placed at its lowest fit among the blocks placed before it, read off its
@@ -811,8 +813,9 @@ struct gga_small {
     int64_t          * start;
     int64_t          * end;
     uint64_t         * conf;    // per block, one word (wide spans of up to 64 blocks): the blocks live with it
-    uint64_t         * started; // (span + 2) * W words, see gga_small_conflicts
+    uint64_t         * started; // (span + 2) * W words, see gga_small_tables (blocks out of order of start)
     uint64_t         * ended;
+    int              * n_started; // span + 2: how many blocks start before each step (blocks in order of start)
     int64_t            lo;      // the first step of the tables
     size_t           * delta;   // span + 1
     uint64_t         * placed;  // W words: the blocks of nonzero size placed
@@ -829,28 +832,44 @@ struct gga_small {
 // prefix sums. O(W (n + span)), with no loop per pair. Inlined with W a constant (1 to 4), so
 // that the prefix ORs stay in registers.
 static inline __attribute__((always_inline)) size_t gga_small_tables(struct gga_small * sm, int n, int W, int span,
-        const size_t * asize) {
+        const size_t * asize, bool by_start) {
     uint64_t * started = sm->started;
     uint64_t * ended = sm->ended;
+    int * n_started = sm->n_started;
     size_t * delta = sm->delta;
     const int64_t lo = sm->lo;
-    memset(started, 0, (size_t) (span + 2) * W * sizeof(*started));
+    if (by_start) {
+        memset(n_started, 0, (size_t) (span + 2) * sizeof(*n_started));
+    } else {
+        memset(started, 0, (size_t) (span + 2) * W * sizeof(*started));
+    }
     memset(ended, 0, (size_t) (span + 2) * W * sizeof(*ended));
     memset(delta, 0, (size_t) (span + 1) * sizeof(*delta));
     for (int b = 0; b < n; b++) {
         const uint64_t bit = (uint64_t) 1 << (b % 64);
-        started[(sm->start[b] - lo + 1) * W + b / 64] |= bit;
+        if (by_start) {
+            n_started[sm->start[b] - lo + 1]++;
+        } else {
+            started[(sm->start[b] - lo + 1) * W + b / 64] |= bit;
+        }
         ended[(sm->end[b] - lo + 1) * W + b / 64] |= bit;
         delta[sm->start[b] - lo] += asize[b];
         delta[sm->end[b] - lo] -= asize[b];
     }
     uint64_t s_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
     uint64_t e_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
+    int s_count = 0;
     for (int x = 0; x <= span + 1; x++) {
+        if (by_start) {
+            s_count += n_started[x];
+            n_started[x] = s_count;
+        }
         for (int w = 0; w < W; w++) {
-            s_acc[w] |= started[x * W + w];
+            if (!by_start) {
+                s_acc[w] |= started[x * W + w];
+                started[x * W + w] = s_acc[w];
+            }
             e_acc[w] |= ended[x * W + w];
-            started[x * W + w] = s_acc[w];
             ended[x * W + w] = e_acc[w];
         }
     }
@@ -867,7 +886,7 @@ static inline __attribute__((always_inline)) size_t gga_small_tables(struct gga_
 // blocks placed before it; returns the peak. A block of no bytes is in no conflict: it is never
 // marked placed, and a chain (whose sizes never grow) is read up to its first such block.
 static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_small * sm, int n_items, int W,
-        bool tables, const size_t * asize, size_t * offset) {
+        bool tables, bool by_start, const size_t * asize, size_t * offset) {
     uint64_t * placed = sm->placed;
     for (int w = 0; w < W; w++) {
         placed[w] = 0;
@@ -880,12 +899,17 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
         size_t m = 0;
         for (int b = h; b >= 0 && asize[b] > 0; b = sm->next[b]) {
             const int64_t sp = (int64_t) asize[b];
-            // the blocks live with b: started before it ends, not ended by the step after its
-            // start (from the tables), or its stored row (one word); b itself is not placed yet
-            const uint64_t * s = tables ? &sm->started[(sm->end[b] - sm->lo) * W] : NULL;
+            // the blocks live with b: started before it ends (with the blocks in order of start,
+            // the first n_s of them), not ended by the step after its start (from the tables), or
+            // its stored row (one word); b itself is not placed yet
+            const uint64_t * s = tables && !by_start ? &sm->started[(sm->end[b] - sm->lo) * W] : NULL;
+            const int n_s = tables && by_start ? sm->n_started[sm->end[b] - sm->lo] : 0;
             const uint64_t * e = tables ? &sm->ended[(sm->start[b] - sm->lo + 1) * W] : NULL;
             for (int w = 0; w < W; w++) {
-                const uint64_t row = tables ? s[w] & ~e[w] : sm->conf[b];
+                const int n_sw = n_s - 64 * w; // of them in word w: all, none or the lowest n_sw bits
+                const uint64_t sw = !by_start ? (tables ? s[w] : 0)
+                                  : n_sw >= 64 ? ~(uint64_t) 0 : n_sw <= 0 ? 0 : ((uint64_t) 1 << n_sw) - 1;
+                const uint64_t row = tables ? sw & ~e[w] : sm->conf[b];
                 for (uint64_t q = row & placed[w]; q != 0; q &= q - 1) {
                     const size_t c = (size_t) w * 64 + (size_t) __builtin_ctzll(q);
                     gga_fit_visit((int64_t) offset[c], (int64_t) asize[c], sp, &o, sm->ranges, &m);
@@ -926,22 +950,26 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
     uint64_t placed[1];
     uint64_t started[GGA_SMALL_MAX_STEPS + 2];
     uint64_t ended[GGA_SMALL_MAX_STEPS + 2];
+    int n_started[GGA_SMALL_MAX_STEPS + 2];
     size_t delta[GGA_SMALL_MAX_STEPS + 1];
     // each item's ranges: a piece's placed neighbours, at most (pieces) x (blocks placed) <= (n / 2)^2
     struct gga_range ranges[32 * 32];
-    struct gga_small sm = { next, order, start, end, conf, started, ended, 0, delta, placed, ranges, NULL };
+    struct gga_small sm = { next, order, start, end, conf, started, ended, n_started, 0, delta, placed, ranges, NULL };
     gga_small_blocks(&sm, blocks, n, pred);
     int64_t lo = n > 0 ? start[0] : 0;
     int64_t hi = lo;
+    bool by_start = true;
     for (int b = 0; b < n; b++) {
         lo = start[b] < lo ? start[b] : lo;
         hi = end[b] > hi ? end[b] : hi;
+        by_start &= b == 0 || start[b - 1] <= start[b];
     }
     sm.lo = lo;
     const bool tables = (uint64_t) hi - (uint64_t) lo <= GGA_SMALL_MAX_STEPS;
     size_t lb = 0;
     if (tables) {
-        lb = gga_small_tables(&sm, n, 1, (int) (hi - lo), asize);
+        lb = by_start ? gga_small_tables(&sm, n, 1, (int) (hi - lo), asize, true)
+                      : gga_small_tables(&sm, n, 1, (int) (hi - lo), asize, false);
     } else {
         // a wide span: each pair tested once, with no branch (c is live at b's start when it
         // overlaps b and starts no later)
@@ -979,8 +1007,9 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
         }
         order[k] = b;
     }
-    *peak = tables ? gga_small_greedy(&sm, n_items, 1, true, asize, offset)
-                   : gga_small_greedy(&sm, n_items, 1, false, asize, offset);
+    *peak = !tables ? gga_small_greedy(&sm, n_items, 1, false, false, asize, offset)
+          : by_start ? gga_small_greedy(&sm, n_items, 1, true, true, asize, offset)
+                     : gga_small_greedy(&sm, n_items, 1, true, false, asize, offset);
     *lower_bound = lb;
     return true;
 }
@@ -988,9 +1017,9 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
 // gga_small_plan_words past its setup, for a constant W (so that each row's words are unrolled
 // and carried in registers): the tables, the bound and the first pass.
 static inline __attribute__((always_inline)) void gga_small_words_run(struct gga_small * sm, int n, const size_t * asize,
-        size_t * offset, size_t * peak, size_t * lower_bound, int span, int n_items, const int W) {
-    *lower_bound = gga_small_tables(sm, n, W, span, asize);
-    *peak = gga_small_greedy(sm, n_items, W, true, asize, offset);
+        size_t * offset, size_t * peak, size_t * lower_bound, int span, int n_items, const int W, const bool by_start) {
+    *lower_bound = gga_small_tables(sm, n, W, span, asize, by_start);
+    *peak = gga_small_greedy(sm, n_items, W, true, by_start, asize, offset);
 }
 
 // Beyond 64 blocks: rows of W words, the arrays in one allocation; false (nothing written) when
@@ -1001,11 +1030,13 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     int64_t lo = blocks[0].start;
     int64_t hi = lo;
     int n_items = 0;
-    bool in_start_order = true;
+    bool in_start_order = true; // the items
+    bool by_start = true;       // all the blocks
     int64_t last_start = INT64_MIN;
     for (int b = 0; b < n; b++) {
         lo = blocks[b].start < lo ? blocks[b].start : lo;
         hi = blocks[b].end > hi ? blocks[b].end : hi;
+        by_start &= b == 0 || blocks[b - 1].start <= blocks[b].start;
         if (pred[b] < 0) {
             n_items++;
             in_start_order &= blocks[b].start >= last_start;
@@ -1031,7 +1062,7 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     // gga_skey wide (with room for the radix sort's scratch) where the items need sorting by start too
     const size_t key_bytes = 2 * (size_t) n_items * (in_start_order ? sizeof(struct gga_akey) : sizeof(struct gga_skey));
     char * mem = malloc(key_bytes + n_ranges * sizeof(struct gga_range) +
-                        (2 * nn + 2 * n_steps * nw + nw + n_steps) * sizeof(uint64_t) + 2 * nn * sizeof(int));
+                        (2 * nn + 2 * n_steps * nw + nw + n_steps) * sizeof(uint64_t) + (2 * nn + n_steps) * sizeof(int));
     if (mem == NULL) {
         return false;
     }
@@ -1047,6 +1078,7 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     sm.delta   = (size_t *) (sm.placed + nw);
     sm.next    = (int *) (sm.delta + n_steps);
     sm.order   = sm.next + nn;
+    sm.n_started = sm.order + nn;
     sm.lo      = lo;
     gga_small_blocks(&sm, blocks, n, pred);
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START): items
@@ -1075,10 +1107,13 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
         }
     }
     _Static_assert(GGA_SMALL_MAX_BLOCKS <= 4 * 64, "rows of up to four words");
-    switch (W) {
-        case 2:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 2); break;
-        case 3:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 3); break;
-        default: gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 4); break;
+    switch (W + 4 * by_start) {
+        case 2:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 2, false); break;
+        case 3:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 3, false); break;
+        case 4:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 4, false); break;
+        case 6:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 2, true); break;
+        case 7:  gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 3, true); break;
+        default: gga_small_words_run(&sm, n, asize, offset, peak, lower_bound, span, n_items, 4, true); break;
     }
     free(mem);
     return true;
