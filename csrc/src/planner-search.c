@@ -808,10 +808,9 @@ void gga_small_plan_limit(int n) {
 
 // The working arrays of a small plan of n blocks in rows of W words.
 struct gga_small {
+    const struct gga_block * blocks; // their steps
     int              * next;    // per block: the next block of its chain, -1 at its end
     int              * order;   // the items (first blocks) in placing order
-    int64_t          * start;
-    int64_t          * end;
     uint64_t         * conf;    // per block, one word (wide spans of up to 64 blocks): the blocks live with it
     uint64_t         * started; // (span + 2) * W words, see gga_small_tables (blocks out of order of start)
     uint64_t         * ended;
@@ -848,13 +847,13 @@ static inline __attribute__((always_inline)) size_t gga_small_tables(struct gga_
     for (int b = 0; b < n; b++) {
         const uint64_t bit = (uint64_t) 1 << (b % 64);
         if (by_start) {
-            n_started[sm->start[b] - lo + 1]++;
+            n_started[sm->blocks[b].start - lo + 1]++;
         } else {
-            started[(sm->start[b] - lo + 1) * W + b / 64] |= bit;
+            started[(sm->blocks[b].start - lo + 1) * W + b / 64] |= bit;
         }
-        ended[(sm->end[b] - lo + 1) * W + b / 64] |= bit;
-        delta[sm->start[b] - lo] += asize[b];
-        delta[sm->end[b] - lo] -= asize[b];
+        ended[(sm->blocks[b].end - lo + 1) * W + b / 64] |= bit;
+        delta[sm->blocks[b].start - lo] += asize[b];
+        delta[sm->blocks[b].end - lo] -= asize[b];
     }
     uint64_t s_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
     uint64_t e_acc[GGA_SMALL_MAX_BLOCKS / 64] = { 0 };
@@ -902,9 +901,11 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
             // the blocks live with b: started before it ends (with the blocks in order of start,
             // the first n_s of them), not ended by the step after its start (from the tables), or
             // its stored row (one word); b itself is not placed yet
-            const uint64_t * s = tables && !by_start ? &sm->started[(sm->end[b] - sm->lo) * W] : NULL;
-            const int n_s = tables && by_start ? sm->n_started[sm->end[b] - sm->lo] : 0;
-            const uint64_t * e = tables ? &sm->ended[(sm->start[b] - sm->lo + 1) * W] : NULL;
+            const int64_t t0 = sm->blocks[b].start - sm->lo;
+            const int64_t t1 = sm->blocks[b].end - sm->lo;
+            const uint64_t * s = tables && !by_start ? &sm->started[t1 * W] : NULL;
+            const int n_s = tables && by_start ? sm->n_started[t1] : 0;
+            const uint64_t * e = tables ? &sm->ended[(t0 + 1) * W] : NULL;
             for (int w = 0; w < W; w++) {
                 const int n_sw = n_s - 64 * w; // of them in word w: all, none or the lowest n_sw bits
                 const uint64_t sw = !by_start ? (tables ? s[w] : 0)
@@ -926,19 +927,6 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
     return top;
 }
 
-// The blocks' chains (next) and steps into sm.
-static inline __attribute__((always_inline)) void gga_small_blocks(struct gga_small * sm, const struct gga_block * blocks,
-        int n, const int * pred) {
-    for (int b = 0; b < n; b++) {
-        sm->next[b] = -1;
-        if (pred[b] >= 0) {
-            sm->next[pred[b]] = b; // a predecessor has the lower index
-        }
-        sm->start[b] = blocks[b].start;
-        sm->end[b] = blocks[b].end;
-    }
-}
-
 // Up to 64 blocks: every array on the stack, one word per row.
 static bool gga_small_plan_word(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
         size_t * offset, size_t * peak, size_t * lower_bound) {
@@ -954,12 +942,17 @@ static bool gga_small_plan_word(const struct gga_block * blocks, int n, const si
     size_t delta[GGA_SMALL_MAX_STEPS + 1];
     // each item's ranges: a piece's placed neighbours, at most (pieces) x (blocks placed) <= (n / 2)^2
     struct gga_range ranges[32 * 32];
-    struct gga_small sm = { next, order, start, end, conf, started, ended, n_started, 0, delta, placed, ranges, NULL };
-    gga_small_blocks(&sm, blocks, n, pred);
-    int64_t lo = n > 0 ? start[0] : 0;
+    struct gga_small sm = { blocks, next, order, conf, started, ended, n_started, 0, delta, placed, ranges, NULL };
+    int64_t lo = n > 0 ? blocks[0].start : 0;
     int64_t hi = lo;
     bool by_start = true;
     for (int b = 0; b < n; b++) {
+        next[b] = -1;
+        if (pred[b] >= 0) {
+            next[pred[b]] = b; // a predecessor has the lower index
+        }
+        start[b] = blocks[b].start;
+        end[b] = blocks[b].end;
         lo = start[b] < lo ? start[b] : lo;
         hi = end[b] > hi ? end[b] : hi;
         by_start &= b == 0 || start[b - 1] <= start[b];
@@ -1027,12 +1020,16 @@ static inline __attribute__((always_inline)) void gga_small_words_run(struct gga
 static bool gga_small_plan_words(const struct gga_block * blocks, int n, const size_t * asize, const int * pred,
         size_t * offset, size_t * peak, size_t * lower_bound) {
     const int W = (n + 63) / 64;
+    int next[GGA_SMALL_MAX_BLOCKS];
     int64_t lo = blocks[0].start;
     int64_t hi = lo;
     int n_items = 0;
     bool in_start_order = true; // the items
     bool by_start = true;       // all the blocks
     int64_t last_start = INT64_MIN;
+    // the chains' lengths bound each item's ranges: each of its blocks meets at most every other
+    // block once (the offsets, not yet written, hold each block's place in its chain)
+    int longest = 1;
     for (int b = 0; b < n; b++) {
         lo = blocks[b].start < lo ? blocks[b].start : lo;
         hi = blocks[b].end > hi ? blocks[b].end : hi;
@@ -1042,6 +1039,12 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
             in_start_order &= blocks[b].start >= last_start;
             last_start = blocks[b].start;
         }
+        next[b] = -1;
+        if (pred[b] >= 0) {
+            next[pred[b]] = b; // a predecessor has the lower index
+        }
+        offset[b] = pred[b] >= 0 ? offset[pred[b]] + 1 : 1;
+        longest = (int) offset[b] > longest ? (int) offset[b] : longest;
     }
     if ((uint64_t) hi - (uint64_t) lo > GGA_SMALL_WIDE_STEPS) {
         return false;
@@ -1050,37 +1053,28 @@ static bool gga_small_plan_words(const struct gga_block * blocks, int n, const s
     const size_t nn = (size_t) n;
     const size_t nw = (size_t) W;
     const size_t n_steps = (size_t) span + 2;
-    // the chains' lengths bound each item's ranges: each of its blocks meets at most every other
-    // block once (the offsets, not yet written, hold each block's place in its chain)
-    int longest = 1;
-    for (int b = 0; b < n; b++) {
-        offset[b] = pred[b] >= 0 ? offset[pred[b]] + 1 : 1;
-        longest = (int) offset[b] > longest ? (int) offset[b] : longest;
-    }
     const size_t n_ranges = (size_t) longest * nn;
     // the 8-byte figures first, so that every array is aligned; the first order's keys are
     // gga_skey wide (with room for the radix sort's scratch) where the items need sorting by start too
     const size_t key_bytes = 2 * (size_t) n_items * (in_start_order ? sizeof(struct gga_akey) : sizeof(struct gga_skey));
     char * mem = malloc(key_bytes + n_ranges * sizeof(struct gga_range) +
-                        (2 * nn + 2 * n_steps * nw + nw + n_steps) * sizeof(uint64_t) + (2 * nn + n_steps) * sizeof(int));
+                        (2 * n_steps * nw + nw + n_steps) * sizeof(uint64_t) + (nn + n_steps) * sizeof(int));
     if (mem == NULL) {
         return false;
     }
     struct gga_small sm;
     sm.keys    = (struct gga_akey *) mem;
     sm.ranges  = (struct gga_range *) (mem + key_bytes);
-    sm.start   = (int64_t *) (sm.ranges + n_ranges);
-    sm.end     = sm.start + nn;
+    sm.blocks  = blocks;
+    sm.next    = next;
     sm.conf    = NULL;
-    sm.started = (uint64_t *) (sm.end + nn);
+    sm.started = (uint64_t *) (sm.ranges + n_ranges);
     sm.ended   = sm.started + n_steps * nw;
     sm.placed  = sm.ended + n_steps * nw;
     sm.delta   = (size_t *) (sm.placed + nw);
-    sm.next    = (int *) (sm.delta + n_steps);
-    sm.order   = sm.next + nn;
+    sm.order   = (int *) (sm.delta + n_steps);
     sm.n_started = sm.order + nn;
     sm.lo      = lo;
-    gga_small_blocks(&sm, blocks, n, pred);
     // the items by size, largest first, then by start, then by index (GGA_ORDER_SIZE_START): items
     // that come in order of start (a graph's walk makes them so) by a stable sort on size alone
     int k = 0;
