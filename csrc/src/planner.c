@@ -178,15 +178,19 @@ static void gga_chain_error(const struct gga_block * blocks, const size_t * asiz
 static bool gga_validate(const struct gga_block * blocks, int n, size_t alignment, size_t * asize, int * pred,
         char * err, size_t err_size) {
     // One pass checks the blocks, aligns their sizes and links the chains, with the last member
-    // seen of each group in a table on the stack, while the group names stay below its spare slot
-    // (gallocr names a group by its first block: any graph of a few hundred blocks), which blocks
-    // in no group use. Written with selects, not branches: which blocks are in a group, and which
-    // open one, is a coin toss on graphs. The first broken link is named.
-    int last_few[512];
-    const int spare = n < 511 ? n : 511;
-    memset(last_few, 0xff, ((size_t) spare + 1) * sizeof(*last_few));
+    // seen of each group in a table on the stack of n + 1 entries, while the group names stay below
+    // n (gallocr names a group by its first block), the spare entry for blocks in no group. Written
+    // with selects, not branches: which blocks are in a group, and which open one, is a coin toss
+    // on graphs. The first broken link is named. Past the table's size, or for larger names, the
+    // chains are linked in a pass of their own (below).
+    int last_few[1024];
+    const bool one_pass = n < 1024;
+    const int spare = one_pass ? n : 0;
+    if (one_pass) {
+        memset(last_few, 0xff, ((size_t) spare + 1) * sizeof(*last_few));
+    }
     size_t total = 0;
-    bool few = true;
+    bool few = one_pass;
     int bad = -1;
     int bad_pred = -1;
     for (int i = 0; i < n; i++) {
@@ -209,6 +213,9 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
             return false;
         }
         total += asize[i];
+        if (!one_pass) {
+            continue;
+        }
         const int g = b->group;
         few &= g < spare;
         const int slot = g >= 0 && g < spare ? g : spare;
