@@ -27,7 +27,9 @@
 // Free lists are arrays sorted by offset, scanned linearly as ggml does: O(F) per event for F
 // free blocks, which stays small on real graphs. The blocks in order of start and in order of
 // end (ties: by index) come from counting sorts over the steps, O(n + R), with no comparison;
-// a wide span falls back to the introsort, O(n log n).
+// a wide span falls back to the introsort, O(n log n). A graph's walk hands over its own order of
+// frees (ggml's) and its blocks in order of start: then nothing is sorted (frees at one step
+// leave the free lists the same in any order).
 //
 // BEST: the items (lone blocks, and groups as one item with a staircase of sizes) are packed
 // offline by planner-search.c: one greedy order without a budget (gallocr), several and a bounded
