@@ -235,8 +235,10 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         }
         return bad < 0;
     }
-    // larger names: the members in (group, index) order, when the names are small enough for a
-    // table a pass in index order with one of its own, else sorted by the introsort
+    // more blocks, or larger names: the same in a pass of its own, with a table of the names'
+    // size when they are small enough, else the members sorted by the introsort
+    bad = -1;
+    bad_pred = -1;
     int32_t max_group = 0;
     int n_grouped = 0;
     for (int i = 0; i < n; i++) {
@@ -244,29 +246,32 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         n_grouped += blocks[i].group >= 0;
         max_group = blocks[i].group > max_group ? blocks[i].group : max_group;
     }
+    if (n_grouped == 0) {
+        return true;
+    }
     if ((int64_t) max_group <= 4 * (int64_t) n + 64) {
-        int * last = malloc(((size_t) max_group + 1) * sizeof(*last));
+        int * last = malloc(((size_t) max_group + 2) * sizeof(*last));
         if (last == NULL) {
             gga_err(err, err_size, "out of memory");
             return false;
         }
-        memset(last, 0xff, ((size_t) max_group + 1) * sizeof(*last));
-        bool ok = true;
-        for (int i = 0; i < n && ok; i++) {
+        memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
+        for (int i = 0; i < n; i++) {
             const int g = blocks[i].group;
-            if (g < 0) {
-                continue;
-            }
-            const int p = last[g];
-            last[g] = i;
-            if (p >= 0 && gga_chain_broken(blocks, asize, i, p)) {
-                gga_chain_error(blocks, asize, i, p, err, err_size);
-                ok = false;
-            }
-            pred[i] = p;
+            const int slot = g >= 0 ? g : max_group + 1;
+            const int p = last[slot];
+            last[slot] = i;
+            const bool member = (g >= 0) & (p >= 0);
+            const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (bad < 0);
+            bad_pred = first_broken ? p : bad_pred;
+            bad = first_broken ? i : bad;
+            pred[i] = member ? p : -1;
         }
         free(last);
-        return ok;
+        if (bad >= 0) {
+            gga_chain_error(blocks, asize, bad, bad_pred, err, err_size);
+        }
+        return bad < 0;
     }
     int * members = malloc((size_t) n_grouped * sizeof(*members));
     struct gga_key * keys = malloc((size_t) n_grouped * sizeof(*keys));

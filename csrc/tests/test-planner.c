@@ -759,6 +759,24 @@ static void test_bad_input(void) {
     CHECK(!gga_plan_blocks(gap_huge, 3, &ok_params, &p, err, sizeof(err)));
     CHECK(strstr(err, "block 2") != NULL && strstr(err, "block 0") != NULL && strstr(err, "ends at 2") != NULL);
 
+    // more blocks than the one-pass table holds: chains of three named by their first block, as
+    // gallocr names them, planned; then one link broken, and named
+    enum { N_LONG = 1500 };
+    struct gga_block * chains = malloc(N_LONG * sizeof(*chains));
+    for (int i = 0; i < N_LONG; i++) {
+        const int k = i / 3;
+        const int j = i % 3;
+        // every fifth triple three lone blocks, the others chains (block 3k, 3k + 1, 3k + 2)
+        chains[i] = (struct gga_block) { (size_t) (64 - 8 * j), k + j * (k % 5 != 0), k + j + 1, k % 5 ? 3 * k : -1 };
+    }
+    CHECK(gga_plan_blocks(chains, N_LONG, &ok_params, &p, err, sizeof(err)));
+    CHECK_EQ_INT(plan_violations(chains, N_LONG, &p, 32, SIZE_MAX, 1), 0);
+    gga_plan_release(&p);
+    chains[1204].end += 1; // block 1205 no longer starts where block 1204 ends
+    CHECK(!gga_plan_blocks(chains, N_LONG, &ok_params, &p, err, sizeof(err)));
+    CHECK(strstr(err, "block 1205") != NULL && strstr(err, "block 1204") != NULL);
+    free(chains);
+
     const struct gga_block neg_group[] = { G(10, 0, 2, -3) };
     CHECK(!gga_plan_blocks(neg_group, 1, &ok_params, &p, err, sizeof(err)));
 
