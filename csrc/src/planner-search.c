@@ -901,8 +901,9 @@ static inline __attribute__((always_inline)) size_t gga_small_greedy(struct gga_
             // the blocks live with b: started before it ends (with the blocks in order of start,
             // the first n_s of them), not ended by the step after its start (from the tables), or
             // its stored row (one word); b itself is not placed yet
-            const int64_t t0 = sm->blocks[b].start - sm->lo;
-            const int64_t t1 = sm->blocks[b].end - sm->lo;
+            // (in unsigned arithmetic: without tables the steps may lie far apart, and go unused)
+            const int64_t t0 = (int64_t) ((uint64_t) sm->blocks[b].start - (uint64_t) sm->lo);
+            const int64_t t1 = (int64_t) ((uint64_t) sm->blocks[b].end - (uint64_t) sm->lo);
             const uint64_t * s = tables && !by_start ? &sm->started[t1 * W] : NULL;
             const int n_s = tables && by_start ? sm->n_started[t1] : 0;
             const uint64_t * e = tables ? &sm->ended[(t0 + 1) * W] : NULL;
