@@ -827,9 +827,10 @@ struct gga_small {
 // those ending before it. The blocks live with block b are those started before b ends and not
 // ended by the step after its start (the blocks of one chain follow one another and never
 // overlap, so an overlap is a conflict between two items): a row is read off two words of the
-// tables when b is placed (gga_small_greedy), and no row is stored. The bytes live at each step are
-// prefix sums. O(W (n + span)), with no loop per pair. Inlined with W a constant (1 to 4), so
-// that the prefix ORs stay in registers.
+// tables when b is placed (gga_small_greedy), and no row is stored. With the blocks in order of
+// start (by_start) those started before a step are the first n_started[x], and started is not
+// built. The bytes live at each step are prefix sums. O(W (n + span)), with no loop per pair.
+// Inlined with W a constant (1 to 4), so that the prefix ORs stay in registers.
 static inline __attribute__((always_inline)) size_t gga_small_tables(struct gga_small * sm, int n, int W, int span,
         const size_t * asize, bool by_start) {
     uint64_t * started = sm->started;
