@@ -778,11 +778,11 @@ static size_t gga_greedy(struct gga_packer * pk, const int * order, size_t * off
 // is placed, with no row stored), O(W (n + span)); blocks in order of start (as a graph's walk
 // makes them) are a prefix of the blocks started before a step, which a count per step gives,
 // with no table of words. The bytes live at each step, summed over the same span, give the lower
-// bound. The items are the chains' first
-// blocks, by size and then start (an insertion sort up to 64 blocks, else the first order's
-// stable sort by size, or the radix sort on three figures where the items do not come in order
-// of start); each is placed at its lowest fit among the blocks placed before it, read off its
-// chain's rows ANDed with the placed set, the lowest fit's first pass running as each is met.
+// bound. The items are the chains' first blocks, by size and then start (an insertion sort up to
+// 64 blocks, else the first order's stable sort by size, or the radix sort on three figures
+// where the items do not come in order of start); each is placed at its lowest fit among the
+// blocks placed before it, read off its chain's rows ANDed with the placed set, the lowest fit's
+// first pass running as each is met.
 // Same order, same lowest fit: the same plan as the general path (test-planner compares the
 // two), with no items, compressed steps or neighbour lists built. Up to 64 blocks every array is
 // on the stack (about 20 KiB, most of it the ranges), with a span of up to GGA_SMALL_MAX_STEPS or

@@ -177,14 +177,57 @@ static void gga_chain_error(const struct gga_block * blocks, const size_t * asiz
     }
 }
 
+// Block i's step (of group g) in linking the chains in index order: last[slot] holds the last
+// member seen of its group (slot: the group's entry, or a spare one for blocks in no group), and
+// the first broken link goes to *bad and *bad_pred. With selects, not branches: which blocks are
+// in a group, and which open one, is a coin toss on graphs.
+static inline __attribute__((always_inline)) void gga_link(const struct gga_block * blocks, const size_t * asize,
+        int i, int g, int slot, int * last, int * pred, int * bad, int * bad_pred) {
+    const int p = last[slot];
+    last[slot] = i;
+    const bool member = (g >= 0) & (p >= 0);
+    const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (*bad < 0);
+    *bad_pred = first_broken ? p : *bad_pred;
+    *bad = first_broken ? i : *bad;
+    pred[i] = member ? p : -1;
+}
+
+// The chains' verdict after gga_link: true, or false with the first broken link named.
+static bool gga_linked(const struct gga_block * blocks, const size_t * asize, int bad, int bad_pred, char * err,
+        size_t err_size) {
+    if (bad >= 0) {
+        gga_chain_error(blocks, asize, bad, bad_pred, err, err_size);
+    }
+    return bad < 0;
+}
+
+// The chains linked in a pass of their own, with a table of max_group + 2 entries (allocated: a
+// cold path, kept out of gga_validate's one pass).
+static __attribute__((noinline)) bool gga_link_table(const struct gga_block * blocks, int n, const size_t * asize,
+        int32_t max_group, int * pred, char * err, size_t err_size) {
+    int * last = malloc(((size_t) max_group + 2) * sizeof(*last));
+    if (last == NULL) {
+        gga_err(err, err_size, "out of memory");
+        return false;
+    }
+    memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
+    int bad = -1;
+    int bad_pred = -1;
+    for (int i = 0; i < n; i++) {
+        const int g = blocks[i].group;
+        gga_link(blocks, asize, i, g, g >= 0 ? g : max_group + 1, last, pred, &bad, &bad_pred);
+    }
+    free(last);
+    return gga_linked(blocks, asize, bad, bad_pred, err, err_size);
+}
+
 static bool gga_validate(const struct gga_block * blocks, int n, size_t alignment, size_t * asize, int * pred,
         char * err, size_t err_size) {
     // One pass checks the blocks, aligns their sizes and links the chains, with the last member
     // seen of each group in a table on the stack of n + 1 entries, while the group names stay below
-    // n (gallocr names a group by its first block), the spare entry for blocks in no group. Written
-    // with selects, not branches: which blocks are in a group, and which open one, is a coin toss
-    // on graphs. The first broken link is named. Past the table's size, or for larger names, the
-    // chains are linked in a pass of their own (below).
+    // n (gallocr names a group by its first block), the spare entry for blocks in no group. The
+    // first broken link is named. Past the table's size, or for larger names, the chains are
+    // linked in a pass of their own (below).
     int last_few[1024];
     const bool one_pass = n < 1024;
     const int spare = one_pass ? n : 0;
@@ -220,25 +263,13 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         }
         const int g = b->group;
         few &= g < spare;
-        const int slot = g >= 0 && g < spare ? g : spare;
-        const int p = last_few[slot];
-        last_few[slot] = i;
-        const bool member = (g >= 0) & (p >= 0);
-        const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (bad < 0);
-        bad_pred = first_broken ? p : bad_pred;
-        bad = first_broken ? i : bad;
-        pred[i] = member ? p : -1;
+        gga_link(blocks, asize, i, g, g >= 0 && g < spare ? g : spare, last_few, pred, &bad, &bad_pred);
     }
     if (few) {
-        if (bad >= 0) {
-            gga_chain_error(blocks, asize, bad, bad_pred, err, err_size);
-        }
-        return bad < 0;
+        return gga_linked(blocks, asize, bad, bad_pred, err, err_size);
     }
     // more blocks, or larger names: the same in a pass of its own, with a table of the names'
     // size when they are small enough, else the members sorted by the introsort
-    bad = -1;
-    bad_pred = -1;
     int32_t max_group = 0;
     int n_grouped = 0;
     for (int i = 0; i < n; i++) {
@@ -250,28 +281,7 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         return true;
     }
     if ((int64_t) max_group <= 4 * (int64_t) n + 64) {
-        int * last = malloc(((size_t) max_group + 2) * sizeof(*last));
-        if (last == NULL) {
-            gga_err(err, err_size, "out of memory");
-            return false;
-        }
-        memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
-        for (int i = 0; i < n; i++) {
-            const int g = blocks[i].group;
-            const int slot = g >= 0 ? g : max_group + 1;
-            const int p = last[slot];
-            last[slot] = i;
-            const bool member = (g >= 0) & (p >= 0);
-            const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (bad < 0);
-            bad_pred = first_broken ? p : bad_pred;
-            bad = first_broken ? i : bad;
-            pred[i] = member ? p : -1;
-        }
-        free(last);
-        if (bad >= 0) {
-            gga_chain_error(blocks, asize, bad, bad_pred, err, err_size);
-        }
-        return bad < 0;
+        return gga_link_table(blocks, n, asize, max_group, pred, err, err_size);
     }
     int * members = malloc((size_t) n_grouped * sizeof(*members));
     struct gga_key * keys = malloc((size_t) n_grouped * sizeof(*keys));

@@ -28,6 +28,13 @@ static struct ggml_context * new_ctx(void) {
 
 static int slot0 = 0;
 
+// The visiting order 0 .. n - 1, malloc'ed.
+static int * identity_order(int n) {
+    int * order = malloc(sizeof(int) * (size_t) (n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) order[i] = i;
+    return order;
+}
+
 static struct gga_walk_params params(struct gga_walk_scratch * sc, const int * order, int n_order) {
     struct gga_walk_params wp = {
         .n_buffers      = 1,
@@ -167,8 +174,7 @@ static void test_order_identity(void) {
     for (int k = 0; k < 20; k++) {
         struct ggml_cgraph * g = random_graph(ctx, 10 + check_rand(200), k % 3 == 0);
         const int n = ggml_graph_n_nodes(g);
-        int * order = malloc(sizeof(int) * (size_t) n);
-        for (int i = 0; i < n; i++) order[i] = i;
+        int * order = identity_order(n);
         struct gga_walk_params a = params(NULL, NULL, 0);
         struct gga_walk_params b = params(NULL, order, n);
         struct gga_lifetimes la = { 0 }, lb = { 0 };
@@ -192,8 +198,7 @@ static void test_free_order(void) {
     for (int k = 0; k < 40; k++) {
         struct ggml_cgraph * g = random_graph(ctx, 5 + check_rand(300), k % 3 == 0);
         const int n_nodes = ggml_graph_n_nodes(g);
-        int * order = malloc(sizeof(int) * (size_t) n_nodes);
-        for (int i = 0; i < n_nodes; i++) order[i] = i;
+        int * order = identity_order(n_nodes);
         struct gga_walk_params wp = params(NULL, k % 2 ? order : NULL, k % 2 ? n_nodes : 0);
         struct gga_lifetimes lt = { 0 };
         CHECK(gga_lifetimes_build(g, &wp, &lt));
@@ -360,8 +365,7 @@ static void test_out_of_memory(void) {
     struct ggml_context * ctx = new_ctx();
     struct ggml_cgraph * g = random_graph(ctx, 60, true); // sources outside: the records grow
     const int n = ggml_graph_n_nodes(g);
-    int * order = malloc(sizeof(int) * (size_t) n);
-    for (int i = 0; i < n; i++) order[i] = i;
+    int * order = identity_order(n);
     struct gga_lifetimes ref = { 0 };
     struct gga_walk_params fresh = params(NULL, order, n);
     CHECK(gga_lifetimes_build(g, &fresh, &ref));
