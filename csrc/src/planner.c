@@ -178,25 +178,25 @@ static void gga_chain_error(const struct gga_block * blocks, const size_t * asiz
 }
 
 // Block i's step (of group g) in linking the chains in index order: last[slot] holds the last
-// member seen of its group (slot: the group's entry, or a spare one for blocks in no group), and
-// the first broken link goes to *bad and *bad_pred. With selects, not branches: which blocks are
-// in a group, and which open one, is a coin toss on graphs.
-static inline __attribute__((always_inline)) void gga_link(const struct gga_block * blocks, const size_t * asize,
-        int i, int g, int slot, int * last, int * pred, int * bad, int * bad_pred) {
+// member seen of its group (slot: the group's entry, or a spare one for blocks in no group).
+// Returns the first block whose link is broken (bad, or i if it is the first), -1 while none is.
+// With selects, not branches: which blocks are in a group, and which open one, is a coin toss on
+// graphs.
+static inline __attribute__((always_inline)) int gga_link(const struct gga_block * blocks, const size_t * asize,
+        int i, int g, int slot, int * last, int * pred, int bad) {
     const int p = last[slot];
     last[slot] = i;
     const bool member = (g >= 0) & (p >= 0);
-    const bool first_broken = member & gga_chain_broken(blocks, asize, i, member ? p : i) & (*bad < 0);
-    *bad_pred = first_broken ? p : *bad_pred;
-    *bad = first_broken ? i : *bad;
     pred[i] = member ? p : -1;
+    return member & gga_chain_broken(blocks, asize, i, member ? p : i) & (bad < 0) ? i : bad;
 }
 
-// The chains' verdict after gga_link: true, or false with the first broken link named.
-static bool gga_linked(const struct gga_block * blocks, const size_t * asize, int bad, int bad_pred, char * err,
+// The chains' verdict after gga_link: true, or false with the first broken link (from block
+// pred[bad] to block bad) named.
+static bool gga_linked(const struct gga_block * blocks, const size_t * asize, const int * pred, int bad, char * err,
         size_t err_size) {
     if (bad >= 0) {
-        gga_chain_error(blocks, asize, bad, bad_pred, err, err_size);
+        gga_chain_error(blocks, asize, bad, pred[bad], err, err_size);
     }
     return bad < 0;
 }
@@ -212,13 +212,12 @@ static __attribute__((noinline)) bool gga_link_table(const struct gga_block * bl
     }
     memset(last, 0xff, ((size_t) max_group + 2) * sizeof(*last));
     int bad = -1;
-    int bad_pred = -1;
     for (int i = 0; i < n; i++) {
         const int g = blocks[i].group;
-        gga_link(blocks, asize, i, g, g >= 0 ? g : max_group + 1, last, pred, &bad, &bad_pred);
+        bad = gga_link(blocks, asize, i, g, g >= 0 ? g : max_group + 1, last, pred, bad);
     }
     free(last);
-    return gga_linked(blocks, asize, bad, bad_pred, err, err_size);
+    return gga_linked(blocks, asize, pred, bad, err, err_size);
 }
 
 static bool gga_validate(const struct gga_block * blocks, int n, size_t alignment, size_t * asize, int * pred,
@@ -237,7 +236,6 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
     size_t total = 0;
     bool few = one_pass;
     int bad = -1;
-    int bad_pred = -1;
     for (int i = 0; i < n; i++) {
         const struct gga_block * b = &blocks[i];
         if (b->end <= b->start) {
@@ -263,10 +261,10 @@ static bool gga_validate(const struct gga_block * blocks, int n, size_t alignmen
         }
         const int g = b->group;
         few &= g < spare;
-        gga_link(blocks, asize, i, g, g >= 0 && g < spare ? g : spare, last_few, pred, &bad, &bad_pred);
+        bad = gga_link(blocks, asize, i, g, g >= 0 && g < spare ? g : spare, last_few, pred, bad);
     }
     if (few) {
-        return gga_linked(blocks, asize, bad, bad_pred, err, err_size);
+        return gga_linked(blocks, asize, pred, bad, err, err_size);
     }
     // more blocks, or larger names: the same in a pass of its own, with a table of the names'
     // size when they are small enough, else the members sorted by the introsort
